@@ -1,0 +1,55 @@
+//! The DMO model, rule engine and finance maths: plain Rust over plain data, no IO, no async.
+//!
+//! The model types, rules and finance functions arrive with their issues (DMO model and
+//! store; rules and finance). What is here now is the severity scale every part shares.
+
+#![warn(missing_docs)]
+
+use serde::{Deserialize, Serialize};
+
+/// How serious a finding is: `info < warning < error < blocker`. A blocker means a gate
+/// decision of Go contradicts the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing.
+    Info,
+    /// Should be fixed before the next gate.
+    Warning,
+    /// Must be fixed before the next gate.
+    Error,
+    /// Contradicts a decision already taken.
+    Blocker,
+}
+
+impl std::str::FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "info" => Ok(Severity::Info),
+            "warning" => Ok(Severity::Warning),
+            "error" => Ok(Severity::Error),
+            "blocker" => Ok(Severity::Blocker),
+            other => Err(format!(
+                "unknown severity `{other}`; expected info, warning, error or blocker"
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severities_order_and_parse() {
+        assert!(Severity::Info < Severity::Warning && Severity::Error < Severity::Blocker);
+        assert_eq!("Blocker".parse::<Severity>(), Ok(Severity::Blocker));
+        assert!(
+            "fatal"
+                .parse::<Severity>()
+                .unwrap_err()
+                .contains("expected")
+        );
+    }
+}

@@ -1,0 +1,349 @@
+//! The command line. Results go to stdout, logs and progress to stderr.
+//! Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad config.
+
+use crate::config::{Config, ConfigError, default_cache_dir};
+use crate::plugins::{PluginRegistry, settings_json};
+use crate::runtime::{PluginSource, Runtime};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+
+/// Tollgate: run a Development Management Office on top of Jira, Azure DevOps and HR/finance
+/// spreadsheets. Sandboxed WebAssembly plugins pull the data; Tollgate checks gates and
+/// business cases and shows the findings where people work.
+#[derive(Debug, Parser)]
+#[command(name = "tollgate", version, propagate_version = true)]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(
+        long,
+        global = true,
+        default_value = "tollgate.toml",
+        env = "TOLLGATE_CONFIG"
+    )]
+    pub config: PathBuf,
+    /// More log output on stderr (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole pipeline against the built-in sandbox trackers and write the config it
+    /// used to DIR/tollgate.toml, so each step can be repeated by hand.
+    Demo {
+        /// Where to write the config, the secrets and the results.
+        #[arg(long, default_value = "tollgate-demo")]
+        out: PathBuf,
+    },
+    /// Inspect plugins.
+    Plugins {
+        /// What to do with plugins.
+        #[command(subcommand)]
+        command: PluginsCommand,
+    },
+    /// Work with the configuration file.
+    Config {
+        /// What to do with the config.
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Serve the fake Jira (Cloud and Data Center) and Azure DevOps on loopback, for trying
+    /// Tollgate without a real tracker. Stops on Ctrl-C.
+    Sandbox {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8089")]
+        addr: String,
+    },
+}
+
+/// `tollgate plugins ...`
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// List the built-in plugins and those in `runtime.plugin_dir`.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Check that FILE is a plugin this Tollgate can load: a component of the
+    /// tollgate:plugin world, of a contract version this host speaks, importing nothing
+    /// the sandbox does not provide.
+    Check {
+        /// The component file (`.wasm`).
+        file: PathBuf,
+    },
+}
+
+/// `tollgate config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check the config: syntax, keys, URLs, credentials present, each connection fits its
+    /// plugin. With --online, also ask each connection's plugin to reach its source.
+    Validate {
+        /// Also contact every source (authenticate, find the project, read the directory).
+        #[arg(long)]
+        online: bool,
+    },
+}
+
+/// Output formats of listing commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// Stable JSON for programs.
+    Json,
+}
+
+/// A failure with its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// 1 runtime failure, 2 bad usage or config.
+    pub code: u8,
+    /// What to tell the user.
+    pub error: anyhow::Error,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        let error = e.into();
+        let code = if error.downcast_ref::<ConfigError>().is_some() {
+            2
+        } else {
+            1
+        };
+        Failure { code, error }
+    }
+}
+
+/// Run a parsed command line.
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Demo { out } => crate::demo::run(&out).await,
+        Command::Plugins { command } => plugins(&cli.config, command).await,
+        Command::Config {
+            command: ConfigCommand::Validate { online },
+        } => validate(&cli.config, online).await,
+        Command::Sandbox { addr } => sandbox(&addr).await,
+    }
+}
+
+/// The config if the file exists; `None` when the default path is absent (commands that can
+/// work without a config use defaults then).
+fn optional_config(path: &Path) -> Result<Option<Config>, ConfigError> {
+    if path == Path::new("tollgate.toml") && !path.exists() {
+        return Ok(None);
+    }
+    Config::load(path).map(Some)
+}
+
+async fn plugins(config_path: &Path, command: PluginsCommand) -> Result<(), Failure> {
+    let config = optional_config(config_path)?;
+    let cache_dir = config
+        .as_ref()
+        .map(Config::cache_dir)
+        .unwrap_or_else(default_cache_dir);
+    let runtime = Runtime::new(&cache_dir)?;
+    match command {
+        PluginsCommand::List { format } => {
+            let plugin_dir = config
+                .as_ref()
+                .and_then(|c| c.runtime.plugin_dir.as_ref().map(|d| c.resolve(d)));
+            let registry = PluginRegistry::load(&runtime, plugin_dir.as_deref()).await?;
+            print_plugins(&registry, format);
+            Ok(())
+        }
+        PluginsCommand::Check { file } => {
+            let bytes = std::fs::read(&file).map_err(|e| {
+                Failure::from(anyhow::anyhow!("cannot read {}: {e}", file.display()))
+            })?;
+            let plugin = runtime
+                .load(&bytes, PluginSource::File(file.clone()))
+                .await?;
+            let i = &plugin.info;
+            println!(
+                "ok: {} {} (contract tollgate:plugin@{}): {}",
+                i.id, i.version, plugin.contract, i.description
+            );
+            println!("  capabilities: {}", or_none(&i.capabilities));
+            println!("  connections:  {}", or_none(&i.connections));
+            println!("  streams:      {}", or_none(&i.streams));
+            println!(
+                "  files:        {}",
+                if i.data_dir {
+                    "reads one read-only directory (set data_dir)"
+                } else {
+                    "none"
+                }
+            );
+            Ok(())
+        }
+    }
+}
+
+fn or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn print_plugins(registry: &PluginRegistry, format: Format) {
+    match format {
+        Format::Json => {
+            let list: Vec<serde_json::Value> = registry
+                .iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "id": p.info.id,
+                        "version": p.info.version,
+                        "contract": p.contract,
+                        "description": p.info.description,
+                        "capabilities": p.info.capabilities,
+                        "connections": p.info.connections,
+                        "streams": p.info.streams,
+                        "data_dir": p.info.data_dir,
+                        "source": p.source,
+                        "sha256": p.sha256,
+                        "settings_schema": p.info.settings_schema,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&list).expect("JSON"));
+        }
+        Format::Table => {
+            let rows: Vec<[String; 5]> = registry
+                .iter()
+                .map(|p| {
+                    [
+                        p.info.id.clone(),
+                        p.info.version.clone(),
+                        p.contract.clone(),
+                        p.info.capabilities.join(","),
+                        p.source.to_string(),
+                    ]
+                })
+                .collect();
+            print_table(
+                &["ID", "VERSION", "CONTRACT", "CAPABILITIES", "SOURCE"],
+                &rows,
+            );
+        }
+    }
+}
+
+/// Print rows under a header, columns padded to the widest cell.
+pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == N {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+/// Validate a config; with `online`, run each connection's check. Returns the per-connection
+/// results for the caller to print.
+pub async fn check_connections(
+    config: &Config,
+    registry: &PluginRegistry,
+    runtime: &Runtime,
+    online: bool,
+) -> Result<Vec<[String; 3]>, Failure> {
+    let mut rows = Vec::new();
+    let mut failed = 0;
+    for name in config.connections.keys() {
+        let (plugin, ctx) = registry.bind(config, name)?;
+        let result = if online {
+            match runtime
+                .check(plugin, &ctx, &settings_json(config, name))
+                .await
+            {
+                Ok(line) => format!("ok: {line}"),
+                Err(e) => {
+                    failed += 1;
+                    format!("FAILED: {e}")
+                }
+            }
+        } else {
+            "config ok".to_string()
+        };
+        rows.push([name.clone(), plugin.info.id.clone(), result]);
+    }
+    if failed > 0 {
+        print_table(&["CONNECTION", "PLUGIN", "RESULT"], &rows);
+        return Err(Failure {
+            code: 1,
+            error: anyhow::anyhow!("{failed} connection check(s) failed"),
+        });
+    }
+    Ok(rows)
+}
+
+async fn validate(config_path: &Path, online: bool) -> Result<(), Failure> {
+    let config = Config::load(config_path)?;
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
+    let runtime = Runtime::new(&config.cache_dir())?;
+    let plugin_dir = config
+        .runtime
+        .plugin_dir
+        .as_ref()
+        .map(|d| config.resolve(d));
+    let registry = PluginRegistry::load(&runtime, plugin_dir.as_deref()).await?;
+    let rows = check_connections(&config, &registry, &runtime, online).await?;
+    print_table(&["CONNECTION", "PLUGIN", "RESULT"], &rows);
+    println!("{}: valid", config_path.display());
+    Ok(())
+}
+
+async fn sandbox(addr: &str) -> Result<(), Failure> {
+    let sandbox = tollgate_sandbox::Sandbox::start(addr)
+        .await
+        .map_err(|e| Failure {
+            code: 2,
+            error: anyhow::anyhow!("cannot listen on {addr}: {e}"),
+        })?;
+    println!("Sandbox trackers on http://{}", sandbox.addr());
+    println!(
+        "  Jira Cloud:        {}  (basic: {} / {})",
+        sandbox.jira_cloud_url(),
+        tollgate_sandbox::JIRA_CLOUD_USER,
+        tollgate_sandbox::JIRA_CLOUD_TOKEN
+    );
+    println!(
+        "  Jira Data Center:  {}  (bearer: {})",
+        sandbox.jira_dc_url(),
+        tollgate_sandbox::JIRA_DC_TOKEN
+    );
+    println!(
+        "  Azure DevOps:      {}/{}  (PAT: {})",
+        sandbox.ado_url(),
+        tollgate_sandbox::ADO_ORGANIZATION,
+        tollgate_sandbox::ADO_TOKEN
+    );
+    println!("Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}

@@ -1,0 +1,528 @@
+//! The configuration file (`tollgate.toml`) and its environment overrides.
+//!
+//! The doc comments of these structs are the reference for users; docs/configuration.md
+//! shows a complete example. Paths in the file are relative to the file's directory.
+//! Environment variables override keys as `TOLLGATE_SECTION__KEY`, e.g.
+//! `TOLLGATE_RUNTIME__LIMITS__TIMEOUT_SECS=30`.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use thiserror::Error;
+
+/// A configuration problem: what, where, and what to do.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read or parsed.
+    #[error("cannot load config {path}: {message}")]
+    Load {
+        /// The config file.
+        path: PathBuf,
+        /// What the parser said (with the key).
+        message: String,
+    },
+    /// A value is present but wrong.
+    #[error("config {path}: `{key}`: {message}")]
+    Invalid {
+        /// The config file.
+        path: PathBuf,
+        /// The key, e.g. `connections.acme.auth.token_env`.
+        key: String,
+        /// What is wrong and what is expected.
+        message: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The WebAssembly runtime: plugin directory, artefact cache, default limits.
+    #[serde(default)]
+    pub runtime: RuntimeConfig,
+    /// Named connections: one configured use of a plugin (a Jira site, a CSV folder).
+    #[serde(default)]
+    pub connections: BTreeMap<String, ConnectionConfig>,
+    /// Directory of the config file; relative paths are resolved against it.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// The file this was loaded from, for messages.
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+/// `[runtime]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeConfig {
+    /// Directory with more plugins (`*.wasm`), loaded next to the built-in ones.
+    pub plugin_dir: Option<PathBuf>,
+    /// Where compiled plugins are cached (default: `$XDG_CACHE_HOME/tollgate` or
+    /// `~/.cache/tollgate`). Only Tollgate itself may write there.
+    pub cache_dir: Option<PathBuf>,
+    /// Default limits for every plugin call; a connection may override each one.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+/// Limits of one plugin call. Every field is optional; unset fields take the defaults of
+/// [`Limits::default`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Wall-clock limit of one call, including the HTTP requests it makes (default 120 s).
+    pub timeout_secs: Option<f64>,
+    /// CPU time the plugin's own code may use in one call, counted in 10 ms epochs
+    /// (default 30 s).
+    pub cpu_secs: Option<f64>,
+    /// Linear memory cap of the plugin instance (default 256 MiB).
+    pub memory_mib: Option<u64>,
+    /// Largest HTTP response body handed to the plugin (default 32 MiB).
+    pub response_max_mib: Option<u64>,
+    /// Timeout of one HTTP request (default 60 s).
+    pub http_timeout_secs: Option<f64>,
+}
+
+/// The effective limits of a call.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Wall-clock limit of one call.
+    pub timeout: Duration,
+    /// CPU budget of the plugin's code in one call.
+    pub cpu: Duration,
+    /// Memory cap in bytes.
+    pub memory_bytes: usize,
+    /// HTTP response body cap in bytes.
+    pub response_max_bytes: u64,
+    /// Timeout of one HTTP request.
+    pub http_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(120),
+            cpu: Duration::from_secs(30),
+            memory_bytes: 256 << 20,
+            response_max_bytes: 32 << 20,
+            http_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Limits {
+    /// These limits with the fields set in `overrides` replaced.
+    pub fn with(mut self, overrides: &LimitsConfig) -> Limits {
+        if let Some(s) = overrides.timeout_secs {
+            self.timeout = Duration::from_secs_f64(s);
+        }
+        if let Some(s) = overrides.cpu_secs {
+            self.cpu = Duration::from_secs_f64(s);
+        }
+        if let Some(m) = overrides.memory_mib {
+            self.memory_bytes = (m as usize) << 20;
+        }
+        if let Some(m) = overrides.response_max_mib {
+            self.response_max_bytes = m << 20;
+        }
+        if let Some(s) = overrides.http_timeout_secs {
+            self.http_timeout = Duration::from_secs_f64(s);
+        }
+        self
+    }
+}
+
+/// `[connections.NAME]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionConfig {
+    /// Plugin id, as `tollgate plugins list` shows it: `jira`, `azure-devops`, `hr-csv`.
+    pub plugin: String,
+    /// Base URL of the remote, e.g. `https://acme.atlassian.net`. Bound to the plugin's
+    /// (first) declared connection name.
+    pub base_url: Option<String>,
+    /// Credentials for `base_url`.
+    #[serde(default)]
+    pub auth: AuthConfig,
+    /// More endpoints, for plugins that declare several connection names.
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, EndpointConfig>,
+    /// The one directory a file-reading plugin may read (mounted read-only).
+    pub data_dir: Option<PathBuf>,
+    /// The plugin's own settings, passed to it as JSON.
+    #[serde(default = "empty_table")]
+    pub settings: toml::Value,
+    /// Limits for this connection's calls (override `[runtime.limits]`).
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+fn empty_table() -> toml::Value {
+    toml::Value::Table(Default::default())
+}
+
+/// `[connections.NAME.endpoints.ENDPOINT]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointConfig {
+    /// Base URL of this endpoint.
+    pub base_url: String,
+    /// Credentials for it.
+    #[serde(default)]
+    pub auth: AuthConfig,
+}
+
+/// How the host authenticates a connection's requests. The plugin never sees any of it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// `none` (default), `basic` (user + token: Jira Cloud email + API token, Azure DevOps
+    /// empty user + PAT) or `bearer` (token: Jira Data Center PAT).
+    #[serde(default)]
+    pub kind: AuthKind,
+    /// User name for `basic`.
+    pub user: Option<String>,
+    /// Environment variable holding the token.
+    pub token_env: Option<String>,
+    /// File holding the token (whitespace around it is ignored).
+    pub token_file: Option<PathBuf>,
+    /// The token written inline. Works, with a warning: prefer `token_env` or `token_file`.
+    pub token: Option<String>,
+}
+
+/// Authentication scheme.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthKind {
+    /// No credentials.
+    #[default]
+    None,
+    /// HTTP basic: `user:token`.
+    Basic,
+    /// `Authorization: Bearer token`.
+    Bearer,
+}
+
+/// A secret value. Its `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wrap a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The value, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Resolved credentials, ready to inject.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Credentials {
+    /// None.
+    None,
+    /// HTTP basic.
+    Basic {
+        /// User name (may be empty).
+        user: String,
+        /// Token or password.
+        token: Secret,
+    },
+    /// Bearer token.
+    Bearer(Secret),
+}
+
+impl Config {
+    /// Load `path` and apply `TOLLGATE_*` environment overrides.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let err = |message: String| ConfigError::Load {
+            path: path.to_path_buf(),
+            message,
+        };
+        if !path.exists() {
+            return Err(err(
+                "no such file; pass --config FILE, or run `tollgate demo` to get an example".into(),
+            ));
+        }
+        let raw = config::Config::builder()
+            .add_source(config::File::from(path).format(config::FileFormat::Toml))
+            .add_source(
+                config::Environment::with_prefix("TOLLGATE")
+                    .prefix_separator("_")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .build()
+            .map_err(|e| err(e.to_string()))?;
+        let mut cfg: Config = raw.try_deserialize().map_err(|e| err(e.to_string()))?;
+        cfg.path = path.to_path_buf();
+        cfg.base_dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Parse TOML text (no environment overrides); for tests and the demo.
+    pub fn from_toml(text: &str, base_dir: &Path) -> Result<Config, ConfigError> {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Load {
+            path: base_dir.join("<inline>"),
+            message: e.to_string(),
+        })?;
+        cfg.base_dir = base_dir.to_path_buf();
+        cfg.path = base_dir.join("<inline>");
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// A relative path from the file, made absolute against the file's directory.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+
+    fn invalid(&self, key: String, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.clone(),
+            key,
+            message: message.into(),
+        }
+    }
+
+    /// Checks that need no plugin: URLs parse, auth is complete.
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (name, conn) in &self.connections {
+            if let Some(url) = &conn.base_url {
+                self.check_url(&format!("connections.{name}.base_url"), url)?;
+            }
+            self.check_auth(&format!("connections.{name}.auth"), &conn.auth)?;
+            for (ep, endpoint) in &conn.endpoints {
+                let key = format!("connections.{name}.endpoints.{ep}");
+                self.check_url(&format!("{key}.base_url"), &endpoint.base_url)?;
+                self.check_auth(&format!("{key}.auth"), &endpoint.auth)?;
+            }
+            if !conn.settings.is_table() {
+                return Err(self.invalid(
+                    format!("connections.{name}.settings"),
+                    "expected a table of the plugin's settings",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_url(&self, key: &str, url: &str) -> Result<(), ConfigError> {
+        match reqwest::Url::parse(url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                if u.query().is_some() || !u.username().is_empty() || u.password().is_some() {
+                    return Err(self.invalid(
+                        key.to_string(),
+                        "a base URL has no query and no credentials; put credentials under `auth`",
+                    ));
+                }
+                Ok(())
+            }
+            _ => Err(self.invalid(
+                key.to_string(),
+                format!("`{url}` is not an http(s) URL like https://acme.atlassian.net"),
+            )),
+        }
+    }
+
+    fn check_auth(&self, key: &str, auth: &AuthConfig) -> Result<(), ConfigError> {
+        let sources = [
+            auth.token_env.is_some(),
+            auth.token_file.is_some(),
+            auth.token.is_some(),
+        ]
+        .iter()
+        .filter(|s| **s)
+        .count();
+        match auth.kind {
+            AuthKind::None if sources > 0 || auth.user.is_some() => Err(self.invalid(
+                format!("{key}.kind"),
+                "credentials are given but kind is `none`; set kind = \"basic\" or \"bearer\"",
+            )),
+            AuthKind::Basic | AuthKind::Bearer if sources != 1 => Err(self.invalid(
+                key.to_string(),
+                "give exactly one of token_env (an environment variable) or token_file (a file)",
+            )),
+            AuthKind::Bearer if auth.user.is_some() => Err(self.invalid(
+                format!("{key}.user"),
+                "bearer auth takes no user; did you mean kind = \"basic\"?",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Warnings that do not stop Tollgate: secrets written inline.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, conn) in &self.connections {
+            let mut auths = vec![(format!("connections.{name}.auth"), &conn.auth)];
+            for (ep, e) in &conn.endpoints {
+                auths.push((format!("connections.{name}.endpoints.{ep}.auth"), &e.auth));
+            }
+            for (key, auth) in auths {
+                if auth.token.is_some() {
+                    out.push(format!(
+                        "{}: `{key}.token` holds a secret inline; use token_env = \"VAR\" or token_file = \"path\" so the secret stays out of the config file",
+                        self.path.display()
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// Read the credentials of `auth` (from the environment or a file). `key` names the
+    /// config key in errors; the secret itself never appears in one.
+    pub fn credentials(&self, key: &str, auth: &AuthConfig) -> Result<Credentials, ConfigError> {
+        let token = || -> Result<Secret, ConfigError> {
+            if let Some(var) = &auth.token_env {
+                return match std::env::var(var) {
+                    Ok(v) if !v.trim().is_empty() => Ok(Secret::new(v.trim())),
+                    _ => Err(self.invalid(
+                        format!("{key}.token_env"),
+                        format!("environment variable {var} is not set or empty"),
+                    )),
+                };
+            }
+            if let Some(file) = &auth.token_file {
+                let path = self.resolve(file);
+                return match std::fs::read_to_string(&path) {
+                    Ok(v) if !v.trim().is_empty() => Ok(Secret::new(v.trim())),
+                    Ok(_) => Err(self.invalid(
+                        format!("{key}.token_file"),
+                        format!("{} is empty", path.display()),
+                    )),
+                    Err(e) => Err(self.invalid(
+                        format!("{key}.token_file"),
+                        format!("cannot read {}: {e}", path.display()),
+                    )),
+                };
+            }
+            match &auth.token {
+                Some(t) => Ok(Secret::new(t.clone())),
+                None => Err(self.invalid(key.to_string(), "no token configured")),
+            }
+        };
+        Ok(match auth.kind {
+            AuthKind::None => Credentials::None,
+            AuthKind::Basic => Credentials::Basic {
+                user: auth.user.clone().unwrap_or_default(),
+                token: token()?,
+            },
+            AuthKind::Bearer => Credentials::Bearer(token()?),
+        })
+    }
+
+    /// The effective limits of a connection.
+    pub fn limits(&self, connection: &ConnectionConfig) -> Limits {
+        Limits::default()
+            .with(&self.runtime.limits)
+            .with(&connection.limits)
+    }
+
+    /// The artefact cache directory.
+    pub fn cache_dir(&self) -> PathBuf {
+        match &self.runtime.cache_dir {
+            Some(dir) => self.resolve(dir),
+            None => default_cache_dir(),
+        }
+    }
+}
+
+/// `$XDG_CACHE_HOME/tollgate`, else `~/.cache/tollgate`, else a folder in the temp dir.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("tollgate");
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(home).join(".cache/tollgate");
+    }
+    std::env::temp_dir().join("tollgate-cache")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(text, Path::new("/etc/tollgate"))
+    }
+
+    #[test]
+    fn connection_limits_override_runtime_defaults() {
+        let cfg = parse(
+            r#"
+            [runtime.limits]
+            timeout_secs = 10
+            memory_mib = 64
+            [connections.a]
+            plugin = "jira"
+            base_url = "https://acme.atlassian.net"
+            limits = { timeout_secs = 3 }
+            "#,
+        )
+        .unwrap();
+        let l = cfg.limits(&cfg.connections["a"]);
+        assert_eq!(l.timeout, Duration::from_secs(3));
+        assert_eq!(l.memory_bytes, 64 << 20);
+        assert_eq!(l.cpu, Limits::default().cpu);
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let e = parse("[connections.a]\nplugin = \"jira\"\nbase_url = \"acme\"\n").unwrap_err();
+        assert!(e.to_string().contains("connections.a.base_url"), "{e}");
+        let e = parse(
+            "[connections.a]\nplugin = \"jira\"\nauth = { kind = \"basic\", user = \"x\" }\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("token_env"), "{e}");
+        let e = parse("[connections.a]\nplugin = \"jira\"\nbogus = 1\n").unwrap_err();
+        assert!(e.to_string().contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn inline_secret_warns_but_never_shows_the_secret() {
+        let cfg = parse(
+            "[connections.a]\nplugin = \"jira\"\nauth = { kind = \"bearer\", token = \"s3cr3t-value\" }\n",
+        )
+        .unwrap();
+        let w = cfg.warnings();
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("token_env") && !w[0].contains("s3cr3t-value"));
+        let creds = cfg
+            .credentials("connections.a.auth", &cfg.connections["a"].auth)
+            .unwrap();
+        assert!(!format!("{creds:?}").contains("s3cr3t-value"));
+    }
+
+    #[test]
+    fn missing_env_token_is_named_without_value() {
+        let cfg = parse(
+            "[connections.a]\nplugin = \"jira\"\nauth = { kind = \"bearer\", token_env = \"TOLLGATE_TEST_UNSET_VAR\" }\n",
+        )
+        .unwrap();
+        let e = cfg
+            .credentials("connections.a.auth", &cfg.connections["a"].auth)
+            .unwrap_err();
+        assert!(e.to_string().contains("TOLLGATE_TEST_UNSET_VAR"), "{e}");
+    }
+}

@@ -1,0 +1,10 @@
+//! The Tollgate host: configuration, the WebAssembly plugin runtime, the plugin registry,
+//! the command line and the demo. The binary `tollgate` is a thin `main` over this library, so
+//! end-to-end tests can drive the same code in-process.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod logging;
+pub mod plugins;
+pub mod runtime;

@@ -1,0 +1,859 @@
+//! The WebAssembly runtime: loads plugin components and calls them under limits.
+//!
+//! - One [`wasmtime::Engine`] and one [`Linker`] per process; each plugin is compiled once
+//!   (cached on disk, see [`cache`]) and type-checked once against the linker
+//!   ([`bindings::PluginPre`]).
+//! - Every call gets a fresh [`Store`]: nothing survives a call, so a trapped or exhausted
+//!   instance is simply dropped and the next call starts clean.
+//! - Limits per call: wall-clock timeout (tokio), CPU budget (epochs of 10 ms spent in wasm),
+//!   memory cap ([`ResourceLimiter`]), HTTP response cap ([`http`]).
+//! - WASI is closed: no sockets, no environment, no files; a plugin that declares a data
+//!   directory gets exactly one read-only preopen at `/data`.
+
+pub mod bindings;
+pub mod cache;
+pub mod http;
+pub mod stats;
+
+use crate::config::Limits;
+use bindings::types::{
+    Capability, Page, PluginError, PluginInfo, PullRequest, PushOutcome, PushRequest,
+};
+use cache::{ArtifactCache, CacheOutcome};
+use serde::Serialize;
+use stats::RuntimeStats;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, ResourceLimiter, Store, UpdateDeadline};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+/// Length of one epoch tick; the CPU budget is counted in these.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// How much of a plugin's stdout/stderr is kept per call.
+const PIPE_CAPACITY: usize = 64 * 1024;
+/// Log lines a plugin may emit per call before the host drops the rest.
+const MAX_LOG_LINES: u32 = 10_000;
+/// Longest log message kept, in bytes.
+const MAX_LOG_MESSAGE: usize = 4096;
+
+/// Where a plugin came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "path")]
+pub enum PluginSource {
+    /// Embedded in the `tollgate` binary.
+    BuiltIn,
+    /// Loaded from a file.
+    File(PathBuf),
+}
+
+impl std::fmt::Display for PluginSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PluginSource::BuiltIn => f.write_str("built-in"),
+            PluginSource::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// Why a component could not be loaded as a plugin.
+#[derive(Debug, Error)]
+pub enum LoadError {
+    /// Not WebAssembly at all.
+    #[error(
+        "{source_name}: not a WebAssembly file (it does not start with the `\\0asm` magic number)"
+    )]
+    NotWasm {
+        /// The file.
+        source_name: String,
+    },
+    /// A core module, not a component.
+    #[error(
+        "{source_name}: a core WebAssembly module, not a component; build plugins with `cargo build --target wasm32-wasip2` against the tollgate:plugin WIT"
+    )]
+    CoreModule {
+        /// The file.
+        source_name: String,
+    },
+    /// The component does not compile or validate.
+    #[error("{source_name}: invalid component: {message}")]
+    Invalid {
+        /// The file.
+        source_name: String,
+        /// What wasmtime said.
+        message: String,
+    },
+    /// A component of another world.
+    #[error(
+        "{source_name}: not a Tollgate plugin: it does not export `{expected}@{supported}` (its exports: {exports})"
+    )]
+    WrongWorld {
+        /// The file.
+        source_name: String,
+        /// The export looked for.
+        expected: String,
+        /// The contract version of this host.
+        supported: String,
+        /// What it exports instead.
+        exports: String,
+    },
+    /// Built against a contract version this host does not speak.
+    #[error("{source_name}: built for contract tollgate:plugin@{found}, but this Tollgate supports tollgate:plugin@{supported} (0.{minor}.x); rebuild the plugin against crates/plugin-api {supported}", minor = supported.split('.').nth(1).unwrap_or("?"))]
+    WrongContract {
+        /// The file.
+        source_name: String,
+        /// Version the plugin was built for.
+        found: String,
+        /// Version this host supports.
+        supported: String,
+    },
+    /// It imports something the host does not provide (e.g. sockets).
+    #[error(
+        "{source_name}: needs imports Tollgate does not provide (plugins get HTTP only through tollgate:plugin/http): {message}"
+    )]
+    UnsupportedImport {
+        /// The file.
+        source_name: String,
+        /// What the linker said.
+        message: String,
+    },
+    /// `describe` failed.
+    #[error("{source_name}: describe failed: {error}")]
+    Describe {
+        /// The file.
+        source_name: String,
+        /// The call error.
+        error: Box<CallError>,
+    },
+}
+
+/// Why a plugin call did not return a value.
+#[derive(Debug, Error)]
+pub enum CallError {
+    /// The plugin returned an error value.
+    #[error("{}", plugin_error_text(.0))]
+    Plugin(PluginError),
+    /// The host refused one or more of the plugin's HTTP requests, and the call failed.
+    #[error("the sandbox refused the plugin's request: {}; the call then failed: {cause}", reasons.join("; "))]
+    Denied {
+        /// Why each request was refused.
+        reasons: Vec<String>,
+        /// How the call ended.
+        cause: Box<CallError>,
+    },
+    /// The call ran past its wall-clock limit.
+    #[error(
+        "the plugin call exceeded its time limit of {limit:?} (runtime.limits.timeout_secs) and was stopped"
+    )]
+    Timeout {
+        /// The limit.
+        limit: Duration,
+    },
+    /// The plugin's own code used up its CPU budget.
+    #[error(
+        "the plugin used up its CPU budget of {limit:?} (runtime.limits.cpu_secs) and was stopped"
+    )]
+    CpuLimit {
+        /// The limit.
+        limit: Duration,
+    },
+    /// The plugin tried to grow its memory past the cap.
+    #[error("the plugin exceeded its memory cap of {} MiB (runtime.limits.memory_mib) and was stopped", limit_bytes >> 20)]
+    MemoryLimit {
+        /// The cap in bytes.
+        limit_bytes: usize,
+    },
+    /// The plugin trapped: a panic, an `unreachable`, a bug.
+    #[error("the plugin crashed: {message}{}", if stderr.is_empty() { String::new() } else { format!("; its stderr: {stderr}") })]
+    Trap {
+        /// Wasmtime's description, with the wasm backtrace.
+        message: String,
+        /// The tail of what the plugin wrote to stderr (a panic message).
+        stderr: String,
+    },
+}
+
+/// A plugin error value as a sentence.
+pub fn plugin_error_text(e: &PluginError) -> String {
+    match e {
+        PluginError::Config(m) => format!("configuration error: {m}"),
+        PluginError::Unauthorized(m) => format!("unauthorized: {m}"),
+        PluginError::RateLimited(r) => match r.seconds {
+            Some(s) => format!("rate limited (retry after {s} s): {}", r.message),
+            None => format!("rate limited: {}", r.message),
+        },
+        PluginError::Transient(m) => format!("transient error: {m}"),
+        PluginError::Remote(m) => format!("remote error: {m}"),
+        PluginError::Unsupported(m) => format!("unsupported: {m}"),
+        PluginError::Internal(m) => format!("internal plugin error: {m}"),
+    }
+}
+
+/// What `describe` said, in host terms (serialisable for `plugins list --format json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginDescription {
+    /// Stable id.
+    pub id: String,
+    /// The plugin's own version.
+    pub version: String,
+    /// One line.
+    pub description: String,
+    /// `pull`, `push`.
+    pub capabilities: Vec<String>,
+    /// Logical connection names it sends HTTP to.
+    pub connections: Vec<String>,
+    /// Streams it pulls.
+    pub streams: Vec<String>,
+    /// Whether it reads files from one read-only directory.
+    pub data_dir: bool,
+    /// JSON Schema of its settings.
+    pub settings_schema: serde_json::Value,
+}
+
+impl From<PluginInfo> for PluginDescription {
+    fn from(i: PluginInfo) -> Self {
+        PluginDescription {
+            id: i.id,
+            version: i.version,
+            description: i.description,
+            capabilities: i
+                .capabilities
+                .iter()
+                .map(|c| match c {
+                    Capability::Pull => "pull".to_string(),
+                    Capability::Push => "push".to_string(),
+                })
+                .collect(),
+            connections: i.connections,
+            streams: i.streams,
+            data_dir: i.data_dir,
+            settings_schema: serde_json::from_str(&i.settings_schema)
+                .unwrap_or(serde_json::Value::String(i.settings_schema)),
+        }
+    }
+}
+
+/// A compiled, type-checked plugin, ready to be instantiated for each call.
+pub struct LoadedPlugin {
+    /// What it said about itself.
+    pub info: PluginDescription,
+    /// Where it came from.
+    pub source: PluginSource,
+    /// The contract version it was built for.
+    pub contract: String,
+    /// SHA-256 of the component.
+    pub sha256: String,
+    /// Whether the compiled code came from the cache.
+    pub cache: CacheOutcome,
+    /// How long loading took (compile or cache read, link, describe).
+    pub load_time: Duration,
+    pre: bindings::PluginPre<JobState>,
+}
+
+impl std::fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPlugin")
+            .field("id", &self.info.id)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a call may reach: the connection it runs for, its endpoints, its directory, limits.
+#[derive(Debug, Clone)]
+pub struct JobContext {
+    /// The configured connection name (for logs).
+    pub connection: String,
+    /// Logical connection name -> endpoint.
+    pub endpoints: BTreeMap<String, http::Endpoint>,
+    /// The directory mounted read-only at `/data`, for plugins that declare one.
+    pub data_dir: Option<PathBuf>,
+    /// Limits of each call.
+    pub limits: Limits,
+}
+
+impl JobContext {
+    /// A context with no network, no files and default limits (for `describe`).
+    pub fn isolated(connection: &str) -> JobContext {
+        JobContext {
+            connection: connection.to_string(),
+            endpoints: BTreeMap::new(),
+            data_dir: None,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Store data of one call.
+pub struct JobState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    memory: MemoryLimiter,
+    http: http::HttpCapability,
+    cpu_ticks_used: u64,
+    cpu_ticks_budget: u64,
+    cpu_exhausted: bool,
+    log_lines: u32,
+}
+
+impl WasiView for JobState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Caps linear memory and remembers that the cap was hit, so the trap can be named.
+struct MemoryLimiter {
+    max_bytes: usize,
+    hit: bool,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_bytes {
+            self.hit = true;
+            return Err(wasmtime::Error::msg(format!(
+                "memory cap of {} MiB reached (asked for {} MiB)",
+                self.max_bytes >> 20,
+                desired >> 20
+            )));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+impl bindings::tollgate::plugin::types::Host for JobState {}
+
+impl bindings::tollgate::plugin::http::Host for JobState {
+    async fn send(
+        &mut self,
+        request: bindings::tollgate::plugin::http::Request,
+    ) -> Result<
+        bindings::tollgate::plugin::http::Response,
+        bindings::tollgate::plugin::http::HttpError,
+    > {
+        self.http.send(request).await
+    }
+}
+
+impl bindings::tollgate::plugin::log::Host for JobState {
+    async fn log(
+        &mut self,
+        level: bindings::tollgate::plugin::log::Level,
+        message: String,
+        fields: Vec<(String, String)>,
+    ) {
+        use bindings::tollgate::plugin::log::Level;
+        self.log_lines += 1;
+        if self.log_lines > MAX_LOG_LINES {
+            return;
+        }
+        let mut message = message;
+        if message.len() > MAX_LOG_MESSAGE {
+            let mut cut = MAX_LOG_MESSAGE;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push('…');
+        }
+        let fields = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let (plugin, connection) = (&self.http.plugin, &self.http.connection);
+        match level {
+            Level::Trace => {
+                tracing::trace!(plugin = %plugin, connection = %connection, fields = %fields, "{message}")
+            }
+            Level::Debug => {
+                tracing::debug!(plugin = %plugin, connection = %connection, fields = %fields, "{message}")
+            }
+            Level::Info => {
+                tracing::info!(plugin = %plugin, connection = %connection, fields = %fields, "{message}")
+            }
+            Level::Warn => {
+                tracing::warn!(plugin = %plugin, connection = %connection, fields = %fields, "{message}")
+            }
+            Level::Error => {
+                tracing::error!(plugin = %plugin, connection = %connection, fields = %fields, "{message}")
+            }
+        }
+    }
+}
+
+/// Increments the engine's epoch every [`EPOCH_TICK`] on a background thread.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    fn start(engine: &Engine) -> EpochTicker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let engine = engine.clone();
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("tollgate-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawn the epoch thread");
+        EpochTicker {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// One call of the connector interface.
+enum Call {
+    Describe,
+    Check(String),
+    Pull(PullRequest),
+    Push(PushRequest),
+}
+
+enum Returned {
+    Describe(PluginInfo),
+    Check(String),
+    Pull(Page),
+    Push(Vec<PushOutcome>),
+}
+
+/// The plugin runtime of a process.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<JobState>,
+    cache: ArtifactCache,
+    client: reqwest::Client,
+    stats: Arc<RuntimeStats>,
+    _ticker: EpochTicker,
+}
+
+impl Runtime {
+    /// A runtime caching compiled plugins in `cache_dir`.
+    pub fn new(cache_dir: &Path) -> anyhow::Result<Runtime> {
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        bindings::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        let cache = ArtifactCache::new(cache_dir, &engine).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot use {} as the plugin cache (runtime.cache_dir): {e}",
+                cache_dir.display()
+            )
+        })?;
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("tollgate/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let ticker = EpochTicker::start(&engine);
+        Ok(Runtime {
+            engine,
+            linker,
+            cache,
+            client,
+            stats: Arc::new(RuntimeStats::default()),
+            _ticker: ticker,
+        })
+    }
+
+    /// What the runtime has done so far.
+    pub fn stats(&self) -> &RuntimeStats {
+        &self.stats
+    }
+
+    /// Load a component: check it is a plugin of a contract version we speak, compile it (or
+    /// take it from the cache), link it, and ask it to describe itself.
+    pub async fn load(&self, wasm: &[u8], source: PluginSource) -> Result<LoadedPlugin, LoadError> {
+        let started = Instant::now();
+        let source_name = source.to_string();
+        if !wasm.starts_with(b"\0asm") || wasm.len() < 8 {
+            return Err(LoadError::NotWasm { source_name });
+        }
+        // Bytes 4..8: version 1 for core modules, 0x0d 0x00 0x01 0x00 for components.
+        if wasm[4..8] == [1, 0, 0, 0] {
+            return Err(LoadError::CoreModule { source_name });
+        }
+        let (component, cache) =
+            self.cache
+                .load(&self.engine, wasm)
+                .map_err(|e| LoadError::Invalid {
+                    source_name: source_name.clone(),
+                    message: format!("{e:#}"),
+                })?;
+        let exports: Vec<String> = component
+            .component_type()
+            .exports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let connector = exports
+            .iter()
+            .find_map(|e| e.strip_prefix(&format!("{}@", bindings::CONNECTOR_EXPORT)));
+        let Some(found) = connector else {
+            return Err(LoadError::WrongWorld {
+                source_name,
+                expected: bindings::CONNECTOR_EXPORT.to_string(),
+                supported: bindings::CONTRACT_VERSION.to_string(),
+                exports: if exports.is_empty() {
+                    "none".to_string()
+                } else {
+                    exports.join(", ")
+                },
+            });
+        };
+        if !compatible(found, bindings::CONTRACT_VERSION) {
+            return Err(LoadError::WrongContract {
+                source_name,
+                found: found.to_string(),
+                supported: bindings::CONTRACT_VERSION.to_string(),
+            });
+        }
+        let contract = found.to_string();
+        let instance_pre =
+            self.linker
+                .instantiate_pre(&component)
+                .map_err(|e| LoadError::UnsupportedImport {
+                    source_name: source_name.clone(),
+                    message: format!("{e:#}"),
+                })?;
+        let pre = bindings::PluginPre::new(instance_pre).map_err(|e| LoadError::WrongWorld {
+            source_name: source_name.clone(),
+            expected: bindings::CONNECTOR_EXPORT.to_string(),
+            supported: bindings::CONTRACT_VERSION.to_string(),
+            exports: format!("{} ({e:#})", exports.join(", ")),
+        })?;
+        let sha256 = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(wasm))
+        };
+        let mut plugin = LoadedPlugin {
+            info: PluginDescription {
+                id: String::new(),
+                version: String::new(),
+                description: String::new(),
+                capabilities: Vec::new(),
+                connections: Vec::new(),
+                streams: Vec::new(),
+                data_dir: false,
+                settings_schema: serde_json::Value::Null,
+            },
+            source,
+            contract,
+            sha256,
+            cache,
+            load_time: Duration::ZERO,
+            pre,
+        };
+        let info = match self
+            .invoke(&plugin, &JobContext::isolated("describe"), Call::Describe)
+            .await
+        {
+            Ok(Returned::Describe(info)) => info,
+            Ok(_) => unreachable!("describe returns a description"),
+            Err(error) => {
+                return Err(LoadError::Describe {
+                    source_name,
+                    error: Box::new(error),
+                });
+            }
+        };
+        plugin.info = info.into();
+        plugin.load_time = started.elapsed();
+        tracing::debug!(
+            plugin = %plugin.info.id,
+            source = %plugin.source,
+            cache = ?plugin.cache,
+            elapsed_ms = plugin.load_time.as_millis() as u64,
+            "plugin loaded"
+        );
+        Ok(plugin)
+    }
+
+    /// Check the plugin's settings and reachability.
+    pub async fn check(
+        &self,
+        plugin: &LoadedPlugin,
+        ctx: &JobContext,
+        settings: &serde_json::Value,
+    ) -> Result<String, CallError> {
+        match self
+            .invoke(plugin, ctx, Call::Check(settings.to_string()))
+            .await?
+        {
+            Returned::Check(r) => Ok(r),
+            _ => unreachable!("check returns a check result"),
+        }
+    }
+
+    /// Pull one page.
+    pub async fn pull(
+        &self,
+        plugin: &LoadedPlugin,
+        ctx: &JobContext,
+        request: PullRequest,
+    ) -> Result<Page, CallError> {
+        match self.invoke(plugin, ctx, Call::Pull(request)).await? {
+            Returned::Pull(r) => Ok(r),
+            _ => unreachable!("pull returns a page"),
+        }
+    }
+
+    /// Publish findings.
+    pub async fn push(
+        &self,
+        plugin: &LoadedPlugin,
+        ctx: &JobContext,
+        request: PushRequest,
+    ) -> Result<Vec<PushOutcome>, CallError> {
+        match self.invoke(plugin, ctx, Call::Push(request)).await? {
+            Returned::Push(r) => Ok(r),
+            _ => unreachable!("push returns outcomes"),
+        }
+    }
+
+    fn new_store(
+        &self,
+        plugin: &LoadedPlugin,
+        ctx: &JobContext,
+    ) -> Result<(Store<JobState>, MemoryOutputPipe, MemoryOutputPipe), CallError> {
+        let stdout = MemoryOutputPipe::new(PIPE_CAPACITY);
+        let stderr = MemoryOutputPipe::new(PIPE_CAPACITY);
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(stdout.clone()).stderr(stderr.clone());
+        if plugin.info.data_dir
+            && let Some(dir) = &ctx.data_dir
+        {
+            wasi.preopened_dir(dir, "/data", FsPerms::ReadOnly)
+                .map_err(|e| {
+                    CallError::Plugin(PluginError::Config(format!(
+                        "cannot open the data directory {}: {e}",
+                        dir.display()
+                    )))
+                })?;
+        }
+        let limits = ctx.limits;
+        let state = JobState {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            memory: MemoryLimiter {
+                max_bytes: limits.memory_bytes,
+                hit: false,
+            },
+            http: http::HttpCapability {
+                client: self.client.clone(),
+                endpoints: ctx.endpoints.clone(),
+                response_max_bytes: limits.response_max_bytes,
+                request_timeout: limits.http_timeout,
+                stats: self.stats.clone(),
+                plugin: plugin.info.id.clone(),
+                connection: ctx.connection.clone(),
+                denials: Vec::new(),
+            },
+            cpu_ticks_used: 0,
+            cpu_ticks_budget: (limits.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64,
+            cpu_exhausted: false,
+            log_lines: 0,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.memory);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut ctx| {
+            let state = ctx.data_mut();
+            state.cpu_ticks_used += 1;
+            if state.cpu_ticks_used > state.cpu_ticks_budget {
+                state.cpu_exhausted = true;
+                return Err(wasmtime::Error::msg("CPU budget exhausted"));
+            }
+            // Yield to tokio at every tick so a busy plugin never starves other tasks and the
+            // wall-clock timeout can fire.
+            Ok(UpdateDeadline::Yield(1))
+        });
+        Ok((store, stdout, stderr))
+    }
+
+    async fn invoke(
+        &self,
+        plugin: &LoadedPlugin,
+        ctx: &JobContext,
+        call: Call,
+    ) -> Result<Returned, CallError> {
+        let (mut store, stdout, stderr) = self.new_store(plugin, ctx)?;
+        let limit = ctx.limits.timeout;
+        let outcome = {
+            let store = &mut store;
+            let fut = async move {
+                let instance = plugin.pre.instantiate_async(&mut *store).await?;
+                let connector = instance.tollgate_plugin_connector();
+                Ok::<_, wasmtime::Error>(match call {
+                    Call::Describe => Ok(Returned::Describe(
+                        connector.call_describe(&mut *store).await?,
+                    )),
+                    Call::Check(s) => connector
+                        .call_check(&mut *store, &s)
+                        .await?
+                        .map(Returned::Check),
+                    Call::Pull(r) => connector
+                        .call_pull(&mut *store, &r)
+                        .await?
+                        .map(Returned::Pull),
+                    Call::Push(r) => connector
+                        .call_push(&mut *store, &r)
+                        .await?
+                        .map(Returned::Push),
+                })
+            };
+            tokio::time::timeout(limit, fut).await
+        };
+        let state = store.data();
+        forward_output(&plugin.info.id, &ctx.connection, &stdout, &stderr);
+        let result = match outcome {
+            Err(_elapsed) => {
+                self.stats.timeouts.inc();
+                Err(CallError::Timeout { limit })
+            }
+            Ok(Err(trap)) => {
+                self.stats.traps.inc();
+                if state.cpu_exhausted {
+                    self.stats.cpu_exhausted.inc();
+                    Err(CallError::CpuLimit {
+                        limit: ctx.limits.cpu,
+                    })
+                } else if state.memory.hit {
+                    self.stats.memory_exhausted.inc();
+                    Err(CallError::MemoryLimit {
+                        limit_bytes: ctx.limits.memory_bytes,
+                    })
+                } else {
+                    Err(CallError::Trap {
+                        message: format!("{trap:?}"),
+                        stderr: tail(&stderr.contents(), 2000),
+                    })
+                }
+            }
+            Ok(Ok(value)) => {
+                self.stats.calls.inc();
+                value.map_err(CallError::Plugin)
+            }
+        };
+        // A call that failed after the host refused one of its requests is reported as a
+        // refusal: that is the cause a person needs to see.
+        let result = match result {
+            Err(cause) if !state.http.denials.is_empty() => Err(CallError::Denied {
+                reasons: state.http.denials.clone(),
+                cause: Box::new(cause),
+            }),
+            other => other,
+        };
+        if let Err(e) = &result {
+            tracing::warn!(plugin = %plugin.info.id, connection = %ctx.connection, error = %e, "plugin call failed");
+        }
+        result
+    }
+}
+
+/// Whether a plugin built for contract `found` runs on a host of contract `ours`: same major,
+/// and while on 0.x the same minor.
+pub fn compatible(found: &str, ours: &str) -> bool {
+    let parse = |v: &str| -> Option<(u64, u64)> {
+        let mut parts = v.split(['.', '-', '+']);
+        Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+    };
+    match (parse(found), parse(ours)) {
+        (Some((fmaj, fmin)), Some((omaj, omin))) => fmaj == omaj && (omaj > 0 || fmin == omin),
+        _ => false,
+    }
+}
+
+fn tail(bytes: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim();
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut start = text.len() - max;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("…{}", &text[start..])
+}
+
+/// The plugin's stdout and stderr go to the host log, line by line.
+fn forward_output(
+    plugin: &str,
+    connection: &str,
+    stdout: &MemoryOutputPipe,
+    stderr: &MemoryOutputPipe,
+) {
+    for line in String::from_utf8_lossy(&stdout.contents())
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
+        tracing::info!(plugin = %plugin, connection = %connection, stream = "stdout", "{line}");
+    }
+    for line in String::from_utf8_lossy(&stderr.contents())
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
+        tracing::warn!(plugin = %plugin, connection = %connection, stream = "stderr", "{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contract_compatibility() {
+        assert!(compatible("0.1.0", "0.1.0"));
+        assert!(compatible("0.1.3", "0.1.0"));
+        assert!(!compatible("0.2.0", "0.1.0"));
+        assert!(!compatible("1.0.0", "0.1.0"));
+        assert!(compatible("1.4.0", "1.0.0"));
+        assert!(!compatible("garbage", "0.1.0"));
+    }
+
+    #[test]
+    fn tail_keeps_the_end() {
+        assert_eq!(tail(b"  short  ", 10), "short");
+        assert_eq!(tail(b"0123456789abc", 3), "…abc");
+    }
+}

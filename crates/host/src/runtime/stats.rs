@@ -1,0 +1,42 @@
+//! Counters of what the runtime did, for logs now and `/metrics` later.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A monotonically increasing counter.
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    /// Add one.
+    pub fn inc(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+    /// The current value.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// What the runtime has done since it started.
+#[derive(Debug, Default)]
+pub struct RuntimeStats {
+    /// Plugin calls that returned a value (including plugin error values).
+    pub calls: Counter,
+    /// Calls that trapped (panic, unreachable, a limit hit inside wasm).
+    pub traps: Counter,
+    /// Calls stopped by the wall-clock timeout.
+    pub timeouts: Counter,
+    /// Calls stopped because the plugin used up its CPU budget.
+    pub cpu_exhausted: Counter,
+    /// Calls stopped by the memory cap.
+    pub memory_exhausted: Counter,
+    /// HTTP requests sent upstream for plugins.
+    pub http_requests: Counter,
+    /// HTTP requests the host refused (unknown connection, absolute URL, forbidden header,
+    /// cross-origin redirect).
+    pub http_denied: Counter,
+    /// Upstream responses larger than the cap.
+    pub http_too_large: Counter,
+    /// Upstream transport failures and timeouts.
+    pub http_errors: Counter,
+}

@@ -1,0 +1,281 @@
+//! HTTP through the host. A [`Client`] names a connection; the host adds the base URL and the
+//! credentials, so a plugin never handles a token. Non-2xx statuses become [`PluginError`]s
+//! of the right kind, so `?` does the sensible thing.
+
+use crate::PluginError;
+use crate::bindings::tollgate::plugin::http as raw;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use raw::Method;
+
+/// A response from the remote, status already known to be successful unless you used
+/// [`Client::send`].
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers, lower-case names.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// First header with this (case-insensitive) name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Parse the body as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, PluginError> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            PluginError::Remote(format!(
+                "response is not the JSON expected: {e}; body starts: {}",
+                excerpt(&self.body)
+            ))
+        })
+    }
+}
+
+/// A client for one named connection.
+#[derive(Debug, Clone)]
+pub struct Client {
+    connection: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Client {
+    /// A client for the connection `name` (one of the plugin's declared connections).
+    pub fn new(name: &str) -> Self {
+        Client {
+            connection: name.to_string(),
+            headers: vec![("accept".to_string(), "application/json".to_string())],
+        }
+    }
+
+    /// Add a header to every request (not Authorization, Cookie or Host: the host refuses
+    /// those).
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Send a request and return the response whatever its status; transport failures and
+    /// host refusals are errors.
+    pub fn send(
+        &self,
+        method: Method,
+        path: &str,
+        extra_headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Response, PluginError> {
+        let mut headers = self.headers.clone();
+        headers.extend(
+            extra_headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        let request = raw::Request {
+            connection: self.connection.clone(),
+            method,
+            path: path.to_string(),
+            headers,
+            body,
+        };
+        match raw::send(&request) {
+            Ok(r) => Ok(Response {
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+            }),
+            Err(raw::HttpError::Denied(m)) => Err(PluginError::Internal(format!(
+                "the host refused {} {path}: {m}",
+                self.connection
+            ))),
+            Err(raw::HttpError::Timeout(m)) => {
+                Err(PluginError::Transient(format!("timeout on {path}: {m}")))
+            }
+            Err(raw::HttpError::TooLarge(cap)) => Err(PluginError::Remote(format!(
+                "response to {path} is larger than the host's cap of {cap} bytes"
+            ))),
+            Err(raw::HttpError::Transport(m)) => Err(PluginError::Transient(format!(
+                "transport error on {path}: {m}"
+            ))),
+        }
+    }
+
+    /// Send and turn a non-2xx status into the matching [`PluginError`].
+    pub fn request(
+        &self,
+        method: Method,
+        path: &str,
+        extra_headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Response, PluginError> {
+        let response = self.send(method, path, extra_headers, body)?;
+        check_status(method, path, response)
+    }
+
+    /// GET a path and parse the JSON body.
+    pub fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, PluginError> {
+        self.request(Method::Get, path, &[], None)?.json()
+    }
+
+    /// POST a JSON body and parse the JSON answer.
+    pub fn post_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, PluginError> {
+        self.with_json(Method::Post, path, body)?.json()
+    }
+
+    /// PUT a JSON body and parse the JSON answer.
+    pub fn put_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, PluginError> {
+        self.with_json(Method::Put, path, body)?.json()
+    }
+
+    /// Send a JSON body with any method; the response is returned unparsed.
+    pub fn with_json<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<Response, PluginError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| PluginError::Internal(format!("cannot encode request body: {e}")))?;
+        self.request(
+            method,
+            path,
+            &[("content-type", "application/json")],
+            Some(bytes),
+        )
+    }
+}
+
+fn method_name(m: Method) -> &'static str {
+    match m {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Patch => "PATCH",
+        Method::Delete => "DELETE",
+    }
+}
+
+/// Map a response status onto the error kinds of the contract.
+pub fn check_status(
+    method: Method,
+    path: &str,
+    response: Response,
+) -> Result<Response, PluginError> {
+    let status = response.status;
+    if (200..300).contains(&status) {
+        return Ok(response);
+    }
+    let what = format!(
+        "{} {path} answered {status}: {}",
+        method_name(method),
+        excerpt(&response.body)
+    );
+    Err(match status {
+        401 | 403 => PluginError::Unauthorized(what),
+        429 => PluginError::RateLimited(crate::RetryAfter {
+            seconds: response
+                .header("retry-after")
+                .and_then(|v| v.trim().parse().ok()),
+            message: what,
+        }),
+        500..=599 => PluginError::Transient(what),
+        _ => PluginError::Remote(what),
+    })
+}
+
+/// The first 300 characters of a body, for error messages.
+pub fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut out: String = text.chars().take(300).collect();
+    if text.chars().count() > 300 {
+        out.push('…');
+    }
+    out
+}
+
+/// Percent-encode a query component (RFC 3986 unreserved characters stay as they are).
+pub fn encode(component: &str) -> String {
+    let mut out = String::with_capacity(component.len());
+    for b in component.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// `path?k=v&k2=v2` with every key and value percent-encoded.
+pub fn with_query(path: &str, params: &[(&str, &str)]) -> String {
+    if params.is_empty() {
+        return path.to_string();
+    }
+    let query: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}{}", query.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_is_encoded() {
+        assert_eq!(
+            with_query(
+                "/rest/api/3/search/jql",
+                &[("jql", "project = BIZ"), ("maxResults", "50")]
+            ),
+            "/rest/api/3/search/jql?jql=project%20%3D%20BIZ&maxResults=50"
+        );
+        assert_eq!(with_query("/a?x=1", &[("y", "ä")]), "/a?x=1&y=%C3%A4");
+    }
+
+    #[test]
+    fn statuses_map_to_error_kinds() {
+        let resp = |status: u16, headers: Vec<(String, String)>| Response {
+            status,
+            headers,
+            body: b"{\"errorMessages\":[\"nope\"]}".to_vec(),
+        };
+        assert!(matches!(
+            check_status(Method::Get, "/x", resp(401, vec![])),
+            Err(PluginError::Unauthorized(m)) if m.contains("GET /x answered 401") && m.contains("nope")
+        ));
+        assert!(matches!(
+            check_status(Method::Get, "/x", resp(429, vec![("Retry-After".into(), "7".into())])),
+            Err(PluginError::RateLimited(r)) if r.seconds == Some(7)
+        ));
+        assert!(matches!(
+            check_status(Method::Get, "/x", resp(503, vec![])),
+            Err(PluginError::Transient(_))
+        ));
+        assert!(matches!(
+            check_status(Method::Get, "/x", resp(404, vec![])),
+            Err(PluginError::Remote(_))
+        ));
+        assert!(check_status(Method::Get, "/x", resp(204, vec![])).is_ok());
+    }
+}

@@ -1,0 +1,16 @@
+//! Builds the test-fixture plugins to wasm32-wasip2 so `cargo test` alone builds and runs them.
+
+include!("../crates/host/build_wasm.rs");
+
+fn main() {
+    let workspace = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
+        .join("..")
+        .canonicalize()
+        .unwrap();
+    let files = build_wasm_packages(&workspace, &["tollgate-fixture-hostile"]);
+    println!(
+        "cargo:rustc-env=TOLLGATE_FIXTURE_HOSTILE={}",
+        files[0].display()
+    );
+    println!("cargo:rerun-if-changed=build.rs");
+}
