@@ -9,7 +9,7 @@ fn main() {
         .unwrap();
     let files = build_wasm_packages(&workspace, &["tollgate-fixture-hostile"]);
     println!(
-        "cargo:rustc-env=TOLLGATE_FIXTURE_HOSTILE={}",
+        "cargo:rustc-env=FIXTURE_HOSTILE_WASM={}",
         files[0].display()
     );
     println!("cargo:rerun-if-changed=build.rs");

@@ -24,38 +24,68 @@ fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// Make sure the toolchain has the wasm32-wasip2 standard library. rust-toolchain.toml names
+/// the target, but rustup 1.28+ only installs it on `rustup toolchain install`; do that here so
+/// `cargo run` and `cargo test` work on a fresh machine.
+fn ensure_wasm_target() {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let installed = sysroot
+        .as_ref()
+        .is_some_and(|s| s.join("lib/rustlib/wasm32-wasip2").is_dir());
+    if installed {
+        return;
+    }
+    println!("cargo:warning=installing the wasm32-wasip2 target with rustup (named in rust-toolchain.toml)");
+    let status = Command::new("rustup")
+        .args(["target", "add", "wasm32-wasip2"])
+        .status();
+    assert!(
+        status.is_ok_and(|s| s.success()),
+        "the wasm32-wasip2 target is missing and `rustup target add wasm32-wasip2` failed; \
+         install it by hand (rustup toolchain install, in the workspace)"
+    );
+}
+
 /// Build `packages` (package names) for wasm32-wasip2 and return their .wasm files in order.
 fn build_wasm_packages(workspace: &Path, packages: &[&str]) -> Vec<PathBuf> {
+    ensure_wasm_target();
     let target = target_dir().join("plugins");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(workspace)
-        .args(["build", "--target", "wasm32-wasip2", "--profile", "plugin"])
-        .arg("--target-dir")
-        .arg(&target);
     for p in packages {
-        cmd.args(["-p", p]);
+        // `cargo rustc` builds one package; `--crate-type cdylib` turns the library into a
+        // component on wasm32-wasip2 without making it a cdylib natively, where the
+        // component's export names cannot be linked.
+        let mut cmd = Command::new(&cargo);
+        cmd.current_dir(workspace)
+            .args(["rustc", "--lib", "--crate-type", "cdylib", "-p", p])
+            .args(["--target", "wasm32-wasip2", "--profile", "plugin"])
+            .arg("--target-dir")
+            .arg(&target);
+        // Flags meant for the outer (native) build must not leak into the wasm build; clippy's
+        // wrapper would lint the plugins twice.
+        for var in [
+            "CARGO_ENCODED_RUSTFLAGS",
+            "RUSTFLAGS",
+            "RUSTC_WORKSPACE_WRAPPER",
+            "CARGO_TARGET_DIR",
+            "CARGO_BUILD_TARGET",
+            "CARGO_PRIMARY_PACKAGE",
+        ] {
+            cmd.env_remove(var);
+        }
+        let status = cmd
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run cargo to build the wasm plugin {p}: {e}"));
+        assert!(
+            status.success(),
+            "building the wasm plugin {p} failed (see the cargo output above)"
+        );
     }
-    // Flags meant for the outer (native) build must not leak into the wasm build; clippy's
-    // wrapper would lint the plugins twice.
-    for var in [
-        "CARGO_ENCODED_RUSTFLAGS",
-        "RUSTFLAGS",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-        "CARGO_PRIMARY_PACKAGE",
-    ] {
-        cmd.env_remove(var);
-    }
-    let status = cmd
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run cargo to build the wasm plugins: {e}"));
-    assert!(
-        status.success(),
-        "building the wasm plugins {packages:?} failed (see the cargo output above); \
-         is the wasm32-wasip2 target installed? rust-toolchain.toml asks rustup for it"
-    );
     for dir in ["crates/plugin-api", "plugins", "tests/fixtures", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", workspace.join(dir).display());
     }

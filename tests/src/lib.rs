@@ -1,1 +1,203 @@
+//! Helpers for the end-to-end tests: a small upstream server that records what reaches it,
+//! and a log capture to prove what never reaches the logs.
 
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// The compiled hostile fixture plugin (built by build.rs).
+pub const HOSTILE_PLUGIN: &str = env!("FIXTURE_HOSTILE_WASM");
+
+/// What an [`Upstream`] saw.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// Request path.
+    pub path: String,
+    /// The Authorization header, if any.
+    pub authorization: Option<String>,
+    /// Every header name and value.
+    pub headers: Vec<(String, String)>,
+}
+
+#[derive(Clone)]
+struct UpstreamState {
+    seen: Arc<Mutex<Vec<Seen>>>,
+    expected_auth: String,
+    redirect_to: String,
+}
+
+/// A loopback HTTP server standing in for a remote: `/echo` answers whether the expected
+/// credentials arrived (and sets a cookie the plugin must not see), `/big` answers 8 MiB,
+/// `/redirect-away` redirects to `redirect_to`, `/redirect-here` to `/echo` on itself.
+pub struct Upstream {
+    /// Bound address.
+    pub addr: SocketAddr,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Upstream {
+    /// Start on a free loopback port. `expected_auth` is the full Authorization header value
+    /// the host should inject.
+    pub async fn start(expected_auth: &str, redirect_to: &str) -> Upstream {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let state = UpstreamState {
+            seen: seen.clone(),
+            expected_auth: expected_auth.to_string(),
+            redirect_to: redirect_to.to_string(),
+        };
+        let app = Router::new()
+            .route("/echo", get(echo))
+            .route("/big", get(big))
+            .route("/redirect-away", get(redirect_away))
+            .route("/redirect-here", get(redirect_here))
+            .fallback(fallback)
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Upstream { addr, seen }
+    }
+
+    /// Base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Requests received so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn note(state: &UpstreamState, path: &str, headers: &HeaderMap) {
+    state.seen.lock().unwrap().push(Seen {
+        path: path.to_string(),
+        authorization: headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        headers: headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+    });
+}
+
+async fn echo(State(state): State<UpstreamState>, headers: HeaderMap) -> Response {
+    note(&state, "/echo", &headers);
+    let authenticated = headers
+        .get(header::AUTHORIZATION)
+        .is_some_and(|v| v.as_bytes() == state.expected_auth.as_bytes());
+    let probe = headers.get("x-probe").is_some();
+    (
+        StatusCode::OK,
+        [
+            (
+                header::SET_COOKIE,
+                "session=upstream-session-secret; HttpOnly".to_string(),
+            ),
+            (
+                header::WWW_AUTHENTICATE,
+                "Basic realm=\"upstream\"".to_string(),
+            ),
+            (header::CONTENT_TYPE, "application/json".to_string()),
+        ],
+        format!("{{\"authenticated\":{authenticated},\"probe\":{probe}}}"),
+    )
+        .into_response()
+}
+
+async fn big(State(state): State<UpstreamState>, headers: HeaderMap) -> Response {
+    note(&state, "/big", &headers);
+    // No Content-Length shortcut for the host: stream it in chunks.
+    let chunk = vec![b'x'; 64 * 1024];
+    let stream =
+        futures_util::stream::iter((0..128).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+    Response::builder()
+        .status(StatusCode::OK)
+        .body(axum::body::Body::from_stream(stream))
+        .unwrap()
+}
+
+async fn redirect_away(State(state): State<UpstreamState>, headers: HeaderMap) -> Response {
+    note(&state, "/redirect-away", &headers);
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, format!("{}/echo", state.redirect_to))],
+    )
+        .into_response()
+}
+
+async fn redirect_here(State(state): State<UpstreamState>, headers: HeaderMap) -> Response {
+    note(&state, "/redirect-here", &headers);
+    (StatusCode::FOUND, [(header::LOCATION, "/echo".to_string())]).into_response()
+}
+
+async fn fallback(
+    State(state): State<UpstreamState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    note(&state, uri.path(), &headers);
+    StatusCode::NOT_FOUND.into_response()
+}
+
+/// A plugin artefact cache shared by the tests of this process.
+pub fn shared_cache_dir() -> &'static std::path::Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+/// Every log line of this test process, captured at TRACE level.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&log_buffer().lock().unwrap()).into_owned()
+}
+
+fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUFFER.get_or_init(|| Arc::new(Mutex::new(Vec::new())))
+}
+
+#[derive(Clone)]
+struct BufferWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for BufferWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Install the capturing subscriber (once per process).
+pub fn capture_logs() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        let buffer = log_buffer().clone();
+        // Everything at TRACE (the HTTP stack included) except the compiler, whose traces
+        // describe machine code, not requests, and run to gigabytes.
+        let filter = tracing_subscriber::EnvFilter::new(
+            "trace,cranelift_codegen=warn,cranelift_frontend=warn,regalloc2=warn,\
+             wasmtime=info,wasmtime_internal_cranelift=warn,wasmtime_internal_environ=warn,\
+             wasmtime_cranelift=warn,wasmtime_environ=warn,wasmparser=warn,wit_parser=warn",
+        );
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .with_writer(move || BufferWriter(buffer.clone()))
+            .init();
+    });
+}

@@ -242,8 +242,25 @@ pub enum Credentials {
 }
 
 impl Config {
-    /// Load `path` and apply `TOLLGATE_*` environment overrides.
+    /// Load `path` and apply `TOLLGATE_SECTION__KEY` environment overrides.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_with_env(path, std::env::vars())
+    }
+
+    /// Load `path` with overrides from `vars`. Only names of the form
+    /// `TOLLGATE_SECTION__KEY` (with a double underscore) are overrides; other `TOLLGATE_`
+    /// variables (`TOLLGATE_CONFIG`, `TOLLGATE_LOG_FORMAT`) are settings of the program.
+    pub fn load_with_env(
+        path: &Path,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let overrides: config::Map<String, String> = vars
+            .into_iter()
+            .filter(|(k, _)| {
+                k.strip_prefix("TOLLGATE_")
+                    .is_some_and(|rest| rest.contains("__") && !rest.starts_with('_'))
+            })
+            .collect();
         let err = |message: String| ConfigError::Load {
             path: path.to_path_buf(),
             message,
@@ -259,7 +276,8 @@ impl Config {
                 config::Environment::with_prefix("TOLLGATE")
                     .prefix_separator("_")
                     .separator("__")
-                    .try_parsing(true),
+                    .try_parsing(true)
+                    .source(Some(overrides)),
             )
             .build()
             .map_err(|e| err(e.to_string()))?;
@@ -512,6 +530,26 @@ mod tests {
             .credentials("connections.a.auth", &cfg.connections["a"].auth)
             .unwrap();
         assert!(!format!("{creds:?}").contains("s3cr3t-value"));
+    }
+
+    #[test]
+    fn environment_overrides_only_section_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tollgate.toml");
+        std::fs::write(&path, "[runtime.limits]\ntimeout_secs = 10\n").unwrap();
+        let vars = [
+            ("TOLLGATE_RUNTIME__LIMITS__TIMEOUT_SECS", "3"),
+            ("TOLLGATE_LOG_FORMAT", "json"),
+            ("TOLLGATE_CONFIG", "/elsewhere.toml"),
+            ("OTHER__THING", "1"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let cfg = Config::load_with_env(&path, vars).unwrap();
+        assert_eq!(cfg.runtime.limits.timeout_secs, Some(3.0));
+        let bad = [("TOLLGATE_RUNTIME__LIMITS__TIMEOUT", "3".to_string())]
+            .map(|(k, v)| (k.to_string(), v));
+        let e = Config::load_with_env(&path, bad).unwrap_err();
+        assert!(e.to_string().contains("timeout"), "{e}");
     }
 
     #[test]

@@ -8,8 +8,11 @@
 
 use super::bindings::tollgate::plugin::http::{HttpError, Method, Request, Response};
 use super::stats::RuntimeStats;
+
 use crate::config::Credentials;
 use base64::Engine as _;
+/// The URL type of endpoints.
+pub use reqwest::Url;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,0 +1,290 @@
+//! The `tollgate` binary as a user runs it: output, exit codes, error messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn cache_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+fn tollgate(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(args)
+        .current_dir(dir)
+        .env("XDG_CACHE_HOME", cache_dir())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run tollgate")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn builtin(id: &str) -> &'static [u8] {
+    tollgate_host::plugins::BUILTIN_PLUGINS
+        .iter()
+        .find(|(i, _)| *i == id)
+        .unwrap()
+        .1
+}
+
+#[test]
+fn plugins_check_accepts_a_real_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "jira.wasm", builtin("jira"));
+    let out = tollgate(dir.path(), &["plugins", "check", file.to_str().unwrap()]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.starts_with("ok: jira 0.1.0 (contract tollgate:plugin@0.1.0)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("capabilities: pull, push"), "{stdout}");
+}
+
+fn check_fails(name: &str, bytes: &[u8], expected: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), name, bytes);
+    let out = tollgate(dir.path(), &["plugins", "check", file.to_str().unwrap()]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for e in expected {
+        assert!(stderr.contains(e), "expected {e:?} in: {stderr}");
+    }
+    assert!(
+        stderr.contains(name),
+        "the message names the file: {stderr}"
+    );
+}
+
+#[test]
+fn plugins_check_explains_a_file_that_is_not_wasm() {
+    check_fails(
+        "notes.wasm",
+        b"hello, I am text",
+        &["not a WebAssembly file"],
+    );
+}
+
+#[test]
+fn plugins_check_explains_a_core_module() {
+    let module = wat::parse_str("(module (func (export \"describe\")))").unwrap();
+    check_fails(
+        "core.wasm",
+        &module,
+        &["core WebAssembly module, not a component", "wasm32-wasip2"],
+    );
+}
+
+#[test]
+fn plugins_check_explains_a_component_of_another_world() {
+    let component = wat::parse_str(
+        r#"(component
+             (core module $m (func (export "run")))
+             (core instance $i (instantiate $m))
+             (func $run (canon lift (core func $i "run")))
+             (export "run" (func $run)))"#,
+    )
+    .unwrap();
+    check_fails(
+        "other-world.wasm",
+        &component,
+        &[
+            "not a Tollgate plugin",
+            "tollgate:plugin/connector@0.1.0",
+            "its exports: run",
+        ],
+    );
+}
+
+#[test]
+fn plugins_check_explains_a_wrong_contract_version() {
+    let component = wat::parse_str(
+        r#"(component
+             (core module $m (func (export "describe")))
+             (core instance $i (instantiate $m))
+             (func $describe (canon lift (core func $i "describe")))
+             (instance $connector (export "describe" (func $describe)))
+             (export "tollgate:plugin/connector@0.9.0" (instance $connector)))"#,
+    )
+    .unwrap();
+    check_fails(
+        "future.wasm",
+        &component,
+        &[
+            "built for contract tollgate:plugin@0.9.0",
+            "supports tollgate:plugin@0.1.0",
+        ],
+    );
+}
+
+#[test]
+fn plugins_check_explains_a_connector_of_the_wrong_shape() {
+    // Right name and version, but `describe` has the wrong signature and the rest is missing.
+    let component = wat::parse_str(
+        r#"(component
+             (core module $m (func (export "describe")))
+             (core instance $i (instantiate $m))
+             (func $describe (canon lift (core func $i "describe")))
+             (instance $connector (export "describe" (func $describe)))
+             (export "tollgate:plugin/connector@0.1.0" (instance $connector)))"#,
+    )
+    .unwrap();
+    check_fails("misshapen.wasm", &component, &["not a Tollgate plugin"]);
+}
+
+#[test]
+fn plugins_list_shows_the_built_in_plugins_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tollgate(dir.path(), &["plugins", "list", "--format", "json"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let list: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is JSON only");
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["azure-devops", "hr-csv", "jira"]);
+    for p in list.as_array().unwrap() {
+        assert_eq!(p["contract"], "0.1.0");
+        assert_eq!(p["source"]["kind"], "built-in");
+    }
+    assert_eq!(list[1]["data_dir"], true);
+    assert_eq!(list[2]["connections"], serde_json::json!(["jira"]));
+}
+
+#[test]
+fn plugins_in_the_plugin_dir_are_loaded_and_duplicate_ids_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("plugins")).unwrap();
+    write(&dir.path().join("plugins"), "my-jira.wasm", builtin("jira"));
+    write(
+        dir.path(),
+        "tollgate.toml",
+        b"[runtime]\nplugin_dir = \"plugins\"\n",
+    );
+    let out = tollgate(dir.path(), &["plugins", "list"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("plugin id `jira` is used twice: by built-in and by")
+            && stderr.contains("my-jira.wasm"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn config_validate_names_the_bad_key_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "tollgate.toml",
+        b"[connections.acme]\nplugin = \"jira\"\nbase_url = \"https://acme.atlassian.net\"\nauth = { kind = \"basic\", user = \"a@b.c\", token_env = \"ACME_TOKEN_NOT_SET\" }\n",
+    );
+    let out = tollgate(dir.path(), &["config", "validate"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("connections.acme.auth.token_env") && stderr.contains("ACME_TOKEN_NOT_SET"),
+        "{stderr}"
+    );
+
+    let out = tollgate(
+        dir.path(),
+        &["--config", "missing.toml", "config", "validate"],
+    );
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("missing.toml") && stderr.contains("tollgate demo"),
+        "{stderr}"
+    );
+
+    write(
+        dir.path(),
+        "plugin.toml",
+        b"[connections.hr]\nplugin = \"hr-csv\"\n",
+    );
+    let out = tollgate(
+        dir.path(),
+        &["--config", "plugin.toml", "config", "validate"],
+    );
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("connections.hr.data_dir") && stderr.contains("reads files"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn config_validate_online_reports_bad_credentials_without_echoing_them() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = rt
+        .block_on(tollgate_sandbox::Sandbox::start("127.0.0.1:0"))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "wrong.token", b"wrong-token-0451\n");
+    write(
+        dir.path(),
+        "right.token",
+        tollgate_sandbox::JIRA_DC_TOKEN.as_bytes(),
+    );
+    let config = format!(
+        "[connections.good]\nplugin = \"jira\"\nbase_url = \"{dc}\"\nauth = {{ kind = \"bearer\", token_file = \"right.token\" }}\nsettings = {{ deployment = \"data-center\" }}\n\
+         [connections.bad]\nplugin = \"jira\"\nbase_url = \"{cloud}\"\nauth = {{ kind = \"basic\", user = \"{user}\", token_file = \"wrong.token\" }}\n",
+        dc = sandbox.jira_dc_url(),
+        cloud = sandbox.jira_cloud_url(),
+        user = tollgate_sandbox::JIRA_CLOUD_USER,
+    );
+    write(dir.path(), "tollgate.toml", config.as_bytes());
+    let out = tollgate(dir.path(), &["config", "validate", "--online"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("good")
+            && stdout.contains("ok: authenticated to Jira Data Center as DMO Bot"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAILED: unauthorized") && stdout.contains("answered 401"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("1 connection check(s) failed"), "{stderr}");
+    assert!(!stdout.contains("wrong-token-0451") && !stderr.contains("wrong-token-0451"));
+    assert!(
+        !stdout.contains(tollgate_sandbox::JIRA_DC_TOKEN)
+            && !stderr.contains(tollgate_sandbox::JIRA_DC_TOKEN)
+    );
+    // The sandbox saw the credentials the host added.
+    let requests = sandbox.requests();
+    assert!(requests.iter().any(|r| r.status == 401));
+    assert!(requests.iter().any(|r| r.status == 200));
+}
+
+#[test]
+fn bad_usage_exits_2_and_help_explains() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tollgate(dir.path(), &["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = tollgate(dir.path(), &["--help"]);
+    let (stdout, _) = text(&out);
+    assert!(out.status.success());
+    for cmd in ["demo", "plugins", "config", "sandbox"] {
+        assert!(stdout.contains(cmd), "{stdout}");
+    }
+}

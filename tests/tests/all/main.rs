@@ -1,0 +1,5 @@
+//! End-to-end tests, one binary (see wasmtime's `tests/all`): the host library and the real
+//! plugins against the sandbox trackers and hostile fixtures.
+
+mod demo;
+mod sandboxing;
