@@ -7,10 +7,14 @@ fn main() {
         .join("..")
         .canonicalize()
         .unwrap();
-    let files = build_wasm_packages(&workspace, &["tollgate-fixture-hostile"]);
+    let files = build_wasm_packages(
+        &workspace,
+        &["tollgate-fixture-hostile", "tollgate-fixture-paged"],
+    );
     println!(
         "cargo:rustc-env=FIXTURE_HOSTILE_WASM={}",
         files[0].display()
     );
+    println!("cargo:rustc-env=FIXTURE_PAGED_WASM={}", files[1].display());
     println!("cargo:rerun-if-changed=build.rs");
 }

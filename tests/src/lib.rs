@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 /// The compiled hostile fixture plugin (built by build.rs).
 pub const HOSTILE_PLUGIN: &str = env!("FIXTURE_HOSTILE_WASM");
+/// The compiled paged-dataset fixture plugin (built by build.rs).
+pub const PAGED_PLUGIN: &str = env!("FIXTURE_PAGED_WASM");
 
 /// What an [`Upstream`] saw.
 #[derive(Debug, Clone)]

@@ -1,9 +1,11 @@
 //! The DMO model, rule engine and finance maths: plain Rust over plain data, no IO, no async.
 //!
-//! The model types, rules and finance functions arrive with their issues (DMO model and
-//! store; rules and finance). What is here now is the severity scale every part shares.
+//! - [`model`]: the normalised records every source is mapped onto.
+//! - The rule engine and the finance maths arrive with the rules-and-finance issue.
 
 #![warn(missing_docs)]
+
+pub mod model;
 
 use serde::{Deserialize, Serialize};
 

@@ -51,6 +51,36 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Pull every stream of every connection (or one) into the store. A run that was
+    /// interrupted resumes from its last committed page.
+    Sync {
+        /// Only this connection.
+        #[arg(long)]
+        connection: Option<String>,
+        /// Ignore checkpoints: pull everything, and mark what the source no longer has as
+        /// deleted.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Show the last runs per connection.
+    Status {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Runs shown per connection.
+        #[arg(long, default_value_t = 5)]
+        last: usize,
+    },
+    /// Write the normalised DMO model, every live record, in a stable order (schema:
+    /// docs/export.md).
+    Export {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+        format: ExportFormat,
+        /// Write to this file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Serve the fake Jira (Cloud and Data Center) and Azure DevOps on loopback, for trying
     /// Tollgate without a real tracker. Stops on Ctrl-C.
     Sandbox {
@@ -99,6 +129,13 @@ pub enum Format {
     Json,
 }
 
+/// Formats of `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON document.
+    Json,
+}
+
 /// A failure with its exit code.
 #[derive(Debug)]
 pub struct Failure {
@@ -111,12 +148,47 @@ pub struct Failure {
 impl<E: Into<anyhow::Error>> From<E> for Failure {
     fn from(e: E) -> Self {
         let error = e.into();
-        let code = if error.downcast_ref::<ConfigError>().is_some() {
+        let code = if error.downcast_ref::<ConfigError>().is_some()
+            || matches!(
+                error.downcast_ref::<crate::store::StoreError>(),
+                Some(crate::store::StoreError::Url(..))
+            ) {
             2
         } else {
             1
         };
         Failure { code, error }
+    }
+}
+
+/// The whole program: parse the command line, run it, map the outcome to an exit code.
+pub fn main() -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    crate::logging::init(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {:#}", failure.error);
+            ExitCode::from(failure.code)
+        }
     }
 }
 
@@ -128,8 +200,210 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Config {
             command: ConfigCommand::Validate { online },
         } => validate(&cli.config, online).await,
+        Command::Sync { connection, full } => sync(&cli.config, connection.as_deref(), full).await,
+        Command::Status { format, last } => status(&cli.config, format, last),
+        Command::Export { format: _, out } => export(&cli.config, out.as_deref()),
         Command::Sandbox { addr } => sandbox(&addr).await,
     }
+}
+
+/// The config, the runtime and the plugins, loaded as every pipeline command needs them.
+pub struct Session {
+    /// The config.
+    pub config: Config,
+    /// The plugin runtime.
+    pub runtime: Runtime,
+    /// The plugins.
+    pub registry: PluginRegistry,
+}
+
+impl Session {
+    /// Load the config at `path`, start the runtime and load the plugins.
+    pub async fn open(path: &Path) -> Result<Session, Failure> {
+        let config = Config::load(path)?;
+        for warning in config.warnings() {
+            tracing::warn!("{warning}");
+        }
+        let runtime = Runtime::new(&config.cache_dir())?;
+        let plugin_dir = config
+            .runtime
+            .plugin_dir
+            .as_ref()
+            .map(|d| config.resolve(d));
+        let registry = PluginRegistry::load(&runtime, plugin_dir.as_deref()).await?;
+        Ok(Session {
+            config,
+            runtime,
+            registry,
+        })
+    }
+
+    /// Open the configured store.
+    pub fn store(&self) -> Result<Box<dyn crate::store::Store>, Failure> {
+        Ok(crate::store::open(
+            &self.config.store.url,
+            &self.config.base_dir,
+        )?)
+    }
+}
+
+/// Sync the named connection, or all; print a summary. Returns the summaries.
+pub async fn sync_all(
+    session: &Session,
+    only: Option<&str>,
+    full: bool,
+) -> Result<Vec<crate::sync::SyncSummary>, Failure> {
+    let names: Vec<String> = match only {
+        Some(name) => vec![name.to_string()],
+        None => session.config.connections.keys().cloned().collect(),
+    };
+    let mut store = session.store()?;
+    let progress = crate::sync::Progress::for_stderr();
+    let options = crate::sync::SyncOptions {
+        full,
+        ..Default::default()
+    };
+    let mut summaries = Vec::new();
+    let mut failures = Vec::new();
+    for name in &names {
+        match crate::sync::sync_connection(
+            &session.runtime,
+            &session.registry,
+            &session.config,
+            store.as_mut(),
+            name,
+            options,
+            &progress,
+        )
+        .await
+        {
+            Ok(summary) => summaries.push(summary),
+            Err(crate::sync::SyncError::Config(e)) => return Err(e.into()),
+            Err(e) => {
+                tracing::error!(connection = %name, error = %e, "sync failed");
+                failures.push(e.to_string());
+            }
+        }
+    }
+    let rows: Vec<[String; 6]> = summaries
+        .iter()
+        .flat_map(|s| {
+            s.streams.iter().map(move |st| {
+                [
+                    s.connection.clone(),
+                    format!(
+                        "{}{}",
+                        st.stream,
+                        if st.resumed { " (resumed)" } else { "" }
+                    ),
+                    if st.full { "full" } else { "incremental" }.to_string(),
+                    st.pages.to_string(),
+                    st.written.to_string(),
+                    st.deleted.to_string(),
+                ]
+            })
+        })
+        .collect();
+    print_table(
+        &[
+            "CONNECTION",
+            "STREAM",
+            "MODE",
+            "PAGES",
+            "WRITTEN",
+            "DELETED",
+        ],
+        &rows,
+    );
+    if !failures.is_empty() {
+        return Err(Failure {
+            code: 1,
+            error: anyhow::anyhow!(
+                "{} connection(s) failed: {}",
+                failures.len(),
+                failures.join("; ")
+            ),
+        });
+    }
+    Ok(summaries)
+}
+
+async fn sync(config_path: &Path, only: Option<&str>, full: bool) -> Result<(), Failure> {
+    let session = Session::open(config_path).await?;
+    sync_all(&session, only, full).await.map(|_| ())
+}
+
+fn open_store_only(config_path: &Path) -> Result<Box<dyn crate::store::Store>, Failure> {
+    let config = Config::load(config_path)?;
+    Ok(crate::store::open(&config.store.url, &config.base_dir)?)
+}
+
+fn status(config_path: &Path, format: Format, last: usize) -> Result<(), Failure> {
+    let config = Config::load(config_path)?;
+    let store = crate::store::open(&config.store.url, &config.base_dir)?;
+    let mut runs = Vec::new();
+    for name in config.connections.keys() {
+        runs.extend(store.runs(Some(name), last)?);
+    }
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&runs).expect("JSON")),
+        Format::Table => {
+            let rows: Vec<[String; 8]> = runs
+                .iter()
+                .map(|r| {
+                    [
+                        r.connection.clone(),
+                        r.id.to_string(),
+                        serde_json::to_value(r.status)
+                            .unwrap()
+                            .as_str()
+                            .unwrap_or("")
+                            .to_string(),
+                        r.started_at.clone(),
+                        r.pages.to_string(),
+                        r.records_written.to_string(),
+                        r.records_deleted.to_string(),
+                        r.error.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            print_table(
+                &[
+                    "CONNECTION",
+                    "RUN",
+                    "STATUS",
+                    "STARTED",
+                    "PAGES",
+                    "WRITTEN",
+                    "DELETED",
+                    "ERROR",
+                ],
+                &rows,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The export document.
+pub fn export_document(store: &dyn crate::store::Store) -> Result<serde_json::Value, Failure> {
+    let records = store.export()?;
+    Ok(serde_json::json!({
+        "format": "tollgate-export",
+        "version": 1,
+        "records": records,
+    }))
+}
+
+fn export(config_path: &Path, out: Option<&Path>) -> Result<(), Failure> {
+    let store = open_store_only(config_path)?;
+    let text = serde_json::to_string_pretty(&export_document(store.as_ref())?).expect("JSON");
+    match out {
+        Some(path) => std::fs::write(path, text + "\n")
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
+        None => println!("{text}"),
+    }
+    Ok(())
 }
 
 /// The config if the file exists; `None` when the default path is absent (commands that can

@@ -41,6 +41,9 @@ pub struct Config {
     /// The WebAssembly runtime: plugin directory, artefact cache, default limits.
     #[serde(default)]
     pub runtime: RuntimeConfig,
+    /// Where the normalised model, sync progress and run history are kept.
+    #[serde(default)]
+    pub store: StoreConfig,
     /// Named connections: one configured use of a plugin (a Jira site, a CSV folder).
     #[serde(default)]
     pub connections: BTreeMap<String, ConnectionConfig>,
@@ -50,6 +53,27 @@ pub struct Config {
     /// The file this was loaded from, for messages.
     #[serde(skip)]
     pub path: PathBuf,
+}
+
+/// `[store]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite://PATH` (relative to the config file). Default `sqlite://tollgate.db`.
+    #[serde(default = "default_store_url")]
+    pub url: String,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            url: default_store_url(),
+        }
+    }
+}
+
+fn default_store_url() -> String {
+    "sqlite://tollgate.db".to_string()
 }
 
 /// `[runtime]`

@@ -3,7 +3,8 @@
 //! It starts the sandbox on a free loopback port, writes a config (and the sandbox's tokens
 //! as secret files) to the output directory, and then runs each step exactly as a user would
 //! with that config. The steps grow with each capability: today it loads the plugins and
-//! checks every connection through the sandboxed runtime (credentials injected by the host).
+//! checks every connection through the sandboxed runtime (credentials injected by the host),
+//! syncs every connection into the SQLite store and reports the runs and the records.
 
 use crate::cli::{Failure, check_connections, print_table};
 use crate::config::Config;
@@ -17,6 +18,9 @@ const DEMO_CONFIG: &str = r#"# Tollgate demo configuration, written by `tollgate
 # The sandbox trackers listen on {ADDR}; start them again with
 #   tollgate sandbox --addr {ADDR}
 # and repeat the steps with `tollgate --config {CONFIG} ...`.
+
+[store]
+url = "sqlite://tollgate.db"
 
 [runtime.limits]
 timeout_secs = 60
@@ -122,6 +126,25 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
     let rows = check_connections(&config, &registry, &runtime, true).await?;
     print_table(&["CONNECTION", "PLUGIN", "RESULT"], &rows);
 
+    println!("\n== Sync (tollgate sync)");
+    let session = crate::cli::Session {
+        config,
+        runtime,
+        registry,
+    };
+    let summaries = crate::cli::sync_all(&session, None, false).await?;
+    let store = session.store()?;
+    let records = store.export()?.len();
+    println!(
+        "{} run(s) recorded (tollgate status); {records} record(s) in the store (tollgate export){}",
+        summaries.len(),
+        if records == 0 {
+            ": the plugins pull no streams yet"
+        } else {
+            ""
+        }
+    );
+
     let requests = sandbox.requests();
     println!(
         "\nThe sandbox answered {} request(s); every one carried credentials the host added: {}",
@@ -131,9 +154,9 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
             .all(|r| r.headers.iter().any(|(k, _)| k == "authorization"))
     );
     println!(
-        "\nTo repeat by hand:\n  tollgate sandbox --addr {} &\n  tollgate --config {} config validate --online",
-        sandbox.addr(),
-        config_path.display()
+        "\nTo repeat by hand:\n  tollgate sandbox --addr {addr} &\n  tollgate --config {cfg} config validate --online\n  tollgate --config {cfg} sync\n  tollgate --config {cfg} status\n  tollgate --config {cfg} export --format json",
+        addr = sandbox.addr(),
+        cfg = config_path.display()
     );
     Ok(())
 }

@@ -8,3 +8,5 @@ pub mod demo;
 pub mod logging;
 pub mod plugins;
 pub mod runtime;
+pub mod store;
+pub mod sync;

@@ -1,0 +1,274 @@
+//! Where normalised records, sync progress and run history are kept.
+//!
+//! The [`Store`] trait is what the sync engine, the checks and the exports use; [`sqlite`] is
+//! the embedded default. The trait is synchronous and keeps every write that must be atomic
+//! inside one method (a page with its cursor, a stream's completion with its sweep), so a
+//! Postgres implementation can map each method onto one transaction as SQLite does.
+
+pub mod sqlite;
+
+use serde::Serialize;
+use thiserror::Error;
+use tollgate_dmo::model::{EntityKind, Record};
+
+/// A store failure.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The database was written by a newer Tollgate.
+    #[error(
+        "the store {location} has schema version {found}, newer than this Tollgate knows ({supported}); upgrade Tollgate, or point store.url at another database"
+    )]
+    SchemaTooNew {
+        /// The database.
+        location: String,
+        /// Its schema version.
+        found: i64,
+        /// The newest this binary knows.
+        supported: i64,
+    },
+    /// The store URL is not one we can open.
+    #[error("store.url `{0}`: {1}")]
+    Url(String, String),
+    /// The database said no.
+    #[error("store {location}: {message}")]
+    Database {
+        /// The database.
+        location: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Id of a run.
+pub type RunId = i64;
+
+/// Progress of one stream of one connection.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StreamState {
+    /// Cursor of the next page, when a run of this stream is under way.
+    pub cursor: Option<String>,
+    /// Whether a run of this stream is under way (started, not completed).
+    pub in_progress: bool,
+    /// Whether the run under way is a full one (it ends with a deletion sweep).
+    pub full: bool,
+    /// Id of the sweep of the full run under way: records seen in it carry this id.
+    pub sweep: RunId,
+    /// Checkpoint of the last completed run, for incremental pulls.
+    pub checkpoint: Option<String>,
+    /// The run under way has committed its last page; only completion is left.
+    pub exhausted: bool,
+}
+
+/// One page to commit.
+#[derive(Debug, Clone, Default)]
+pub struct PageWrite {
+    /// Records to upsert (by connection, kind, external id).
+    pub records: Vec<Record>,
+    /// Explicit deletions: (kind, external id).
+    pub deletions: Vec<(EntityKind, String)>,
+    /// Cursor of the next page; `None` when this was the last page.
+    pub next_cursor: Option<String>,
+    /// Checkpoint the plugin returned with this page.
+    pub checkpoint: Option<String>,
+    /// Diagnostics reported with the page.
+    pub diagnostics: u64,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Under way (or the process died; the next run marks it interrupted).
+    Running,
+    /// Completed.
+    Ok,
+    /// Failed with an error.
+    Failed,
+    /// The process died or was stopped before the run ended.
+    Interrupted,
+}
+
+impl RunStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Ok => "ok",
+            RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+    fn parse(s: &str) -> RunStatus {
+        match s {
+            "ok" => RunStatus::Ok,
+            "failed" => RunStatus::Failed,
+            "interrupted" => RunStatus::Interrupted,
+            _ => RunStatus::Running,
+        }
+    }
+}
+
+/// A run as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRecord {
+    /// Id.
+    pub id: RunId,
+    /// Connection synced.
+    pub connection: String,
+    /// Whether it was a full run.
+    pub full: bool,
+    /// Start (RFC 3339).
+    pub started_at: String,
+    /// End, if it ended.
+    pub finished_at: Option<String>,
+    /// How it ended.
+    pub status: RunStatus,
+    /// Pages committed.
+    pub pages: u64,
+    /// Records written (inserted or updated).
+    pub records_written: u64,
+    /// Records marked deleted.
+    pub records_deleted: u64,
+    /// Diagnostics the plugin reported.
+    pub diagnostics: u64,
+    /// Error, if it failed.
+    pub error: Option<String>,
+}
+
+/// The store.
+pub trait Store: Send {
+    /// Start a run of `connection`; earlier runs of it still marked running are marked
+    /// interrupted.
+    fn begin_run(&mut self, connection: &str, full: bool) -> Result<RunId, StoreError>;
+
+    /// Begin (or resume) a stream within `run`. A stream with a run under way is resumed
+    /// from its cursor, unless `full` is asked and the one under way is incremental.
+    fn begin_stream(
+        &mut self,
+        run: RunId,
+        connection: &str,
+        stream: &str,
+        full: bool,
+    ) -> Result<StreamState, StoreError>;
+
+    /// Write a page and its cursor in one transaction; returns (written, deleted).
+    fn commit_page(
+        &mut self,
+        run: RunId,
+        connection: &str,
+        stream: &str,
+        page: &PageWrite,
+    ) -> Result<(u64, u64), StoreError>;
+
+    /// Complete a stream in one transaction: a full run marks the records of the stream not
+    /// seen in its sweep as deleted; the checkpoint is kept. Returns the number deleted.
+    fn complete_stream(
+        &mut self,
+        run: RunId,
+        connection: &str,
+        stream: &str,
+    ) -> Result<u64, StoreError>;
+
+    /// Record how a run ended.
+    fn finish_run(
+        &mut self,
+        run: RunId,
+        status: RunStatus,
+        error: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    /// The latest runs, newest first; of one connection if given.
+    fn runs(&self, connection: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError>;
+
+    /// Live (not deleted) records of one kind, ordered by connection and external id.
+    fn records(&self, kind: EntityKind) -> Result<Vec<Record>, StoreError>;
+
+    /// Every live record, in export order: kind, connection, external id.
+    fn export(&self) -> Result<Vec<Record>, StoreError> {
+        let mut all = Vec::new();
+        for kind in EntityKind::ALL {
+            all.extend(self.records(kind)?);
+        }
+        Ok(all)
+    }
+}
+
+/// Open the store named by a URL: `sqlite://PATH` (relative paths against `base_dir`).
+pub fn open(url: &str, base_dir: &std::path::Path) -> Result<Box<dyn Store>, StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let path = std::path::Path::new(path);
+        let path = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            base_dir.join(path)
+        };
+        return Ok(Box::new(sqlite::SqliteStore::open(&path)?));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(StoreError::Url(
+            url.split('@').next_back().unwrap_or("").to_string(),
+            "Postgres is not supported yet; use sqlite://PATH".to_string(),
+        ));
+    }
+    Err(StoreError::Url(
+        url.to_string(),
+        "expected sqlite://PATH, e.g. sqlite://tollgate.db".to_string(),
+    ))
+}
+
+/// Now, as RFC 3339 UTC with milliseconds.
+pub fn now_rfc3339() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    rfc3339(now.as_secs() as i64, now.subsec_millis())
+}
+
+/// Format seconds since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn rfc3339(secs: i64, millis: u32) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_formats_known_instants() {
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_704_700_800, 123), "2024-01-08T08:00:00.123Z");
+        assert_eq!(rfc3339(1_795_737_600, 0), "2026-11-27T00:00:00.000Z");
+    }
+
+    #[test]
+    fn store_urls() {
+        let e = open(
+            "postgres://user:pw@db/tollgate",
+            std::path::Path::new("/tmp"),
+        )
+        .err()
+        .unwrap();
+        assert!(!e.to_string().contains("pw"), "{e}");
+        assert!(e.to_string().contains("not supported yet"));
+        let e = open("tollgate.db", std::path::Path::new("/tmp"))
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("sqlite://"));
+    }
+}

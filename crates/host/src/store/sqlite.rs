@@ -1,0 +1,599 @@
+//! The embedded store: one SQLite file in WAL mode.
+//!
+//! Records are JSON documents keyed by (connection, kind, external id), with their stream,
+//! the sweep that last saw them, and a deletion time. The schema version is SQLite's
+//! `user_version`; migrations run on open, and a newer database is refused.
+
+use super::{PageWrite, RunId, RunRecord, RunStatus, Store, StoreError, StreamState, now_rfc3339};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+use tollgate_dmo::model::{EntityKind, Record};
+
+/// Each entry brings the schema from version `index` to `index + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: records and sync progress.
+    r#"
+    CREATE TABLE records (
+        connection     TEXT NOT NULL,
+        kind           TEXT NOT NULL,
+        external_id    TEXT NOT NULL,
+        stream         TEXT NOT NULL,
+        record         TEXT NOT NULL,
+        sweep          INTEGER NOT NULL,
+        deleted_at     TEXT,
+        PRIMARY KEY (connection, kind, external_id)
+    );
+    CREATE INDEX records_by_stream ON records (connection, stream, sweep);
+    CREATE TABLE stream_state (
+        connection          TEXT NOT NULL,
+        stream              TEXT NOT NULL,
+        in_progress         INTEGER NOT NULL DEFAULT 0,
+        exhausted           INTEGER NOT NULL DEFAULT 0,
+        full                INTEGER NOT NULL DEFAULT 0,
+        sweep               INTEGER NOT NULL DEFAULT 0,
+        cursor              TEXT,
+        pending_checkpoint  TEXT,
+        checkpoint          TEXT,
+        PRIMARY KEY (connection, stream)
+    );
+    "#,
+    // 2: run history.
+    r#"
+    CREATE TABLE runs (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        connection       TEXT NOT NULL,
+        full             INTEGER NOT NULL,
+        started_at       TEXT NOT NULL,
+        finished_at      TEXT,
+        status           TEXT NOT NULL,
+        pages            INTEGER NOT NULL DEFAULT 0,
+        records_written  INTEGER NOT NULL DEFAULT 0,
+        records_deleted  INTEGER NOT NULL DEFAULT 0,
+        diagnostics      INTEGER NOT NULL DEFAULT 0,
+        error            TEXT
+    );
+    CREATE INDEX runs_by_connection ON runs (connection, id);
+    "#,
+];
+
+/// The schema version this binary writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The SQLite store.
+pub struct SqliteStore {
+    conn: Connection,
+    location: PathBuf,
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) and migrate the database at `path`.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let db = |e: rusqlite::Error| StoreError::Database {
+            location: path.display().to_string(),
+            message: e.to_string(),
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database {
+                location: path.display().to_string(),
+                message: format!("cannot create {}: {e}", dir.display()),
+            })?;
+        }
+        let conn = Connection::open(path).map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(db)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
+        // WAL + NORMAL survives a killed process; only an OS crash may lose the last commits.
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(db)?;
+        let mut store = SqliteStore {
+            conn,
+            location: path.to_path_buf(),
+        };
+        store.migrate(MIGRATIONS)?;
+        Ok(store)
+    }
+
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        StoreError::Database {
+            location: self.location.display().to_string(),
+            message: e.to_string(),
+        }
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Apply the migrations the database lacks, each in its own transaction.
+    pub fn migrate(&mut self, migrations: &[&str]) -> Result<(), StoreError> {
+        let found = self.schema_version()?;
+        let supported = migrations.len() as i64;
+        if found > supported {
+            return Err(StoreError::SchemaTooNew {
+                location: self.location.display().to_string(),
+                found,
+                supported,
+            });
+        }
+        for (i, sql) in migrations.iter().enumerate().skip(found as usize) {
+            let tx = self.conn.transaction().map_err(|e| StoreError::Database {
+                location: self.location.display().to_string(),
+                message: e.to_string(),
+            })?;
+            tx.execute_batch(sql)
+                .and_then(|_| tx.pragma_update(None, "user_version", (i + 1) as i64))
+                .and_then(|_| tx.commit())
+                .map_err(|e| StoreError::Database {
+                    location: self.location.display().to_string(),
+                    message: format!("migration to schema version {}: {e}", i + 1),
+                })?;
+        }
+        Ok(())
+    }
+
+    fn stream_state(
+        &self,
+        connection: &str,
+        stream: &str,
+    ) -> Result<Option<StreamState>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT cursor, in_progress, full, sweep, checkpoint, exhausted FROM stream_state
+                 WHERE connection = ?1 AND stream = ?2",
+                params![connection, stream],
+                |r| {
+                    Ok(StreamState {
+                        cursor: r.get(0)?,
+                        in_progress: r.get::<_, i64>(1)? != 0,
+                        full: r.get::<_, i64>(2)? != 0,
+                        sweep: r.get(3)?,
+                        checkpoint: r.get(4)?,
+                        exhausted: r.get::<_, i64>(5)? != 0,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+}
+
+impl Store for SqliteStore {
+    fn begin_run(&mut self, connection: &str, full: bool) -> Result<RunId, StoreError> {
+        let tx = self.conn.transaction().map_err(|e| StoreError::Database {
+            location: self.location.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let result = (|| {
+            tx.execute(
+                "UPDATE runs SET status = 'interrupted' WHERE connection = ?1 AND status = 'running'",
+                params![connection],
+            )?;
+            tx.execute(
+                "INSERT INTO runs (connection, full, started_at, status) VALUES (?1, ?2, ?3, 'running')",
+                params![connection, full as i64, now_rfc3339()],
+            )?;
+            let id = tx.last_insert_rowid();
+            tx.commit()?;
+            Ok(id)
+        })();
+        result.map_err(|e: rusqlite::Error| self.err(e))
+    }
+
+    fn begin_stream(
+        &mut self,
+        run: RunId,
+        connection: &str,
+        stream: &str,
+        full: bool,
+    ) -> Result<StreamState, StoreError> {
+        let existing = self.stream_state(connection, stream)?.unwrap_or_default();
+        if existing.in_progress && (existing.full || !full) {
+            return Ok(existing);
+        }
+        // A full run ignores the checkpoint and sweeps; the first run of a stream is full.
+        let full = full || existing.checkpoint.is_none();
+        self.conn
+            .execute(
+                "INSERT INTO stream_state (connection, stream, in_progress, exhausted, full, sweep, cursor, pending_checkpoint)
+                 VALUES (?1, ?2, 1, 0, ?3, ?4, NULL, NULL)
+                 ON CONFLICT (connection, stream) DO UPDATE SET
+                   in_progress = 1, exhausted = 0, full = ?3, sweep = ?4, cursor = NULL,
+                   pending_checkpoint = NULL",
+                params![connection, stream, full as i64, run],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(StreamState {
+            cursor: None,
+            in_progress: true,
+            full,
+            sweep: run,
+            checkpoint: if full { None } else { existing.checkpoint },
+            exhausted: false,
+        })
+    }
+
+    fn commit_page(
+        &mut self,
+        run: RunId,
+        connection: &str,
+        stream: &str,
+        page: &PageWrite,
+    ) -> Result<(u64, u64), StoreError> {
+        let location = self.location.display().to_string();
+        let db = |e: rusqlite::Error| StoreError::Database {
+            location: location.clone(),
+            message: e.to_string(),
+        };
+        let tx = self.conn.transaction().map_err(db)?;
+        let sweep: RunId = tx
+            .query_row(
+                "SELECT sweep FROM stream_state WHERE connection = ?1 AND stream = ?2",
+                params![connection, stream],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        let mut written = 0u64;
+        {
+            let mut upsert = tx
+                .prepare_cached(
+                    "INSERT INTO records (connection, kind, external_id, stream, record, sweep, deleted_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)
+                     ON CONFLICT (connection, kind, external_id) DO UPDATE SET
+                       stream = excluded.stream, record = excluded.record,
+                       sweep = excluded.sweep, deleted_at = NULL",
+                )
+                .map_err(db)?;
+            for record in &page.records {
+                let json = serde_json::to_string(record).expect("records serialise");
+                written += upsert
+                    .execute(params![
+                        connection,
+                        record.entity.kind().as_str(),
+                        record.provenance.external_id,
+                        stream,
+                        json,
+                        sweep
+                    ])
+                    .map_err(db)? as u64;
+            }
+        }
+        let mut deleted = 0u64;
+        {
+            let now = now_rfc3339();
+            let mut delete = tx
+                .prepare_cached(
+                    "UPDATE records SET deleted_at = ?4
+                     WHERE connection = ?1 AND kind = ?2 AND external_id = ?3 AND deleted_at IS NULL",
+                )
+                .map_err(db)?;
+            for (kind, id) in &page.deletions {
+                deleted += delete
+                    .execute(params![connection, kind.as_str(), id, now])
+                    .map_err(db)? as u64;
+            }
+        }
+        tx.execute(
+            "UPDATE stream_state SET cursor = ?3, exhausted = (?3 IS NULL),
+               pending_checkpoint = COALESCE(?4, pending_checkpoint)
+             WHERE connection = ?1 AND stream = ?2",
+            params![connection, stream, page.next_cursor, page.checkpoint],
+        )
+        .map_err(db)?;
+        tx.execute(
+            "UPDATE runs SET pages = pages + 1, records_written = records_written + ?2,
+               records_deleted = records_deleted + ?3, diagnostics = diagnostics + ?4
+             WHERE id = ?1",
+            params![run, written as i64, deleted as i64, page.diagnostics as i64],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok((written, deleted))
+    }
+
+    fn complete_stream(
+        &mut self,
+        run: RunId,
+        connection: &str,
+        stream: &str,
+    ) -> Result<u64, StoreError> {
+        let location = self.location.display().to_string();
+        let db = |e: rusqlite::Error| StoreError::Database {
+            location: location.clone(),
+            message: e.to_string(),
+        };
+        let tx = self.conn.transaction().map_err(db)?;
+        let (full, sweep): (i64, RunId) = tx
+            .query_row(
+                "SELECT full, sweep FROM stream_state WHERE connection = ?1 AND stream = ?2",
+                params![connection, stream],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(db)?;
+        let mut deleted = 0;
+        if full != 0 {
+            deleted = tx
+                .execute(
+                    "UPDATE records SET deleted_at = ?4
+                     WHERE connection = ?1 AND stream = ?2 AND sweep <> ?3 AND deleted_at IS NULL",
+                    params![connection, stream, sweep, now_rfc3339()],
+                )
+                .map_err(db)? as u64;
+        }
+        tx.execute(
+            "UPDATE stream_state SET in_progress = 0, exhausted = 0, cursor = NULL,
+               checkpoint = COALESCE(pending_checkpoint, checkpoint), pending_checkpoint = NULL
+             WHERE connection = ?1 AND stream = ?2",
+            params![connection, stream],
+        )
+        .map_err(db)?;
+        tx.execute(
+            "UPDATE runs SET records_deleted = records_deleted + ?2 WHERE id = ?1",
+            params![run, deleted as i64],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(deleted)
+    }
+
+    fn finish_run(
+        &mut self,
+        run: RunId,
+        status: RunStatus,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE runs SET status = ?2, finished_at = ?3, error = ?4 WHERE id = ?1",
+                params![run, status.as_str(), now_rfc3339(), error],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    fn runs(&self, connection: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, connection, full, started_at, finished_at, status, pages,
+                        records_written, records_deleted, diagnostics, error
+                 FROM runs WHERE (?1 IS NULL OR connection = ?1) ORDER BY id DESC LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![connection, limit as i64], |r| {
+                Ok(RunRecord {
+                    id: r.get(0)?,
+                    connection: r.get(1)?,
+                    full: r.get::<_, i64>(2)? != 0,
+                    started_at: r.get(3)?,
+                    finished_at: r.get(4)?,
+                    status: RunStatus::parse(&r.get::<_, String>(5)?),
+                    pages: r.get::<_, i64>(6)? as u64,
+                    records_written: r.get::<_, i64>(7)? as u64,
+                    records_deleted: r.get::<_, i64>(8)? as u64,
+                    diagnostics: r.get::<_, i64>(9)? as u64,
+                    error: r.get(10)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    fn records(&self, kind: EntityKind) -> Result<Vec<Record>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT connection, external_id, record FROM records
+                 WHERE kind = ?1 AND deleted_at IS NULL ORDER BY connection, external_id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![kind.as_str()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (connection, id, json) = row.map_err(|e| self.err(e))?;
+            let record: Record = serde_json::from_str(&json).map_err(|e| StoreError::Database {
+                location: self.location.display().to_string(),
+                message: format!(
+                    "record {connection}/{}/{id} is not readable: {e}",
+                    kind.as_str()
+                ),
+            })?;
+            out.push(record);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tollgate_dmo::model::{Entity, Provenance, Team};
+
+    fn team(id: &str, name: &str) -> Record {
+        Record {
+            provenance: Provenance {
+                connection: "hr".into(),
+                external_id: id.into(),
+                url: None,
+                source_updated: None,
+                fetched_at: "2026-11-27T00:00:00.000Z".into(),
+            },
+            entity: Entity::Team(Team {
+                id: id.into(),
+                name: name.into(),
+                value_stream: None,
+                manager: None,
+            }),
+            extra: serde_json::json!({}),
+        }
+    }
+
+    fn page(records: Vec<Record>, next: Option<&str>) -> PageWrite {
+        PageWrite {
+            records,
+            next_cursor: next.map(str::to_string),
+            checkpoint: Some("cp-1".into()),
+            ..PageWrite::default()
+        }
+    }
+
+    fn names(store: &SqliteStore) -> Vec<String> {
+        store
+            .records(EntityKind::Team)
+            .unwrap()
+            .into_iter()
+            .map(|r| match r.entity {
+                Entity::Team(t) => format!("{}={}", t.id, t.name),
+                _ => unreachable!(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn upserts_are_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let run = s.begin_run("hr", false).unwrap();
+        s.begin_stream(run, "hr", "teams", false).unwrap();
+        let p = page(vec![team("t1", "A"), team("t2", "B")], None);
+        s.commit_page(run, "hr", "teams", &p).unwrap();
+        s.commit_page(run, "hr", "teams", &p).unwrap();
+        s.commit_page(run, "hr", "teams", &page(vec![team("t1", "A2")], None))
+            .unwrap();
+        assert_eq!(names(&s), ["t1=A2", "t2=B"]);
+    }
+
+    #[test]
+    fn full_runs_mark_unseen_records_deleted_and_explicit_deletions_apply() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let run = s.begin_run("hr", true).unwrap();
+        s.begin_stream(run, "hr", "teams", true).unwrap();
+        s.commit_page(
+            run,
+            "hr",
+            "teams",
+            &page(
+                vec![team("t1", "A"), team("t2", "B"), team("t3", "C")],
+                None,
+            ),
+        )
+        .unwrap();
+        assert_eq!(s.complete_stream(run, "hr", "teams").unwrap(), 0);
+
+        // Incremental: an explicit deletion only.
+        let run = s.begin_run("hr", false).unwrap();
+        let state = s.begin_stream(run, "hr", "teams", false).unwrap();
+        assert!(!state.full);
+        assert_eq!(state.checkpoint.as_deref(), Some("cp-1"));
+        let mut p = page(vec![], None);
+        p.deletions.push((EntityKind::Team, "t3".into()));
+        assert_eq!(s.commit_page(run, "hr", "teams", &p).unwrap(), (0, 1));
+        assert_eq!(s.complete_stream(run, "hr", "teams").unwrap(), 0);
+        assert_eq!(names(&s), ["t1=A", "t2=B"]);
+
+        // Full: t2 is no longer there.
+        let run = s.begin_run("hr", true).unwrap();
+        let state = s.begin_stream(run, "hr", "teams", true).unwrap();
+        assert!(state.full && state.checkpoint.is_none());
+        s.commit_page(run, "hr", "teams", &page(vec![team("t1", "A")], None))
+            .unwrap();
+        assert_eq!(s.complete_stream(run, "hr", "teams").unwrap(), 1);
+        assert_eq!(names(&s), ["t1=A"]);
+        s.finish_run(run, RunStatus::Ok, None).unwrap();
+        let runs = s.runs(Some("hr"), 10).unwrap();
+        assert_eq!(runs[0].records_deleted, 1);
+        assert_eq!(runs[0].status, RunStatus::Ok);
+        // A deleted record that comes back is live again.
+        let run = s.begin_run("hr", false).unwrap();
+        s.begin_stream(run, "hr", "teams", false).unwrap();
+        s.commit_page(run, "hr", "teams", &page(vec![team("t2", "B")], None))
+            .unwrap();
+        assert_eq!(names(&s), ["t1=A", "t2=B"]);
+    }
+
+    #[test]
+    fn an_unfinished_stream_resumes_from_its_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        {
+            let mut s = SqliteStore::open(&path).unwrap();
+            let run = s.begin_run("hr", true).unwrap();
+            s.begin_stream(run, "hr", "teams", true).unwrap();
+            s.commit_page(
+                run,
+                "hr",
+                "teams",
+                &page(vec![team("t1", "A")], Some("page-2")),
+            )
+            .unwrap();
+            // The process dies here.
+        }
+        let mut s = SqliteStore::open(&path).unwrap();
+        let run = s.begin_run("hr", false).unwrap();
+        let state = s.begin_stream(run, "hr", "teams", false).unwrap();
+        assert_eq!(state.cursor.as_deref(), Some("page-2"));
+        assert!(state.full, "the interrupted full run goes on as a full run");
+        let runs = s.runs(Some("hr"), 10).unwrap();
+        assert_eq!(runs[1].status, RunStatus::Interrupted);
+    }
+
+    #[test]
+    fn migrates_from_empty_and_from_the_previous_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        {
+            let mut old = SqliteStore {
+                conn: Connection::open(&path).unwrap(),
+                location: path.clone(),
+            };
+            old.migrate(&MIGRATIONS[..MIGRATIONS.len() - 1]).unwrap();
+            assert_eq!(old.schema_version().unwrap(), SCHEMA_VERSION - 1);
+            old.conn
+                .execute(
+                    "INSERT INTO records VALUES ('hr','team','t1','teams',?1,1,NULL)",
+                    params![serde_json::to_string(&team("t1", "Kept")).unwrap()],
+                )
+                .unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(names(&s), ["t1=Kept"]);
+        let fresh = SqliteStore::open(&dir.path().join("new.db")).unwrap();
+        assert_eq!(fresh.schema_version().unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn refuses_a_newer_schema_and_leaves_it_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        SqliteStore::open(&path).unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let err = SqliteStore::open(&path).err().unwrap();
+        assert!(
+            matches!(err, StoreError::SchemaTooNew { found, .. } if found == SCHEMA_VERSION + 1),
+            "{err}"
+        );
+        assert!(err.to_string().contains("upgrade Tollgate"), "{err}");
+        let version: i64 = Connection::open(&path)
+            .unwrap()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION + 1);
+    }
+}

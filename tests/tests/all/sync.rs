@@ -1,0 +1,270 @@
+//! The sync engine and the store, end to end: incremental and full runs, deletions, run
+//! history, and a run killed at many points that still ends with exactly the right data.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tollgate_host::cli::{Session, export_document, sync_all};
+use tollgate_host::store::sqlite::SqliteStore;
+use tollgate_host::store::{RunStatus, Store};
+use tollgate_tests::{PAGED_PLUGIN, shared_cache_dir};
+
+fn write_config(
+    dir: &Path,
+    people: u32,
+    entries: u32,
+    per_page: u32,
+    delay_ms: u64,
+    generation: u32,
+) {
+    std::fs::create_dir_all(dir.join("plugins")).unwrap();
+    std::fs::copy(PAGED_PLUGIN, dir.join("plugins/paged.wasm")).unwrap();
+    std::fs::write(
+        dir.join("tollgate.toml"),
+        format!(
+            r#"[runtime]
+plugin_dir = "plugins"
+cache_dir = "{cache}"
+
+[store]
+url = "sqlite://state/tollgate.db"
+
+[connections.synthetic]
+plugin = "paged"
+settings = {{ people = {people}, entries = {entries}, per_page = {per_page}, delay_ms = {delay_ms}, generation = {generation} }}
+"#,
+            cache = shared_cache_dir().display()
+        ),
+    )
+    .unwrap();
+}
+
+/// The export without fetch times, which differ between any two runs by nature.
+fn export_without_fetch_times(dir: &Path) -> serde_json::Value {
+    let store = SqliteStore::open(&dir.join("state/tollgate.db")).unwrap();
+    let mut doc = export_document(&store).unwrap();
+    for r in doc["records"].as_array_mut().unwrap() {
+        r["provenance"]
+            .as_object_mut()
+            .unwrap()
+            .remove("fetched_at");
+    }
+    doc
+}
+
+fn count(doc: &serde_json::Value, kind: &str) -> usize {
+    doc["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["entity"]["kind"] == kind)
+        .count()
+}
+
+#[tokio::test]
+async fn incremental_and_full_runs_apply_deletions_and_keep_history() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), 30, 4, 25, 0, 1);
+    let session = Session::open(&dir.path().join("tollgate.toml"))
+        .await
+        .unwrap();
+    let summaries = sync_all(&session, None, false).await.unwrap();
+    let people = &summaries[0].streams[0];
+    assert!(people.full, "the first run of a stream is full");
+    assert_eq!((people.pages, people.written), (2, 30));
+    let doc = export_without_fetch_times(dir.path());
+    assert_eq!(
+        (count(&doc, "person"), count(&doc, "time-entry")),
+        (30, 120)
+    );
+    // Export order: kind (time entries before people), then connection and external id.
+    assert_eq!(doc["records"][0]["entity"]["kind"], "time-entry");
+    let first = doc["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["entity"]["kind"] == "person")
+        .unwrap();
+    assert_eq!(first["provenance"]["connection"], "synthetic");
+    assert_eq!(first["provenance"]["external_id"], "p00000");
+    assert_eq!(first["entity"]["data"]["name"], "Person 0 (gen 1)");
+
+    // Generation 2, incremental: explicit deletions apply, nothing is swept.
+    write_config(dir.path(), 30, 4, 25, 0, 2);
+    let session = Session::open(&dir.path().join("tollgate.toml"))
+        .await
+        .unwrap();
+    let summaries = sync_all(&session, None, false).await.unwrap();
+    assert!(!summaries[0].streams[0].full);
+    let doc = export_without_fetch_times(dir.path());
+    assert_eq!(
+        count(&doc, "person"),
+        30,
+        "an incremental run does not sweep"
+    );
+    assert_eq!(
+        count(&doc, "time-entry"),
+        90,
+        "the first entry of each person was deleted"
+    );
+
+    // Full: the people the source no longer has are marked deleted.
+    let summaries = sync_all(&session, None, true).await.unwrap();
+    assert_eq!(
+        summaries[0].streams[0].deleted, 5,
+        "people 0, 7, 14, 21, 28"
+    );
+    let doc = export_without_fetch_times(dir.path());
+    assert_eq!(count(&doc, "person"), 25);
+    assert!(
+        doc["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["provenance"]["external_id"] != "p00007")
+    );
+
+    let store = session.store().unwrap();
+    let runs = store.runs(Some("synthetic"), 10).unwrap();
+    assert_eq!(runs.len(), 3);
+    assert!(runs.iter().all(|r| r.status == RunStatus::Ok));
+    assert_eq!(runs[0].records_deleted, 5);
+    assert!(runs[0].full && !runs[1].full);
+}
+
+fn tollgate(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tollgate-e2e"));
+    cmd.current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .env_remove("TOLLGATE_STORE__URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
+}
+
+fn committed_pages(store: &SqliteStore) -> u64 {
+    store
+        .runs(None, 1000)
+        .unwrap()
+        .iter()
+        .map(|r| r.pages)
+        .sum()
+}
+
+#[test]
+fn a_sync_killed_at_twelve_points_ends_identical_to_an_uninterrupted_one() {
+    // 60 people in 3 pages, 600 entries in 30 pages: 33 pages, 40 ms each.
+    let reference = tempfile::tempdir().unwrap();
+    write_config(reference.path(), 60, 10, 20, 0, 1);
+    let status = tollgate(reference.path()).arg("sync").status().unwrap();
+    assert!(status.success());
+    let expected = export_without_fetch_times(reference.path());
+    assert_eq!(count(&expected, "time-entry"), 600);
+
+    let crashy = tempfile::tempdir().unwrap();
+    write_config(crashy.path(), 60, 10, 20, 40, 1);
+    let db = crashy.path().join("state/tollgate.db");
+    let mut kills = 0;
+    for target in [1u64, 2, 3, 4, 6, 9, 12, 15, 19, 23, 27, 31] {
+        let mut child = tollgate(crashy.path()).arg("sync").spawn().unwrap();
+        let started = Instant::now();
+        loop {
+            if let Ok(store) = SqliteStore::open(&db)
+                && committed_pages(&store) >= target
+            {
+                break;
+            }
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "sync ended before page {target}"
+            );
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "no progress to page {target}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        kills += 1;
+    }
+    assert_eq!(kills, 12);
+    let status = tollgate(crashy.path()).arg("sync").status().unwrap();
+    assert!(status.success());
+
+    let actual = export_without_fetch_times(crashy.path());
+    assert_eq!(actual, expected, "nothing lost, nothing twice");
+    let store = SqliteStore::open(&db).unwrap();
+    let runs = store.runs(Some("synthetic"), 100).unwrap();
+    assert_eq!(runs[0].status, RunStatus::Ok);
+    assert_eq!(
+        runs.iter()
+            .filter(|r| r.status == RunStatus::Interrupted)
+            .count(),
+        12
+    );
+}
+
+#[test]
+fn status_and_export_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), 10, 2, 4, 0, 1);
+    assert!(tollgate(dir.path()).arg("sync").status().unwrap().success());
+
+    let out = tollgate(dir.path())
+        .args(["status", "--format", "json"])
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status JSON");
+    assert_eq!(runs[0]["connection"], "synthetic");
+    assert_eq!(runs[0]["status"], "ok");
+    assert_eq!(runs[0]["pages"], 3 + 5);
+    assert_eq!(runs[0]["records_written"], 10 + 20);
+
+    let first = tollgate(dir.path())
+        .args(["export", "--format", "json"])
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(first.status.success());
+    tollgate(dir.path())
+        .args(["export", "--out", "model.json"])
+        .status()
+        .unwrap();
+    let file = std::fs::read(dir.path().join("model.json")).unwrap();
+    assert_eq!(first.stdout, file, "stdout and --out give the same bytes");
+    let doc: serde_json::Value = serde_json::from_slice(&file).unwrap();
+    assert_eq!(doc["format"], "tollgate-export");
+    assert_eq!(doc["records"].as_array().unwrap().len(), 30);
+
+    // The store URL can come from the environment.
+    let out = tollgate(dir.path())
+        .args(["status", "--format", "json"])
+        .env("TOLLGATE_STORE__URL", "sqlite://elsewhere/other.db")
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    assert!(dir.path().join("elsewhere/other.db").exists());
+
+    // A store written by a newer Tollgate is refused, and left as it was.
+    let db = dir.path().join("state/tollgate.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let out = tollgate(dir.path())
+        .arg("status")
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("schema version 99, newer than this Tollgate knows"),
+        "{stderr}"
+    );
+}
