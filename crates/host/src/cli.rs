@@ -575,17 +575,11 @@ pub async fn check_connections(
 }
 
 async fn validate(config_path: &Path, online: bool) -> Result<(), Failure> {
-    let config = Config::load(config_path)?;
-    for warning in config.warnings() {
-        tracing::warn!("{warning}");
-    }
-    let runtime = Runtime::new(&config.cache_dir())?;
-    let plugin_dir = config
-        .runtime
-        .plugin_dir
-        .as_ref()
-        .map(|d| config.resolve(d));
-    let registry = PluginRegistry::load(&runtime, plugin_dir.as_deref()).await?;
+    let Session {
+        config,
+        runtime,
+        registry,
+    } = Session::open(config_path).await?;
     let rows = check_connections(&config, &registry, &runtime, online).await?;
     print_table(&["CONNECTION", "PLUGIN", "RESULT"], &rows);
     println!("{}: valid", config_path.display());
