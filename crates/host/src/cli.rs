@@ -61,6 +61,9 @@ pub enum Command {
         /// deleted.
         #[arg(long)]
         full: bool,
+        /// Fail on any rejected row or file instead of keeping the good rows.
+        #[arg(long)]
+        strict: bool,
     },
     /// Show the last runs per connection.
     Status {
@@ -200,7 +203,11 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Config {
             command: ConfigCommand::Validate { online },
         } => validate(&cli.config, online).await,
-        Command::Sync { connection, full } => sync(&cli.config, connection.as_deref(), full).await,
+        Command::Sync {
+            connection,
+            full,
+            strict,
+        } => sync(&cli.config, connection.as_deref(), full, strict).await,
         Command::Status { format, last } => status(&cli.config, format, last),
         Command::Export { format: _, out } => export(&cli.config, out.as_deref()),
         Command::Sandbox { addr } => sandbox(&addr).await,
@@ -252,6 +259,7 @@ pub async fn sync_all(
     session: &Session,
     only: Option<&str>,
     full: bool,
+    strict: bool,
 ) -> Result<Vec<crate::sync::SyncSummary>, Failure> {
     let names: Vec<String> = match only {
         Some(name) => vec![name.to_string()],
@@ -261,6 +269,7 @@ pub async fn sync_all(
     let progress = crate::sync::Progress::for_stderr();
     let options = crate::sync::SyncOptions {
         full,
+        strict,
         ..Default::default()
     };
     let mut summaries = Vec::new();
@@ -285,7 +294,7 @@ pub async fn sync_all(
             }
         }
     }
-    let rows: Vec<[String; 6]> = summaries
+    let rows: Vec<[String; 7]> = summaries
         .iter()
         .flat_map(|s| {
             s.streams.iter().map(move |st| {
@@ -300,6 +309,7 @@ pub async fn sync_all(
                     st.pages.to_string(),
                     st.written.to_string(),
                     st.deleted.to_string(),
+                    st.diagnostics.to_string(),
                 ]
             })
         })
@@ -312,9 +322,34 @@ pub async fn sync_all(
             "PAGES",
             "WRITTEN",
             "DELETED",
+            "DIAGNOSTICS",
         ],
         &rows,
     );
+    for summary in &summaries {
+        let diagnostics = store.diagnostics(summary.run)?;
+        if diagnostics.is_empty() {
+            continue;
+        }
+        println!(
+            "\n{}: {} diagnostic(s) in run {}:",
+            summary.connection,
+            diagnostics.len(),
+            summary.run
+        );
+        for d in diagnostics.iter().take(20) {
+            println!(
+                "  {:<7} {:<15} {}: {}",
+                d.severity,
+                d.code,
+                d.location.as_deref().unwrap_or(&d.stream),
+                d.message
+            );
+        }
+        if diagnostics.len() > 20 {
+            println!("  … and {} more", diagnostics.len() - 20);
+        }
+    }
     if !failures.is_empty() {
         return Err(Failure {
             code: 1,
@@ -328,9 +363,14 @@ pub async fn sync_all(
     Ok(summaries)
 }
 
-async fn sync(config_path: &Path, only: Option<&str>, full: bool) -> Result<(), Failure> {
+async fn sync(
+    config_path: &Path,
+    only: Option<&str>,
+    full: bool,
+    strict: bool,
+) -> Result<(), Failure> {
     let session = Session::open(config_path).await?;
-    sync_all(&session, only, full).await.map(|_| ())
+    sync_all(&session, only, full, strict).await.map(|_| ())
 }
 
 fn open_store_only(config_path: &Path) -> Result<Box<dyn crate::store::Store>, Failure> {

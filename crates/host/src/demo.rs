@@ -50,6 +50,38 @@ plugin = "hr-csv"
 data_dir = "hr"
 "#;
 
+/// The demo's HR and finance exports (config/demo/hr), with a few deliberately broken rows.
+const DEMO_HR_FILES: &[(&str, &str)] = &[
+    (
+        "people.csv",
+        include_str!("../../../config/demo/hr/people.csv"),
+    ),
+    (
+        "teams.csv",
+        include_str!("../../../config/demo/hr/teams.csv"),
+    ),
+    (
+        "allocations.csv",
+        include_str!("../../../config/demo/hr/allocations.csv"),
+    ),
+    (
+        "timesheets.csv",
+        include_str!("../../../config/demo/hr/timesheets.csv"),
+    ),
+    (
+        "finance.csv",
+        include_str!("../../../config/demo/hr/finance.csv"),
+    ),
+    (
+        "business-cases.csv",
+        include_str!("../../../config/demo/hr/business-cases.csv"),
+    ),
+    (
+        "gate-decisions.csv",
+        include_str!("../../../config/demo/hr/gate-decisions.csv"),
+    ),
+];
+
 /// Write a secret file readable by the owner only.
 fn write_secret(path: &Path, value: &str) -> std::io::Result<()> {
     std::fs::write(path, value)?;
@@ -66,6 +98,9 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
     let sandbox = Sandbox::start("127.0.0.1:0").await?;
     std::fs::create_dir_all(out.join("secrets"))?;
     std::fs::create_dir_all(out.join("hr"))?;
+    for (name, text) in DEMO_HR_FILES {
+        std::fs::write(out.join("hr").join(name), text)?;
+    }
     write_secret(
         &out.join("secrets/jira-cloud.token"),
         tollgate_sandbox::JIRA_CLOUD_TOKEN,
@@ -132,17 +167,22 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
         runtime,
         registry,
     };
-    let summaries = crate::cli::sync_all(&session, None, false).await?;
+    let summaries = crate::cli::sync_all(&session, None, false, false).await?;
     let store = session.store()?;
-    let records = store.export()?.len();
+    let records = store.export()?;
+    let mut by_kind: std::collections::BTreeMap<&str, usize> = Default::default();
+    for r in &records {
+        *by_kind.entry(r.entity.kind().as_str()).or_default() += 1;
+    }
     println!(
-        "{} run(s) recorded (tollgate status); {records} record(s) in the store (tollgate export){}",
+        "\n{} run(s) recorded (tollgate status); {} record(s) in the store (tollgate export): {}",
         summaries.len(),
-        if records == 0 {
-            ": the plugins pull no streams yet"
-        } else {
-            ""
-        }
+        records.len(),
+        by_kind
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 
     let requests = sandbox.requests();

@@ -114,6 +114,7 @@ impl Default for Page {
             diagnostics: Vec::new(),
             next_cursor: None,
             checkpoint: None,
+            snapshot: false,
         }
     }
 }

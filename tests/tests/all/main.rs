@@ -2,5 +2,6 @@
 //! plugins against the sandbox trackers and hostile fixtures.
 
 mod demo;
+mod hr_csv;
 mod sandboxing;
 mod sync;

@@ -68,7 +68,7 @@ async fn incremental_and_full_runs_apply_deletions_and_keep_history() {
     let session = Session::open(&dir.path().join("tollgate.toml"))
         .await
         .unwrap();
-    let summaries = sync_all(&session, None, false).await.unwrap();
+    let summaries = sync_all(&session, None, false, false).await.unwrap();
     let people = &summaries[0].streams[0];
     assert!(people.full, "the first run of a stream is full");
     assert_eq!((people.pages, people.written), (2, 30));
@@ -94,7 +94,7 @@ async fn incremental_and_full_runs_apply_deletions_and_keep_history() {
     let session = Session::open(&dir.path().join("tollgate.toml"))
         .await
         .unwrap();
-    let summaries = sync_all(&session, None, false).await.unwrap();
+    let summaries = sync_all(&session, None, false, false).await.unwrap();
     assert!(!summaries[0].streams[0].full);
     let doc = export_without_fetch_times(dir.path());
     assert_eq!(
@@ -109,7 +109,7 @@ async fn incremental_and_full_runs_apply_deletions_and_keep_history() {
     );
 
     // Full: the people the source no longer has are marked deleted.
-    let summaries = sync_all(&session, None, true).await.unwrap();
+    let summaries = sync_all(&session, None, true, false).await.unwrap();
     assert_eq!(
         summaries[0].streams[0].deleted, 5,
         "people 0, 7, 14, 21, 28"

@@ -70,8 +70,25 @@ pub struct PageWrite {
     pub next_cursor: Option<String>,
     /// Checkpoint the plugin returned with this page.
     pub checkpoint: Option<String>,
-    /// Diagnostics reported with the page.
-    pub diagnostics: u64,
+    /// Diagnostics reported with the page (rejected rows, unmapped fields, invalid values).
+    pub diagnostics: Vec<DiagnosticRecord>,
+    /// The pass returns every record of the stream: sweep at completion.
+    pub snapshot: bool,
+}
+
+/// A diagnostic as kept: what the plugin (or validation) reported about the data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DiagnosticRecord {
+    /// Stream it came from.
+    pub stream: String,
+    /// `info`, `warning`, `error`, `blocker`.
+    pub severity: String,
+    /// Stable code: `rejected-row`, `rejected-file`, `invalid-value`, `unknown-person`.
+    pub code: String,
+    /// What is wrong.
+    pub message: String,
+    /// Where: `timesheets.csv:12:4`, a record id.
+    pub location: Option<String>,
 }
 
 /// How a run ended.
@@ -178,6 +195,9 @@ pub trait Store: Send {
 
     /// The latest runs, newest first; of one connection if given.
     fn runs(&self, connection: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError>;
+
+    /// The diagnostics recorded in a run, in the order reported.
+    fn diagnostics(&self, run: RunId) -> Result<Vec<DiagnosticRecord>, StoreError>;
 
     /// Live (not deleted) records of one kind, ordered by connection and external id.
     fn records(&self, kind: EntityKind) -> Result<Vec<Record>, StoreError>;

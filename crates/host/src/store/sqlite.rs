@@ -4,7 +4,10 @@
 //! the sweep that last saw them, and a deletion time. The schema version is SQLite's
 //! `user_version`; migrations run on open, and a newer database is refused.
 
-use super::{PageWrite, RunId, RunRecord, RunStatus, Store, StoreError, StreamState, now_rfc3339};
+use super::{
+    DiagnosticRecord, PageWrite, RunId, RunRecord, RunStatus, Store, StoreError, StreamState,
+    now_rfc3339,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use tollgate_dmo::model::{EntityKind, Record};
@@ -53,6 +56,19 @@ pub const MIGRATIONS: &[&str] = &[
         error            TEXT
     );
     CREATE INDEX runs_by_connection ON runs (connection, id);
+    "#,
+    // 3: what plugins and validation reported about the data, per run.
+    r#"
+    CREATE TABLE diagnostics (
+        run       INTEGER NOT NULL REFERENCES runs (id),
+        seq       INTEGER NOT NULL,
+        stream    TEXT NOT NULL,
+        severity  TEXT NOT NULL,
+        code      TEXT NOT NULL,
+        message   TEXT NOT NULL,
+        location  TEXT,
+        PRIMARY KEY (run, seq)
+    );
     "#,
 ];
 
@@ -278,16 +294,43 @@ impl Store for SqliteStore {
         }
         tx.execute(
             "UPDATE stream_state SET cursor = ?3, exhausted = (?3 IS NULL),
-               pending_checkpoint = COALESCE(?4, pending_checkpoint)
+               pending_checkpoint = COALESCE(?4, pending_checkpoint), full = (full OR ?5)
              WHERE connection = ?1 AND stream = ?2",
-            params![connection, stream, page.next_cursor, page.checkpoint],
+            params![
+                connection,
+                stream,
+                page.next_cursor,
+                page.checkpoint,
+                page.snapshot
+            ],
         )
         .map_err(db)?;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO diagnostics (run, seq, stream, severity, code, message, location)
+                     VALUES (?1, (SELECT COALESCE(MAX(seq), -1) + 1 FROM diagnostics WHERE run = ?1),
+                             ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(db)?;
+            for d in &page.diagnostics {
+                insert
+                    .execute(params![
+                        run, d.stream, d.severity, d.code, d.message, d.location
+                    ])
+                    .map_err(db)?;
+            }
+        }
         tx.execute(
             "UPDATE runs SET pages = pages + 1, records_written = records_written + ?2,
                records_deleted = records_deleted + ?3, diagnostics = diagnostics + ?4
              WHERE id = ?1",
-            params![run, written as i64, deleted as i64, page.diagnostics as i64],
+            params![
+                run,
+                written as i64,
+                deleted as i64,
+                page.diagnostics.len() as i64
+            ],
         )
         .map_err(db)?;
         tx.commit().map_err(db)?;
@@ -377,6 +420,28 @@ impl Store for SqliteStore {
                     records_deleted: r.get::<_, i64>(8)? as u64,
                     diagnostics: r.get::<_, i64>(9)? as u64,
                     error: r.get(10)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    fn diagnostics(&self, run: RunId) -> Result<Vec<DiagnosticRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT stream, severity, code, message, location FROM diagnostics
+                 WHERE run = ?1 ORDER BY seq",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![run], |r| {
+                Ok(DiagnosticRecord {
+                    stream: r.get(0)?,
+                    severity: r.get(1)?,
+                    code: r.get(2)?,
+                    message: r.get(3)?,
+                    location: r.get(4)?,
                 })
             })
             .map_err(|e| self.err(e))?;

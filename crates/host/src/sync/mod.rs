@@ -12,7 +12,7 @@ use crate::config::{Config, ConfigError};
 use crate::plugins::{PluginRegistry, settings_json};
 use crate::runtime::bindings::types::{PluginError, PullRequest};
 use crate::runtime::{CallError, Runtime};
-use crate::store::{PageWrite, RunId, RunStatus, Store, StoreError, now_rfc3339};
+use crate::store::{DiagnosticRecord, PageWrite, RunId, RunStatus, Store, StoreError, now_rfc3339};
 use serde::Serialize;
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -27,6 +27,9 @@ pub struct SyncOptions {
     pub page_size: u32,
     /// Retries of a transient failure or a rate limit, per page.
     pub retries: u32,
+    /// Fail the run on any rejected row or file (a diagnostic of severity error or worse),
+    /// before that page is written.
+    pub strict: bool,
 }
 
 impl Default for SyncOptions {
@@ -35,6 +38,7 @@ impl Default for SyncOptions {
             full: false,
             page_size: 500,
             retries: 3,
+            strict: false,
         }
     }
 }
@@ -48,6 +52,16 @@ pub enum SyncError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// `--strict`, and the source has rows or files that were rejected.
+    #[error("connection `{connection}`, stream `{stream}`: {} rejected (strict mode): {}", rejected.len(), rejected.join("; "))]
+    Rejected {
+        /// Connection.
+        connection: String,
+        /// Stream.
+        stream: String,
+        /// `location: message` of each rejection.
+        rejected: Vec<String>,
+    },
     /// The plugin failed on a stream.
     #[error("connection `{connection}`, stream `{stream}`: {error}")]
     Plugin {
@@ -120,6 +134,16 @@ impl Progress {
         bar.set_prefix(format!("{connection}/{stream}"));
         bar.enable_steady_tick(Duration::from_millis(120));
         Some(bar)
+    }
+}
+
+fn severity_name(s: crate::runtime::bindings::types::Severity) -> &'static str {
+    use crate::runtime::bindings::types::Severity;
+    match s {
+        Severity::Info => "info",
+        Severity::Warning => "warning",
+        Severity::Error => "error",
+        Severity::Blocker => "blocker",
     }
 }
 
@@ -242,10 +266,17 @@ async fn sync_stream(
             }
         };
         let fetched_at = now_rfc3339();
-        let mut diagnostics = page.diagnostics.len() as u64;
-        for d in page.diagnostics.iter().take(50) {
-            tracing::warn!(stream, code = %d.code, location = d.location.as_deref().unwrap_or(""), "{}", d.message);
-        }
+        let mut diagnostics: Vec<DiagnosticRecord> = page
+            .diagnostics
+            .iter()
+            .map(|d| DiagnosticRecord {
+                stream: stream.to_string(),
+                severity: severity_name(d.severity).to_string(),
+                code: d.code.clone(),
+                message: d.message.clone(),
+                location: d.location.clone(),
+            })
+            .collect();
         let records: Vec<_> = page
             .records
             .into_iter()
@@ -253,16 +284,37 @@ async fn sync_stream(
             .collect();
         for record in &records {
             for problem in record.validate() {
-                diagnostics += 1;
-                tracing::warn!(
-                    stream,
-                    record = %record.provenance.external_id,
-                    field = %problem.field,
-                    "invalid value: {}",
-                    problem.message
-                );
+                diagnostics.push(DiagnosticRecord {
+                    stream: stream.to_string(),
+                    severity: "warning".to_string(),
+                    code: "invalid-value".to_string(),
+                    message: format!("{}: {}", problem.field, problem.message),
+                    location: Some(format!(
+                        "{}/{}",
+                        record.entity.kind().as_str(),
+                        record.provenance.external_id
+                    )),
+                });
             }
         }
+        for d in diagnostics.iter().take(20) {
+            tracing::warn!(stream, code = %d.code, location = d.location.as_deref().unwrap_or(""), "{}", d.message);
+        }
+        if options.strict {
+            let rejected: Vec<String> = diagnostics
+                .iter()
+                .filter(|d| matches!(d.severity.as_str(), "error" | "blocker"))
+                .map(|d| format!("{}: {}", d.location.as_deref().unwrap_or(stream), d.message))
+                .collect();
+            if !rejected.is_empty() {
+                return Err(SyncError::Rejected {
+                    connection: connection.to_string(),
+                    stream: stream.to_string(),
+                    rejected,
+                });
+            }
+        }
+        let diagnostic_count = diagnostics.len() as u64;
         let write = PageWrite {
             records,
             deletions: page
@@ -273,12 +325,13 @@ async fn sync_stream(
             next_cursor: page.next_cursor.clone(),
             checkpoint: page.checkpoint,
             diagnostics,
+            snapshot: page.snapshot,
         };
         let (written, deleted) = store.commit_page(run, connection, stream, &write)?;
         summary.pages += 1;
         summary.written += written;
         summary.deleted += deleted;
-        summary.diagnostics += diagnostics;
+        summary.diagnostics += diagnostic_count;
         match &bar {
             Some(bar) => bar.set_message(format!(
                 "{} pages, {} records",
