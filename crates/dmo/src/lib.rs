@@ -5,6 +5,7 @@
 
 #![warn(missing_docs)]
 
+pub mod finance;
 pub mod model;
 
 use serde::{Deserialize, Serialize};
