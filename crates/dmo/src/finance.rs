@@ -346,7 +346,7 @@ mod tests {
     #[test]
     fn tv3_five_periods() {
         let cf = [-5000.0, 1000.0, 1500.0, 2000.0, 2500.0, 1000.0];
-        close(npv(0.08, &cf), 1317.756_467, MONEY);
+        close(npv(0.08, &cf), 1_317.756_467, MONEY);
         close(irr(&cf, 0.1).rate.unwrap(), 0.169_144_645_222_688_5, RATE);
         close(payback(&cf, None).periods.unwrap(), 3.2, MONEY);
         close(
