@@ -7,6 +7,7 @@
 
 pub mod finance;
 pub mod model;
+pub mod rules;
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,18 @@ pub enum Severity {
     Error,
     /// Contradicts a decision already taken.
     Blocker,
+}
+
+impl Severity {
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+            Severity::Blocker => "blocker",
+        }
+    }
 }
 
 impl std::str::FromStr for Severity {

@@ -65,6 +65,25 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
+    /// Run the rule pack over the store: the demand checklist, gates, resources, finance
+    /// and data quality. Findings keep their history (first seen, resolved).
+    Check {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
+        format: CheckFormat,
+        /// Exit with 1 when a finding of this severity or worse is open.
+        #[arg(long, value_parser = parse_severity)]
+        fail_on: Option<tollgate_dmo::Severity>,
+        /// Evaluate as of this date (YYYY-MM-DD) instead of today.
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// Show the rule pack in use: `md` is docs/rules.md, `toml` the pack itself.
+    Rules {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = RulesFormat::Md)]
+        format: RulesFormat,
+    },
     /// Show the last runs per connection.
     Status {
         /// Output format.
@@ -130,6 +149,30 @@ pub enum Format {
     Table,
     /// Stable JSON for programs.
     Json,
+}
+
+/// Formats of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Aligned columns.
+    Table,
+    /// JSON document.
+    Json,
+    /// CSV rows.
+    Csv,
+}
+
+/// Formats of `rules`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    /// Markdown (docs/rules.md).
+    Md,
+    /// The pack as TOML.
+    Toml,
+}
+
+fn parse_severity(s: &str) -> Result<tollgate_dmo::Severity, String> {
+    s.parse()
 }
 
 /// Formats of `export`.
@@ -209,6 +252,12 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             strict,
         } => sync(&cli.config, connection.as_deref(), full, strict).await,
         Command::Status { format, last } => status(&cli.config, format, last),
+        Command::Check {
+            format,
+            fail_on,
+            as_of,
+        } => check(&cli.config, format, fail_on, as_of.as_deref()),
+        Command::Rules { format } => rules(&cli.config, format),
         Command::Export { format: _, out } => export(&cli.config, out.as_deref()),
         Command::Sandbox { addr } => sandbox(&addr).await,
     }
@@ -421,6 +470,138 @@ fn status(config_path: &Path, format: Format, last: usize) -> Result<(), Failure
                 &rows,
             );
         }
+    }
+    Ok(())
+}
+
+fn today() -> String {
+    crate::store::now_rfc3339()[..10].to_string()
+}
+
+/// Print a check's findings in `format`.
+pub fn print_findings(outcome: &crate::check::CheckOutcome, format: CheckFormat) {
+    match format {
+        CheckFormat::Json => println!("{}", serde_json::to_string_pretty(outcome).expect("JSON")),
+        CheckFormat::Csv => {
+            let mut w = csv_writer();
+            let _ = w.write_record([
+                "severity",
+                "rule",
+                "subject_kind",
+                "subject",
+                "message",
+                "fingerprint",
+                "first_seen",
+            ]);
+            for f in &outcome.findings {
+                let _ = w.write_record([
+                    f.finding.severity.as_str(),
+                    &f.finding.rule_id,
+                    &f.finding.subject.kind,
+                    &f.finding.subject.key,
+                    &f.finding.message,
+                    &f.finding.fingerprint,
+                    &f.first_seen,
+                ]);
+            }
+            let _ = w.flush();
+        }
+        CheckFormat::Table => {
+            let rows: Vec<[String; 4]> = outcome
+                .findings
+                .iter()
+                .map(|f| {
+                    [
+                        f.finding.severity.as_str().to_string(),
+                        f.finding.rule_id.clone(),
+                        format!("{} {}", f.finding.subject.kind, f.finding.subject.key),
+                        f.finding.message.clone(),
+                    ]
+                })
+                .collect();
+            print_table(&["SEVERITY", "RULE", "SUBJECT", "MESSAGE"], &rows);
+            println!("{}", check_summary(outcome));
+        }
+    }
+}
+
+/// One line: counts by severity and what changed.
+pub fn check_summary(outcome: &crate::check::CheckOutcome) -> String {
+    use tollgate_dmo::Severity::*;
+    let count = |s| {
+        outcome
+            .findings
+            .iter()
+            .filter(|f| f.finding.severity == s)
+            .count()
+    };
+    let c = outcome.changes;
+    format!(
+        "{} open finding(s) as of {}: {} blocker, {} error, {} warning, {} info; {} new, {} persisting, {} reopened, {} resolved",
+        outcome.findings.len(),
+        outcome.as_of,
+        count(Blocker),
+        count(Error),
+        count(Warning),
+        count(Info),
+        c.new,
+        c.persisting,
+        c.reopened,
+        c.resolved
+    )
+}
+
+fn csv_writer() -> csv::Writer<std::io::Stdout> {
+    csv::Writer::from_writer(std::io::stdout())
+}
+
+fn check(
+    config_path: &Path,
+    format: CheckFormat,
+    fail_on: Option<tollgate_dmo::Severity>,
+    as_of: Option<&str>,
+) -> Result<(), Failure> {
+    let config = Config::load(config_path)?;
+    let as_of = match as_of {
+        Some(d) if tollgate_dmo::rules::portfolio::day_number(d).is_some() && d.len() == 10 => {
+            d.to_string()
+        }
+        Some(d) => {
+            return Err(Failure {
+                code: 2,
+                error: anyhow::anyhow!("--as-of `{d}` is not a date like 2026-11-27"),
+            });
+        }
+        None => today(),
+    };
+    let mut store = crate::store::open(&config.store.url, &config.base_dir)?;
+    let outcome = crate::check::run_checks(&config, store.as_mut(), &as_of)?;
+    print_findings(&outcome, format);
+    if let Some(threshold) = fail_on {
+        let failing = outcome
+            .findings
+            .iter()
+            .filter(|f| f.finding.severity >= threshold)
+            .count();
+        if failing > 0 {
+            return Err(Failure {
+                code: 1,
+                error: anyhow::anyhow!(
+                    "{failing} finding(s) at {} or worse (--fail-on)",
+                    threshold.as_str()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn rules(config_path: &Path, format: RulesFormat) -> Result<(), Failure> {
+    let config = optional_config(config_path)?.unwrap_or_default();
+    let pack = crate::check::rule_pack(&config)?;
+    match format {
+        RulesFormat::Md => print!("{}", crate::check::pack_markdown(&pack)),
+        RulesFormat::Toml => print!("{}", pack.to_toml()),
     }
     Ok(())
 }

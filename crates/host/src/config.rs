@@ -44,6 +44,9 @@ pub struct Config {
     /// Where the normalised model, sync progress and run history are kept.
     #[serde(default)]
     pub store: StoreConfig,
+    /// The checks: which rule pack.
+    #[serde(default)]
+    pub checks: ChecksConfig,
     /// Named connections: one configured use of a plugin (a Jira site, a CSV folder).
     #[serde(default)]
     pub connections: BTreeMap<String, ConnectionConfig>,
@@ -53,6 +56,14 @@ pub struct Config {
     /// The file this was loaded from, for messages.
     #[serde(skip)]
     pub path: PathBuf,
+}
+
+/// `[checks]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecksConfig {
+    /// A rule pack file (TOML); default: the built-in pack, `config/rules.toml`.
+    pub rule_pack: Option<PathBuf>,
 }
 
 /// `[store]`

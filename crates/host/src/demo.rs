@@ -4,7 +4,8 @@
 //! as secret files) to the output directory, and then runs each step exactly as a user would
 //! with that config. The steps grow with each capability: today it loads the plugins and
 //! checks every connection through the sandboxed runtime (credentials injected by the host),
-//! syncs every connection into the SQLite store and reports the runs and the records.
+//! syncs every connection into the SQLite store and reports the runs and the records, and
+//! runs the rule pack over it.
 
 use crate::cli::{Failure, check_connections, print_table};
 use crate::config::Config;
@@ -185,6 +186,35 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
             .join(", ")
     );
 
+    println!("\n== Checks (tollgate check)");
+    let mut store = store;
+    let outcome = crate::check::run_checks(
+        &session.config,
+        store.as_mut(),
+        &crate::store::now_rfc3339()[..10],
+    )?;
+    let worst: Vec<[String; 4]> = outcome
+        .findings
+        .iter()
+        .take(8)
+        .map(|f| {
+            [
+                f.finding.severity.as_str().to_string(),
+                f.finding.rule_id.clone(),
+                format!("{} {}", f.finding.subject.kind, f.finding.subject.key),
+                f.finding.message.clone(),
+            ]
+        })
+        .collect();
+    print_table(&["SEVERITY", "RULE", "SUBJECT", "MESSAGE"], &worst);
+    if outcome.findings.len() > worst.len() {
+        println!(
+            "… {} more (tollgate check)",
+            outcome.findings.len() - worst.len()
+        );
+    }
+    println!("{}", crate::cli::check_summary(&outcome));
+
     let requests = sandbox.requests();
     println!(
         "\nThe sandbox answered {} request(s); every one carried credentials the host added: {}",
@@ -194,7 +224,7 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
             .all(|r| r.headers.iter().any(|(k, _)| k == "authorization"))
     );
     println!(
-        "\nTo repeat by hand:\n  tollgate sandbox --addr {addr} &\n  tollgate --config {cfg} config validate --online\n  tollgate --config {cfg} sync\n  tollgate --config {cfg} status\n  tollgate --config {cfg} export --format json",
+        "\nTo repeat by hand:\n  tollgate sandbox --addr {addr} &\n  tollgate --config {cfg} config validate --online\n  tollgate --config {cfg} sync\n  tollgate --config {cfg} status\n  tollgate --config {cfg} export --format json\n  tollgate --config {cfg} check",
         addr = sandbox.addr(),
         cfg = config_path.display()
     );

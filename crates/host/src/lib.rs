@@ -2,6 +2,7 @@
 //! the command line and the demo. The binary `tollgate` is a thin `main` over this library, so
 //! end-to-end tests can drive the same code in-process.
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod demo;

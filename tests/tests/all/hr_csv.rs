@@ -58,7 +58,7 @@ async fn demo_files_import_with_exact_rejections_and_incremental_reads() {
         ("gate-decision", 6),
         ("person", 11),
         ("team", 3),
-        ("time-entry", 226),
+        ("time-entry", 227),
     ];
     let got = counts(store.as_ref());
     assert_eq!(

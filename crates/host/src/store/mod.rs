@@ -10,6 +10,7 @@ pub mod sqlite;
 use serde::Serialize;
 use thiserror::Error;
 use tollgate_dmo::model::{EntityKind, Record};
+use tollgate_dmo::rules::Finding;
 
 /// A store failure.
 #[derive(Debug, Error)]
@@ -89,6 +90,33 @@ pub struct DiagnosticRecord {
     pub message: String,
     /// Where: `timesheets.csv:12:4`, a record id.
     pub location: Option<String>,
+}
+
+/// What a check changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FindingChanges {
+    /// Seen for the first time.
+    pub new: u64,
+    /// Seen before and still there.
+    pub persisting: u64,
+    /// Resolved before, back now.
+    pub reopened: u64,
+    /// Open before, gone now.
+    pub resolved: u64,
+}
+
+/// A finding with its history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredFinding {
+    /// The finding as last seen.
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// First check that found it.
+    pub first_seen: String,
+    /// Latest check that found it.
+    pub last_seen: String,
+    /// When it stopped being found.
+    pub resolved_at: Option<String>,
 }
 
 /// How a run ended.
@@ -195,6 +223,20 @@ pub trait Store: Send {
 
     /// The latest runs, newest first; of one connection if given.
     fn runs(&self, connection: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError>;
+
+    /// The diagnostics that still stand: per stream, those of the last pass that read it.
+    fn current_diagnostics(&self) -> Result<Vec<(String, DiagnosticRecord)>, StoreError>;
+
+    /// Record the findings of a check made `at`: new ones are added, persisting ones updated
+    /// (last seen), reappearing ones reopened, and open ones not found any more resolved.
+    fn record_findings(
+        &mut self,
+        findings: &[Finding],
+        at: &str,
+    ) -> Result<FindingChanges, StoreError>;
+
+    /// Findings, open only or with the resolved ones.
+    fn findings(&self, include_resolved: bool) -> Result<Vec<StoredFinding>, StoreError>;
 
     /// The diagnostics recorded in a run, in the order reported.
     fn diagnostics(&self, run: RunId) -> Result<Vec<DiagnosticRecord>, StoreError>;

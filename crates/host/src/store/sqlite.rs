@@ -5,12 +5,13 @@
 //! `user_version`; migrations run on open, and a newer database is refused.
 
 use super::{
-    DiagnosticRecord, PageWrite, RunId, RunRecord, RunStatus, Store, StoreError, StreamState,
-    now_rfc3339,
+    DiagnosticRecord, FindingChanges, PageWrite, RunId, RunRecord, RunStatus, Store, StoreError,
+    StoredFinding, StreamState, now_rfc3339,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use tollgate_dmo::model::{EntityKind, Record};
+use tollgate_dmo::rules::Finding;
 
 /// Each entry brings the schema from version `index` to `index + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -69,6 +70,23 @@ pub const MIGRATIONS: &[&str] = &[
         location  TEXT,
         PRIMARY KEY (run, seq)
     );
+    "#,
+    // 4: findings with their history; which run's diagnostics are current per stream.
+    r#"
+    CREATE TABLE findings (
+        fingerprint   TEXT PRIMARY KEY,
+        rule_id       TEXT NOT NULL,
+        severity      TEXT NOT NULL,
+        subject_kind  TEXT NOT NULL,
+        subject_key   TEXT NOT NULL,
+        title         TEXT NOT NULL,
+        message       TEXT NOT NULL,
+        evidence      TEXT NOT NULL,
+        first_seen    TEXT NOT NULL,
+        last_seen     TEXT NOT NULL,
+        resolved_at   TEXT
+    );
+    ALTER TABLE stream_state ADD COLUMN diagnostics_run INTEGER;
     "#,
 ];
 
@@ -294,14 +312,18 @@ impl Store for SqliteStore {
         }
         tx.execute(
             "UPDATE stream_state SET cursor = ?3, exhausted = (?3 IS NULL),
-               pending_checkpoint = COALESCE(?4, pending_checkpoint), full = (full OR ?5)
+               pending_checkpoint = COALESCE(?4, pending_checkpoint), full = (full OR ?5),
+               diagnostics_run = CASE WHEN ?7 THEN ?6 ELSE diagnostics_run END
              WHERE connection = ?1 AND stream = ?2",
             params![
                 connection,
                 stream,
                 page.next_cursor,
                 page.checkpoint,
-                page.snapshot
+                page.snapshot,
+                run,
+                // This pass read the source: its diagnostics replace the earlier ones.
+                page.snapshot || !page.records.is_empty() || !page.diagnostics.is_empty()
             ],
         )
         .map_err(db)?;
@@ -442,6 +464,148 @@ impl Store for SqliteStore {
                     code: r.get(2)?,
                     message: r.get(3)?,
                     location: r.get(4)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    fn current_diagnostics(&self) -> Result<Vec<(String, DiagnosticRecord)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT s.connection, d.stream, d.severity, d.code, d.message, d.location
+                 FROM stream_state s JOIN diagnostics d
+                   ON d.run = s.diagnostics_run AND d.stream = s.stream
+                 ORDER BY s.connection, d.run, d.seq",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    DiagnosticRecord {
+                        stream: r.get(1)?,
+                        severity: r.get(2)?,
+                        code: r.get(3)?,
+                        message: r.get(4)?,
+                        location: r.get(5)?,
+                    },
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    fn record_findings(
+        &mut self,
+        findings: &[Finding],
+        at: &str,
+    ) -> Result<FindingChanges, StoreError> {
+        let location = self.location.display().to_string();
+        let db = |e: rusqlite::Error| StoreError::Database {
+            location: location.clone(),
+            message: e.to_string(),
+        };
+        let tx = self.conn.transaction().map_err(db)?;
+        let mut changes = FindingChanges::default();
+        {
+            let mut existing = tx
+                .prepare_cached("SELECT resolved_at IS NULL FROM findings WHERE fingerprint = ?1")
+                .map_err(db)?;
+            let mut upsert = tx
+                .prepare_cached(
+                    "INSERT INTO findings (fingerprint, rule_id, severity, subject_kind, subject_key,
+                       title, message, evidence, first_seen, last_seen, resolved_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, NULL)
+                     ON CONFLICT (fingerprint) DO UPDATE SET
+                       severity = excluded.severity, title = excluded.title,
+                       message = excluded.message, evidence = excluded.evidence,
+                       last_seen = excluded.last_seen, resolved_at = NULL",
+                )
+                .map_err(db)?;
+            for f in findings {
+                let open: Option<bool> = existing
+                    .query_row(params![f.fingerprint], |r| r.get(0))
+                    .optional()
+                    .map_err(db)?;
+                match open {
+                    Some(true) => changes.persisting += 1,
+                    Some(false) => changes.reopened += 1,
+                    None => changes.new += 1,
+                }
+                upsert
+                    .execute(params![
+                        f.fingerprint,
+                        f.rule_id,
+                        f.severity.as_str(),
+                        f.subject.kind,
+                        f.subject.key,
+                        f.title,
+                        f.message,
+                        f.evidence.to_string(),
+                        at
+                    ])
+                    .map_err(db)?;
+            }
+        }
+        tx.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS current_fingerprints (fingerprint TEXT PRIMARY KEY)",
+            [],
+        )
+        .map_err(db)?;
+        tx.execute("DELETE FROM current_fingerprints", [])
+            .map_err(db)?;
+        {
+            let mut insert = tx
+                .prepare_cached("INSERT OR IGNORE INTO current_fingerprints VALUES (?1)")
+                .map_err(db)?;
+            for f in findings {
+                insert.execute(params![f.fingerprint]).map_err(db)?;
+            }
+        }
+        changes.resolved = tx
+            .execute(
+                "UPDATE findings SET resolved_at = ?1
+                 WHERE resolved_at IS NULL
+                   AND fingerprint NOT IN (SELECT fingerprint FROM current_fingerprints)",
+                params![at],
+            )
+            .map_err(db)? as u64;
+        tx.commit().map_err(db)?;
+        Ok(changes)
+    }
+
+    fn findings(&self, include_resolved: bool) -> Result<Vec<StoredFinding>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT fingerprint, rule_id, severity, subject_kind, subject_key, title, message,
+                        evidence, first_seen, last_seen, resolved_at
+                 FROM findings WHERE ?1 OR resolved_at IS NULL
+                 ORDER BY rule_id, subject_kind, subject_key, fingerprint",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![include_resolved], |r| {
+                let severity: String = r.get(2)?;
+                let evidence: String = r.get(7)?;
+                Ok(StoredFinding {
+                    finding: Finding {
+                        fingerprint: r.get(0)?,
+                        rule_id: r.get(1)?,
+                        severity: severity.parse().unwrap_or(tollgate_dmo::Severity::Warning),
+                        subject: tollgate_dmo::rules::Subject {
+                            kind: r.get(3)?,
+                            key: r.get(4)?,
+                        },
+                        title: r.get(5)?,
+                        message: r.get(6)?,
+                        evidence: serde_json::from_str(&evidence).unwrap_or_default(),
+                    },
+                    first_seen: r.get(8)?,
+                    last_seen: r.get(9)?,
+                    resolved_at: r.get(10)?,
                 })
             })
             .map_err(|e| self.err(e))?;

@@ -1,0 +1,849 @@
+//! The rules. Each is a plain function over the [`Portfolio`]; its thresholds come from the
+//! pack. Rule texts are our own words (the BT Standard is licensed text).
+
+use super::portfolio::{day_number, gate_number};
+use super::{Context, Finding, Portfolio, RuleConfig, Subject, fingerprint};
+use crate::Severity;
+use crate::model::Initiative;
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A rule implementation.
+pub struct Entry {
+    /// Id.
+    pub id: &'static str,
+    /// Parameters it reads.
+    pub params: &'static [&'static str],
+    /// The check.
+    pub check: fn(&RuleConfig, &Portfolio, &Context, &mut Emitter),
+}
+
+/// Collects a rule's findings.
+pub struct Emitter<'a> {
+    rule: &'a RuleConfig,
+    /// What was found.
+    pub findings: Vec<Finding>,
+}
+
+impl<'a> Emitter<'a> {
+    /// An emitter for `rule`.
+    pub fn new(rule: &'a RuleConfig) -> Self {
+        Emitter {
+            rule,
+            findings: Vec::new(),
+        }
+    }
+
+    /// Emit a finding; `severity` `None` takes the pack's. `about` tells findings of one
+    /// rule on one subject apart (a gate, a period) and enters the fingerprint.
+    fn emit(
+        &mut self,
+        severity: Option<Severity>,
+        (kind, key): (&str, &str),
+        about: &str,
+        message: String,
+        evidence: serde_json::Value,
+    ) {
+        self.findings.push(Finding {
+            fingerprint: fingerprint(&[&self.rule.id, kind, key, about]),
+            rule_id: self.rule.id.clone(),
+            severity: severity.unwrap_or(self.rule.severity),
+            subject: Subject {
+                kind: kind.to_string(),
+                key: key.to_string(),
+            },
+            title: self.rule.title.clone(),
+            message,
+            evidence,
+        });
+    }
+}
+
+/// Whether the rule's `applies_to` admits the initiative.
+fn applies(rule: &RuleConfig, i: &Initiative) -> bool {
+    let a = &rule.applies_to;
+    let within = |list: &[String], value: &Option<String>| {
+        list.is_empty() || value.as_ref().is_some_and(|v| list.contains(v))
+    };
+    within(&a.demand_types, &i.demand_type)
+        && within(&a.development_types, &i.development_type)
+        && within(&a.gates, &i.current_gate)
+}
+
+fn initiatives<'p>(rule: &'p RuleConfig, p: &'p Portfolio) -> impl Iterator<Item = &'p Initiative> {
+    p.initiatives
+        .values()
+        .map(|(i, _)| i)
+        .filter(move |i| applies(rule, i))
+}
+
+fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+// ---- DEM: the demand checklist ------------------------------------------------------------
+
+fn dem_001(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    for i in initiatives(rule, p).filter(|i| i.demand_type.is_none()) {
+        out.emit(None, ("initiative", &i.key), "", format!("{} has no demand type: say whether it is capability planning, ideas and concepts, or increments and improvements.", i.key), json!({"demand_type": null}));
+    }
+}
+
+fn dem_002(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    for i in initiatives(rule, p).filter(|i| i.strategic_theme.is_none()) {
+        out.emit(
+            None,
+            ("initiative", &i.key),
+            "",
+            format!("{} is not linked to a strategic theme or objective.", i.key),
+            json!({"strategic_theme": null, "current_gate": i.current_gate}),
+        );
+    }
+}
+
+fn dem_003(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    for i in initiatives(rule, p) {
+        let planned = p.finance_total(&i.key, "planned-benefit");
+        let kpis = i
+            .kpis
+            .iter()
+            .filter(|k| k.baseline.is_some() && k.target.is_some())
+            .count();
+        if planned <= 0.0 && kpis == 0 {
+            out.emit(None, ("initiative", &i.key), "", format!("{} has no quantified benefit: neither a planned monetary benefit nor a KPI with baseline and target.", i.key), json!({"planned_benefit": planned, "kpis_with_baseline_and_target": kpis}));
+        }
+    }
+}
+
+fn dem_005(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    for i in initiatives(rule, p) {
+        let wsjf_complete = i.user_business_value.is_some()
+            && i.time_criticality.is_some()
+            && i.risk_reduction.is_some()
+            && i.job_size.is_some();
+        if i.cost_of_delay.is_none() && !wsjf_complete {
+            out.emit(None, ("initiative", &i.key), "", format!("{} states no cost of delay: give a monetary cost of delay, or all WSJF components and the job size.", i.key), json!({"cost_of_delay": i.cost_of_delay, "user_business_value": i.user_business_value, "time_criticality": i.time_criticality, "risk_reduction": i.risk_reduction, "job_size": i.job_size}));
+        }
+    }
+}
+
+fn dem_007(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    for i in initiatives(rule, p) {
+        let owned = i
+            .risks
+            .iter()
+            .filter(|r| r.owner.is_some() && r.mitigation.is_some())
+            .count();
+        if owned == 0 {
+            out.emit(
+                None,
+                ("initiative", &i.key),
+                "",
+                format!(
+                    "{} records no risk with an owner and a mitigation ({} risks listed).",
+                    i.key,
+                    i.risks.len()
+                ),
+                json!({"risks": i.risks.len(), "with_owner_and_mitigation": owned}),
+            );
+        }
+    }
+}
+
+// ---- GATE ---------------------------------------------------------------------------------
+
+/// The date of the first go (or conditional go) at `gate` for an initiative.
+fn go_date(p: &Portfolio, key: &str, gate: u32) -> Option<i64> {
+    p.decisions(key)
+        .filter(|g| {
+            gate_number(&g.gate) == Some(gate)
+                && matches!(g.decision.as_str(), "go" | "conditional-go")
+        })
+        .filter_map(|g| g.date.as_deref().and_then(day_number))
+        .min()
+}
+
+fn gate_001(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let gate = rule.p("gate") as u32;
+    let blocker = rule.p("blocker_hours");
+    let keys: BTreeSet<String> = if p.initiatives.is_empty() {
+        p.initiative_keys()
+    } else {
+        initiatives(rule, p).map(|i| i.key.clone()).collect()
+    };
+    for key in keys {
+        let before = go_date(p, &key, gate);
+        // Without a go at the gate, all logged time is before it.
+        let hours = match before {
+            Some(d) => p.hours(&key, Some(d), None),
+            None => p.hours(&key, None, None),
+        };
+        // A stopped initiative is GATE-005's business.
+        let stopped = p.decisions(&key).any(|g| g.decision == "stop");
+        if hours > 0.0 && !stopped {
+            let severity = (hours > blocker).then_some(Severity::Blocker);
+            let when = match before {
+                Some(_) => format!("before its G{gate} decision"),
+                None => format!("without a G{gate} go decision"),
+            };
+            out.emit(severity, ("initiative", &key), "", format!("{} hours were logged on {key} {when}: delivery started before the gate.", round1(hours)), json!({"hours": round1(hours), "gate": format!("G{gate}"), "blocker_above_hours": blocker}));
+        }
+    }
+}
+
+fn gate_002(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mut Emitter) {
+    let Some(today) = day_number(&ctx.today) else {
+        return;
+    };
+    let error_days = rule.p("error_days");
+    for i in initiatives(rule, p) {
+        let Some(due) = i.next_gate_due.as_deref().and_then(day_number) else {
+            continue;
+        };
+        let decided_since = p.decisions(&i.key).any(|g| {
+            g.date
+                .as_deref()
+                .and_then(day_number)
+                .is_some_and(|d| d >= due)
+        });
+        let late = (today - due) as f64;
+        if late > 0.0 && !decided_since {
+            let severity = (late > error_days).then_some(Severity::Error);
+            out.emit(
+                severity,
+                ("initiative", &i.key),
+                "",
+                format!("The gate decision of {} was due {late} days ago.", i.key),
+                json!({"due": i.next_gate_due, "days_late": late}),
+            );
+        }
+    }
+}
+
+fn gate_004(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    for g in &p.gate_decisions {
+        let mut missing = Vec::new();
+        if g.decider.is_none() {
+            missing.push("decider");
+        }
+        if g.date.is_none() {
+            missing.push("date");
+        }
+        if !missing.is_empty() {
+            out.emit(
+                None,
+                ("initiative", &g.initiative_key),
+                &g.gate,
+                format!(
+                    "The {} decision on {} lacks its {}.",
+                    g.gate,
+                    g.initiative_key,
+                    missing.join(" and ")
+                ),
+                json!({"gate": g.gate, "decision": g.decision, "missing": missing}),
+            );
+        }
+    }
+}
+
+fn gate_005(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let max_hours = rule.p("max_hours_after_stop");
+    let keys: BTreeSet<&str> = p
+        .gate_decisions
+        .iter()
+        .map(|g| g.initiative_key.as_str())
+        .collect();
+    for key in keys {
+        let stop = p
+            .decisions(key)
+            .filter(|g| g.decision == "stop")
+            .filter_map(|g| g.date.as_deref().and_then(day_number))
+            .min();
+        let Some(stop) = stop else { continue };
+        let hours = p.hours(key, None, Some(stop));
+        if hours > max_hours {
+            out.emit(None, ("initiative", key), "", format!("{key} was stopped, yet {} hours were logged after the decision (more than {max_hours} h).", round1(hours)), json!({"hours_after_stop": round1(hours), "threshold_hours": max_hours}));
+        }
+    }
+}
+
+fn gate_006(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mut Emitter) {
+    let max_age = rule.p("max_age_days");
+    for (key, case) in &p.business_cases {
+        let Some(reviewed) = case.last_reviewed.as_deref().and_then(day_number) else {
+            continue;
+        };
+        let at = p
+            .decisions(key)
+            .filter_map(|g| g.date.as_deref().and_then(day_number))
+            .max()
+            .or_else(|| day_number(&ctx.today));
+        let Some(at) = at else { continue };
+        let age = (at - reviewed) as f64;
+        if age > max_age {
+            out.emit(None, ("initiative", key), "", format!("The business case of {key} was last reviewed {age} days before its latest gate (limit {max_age})."), json!({"last_reviewed": case.last_reviewed, "age_days": age}));
+        }
+    }
+}
+
+fn gate_007(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let (warn, err) = (rule.p("warning_ratio"), rule.p("error_ratio"));
+    let keys: BTreeSet<&str> = p
+        .finance
+        .iter()
+        .map(|f| f.initiative_key.as_str())
+        .collect();
+    for key in keys {
+        let budget = p.finance_total(key, "budget");
+        let actual = p.finance_total(key, "actual");
+        if budget <= 0.0 {
+            continue;
+        }
+        let over = actual / budget - 1.0;
+        if over > warn {
+            let severity = (over > err).then_some(Severity::Error);
+            out.emit(
+                severity,
+                ("initiative", key),
+                "",
+                format!(
+                    "{key} has spent {:.0} % of its approved budget ({actual:.0} of {budget:.0}).",
+                    100.0 * actual / budget
+                ),
+                json!({"budget": budget, "actual": actual, "overrun_ratio": over}),
+            );
+        }
+    }
+}
+
+// ---- RES ----------------------------------------------------------------------------------
+
+/// Allocations active on `day` for a person.
+fn active_on<'p>(
+    p: &'p Portfolio,
+    person: &'p str,
+    day: i64,
+) -> impl Iterator<Item = &'p crate::model::Allocation> {
+    p.allocations.iter().filter(move |a| {
+        a.person == person
+            && a.from
+                .as_deref()
+                .and_then(day_number)
+                .is_none_or(|f| f <= day)
+            && a.to
+                .as_deref()
+                .and_then(day_number)
+                .is_none_or(|t| day <= t)
+    })
+}
+
+fn persons_with_allocations(p: &Portfolio) -> BTreeSet<&str> {
+    p.allocations.iter().map(|a| a.person.as_str()).collect()
+}
+
+/// The days on which a person's allocations change (their starts), or one day if undated.
+fn change_days(p: &Portfolio, person: &str) -> Vec<i64> {
+    let mut days: Vec<i64> = p
+        .allocations
+        .iter()
+        .filter(|a| a.person == person)
+        .map(|a| {
+            a.from
+                .as_deref()
+                .and_then(day_number)
+                .unwrap_or(i64::MIN / 2)
+        })
+        .collect();
+    days.sort_unstable();
+    days.dedup();
+    days
+}
+
+fn res_001(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let max = rule.p("max_percent");
+    for person in persons_with_allocations(p) {
+        let worst = change_days(p, person)
+            .into_iter()
+            .map(|d| (active_on(p, person, d).map(|a| a.percent).sum::<f64>(), d))
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        if let Some((total, day)) = worst.filter(|(t, _)| *t > max) {
+            let parts: Vec<String> = active_on(p, person, day)
+                .map(|a| {
+                    format!(
+                        "{} {} %",
+                        a.initiative_key
+                            .as_deref()
+                            .or(a.team.as_deref())
+                            .unwrap_or("?"),
+                        a.percent
+                    )
+                })
+                .collect();
+            out.emit(
+                None,
+                ("person", person),
+                "",
+                format!(
+                    "{person} is allocated {total} % at once ({}).",
+                    parts.join(" + ")
+                ),
+                json!({"total_percent": total, "allocations": parts}),
+            );
+        }
+    }
+}
+
+fn res_003(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let (warn, err) = (rule.p("warning_ratio"), rule.p("error_ratio"));
+    for team in p.teams.keys() {
+        let members: Vec<_> = p
+            .people
+            .values()
+            .filter(|m| m.team.as_deref() == Some(team))
+            .collect();
+        let gross: f64 = members.iter().map(|m| m.fte.unwrap_or(1.0)).sum();
+        if gross <= 0.0 {
+            continue;
+        }
+        // Committed share of each member at their busiest point, weighted by FTE.
+        let committed: f64 = members
+            .iter()
+            .map(|m| {
+                let peak = change_days(p, &m.id)
+                    .into_iter()
+                    .map(|d| active_on(p, &m.id, d).map(|a| a.percent).sum::<f64>())
+                    .fold(0.0, f64::max);
+                peak / 100.0 * m.fte.unwrap_or(1.0)
+            })
+            .sum();
+        let ratio = committed / gross;
+        if ratio > warn {
+            let severity = (ratio > err).then_some(Severity::Error);
+            out.emit(severity, ("team", team), "", format!("Team {team} has {:.0} % of its capacity committed; keep it within {:.0} % so there is room for the unplanned.", 100.0 * ratio, 100.0 * warn), json!({"committed_fte": committed, "gross_fte": gross, "reserve_ratio": ratio}));
+        }
+    }
+}
+
+fn res_004(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let (min, max) = (rule.p("min_size"), rule.p("max_size"));
+    for team in p.teams.keys() {
+        let size = p
+            .people
+            .values()
+            .filter(|m| m.team.as_deref() == Some(team))
+            .count() as f64;
+        if size < min || size > max {
+            out.emit(
+                None,
+                ("team", team),
+                "",
+                format!("Team {team} has {size} members; teams of {min}–{max} work best."),
+                json!({"members": size, "min": min, "max": max}),
+            );
+        }
+    }
+}
+
+fn res_005(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let max = rule.p("max_percent");
+    for a in p
+        .allocations
+        .iter()
+        .filter(|a| a.percent > 0.0 && a.percent <= max)
+    {
+        let target = a
+            .initiative_key
+            .as_deref()
+            .or(a.team.as_deref())
+            .unwrap_or("?");
+        out.emit(None, ("person", &a.person), target, format!("{} is allocated only {} % to {target}: slices this thin cost more in switching than they deliver.", a.person, a.percent), json!({"percent": a.percent, "target": target, "threshold_percent": max}));
+    }
+}
+
+fn res_006(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let max = rule.p("max_initiatives");
+    for person in persons_with_allocations(p) {
+        let most = change_days(p, person)
+            .into_iter()
+            .map(|d| {
+                active_on(p, person, d)
+                    .filter_map(|a| a.initiative_key.clone())
+                    .collect::<BTreeSet<_>>()
+            })
+            .max_by_key(|s| s.len())
+            .unwrap_or_default();
+        if most.len() as f64 > max {
+            out.emit(
+                None,
+                ("person", person),
+                "",
+                format!(
+                    "{person} works on {} initiatives at once ({}).",
+                    most.len(),
+                    most.iter().cloned().collect::<Vec<_>>().join(", ")
+                ),
+                json!({"initiatives": most}),
+            );
+        }
+    }
+}
+
+// ---- FIN ----------------------------------------------------------------------------------
+
+fn fin_001(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let threshold = rule.p("budget_threshold");
+    let by_type: BTreeSet<String> = initiatives(rule, p)
+        .filter(|i| i.demand_type.as_deref() == Some("capability-planning"))
+        .map(|i| i.key.clone())
+        .collect();
+    let big: BTreeSet<String> = p
+        .initiative_keys()
+        .into_iter()
+        .filter(|k| p.finance_total(k, "budget") > threshold)
+        .collect();
+    for key in by_type.union(&big) {
+        if !p.business_cases.contains_key(key) {
+            out.emit(None, ("initiative", key), "", format!("{key} has no business case, though it is capability planning or budgeted above {threshold:.0}."), json!({"budget": p.finance_total(key, "budget"), "threshold": threshold}));
+        }
+    }
+}
+
+fn fin_005(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let (warn, err) = (rule.p("warning_ratio"), rule.p("error_ratio"));
+    let mut labour: BTreeMap<String, (f64, f64, u64)> = BTreeMap::new();
+    for t in &p.time_entries {
+        let Some(key) = p.initiative_of(t) else {
+            continue;
+        };
+        let entry = labour.entry(key.to_string()).or_default();
+        let hours = t.seconds as f64 / 3600.0;
+        match p.hourly_rate(&t.person, &t.date) {
+            Some((rate, _)) => entry.0 += hours * rate,
+            None => entry.2 += 1,
+        }
+        entry.1 += hours;
+    }
+    for (key, (cost, hours, unpriced)) in labour {
+        let budget = p.finance_total(&key, "budget");
+        if budget <= 0.0 {
+            continue;
+        }
+        let ratio = cost / budget;
+        if ratio >= warn {
+            let severity = (ratio > err).then_some(Severity::Error);
+            out.emit(severity, ("initiative", &key), "", format!("Logged time on {key} costs {cost:.0} ({:.0} % of its budget of {budget:.0}): {} hours at the people's rates.", 100.0 * ratio, round1(hours)), json!({"labour_cost": cost, "hours": round1(hours), "budget": budget, "ratio": ratio, "entries_without_rate": unpriced}));
+        }
+    }
+}
+
+// ---- DQ -----------------------------------------------------------------------------------
+
+fn dq_001(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    for issue in &p.issues {
+        let location = issue.location.clone().unwrap_or_default();
+        let severity = match issue.severity.as_str() {
+            "error" | "blocker" => Some(Severity::Warning),
+            _ => Some(Severity::Info),
+        };
+        out.emit(severity, ("record", &format!("{}:{location}", issue.connection)), &issue.code, format!("{} ({}): {}", location, issue.code, issue.message), json!({"connection": issue.connection, "code": issue.code, "location": issue.location, "source_severity": issue.severity}));
+    }
+}
+
+fn dq_003(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    if p.initiatives.is_empty() {
+        return; // Without initiatives from a tracker, every hour would look orphaned.
+    }
+    let max = rule.p("max_share");
+    let (mut total, mut orphan) = (0.0, 0.0);
+    for t in &p.time_entries {
+        let hours = t.seconds as f64 / 3600.0;
+        total += hours;
+        if p.initiative_of(t)
+            .is_none_or(|k| !p.initiatives.contains_key(k))
+        {
+            orphan += hours;
+        }
+    }
+    if total > 0.0 && orphan / total > max {
+        out.emit(
+            None,
+            ("portfolio", "all"),
+            "",
+            format!(
+                "{:.0} % of logged hours ({}) are not under any known initiative.",
+                100.0 * orphan / total,
+                round1(orphan)
+            ),
+            json!({"orphan_hours": round1(orphan), "total_hours": round1(total)}),
+        );
+    }
+}
+
+fn dq_004(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    for (key, case) in &p.business_cases {
+        let mut missing = Vec::new();
+        if case.currency.is_none() {
+            missing.push("currency");
+        }
+        if case.discount_rate.is_none() {
+            missing.push("discount rate");
+        }
+        if !missing.is_empty() {
+            out.emit(None, ("initiative", key), "", format!("The business case of {key} lacks its {}; its finance figures cannot be computed.", missing.join(" and ")), json!({"missing": missing}));
+        }
+    }
+}
+
+/// Every implemented rule.
+pub const CATALOGUE: &[Entry] = &[
+    Entry {
+        id: "DEM-001",
+        params: &[],
+        check: dem_001,
+    },
+    Entry {
+        id: "DEM-002",
+        params: &[],
+        check: dem_002,
+    },
+    Entry {
+        id: "DEM-003",
+        params: &[],
+        check: dem_003,
+    },
+    Entry {
+        id: "DEM-005",
+        params: &[],
+        check: dem_005,
+    },
+    Entry {
+        id: "DEM-007",
+        params: &[],
+        check: dem_007,
+    },
+    Entry {
+        id: "GATE-001",
+        params: &["gate", "blocker_hours"],
+        check: gate_001,
+    },
+    Entry {
+        id: "GATE-002",
+        params: &["error_days"],
+        check: gate_002,
+    },
+    Entry {
+        id: "GATE-004",
+        params: &[],
+        check: gate_004,
+    },
+    Entry {
+        id: "GATE-005",
+        params: &["max_hours_after_stop"],
+        check: gate_005,
+    },
+    Entry {
+        id: "GATE-006",
+        params: &["max_age_days"],
+        check: gate_006,
+    },
+    Entry {
+        id: "GATE-007",
+        params: &["warning_ratio", "error_ratio"],
+        check: gate_007,
+    },
+    Entry {
+        id: "RES-001",
+        params: &["max_percent"],
+        check: res_001,
+    },
+    Entry {
+        id: "RES-003",
+        params: &["warning_ratio", "error_ratio"],
+        check: res_003,
+    },
+    Entry {
+        id: "RES-004",
+        params: &["min_size", "max_size"],
+        check: res_004,
+    },
+    Entry {
+        id: "RES-005",
+        params: &["max_percent"],
+        check: res_005,
+    },
+    Entry {
+        id: "RES-006",
+        params: &["max_initiatives"],
+        check: res_006,
+    },
+    Entry {
+        id: "FIN-001",
+        params: &["budget_threshold"],
+        check: fin_001,
+    },
+    Entry {
+        id: "FIN-005",
+        params: &["warning_ratio", "error_ratio"],
+        check: fin_005,
+    },
+    Entry {
+        id: "DQ-001",
+        params: &[],
+        check: dq_001,
+    },
+    Entry {
+        id: "DQ-003",
+        params: &["max_share"],
+        check: dq_003,
+    },
+    Entry {
+        id: "DQ-004",
+        params: &[],
+        check: dq_004,
+    },
+];
+
+/// The implementation of a rule id.
+pub fn find(id: &str) -> Option<&'static Entry> {
+    CATALOGUE.iter().find(|e| e.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Context, DEFAULT_PACK, RulePack, evaluate};
+    use super::*;
+    use crate::model::*;
+
+    fn record(entity: Entity) -> Record {
+        Record {
+            provenance: Provenance {
+                connection: "t".into(),
+                external_id: "x".into(),
+                url: None,
+                source_updated: None,
+                fetched_at: "2026-11-27T00:00:00Z".into(),
+            },
+            entity,
+            extra: serde_json::json!({}),
+        }
+    }
+
+    fn person(id: &str, team: &str) -> Record {
+        record(Entity::Person(Person {
+            id: id.into(),
+            name: id.into(),
+            email: None,
+            team: Some(team.into()),
+            role: None,
+            resource_owner: None,
+            fte: Some(1.0),
+            hours_per_day: None,
+            start_date: None,
+            end_date: None,
+        }))
+    }
+
+    fn allocation(person: &str, key: &str, percent: f64) -> Record {
+        record(Entity::Allocation(Allocation {
+            person: person.into(),
+            initiative_key: Some(key.into()),
+            team: None,
+            percent,
+            from: Some("2026-01-01".into()),
+            to: Some("2026-06-30".into()),
+        }))
+    }
+
+    fn team(id: &str) -> Record {
+        record(Entity::Team(Team {
+            id: id.into(),
+            name: id.into(),
+            value_stream: None,
+            manager: None,
+        }))
+    }
+
+    fn run(records: Vec<Record>) -> Vec<Finding> {
+        let pack = RulePack::from_toml(DEFAULT_PACK).unwrap();
+        evaluate(
+            &pack,
+            &Portfolio::new(records, vec![]),
+            &Context {
+                today: "2026-11-27".into(),
+            },
+        )
+    }
+
+    fn ids(findings: &[Finding], rule: &str) -> Vec<String> {
+        findings
+            .iter()
+            .filter(|f| f.rule_id == rule)
+            .map(|f| f.subject.key.clone())
+            .collect()
+    }
+
+    #[test]
+    fn over_allocation_and_thin_slices() {
+        let findings = run(vec![
+            allocation("p1", "A", 60.0),
+            allocation("p1", "B", 30.0),
+            allocation("p1", "C", 20.0),
+            allocation("p2", "A", 100.0),
+        ]);
+        assert_eq!(ids(&findings, "RES-001"), ["p1"]);
+        let over = findings.iter().find(|f| f.rule_id == "RES-001").unwrap();
+        assert_eq!(over.evidence["total_percent"], 110.0);
+        assert_eq!(over.severity, Severity::Error);
+        assert_eq!(ids(&findings, "RES-005"), ["p1"], "only the 20 % slice");
+        assert_eq!(
+            ids(&findings, "RES-006"),
+            ["p1"],
+            "three initiatives at once"
+        );
+    }
+
+    #[test]
+    fn team_sizes_outside_five_to_seven() {
+        let mut records = Vec::new();
+        for (team_id, size) in [("four", 4), ("five", 5), ("seven", 7), ("eight", 8)] {
+            records.push(team(team_id));
+            for n in 0..size {
+                records.push(person(&format!("{team_id}-{n}"), team_id));
+            }
+        }
+        let findings = run(records);
+        assert_eq!(ids(&findings, "RES-004"), ["eight", "four"]);
+    }
+
+    #[test]
+    fn fingerprints_persist_and_thresholds_come_from_the_pack() {
+        let a = run(vec![
+            allocation("p1", "A", 60.0),
+            allocation("p1", "B", 50.0),
+        ]);
+        let b = run(vec![
+            allocation("p1", "A", 70.0),
+            allocation("p1", "B", 50.0),
+        ]);
+        let fa = a.iter().find(|f| f.rule_id == "RES-001").unwrap();
+        let fb = b.iter().find(|f| f.rule_id == "RES-001").unwrap();
+        assert_eq!(fa.fingerprint, fb.fingerprint, "same finding, new numbers");
+        assert_ne!(fa.message, fb.message);
+        let lenient = DEFAULT_PACK.replace(
+            "params = { max_percent = 100 }",
+            "params = { max_percent = 120 }",
+        );
+        let pack = RulePack::from_toml(&lenient).unwrap();
+        let findings = evaluate(
+            &pack,
+            &Portfolio::new(
+                vec![allocation("p1", "A", 60.0), allocation("p1", "B", 50.0)],
+                vec![],
+            ),
+            &Context {
+                today: "2026-11-27".into(),
+            },
+        );
+        assert!(ids(&findings, "RES-001").is_empty());
+    }
+}

@@ -1,0 +1,293 @@
+//! The rule engine: a rule pack (TOML) names the rules, their severities, where they apply and
+//! their thresholds; the rules read a [`Portfolio`] and emit [`Finding`]s.
+//!
+//! Rules are plain functions in [`catalogue`]. Thresholds live in the pack, never in the code:
+//! a rule reads them with [`RuleConfig::param`]. The default pack is `config/rules.toml`;
+//! docs/rules.md is written from the same pack by `tollgate rules --format md`.
+
+pub mod catalogue;
+pub mod portfolio;
+
+pub use portfolio::Portfolio;
+
+use crate::Severity;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use thiserror::Error;
+
+/// A problem with a rule pack.
+#[derive(Debug, Error, PartialEq)]
+pub enum PackError {
+    /// Not valid TOML, or not the expected shape.
+    #[error("rule pack: {0}")]
+    Parse(String),
+    /// A rule id this Tollgate does not implement.
+    #[error("rule pack: rule `{id}` is not implemented by this Tollgate (known: {known})")]
+    UnknownRule {
+        /// The id.
+        id: String,
+        /// The ids that exist.
+        known: String,
+    },
+    /// A rule appears twice.
+    #[error("rule pack: rule `{0}` appears twice")]
+    Duplicate(String),
+    /// A threshold is missing or of the wrong type.
+    #[error("rule pack: rule `{id}`: parameter `{param}` {problem}")]
+    Param {
+        /// Rule id.
+        id: String,
+        /// Parameter.
+        param: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// Which initiatives a rule looks at; empty lists mean all.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppliesTo {
+    /// Demand types.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub demand_types: Vec<String>,
+    /// Development types.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub development_types: Vec<String>,
+    /// The gate the initiative has passed (`current_gate`), e.g. `["G1", "G2"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gates: Vec<String>,
+}
+
+/// One rule of a pack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// Id from the catalogue, e.g. `RES-001`.
+    pub id: String,
+    /// A short title.
+    pub title: String,
+    /// What the rule checks and why, in plain words (shown in docs and comments).
+    pub description: String,
+    /// Severity of its findings (a rule may raise it, e.g. to blocker, by a threshold).
+    pub severity: Severity,
+    /// Off switch.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Where it applies.
+    #[serde(default)]
+    pub applies_to: AppliesTo,
+    /// Thresholds.
+    #[serde(default)]
+    pub params: BTreeMap<String, toml::Value>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A rule pack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulePack {
+    /// Name, shown in reports.
+    pub name: String,
+    /// The rules.
+    #[serde(rename = "rule")]
+    pub rules: Vec<RuleConfig>,
+}
+
+impl RulePack {
+    /// Parse and check a pack: every id implemented, none twice, every parameter a rule
+    /// needs present with the right type.
+    pub fn from_toml(text: &str) -> Result<RulePack, PackError> {
+        let pack: RulePack = toml::from_str(text).map_err(|e| PackError::Parse(e.to_string()))?;
+        let mut seen = std::collections::BTreeSet::new();
+        for rule in &pack.rules {
+            if !seen.insert(rule.id.clone()) {
+                return Err(PackError::Duplicate(rule.id.clone()));
+            }
+            let Some(entry) = catalogue::find(&rule.id) else {
+                return Err(PackError::UnknownRule {
+                    id: rule.id.clone(),
+                    known: catalogue::CATALOGUE
+                        .iter()
+                        .map(|e| e.id)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            };
+            for param in entry.params {
+                rule.param(param)?;
+            }
+        }
+        Ok(pack)
+    }
+
+    /// The pack as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a rule pack serialises")
+    }
+}
+
+impl RuleConfig {
+    /// A numeric threshold.
+    pub fn param(&self, name: &str) -> Result<f64, PackError> {
+        match self.params.get(name) {
+            Some(toml::Value::Float(f)) => Ok(*f),
+            Some(toml::Value::Integer(i)) => Ok(*i as f64),
+            Some(other) => Err(PackError::Param {
+                id: self.id.clone(),
+                param: name.to_string(),
+                problem: format!("must be a number, not `{other}`"),
+            }),
+            None => Err(PackError::Param {
+                id: self.id.clone(),
+                param: name.to_string(),
+                problem: "is missing".to_string(),
+            }),
+        }
+    }
+
+    /// A threshold known to be present (checked when the pack was loaded).
+    pub fn p(&self, name: &str) -> f64 {
+        self.param(name)
+            .expect("parameters are checked when the pack is loaded")
+    }
+}
+
+/// What a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Subject {
+    /// `initiative`, `person`, `team`, `value-stream`, `record`.
+    pub kind: String,
+    /// Its key.
+    pub key: String,
+}
+
+/// A finding of a rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable while the finding persists: rule, subject and what it is about, hashed.
+    pub fingerprint: String,
+    /// Rule id.
+    pub rule_id: String,
+    /// Severity.
+    pub severity: Severity,
+    /// What it is about.
+    pub subject: Subject,
+    /// The rule's title.
+    pub title: String,
+    /// What is wrong, with the numbers.
+    pub message: String,
+    /// The values that triggered it.
+    pub evidence: serde_json::Value,
+}
+
+/// 64-bit FNV-1a, hex: stable across runs, platforms and versions.
+pub fn fingerprint(parts: &[&str]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.bytes().chain(std::iter::once(0x1f)) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}
+
+/// What the rules need besides the data.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Today (`YYYY-MM-DD`), for ages and due dates.
+    pub today: String,
+}
+
+/// Evaluate every enabled rule of `pack`; findings sorted by severity (worst first), rule and
+/// subject.
+pub fn evaluate(pack: &RulePack, portfolio: &Portfolio, ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for rule in pack.rules.iter().filter(|r| r.enabled) {
+        let entry = catalogue::find(&rule.id).expect("pack ids are checked at load");
+        let mut emit = catalogue::Emitter::new(rule);
+        (entry.check)(rule, portfolio, ctx, &mut emit);
+        out.extend(emit.findings);
+    }
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.rule_id.cmp(&b.rule_id))
+            .then_with(|| a.subject.cmp(&b.subject))
+            .then_with(|| a.fingerprint.cmp(&b.fingerprint))
+    });
+    out
+}
+
+/// The default pack, as shipped in `config/rules.toml`.
+pub const DEFAULT_PACK: &str = include_str!("../../../../config/rules.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_pack_loads_and_round_trips() {
+        let pack = RulePack::from_toml(DEFAULT_PACK).unwrap();
+        assert!(pack.rules.len() >= 15);
+        let again = RulePack::from_toml(&pack.to_toml()).unwrap();
+        assert_eq!(again, pack);
+    }
+
+    #[test]
+    fn packs_are_checked() {
+        let unknown = "name = \"x\"\n[[rule]]\nid = \"XYZ-1\"\ntitle = \"t\"\ndescription = \"d\"\nseverity = \"info\"\n";
+        assert!(matches!(
+            RulePack::from_toml(unknown),
+            Err(PackError::UnknownRule { .. })
+        ));
+        let missing = "name = \"x\"\n[[rule]]\nid = \"RES-004\"\ntitle = \"t\"\ndescription = \"d\"\nseverity = \"warning\"\n";
+        let e = RulePack::from_toml(missing).unwrap_err();
+        assert!(
+            e.to_string().contains("parameter `min_size` is missing"),
+            "{e}"
+        );
+        let rule = "[[rule]]\nid = \"RES-004\"\ntitle = \"t\"\ndescription = \"d\"\nseverity = \"warning\"\nparams = { min_size = 5, max_size = 7 }\n";
+        assert!(RulePack::from_toml(&format!("name = \"x\"\n{rule}")).is_ok());
+        let twice = format!("name = \"x\"\n{rule}{rule}");
+        assert_eq!(
+            RulePack::from_toml(&twice),
+            Err(PackError::Duplicate("RES-004".to_string()))
+        );
+    }
+
+    #[test]
+    fn fingerprints_are_stable() {
+        assert_eq!(
+            fingerprint(&["RES-004", "team", "data"]),
+            fingerprint(&["RES-004", "team", "data"])
+        );
+        assert_ne!(
+            fingerprint(&["RES-004", "team", "data"]),
+            fingerprint(&["RES-004", "teamdata"])
+        );
+        assert_eq!(fingerprint(&[]), "cbf29ce484222325");
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn a_pack_round_trips(severity in 0usize..4, enabled: bool, min in 1i64..10, extra in 0.0f64..100.0) {
+                let severities = ["info", "warning", "error", "blocker"];
+                let text = format!(
+                    "name = \"p\"\n[[rule]]\nid = \"RES-004\"\ntitle = \"Team size\"\ndescription = \"d\"\nseverity = \"{}\"\nenabled = {enabled}\napplies_to = {{ gates = [\"G1\"] }}\nparams = {{ min_size = {min}, max_size = {}, slack = {extra} }}\n",
+                    severities[severity], min + 2
+                );
+                let pack = RulePack::from_toml(&text).unwrap();
+                prop_assert_eq!(RulePack::from_toml(&pack.to_toml()).unwrap(), pack);
+            }
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! The model as the rules read it: records indexed by key, joined across sources.
+
+use crate::model::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Something a sync reported about the data (a rejected row, an invalid value).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataIssue {
+    /// Connection.
+    pub connection: String,
+    /// `warning`, `error`, ...
+    pub severity: String,
+    /// Stable code.
+    pub code: String,
+    /// What is wrong.
+    pub message: String,
+    /// Where.
+    pub location: Option<String>,
+}
+
+/// Indexed portfolio data.
+#[derive(Debug, Default, Clone)]
+pub struct Portfolio {
+    /// Initiatives by key, with their links.
+    pub initiatives: BTreeMap<String, (Initiative, Option<String>)>,
+    /// Work items by key.
+    pub work_items: BTreeMap<String, WorkItem>,
+    /// Time entries.
+    pub time_entries: Vec<TimeEntry>,
+    /// People by id.
+    pub people: BTreeMap<String, Person>,
+    /// Teams by id.
+    pub teams: BTreeMap<String, Team>,
+    /// Allocations.
+    pub allocations: Vec<Allocation>,
+    /// Cost rates.
+    pub cost_rates: Vec<CostRate>,
+    /// Finance entries.
+    pub finance: Vec<FinanceEntry>,
+    /// Business cases by initiative key.
+    pub business_cases: BTreeMap<String, BusinessCase>,
+    /// Gate decisions, by date within an initiative.
+    pub gate_decisions: Vec<GateDecision>,
+    /// Dependencies.
+    pub dependencies: Vec<Dependency>,
+    /// What syncs reported about the data.
+    pub issues: Vec<DataIssue>,
+    /// Per initiative: (day, hours) of its time entries.
+    hours_by_initiative: BTreeMap<String, Vec<(Option<i64>, f64)>>,
+    /// Per initiative: indexes into `gate_decisions`.
+    decisions_by_initiative: BTreeMap<String, Vec<usize>>,
+    /// Per person: indexes into `cost_rates`.
+    rates_by_person: BTreeMap<String, Vec<usize>>,
+    /// Per initiative: indexes into `finance`.
+    finance_by_initiative: BTreeMap<String, Vec<usize>>,
+}
+
+/// Day number of a `YYYY-MM-DD` date (or the date part of a timestamp).
+pub fn day_number(date: &str) -> Option<i64> {
+    let d = date.get(..10)?;
+    let y: i64 = d.get(..4)?.parse().ok()?;
+    let m: i64 = d.get(5..7)?.parse().ok()?;
+    let day: i64 = d.get(8..10)?.parse().ok()?;
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// The number of a gate (`G2` -> 2).
+pub fn gate_number(gate: &str) -> Option<u32> {
+    gate.strip_prefix('G')
+        .or_else(|| gate.strip_prefix('g'))?
+        .parse()
+        .ok()
+}
+
+impl Portfolio {
+    /// Index `records` (live ones) and the sync's data issues.
+    pub fn new(records: impl IntoIterator<Item = Record>, issues: Vec<DataIssue>) -> Portfolio {
+        let mut p = Portfolio {
+            issues,
+            ..Portfolio::default()
+        };
+        for r in records {
+            match r.entity {
+                Entity::Initiative(i) => {
+                    p.initiatives.insert(i.key.clone(), (*i, r.provenance.url));
+                }
+                Entity::WorkItem(w) => {
+                    p.work_items.insert(w.key.clone(), w);
+                }
+                Entity::TimeEntry(t) => p.time_entries.push(t),
+                Entity::Person(x) => {
+                    p.people.insert(x.id.clone(), x);
+                }
+                Entity::Team(t) => {
+                    p.teams.insert(t.id.clone(), t);
+                }
+                Entity::Allocation(a) => p.allocations.push(a),
+                Entity::CostRate(c) => p.cost_rates.push(c),
+                Entity::FinanceEntry(f) => p.finance.push(f),
+                Entity::BusinessCase(b) => {
+                    p.business_cases.insert(b.initiative_key.clone(), b);
+                }
+                Entity::GateDecision(g) => p.gate_decisions.push(g),
+                Entity::Dependency(d) => p.dependencies.push(d),
+                Entity::Sprint(_) => {}
+            }
+        }
+        p.gate_decisions.sort_by(|a, b| {
+            (a.initiative_key.as_str(), a.date.as_deref())
+                .cmp(&(b.initiative_key.as_str(), b.date.as_deref()))
+        });
+        let mut hours: BTreeMap<String, Vec<(Option<i64>, f64)>> = BTreeMap::new();
+        for t in &p.time_entries {
+            if let Some(key) = p.initiative_of(t) {
+                hours
+                    .entry(key.to_string())
+                    .or_default()
+                    .push((day_number(&t.date), t.seconds as f64 / 3600.0));
+            }
+        }
+        p.hours_by_initiative = hours;
+        for (i, f) in p.finance.iter().enumerate() {
+            p.finance_by_initiative
+                .entry(f.initiative_key.clone())
+                .or_default()
+                .push(i);
+        }
+        for (i, r) in p.cost_rates.iter().enumerate() {
+            if let Some(person) = &r.person {
+                p.rates_by_person.entry(person.clone()).or_default().push(i);
+            }
+        }
+        for (i, g) in p.gate_decisions.iter().enumerate() {
+            p.decisions_by_initiative
+                .entry(g.initiative_key.clone())
+                .or_default()
+                .push(i);
+        }
+        p
+    }
+
+    /// The initiative a time entry counts for: its own key, or its work item's initiative.
+    pub fn initiative_of<'a>(&'a self, t: &'a TimeEntry) -> Option<&'a str> {
+        t.initiative_key.as_deref().or_else(|| {
+            t.work_item_key
+                .as_deref()
+                .and_then(|k| self.work_items.get(k))
+                .and_then(|w| w.initiative_key.as_deref())
+        })
+    }
+
+    /// Every initiative key that is named anywhere: by an initiative record, or by time,
+    /// finance, allocations, business cases and decisions (for sources without epics).
+    pub fn initiative_keys(&self) -> std::collections::BTreeSet<String> {
+        let mut keys: std::collections::BTreeSet<String> =
+            self.initiatives.keys().cloned().collect();
+        keys.extend(self.finance.iter().map(|f| f.initiative_key.clone()));
+        keys.extend(self.business_cases.keys().cloned());
+        keys.extend(self.gate_decisions.iter().map(|g| g.initiative_key.clone()));
+        keys.extend(
+            self.allocations
+                .iter()
+                .filter_map(|a| a.initiative_key.clone()),
+        );
+        keys.extend(self.hours_by_initiative.keys().cloned());
+        keys
+    }
+
+    /// Decisions on an initiative, oldest first.
+    pub fn decisions<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a GateDecision> {
+        self.decisions_by_initiative
+            .get(key)
+            .into_iter()
+            .flatten()
+            .map(|i| &self.gate_decisions[*i])
+    }
+
+    /// Hours logged on an initiative, optionally only on days before `before` (exclusive) or
+    /// after `after` (exclusive).
+    pub fn hours(&self, key: &str, before: Option<i64>, after: Option<i64>) -> f64 {
+        self.hours_by_initiative
+            .get(key)
+            .into_iter()
+            .flatten()
+            .filter(|(day, _)| {
+                before.is_none_or(|b| day.is_some_and(|d| d < b))
+                    && after.is_none_or(|a| day.is_some_and(|d| d > a))
+            })
+            .map(|(_, h)| h)
+            .sum()
+    }
+
+    /// The hourly rate of a person on a date (the latest rate valid then).
+    pub fn hourly_rate(&self, person: &str, date: &str) -> Option<(f64, &str)> {
+        let day = day_number(date);
+        self.rates_by_person
+            .get(person)
+            .into_iter()
+            .flatten()
+            .map(|i| &self.cost_rates[*i])
+            .filter(|r| {
+                let from = r.valid_from.as_deref().and_then(day_number);
+                let to = r.valid_to.as_deref().and_then(day_number);
+                match day {
+                    Some(d) => from.is_none_or(|f| f <= d) && to.is_none_or(|t| d <= t),
+                    None => true,
+                }
+            })
+            .max_by(|a, b| a.valid_from.cmp(&b.valid_from))
+            .map(|r| (r.hourly_rate, r.currency.as_str()))
+    }
+
+    /// Sum of finance entries of a kind for an initiative.
+    pub fn finance_total(&self, key: &str, kind: &str) -> f64 {
+        self.finance_by_initiative
+            .get(key)
+            .into_iter()
+            .flatten()
+            .map(|i| &self.finance[*i])
+            .filter(|f| f.kind == kind)
+            .map(|f| f.amount)
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_numbers() {
+        assert_eq!(day_number("1970-01-01"), Some(0));
+        assert_eq!(day_number("2026-11-27T10:00:00Z"), Some(20_784));
+        assert_eq!(
+            day_number("2026-03-01").unwrap() - day_number("2026-02-28").unwrap(),
+            1
+        );
+        assert_eq!(
+            day_number("2028-03-01").unwrap() - day_number("2028-02-28").unwrap(),
+            2
+        );
+        assert_eq!(day_number("junk"), None);
+        assert_eq!(gate_number("G2"), Some(2));
+    }
+}

@@ -1,0 +1,132 @@
+//! Checks: run the rule pack over the store and keep the findings' history.
+
+use crate::cli::Failure;
+use crate::config::Config;
+use crate::store::{FindingChanges, Store, StoredFinding};
+use tollgate_dmo::rules::portfolio::DataIssue;
+use tollgate_dmo::rules::{Context, DEFAULT_PACK, Portfolio, RulePack, evaluate};
+
+/// What a check found.
+#[derive(Debug, serde::Serialize)]
+pub struct CheckOutcome {
+    /// The date the rules were evaluated for.
+    pub as_of: String,
+    /// The rule pack's name.
+    pub pack: String,
+    /// Open findings, worst first.
+    pub findings: Vec<StoredFinding>,
+    /// What changed since the last check.
+    pub changes: FindingChanges,
+}
+
+/// The configured rule pack (`[checks] rule_pack`), or the default one.
+pub fn rule_pack(config: &Config) -> Result<RulePack, Failure> {
+    let (text, origin) = match &config.checks.rule_pack {
+        Some(path) => {
+            let path = config.resolve(path);
+            let text = std::fs::read_to_string(&path).map_err(|e| Failure {
+                code: 2,
+                error: anyhow::anyhow!(
+                    "cannot read the rule pack {} (checks.rule_pack): {e}",
+                    path.display()
+                ),
+            })?;
+            (text, path.display().to_string())
+        }
+        None => (DEFAULT_PACK.to_string(), "the default pack".to_string()),
+    };
+    RulePack::from_toml(&text).map_err(|e| Failure {
+        code: 2,
+        error: anyhow::anyhow!("{origin}: {e}"),
+    })
+}
+
+/// Evaluate the pack over the store as of `as_of` (YYYY-MM-DD) and record the findings.
+pub fn run_checks(
+    config: &Config,
+    store: &mut dyn Store,
+    as_of: &str,
+) -> Result<CheckOutcome, Failure> {
+    let pack = rule_pack(config)?;
+    let issues = store
+        .current_diagnostics()?
+        .into_iter()
+        .map(|(connection, d)| DataIssue {
+            connection,
+            severity: d.severity,
+            code: d.code,
+            message: d.message,
+            location: d.location,
+        })
+        .collect();
+    let portfolio = Portfolio::new(store.export()?, issues);
+    let findings = evaluate(
+        &pack,
+        &portfolio,
+        &Context {
+            today: as_of.to_string(),
+        },
+    );
+    let changes = store.record_findings(&findings, &crate::store::now_rfc3339())?;
+    let mut open = store.findings(false)?;
+    open.sort_by(|a, b| {
+        b.finding
+            .severity
+            .cmp(&a.finding.severity)
+            .then_with(|| a.finding.rule_id.cmp(&b.finding.rule_id))
+            .then_with(|| a.finding.subject.cmp(&b.finding.subject))
+    });
+    Ok(CheckOutcome {
+        as_of: as_of.to_string(),
+        pack: pack.name,
+        findings: open,
+        changes,
+    })
+}
+
+/// The pack as Markdown: the rule catalogue of docs/rules.md.
+pub fn pack_markdown(pack: &RulePack) -> String {
+    let mut out = format!(
+        "# Rules\n\nThe checks of the rule pack \"{}\" (`config/rules.toml`). This page is written from the pack by\n`tollgate rules --format md`; thresholds are the pack's and can be changed there.\nSeverity scale: info < warning < error < blocker (a blocker contradicts a decision already taken).\n\n| rule | title | severity | applies to | thresholds |\n|---|---|---|---|---|\n",
+        pack.name
+    );
+    for r in &pack.rules {
+        let a = &r.applies_to;
+        let mut applies = Vec::new();
+        if !a.demand_types.is_empty() {
+            applies.push(a.demand_types.join(", "));
+        }
+        if !a.development_types.is_empty() {
+            applies.push(a.development_types.join(", "));
+        }
+        if !a.gates.is_empty() {
+            applies.push(format!("past {}", a.gates.join("/")));
+        }
+        let params: Vec<String> = r
+            .params
+            .iter()
+            .map(|(k, v)| format!("`{k}` = {v}"))
+            .collect();
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            r.id,
+            r.title,
+            r.severity.as_str(),
+            if applies.is_empty() {
+                "all".to_string()
+            } else {
+                applies.join("; ")
+            },
+            if params.is_empty() {
+                "–".to_string()
+            } else {
+                params.join(", ")
+            }
+        ));
+    }
+    out.push('\n');
+    for r in &pack.rules {
+        out.push_str(&format!("## {} {}\n\n{}\n\n", r.id, r.title, r.description));
+    }
+    out
+}
