@@ -54,7 +54,7 @@ async fn demo_files_import_with_exact_rejections_and_incremental_reads() {
         ("allocation", 13),
         ("business-case", 4),
         ("cost-rate", 11),
-        ("finance-entry", 12),
+        ("finance-entry", 14),
         ("gate-decision", 6),
         ("person", 11),
         ("team", 3),

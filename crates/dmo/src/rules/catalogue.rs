@@ -536,6 +536,105 @@ fn fin_005(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
     }
 }
 
+/// The cash flows of an initiative's business case, per period: its own table, or else its
+/// finance entries by year (budget as cost, planned benefit as benefit). `None` without a
+/// business case, a discount rate or any flow.
+fn cash_flows(p: &Portfolio, key: &str) -> Option<(Vec<f64>, f64, &'static str)> {
+    let case = p.business_cases.get(key)?;
+    let annual = case.discount_rate?;
+    let period = case.period_length.as_deref().unwrap_or("year");
+    let (rate, convention) = match period {
+        "month" => (
+            crate::finance::RateConvention::Effective.monthly(annual),
+            crate::finance::RateConvention::Effective.describe(),
+        ),
+        "quarter" => (
+            (1.0 + annual).powf(0.25) - 1.0,
+            "quarterly rate = (1 + annual)^(1/4) − 1 (effective)",
+        ),
+        _ => (annual, "annual rate, yearly periods"),
+    };
+    let flows: Vec<f64> = if !case.cash_flows.is_empty() {
+        case.cash_flows.iter().map(|c| c.benefit - c.cost).collect()
+    } else {
+        let mut by_year: BTreeMap<i64, f64> = BTreeMap::new();
+        for f in p.finance.iter().filter(|f| f.initiative_key == key) {
+            let Ok(year) = f.period[..4].parse::<i64>() else {
+                continue;
+            };
+            let sign = match f.kind.as_str() {
+                "budget" => -1.0,
+                "planned-benefit" => 1.0,
+                _ => continue,
+            };
+            *by_year.entry(year).or_default() += sign * f.amount;
+        }
+        let (first, last) = (*by_year.keys().next()?, *by_year.keys().last()?);
+        (first..=last)
+            .map(|y| by_year.get(&y).copied().unwrap_or(0.0))
+            .collect()
+    };
+    (!flows.is_empty()).then_some((flows, rate, convention))
+}
+
+fn fin_002(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    for (key, case) in &p.business_cases {
+        let Some((flows, rate, convention)) = cash_flows(p, key) else {
+            continue;
+        };
+        let at = case.hurdle_rate.unwrap_or(rate);
+        let npv = crate::finance::npv(at, &flows);
+        if npv < 0.0 {
+            out.emit(None, ("initiative", key), "", format!("The business case of {key} has a negative net present value: {npv:.0} at {:.1} %.", 100.0 * at), json!({"npv": npv, "rate": at, "cash_flows": flows, "rate_convention": convention}));
+        }
+    }
+}
+
+fn fin_003(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let default_hurdle = rule.p("default_hurdle_rate");
+    for (key, case) in &p.business_cases {
+        let Some((flows, _, convention)) = cash_flows(p, key) else {
+            continue;
+        };
+        let hurdle = case.hurdle_rate.unwrap_or(default_hurdle);
+        let irr = crate::finance::irr(&flows, 0.1);
+        match irr.rate {
+            Some(r) if irr.multiple_sign_changes => out.emit(Some(Severity::Info), ("initiative", key), "", format!("The cash flows of {key} change sign more than once: its IRR of {:.1} % may not be the only one; judge it by NPV.", 100.0 * r), json!({"irr": r, "cash_flows": flows, "rate_convention": convention})),
+            Some(r) if r < hurdle => out.emit(None, ("initiative", key), "", format!("The IRR of {key} is {:.1} %, below the hurdle rate of {:.1} %.", 100.0 * r, 100.0 * hurdle), json!({"irr": r, "hurdle_rate": hurdle, "cash_flows": flows, "rate_convention": convention})),
+            Some(_) => {}
+            None => out.emit(Some(Severity::Info), ("initiative", key), "", format!("{key} has no IRR ({}).", match irr.reason { Some(crate::finance::NoIrr::NoSignChange) => "the cash flows never change sign", _ => "no rate in range makes the NPV zero" }), json!({"reason": irr.reason, "cash_flows": flows})),
+        }
+    }
+}
+
+fn fin_004(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let max_months = rule.p("max_payback_months");
+    for (key, case) in &p.business_cases {
+        let Some((flows, rate, convention)) = cash_flows(p, key) else {
+            continue;
+        };
+        let months_per_period = match case.period_length.as_deref() {
+            Some("month") => 1.0,
+            Some("quarter") => 3.0,
+            _ => 12.0,
+        };
+        let simple = crate::finance::payback(&flows, None)
+            .periods
+            .map(|p| p * months_per_period);
+        let discounted = crate::finance::payback(&flows, Some(rate))
+            .periods
+            .map(|p| p * months_per_period);
+        let late = simple.is_none_or(|m| m > max_months) || discounted.is_none();
+        if late {
+            let text = match simple {
+                Some(m) => format!("pays back in {m:.1} months (limit {max_months})"),
+                None => "never pays back within its horizon".to_string(),
+            };
+            out.emit(None, ("initiative", key), "", format!("{key} {text}{}.", if discounted.is_none() && simple.is_some() { ", and never once discounted" } else { "" }), json!({"simple_payback_months": simple, "discounted_payback_months": discounted, "cash_flows": flows, "rate_convention": convention}));
+        }
+    }
+}
+
 // ---- DQ -----------------------------------------------------------------------------------
 
 fn dq_001(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
@@ -680,6 +779,21 @@ pub const CATALOGUE: &[Entry] = &[
         id: "FIN-001",
         params: &["budget_threshold"],
         check: fin_001,
+    },
+    Entry {
+        id: "FIN-002",
+        params: &[],
+        check: fin_002,
+    },
+    Entry {
+        id: "FIN-003",
+        params: &["default_hurdle_rate"],
+        check: fin_003,
+    },
+    Entry {
+        id: "FIN-004",
+        params: &["max_payback_months"],
+        check: fin_004,
     },
     Entry {
         id: "FIN-005",
@@ -845,5 +959,77 @@ mod tests {
             },
         );
         assert!(ids(&findings, "RES-001").is_empty());
+    }
+}
+
+#[cfg(test)]
+mod finance_rules {
+    use super::super::{Context, DEFAULT_PACK, RulePack, evaluate};
+    use crate::model::*;
+
+    fn record(entity: Entity) -> Record {
+        Record {
+            provenance: Provenance {
+                connection: "t".into(),
+                external_id: format!("{entity:?}").chars().take(40).collect(),
+                url: None,
+                source_updated: None,
+                fetched_at: "2026-11-27T00:00:00Z".into(),
+            },
+            entity,
+            extra: serde_json::json!({}),
+        }
+    }
+
+    /// TV1 of dmo-domain.md as a business case table: NPV −21.04 at 10 %, IRR 8.90 %,
+    /// simple payback 2.6 years, never paid back discounted.
+    #[test]
+    fn tv1_as_a_business_case_trips_all_three_finance_rules() {
+        let flows = [
+            (-1000.0, "2026"),
+            (300.0, "2027"),
+            (400.0, "2028"),
+            (500.0, "2029"),
+        ];
+        let case = BusinessCase {
+            initiative_key: "BIZ-1".into(),
+            currency: Some("EUR".into()),
+            discount_rate: Some(0.10),
+            hurdle_rate: None,
+            horizon: Some(4),
+            period_length: Some("year".into()),
+            cash_flows: flows
+                .iter()
+                .map(|(v, p)| CashFlow {
+                    period: p.to_string(),
+                    cost: if *v < 0.0 { -v } else { 0.0 },
+                    benefit: if *v > 0.0 { *v } else { 0.0 },
+                })
+                .collect(),
+            last_reviewed: None,
+        };
+        let pack = RulePack::from_toml(DEFAULT_PACK).unwrap();
+        let findings = evaluate(
+            &pack,
+            &super::Portfolio::new(vec![record(Entity::BusinessCase(case))], vec![]),
+            &Context {
+                today: "2026-11-27".into(),
+            },
+        );
+        let by = |id: &str| findings.iter().find(|f| f.rule_id == id).unwrap();
+        assert!((by("FIN-002").evidence["npv"].as_f64().unwrap() + 21.036_814).abs() < 1e-6);
+        assert!((by("FIN-003").evidence["irr"].as_f64().unwrap() - 0.088_963_394_693).abs() < 1e-9);
+        assert_eq!(
+            by("FIN-004").evidence["simple_payback_months"]
+                .as_f64()
+                .unwrap()
+                .round(),
+            31.0
+        );
+        assert!(by("FIN-004").evidence["discounted_payback_months"].is_null());
+        assert_eq!(
+            by("FIN-002").evidence["rate_convention"],
+            "annual rate, yearly periods"
+        );
     }
 }
