@@ -324,12 +324,11 @@ fn active_on<'p>(
     person: &'p str,
     day: i64,
 ) -> impl Iterator<Item = &'p crate::model::Allocation> {
-    p.allocations.iter().filter(move |a| {
-        a.person == person
-            && a.from
-                .as_deref()
-                .and_then(day_number)
-                .is_none_or(|f| f <= day)
+    p.allocations_of(person).filter(move |a| {
+        a.from
+            .as_deref()
+            .and_then(day_number)
+            .is_none_or(|f| f <= day)
             && a.to
                 .as_deref()
                 .and_then(day_number)
@@ -344,9 +343,7 @@ fn persons_with_allocations(p: &Portfolio) -> BTreeSet<&str> {
 /// The days on which a person's allocations change (their starts), or one day if undated.
 fn change_days(p: &Portfolio, person: &str) -> Vec<i64> {
     let mut days: Vec<i64> = p
-        .allocations
-        .iter()
-        .filter(|a| a.person == person)
+        .allocations_of(person)
         .map(|a| {
             a.from
                 .as_deref()
@@ -635,6 +632,445 @@ fn fin_004(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
     }
 }
 
+// ---- More of the demand checklist ---------------------------------------------------------
+
+fn is_stopped(p: &Portfolio, key: &str) -> bool {
+    p.decisions(key)
+        .last()
+        .is_some_and(|g| g.decision == "stop")
+        || p.initiatives.get(key).is_some_and(|(i, _)| {
+            let s = i.status.to_lowercase();
+            s.contains("reject") || s.contains("cancel")
+        })
+}
+
+fn dem_004(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let min_years = rule.p("min_horizon_years");
+    for i in initiatives(rule, p) {
+        let case = p.business_cases.get(&i.key);
+        let years = case.and_then(|c| {
+            let per_year = match c.period_length.as_deref() {
+                Some("month") => 12.0,
+                Some("quarter") => 4.0,
+                _ => 1.0,
+            };
+            c.horizon.map(|h| f64::from(h) / per_year)
+        });
+        let run_costs = p.finance.iter().any(|f| {
+            f.initiative_key == i.key
+                && f.kind == "budget"
+                && f.expense_type.as_deref() == Some("opex")
+        });
+        let mut missing = Vec::new();
+        if years.is_none_or(|y| y < min_years) {
+            missing.push(format!("a horizon of at least {min_years} years"));
+        }
+        if !run_costs {
+            missing.push("run costs (an opex budget)".to_string());
+        }
+        if !missing.is_empty() {
+            out.emit(
+                None,
+                ("initiative", &i.key),
+                "",
+                format!(
+                    "The total cost of ownership of {} is incomplete: it lacks {}.",
+                    i.key,
+                    missing.join(" and ")
+                ),
+                json!({"horizon_years": years, "opex_budget": run_costs}),
+            );
+        }
+    }
+}
+
+fn dem_006(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let error_gate = rule.p("error_from_gate") as u32;
+    for d in &p.dependencies {
+        if is_stopped(p, &d.to_key) {
+            out.emit(
+                None,
+                ("initiative", &d.from_key),
+                &d.to_key,
+                format!(
+                    "{} depends on {}, which was stopped or rejected.",
+                    d.from_key, d.to_key
+                ),
+                json!({"depends_on": d.to_key, "kind": d.kind}),
+            );
+        } else if d.accepted != Some(true) {
+            let gate = p
+                .initiatives
+                .get(&d.from_key)
+                .and_then(|(i, _)| i.current_gate.as_deref())
+                .and_then(gate_number);
+            let severity = gate
+                .is_some_and(|g| g >= error_gate)
+                .then_some(Severity::Error);
+            out.emit(severity, ("initiative", &d.from_key), &d.to_key, format!("{} depends on {}, and the providing side has not accepted the dependency.", d.from_key, d.to_key), json!({"depends_on": d.to_key, "accepted": d.accepted, "current_gate": gate.map(|g| format!("G{g}"))}));
+        }
+    }
+}
+
+fn wsjf_of(i: &Initiative) -> Option<f64> {
+    crate::finance::wsjf(
+        i.user_business_value?,
+        i.time_criticality?,
+        i.risk_reduction?,
+        i.job_size?,
+    )
+}
+
+fn dem_008(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let max = rule.p("max_inversions");
+    let ranked: Vec<(&Initiative, f64)> = initiatives(rule, p)
+        .filter_map(|i| wsjf_of(i).map(|w| (i, w)))
+        .collect();
+    for (started, w) in ranked
+        .iter()
+        .filter(|(i, _)| i.status_category.as_deref() == Some("in-progress"))
+    {
+        let waiting: Vec<&str> = ranked
+            .iter()
+            .filter(|(i, other)| i.status_category.as_deref() == Some("todo") && other > w)
+            .map(|(i, _)| i.key.as_str())
+            .collect();
+        if waiting.len() as f64 > max {
+            out.emit(None, ("initiative", &started.key), "", format!("{} was started with a WSJF of {w:.2} while {} higher-ranked ready items wait ({}).", started.key, waiting.len(), waiting.join(", ")), json!({"wsjf": w, "waiting": waiting}));
+        }
+    }
+}
+
+fn dem_009(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mut Emitter) {
+    let Some(today) = day_number(&ctx.today) else {
+        return;
+    };
+    let max_days = rule.p("max_days");
+    for i in initiatives(rule, p) {
+        let undecided = i
+            .current_gate
+            .as_deref()
+            .is_none_or(|g| gate_number(g) == Some(0))
+            && p.decisions(&i.key).next().is_none();
+        let Some(created) = i.created.as_deref().and_then(day_number) else {
+            continue;
+        };
+        let age = (today - created) as f64;
+        if undecided && i.status_category.as_deref() != Some("done") && age > max_days {
+            out.emit(
+                None,
+                ("initiative", &i.key),
+                "",
+                format!(
+                    "{} has waited {age} days for a portfolio decision (limit {max_days}).",
+                    i.key
+                ),
+                json!({"created": i.created, "age_days": age}),
+            );
+        }
+    }
+}
+
+fn dem_010(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let (max_months, max_budget) = (rule.p("max_months"), rule.p("max_budget"));
+    for i in initiatives(rule, p).filter(|i| i.development_type.as_deref() == Some("continual")) {
+        let months = match (
+            i.planned_start.as_deref().and_then(day_number),
+            i.planned_end.as_deref().and_then(day_number),
+        ) {
+            (Some(s), Some(e)) => Some((e - s) as f64 / 30.44),
+            _ => None,
+        };
+        let budget = p.finance_total(&i.key, "budget");
+        if months.is_some_and(|m| m > max_months) || budget > max_budget {
+            out.emit(None, ("initiative", &i.key), "", format!("{} runs on the continual track but is large ({}budget {budget:.0}): consider the incremental or sequential track with gates.", i.key, months.map(|m| format!("{m:.0} months, ")).unwrap_or_default()), json!({"months": months, "budget": budget}));
+        }
+    }
+}
+
+// ---- More resources ---------------------------------------------------------------------
+
+fn res_002(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let availability = rule.p("availability");
+    for person in persons_with_allocations(p) {
+        let peak = change_days(p, person)
+            .into_iter()
+            .map(|d| active_on(p, person, d).map(|a| a.percent).sum::<f64>())
+            .fold(0.0, f64::max);
+        if peak > 100.0 * availability && peak <= 100.0 {
+            out.emit(None, ("person", person), "", format!("{person} is planned at {peak} % of their time; with meetings, support and absences about {:.0} % is really available.", 100.0 * availability), json!({"planned_percent": peak, "availability": availability}));
+        }
+    }
+}
+
+/// `YYYY-MM` of a date.
+fn month_of(date: &str) -> Option<&str> {
+    date.get(..7)
+}
+
+fn res_007(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let (max_dev, days) = (rule.p("max_deviation"), rule.p("working_days_per_month"));
+    let mut logged: BTreeMap<(&str, &str), f64> = BTreeMap::new();
+    for t in &p.time_entries {
+        if let Some(m) = month_of(&t.date) {
+            *logged.entry((t.person.as_str(), m)).or_default() += t.seconds as f64 / 3600.0;
+        }
+    }
+    for ((person, month), actual) in logged {
+        let Some(mid) = day_number(&format!("{month}-15")) else {
+            continue;
+        };
+        let percent: f64 = active_on(p, person, mid).map(|a| a.percent).sum();
+        if percent <= 0.0 {
+            continue;
+        }
+        let hours_per_day = p
+            .people
+            .get(person)
+            .and_then(|x| x.hours_per_day)
+            .unwrap_or(7.5);
+        let fte = p.people.get(person).and_then(|x| x.fte).unwrap_or(1.0);
+        let planned = percent / 100.0 * fte * days * hours_per_day;
+        let deviation = (actual - planned) / planned;
+        if deviation.abs() > max_dev {
+            out.emit(None, ("person", person), month, format!("{person} logged {} h in {month} against {} h planned ({:+.0} %).", round1(actual), round1(planned), 100.0 * deviation), json!({"month": month, "logged_hours": round1(actual), "planned_hours": round1(planned), "deviation": deviation}));
+        }
+    }
+}
+
+fn approved(p: &Portfolio, key: &str) -> bool {
+    p.decisions(key).any(|g| {
+        gate_number(&g.gate).is_some_and(|n| n >= 1)
+            && matches!(g.decision.as_str(), "go" | "conditional-go")
+    }) || p.initiatives.get(key).is_some_and(|(i, _)| {
+        i.current_gate
+            .as_deref()
+            .and_then(gate_number)
+            .is_some_and(|n| n >= 1)
+    })
+}
+
+fn res_008(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let max = rule.p("max_share");
+    let (mut total, mut unplanned) = (0.0, BTreeMap::<String, f64>::new());
+    for t in &p.time_entries {
+        let hours = t.seconds as f64 / 3600.0;
+        total += hours;
+        match p.initiative_of(t) {
+            Some(k) if approved(p, k) => {}
+            other => {
+                *unplanned
+                    .entry(other.unwrap_or("(none)").to_string())
+                    .or_default() += hours
+            }
+        }
+    }
+    let sum: f64 = unplanned.values().sum();
+    if total > 0.0 && sum / total > max {
+        out.emit(
+            None,
+            ("portfolio", "all"),
+            "",
+            format!(
+                "{:.0} % of logged hours ({}) went to work no portfolio decision approved.",
+                100.0 * sum / total,
+                round1(sum)
+            ),
+            json!({"unplanned_hours": unplanned, "total_hours": round1(total)}),
+        );
+    }
+}
+
+// ---- More finance -------------------------------------------------------------------------
+
+fn fin_006(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let (warn, err) = (rule.p("warning_ratio"), rule.p("error_ratio"));
+    for key in p.initiative_keys() {
+        let live = p
+            .decisions(&key)
+            .any(|g| gate_number(&g.gate).is_some_and(|n| n >= 3) && g.decision == "go");
+        let planned = p.finance_total(&key, "planned-benefit");
+        if !live || planned <= 0.0 {
+            continue;
+        }
+        let ratio = p.finance_total(&key, "realised-benefit") / planned;
+        if ratio < warn {
+            let severity = (ratio < err).then_some(Severity::Error);
+            out.emit(
+                severity,
+                ("initiative", &key),
+                "",
+                format!(
+                    "{key} has realised {:.0} % of its planned benefit since going live.",
+                    100.0 * ratio
+                ),
+                json!({"realised_ratio": ratio, "planned_benefit": planned}),
+            );
+        }
+    }
+}
+
+fn fin_007(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    for i in initiatives(rule, p).filter(|i| i.development_type.as_deref() == Some("incremental")) {
+        let measured = i
+            .kpis
+            .iter()
+            .any(|k| k.baseline.is_some() && !k.measurements.is_empty());
+        if !measured {
+            out.emit(None, ("initiative", &i.key), "", format!("{} delivers in increments but measures no value yet: give a KPI a baseline and record it from the first increment.", i.key), json!({"kpis": i.kpis.len()}));
+        }
+    }
+}
+
+// ---- Portfolio ----------------------------------------------------------------------------
+
+fn por_001(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let max_dev = rule.p("max_deviation");
+    let targets = [
+        ("capability-planning", rule.p("target_capability_planning")),
+        ("ideas-and-concepts", rule.p("target_ideas_and_concepts")),
+        (
+            "increments-and-improvements",
+            rule.p("target_increments_and_improvements"),
+        ),
+    ];
+    let mut spend: BTreeMap<&str, f64> = BTreeMap::new();
+    for (i, _) in p.initiatives.values() {
+        if let Some(t) = i.demand_type.as_deref() {
+            *spend.entry(t).or_default() += p.finance_total(&i.key, "budget");
+        }
+    }
+    let total: f64 = spend.values().sum();
+    if total <= 0.0 {
+        return;
+    }
+    for (kind, target) in targets {
+        let share = spend.get(kind).copied().unwrap_or(0.0) / total;
+        if (share - target).abs() > max_dev {
+            out.emit(
+                None,
+                ("portfolio", kind),
+                "",
+                format!(
+                    "{kind} takes {:.0} % of the budget against a target of {:.0} %.",
+                    100.0 * share,
+                    100.0 * target
+                ),
+                json!({"share": share, "target": target}),
+            );
+        }
+    }
+}
+
+fn por_002(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let max = rule.p("max_wip");
+    let mut wip: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (i, _) in p
+        .initiatives
+        .values()
+        .filter(|(i, _)| i.status_category.as_deref() == Some("in-progress"))
+    {
+        wip.entry(i.value_stream.as_deref().unwrap_or("(none)"))
+            .or_default()
+            .push(&i.key);
+    }
+    for (stream, keys) in wip {
+        if keys.len() as f64 > max {
+            out.emit(
+                None,
+                ("value-stream", stream),
+                "",
+                format!(
+                    "Value stream {stream} has {} initiatives in progress (limit {max}).",
+                    keys.len()
+                ),
+                json!({"in_progress": keys}),
+            );
+        }
+    }
+}
+
+fn por_003(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mut Emitter) {
+    let Some(today) = day_number(&ctx.today) else {
+        return;
+    };
+    let max_days = rule.p("max_days");
+    for (i, _) in p
+        .initiatives
+        .values()
+        .filter(|(i, _)| i.status_category.as_deref() == Some("in-progress"))
+    {
+        let last = p
+            .decisions(&i.key)
+            .filter_map(|g| g.date.as_deref().and_then(day_number))
+            .max();
+        if last.is_none_or(|d| (today - d) as f64 > max_days) {
+            out.emit(
+                None,
+                ("initiative", &i.key),
+                "",
+                format!(
+                    "{} has not been before steering for more than {max_days} days.",
+                    i.key
+                ),
+                json!({"last_decision_days_ago": last.map(|d| today - d)}),
+            );
+        }
+    }
+}
+
+fn por_004(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mut Emitter) {
+    let Some(today) = day_number(&ctx.today) else {
+        return;
+    };
+    let max_age = rule.p("max_age_days");
+    let mut streams: BTreeMap<&str, bool> = BTreeMap::new();
+    for (i, _) in p.initiatives.values() {
+        let Some(stream) = i.value_stream.as_deref() else {
+            continue;
+        };
+        let recent = i
+            .kpis
+            .iter()
+            .flat_map(|k| &k.measurements)
+            .any(|(d, _)| day_number(d).is_some_and(|d| (today - d) as f64 <= max_age));
+        *streams.entry(stream).or_default() |= recent;
+    }
+    for (stream, _) in streams.into_iter().filter(|(_, recent)| !recent) {
+        out.emit(None, ("value-stream", stream), "", format!("Value stream {stream} has no KPI measured in the last {max_age} days for the quarterly review."), json!({"max_age_days": max_age}));
+    }
+}
+
+// ---- More data quality --------------------------------------------------------------------
+
+fn dq_002(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let min = rule.p("min_coverage");
+    let mut days: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
+    for t in &p.time_entries {
+        if let Some(d) = day_number(&t.date) {
+            days.entry(t.person.as_str()).or_default().insert(d);
+        }
+    }
+    for (person, logged) in days {
+        let (first, last) = (*logged.first().unwrap(), *logged.last().unwrap());
+        // Weekdays between the first and the last logged day (1970-01-01 was a Thursday).
+        let weekdays = (first..=last).filter(|d| (d + 3).rem_euclid(7) < 5).count() as f64;
+        let covered = logged.iter().filter(|d| (*d + 3).rem_euclid(7) < 5).count() as f64;
+        if weekdays >= 5.0 && covered / weekdays < min {
+            out.emit(
+                None,
+                ("person", person),
+                "",
+                format!(
+                    "{person} logged time on {covered} of {weekdays} working days ({:.0} %).",
+                    100.0 * covered / weekdays
+                ),
+                json!({"logged_days": covered, "working_days": weekdays}),
+            );
+        }
+    }
+}
+
 // ---- DQ -----------------------------------------------------------------------------------
 
 fn dq_001(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
@@ -695,6 +1131,86 @@ fn dq_004(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
 
 /// Every implemented rule.
 pub const CATALOGUE: &[Entry] = &[
+    Entry {
+        id: "DEM-004",
+        params: &["min_horizon_years"],
+        check: dem_004,
+    },
+    Entry {
+        id: "DEM-006",
+        params: &["error_from_gate"],
+        check: dem_006,
+    },
+    Entry {
+        id: "DEM-008",
+        params: &["max_inversions"],
+        check: dem_008,
+    },
+    Entry {
+        id: "DEM-009",
+        params: &["max_days"],
+        check: dem_009,
+    },
+    Entry {
+        id: "DEM-010",
+        params: &["max_months", "max_budget"],
+        check: dem_010,
+    },
+    Entry {
+        id: "RES-002",
+        params: &["availability"],
+        check: res_002,
+    },
+    Entry {
+        id: "RES-007",
+        params: &["max_deviation", "working_days_per_month"],
+        check: res_007,
+    },
+    Entry {
+        id: "RES-008",
+        params: &["max_share"],
+        check: res_008,
+    },
+    Entry {
+        id: "FIN-006",
+        params: &["warning_ratio", "error_ratio"],
+        check: fin_006,
+    },
+    Entry {
+        id: "FIN-007",
+        params: &[],
+        check: fin_007,
+    },
+    Entry {
+        id: "POR-001",
+        params: &[
+            "max_deviation",
+            "target_capability_planning",
+            "target_ideas_and_concepts",
+            "target_increments_and_improvements",
+        ],
+        check: por_001,
+    },
+    Entry {
+        id: "POR-002",
+        params: &["max_wip"],
+        check: por_002,
+    },
+    Entry {
+        id: "POR-003",
+        params: &["max_days"],
+        check: por_003,
+    },
+    Entry {
+        id: "POR-004",
+        params: &["max_age_days"],
+        check: por_004,
+    },
+    Entry {
+        id: "DQ-002",
+        params: &["min_coverage"],
+        check: dq_002,
+    },
     Entry {
         id: "DEM-001",
         params: &[],
@@ -1031,5 +1547,292 @@ mod finance_rules {
             by("FIN-002").evidence["rate_convention"],
             "annual rate, yearly periods"
         );
+    }
+}
+
+#[cfg(test)]
+mod more_rules {
+    use super::super::{Context, DEFAULT_PACK, RulePack, evaluate};
+    use super::Portfolio;
+    use crate::model::*;
+
+    fn record(n: usize, entity: Entity) -> Record {
+        Record {
+            provenance: Provenance {
+                connection: "t".into(),
+                external_id: format!("r{n}"),
+                url: None,
+                source_updated: None,
+                fetched_at: "2026-11-27T00:00:00Z".into(),
+            },
+            entity,
+            extra: serde_json::json!({}),
+        }
+    }
+
+    fn initiative(key: &str) -> Initiative {
+        Initiative {
+            key: key.into(),
+            title: key.into(),
+            status: "In Progress".into(),
+            status_category: Some("in-progress".into()),
+            demand_type: Some("ideas-and-concepts".into()),
+            development_type: Some("sequential".into()),
+            value_stream: Some("retail".into()),
+            portfolio: None,
+            business_owner: Some("o".into()),
+            strategic_theme: Some("growth".into()),
+            current_gate: Some("G1".into()),
+            cost_of_delay: Some(1.0),
+            user_business_value: None,
+            time_criticality: None,
+            risk_reduction: None,
+            job_size: None,
+            planned_start: None,
+            planned_end: None,
+            next_gate_due: None,
+            created: Some("2026-01-01".into()),
+            labels: vec![],
+            risks: vec![Risk {
+                title: "r".into(),
+                probability: None,
+                impact: None,
+                owner: Some("o".into()),
+                mitigation: Some("m".into()),
+            }],
+            kpis: vec![],
+        }
+    }
+
+    fn keys(entities: Vec<Entity>, rule: &str) -> Vec<String> {
+        let records = entities
+            .into_iter()
+            .enumerate()
+            .map(|(n, e)| record(n, e))
+            .collect::<Vec<_>>();
+        let pack = RulePack::from_toml(DEFAULT_PACK).unwrap();
+        let findings = evaluate(
+            &pack,
+            &Portfolio::new(records, vec![]),
+            &Context {
+                today: "2026-11-27".into(),
+            },
+        );
+        findings
+            .iter()
+            .filter(|f| f.rule_id == rule)
+            .map(|f| format!("{} {}", f.severity.as_str(), f.subject.key))
+            .collect()
+    }
+
+    fn init(i: Initiative) -> Entity {
+        Entity::Initiative(Box::new(i))
+    }
+
+    #[test]
+    fn dependencies_on_stopped_or_unaccepted_work() {
+        let mut late = initiative("A");
+        late.current_gate = Some("G2".into());
+        let entities = vec![
+            init(late),
+            init(initiative("B")),
+            init(initiative("C")),
+            Entity::GateDecision(GateDecision {
+                initiative_key: "C".into(),
+                gate: "G1".into(),
+                decision: "stop".into(),
+                decider: Some("s".into()),
+                date: Some("2026-05-01".into()),
+                conditions: None,
+            }),
+            Entity::Dependency(Dependency {
+                from_key: "A".into(),
+                to_key: "B".into(),
+                kind: "depends-on".into(),
+                accepted: None,
+            }),
+            Entity::Dependency(Dependency {
+                from_key: "B".into(),
+                to_key: "C".into(),
+                kind: "depends-on".into(),
+                accepted: Some(true),
+            }),
+            Entity::Dependency(Dependency {
+                from_key: "C".into(),
+                to_key: "A".into(),
+                kind: "depends-on".into(),
+                accepted: Some(true),
+            }),
+        ];
+        assert_eq!(keys(entities, "DEM-006"), ["error A", "warning B"]);
+    }
+
+    #[test]
+    fn wsjf_inversions_ageing_and_the_continual_track() {
+        let mut entities = Vec::new();
+        let mut started = initiative("LOW");
+        (
+            started.user_business_value,
+            started.time_criticality,
+            started.risk_reduction,
+            started.job_size,
+        ) = (Some(1.0), Some(1.0), Some(1.0), Some(8.0));
+        entities.push(init(started));
+        for n in 0..4 {
+            let mut ready = initiative(&format!("HIGH-{n}"));
+            ready.status_category = Some("todo".into());
+            (
+                ready.user_business_value,
+                ready.time_criticality,
+                ready.risk_reduction,
+                ready.job_size,
+            ) = (Some(8.0), Some(8.0), Some(8.0), Some(2.0));
+            entities.push(init(ready));
+        }
+        let mut old = initiative("OLD");
+        (old.current_gate, old.status_category, old.created) =
+            (None, Some("todo".into()), Some("2026-06-01".into()));
+        entities.push(init(old));
+        let mut big = initiative("BIG");
+        (big.development_type, big.planned_start, big.planned_end) = (
+            Some("continual".into()),
+            Some("2026-01-01".into()),
+            Some("2026-12-31".into()),
+        );
+        entities.push(init(big));
+        assert_eq!(keys(entities.clone(), "DEM-008"), ["warning LOW"]);
+        assert_eq!(keys(entities.clone(), "DEM-009"), ["warning OLD"]);
+        assert_eq!(keys(entities, "DEM-010"), ["warning BIG"]);
+    }
+
+    fn allocation(person: &str, key: &str, percent: f64) -> Entity {
+        Entity::Allocation(Allocation {
+            person: person.into(),
+            initiative_key: Some(key.into()),
+            team: None,
+            percent,
+            from: Some("2026-10-01".into()),
+            to: Some("2026-10-31".into()),
+        })
+    }
+
+    fn hours(person: &str, key: &str, date: &str, h: u64) -> Entity {
+        Entity::TimeEntry(TimeEntry {
+            person: person.into(),
+            work_item_key: None,
+            initiative_key: Some(key.into()),
+            date: date.into(),
+            started: None,
+            seconds: h * 3600,
+            description: None,
+        })
+    }
+
+    #[test]
+    fn availability_plan_against_actuals_unapproved_work_and_coverage() {
+        let mut entities = vec![allocation("busy", "A", 95.0), allocation("ok", "A", 80.0)];
+        // "ok" is planned 80 % of 21 days × 7.5 h = 126 h in October and logs 40 h.
+        for d in 1..=5 {
+            entities.push(hours("ok", "A", &format!("2026-10-0{d}"), 8));
+        }
+        // "busy" logs every weekday of two weeks on an unapproved initiative.
+        for d in [5, 6, 7, 8, 9, 12, 13, 14, 15, 16] {
+            entities.push(hours("busy", "X", &format!("2026-10-{d:02}"), 8));
+        }
+        // "patchy" logs 3 of 10 weekdays.
+        for d in [5, 9, 16] {
+            entities.push(hours("patchy", "A", &format!("2026-10-{d:02}"), 8));
+        }
+        entities.push(Entity::GateDecision(GateDecision {
+            initiative_key: "A".into(),
+            gate: "G1".into(),
+            decision: "go".into(),
+            decider: Some("s".into()),
+            date: Some("2026-01-10".into()),
+            conditions: None,
+        }));
+        assert_eq!(keys(entities.clone(), "RES-002"), ["warning busy"]);
+        assert_eq!(keys(entities.clone(), "RES-007"), ["info busy", "info ok"]);
+        assert_eq!(keys(entities.clone(), "RES-008"), ["warning all"]);
+        assert_eq!(keys(entities, "DQ-002"), ["warning patchy"]);
+    }
+
+    #[test]
+    fn benefits_after_go_live_and_value_from_the_first_increment() {
+        let finance = |kind: &str, amount: f64| {
+            Entity::FinanceEntry(FinanceEntry {
+                initiative_key: "LIVE".into(),
+                period: "2026-Q3".into(),
+                kind: kind.into(),
+                expense_type: None,
+                amount,
+                currency: "EUR".into(),
+            })
+        };
+        let mut inc = initiative("INC");
+        (inc.development_type, inc.current_gate) = (Some("incremental".into()), Some("G2".into()));
+        let entities = vec![
+            finance("planned-benefit", 100.0),
+            finance("realised-benefit", 40.0),
+            Entity::GateDecision(GateDecision {
+                initiative_key: "LIVE".into(),
+                gate: "G3".into(),
+                decision: "go".into(),
+                decider: Some("s".into()),
+                date: Some("2026-06-01".into()),
+                conditions: None,
+            }),
+            init(inc),
+        ];
+        assert_eq!(keys(entities.clone(), "FIN-006"), ["error LIVE"]);
+        assert_eq!(keys(entities, "FIN-007"), ["error INC"]);
+    }
+
+    #[test]
+    fn portfolio_mix_wip_steering_and_quarterly_inputs() {
+        let mut entities = Vec::new();
+        for n in 0..6 {
+            entities.push(init(initiative(&format!("R{n}"))));
+            entities.push(Entity::FinanceEntry(FinanceEntry {
+                initiative_key: format!("R{n}"),
+                period: "2026-Q1".into(),
+                kind: "budget".into(),
+                expense_type: None,
+                amount: 10.0,
+                currency: "EUR".into(),
+            }));
+        }
+        let found = keys(entities.clone(), "POR-001");
+        assert_eq!(
+            found,
+            [
+                "info capability-planning",
+                "info ideas-and-concepts",
+                "info increments-and-improvements"
+            ]
+        );
+        assert_eq!(keys(entities.clone(), "POR-002"), ["warning retail"]);
+        assert_eq!(keys(entities.clone(), "POR-003").len(), 6);
+        assert_eq!(keys(entities, "POR-004"), ["warning retail"]);
+    }
+
+    #[test]
+    fn total_cost_of_ownership() {
+        let mut cp = initiative("CP");
+        cp.demand_type = Some("capability-planning".into());
+        let entities = vec![
+            init(cp),
+            Entity::BusinessCase(BusinessCase {
+                initiative_key: "CP".into(),
+                currency: Some("EUR".into()),
+                discount_rate: Some(0.08),
+                hurdle_rate: None,
+                horizon: Some(2),
+                period_length: Some("year".into()),
+                cash_flows: vec![],
+                last_reviewed: None,
+            }),
+        ];
+        assert_eq!(keys(entities, "DEM-004"), ["error CP"]);
     }
 }

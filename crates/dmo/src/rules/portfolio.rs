@@ -54,6 +54,8 @@ pub struct Portfolio {
     rates_by_person: BTreeMap<String, Vec<usize>>,
     /// Per initiative: indexes into `finance`.
     finance_by_initiative: BTreeMap<String, Vec<usize>>,
+    /// Per person: indexes into `allocations`.
+    allocations_by_person: BTreeMap<String, Vec<usize>>,
 }
 
 /// Day number of a `YYYY-MM-DD` date (or the date part of a timestamp).
@@ -126,6 +128,12 @@ impl Portfolio {
             }
         }
         p.hours_by_initiative = hours;
+        for (i, a) in p.allocations.iter().enumerate() {
+            p.allocations_by_person
+                .entry(a.person.clone())
+                .or_default()
+                .push(i);
+        }
         for (i, f) in p.finance.iter().enumerate() {
             p.finance_by_initiative
                 .entry(f.initiative_key.clone())
@@ -215,6 +223,15 @@ impl Portfolio {
             })
             .max_by(|a, b| a.valid_from.cmp(&b.valid_from))
             .map(|r| (r.hourly_rate, r.currency.as_str()))
+    }
+
+    /// A person's allocations.
+    pub fn allocations_of<'a>(&'a self, person: &str) -> impl Iterator<Item = &'a Allocation> {
+        self.allocations_by_person
+            .get(person)
+            .into_iter()
+            .flatten()
+            .map(|i| &self.allocations[*i])
     }
 
     /// Sum of finance entries of a kind for an initiative.
