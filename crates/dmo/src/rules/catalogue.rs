@@ -220,6 +220,53 @@ fn gate_002(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mut Emitter) 
     }
 }
 
+fn gate_003(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    for i in initiatives(rule, p) {
+        let Some(gate) = i.current_gate.as_deref().and_then(gate_number) else {
+            continue;
+        };
+        if gate < 1 {
+            continue;
+        }
+        let mut missing = Vec::new();
+        if i.strategic_theme.is_none() {
+            missing.push("strategy link");
+        }
+        let benefit = p.finance_total(&i.key, "planned-benefit") > 0.0
+            || i.kpis
+                .iter()
+                .any(|k| k.baseline.is_some() && k.target.is_some());
+        if !benefit {
+            missing.push("quantified benefit");
+        }
+        if !p.business_cases.contains_key(&i.key) {
+            missing.push("business case (TCO)");
+        }
+        if i.cost_of_delay.is_none() && wsjf_of(i).is_none() {
+            missing.push("cost of delay or WSJF");
+        }
+        if !i.risks.iter().any(|r| r.owner.is_some()) {
+            missing.push("owned risks");
+        }
+        if i.development_type.is_none() {
+            missing.push("development type");
+        }
+        if !missing.is_empty() {
+            out.emit(
+                None,
+                ("initiative", &i.key),
+                &format!("G{gate}"),
+                format!(
+                    "{} passed G{gate} without the must-meet items {}.",
+                    i.key,
+                    missing.join(", ")
+                ),
+                json!({"gate": format!("G{gate}"), "missing": missing}),
+            );
+        }
+    }
+}
+
 fn gate_004(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
     for g in &p.gate_decisions {
         let mut missing = Vec::new();
@@ -1132,6 +1179,11 @@ fn dq_004(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
 /// Every implemented rule.
 pub const CATALOGUE: &[Entry] = &[
     Entry {
+        id: "GATE-003",
+        params: &[],
+        check: gate_003,
+    },
+    Entry {
         id: "DEM-004",
         params: &["min_horizon_years"],
         check: dem_004,
@@ -1814,6 +1866,66 @@ mod more_rules {
         assert_eq!(keys(entities.clone(), "POR-002"), ["warning retail"]);
         assert_eq!(keys(entities.clone(), "POR-003").len(), 6);
         assert_eq!(keys(entities, "POR-004"), ["warning retail"]);
+    }
+
+    #[test]
+    fn gate_checklist_lists_what_is_missing() {
+        let mut bare = initiative("BARE");
+        (
+            bare.strategic_theme,
+            bare.cost_of_delay,
+            bare.development_type,
+        ) = (None, None, None);
+        let mut done = initiative("DONE");
+        done.kpis.push(Kpi {
+            name: "k".into(),
+            unit: None,
+            baseline: Some(1.0),
+            target: Some(2.0),
+            measurements: vec![],
+        });
+        let mut early = initiative("EARLY");
+        early.current_gate = Some("G0".into());
+        let case = |key: &str| {
+            Entity::BusinessCase(BusinessCase {
+                initiative_key: key.into(),
+                currency: Some("EUR".into()),
+                discount_rate: Some(0.08),
+                hurdle_rate: None,
+                horizon: Some(5),
+                period_length: None,
+                cash_flows: vec![],
+                last_reviewed: None,
+            })
+        };
+        let entities = vec![init(bare), init(done), init(early), case("DONE")];
+        assert_eq!(keys(entities.clone(), "GATE-003"), ["error BARE"]);
+        let records = entities
+            .into_iter()
+            .enumerate()
+            .map(|(n, e)| record(n, e))
+            .collect::<Vec<_>>();
+        let pack = RulePack::from_toml(DEFAULT_PACK).unwrap();
+        let f = evaluate(
+            &pack,
+            &Portfolio::new(records, vec![]),
+            &Context {
+                today: "2026-11-27".into(),
+            },
+        )
+        .into_iter()
+        .find(|f| f.rule_id == "GATE-003")
+        .unwrap();
+        assert_eq!(
+            f.evidence["missing"],
+            serde_json::json!([
+                "strategy link",
+                "quantified benefit",
+                "business case (TCO)",
+                "cost of delay or WSJF",
+                "development type"
+            ])
+        );
     }
 
     #[test]
