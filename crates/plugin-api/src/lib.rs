@@ -4,7 +4,7 @@
 //! world in `wit/plugin.wit`. With this crate a plugin author implements the [`Plugin`] trait
 //! and calls [`export_plugin!`]; the raw bindings stay out of plugin code.
 //!
-//! ```ignore
+//! ```no_run
 //! use tollgate_plugin_api::{Plugin, PluginInfo, PullRequest, Page, PluginError, Capability};
 //!
 //! struct Hello;
