@@ -155,6 +155,27 @@ async fn fallback(
     StatusCode::NOT_FOUND.into_response()
 }
 
+/// The demo's HR and finance files.
+pub const DEMO_HR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/demo/hr");
+
+/// Copy the demo's HR files to `dir/hr` and write `dir/tollgate.toml` with one `hr`
+/// connection reading them (and the shared plugin cache).
+pub fn demo_hr_config(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir.join("hr")).unwrap();
+    for entry in std::fs::read_dir(DEMO_HR).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join("hr").join(entry.file_name())).unwrap();
+    }
+    std::fs::write(
+        dir.join("tollgate.toml"),
+        format!(
+            "[runtime]\ncache_dir = \"{}\"\n[connections.hr]\nplugin = \"hr-csv\"\ndata_dir = \"hr\"\n",
+            shared_cache_dir().display()
+        ),
+    )
+    .unwrap();
+}
+
 /// A plugin artefact cache shared by the tests of this process.
 pub fn shared_cache_dir() -> &'static std::path::Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();

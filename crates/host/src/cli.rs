@@ -506,23 +506,33 @@ pub fn print_findings(outcome: &crate::check::CheckOutcome, format: CheckFormat)
             }
             let _ = w.flush();
         }
-        CheckFormat::Table => {
-            let rows: Vec<[String; 4]> = outcome
-                .findings
-                .iter()
-                .map(|f| {
-                    [
-                        f.finding.severity.as_str().to_string(),
-                        f.finding.rule_id.clone(),
-                        format!("{} {}", f.finding.subject.kind, f.finding.subject.key),
-                        f.finding.message.clone(),
-                    ]
-                })
-                .collect();
-            print_table(&["SEVERITY", "RULE", "SUBJECT", "MESSAGE"], &rows);
-            println!("{}", check_summary(outcome));
-        }
+        CheckFormat::Table => print_findings_table(outcome, usize::MAX),
     }
+}
+
+/// The worst `limit` open findings as a table, then the summary line.
+pub fn print_findings_table(outcome: &crate::check::CheckOutcome, limit: usize) {
+    let rows: Vec<[String; 4]> = outcome
+        .findings
+        .iter()
+        .take(limit)
+        .map(|f| {
+            [
+                f.finding.severity.as_str().to_string(),
+                f.finding.rule_id.clone(),
+                format!("{} {}", f.finding.subject.kind, f.finding.subject.key),
+                f.finding.message.clone(),
+            ]
+        })
+        .collect();
+    print_table(&["SEVERITY", "RULE", "SUBJECT", "MESSAGE"], &rows);
+    if outcome.findings.len() > rows.len() {
+        println!(
+            "… {} more (tollgate check)",
+            outcome.findings.len() - rows.len()
+        );
+    }
+    println!("{}", check_summary(outcome));
 }
 
 /// One line: counts by severity and what changed.

@@ -193,27 +193,7 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
         store.as_mut(),
         &crate::store::now_rfc3339()[..10],
     )?;
-    let worst: Vec<[String; 4]> = outcome
-        .findings
-        .iter()
-        .take(8)
-        .map(|f| {
-            [
-                f.finding.severity.as_str().to_string(),
-                f.finding.rule_id.clone(),
-                format!("{} {}", f.finding.subject.kind, f.finding.subject.key),
-                f.finding.message.clone(),
-            ]
-        })
-        .collect();
-    print_table(&["SEVERITY", "RULE", "SUBJECT", "MESSAGE"], &worst);
-    if outcome.findings.len() > worst.len() {
-        println!(
-            "… {} more (tollgate check)",
-            outcome.findings.len() - worst.len()
-        );
-    }
-    println!("{}", crate::cli::check_summary(&outcome));
+    crate::cli::print_findings_table(&outcome, 8);
 
     let requests = sandbox.requests();
     println!(

@@ -5,7 +5,6 @@ use tollgate_host::cli::{Session, sync_all};
 use tollgate_host::store::Store;
 
 const GROUND_TRUTH: &str = include_str!("../../../config/demo/expected-findings.txt");
-const DEMO_HR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/demo/hr");
 
 fn expected() -> Vec<String> {
     let mut lines: Vec<String> = GROUND_TRUTH
@@ -38,19 +37,7 @@ fn found(store: &dyn Store) -> Vec<String> {
 }
 
 async fn demo_store(dir: &std::path::Path) -> Session {
-    std::fs::create_dir_all(dir.join("hr")).unwrap();
-    for entry in std::fs::read_dir(DEMO_HR).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.join("hr").join(entry.file_name())).unwrap();
-    }
-    std::fs::write(
-        dir.join("tollgate.toml"),
-        format!(
-            "[runtime]\ncache_dir = \"{}\"\n[connections.hr]\nplugin = \"hr-csv\"\ndata_dir = \"hr\"\n",
-            tollgate_tests::shared_cache_dir().display()
-        ),
-    )
-    .unwrap();
+    tollgate_tests::demo_hr_config(dir);
     let session = Session::open(&dir.join("tollgate.toml")).await.unwrap();
     sync_all(&session, None, false, false).await.unwrap();
     session

@@ -3,24 +3,9 @@
 use std::path::Path;
 use tollgate_host::cli::{Session, sync_all};
 use tollgate_host::store::Store;
-use tollgate_tests::shared_cache_dir;
-
-const DEMO_HR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/demo/hr");
 
 fn setup(dir: &Path) {
-    std::fs::create_dir_all(dir.join("hr")).unwrap();
-    for entry in std::fs::read_dir(DEMO_HR).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.join("hr").join(entry.file_name())).unwrap();
-    }
-    std::fs::write(
-        dir.join("tollgate.toml"),
-        format!(
-            "[runtime]\ncache_dir = \"{}\"\n[connections.hr]\nplugin = \"hr-csv\"\ndata_dir = \"hr\"\n",
-            shared_cache_dir().display()
-        ),
-    )
-    .unwrap();
+    tollgate_tests::demo_hr_config(dir);
 }
 
 fn counts(store: &dyn Store) -> std::collections::BTreeMap<String, usize> {

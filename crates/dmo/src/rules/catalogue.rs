@@ -1390,17 +1390,17 @@ pub fn find(id: &str) -> Option<&'static Entry> {
     CATALOGUE.iter().find(|e| e.id == id)
 }
 
+/// Record builders shared by the rule tests.
 #[cfg(test)]
-mod tests {
-    use super::super::{Context, DEFAULT_PACK, RulePack, evaluate};
-    use super::*;
-    use crate::model::*;
+mod test_support {
+    use crate::model::{Entity, Provenance, Record};
 
-    fn record(entity: Entity) -> Record {
+    /// A record of connection `t` with the given external id.
+    pub fn record_with_id(external_id: String, entity: Entity) -> Record {
         Record {
             provenance: Provenance {
                 connection: "t".into(),
-                external_id: "x".into(),
+                external_id,
                 url: None,
                 source_updated: None,
                 fetched_at: "2026-11-27T00:00:00Z".into(),
@@ -1408,6 +1408,17 @@ mod tests {
             entity,
             extra: serde_json::json!({}),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Context, DEFAULT_PACK, RulePack, evaluate};
+    use super::*;
+    use crate::model::*;
+
+    fn record(entity: Entity) -> Record {
+        super::test_support::record_with_id("x".into(), entity)
     }
 
     fn person(id: &str, team: &str) -> Record {
@@ -1536,17 +1547,7 @@ mod finance_rules {
     use crate::model::*;
 
     fn record(entity: Entity) -> Record {
-        Record {
-            provenance: Provenance {
-                connection: "t".into(),
-                external_id: format!("{entity:?}").chars().take(40).collect(),
-                url: None,
-                source_updated: None,
-                fetched_at: "2026-11-27T00:00:00Z".into(),
-            },
-            entity,
-            extra: serde_json::json!({}),
-        }
+        super::test_support::record_with_id("case".into(), entity)
     }
 
     /// TV1 of dmo-domain.md as a business case table: NPV −21.04 at 10 %, IRR 8.90 %,
@@ -1609,17 +1610,7 @@ mod more_rules {
     use crate::model::*;
 
     fn record(n: usize, entity: Entity) -> Record {
-        Record {
-            provenance: Provenance {
-                connection: "t".into(),
-                external_id: format!("r{n}"),
-                url: None,
-                source_updated: None,
-                fetched_at: "2026-11-27T00:00:00Z".into(),
-            },
-            entity,
-            extra: serde_json::json!({}),
-        }
+        super::test_support::record_with_id(format!("r{n}"), entity)
     }
 
     fn initiative(key: &str) -> Initiative {
