@@ -267,6 +267,29 @@ fn gate_003(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
     }
 }
 
+fn gate_008(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mut Emitter) {
+    let Some(today) = day_number(&ctx.today) else {
+        return;
+    };
+    let max = rule.p("max_slip_ratio");
+    for i in initiatives(rule, p).filter(|i| i.status_category.as_deref() != Some("done")) {
+        let (Some(start), Some(end)) = (
+            i.planned_start.as_deref().and_then(day_number),
+            i.planned_end.as_deref().and_then(day_number),
+        ) else {
+            continue;
+        };
+        if end <= start || today <= end {
+            continue;
+        }
+        // Not done past its planned end: the forecast end is today at the earliest.
+        let slip = (today - end) as f64 / (end - start) as f64;
+        if slip > max {
+            out.emit(None, ("initiative", &i.key), "", format!("{} is not done {} days after its planned end, a slip of {:.0} % of its planned duration.", i.key, today - end, 100.0 * slip), json!({"planned_start": i.planned_start, "planned_end": i.planned_end, "slip_ratio": slip}));
+        }
+    }
+}
+
 fn gate_004(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
     for g in &p.gate_decisions {
         let mut missing = Vec::new();
@@ -969,6 +992,68 @@ fn fin_007(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
     }
 }
 
+/// Approved flows (budget as cost, planned benefit as benefit) and the re-forecast (actual
+/// cost and realised benefit where a year has them, the plan elsewhere), per year.
+fn approved_and_forecast(p: &Portfolio, key: &str) -> Option<(Vec<f64>, Vec<f64>)> {
+    let mut years: BTreeMap<i64, [f64; 4]> = BTreeMap::new();
+    for f in p.finance.iter().filter(|f| f.initiative_key == key) {
+        let Ok(year) = f.period[..4].parse::<i64>() else {
+            continue;
+        };
+        let slot = match f.kind.as_str() {
+            "budget" => 0,
+            "actual" => 1,
+            "planned-benefit" => 2,
+            "realised-benefit" => 3,
+            _ => continue,
+        };
+        years.entry(year).or_default()[slot] += f.amount;
+    }
+    let (first, last) = (*years.keys().next()?, *years.keys().last()?);
+    let mut approved = Vec::new();
+    let mut forecast = Vec::new();
+    for y in first..=last {
+        let [budget, actual, planned, realised] = years.get(&y).copied().unwrap_or_default();
+        approved.push(planned - budget);
+        let cost = if actual > 0.0 { actual } else { budget };
+        let benefit = if realised > 0.0 { realised } else { planned };
+        forecast.push(benefit - cost);
+    }
+    Some((approved, forecast))
+}
+
+fn fin_008(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let max_drop = rule.p("max_roi_drop");
+    for (key, case) in &p.business_cases {
+        let Some(rate) = case.hurdle_rate.or(case.discount_rate) else {
+            continue;
+        };
+        let Some((approved, forecast)) = approved_and_forecast(p, key) else {
+            continue;
+        };
+        if approved == forecast {
+            continue;
+        }
+        let (npv_a, npv_f) = (
+            crate::finance::npv(rate, &approved),
+            crate::finance::npv(rate, &forecast),
+        );
+        let (roi_a, roi_f) = (
+            crate::finance::roi_simple(&approved),
+            crate::finance::roi_simple(&forecast),
+        );
+        let evidence = json!({"approved_npv": npv_a, "forecast_npv": npv_f, "approved_roi": roi_a, "forecast_roi": roi_f, "rate": rate});
+        if npv_a >= 0.0 && npv_f < 0.0 {
+            out.emit(Some(Severity::Error), ("initiative", key), "", format!("With the actuals so far, the NPV of {key} turns negative: {npv_f:.0} against {npv_a:.0} approved."), evidence);
+        } else if let (Some(a), Some(f)) = (roi_a, roi_f)
+            && a > 0.0
+            && (a - f) / a > max_drop
+        {
+            out.emit(None, ("initiative", key), "", format!("With the actuals so far, the ROI of {key} is {:.0} % against {:.0} % approved.", 100.0 * f, 100.0 * a), evidence);
+        }
+    }
+}
+
 // ---- Portfolio ----------------------------------------------------------------------------
 
 fn por_001(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
@@ -1178,6 +1263,16 @@ fn dq_004(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
 
 /// Every implemented rule.
 pub const CATALOGUE: &[Entry] = &[
+    Entry {
+        id: "GATE-008",
+        params: &["max_slip_ratio"],
+        check: gate_008,
+    },
+    Entry {
+        id: "FIN-008",
+        params: &["max_roi_drop"],
+        check: fin_008,
+    },
     Entry {
         id: "GATE-003",
         params: &[],
@@ -1917,6 +2012,55 @@ mod more_rules {
                 "development type"
             ])
         );
+    }
+
+    #[test]
+    fn schedule_slip_and_business_case_drift() {
+        let mut late = initiative("LATE");
+        (late.planned_start, late.planned_end) =
+            (Some("2026-01-01".into()), Some("2026-07-01".into()));
+        let mut fine = initiative("FINE");
+        (fine.planned_start, fine.planned_end) =
+            (Some("2026-01-01".into()), Some("2026-11-01".into()));
+        assert_eq!(
+            keys(vec![init(late), init(fine)], "GATE-008"),
+            ["warning LATE"]
+        );
+
+        let entry = |key: &str, year: &str, kind: &str, amount: f64| {
+            Entity::FinanceEntry(FinanceEntry {
+                initiative_key: key.into(),
+                period: format!("{year}-Q1"),
+                kind: kind.into(),
+                expense_type: None,
+                amount,
+                currency: "EUR".into(),
+            })
+        };
+        let case = |key: &str| {
+            Entity::BusinessCase(BusinessCase {
+                initiative_key: key.into(),
+                currency: Some("EUR".into()),
+                discount_rate: Some(0.10),
+                hurdle_rate: None,
+                horizon: Some(3),
+                period_length: None,
+                cash_flows: vec![],
+                last_reviewed: None,
+            })
+        };
+        let mut entities = vec![case("FLIP"), case("DROP"), case("SAME")];
+        for key in ["FLIP", "DROP", "SAME"] {
+            entities.push(entry(key, "2026", "budget", 100.0));
+            entities.push(entry(key, "2027", "planned-benefit", 70.0));
+            entities.push(entry(key, "2028", "planned-benefit", 70.0));
+        }
+        // FLIP cost 150 instead of 100: NPV turns negative. DROP realised 50 of 70 in 2027:
+        // ROI falls from 40 % to 20 %. SAME has only its plan.
+        entities.push(entry("FLIP", "2026", "actual", 150.0));
+        entities.push(entry("DROP", "2026", "actual", 100.0));
+        entities.push(entry("DROP", "2027", "realised-benefit", 50.0));
+        assert_eq!(keys(entities, "FIN-008"), ["error FLIP", "warning DROP"]);
     }
 
     #[test]
