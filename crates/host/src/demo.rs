@@ -7,10 +7,7 @@
 //! syncs every connection into the SQLite store and reports the runs and the records, and
 //! runs the rule pack over it.
 
-use crate::cli::{Failure, check_connections, print_table};
-use crate::config::Config;
-use crate::plugins::PluginRegistry;
-use crate::runtime::Runtime;
+use crate::cli::{Failure, Session, check_connections, print_table};
 use std::path::Path;
 use tollgate_sandbox::Sandbox;
 
@@ -129,12 +126,11 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
     eprintln!("Config written to {}", config_path.display());
 
     // From here on, exactly what `tollgate --config DIR/tollgate.toml ...` does.
-    let config = Config::load(&config_path)?;
-    let runtime = Runtime::new(&config.cache_dir())?;
+    let session = Session::open(&config_path).await?;
 
     println!("\n== Plugins (tollgate plugins list)");
-    let registry = PluginRegistry::load(&runtime, None).await?;
-    let rows: Vec<[String; 5]> = registry
+    let rows: Vec<[String; 5]> = session
+        .registry
         .iter()
         .map(|p| {
             [
@@ -159,15 +155,11 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
     );
 
     println!("\n== Connections (tollgate config validate --online)");
-    let rows = check_connections(&config, &registry, &runtime, true).await?;
+    let rows =
+        check_connections(&session.config, &session.registry, &session.runtime, true).await?;
     print_table(&["CONNECTION", "PLUGIN", "RESULT"], &rows);
 
     println!("\n== Sync (tollgate sync)");
-    let session = crate::cli::Session {
-        config,
-        runtime,
-        registry,
-    };
     let summaries = crate::cli::sync_all(&session, None, false, false).await?;
     let store = session.store()?;
     let records = store.export()?;

@@ -93,6 +93,15 @@ pub const MIGRATIONS: &[&str] = &[
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// Maps a SQLite error to a store error naming the database at `location`. A free function
+/// (not a method) so it can be used while a transaction borrows the connection.
+fn db_error(location: &Path) -> impl Fn(rusqlite::Error) -> StoreError + Copy + '_ {
+    move |e| StoreError::Database {
+        location: location.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
 /// The SQLite store.
 pub struct SqliteStore {
     conn: Connection,
@@ -129,10 +138,19 @@ impl SqliteStore {
     }
 
     fn err(&self, e: rusqlite::Error) -> StoreError {
-        StoreError::Database {
-            location: self.location.display().to_string(),
-            message: e.to_string(),
-        }
+        db_error(&self.location)(e)
+    }
+
+    /// Run a query and map every row; errors name the database.
+    fn query<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+        let rows = stmt.query_map(params, map).map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// The schema version of the open database.
@@ -154,10 +172,7 @@ impl SqliteStore {
             });
         }
         for (i, sql) in migrations.iter().enumerate().skip(found as usize) {
-            let tx = self.conn.transaction().map_err(|e| StoreError::Database {
-                location: self.location.display().to_string(),
-                message: e.to_string(),
-            })?;
+            let tx = self.conn.transaction().map_err(db_error(&self.location))?;
             tx.execute_batch(sql)
                 .and_then(|_| tx.pragma_update(None, "user_version", (i + 1) as i64))
                 .and_then(|_| tx.commit())
@@ -197,10 +212,7 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn begin_run(&mut self, connection: &str, full: bool) -> Result<RunId, StoreError> {
-        let tx = self.conn.transaction().map_err(|e| StoreError::Database {
-            location: self.location.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let tx = self.conn.transaction().map_err(db_error(&self.location))?;
         let result = (|| {
             tx.execute(
                 "UPDATE runs SET status = 'interrupted' WHERE connection = ?1 AND status = 'running'",
@@ -257,11 +269,7 @@ impl Store for SqliteStore {
         stream: &str,
         page: &PageWrite,
     ) -> Result<(u64, u64), StoreError> {
-        let location = self.location.display().to_string();
-        let db = |e: rusqlite::Error| StoreError::Database {
-            location: location.clone(),
-            message: e.to_string(),
-        };
+        let db = db_error(&self.location);
         let tx = self.conn.transaction().map_err(db)?;
         let sweep: RunId = tx
             .query_row(
@@ -365,11 +373,7 @@ impl Store for SqliteStore {
         connection: &str,
         stream: &str,
     ) -> Result<u64, StoreError> {
-        let location = self.location.display().to_string();
-        let db = |e: rusqlite::Error| StoreError::Database {
-            location: location.clone(),
-            message: e.to_string(),
-        };
+        let db = db_error(&self.location);
         let tx = self.conn.transaction().map_err(db)?;
         let (full, sweep): (i64, RunId) = tx
             .query_row(
@@ -420,16 +424,12 @@ impl Store for SqliteStore {
     }
 
     fn runs(&self, connection: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id, connection, full, started_at, finished_at, status, pages,
-                        records_written, records_deleted, diagnostics, error
-                 FROM runs WHERE (?1 IS NULL OR connection = ?1) ORDER BY id DESC LIMIT ?2",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![connection, limit as i64], |r| {
+        self.query(
+            "SELECT id, connection, full, started_at, finished_at, status, pages,
+                    records_written, records_deleted, diagnostics, error
+             FROM runs WHERE (?1 IS NULL OR connection = ?1) ORDER BY id DESC LIMIT ?2",
+            params![connection, limit as i64],
+            |r| {
                 Ok(RunRecord {
                     id: r.get(0)?,
                     connection: r.get(1)?,
@@ -443,21 +443,16 @@ impl Store for SqliteStore {
                     diagnostics: r.get::<_, i64>(9)? as u64,
                     error: r.get(10)?,
                 })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+            },
+        )
     }
 
     fn diagnostics(&self, run: RunId) -> Result<Vec<DiagnosticRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT stream, severity, code, message, location FROM diagnostics
+        self.query(
+            "SELECT stream, severity, code, message, location FROM diagnostics
                  WHERE run = ?1 ORDER BY seq",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![run], |r| {
+            params![run],
+            |r| {
                 Ok(DiagnosticRecord {
                     stream: r.get(0)?,
                     severity: r.get(1)?,
@@ -465,23 +460,18 @@ impl Store for SqliteStore {
                     message: r.get(3)?,
                     location: r.get(4)?,
                 })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+            },
+        )
     }
 
     fn current_diagnostics(&self) -> Result<Vec<(String, DiagnosticRecord)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT s.connection, d.stream, d.severity, d.code, d.message, d.location
+        self.query(
+            "SELECT s.connection, d.stream, d.severity, d.code, d.message, d.location
                  FROM stream_state s JOIN diagnostics d
                    ON d.run = s.diagnostics_run AND d.stream = s.stream
                  ORDER BY s.connection, d.run, d.seq",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
+            [],
+            |r| {
                 Ok((
                     r.get(0)?,
                     DiagnosticRecord {
@@ -492,9 +482,8 @@ impl Store for SqliteStore {
                         location: r.get(5)?,
                     },
                 ))
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+            },
+        )
     }
 
     fn record_findings(
@@ -502,11 +491,7 @@ impl Store for SqliteStore {
         findings: &[Finding],
         at: &str,
     ) -> Result<FindingChanges, StoreError> {
-        let location = self.location.display().to_string();
-        let db = |e: rusqlite::Error| StoreError::Database {
-            location: location.clone(),
-            message: e.to_string(),
-        };
+        let db = db_error(&self.location);
         let tx = self.conn.transaction().map_err(db)?;
         let mut changes = FindingChanges::default();
         {
@@ -577,17 +562,13 @@ impl Store for SqliteStore {
     }
 
     fn findings(&self, include_resolved: bool) -> Result<Vec<StoredFinding>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT fingerprint, rule_id, severity, subject_kind, subject_key, title, message,
+        self.query(
+            "SELECT fingerprint, rule_id, severity, subject_kind, subject_key, title, message,
                         evidence, first_seen, last_seen, resolved_at
                  FROM findings WHERE ?1 OR resolved_at IS NULL
                  ORDER BY rule_id, subject_kind, subject_key, fingerprint",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![include_resolved], |r| {
+            params![include_resolved],
+            |r| {
                 let severity: String = r.get(2)?;
                 let evidence: String = r.get(7)?;
                 Ok(StoredFinding {
@@ -607,31 +588,19 @@ impl Store for SqliteStore {
                     last_seen: r.get(9)?,
                     resolved_at: r.get(10)?,
                 })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+            },
+        )
     }
 
     fn records(&self, kind: EntityKind) -> Result<Vec<Record>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT connection, external_id, record FROM records
-                 WHERE kind = ?1 AND deleted_at IS NULL ORDER BY connection, external_id",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![kind.as_str()], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (connection, id, json) = row.map_err(|e| self.err(e))?;
+        let rows: Vec<(String, String, String)> = self.query(
+            "SELECT connection, external_id, record FROM records
+             WHERE kind = ?1 AND deleted_at IS NULL ORDER BY connection, external_id",
+            params![kind.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (connection, id, json) in rows {
             let record: Record = serde_json::from_str(&json).map_err(|e| StoreError::Database {
                 location: self.location.display().to_string(),
                 message: format!(
