@@ -166,7 +166,12 @@ fn a_sync_killed_at_twelve_points_ends_identical_to_an_uninterrupted_one() {
     let db = crashy.path().join("state/tollgate.db");
     let mut kills = 0;
     for target in [1u64, 2, 3, 4, 6, 9, 12, 15, 19, 23, 27, 31] {
-        let mut child = tollgate(crashy.path()).arg("sync").spawn().unwrap();
+        let log = crashy.path().join(format!("sync-{target}.log"));
+        let mut child = tollgate(crashy.path())
+            .arg("sync")
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
         let started = Instant::now();
         loop {
             if let Ok(store) = SqliteStore::open(&db)
@@ -176,7 +181,8 @@ fn a_sync_killed_at_twelve_points_ends_identical_to_an_uninterrupted_one() {
             }
             assert!(
                 child.try_wait().unwrap().is_none(),
-                "sync ended before page {target}"
+                "sync ended before page {target}: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
             );
             assert!(
                 started.elapsed() < Duration::from_secs(60),

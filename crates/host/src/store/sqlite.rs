@@ -102,6 +102,24 @@ fn db_error(location: &Path) -> impl Fn(rusqlite::Error) -> StoreError + Copy + 
     }
 }
 
+/// Switch to WAL. Changing the journal mode does not wait on SQLite's busy handler, so a
+/// database that another process is creating at the same moment is retried for a while.
+fn set_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)) {
+            Ok(_) => return Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// The SQLite store.
 pub struct SqliteStore {
     conn: Connection,
@@ -121,11 +139,14 @@ impl SqliteStore {
                 message: format!("cannot create {}: {e}", dir.display()),
             })?;
         }
-        let conn = Connection::open(path).map_err(db)?;
+        let mut conn = Connection::open(path).map_err(db)?;
+        // Every write transaction takes the write lock when it begins: two processes on one
+        // database (the daemon and a `tollgate status`, say) then wait for each other instead
+        // of failing with a stale read snapshot.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(db)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db)?;
+        set_wal(&conn).map_err(db)?;
         // WAL + NORMAL survives a killed process; only an OS crash may lose the last commits.
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(db)?;
@@ -160,28 +181,34 @@ impl SqliteStore {
             .map_err(|e| self.err(e))
     }
 
-    /// Apply the migrations the database lacks, each in its own transaction.
+    /// Apply the migrations the database lacks, each in its own transaction. The version is
+    /// read again under the write lock, so processes opening a new database at the same time
+    /// apply each migration once.
     pub fn migrate(&mut self, migrations: &[&str]) -> Result<(), StoreError> {
-        let found = self.schema_version()?;
         let supported = migrations.len() as i64;
-        if found > supported {
-            return Err(StoreError::SchemaTooNew {
-                location: self.location.display().to_string(),
-                found,
-                supported,
-            });
-        }
-        for (i, sql) in migrations.iter().enumerate().skip(found as usize) {
+        loop {
             let tx = self.conn.transaction().map_err(db_error(&self.location))?;
-            tx.execute_batch(sql)
-                .and_then(|_| tx.pragma_update(None, "user_version", (i + 1) as i64))
+            let found: i64 = tx
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .map_err(db_error(&self.location))?;
+            if found > supported {
+                return Err(StoreError::SchemaTooNew {
+                    location: self.location.display().to_string(),
+                    found,
+                    supported,
+                });
+            }
+            if found == supported {
+                return Ok(());
+            }
+            tx.execute_batch(migrations[found as usize])
+                .and_then(|_| tx.pragma_update(None, "user_version", found + 1))
                 .and_then(|_| tx.commit())
                 .map_err(|e| StoreError::Database {
                     location: self.location.display().to_string(),
-                    message: format!("migration to schema version {}: {e}", i + 1),
+                    message: format!("migration to schema version {}: {e}", found + 1),
                 })?;
         }
-        Ok(())
     }
 
     fn stream_state(
@@ -771,6 +798,35 @@ mod tests {
         assert_eq!(names(&s), ["t1=Kept"]);
         let fresh = SqliteStore::open(&dir.path().join("new.db")).unwrap();
         assert_eq!(fresh.schema_version().unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn processes_opening_a_new_database_at_once_migrate_it_once() {
+        // A sync and a `tollgate status` started together on a fresh directory: before the
+        // fix, the loser of the race failed with "table already exists" or a busy snapshot.
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("t.db");
+            let barrier = std::sync::Barrier::new(4);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..4)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            barrier.wait();
+                            SqliteStore::open(&path).map(|s| s.schema_version().unwrap())
+                        })
+                    })
+                    .collect();
+                for h in handles {
+                    let version = h.join().unwrap();
+                    assert_eq!(
+                        version.map_err(|e| e.to_string()),
+                        Ok(SCHEMA_VERSION),
+                        "round {round}"
+                    );
+                }
+            });
+        }
     }
 
     #[test]
