@@ -176,6 +176,50 @@ pub fn demo_hr_config(dir: &std::path::Path) {
     .unwrap();
 }
 
+/// Which face of the sandbox's Jira a test config points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JiraFace {
+    /// Jira Cloud: basic auth with e-mail and API token, REST v3.
+    Cloud,
+    /// Jira Data Center: bearer personal access token, REST v2.
+    DataCenter,
+}
+
+/// The demo's HR files plus a `jira` connection to the sandbox's demo Jira, as the demo
+/// configures them; tokens in secret files. `extra` is appended to the config.
+pub fn demo_config(
+    dir: &std::path::Path,
+    sandbox: &tollgate_sandbox::Sandbox,
+    face: JiraFace,
+    extra: &str,
+) {
+    demo_hr_config(dir);
+    std::fs::create_dir_all(dir.join("secrets")).unwrap();
+    let (url, auth, deployment, token) = match face {
+        JiraFace::Cloud => (
+            sandbox.jira_cloud_url(),
+            format!(
+                "{{ kind = \"basic\", user = \"{}\", token_file = \"secrets/jira.token\" }}",
+                tollgate_sandbox::JIRA_CLOUD_USER
+            ),
+            "cloud",
+            tollgate_sandbox::JIRA_CLOUD_TOKEN,
+        ),
+        JiraFace::DataCenter => (
+            sandbox.jira_dc_url(),
+            "{ kind = \"bearer\", token_file = \"secrets/jira.token\" }".to_string(),
+            "data-center",
+            tollgate_sandbox::JIRA_DC_TOKEN,
+        ),
+    };
+    std::fs::write(dir.join("secrets/jira.token"), token).unwrap();
+    let mut config = std::fs::read_to_string(dir.join("tollgate.toml")).unwrap();
+    config.push_str(&format!(
+        "\n[connections.jira]\nplugin = \"jira\"\nbase_url = \"{url}\"\nauth = {auth}\nsettings = {{ deployment = \"{deployment}\", project = \"BIZ\" }}\n{extra}"
+    ));
+    std::fs::write(dir.join("tollgate.toml"), config).unwrap();
+}
+
 /// A plugin artefact cache shared by the tests of this process.
 pub fn shared_cache_dir() -> &'static std::path::Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();

@@ -103,12 +103,31 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Send each connection's findings back to where people work: one Tollgate comment per
+    /// initiative with findings, created once, then edited in place; when all are resolved,
+    /// edited to say so. Publishing again without changes writes nothing.
+    Publish {
+        /// Only this connection.
+        #[arg(long)]
+        connection: Option<String>,
+        /// Show what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Serve the fake Jira (Cloud and Data Center) and Azure DevOps on loopback, for trying
     /// Tollgate without a real tracker. Stops on Ctrl-C.
     Sandbox {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8089")]
         addr: String,
+        /// Jira dataset: `demo` (25 epics, 300 issues, ~4,000 worklogs) or `synthetic:N`
+        /// (N epics of 10 issues with 10 worklogs each).
+        #[arg(long, default_value = "demo")]
+        dataset: String,
+        /// Faults to inject, e.g. `429=0.1,503=0.05,drop=0.02,truncate=0.02,slow=0.1,slow-ms=300`
+        /// (rates per request; also `retry-after`, `seed`, `max-in-row`).
+        #[arg(long)]
+        faults: Option<tollgate_sandbox::Faults>,
     },
 }
 
@@ -259,7 +278,15 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         } => check(&cli.config, format, fail_on, as_of.as_deref()),
         Command::Rules { format } => rules(&cli.config, format),
         Command::Export { format: _, out } => export(&cli.config, out.as_deref()),
-        Command::Sandbox { addr } => sandbox(&addr).await,
+        Command::Publish {
+            connection,
+            dry_run,
+        } => publish(&cli.config, connection.as_deref(), dry_run).await,
+        Command::Sandbox {
+            addr,
+            dataset,
+            faults,
+        } => sandbox(&addr, dataset, faults).await,
     }
 }
 
@@ -817,13 +844,56 @@ async fn validate(config_path: &Path, online: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn sandbox(addr: &str) -> Result<(), Failure> {
-    let sandbox = tollgate_sandbox::Sandbox::start(addr)
+async fn publish(config_path: &Path, only: Option<&str>, dry_run: bool) -> Result<(), Failure> {
+    let session = Session::open(config_path).await?;
+    if let Some(name) = only
+        && !session.config.connections.contains_key(name)
+    {
+        return Err(Failure {
+            code: 2,
+            error: anyhow::anyhow!("no connection `{name}` in {}", config_path.display()),
+        });
+    }
+    let store = session.store()?;
+    let outcomes = crate::publish::publish(&session, store.as_ref(), only, dry_run).await?;
+    crate::publish::print_outcomes(&outcomes);
+    println!(
+        "{}{}",
+        if dry_run { "dry run: " } else { "" },
+        crate::publish::summary(&outcomes)
+    );
+    let failed = outcomes.iter().filter(|o| o.result == "failed").count();
+    if failed > 0 {
+        return Err(Failure {
+            code: 1,
+            error: anyhow::anyhow!("{failed} finding(s) could not be published"),
+        });
+    }
+    Ok(())
+}
+
+async fn sandbox(
+    addr: &str,
+    dataset: String,
+    faults: Option<tollgate_sandbox::Faults>,
+) -> Result<(), Failure> {
+    if let Err(e) = tollgate_sandbox::Dataset::named(&dataset) {
+        return Err(Failure {
+            code: 2,
+            error: anyhow::anyhow!("--dataset: {e}"),
+        });
+    }
+    let options = tollgate_sandbox::Options {
+        dataset: dataset.clone(),
+        faults,
+    };
+    let sandbox = tollgate_sandbox::Sandbox::start_with(addr, options)
         .await
         .map_err(|e| Failure {
             code: 2,
             error: anyhow::anyhow!("cannot listen on {addr}: {e}"),
         })?;
+    println!("Jira dataset: {dataset}");
     println!("Sandbox trackers on http://{}", sandbox.addr());
     println!(
         "  Jira Cloud:        {}  (basic: {} / {})",

@@ -117,6 +117,17 @@ pub struct LimitsConfig {
     pub response_max_mib: Option<u64>,
     /// Timeout of one HTTP request (default 60 s).
     pub http_timeout_secs: Option<f64>,
+    /// Retries of one upstream request after 429, 503 or a dropped connection (default 4).
+    /// 429 is retried for every method; 503 and transport failures only for GET, HEAD, PUT
+    /// and DELETE, which are safe to repeat.
+    pub http_retries: Option<u32>,
+    /// Longest `Retry-After` the host waits inside a call (default 60 s); a longer one is
+    /// handed to the plugin as a rate-limit error, and the sync retries the page later.
+    pub max_retry_wait_secs: Option<f64>,
+    /// Requests per second to this connection, across all jobs (default: no limit).
+    pub requests_per_second: Option<f64>,
+    /// Requests in flight to this connection at once, across all jobs (default 4).
+    pub max_concurrent_requests: Option<u32>,
 }
 
 /// The effective limits of a call.
@@ -132,6 +143,14 @@ pub struct Limits {
     pub response_max_bytes: u64,
     /// Timeout of one HTTP request.
     pub http_timeout: Duration,
+    /// Retries after 429, 503 or a dropped connection.
+    pub http_retries: u32,
+    /// Longest `Retry-After` waited for inside a call.
+    pub max_retry_wait: Duration,
+    /// Requests per second to the connection (`None`: no limit).
+    pub requests_per_second: Option<f64>,
+    /// Requests in flight to the connection at once.
+    pub max_concurrent_requests: u32,
 }
 
 impl Default for Limits {
@@ -142,6 +161,10 @@ impl Default for Limits {
             memory_bytes: 256 << 20,
             response_max_bytes: 32 << 20,
             http_timeout: Duration::from_secs(60),
+            http_retries: 4,
+            max_retry_wait: Duration::from_secs(60),
+            requests_per_second: None,
+            max_concurrent_requests: 4,
         }
     }
 }
@@ -163,6 +186,18 @@ impl Limits {
         }
         if let Some(s) = overrides.http_timeout_secs {
             self.http_timeout = Duration::from_secs_f64(s);
+        }
+        if let Some(n) = overrides.http_retries {
+            self.http_retries = n;
+        }
+        if let Some(s) = overrides.max_retry_wait_secs {
+            self.max_retry_wait = Duration::from_secs_f64(s);
+        }
+        if let Some(r) = overrides.requests_per_second {
+            self.requests_per_second = (r > 0.0).then_some(r);
+        }
+        if let Some(n) = overrides.max_concurrent_requests {
+            self.max_concurrent_requests = n.max(1);
         }
         self
     }

@@ -4,8 +4,9 @@
 //! as secret files) to the output directory, and then runs each step exactly as a user would
 //! with that config. The steps grow with each capability: today it loads the plugins and
 //! checks every connection through the sandboxed runtime (credentials injected by the host),
-//! syncs every connection into the SQLite store and reports the runs and the records, and
-//! runs the rule pack over it.
+//! syncs every connection into the SQLite store and reports the runs and the records, runs
+//! the rule pack over it, and publishes the findings as comments on the epics in the
+//! sandbox's Jira (twice, to show that nothing is posted twice).
 
 use crate::cli::{Failure, Session, check_connections, print_table};
 use std::path::Path;
@@ -24,17 +25,16 @@ url = "sqlite://tollgate.db"
 timeout_secs = 60
 memory_mib = 128
 
-[connections.jira-cloud]
+# The portfolio: epics, child issues, sprints and worklogs of project BIZ. The same sandbox
+# also serves a Jira Data Center face of that site at {JIRA_DC} (bearer token in
+# secrets/jira-dc.token, settings.deployment = "data-center").
+[connections.jira]
 plugin = "jira"
 base_url = "{JIRA_CLOUD}"
 auth = { kind = "basic", user = "{JIRA_CLOUD_USER}", token_file = "secrets/jira-cloud.token" }
-settings = { deployment = "cloud" }
-
-[connections.jira-dc]
-plugin = "jira"
-base_url = "{JIRA_DC}"
-auth = { kind = "bearer", token_file = "secrets/jira-dc.token" }
-settings = { deployment = "data-center" }
+# Field names are the defaults; a site with other names maps them here, e.g.
+# fields = { cost-of-delay = "CoD (EUR/month)" }
+settings = { deployment = "cloud", project = "BIZ" }
 
 [connections.azure-devops]
 plugin = "azure-devops"
@@ -187,6 +187,16 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
     )?;
     crate::cli::print_findings_table(&outcome, 8);
 
+    println!("\n== Publish (tollgate publish)");
+    let outcomes = crate::publish::publish(&session, store.as_ref(), None, false).await?;
+    crate::publish::print_outcomes(&outcomes);
+    println!("{}", crate::publish::summary(&outcomes));
+    let again = crate::publish::publish(&session, store.as_ref(), None, false).await?;
+    println!(
+        "Published again at once: {} (nothing is posted twice)",
+        crate::publish::summary(&again)
+    );
+
     let requests = sandbox.requests();
     println!(
         "\nThe sandbox answered {} request(s); every one carried credentials the host added: {}",
@@ -196,7 +206,7 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
             .all(|r| r.headers.iter().any(|(k, _)| k == "authorization"))
     );
     println!(
-        "\nTo repeat by hand:\n  tollgate sandbox --addr {addr} &\n  tollgate --config {cfg} config validate --online\n  tollgate --config {cfg} sync\n  tollgate --config {cfg} status\n  tollgate --config {cfg} export --format json\n  tollgate --config {cfg} check",
+        "\nTo repeat by hand:\n  tollgate sandbox --addr {addr} &\n  tollgate --config {cfg} config validate --online\n  tollgate --config {cfg} sync\n  tollgate --config {cfg} status\n  tollgate --config {cfg} export --format json\n  tollgate --config {cfg} check\n  tollgate --config {cfg} publish --dry-run",
         addr = sandbox.addr(),
         cfg = config_path.display()
     );

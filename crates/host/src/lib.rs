@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod logging;
 pub mod plugins;
+pub mod publish;
 pub mod runtime;
 pub mod store;
 pub mod sync;

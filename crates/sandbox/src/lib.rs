@@ -8,8 +8,16 @@
 //! They answer as the vendors do, quirks included (see shared/reference/tracker-apis.md): Jira's
 //! `ErrorCollection` bodies and 401s, Azure DevOps' 203 sign-in page for bad credentials and
 //! its `api-version` demand. Every request is recorded, so tests can count what a plugin asked.
-//! This first version serves what the Foundation needs (identity and project look-ups); the
-//! datasets, search, worklogs, comments and fault injection grow with the tracker issues.
+//! The Jira fake serves the `demo` dataset by default (or `synthetic:N`); faults can be
+//! injected (see [`Faults`]); its clock can be moved forward, so tests can step past Jira's
+//! "last minute" horizon without waiting.
+
+pub mod faults;
+pub mod jira;
+pub mod time;
+
+pub use faults::Faults;
+pub use jira::data::{Dataset, Flavour};
 
 use axum::Router;
 use axum::body::Body;
@@ -20,14 +28,15 @@ use axum::routing::get;
 use base64::Engine as _;
 use serde_json::json;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Jira Cloud user e-mail of the sandbox's service account.
-pub const JIRA_CLOUD_USER: &str = "dmo-bot@tollgate.example";
+pub const JIRA_CLOUD_USER: &str = jira::CLOUD_USER;
 /// Jira Cloud API token accepted by the sandbox.
-pub const JIRA_CLOUD_TOKEN: &str = "sandbox-jira-cloud-api-token";
+pub const JIRA_CLOUD_TOKEN: &str = jira::CLOUD_TOKEN;
 /// Jira Data Center personal access token accepted by the sandbox.
-pub const JIRA_DC_TOKEN: &str = "sandbox-jira-dc-pat";
+pub const JIRA_DC_TOKEN: &str = jira::DC_TOKEN;
 /// Azure DevOps personal access token accepted by the sandbox.
 pub const ADO_TOKEN: &str = "sandbox-ado-pat";
 /// The Azure DevOps organisation of the demo dataset.
@@ -50,9 +59,35 @@ pub struct RecordedRequest {
     pub status: u16,
 }
 
-#[derive(Default)]
 struct Shared {
     requests: Mutex<Vec<RecordedRequest>>,
+    jira: Mutex<Dataset>,
+    clock_offset_ms: AtomicI64,
+    faults: Mutex<faults::FaultState>,
+}
+
+impl Shared {
+    fn now_ms(&self) -> i64 {
+        time::system_now_ms() + self.clock_offset_ms.load(Ordering::SeqCst)
+    }
+}
+
+/// How to start a sandbox.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Jira dataset: `demo` (default) or `synthetic:N`.
+    pub dataset: String,
+    /// Faults to inject from the start.
+    pub faults: Option<Faults>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            dataset: "demo".to_string(),
+            faults: None,
+        }
+    }
 }
 
 /// A running sandbox. Dropping it stops the server.
@@ -65,9 +100,24 @@ pub struct Sandbox {
 impl Sandbox {
     /// Serve on `addr` (use `127.0.0.1:0` for a free port) in the current tokio runtime.
     pub async fn start(addr: &str) -> std::io::Result<Sandbox> {
+        Sandbox::start_with(addr, Options::default()).await
+    }
+
+    /// Serve with a chosen dataset and faults.
+    pub async fn start_with(addr: &str, options: Options) -> std::io::Result<Sandbox> {
+        let dataset = Dataset::named(&options.dataset)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            requests: Mutex::new(Vec::new()),
+            jira: Mutex::new(dataset),
+            clock_offset_ms: AtomicI64::new(0),
+            faults: Mutex::new(faults::FaultState {
+                spec: options.faults,
+                ..Default::default()
+            }),
+        });
         let app = router(shared.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -108,6 +158,38 @@ impl Sandbox {
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.requests.lock().unwrap().clone()
     }
+
+    /// Forget the requests recorded so far.
+    pub fn clear_requests(&self) {
+        self.shared.requests.lock().unwrap().clear();
+    }
+
+    /// The Jira site's data, to read the truth or to change it between two syncs.
+    pub fn jira(&self) -> std::sync::MutexGuard<'_, Dataset> {
+        self.shared.jira.lock().unwrap()
+    }
+
+    /// The sandbox's clock, in milliseconds since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.shared.now_ms()
+    }
+
+    /// Move the sandbox's clock forward (e.g. past Jira's one-minute worklog horizon).
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        self.shared
+            .clock_offset_ms
+            .fetch_add(by.as_millis() as i64, Ordering::SeqCst);
+    }
+
+    /// Inject these faults from now on (`None`: answer normally).
+    pub fn set_faults(&self, faults: Option<Faults>) {
+        self.shared.faults.lock().unwrap().spec = faults;
+    }
+
+    /// Faults injected so far: 429, 503, dropped, truncated, slow.
+    pub fn faults_injected(&self) -> [u64; 5] {
+        self.shared.faults.lock().unwrap().injected
+    }
 }
 
 impl Drop for Sandbox {
@@ -120,18 +202,21 @@ impl Drop for Sandbox {
 
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route(
-            "/jira-cloud/rest/api/{version}/myself",
-            get(jira_cloud_myself),
+        .nest("/jira-cloud", jira::router(shared.clone(), Flavour::Cloud))
+        .nest(
+            "/jira-dc",
+            jira::router(shared.clone(), Flavour::DataCenter),
         )
-        .route("/jira-dc/rest/api/{version}/myself", get(jira_dc_myself))
         .route(
             "/ado/{organization}/_apis/projects/{project}",
             get(ado_project),
         )
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(shared.clone(), record))
-        .with_state(shared)
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            faults::inject,
+        ))
+        .layer(axum::middleware::from_fn_with_state(shared, record))
 }
 
 /// Records every request with the status it got.
@@ -164,7 +249,7 @@ async fn record(
     response
 }
 
-fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
@@ -173,12 +258,7 @@ fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
         .into_response()
 }
 
-/// Jira's `ErrorCollection`.
-fn jira_error(status: StatusCode, message: &str) -> Response {
-    json_response(status, json!({"errorMessages": [message], "errors": {}}))
-}
-
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let encoded = value.strip_prefix("Basic ")?;
     let decoded = base64::engine::general_purpose::STANDARD
@@ -189,62 +269,9 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((user.to_string(), token.to_string()))
 }
 
-fn bearer_token(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     value.strip_prefix("Bearer ").map(str::to_string)
-}
-
-async fn jira_cloud_myself(Path(version): Path<String>, headers: HeaderMap) -> Response {
-    if !matches!(version.as_str(), "2" | "3" | "latest") {
-        return jira_error(StatusCode::NOT_FOUND, "null for uri");
-    }
-    match basic_credentials(&headers) {
-        Some((user, token)) if user == JIRA_CLOUD_USER && token == JIRA_CLOUD_TOKEN => {
-            json_response(
-                StatusCode::OK,
-                json!({
-                    "self": "https://tollgate-demo.atlassian.net/rest/api/3/user?accountId=712020:5c1b0a3e-dmo-bot",
-                    "accountId": "712020:5c1b0a3e-dmo-bot",
-                    "accountType": "atlassian",
-                    "emailAddress": JIRA_CLOUD_USER,
-                    "displayName": "DMO Bot",
-                    "active": true,
-                    "timeZone": "Europe/Helsinki",
-                    "locale": "en_GB"
-                }),
-            )
-        }
-        _ => jira_error(
-            StatusCode::UNAUTHORIZED,
-            "You are not authenticated. Authentication required to perform this operation.",
-        ),
-    }
-}
-
-async fn jira_dc_myself(Path(version): Path<String>, headers: HeaderMap) -> Response {
-    // Data Center has no REST v3.
-    if !matches!(version.as_str(), "2" | "latest") {
-        return jira_error(StatusCode::NOT_FOUND, "null for uri");
-    }
-    match bearer_token(&headers) {
-        Some(token) if token == JIRA_DC_TOKEN => json_response(
-            StatusCode::OK,
-            json!({
-                "self": "https://jira.tollgate.example/rest/api/2/user?username=dmo-bot",
-                "key": "JIRAUSER10100",
-                "name": "dmo-bot",
-                "emailAddress": "dmo-bot@tollgate.example",
-                "displayName": "DMO Bot",
-                "active": true,
-                "timeZone": "Europe/Helsinki",
-                "locale": "en_GB"
-            }),
-        ),
-        _ => jira_error(
-            StatusCode::UNAUTHORIZED,
-            "You are not authenticated. Authentication required to perform this operation.",
-        ),
-    }
 }
 
 /// Azure DevOps answers bad credentials on GET with 203 and an HTML sign-in page.
@@ -329,5 +356,5 @@ async fn not_found(request: Request) -> Response {
             "NotFoundException",
         );
     }
-    jira_error(StatusCode::NOT_FOUND, "null for uri")
+    jira::error(StatusCode::NOT_FOUND, "null for uri")
 }

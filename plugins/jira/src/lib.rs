@@ -1,40 +1,77 @@
 //! The Jira plugin: Jira Cloud and Data Center.
 //!
-//! This version implements `describe` and `check` (authenticate and name the user). Pulling
-//! epics, child issues, sprints and worklogs, and writing comments back, land with the Jira
-//! issue; until then `pull` answers `unsupported` for every stream.
+//! Streams, in order: `initiatives` (epics, found by hierarchy level, with their risks and the
+//! gate decision on record), `work-items` (children: `parent` on Cloud, Epic Link on Data
+//! Center), `sprints` (of the project's scrum boards) and `time-entries` (worklogs through
+//! `/worklog/updated` + `/worklog/list` + `/worklog/deleted`). Business-case and governance
+//! values come from custom fields named in the settings and resolved to this site's ids.
+//! `push` keeps one Tollgate comment per initiative up to date. See docs/jira.md.
 
+pub mod api;
+pub mod fields;
+pub mod pull;
+pub mod push;
+
+use api::{CONNECTION, Jira};
 use serde::Deserialize;
 use serde_json::json;
-use tollgate_plugin_api::http::Client;
-use tollgate_plugin_api::{Capability, Page, Plugin, PluginError, PluginInfo, PullRequest};
+use std::collections::BTreeMap;
+use tollgate_plugin_api::{
+    Capability, Page, Plugin, PluginError, PluginInfo, PullRequest, PushOutcome, PushRequest,
+};
 
-/// The logical connection name this plugin sends requests to.
-const CONNECTION: &str = "jira";
+/// The streams, in the order the host pulls them.
+pub const STREAMS: &[&str] = &["initiatives", "work-items", "sprints", "time-entries"];
 
+/// The connection's settings.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct Settings {
+pub struct Settings {
     /// `cloud` (REST v3, basic email:token) or `data-center` (REST v2, bearer token).
     #[serde(default)]
-    deployment: Deployment,
+    pub deployment: Deployment,
+    /// The project key the portfolio lives in.
+    #[serde(default = "default_project")]
+    pub project: String,
+    /// Board ids to read sprints from; empty: every scrum board of the project.
+    #[serde(default)]
+    pub boards: Vec<u64>,
+    /// Field names (or `customfield_NNNNN` ids) per attribute; see `fields::DEFAULT_FIELDS`.
+    /// An empty name switches an attribute off.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+    /// The issue type of risks filed under an epic.
+    #[serde(default = "default_risk_type")]
+    pub risk_issue_type: String,
+    /// Epic type names, used only when the server reports no hierarchy levels.
+    #[serde(default = "default_epic_types")]
+    pub epic_issue_types: Vec<String>,
+    /// Jira account id (Cloud) or user name (Data Center) -> the person id used in HR files.
+    #[serde(default)]
+    pub people: BTreeMap<String, String>,
 }
 
+fn default_project() -> String {
+    "BIZ".to_string()
+}
+
+fn default_risk_type() -> String {
+    "Risk".to_string()
+}
+
+fn default_epic_types() -> Vec<String> {
+    vec!["Epic".to_string()]
+}
+
+/// Jira Cloud or Data Center.
 #[derive(Debug, Default, Deserialize, Clone, Copy, PartialEq)]
 #[serde(rename_all = "kebab-case")]
-enum Deployment {
+pub enum Deployment {
+    /// Jira Cloud.
     #[default]
     Cloud,
+    /// Jira Data Center (or Server).
     DataCenter,
-}
-
-impl Deployment {
-    fn api(self) -> &'static str {
-        match self {
-            Deployment::Cloud => "/rest/api/3",
-            Deployment::DataCenter => "/rest/api/2",
-        }
-    }
 }
 
 /// The parts of Jira's `User` we read: Cloud has `accountId`, Data Center `name`.
@@ -46,10 +83,19 @@ struct Myself {
     name: Option<String>,
 }
 
-struct Jira;
+struct JiraPlugin;
 
-impl Plugin for Jira {
+impl Plugin for JiraPlugin {
     fn describe() -> PluginInfo {
+        let field_props: serde_json::Map<String, serde_json::Value> = fields::DEFAULT_FIELDS
+            .iter()
+            .map(|(attribute, default)| {
+                (
+                    attribute.to_string(),
+                    json!({"type": "string", "default": default}),
+                )
+            })
+            .collect();
         tollgate_plugin_api::info(
             "jira",
             env!("CARGO_PKG_VERSION"),
@@ -57,6 +103,7 @@ impl Plugin for Jira {
         )
         .capabilities(&[Capability::Pull, Capability::Push])
         .connections(&[CONNECTION])
+        .streams(STREAMS)
         .settings_schema(json!({
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "type": "object",
@@ -66,7 +113,15 @@ impl Plugin for Jira {
                     "enum": ["cloud", "data-center"],
                     "default": "cloud",
                     "description": "Jira Cloud (REST v3) or Data Center (REST v2)"
-                }
+                },
+                "project": {"type": "string", "default": "BIZ", "description": "Project key of the portfolio"},
+                "boards": {"type": "array", "items": {"type": "integer"}, "description": "Boards to read sprints from; default: every scrum board of the project"},
+                "fields": {"type": "object", "additionalProperties": false, "properties": field_props,
+                           "description": "Custom field name or id per attribute"},
+                "risk-issue-type": {"type": "string", "default": "Risk"},
+                "epic-issue-types": {"type": "array", "items": {"type": "string"}, "default": ["Epic"]},
+                "people": {"type": "object", "additionalProperties": {"type": "string"},
+                           "description": "Jira account id or user name -> person id"}
             }
         }))
         .build()
@@ -74,8 +129,8 @@ impl Plugin for Jira {
 
     fn check(settings: String) -> Result<String, PluginError> {
         let settings: Settings = tollgate_plugin_api::settings(&settings)?;
-        let me: Myself =
-            Client::new(CONNECTION).get_json(&format!("{}/myself", settings.deployment.api()))?;
+        let jira = Jira::new(settings.deployment);
+        let me: Myself = jira.get(&format!("{}/myself", jira.api()))?;
         let who = me
             .display_name
             .or(me.name)
@@ -89,12 +144,34 @@ impl Plugin for Jira {
     }
 
     fn pull(request: PullRequest) -> Result<Page, PluginError> {
-        let _: Settings = tollgate_plugin_api::settings(&request.settings)?;
-        Err(tollgate_plugin_api::unknown_stream(
-            &request.stream,
-            &Self::describe().streams,
-        ))
+        let settings: Settings = tollgate_plugin_api::settings(&request.settings)?;
+        let jira = Jira::new(settings.deployment);
+        let cursor = request.cursor.as_deref();
+        let checkpoint = request.checkpoint.as_deref();
+        match request.stream.as_str() {
+            "initiatives" => {
+                pull::initiatives(&jira, &settings, cursor, checkpoint, request.page_size)
+            }
+            "work-items" => {
+                pull::work_items(&jira, &settings, cursor, checkpoint, request.page_size)
+            }
+            "sprints" => pull::sprints(&jira, &settings, cursor),
+            "time-entries" => pull::time_entries(&jira, &settings, cursor, checkpoint),
+            other => Err(tollgate_plugin_api::unknown_stream(
+                other,
+                &Self::describe().streams,
+            )),
+        }
+    }
+
+    fn push(request: PushRequest) -> Result<Vec<PushOutcome>, PluginError> {
+        let settings: Settings = tollgate_plugin_api::settings(&request.settings)?;
+        push::push(
+            &Jira::new(settings.deployment),
+            &request.findings,
+            request.dry_run,
+        )
     }
 }
 
-tollgate_plugin_api::export_plugin!(Jira);
+tollgate_plugin_api::export_plugin!(JiraPlugin);

@@ -11,7 +11,7 @@ async fn demo_writes_a_config_that_loads_and_checks_every_connection() {
         .expect("the demo runs");
     let config = Config::load(&out.path().join("tollgate.toml")).unwrap();
     let names: Vec<&str> = config.connections.keys().map(String::as_str).collect();
-    assert_eq!(names, ["azure-devops", "hr", "jira-cloud", "jira-dc"]);
+    assert_eq!(names, ["azure-devops", "hr", "jira"]);
     assert!(
         config.warnings().is_empty(),
         "the demo keeps secrets out of the config"

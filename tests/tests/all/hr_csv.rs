@@ -37,10 +37,10 @@ async fn demo_files_import_with_exact_rejections_and_incremental_reads() {
     let store = session.store().unwrap();
     let expected: Vec<(&str, usize)> = vec![
         ("allocation", 13),
-        ("business-case", 4),
+        ("business-case", 19),
         ("cost-rate", 11),
-        ("finance-entry", 14),
-        ("gate-decision", 6),
+        ("finance-entry", 74),
+        ("gate-decision", 46),
         ("person", 11),
         ("team", 3),
         ("time-entry", 227),

@@ -953,13 +953,35 @@ fn res_008(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
 
 // ---- More finance -------------------------------------------------------------------------
 
-fn fin_006(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+/// First day of a finance period, `YYYY-MM` or `YYYY-Qn`.
+fn period_start(period: &str) -> Option<i64> {
+    let (year, rest) = period.split_once('-')?;
+    let month = match rest.strip_prefix('Q') {
+        Some(q) => (q.parse::<u32>().ok()?.checked_sub(1)? * 3 + 1).to_string(),
+        None => rest.to_string(),
+    };
+    day_number(&format!("{year}-{:0>2}-01", month))
+}
+
+fn fin_006(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mut Emitter) {
     let (warn, err) = (rule.p("warning_ratio"), rule.p("error_ratio"));
+    let today = day_number(&ctx.today);
     for key in p.initiative_keys() {
         let live = p
             .decisions(&key)
             .any(|g| gate_number(&g.gate).is_some_and(|n| n >= 3) && g.decision == "go");
-        let planned = p.finance_total(&key, "planned-benefit");
+        // Only the benefit planned for periods that have begun can have been realised yet.
+        let planned: f64 = p
+            .finance
+            .iter()
+            .filter(|f| f.initiative_key == key && f.kind == "planned-benefit")
+            .filter(|f| {
+                period_start(&f.period)
+                    .zip(today)
+                    .is_none_or(|(start, today)| start <= today)
+            })
+            .map(|f| f.amount)
+            .sum();
         if !live || planned <= 0.0 {
             continue;
         }
@@ -1923,7 +1945,26 @@ mod more_rules {
             init(inc),
         ];
         assert_eq!(keys(entities.clone(), "FIN-006"), ["error LIVE"]);
-        assert_eq!(keys(entities, "FIN-007"), ["error INC"]);
+        assert_eq!(keys(entities.clone(), "FIN-007"), ["error INC"]);
+        // Benefit planned for periods still to come is not expected to be realised yet:
+        // 80 of the 100 due so far is within the warning ratio, whatever 2099 holds.
+        let mut ahead = entities;
+        ahead.retain(|e| !matches!(e, Entity::FinanceEntry(_)));
+        for (period, kind, amount) in [
+            ("2026-Q3", "planned-benefit", 100.0),
+            ("2099-Q1", "planned-benefit", 1000.0),
+            ("2026-Q3", "realised-benefit", 80.0),
+        ] {
+            ahead.push(Entity::FinanceEntry(FinanceEntry {
+                initiative_key: "LIVE".into(),
+                period: period.into(),
+                kind: kind.into(),
+                expense_type: None,
+                amount,
+                currency: "EUR".into(),
+            }));
+        }
+        assert!(keys(ahead, "FIN-006").is_empty());
     }
 
     #[test]

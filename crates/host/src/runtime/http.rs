@@ -69,6 +69,38 @@ pub struct HttpCapability {
     pub(crate) connection: String,
     /// Why requests were refused during this call, for the call's error report.
     pub(crate) denials: Vec<String>,
+    /// Politeness towards the remote, shared by every job on the connection.
+    pub(crate) limiter: Arc<super::limiter::ConnectionLimiter>,
+    /// Retries after 429, 503 or a dropped connection.
+    pub(crate) retries: u32,
+    /// Longest `Retry-After` waited for.
+    pub(crate) max_retry_wait: Duration,
+}
+
+/// Methods that may be sent again after a 503 or a lost answer without changing anything.
+fn idempotent(m: Method) -> bool {
+    matches!(m, Method::Get | Method::Head | Method::Put | Method::Delete)
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is rare upstream and treated as absent).
+fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
+    headers
+        .iter()
+        .find(|(k, _)| k == "retry-after" || k == "beta-retry-after")
+        .and_then(|(_, v)| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+/// Exponential backoff with jitter: about 0.5 s, 1 s, 2 s, ... capped at 8 s.
+fn backoff(attempt: u32) -> Duration {
+    let base = 500u64.saturating_mul(1 << attempt.min(4));
+    let jitter = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0) as u64)
+        % (base / 2 + 1);
+    Duration::from_millis((base + jitter).min(8_000))
 }
 
 fn method_of(m: Method) -> reqwest::Method {
@@ -143,8 +175,54 @@ impl HttpCapability {
         HttpError::Denied(reason)
     }
 
-    /// Carry out one plugin request.
+    /// Carry out one plugin request, politely: within the connection's concurrency and rate
+    /// limits, waiting out 429s (for up to `max_retry_wait`) and retrying 503s and dropped
+    /// connections when the method is safe to repeat. What the plugin finally gets is the last
+    /// answer, so a persistent 429 still reaches it as a rate-limit error.
     pub async fn send(&mut self, request: Request) -> Result<Response, HttpError> {
+        let mut attempt = 0;
+        loop {
+            let limiter = self.limiter.clone();
+            let permit = limiter.acquire().await;
+            let result = self.send_once(&request).await;
+            drop(permit);
+            if attempt >= self.retries {
+                return result;
+            }
+            let wait = match &result {
+                Ok(r) if r.status == 429 => {
+                    let wait = retry_after(&r.headers).unwrap_or_else(|| backoff(attempt));
+                    if wait > self.max_retry_wait {
+                        return result;
+                    }
+                    self.stats.rate_limit_waits.inc();
+                    wait
+                }
+                Ok(r) if r.status == 503 && idempotent(request.method) => retry_after(&r.headers)
+                    .filter(|w| *w <= self.max_retry_wait)
+                    .unwrap_or_else(|| backoff(attempt)),
+                Err(HttpError::Transport(_)) if idempotent(request.method) => backoff(attempt),
+                _ => return result,
+            };
+            attempt += 1;
+            self.stats.http_retries.inc();
+            tracing::info!(
+                plugin = %self.plugin,
+                connection = %self.connection,
+                path = %request.path.split('?').next().unwrap_or(""),
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                outcome = %match &result {
+                    Ok(r) => r.status.to_string(),
+                    Err(e) => format!("{e:?}"),
+                },
+                "retrying upstream request"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn send_once(&mut self, request: &Request) -> Result<Response, HttpError> {
         let Some(endpoint) = self.endpoints.get(&request.connection).cloned() else {
             let known: Vec<&str> = self.endpoints.keys().map(String::as_str).collect();
             return Err(self.deny(format!(

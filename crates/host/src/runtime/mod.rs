@@ -13,6 +13,7 @@
 pub mod bindings;
 pub mod cache;
 pub mod http;
+pub mod limiter;
 pub mod stats;
 
 use crate::config::Limits;
@@ -463,6 +464,7 @@ pub struct Runtime {
     cache: ArtifactCache,
     client: reqwest::Client,
     stats: Arc<RuntimeStats>,
+    limiters: limiter::Limiters,
     _ticker: EpochTicker,
 }
 
@@ -492,6 +494,7 @@ impl Runtime {
             cache,
             client,
             stats: Arc::new(RuntimeStats::default()),
+            limiters: limiter::Limiters::default(),
             _ticker: ticker,
         })
     }
@@ -687,6 +690,13 @@ impl Runtime {
                 plugin: plugin.info.id.clone(),
                 connection: ctx.connection.clone(),
                 denials: Vec::new(),
+                limiter: self.limiters.get(
+                    &ctx.connection,
+                    limits.max_concurrent_requests,
+                    limits.requests_per_second,
+                ),
+                retries: limits.http_retries,
+                max_retry_wait: limits.max_retry_wait,
             },
             cpu_ticks_used: 0,
             cpu_ticks_budget: (limits.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64,

@@ -39,4 +39,8 @@ pub struct RuntimeStats {
     pub http_too_large: Counter,
     /// Upstream transport failures and timeouts.
     pub http_errors: Counter,
+    /// Upstream requests sent again after 429, 503 or a dropped connection.
+    pub http_retries: Counter,
+    /// Waits because the upstream said 429 (rate limited).
+    pub rate_limit_waits: Counter,
 }

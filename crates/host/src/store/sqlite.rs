@@ -88,6 +88,12 @@ pub const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE stream_state ADD COLUMN diagnostics_run INTEGER;
     "#,
+    // 5: an incremental pass adds to the diagnostics of the passes since the last full one
+    // (the records it did not re-read keep theirs); a full or snapshot pass starts afresh.
+    r#"
+    ALTER TABLE stream_state ADD COLUMN diagnostics_since INTEGER;
+    UPDATE stream_state SET diagnostics_since = diagnostics_run;
+    "#,
 ];
 
 /// The schema version this binary writes.
@@ -348,7 +354,10 @@ impl Store for SqliteStore {
         tx.execute(
             "UPDATE stream_state SET cursor = ?3, exhausted = (?3 IS NULL),
                pending_checkpoint = COALESCE(?4, pending_checkpoint), full = (full OR ?5),
-               diagnostics_run = CASE WHEN ?7 THEN ?6 ELSE diagnostics_run END
+               diagnostics_run = CASE WHEN ?7 THEN ?6 ELSE diagnostics_run END,
+               diagnostics_since = CASE
+                 WHEN ?7 AND (full OR ?5 OR diagnostics_since IS NULL) THEN ?6
+                 ELSE diagnostics_since END
              WHERE connection = ?1 AND stream = ?2",
             params![
                 connection,
@@ -492,15 +501,17 @@ impl Store for SqliteStore {
     }
 
     fn current_diagnostics(&self) -> Result<Vec<(String, DiagnosticRecord)>, StoreError> {
-        self.query(
+        let rows = self.query(
             "SELECT s.connection, d.stream, d.severity, d.code, d.message, d.location
-                 FROM stream_state s JOIN diagnostics d
-                   ON d.run = s.diagnostics_run AND d.stream = s.stream
-                 ORDER BY s.connection, d.run, d.seq",
+                 FROM stream_state s
+                 JOIN runs r ON r.connection = s.connection
+                   AND r.id BETWEEN COALESCE(s.diagnostics_since, s.diagnostics_run) AND s.diagnostics_run
+                 JOIN diagnostics d ON d.run = r.id AND d.stream = s.stream
+                 ORDER BY s.connection, d.run DESC, d.seq",
             [],
             |r| {
                 Ok((
-                    r.get(0)?,
+                    r.get::<_, String>(0)?,
                     DiagnosticRecord {
                         stream: r.get(1)?,
                         severity: r.get(2)?,
@@ -510,7 +521,23 @@ impl Store for SqliteStore {
                     },
                 ))
             },
-        )
+        )?;
+        // The same problem reported by several incremental passes counts once, as the latest
+        // pass put it.
+        let mut seen = std::collections::BTreeSet::new();
+        let mut out: Vec<(String, DiagnosticRecord)> = rows
+            .into_iter()
+            .filter(|(c, d)| {
+                seen.insert((
+                    c.clone(),
+                    d.stream.clone(),
+                    d.code.clone(),
+                    d.location.clone().unwrap_or_else(|| d.message.clone()),
+                ))
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.0, &a.1.stream).cmp(&(&b.0, &b.1.stream)));
+        Ok(out)
     }
 
     fn record_findings(
@@ -747,6 +774,63 @@ mod tests {
         s.commit_page(run, "hr", "teams", &page(vec![team("t2", "B")], None))
             .unwrap();
         assert_eq!(names(&s), ["t1=A", "t2=B"]);
+    }
+
+    #[test]
+    fn incremental_passes_keep_the_diagnostics_of_records_they_did_not_reread() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let diag = |location: &str| DiagnosticRecord {
+            stream: "issues".into(),
+            severity: "warning".into(),
+            code: "mistyped-value".into(),
+            message: format!("{location} is odd"),
+            location: Some(location.into()),
+        };
+        let pass = |s: &mut SqliteStore,
+                    full: bool,
+                    records: Vec<Record>,
+                    found: Vec<DiagnosticRecord>| {
+            let run = s.begin_run("jira", full).unwrap();
+            s.begin_stream(run, "jira", "issues", full).unwrap();
+            let write = PageWrite {
+                diagnostics: found,
+                ..page(records, None)
+            };
+            s.commit_page(run, "jira", "issues", &write).unwrap();
+            s.complete_stream(run, "jira", "issues").unwrap();
+            s.finish_run(run, RunStatus::Ok, None).unwrap();
+        };
+        let current = |s: &SqliteStore| -> Vec<String> {
+            let mut v: Vec<String> = s
+                .current_diagnostics()
+                .unwrap()
+                .into_iter()
+                .map(|(_, d)| d.location.unwrap())
+                .collect();
+            v.sort();
+            v
+        };
+        pass(
+            &mut s,
+            true,
+            vec![team("t1", "A"), team("t2", "B")],
+            vec![diag("BIZ-20")],
+        );
+        assert_eq!(current(&s), ["BIZ-20"]);
+        // An incremental pass re-reads one other record and finds something there: BIZ-20,
+        // not re-read, keeps its diagnostic.
+        pass(&mut s, false, vec![team("t2", "B2")], vec![diag("BIZ-21")]);
+        assert_eq!(current(&s), ["BIZ-20", "BIZ-21"]);
+        pass(&mut s, false, vec![team("t2", "B3")], vec![diag("BIZ-21")]);
+        assert_eq!(
+            current(&s),
+            ["BIZ-20", "BIZ-21"],
+            "reported twice, counted once"
+        );
+        // A full pass starts afresh.
+        pass(&mut s, true, vec![team("t1", "A"), team("t2", "B")], vec![]);
+        assert!(current(&s).is_empty());
     }
 
     #[test]

@@ -1,0 +1,301 @@
+//! Fault injection: what real trackers do to a client on a bad day.
+//!
+//! A spec like `429=0.1,503=0.05,drop=0.03,truncate=0.02,slow=0.1,slow-ms=300,retry-after=1,seed=7`
+//! gives each request a chance of a 429 with `Retry-After` (and Jira's rate-limit headers), a
+//! 503, a connection dropped before the body, a body cut short, or a slow answer. Faults are
+//! drawn from a seeded generator, so a run is repeatable, and never hit more than
+//! `max-in-row` requests in a row (default 2), so a client with bounded retries gets through.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+/// What to inject, and how often (each rate is a probability per request).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Faults {
+    /// 429 Too Many Requests with `Retry-After`.
+    pub rate_limited: f64,
+    /// 503 Service Unavailable.
+    pub unavailable: f64,
+    /// The connection is dropped after the status line, before any body byte.
+    pub dropped: f64,
+    /// The body stops half-way.
+    pub truncated: f64,
+    /// The answer is delayed by `slow_ms`.
+    pub slow: f64,
+    /// Delay of a slow answer.
+    pub slow_ms: u64,
+    /// `Retry-After` seconds sent with 429 (and every other 503).
+    pub retry_after: u32,
+    /// Seed of the generator.
+    pub seed: u64,
+    /// Longest run of faulty answers.
+    pub max_in_row: u32,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            rate_limited: 0.0,
+            unavailable: 0.0,
+            dropped: 0.0,
+            truncated: 0.0,
+            slow: 0.0,
+            slow_ms: 300,
+            retry_after: 1,
+            seed: 1,
+            max_in_row: 2,
+        }
+    }
+}
+
+impl std::str::FromStr for Faults {
+    type Err = String;
+
+    fn from_str(spec: &str) -> Result<Faults, String> {
+        let mut f = Faults::default();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| format!("fault `{part}` is not KEY=VALUE"))?;
+            let rate = |v: &str| -> Result<f64, String> {
+                match v.parse::<f64>() {
+                    Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+                    _ => Err(format!("fault rate `{k}={v}` must be a number from 0 to 1")),
+                }
+            };
+            let int = |v: &str| -> Result<u64, String> {
+                v.trim_end_matches("ms")
+                    .parse::<u64>()
+                    .map_err(|_| format!("fault setting `{k}={v}` must be a whole number"))
+            };
+            match k {
+                "429" => f.rate_limited = rate(v)?,
+                "503" => f.unavailable = rate(v)?,
+                "drop" => f.dropped = rate(v)?,
+                "truncate" => f.truncated = rate(v)?,
+                "slow" => f.slow = rate(v)?,
+                "slow-ms" => f.slow_ms = int(v)?,
+                "retry-after" => f.retry_after = int(v)? as u32,
+                "seed" => f.seed = int(v)?,
+                "max-in-row" => f.max_in_row = int(v)? as u32,
+                _ => {
+                    return Err(format!(
+                        "unknown fault `{k}`: use 429, 503, drop, truncate, slow (rates 0..1), slow-ms, retry-after, seed, max-in-row"
+                    ));
+                }
+            }
+        }
+        Ok(f)
+    }
+}
+
+/// One draw.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fault {
+    None,
+    RateLimited,
+    Unavailable,
+    Dropped,
+    Truncated,
+    Slow,
+}
+
+/// Fault state of a running sandbox.
+#[derive(Debug, Default)]
+pub(crate) struct FaultState {
+    pub(crate) spec: Option<Faults>,
+    pub(crate) counter: u64,
+    pub(crate) in_row: u32,
+    /// How many faults of each kind were injected: 429, 503, drop, truncate, slow.
+    pub(crate) injected: [u64; 5],
+}
+
+fn unit(seed: u64, n: u64) -> f64 {
+    let mut z = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(n);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+impl FaultState {
+    fn draw(&mut self) -> (Fault, u32) {
+        let Some(f) = &self.spec else {
+            return (Fault::None, 0);
+        };
+        self.counter += 1;
+        let x = unit(f.seed, self.counter);
+        let mut edge = 0.0;
+        let mut pick = Fault::None;
+        for (rate, fault) in [
+            (f.rate_limited, Fault::RateLimited),
+            (f.unavailable, Fault::Unavailable),
+            (f.dropped, Fault::Dropped),
+            (f.truncated, Fault::Truncated),
+            (f.slow, Fault::Slow),
+        ] {
+            edge += rate;
+            if x < edge {
+                pick = fault;
+                break;
+            }
+        }
+        let failing = !matches!(pick, Fault::None | Fault::Slow);
+        if failing && self.in_row >= f.max_in_row {
+            pick = Fault::None;
+        }
+        if matches!(pick, Fault::None | Fault::Slow) {
+            self.in_row = 0;
+        } else {
+            self.in_row += 1;
+        }
+        let slot = match pick {
+            Fault::RateLimited => Some(0),
+            Fault::Unavailable => Some(1),
+            Fault::Dropped => Some(2),
+            Fault::Truncated => Some(3),
+            Fault::Slow => Some(4),
+            Fault::None => None,
+        };
+        if let Some(s) = slot {
+            self.injected[s] += 1;
+        }
+        (pick, f.retry_after)
+    }
+}
+
+/// The middleware: draws a fault for every tracker request.
+pub(crate) async fn inject(
+    State(shared): State<Arc<crate::Shared>>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (fault, retry_after) = shared.faults.lock().unwrap().draw();
+    let slow_ms = shared
+        .faults
+        .lock()
+        .unwrap()
+        .spec
+        .as_ref()
+        .map(|f| f.slow_ms)
+        .unwrap_or(0);
+    let jira = !request.uri().path().starts_with("/ado/");
+    match fault {
+        Fault::None => next.run(request).await,
+        Fault::Slow => {
+            tokio::time::sleep(std::time::Duration::from_millis(slow_ms)).await;
+            next.run(request).await
+        }
+        Fault::RateLimited => {
+            let mut r = if jira {
+                crate::jira::error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Rate limit exceeded. Try again later.",
+                )
+            } else {
+                (StatusCode::TOO_MANY_REQUESTS, "TF400733: The request has been canceled: Request was blocked due to exceeding usage of resource 'Concurrency' in namespace 'User'.").into_response()
+            };
+            let h = r.headers_mut();
+            h.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            h.insert("x-ratelimit-limit", HeaderValue::from_static("100"));
+            h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+            h.insert("x-ratelimit-nearlimit", HeaderValue::from_static("true"));
+            h.insert(
+                "ratelimit-reason",
+                HeaderValue::from_static("jira-burst-based"),
+            );
+            r
+        }
+        Fault::Unavailable => {
+            let mut r = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><body><h1>Service Unavailable</h1></body></html>",
+            )
+                .into_response();
+            if shared.faults.lock().unwrap().counter % 2 == 0 {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            }
+            r
+        }
+        Fault::Dropped => {
+            // Let the request happen (a write may have landed), then lose the answer.
+            let r = next.run(request).await;
+            let (parts, _) = r.into_parts();
+            let stream = futures_util::stream::iter(vec![Err::<Bytes, std::io::Error>(
+                std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection dropped"),
+            )]);
+            Response::from_parts(parts, Body::from_stream(stream))
+        }
+        Fault::Truncated => {
+            let r = next.run(request).await;
+            let (mut parts, body) = r.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            parts.headers.insert(
+                header::CONTENT_LENGTH,
+                HeaderValue::from(bytes.len() as u64),
+            );
+            let half = bytes.slice(..bytes.len() / 2);
+            let stream = futures_util::stream::iter(vec![
+                Ok::<Bytes, std::io::Error>(half),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "body truncated",
+                )),
+            ]);
+            Response::from_parts(parts, Body::from_stream(stream))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse_and_errors_name_the_key() {
+        let f: Faults = "429=0.1,503=0.05,drop=0.02,slow-ms=50ms,seed=9"
+            .parse()
+            .unwrap();
+        assert_eq!(f.rate_limited, 0.1);
+        assert_eq!(f.slow_ms, 50);
+        assert_eq!(f.seed, 9);
+        assert!("429=2".parse::<Faults>().unwrap_err().contains("429=2"));
+        assert!(
+            "boom=0.1"
+                .parse::<Faults>()
+                .unwrap_err()
+                .contains("unknown fault `boom`")
+        );
+    }
+
+    #[test]
+    fn draws_are_repeatable_and_runs_are_bounded() {
+        let spec: Faults = "429=0.9,seed=3".parse().unwrap();
+        let run = || {
+            let mut s = FaultState {
+                spec: Some(spec.clone()),
+                ..FaultState::default()
+            };
+            (0..200).map(|_| s.draw().0).collect::<Vec<_>>()
+        };
+        let a = run();
+        assert_eq!(a, run());
+        let mut in_row = 0;
+        for f in &a {
+            in_row = if *f == Fault::RateLimited {
+                in_row + 1
+            } else {
+                0
+            };
+            assert!(in_row <= 2);
+        }
+        assert!(a.contains(&Fault::RateLimited));
+    }
+}

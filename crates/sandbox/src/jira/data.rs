@@ -1,0 +1,1435 @@
+//! The Jira sandbox's data: one site, rendered as Cloud or Data Center by the handlers.
+//!
+//! Two datasets: `demo`, a small bank's portfolio with seeded gaps (its expected findings are
+//! in `config/demo/expected-findings.txt`), and `synthetic:N`, N epics of regular shape for
+//! benchmarks. Both are generated deterministically from code, so every fresh machine serves
+//! the same bytes.
+
+use crate::time::{date, days_from_civil};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Which face of Jira a request reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    /// Jira Cloud: REST v3 and v2, `parent` links, account ids.
+    Cloud,
+    /// Jira Data Center: REST v2, `Epic Link`, user names.
+    DataCenter,
+}
+
+/// A custom field type, as `schema.custom` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// `float`: a JSON number.
+    Number,
+    /// `select`: an option object.
+    Select,
+    /// `datepicker`: `YYYY-MM-DD`.
+    Date,
+    /// `textfield`: a string.
+    Text,
+    /// `userpicker`: a user object.
+    User,
+    /// The Sprint field (`gh-sprint`).
+    Sprint,
+    /// Data Center's `Epic Link` (`gh-epic-link`), a key.
+    EpicLink,
+}
+
+/// A custom field of the site.
+#[derive(Debug, Clone)]
+pub struct FieldDef {
+    /// Display name; not unique in general.
+    pub name: &'static str,
+    /// Type.
+    pub kind: FieldKind,
+    /// Numeric id on Cloud (`customfield_<id>`).
+    pub cloud_id: u32,
+    /// Numeric id on Data Center.
+    pub dc_id: u32,
+    /// Only on Data Center (Epic Link, Epic Name).
+    pub dc_only: bool,
+}
+
+impl FieldDef {
+    /// `customfield_NNNNN` for a flavour.
+    pub fn id(&self, flavour: Flavour) -> String {
+        match flavour {
+            Flavour::Cloud => format!("customfield_{}", self.cloud_id),
+            Flavour::DataCenter => format!("customfield_{}", self.dc_id),
+        }
+    }
+
+    /// The `schema.custom` plugin type URI.
+    pub fn custom_type(&self) -> &'static str {
+        match self.kind {
+            FieldKind::Number => "com.atlassian.jira.plugin.system.customfieldtypes:float",
+            FieldKind::Select => "com.atlassian.jira.plugin.system.customfieldtypes:select",
+            FieldKind::Date => "com.atlassian.jira.plugin.system.customfieldtypes:datepicker",
+            FieldKind::Text => "com.atlassian.jira.plugin.system.customfieldtypes:textfield",
+            FieldKind::User => "com.atlassian.jira.plugin.system.customfieldtypes:userpicker",
+            FieldKind::Sprint => "com.pyxis.greenhopper.jira:gh-sprint",
+            FieldKind::EpicLink => "com.pyxis.greenhopper.jira:gh-epic-link",
+        }
+    }
+
+    /// The `schema.type`.
+    pub fn schema_type(&self) -> &'static str {
+        match self.kind {
+            FieldKind::Number => "number",
+            FieldKind::Select => "option",
+            FieldKind::Date => "date",
+            FieldKind::Text => "string",
+            FieldKind::User => "user",
+            FieldKind::Sprint => "array",
+            FieldKind::EpicLink => "any",
+        }
+    }
+}
+
+/// The site's custom fields. Ids differ between the two flavours, as between any two sites.
+pub const FIELDS: &[FieldDef] = &[
+    field("Demand Type", FieldKind::Select, 10031, 12100),
+    field("Development Type", FieldKind::Select, 10032, 12101),
+    field("Value Stream", FieldKind::Select, 10033, 12102),
+    field("Strategic Theme", FieldKind::Select, 10034, 12103),
+    field("Gate", FieldKind::Select, 10035, 12104),
+    field("Gate Decision", FieldKind::Select, 10036, 12105),
+    field("Gate Decision Date", FieldKind::Date, 10037, 12106),
+    field("Gate Decider", FieldKind::Text, 10053, 12122),
+    field("Next Gate Due", FieldKind::Date, 10038, 12107),
+    field("Cost of Delay", FieldKind::Number, 10039, 12108),
+    field("Business Value", FieldKind::Number, 10040, 12109),
+    field("Time Criticality", FieldKind::Number, 10041, 12110),
+    field("Risk Reduction", FieldKind::Number, 10042, 12111),
+    // A select on this site, as happens: values like "XL" are not numbers.
+    field("Job Size", FieldKind::Select, 10043, 12112),
+    field("Target start", FieldKind::Date, 10044, 12113),
+    field("Target end", FieldKind::Date, 10045, 12114),
+    field("Business Owner", FieldKind::Text, 10046, 12115),
+    field("KPI", FieldKind::Text, 10047, 12116),
+    field("KPI Baseline", FieldKind::Number, 10048, 12117),
+    field("KPI Target", FieldKind::Number, 10049, 12118),
+    field("KPI Actual", FieldKind::Number, 10054, 12123),
+    field("KPI Measured On", FieldKind::Date, 10055, 12124),
+    field("Probability", FieldKind::Number, 10050, 12119),
+    field("Impact", FieldKind::Number, 10051, 12120),
+    field("Mitigation", FieldKind::Text, 10052, 12121),
+    field("Story Points", FieldKind::Number, 10016, 10106),
+    field("Sprint", FieldKind::Sprint, 10020, 10104),
+    FieldDef {
+        name: "Epic Link",
+        kind: FieldKind::EpicLink,
+        cloud_id: 10014,
+        dc_id: 10101,
+        dc_only: true,
+    },
+];
+
+const fn field(name: &'static str, kind: FieldKind, cloud_id: u32, dc_id: u32) -> FieldDef {
+    FieldDef {
+        name,
+        kind,
+        cloud_id,
+        dc_id,
+        dc_only: false,
+    }
+}
+
+/// The definition of a field by name.
+pub fn field_def(name: &str) -> &'static FieldDef {
+    FIELDS
+        .iter()
+        .find(|f| f.name == name)
+        .unwrap_or_else(|| panic!("no field {name}"))
+}
+
+/// An issue type. Level 1 is the epic level, whatever the type is called.
+#[derive(Debug, Clone)]
+pub struct IssueType {
+    /// Id.
+    pub id: &'static str,
+    /// Name; the demo's epic type is not called "Epic".
+    pub name: &'static str,
+    /// 1 epic, 0 standard, -1 sub-task.
+    pub hierarchy_level: i32,
+}
+
+/// The site's issue types.
+pub const ISSUE_TYPES: &[IssueType] = &[
+    IssueType {
+        id: "10000",
+        name: "Portfolio Epic",
+        hierarchy_level: 1,
+    },
+    IssueType {
+        id: "10001",
+        name: "Story",
+        hierarchy_level: 0,
+    },
+    IssueType {
+        id: "10002",
+        name: "Task",
+        hierarchy_level: 0,
+    },
+    IssueType {
+        id: "10004",
+        name: "Bug",
+        hierarchy_level: 0,
+    },
+    IssueType {
+        id: "10005",
+        name: "Risk",
+        hierarchy_level: 0,
+    },
+];
+
+/// A user. Cloud knows them by account id, Data Center by name.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Cloud account id.
+    pub account_id: String,
+    /// Data Center user name.
+    pub name: String,
+    /// Display name.
+    pub display_name: String,
+}
+
+/// A logical custom-field value; the handlers render it per flavour.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    /// A number.
+    Number(f64),
+    /// A select option by its value.
+    Option(String),
+    /// A date, `YYYY-MM-DD`.
+    Date(String),
+    /// Text.
+    Text(String),
+}
+
+/// A comment with its properties.
+#[derive(Debug, Clone)]
+pub struct Comment {
+    /// Id.
+    pub id: u64,
+    /// Author index into `users`, or `None` for the API user (the DMO bot).
+    pub author: Option<usize>,
+    /// The body as stored: ADF (from v3) or wiki text (from v2), kept as sent.
+    pub body: Value,
+    /// Created, ms.
+    pub created: i64,
+    /// Updated, ms.
+    pub updated: i64,
+    /// Comment properties.
+    pub properties: BTreeMap<String, Value>,
+}
+
+/// An issue.
+#[derive(Debug, Clone)]
+pub struct Issue {
+    /// Numeric id.
+    pub id: u64,
+    /// Key, `BIZ-7`.
+    pub key: String,
+    /// Index into [`ISSUE_TYPES`].
+    pub issue_type: usize,
+    /// Summary.
+    pub summary: String,
+    /// Status name.
+    pub status: &'static str,
+    /// Status category key: `new`, `indeterminate`, `done`.
+    pub status_category: &'static str,
+    /// Parent epic key.
+    pub parent: Option<String>,
+    /// Assignee index.
+    pub assignee: Option<usize>,
+    /// Created, ms.
+    pub created: i64,
+    /// Updated, ms.
+    pub updated: i64,
+    /// Resolved, ms.
+    pub resolved: Option<i64>,
+    /// Custom field values by field name.
+    pub custom: BTreeMap<&'static str, FieldValue>,
+    /// Sprint ids.
+    pub sprints: Vec<u64>,
+    /// Labels.
+    pub labels: Vec<String>,
+    /// Comments, oldest first.
+    pub comments: Vec<Comment>,
+}
+
+/// A worklog.
+#[derive(Debug, Clone)]
+pub struct Worklog {
+    /// Id.
+    pub id: u64,
+    /// Issue id.
+    pub issue_id: u64,
+    /// Author index.
+    pub author: usize,
+    /// When the work started, ms.
+    pub started: i64,
+    /// Seconds spent.
+    pub seconds: u64,
+    /// Created, ms.
+    pub created: i64,
+    /// Updated, ms.
+    pub updated: i64,
+    /// Comment text.
+    pub comment: Option<String>,
+}
+
+/// A board.
+#[derive(Debug, Clone)]
+pub struct Board {
+    /// Id.
+    pub id: u64,
+    /// Name.
+    pub name: String,
+    /// `scrum` or `kanban`.
+    pub kind: &'static str,
+}
+
+/// A sprint.
+#[derive(Debug, Clone)]
+pub struct Sprint {
+    /// Id.
+    pub id: u64,
+    /// Board id.
+    pub board: u64,
+    /// Name.
+    pub name: String,
+    /// `closed`, `active`, `future`.
+    pub state: &'static str,
+    /// Start, ms (future sprints have none).
+    pub start: Option<i64>,
+    /// End, ms.
+    pub end: Option<i64>,
+    /// Completed, ms (closed sprints only).
+    pub complete: Option<i64>,
+    /// Goal.
+    pub goal: Option<String>,
+}
+
+/// The whole site.
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    /// Project key.
+    pub project: String,
+    /// Users.
+    pub users: Vec<User>,
+    /// Issues by key order of creation.
+    pub issues: Vec<Issue>,
+    /// Worklogs, in id order.
+    pub worklogs: Vec<Worklog>,
+    /// Deleted worklogs: (id, deletion time ms).
+    pub deleted_worklogs: Vec<(u64, i64)>,
+    /// Boards.
+    pub boards: Vec<Board>,
+    /// Sprints.
+    pub sprints: Vec<Sprint>,
+    next_comment: u64,
+    next_worklog: u64,
+}
+
+/// A small deterministic generator (SplitMix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A KPI: name, baseline, target, and the latest measurement (value, date).
+type KpiSpec = (&'static str, f64, f64, Option<(f64, &'static str)>);
+
+/// One epic of the demo, as the DMO would describe it.
+struct EpicSpec {
+    title: &'static str,
+    status: &'static str,
+    demand: Option<&'static str>,
+    development: &'static str,
+    stream: &'static str,
+    theme: Option<&'static str>,
+    gate: Option<&'static str>,
+    /// Decision recorded in the epic itself: decision, date, decider. Most epics keep their
+    /// decision log in the DMO's gate-decisions.csv instead.
+    decision: Option<(&'static str, &'static str, &'static str)>,
+    next_gate_due: Option<&'static str>,
+    cost_of_delay: Option<f64>,
+    /// Business value, time criticality, risk reduction, job size (a select value).
+    wsjf: Option<(f64, f64, f64, &'static str)>,
+    start: &'static str,
+    end: &'static str,
+    owner: &'static str,
+    created: &'static str,
+    /// Name, baseline, target, and the latest measurement (value, date).
+    kpi: Option<KpiSpec>,
+    /// Risk filed under the epic: title, owned (by the team's first member), mitigation.
+    risk: (&'static str, bool, Option<&'static str>),
+    /// Team: 0 payments, 1 onboarding, 2 data platform, 3 service desk (its board).
+    team: usize,
+    /// Days the team worked on it (first, last), logging time in Jira every working day; none
+    /// for epics whose time is kept in the HR timesheets (BIZ-1..8) or not started.
+    work: Option<(&'static str, &'static str)>,
+}
+
+const CAP: Option<&str> = Some("Capability planning");
+const IDEA: Option<&str> = Some("Ideas and concepts");
+const INC: Option<&str> = Some("Increments and improvements");
+const SVC: Option<&str> = Some("Service changes");
+const RETAIL: &str = "Retail banking";
+const DATA: &str = "Enterprise data";
+const SERVICE: &str = "Customer service";
+const MEASURED: Option<(f64, &str)> = Some((0.0, "2026-11-02"));
+
+/// The demo portfolio; what each epic was seeded for is written next to it, and the findings
+/// the whole demo must give are in config/demo/expected-findings.txt. BIZ-1..8 are the
+/// initiatives the HR and finance files talk about. Most epics keep their gate decisions in
+/// the DMO's log (gate-decisions.csv); BIZ-14, BIZ-22 and BIZ-24 record theirs in the epic.
+fn demo_epics() -> Vec<EpicSpec> {
+    let e = |title, status, demand, development, stream, team| EpicSpec {
+        title,
+        status,
+        demand,
+        development,
+        stream,
+        theme: Some("Everyday banking"),
+        gate: Some("G2"),
+        decision: None,
+        next_gate_due: None,
+        cost_of_delay: Some(20_000.0),
+        wsjf: Some((5.0, 3.0, 2.0, "5")),
+        start: "2026-05-04",
+        end: "2027-03-31",
+        owner: "Leena Koskinen",
+        created: "2026-01-12",
+        kpi: Some(("Customers using it", 0.0, 50.0, MEASURED)),
+        risk: (
+            "Key people leave mid-way",
+            true,
+            Some("Pair on every change"),
+        ),
+        team,
+        work: None,
+    };
+    vec![
+        // BIZ-1: seeded clean.
+        EpicSpec {
+            theme: Some("Real-time payments"),
+            cost_of_delay: Some(40_000.0),
+            wsjf: Some((8.0, 8.0, 5.0, "8")),
+            start: "2026-01-01",
+            end: "2026-12-31",
+            created: "2025-11-03",
+            kpi: Some((
+                "Instant share of payments",
+                0.0,
+                60.0,
+                Some((22.0, "2026-11-02")),
+            )),
+            ..e(
+                "Instant payments",
+                "In Progress",
+                CAP,
+                "Sequential",
+                RETAIL,
+                0,
+            )
+        },
+        // BIZ-2: conditional go at G1; its condition, the cost of delay, is still missing.
+        EpicSpec {
+            gate: Some("G1"),
+            cost_of_delay: None,
+            wsjf: None,
+            start: "2026-01-01",
+            end: "2026-12-31",
+            created: "2025-11-03",
+            kpi: Some(("Card controls used", 0.0, 40.0, Some((12.0, "2026-11-02")))),
+            ..e(
+                "Card controls in the app",
+                "In Progress",
+                INC,
+                "Incremental",
+                RETAIL,
+                0,
+            )
+        },
+        // BIZ-3: go at G1 on a stale business case with no benefit in it.
+        EpicSpec {
+            gate: Some("G1"),
+            start: "2026-03-02",
+            end: "2027-06-30",
+            created: "2025-11-03",
+            kpi: Some(("Self-service mortgage renewals", 10.0, 45.0, None)),
+            ..e(
+                "Mortgage self-service",
+                "In Progress",
+                CAP,
+                "Sequential",
+                RETAIL,
+                1,
+            )
+        },
+        // BIZ-4: put on hold at G1, so still at G0; time was logged anyway.
+        EpicSpec {
+            gate: Some("G0"),
+            start: "2026-04-01",
+            end: "2026-12-31",
+            created: "2025-11-03",
+            ..e(
+                "Identity check at onboarding",
+                "To Do",
+                INC,
+                "Sequential",
+                RETAIL,
+                1,
+            )
+        },
+        // BIZ-5: business case without a discount rate.
+        EpicSpec {
+            gate: Some("G0"),
+            created: "2026-10-01",
+            start: "2027-01-04",
+            end: "2027-09-30",
+            ..e("Customer data hub", "To Do", IDEA, "Sequential", DATA, 2)
+        },
+        // BIZ-6: its budget row is broken (period 2026-Q5).
+        EpicSpec {
+            gate: Some("G0"),
+            created: "2026-10-12",
+            start: "2027-01-11",
+            end: "2027-06-25",
+            ..e("Data catalogue", "To Do", IDEA, "Continual", DATA, 2)
+        },
+        // BIZ-7: stopped at G1, time logged after the stop.
+        EpicSpec {
+            gate: Some("G0"),
+            start: "2026-02-02",
+            end: "2026-10-30",
+            created: "2025-11-03",
+            ..e(
+                "Card controls on the web",
+                "Done",
+                INC,
+                "Sequential",
+                RETAIL,
+                0,
+            )
+        },
+        // BIZ-8: its decision row is broken (gate G9).
+        EpicSpec {
+            gate: Some("G0"),
+            created: "2026-10-20",
+            start: "2027-01-04",
+            end: "2027-06-18",
+            ..e(
+                "Branch queue tickets",
+                "To Do",
+                SVC,
+                "Continual",
+                SERVICE,
+                3,
+            )
+        },
+        // BIZ-9 .. BIZ-25: initiatives whose record lives in Jira, their business cases and
+        // decision log in the DMO's files. Seeded clean unless said otherwise.
+        EpicSpec {
+            gate: Some("G3"),
+            start: "2026-06-01",
+            end: "2027-02-26",
+            work: Some(("2026-06-01", "2026-11-20")),
+            ..e(
+                "Savings goals",
+                "In Progress",
+                INC,
+                "Incremental",
+                RETAIL,
+                0,
+            )
+        },
+        EpicSpec {
+            start: "2026-07-06",
+            end: "2026-12-18",
+            work: Some(("2026-07-06", "2026-11-20")),
+            ..e(
+                "Account switching service",
+                "In Progress",
+                SVC,
+                "Continual",
+                SERVICE,
+                3,
+            )
+        },
+        EpicSpec {
+            kpi: Some(("Data products in use", 2.0, 12.0, Some((5.0, "2026-11-02")))),
+            work: Some(("2026-05-04", "2026-11-20")),
+            ..e(
+                "Event streaming platform",
+                "In Progress",
+                CAP,
+                "Incremental",
+                DATA,
+                2,
+            )
+        },
+        // BIZ-12: nobody said which kind of demand it is.
+        EpicSpec {
+            demand: None,
+            gate: Some("G0"),
+            created: "2026-11-02",
+            start: "2027-02-01",
+            end: "2027-08-31",
+            ..e(
+                "Chat with an advisor",
+                "To Do",
+                INC,
+                "Incremental",
+                SERVICE,
+                3,
+            )
+        },
+        EpicSpec {
+            start: "2026-05-11",
+            work: Some(("2026-05-11", "2026-11-20")),
+            ..e(
+                "Fraud scoring v2",
+                "In Progress",
+                INC,
+                "Incremental",
+                DATA,
+                2,
+            )
+        },
+        // BIZ-14: passed G1 without a strategic theme.
+        EpicSpec {
+            theme: None,
+            gate: Some("G1"),
+            decision: Some(("Go", "2026-10-28", "Portfolio steering")),
+            next_gate_due: Some("2026-12-16"),
+            created: "2026-09-01",
+            start: "2027-01-04",
+            end: "2027-10-29",
+            ..e(
+                "Paperless statements",
+                "To Do",
+                INC,
+                "Sequential",
+                SERVICE,
+                3,
+            )
+        },
+        EpicSpec {
+            gate: Some("G4"),
+            start: "2026-03-09",
+            end: "2026-08-28",
+            created: "2025-12-01",
+            work: Some(("2026-03-09", "2026-08-28")),
+            ..e("Complaint tracking", "Done", SVC, "Continual", SERVICE, 3)
+        },
+        EpicSpec {
+            gate: Some("G1"),
+            next_gate_due: Some("2027-01-13"),
+            created: "2026-08-03",
+            start: "2027-01-11",
+            end: "2027-09-30",
+            ..e(
+                "Merchant onboarding portal",
+                "To Do",
+                INC,
+                "Incremental",
+                RETAIL,
+                1,
+            )
+        },
+        EpicSpec {
+            start: "2026-06-08",
+            work: Some(("2026-06-08", "2026-11-20")),
+            ..e(
+                "Reporting warehouse migration",
+                "In Progress",
+                INC,
+                "Sequential",
+                DATA,
+                2,
+            )
+        },
+        // BIZ-18: the G1 decision was due in October and has not been taken.
+        EpicSpec {
+            gate: Some("G0"),
+            next_gate_due: Some("2026-10-15"),
+            created: "2026-09-10",
+            start: "2027-01-04",
+            end: "2027-06-30",
+            ..e("Robo-advice pilot", "To Do", IDEA, "Sequential", RETAIL, 0)
+        },
+        EpicSpec {
+            start: "2026-06-01",
+            end: "2026-11-20",
+            work: Some(("2026-06-01", "2026-11-20")),
+            ..e(
+                "Self-service card replacement",
+                "In Progress",
+                SVC,
+                "Continual",
+                SERVICE,
+                3,
+            )
+        },
+        // BIZ-20: job size written as "XL" in a select that should hold numbers.
+        EpicSpec {
+            wsjf: Some((3.0, 2.0, 1.0, "XL")),
+            start: "2026-06-15",
+            end: "2026-12-04",
+            work: Some(("2026-06-15", "2026-11-20")),
+            ..e(
+                "Master data clean-up",
+                "In Progress",
+                INC,
+                "Continual",
+                DATA,
+                2,
+            )
+        },
+        EpicSpec {
+            gate: Some("G3"),
+            start: "2026-04-20",
+            work: Some(("2026-04-20", "2026-11-20")),
+            ..e(
+                "Mobile onboarding",
+                "In Progress",
+                INC,
+                "Incremental",
+                RETAIL,
+                1,
+            )
+        },
+        // BIZ-22: 56 hours logged while only the G1 go is on record.
+        EpicSpec {
+            gate: Some("G1"),
+            decision: Some(("Go", "2026-11-02", "Portfolio steering")),
+            next_gate_due: Some("2026-12-09"),
+            created: "2026-08-03",
+            start: "2027-01-04",
+            end: "2027-12-17",
+            work: Some(("2026-10-05", "2026-10-13")),
+            ..e(
+                "Open banking API",
+                "In Progress",
+                INC,
+                "Incremental",
+                RETAIL,
+                1,
+            )
+        },
+        EpicSpec {
+            gate: Some("G5"),
+            start: "2026-02-23",
+            end: "2026-07-31",
+            created: "2025-12-01",
+            work: Some(("2026-02-23", "2026-07-31")),
+            ..e(
+                "Contact centre routing",
+                "Done",
+                SVC,
+                "Continual",
+                SERVICE,
+                3,
+            )
+        },
+        // BIZ-24: its only risk has no owner and no mitigation.
+        EpicSpec {
+            gate: Some("G1"),
+            decision: Some(("Go", "2026-11-04", "Portfolio steering")),
+            next_gate_due: Some("2027-01-20"),
+            created: "2026-08-17",
+            start: "2027-02-01",
+            end: "2027-11-30",
+            risk: ("Regulator changes the reporting format", false, None),
+            ..e(
+                "Regulatory reporting automation",
+                "To Do",
+                INC,
+                "Sequential",
+                DATA,
+                2,
+            )
+        },
+        EpicSpec {
+            start: "2026-07-06",
+            end: "2026-12-18",
+            work: Some(("2026-07-06", "2026-11-20")),
+            ..e(
+                "Customer feedback loop",
+                "In Progress",
+                IDEA,
+                "Continual",
+                SERVICE,
+                3,
+            )
+        },
+    ]
+}
+
+const FIRST_NAMES: &[&str] = &[
+    "Aada", "Ben", "Chloe", "Daniel", "Elsa", "Farid", "Greta", "Hugo", "Ines", "Joel", "Kirsi",
+    "Leo", "Maria", "Niko", "Oona", "Pavel", "Reetta", "Sami", "Tiina", "Umar", "Veera", "Wille",
+    "Ximena", "Yusuf", "Zara", "Anton", "Bea", "Cyril", "Dora", "Emil",
+];
+const LAST_NAMES: &[&str] = &[
+    "Laine",
+    "Berg",
+    "Heikkinen",
+    "Koivisto",
+    "Lind",
+    "Rahimi",
+    "Sundqvist",
+    "Nurmi",
+    "Ortega",
+    "Halme",
+    "Rantanen",
+    "Vuori",
+    "Santos",
+    "Aalto",
+    "Peltola",
+    "Novak",
+    "Salmi",
+    "Jokinen",
+    "Lehto",
+    "Farouk",
+    "Kallio",
+    "Holm",
+    "Reyes",
+    "Demir",
+    "Ahmed",
+    "Mattila",
+    "Grön",
+    "Dubois",
+    "Kiss",
+    "Wikström",
+];
+
+fn day_ms(text: &str) -> i64 {
+    let d = crate::time::parse_date(text).expect("a valid date in the dataset");
+    d * 86_400_000
+}
+
+impl Dataset {
+    /// Parse `demo` or `synthetic:N`.
+    pub fn named(name: &str) -> Result<Dataset, String> {
+        match name {
+            "demo" => Ok(Dataset::demo()),
+            other => match other.strip_prefix("synthetic:").map(str::parse::<usize>) {
+                Some(Ok(n)) if n > 0 => Ok(Dataset::synthetic(n)),
+                _ => Err(format!(
+                    "unknown dataset `{other}`: use `demo` or `synthetic:N` with N > 0"
+                )),
+            },
+        }
+    }
+
+    fn base(project: &str, users: usize) -> Dataset {
+        let users = (0..users)
+            .map(|i| {
+                let first = FIRST_NAMES[i % FIRST_NAMES.len()];
+                let last = LAST_NAMES[(i * 7) % LAST_NAMES.len()];
+                User {
+                    account_id: format!("712020:{:08x}-{:04x}", 0x5c1b_0000u32 + i as u32, i),
+                    name: format!("{}.{}", first.to_lowercase(), ascii(last).to_lowercase()),
+                    display_name: format!("{first} {last}"),
+                }
+            })
+            .collect();
+        let boards = vec![
+            board(12, "Payments", "scrum"),
+            board(13, "Onboarding", "scrum"),
+            board(14, "Data platform", "scrum"),
+            board(15, "Service desk", "kanban"),
+        ];
+        let mut sprints = Vec::new();
+        let first_monday = days_from_civil(2026, 6, 1);
+        for (b, board) in boards.iter().enumerate().filter(|(_, b)| b.kind == "scrum") {
+            for n in 0..14u64 {
+                let start = (first_monday + n as i64 * 14) * 86_400_000 + 6 * 3_600_000;
+                let end = start + 14 * 86_400_000;
+                let state = match n {
+                    0..=11 => "closed",
+                    12 => "active",
+                    _ => "future",
+                };
+                sprints.push(Sprint {
+                    id: 300 + b as u64 * 20 + n,
+                    board: board.id,
+                    name: format!("{} 26.{}", board.name, n + 12),
+                    state,
+                    start: (state != "future").then_some(start),
+                    end: (state != "future").then_some(end),
+                    complete: (state == "closed").then_some(end + 2 * 3_600_000),
+                    goal: (n % 3 == 0).then(|| format!("Sprint goal {}", n + 12)),
+                });
+            }
+        }
+        Dataset {
+            project: project.to_string(),
+            users,
+            boards,
+            sprints,
+            next_comment: 50_000,
+            next_worklog: 90_000,
+            ..Dataset::default()
+        }
+    }
+
+    /// The demo portfolio: 25 epics, 300 child issues, ~4,600 worklogs by 30 people.
+    pub fn demo() -> Dataset {
+        let mut d = Dataset::base("BIZ", 30);
+        let mut rng = Rng(0x7011_6a7e);
+        let specs = demo_epics();
+        for spec in &specs {
+            d.add_epic(spec);
+        }
+        let mut children = Vec::new();
+        for (i, spec) in specs.iter().enumerate() {
+            children.push(d.add_children(i, spec, 12, &mut rng));
+        }
+        d.add_daily_worklogs(&specs, &children, &mut rng);
+        d
+    }
+
+    /// `synthetic:N`: N epics of 10 children each, 10 worklogs per child, regular shapes.
+    pub fn synthetic(n: usize) -> Dataset {
+        let mut d = Dataset::base("SYN", 30);
+        let mut rng = Rng(n as u64);
+        let streams = [RETAIL, DATA, SERVICE];
+        let demands = [CAP, IDEA, INC, SVC];
+        for i in 0..n {
+            let title: &'static str =
+                Box::leak(format!("Synthetic initiative {}", i + 1).into_boxed_str());
+            let spec = EpicSpec {
+                title,
+                status: "In Progress",
+                demand: demands[i % 4],
+                development: ["Sequential", "Incremental", "Continual"][i % 3],
+                stream: streams[i % 3],
+                theme: Some("Everyday banking"),
+                gate: Some("G2"),
+                decision: Some(("Go", "2026-03-02", "Portfolio steering")),
+                next_gate_due: None,
+                cost_of_delay: Some(10_000.0 + (i % 50) as f64 * 1000.0),
+                wsjf: Some((5.0, 3.0, 2.0, "5")),
+                start: "2026-03-01",
+                end: "2026-12-31",
+                owner: "Synthetic owner",
+                created: "2026-01-05",
+                kpi: None,
+                risk: ("Synthetic risk", true, Some("Watch it")),
+                team: i % 3,
+                work: None,
+            };
+            d.add_epic(&spec);
+        }
+        for i in 0..n {
+            d.add_children_synthetic(i, &mut rng);
+        }
+        d
+    }
+
+    fn add_epic(&mut self, s: &EpicSpec) {
+        let n = self.issues.len() + 1;
+        let created = day_ms(s.created) + 9 * 3_600_000 + (n as i64 * 7 % 50) * 60_000;
+        let mut custom = BTreeMap::new();
+        let mut put = |name: &'static str, v: Option<FieldValue>| {
+            if let Some(v) = v {
+                custom.insert(name, v);
+            }
+        };
+        put(
+            "Demand Type",
+            s.demand.map(|v| FieldValue::Option(v.into())),
+        );
+        put(
+            "Development Type",
+            Some(FieldValue::Option(s.development.into())),
+        );
+        put("Value Stream", Some(FieldValue::Option(s.stream.into())));
+        put(
+            "Strategic Theme",
+            s.theme.map(|v| FieldValue::Option(v.into())),
+        );
+        put("Gate", s.gate.map(|v| FieldValue::Option(v.into())));
+        if let Some((decision, date, decider)) = s.decision {
+            put("Gate Decision", Some(FieldValue::Option(decision.into())));
+            put("Gate Decision Date", Some(FieldValue::Date(date.into())));
+            put("Gate Decider", Some(FieldValue::Text(decider.into())));
+        }
+        put(
+            "Next Gate Due",
+            s.next_gate_due.map(|d| FieldValue::Date(d.into())),
+        );
+        put("Cost of Delay", s.cost_of_delay.map(FieldValue::Number));
+        if let Some((bv, tc, rr, size)) = s.wsjf {
+            put("Business Value", Some(FieldValue::Number(bv)));
+            put("Time Criticality", Some(FieldValue::Number(tc)));
+            put("Risk Reduction", Some(FieldValue::Number(rr)));
+            put("Job Size", Some(FieldValue::Option(size.into())));
+        }
+        put("Target start", Some(FieldValue::Date(s.start.into())));
+        put("Target end", Some(FieldValue::Date(s.end.into())));
+        put("Business Owner", Some(FieldValue::Text(s.owner.into())));
+        if let Some((name, baseline, target, measured)) = s.kpi {
+            put("KPI", Some(FieldValue::Text(name.into())));
+            put("KPI Baseline", Some(FieldValue::Number(baseline)));
+            put("KPI Target", Some(FieldValue::Number(target)));
+            if let Some((value, date)) = measured {
+                // A measurement of 0.0 in the template means "a third of the way".
+                let value = if value == 0.0 {
+                    baseline + (target - baseline) / 3.0
+                } else {
+                    value
+                };
+                put("KPI Actual", Some(FieldValue::Number(value.round())));
+                put("KPI Measured On", Some(FieldValue::Date(date.into())));
+            }
+        }
+        let (status_category, resolved) = category(s.status, created);
+        self.issues.push(Issue {
+            id: 10_000 + n as u64,
+            key: format!("{}-{n}", self.project),
+            issue_type: 0,
+            summary: s.title.to_string(),
+            status: s.status,
+            status_category,
+            parent: None,
+            assignee: None,
+            created,
+            updated: created + 86_400_000 * 3,
+            resolved,
+            custom,
+            sprints: Vec::new(),
+            labels: Vec::new(),
+            comments: Vec::new(),
+        });
+    }
+
+    #[allow(clippy::too_many_arguments)] // one call site per kind of child; a struct adds nothing
+    fn push_child(
+        &mut self,
+        epic: usize,
+        issue_type: usize,
+        summary: String,
+        status: &'static str,
+        assignee: Option<usize>,
+        custom: BTreeMap<&'static str, FieldValue>,
+        sprints: Vec<u64>,
+    ) -> usize {
+        let n = self.issues.len() + 1;
+        let epic_issue = &self.issues[epic];
+        let created = epic_issue.created + 86_400_000 * (2 + n as i64 % 20);
+        let (status_category, resolved) = category(status, created);
+        self.issues.push(Issue {
+            id: 10_000 + n as u64,
+            key: format!("{}-{n}", self.project),
+            issue_type,
+            summary,
+            status,
+            status_category,
+            parent: Some(epic_issue.key.clone()),
+            assignee,
+            created,
+            updated: created + 86_400_000 * (1 + n as i64 % 9),
+            resolved,
+            custom,
+            sprints,
+            labels: Vec::new(),
+            comments: Vec::new(),
+        });
+        self.issues.len() - 1
+    }
+
+    /// The users of a team: 8, 8, 7 and 7 people.
+    fn team(&self, team: usize) -> std::ops::Range<usize> {
+        const BOUNDS: [usize; 5] = [0, 8, 16, 23, 30];
+        let t = team.min(3);
+        BOUNDS[t]..BOUNDS[t + 1].min(self.users.len())
+    }
+
+    fn team_sprints(&self, team: usize) -> Vec<u64> {
+        let id = self.boards[team.min(3)].id;
+        self.sprints
+            .iter()
+            .filter(|s| s.board == id && s.state != "future")
+            .map(|s| s.id)
+            .collect()
+    }
+
+    /// Children of an epic: stories, a task, a bug, and one risk. Returns the indexes of the
+    /// children time can be logged on.
+    fn add_children(
+        &mut self,
+        epic: usize,
+        s: &EpicSpec,
+        count: usize,
+        rng: &mut Rng,
+    ) -> Vec<usize> {
+        let team = self.team(s.team);
+        let sprints = self.team_sprints(s.team);
+        let mut out = Vec::new();
+        for c in 0..count {
+            if c == count - 1 {
+                let (title, owned, mitigation) = s.risk;
+                let mut custom = BTreeMap::new();
+                custom.insert("Probability", FieldValue::Number(0.3));
+                custom.insert("Impact", FieldValue::Number(0.5));
+                if let Some(m) = mitigation {
+                    custom.insert("Mitigation", FieldValue::Text(m.into()));
+                }
+                let owner = owned.then_some(team.start);
+                self.push_child(
+                    epic,
+                    4,
+                    title.to_string(),
+                    "Open",
+                    owner,
+                    custom,
+                    Vec::new(),
+                );
+                continue;
+            }
+            let kind = match c {
+                3 => 2,
+                7 => 3,
+                _ => 1,
+            };
+            let status = if s.status == "Done" || (s.work.is_some() && c < 6) {
+                "Done"
+            } else if s.work.is_some() && c < 9 {
+                "In Progress"
+            } else {
+                "To Do"
+            };
+            let assignee = Some(team.start + rng.below(team.len() as u64) as usize);
+            let mut custom = BTreeMap::new();
+            custom.insert(
+                "Story Points",
+                FieldValue::Number([1.0, 2.0, 3.0, 5.0, 8.0][rng.below(5) as usize]),
+            );
+            let in_sprints = if s.work.is_some() && !sprints.is_empty() {
+                vec![sprints[rng.below(sprints.len() as u64) as usize]]
+            } else {
+                Vec::new()
+            };
+            let kind_name = ["", "Story", "Task", "Bug"][kind];
+            let idx = self.push_child(
+                epic,
+                kind,
+                format!("{}: {kind_name} {}", s.title, c + 1),
+                status,
+                assignee,
+                custom,
+                in_sprints,
+            );
+            out.push(idx);
+        }
+        out
+    }
+
+    fn add_children_synthetic(&mut self, epic: usize, rng: &mut Rng) {
+        let team = self.team(epic % 3);
+        let title = self.issues[epic].summary.clone();
+        for c in 0..10 {
+            let mut custom = BTreeMap::new();
+            custom.insert("Story Points", FieldValue::Number(3.0));
+            let idx = self.push_child(
+                epic,
+                1,
+                format!("{title}: Story {}", c + 1),
+                "In Progress",
+                Some(team.start + c % team.len()),
+                custom,
+                Vec::new(),
+            );
+            let issue_id = self.issues[idx].id;
+            for w in 0..10 {
+                let author = team.start + rng.below(team.len() as u64) as usize;
+                let day = days_from_civil(2026, 3, 9) + (c as i64 * 13 + w * 7) % 250;
+                let started = day * 86_400_000 + 7 * 3_600_000;
+                self.push_worklog(issue_id, author, started, 3600 * (1 + w as u64 % 4), None);
+            }
+        }
+    }
+
+    /// Every member of a team logs a day's work (6 to 8 hours) on every working day on which
+    /// one of the team's epics is in its work window, on a child issue of such an epic.
+    /// BIZ-22's window is different: one person's prototype, 8 hours a day on 7 days.
+    fn add_daily_worklogs(&mut self, specs: &[EpicSpec], children: &[Vec<usize>], rng: &mut Rng) {
+        let first = specs
+            .iter()
+            .filter_map(|s| s.work.map(|w| crate::time::parse_date(w.0).unwrap()))
+            .min()
+            .unwrap_or(0);
+        let last = specs
+            .iter()
+            .filter_map(|s| s.work.map(|w| crate::time::parse_date(w.1).unwrap()))
+            .max()
+            .unwrap_or(0);
+        for day in first..=last {
+            let weekday = (day + 3).rem_euclid(7); // 0 = Monday
+            if weekday >= 5 {
+                continue;
+            }
+            for team in 0..4 {
+                let active: Vec<usize> = specs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.team == team && s.title != "Open banking API")
+                    .filter(|(_, s)| {
+                        s.work.is_some_and(|(a, b)| {
+                            let (a, b) = (
+                                crate::time::parse_date(a).unwrap(),
+                                crate::time::parse_date(b).unwrap(),
+                            );
+                            (a..=b).contains(&day)
+                        })
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                if active.is_empty() {
+                    continue;
+                }
+                for author in self.team(team) {
+                    let epic = active[rng.below(active.len() as u64) as usize];
+                    let pool = &children[epic];
+                    let issue = pool[rng.below(pool.len() as u64) as usize];
+                    let issue_id = self.issues[issue].id;
+                    let quarters = 24 + rng.below(9);
+                    let started = day * 86_400_000 + (5 + rng.below(3) as i64) * 3_600_000;
+                    let comment = (rng.below(5) == 0).then_some("Pairing session");
+                    self.push_worklog(issue_id, author, started, quarters * 900, comment);
+                }
+            }
+        }
+        // BIZ-22: the prototype, logged before any G2 decision.
+        if let Some(i) = specs.iter().position(|s| s.title == "Open banking API") {
+            let (a, _) = specs[i].work.unwrap();
+            let start = crate::time::parse_date(a).unwrap();
+            let issue_id = self.issues[children[i][0]].id;
+            let author = self.team(1).start + 2;
+            let mut day = start;
+            let mut logged = 0;
+            while logged < 7 {
+                if (day + 3).rem_euclid(7) < 5 {
+                    self.push_worklog(
+                        issue_id,
+                        author,
+                        day * 86_400_000 + 13 * 3_600_000,
+                        8 * 3600,
+                        Some("Prototype of the consent flow"),
+                    );
+                    logged += 1;
+                }
+                day += 1;
+            }
+        }
+    }
+
+    fn push_worklog(
+        &mut self,
+        issue_id: u64,
+        author: usize,
+        started: i64,
+        seconds: u64,
+        comment: Option<&str>,
+    ) -> u64 {
+        let id = self.next_worklog;
+        self.next_worklog += 1;
+        // Logged the same evening; ids grow with creation time, as Jira's do.
+        let created = started + seconds as i64 * 1000 + 3_600_000 + (id % 600) as i64 * 1000;
+        self.worklogs.push(Worklog {
+            id,
+            issue_id,
+            author,
+            started,
+            seconds,
+            created,
+            updated: created,
+            comment: comment.map(str::to_string),
+        });
+        id
+    }
+
+    /// The issue with this key or id.
+    pub fn issue(&self, key_or_id: &str) -> Option<&Issue> {
+        self.issues
+            .iter()
+            .find(|i| i.key == key_or_id || i.id.to_string() == key_or_id)
+    }
+
+    /// The issue with this key or id, mutable.
+    pub fn issue_mut(&mut self, key_or_id: &str) -> Option<&mut Issue> {
+        self.issues
+            .iter_mut()
+            .find(|i| i.key == key_or_id || i.id.to_string() == key_or_id)
+    }
+
+    /// A new comment id.
+    pub fn next_comment_id(&mut self) -> u64 {
+        self.next_comment += 1;
+        self.next_comment
+    }
+
+    // Mutations, for tests that change the site between two syncs.
+
+    /// Change an issue's summary, as a person would; `updated` becomes `now`.
+    pub fn edit_summary(&mut self, key: &str, summary: &str, now: i64) -> bool {
+        match self.issue_mut(key) {
+            Some(issue) => {
+                issue.summary = summary.to_string();
+                issue.updated = now;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Change a worklog's time spent; its `updated` becomes `now`.
+    pub fn edit_worklog(&mut self, id: u64, seconds: u64, now: i64) -> bool {
+        match self.worklogs.iter_mut().find(|w| w.id == id) {
+            Some(w) => {
+                w.seconds = seconds;
+                w.updated = now;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Delete a worklog at `now`.
+    pub fn delete_worklog(&mut self, id: u64, now: i64) -> bool {
+        let before = self.worklogs.len();
+        self.worklogs.retain(|w| w.id != id);
+        if self.worklogs.len() < before {
+            self.deleted_worklogs.push((id, now));
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The epic an issue belongs to (itself for an epic).
+    pub fn epic_of(&self, issue: &Issue) -> Option<String> {
+        if ISSUE_TYPES[issue.issue_type].hierarchy_level == 1 {
+            Some(issue.key.clone())
+        } else {
+            issue.parent.clone()
+        }
+    }
+
+    /// Logged seconds per (person, epic key), the ground truth a sync must reproduce.
+    pub fn seconds_by_person_and_epic(&self, flavour: Flavour) -> BTreeMap<(String, String), u64> {
+        let mut out = BTreeMap::new();
+        for w in &self.worklogs {
+            let issue = self
+                .issues
+                .iter()
+                .find(|i| i.id == w.issue_id)
+                .expect("worklog on a known issue");
+            let Some(epic) = self.epic_of(issue) else {
+                continue;
+            };
+            let user = &self.users[w.author];
+            let person = match flavour {
+                Flavour::Cloud => user.account_id.clone(),
+                Flavour::DataCenter => user.name.clone(),
+            };
+            *out.entry((person, epic)).or_default() += w.seconds;
+        }
+        out
+    }
+
+    /// The dates of the demo's first and last worklog, for the record.
+    pub fn worklog_span(&self) -> Option<(String, String)> {
+        let min = self.worklogs.iter().map(|w| w.started).min()?;
+        let max = self.worklogs.iter().map(|w| w.started).max()?;
+        Some((
+            date(min.div_euclid(86_400_000)),
+            date(max.div_euclid(86_400_000)),
+        ))
+    }
+}
+
+fn category(status: &str, created: i64) -> (&'static str, Option<i64>) {
+    match status {
+        "Done" => ("done", Some(created + 86_400_000 * 30)),
+        "In Progress" => ("indeterminate", None),
+        _ => ("new", None),
+    }
+}
+
+fn board(id: u64, name: &str, kind: &'static str) -> Board {
+    Board {
+        id,
+        name: name.to_string(),
+        kind,
+    }
+}
+
+fn ascii(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            'ä' | 'å' => 'a',
+            'ö' => 'o',
+            c => c,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_has_the_advertised_shape() {
+        let d = Dataset::demo();
+        let epics = d.issues.iter().filter(|i| i.issue_type == 0).count();
+        assert_eq!(epics, 25);
+        assert_eq!(d.issues.len() - epics, 300);
+        assert!(
+            (3_000..5_000).contains(&d.worklogs.len()),
+            "{} worklogs",
+            d.worklogs.len()
+        );
+        let authors: std::collections::BTreeSet<_> = d.worklogs.iter().map(|w| w.author).collect();
+        assert_eq!(authors.len(), 30);
+        // Some issue has more worklogs than the 20 a search embeds.
+        let mut per_issue = BTreeMap::<u64, usize>::new();
+        for w in &d.worklogs {
+            *per_issue.entry(w.issue_id).or_default() += 1;
+        }
+        assert!(per_issue.values().any(|&n| n > 20));
+    }
+
+    #[test]
+    fn synthetic_scales_and_is_deterministic() {
+        let a = Dataset::synthetic(3);
+        let b = Dataset::synthetic(3);
+        assert_eq!(a.issues.len(), 33);
+        assert_eq!(a.worklogs.len(), 300);
+        assert_eq!(
+            a.worklogs.iter().map(|w| w.seconds).sum::<u64>(),
+            b.worklogs.iter().map(|w| w.seconds).sum::<u64>()
+        );
+        assert!(Dataset::named("synthetic:0").is_err());
+        assert!(Dataset::named("nope").is_err());
+    }
+}

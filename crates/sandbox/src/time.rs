@@ -1,0 +1,188 @@
+//! Calendar arithmetic and Jira's timestamp formats, without a time-zone database.
+//!
+//! Jira renders platform timestamps in the calling user's time zone, as
+//! `2026-11-27T10:30:00.000+0200` (no colon in the offset), reads JQL dates in that zone too,
+//! and renders Agile sprint dates as RFC 3339 (`...+02:00`). The sandbox's users live in
+//! Europe/Helsinki; the EU summer-time rule is enough to reproduce that faithfully.
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day number.
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Milliseconds since the epoch of a UTC date and time.
+pub fn utc_ms(y: i64, m: u32, d: u32, hh: u32, mm: u32) -> i64 {
+    days_from_civil(y, m, d) * DAY_MS + (hh as i64 * 60 + mm as i64) * 60_000
+}
+
+/// Last Sunday of a month, as a day number.
+fn last_sunday(y: i64, m: u32) -> i64 {
+    let next = if m == 12 {
+        days_from_civil(y + 1, 1, 1)
+    } else {
+        days_from_civil(y, m + 1, 1)
+    };
+    let last = next - 1;
+    // 1970-01-01 was a Thursday: weekday 0 = Sunday is (days + 4) mod 7.
+    last - (last + 4).rem_euclid(7)
+}
+
+/// Offset of Europe/Helsinki from UTC at an instant, in minutes (120, or 180 in summer).
+pub fn helsinki_offset_minutes(ms: i64) -> i64 {
+    let (y, _, _) = civil_from_days(ms.div_euclid(DAY_MS));
+    // Summer time runs from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last
+    // Sunday of October.
+    let start = last_sunday(y, 3) * DAY_MS + 3_600_000;
+    let end = last_sunday(y, 10) * DAY_MS + 3_600_000;
+    if ms >= start && ms < end { 180 } else { 120 }
+}
+
+fn split(ms: i64, offset_min: i64) -> (i64, u32, u32, u32, u32, u32, u32) {
+    let local = ms + offset_min * 60_000;
+    let (y, m, d) = civil_from_days(local.div_euclid(DAY_MS));
+    let in_day = local.rem_euclid(DAY_MS);
+    (
+        y,
+        m,
+        d,
+        (in_day / 3_600_000) as u32,
+        (in_day / 60_000 % 60) as u32,
+        (in_day / 1000 % 60) as u32,
+        (in_day % 1000) as u32,
+    )
+}
+
+/// Jira's platform format in the user's zone: `2026-11-27T10:30:00.000+0200`.
+pub fn jira_timestamp(ms: i64) -> String {
+    let off = helsinki_offset_minutes(ms);
+    let (y, m, d, hh, mi, ss, mss) = split(ms, off);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{hh:02}:{mi:02}:{ss:02}.{mss:03}+{:02}{:02}",
+        off / 60,
+        off % 60
+    )
+}
+
+/// The Agile API's format: `2026-11-27T10:30:00.000+02:00`.
+pub fn agile_timestamp(ms: i64) -> String {
+    let off = helsinki_offset_minutes(ms);
+    let (y, m, d, hh, mi, ss, mss) = split(ms, off);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{hh:02}:{mi:02}:{ss:02}.{mss:03}+{:02}:{:02}",
+        off / 60,
+        off % 60
+    )
+}
+
+/// `YYYY-MM-DD` of a day number.
+pub fn date(day: i64) -> String {
+    let (y, m, d) = civil_from_days(day);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Day number of `YYYY-MM-DD`.
+pub fn parse_date(text: &str) -> Option<i64> {
+    let mut parts = text.split('-');
+    let y = parts.next()?.parse().ok()?;
+    let m = parts.next()?.parse().ok()?;
+    let d = parts.next()?.parse().ok()?;
+    if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    Some(days_from_civil(y, m, d))
+}
+
+/// A JQL date, `yyyy-MM-dd HH:mm`, `yyyy/MM/dd HH:mm` or a bare date, read in the user's zone
+/// (Europe/Helsinki), as the real Jira does.
+pub fn parse_jql_local(text: &str) -> Option<i64> {
+    let text = text.trim().replace('/', "-");
+    let (date_part, time_part) = match text.split_once(' ') {
+        Some((d, t)) => (d.to_string(), t.trim().to_string()),
+        None => (text.clone(), "00:00".to_string()),
+    };
+    let day = parse_date(&date_part)?;
+    let (hh, mm) = time_part.split_once(':')?;
+    let (hh, mm): (i64, i64) = (hh.parse().ok()?, mm.parse().ok()?);
+    let local = day * DAY_MS + (hh * 60 + mm) * 60_000;
+    // The offset that applies at that local time (winter offset first, then checked).
+    let guess = local - 120 * 60_000;
+    let off = helsinki_offset_minutes(guess);
+    Some(local - off * 60_000)
+}
+
+/// Milliseconds since the epoch now.
+pub fn system_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_round_trips() {
+        for day in [-800_000, -1, 0, 1, 20_000, 20_784, 60_000] {
+            let (y, m, d) = civil_from_days(day);
+            assert_eq!(days_from_civil(y, m, d), day);
+        }
+        assert_eq!(date(days_from_civil(2026, 11, 27)), "2026-11-27");
+    }
+
+    #[test]
+    fn helsinki_time_with_summer_time() {
+        // 2026: summer time from 29 March to 25 October.
+        assert_eq!(
+            jira_timestamp(utc_ms(2026, 11, 27, 8, 30)),
+            "2026-11-27T10:30:00.000+0200"
+        );
+        assert_eq!(
+            jira_timestamp(utc_ms(2026, 7, 1, 8, 30)),
+            "2026-07-01T11:30:00.000+0300"
+        );
+        assert_eq!(
+            agile_timestamp(utc_ms(2026, 7, 1, 8, 30)),
+            "2026-07-01T11:30:00.000+03:00"
+        );
+        assert_eq!(helsinki_offset_minutes(utc_ms(2026, 3, 29, 0, 59)), 120);
+        assert_eq!(helsinki_offset_minutes(utc_ms(2026, 3, 29, 1, 0)), 180);
+        assert_eq!(helsinki_offset_minutes(utc_ms(2026, 10, 25, 1, 0)), 120);
+    }
+
+    #[test]
+    fn jql_dates_are_local() {
+        assert_eq!(
+            parse_jql_local("2026-11-27 10:30"),
+            Some(utc_ms(2026, 11, 27, 8, 30))
+        );
+        assert_eq!(
+            parse_jql_local("2026/07/01 11:30"),
+            Some(utc_ms(2026, 7, 1, 8, 30))
+        );
+        assert_eq!(parse_jql_local("2026-13-01 10:00"), None);
+    }
+}

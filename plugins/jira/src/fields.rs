@@ -1,0 +1,331 @@
+//! Custom fields by name: the settings name a field as people see it ("Cost of Delay"), the
+//! plugin finds its id on this site through `/field` (ids differ between sites), and reads
+//! values by type. A name the site lacks, a name two fields share, and a value of the wrong
+//! shape are reported as diagnostics; the value itself is kept in the record's `extra`.
+
+use crate::api::Jira;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use tollgate_plugin_api::{Diagnostic, PluginError, Severity};
+
+/// The DMO attributes read from custom fields, and the field names used when the settings do
+/// not say otherwise.
+pub const DEFAULT_FIELDS: &[(&str, &str)] = &[
+    ("demand-type", "Demand Type"),
+    ("development-type", "Development Type"),
+    ("value-stream", "Value Stream"),
+    ("strategic-theme", "Strategic Theme"),
+    ("gate", "Gate"),
+    ("gate-decision", "Gate Decision"),
+    ("gate-decision-date", "Gate Decision Date"),
+    ("gate-decider", "Gate Decider"),
+    ("next-gate-due", "Next Gate Due"),
+    ("cost-of-delay", "Cost of Delay"),
+    ("business-value", "Business Value"),
+    ("time-criticality", "Time Criticality"),
+    ("risk-reduction", "Risk Reduction"),
+    ("job-size", "Job Size"),
+    ("target-start", "Target start"),
+    ("target-end", "Target end"),
+    ("business-owner", "Business Owner"),
+    ("kpi", "KPI"),
+    ("kpi-baseline", "KPI Baseline"),
+    ("kpi-target", "KPI Target"),
+    ("kpi-actual", "KPI Actual"),
+    ("kpi-measured-on", "KPI Measured On"),
+    ("probability", "Probability"),
+    ("impact", "Impact"),
+    ("mitigation", "Mitigation"),
+    ("story-points", "Story Points"),
+    ("sprint", "Sprint"),
+    ("epic-link", "Epic Link"),
+];
+
+/// Attributes that only exist on some deployments; their absence is not worth a warning.
+const OPTIONAL: &[&str] = &["epic-link"];
+
+#[derive(Deserialize)]
+struct FieldDetails {
+    id: String,
+    name: String,
+    #[serde(default)]
+    custom: bool,
+}
+
+/// Attribute -> field id, resolved for this site.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FieldMap {
+    pub ids: BTreeMap<String, String>,
+}
+
+impl FieldMap {
+    /// Resolve the configured names (or `customfield_NNNNN` ids) against `/field`.
+    pub fn resolve(
+        jira: &Jira,
+        configured: &BTreeMap<String, String>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Result<FieldMap, PluginError> {
+        let fields: Vec<FieldDetails> = jira.get(&format!("{}/field", jira.api()))?;
+        let mut ids = BTreeMap::new();
+        for (attribute, default) in DEFAULT_FIELDS {
+            let wanted = configured
+                .get(*attribute)
+                .map(String::as_str)
+                .unwrap_or(default);
+            if wanted.is_empty() {
+                continue; // switched off in the settings
+            }
+            let hits: Vec<&FieldDetails> = fields
+                .iter()
+                .filter(|f| f.id == wanted || (f.custom && f.name.eq_ignore_ascii_case(wanted)))
+                .collect();
+            match hits.as_slice() {
+                [one] => {
+                    ids.insert(attribute.to_string(), one.id.clone());
+                }
+                [] if OPTIONAL.contains(attribute) && !configured.contains_key(*attribute) => {}
+                [] => diagnostics.push(Diagnostic {
+                    severity: Severity::Warning,
+                    code: "unmapped-field".into(),
+                    message: format!(
+                        "no custom field named \"{wanted}\" on this site, so `{attribute}` is not read; set fields.{attribute} to the field's name or id"
+                    ),
+                    location: Some(format!("fields.{attribute}")),
+                }),
+                many => {
+                    let list: Vec<String> =
+                        many.iter().map(|f| format!("{} ({})", f.id, f.name)).collect();
+                    return Err(PluginError::Config(format!(
+                        "fields.{attribute}: \"{wanted}\" names {} fields on this site: {}; set fields.{attribute} to one of the ids",
+                        many.len(),
+                        list.join(", ")
+                    )));
+                }
+            }
+        }
+        for attribute in configured.keys() {
+            if !DEFAULT_FIELDS.iter().any(|(a, _)| a == attribute) {
+                let known: Vec<&str> = DEFAULT_FIELDS.iter().map(|(a, _)| *a).collect();
+                return Err(PluginError::Config(format!(
+                    "fields.{attribute} is not an attribute the plugin reads; known: {}",
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(FieldMap { ids })
+    }
+
+    pub fn id(&self, attribute: &str) -> Option<&str> {
+        self.ids.get(attribute).map(String::as_str)
+    }
+
+    /// Ids of these attributes that are mapped, for the `fields` of a search.
+    pub fn ids_of(&self, attributes: &[&str]) -> Vec<String> {
+        attributes
+            .iter()
+            .filter_map(|a| self.id(a).map(str::to_string))
+            .collect()
+    }
+}
+
+/// Reads typed values from one issue, noting what does not fit.
+pub struct Reader<'a> {
+    pub map: &'a FieldMap,
+    pub issue_key: String,
+    pub fields: &'a serde_json::Map<String, Value>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Values that did not map onto a typed attribute, by attribute.
+    pub extra: serde_json::Map<String, Value>,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(
+        map: &'a FieldMap,
+        issue_key: String,
+        fields: &'a serde_json::Map<String, Value>,
+    ) -> Reader<'a> {
+        Reader {
+            map,
+            issue_key,
+            fields,
+            diagnostics: Vec::new(),
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    fn raw(&self, attribute: &str) -> Option<&'a Value> {
+        let id = self.map.id(attribute)?;
+        self.fields.get(id).filter(|v| !v.is_null())
+    }
+
+    fn mistyped(&mut self, attribute: &str, expected: &str, value: &Value) {
+        self.extra.insert(attribute.to_string(), value.clone());
+        // An option is shown by its value; its `self` link says nothing to a person.
+        let shown = match value.get("value").and_then(Value::as_str) {
+            Some(v) => format!("the option \"{v}\""),
+            None => value.to_string(),
+        };
+        self.diagnostics.push(Diagnostic {
+            severity: Severity::Warning,
+            code: "mistyped-value".into(),
+            message: format!(
+                "{}: `{attribute}` ({}) holds {shown}, not {expected}; the value is kept in `extra` and not used",
+                self.issue_key,
+                self.map.id(attribute).unwrap_or("?")
+            ),
+            location: Some(format!("{}:{}", self.issue_key, self.map.id(attribute).unwrap_or(attribute))),
+        });
+    }
+
+    /// Text of a text field, a select option's value or a user's display name.
+    pub fn text(&mut self, attribute: &str) -> Option<String> {
+        let v = self.raw(attribute)?;
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Object(o) => match o.get("value").or_else(|| o.get("displayName")) {
+                Some(Value::String(s)) => Some(s.clone()),
+                _ => {
+                    self.mistyped(attribute, "text or an option", v);
+                    None
+                }
+            },
+            Value::Number(n) => Some(n.to_string()),
+            _ => {
+                self.mistyped(attribute, "text or an option", v);
+                None
+            }
+        }
+    }
+
+    /// A number, from a number field or a select whose options are numbers.
+    pub fn number(&mut self, attribute: &str) -> Option<f64> {
+        let v = self.raw(attribute)?;
+        let parsed = match v {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.trim().parse().ok(),
+            Value::Object(o) => o
+                .get("value")
+                .and_then(Value::as_str)
+                .and_then(|s| s.trim().parse().ok()),
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.mistyped(attribute, "a number", v);
+        }
+        parsed
+    }
+
+    /// A date, `YYYY-MM-DD` (a date-time is cut to its date).
+    pub fn date(&mut self, attribute: &str) -> Option<String> {
+        let v = self.raw(attribute)?;
+        match v.as_str() {
+            Some(s) if s.len() >= 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-' => {
+                Some(s[..10].to_string())
+            }
+            _ => {
+                self.mistyped(attribute, "a date", v);
+                None
+            }
+        }
+    }
+
+    /// Sprint ids from the Sprint field: objects on Cloud, `...Sprint@1a2b[id=42,...]` strings
+    /// on older Data Center versions.
+    pub fn sprint_ids(&mut self, attribute: &str) -> Vec<String> {
+        let Some(v) = self.raw(attribute) else {
+            return Vec::new();
+        };
+        let Some(items) = v.as_array() else {
+            self.mistyped(attribute, "a list of sprints", v);
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let id = match item {
+                Value::Object(o) => o.get("id").map(|id| match id {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                }),
+                Value::String(s) => s
+                    .split_once("[id=")
+                    .or_else(|| s.split_once(",id="))
+                    .map(|(_, rest)| rest.chars().take_while(char::is_ascii_digit).collect())
+                    .filter(|id: &String| !id.is_empty()),
+                _ => None,
+            };
+            match id {
+                Some(id) => out.push(id),
+                None => self.mistyped(attribute, "a sprint", item),
+            }
+        }
+        out
+    }
+}
+
+/// `Capability planning` -> `capability-planning`: the contract's vocabulary spelling.
+pub fn vocabulary(value: &str) -> String {
+    value
+        .trim()
+        .to_lowercase()
+        .split(|c: char| c.is_whitespace() || c == '_')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map() -> FieldMap {
+        FieldMap {
+            ids: [
+                ("job-size", "customfield_1"),
+                ("sprint", "customfield_2"),
+                ("cost-of-delay", "customfield_3"),
+            ]
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+        }
+    }
+
+    #[test]
+    fn numbers_from_numbers_and_numeric_options_and_the_rest_reported() {
+        let m = map();
+        let fields = json!({
+            "customfield_1": {"value": "XL", "id": "1"},
+            "customfield_3": 5.0
+        });
+        let fields = fields.as_object().unwrap();
+        let mut r = Reader::new(&m, "BIZ-20".into(), fields);
+        assert_eq!(r.number("cost-of-delay"), Some(5.0));
+        assert_eq!(r.number("job-size"), None);
+        assert_eq!(r.diagnostics.len(), 1);
+        assert!(r.diagnostics[0].message.contains("BIZ-20"));
+        assert_eq!(r.extra["job-size"]["value"], "XL");
+        let fields = json!({"customfield_1": {"value": "8"}});
+        let mut r = Reader::new(&m, "BIZ-1".into(), fields.as_object().unwrap());
+        assert_eq!(r.number("job-size"), Some(8.0));
+    }
+
+    #[test]
+    fn sprints_in_both_shapes() {
+        let m = map();
+        let fields = json!({"customfield_2": [
+            {"id": 301, "name": "A"},
+            "com.atlassian.greenhopper.service.sprint.Sprint@1a2b[id=42,rapidViewId=4,state=CLOSED,name=Sprint 3]"
+        ]});
+        let mut r = Reader::new(&m, "BIZ-30".into(), fields.as_object().unwrap());
+        assert_eq!(r.sprint_ids("sprint"), ["301", "42"]);
+    }
+
+    #[test]
+    fn vocabulary_spelling() {
+        assert_eq!(vocabulary("Capability planning"), "capability-planning");
+        assert_eq!(vocabulary(" Conditional go "), "conditional-go");
+        assert_eq!(vocabulary("G2"), "g2");
+    }
+}

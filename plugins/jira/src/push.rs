@@ -1,0 +1,303 @@
+//! Write-back: one Tollgate comment per initiative with findings, created once and then
+//! edited in place. The comment is found again by its comment property (`tollgate.findings`)
+//! or, if an admin stripped properties, by its visible footer; what it says is compared with
+//! what it should say, so a repeated publish writes nothing. When every finding of an
+//! initiative is resolved, the comment is edited to say so.
+
+use crate::Deployment;
+use crate::api::Jira;
+use crate::pull::comment_text;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use tollgate_plugin_api::http::Method;
+use tollgate_plugin_api::{Finding, FindingStatus, PluginError, PushOutcome, PushResult, Severity};
+
+/// The comment property that marks Tollgate's comment.
+pub const PROPERTY: &str = "tollgate.findings";
+/// The visible footer, also a fallback marker.
+pub const FOOTER: &str = "Written by Tollgate from the DMO checks; edited in place when the findings change. [tollgate:findings]";
+const MARKER: &str = "[tollgate:findings]";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CommentPage {
+    #[serde(default)]
+    start_at: u64,
+    #[serde(default)]
+    total: u64,
+    #[serde(default)]
+    comments: Vec<Comment>,
+}
+
+#[derive(Deserialize, Clone)]
+struct Comment {
+    id: String,
+    body: Value,
+}
+
+#[derive(Deserialize)]
+struct PropertyKeys {
+    #[serde(default)]
+    keys: Vec<PropertyKey>,
+}
+
+#[derive(Deserialize)]
+struct PropertyKey {
+    key: String,
+}
+
+fn severity_name(s: Severity) -> &'static str {
+    match s {
+        Severity::Info => "info",
+        Severity::Warning => "warning",
+        Severity::Error => "error",
+        Severity::Blocker => "blocker",
+    }
+}
+
+fn rank(s: Severity) -> u8 {
+    match s {
+        Severity::Blocker => 0,
+        Severity::Error => 1,
+        Severity::Warning => 2,
+        Severity::Info => 3,
+    }
+}
+
+/// The lines of the comment: a heading, one line per open finding (most severe first), and
+/// the footer. No timestamps: the same findings give the same text.
+fn lines(open: &[&Finding]) -> (String, Vec<String>) {
+    let heading = if open.is_empty() {
+        "Tollgate DMO checks: all findings are resolved".to_string()
+    } else {
+        format!(
+            "Tollgate DMO checks: {} open finding{}",
+            open.len(),
+            if open.len() == 1 { "" } else { "s" }
+        )
+    };
+    let mut sorted: Vec<&&Finding> = open.iter().collect();
+    sorted.sort_by(|a, b| {
+        (rank(a.severity), &a.rule_id, &a.fingerprint).cmp(&(
+            rank(b.severity),
+            &b.rule_id,
+            &b.fingerprint,
+        ))
+    });
+    let items = sorted
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}: {}",
+                severity_name(f.severity).to_uppercase(),
+                f.rule_id,
+                f.title,
+                f.message.trim()
+            )
+        })
+        .collect();
+    (heading, items)
+}
+
+fn adf_body(heading: &str, items: &[String]) -> Value {
+    let para = |t: &str| json!({"type": "paragraph", "content": [{"type": "text", "text": t}]});
+    let mut content = vec![
+        json!({"type": "heading", "attrs": {"level": 3}, "content": [{"type": "text", "text": heading}]}),
+    ];
+    if !items.is_empty() {
+        content.push(json!({"type": "bulletList", "content": items.iter().map(|i| json!({"type": "listItem", "content": [para(i)]})).collect::<Vec<_>>()}));
+    }
+    content.push(para(FOOTER));
+    json!({"type": "doc", "version": 1, "content": content})
+}
+
+fn wiki_body(heading: &str, items: &[String]) -> Value {
+    let mut text = format!("h3. {heading}\n");
+    for i in items {
+        text.push_str(&format!("* {}\n", i.replace('\n', " ")));
+    }
+    text.push_str(FOOTER);
+    Value::String(text)
+}
+
+/// The text a comment shows, for comparing an existing comment with the wanted one whatever
+/// format each is in.
+fn shown(body: &Value) -> String {
+    comment_text(body)
+        .lines()
+        .map(|l| {
+            l.trim()
+                .trim_start_matches("h3. ")
+                .trim_start_matches("* ")
+                .trim()
+                .to_string()
+        })
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn find_ours(jira: &Jira, key: &str) -> Result<Option<Comment>, PluginError> {
+    let mut start = 0u64;
+    let mut candidates = Vec::new();
+    loop {
+        let page: CommentPage = jira.get_with(
+            &format!("{}/issue/{key}/comment", jira.api()),
+            &[("startAt", &start.to_string()), ("maxResults", "100")],
+        )?;
+        let n = page.comments.len() as u64;
+        candidates.extend(
+            page.comments
+                .into_iter()
+                .filter(|c| comment_text(&c.body).contains(MARKER)),
+        );
+        start = page.start_at + n;
+        if n == 0 || start >= page.total {
+            break;
+        }
+    }
+    // More than one marked comment (someone copied it?): prefer the one with our property.
+    if candidates.len() > 1 {
+        for c in &candidates {
+            let keys: PropertyKeys =
+                jira.get(&format!("{}/comment/{}/properties", jira.api(), c.id))?;
+            if keys.keys.iter().any(|k| k.key == PROPERTY) {
+                return Ok(Some(c.clone()));
+            }
+        }
+    }
+    Ok(candidates.into_iter().next())
+}
+
+/// Publish: one outcome per finding.
+pub fn push(
+    jira: &Jira,
+    findings: &[Finding],
+    dry_run: bool,
+) -> Result<Vec<PushOutcome>, PluginError> {
+    let mut by_key: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    for f in findings {
+        by_key.entry(f.subject_key.as_str()).or_default().push(f);
+    }
+    let mut outcomes = Vec::new();
+    for (key, group) in by_key {
+        let open: Vec<&Finding> = group
+            .iter()
+            .copied()
+            .filter(|f| f.status == FindingStatus::Open)
+            .collect();
+        let result = publish_one(jira, key, &open, dry_run);
+        for f in &group {
+            let r = match &result {
+                Ok(r) => r.clone(),
+                Err(e) => PushResult::Failed(e.clone()),
+            };
+            outcomes.push(PushOutcome {
+                fingerprint: f.fingerprint.clone(),
+                result: r,
+            });
+        }
+    }
+    Ok(outcomes)
+}
+
+fn publish_one(
+    jira: &Jira,
+    key: &str,
+    open: &[&Finding],
+    dry_run: bool,
+) -> Result<PushResult, PluginError> {
+    let (heading, items) = lines(open);
+    let body = match jira.deployment {
+        Deployment::Cloud => adf_body(&heading, &items),
+        Deployment::DataCenter => wiki_body(&heading, &items),
+    };
+    let existing = find_ours(jira, key)?;
+    let fingerprints: Vec<&str> = open.iter().map(|f| f.fingerprint.as_str()).collect();
+    let property = json!({"fingerprints": fingerprints, "open": open.len()});
+    match existing {
+        None if open.is_empty() => Ok(PushResult::Unchanged(format!(
+            "{key}: nothing open and nothing published"
+        ))),
+        None if dry_run => Ok(PushResult::Planned(format!(
+            "{key}: would add a comment with {} finding(s)",
+            open.len()
+        ))),
+        None => {
+            let created: Comment = jira.client().post_json(
+                &format!("{}/issue/{key}/comment", jira.api()),
+                &json!({"body": body, "properties": [{"key": PROPERTY, "value": property}]}),
+            )?;
+            Ok(PushResult::Created(format!("{key} comment {}", created.id)))
+        }
+        Some(c) if shown(&c.body) == shown(&body) => {
+            Ok(PushResult::Unchanged(format!("{key} comment {}", c.id)))
+        }
+        Some(c) if dry_run => Ok(PushResult::Planned(format!(
+            "{key}: would edit comment {} to {}",
+            c.id,
+            if open.is_empty() {
+                "say all findings are resolved".to_string()
+            } else {
+                format!("list {} finding(s)", open.len())
+            }
+        ))),
+        Some(c) => {
+            jira.client().with_json(
+                Method::Put,
+                &format!(
+                    "{}/issue/{key}/comment/{}?notifyUsers=false",
+                    jira.api(),
+                    c.id
+                ),
+                &json!({"body": body}),
+            )?;
+            jira.client().with_json(
+                Method::Put,
+                &format!("{}/comment/{}/properties/{PROPERTY}", jira.api(), c.id),
+                &property,
+            )?;
+            Ok(PushResult::Updated(format!("{key} comment {}", c.id)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(rule: &str, severity: Severity) -> Finding {
+        Finding {
+            fingerprint: format!("fp-{rule}"),
+            rule_id: rule.into(),
+            severity,
+            status: FindingStatus::Open,
+            subject_key: "BIZ-2".into(),
+            title: "Title".into(),
+            message: "What is wrong.".into(),
+            evidence: "{}".into(),
+        }
+    }
+
+    #[test]
+    fn the_same_findings_read_the_same_in_both_formats() {
+        let a = finding("DEM-005", Severity::Warning);
+        let b = finding("GATE-001", Severity::Blocker);
+        let (h, items) = lines(&[&a, &b]);
+        assert!(
+            items[0].starts_with("BLOCKER GATE-001"),
+            "most severe first"
+        );
+        let adf = adf_body(&h, &items);
+        let wiki = wiki_body(&h, &items);
+        assert_eq!(shown(&adf), shown(&wiki));
+        assert!(comment_text(&adf).contains(MARKER));
+        let (h2, items2) = lines(&[&b, &a]);
+        assert_eq!(
+            adf_body(&h2, &items2),
+            adf,
+            "order of input does not matter"
+        );
+    }
+}
