@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end tests: a small upstream server that records what reaches it,
 //! and a log capture to prove what never reaches the logs.
 
+pub mod openapi;
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -194,6 +196,32 @@ pub fn demo_config(
     extra: &str,
 ) {
     demo_hr_config(dir);
+    let mut config = std::fs::read_to_string(dir.join("tollgate.toml")).unwrap();
+    config.push_str(&jira_connection(dir, sandbox, face, extra));
+    std::fs::write(dir.join("tollgate.toml"), config).unwrap();
+}
+
+/// A config with only the `jira` connection to the sandbox (and the shared plugin cache).
+pub fn jira_config(
+    dir: &std::path::Path,
+    sandbox: &tollgate_sandbox::Sandbox,
+    face: JiraFace,
+    extra: &str,
+) {
+    let mut config = format!(
+        "[runtime]\ncache_dir = \"{}\"\n",
+        shared_cache_dir().display()
+    );
+    config.push_str(&jira_connection(dir, sandbox, face, extra));
+    std::fs::write(dir.join("tollgate.toml"), config).unwrap();
+}
+
+fn jira_connection(
+    dir: &std::path::Path,
+    sandbox: &tollgate_sandbox::Sandbox,
+    face: JiraFace,
+    extra: &str,
+) -> String {
     std::fs::create_dir_all(dir.join("secrets")).unwrap();
     let (url, auth, deployment, token) = match face {
         JiraFace::Cloud => (
@@ -213,11 +241,9 @@ pub fn demo_config(
         ),
     };
     std::fs::write(dir.join("secrets/jira.token"), token).unwrap();
-    let mut config = std::fs::read_to_string(dir.join("tollgate.toml")).unwrap();
-    config.push_str(&format!(
+    format!(
         "\n[connections.jira]\nplugin = \"jira\"\nbase_url = \"{url}\"\nauth = {auth}\nsettings = {{ deployment = \"{deployment}\", project = \"BIZ\" }}\n{extra}"
-    ));
-    std::fs::write(dir.join("tollgate.toml"), config).unwrap();
+    )
 }
 
 /// A plugin artefact cache shared by the tests of this process.

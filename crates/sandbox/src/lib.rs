@@ -17,7 +17,7 @@ pub mod jira;
 pub mod time;
 
 pub use faults::Faults;
-pub use jira::data::{Dataset, Flavour};
+pub use jira::data::{Dataset, FieldValue, Flavour};
 
 use axum::Router;
 use axum::body::Body;
@@ -57,6 +57,10 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// Status answered.
     pub status: u16,
+    /// The request body, when bodies are recorded ([`Sandbox::record_bodies`]).
+    pub request_body: Option<Vec<u8>>,
+    /// The response body as sent, when bodies are recorded and it was sent whole.
+    pub response_body: Option<Vec<u8>>,
 }
 
 struct Shared {
@@ -64,6 +68,7 @@ struct Shared {
     jira: Mutex<Dataset>,
     clock_offset_ms: AtomicI64,
     faults: Mutex<faults::FaultState>,
+    record_bodies: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -113,6 +118,7 @@ impl Sandbox {
             requests: Mutex::new(Vec::new()),
             jira: Mutex::new(dataset),
             clock_offset_ms: AtomicI64::new(0),
+            record_bodies: std::sync::atomic::AtomicBool::new(false),
             faults: Mutex::new(faults::FaultState {
                 spec: options.faults,
                 ..Default::default()
@@ -157,6 +163,11 @@ impl Sandbox {
     /// Every request answered so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// Record request and response bodies too (for tests that validate them).
+    pub fn record_bodies(&self, on: bool) {
+        self.shared.record_bodies.store(on, Ordering::SeqCst);
     }
 
     /// Forget the requests recorded so far.
@@ -238,13 +249,47 @@ async fn record(
             )
         })
         .collect();
+    let with_bodies = shared.record_bodies.load(Ordering::SeqCst);
+    let (request, request_body) = if with_bodies {
+        let (parts, body) = request.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
+        (
+            Request::from_parts(parts, Body::from(bytes.clone())),
+            Some(bytes.to_vec()),
+        )
+    } else {
+        (request, None)
+    };
     let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let (response, response_body) = if with_bodies {
+        let (parts, body) = response.into_parts();
+        match axum::body::to_bytes(body, usize::MAX).await {
+            Ok(bytes) => (
+                Response::from_parts(parts, Body::from(bytes.clone())),
+                Some(bytes.to_vec()),
+            ),
+            // A fault cut the body: pass the failure on, record no body.
+            Err(_) => {
+                let failed = futures_util::stream::iter(vec![Err::<axum::body::Bytes, _>(
+                    std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection dropped"),
+                )]);
+                (Response::from_parts(parts, Body::from_stream(failed)), None)
+            }
+        }
+    } else {
+        (response, None)
+    };
     shared.requests.lock().unwrap().push(RecordedRequest {
         method,
         path,
         query,
         headers,
-        status: response.status().as_u16(),
+        status,
+        request_body,
+        response_body,
     });
     response
 }

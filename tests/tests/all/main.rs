@@ -4,5 +4,6 @@
 mod checks;
 mod demo;
 mod hr_csv;
+mod jira;
 mod sandboxing;
 mod sync;

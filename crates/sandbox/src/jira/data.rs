@@ -393,6 +393,8 @@ const RETAIL: &str = "Retail banking";
 const DATA: &str = "Enterprise data";
 const SERVICE: &str = "Customer service";
 const MEASURED: Option<(f64, &str)> = Some((0.0, "2026-11-02"));
+/// The generated history ends here (2026-11-20 16:00 UTC).
+const DATA_END: i64 = 1_795_190_400_000;
 
 /// The demo portfolio; what each epic was seeded for is written next to it, and the findings
 /// the whole demo must give are in config/demo/expected-findings.txt. BIZ-1..8 are the
@@ -904,6 +906,7 @@ impl Dataset {
             children.push(d.add_children(i, spec, 12, &mut rng));
         }
         d.add_daily_worklogs(&specs, &children, &mut rng);
+        d.settle(DATA_END);
         d
     }
 
@@ -942,7 +945,22 @@ impl Dataset {
         for i in 0..n {
             d.add_children_synthetic(i, &mut rng);
         }
+        d.settle(DATA_END);
         d
+    }
+
+    /// No change is later than `end`: the generated history stops there, so what a test
+    /// changes "now" is always the newest.
+    fn settle(&mut self, end: i64) {
+        for i in &mut self.issues {
+            i.created = i.created.min(end);
+            i.updated = i.updated.min(end).max(i.created);
+            i.resolved = i.resolved.map(|r| r.min(end));
+        }
+        for w in &mut self.worklogs {
+            w.created = w.created.min(end);
+            w.updated = w.updated.min(end);
+        }
     }
 
     fn add_epic(&mut self, s: &EpicSpec) {
@@ -1295,6 +1313,27 @@ impl Dataset {
         match self.issue_mut(key) {
             Some(issue) => {
                 issue.summary = summary.to_string();
+                issue.updated = now;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Set (or clear) a custom field of an issue by the field's name; `updated` becomes `now`.
+    pub fn set_field(
+        &mut self,
+        key: &str,
+        field: &'static str,
+        value: Option<FieldValue>,
+        now: i64,
+    ) -> bool {
+        match self.issue_mut(key) {
+            Some(issue) => {
+                match value {
+                    Some(v) => issue.custom.insert(field, v),
+                    None => issue.custom.remove(field),
+                };
                 issue.updated = now;
                 true
             }

@@ -1,0 +1,481 @@
+//! Jira end to end: the plugin against the sandbox's demo site, Cloud and Data Center; with
+//! faults; incrementally; publishing back. Every exchange is checked against Atlassian's
+//! OpenAPI documents (tests/specs).
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use tollgate_host::check::run_checks;
+use tollgate_host::cli::{Session, export_document, sync_all};
+use tollgate_sandbox::{FieldValue, Flavour, Sandbox};
+use tollgate_tests::{JiraFace, demo_config, jira_config, openapi};
+
+async fn sandbox() -> Sandbox {
+    let s = Sandbox::start("127.0.0.1:0").await.unwrap();
+    s.record_bodies(true);
+    s
+}
+
+async fn session(dir: &std::path::Path) -> Session {
+    Session::open(&dir.join("tollgate.toml")).await.unwrap()
+}
+
+/// The export with fetch times removed and the sandbox's address made neutral.
+fn export(session: &Session, sandbox: &Sandbox) -> Value {
+    let store = session.store().unwrap();
+    let text = export_document(store.as_ref())
+        .unwrap()
+        .to_string()
+        .replace(&sandbox.addr().to_string(), "sandbox");
+    let mut doc: Value = serde_json::from_str(&text).unwrap();
+    for r in doc["records"].as_array_mut().unwrap() {
+        r["provenance"]
+            .as_object_mut()
+            .unwrap()
+            .remove("fetched_at");
+    }
+    doc
+}
+
+fn records<'a>(doc: &'a Value, kind: &str) -> Vec<&'a Value> {
+    doc["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["entity"]["kind"] == kind)
+        .collect()
+}
+
+fn initiative<'a>(doc: &'a Value, key: &str) -> &'a Value {
+    records(doc, "initiative")
+        .into_iter()
+        .find(|r| r["entity"]["data"]["key"] == key)
+        .unwrap_or_else(|| panic!("{key} exported"))
+}
+
+fn seconds_by_person_and_epic(doc: &Value) -> BTreeMap<(String, String), u64> {
+    let mut out = BTreeMap::new();
+    for r in records(doc, "time-entry") {
+        let e = &r["entity"]["data"];
+        let key = (
+            e["person"].as_str().unwrap().to_string(),
+            e["initiative_key"].as_str().unwrap().to_string(),
+        );
+        *out.entry(key).or_default() += e["seconds"].as_u64().unwrap();
+    }
+    out
+}
+
+fn assert_faithful(sandbox: &Sandbox) {
+    let problems = openapi::check_recorded(&sandbox.requests());
+    assert!(
+        problems.is_empty(),
+        "exchanges the Jira documents do not allow:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn the_demo_site_syncs_to_its_ground_truth_on_cloud_and_data_center() {
+    for (face, flavour) in [
+        (JiraFace::Cloud, Flavour::Cloud),
+        (JiraFace::DataCenter, Flavour::DataCenter),
+    ] {
+        let sandbox = sandbox().await;
+        let dir = tempfile::tempdir().unwrap();
+        jira_config(dir.path(), &sandbox, face, "");
+        let session = session(dir.path()).await;
+        sync_all(&session, None, false, false).await.unwrap();
+        let doc = export(&session, &sandbox);
+        let truth = sandbox.jira().clone();
+
+        let count = |kind| records(&doc, kind).len();
+        assert_eq!(count("initiative"), 25, "{face:?}");
+        assert_eq!(count("work-item"), 275, "300 children less 25 risks");
+        assert_eq!(count("sprint"), 42, "14 sprints on each of 3 scrum boards");
+        assert_eq!(count("time-entry"), truth.worklogs.len());
+        assert_eq!(
+            count("gate-decision"),
+            3,
+            "BIZ-14, 22 and 24 keep theirs in the epic"
+        );
+        assert!(truth.worklogs.len() > 4000);
+
+        // Worklog seconds per person per epic, exactly.
+        assert_eq!(
+            seconds_by_person_and_epic(&doc),
+            truth.seconds_by_person_and_epic(flavour)
+        );
+
+        // A sample of exact values.
+        let biz9 = initiative(&doc, "BIZ-9");
+        let e = &biz9["entity"]["data"];
+        assert_eq!(e["title"], "Savings goals");
+        assert_eq!(e["demand_type"], "increments-and-improvements");
+        assert_eq!(e["development_type"], "incremental");
+        assert_eq!(e["value_stream"], "Retail banking");
+        assert_eq!(e["current_gate"], "G3");
+        assert_eq!(e["cost_of_delay"], 20000.0);
+        assert_eq!(
+            e["job_size"], 5.0,
+            "a numeric option of the Job Size select"
+        );
+        assert_eq!(e["status_category"], "in-progress");
+        assert_eq!(e["planned_end"], "2027-02-26");
+        assert_eq!(
+            e["kpis"][0]["measurements"][0],
+            serde_json::json!(["2026-11-02", 17.0])
+        );
+        assert_eq!(e["risks"][0]["mitigation"], "Pair on every change");
+        assert_eq!(e["risks"][0]["owner"], truth.users[0].display_name.as_str());
+        assert_eq!(
+            biz9["provenance"]["url"],
+            match face {
+                JiraFace::Cloud => "http://sandbox/jira-cloud/browse/BIZ-9",
+                JiraFace::DataCenter => "http://sandbox/jira-dc/browse/BIZ-9",
+            }
+        );
+        // The epic type is not called "Epic": epics are found by hierarchy level.
+        assert_eq!(truth.issues[0].issue_type, 0);
+        // BIZ-20's job size is "XL": not a number, kept in extra and reported.
+        let biz20 = initiative(&doc, "BIZ-20");
+        assert!(biz20["entity"]["data"]["job_size"].is_null());
+        assert_eq!(biz20["extra"]["job-size"]["value"], "XL");
+        let store = session.store().unwrap();
+        let diagnostics = store.current_diagnostics().unwrap();
+        assert!(
+            diagnostics.iter().any(|(_, d)| d.code == "mistyped-value"
+                && d.message.contains("BIZ-20")
+                && d.message.contains("the option \"XL\"")),
+            "{diagnostics:?}"
+        );
+        let decision = records(&doc, "gate-decision")
+            .into_iter()
+            .find(|r| r["entity"]["data"]["initiative_key"] == "BIZ-22")
+            .unwrap();
+        assert_eq!(decision["entity"]["data"]["decision"], "go");
+        assert_eq!(decision["entity"]["data"]["date"], "2026-11-02");
+        assert_eq!(decision["entity"]["data"]["decider"], "Portfolio steering");
+        // Children link to their epic: parent on Cloud, Epic Link on Data Center.
+        let child = records(&doc, "work-item")
+            .into_iter()
+            .find(|r| r["entity"]["data"]["key"] == "BIZ-26")
+            .unwrap();
+        assert_eq!(child["entity"]["data"]["initiative_key"], "BIZ-1");
+        assert_eq!(child["entity"]["data"]["kind"], "story");
+        // Sprint membership, from objects on Cloud and from strings on Data Center.
+        let in_sprint = records(&doc, "work-item")
+            .into_iter()
+            .filter(|r| {
+                !r["entity"]["data"]["sprint_ids"]
+                    .as_array()
+                    .unwrap()
+                    .is_empty()
+            })
+            .count();
+        assert_eq!(
+            in_sprint,
+            truth
+                .issues
+                .iter()
+                .filter(|i| !i.sprints.is_empty())
+                .count()
+        );
+
+        // How it asked: the right search for the deployment, never the embedded worklogs.
+        let requests = sandbox.requests();
+        let cloud = face == JiraFace::Cloud;
+        assert!(requests.iter().all(|r| {
+            let old_search =
+                r.path.ends_with("/rest/api/2/search") || r.path.ends_with("/rest/api/3/search");
+            if cloud {
+                !old_search
+            } else {
+                !r.path.ends_with("/search/jql")
+            }
+        }));
+        assert!(requests.iter().all(|r| {
+            !String::from_utf8_lossy(r.request_body.as_deref().unwrap_or_default())
+                .contains("\"worklog\"")
+        }));
+        assert!(
+            requests.iter().all(|r| r.status < 400),
+            "no refused request"
+        );
+        assert_faithful(&sandbox);
+    }
+}
+
+#[tokio::test]
+async fn faults_on_the_wire_change_nothing_in_the_export() {
+    let clean = sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    jira_config(dir.path(), &clean, JiraFace::Cloud, "");
+    let reference = session(dir.path()).await;
+    sync_all(&reference, None, false, false).await.unwrap();
+    let expected = export(&reference, &clean);
+
+    let faulty = sandbox().await;
+    faulty.set_faults(Some(
+        "429=0.08,503=0.08,drop=0.06,truncate=0.05,slow=0.05,slow-ms=100,retry-after=1,seed=5"
+            .parse()
+            .unwrap(),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    jira_config(dir.path(), &faulty, JiraFace::Cloud, "");
+    let session = session(dir.path()).await;
+    sync_all(&session, None, false, false).await.unwrap();
+    let [rate_limited, unavailable, dropped, truncated, _slow] = faulty.faults_injected();
+    assert!(
+        rate_limited > 0 && unavailable > 0 && dropped > 0 && truncated > 0,
+        "each kind of fault happened: {:?}",
+        faulty.faults_injected()
+    );
+    assert_eq!(export(&session, &faulty), expected, "identical export");
+    let stats = session.runtime.stats();
+    assert!(stats.rate_limit_waits.get() >= rate_limited);
+    assert!(stats.http_retries.get() > 0);
+    // Every 429 was followed by a wait of at least its Retry-After (1 s).
+    let requests = faulty.requests();
+    assert!(requests.iter().any(|r| r.status == 429));
+    assert_faithful(&faulty);
+}
+
+#[tokio::test]
+async fn an_incremental_sync_asks_only_for_what_changed() {
+    let sandbox = sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    jira_config(dir.path(), &sandbox, JiraFace::Cloud, "");
+    let session = session(dir.path()).await;
+    sync_all(&session, None, false, false).await.unwrap();
+
+    // Issues updated in the newest minute are read again (JQL has minute precision).
+    let minute = |t: i64| t - t.rem_euclid(60_000);
+    let (boundary_epics, boundary_children) = {
+        let d = sandbox.jira();
+        let epics: Vec<_> = d.issues.iter().filter(|i| i.parent.is_none()).collect();
+        let children: Vec<_> = d
+            .issues
+            .iter()
+            .filter(|i| i.parent.is_some() && i.issue_type != 4)
+            .collect();
+        let newest = |v: &[&tollgate_sandbox::jira::data::Issue]| {
+            let max = v.iter().map(|i| minute(i.updated)).max().unwrap();
+            v.iter().filter(|i| minute(i.updated) == max).count() as u64
+        };
+        (newest(&epics), newest(&children))
+    };
+
+    // Change 5 issues and 10 worklogs, delete 2 worklogs.
+    let now = sandbox.now_ms();
+    let (edited, deleted): (Vec<u64>, Vec<u64>) = {
+        let mut d = sandbox.jira();
+        for key in ["BIZ-30", "BIZ-75", "BIZ-120", "BIZ-200", "BIZ-250"] {
+            assert!(d.edit_summary(key, &format!("{key} renamed"), now));
+        }
+        let ids: Vec<u64> = d.worklogs.iter().step_by(400).map(|w| w.id).collect();
+        let (edit, delete) = (ids[..10].to_vec(), ids[10..12].to_vec());
+        for id in &edit {
+            assert!(d.edit_worklog(*id, 4 * 3600, now));
+        }
+        for id in &delete {
+            assert!(d.delete_worklog(*id, now));
+        }
+        (edit, delete)
+    };
+
+    // Within the minute Jira hides recent worklog changes: none is seen yet, and the
+    // watermark does not pass them.
+    sandbox.clear_requests();
+    let summary = sync_all(&session, None, false, false)
+        .await
+        .unwrap()
+        .remove(0);
+    let stream = |name: &str| {
+        summary
+            .streams
+            .iter()
+            .find(|s| s.stream == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(stream("work-items").written, 5 + boundary_children);
+    assert_eq!(
+        stream("initiatives").written,
+        boundary_epics,
+        "epics: only the boundary minute"
+    );
+    assert_eq!(
+        (
+            stream("time-entries").written,
+            stream("time-entries").deleted
+        ),
+        (0, 0)
+    );
+
+    // A minute later they are.
+    sandbox.advance_clock(std::time::Duration::from_secs(90));
+    sandbox.clear_requests();
+    let summary = sync_all(&session, None, false, false)
+        .await
+        .unwrap()
+        .remove(0);
+    let entries = summary
+        .streams
+        .iter()
+        .find(|s| s.stream == "time-entries")
+        .unwrap();
+    assert_eq!((entries.written, entries.deleted), (10, 2));
+    let requests = sandbox.requests();
+    let listed: Vec<u64> = requests
+        .iter()
+        .filter(|r| r.path.ends_with("/worklog/list"))
+        .flat_map(|r| {
+            let body: Value = serde_json::from_slice(r.request_body.as_ref().unwrap()).unwrap();
+            body["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut sorted = edited.clone();
+    sorted.sort_unstable();
+    assert_eq!(listed, sorted, "only the changed worklogs were fetched");
+    assert!(
+        requests.len() <= 16,
+        "a handful of requests, not a re-read: {}",
+        requests.len()
+    );
+
+    let doc = export(&session, &sandbox);
+    let truth = sandbox.jira().clone();
+    assert_eq!(records(&doc, "time-entry").len(), truth.worklogs.len());
+    assert_eq!(
+        seconds_by_person_and_epic(&doc),
+        truth.seconds_by_person_and_epic(Flavour::Cloud)
+    );
+    assert!(records(&doc, "time-entry").iter().all(|r| {
+        !deleted.contains(
+            &r["provenance"]["external_id"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap(),
+        )
+    }));
+    let renamed = records(&doc, "work-item")
+        .into_iter()
+        .find(|r| r["entity"]["data"]["key"] == "BIZ-75")
+        .unwrap();
+    assert_eq!(renamed["entity"]["data"]["title"], "BIZ-75 renamed");
+    assert_faithful(&sandbox);
+}
+
+fn comment_writes(sandbox: &Sandbox) -> usize {
+    sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("/comment") && matches!(r.method.as_str(), "POST" | "PUT"))
+        .count()
+}
+
+#[tokio::test]
+async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
+    for face in [JiraFace::Cloud, JiraFace::DataCenter] {
+        let sandbox = sandbox().await;
+        let dir = tempfile::tempdir().unwrap();
+        demo_config(dir.path(), &sandbox, face, "");
+        let session = session(dir.path()).await;
+        sync_all(&session, None, false, false).await.unwrap();
+        let mut store = session.store().unwrap();
+        let outcome = run_checks(&session.config, store.as_mut(), "2026-11-27").unwrap();
+        let with_findings: std::collections::BTreeSet<String> = outcome
+            .findings
+            .iter()
+            .filter(|f| f.finding.subject.kind == "initiative")
+            .map(|f| f.finding.subject.key.clone())
+            .collect();
+        assert_eq!(with_findings.len(), 10, "{with_findings:?}");
+
+        // A dry run writes nothing.
+        sandbox.clear_requests();
+        let planned = tollgate_host::publish::publish(&session, store.as_ref(), None, true)
+            .await
+            .unwrap();
+        assert!(planned.iter().all(|o| o.result == "planned"), "{planned:?}");
+        assert_eq!(comment_writes(&sandbox), 0);
+
+        let first = tollgate_host::publish::publish(&session, store.as_ref(), None, false)
+            .await
+            .unwrap();
+        assert!(first.iter().all(|o| o.result == "created"), "{first:?}");
+        {
+            let d = sandbox.jira();
+            for issue in &d.issues {
+                let ours = issue.comments.len();
+                let expected = usize::from(with_findings.contains(&issue.key));
+                assert_eq!(
+                    ours, expected,
+                    "{}: one comment per initiative with findings",
+                    issue.key
+                );
+            }
+            let biz2 = d.issue("BIZ-2").unwrap();
+            let body = &biz2.comments[0].body;
+            let text = match face {
+                JiraFace::Cloud => tollgate_sandbox::jira::adf_text(body),
+                JiraFace::DataCenter => body.as_str().unwrap().to_string(),
+            };
+            assert!(text.contains("DEM-005"), "{text}");
+            assert!(text.contains("[tollgate:findings]"));
+            assert!(
+                biz2.comments[0]
+                    .properties
+                    .contains_key("tollgate.findings")
+            );
+        }
+
+        // Nothing changed: nothing is written.
+        sandbox.clear_requests();
+        let again = tollgate_host::publish::publish(&session, store.as_ref(), None, false)
+            .await
+            .unwrap();
+        assert!(again.iter().all(|o| o.result == "unchanged"), "{again:?}");
+        assert_eq!(comment_writes(&sandbox), 0);
+
+        // BIZ-12 gets its demand type: its one finding resolves, and its comment says so.
+        let now = sandbox.now_ms();
+        sandbox.jira().set_field(
+            "BIZ-12",
+            "Demand Type",
+            Some(FieldValue::Option("Increments and improvements".into())),
+            now,
+        );
+        sync_all(&session, None, false, false).await.unwrap();
+        let after = run_checks(&session.config, store.as_mut(), "2026-11-27").unwrap();
+        assert_eq!(after.changes.resolved, 1, "{:?}", after.changes);
+        sandbox.clear_requests();
+        let third = tollgate_host::publish::publish(&session, store.as_ref(), None, false)
+            .await
+            .unwrap();
+        let biz12: Vec<_> = third.iter().filter(|o| o.subject == "BIZ-12").collect();
+        assert!(biz12.iter().all(|o| o.result == "updated"), "{biz12:?}");
+        assert!(
+            third
+                .iter()
+                .filter(|o| o.subject != "BIZ-12")
+                .all(|o| o.result == "unchanged")
+        );
+        let d = sandbox.jira();
+        let biz12 = d.issue("BIZ-12").unwrap();
+        assert_eq!(biz12.comments.len(), 1, "edited in place");
+        let text = match face {
+            JiraFace::Cloud => tollgate_sandbox::jira::adf_text(&biz12.comments[0].body),
+            JiraFace::DataCenter => biz12.comments[0].body.as_str().unwrap().to_string(),
+        };
+        assert!(text.contains("all findings are resolved"), "{text}");
+        drop(d);
+        assert_faithful(&sandbox);
+    }
+}
