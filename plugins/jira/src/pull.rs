@@ -85,6 +85,20 @@ fn start_issue_cursor(
     })
 }
 
+/// The cursor of this pass: decoded, or on the first page made by resolving fields and
+/// issue types (their diagnostics go on the page).
+fn open_cursor(
+    jira: &Jira,
+    settings: &Settings,
+    cursor: Option<&str>,
+    page: &mut Page,
+) -> Result<IssueCursor, PluginError> {
+    match paging::decode::<IssueCursor>(cursor)? {
+        Some(c) => Ok(c),
+        None => start_issue_cursor(jira, settings, &mut page.diagnostics),
+    }
+}
+
 fn newer(a: Option<String>, b: Option<&str>) -> Option<String> {
     match (a, b) {
         (Some(a), Some(b)) => Some(if rfc_key(b) > rfc_key(&a) {
@@ -208,10 +222,7 @@ pub fn initiatives(
     page_size: u32,
 ) -> Result<Page, PluginError> {
     let mut page = Page::default();
-    let cursor = match paging::decode::<IssueCursor>(cursor)? {
-        Some(c) => c,
-        None => start_issue_cursor(jira, settings, &mut page.diagnostics)?,
-    };
+    let cursor = open_cursor(jira, settings, cursor, &mut page)?;
     let jql = format!(
         "project = {} AND issuetype in ({}){} ORDER BY key ASC",
         jql_list(&[&settings.project]),
@@ -422,10 +433,7 @@ pub fn work_items(
     page_size: u32,
 ) -> Result<Page, PluginError> {
     let mut page = Page::default();
-    let cursor = match paging::decode::<IssueCursor>(cursor)? {
-        Some(c) => c,
-        None => start_issue_cursor(jira, settings, &mut page.diagnostics)?,
-    };
+    let cursor = open_cursor(jira, settings, cursor, &mut page)?;
     let mut excluded = cursor.epic_types.clone();
     excluded.extend(cursor.risk_types.iter().cloned());
     let jql = format!(

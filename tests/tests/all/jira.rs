@@ -479,3 +479,27 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
         assert_faithful(&sandbox);
     }
 }
+
+#[tokio::test]
+async fn a_site_that_keeps_throttling_gets_bounded_retries_and_a_clear_error() {
+    let sandbox = sandbox().await;
+    sandbox.set_faults(Some(
+        "429=1,max-in-row=100000,retry-after=0".parse().unwrap(),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    jira_config(dir.path(), &sandbox, JiraFace::Cloud, "");
+    let session = session(dir.path()).await;
+    let err = sync_all(&session, None, false, false).await.unwrap_err();
+    let text = format!("{:#}", err.error);
+    assert!(
+        text.contains("rate limited") && text.contains("429"),
+        "{text}"
+    );
+    // The host tries each request 1 + 4 times; the sync tries the page 1 + 3 times.
+    let requests = sandbox.requests();
+    assert_eq!(requests.len(), 5 * 4, "bounded, not forever");
+    assert!(requests.iter().all(|r| r.status == 429));
+    let store = session.store().unwrap();
+    let runs = store.runs(Some("jira"), 1).unwrap();
+    assert_eq!(runs[0].status, tollgate_host::store::RunStatus::Failed);
+}

@@ -797,19 +797,32 @@ fn search_jql(ctx: &Ctx, headers: &HeaderMap, version: &str, args: SearchArgs) -
     crate::json_response(StatusCode::OK, out)
 }
 
+/// Runs a search after the credentials check, with its arguments from the query string (GET)
+/// or the body (POST).
+fn searching(
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    version: &str,
+    args: impl FnOnce() -> Result<SearchArgs, Response>,
+    search: fn(&Ctx, &HeaderMap, &str, SearchArgs) -> Response,
+) -> Response {
+    if let Err(r) = gate(ctx, headers, Some(version)) {
+        return r;
+    }
+    match args() {
+        Ok(args) => search(ctx, headers, version, args),
+        Err(r) => r,
+    }
+}
+
 async fn search_jql_get(
     State(ctx): State<Ctx>,
     Path(version): Path<String>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = gate(&ctx, &headers, Some(&version)) {
-        return r;
-    }
-    match search_args_from_query(&params(&q)) {
-        Ok(args) => search_jql(&ctx, &headers, &version, args),
-        Err(r) => r,
-    }
+    let args = || search_args_from_query(&params(&q));
+    searching(&ctx, &headers, &version, args, search_jql)
 }
 
 async fn search_jql_post(
@@ -818,13 +831,8 @@ async fn search_jql_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = gate(&ctx, &headers, Some(&version)) {
-        return r;
-    }
-    match search_args_from_body(&body) {
-        Ok(args) => search_jql(&ctx, &headers, &version, args),
-        Err(r) => r,
-    }
+    let args = || search_args_from_body(&body);
+    searching(&ctx, &headers, &version, args, search_jql)
 }
 
 const REMOVED_SEARCH: &str = "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046";
@@ -864,13 +872,8 @@ async fn search_old_get(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = gate(&ctx, &headers, Some(&version)) {
-        return r;
-    }
-    match search_args_from_query(&params(&q)) {
-        Ok(args) => search_old(&ctx, &headers, &version, args),
-        Err(r) => r,
-    }
+    let args = || search_args_from_query(&params(&q));
+    searching(&ctx, &headers, &version, args, search_old)
 }
 
 async fn search_old_post(
@@ -879,13 +882,8 @@ async fn search_old_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = gate(&ctx, &headers, Some(&version)) {
-        return r;
-    }
-    match search_args_from_body(&body) {
-        Ok(args) => search_old(&ctx, &headers, &version, args),
-        Err(r) => r,
-    }
+    let args = || search_args_from_body(&body);
+    searching(&ctx, &headers, &version, args, search_old)
 }
 
 fn no_issue() -> Response {
