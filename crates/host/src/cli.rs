@@ -103,6 +103,10 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Run as a service: the jobs of `[daemon.jobs]` on their schedules, and an HTTP server
+    /// with /healthz, /readyz, /metrics (Prometheus) and the JSON API under /api/v1/. Stops
+    /// cleanly on SIGTERM or Ctrl-C: running syncs commit their page and stop.
+    Run,
     /// Send each connection's findings back to where people work: one Tollgate comment per
     /// initiative with findings, created once, then edited in place; when all are resolved,
     /// edited to say so. Publishing again without changes writes nothing.
@@ -278,6 +282,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         } => check(&cli.config, format, fail_on, as_of.as_deref()),
         Command::Rules { format } => rules(&cli.config, format),
         Command::Export { format: _, out } => export(&cli.config, out.as_deref()),
+        Command::Run => crate::daemon::run(&cli.config).await,
         Command::Publish {
             connection,
             dry_run,
@@ -307,6 +312,11 @@ impl Session {
         for warning in config.warnings() {
             tracing::warn!("{warning}");
         }
+        Session::with(config).await
+    }
+
+    /// Start the runtime and load the plugins for a loaded config.
+    pub async fn with(config: Config) -> Result<Session, Failure> {
         let runtime = Runtime::new(&config.cache_dir())?;
         let plugin_dir = config
             .runtime
@@ -833,11 +843,43 @@ pub async fn check_connections(
 }
 
 async fn validate(config_path: &Path, online: bool) -> Result<(), Failure> {
+    // Every problem at once, each with its key, its line and what is expected.
+    let config = Config::load_unchecked(config_path)?;
+    let text = std::fs::read_to_string(config_path).unwrap_or_default();
+    let mut problems = config.problems();
+    let warnings = config.warnings();
     let Session {
         config,
         runtime,
         registry,
-    } = Session::open(config_path).await?;
+    } = Session::with(config).await?;
+    if problems.is_empty() {
+        for name in config.connections.keys() {
+            if let Err(e) = registry.bind(&config, name) {
+                problems.push(e);
+            }
+        }
+    }
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
+    if !problems.is_empty() {
+        for p in &problems {
+            match p {
+                crate::config::ConfigError::Invalid { key, message, .. } => {
+                    let line = crate::config::line_of(&text, key)
+                        .map(|l| format!(":{l}"))
+                        .unwrap_or_default();
+                    eprintln!("{}{line}: `{key}`: {message}", config_path.display());
+                }
+                other => eprintln!("{other}"),
+            }
+        }
+        return Err(Failure {
+            code: 2,
+            error: anyhow::anyhow!("{}: {} problem(s)", config_path.display(), problems.len()),
+        });
+    }
     let rows = check_connections(&config, &registry, &runtime, online).await?;
     print_table(&["CONNECTION", "PLUGIN", "RESULT"], &rows);
     println!("{}: valid", config_path.display());
@@ -854,8 +896,8 @@ async fn publish(config_path: &Path, only: Option<&str>, dry_run: bool) -> Resul
             error: anyhow::anyhow!("no connection `{name}` in {}", config_path.display()),
         });
     }
-    let store = session.store()?;
-    let outcomes = crate::publish::publish(&session, store.as_ref(), only, dry_run).await?;
+    let mut store = session.store()?;
+    let outcomes = crate::publish::publish(&session, store.as_mut(), only, dry_run).await?;
     crate::publish::print_outcomes(&outcomes);
     println!(
         "{}{}",

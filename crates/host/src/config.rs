@@ -5,7 +5,7 @@
 //! Environment variables override keys as `TOLLGATE_SECTION__KEY`, e.g.
 //! `TOLLGATE_RUNTIME__LIMITS__TIMEOUT_SECS=30`.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -50,6 +50,9 @@ pub struct Config {
     /// Named connections: one configured use of a plugin (a Jira site, a CSV folder).
     #[serde(default)]
     pub connections: BTreeMap<String, ConnectionConfig>,
+    /// `tollgate run`: the HTTP server and the scheduled jobs.
+    #[serde(default)]
+    pub daemon: DaemonConfig,
     /// Directory of the config file; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -203,6 +206,137 @@ impl Limits {
     }
 }
 
+/// The line (1-based) of `key` (`connections.acme.auth.token_env`) in the TOML `text`: the
+/// line of the key itself, of the inline table or table holding it, whichever is found first
+/// from the most specific. For pointing a person at a problem, not for parsing.
+pub fn line_of(text: &str, key: &str) -> Option<usize> {
+    let segments: Vec<&str> = key.split('.').collect();
+    let lines: Vec<&str> = text.lines().collect();
+    let header = |name: &str| {
+        lines
+            .iter()
+            .position(|l| l.trim() == format!("[{name}]") || l.trim() == format!("[[{name}]]"))
+    };
+    for cut in (0..segments.len()).rev() {
+        let table = segments[..cut].join(".");
+        let start = if cut == 0 {
+            Some(0)
+        } else {
+            header(&table).map(|i| i + 1)
+        };
+        let Some(start) = start else { continue };
+        let end = lines[start..]
+            .iter()
+            .position(|l| l.trim_start().starts_with('['))
+            .map_or(lines.len(), |n| start + n);
+        // The rest of the key, as `a.b = ` dotted keys or as the first key of an inline table.
+        for take in (1..=segments.len() - cut).rev() {
+            let dotted = segments[cut..cut + take].join(".");
+            if let Some(i) = lines[start..end].iter().position(|l| {
+                let t = l.trim_start();
+                t.strip_prefix(dotted.as_str())
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+            }) {
+                return Some(start + i + 1);
+            }
+        }
+        if cut > 0 {
+            return Some(start);
+        }
+    }
+    None
+}
+
+/// `[daemon]`: what `tollgate run` serves and when it works.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// Address of the HTTP server (health, metrics, API). Loopback unless you say otherwise.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Environment variable holding the bearer token of the API's POST endpoints.
+    pub api_token_env: Option<String>,
+    /// File holding that token.
+    pub api_token_file: Option<PathBuf>,
+    /// The token written inline (works, with a warning).
+    pub api_token: Option<String>,
+    /// Time zone of the schedules (IANA name), unless a job names its own.
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+    /// On start, a scheduled run missed within this many hours runs once.
+    #[serde(default = "default_catch_up_hours")]
+    pub catch_up_hours: f64,
+    /// After SIGTERM, how long running jobs may take to finish their page and stop.
+    #[serde(default = "default_grace")]
+    pub shutdown_grace_secs: f64,
+    /// Jobs by name.
+    #[serde(default)]
+    pub jobs: BTreeMap<String, JobConfig>,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            listen: default_listen(),
+            api_token_env: None,
+            api_token_file: None,
+            api_token: None,
+            time_zone: default_time_zone(),
+            catch_up_hours: default_catch_up_hours(),
+            shutdown_grace_secs: default_grace(),
+            jobs: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".to_string()
+}
+
+fn default_time_zone() -> String {
+    "UTC".to_string()
+}
+
+fn default_catch_up_hours() -> f64 {
+    24.0
+}
+
+fn default_grace() -> f64 {
+    30.0
+}
+
+/// `[daemon.jobs.NAME]`: a scheduled job.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobConfig {
+    /// When, as a cron expression with seconds: `sec min hour day-of-month month day-of-week`,
+    /// e.g. `0 0 2 * * *` for 02:00 every night.
+    pub schedule: String,
+    /// What, in order (default: sync, check, publish).
+    #[serde(default = "default_steps")]
+    pub steps: Vec<JobStep>,
+    /// Only this connection (default: all).
+    pub connection: Option<String>,
+    /// Time zone of this job's schedule (default: `daemon.time_zone`).
+    pub time_zone: Option<String>,
+}
+
+fn default_steps() -> Vec<JobStep> {
+    vec![JobStep::Sync, JobStep::Check, JobStep::Publish]
+}
+
+/// One step of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStep {
+    /// `tollgate sync`.
+    Sync,
+    /// `tollgate check`.
+    Check,
+    /// `tollgate publish`.
+    Publish,
+}
+
 /// `[connections.NAME]`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -324,6 +458,21 @@ impl Config {
         path: &Path,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
+        let cfg = Config::load_unchecked_with_env(path, vars)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Load and parse without the checks of [`Config::problems`], so that every problem can
+    /// be listed (`tollgate config validate`).
+    pub fn load_unchecked(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_unchecked_with_env(path, std::env::vars())
+    }
+
+    fn load_unchecked_with_env(
+        path: &Path,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let overrides: config::Map<String, String> = vars
             .into_iter()
             .filter(|(k, _)| {
@@ -358,7 +507,6 @@ impl Config {
             .map(Path::to_path_buf)
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| PathBuf::from("."));
-        cfg.validate()?;
         Ok(cfg)
     }
 
@@ -391,26 +539,42 @@ impl Config {
         }
     }
 
-    /// Checks that need no plugin: URLs parse, auth is complete.
+    /// Checks that need no plugin: URLs parse, auth is complete, the daemon's schedules and
+    /// zones read. The first problem, if any.
     fn validate(&self) -> Result<(), ConfigError> {
+        match self.problems().into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Every problem the checks that need no plugin find, in the order of the file's sections.
+    pub fn problems(&self) -> Vec<ConfigError> {
+        let mut out = Vec::new();
+        let mut keep = |r: Result<(), ConfigError>| {
+            if let Err(e) = r {
+                out.push(e);
+            }
+        };
         for (name, conn) in &self.connections {
             if let Some(url) = &conn.base_url {
-                self.check_url(&format!("connections.{name}.base_url"), url)?;
+                keep(self.check_url(&format!("connections.{name}.base_url"), url));
             }
-            self.check_auth(&format!("connections.{name}.auth"), &conn.auth)?;
+            keep(self.check_auth(&format!("connections.{name}.auth"), &conn.auth));
             for (ep, endpoint) in &conn.endpoints {
                 let key = format!("connections.{name}.endpoints.{ep}");
-                self.check_url(&format!("{key}.base_url"), &endpoint.base_url)?;
-                self.check_auth(&format!("{key}.auth"), &endpoint.auth)?;
+                keep(self.check_url(&format!("{key}.base_url"), &endpoint.base_url));
+                keep(self.check_auth(&format!("{key}.auth"), &endpoint.auth));
             }
             if !conn.settings.is_table() {
-                return Err(self.invalid(
+                keep(Err(self.invalid(
                     format!("connections.{name}.settings"),
                     "expected a table of the plugin's settings",
-                ));
+                )));
             }
         }
-        Ok(())
+        out.extend(self.daemon_problems());
+        out
     }
 
     fn check_url(&self, key: &str, url: &str) -> Result<(), ConfigError> {
@@ -457,9 +621,108 @@ impl Config {
         }
     }
 
+    /// `[daemon]`: the listen address, schedules, time zones, connections and token sources.
+    fn daemon_problems(&self) -> Vec<ConfigError> {
+        let d = &self.daemon;
+        let mut out = Vec::new();
+        if d.listen.parse::<std::net::SocketAddr>().is_err() {
+            out.push(self.invalid(
+                "daemon.listen".into(),
+                format!("`{}` is not an address like 127.0.0.1:8080", d.listen),
+            ));
+        }
+        if let Err(e) = crate::daemon::time_zone(&d.time_zone) {
+            out.push(self.invalid("daemon.time_zone".into(), e));
+        }
+        let sources = [
+            d.api_token_env.is_some(),
+            d.api_token_file.is_some(),
+            d.api_token.is_some(),
+        ];
+        if sources.iter().filter(|s| **s).count() > 1 {
+            out.push(self.invalid(
+                "daemon.api_token_env".into(),
+                "give the API token one way: api_token_env, api_token_file or api_token",
+            ));
+        }
+        if d.catch_up_hours.is_nan() || d.catch_up_hours < 0.0 {
+            out.push(self.invalid("daemon.catch_up_hours".into(), "expected 0 or more hours"));
+        }
+        if d.shutdown_grace_secs.is_nan() || d.shutdown_grace_secs <= 0.0 {
+            out.push(self.invalid(
+                "daemon.shutdown_grace_secs".into(),
+                "expected more than 0 seconds",
+            ));
+        }
+        for (name, job) in &d.jobs {
+            let key = format!("daemon.jobs.{name}");
+            if let Err(e) = crate::daemon::schedule(&job.schedule) {
+                out.push(self.invalid(format!("{key}.schedule"), e));
+            }
+            if let Some(tz) = &job.time_zone
+                && let Err(e) = crate::daemon::time_zone(tz)
+            {
+                out.push(self.invalid(format!("{key}.time_zone"), e));
+            }
+            if let Some(conn) = &job.connection
+                && !self.connections.contains_key(conn)
+            {
+                out.push(self.invalid(
+                    format!("{key}.connection"),
+                    format!(
+                        "no connection `{conn}`; configured: {}",
+                        self.connections.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+            if job.steps.is_empty() {
+                out.push(self.invalid(
+                    format!("{key}.steps"),
+                    "name at least one step: \"sync\", \"check\" or \"publish\"",
+                ));
+            }
+        }
+        out
+    }
+
+    /// The bearer token of the API's POST endpoints, if one is configured.
+    pub fn api_token(&self) -> Result<Option<Secret>, ConfigError> {
+        let d = &self.daemon;
+        if let Some(var) = &d.api_token_env {
+            return match std::env::var(var) {
+                Ok(v) if !v.trim().is_empty() => Ok(Some(Secret::new(v.trim()))),
+                _ => Err(self.invalid(
+                    "daemon.api_token_env".into(),
+                    format!("environment variable {var} is not set or empty"),
+                )),
+            };
+        }
+        if let Some(file) = &d.api_token_file {
+            let path = self.resolve(file);
+            return match std::fs::read_to_string(&path) {
+                Ok(v) if !v.trim().is_empty() => Ok(Some(Secret::new(v.trim()))),
+                Ok(_) => Err(self.invalid(
+                    "daemon.api_token_file".into(),
+                    format!("{} is empty", path.display()),
+                )),
+                Err(e) => Err(self.invalid(
+                    "daemon.api_token_file".into(),
+                    format!("cannot read {}: {e}", path.display()),
+                )),
+            };
+        }
+        Ok(d.api_token.as_deref().map(Secret::new))
+    }
+
     /// Warnings that do not stop Tollgate: secrets written inline.
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
+        if self.daemon.api_token.is_some() {
+            out.push(format!(
+                "{}: `daemon.api_token` holds a secret inline; use api_token_env = \"VAR\" or api_token_file = \"path\" so the secret stays out of the config file",
+                self.path.display()
+            ));
+        }
         for (name, conn) in &self.connections {
             let mut auths = vec![(format!("connections.{name}.auth"), &conn.auth)];
             for (ep, e) in &conn.endpoints {
@@ -552,6 +815,45 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::from_toml(text, Path::new("/etc/tollgate"))
+    }
+
+    #[test]
+    fn lines_of_keys_for_messages() {
+        let text = "[store]\nurl = \"x\"\n\n[connections.acme]\nplugin = \"jira\"\nauth = { kind = \"basic\", token_env = \"T\" }\n\n[daemon.jobs.nightly]\nschedule = \"nope\"\n";
+        assert_eq!(line_of(text, "store.url"), Some(2));
+        assert_eq!(line_of(text, "connections.acme.plugin"), Some(5));
+        assert_eq!(line_of(text, "connections.acme.auth.token_env"), Some(6));
+        assert_eq!(
+            line_of(text, "connections.acme.base_url"),
+            Some(4),
+            "the table, when the key is absent"
+        );
+        assert_eq!(line_of(text, "daemon.jobs.nightly.schedule"), Some(9));
+        assert_eq!(line_of(text, "nowhere.at.all"), None);
+    }
+
+    #[test]
+    fn every_problem_is_listed_with_its_key() {
+        let text = "[connections.a]\nplugin = \"jira\"\nbase_url = \"ftp://x\"\n[connections.b]\nplugin = \"jira\"\nbase_url = \"https://ok.example\"\nauth = { kind = \"basic\" }\n[daemon]\nlisten = \"everywhere\"\n[daemon.jobs.n]\nschedule = \"daily\"\nconnection = \"zzz\"\n";
+        let cfg: Config = toml::from_str(text).unwrap();
+        let keys: Vec<String> = cfg
+            .problems()
+            .into_iter()
+            .map(|e| match e {
+                ConfigError::Invalid { key, .. } => key,
+                other => other.to_string(),
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "connections.a.base_url",
+                "connections.b.auth",
+                "daemon.listen",
+                "daemon.jobs.n.schedule",
+                "daemon.jobs.n.connection"
+            ]
+        );
     }
 
     #[test]

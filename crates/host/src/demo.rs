@@ -188,10 +188,10 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
     crate::cli::print_findings_table(&outcome, 8);
 
     println!("\n== Publish (tollgate publish)");
-    let outcomes = crate::publish::publish(&session, store.as_ref(), None, false).await?;
+    let outcomes = crate::publish::publish(&session, store.as_mut(), None, false).await?;
     crate::publish::print_outcomes(&outcomes);
     println!("{}", crate::publish::summary(&outcomes));
-    let again = crate::publish::publish(&session, store.as_ref(), None, false).await?;
+    let again = crate::publish::publish(&session, store.as_mut(), None, false).await?;
     println!(
         "Published again at once: {} (nothing is posted twice)",
         crate::publish::summary(&again)

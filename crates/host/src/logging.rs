@@ -1,5 +1,6 @@
 //! Logs go to stderr (stdout is for results). `RUST_LOG` or `-v` choose the level;
-//! `TOLLGATE_LOG_FORMAT=json` writes JSON lines.
+//! `TOLLGATE_LOG_FORMAT=json` writes JSON lines (with the fields of the current span, so a
+//! daemon job's lines carry its job id and connection). Colours only on a terminal.
 
 use tracing_subscriber::EnvFilter;
 
@@ -14,6 +15,7 @@ pub fn init(verbosity: u8) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false);
     let json = std::env::var("TOLLGATE_LOG_FORMAT").is_ok_and(|v| v == "json");
     let _ = if json {

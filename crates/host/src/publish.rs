@@ -40,7 +40,7 @@ fn wire_severity(s: Severity) -> WireSeverity {
 /// Publish every connection that can (or only `only`); returns one outcome per finding sent.
 pub async fn publish(
     session: &Session,
-    store: &dyn Store,
+    store: &mut dyn Store,
     only: Option<&str>,
     dry_run: bool,
 ) -> Result<Vec<Outcome>, Failure> {

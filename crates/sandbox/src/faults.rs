@@ -207,6 +207,17 @@ pub(crate) async fn inject(
                 "ratelimit-reason",
                 HeaderValue::from_static("jira-burst-based"),
             );
+            // Jira's reset instant, to the minute: `yyyy-MM-ddTHH:mmZ`.
+            let reset = shared.now_ms() + i64::from(retry_after) * 1000 + 59_999;
+            let (y, m, d) = crate::time::civil_from_days(reset.div_euclid(86_400_000));
+            let in_day = reset.rem_euclid(86_400_000) / 60_000;
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}Z",
+                in_day / 60,
+                in_day % 60
+            )) {
+                h.insert("x-ratelimit-reset", v);
+            }
             r
         }
         Fault::Unavailable => {

@@ -400,13 +400,13 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
 
         // A dry run writes nothing.
         sandbox.clear_requests();
-        let planned = tollgate_host::publish::publish(&session, store.as_ref(), None, true)
+        let planned = tollgate_host::publish::publish(&session, store.as_mut(), None, true)
             .await
             .unwrap();
         assert!(planned.iter().all(|o| o.result == "planned"), "{planned:?}");
         assert_eq!(comment_writes(&sandbox), 0);
 
-        let first = tollgate_host::publish::publish(&session, store.as_ref(), None, false)
+        let first = tollgate_host::publish::publish(&session, store.as_mut(), None, false)
             .await
             .unwrap();
         assert!(first.iter().all(|o| o.result == "created"), "{first:?}");
@@ -438,7 +438,7 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
 
         // Nothing changed: nothing is written.
         sandbox.clear_requests();
-        let again = tollgate_host::publish::publish(&session, store.as_ref(), None, false)
+        let again = tollgate_host::publish::publish(&session, store.as_mut(), None, false)
             .await
             .unwrap();
         assert!(again.iter().all(|o| o.result == "unchanged"), "{again:?}");
@@ -456,7 +456,7 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
         let after = run_checks(&session.config, store.as_mut(), "2026-11-27").unwrap();
         assert_eq!(after.changes.resolved, 1, "{:?}", after.changes);
         sandbox.clear_requests();
-        let third = tollgate_host::publish::publish(&session, store.as_ref(), None, false)
+        let third = tollgate_host::publish::publish(&session, store.as_mut(), None, false)
             .await
             .unwrap();
         let biz12: Vec<_> = third.iter().filter(|o| o.subject == "BIZ-12").collect();

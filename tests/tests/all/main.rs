@@ -2,6 +2,7 @@
 //! plugins against the sandbox trackers and hostile fixtures.
 
 mod checks;
+mod daemon;
 mod demo;
 mod hr_csv;
 mod jira;

@@ -82,14 +82,69 @@ fn idempotent(m: Method) -> bool {
     matches!(m, Method::Get | Method::Head | Method::Put | Method::Delete)
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is rare upstream and treated as absent).
-fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
-    headers
-        .iter()
-        .find(|(k, _)| k == "retry-after" || k == "beta-retry-after")
-        .and_then(|(_, v)| v.trim().parse::<f64>().ok())
+/// How long the remote asked us to wait: `Retry-After` in seconds (the HTTP-date form is rare
+/// upstream and treated as absent), else Jira's `X-RateLimit-Reset` (an ISO-8601 instant,
+/// `2026-11-27T10:31Z`) counted from `now` (seconds since the epoch).
+fn retry_after(headers: &[(String, String)], now: f64) -> Option<Duration> {
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+    };
+    let seconds = header("retry-after")
+        .or_else(|| header("beta-retry-after"))
+        .and_then(|v| v.parse::<f64>().ok())
+        .or_else(|| {
+            header("x-ratelimit-reset")
+                .and_then(iso_instant)
+                .map(|at| (at - now).max(0.0))
+        });
+    seconds
         .filter(|s| s.is_finite() && *s >= 0.0)
         .map(Duration::from_secs_f64)
+}
+
+/// Seconds since the epoch of `YYYY-MM-DDTHH:MM[:SS[.fff]]Z` (or with a `+hh:mm` offset).
+fn iso_instant(text: &str) -> Option<f64> {
+    let (date, time) = text.split_once('T')?;
+    let mut d = date.split('-');
+    let (y, m, day): (i64, i64, i64) = (
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+    );
+    let (clock, offset_min) = if let Some(c) = time.strip_suffix('Z') {
+        (c, 0)
+    } else {
+        let at = time.rfind(['+', '-'])?;
+        let (c, off) = time.split_at(at);
+        let sign = if off.starts_with('-') { -1 } else { 1 };
+        let digits: String = off[1..].chars().filter(char::is_ascii_digit).collect();
+        let (h, mi) = digits.split_at(digits.len().min(2));
+        (
+            c,
+            sign * (h.parse::<i64>().ok()? * 60 + mi.parse::<i64>().unwrap_or(0)),
+        )
+    };
+    let mut parts = clock.split(':');
+    let hh: i64 = parts.next()?.parse().ok()?;
+    let mm: i64 = parts.next()?.parse().ok()?;
+    let ss: f64 = parts.next().map_or(Some(0.0), |s| s.parse().ok())?;
+    // Days since 1970-01-01 (proleptic Gregorian).
+    let (yy, mo) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let days =
+        era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + (153 * mo + 2) / 5 + day - 1 - 719_468;
+    Some(((days * 24 + hh) * 60 + mm - offset_min) as f64 * 60.0 + ss)
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// Exponential backoff with jitter: about 0.5 s, 1 s, 2 s, ... capped at 8 s.
@@ -186,21 +241,26 @@ impl HttpCapability {
             let permit = limiter.acquire().await;
             let result = self.send_once(&request).await;
             drop(permit);
+            self.stats
+                .upstream(&self.connection, result.as_ref().map_or(0, |r| r.status));
             if attempt >= self.retries {
                 return result;
             }
             let wait = match &result {
                 Ok(r) if r.status == 429 => {
-                    let wait = retry_after(&r.headers).unwrap_or_else(|| backoff(attempt));
+                    let wait =
+                        retry_after(&r.headers, unix_now()).unwrap_or_else(|| backoff(attempt));
                     if wait > self.max_retry_wait {
                         return result;
                     }
                     self.stats.rate_limit_waits.inc();
                     wait
                 }
-                Ok(r) if r.status == 503 && idempotent(request.method) => retry_after(&r.headers)
-                    .filter(|w| *w <= self.max_retry_wait)
-                    .unwrap_or_else(|| backoff(attempt)),
+                Ok(r) if r.status == 503 && idempotent(request.method) => {
+                    retry_after(&r.headers, unix_now())
+                        .filter(|w| *w <= self.max_retry_wait)
+                        .unwrap_or_else(|| backoff(attempt))
+                }
                 Err(HttpError::Transport(_)) if idempotent(request.method) => backoff(attempt),
                 _ => return result,
             };
@@ -405,6 +465,35 @@ mod tests {
         );
         let base = reqwest::Url::parse("https://jira.example.com").unwrap();
         assert!(join(&base, "/@evil.test/").unwrap().host_str() == Some("jira.example.com"));
+    }
+
+    #[test]
+    fn waits_come_from_retry_after_or_the_reset_instant() {
+        let h = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+        let now = iso_instant("2026-11-27T10:30Z").unwrap();
+        assert_eq!(now, 1_795_775_400.0);
+        assert_eq!(
+            retry_after(&h("retry-after", "7"), now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after(&h("X-RateLimit-Reset", "2026-11-27T10:31Z"), now),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            retry_after(&h("x-ratelimit-reset", "2026-11-27T12:31:30+02:00"), now),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            retry_after(&h("x-ratelimit-reset", "2026-11-27T10:29Z"), now),
+            Some(Duration::ZERO),
+            "a reset in the past means: go"
+        );
+        assert_eq!(
+            retry_after(&h("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT"), now),
+            None
+        );
+        assert_eq!(retry_after(&[], now), None);
     }
 
     #[test]

@@ -43,4 +43,23 @@ pub struct RuntimeStats {
     pub http_retries: Counter,
     /// Waits because the upstream said 429 (rate limited).
     pub rate_limit_waits: Counter,
+    /// Upstream requests by (connection, status); status 0 when no answer came.
+    upstream: std::sync::Mutex<std::collections::BTreeMap<(String, u16), u64>>,
+}
+
+impl RuntimeStats {
+    /// Count one upstream request of `connection` that got `status` (0: no answer).
+    pub fn upstream(&self, connection: &str, status: u16) {
+        *self
+            .upstream
+            .lock()
+            .unwrap()
+            .entry((connection.to_string(), status))
+            .or_default() += 1;
+    }
+
+    /// Upstream requests by (connection, status).
+    pub fn upstream_by_status(&self) -> std::collections::BTreeMap<(String, u16), u64> {
+        self.upstream.lock().unwrap().clone()
+    }
 }

@@ -221,6 +221,12 @@ pub trait Store: Send {
         error: Option<&str>,
     ) -> Result<(), StoreError>;
 
+    /// Record that the daemon's job `name`, due at `due` (RFC 3339), ended with `outcome`.
+    fn record_job(&mut self, name: &str, due: &str, outcome: &str) -> Result<(), StoreError>;
+
+    /// When the job `name` was last due and run, if ever.
+    fn job_last_due(&self, name: &str) -> Result<Option<String>, StoreError>;
+
     /// The latest runs, newest first; of one connection if given.
     fn runs(&self, connection: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError>;
 

@@ -94,6 +94,15 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE stream_state ADD COLUMN diagnostics_since INTEGER;
     UPDATE stream_state SET diagnostics_since = diagnostics_run;
     "#,
+    // 6: the daemon's scheduled jobs, for the catch-up of a run missed while it was down.
+    r#"
+    CREATE TABLE jobs (
+        name           TEXT PRIMARY KEY,
+        last_due       TEXT NOT NULL,
+        last_outcome   TEXT NOT NULL,
+        last_finished  TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this binary writes.
@@ -498,6 +507,28 @@ impl Store for SqliteStore {
                 })
             },
         )
+    }
+
+    fn record_job(&mut self, name: &str, due: &str, outcome: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO jobs (name, last_due, last_outcome, last_finished) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (name) DO UPDATE SET last_due = ?2, last_outcome = ?3, last_finished = ?4",
+                params![name, due, outcome, now_rfc3339()],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    fn job_last_due(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .query(
+                "SELECT last_due FROM jobs WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )?
+            .into_iter()
+            .next())
     }
 
     fn current_diagnostics(&self) -> Result<Vec<(String, DiagnosticRecord)>, StoreError> {

@@ -30,6 +30,8 @@ pub struct SyncOptions {
     /// Fail the run on any rejected row or file (a diagnostic of severity error or worse),
     /// before that page is written.
     pub strict: bool,
+    /// Set (by `tollgate run` on SIGTERM) to stop after the page in hand is committed.
+    pub stop: Option<&'static std::sync::atomic::AtomicBool>,
 }
 
 impl Default for SyncOptions {
@@ -39,6 +41,7 @@ impl Default for SyncOptions {
             page_size: 500,
             retries: 3,
             strict: false,
+            stop: None,
         }
     }
 }
@@ -61,6 +64,12 @@ pub enum SyncError {
         stream: String,
         /// `location: message` of each rejection.
         rejected: Vec<String>,
+    },
+    /// Asked to stop; the pages committed so far stay, and the next run resumes after them.
+    #[error("connection `{connection}`: stopped after the last committed page")]
+    Stopped {
+        /// Connection.
+        connection: String,
     },
     /// The plugin failed on a stream.
     #[error("connection `{connection}`, stream `{stream}`: {error}")]
@@ -191,7 +200,11 @@ pub async fn sync_connection(
             Ok(s) => summary.streams.push(s),
             Err(e) => {
                 let message = e.to_string();
-                if let Err(store_error) = store.finish_run(run, RunStatus::Failed, Some(&message)) {
+                let status = match e {
+                    SyncError::Stopped { .. } => RunStatus::Interrupted,
+                    _ => RunStatus::Failed,
+                };
+                if let Err(store_error) = store.finish_run(run, status, Some(&message)) {
                     tracing::error!(error = %store_error, "cannot record the failed run");
                 }
                 return Err(e);
@@ -237,6 +250,14 @@ async fn sync_stream(
     let mut cursor = state.cursor.clone();
     let mut done = state.exhausted;
     while !done {
+        if options
+            .stop
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+        {
+            return Err(SyncError::Stopped {
+                connection: connection.to_string(),
+            });
+        }
         let request = PullRequest {
             stream: stream.to_string(),
             settings: settings.to_string(),

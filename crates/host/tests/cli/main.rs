@@ -232,6 +232,34 @@ fn config_validate_names_the_bad_key_and_exits_2() {
 }
 
 #[test]
+fn config_validate_lists_every_problem_with_its_line_and_warns_of_inline_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "tollgate.toml",
+        b"[connections.acme]\nplugin = \"jira\"\nbase_url = \"ftp://acme\"\n\n[daemon]\nlisten = \"everywhere\"\napi_token = \"inline-secret-value\"\n\n[daemon.jobs.nightly]\nschedule = \"at two\"\nconnection = \"nope\"\n",
+    );
+    let out = tollgate(dir.path(), &["config", "validate"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for expected in [
+        "tollgate.toml:3: `connections.acme.base_url`",
+        "tollgate.toml:6: `daemon.listen`",
+        "tollgate.toml:10: `daemon.jobs.nightly.schedule`",
+        "cron with seconds",
+        "tollgate.toml:11: `daemon.jobs.nightly.connection`",
+        "4 problem(s)",
+        "daemon.api_token` holds a secret inline",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+    assert!(!stderr.contains("inline-secret-value"), "{stderr}");
+}
+
+#[test]
 fn config_validate_online_reports_bad_credentials_without_echoing_them() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sandbox = rt

@@ -1,0 +1,918 @@
+//! `tollgate run`: the service. Scheduled jobs (sync, check, publish) per `[daemon.jobs]`, in
+//! the time zone of each schedule; an HTTP server with health, Prometheus metrics and a JSON
+//! API; a clean stop on SIGTERM.
+//!
+//! A job never overlaps itself: a run that comes due while the previous one still works is
+//! skipped and logged. On start, the latest scheduled run missed within `catch_up_hours`
+//! runs once. SIGTERM lets each sync finish the page it is on, commit it and stop (the run is
+//! recorded as interrupted and the next one resumes there); the process exits within
+//! `shutdown_grace_secs`.
+//!
+//! Scheduling uses the `cron` crate's schedule arithmetic with `chrono-tz` zones and one tokio
+//! task per job, rather than tokio-cron-scheduler: the catch-up needs "the latest occurrence
+//! before now", which `cron::Schedule` gives directly, and nothing here needs that crate's
+//! job store.
+
+use crate::cli::{Failure, Session};
+use crate::config::{JobConfig, JobStep, Secret};
+use crate::store::Store;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tollgate_dmo::model::{Entity, EntityKind};
+use tracing::Instrument as _;
+
+/// Parse a schedule: cron with seconds, `sec min hour day-of-month month day-of-week`.
+pub fn schedule(expr: &str) -> Result<cron::Schedule, String> {
+    cron::Schedule::from_str(expr).map_err(|e| {
+        format!(
+            "`{expr}` is not a schedule ({e}); expected cron with seconds, e.g. \"0 0 2 * * *\" for 02:00 daily or \"0 */15 * * * *\" every 15 minutes"
+        )
+    })
+}
+
+/// Parse an IANA time zone name.
+pub fn time_zone(name: &str) -> Result<chrono_tz::Tz, String> {
+    name.parse::<chrono_tz::Tz>().map_err(|_| {
+        format!("`{name}` is not a time zone; use an IANA name like \"Europe/Helsinki\" or \"UTC\"")
+    })
+}
+
+/// The first occurrence strictly after `after`.
+pub fn next_after(
+    schedule: &cron::Schedule,
+    tz: chrono_tz::Tz,
+    after: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    schedule
+        .after(&after.with_timezone(&tz))
+        .next()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The latest occurrence in `(from, to]`.
+pub fn last_between(
+    schedule: &cron::Schedule,
+    tz: chrono_tz::Tz,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    schedule
+        .after(&from.with_timezone(&tz))
+        .map(|t| t.with_timezone(&Utc))
+        .take_while(|t| *t <= to)
+        .last()
+}
+
+struct Job {
+    name: String,
+    config: JobConfig,
+    schedule: cron::Schedule,
+    tz: chrono_tz::Tz,
+    running: AtomicBool,
+}
+
+/// Counters for `/metrics`.
+#[derive(Default)]
+struct Metrics {
+    /// (connection, status) -> runs.
+    runs: BTreeMap<(String, String), u64>,
+    /// connection -> (seconds, runs).
+    run_seconds: BTreeMap<String, (f64, u64)>,
+    /// connection -> records written.
+    records: BTreeMap<String, u64>,
+    /// (job, outcome) -> job runs.
+    jobs: BTreeMap<(String, String), u64>,
+    /// job -> runs skipped because the previous one was still going.
+    skipped: BTreeMap<String, u64>,
+}
+
+/// The running service.
+pub struct Daemon {
+    session: Session,
+    jobs: Vec<Job>,
+    api_token: Option<Secret>,
+    metrics: Mutex<Metrics>,
+    next_id: AtomicU64,
+    /// Connections a job is syncing right now.
+    syncing: Mutex<BTreeSet<String>>,
+    stop: &'static AtomicBool,
+    started: Instant,
+}
+
+impl Daemon {
+    fn new(session: Session) -> Result<Daemon, Failure> {
+        let d = &session.config.daemon;
+        let mut jobs = Vec::new();
+        for (name, config) in &d.jobs {
+            let tz =
+                time_zone(config.time_zone.as_deref().unwrap_or(&d.time_zone)).map_err(|e| {
+                    Failure {
+                        code: 2,
+                        error: anyhow::anyhow!(e),
+                    }
+                })?;
+            jobs.push(Job {
+                name: name.clone(),
+                schedule: schedule(&config.schedule).map_err(|e| Failure {
+                    code: 2,
+                    error: anyhow::anyhow!(e),
+                })?,
+                config: config.clone(),
+                tz,
+                running: AtomicBool::new(false),
+            });
+        }
+        let api_token = session.config.api_token()?;
+        Ok(Daemon {
+            session,
+            jobs,
+            api_token,
+            metrics: Mutex::new(Metrics::default()),
+            next_id: AtomicU64::new(1),
+            syncing: Mutex::new(BTreeSet::new()),
+            stop: Box::leak(Box::new(AtomicBool::new(false))),
+            started: Instant::now(),
+        })
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    fn connections(&self, only: Option<&str>) -> Vec<String> {
+        match only {
+            Some(c) => vec![c.to_string()],
+            None => self.session.config.connections.keys().cloned().collect(),
+        }
+    }
+
+    /// Run the steps of a job; returns its outcome (`ok`, `failed`, `stopped`).
+    async fn run_steps(
+        self: &Arc<Self>,
+        job: &str,
+        steps: &[JobStep],
+        connection: Option<&str>,
+    ) -> &'static str {
+        let id = format!("job-{}", self.next_id.fetch_add(1, Ordering::SeqCst));
+        let span = tracing::info_span!("job", id = %id, job = %job, connection = %connection.unwrap_or("all"));
+        let outcome = async {
+            tracing::info!(steps = ?steps, "job started");
+            let mut outcome = "ok";
+            for step in steps {
+                if self.stopping() {
+                    outcome = "stopped";
+                    break;
+                }
+                let result = match step {
+                    JobStep::Sync => self.sync_step(connection).await,
+                    JobStep::Check => self.check_step(),
+                    JobStep::Publish => self.publish_step(connection).await,
+                };
+                match result {
+                    Ok(StepEnd::Done) => {}
+                    Ok(StepEnd::Stopped) => {
+                        outcome = "stopped";
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::error!(step = ?step, error = %e, "job step failed");
+                        outcome = "failed";
+                    }
+                }
+            }
+            tracing::info!(outcome, "job finished");
+            outcome
+        }
+        .instrument(span)
+        .await;
+        *self
+            .metrics
+            .lock()
+            .unwrap()
+            .jobs
+            .entry((job.to_string(), outcome.to_string()))
+            .or_default() += 1;
+        outcome
+    }
+
+    async fn sync_step(self: &Arc<Self>, only: Option<&str>) -> anyhow::Result<StepEnd> {
+        let mut failures = Vec::new();
+        for name in self.connections(only) {
+            if self.stopping() {
+                return Ok(StepEnd::Stopped);
+            }
+            if !self.syncing.lock().unwrap().insert(name.clone()) {
+                tracing::warn!(connection = %name, "skipped: a sync of this connection is already running");
+                continue;
+            }
+            let started = Instant::now();
+            let result = self.sync_one(&name).await;
+            self.syncing.lock().unwrap().remove(&name);
+            let status = match &result {
+                Ok(_) => "ok",
+                Err(crate::sync::SyncError::Stopped { .. }) => "interrupted",
+                Err(_) => "failed",
+            };
+            {
+                let mut m = self.metrics.lock().unwrap();
+                *m.runs
+                    .entry((name.clone(), status.to_string()))
+                    .or_default() += 1;
+                let t = m.run_seconds.entry(name.clone()).or_default();
+                t.0 += started.elapsed().as_secs_f64();
+                t.1 += 1;
+                if let Ok(summary) = &result {
+                    *m.records.entry(name.clone()).or_default() +=
+                        summary.streams.iter().map(|s| s.written).sum::<u64>();
+                }
+            }
+            match result {
+                Ok(_) => {}
+                Err(crate::sync::SyncError::Stopped { .. }) => return Ok(StepEnd::Stopped),
+                Err(e) => {
+                    tracing::error!(connection = %name, error = %e, "sync failed");
+                    failures.push(e.to_string());
+                }
+            }
+        }
+        if failures.is_empty() {
+            Ok(StepEnd::Done)
+        } else {
+            Err(anyhow::anyhow!(failures.join("; ")))
+        }
+    }
+
+    async fn sync_one(
+        &self,
+        name: &str,
+    ) -> Result<crate::sync::SyncSummary, crate::sync::SyncError> {
+        let mut store = crate::store::open(
+            &self.session.config.store.url,
+            &self.session.config.base_dir,
+        )?;
+        let options = crate::sync::SyncOptions {
+            stop: Some(self.stop),
+            ..Default::default()
+        };
+        crate::sync::sync_connection(
+            &self.session.runtime,
+            &self.session.registry,
+            &self.session.config,
+            store.as_mut(),
+            name,
+            options,
+            &crate::sync::Progress::plain(),
+        )
+        .await
+    }
+
+    fn check_step(&self) -> anyhow::Result<StepEnd> {
+        let mut store = self.session.store().map_err(|f| f.error)?;
+        let today = crate::store::now_rfc3339()[..10].to_string();
+        let outcome = crate::check::run_checks(&self.session.config, store.as_mut(), &today)
+            .map_err(|f| f.error)?;
+        tracing::info!(
+            open = outcome.findings.len(),
+            new = outcome.changes.new,
+            resolved = outcome.changes.resolved,
+            "checks done"
+        );
+        Ok(StepEnd::Done)
+    }
+
+    async fn publish_step(&self, only: Option<&str>) -> anyhow::Result<StepEnd> {
+        let mut store = self.session.store().map_err(|f| f.error)?;
+        let outcomes = crate::publish::publish(&self.session, store.as_mut(), only, false)
+            .await
+            .map_err(|f| f.error)?;
+        tracing::info!(summary = %crate::publish::summary(&outcomes), "published");
+        let failed = outcomes.iter().filter(|o| o.result == "failed").count();
+        if failed > 0 {
+            anyhow::bail!("{failed} finding(s) could not be published");
+        }
+        Ok(StepEnd::Done)
+    }
+
+    /// Run a scheduled job unless it is still running; record when it was due.
+    async fn fire(self: Arc<Self>, index: usize, due: DateTime<Utc>, trigger: &'static str) {
+        let job = &self.jobs[index];
+        if job.running.swap(true, Ordering::SeqCst) {
+            tracing::warn!(job = %job.name, due = %due.to_rfc3339(), "skipped: the previous run is still going");
+            *self
+                .metrics
+                .lock()
+                .unwrap()
+                .skipped
+                .entry(job.name.clone())
+                .or_default() += 1;
+            return;
+        }
+        let me = self.clone();
+        tokio::spawn(async move {
+            let job = &me.jobs[index];
+            tracing::info!(job = %job.name, trigger, due = %due.to_rfc3339(), "job due");
+            let outcome = me
+                .run_steps(
+                    &job.name,
+                    &job.config.steps,
+                    job.config.connection.as_deref(),
+                )
+                .await;
+            if let Ok(mut store) = me.session.store() {
+                let _ = store.record_job(&job.name, &due.to_rfc3339(), outcome);
+            }
+            job.running.store(false, Ordering::SeqCst);
+        });
+    }
+}
+
+enum StepEnd {
+    Done,
+    Stopped,
+}
+
+/// `tollgate run`.
+pub async fn run(config_path: &std::path::Path) -> Result<(), Failure> {
+    let session = Session::open(config_path).await?;
+    let daemon = Arc::new(Daemon::new(session)?);
+    let listen = daemon.session.config.daemon.listen.clone();
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| Failure {
+            code: 2,
+            error: anyhow::anyhow!("cannot listen on {listen} (daemon.listen): {e}"),
+        })?;
+    let addr = listener.local_addr()?;
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let app = router(daemon.clone());
+    let mut server_stop = shutdown_rx.clone();
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = server_stop.wait_for(|s| *s).await;
+            })
+            .await;
+    });
+    tracing::info!(%addr, jobs = daemon.jobs.len(), "tollgate run: serving");
+    eprintln!(
+        "Tollgate is serving on http://{addr} (health /healthz, metrics /metrics, API /api/v1/)"
+    );
+
+    // A run missed while Tollgate was down (within the catch-up window) runs once now.
+    let now = Utc::now();
+    let window =
+        chrono::Duration::seconds((daemon.session.config.daemon.catch_up_hours * 3600.0) as i64);
+    let last_done: BTreeMap<String, Option<String>> = {
+        let store = daemon.session.store()?;
+        daemon
+            .jobs
+            .iter()
+            .map(|j| (j.name.clone(), store.job_last_due(&j.name).ok().flatten()))
+            .collect()
+    };
+    for (i, job) in daemon.jobs.iter().enumerate() {
+        let Some(missed) = last_between(&job.schedule, job.tz, now - window, now) else {
+            continue;
+        };
+        let done = last_done[&job.name]
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc));
+        if done.is_none_or(|d| d < missed) {
+            tracing::info!(job = %job.name, missed = %missed.to_rfc3339(), "a run was missed while Tollgate was down; running it once");
+            daemon.clone().fire(i, missed, "catch-up").await;
+        }
+    }
+
+    // One scheduling loop per job.
+    for i in 0..daemon.jobs.len() {
+        let d = daemon.clone();
+        let mut stop = shutdown_rx.clone();
+        tokio::spawn(async move {
+            let mut after = Utc::now();
+            loop {
+                let job = &d.jobs[i];
+                let Some(next) = next_after(&job.schedule, job.tz, after) else {
+                    tracing::warn!(job = %job.name, "the schedule has no further runs");
+                    return;
+                };
+                let wait = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+                after = next;
+                d.clone().fire(i, next, "schedule").await;
+            }
+        });
+    }
+
+    wait_for_signal().await;
+    tracing::info!("stopping: running jobs finish their page and stop");
+    daemon.stop.store(true, Ordering::SeqCst);
+    let _ = shutdown_tx.send(true);
+    let grace = Duration::from_secs_f64(daemon.session.config.daemon.shutdown_grace_secs);
+    let deadline = Instant::now() + grace;
+    while daemon.jobs.iter().any(|j| j.running.load(Ordering::SeqCst))
+        || !daemon.syncing.lock().unwrap().is_empty()
+    {
+        if Instant::now() > deadline {
+            tracing::warn!(
+                grace_secs = grace.as_secs_f64(),
+                "jobs still running after the grace period; exiting anyway (the next run resumes from the last committed page)"
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTP. Helpers return a ready `Response` as their error, the axum way.
+
+fn router(daemon: Arc<Daemon>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/initiatives", get(initiatives))
+        .route("/api/v1/findings", get(findings))
+        .route("/api/v1/runs", get(runs))
+        .route("/api/v1/people", get(people))
+        .route("/api/v1/teams", get(teams))
+        .route("/api/v1/sync/{connection}", post(trigger_sync))
+        .route("/api/v1/report/{kind}", post(trigger_report))
+        .with_state(daemon)
+}
+
+fn json_error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({"error": message}))).into_response()
+}
+
+#[allow(clippy::result_large_err)]
+fn store_of(d: &Daemon) -> Result<Box<dyn Store>, Response> {
+    d.session
+        .store()
+        .map_err(|f| json_error(StatusCode::SERVICE_UNAVAILABLE, &f.error.to_string()))
+}
+
+async fn readyz(State(d): State<Arc<Daemon>>) -> Response {
+    match store_of(&d) {
+        Ok(_) if !d.stopping() => (StatusCode::OK, "ready\n").into_response(),
+        Ok(_) => json_error(StatusCode::SERVICE_UNAVAILABLE, "stopping"),
+        Err(r) => r,
+    }
+}
+
+fn escape(label: &str) -> String {
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+async fn metrics(State(d): State<Arc<Daemon>>) -> Response {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let mut family = |name: &str, kind: &str, help: &str, rows: Vec<(String, String)>| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in rows {
+            let _ = writeln!(out, "{name}{labels} {value}");
+        }
+    };
+    let m = d.metrics.lock().unwrap();
+    family(
+        "tollgate_sync_runs_total",
+        "counter",
+        "Sync runs by connection and outcome.",
+        m.runs
+            .iter()
+            .map(|((c, s), n)| {
+                (
+                    format!("{{connection=\"{}\",status=\"{}\"}}", escape(c), s),
+                    n.to_string(),
+                )
+            })
+            .collect(),
+    );
+    family(
+        "tollgate_sync_run_seconds",
+        "summary",
+        "Duration of sync runs by connection.",
+        m.run_seconds
+            .iter()
+            .flat_map(|(c, (sum, n))| {
+                [
+                    (
+                        format!("_sum{{connection=\"{}\"}}", escape(c)),
+                        format!("{sum:.3}"),
+                    ),
+                    (
+                        format!("_count{{connection=\"{}\"}}", escape(c)),
+                        n.to_string(),
+                    ),
+                ]
+            })
+            .collect(),
+    );
+    family(
+        "tollgate_records_written_total",
+        "counter",
+        "Records written by syncs, by connection.",
+        m.records
+            .iter()
+            .map(|(c, n)| (format!("{{connection=\"{}\"}}", escape(c)), n.to_string()))
+            .collect(),
+    );
+    family(
+        "tollgate_jobs_total",
+        "counter",
+        "Job runs by job and outcome.",
+        m.jobs
+            .iter()
+            .map(|((j, o), n)| {
+                (
+                    format!("{{job=\"{}\",outcome=\"{o}\"}}", escape(j)),
+                    n.to_string(),
+                )
+            })
+            .collect(),
+    );
+    family(
+        "tollgate_jobs_skipped_total",
+        "counter",
+        "Scheduled runs skipped because the previous run of the job was still going.",
+        d.jobs
+            .iter()
+            .map(|j| {
+                (
+                    format!("{{job=\"{}\"}}", escape(&j.name)),
+                    m.skipped.get(&j.name).copied().unwrap_or(0).to_string(),
+                )
+            })
+            .collect(),
+    );
+    drop(m);
+    let s = d.session.runtime.stats();
+    for (name, help, value) in [
+        (
+            "tollgate_plugin_calls_total",
+            "Plugin calls that returned.",
+            s.calls.get(),
+        ),
+        (
+            "tollgate_plugin_traps_total",
+            "Plugin calls that trapped.",
+            s.traps.get(),
+        ),
+        (
+            "tollgate_plugin_timeouts_total",
+            "Plugin calls stopped by the wall clock.",
+            s.timeouts.get(),
+        ),
+        (
+            "tollgate_upstream_retries_total",
+            "Upstream requests sent again after 429, 503 or a dropped connection.",
+            s.http_retries.get(),
+        ),
+        (
+            "tollgate_rate_limit_waits_total",
+            "Waits because an upstream answered 429.",
+            s.rate_limit_waits.get(),
+        ),
+        (
+            "tollgate_upstream_denied_total",
+            "Plugin requests the host refused.",
+            s.http_denied.get(),
+        ),
+    ] {
+        family(
+            name,
+            "counter",
+            help,
+            vec![(String::new(), value.to_string())],
+        );
+    }
+    family(
+        "tollgate_upstream_requests_total",
+        "counter",
+        "Upstream HTTP requests by connection and status (0: no answer).",
+        s.upstream_by_status()
+            .into_iter()
+            .map(|((c, st), n)| {
+                (
+                    format!("{{connection=\"{}\",status=\"{st}\"}}", escape(&c)),
+                    n.to_string(),
+                )
+            })
+            .collect(),
+    );
+    family(
+        "tollgate_uptime_seconds",
+        "gauge",
+        "Seconds since tollgate run started.",
+        vec![(
+            String::new(),
+            format!("{:.0}", d.started.elapsed().as_secs_f64()),
+        )],
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response()
+}
+
+/// `?limit=&offset=` and filters.
+type Params = Query<BTreeMap<String, String>>;
+
+fn page(items: Vec<Value>, q: &BTreeMap<String, String>) -> Response {
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(100)
+        .clamp(1, 1000);
+    let offset = q
+        .get("offset")
+        .and_then(|o| o.parse::<usize>().ok())
+        .unwrap_or(0);
+    let total = items.len();
+    let items: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
+    axum::Json(json!({"total": total, "limit": limit, "offset": offset, "items": items}))
+        .into_response()
+}
+
+fn matches(q: &BTreeMap<String, String>, key: &str, value: Option<&str>) -> bool {
+    q.get(key)
+        .is_none_or(|want| value.is_some_and(|v| v.eq_ignore_ascii_case(want)))
+}
+
+#[allow(clippy::result_large_err)]
+fn records_of(d: &Daemon, kind: EntityKind) -> Result<Vec<tollgate_dmo::model::Record>, Response> {
+    store_of(d)?
+        .records(kind)
+        .map_err(|e| json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))
+}
+
+async fn initiatives(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
+    let records = match records_of(&d, EntityKind::Initiative) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let items = records
+        .into_iter()
+        .filter_map(|r| match &r.entity {
+            Entity::Initiative(i) => {
+                let keep = matches(&q, "connection", Some(&r.provenance.connection))
+                    && matches(&q, "value_stream", i.value_stream.as_deref())
+                    && matches(&q, "status_category", i.status_category.as_deref())
+                    && matches(&q, "gate", i.current_gate.as_deref())
+                    && matches(&q, "demand_type", i.demand_type.as_deref());
+                keep.then(|| {
+                    let mut v = serde_json::to_value(i.as_ref()).unwrap_or(Value::Null);
+                    v["connection"] = json!(r.provenance.connection);
+                    v["url"] = json!(r.provenance.url);
+                    v
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    page(items, &q)
+}
+
+async fn findings(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
+    let store = match store_of(&d) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let status = q.get("status").map(String::as_str).unwrap_or("open");
+    if !matches!(status, "open" | "resolved" | "all") {
+        return json_error(StatusCode::BAD_REQUEST, "status is open, resolved or all");
+    }
+    let min = match q
+        .get("severity")
+        .map(|s| s.parse::<tollgate_dmo::Severity>())
+    {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(e)) => return json_error(StatusCode::BAD_REQUEST, &format!("severity: {e}")),
+    };
+    let all = match store.findings(status != "open") {
+        Ok(f) => f,
+        Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let items = all
+        .into_iter()
+        .filter(|f| status != "resolved" || f.resolved_at.is_some())
+        .filter(|f| min.is_none_or(|m| f.finding.severity >= m))
+        .filter(|f| matches(&q, "rule", Some(&f.finding.rule_id)))
+        .filter(|f| matches(&q, "subject", Some(&f.finding.subject.key)))
+        .map(|f| serde_json::to_value(&f).unwrap_or(Value::Null))
+        .collect();
+    page(items, &q)
+}
+
+async fn runs(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
+    let store = match store_of(&d) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match store.runs(q.get("connection").map(String::as_str), 10_000) {
+        Ok(runs) => page(
+            runs.iter()
+                .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+                .collect(),
+            &q,
+        ),
+        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+fn entities(d: &Daemon, kind: EntityKind, q: &BTreeMap<String, String>) -> Response {
+    match records_of(d, kind) {
+        Ok(records) => page(
+            records
+                .into_iter()
+                .filter(|r| matches(q, "connection", Some(&r.provenance.connection)))
+                .filter(|r| match &r.entity {
+                    Entity::Person(p) => matches(q, "team", p.team.as_deref()),
+                    Entity::Team(t) => matches(q, "value_stream", t.value_stream.as_deref()),
+                    _ => true,
+                })
+                .map(|r| {
+                    let mut v =
+                        serde_json::to_value(&r.entity).unwrap_or(Value::Null)["data"].take();
+                    v["connection"] = json!(r.provenance.connection);
+                    v
+                })
+                .collect(),
+            q,
+        ),
+        Err(r) => r,
+    }
+}
+
+async fn people(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
+    entities(&d, EntityKind::Person, &q)
+}
+
+async fn teams(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
+    entities(&d, EntityKind::Team, &q)
+}
+
+/// `Authorization: Bearer <daemon api token>`, or the response to send.
+#[allow(clippy::result_large_err)]
+fn authorise(d: &Daemon, headers: &HeaderMap) -> Result<(), Response> {
+    let Some(token) = &d.api_token else {
+        return Err(json_error(
+            StatusCode::FORBIDDEN,
+            "the API's POST endpoints are off: set daemon.api_token_env or daemon.api_token_file",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let ok = given.is_some_and(|g| {
+        let (a, b) = (g.as_bytes(), token.expose().as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    });
+    if ok {
+        Ok(())
+    } else {
+        let mut r = json_error(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+        Err(r)
+    }
+}
+
+async fn trigger_sync(
+    State(d): State<Arc<Daemon>>,
+    Path(connection): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorise(&d, &headers) {
+        return r;
+    }
+    if !d.session.config.connections.contains_key(&connection) {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            &format!("no connection `{connection}`"),
+        );
+    }
+    if d.stopping() {
+        return json_error(StatusCode::SERVICE_UNAVAILABLE, "stopping");
+    }
+    if d.syncing.lock().unwrap().contains(&connection) {
+        return json_error(
+            StatusCode::CONFLICT,
+            &format!("`{connection}` is being synced right now"),
+        );
+    }
+    let me = d.clone();
+    let conn = connection.clone();
+    tokio::spawn(async move {
+        me.run_steps("api", &[JobStep::Sync, JobStep::Check], Some(&conn))
+            .await;
+    });
+    (
+        StatusCode::ACCEPTED,
+        axum::Json(json!({"accepted": "sync", "connection": connection, "then": ["check"]})),
+    )
+        .into_response()
+}
+
+async fn trigger_report(
+    State(d): State<Arc<Daemon>>,
+    Path(kind): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorise(&d, &headers) {
+        return r;
+    }
+    json_error(
+        StatusCode::NOT_IMPLEMENTED,
+        &format!("report `{kind}`: reports are not built yet (they arrive with the reports issue)"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn schedules_follow_their_time_zone() {
+        let nightly = schedule("0 0 2 * * *").unwrap();
+        let helsinki = time_zone("Europe/Helsinki").unwrap();
+        // 02:00 in Helsinki is 00:00 UTC in winter, 23:00 UTC the day before in summer.
+        let winter = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
+        assert_eq!(
+            next_after(&nightly, helsinki, winter).unwrap(),
+            Utc.with_ymd_and_hms(2026, 11, 28, 0, 0, 0).unwrap()
+        );
+        let summer = Utc.with_ymd_and_hms(2026, 7, 1, 12, 0, 0).unwrap();
+        assert_eq!(
+            next_after(&nightly, helsinki, summer).unwrap(),
+            Utc.with_ymd_and_hms(2026, 7, 1, 23, 0, 0).unwrap()
+        );
+        assert!(
+            schedule("every night")
+                .unwrap_err()
+                .contains("cron with seconds")
+        );
+        assert!(time_zone("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn the_latest_missed_run_within_the_window() {
+        let nightly = schedule("0 0 2 * * *").unwrap();
+        let utc = time_zone("UTC").unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap();
+        let window = chrono::Duration::hours(24);
+        assert_eq!(
+            last_between(&nightly, utc, now - window, now),
+            Some(Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).unwrap())
+        );
+        assert_eq!(
+            last_between(&nightly, utc, now - chrono::Duration::hours(6), now),
+            None,
+            "02:00 is outside a 6-hour window at 09:00"
+        );
+    }
+}

@@ -1,0 +1,313 @@
+//! `tollgate run` as a real process against the sandbox: schedules, no overlap, SIGTERM and
+//! resume, the API's token, metrics.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tollgate_host::store::sqlite::SqliteStore;
+use tollgate_host::store::{RunStatus, Store};
+use tollgate_sandbox::Sandbox;
+use tollgate_tests::{JiraFace, jira_config};
+
+const TOKEN: &str = "test-api-token-0123456789";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A config with the sandbox's Jira and a `[daemon]` section; returns the base URL.
+fn daemon_config(dir: &Path, sandbox: &Sandbox, jobs: &str) -> String {
+    let port = free_port();
+    std::fs::create_dir_all(dir.join("secrets")).unwrap();
+    std::fs::write(dir.join("secrets/api.token"), TOKEN).unwrap();
+    let extra = format!(
+        "\n[daemon]\nlisten = \"127.0.0.1:{port}\"\napi_token_file = \"secrets/api.token\"\ncatch_up_hours = 0\nshutdown_grace_secs = 20\n{jobs}"
+    );
+    jira_config(dir, sandbox, JiraFace::Cloud, &extra);
+    format!("http://127.0.0.1:{port}")
+}
+
+fn start(dir: &Path, json_logs: bool) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_tollgate-e2e"))
+        .arg("run")
+        .current_dir(dir)
+        .env("RUST_LOG", "info")
+        .env(
+            "TOLLGATE_LOG_FORMAT",
+            if json_logs { "json" } else { "text" },
+        )
+        .env_remove("TOLLGATE_STORE__URL")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("daemon.log")).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+async fn get(url: &str) -> (u16, String) {
+    match reqwest::get(url).await {
+        Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+        Err(_) => (0, String::new()),
+    }
+}
+
+async fn post(url: &str, token: Option<&str>) -> u16 {
+    let mut req = reqwest::Client::new().post(url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+async fn wait_until<F: AsyncFnMut() -> bool>(what: &str, limit: Duration, mut f: F) {
+    let start = Instant::now();
+    while !f().await {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn terminate(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Waits without blocking the runtime: the sandbox in this process must keep answering.
+async fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("the daemon did not stop within {limit:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn runs(dir: &Path) -> Vec<tollgate_host::store::RunRecord> {
+    match SqliteStore::open(&dir.join("tollgate.db")) {
+        Ok(store) => store.runs(Some("jira"), 1000).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn metric(text: &str, line_start: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(line_start))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_syncs_never_overlap_and_sigterm_leaves_a_store_that_resumes() {
+    let sandbox = Sandbox::start("127.0.0.1:0").await.unwrap();
+    // Every answer takes 120 ms: a sync takes several seconds, longer than its 2 s interval.
+    sandbox.set_faults(Some("slow=1,slow-ms=120".parse().unwrap()));
+    let dir = tempfile::tempdir().unwrap();
+    let base = daemon_config(
+        dir.path(),
+        &sandbox,
+        "[daemon.jobs.sync-jira]\nschedule = \"*/2 * * * * *\"\nsteps = [\"sync\", \"check\"]\nconnection = \"jira\"\n",
+    );
+    let mut child = start(dir.path(), false);
+    wait_until("the daemon to serve", Duration::from_secs(60), async || {
+        get(&format!("{base}/healthz")).await.0 == 200
+    })
+    .await;
+    // A run starts on schedule; while it works, the next ones are skipped.
+    wait_until("a scheduled run", Duration::from_secs(10), async || {
+        !runs(dir.path()).is_empty()
+    })
+    .await;
+    wait_until("a skipped run", Duration::from_secs(15), async || {
+        let (_, text) = get(&format!("{base}/metrics")).await;
+        metric(&text, "tollgate_jobs_skipped_total{job=\"sync-jira\"}").is_some_and(|n| n >= 1.0)
+    })
+    .await;
+    let all = runs(dir.path());
+    assert!(
+        all.iter()
+            .filter(|r| r.status == RunStatus::Running)
+            .count()
+            <= 1,
+        "never two syncs at once: {all:?}"
+    );
+    // SIGTERM in the middle of a sync: it commits its page, stops, and the process exits.
+    wait_until("a sync with pages", Duration::from_secs(20), async || {
+        runs(dir.path())
+            .first()
+            .is_some_and(|r| r.status == RunStatus::Running && r.pages > 0)
+    })
+    .await;
+    let asked = Instant::now();
+    terminate(&child);
+    let status = wait_exit(&mut child, Duration::from_secs(20)).await;
+    assert!(status.success(), "clean exit: {status:?}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "bounded stop: {:?}",
+        asked.elapsed()
+    );
+    let last = runs(dir.path()).remove(0);
+    assert_eq!(last.status, RunStatus::Interrupted, "{last:?}");
+    let log = std::fs::read_to_string(dir.path().join("daemon.log")).unwrap();
+    assert!(
+        log.contains("skipped: the previous run is still going"),
+        "{log}"
+    );
+    assert!(
+        log.contains("job{id=job-1"),
+        "job lines carry the job id: {log}"
+    );
+    assert!(!log.contains(TOKEN) && !log.contains(tollgate_sandbox::JIRA_CLOUD_TOKEN));
+
+    // The next run resumes where the stopped one committed its last page.
+    sandbox.set_faults(None);
+    let cwd = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_tollgate-e2e"))
+            .args(["sync", "--connection", "jira"])
+            .current_dir(cwd)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("(resumed)"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_wants_its_token_and_metrics_move_after_a_run() {
+    let sandbox = Sandbox::start("127.0.0.1:0").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let base = daemon_config(dir.path(), &sandbox, "");
+    let mut child = start(dir.path(), true);
+    wait_until("the daemon to serve", Duration::from_secs(60), async || {
+        get(&format!("{base}/healthz")).await.0 == 200
+    })
+    .await;
+    assert_eq!(get(&format!("{base}/readyz")).await.0, 200);
+
+    // No token, a wrong token: 401, and nothing runs.
+    assert_eq!(post(&format!("{base}/api/v1/sync/jira"), None).await, 401);
+    assert_eq!(
+        post(&format!("{base}/api/v1/sync/jira"), Some("wrong")).await,
+        401
+    );
+    assert_eq!(
+        post(&format!("{base}/api/v1/report/steering"), None).await,
+        401
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(runs(dir.path()).is_empty());
+    assert!(sandbox.requests().is_empty(), "nothing reached the tracker");
+    assert_eq!(
+        post(&format!("{base}/api/v1/sync/nope"), Some(TOKEN)).await,
+        404
+    );
+
+    // The right token: the sync runs, then the checks.
+    assert_eq!(
+        post(&format!("{base}/api/v1/sync/jira"), Some(TOKEN)).await,
+        202
+    );
+    wait_until(
+        "the API's sync and checks",
+        Duration::from_secs(60),
+        async || {
+            let (_, text) = get(&format!("{base}/api/v1/findings")).await;
+            serde_json::from_str::<serde_json::Value>(&text)
+                .is_ok_and(|v| v["total"].as_u64().unwrap_or(0) > 0)
+        },
+    )
+    .await;
+    let (status, text) = get(&format!("{base}/api/v1/runs")).await;
+    assert_eq!(status, 200);
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["items"][0]["status"], "ok");
+
+    let (_, text) = get(&format!("{base}/metrics")).await;
+    assert_eq!(
+        metric(
+            &text,
+            "tollgate_sync_runs_total{connection=\"jira\",status=\"ok\"}"
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        metric(
+            &text,
+            "tollgate_upstream_requests_total{connection=\"jira\",status=\"200\"}"
+        )
+        .unwrap()
+            > 10.0
+    );
+    assert!(metric(&text, "tollgate_records_written_total{connection=\"jira\"}").unwrap() > 4000.0);
+    assert!(text.contains("# TYPE tollgate_plugin_traps_total counter"));
+
+    // Paging and filters.
+    let (_, text) = get(&format!("{base}/api/v1/initiatives?limit=10&offset=20")).await;
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (
+            doc["total"].as_u64(),
+            doc["items"].as_array().unwrap().len()
+        ),
+        (Some(25), 5)
+    );
+    let (_, text) = get(&format!(
+        "{base}/api/v1/initiatives?value_stream=Retail%20banking"
+    ))
+    .await;
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["total"], 10);
+    assert!(
+        doc["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["value_stream"] == "Retail banking")
+    );
+    let (_, text) = get(&format!("{base}/api/v1/findings?severity=blocker")).await;
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        doc["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] == "blocker")
+    );
+    assert_eq!(
+        get(&format!("{base}/api/v1/findings?status=maybe")).await.0,
+        400
+    );
+
+    // Reports do not exist yet: authorised, the answer says so, and nothing runs.
+    assert_eq!(
+        post(&format!("{base}/api/v1/report/steering"), Some(TOKEN)).await,
+        501
+    );
+
+    terminate(&child);
+    assert!(
+        wait_exit(&mut child, Duration::from_secs(20))
+            .await
+            .success()
+    );
+}
