@@ -311,3 +311,63 @@ async fn the_api_wants_its_token_and_metrics_move_after_a_run() {
             .success()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_missed_while_down_runs_once_on_start() {
+    // Keep clear of the top of the hour, when the schedule itself would fire.
+    let into_hour = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        % 3600;
+    if into_hour > 3540 {
+        tokio::time::sleep(Duration::from_secs(3600 - into_hour + 5)).await;
+    }
+    let sandbox = Sandbox::start("127.0.0.1:0").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Hourly on the hour: the last one was missed (the daemon was not running then).
+    let base = daemon_config(
+        dir.path(),
+        &sandbox,
+        "[daemon.jobs.hourly]\nschedule = \"0 0 * * * *\"\nsteps = [\"sync\"]\nconnection = \"jira\"\n",
+    );
+    let config = dir.path().join("tollgate.toml");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("catch_up_hours = 0", "catch_up_hours = 2");
+    std::fs::write(&config, text).unwrap();
+
+    let mut child = start(dir.path(), false);
+    wait_until("the caught-up run", Duration::from_secs(60), async || {
+        runs(dir.path())
+            .first()
+            .is_some_and(|r| r.status == RunStatus::Ok)
+    })
+    .await;
+    terminate(&child);
+    assert!(
+        wait_exit(&mut child, Duration::from_secs(20))
+            .await
+            .success()
+    );
+    let log = std::fs::read_to_string(dir.path().join("daemon.log")).unwrap();
+    assert!(
+        log.contains("a run was missed while Tollgate was down"),
+        "{log}"
+    );
+
+    // Started again within the same hour: that run is done, nothing runs twice.
+    let mut child = start(dir.path(), false);
+    wait_until("the daemon to serve", Duration::from_secs(60), async || {
+        get(&format!("{base}/healthz")).await.0 == 200
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    terminate(&child);
+    assert!(
+        wait_exit(&mut child, Duration::from_secs(20))
+            .await
+            .success()
+    );
+    assert_eq!(runs(dir.path()).len(), 1, "the missed run ran once");
+}
