@@ -41,13 +41,9 @@ pub fn rule_pack(config: &Config) -> Result<RulePack, Failure> {
     })
 }
 
-/// Evaluate the pack over the store as of `as_of` (YYYY-MM-DD) and record the findings.
-pub fn run_checks(
-    config: &Config,
-    store: &mut dyn Store,
-    as_of: &str,
-) -> Result<CheckOutcome, Failure> {
-    let pack = rule_pack(config)?;
+/// The store's current model (deleted records left out) and its data issues, as the rules see
+/// them.
+pub fn portfolio(store: &dyn Store) -> Result<Portfolio, Failure> {
     let issues = store
         .current_diagnostics()?
         .into_iter()
@@ -59,7 +55,17 @@ pub fn run_checks(
             location: d.location,
         })
         .collect();
-    let portfolio = Portfolio::new(store.export()?, issues);
+    Ok(Portfolio::new(store.export()?, issues))
+}
+
+/// Evaluate the pack over the store as of `as_of` (YYYY-MM-DD) and record the findings.
+pub fn run_checks(
+    config: &Config,
+    store: &mut dyn Store,
+    as_of: &str,
+) -> Result<CheckOutcome, Failure> {
+    let pack = rule_pack(config)?;
+    let portfolio = portfolio(store)?;
     let findings = evaluate(
         &pack,
         &portfolio,

@@ -103,6 +103,24 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Make a report from the store: the steering pack (portfolio per value stream, gate
+    /// decisions due, initiatives at risk, business cases, resource heat map, findings by
+    /// rule, changes since the last pack). Run `check` first so the findings are current.
+    Report {
+        /// Which report.
+        #[arg(long, value_enum, default_value_t = ReportKind::Steering)]
+        kind: ReportKind,
+        /// `md`, `html` (one self-contained file), `json`, or `csv` (one file per table, in
+        /// the --out directory).
+        #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+        format: ReportFormat,
+        /// Write here instead of stdout (a directory for csv).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// As of this date (YYYY-MM-DD) instead of today.
+        #[arg(long)]
+        as_of: Option<String>,
+    },
     /// Run as a service: the jobs of `[daemon.jobs]` on their schedules, and an HTTP server
     /// with /healthz, /readyz, /metrics (Prometheus) and the JSON API under /api/v1/. Stops
     /// cleanly on SIGTERM or Ctrl-C: running syncs commit their page and stop.
@@ -182,6 +200,28 @@ pub enum CheckFormat {
     /// JSON document.
     Json,
     /// CSV rows.
+    Csv,
+}
+
+/// Kinds of `report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportKind {
+    /// The fortnightly steering pack.
+    Steering,
+    /// The quarterly portfolio increment review (not built yet).
+    Quarterly,
+}
+
+/// Formats of `report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown.
+    Md,
+    /// One self-contained HTML file.
+    Html,
+    /// The tables as JSON.
+    Json,
+    /// One CSV file per table.
     Csv,
 }
 
@@ -283,6 +323,12 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Rules { format } => rules(&cli.config, format),
         Command::Export { format: _, out } => export(&cli.config, out.as_deref()),
         Command::Run => crate::daemon::run(&cli.config).await,
+        Command::Report {
+            kind,
+            format,
+            out,
+            as_of,
+        } => report(&cli.config, kind, format, out.as_deref(), as_of.as_deref()),
         Command::Publish {
             connection,
             dry_run,
@@ -883,6 +929,59 @@ async fn validate(config_path: &Path, online: bool) -> Result<(), Failure> {
     let rows = check_connections(&config, &registry, &runtime, online).await?;
     print_table(&["CONNECTION", "PLUGIN", "RESULT"], &rows);
     println!("{}: valid", config_path.display());
+    Ok(())
+}
+
+fn report(
+    config_path: &Path,
+    kind: ReportKind,
+    format: ReportFormat,
+    out: Option<&Path>,
+    as_of: Option<&str>,
+) -> Result<(), Failure> {
+    if kind == ReportKind::Quarterly {
+        return Err(Failure {
+            code: 2,
+            error: anyhow::anyhow!(
+                "the quarterly review is not built yet; `--kind steering` is (see the reports issue)"
+            ),
+        });
+    }
+    let config = Config::load(config_path)?;
+    let mut store = crate::store::open(&config.store.url, &config.base_dir)?;
+    let as_of = as_of.map(str::to_string).unwrap_or_else(today);
+    let pack = crate::report::steering(store.as_ref(), &as_of)?;
+    let text = match format {
+        ReportFormat::Md => Some(crate::report::markdown(&pack)),
+        ReportFormat::Html => Some(crate::report::html(&pack)),
+        ReportFormat::Json => Some(serde_json::to_string_pretty(&pack).unwrap_or_default() + "\n"),
+        ReportFormat::Csv => None,
+    };
+    match (text, out) {
+        (Some(text), Some(path)) => {
+            std::fs::write(path, text).map_err(|e| Failure {
+                code: 1,
+                error: anyhow::anyhow!("cannot write {}: {e}", path.display()),
+            })?;
+            eprintln!("wrote {}", path.display());
+        }
+        (Some(text), None) => print!("{text}"),
+        (None, Some(dir)) => {
+            std::fs::create_dir_all(dir)?;
+            for t in &pack.tables {
+                let path = dir.join(format!("{}.csv", t.name));
+                std::fs::write(&path, crate::report::csv(t))?;
+                eprintln!("wrote {}", path.display());
+            }
+        }
+        (None, None) => {
+            return Err(Failure {
+                code: 2,
+                error: anyhow::anyhow!("--format csv writes one file per table: give --out DIR"),
+            });
+        }
+    }
+    crate::report::remember(store.as_mut(), "steering", &as_of)?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 //! checks every connection through the sandboxed runtime (credentials injected by the host),
 //! syncs every connection into the SQLite store and reports the runs and the records, runs
 //! the rule pack over it, and publishes the findings as comments on the epics in the
-//! sandbox's Jira (twice, to show that nothing is posted twice).
+//! sandbox's Jira (twice, to show that nothing is posted twice), and writes the steering pack.
 
 use crate::cli::{Failure, Session, check_connections, print_table};
 use std::path::Path;
@@ -197,6 +197,26 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
         crate::publish::summary(&again)
     );
 
+    println!("\n== Steering pack (tollgate report)");
+    let as_of = crate::store::now_rfc3339()[..10].to_string();
+    let pack = crate::report::steering(store.as_ref(), &as_of)?;
+    std::fs::write(out.join("steering-pack.html"), crate::report::html(&pack))?;
+    std::fs::write(out.join("steering-pack.md"), crate::report::markdown(&pack))?;
+    crate::report::remember(store.as_mut(), "steering", &as_of)?;
+    let count = |name: &str| {
+        pack.tables
+            .iter()
+            .find(|t| t.name == name)
+            .map_or(0, |t| t.rows.len())
+    };
+    println!(
+        "{} initiatives at risk, {} gate decisions due before the next steering ({}); written to {} and steering-pack.md",
+        count("initiatives-at-risk"),
+        count("gate-decisions-due"),
+        pack.next_steering,
+        out.join("steering-pack.html").display()
+    );
+
     let requests = sandbox.requests();
     println!(
         "\nThe sandbox answered {} request(s); every one carried credentials the host added: {}",
@@ -206,7 +226,7 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
             .all(|r| r.headers.iter().any(|(k, _)| k == "authorization"))
     );
     println!(
-        "\nTo repeat by hand:\n  tollgate sandbox --addr {addr} &\n  tollgate --config {cfg} config validate --online\n  tollgate --config {cfg} sync\n  tollgate --config {cfg} status\n  tollgate --config {cfg} export --format json\n  tollgate --config {cfg} check\n  tollgate --config {cfg} publish --dry-run",
+        "\nTo repeat by hand:\n  tollgate sandbox --addr {addr} &\n  tollgate --config {cfg} config validate --online\n  tollgate --config {cfg} sync\n  tollgate --config {cfg} status\n  tollgate --config {cfg} export --format json\n  tollgate --config {cfg} check\n  tollgate --config {cfg} publish --dry-run\n  tollgate --config {cfg} report --format html --out pack.html",
         addr = sandbox.addr(),
         cfg = config_path.display()
     );

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod logging;
 pub mod plugins;
 pub mod publish;
+pub mod report;
 pub mod runtime;
 pub mod store;
 pub mod sync;

@@ -6,5 +6,6 @@ mod daemon;
 mod demo;
 mod hr_csv;
 mod jira;
+mod reports;
 mod sandboxing;
 mod sync;

@@ -604,9 +604,10 @@ fn fin_005(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
 }
 
 /// The cash flows of an initiative's business case, per period: its own table, or else its
-/// finance entries by year (budget as cost, planned benefit as benefit). `None` without a
-/// business case, a discount rate or any flow.
-fn cash_flows(p: &Portfolio, key: &str) -> Option<(Vec<f64>, f64, &'static str)> {
+/// finance entries by year (budget as cost, planned benefit as benefit), with the discount
+/// rate per period and how it was derived from the annual rate. `None` without a business
+/// case, a discount rate or any flow. Reports use it too, so they show what the rules judged.
+pub fn cash_flows(p: &Portfolio, key: &str) -> Option<(Vec<f64>, f64, &'static str)> {
     let case = p.business_cases.get(key)?;
     let annual = case.discount_rate?;
     let period = case.period_length.as_deref().unwrap_or("year");

@@ -224,6 +224,12 @@ pub trait Store: Send {
     /// Record that the daemon's job `name`, due at `due` (RFC 3339), ended with `outcome`.
     fn record_job(&mut self, name: &str, due: &str, outcome: &str) -> Result<(), StoreError>;
 
+    /// Record that a report of `kind` was made at `at` (RFC 3339), as of `as_of`.
+    fn record_report(&mut self, kind: &str, as_of: &str, at: &str) -> Result<(), StoreError>;
+
+    /// When the last report of `kind` was made, if ever.
+    fn last_report(&self, kind: &str) -> Result<Option<String>, StoreError>;
+
     /// When the job `name` was last due and run, if ever.
     fn job_last_due(&self, name: &str) -> Result<Option<String>, StoreError>;
 

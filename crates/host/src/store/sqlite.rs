@@ -103,6 +103,15 @@ pub const MIGRATIONS: &[&str] = &[
         last_finished  TEXT NOT NULL
     );
     "#,
+    // 7: reports made, for "what changed since the last pack".
+    r#"
+    CREATE TABLE reports (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind          TEXT NOT NULL,
+        as_of         TEXT NOT NULL,
+        generated_at  TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this binary writes.
@@ -518,6 +527,27 @@ impl Store for SqliteStore {
             )
             .map(|_| ())
             .map_err(|e| self.err(e))
+    }
+
+    fn record_report(&mut self, kind: &str, as_of: &str, at: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO reports (kind, as_of, generated_at) VALUES (?1, ?2, ?3)",
+                params![kind, as_of, at],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    fn last_report(&self, kind: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .query(
+                "SELECT generated_at FROM reports WHERE kind = ?1 ORDER BY id DESC LIMIT 1",
+                params![kind],
+                |r| r.get(0),
+            )?
+            .into_iter()
+            .next())
     }
 
     fn job_last_due(&self, name: &str) -> Result<Option<String>, StoreError> {

@@ -1,0 +1,607 @@
+//! Reports: the steering pack, built from the store as the checks see it.
+//!
+//! The pack is a set of tables (so the same content renders as Markdown, one self-contained
+//! HTML file, JSON or CSV): the portfolio per value stream, gate decisions due before the next
+//! steering meeting, initiatives at risk with the findings behind them, the business cases'
+//! numbers with their definitions, a resource heat map against the reserve line, findings by
+//! rule and severity, and what changed since the last pack.
+
+use crate::cli::Failure;
+use crate::store::{Store, StoredFinding};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use tollgate_dmo::Severity;
+use tollgate_dmo::rules::portfolio::day_number;
+
+/// Days between two steering meetings (the DMO's fortnightly rhythm).
+pub const STEERING_INTERVAL_DAYS: i64 = 14;
+/// The reserve line: planned allocation above this share of a person's time is a risk.
+pub const RESERVE_LINE: f64 = 80.0;
+
+/// One table of a report: a name, column names, rows of cells.
+#[derive(Debug, Clone, Serialize)]
+pub struct Table {
+    /// Machine name (CSV file name, JSON key).
+    pub name: &'static str,
+    /// Heading for people.
+    pub title: &'static str,
+    /// What the table shows and how its numbers are defined.
+    pub note: String,
+    /// Column names.
+    pub columns: Vec<&'static str>,
+    /// Rows.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// The steering pack.
+#[derive(Debug, Clone, Serialize)]
+pub struct SteeringPack {
+    /// Evaluated as of (YYYY-MM-DD).
+    pub as_of: String,
+    /// The next steering meeting (as of + 14 days).
+    pub next_steering: String,
+    /// When the previous pack was made, if one was.
+    pub previous_pack: Option<String>,
+    /// The tables, in reading order.
+    pub tables: Vec<Table>,
+}
+
+fn date_of(day: i64) -> String {
+    // Inverse of day_number (days since 1970-01-01).
+    let z = day + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    format!("{:04}-{m:02}-{d:02}", if m <= 2 { y + 1 } else { y })
+}
+
+fn money(v: f64) -> String {
+    let n = v.round() as i64;
+    let digits = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("−{out}") } else { out }
+}
+
+fn pct(v: f64) -> String {
+    format!("{:.1} %", 100.0 * v)
+}
+
+/// Build the steering pack as of `as_of`.
+pub fn steering(store: &dyn Store, as_of: &str) -> Result<SteeringPack, Failure> {
+    let today = day_number(as_of).ok_or_else(|| Failure {
+        code: 2,
+        error: anyhow::anyhow!("`{as_of}` is not a date like 2026-11-27"),
+    })?;
+    let next = today + STEERING_INTERVAL_DAYS;
+    let p = crate::check::portfolio(store)?;
+    let all = store.findings(true)?;
+    let open: Vec<&StoredFinding> = all.iter().filter(|f| f.resolved_at.is_none()).collect();
+    let previous = store.last_report("steering")?;
+    let mut tables = Vec::new();
+
+    // Portfolio per value stream.
+    let mut streams: BTreeMap<String, [usize; 4]> = BTreeMap::new();
+    for (i, _) in p.initiatives.values() {
+        let stream = i.value_stream.clone().unwrap_or_else(|| "(none)".into());
+        let slot = match i.status_category.as_deref() {
+            Some("todo") => 0,
+            Some("in-progress") => 1,
+            Some("done") => 2,
+            _ => 3,
+        };
+        streams.entry(stream).or_default()[slot] += 1;
+    }
+    let stream_of: BTreeMap<&str, &str> = p
+        .initiatives
+        .values()
+        .map(|(i, _)| {
+            (
+                i.key.as_str(),
+                i.value_stream.as_deref().unwrap_or("(none)"),
+            )
+        })
+        .collect();
+    let severities = [
+        Severity::Blocker,
+        Severity::Error,
+        Severity::Warning,
+        Severity::Info,
+    ];
+    tables.push(Table {
+        name: "value-streams",
+        title: "Portfolio by value stream",
+        note: "Initiatives by status, and the open findings on them.".into(),
+        columns: vec![
+            "value stream",
+            "to do",
+            "in progress",
+            "done",
+            "blocker",
+            "error",
+            "warning",
+            "info",
+        ],
+        rows: streams
+            .iter()
+            .map(|(stream, n)| {
+                let mut row = vec![
+                    stream.clone(),
+                    n[0].to_string(),
+                    n[1].to_string(),
+                    n[2].to_string(),
+                ];
+                for s in severities {
+                    let count = open
+                        .iter()
+                        .filter(|f| {
+                            f.finding.severity == s && f.finding.subject.kind == "initiative"
+                        })
+                        .filter(|f| {
+                            stream_of.get(f.finding.subject.key.as_str()) == Some(&stream.as_str())
+                        })
+                        .count();
+                    row.push(count.to_string());
+                }
+                row
+            })
+            .collect(),
+    });
+
+    // Gate decisions due before the next steering meeting (overdue ones first).
+    let mut due: Vec<(i64, Vec<String>)> = p
+        .initiatives
+        .values()
+        .filter_map(|(i, url)| {
+            let d = i.next_gate_due.as_deref().and_then(day_number)?;
+            (d <= next).then(|| {
+                (
+                    d,
+                    vec![
+                        i.key.clone(),
+                        i.title.clone(),
+                        i.current_gate.clone().unwrap_or_default(),
+                        date_of(d),
+                        if d < today {
+                            format!("overdue by {} days", today - d)
+                        } else {
+                            format!("in {} days", d - today)
+                        },
+                        url.clone().unwrap_or_default(),
+                    ],
+                )
+            })
+        })
+        .collect();
+    due.sort_by_key(|(d, _)| *d);
+    tables.push(Table {
+        name: "gate-decisions-due",
+        title: "Gate decisions due before the next steering",
+        note: format!(
+            "Next gate decisions due on or before {} (the next steering), overdue ones included.",
+            date_of(next)
+        ),
+        columns: vec!["initiative", "title", "current gate", "due", "when", "link"],
+        rows: due.into_iter().map(|(_, r)| r).collect(),
+    });
+
+    // Initiatives at risk: any open blocker or error.
+    let mut at_risk: BTreeMap<&str, Vec<&StoredFinding>> = BTreeMap::new();
+    for f in &open {
+        if f.finding.subject.kind == "initiative" && f.finding.severity >= Severity::Error {
+            at_risk.entry(f.finding.subject.key.as_str()).or_default();
+        }
+    }
+    for f in &open {
+        if let Some(list) = at_risk.get_mut(f.finding.subject.key.as_str()) {
+            list.push(f);
+        }
+    }
+    let mut risk_rows: Vec<Vec<String>> = at_risk
+        .iter()
+        .map(|(key, findings)| {
+            let worst = findings
+                .iter()
+                .map(|f| f.finding.severity)
+                .max()
+                .unwrap_or(Severity::Info);
+            let mut sorted = findings.clone();
+            sorted.sort_by(|a, b| {
+                b.finding
+                    .severity
+                    .cmp(&a.finding.severity)
+                    .then(a.finding.rule_id.cmp(&b.finding.rule_id))
+            });
+            vec![
+                key.to_string(),
+                p.initiatives
+                    .get(*key)
+                    .map(|(i, _)| i.title.clone())
+                    .unwrap_or_default(),
+                worst.as_str().to_string(),
+                sorted
+                    .iter()
+                    .map(|f| {
+                        format!(
+                            "{} {}: {}",
+                            f.finding.severity.as_str(),
+                            f.finding.rule_id,
+                            f.finding.message
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ]
+        })
+        .collect();
+    risk_rows.sort_by(|a, b| {
+        let rank = |s: &str| s.parse::<Severity>().map(|s| s as u8).unwrap_or(0);
+        rank(&b[2])
+            .cmp(&rank(&a[2]))
+            .then_with(|| natural(&a[0]).cmp(&natural(&b[0])))
+    });
+    tables.push(Table {
+        name: "initiatives-at-risk",
+        title: "Initiatives at risk",
+        note: "Initiatives with an open blocker or error, with every open finding behind it."
+            .into(),
+        columns: vec!["initiative", "title", "worst", "findings"],
+        rows: risk_rows,
+    });
+
+    // Business cases.
+    let mut case_rows = Vec::new();
+    let mut conventions = std::collections::BTreeSet::new();
+    for (key, case) in &p.business_cases {
+        let Some((flows, rate, convention)) = tollgate_dmo::rules::catalogue::cash_flows(&p, key)
+        else {
+            case_rows.push(vec![
+                key.clone(),
+                "–".into(),
+                "–".into(),
+                "–".into(),
+                "–".into(),
+                "–".into(),
+                "no discount rate or no cash flows".into(),
+            ]);
+            continue;
+        };
+        conventions.insert(convention);
+        let months = match case.period_length.as_deref() {
+            Some("month") => 1.0,
+            Some("quarter") => 3.0,
+            _ => 12.0,
+        };
+        let npv = tollgate_dmo::finance::npv(rate, &flows);
+        let irr = tollgate_dmo::finance::irr(&flows, 0.1);
+        let payback = tollgate_dmo::finance::payback(&flows, None)
+            .periods
+            .map(|p| p * months);
+        let roi = tollgate_dmo::finance::roi_simple(&flows);
+        case_rows.push(vec![
+            key.clone(),
+            money(npv),
+            pct(rate),
+            irr.rate.map(pct).unwrap_or_else(|| "none".into()),
+            payback
+                .map(|m| format!("{m:.1} months"))
+                .unwrap_or_else(|| "never".into()),
+            roi.map(pct).unwrap_or_else(|| "–".into()),
+            flows
+                .iter()
+                .map(|f| money(*f))
+                .collect::<Vec<_>>()
+                .join(" / "),
+        ]);
+    }
+    case_rows.sort_by(|a, b| natural(&a[0]).cmp(&natural(&b[0])));
+    tables.push(Table {
+        name: "business-cases",
+        title: "Business cases",
+        note: format!(
+            "Cash flows per period from the business case, or from the finance entries by year (budget as cost, planned benefit as benefit); the first period is t = 0 and is not discounted. NPV: the sum of each flow discounted at the case's rate. IRR: the rate at which the NPV is zero (none when the flows never change sign or no rate makes it zero). Payback: when the cumulated flows turn positive, in months, interpolated within a period. ROI: (benefits − costs) / costs, undiscounted. Rate convention: annual rates as given for yearly periods; {}.",
+            if conventions.iter().any(|c| c.contains("monthly") || c.contains("quarterly")) {
+                conventions.iter().copied().filter(|c| c.contains("monthly") || c.contains("quarterly")).collect::<Vec<_>>().join("; ")
+            } else {
+                "monthly rate = (1 + annual)^(1/12) − 1 (effective) where periods are months".to_string()
+            }
+        ),
+        columns: vec!["initiative", "NPV", "discount rate", "IRR", "payback", "ROI", "cash flows per period"],
+        rows: case_rows,
+    });
+
+    // Resource heat map: planned allocation per person and month.
+    let months = allocation_months(&p.allocations);
+    let mut heat_rows = Vec::new();
+    let mut people: Vec<&str> = p.allocations.iter().map(|a| a.person.as_str()).collect();
+    people.sort_unstable();
+    people.dedup();
+    for person in people {
+        let mut row = vec![person.to_string()];
+        for (start, end) in &months {
+            let total: f64 = p
+                .allocations
+                .iter()
+                .filter(|a| a.person == person)
+                .filter(|a| {
+                    let from = a.from.as_deref().and_then(day_number).unwrap_or(i64::MIN);
+                    let to = a.to.as_deref().and_then(day_number).unwrap_or(i64::MAX);
+                    from <= *end && to >= *start
+                })
+                .map(|a| a.percent)
+                .sum();
+            row.push(if total == 0.0 {
+                String::new()
+            } else {
+                format!("{total:.0}")
+            });
+        }
+        heat_rows.push(row);
+    }
+    let mut columns = vec!["person"];
+    for (start, _) in &months {
+        columns.push(Box::leak(date_of(*start)[..7].to_string().into_boxed_str()));
+    }
+    tables.push(Table {
+        name: "resource-heat-map",
+        title: "Resource heat map",
+        note: format!("Planned allocation per person and month, in % of their time; above {RESERVE_LINE:.0} % leaves no reserve for the unplanned (the 70–80 % rule), above 100 % is over-allocation."),
+        columns,
+        rows: heat_rows,
+    });
+
+    // Findings by rule and by severity.
+    let mut by_rule: BTreeMap<(&str, &str), [usize; 4]> = BTreeMap::new();
+    for f in &open {
+        let slot = match f.finding.severity {
+            Severity::Blocker => 0,
+            Severity::Error => 1,
+            Severity::Warning => 2,
+            Severity::Info => 3,
+        };
+        by_rule
+            .entry((f.finding.rule_id.as_str(), f.finding.title.as_str()))
+            .or_default()[slot] += 1;
+    }
+    let mut totals = [0usize; 4];
+    let mut rule_rows: Vec<Vec<String>> = by_rule
+        .iter()
+        .map(|((rule, title), n)| {
+            for k in 0..4 {
+                totals[k] += n[k];
+            }
+            let mut row = vec![rule.to_string(), title.to_string()];
+            row.extend(n.iter().map(|c| c.to_string()));
+            row
+        })
+        .collect();
+    let mut total_row = vec!["all".to_string(), "".to_string()];
+    total_row.extend(totals.iter().map(|c| c.to_string()));
+    rule_rows.push(total_row);
+    tables.push(Table {
+        name: "findings-by-rule",
+        title: "Findings by rule and severity",
+        note: "Open findings; docs/rules.md explains each rule.".into(),
+        columns: vec!["rule", "title", "blocker", "error", "warning", "info"],
+        rows: rule_rows,
+    });
+
+    // What changed since the last pack.
+    let since = previous.clone();
+    let is_after = |t: &str| since.as_deref().is_none_or(|s| t > s);
+    let new = open.iter().filter(|f| is_after(&f.first_seen)).count();
+    let persisting = open.len() - new;
+    let resolved: Vec<&StoredFinding> = all
+        .iter()
+        .filter(|f| {
+            f.resolved_at
+                .as_deref()
+                .is_some_and(|r| since.is_some() && is_after(r))
+        })
+        .collect();
+    tables.push(Table {
+        name: "changes",
+        title: "Since the last pack",
+        note: match &since {
+            Some(s) => {
+                format!("Findings new, resolved and persisting since the previous pack ({s}).")
+            }
+            None => "No previous pack: every open finding counts as new.".into(),
+        },
+        columns: vec!["new", "resolved", "persisting"],
+        rows: vec![vec![
+            new.to_string(),
+            resolved.len().to_string(),
+            persisting.to_string(),
+        ]],
+    });
+
+    Ok(SteeringPack {
+        as_of: as_of.to_string(),
+        next_steering: date_of(next),
+        previous_pack: previous,
+        tables,
+    })
+}
+
+/// `BIZ-9` before `BIZ-10`.
+fn natural(key: &str) -> (String, u64) {
+    match key.rsplit_once('-') {
+        Some((p, n)) if n.chars().all(|c| c.is_ascii_digit()) => {
+            (p.to_string(), n.parse().unwrap_or(0))
+        }
+        _ => (key.to_string(), 0),
+    }
+}
+
+/// The months (first and last day) the allocations span, at most 12.
+fn allocation_months(allocations: &[tollgate_dmo::model::Allocation]) -> Vec<(i64, i64)> {
+    let first = allocations
+        .iter()
+        .filter_map(|a| a.from.as_deref().and_then(day_number))
+        .min();
+    let last = allocations
+        .iter()
+        .filter_map(|a| a.to.as_deref().and_then(day_number))
+        .max();
+    let (Some(first), Some(last)) = (first, last) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let (mut y, mut m): (i64, i64) = (
+        date_of(first)[..4].parse().unwrap(),
+        date_of(first)[5..7].parse().unwrap(),
+    );
+    while out.len() < 12 {
+        let start = day_number(&format!("{y:04}-{m:02}-01")).unwrap();
+        if start > last {
+            break;
+        }
+        let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+        let end = day_number(&format!("{ny:04}-{nm:02}-01")).unwrap() - 1;
+        out.push((start, end));
+        (y, m) = (ny, nm);
+    }
+    out
+}
+
+/// The pack as Markdown.
+pub fn markdown(pack: &SteeringPack) -> String {
+    let mut out = format!(
+        "# Steering pack, {}\n\nNext steering: {}.{}\n",
+        pack.as_of,
+        pack.next_steering,
+        pack.previous_pack
+            .as_ref()
+            .map(|p| format!(" Previous pack: {p}."))
+            .unwrap_or_default()
+    );
+    for t in &pack.tables {
+        out.push_str(&format!("\n## {}\n\n{}\n\n", t.title, t.note));
+        if t.rows.is_empty() {
+            out.push_str("None.\n");
+            continue;
+        }
+        out.push_str(&format!(
+            "| {} |\n|{}\n",
+            t.columns.join(" | "),
+            "---|".repeat(t.columns.len())
+        ));
+        for r in &t.rows {
+            let cells: Vec<String> = r
+                .iter()
+                .map(|c| c.replace('|', "\\|").replace('\n', "<br>"))
+                .collect();
+            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+    }
+    out
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The pack as one self-contained HTML file (no scripts, no external resources).
+pub fn html(pack: &SteeringPack) -> String {
+    let mut out = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Steering pack {as_of}</title>\n<style>body{{font-family:system-ui,sans-serif;margin:2rem;color:#1d2733}}table{{border-collapse:collapse;margin:.5rem 0 1.5rem}}th,td{{border:1px solid #c9d1da;padding:.3rem .5rem;vertical-align:top;text-align:left}}th{{background:#eef2f6}}td.num{{text-align:right}}td.hot{{background:#f7c6c0}}td.warm{{background:#fbe3b5}}p.note{{color:#4a5866;max-width:60rem}}@media print{{body{{margin:0}}}}</style></head>\n<body>\n<h1>Steering pack, {as_of}</h1>\n<p>Next steering: {next}.{prev}</p>\n",
+        as_of = esc(&pack.as_of),
+        next = esc(&pack.next_steering),
+        prev = pack
+            .previous_pack
+            .as_ref()
+            .map(|p| format!(" Previous pack: {}.", esc(p)))
+            .unwrap_or_default()
+    );
+    for t in &pack.tables {
+        out.push_str(&format!(
+            "<section id=\"{}\">\n<h2>{}</h2>\n<p class=\"note\">{}</p>\n",
+            t.name,
+            esc(t.title),
+            esc(&t.note)
+        ));
+        if t.rows.is_empty() {
+            out.push_str("<p>None.</p>\n</section>\n");
+            continue;
+        }
+        out.push_str("<table>\n<thead><tr>");
+        for c in &t.columns {
+            out.push_str(&format!("<th>{}</th>", esc(c)));
+        }
+        out.push_str("</tr></thead>\n<tbody>\n");
+        for r in &t.rows {
+            out.push_str("<tr>");
+            for (i, cell) in r.iter().enumerate() {
+                let number = cell
+                    .trim_end_matches(" %")
+                    .replace(['−', ' '], "")
+                    .parse::<f64>()
+                    .ok();
+                let class = match (t.name, number) {
+                    ("resource-heat-map", Some(v)) if i > 0 && v > 100.0 => " class=\"num hot\"",
+                    ("resource-heat-map", Some(v)) if i > 0 && v > RESERVE_LINE => {
+                        " class=\"num warm\""
+                    }
+                    (_, Some(_)) => " class=\"num\"",
+                    _ => "",
+                };
+                let text = if t.columns.get(i) == Some(&"link") && !cell.is_empty() {
+                    format!("<a href=\"{0}\">{0}</a>", esc(cell))
+                } else {
+                    esc(cell).replace('\n', "<br>")
+                };
+                out.push_str(&format!("<td{class}>{text}</td>"));
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</tbody></table>\n</section>\n");
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+/// One table as CSV.
+pub fn csv(table: &Table) -> String {
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(&table.columns);
+    for r in &table.rows {
+        let _ = w.write_record(r);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// Record that a pack was made now (for "since the last pack").
+pub fn remember(store: &mut dyn Store, kind: &str, as_of: &str) -> Result<(), Failure> {
+    store.record_report(kind, as_of, &crate::store::now_rfc3339())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_numbers_read_well() {
+        for d in ["2026-11-27", "2024-02-29", "1999-12-31"] {
+            assert_eq!(date_of(day_number(d).unwrap()), d);
+        }
+        assert_eq!(money(-1234567.4), "−1 234 567");
+        assert_eq!(money(999.5), "1 000");
+        assert_eq!(pct(0.2569), "25.7 %");
+        assert!(natural("BIZ-9") < natural("BIZ-10"));
+    }
+}
