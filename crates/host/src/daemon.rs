@@ -460,6 +460,8 @@ async fn wait_for_signal() {
 
 fn router(daemon: Arc<Daemon>) -> Router {
     Router::new()
+        .route("/", get(dashboard))
+        .route("/initiatives/{key}", get(initiative_page))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -790,6 +792,155 @@ async fn people(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
 
 async fn teams(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
     entities(&d, EntityKind::Team, &q)
+}
+
+const NAV: &str = "<nav><a href=\"/\">Portfolio</a><a href=\"/#resource-heat-map\">Resources</a><a href=\"/api/v1/runs\">Runs</a><a href=\"/metrics\">Metrics</a></nav>\n";
+
+fn today() -> String {
+    crate::store::now_rfc3339()[..10].to_string()
+}
+
+fn html_response(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// The portfolio, live: the steering pack of today with initiatives linked to their pages.
+async fn dashboard(State(d): State<Arc<Daemon>>) -> Response {
+    let store = match store_of(&d) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match crate::report::steering(store.as_ref(), &today()) {
+        Ok(pack) => html_response(
+            StatusCode::OK,
+            crate::report::html_page(&pack, Some("/initiatives/"), NAV),
+        ),
+        Err(f) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &f.error.to_string()),
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// One initiative: what the tracker says, its open findings, its business case, its
+/// decisions, and a link back to the epic.
+async fn initiative_page(State(d): State<Arc<Daemon>>, Path(key): Path<String>) -> Response {
+    let store = match store_of(&d) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let portfolio = match crate::check::portfolio(store.as_ref()) {
+        Ok(p) => p,
+        Err(f) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, &f.error.to_string()),
+    };
+    let Some((i, url)) = portfolio.initiatives.get(&key) else {
+        return html_response(
+            StatusCode::NOT_FOUND,
+            format!(
+                "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not found</title></head><body>{NAV}<h1>No initiative {}</h1></body></html>",
+                esc(&key)
+            ),
+        );
+    };
+    let mut out = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{key} {title}</title><style>{style}</style></head>\n<body>\n{NAV}<h1>{key} {title}</h1>\n",
+        key = esc(&i.key),
+        title = esc(&i.title),
+        style = crate::report::STYLE
+    );
+    if let Some(url) = url {
+        out.push_str(&format!(
+            "<p><a id=\"tracker-link\" href=\"{0}\">Open in the tracker</a></p>\n",
+            esc(url)
+        ));
+    }
+    out.push_str("<table><tbody>\n");
+    for (label, value) in [
+        ("status", Some(i.status.clone())),
+        ("value stream", i.value_stream.clone()),
+        ("demand type", i.demand_type.clone()),
+        ("development type", i.development_type.clone()),
+        ("current gate", i.current_gate.clone()),
+        ("next gate due", i.next_gate_due.clone()),
+        ("business owner", i.business_owner.clone()),
+        ("cost of delay", i.cost_of_delay.map(|c| format!("{c:.0}"))),
+        (
+            "planned",
+            i.planned_start
+                .clone()
+                .zip(i.planned_end.clone())
+                .map(|(a, b)| format!("{a} to {b}")),
+        ),
+    ] {
+        out.push_str(&format!(
+            "<tr><th>{label}</th><td>{}</td></tr>\n",
+            esc(&value.unwrap_or_else(|| "–".into()))
+        ));
+    }
+    out.push_str("</tbody></table>\n<h2>Open findings</h2>\n");
+    let findings: Vec<crate::store::StoredFinding> = store
+        .findings(false)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f| f.finding.subject.kind == "initiative" && f.finding.subject.key == key)
+        .collect();
+    if findings.is_empty() {
+        out.push_str("<p id=\"findings\">None.</p>\n");
+    } else {
+        out.push_str("<table id=\"findings\"><thead><tr><th>severity</th><th>rule</th><th>finding</th><th>since</th></tr></thead><tbody>\n");
+        for f in &findings {
+            out.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                f.finding.severity.as_str(),
+                esc(&f.finding.rule_id),
+                esc(&f.finding.message),
+                esc(&f.first_seen[..10.min(f.first_seen.len())])
+            ));
+        }
+        out.push_str("</tbody></table>\n");
+    }
+    if let Ok(pack) = crate::report::steering(store.as_ref(), &today())
+        && let Some(t) = pack.tables.iter().find(|t| t.name == "business-cases")
+        && let Some(row) = t.rows.iter().find(|r| r[0] == key)
+    {
+        out.push_str("<h2>Business case</h2>\n<table><thead><tr>");
+        for c in &t.columns[1..] {
+            out.push_str(&format!("<th>{}</th>", esc(c)));
+        }
+        out.push_str("</tr></thead><tbody><tr>");
+        for cell in &row[1..] {
+            out.push_str(&format!("<td>{}</td>", esc(cell)));
+        }
+        out.push_str(&format!(
+            "</tr></tbody></table>\n<p class=\"note\">{}</p>\n",
+            esc(&t.note)
+        ));
+    }
+    let decisions: Vec<_> = portfolio.decisions(&key).collect();
+    if !decisions.is_empty() {
+        out.push_str("<h2>Gate decisions</h2>\n<table><thead><tr><th>gate</th><th>decision</th><th>date</th><th>decider</th></tr></thead><tbody>\n");
+        for g in decisions {
+            out.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                esc(&g.gate),
+                esc(&g.decision),
+                esc(g.date.as_deref().unwrap_or("–")),
+                esc(g.decider.as_deref().unwrap_or("–"))
+            ));
+        }
+        out.push_str("</tbody></table>\n");
+    }
+    out.push_str("</body></html>\n");
+    html_response(StatusCode::OK, out)
 }
 
 /// `Authorization: Bearer <daemon api token>`, or the response to send.

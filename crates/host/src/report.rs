@@ -517,8 +517,17 @@ fn esc(s: &str) -> String {
 
 /// The pack as one self-contained HTML file (no scripts, no external resources).
 pub fn html(pack: &SteeringPack) -> String {
+    html_page(pack, None, "")
+}
+
+/// The page's style, shared by the report file and the dashboard.
+pub const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#1d2733}table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #c9d1da;padding:.3rem .5rem;vertical-align:top;text-align:left}th{background:#eef2f6}td.num{text-align:right}td.hot{background:#f7c6c0}td.warm{background:#fbe3b5}p.note{color:#4a5866;max-width:60rem}nav a{margin-right:1rem}@media print{body{margin:0}nav{display:none}}";
+
+/// The pack as HTML; with `initiative_links` (e.g. `/initiatives/`), initiative keys link
+/// to that path (the dashboard); `nav` goes first in the body.
+pub fn html_page(pack: &SteeringPack, initiative_links: Option<&str>, nav: &str) -> String {
     let mut out = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Steering pack {as_of}</title>\n<style>body{{font-family:system-ui,sans-serif;margin:2rem;color:#1d2733}}table{{border-collapse:collapse;margin:.5rem 0 1.5rem}}th,td{{border:1px solid #c9d1da;padding:.3rem .5rem;vertical-align:top;text-align:left}}th{{background:#eef2f6}}td.num{{text-align:right}}td.hot{{background:#f7c6c0}}td.warm{{background:#fbe3b5}}p.note{{color:#4a5866;max-width:60rem}}@media print{{body{{margin:0}}}}</style></head>\n<body>\n<h1>Steering pack, {as_of}</h1>\n<p>Next steering: {next}.{prev}</p>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Steering pack {as_of}</title>\n<style>{STYLE}</style></head>\n<body>\n{nav}<h1>Steering pack, {as_of}</h1>\n<p>Next steering: {next}.{prev}</p>\n",
         as_of = esc(&pack.as_of),
         next = esc(&pack.next_steering),
         prev = pack
@@ -561,6 +570,10 @@ pub fn html(pack: &SteeringPack) -> String {
                 };
                 let text = if t.columns.get(i) == Some(&"link") && !cell.is_empty() {
                     format!("<a href=\"{0}\">{0}</a>", esc(cell))
+                } else if let (Some(base), Some(&"initiative")) =
+                    (initiative_links, t.columns.get(i))
+                {
+                    format!("<a href=\"{base}{0}\">{0}</a>", esc(cell))
                 } else {
                     esc(cell).replace('\n', "<br>")
                 };

@@ -298,6 +298,21 @@ async fn the_api_wants_its_token_and_metrics_move_after_a_run() {
         400
     );
 
+    // The dashboard: the portfolio links to each initiative, which links back to its epic.
+    let (status, page) = get(&format!("{base}/")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Steering pack") && page.contains("href=\"/initiatives/BIZ-12\""),
+        "{page}"
+    );
+    let (status, page) = get(&format!("{base}/initiatives/BIZ-12")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("DEM-001") && page.contains("/jira-cloud/browse/BIZ-12"),
+        "{page}"
+    );
+    assert_eq!(get(&format!("{base}/initiatives/NOPE-1")).await.0, 404);
+
     // Reports do not exist yet: authorised, the answer says so, and nothing runs.
     assert_eq!(
         post(&format!("{base}/api/v1/report/steering"), Some(TOKEN)).await,
