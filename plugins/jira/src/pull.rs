@@ -320,16 +320,18 @@ pub fn initiatives(
                 Default::default(),
             ));
         }
-        let extra = std::mem::take(&mut r.extra);
-        page.diagnostics.append(&mut r.diagnostics);
-        page.records.push(with_extra(
-            record(issue.id.clone(), Entity::Initiative(initiative)),
-            issue,
-            extra,
-        ));
+        push_read(&mut page, issue, r, Entity::Initiative(initiative));
     }
     let cursor = IssueCursor { newest, ..cursor };
     Ok(finish(page, cursor, result.next, checkpoint))
+}
+
+/// Add the record read from `issue`, with what the reader kept in `extra` and noticed.
+fn push_read(page: &mut Page, issue: &Issue, mut r: Reader<'_>, entity: Entity) {
+    let extra = std::mem::take(&mut r.extra);
+    page.diagnostics.append(&mut r.diagnostics);
+    page.records
+        .push(with_extra(record(issue.id.clone(), entity), issue, extra));
 }
 
 fn status_category(key: &str) -> String {
@@ -494,13 +496,7 @@ pub fn work_items(
             started: None,
             resolved: issue.str_field("resolutiondate").map(|c| rfc3339(&c)),
         };
-        let extra = std::mem::take(&mut r.extra);
-        page.diagnostics.append(&mut r.diagnostics);
-        page.records.push(with_extra(
-            record(issue.id.clone(), Entity::WorkItem(item)),
-            issue,
-            extra,
-        ));
+        push_read(&mut page, issue, r, Entity::WorkItem(item));
     }
     let cursor = IssueCursor { newest, ..cursor };
     Ok(finish(page, cursor, result.next, checkpoint))

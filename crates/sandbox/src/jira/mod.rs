@@ -1199,6 +1199,24 @@ fn check_adf(doc: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// Credentials, then the JSON request and its comment body: (request, body).
+fn comment_request(
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    version: &str,
+    body: &Bytes,
+) -> Result<(Value, Value), Response> {
+    gate(ctx, headers, Some(version))?;
+    let v = serde_json::from_slice::<Value>(body).map_err(|_| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "Unexpected character in the request body.",
+        )
+    })?;
+    let body = comment_body(version, &v)?;
+    Ok((v, body))
+}
+
 fn comment_body(version: &str, v: &Value) -> Result<Value, Response> {
     let Some(body) = v.get("body") else {
         return Err(field_error(
@@ -1263,17 +1281,8 @@ async fn add_comment(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = gate(&ctx, &headers, Some(&version)) {
-        return r;
-    }
-    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "Unexpected character in the request body.",
-        );
-    };
-    let body = match comment_body(&version, &v) {
-        Ok(b) => b,
+    let (v, body) = match comment_request(&ctx, &headers, &version, &body) {
+        Ok(parsed) => parsed,
         Err(r) => return r,
     };
     let now = now(&ctx);
@@ -1317,17 +1326,8 @@ async fn update_comment(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = gate(&ctx, &headers, Some(&version)) {
-        return r;
-    }
-    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "Unexpected character in the request body.",
-        );
-    };
-    let body = match comment_body(&version, &v) {
-        Ok(b) => b,
+    let (_, body) = match comment_request(&ctx, &headers, &version, &body) {
+        Ok(parsed) => parsed,
         Err(r) => return r,
     };
     let now = now(&ctx);
