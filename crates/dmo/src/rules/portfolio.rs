@@ -58,12 +58,24 @@ pub struct Portfolio {
     allocations_by_person: BTreeMap<String, Vec<usize>>,
 }
 
-/// Day number of a `YYYY-MM-DD` date (or the date part of a timestamp).
+/// Day number of a `YYYY-MM-DD` date (or the date part of a timestamp); `None` for text that
+/// is not a date or a date that does not exist (`2026-13-45`, `2026-02-30`).
 pub fn day_number(date: &str) -> Option<i64> {
     let d = date.get(..10)?;
     let y: i64 = d.get(..4)?.parse().ok()?;
     let m: i64 = d.get(5..7)?.parse().ok()?;
     let day: i64 = d.get(8..10)?.parse().ok()?;
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days_in_month = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1..=days_in_month).contains(&day) {
+        return None;
+    }
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y.rem_euclid(400);
@@ -253,6 +265,10 @@ mod tests {
 
     #[test]
     fn day_numbers() {
+        assert_eq!(day_number("2026-13-45"), None);
+        assert_eq!(day_number("2026-02-29"), None);
+        assert_eq!(day_number("2024-02-29"), Some(19_782));
+        assert_eq!(day_number("2026-04-31"), None);
         assert_eq!(day_number("1970-01-01"), Some(0));
         assert_eq!(day_number("2026-11-27T10:00:00Z"), Some(20_784));
         assert_eq!(
