@@ -908,21 +908,19 @@ async fn initiative_page(State(d): State<Arc<Daemon>>, Path(key): Path<String>) 
         }
         out.push_str("</tbody></table>\n");
     }
-    if let Ok(pack) = crate::report::steering(store.as_ref(), &today())
-        && let Some(t) = pack.tables.iter().find(|t| t.name == "business-cases")
-        && let Some(row) = t.rows.iter().find(|r| r[0] == key)
-    {
+    if let Some((row, convention)) = crate::report::business_case_row(&portfolio, &key) {
         out.push_str("<h2>Business case</h2>\n<table><thead><tr>");
-        for c in &t.columns[1..] {
+        for c in &crate::report::BUSINESS_CASE_COLUMNS[1..] {
             out.push_str(&format!("<th>{}</th>", esc(c)));
         }
         out.push_str("</tr></thead><tbody><tr>");
         for cell in &row[1..] {
             out.push_str(&format!("<td>{}</td>", esc(cell)));
         }
+        let note = crate::report::business_case_note(&convention.into_iter().collect());
         out.push_str(&format!(
             "</tr></tbody></table>\n<p class=\"note\">{}</p>\n",
-            esc(&t.note)
+            esc(&note)
         ));
     }
     let decisions: Vec<_> = portfolio.decisions(&key).collect();

@@ -11,7 +11,7 @@ use crate::store::{Store, StoredFinding};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use tollgate_dmo::Severity;
-use tollgate_dmo::rules::portfolio::day_number;
+use tollgate_dmo::rules::portfolio::{date_of, day_number};
 
 /// Days between two steering meetings (the DMO's fortnightly rhythm).
 pub const STEERING_INTERVAL_DAYS: i64 = 14;
@@ -44,20 +44,6 @@ pub struct SteeringPack {
     pub previous_pack: Option<String>,
     /// The tables, in reading order.
     pub tables: Vec<Table>,
-}
-
-fn date_of(day: i64) -> String {
-    // Inverse of day_number (days since 1970-01-01).
-    let z = day + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    format!("{:04}-{m:02}-{d:02}", if m <= 2 { y + 1 } else { y })
 }
 
 fn money(v: f64) -> String {
@@ -262,61 +248,18 @@ pub fn steering(store: &dyn Store, as_of: &str) -> Result<SteeringPack, Failure>
     // Business cases.
     let mut case_rows = Vec::new();
     let mut conventions = std::collections::BTreeSet::new();
-    for (key, case) in &p.business_cases {
-        let Some((flows, rate, convention)) = tollgate_dmo::rules::catalogue::cash_flows(&p, key)
-        else {
-            case_rows.push(vec![
-                key.clone(),
-                "–".into(),
-                "–".into(),
-                "–".into(),
-                "–".into(),
-                "–".into(),
-                "no discount rate or no cash flows".into(),
-            ]);
-            continue;
-        };
-        conventions.insert(convention);
-        let months = match case.period_length.as_deref() {
-            Some("month") => 1.0,
-            Some("quarter") => 3.0,
-            _ => 12.0,
-        };
-        let npv = tollgate_dmo::finance::npv(rate, &flows);
-        let irr = tollgate_dmo::finance::irr(&flows, 0.1);
-        let payback = tollgate_dmo::finance::payback(&flows, None)
-            .periods
-            .map(|p| p * months);
-        let roi = tollgate_dmo::finance::roi_simple(&flows);
-        case_rows.push(vec![
-            key.clone(),
-            money(npv),
-            pct(rate),
-            irr.rate.map(pct).unwrap_or_else(|| "none".into()),
-            payback
-                .map(|m| format!("{m:.1} months"))
-                .unwrap_or_else(|| "never".into()),
-            roi.map(pct).unwrap_or_else(|| "–".into()),
-            flows
-                .iter()
-                .map(|f| money(*f))
-                .collect::<Vec<_>>()
-                .join(" / "),
-        ]);
+    for key in p.business_cases.keys() {
+        let (row, convention) =
+            business_case_row(&p, key).expect("every key of business_cases has a case");
+        conventions.extend(convention);
+        case_rows.push(row);
     }
     case_rows.sort_by(|a, b| natural(&a[0]).cmp(&natural(&b[0])));
     tables.push(Table {
         name: "business-cases",
         title: "Business cases",
-        note: format!(
-            "Cash flows per period from the business case, or from the finance entries by year (budget as cost, planned benefit as benefit); the first period is t = 0 and is not discounted. NPV: the sum of each flow discounted at the case's rate. IRR: the rate at which the NPV is zero (none when the flows never change sign or no rate makes it zero). Payback: when the cumulated flows turn positive, in months, interpolated within a period. ROI: (benefits − costs) / costs, undiscounted. Rate convention: annual rates as given for yearly periods; {}.",
-            if conventions.iter().any(|c| c.contains("monthly") || c.contains("quarterly")) {
-                conventions.iter().copied().filter(|c| c.contains("monthly") || c.contains("quarterly")).collect::<Vec<_>>().join("; ")
-            } else {
-                "monthly rate = (1 + annual)^(1/12) − 1 (effective) where periods are months".to_string()
-            }
-        ),
-        columns: vec!["initiative", "NPV", "discount rate", "IRR", "payback", "ROI", "cash flows per period"],
+        note: business_case_note(&conventions),
+        columns: BUSINESS_CASE_COLUMNS.to_vec(),
         rows: case_rows,
     });
 
@@ -432,6 +375,77 @@ pub fn steering(store: &dyn Store, as_of: &str) -> Result<SteeringPack, Failure>
         previous_pack: previous,
         tables,
     })
+}
+
+/// Columns of the business case table.
+pub const BUSINESS_CASE_COLUMNS: &[&str] = &[
+    "initiative",
+    "NPV",
+    "discount rate",
+    "IRR",
+    "payback",
+    "ROI",
+    "cash flows per period",
+];
+
+/// One initiative's business case numbers (a row of [`BUSINESS_CASE_COLUMNS`]) and the rate
+/// convention they used; `None` without a business case.
+pub fn business_case_row(
+    p: &tollgate_dmo::rules::Portfolio,
+    key: &str,
+) -> Option<(Vec<String>, Option<&'static str>)> {
+    let case = p.business_cases.get(key)?;
+    let Some((flows, rate, convention)) = tollgate_dmo::rules::catalogue::cash_flows(p, key) else {
+        let mut row = vec![key.to_string()];
+        row.extend(["–"; 5].map(String::from));
+        row.push("no discount rate or no cash flows".into());
+        return Some((row, None));
+    };
+    let months = match case.period_length.as_deref() {
+        Some("month") => 1.0,
+        Some("quarter") => 3.0,
+        _ => 12.0,
+    };
+    let npv = tollgate_dmo::finance::npv(rate, &flows);
+    let irr = tollgate_dmo::finance::irr(&flows, 0.1);
+    let payback = tollgate_dmo::finance::payback(&flows, None)
+        .periods
+        .map(|p| p * months);
+    let roi = tollgate_dmo::finance::roi_simple(&flows);
+    let row = vec![
+        key.to_string(),
+        money(npv),
+        pct(rate),
+        irr.rate.map(pct).unwrap_or_else(|| "none".into()),
+        payback
+            .map(|m| format!("{m:.1} months"))
+            .unwrap_or_else(|| "never".into()),
+        roi.map(pct).unwrap_or_else(|| "–".into()),
+        flows
+            .iter()
+            .map(|f| money(*f))
+            .collect::<Vec<_>>()
+            .join(" / "),
+    ];
+    Some((row, Some(convention)))
+}
+
+/// The definitions under the business case table, with the rate conventions in use.
+pub fn business_case_note(conventions: &std::collections::BTreeSet<&'static str>) -> String {
+    let sub_annual: Vec<&str> = conventions
+        .iter()
+        .copied()
+        .filter(|c| c.contains("monthly") || c.contains("quarterly"))
+        .collect();
+    format!(
+        "Cash flows per period from the business case, or from the finance entries by year (budget as cost, planned benefit as benefit); the first period is t = 0 and is not discounted. NPV: the sum of each flow discounted at the case's rate. IRR: the rate at which the NPV is zero (none when the flows never change sign or no rate makes it zero). Payback: when the cumulated flows turn positive, in months, interpolated within a period. ROI: (benefits − costs) / costs, undiscounted. Rate convention: annual rates as given for yearly periods; {}.",
+        if sub_annual.is_empty() {
+            "monthly rate = (1 + annual)^(1/12) − 1 (effective) where periods are months"
+                .to_string()
+        } else {
+            sub_annual.join("; ")
+        }
+    )
 }
 
 /// `BIZ-9` before `BIZ-10`.

@@ -85,6 +85,20 @@ pub fn day_number(date: &str) -> Option<i64> {
     Some(era * 146_097 + doe - 719_468)
 }
 
+/// The `YYYY-MM-DD` date of a day number: the inverse of [`day_number`].
+pub fn date_of(day: i64) -> String {
+    let z = day + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// The number of a gate (`G2` -> 2).
 pub fn gate_number(gate: &str) -> Option<u32> {
     gate.strip_prefix('G')
@@ -270,6 +284,15 @@ mod tests {
         assert_eq!(day_number("2024-02-29"), Some(19_782));
         assert_eq!(day_number("2026-04-31"), None);
         assert_eq!(day_number("1970-01-01"), Some(0));
+        for d in [
+            "2026-11-27",
+            "2024-02-29",
+            "1999-12-31",
+            "1970-01-01",
+            "2000-03-01",
+        ] {
+            assert_eq!(date_of(day_number(d).unwrap()), d);
+        }
         assert_eq!(day_number("2026-11-27T10:00:00Z"), Some(20_784));
         assert_eq!(
             day_number("2026-03-01").unwrap() - day_number("2026-02-28").unwrap(),

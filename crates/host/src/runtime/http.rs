@@ -108,12 +108,7 @@ fn retry_after(headers: &[(String, String)], now: f64) -> Option<Duration> {
 /// Seconds since the epoch of `YYYY-MM-DDTHH:MM[:SS[.fff]]Z` (or with a `+hh:mm` offset).
 fn iso_instant(text: &str) -> Option<f64> {
     let (date, time) = text.split_once('T')?;
-    let mut d = date.split('-');
-    let (y, m, day): (i64, i64, i64) = (
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-    );
+    let days = tollgate_dmo::rules::portfolio::day_number(date)?;
     let (clock, offset_min) = if let Some(c) = time.strip_suffix('Z') {
         (c, 0)
     } else {
@@ -131,12 +126,6 @@ fn iso_instant(text: &str) -> Option<f64> {
     let hh: i64 = parts.next()?.parse().ok()?;
     let mm: i64 = parts.next()?.parse().ok()?;
     let ss: f64 = parts.next().map_or(Some(0.0), |s| s.parse().ok())?;
-    // Days since 1970-01-01 (proleptic Gregorian).
-    let (yy, mo) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-    let era = yy.div_euclid(400);
-    let yoe = yy - era * 400;
-    let days =
-        era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + (153 * mo + 2) / 5 + day - 1 - 719_468;
     Some(((days * 24 + hh) * 60 + mm - offset_min) as f64 * 60.0 + ss)
 }
 
