@@ -103,9 +103,12 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Make a report from the store: the steering pack (portfolio per value stream, gate
-    /// decisions due, initiatives at risk, business cases, resource heat map, findings by
-    /// rule, changes since the last pack). Run `check` first so the findings are current.
+    /// Make a report from the store. `steering`: the steering pack (portfolio per value
+    /// stream, decision proposals ranked against the capacity line, dependencies, gate
+    /// decisions due, initiatives at risk, business cases, resource heat map, findings by rule,
+    /// changes since the last pack). `quarterly`: the portfolio increment review (value
+    /// realised against the business cases, KPI trends per stream, capacity against demand,
+    /// investment mix). Run `check` first so the findings are current. HTML has charts.
     Report {
         /// Which report.
         #[arg(long, value_enum, default_value_t = ReportKind::Steering)]
@@ -203,14 +206,7 @@ pub enum CheckFormat {
     Csv,
 }
 
-/// Kinds of `report`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportKind {
-    /// The fortnightly steering pack.
-    Steering,
-    /// The quarterly portfolio increment review (not built yet).
-    Quarterly,
-}
+pub use crate::config::ReportKind;
 
 /// Formats of `report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -939,18 +935,10 @@ fn report(
     out: Option<&Path>,
     as_of: Option<&str>,
 ) -> Result<(), Failure> {
-    if kind == ReportKind::Quarterly {
-        return Err(Failure {
-            code: 2,
-            error: anyhow::anyhow!(
-                "the quarterly review is not built yet; `--kind steering` is (see the reports issue)"
-            ),
-        });
-    }
     let config = Config::load(config_path)?;
     let mut store = crate::store::open(&config.store.url, &config.base_dir)?;
     let as_of = as_of.map(str::to_string).unwrap_or_else(today);
-    let pack = crate::report::steering(store.as_ref(), &as_of)?;
+    let pack = crate::report::build(store.as_ref(), kind, &as_of, &config)?;
     let text = match format {
         ReportFormat::Md => Some(crate::report::markdown(&pack)),
         ReportFormat::Html => Some(crate::report::html(&pack)),
@@ -981,7 +969,7 @@ fn report(
             });
         }
     }
-    crate::report::remember(store.as_mut(), "steering", &as_of)?;
+    crate::report::remember(store.as_mut(), kind.as_str(), &as_of)?;
     Ok(())
 }
 
@@ -1003,6 +991,18 @@ async fn publish(config_path: &Path, only: Option<&str>, dry_run: bool) -> Resul
         if dry_run { "dry run: " } else { "" },
         crate::publish::summary(&outcomes)
     );
+    if dry_run {
+        if let Some(folder) = &session.config.reports.folder {
+            println!(
+                "dry run: would write the reports into {}",
+                session.config.base_dir.join(folder).display()
+            );
+        }
+    } else {
+        for path in crate::report::publish_files(store.as_mut(), &session.config, &today())? {
+            println!("wrote {}", path.display());
+        }
+    }
     let failed = outcomes.iter().filter(|o| o.result == "failed").count();
     if failed > 0 {
         return Err(Failure {

@@ -14,7 +14,7 @@
 //! job store.
 
 use crate::cli::{Failure, Session};
-use crate::config::{JobConfig, JobStep, Secret};
+use crate::config::{JobConfig, JobStep, ReportKind, Secret};
 use crate::store::Store;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -177,6 +177,7 @@ impl Daemon {
                     JobStep::Sync => self.sync_step(connection).await,
                     JobStep::Check => self.check_step(),
                     JobStep::Publish => self.publish_step(connection).await,
+                    JobStep::Report => self.report_step(),
                 };
                 match result {
                     Ok(StepEnd::Done) => {}
@@ -296,10 +297,23 @@ impl Daemon {
             .await
             .map_err(|f| f.error)?;
         tracing::info!(summary = %crate::publish::summary(&outcomes), "published");
+        let written = crate::report::publish_files(store.as_mut(), &self.session.config, &today())
+            .map_err(|f| f.error)?;
+        if !written.is_empty() {
+            tracing::info!(files = written.len(), "reports written");
+        }
         let failed = outcomes.iter().filter(|o| o.result == "failed").count();
         if failed > 0 {
             anyhow::bail!("{failed} finding(s) could not be published");
         }
+        Ok(StepEnd::Done)
+    }
+
+    fn report_step(&self) -> anyhow::Result<StepEnd> {
+        let mut store = self.session.store().map_err(|f| f.error)?;
+        let written = crate::report::publish_files(store.as_mut(), &self.session.config, &today())
+            .map_err(|f| f.error)?;
+        tracing::info!(files = written.len(), "reports written");
         Ok(StepEnd::Done)
     }
 
@@ -462,6 +476,9 @@ fn router(daemon: Arc<Daemon>) -> Router {
     Router::new()
         .route("/", get(dashboard))
         .route("/initiatives/{key}", get(initiative_page))
+        .route("/quarterly", get(quarterly_page))
+        .route("/resources", get(resources_page))
+        .route("/runs", get(runs_page))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -794,7 +811,7 @@ async fn teams(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
     entities(&d, EntityKind::Team, &q)
 }
 
-const NAV: &str = "<nav><a href=\"/\">Portfolio</a><a href=\"/#resource-heat-map\">Resources</a><a href=\"/api/v1/runs\">Runs</a><a href=\"/metrics\">Metrics</a></nav>\n";
+const NAV: &str = "<nav><a href=\"/\">Portfolio</a><a href=\"/quarterly\">Quarterly review</a><a href=\"/resources\">Resources</a><a href=\"/runs\">Runs</a><a href=\"/metrics\">Metrics</a></nav>\n";
 
 fn today() -> String {
     crate::store::now_rfc3339()[..10].to_string()
@@ -809,19 +826,105 @@ fn html_response(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-/// The portfolio, live: the steering pack of today with initiatives linked to their pages.
+/// A report of today, live, with initiatives linked to their pages; `only` keeps those tables.
+fn live_report(d: &Daemon, kind: ReportKind, title: Option<&str>, only: &[&str]) -> Response {
+    let store = match store_of(d) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match crate::report::build(store.as_ref(), kind, &today(), &d.session.config) {
+        Ok(mut report) => {
+            if !only.is_empty() {
+                report.tables.retain(|t| only.contains(&t.name));
+            }
+            if let Some(title) = title {
+                report.title = format!("{title}, {}", report.as_of);
+            }
+            html_response(
+                StatusCode::OK,
+                crate::report::html_page(&report, Some("/initiatives/"), NAV),
+            )
+        }
+        Err(f) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &f.error.to_string()),
+    }
+}
+
+/// The portfolio, live: the steering pack of today.
 async fn dashboard(State(d): State<Arc<Daemon>>) -> Response {
+    live_report(&d, ReportKind::Steering, None, &[])
+}
+
+/// The quarterly review of today.
+async fn quarterly_page(State(d): State<Arc<Daemon>>) -> Response {
+    live_report(&d, ReportKind::Quarterly, None, &[])
+}
+
+/// Resources: the heat map of the steering pack and capacity against demand.
+async fn resources_page(State(d): State<Arc<Daemon>>) -> Response {
     let store = match store_of(&d) {
         Ok(s) => s,
         Err(r) => return r,
     };
-    match crate::report::steering(store.as_ref(), &today()) {
-        Ok(pack) => html_response(
+    let config = &d.session.config;
+    let built = crate::report::build(store.as_ref(), ReportKind::Steering, &today(), config)
+        .and_then(|mut s| {
+            let q = crate::report::build(store.as_ref(), ReportKind::Quarterly, &today(), config)?;
+            s.tables.retain(|t| t.name == "resource-heat-map");
+            s.tables
+                .extend(q.tables.into_iter().filter(|t| t.name == "capacity-demand"));
+            s.title = format!("Resources, {}", s.as_of);
+            Ok(s)
+        });
+    match built {
+        Ok(report) => html_response(
             StatusCode::OK,
-            crate::report::html_page(&pack, Some("/initiatives/"), NAV),
+            crate::report::html_page(&report, Some("/initiatives/"), NAV),
         ),
         Err(f) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &f.error.to_string()),
     }
+}
+
+/// The sync runs, newest first.
+async fn runs_page(State(d): State<Arc<Daemon>>) -> Response {
+    let store = match store_of(&d) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let runs = match store.runs(None, 200) {
+        Ok(r) => r,
+        Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let mut out = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Runs</title><style>{}</style></head>\n<body>\n{NAV}<h1>Runs</h1>\n<p class=\"note\">The last 200 sync runs, newest first; /api/v1/runs has them as JSON.</p>\n",
+        crate::report::STYLE
+    );
+    if runs.is_empty() {
+        out.push_str("<p id=\"runs\">No runs yet.</p>\n");
+    } else {
+        out.push_str("<table id=\"runs\"><thead><tr><th>run</th><th>connection</th><th>full</th><th>started</th><th>finished</th><th>status</th><th>pages</th><th>records</th></tr></thead><tbody>\n");
+        for r in &runs {
+            let v = serde_json::to_value(r).unwrap_or(Value::Null);
+            let cell = |k: &str| match &v[k] {
+                Value::String(s) => esc(s),
+                Value::Null => "–".into(),
+                other => esc(&other.to_string()),
+            };
+            out.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+                cell("id"),
+                cell("connection"),
+                cell("full"),
+                cell("started_at"),
+                cell("finished_at"),
+                cell("status"),
+                cell("pages"),
+                cell("records_written"),
+            ));
+        }
+        out.push_str("</tbody></table>\n");
+    }
+    out.push_str("</body></html>\n");
+    html_response(StatusCode::OK, out)
 }
 
 fn esc(s: &str) -> String {
@@ -1006,6 +1109,8 @@ async fn trigger_sync(
         .into_response()
 }
 
+/// Build a report now; with `[reports] folder`, write it there too. Answers the report as
+/// JSON (with the files written).
 async fn trigger_report(
     State(d): State<Arc<Daemon>>,
     Path(kind): Path<String>,
@@ -1014,10 +1119,46 @@ async fn trigger_report(
     if let Err(r) = authorise(&d, &headers) {
         return r;
     }
-    json_error(
-        StatusCode::NOT_IMPLEMENTED,
-        &format!("report `{kind}`: reports are not built yet (they arrive with the reports issue)"),
-    )
+    let kind = match kind.as_str() {
+        "steering" => ReportKind::Steering,
+        "quarterly" => ReportKind::Quarterly,
+        other => {
+            return json_error(
+                StatusCode::NOT_FOUND,
+                &format!("no report `{other}`: `steering` or `quarterly`"),
+            );
+        }
+    };
+    let me = d.clone();
+    let built = tokio::task::spawn_blocking(move || -> Result<Value, Failure> {
+        let config = &me.session.config;
+        let mut store = me.session.store()?;
+        let as_of = today();
+        let report = crate::report::build(store.as_ref(), kind, &as_of, config)?;
+        let mut written = Vec::new();
+        if let Some(folder) = &config.reports.folder {
+            let folder = config.base_dir.join(folder);
+            written = crate::report::write_folder(&report, &folder).map_err(|e| Failure {
+                code: 1,
+                error: anyhow::anyhow!("cannot write into {}: {e}", folder.display()),
+            })?;
+            crate::report::remember(store.as_mut(), kind.as_str(), &as_of)?;
+        }
+        let mut v = serde_json::to_value(&report).unwrap_or(Value::Null);
+        v["written"] = json!(
+            written
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+        );
+        Ok(v)
+    })
+    .await;
+    match built {
+        Ok(Ok(v)) => (StatusCode::OK, axum::Json(v)).into_response(),
+        Ok(Err(f)) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &f.error.to_string()),
+        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
 }
 
 #[cfg(test)]

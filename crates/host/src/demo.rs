@@ -9,6 +9,7 @@
 //! sandbox's Jira (twice, to show that nothing is posted twice), and writes the steering pack.
 
 use crate::cli::{Failure, Session, check_connections, print_table};
+use crate::config::ReportKind;
 use std::path::Path;
 use tollgate_sandbox::Sandbox;
 
@@ -24,6 +25,15 @@ url = "sqlite://tollgate.db"
 [runtime.limits]
 timeout_secs = 60
 memory_mib = 128
+
+# `tollgate publish` also writes these reports into reports/; the DMO's capacity planning
+# puts the portfolio's capacity line at 15 FTE (the people who log time in Jira are shared
+# with run work).
+[reports]
+folder = "reports"
+kinds = ["steering", "quarterly"]
+scoring = "wsjf"
+capacity_fte = 15.0
 
 # The portfolio: epics, child issues, sprints and worklogs of project BIZ. The same sandbox
 # also serves a Jira Data Center face of that site at {JIRA_DC} (bearer token in
@@ -77,6 +87,10 @@ const DEMO_HR_FILES: &[(&str, &str)] = &[
     (
         "gate-decisions.csv",
         include_str!("../../../config/demo/hr/gate-decisions.csv"),
+    ),
+    (
+        "dependencies.csv",
+        include_str!("../../../config/demo/hr/dependencies.csv"),
     ),
 ];
 
@@ -199,22 +213,75 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
 
     println!("\n== Steering pack (tollgate report)");
     let as_of = crate::store::now_rfc3339()[..10].to_string();
-    let pack = crate::report::steering(store.as_ref(), &as_of)?;
+    let config = &session.config;
+    let pack = crate::report::build(store.as_ref(), ReportKind::Steering, &as_of, config)?;
     std::fs::write(out.join("steering-pack.html"), crate::report::html(&pack))?;
     std::fs::write(out.join("steering-pack.md"), crate::report::markdown(&pack))?;
     crate::report::remember(store.as_mut(), "steering", &as_of)?;
-    let count = |name: &str| {
-        pack.tables
+    let table = |report: &crate::report::Report, name: &str| {
+        report
+            .tables
             .iter()
             .find(|t| t.name == name)
-            .map_or(0, |t| t.rows.len())
+            .map(|t| t.rows.clone())
+            .unwrap_or_default()
     };
     println!(
         "{} initiatives at risk, {} gate decisions due before the next steering ({}); written to {} and steering-pack.md",
-        count("initiatives-at-risk"),
-        count("gate-decisions-due"),
+        table(&pack, "initiatives-at-risk").len(),
+        table(&pack, "gate-decisions-due").len(),
         pack.next_steering,
         out.join("steering-pack.html").display()
+    );
+    let proposals = table(&pack, "decision-proposals");
+    let mut decided = std::collections::BTreeMap::<String, usize>::new();
+    for row in &proposals {
+        *decided.entry(row[9].clone()).or_default() += 1;
+    }
+    println!(
+        "Decision proposals for {} open initiatives: {}",
+        proposals.len(),
+        decided
+            .iter()
+            .map(|(d, n)| format!("{n} {d}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let flagged: Vec<String> = table(&pack, "dependencies")
+        .into_iter()
+        .filter(|r| r[5] != "ok")
+        .map(|r| format!("{} -> {}: {}", r[0], r[1], r[5].replace('\n', "; ")))
+        .collect();
+    for f in &flagged {
+        println!("  dependency {f}");
+    }
+
+    println!("\n== Quarterly review (tollgate report --kind quarterly)");
+    let review = crate::report::build(store.as_ref(), ReportKind::Quarterly, &as_of, config)?;
+    std::fs::write(
+        out.join("quarterly-review.html"),
+        crate::report::html(&review),
+    )?;
+    std::fs::write(
+        out.join("quarterly-review.md"),
+        crate::report::markdown(&review),
+    )?;
+    crate::report::remember(store.as_mut(), "quarterly", &as_of)?;
+    let folder = out.join("reports");
+    let mut files = crate::report::write_folder(&pack, &folder)?;
+    files.extend(crate::report::write_folder(&review, &folder)?);
+    println!(
+        "{}: {} initiatives with value to review, {} value streams with KPIs, {} teams; written to {}",
+        review.title,
+        table(&review, "value-realised").len(),
+        table(&review, "kpi-trends").len(),
+        table(&review, "capacity-demand").len(),
+        out.join("quarterly-review.html").display()
+    );
+    println!(
+        "Both also as HTML, Markdown, JSON and CSV in {} ({} files), as `tollgate publish` writes them ([reports] folder)",
+        folder.display(),
+        files.len()
     );
 
     let requests = sandbox.requests();

@@ -5,7 +5,8 @@ use crate::values::{date, number, period, vocabulary};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use tollgate_plugin_api::{
-    Allocation, BusinessCase, CostRate, Entity, FinanceEntry, GateDecision, Person, Team, TimeEntry,
+    Allocation, BusinessCase, CostRate, Dependency, Entity, FinanceEntry, GateDecision, Person,
+    Team, TimeEntry,
 };
 
 /// Plugin settings.
@@ -384,6 +385,31 @@ fn gate_decisions(row: &Row, s: &Settings) -> Result<Built, FieldError> {
     )])
 }
 
+fn yes_no(raw: &str) -> Result<bool, String> {
+    match raw.trim().to_lowercase().as_str() {
+        "yes" | "y" | "true" | "1" | "accepted" | "x" => Ok(true),
+        "no" | "n" | "false" | "0" | "not accepted" | "pending" => Ok(false),
+        _ => Err(format!("`{raw}` is neither yes nor no")),
+    }
+}
+
+fn dependencies(row: &Row, s: &Settings) -> Result<Built, FieldError> {
+    let from_key = s.initiative(row.required("initiative")?);
+    let to_key = s.initiative(row.required("depends_on")?);
+    if from_key == to_key {
+        return Err(row.err("depends_on", format!("{from_key} cannot depend on itself")));
+    }
+    Ok(vec![(
+        row.line_id(),
+        Entity::Dependency(Dependency {
+            from_key,
+            to_key,
+            kind: row.own("kind").unwrap_or_else(|| "blocks".into()),
+            accepted: row.opt("accepted", yes_no)?,
+        }),
+    )])
+}
+
 /// Every file, in pull order (people and teams before what refers to them).
 pub const FILES: &[FileSpec] = &[
     FileSpec {
@@ -496,6 +522,22 @@ pub const FILES: &[FileSpec] = &[
         ],
         one_of: &[],
         build: gate_decisions,
+    },
+    FileSpec {
+        file: "dependencies.csv",
+        stream: "dependencies",
+        columns: &[
+            col(
+                "initiative",
+                &["initiative_key", "epic", "key", "from"],
+                true,
+            ),
+            col("depends_on", &["depends_on_key", "to", "provider"], true),
+            col("kind", &["type", "link"], false),
+            col("accepted", &["committed", "accepted_by_provider"], false),
+        ],
+        one_of: &[],
+        build: dependencies,
     },
 ];
 

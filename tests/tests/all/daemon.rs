@@ -55,11 +55,16 @@ async fn get(url: &str) -> (u16, String) {
 }
 
 async fn post(url: &str, token: Option<&str>) -> u16 {
+    post_text(url, token).await.0
+}
+
+async fn post_text(url: &str, token: Option<&str>) -> (u16, String) {
     let mut req = reqwest::Client::new().post(url);
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
-    req.send().await.unwrap().status().as_u16()
+    let r = req.send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap_or_default())
 }
 
 async fn wait_until<F: AsyncFnMut() -> bool>(what: &str, limit: Duration, mut f: F) {
@@ -195,7 +200,11 @@ async fn scheduled_syncs_never_overlap_and_sigterm_leaves_a_store_that_resumes()
 async fn the_api_wants_its_token_and_metrics_move_after_a_run() {
     let sandbox = Sandbox::start("127.0.0.1:0").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let base = daemon_config(dir.path(), &sandbox, "");
+    let base = daemon_config(
+        dir.path(),
+        &sandbox,
+        "[reports]\nfolder = \"reports\"\nkinds = [\"steering\", \"quarterly\"]\n",
+    );
     let mut child = start(dir.path(), true);
     wait_until("the daemon to serve", Duration::from_secs(60), async || {
         get(&format!("{base}/healthz")).await.0 == 200
@@ -313,10 +322,37 @@ async fn the_api_wants_its_token_and_metrics_move_after_a_run() {
     );
     assert_eq!(get(&format!("{base}/initiatives/NOPE-1")).await.0, 404);
 
-    // Reports do not exist yet: authorised, the answer says so, and nothing runs.
+    // The other dashboard pages answer, with their charts.
+    for (path, needle) in [
+        ("/quarterly", "id=\"chart-investment-mix\"><svg"),
+        ("/resources", "id=\"chart-capacity-demand\"><svg"),
+        ("/runs", "<table id=\"runs\">"),
+    ] {
+        let (status, page) = get(&format!("{base}{path}")).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(page.contains(needle), "{path}: {page}");
+    }
+
+    // A report on demand: built now, answered as JSON, and written into [reports] folder.
+    let (status, text) = post_text(&format!("{base}/api/v1/report/quarterly"), Some(TOKEN)).await;
+    assert_eq!(status, 200, "{text}");
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["kind"], "quarterly");
+    let written: Vec<String> = doc["written"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    let html = written.iter().find(|p| p.ends_with(".html")).unwrap();
+    assert!(
+        std::fs::read_to_string(dir.path().join(html))
+            .unwrap()
+            .contains("Portfolio increment review")
+    );
     assert_eq!(
-        post(&format!("{base}/api/v1/report/steering"), Some(TOKEN)).await,
-        501
+        post(&format!("{base}/api/v1/report/weekly"), Some(TOKEN)).await,
+        404
     );
 
     terminate(&child);

@@ -39,6 +39,7 @@ async fn demo_files_import_with_exact_rejections_and_incremental_reads() {
         ("allocation", 13),
         ("business-case", 19),
         ("cost-rate", 11),
+        ("dependency", 6),
         ("finance-entry", 74),
         ("gate-decision", 46),
         ("person", 11),

@@ -396,7 +396,7 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
             .filter(|f| f.finding.subject.kind == "initiative")
             .map(|f| f.finding.subject.key.clone())
             .collect();
-        assert_eq!(with_findings.len(), 10, "{with_findings:?}");
+        assert_eq!(with_findings.len(), 11, "{with_findings:?}");
 
         // A dry run writes nothing.
         sandbox.clear_requests();

@@ -1,9 +1,11 @@
-//! The steering pack of the demo dataset: the numbers of the ground truth, every initiative
-//! at risk, and the same tables in every format.
+//! The steering pack and the quarterly review of the demo dataset: the numbers of the ground
+//! truth, every initiative at risk, the decision proposals against the capacity line, and the
+//! same tables in every format.
 
 use tollgate_host::check::run_checks;
 use tollgate_host::cli::{Session, sync_all};
-use tollgate_host::report::{Table, html, markdown, steering};
+use tollgate_host::config::ReportsConfig;
+use tollgate_host::report::{Report, Table, html, markdown, steering};
 
 const GROUND_TRUTH: &str = include_str!("../../../config/demo/expected-findings.txt");
 
@@ -20,8 +22,23 @@ async fn demo_checked(dir: &std::path::Path) -> (Session, tollgate_sandbox::Sand
     (session, sandbox)
 }
 
-fn table<'a>(pack: &'a tollgate_host::report::SteeringPack, name: &str) -> &'a Table {
+/// The demo's `[reports]` settings: the capacity line at 15 FTE.
+fn demo_settings() -> ReportsConfig {
+    ReportsConfig {
+        capacity_fte: Some(15.0),
+        ..ReportsConfig::default()
+    }
+}
+
+fn table<'a>(pack: &'a Report, name: &str) -> &'a Table {
     pack.tables.iter().find(|t| t.name == name).unwrap()
+}
+
+fn row_by<'a>(t: &'a Table, column: usize, value: &str) -> &'a Vec<String> {
+    t.rows
+        .iter()
+        .find(|r| r[column] == value)
+        .unwrap_or_else(|| panic!("{value} in column {column} of {}", t.name))
 }
 
 fn row<'a>(t: &'a Table, first: &str) -> &'a Vec<String> {
@@ -36,7 +53,7 @@ async fn the_steering_pack_of_the_demo_shows_the_ground_truth() {
     let dir = tempfile::tempdir().unwrap();
     let (session, _sandbox) = demo_checked(dir.path()).await;
     let mut store = session.store().unwrap();
-    let pack = steering(store.as_ref(), "2026-11-27").unwrap();
+    let pack = steering(store.as_ref(), "2026-11-27", &demo_settings()).unwrap();
     assert_eq!(pack.next_steering, "2026-12-11");
 
     // Every initiative with a blocker or error in the ground truth is at risk, and no other.
@@ -60,6 +77,61 @@ async fn the_steering_pack_of_the_demo_shows_the_ground_truth() {
     assert_eq!(listed, expected);
     assert_eq!(at_risk.rows[0][2], "blocker", "worst first");
     assert!(row(at_risk, "BIZ-22")[3].contains("56 hours"));
+
+    // Decision proposals: ranked by WSJF (BIZ-1's 8+8+5 over 8 first, the unscored last),
+    // demand added up in rank order against the 15 FTE line.
+    let proposals = table(&pack, "decision-proposals");
+    let proposed = |key: &str| row_by(proposals, 1, key)[9].clone();
+    assert_eq!(proposals.rows[0][1], "BIZ-1");
+    assert_eq!(proposals.rows[0][4], "2.62");
+    let last: Vec<&str> = proposals.rows[proposals.rows.len() - 2..]
+        .iter()
+        .map(|r| r[1].as_str())
+        .collect();
+    assert_eq!(last, ["BIZ-2", "BIZ-20"], "no WSJF, ranked last");
+    let mut previous = 0.0;
+    for r in &proposals.rows {
+        let cumulative: f64 = r[6].parse().unwrap();
+        assert!(cumulative >= previous, "cumulative demand grows by rank");
+        previous = cumulative;
+        assert_eq!(r[7] == "above", cumulative <= 15.0, "{r:?}");
+        if r[7] == "below" {
+            assert_ne!(r[9], "include", "nothing below the line is included: {r:?}");
+            assert!(r[10].contains("below the capacity line"));
+        }
+        // Nothing at risk is included.
+        if expected.contains(&r[1].as_str()) {
+            assert_ne!(r[9], "include", "{r:?}");
+        }
+    }
+    assert!(
+        proposals.rows.iter().any(|r| r[7] == "below"),
+        "the line cuts the demo portfolio"
+    );
+    assert_eq!(proposed("BIZ-1"), "include");
+    assert_eq!(proposed("BIZ-9"), "include");
+    // Negative NPV: rejected before the development portfolio (G1), removed in it.
+    assert_eq!(proposed("BIZ-2"), "reject");
+    assert_eq!(proposed("BIZ-3"), "reject");
+    // Depends on stopped BIZ-7 while at G2: remove.
+    assert_eq!(proposed("BIZ-13"), "remove");
+    assert!(row_by(proposals, 1, "BIZ-13")[10].contains("BIZ-7 was stopped"));
+    // A cycle and a late dependency send work to the next steering.
+    assert_eq!(proposed("BIZ-16"), "pass forward");
+    assert!(row_by(proposals, 1, "BIZ-16")[10].contains("BIZ-18's gate decision was due"));
+    assert_eq!(proposed("BIZ-21"), "pass forward");
+    assert!(row_by(proposals, 1, "BIZ-21")[10].contains("cycle: BIZ-21 → BIZ-20 → BIZ-21"));
+    // Done and stopped work is not demand.
+    for gone in ["BIZ-7", "BIZ-15", "BIZ-23"] {
+        assert!(!proposals.rows.iter().any(|r| r[1] == gone), "{gone}");
+    }
+    let deps = table(&pack, "dependencies");
+    let flags = |from: &str| row_by(deps, 0, from)[5].clone();
+    assert_eq!(flags("BIZ-9"), "ok");
+    assert_eq!(flags("BIZ-11"), "ok");
+    assert!(flags("BIZ-20").starts_with("cycle: BIZ-20 → BIZ-21 → BIZ-20"));
+    assert!(flags("BIZ-13").contains("BIZ-7 was stopped or rejected"));
+    assert!(flags("BIZ-16").starts_with("late: "));
 
     // Gate decisions due before the next steering: one overdue, one in 12 days.
     let due = table(&pack, "gate-decisions-due");
@@ -93,16 +165,16 @@ async fn the_steering_pack_of_the_demo_shows_the_ground_truth() {
     assert_eq!(heat.columns[1], "2026-01");
     assert_eq!(row(heat, "p-aino")[1], "110");
 
-    // Findings by severity: the ground truth's 4 blockers, 10 errors, 20 warnings, 10 infos.
+    // Findings by severity: the ground truth's 4 blockers, 10 errors, 21 warnings, 10 infos.
     let by_rule = table(&pack, "findings-by-rule");
-    assert_eq!(row(by_rule, "all")[2..], ["4", "10", "20", "10"]);
+    assert_eq!(row(by_rule, "all")[2..], ["4", "10", "21", "10"]);
     assert_eq!(row(by_rule, "GATE-001")[2], "4");
 
     // The first pack: everything is new. A second one: everything persists.
-    assert_eq!(table(&pack, "changes").rows[0], ["44", "0", "0"]);
+    assert_eq!(table(&pack, "changes").rows[0], ["45", "0", "0"]);
     tollgate_host::report::remember(store.as_mut(), "steering", "2026-11-27").unwrap();
-    let again = steering(store.as_ref(), "2026-11-27").unwrap();
-    assert_eq!(table(&again, "changes").rows[0], ["0", "0", "44"]);
+    let again = steering(store.as_ref(), "2026-11-27", &demo_settings()).unwrap();
+    assert_eq!(table(&again, "changes").rows[0], ["0", "0", "45"]);
     assert!(again.previous_pack.is_some());
 
     // The same tables as Markdown and as one self-contained HTML file.
@@ -117,9 +189,89 @@ async fn the_steering_pack_of_the_demo_shows_the_ground_truth() {
         page.contains("<td class=\"num hot\">110</td>"),
         "over-allocation stands out"
     );
+    // Charts are inline SVG, drawn where the numbers are.
+    for chart in [
+        "value-streams",
+        "decision-proposals",
+        "resource-heat-map",
+        "findings-by-rule",
+    ] {
+        let at = page
+            .find(&format!(
+                "<figure class=\"chart\" id=\"chart-{chart}\"><svg"
+            ))
+            .unwrap_or_else(|| panic!("chart {chart}"));
+        assert!(page[at..].contains("</svg>"));
+    }
+    assert!(page.contains("capacity line"), "the capacity line is drawn");
 }
 
 #[tokio::test]
+async fn the_quarterly_review_of_the_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let (session, _sandbox) = demo_checked(dir.path()).await;
+    let store = session.store().unwrap();
+    let pack = tollgate_dmo::rules::RulePack::from_toml(tollgate_dmo::rules::DEFAULT_PACK).unwrap();
+    let review = tollgate_host::report::quarterly::review(
+        store.as_ref(),
+        "2026-11-27",
+        &demo_settings(),
+        &pack,
+    )
+    .unwrap();
+    assert_eq!(review.kind, "quarterly");
+    assert!(review.title.contains("2026-Q4"));
+
+    // Value realised: the live initiatives with benefit planned for begun periods.
+    let value = table(&review, "value-realised");
+    assert_eq!(&row(value, "BIZ-15")[3..6], ["50 000", "50 000", "100.0 %"]);
+    assert_eq!(row(value, "BIZ-15")[7], "on track");
+    assert_eq!(row(value, "BIZ-9")[2], "2026-09-16", "live since its G3 go");
+
+    // Investment mix: the same shares POR-001 judges in the ground truth (28 %, 6 %, 51 %).
+    let mix = table(&review, "investment-mix");
+    assert_eq!(row(mix, "capability-planning")[4], "28.4 %");
+    assert_eq!(row(mix, "ideas-and-concepts")[4], "6.1 %");
+    assert_eq!(row(mix, "increments-and-improvements")[4], "51.1 %");
+    assert_eq!(row(mix, "increments-and-improvements")[6], "off by +21 pp");
+
+    // Capacity: the data team's two members (RES-004) at the 80 % line.
+    let capacity = table(&review, "capacity-demand");
+    assert_eq!(&row(capacity, "Data platform")[1..3], ["2", "1.60"]);
+    assert!(
+        row(capacity, "(not in a listed team)")[4]
+            .parse::<f64>()
+            .unwrap()
+            > 10.0,
+        "Jira's people log most of the time"
+    );
+
+    // KPI trend per stream, for the quarters up to this one.
+    let kpis = table(&review, "kpi-trends");
+    assert_eq!(
+        kpis.columns[2..6],
+        ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
+    );
+    assert_eq!(kpis.rows.len(), 3, "three value streams");
+
+    let page = html(&review);
+    for chart in [
+        "value-realised",
+        "kpi-trends",
+        "capacity-demand",
+        "investment-mix",
+    ] {
+        assert!(
+            page.contains(&format!(
+                "<figure class=\"chart\" id=\"chart-{chart}\"><svg"
+            )),
+            "chart {chart}"
+        );
+    }
+}
+
+// Several threads: `publish` in a child process talks to the sandbox this test runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_on_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let (_session, _sandbox) = demo_checked(dir.path()).await;
@@ -153,7 +305,7 @@ async fn reports_on_the_command_line() {
     assert!(csv.contains("BIZ-9,44 691,8.0 %,25.7 %,17.1 months"));
     let out = run(&["report", "--as-of", "2026-11-27", "--format", "json"]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["tables"].as_array().unwrap().len(), 7);
+    assert_eq!(doc["tables"].as_array().unwrap().len(), 9);
     let out = run(&["report", "--format", "html", "--out", "pack.html"]);
     assert!(out.status.success());
     assert!(
@@ -161,9 +313,65 @@ async fn reports_on_the_command_line() {
             .unwrap()
             .starts_with("<!DOCTYPE html>")
     );
-    let out = run(&["report", "--kind", "quarterly"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not built yet"));
+    let out = run(&["report", "--kind", "quarterly", "--as-of", "2026-11-27"]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("# Portfolio increment review, 2026-Q4")
+    );
     let out = run(&["report", "--format", "csv"]);
     assert_eq!(out.status.code(), Some(2));
+
+    // `publish` writes the configured reports into the configured folder; a dry run does not.
+    let config = dir.path().join("tollgate.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[reports]\nfolder = \"out/reports\"\nkinds = [\"steering\", \"quarterly\"]\n");
+    std::fs::write(&config, text).unwrap();
+    let out = run(&["publish", "--dry-run"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("would write the reports into"));
+    assert!(!dir.path().join("out").exists(), "a dry run writes nothing");
+    let out = run(&["publish"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let folder = dir.path().join("out/reports");
+    let mut names: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let day = names[0].trim_start_matches("quarterly-")[..10].to_string();
+    assert_eq!(
+        names,
+        ["csv", "html", "json", "md"]
+            .iter()
+            .flat_map(|ext| ["quarterly", "steering"].map(|k| match *ext {
+                "csv" => format!("{k}-{day}-csv"),
+                ext => format!("{k}-{day}.{ext}"),
+            }))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("wrote ")
+                && l.ends_with(&format!("out/reports/steering-{day}.html"))),
+        "{stdout}"
+    );
+    let html = std::fs::read_to_string(folder.join(format!("steering-{day}.html"))).unwrap();
+    assert!(html.contains("<h2>Decision proposals</h2>") && html.contains("<svg"));
+    assert!(
+        folder
+            .join(format!("steering-{day}-csv/decision-proposals.csv"))
+            .exists()
+    );
 }

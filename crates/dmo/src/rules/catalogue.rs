@@ -705,7 +705,8 @@ fn fin_004(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
 
 // ---- More of the demand checklist ---------------------------------------------------------
 
-fn is_stopped(p: &Portfolio, key: &str) -> bool {
+/// Whether an initiative was stopped (its last gate decision) or rejected or cancelled (its status).
+pub fn is_stopped(p: &Portfolio, key: &str) -> bool {
     p.decisions(key)
         .last()
         .is_some_and(|g| g.decision == "stop")
@@ -955,7 +956,7 @@ fn res_008(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
 // ---- More finance -------------------------------------------------------------------------
 
 /// First day of a finance period, `YYYY-MM` or `YYYY-Qn`.
-fn period_start(period: &str) -> Option<i64> {
+pub fn period_start(period: &str) -> Option<i64> {
     let (year, rest) = period.split_once('-')?;
     let month = match rest.strip_prefix('Q') {
         Some(q) => (q.parse::<u32>().ok()?.checked_sub(1)? * 3 + 1).to_string(),

@@ -6,7 +6,14 @@
 //! numbers with their definitions, a resource heat map against the reserve line, findings by
 //! rule and severity, and what changed since the last pack.
 
+pub mod charts;
+pub mod decisions;
+pub mod quarterly;
+
+pub use charts::Chart;
+
 use crate::cli::Failure;
+use crate::config::{ReportKind, ReportsConfig};
 use crate::store::{Store, StoredFinding};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -31,11 +38,18 @@ pub struct Table {
     pub columns: Vec<&'static str>,
     /// Rows.
     pub rows: Vec<Vec<String>>,
+    /// A chart of the same numbers (HTML only; the other formats carry the table).
+    #[serde(skip)]
+    pub chart: Option<Chart>,
 }
 
-/// The steering pack.
+/// A report: the steering pack or the quarterly review.
 #[derive(Debug, Clone, Serialize)]
-pub struct SteeringPack {
+pub struct Report {
+    /// `steering` or `quarterly`.
+    pub kind: &'static str,
+    /// Heading, e.g. "Steering pack, 2026-11-27".
+    pub title: String,
     /// Evaluated as of (YYYY-MM-DD).
     pub as_of: String,
     /// The next steering meeting (as of + 14 days).
@@ -46,7 +60,15 @@ pub struct SteeringPack {
     pub tables: Vec<Table>,
 }
 
-fn money(v: f64) -> String {
+/// The day number of an `--as-of` date, or the error the commands print.
+pub fn parse_as_of(as_of: &str) -> Result<i64, Failure> {
+    day_number(as_of).ok_or_else(|| Failure {
+        code: 2,
+        error: anyhow::anyhow!("`{as_of}` is not a date like 2026-11-27"),
+    })
+}
+
+pub(crate) fn money(v: f64) -> String {
     let n = v.round() as i64;
     let digits = n.abs().to_string();
     let mut out = String::new();
@@ -59,16 +81,22 @@ fn money(v: f64) -> String {
     if n < 0 { format!("−{out}") } else { out }
 }
 
-fn pct(v: f64) -> String {
-    format!("{:.1} %", 100.0 * v)
+pub(crate) fn pct(v: f64) -> String {
+    format!("{:.1} %", 100.0 * v + 0.0)
+}
+
+/// Full-time equivalents with two decimals (never "-0.00": an empty float sum is -0.0).
+pub(crate) fn fte(v: f64) -> String {
+    format!("{:.2}", v + 0.0)
 }
 
 /// Build the steering pack as of `as_of`.
-pub fn steering(store: &dyn Store, as_of: &str) -> Result<SteeringPack, Failure> {
-    let today = day_number(as_of).ok_or_else(|| Failure {
-        code: 2,
-        error: anyhow::anyhow!("`{as_of}` is not a date like 2026-11-27"),
-    })?;
+pub fn steering(
+    store: &dyn Store,
+    as_of: &str,
+    settings: &ReportsConfig,
+) -> Result<Report, Failure> {
+    let today = parse_as_of(as_of)?;
     let next = today + STEERING_INTERVAL_DAYS;
     let p = crate::check::portfolio(store)?;
     let all = store.findings(true)?;
@@ -142,7 +170,26 @@ pub fn steering(store: &dyn Store, as_of: &str) -> Result<SteeringPack, Failure>
                 row
             })
             .collect(),
+        chart: Some(Chart::Bars {
+            title: "Initiatives by value stream and status".into(),
+            categories: streams.keys().cloned().collect(),
+            series: ["to do", "in progress", "done", "other"]
+                .iter()
+                .enumerate()
+                .map(|(k, name)| {
+                    (
+                        name.to_string(),
+                        streams.values().map(|n| n[k] as f64).collect(),
+                    )
+                })
+                .collect(),
+            stacked: true,
+            line: None,
+        }),
     });
+
+    // Decision proposals and dependencies.
+    tables.extend(decisions::tables(&p, &open, today, settings));
 
     // Gate decisions due before the next steering meeting (overdue ones first).
     let mut due: Vec<(i64, Vec<String>)> = p
@@ -179,6 +226,7 @@ pub fn steering(store: &dyn Store, as_of: &str) -> Result<SteeringPack, Failure>
         ),
         columns: vec!["initiative", "title", "current gate", "due", "when", "link"],
         rows: due.into_iter().map(|(_, r)| r).collect(),
+        chart: None,
     });
 
     // Initiatives at risk: any open blocker or error.
@@ -243,6 +291,7 @@ pub fn steering(store: &dyn Store, as_of: &str) -> Result<SteeringPack, Failure>
             .into(),
         columns: vec!["initiative", "title", "worst", "findings"],
         rows: risk_rows,
+        chart: None,
     });
 
     // Business cases.
@@ -261,6 +310,7 @@ pub fn steering(store: &dyn Store, as_of: &str) -> Result<SteeringPack, Failure>
         note: business_case_note(&conventions),
         columns: BUSINESS_CASE_COLUMNS.to_vec(),
         rows: case_rows,
+        chart: None,
     });
 
     // Resource heat map: planned allocation per person and month.
@@ -295,12 +345,28 @@ pub fn steering(store: &dyn Store, as_of: &str) -> Result<SteeringPack, Failure>
     for (start, _) in &months {
         columns.push(Box::leak(date_of(*start)[..7].to_string().into_boxed_str()));
     }
+    let heat_chart = Chart::Heatmap {
+        title: "Planned allocation, % of each person's time".into(),
+        columns: columns[1..].iter().map(|c| c.to_string()).collect(),
+        rows: heat_rows.iter().map(|r| r[0].clone()).collect(),
+        cells: heat_rows
+            .iter()
+            .enumerate()
+            .flat_map(|(y, r)| {
+                r[1..]
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(x, v)| v.parse::<f64>().ok().map(|v| (x, y, v)))
+            })
+            .collect(),
+    };
     tables.push(Table {
         name: "resource-heat-map",
         title: "Resource heat map",
         note: format!("Planned allocation per person and month, in % of their time; above {RESERVE_LINE:.0} % leaves no reserve for the unplanned (the 70–80 % rule), above 100 % is over-allocation."),
         columns,
         rows: heat_rows,
+        chart: Some(heat_chart),
     });
 
     // Findings by rule and by severity.
@@ -328,6 +394,17 @@ pub fn steering(store: &dyn Store, as_of: &str) -> Result<SteeringPack, Failure>
             row
         })
         .collect();
+    let rule_chart = Chart::HorizontalBars {
+        title: "Open findings per rule".into(),
+        categories: by_rule.keys().map(|(rule, _)| rule.to_string()).collect(),
+        series: vec![(
+            "open findings".into(),
+            by_rule
+                .values()
+                .map(|n| n.iter().sum::<usize>() as f64)
+                .collect(),
+        )],
+    };
     let mut total_row = vec!["all".to_string(), "".to_string()];
     total_row.extend(totals.iter().map(|c| c.to_string()));
     rule_rows.push(total_row);
@@ -337,6 +414,7 @@ pub fn steering(store: &dyn Store, as_of: &str) -> Result<SteeringPack, Failure>
         note: "Open findings; docs/rules.md explains each rule.".into(),
         columns: vec!["rule", "title", "blocker", "error", "warning", "info"],
         rows: rule_rows,
+        chart: Some(rule_chart),
     });
 
     // What changed since the last pack.
@@ -367,9 +445,12 @@ pub fn steering(store: &dyn Store, as_of: &str) -> Result<SteeringPack, Failure>
             resolved.len().to_string(),
             persisting.to_string(),
         ]],
+        chart: None,
     });
 
-    Ok(SteeringPack {
+    Ok(Report {
+        kind: "steering",
+        title: format!("Steering pack, {as_of}"),
         as_of: as_of.to_string(),
         next_steering: date_of(next),
         previous_pack: previous,
@@ -449,7 +530,7 @@ pub fn business_case_note(conventions: &std::collections::BTreeSet<&'static str>
 }
 
 /// `BIZ-9` before `BIZ-10`.
-fn natural(key: &str) -> (String, u64) {
+pub(crate) fn natural(key: &str) -> (String, u64) {
     match key.rsplit_once('-') {
         Some((p, n)) if n.chars().all(|c| c.is_ascii_digit()) => {
             (p.to_string(), n.parse().unwrap_or(0))
@@ -490,10 +571,10 @@ fn allocation_months(allocations: &[tollgate_dmo::model::Allocation]) -> Vec<(i6
 }
 
 /// The pack as Markdown.
-pub fn markdown(pack: &SteeringPack) -> String {
+pub fn markdown(pack: &Report) -> String {
     let mut out = format!(
-        "# Steering pack, {}\n\nNext steering: {}.{}\n",
-        pack.as_of,
+        "# {}\n\nNext steering: {}.{}\n",
+        pack.title,
         pack.next_steering,
         pack.previous_pack
             .as_ref()
@@ -530,19 +611,19 @@ fn esc(s: &str) -> String {
 }
 
 /// The pack as one self-contained HTML file (no scripts, no external resources).
-pub fn html(pack: &SteeringPack) -> String {
+pub fn html(pack: &Report) -> String {
     html_page(pack, None, "")
 }
 
 /// The page's style, shared by the report file and the dashboard.
-pub const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#1d2733}table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #c9d1da;padding:.3rem .5rem;vertical-align:top;text-align:left}th{background:#eef2f6}td.num{text-align:right}td.hot{background:#f7c6c0}td.warm{background:#fbe3b5}p.note{color:#4a5866;max-width:60rem}nav a{margin-right:1rem}@media print{body{margin:0}nav{display:none}}";
+pub const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#1d2733}table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #c9d1da;padding:.3rem .5rem;vertical-align:top;text-align:left}th{background:#eef2f6}td.num{text-align:right}td.hot{background:#f7c6c0}td.warm{background:#fbe3b5}p.note{color:#4a5866;max-width:60rem}nav a{margin-right:1rem}figure.chart{margin:.5rem 0}figure.chart svg{max-width:100%;height:auto}figcaption{color:#4a5866;font-size:.85rem}@media print{body{margin:0}nav{display:none}}";
 
 /// The pack as HTML; with `initiative_links` (e.g. `/initiatives/`), initiative keys link
 /// to that path (the dashboard); `nav` goes first in the body.
-pub fn html_page(pack: &SteeringPack, initiative_links: Option<&str>, nav: &str) -> String {
+pub fn html_page(pack: &Report, initiative_links: Option<&str>, nav: &str) -> String {
     let mut out = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Steering pack {as_of}</title>\n<style>{STYLE}</style></head>\n<body>\n{nav}<h1>Steering pack, {as_of}</h1>\n<p>Next steering: {next}.{prev}</p>\n",
-        as_of = esc(&pack.as_of),
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\n<style>{STYLE}</style></head>\n<body>\n{nav}<h1>{title}</h1>\n<p>Next steering: {next}.{prev}</p>\n",
+        title = esc(&pack.title),
         next = esc(&pack.next_steering),
         prev = pack
             .previous_pack
@@ -560,6 +641,14 @@ pub fn html_page(pack: &SteeringPack, initiative_links: Option<&str>, nav: &str)
         if t.rows.is_empty() {
             out.push_str("<p>None.</p>\n</section>\n");
             continue;
+        }
+        if let Some(chart) = &t.chart {
+            out.push_str(&format!(
+                "<figure class=\"chart\" id=\"chart-{}\">{}<figcaption>{}</figcaption></figure>\n",
+                t.name,
+                chart.svg(),
+                esc(chart.title())
+            ));
         }
         out.push_str("<table>\n<thead><tr>");
         for c in &t.columns {
@@ -609,6 +698,90 @@ pub fn csv(table: &Table) -> String {
         let _ = w.write_record(r);
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// Build a report of `kind` as of `as_of`, with the config's `[reports]` settings and rule
+/// pack.
+pub fn build(
+    store: &dyn Store,
+    kind: ReportKind,
+    as_of: &str,
+    config: &crate::config::Config,
+) -> Result<Report, Failure> {
+    match kind {
+        ReportKind::Steering => steering(store, as_of, &config.reports),
+        ReportKind::Quarterly => quarterly::review(
+            store,
+            as_of,
+            &config.reports,
+            &crate::check::rule_pack(config)?,
+        ),
+    }
+}
+
+/// Write the configured reports (`[reports] kinds`) as of `as_of` into `[reports] folder`
+/// and remember them (for "since the last pack"); nothing without a folder. Returns the
+/// paths written.
+pub fn publish_files(
+    store: &mut dyn Store,
+    config: &crate::config::Config,
+    as_of: &str,
+) -> Result<Vec<std::path::PathBuf>, Failure> {
+    let Some(folder) = &config.reports.folder else {
+        return Ok(Vec::new());
+    };
+    let folder = config.base_dir.join(folder);
+    let mut written = Vec::new();
+    for kind in &config.reports.kinds {
+        let report = build(&*store, *kind, as_of, config)?;
+        written.extend(write_folder(&report, &folder).map_err(|e| Failure {
+            code: 1,
+            error: anyhow::anyhow!(
+                "cannot write the {} report into {} (reports.folder): {e}",
+                kind.as_str(),
+                folder.display()
+            ),
+        })?);
+        remember(store, kind.as_str(), as_of)?;
+    }
+    Ok(written)
+}
+
+/// Write a report into `folder` as `{kind}-{as_of}.html`, `.md` and `.json`, and its tables
+/// as CSV files in `{kind}-{as_of}-csv/`; returns the paths written.
+pub fn write_folder(
+    report: &Report,
+    folder: &std::path::Path,
+) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let stem = format!("{}-{}", report.kind, report.as_of);
+    let csv_dir = folder.join(format!("{stem}-csv"));
+    std::fs::create_dir_all(&csv_dir)?;
+    let mut written = Vec::new();
+    for (ext, text) in [
+        ("html", html(report)),
+        ("md", markdown(report)),
+        (
+            "json",
+            serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
+        ),
+    ] {
+        let path = folder.join(format!("{stem}.{ext}"));
+        write_atomically(&path, &text)?;
+        written.push(path);
+    }
+    for t in &report.tables {
+        let path = csv_dir.join(format!("{}.csv", t.name));
+        write_atomically(&path, &csv(t))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Write via a temporary file and a rename, so a reader never sees half a report.
+fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
 }
 
 /// Record that a pack was made now (for "since the last pack").

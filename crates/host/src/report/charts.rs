@@ -1,0 +1,259 @@
+//! Charts for reports, drawn by the charts-rs library as inline SVG: no scripts, no fonts or
+//! images to fetch, readable on paper. Text is measured with the library's built-in Roboto
+//! metrics and shown in Roboto where the reader has it, else in a sans-serif of the same size.
+
+use charts_rs::{
+    Align, BarChart, HeatmapChart, HorizontalBarChart, LineChart, PieChart, Series, SeriesCategory,
+    Symbol,
+};
+
+/// One chart: a kind, a title and its data, rendered to SVG when the page is written.
+#[derive(Debug, Clone)]
+pub enum Chart {
+    /// Vertical bars per category; several series side by side, or stacked.
+    Bars {
+        /// Title above the chart.
+        title: String,
+        /// Category labels (x axis).
+        categories: Vec<String>,
+        /// Named series, one value per category.
+        series: Vec<(String, Vec<f64>)>,
+        /// Stack the series instead of placing them side by side.
+        stacked: bool,
+        /// A reference line at a value, with its label (e.g. the capacity line).
+        line: Option<(String, f64)>,
+    },
+    /// Horizontal bars: one bar per category (long labels read better).
+    HorizontalBars {
+        /// Title above the chart.
+        title: String,
+        /// Category labels (y axis).
+        categories: Vec<String>,
+        /// Named series, one value per category.
+        series: Vec<(String, Vec<f64>)>,
+    },
+    /// A grid coloured by value (people by month, say).
+    Heatmap {
+        /// Title above the chart.
+        title: String,
+        /// Column labels.
+        columns: Vec<String>,
+        /// Row labels.
+        rows: Vec<String>,
+        /// (column, row, value) cells; absent cells stay empty.
+        cells: Vec<(usize, usize, f64)>,
+    },
+    /// Shares of a whole.
+    Pie {
+        /// Title above the chart.
+        title: String,
+        /// (label, value) slices.
+        slices: Vec<(String, f64)>,
+    },
+    /// Lines over ordered categories (periods).
+    Lines {
+        /// Title above the chart.
+        title: String,
+        /// Periods (x axis).
+        categories: Vec<String>,
+        /// Named series; `None` where a period has no value.
+        series: Vec<(String, Vec<Option<f64>>)>,
+    },
+}
+
+fn series(name: &str, values: &[f64]) -> Series {
+    Series::new(name.to_string(), values.iter().map(|v| *v as f32).collect())
+}
+
+fn height_for(rows: usize) -> f32 {
+    (110 + 28 * rows).clamp(220, 900) as f32
+}
+
+impl Chart {
+    /// The chart as an `<svg>` element, or a short note when the library cannot draw it
+    /// (e.g. no data): a report is never lost to a chart.
+    pub fn svg(&self) -> String {
+        let drawn = match self {
+            Chart::Bars {
+                title,
+                categories,
+                series: list,
+                stacked,
+                line,
+            } => {
+                let mut list: Vec<Series> = list.iter().map(|(n, v)| series(n, v)).collect();
+                if *stacked {
+                    for s in &mut list {
+                        s.stack = Some("all".into());
+                    }
+                }
+                if let Some((name, value)) = line {
+                    let mut s = series(name, &vec![*value; categories.len()]);
+                    s.category = Some(SeriesCategory::Line);
+                    s.stroke_dash_array = Some("6,3".into());
+                    s.symbol = Some(Symbol::None);
+                    list.push(s);
+                }
+                let mut c = BarChart::new(list, categories.clone());
+                c.width = (160 + 70 * categories.len()).clamp(480, 960) as f32;
+                c.height = 340.0;
+                c.title.text = title.clone();
+                c.legend.align = Align::Right;
+                c.svg()
+            }
+            Chart::HorizontalBars {
+                title,
+                categories,
+                series: list,
+            } => {
+                let list: Vec<Series> = list
+                    .iter()
+                    .map(|(n, v)| {
+                        let mut s = series(n, v);
+                        s.label_show = true;
+                        s
+                    })
+                    .collect();
+                let mut c = HorizontalBarChart::new(list, categories.clone());
+                c.width = 720.0;
+                c.height = height_for(categories.len());
+                c.title.text = title.clone();
+                c.legend.align = Align::Right;
+                c.svg()
+            }
+            Chart::Heatmap {
+                title,
+                columns,
+                rows,
+                cells,
+            } => {
+                let data = cells
+                    .iter()
+                    .map(|(x, y, v)| (y * columns.len() + x, *v as f32))
+                    .collect();
+                let mut c = HeatmapChart::new(data, columns.clone(), rows.clone());
+                // Percent of a person's time: the colour scale runs to over-allocation.
+                c.heatmap_series.min = 0.0;
+                c.heatmap_series.max = cells.iter().map(|c| c.2 as f32).fold(120.0, f32::max);
+                c.width = (160 + 80 * columns.len()).clamp(480, 1100) as f32;
+                c.height = height_for(rows.len());
+                c.title.text = title.clone();
+                c.svg()
+            }
+            Chart::Pie { title, slices } => {
+                let list = slices
+                    .iter()
+                    .map(|(label, v)| {
+                        let mut s = series(label, &[*v]);
+                        s.label_show = true;
+                        s
+                    })
+                    .collect();
+                let mut c = PieChart::new(list);
+                c.width = 760.0;
+                c.height = 380.0;
+                c.rose_type = Some(false);
+                c.inner_radius = 0.0;
+                c.radius = 120.0;
+                c.title.text = title.clone();
+                c.svg()
+            }
+            Chart::Lines {
+                title,
+                categories,
+                series: list,
+            } => {
+                let list = list
+                    .iter()
+                    .map(|(n, v)| {
+                        let mut s = Series::new(n.clone(), Vec::new());
+                        s.data = v.iter().map(|v| v.map(|v| v as f32)).collect();
+                        s
+                    })
+                    .collect();
+                let mut c = LineChart::new(list, categories.clone());
+                c.width = (160 + 80 * categories.len()).clamp(480, 960) as f32;
+                c.height = 320.0;
+                c.title.text = title.clone();
+                c.legend.align = Align::Right;
+                c.svg()
+            }
+        };
+        match drawn {
+            Ok(svg) => svg.replace(
+                "font-family=\"Roboto\"",
+                "font-family=\"Roboto, Arial, Helvetica, sans-serif\"",
+            ),
+            Err(e) => format!("<p class=\"note\">(no chart: {e})</p>"),
+        }
+    }
+
+    /// The chart's title.
+    pub fn title(&self) -> &str {
+        match self {
+            Chart::Bars { title, .. }
+            | Chart::HorizontalBars { title, .. }
+            | Chart::Heatmap { title, .. }
+            | Chart::Pie { title, .. }
+            | Chart::Lines { title, .. } => title,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_draws_an_svg_with_its_labels() {
+        let charts = [
+            Chart::Bars {
+                title: "Streams".into(),
+                categories: vec!["Retail banking".into(), "Enterprise data".into()],
+                series: vec![
+                    ("to do".into(), vec![2.0, 1.0]),
+                    ("done".into(), vec![4.0, 0.0]),
+                ],
+                stacked: true,
+                line: Some(("capacity".into(), 5.0)),
+            },
+            Chart::HorizontalBars {
+                title: "Rules".into(),
+                categories: vec!["GATE-001".into(), "FIN-003".into()],
+                series: vec![("open".into(), vec![3.0, 7.0])],
+            },
+            Chart::Heatmap {
+                title: "People".into(),
+                columns: vec!["2026-01".into(), "2026-02".into()],
+                rows: vec!["p-aino".into()],
+                cells: vec![(0, 0, 110.0), (1, 0, 60.0)],
+            },
+            Chart::Pie {
+                title: "Mix".into(),
+                slices: vec![("Capability planning".into(), 3.0), ("Ideas".into(), 1.0)],
+            },
+            Chart::Lines {
+                title: "KPI".into(),
+                categories: vec!["2026-Q1".into(), "2026-Q2".into()],
+                series: vec![("Retail banking".into(), vec![Some(1.0), None])],
+            },
+        ];
+        for c in charts {
+            let svg = c.svg();
+            assert!(svg.starts_with("<svg"), "{}: {svg}", c.title());
+            assert!(svg.contains(c.title()), "{}", c.title());
+            assert!(svg.contains("sans-serif"));
+        }
+    }
+
+    #[test]
+    fn a_chart_without_data_is_a_note_not_a_failure() {
+        let c = Chart::Heatmap {
+            title: "Nobody".into(),
+            columns: vec![],
+            rows: vec![],
+            cells: vec![],
+        };
+        assert!(c.svg().starts_with("<p class=\"note\">(no chart"));
+    }
+}

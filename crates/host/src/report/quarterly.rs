@@ -1,0 +1,421 @@
+//! The quarterly portfolio increment review: value realised against the business cases, the
+//! value KPIs' trend per value stream, capacity against demand per team, and the investment
+//! mix by demand type against the guardrail targets of the rule pack (POR-001).
+
+use super::decisions::{FTE_HOURS, HORIZON_DAYS};
+use super::{Chart, Report, Table, fte, money, natural, pct};
+use crate::cli::Failure;
+use crate::config::ReportsConfig;
+use crate::store::Store;
+use std::collections::BTreeMap;
+use tollgate_dmo::rules::RulePack;
+use tollgate_dmo::rules::catalogue::period_start;
+use tollgate_dmo::rules::portfolio::{date_of, day_number, gate_number};
+
+/// `2026-Q4` for a day.
+fn quarter_of(day: i64) -> String {
+    let d = date_of(day);
+    let month: u32 = d[5..7].parse().unwrap_or(1);
+    format!("{}-Q{}", &d[..4], (month - 1) / 3 + 1)
+}
+
+/// The quarter before `YYYY-Qn`.
+fn previous_quarter(q: &str) -> String {
+    let (y, n) = q.split_once("-Q").unwrap_or(("1970", "1"));
+    let (y, n): (i64, u32) = (y.parse().unwrap_or(1970), n.parse().unwrap_or(1));
+    if n == 1 {
+        format!("{}-Q4", y - 1)
+    } else {
+        format!("{y}-Q{}", n - 1)
+    }
+}
+
+fn param(pack: &RulePack, rule: &str, name: &str, default: f64) -> f64 {
+    pack.rules
+        .iter()
+        .find(|r| r.id == rule)
+        .and_then(|r| r.param(name).ok())
+        .unwrap_or(default)
+}
+
+/// The review as of `as_of`, with the guardrails of `pack`.
+pub fn review(
+    store: &dyn Store,
+    as_of: &str,
+    settings: &ReportsConfig,
+    pack: &RulePack,
+) -> Result<Report, Failure> {
+    let today = super::parse_as_of(as_of)?;
+    let p = crate::check::portfolio(store)?;
+    let previous = store.last_report("quarterly")?;
+    let this_quarter = quarter_of(today);
+    let mut quarters = vec![this_quarter.clone()];
+    while quarters.len() < 4 {
+        let q = previous_quarter(quarters.last().expect("not empty"));
+        quarters.push(q);
+    }
+    quarters.reverse();
+    let mut tables = Vec::new();
+
+    // Value realised against the business cases.
+    let (warn, err) = (
+        param(pack, "FIN-006", "warning_ratio", 0.7),
+        param(pack, "FIN-006", "error_ratio", 0.5),
+    );
+    let mut value_rows = Vec::new();
+    let mut chart_keys = Vec::new();
+    let (mut planned_series, mut realised_series) = (Vec::new(), Vec::new());
+    let mut keys: Vec<&String> = p.initiatives.keys().collect();
+    keys.sort_by_key(|k| natural(k));
+    for key in keys {
+        let live = p
+            .decisions(key)
+            .filter(|g| gate_number(&g.gate).is_some_and(|n| n >= 3) && g.decision == "go")
+            .filter_map(|g| g.date.clone())
+            .min();
+        let planned_to_date: f64 = p
+            .finance
+            .iter()
+            .filter(|f| f.initiative_key == *key && f.kind == "planned-benefit")
+            .filter(|f| period_start(&f.period).is_none_or(|s| s <= today))
+            .map(|f| f.amount)
+            .sum();
+        let planned_total = p.finance_total(key, "planned-benefit");
+        let realised = p.finance_total(key, "realised-benefit");
+        if live.is_none() && realised == 0.0 {
+            continue;
+        }
+        let ratio = (planned_to_date > 0.0).then(|| realised / planned_to_date);
+        let judgement = match ratio {
+            None => "no benefit planned yet".to_string(),
+            Some(r) if r < err => format!("far behind (under {:.0} %)", 100.0 * err),
+            Some(r) if r < warn => format!("behind (under {:.0} %)", 100.0 * warn),
+            Some(_) => "on track".to_string(),
+        };
+        chart_keys.push(key.clone());
+        planned_series.push(planned_to_date);
+        realised_series.push(realised);
+        value_rows.push(vec![
+            key.clone(),
+            p.initiatives[key].0.title.clone(),
+            live.unwrap_or_else(|| "not live".into()),
+            money(planned_to_date),
+            money(realised),
+            ratio.map(pct).unwrap_or_else(|| "–".into()),
+            money(planned_total),
+            judgement,
+        ]);
+    }
+    tables.push(Table {
+        name: "value-realised",
+        title: "Value realised against the business cases",
+        note: format!(
+            "Initiatives live (a go at G3 or later) or with realised benefit: the benefit planned for periods begun by {as_of} against the benefit realised (finance entries `planned-benefit` and `realised-benefit`). On track from {:.0} % (FIN-006's thresholds).",
+            100.0 * warn
+        ),
+        columns: vec![
+            "initiative",
+            "title",
+            "live since",
+            "planned to date",
+            "realised",
+            "realised %",
+            "planned in all",
+            "judgement",
+        ],
+        rows: value_rows,
+        chart: Some(Chart::Bars {
+            title: "Benefit planned to date and realised".into(),
+            categories: chart_keys,
+            series: vec![
+                ("planned to date".into(), planned_series),
+                ("realised".into(), realised_series),
+            ],
+            stacked: false,
+            line: None,
+        }),
+    });
+
+    // KPI trends per value stream: mean progress from baseline to target, per quarter.
+    let mut progress: BTreeMap<String, BTreeMap<String, Vec<f64>>> = BTreeMap::new();
+    let mut kpi_count: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, _) in p.initiatives.values() {
+        let stream = i.value_stream.clone().unwrap_or_else(|| "(none)".into());
+        for k in &i.kpis {
+            *kpi_count.entry(stream.clone()).or_default() += 1;
+            let (Some(base), Some(target)) = (k.baseline, k.target) else {
+                continue;
+            };
+            if (target - base).abs() < f64::EPSILON {
+                continue;
+            }
+            // The latest measurement of each quarter.
+            let mut latest: BTreeMap<String, (&str, f64)> = BTreeMap::new();
+            for (date, value) in &k.measurements {
+                let Some(d) = day_number(date).filter(|d| *d <= today) else {
+                    continue;
+                };
+                let q = quarter_of(d);
+                if latest.get(&q).is_none_or(|(at, _)| *at < date.as_str()) {
+                    latest.insert(q, (date.as_str(), *value));
+                }
+            }
+            for (q, (_, v)) in latest {
+                progress
+                    .entry(stream.clone())
+                    .or_default()
+                    .entry(q)
+                    .or_default()
+                    .push((v - base) / (target - base));
+            }
+        }
+    }
+    let mut kpi_rows = Vec::new();
+    let mut kpi_series = Vec::new();
+    for (stream, count) in &kpi_count {
+        let by_q = progress.get(stream);
+        let means: Vec<Option<f64>> = quarters
+            .iter()
+            .map(|q| {
+                by_q.and_then(|m| m.get(q))
+                    .map(|v| v.iter().sum::<f64>() / v.len() as f64)
+            })
+            .collect();
+        let mut row = vec![stream.clone(), count.to_string()];
+        row.extend(
+            means
+                .iter()
+                .map(|m| m.map(pct).unwrap_or_else(|| "–".into())),
+        );
+        let measured_now = means.last().copied().flatten().is_some();
+        row.push(if measured_now {
+            "measured this quarter".into()
+        } else {
+            "no measurement this quarter (POR-004)".into()
+        });
+        kpi_rows.push(row);
+        kpi_series.push((
+            stream.clone(),
+            means.iter().map(|m| m.map(|v| 100.0 * v)).collect(),
+        ));
+    }
+    let mut kpi_columns = vec!["value stream", "KPIs"];
+    for q in &quarters {
+        kpi_columns.push(Box::leak(q.clone().into_boxed_str()));
+    }
+    kpi_columns.push("this quarter");
+    tables.push(Table {
+        name: "kpi-trends",
+        title: "Value KPI trends per stream",
+        note: "Mean progress of the stream's value KPIs from baseline (0 %) to target (100 %), from each KPI's latest measurement in the quarter.".into(),
+        columns: kpi_columns,
+        rows: kpi_rows,
+        chart: Some(Chart::Lines {
+            title: "KPI progress to target per value stream (%)".into(),
+            categories: quarters.clone(),
+            series: kpi_series,
+        }),
+    });
+
+    // Capacity against demand per team.
+    let (_, line_note) = super::decisions::capacity(&p, today, settings);
+    let mut team_rows = Vec::new();
+    let (mut cap_series, mut plan_series, mut logged_series, mut team_names) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut teams: Vec<(Option<&str>, String)> = p
+        .teams
+        .values()
+        .map(|t| (Some(t.id.as_str()), t.name.clone()))
+        .collect();
+    teams.push((None, "(not in a listed team)".into()));
+    for (id, name) in teams {
+        let members: Vec<&str> = p
+            .people
+            .values()
+            .filter(|x| x.team.as_deref() == id)
+            .map(|x| x.id.as_str())
+            .collect();
+        let capacity: f64 = members
+            .iter()
+            .map(|m| p.people[*m].fte.unwrap_or(1.0))
+            .sum::<f64>()
+            * super::RESERVE_LINE
+            / 100.0;
+        let planned: f64 = p
+            .allocations
+            .iter()
+            .filter(|a| match id {
+                Some(_) => members.contains(&a.person.as_str()),
+                None => !p.people.contains_key(&a.person),
+            })
+            .filter(|a| {
+                let from = a.from.as_deref().and_then(day_number).unwrap_or(i64::MIN);
+                let to = a.to.as_deref().and_then(day_number).unwrap_or(i64::MAX);
+                from <= today + HORIZON_DAYS && to >= today
+            })
+            .map(|a| a.percent / 100.0 * p.people.get(&a.person).and_then(|x| x.fte).unwrap_or(1.0))
+            .sum();
+        let logged_hours: f64 = p
+            .time_entries
+            .iter()
+            .filter(|t| day_number(&t.date).is_some_and(|d| d > today - HORIZON_DAYS && d <= today))
+            .filter(|t| match id {
+                Some(_) => members.contains(&t.person.as_str()),
+                None => !p.people.contains_key(&t.person),
+            })
+            .map(|t| t.seconds as f64 / 3600.0)
+            .sum();
+        let logged = logged_hours / FTE_HOURS;
+        if id.is_none() && logged == 0.0 && planned == 0.0 {
+            continue;
+        }
+        let demand = planned.max(logged);
+        let balance = if capacity == 0.0 {
+            "no listed capacity".to_string()
+        } else if demand > capacity {
+            format!("over by {:.1} FTE", demand - capacity)
+        } else {
+            format!("{:.1} FTE to spare", capacity - demand)
+        };
+        team_names.push(name.clone());
+        cap_series.push(capacity);
+        plan_series.push(planned);
+        logged_series.push(logged);
+        team_rows.push(vec![
+            name,
+            members.len().to_string(),
+            fte(capacity),
+            fte(planned),
+            fte(logged),
+            balance,
+        ]);
+    }
+    tables.push(Table {
+        name: "capacity-demand",
+        title: "Capacity against demand",
+        note: format!(
+            "Per team, in FTE: capacity is the members' FTE at the {:.0} % reserve line; planned demand the members' allocations over the next {HORIZON_DAYS} days; logged the hours they logged in the last {HORIZON_DAYS} days / {FTE_HOURS} hours per FTE. The balance takes the larger demand. The whole portfolio's capacity line: {line_note}.",
+            super::RESERVE_LINE
+        ),
+        columns: vec![
+            "team",
+            "members",
+            "capacity",
+            "planned demand",
+            "logged",
+            "balance",
+        ],
+        rows: team_rows,
+        chart: Some(Chart::Bars {
+            title: "Capacity and demand per team (FTE)".into(),
+            categories: team_names,
+            series: vec![
+                ("capacity".into(), cap_series),
+                ("planned demand".into(), plan_series),
+                ("logged".into(), logged_series),
+            ],
+            stacked: false,
+            line: None,
+        }),
+    });
+
+    // Investment mix by demand type.
+    let targets = [
+        (
+            "capability-planning",
+            param(pack, "POR-001", "target_capability_planning", 0.5),
+        ),
+        (
+            "ideas-and-concepts",
+            param(pack, "POR-001", "target_ideas_and_concepts", 0.2),
+        ),
+        (
+            "increments-and-improvements",
+            param(pack, "POR-001", "target_increments_and_improvements", 0.3),
+        ),
+    ];
+    let max_dev = param(pack, "POR-001", "max_deviation", 0.1);
+    let mut mix: BTreeMap<String, (usize, f64, f64)> = BTreeMap::new();
+    for (i, _) in p.initiatives.values() {
+        let t = i.demand_type.clone().unwrap_or_else(|| "(not set)".into());
+        let e = mix.entry(t).or_default();
+        e.0 += 1;
+        e.1 += p.finance_total(&i.key, "budget");
+        e.2 += p.finance_total(&i.key, "actual");
+    }
+    let total_budget: f64 = mix.values().map(|v| v.1).sum();
+    let mix_rows = mix
+        .iter()
+        .map(|(t, (n, budget, actual))| {
+            let share = if total_budget > 0.0 {
+                budget / total_budget
+            } else {
+                0.0
+            };
+            let target = targets.iter().find(|(k, _)| k == t).map(|(_, v)| *v);
+            vec![
+                t.clone(),
+                n.to_string(),
+                money(*budget),
+                money(*actual),
+                pct(share),
+                target.map(pct).unwrap_or_else(|| "–".into()),
+                match target {
+                    Some(v) if (share - v).abs() > max_dev => {
+                        format!("off by {:+.0} pp", 100.0 * (share - v))
+                    }
+                    Some(_) => "within the guardrail".into(),
+                    None => "no target".into(),
+                },
+            ]
+        })
+        .collect();
+    tables.push(Table {
+        name: "investment-mix",
+        title: "Investment mix by demand type",
+        note: format!(
+            "Budget and actual spend per demand type (finance entries `budget` and `actual`), the budget share against the rule pack's guardrail targets (POR-001, {:.0} pp allowed).",
+            100.0 * max_dev
+        ),
+        columns: vec![
+            "demand type",
+            "initiatives",
+            "budget",
+            "actual",
+            "share of budget",
+            "target",
+            "guardrail",
+        ],
+        rows: mix_rows,
+        chart: Some(Chart::Pie {
+            title: "Budget by demand type".into(),
+            slices: mix
+                .iter()
+                .filter(|(_, v)| v.1 > 0.0)
+                .map(|(t, v)| (t.clone(), v.1))
+                .collect(),
+        }),
+    });
+
+    Ok(Report {
+        kind: "quarterly",
+        title: format!("Portfolio increment review, {this_quarter} (as of {as_of})"),
+        as_of: as_of.to_string(),
+        next_steering: date_of(today + super::STEERING_INTERVAL_DAYS),
+        previous_pack: previous,
+        tables,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quarters_count_back_across_years() {
+        assert_eq!(quarter_of(day_number("2026-11-27").unwrap()), "2026-Q4");
+        assert_eq!(quarter_of(day_number("2026-01-01").unwrap()), "2026-Q1");
+        assert_eq!(previous_quarter("2026-Q1"), "2025-Q4");
+        assert_eq!(previous_quarter("2026-Q3"), "2026-Q2");
+    }
+}
