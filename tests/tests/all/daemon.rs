@@ -9,9 +9,9 @@ use tollgate_host::store::{RunStatus, Store};
 use tollgate_sandbox::Sandbox;
 use tollgate_tests::{JiraFace, jira_config};
 
-const TOKEN: &str = "test-api-token-0123456789";
+pub(crate) const TOKEN: &str = "test-api-token-0123456789";
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -31,7 +31,7 @@ fn daemon_config(dir: &Path, sandbox: &Sandbox, jobs: &str) -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-fn start(dir: &Path, json_logs: bool) -> Child {
+pub(crate) fn start(dir: &Path, json_logs: bool) -> Child {
     Command::new(env!("CARGO_BIN_EXE_tollgate-e2e"))
         .arg("run")
         .current_dir(dir)
@@ -47,7 +47,7 @@ fn start(dir: &Path, json_logs: bool) -> Child {
         .unwrap()
 }
 
-async fn get(url: &str) -> (u16, String) {
+pub(crate) async fn get(url: &str) -> (u16, String) {
     match reqwest::get(url).await {
         Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
         Err(_) => (0, String::new()),
@@ -67,7 +67,7 @@ async fn post_text(url: &str, token: Option<&str>) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap_or_default())
 }
 
-async fn wait_until<F: AsyncFnMut() -> bool>(what: &str, limit: Duration, mut f: F) {
+pub(crate) async fn wait_until<F: AsyncFnMut() -> bool>(what: &str, limit: Duration, mut f: F) {
     let start = Instant::now();
     while !f().await {
         assert!(start.elapsed() < limit, "timed out waiting for {what}");
@@ -75,7 +75,7 @@ async fn wait_until<F: AsyncFnMut() -> bool>(what: &str, limit: Duration, mut f:
     }
 }
 
-fn terminate(child: &Child) {
+pub(crate) fn terminate(child: &Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -84,7 +84,7 @@ fn terminate(child: &Child) {
 }
 
 /// Waits without blocking the runtime: the sandbox in this process must keep answering.
-async fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+pub(crate) async fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
     let start = Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {

@@ -1,6 +1,7 @@
 //! End-to-end tests, one binary (see wasmtime's `tests/all`): the host library and the real
 //! plugins against the sandbox trackers and hostile fixtures.
 
+mod browser;
 mod checks;
 mod daemon;
 mod demo;
