@@ -3,8 +3,8 @@
 //! metrics and shown in Roboto where the reader has it, else in a sans-serif of the same size.
 
 use charts_rs::{
-    Align, BarChart, HeatmapChart, HorizontalBarChart, LineChart, PieChart, Series, SeriesCategory,
-    Symbol,
+    Align, BarChart, ChartBase, HeatmapChart, HorizontalBarChart, LineChart, PieChart, Series,
+    SeriesCategory, Symbol,
 };
 
 /// One chart: a kind, a title and its data, rendered to SVG when the page is written.
@@ -65,6 +65,14 @@ fn series(name: &str, values: &[f64]) -> Series {
     Series::new(name.to_string(), values.iter().map(|v| *v as f32).collect())
 }
 
+/// Size, title and legend place, the same for every kind.
+fn dress(base: &mut ChartBase, width: f32, height: f32, title: &str) {
+    base.width = width;
+    base.height = height;
+    base.title.text = title.to_string();
+    base.legend.align = Align::Right;
+}
+
 fn height_for(rows: usize) -> f32 {
     (110 + 28 * rows).clamp(220, 900) as f32
 }
@@ -95,10 +103,8 @@ impl Chart {
                     list.push(s);
                 }
                 let mut c = BarChart::new(list, categories.clone());
-                c.width = (160 + 70 * categories.len()).clamp(480, 960) as f32;
-                c.height = 340.0;
-                c.title.text = title.clone();
-                c.legend.align = Align::Right;
+                let width = (160 + 70 * categories.len()).clamp(480, 960) as f32;
+                dress(&mut c, width, 340.0, title);
                 c.svg()
             }
             Chart::HorizontalBars {
@@ -115,10 +121,7 @@ impl Chart {
                     })
                     .collect();
                 let mut c = HorizontalBarChart::new(list, categories.clone());
-                c.width = 720.0;
-                c.height = height_for(categories.len());
-                c.title.text = title.clone();
-                c.legend.align = Align::Right;
+                dress(&mut c, 720.0, height_for(categories.len()), title);
                 c.svg()
             }
             Chart::Heatmap {
@@ -135,9 +138,8 @@ impl Chart {
                 // Percent of a person's time: the colour scale runs to over-allocation.
                 c.heatmap_series.min = 0.0;
                 c.heatmap_series.max = cells.iter().map(|c| c.2 as f32).fold(120.0, f32::max);
-                c.width = (160 + 80 * columns.len()).clamp(480, 1100) as f32;
-                c.height = height_for(rows.len());
-                c.title.text = title.clone();
+                let width = (160 + 80 * columns.len()).clamp(480, 1100) as f32;
+                dress(&mut c, width, height_for(rows.len()), title);
                 c.svg()
             }
             Chart::Pie { title, slices } => {
@@ -150,12 +152,10 @@ impl Chart {
                     })
                     .collect();
                 let mut c = PieChart::new(list);
-                c.width = 760.0;
-                c.height = 380.0;
+                dress(&mut c, 760.0, 380.0, title);
                 c.rose_type = Some(false);
                 c.inner_radius = 0.0;
                 c.radius = 120.0;
-                c.title.text = title.clone();
                 c.svg()
             }
             Chart::Lines {
@@ -172,10 +172,8 @@ impl Chart {
                     })
                     .collect();
                 let mut c = LineChart::new(list, categories.clone());
-                c.width = (160 + 80 * categories.len()).clamp(480, 960) as f32;
-                c.height = 320.0;
-                c.title.text = title.clone();
-                c.legend.align = Align::Right;
+                let width = (160 + 80 * categories.len()).clamp(480, 960) as f32;
+                dress(&mut c, width, 320.0, title);
                 c.svg()
             }
         };
