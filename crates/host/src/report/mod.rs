@@ -777,9 +777,14 @@ pub fn write_folder(
     Ok(written)
 }
 
-/// Write via a temporary file and a rename, so a reader never sees half a report.
+/// Write via a temporary file and a rename, so a reader never sees half a report. The
+/// temporary name is the file's own plus this process and a counter, so two writers (a job
+/// and an API call) never share one.
 fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()));
     std::fs::write(&tmp, text)?;
     std::fs::rename(&tmp, path)
 }
