@@ -201,6 +201,26 @@ pub fn demo_config(
     std::fs::write(dir.join("tollgate.toml"), config).unwrap();
 }
 
+/// The demo's sources (a fresh sandbox's Jira Cloud face and the HR files) synced into a new
+/// store in `dir`; `extra` is appended to the config. Keep the sandbox while the session is
+/// used.
+pub async fn demo_synced(
+    dir: &std::path::Path,
+    extra: &str,
+) -> (tollgate_host::cli::Session, tollgate_sandbox::Sandbox) {
+    let sandbox = tollgate_sandbox::Sandbox::start("127.0.0.1:0")
+        .await
+        .unwrap();
+    demo_config(dir, &sandbox, JiraFace::Cloud, extra);
+    let session = tollgate_host::cli::Session::open(&dir.join("tollgate.toml"))
+        .await
+        .unwrap();
+    tollgate_host::cli::sync_all(&session, None, false, false)
+        .await
+        .unwrap();
+    (session, sandbox)
+}
+
 /// A config with only the `jira` connection to the sandbox (and the shared plugin cache).
 pub fn jira_config(
     dir: &std::path::Path,

@@ -553,10 +553,6 @@ fn status(config_path: &Path, format: Format, last: usize) -> Result<(), Failure
     Ok(())
 }
 
-fn today() -> String {
-    crate::store::now_rfc3339()[..10].to_string()
-}
-
 /// Print a check's findings in `format`.
 pub fn print_findings(outcome: &crate::check::CheckOutcome, format: CheckFormat) {
     match format {
@@ -661,7 +657,7 @@ fn check(
                 error: anyhow::anyhow!("--as-of `{d}` is not a date like 2026-11-27"),
             });
         }
-        None => today(),
+        None => crate::store::today(),
     };
     let mut store = crate::store::open(&config.store.url, &config.base_dir)?;
     let outcome = crate::check::run_checks(&config, store.as_mut(), &as_of)?;
@@ -937,7 +933,9 @@ fn report(
 ) -> Result<(), Failure> {
     let config = Config::load(config_path)?;
     let mut store = crate::store::open(&config.store.url, &config.base_dir)?;
-    let as_of = as_of.map(str::to_string).unwrap_or_else(today);
+    let as_of = as_of
+        .map(str::to_string)
+        .unwrap_or_else(crate::store::today);
     let pack = crate::report::build(store.as_ref(), kind, &as_of, &config)?;
     let text = match format {
         ReportFormat::Md => Some(crate::report::markdown(&pack)),
@@ -955,10 +953,7 @@ fn report(
         }
         (Some(text), None) => print!("{text}"),
         (None, Some(dir)) => {
-            std::fs::create_dir_all(dir)?;
-            for t in &pack.tables {
-                let path = dir.join(format!("{}.csv", t.name));
-                std::fs::write(&path, crate::report::csv(t))?;
+            for path in crate::report::write_tables(&pack, dir)? {
                 eprintln!("wrote {}", path.display());
             }
         }
@@ -999,7 +994,9 @@ async fn publish(config_path: &Path, only: Option<&str>, dry_run: bool) -> Resul
             );
         }
     } else {
-        for path in crate::report::publish_files(store.as_mut(), &session.config, &today())? {
+        for path in
+            crate::report::publish_files(store.as_mut(), &session.config, &crate::store::today())?
+        {
             println!("wrote {}", path.display());
         }
     }

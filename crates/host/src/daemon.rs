@@ -279,7 +279,7 @@ impl Daemon {
 
     fn check_step(&self) -> anyhow::Result<StepEnd> {
         let mut store = self.session.store().map_err(|f| f.error)?;
-        let today = crate::store::now_rfc3339()[..10].to_string();
+        let today = crate::store::today();
         let outcome = crate::check::run_checks(&self.session.config, store.as_mut(), &today)
             .map_err(|f| f.error)?;
         tracing::info!(
@@ -297,8 +297,12 @@ impl Daemon {
             .await
             .map_err(|f| f.error)?;
         tracing::info!(summary = %crate::publish::summary(&outcomes), "published");
-        let written = crate::report::publish_files(store.as_mut(), &self.session.config, &today())
-            .map_err(|f| f.error)?;
+        let written = crate::report::publish_files(
+            store.as_mut(),
+            &self.session.config,
+            &crate::store::today(),
+        )
+        .map_err(|f| f.error)?;
         if !written.is_empty() {
             tracing::info!(files = written.len(), "reports written");
         }
@@ -311,8 +315,12 @@ impl Daemon {
 
     fn report_step(&self) -> anyhow::Result<StepEnd> {
         let mut store = self.session.store().map_err(|f| f.error)?;
-        let written = crate::report::publish_files(store.as_mut(), &self.session.config, &today())
-            .map_err(|f| f.error)?;
+        let written = crate::report::publish_files(
+            store.as_mut(),
+            &self.session.config,
+            &crate::store::today(),
+        )
+        .map_err(|f| f.error)?;
         tracing::info!(files = written.len(), "reports written");
         Ok(StepEnd::Done)
     }
@@ -814,10 +822,6 @@ async fn teams(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
 
 const NAV: &str = "<nav><a href=\"/\">Portfolio</a><a href=\"/quarterly\">Quarterly review</a><a href=\"/resources\">Resources</a><a href=\"/runs\">Runs</a><a href=\"/metrics\">Metrics</a></nav>\n";
 
-fn today() -> String {
-    crate::store::now_rfc3339()[..10].to_string()
-}
-
 fn html_response(status: StatusCode, body: String) -> Response {
     (
         status,
@@ -827,62 +831,43 @@ fn html_response(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-/// A report of today, live, with initiatives linked to their pages; `only` keeps those tables.
-fn live_report(d: &Daemon, kind: ReportKind, title: Option<&str>, only: &[&str]) -> Response {
+/// A report of today, live, with initiatives linked to their pages.
+fn live_report(
+    d: &Daemon,
+    make: impl FnOnce(&dyn Store, &str) -> Result<crate::report::Report, Failure>,
+) -> Response {
     let store = match store_of(d) {
         Ok(s) => s,
         Err(r) => return r,
     };
-    match crate::report::build(store.as_ref(), kind, &today(), &d.session.config) {
-        Ok(mut report) => {
-            if !only.is_empty() {
-                report.tables.retain(|t| only.contains(&t.name));
-            }
-            if let Some(title) = title {
-                report.title = format!("{title}, {}", report.as_of);
-            }
-            html_response(
-                StatusCode::OK,
-                crate::report::html_page(&report, Some("/initiatives/"), NAV),
-            )
-        }
-        Err(f) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &f.error.to_string()),
-    }
-}
-
-/// The portfolio, live: the steering pack of today.
-async fn dashboard(State(d): State<Arc<Daemon>>) -> Response {
-    live_report(&d, ReportKind::Steering, None, &[])
-}
-
-/// The quarterly review of today.
-async fn quarterly_page(State(d): State<Arc<Daemon>>) -> Response {
-    live_report(&d, ReportKind::Quarterly, None, &[])
-}
-
-/// Resources: the heat map of the steering pack and capacity against demand.
-async fn resources_page(State(d): State<Arc<Daemon>>) -> Response {
-    let store = match store_of(&d) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let config = &d.session.config;
-    let built = crate::report::build(store.as_ref(), ReportKind::Steering, &today(), config)
-        .and_then(|mut s| {
-            let q = crate::report::build(store.as_ref(), ReportKind::Quarterly, &today(), config)?;
-            s.tables.retain(|t| t.name == "resource-heat-map");
-            s.tables
-                .extend(q.tables.into_iter().filter(|t| t.name == "capacity-demand"));
-            s.title = format!("Resources, {}", s.as_of);
-            Ok(s)
-        });
-    match built {
+    match make(store.as_ref(), &crate::store::today()) {
         Ok(report) => html_response(
             StatusCode::OK,
             crate::report::html_page(&report, Some("/initiatives/"), NAV),
         ),
         Err(f) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &f.error.to_string()),
     }
+}
+
+/// The portfolio, live: the steering pack of today.
+async fn dashboard(State(d): State<Arc<Daemon>>) -> Response {
+    live_report(&d, |store, today| {
+        crate::report::build(store, ReportKind::Steering, today, &d.session.config)
+    })
+}
+
+/// The quarterly review of today.
+async fn quarterly_page(State(d): State<Arc<Daemon>>) -> Response {
+    live_report(&d, |store, today| {
+        crate::report::build(store, ReportKind::Quarterly, today, &d.session.config)
+    })
+}
+
+/// Resources: the heat map and capacity against demand.
+async fn resources_page(State(d): State<Arc<Daemon>>) -> Response {
+    live_report(&d, |store, today| {
+        crate::report::resources(store, today, &d.session.config.reports)
+    })
 }
 
 /// The tab icon browsers ask for: a small gate, as SVG.
@@ -918,9 +903,9 @@ async fn runs_page(State(d): State<Arc<Daemon>>) -> Response {
         for r in &runs {
             let v = serde_json::to_value(r).unwrap_or(Value::Null);
             let cell = |k: &str| match &v[k] {
-                Value::String(s) => esc(s),
+                Value::String(s) => crate::report::esc(s),
                 Value::Null => "–".into(),
-                other => esc(&other.to_string()),
+                other => crate::report::esc(&other.to_string()),
             };
             out.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
@@ -940,13 +925,6 @@ async fn runs_page(State(d): State<Arc<Daemon>>) -> Response {
     html_response(StatusCode::OK, out)
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// One initiative: what the tracker says, its open findings, its business case, its
 /// decisions, and a link back to the epic.
 async fn initiative_page(State(d): State<Arc<Daemon>>, Path(key): Path<String>) -> Response {
@@ -963,20 +941,20 @@ async fn initiative_page(State(d): State<Arc<Daemon>>, Path(key): Path<String>) 
             StatusCode::NOT_FOUND,
             format!(
                 "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not found</title></head><body>{NAV}<h1>No initiative {}</h1></body></html>",
-                esc(&key)
+                crate::report::esc(&key)
             ),
         );
     };
     let mut out = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{key} {title}</title><style>{style}</style></head>\n<body>\n{NAV}<h1>{key} {title}</h1>\n",
-        key = esc(&i.key),
-        title = esc(&i.title),
+        key = crate::report::esc(&i.key),
+        title = crate::report::esc(&i.title),
         style = crate::report::STYLE
     );
     if let Some(url) = url {
         out.push_str(&format!(
             "<p><a id=\"tracker-link\" href=\"{0}\">Open in the tracker</a></p>\n",
-            esc(url)
+            crate::report::esc(url)
         ));
     }
     out.push_str("<table><tbody>\n");
@@ -999,7 +977,7 @@ async fn initiative_page(State(d): State<Arc<Daemon>>, Path(key): Path<String>) 
     ] {
         out.push_str(&format!(
             "<tr><th>{label}</th><td>{}</td></tr>\n",
-            esc(&value.unwrap_or_else(|| "–".into()))
+            crate::report::esc(&value.unwrap_or_else(|| "–".into()))
         ));
     }
     out.push_str("</tbody></table>\n<h2>Open findings</h2>\n");
@@ -1017,9 +995,9 @@ async fn initiative_page(State(d): State<Arc<Daemon>>, Path(key): Path<String>) 
             out.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
                 f.finding.severity.as_str(),
-                esc(&f.finding.rule_id),
-                esc(&f.finding.message),
-                esc(&f.first_seen[..10.min(f.first_seen.len())])
+                crate::report::esc(&f.finding.rule_id),
+                crate::report::esc(&f.finding.message),
+                crate::report::esc(&f.first_seen[..10.min(f.first_seen.len())])
             ));
         }
         out.push_str("</tbody></table>\n");
@@ -1027,16 +1005,16 @@ async fn initiative_page(State(d): State<Arc<Daemon>>, Path(key): Path<String>) 
     if let Some((row, convention)) = crate::report::business_case_row(&portfolio, &key) {
         out.push_str("<h2>Business case</h2>\n<table><thead><tr>");
         for c in &crate::report::BUSINESS_CASE_COLUMNS[1..] {
-            out.push_str(&format!("<th>{}</th>", esc(c)));
+            out.push_str(&format!("<th>{}</th>", crate::report::esc(c)));
         }
         out.push_str("</tr></thead><tbody><tr>");
         for cell in &row[1..] {
-            out.push_str(&format!("<td>{}</td>", esc(cell)));
+            out.push_str(&format!("<td>{}</td>", crate::report::esc(cell)));
         }
         let note = crate::report::business_case_note(&convention.into_iter().collect());
         out.push_str(&format!(
             "</tr></tbody></table>\n<p class=\"note\">{}</p>\n",
-            esc(&note)
+            crate::report::esc(&note)
         ));
     }
     let decisions: Vec<_> = portfolio.decisions(&key).collect();
@@ -1045,10 +1023,10 @@ async fn initiative_page(State(d): State<Arc<Daemon>>, Path(key): Path<String>) 
         for g in decisions {
             out.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                esc(&g.gate),
-                esc(&g.decision),
-                esc(g.date.as_deref().unwrap_or("–")),
-                esc(g.decider.as_deref().unwrap_or("–"))
+                crate::report::esc(&g.gate),
+                crate::report::esc(&g.decision),
+                crate::report::esc(g.date.as_deref().unwrap_or("–")),
+                crate::report::esc(g.decider.as_deref().unwrap_or("–"))
             ));
         }
         out.push_str("</tbody></table>\n");
@@ -1144,19 +1122,13 @@ async fn trigger_report(
     };
     let me = d.clone();
     let built = tokio::task::spawn_blocking(move || -> Result<Value, Failure> {
-        let config = &me.session.config;
         let mut store = me.session.store()?;
-        let as_of = today();
-        let report = crate::report::build(store.as_ref(), kind, &as_of, config)?;
-        let mut written = Vec::new();
-        if let Some(folder) = &config.reports.folder {
-            let folder = config.base_dir.join(folder);
-            written = crate::report::write_folder(&report, &folder).map_err(|e| Failure {
-                code: 1,
-                error: anyhow::anyhow!("cannot write into {}: {e}", folder.display()),
-            })?;
-            crate::report::remember(store.as_mut(), kind.as_str(), &as_of)?;
-        }
+        let (report, written) = crate::report::file_report(
+            store.as_mut(),
+            &me.session.config,
+            kind,
+            &crate::store::today(),
+        )?;
         let mut v = serde_json::to_value(&report).unwrap_or(Value::Null);
         v["written"] = json!(
             written

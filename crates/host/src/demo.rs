@@ -194,11 +194,8 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
 
     println!("\n== Checks (tollgate check)");
     let mut store = store;
-    let outcome = crate::check::run_checks(
-        &session.config,
-        store.as_mut(),
-        &crate::store::now_rfc3339()[..10],
-    )?;
+    let outcome =
+        crate::check::run_checks(&session.config, store.as_mut(), &crate::store::today())?;
     crate::cli::print_findings_table(&outcome, 8);
 
     println!("\n== Publish (tollgate publish)");
@@ -212,7 +209,7 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
     );
 
     println!("\n== Steering pack (tollgate report)");
-    let as_of = crate::store::now_rfc3339()[..10].to_string();
+    let as_of = crate::store::today();
     let config = &session.config;
     let pack = crate::report::build(store.as_ref(), ReportKind::Steering, &as_of, config)?;
     std::fs::write(out.join("steering-pack.html"), crate::report::html(&pack))?;

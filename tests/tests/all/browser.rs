@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tollgate_host::check::run_checks;
-use tollgate_host::cli::{Session, sync_all};
 
 fn binary(var: &str, default: &str) -> Option<PathBuf> {
     let path = std::env::var_os(var)
@@ -175,24 +174,16 @@ async fn the_dashboard_in_headless_chromium() {
     };
 
     // The demo portfolio, synced and checked, served by `tollgate run`.
-    let sandbox = tollgate_sandbox::Sandbox::start("127.0.0.1:0")
-        .await
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    tollgate_tests::demo_config(
+    let (session, _sandbox) = tollgate_tests::demo_synced(
         dir.path(),
-        &sandbox,
-        tollgate_tests::JiraFace::Cloud,
         &format!("\n[daemon]\nlisten = \"127.0.0.1:{port}\"\n\n[reports]\ncapacity_fte = 15.0\n"),
-    );
+    )
+    .await;
     {
-        let session = Session::open(&dir.path().join("tollgate.toml"))
-            .await
-            .unwrap();
-        sync_all(&session, None, false, false).await.unwrap();
         let mut store = session.store().unwrap();
-        let today = tollgate_host::store::now_rfc3339()[..10].to_string();
+        let today = tollgate_host::store::today();
         run_checks(&session.config, store.as_mut(), &today).unwrap();
     }
     let base = format!("http://127.0.0.1:{port}");

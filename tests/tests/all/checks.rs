@@ -1,7 +1,7 @@
 //! Checks on the demo dataset: exactly its ground truth, with history across runs.
 
 use tollgate_host::check::run_checks;
-use tollgate_host::cli::{Session, sync_all};
+use tollgate_host::cli::sync_all;
 use tollgate_host::store::Store;
 
 const GROUND_TRUTH: &str = include_str!("../../../config/demo/expected-findings.txt");
@@ -36,22 +36,10 @@ fn found(store: &dyn Store) -> Vec<String> {
     lines
 }
 
-/// The demo's sources synced into a store: its Jira (from a sandbox that lives as long as
-/// the session is needed) and its HR files.
-async fn demo_store(dir: &std::path::Path) -> (Session, tollgate_sandbox::Sandbox) {
-    let sandbox = tollgate_sandbox::Sandbox::start("127.0.0.1:0")
-        .await
-        .unwrap();
-    tollgate_tests::demo_config(dir, &sandbox, tollgate_tests::JiraFace::Cloud, "");
-    let session = Session::open(&dir.join("tollgate.toml")).await.unwrap();
-    sync_all(&session, None, false, false).await.unwrap();
-    (session, sandbox)
-}
-
 #[tokio::test]
 async fn the_demo_dataset_yields_exactly_its_ground_truth() {
     let dir = tempfile::tempdir().unwrap();
-    let (session, _sandbox) = demo_store(dir.path()).await;
+    let (session, _sandbox) = tollgate_tests::demo_synced(dir.path(), "").await;
     let mut store = session.store().unwrap();
     let outcome = run_checks(&session.config, store.as_mut(), "2026-11-27").unwrap();
     assert_eq!(found(store.as_ref()), expected());
@@ -87,7 +75,7 @@ async fn the_demo_dataset_yields_exactly_its_ground_truth() {
 #[tokio::test]
 async fn findings_persist_resolve_and_reopen_with_stable_fingerprints() {
     let dir = tempfile::tempdir().unwrap();
-    let (session, _sandbox) = demo_store(dir.path()).await;
+    let (session, _sandbox) = tollgate_tests::demo_synced(dir.path(), "").await;
     let mut store = session.store().unwrap();
     let first = run_checks(&session.config, store.as_mut(), "2026-11-27").unwrap();
     let again = run_checks(&session.config, store.as_mut(), "2026-11-27").unwrap();
@@ -142,7 +130,7 @@ fn docs_rules_md_is_written_from_the_default_pack() {
 #[tokio::test]
 async fn check_on_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    drop(demo_store(dir.path()).await);
+    drop(tollgate_tests::demo_synced(dir.path(), "").await);
     let run = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_tollgate-e2e"))
             .args(args)

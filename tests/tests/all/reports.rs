@@ -3,7 +3,7 @@
 //! same tables in every format.
 
 use tollgate_host::check::run_checks;
-use tollgate_host::cli::{Session, sync_all};
+use tollgate_host::cli::Session;
 use tollgate_host::config::ReportsConfig;
 use tollgate_host::report::{Report, Table, html, markdown, steering};
 
@@ -11,12 +11,7 @@ const GROUND_TRUTH: &str = include_str!("../../../config/demo/expected-findings.
 
 /// The demo's sources synced and checked as of 2026-11-27 (the sandbox must outlive the use).
 async fn demo_checked(dir: &std::path::Path) -> (Session, tollgate_sandbox::Sandbox) {
-    let sandbox = tollgate_sandbox::Sandbox::start("127.0.0.1:0")
-        .await
-        .unwrap();
-    tollgate_tests::demo_config(dir, &sandbox, tollgate_tests::JiraFace::Cloud, "");
-    let session = Session::open(&dir.join("tollgate.toml")).await.unwrap();
-    sync_all(&session, None, false, false).await.unwrap();
+    let (session, sandbox) = tollgate_tests::demo_synced(dir, "").await;
     let mut store = session.store().unwrap();
     run_checks(&session.config, store.as_mut(), "2026-11-27").unwrap();
     (session, sandbox)

@@ -4,7 +4,7 @@
 //! proposed decision with the reasons behind it. Dependencies between initiatives are listed
 //! with what is wrong with them: cycles, work depending on stopped or late work.
 
-use super::{Chart, Table, fte, natural, pct};
+use super::{Chart, Table, allocation_fte, allocation_overlaps, fte, natural, pct};
 use crate::config::{ReportsConfig, Scoring};
 use crate::store::StoredFinding;
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,6 +43,11 @@ impl Decision {
     }
 }
 
+/// Whether a date falls in the [`HORIZON_DAYS`] up to and including `today`.
+pub(crate) fn in_last_quarter(date: &str, today: i64) -> bool {
+    day_number(date).is_some_and(|d| d > today - HORIZON_DAYS && d <= today)
+}
+
 /// The score of an initiative under the configured scoring, if it can be computed.
 pub fn score(i: &tollgate_dmo::model::Initiative, scoring: Scoring, today: i64) -> Option<f64> {
     match scoring {
@@ -74,12 +79,8 @@ pub fn demand(p: &Portfolio, key: &str, today: i64) -> Option<(f64, &'static str
         .allocations
         .iter()
         .filter(|a| a.initiative_key.as_deref() == Some(key))
-        .filter(|a| {
-            let from = a.from.as_deref().and_then(day_number).unwrap_or(i64::MIN);
-            let to = a.to.as_deref().and_then(day_number).unwrap_or(i64::MAX);
-            from <= end && to >= today
-        })
-        .map(|a| a.percent / 100.0 * p.people.get(&a.person).and_then(|x| x.fte).unwrap_or(1.0))
+        .filter(|a| allocation_overlaps(a, today, end))
+        .map(|a| allocation_fte(p, a))
         .sum();
     if planned > 0.0 {
         return Some((planned, "planned allocation"));
@@ -106,10 +107,7 @@ pub fn capacity(p: &Portfolio, today: i64, settings: &ReportsConfig) -> (f64, St
     let unlisted: BTreeSet<&str> = p
         .time_entries
         .iter()
-        .filter(|t| {
-            day_number(&t.date).is_some_and(|d| d > today - HORIZON_DAYS && d <= today)
-                && !p.people.contains_key(&t.person)
-        })
+        .filter(|t| in_last_quarter(&t.date, today) && !p.people.contains_key(&t.person))
         .map(|t| t.person.as_str())
         .collect();
     let people = listed + unlisted.len() as f64;

@@ -18,6 +18,8 @@ use crate::store::{Store, StoredFinding};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use tollgate_dmo::Severity;
+use tollgate_dmo::model::Allocation;
+use tollgate_dmo::rules::Portfolio;
 use tollgate_dmo::rules::portfolio::{date_of, day_number};
 
 /// Days between two steering meetings (the DMO's fortnightly rhythm).
@@ -313,61 +315,7 @@ pub fn steering(
         chart: None,
     });
 
-    // Resource heat map: planned allocation per person and month.
-    let months = allocation_months(&p.allocations);
-    let mut heat_rows = Vec::new();
-    let mut people: Vec<&str> = p.allocations.iter().map(|a| a.person.as_str()).collect();
-    people.sort_unstable();
-    people.dedup();
-    for person in people {
-        let mut row = vec![person.to_string()];
-        for (start, end) in &months {
-            let total: f64 = p
-                .allocations
-                .iter()
-                .filter(|a| a.person == person)
-                .filter(|a| {
-                    let from = a.from.as_deref().and_then(day_number).unwrap_or(i64::MIN);
-                    let to = a.to.as_deref().and_then(day_number).unwrap_or(i64::MAX);
-                    from <= *end && to >= *start
-                })
-                .map(|a| a.percent)
-                .sum();
-            row.push(if total == 0.0 {
-                String::new()
-            } else {
-                format!("{total:.0}")
-            });
-        }
-        heat_rows.push(row);
-    }
-    let mut columns = vec!["person"];
-    for (start, _) in &months {
-        columns.push(Box::leak(date_of(*start)[..7].to_string().into_boxed_str()));
-    }
-    let heat_chart = Chart::Heatmap {
-        title: "Planned allocation, % of each person's time".into(),
-        columns: columns[1..].iter().map(|c| c.to_string()).collect(),
-        rows: heat_rows.iter().map(|r| r[0].clone()).collect(),
-        cells: heat_rows
-            .iter()
-            .enumerate()
-            .flat_map(|(y, r)| {
-                r[1..]
-                    .iter()
-                    .enumerate()
-                    .filter_map(move |(x, v)| v.parse::<f64>().ok().map(|v| (x, y, v)))
-            })
-            .collect(),
-    };
-    tables.push(Table {
-        name: "resource-heat-map",
-        title: "Resource heat map",
-        note: format!("Planned allocation per person and month, in % of their time; above {RESERVE_LINE:.0} % leaves no reserve for the unplanned (the 70–80 % rule), above 100 % is over-allocation."),
-        columns,
-        rows: heat_rows,
-        chart: Some(heat_chart),
-    });
+    tables.push(resource_heat_map(&p));
 
     // Findings by rule and by severity.
     let mut by_rule: BTreeMap<(&str, &str), [usize; 4]> = BTreeMap::new();
@@ -455,6 +403,94 @@ pub fn steering(
         next_steering: date_of(next),
         previous_pack: previous,
         tables,
+    })
+}
+
+/// Planned allocation per person and month (the resource heat map).
+fn resource_heat_map(p: &Portfolio) -> Table {
+    let months = allocation_months(&p.allocations);
+    let mut heat_rows = Vec::new();
+    let mut people: Vec<&str> = p.allocations.iter().map(|a| a.person.as_str()).collect();
+    people.sort_unstable();
+    people.dedup();
+    for person in people {
+        let mut row = vec![person.to_string()];
+        for (start, end) in &months {
+            let total: f64 = p
+                .allocations_of(person)
+                .filter(|a| allocation_overlaps(a, *start, *end))
+                .map(|a| a.percent)
+                .sum();
+            row.push(if total == 0.0 {
+                String::new()
+            } else {
+                format!("{total:.0}")
+            });
+        }
+        heat_rows.push(row);
+    }
+    let mut columns = vec!["person"];
+    for (start, _) in &months {
+        columns.push(Box::leak(date_of(*start)[..7].to_string().into_boxed_str()));
+    }
+    let heat_chart = Chart::Heatmap {
+        title: "Planned allocation, % of each person's time".into(),
+        columns: columns[1..].iter().map(|c| c.to_string()).collect(),
+        rows: heat_rows.iter().map(|r| r[0].clone()).collect(),
+        cells: heat_rows
+            .iter()
+            .enumerate()
+            .flat_map(|(y, r)| {
+                r[1..]
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(x, v)| v.parse::<f64>().ok().map(|v| (x, y, v)))
+            })
+            .collect(),
+    };
+    Table {
+        name: "resource-heat-map",
+        title: "Resource heat map",
+        note: format!(
+            "Planned allocation per person and month, in % of their time; above {RESERVE_LINE:.0} % leaves no reserve for the unplanned (the 70–80 % rule), above 100 % is over-allocation."
+        ),
+        columns,
+        rows: heat_rows,
+        chart: Some(heat_chart),
+    }
+}
+
+/// Whether an allocation covers any day of `start..=end` (an open end covers all).
+pub(crate) fn allocation_overlaps(a: &Allocation, start: i64, end: i64) -> bool {
+    let from = a.from.as_deref().and_then(day_number).unwrap_or(i64::MIN);
+    let to = a.to.as_deref().and_then(day_number).unwrap_or(i64::MAX);
+    from <= end && to >= start
+}
+
+/// An allocation in full-time equivalents: its share of the person's FTE (1 when unknown).
+pub(crate) fn allocation_fte(p: &Portfolio, a: &Allocation) -> f64 {
+    a.percent / 100.0 * p.people.get(&a.person).and_then(|x| x.fte).unwrap_or(1.0)
+}
+
+/// Resources as of `as_of`: the heat map and capacity against demand, from one read of the
+/// store (the dashboard's resources page).
+pub fn resources(
+    store: &dyn Store,
+    as_of: &str,
+    settings: &ReportsConfig,
+) -> Result<Report, Failure> {
+    let today = parse_as_of(as_of)?;
+    let p = crate::check::portfolio(store)?;
+    Ok(Report {
+        kind: "resources",
+        title: format!("Resources, {as_of}"),
+        as_of: as_of.to_string(),
+        next_steering: date_of(today + STEERING_INTERVAL_DAYS),
+        previous_pack: None,
+        tables: vec![
+            resource_heat_map(&p),
+            quarterly::capacity_demand(&p, today, settings),
+        ],
     })
 }
 
@@ -603,7 +639,8 @@ pub fn markdown(pack: &Report) -> String {
     out
 }
 
-fn esc(s: &str) -> String {
+/// Text for HTML: `&`, `<`, `>` and `"` escaped.
+pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -727,24 +764,39 @@ pub fn publish_files(
     config: &crate::config::Config,
     as_of: &str,
 ) -> Result<Vec<std::path::PathBuf>, Failure> {
-    let Some(folder) = &config.reports.folder else {
+    if config.reports.folder.is_none() {
         return Ok(Vec::new());
-    };
-    let folder = config.base_dir.join(folder);
+    }
     let mut written = Vec::new();
     for kind in &config.reports.kinds {
-        let report = build(&*store, *kind, as_of, config)?;
-        written.extend(write_folder(&report, &folder).map_err(|e| Failure {
-            code: 1,
-            error: anyhow::anyhow!(
-                "cannot write the {} report into {} (reports.folder): {e}",
-                kind.as_str(),
-                folder.display()
-            ),
-        })?);
-        remember(store, kind.as_str(), as_of)?;
+        written.extend(file_report(store, config, *kind, as_of)?.1);
     }
     Ok(written)
+}
+
+/// Build one report; with `[reports] folder`, write it there and remember it. Returns the
+/// report and the paths written (none without a folder).
+pub fn file_report(
+    store: &mut dyn Store,
+    config: &crate::config::Config,
+    kind: ReportKind,
+    as_of: &str,
+) -> Result<(Report, Vec<std::path::PathBuf>), Failure> {
+    let report = build(&*store, kind, as_of, config)?;
+    let Some(folder) = &config.reports.folder else {
+        return Ok((report, Vec::new()));
+    };
+    let folder = config.base_dir.join(folder);
+    let written = write_folder(&report, &folder).map_err(|e| Failure {
+        code: 1,
+        error: anyhow::anyhow!(
+            "cannot write the {} report into {} (reports.folder): {e}",
+            kind.as_str(),
+            folder.display()
+        ),
+    })?;
+    remember(store, kind.as_str(), as_of)?;
+    Ok((report, written))
 }
 
 /// Write a report into `folder` as `{kind}-{as_of}.html`, `.md` and `.json`, and its tables
@@ -755,7 +807,7 @@ pub fn write_folder(
 ) -> std::io::Result<Vec<std::path::PathBuf>> {
     let stem = format!("{}-{}", report.kind, report.as_of);
     let csv_dir = folder.join(format!("{stem}-csv"));
-    std::fs::create_dir_all(&csv_dir)?;
+    std::fs::create_dir_all(folder)?;
     let mut written = Vec::new();
     for (ext, text) in [
         ("html", html(report)),
@@ -769,8 +821,19 @@ pub fn write_folder(
         write_atomically(&path, &text)?;
         written.push(path);
     }
+    written.extend(write_tables(report, &csv_dir)?);
+    Ok(written)
+}
+
+/// Each table of a report as `{table}.csv` in `dir` (created if missing); returns the paths.
+pub fn write_tables(
+    report: &Report,
+    dir: &std::path::Path,
+) -> std::io::Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
     for t in &report.tables {
-        let path = csv_dir.join(format!("{}.csv", t.name));
+        let path = dir.join(format!("{}.csv", t.name));
         write_atomically(&path, &csv(t))?;
         written.push(path);
     }

@@ -2,15 +2,15 @@
 //! value KPIs' trend per value stream, capacity against demand per team, and the investment
 //! mix by demand type against the guardrail targets of the rule pack (POR-001).
 
-use super::decisions::{FTE_HOURS, HORIZON_DAYS};
-use super::{Chart, Report, Table, fte, money, natural, pct};
+use super::decisions::{FTE_HOURS, HORIZON_DAYS, in_last_quarter};
+use super::{Chart, Report, Table, allocation_fte, allocation_overlaps, fte, money, natural, pct};
 use crate::cli::Failure;
 use crate::config::ReportsConfig;
 use crate::store::Store;
 use std::collections::BTreeMap;
-use tollgate_dmo::rules::RulePack;
 use tollgate_dmo::rules::catalogue::period_start;
 use tollgate_dmo::rules::portfolio::{date_of, day_number, gate_number};
+use tollgate_dmo::rules::{Portfolio, RulePack};
 
 /// `2026-Q4` for a day.
 fn quarter_of(day: i64) -> String {
@@ -217,107 +217,7 @@ pub fn review(
         }),
     });
 
-    // Capacity against demand per team.
-    let (_, line_note) = super::decisions::capacity(&p, today, settings);
-    let mut team_rows = Vec::new();
-    let (mut cap_series, mut plan_series, mut logged_series, mut team_names) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut teams: Vec<(Option<&str>, String)> = p
-        .teams
-        .values()
-        .map(|t| (Some(t.id.as_str()), t.name.clone()))
-        .collect();
-    teams.push((None, "(not in a listed team)".into()));
-    for (id, name) in teams {
-        let members: Vec<&str> = p
-            .people
-            .values()
-            .filter(|x| x.team.as_deref() == id)
-            .map(|x| x.id.as_str())
-            .collect();
-        let capacity: f64 = members
-            .iter()
-            .map(|m| p.people[*m].fte.unwrap_or(1.0))
-            .sum::<f64>()
-            * super::RESERVE_LINE
-            / 100.0;
-        let planned: f64 = p
-            .allocations
-            .iter()
-            .filter(|a| match id {
-                Some(_) => members.contains(&a.person.as_str()),
-                None => !p.people.contains_key(&a.person),
-            })
-            .filter(|a| {
-                let from = a.from.as_deref().and_then(day_number).unwrap_or(i64::MIN);
-                let to = a.to.as_deref().and_then(day_number).unwrap_or(i64::MAX);
-                from <= today + HORIZON_DAYS && to >= today
-            })
-            .map(|a| a.percent / 100.0 * p.people.get(&a.person).and_then(|x| x.fte).unwrap_or(1.0))
-            .sum();
-        let logged_hours: f64 = p
-            .time_entries
-            .iter()
-            .filter(|t| day_number(&t.date).is_some_and(|d| d > today - HORIZON_DAYS && d <= today))
-            .filter(|t| match id {
-                Some(_) => members.contains(&t.person.as_str()),
-                None => !p.people.contains_key(&t.person),
-            })
-            .map(|t| t.seconds as f64 / 3600.0)
-            .sum();
-        let logged = logged_hours / FTE_HOURS;
-        if id.is_none() && logged == 0.0 && planned == 0.0 {
-            continue;
-        }
-        let demand = planned.max(logged);
-        let balance = if capacity == 0.0 {
-            "no listed capacity".to_string()
-        } else if demand > capacity {
-            format!("over by {:.1} FTE", demand - capacity)
-        } else {
-            format!("{:.1} FTE to spare", capacity - demand)
-        };
-        team_names.push(name.clone());
-        cap_series.push(capacity);
-        plan_series.push(planned);
-        logged_series.push(logged);
-        team_rows.push(vec![
-            name,
-            members.len().to_string(),
-            fte(capacity),
-            fte(planned),
-            fte(logged),
-            balance,
-        ]);
-    }
-    tables.push(Table {
-        name: "capacity-demand",
-        title: "Capacity against demand",
-        note: format!(
-            "Per team, in FTE: capacity is the members' FTE at the {:.0} % reserve line; planned demand the members' allocations over the next {HORIZON_DAYS} days; logged the hours they logged in the last {HORIZON_DAYS} days / {FTE_HOURS} hours per FTE. The balance takes the larger demand. The whole portfolio's capacity line: {line_note}.",
-            super::RESERVE_LINE
-        ),
-        columns: vec![
-            "team",
-            "members",
-            "capacity",
-            "planned demand",
-            "logged",
-            "balance",
-        ],
-        rows: team_rows,
-        chart: Some(Chart::Bars {
-            title: "Capacity and demand per team (FTE)".into(),
-            categories: team_names,
-            series: vec![
-                ("capacity".into(), cap_series),
-                ("planned demand".into(), plan_series),
-                ("logged".into(), logged_series),
-            ],
-            stacked: false,
-            line: None,
-        }),
-    });
+    tables.push(capacity_demand(&p, today, settings));
 
     // Investment mix by demand type.
     let targets = [
@@ -405,6 +305,106 @@ pub fn review(
         previous_pack: previous,
         tables,
     })
+}
+
+/// Capacity against demand per team, in FTE.
+pub fn capacity_demand(p: &Portfolio, today: i64, settings: &ReportsConfig) -> Table {
+    let (_, line_note) = super::decisions::capacity(p, today, settings);
+    let mut team_rows = Vec::new();
+    let (mut cap_series, mut plan_series, mut logged_series, mut team_names) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut teams: Vec<(Option<&str>, String)> = p
+        .teams
+        .values()
+        .map(|t| (Some(t.id.as_str()), t.name.clone()))
+        .collect();
+    teams.push((None, "(not in a listed team)".into()));
+    for (id, name) in teams {
+        let members: Vec<&str> = p
+            .people
+            .values()
+            .filter(|x| x.team.as_deref() == id)
+            .map(|x| x.id.as_str())
+            .collect();
+        let capacity: f64 = members
+            .iter()
+            .map(|m| p.people[*m].fte.unwrap_or(1.0))
+            .sum::<f64>()
+            * super::RESERVE_LINE
+            / 100.0;
+        let planned: f64 = p
+            .allocations
+            .iter()
+            .filter(|a| match id {
+                Some(_) => members.contains(&a.person.as_str()),
+                None => !p.people.contains_key(&a.person),
+            })
+            .filter(|a| allocation_overlaps(a, today, today + HORIZON_DAYS))
+            .map(|a| allocation_fte(p, a))
+            .sum();
+        let logged_hours: f64 = p
+            .time_entries
+            .iter()
+            .filter(|t| in_last_quarter(&t.date, today))
+            .filter(|t| match id {
+                Some(_) => members.contains(&t.person.as_str()),
+                None => !p.people.contains_key(&t.person),
+            })
+            .map(|t| t.seconds as f64 / 3600.0)
+            .sum();
+        let logged = logged_hours / FTE_HOURS;
+        if id.is_none() && logged == 0.0 && planned == 0.0 {
+            continue;
+        }
+        let demand = planned.max(logged);
+        let balance = if capacity == 0.0 {
+            "no listed capacity".to_string()
+        } else if demand > capacity {
+            format!("over by {:.1} FTE", demand - capacity)
+        } else {
+            format!("{:.1} FTE to spare", capacity - demand)
+        };
+        team_names.push(name.clone());
+        cap_series.push(capacity);
+        plan_series.push(planned);
+        logged_series.push(logged);
+        team_rows.push(vec![
+            name,
+            members.len().to_string(),
+            fte(capacity),
+            fte(planned),
+            fte(logged),
+            balance,
+        ]);
+    }
+    Table {
+        name: "capacity-demand",
+        title: "Capacity against demand",
+        note: format!(
+            "Per team, in FTE: capacity is the members' FTE at the {:.0} % reserve line; planned demand the members' allocations over the next {HORIZON_DAYS} days; logged the hours they logged in the last {HORIZON_DAYS} days / {FTE_HOURS} hours per FTE. The balance takes the larger demand. The whole portfolio's capacity line: {line_note}.",
+            super::RESERVE_LINE
+        ),
+        columns: vec![
+            "team",
+            "members",
+            "capacity",
+            "planned demand",
+            "logged",
+            "balance",
+        ],
+        rows: team_rows,
+        chart: Some(Chart::Bars {
+            title: "Capacity and demand per team (FTE)".into(),
+            categories: team_names,
+            series: vec![
+                ("capacity".into(), cap_series),
+                ("planned demand".into(), plan_series),
+                ("logged".into(), logged_series),
+            ],
+            stacked: false,
+            line: None,
+        }),
+    }
 }
 
 #[cfg(test)]

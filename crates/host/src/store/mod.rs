@@ -289,6 +289,11 @@ pub fn open(url: &str, base_dir: &std::path::Path) -> Result<Box<dyn Store>, Sto
     ))
 }
 
+/// Today's date (UTC), `YYYY-MM-DD`: the as-of date of checks and reports.
+pub fn today() -> String {
+    now_rfc3339()[..10].to_string()
+}
+
 /// Now, as RFC 3339 UTC with milliseconds.
 pub fn now_rfc3339() -> String {
     let now = std::time::SystemTime::now()
@@ -301,18 +306,9 @@ pub fn now_rfc3339() -> String {
 pub fn rfc3339(secs: i64, millis: u32) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        "{}T{:02}:{:02}:{:02}.{millis:03}Z",
+        tollgate_dmo::rules::portfolio::date_of(days),
         rem / 3600,
         rem % 3600 / 60,
         rem % 60
