@@ -215,7 +215,7 @@ pub async fn demo_synced(
     let session = tollgate_host::cli::Session::open(&dir.join("tollgate.toml"))
         .await
         .unwrap();
-    tollgate_host::cli::sync_all(&session, None, false, false)
+    tollgate_host::cli::sync_all(&session, None, tollgate_host::cli::SyncFlags::default())
         .await
         .unwrap();
     (session, sandbox)

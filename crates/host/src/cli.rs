@@ -3,6 +3,7 @@
 
 use crate::config::{Config, ConfigError, default_cache_dir};
 use crate::plugins::{PluginRegistry, settings_json};
+use crate::runtime::http::printable;
 use crate::runtime::{PluginSource, Runtime};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -64,6 +65,10 @@ pub enum Command {
         /// Fail on any rejected row or file instead of keeping the good rows.
         #[arg(long)]
         strict: bool,
+        /// Let this run mark deleted more than `[sync] max_delete_share` of a connection's
+        /// records (a full pass that proves so many deletions is refused otherwise).
+        #[arg(long)]
+        allow_mass_delete: bool,
     },
     /// Run the rule pack over the store: the demand checklist, gates, resources, finance
     /// and data quality. Findings keep their history (first seen, resolved).
@@ -288,10 +293,14 @@ pub fn main() -> std::process::ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // A plugin call stopped by its time limit may leave a thread blocked in a read the
+    // sandbox cannot interrupt; do not let it keep the process alive.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("error: {:#}", failure.error);
+            eprintln!("error: {}", printable(&format!("{:#}", failure.error)));
             ExitCode::from(failure.code)
         }
     }
@@ -309,7 +318,15 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             connection,
             full,
             strict,
-        } => sync(&cli.config, connection.as_deref(), full, strict).await,
+            allow_mass_delete,
+        } => {
+            let how = SyncFlags {
+                full,
+                strict,
+                allow_mass_delete,
+            };
+            sync(&cli.config, connection.as_deref(), how).await
+        }
         Command::Status { format, last } => status(&cli.config, format, last),
         Command::Check {
             format,
@@ -382,12 +399,22 @@ impl Session {
     }
 }
 
+/// The flags of `tollgate sync`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SyncFlags {
+    /// `--full`.
+    pub full: bool,
+    /// `--strict`.
+    pub strict: bool,
+    /// `--allow-mass-delete`.
+    pub allow_mass_delete: bool,
+}
+
 /// Sync the named connection, or all; print a summary. Returns the summaries.
 pub async fn sync_all(
     session: &Session,
     only: Option<&str>,
-    full: bool,
-    strict: bool,
+    flags: SyncFlags,
 ) -> Result<Vec<crate::sync::SyncSummary>, Failure> {
     let names: Vec<String> = match only {
         Some(name) => vec![name.to_string()],
@@ -396,9 +423,10 @@ pub async fn sync_all(
     let mut store = session.store()?;
     let progress = crate::sync::Progress::for_stderr();
     let options = crate::sync::SyncOptions {
-        full,
-        strict,
-        ..Default::default()
+        full: flags.full,
+        strict: flags.strict,
+        allow_mass_delete: flags.allow_mass_delete,
+        ..crate::sync::SyncOptions::from_config(&session.config.sync)
     };
     let mut summaries = Vec::new();
     let mut failures = Vec::new();
@@ -418,6 +446,9 @@ pub async fn sync_all(
             Err(crate::sync::SyncError::Config(e)) => return Err(e.into()),
             Err(e) => {
                 tracing::error!(connection = %name, error = %e, "sync failed");
+                if let Some(summary) = e.summary() {
+                    summaries.push(summary.clone());
+                }
                 failures.push(e.to_string());
             }
         }
@@ -455,6 +486,16 @@ pub async fn sync_all(
         &rows,
     );
     for summary in &summaries {
+        for st in &summary.streams {
+            if let Some(why) = &st.sweep_withheld {
+                println!(
+                    "{}/{}: deletions withheld: {why}",
+                    summary.connection, st.stream
+                );
+            }
+        }
+    }
+    for summary in &summaries {
         let diagnostics = store.diagnostics(summary.run)?;
         if diagnostics.is_empty() {
             continue;
@@ -469,9 +510,9 @@ pub async fn sync_all(
             println!(
                 "  {:<7} {:<15} {}: {}",
                 d.severity,
-                d.code,
-                d.location.as_deref().unwrap_or(&d.stream),
-                d.message
+                printable(&d.code),
+                printable(d.location.as_deref().unwrap_or(&d.stream)),
+                printable(&d.message)
             );
         }
         if diagnostics.len() > 20 {
@@ -491,14 +532,9 @@ pub async fn sync_all(
     Ok(summaries)
 }
 
-async fn sync(
-    config_path: &Path,
-    only: Option<&str>,
-    full: bool,
-    strict: bool,
-) -> Result<(), Failure> {
+async fn sync(config_path: &Path, only: Option<&str>, flags: SyncFlags) -> Result<(), Failure> {
     let session = Session::open(config_path).await?;
-    sync_all(&session, only, full, strict).await.map(|_| ())
+    sync_all(&session, only, flags).await.map(|_| ())
 }
 
 fn open_store_only(config_path: &Path) -> Result<Box<dyn crate::store::Store>, Failure> {
@@ -569,15 +605,18 @@ pub fn print_findings(outcome: &crate::check::CheckOutcome, format: CheckFormat)
                 "first_seen",
             ]);
             for f in &outcome.findings {
-                let _ = w.write_record([
-                    f.finding.severity.as_str(),
-                    &f.finding.rule_id,
-                    &f.finding.subject.kind,
-                    &f.finding.subject.key,
-                    &f.finding.message,
-                    &f.finding.fingerprint,
-                    &f.first_seen,
-                ]);
+                let _ = w.write_record(
+                    [
+                        f.finding.severity.as_str(),
+                        &f.finding.rule_id,
+                        &f.finding.subject.kind,
+                        &f.finding.subject.key,
+                        &f.finding.message,
+                        &f.finding.fingerprint,
+                        &f.first_seen,
+                    ]
+                    .map(|c| crate::report::spreadsheet_safe(c).into_owned()),
+                );
             }
             let _ = w.flush();
         }
@@ -822,10 +861,11 @@ pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(printable(cell).chars().count());
         }
     }
     let line = |cells: Vec<&str>| {
+        let cells: Vec<std::borrow::Cow<'_, str>> = cells.into_iter().map(printable).collect();
         let mut out = String::new();
         for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
             if i + 1 == N {
@@ -882,9 +922,26 @@ pub async fn check_connections(
 
 async fn validate(config_path: &Path, online: bool) -> Result<(), Failure> {
     // Every problem at once, each with its key, its line and what is expected.
-    let config = Config::load_unchecked(config_path)?;
     let text = std::fs::read_to_string(config_path).unwrap_or_default();
+    let config = match Config::load_unchecked(config_path) {
+        Ok(c) => c,
+        Err(e) => {
+            print_problems(config_path, &text, &[e]);
+            return Err(Failure {
+                code: 2,
+                error: anyhow::anyhow!("{}: 1 problem", config_path.display()),
+            });
+        }
+    };
     let mut problems = config.problems();
+    problems.extend(config.secret_problems());
+    if let Err(f) = crate::check::rule_pack(&config) {
+        problems.push(ConfigError::Invalid {
+            path: config.path.clone(),
+            key: "checks.rule_pack".into(),
+            message: format!("{:#}", f.error),
+        });
+    }
     let warnings = config.warnings();
     let Session {
         config,
@@ -893,8 +950,25 @@ async fn validate(config_path: &Path, online: bool) -> Result<(), Failure> {
     } = Session::with(config).await?;
     if problems.is_empty() {
         for name in config.connections.keys() {
-            if let Err(e) = registry.bind(&config, name) {
-                problems.push(e);
+            match registry.bind(&config, name) {
+                Ok((plugin, _)) => {
+                    let settings = settings_json(&config, name);
+                    for (at, message) in
+                        crate::schema::check(&plugin.info.settings_schema, &settings)
+                    {
+                        let key = if at.is_empty() {
+                            format!("connections.{name}.settings")
+                        } else {
+                            format!("connections.{name}.settings.{at}")
+                        };
+                        problems.push(ConfigError::Invalid {
+                            path: config.path.clone(),
+                            key,
+                            message: format!("{message} (plugin `{}`)", plugin.info.id),
+                        });
+                    }
+                }
+                Err(e) => problems.push(e),
             }
         }
     }
@@ -902,17 +976,7 @@ async fn validate(config_path: &Path, online: bool) -> Result<(), Failure> {
         eprintln!("warning: {warning}");
     }
     if !problems.is_empty() {
-        for p in &problems {
-            match p {
-                crate::config::ConfigError::Invalid { key, message, .. } => {
-                    let line = crate::config::line_of(&text, key)
-                        .map(|l| format!(":{l}"))
-                        .unwrap_or_default();
-                    eprintln!("{}{line}: `{key}`: {message}", config_path.display());
-                }
-                other => eprintln!("{other}"),
-            }
-        }
+        print_problems(config_path, &text, &problems);
         return Err(Failure {
             code: 2,
             error: anyhow::anyhow!("{}: {} problem(s)", config_path.display(), problems.len()),
@@ -922,6 +986,25 @@ async fn validate(config_path: &Path, online: bool) -> Result<(), Failure> {
     print_table(&["CONNECTION", "PLUGIN", "RESULT"], &rows);
     println!("{}: valid", config_path.display());
     Ok(())
+}
+
+/// Each problem on its own line, as `FILE:LINE: `key`: message`.
+fn print_problems(config_path: &Path, text: &str, problems: &[ConfigError]) {
+    for p in problems {
+        match p {
+            ConfigError::Invalid { key, message, .. } => {
+                let line = crate::config::line_of(text, key)
+                    .map(|l| format!(":{l}"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "{}{line}: `{key}`: {}",
+                    config_path.display(),
+                    printable(message)
+                );
+            }
+            other => eprintln!("{}", printable(&other.to_string())),
+        }
+    }
 }
 
 fn report(

@@ -56,12 +56,56 @@ pub struct Config {
     /// Reports: where `publish` writes them, how the demand is ranked.
     #[serde(default)]
     pub reports: ReportsConfig,
+    /// How far one sync may go: deletions, pages, time.
+    #[serde(default)]
+    pub sync: SyncConfig,
     /// Directory of the config file; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
     /// The file this was loaded from, for messages.
     #[serde(skip)]
     pub path: PathBuf,
+}
+
+/// `[sync]`: the bounds of one sync run. Defaults suit a nightly sync of a large site.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    /// Largest share (0 to 1) of a connection's live records one run may mark deleted
+    /// (default 0.2). A full pass that would delete more marks nothing and fails, naming the
+    /// numbers; `tollgate sync --full --allow-mass-delete` applies it when the source really
+    /// lost the records.
+    #[serde(default = "default_max_delete_share")]
+    pub max_delete_share: f64,
+    /// Pages one stream may take in one run before it is stopped as a runaway (default
+    /// 100000).
+    #[serde(default = "default_max_pages")]
+    pub max_pages_per_stream: u64,
+    /// Wall-clock seconds one stream may take in one run (default 43200, 12 hours).
+    #[serde(default = "default_stream_timeout")]
+    pub stream_timeout_secs: f64,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            max_delete_share: default_max_delete_share(),
+            max_pages_per_stream: default_max_pages(),
+            stream_timeout_secs: default_stream_timeout(),
+        }
+    }
+}
+
+fn default_max_delete_share() -> f64 {
+    0.2
+}
+
+fn default_max_pages() -> u64 {
+    100_000
+}
+
+fn default_stream_timeout() -> f64 {
+    43_200.0
 }
 
 /// `[reports]`
@@ -239,37 +283,166 @@ impl Default for Limits {
     }
 }
 
+/// Seconds as a duration; a value no duration can hold (negative, NaN, huge) gives `fallback`.
+/// `config validate` refuses such values before anything runs; this keeps the program from
+/// panicking on them anyway.
+fn seconds(s: f64, fallback: Duration) -> Duration {
+    Duration::try_from_secs_f64(s).unwrap_or(fallback)
+}
+
 impl Limits {
     /// These limits with the fields set in `overrides` replaced.
     pub fn with(mut self, overrides: &LimitsConfig) -> Limits {
         if let Some(s) = overrides.timeout_secs {
-            self.timeout = Duration::from_secs_f64(s);
+            self.timeout = seconds(s, self.timeout);
         }
         if let Some(s) = overrides.cpu_secs {
-            self.cpu = Duration::from_secs_f64(s);
+            self.cpu = seconds(s, self.cpu);
         }
         if let Some(m) = overrides.memory_mib {
-            self.memory_bytes = (m as usize) << 20;
+            self.memory_bytes = usize::try_from(m.min(4096) << 20).unwrap_or(self.memory_bytes);
         }
         if let Some(m) = overrides.response_max_mib {
-            self.response_max_bytes = m << 20;
+            self.response_max_bytes = m.min(4096) << 20;
         }
         if let Some(s) = overrides.http_timeout_secs {
-            self.http_timeout = Duration::from_secs_f64(s);
+            self.http_timeout = seconds(s, self.http_timeout);
         }
         if let Some(n) = overrides.http_retries {
-            self.http_retries = n;
+            self.http_retries = n.min(100);
         }
         if let Some(s) = overrides.max_retry_wait_secs {
-            self.max_retry_wait = Duration::from_secs_f64(s);
+            self.max_retry_wait = seconds(s, self.max_retry_wait);
         }
         if let Some(r) = overrides.requests_per_second {
-            self.requests_per_second = (r > 0.0).then_some(r);
+            self.requests_per_second = (r.is_finite() && r > 0.0).then_some(r);
         }
         if let Some(n) = overrides.max_concurrent_requests {
             self.max_concurrent_requests = n.max(1);
         }
         self
+    }
+}
+
+/// The allowed range of each limit, in the words `config validate` uses.
+struct Range {
+    key: &'static str,
+    min: f64,
+    max: f64,
+    /// Whether the minimum itself is allowed.
+    min_inclusive: bool,
+    unit: &'static str,
+}
+
+const LIMIT_RANGES: &[Range] = &[
+    Range {
+        key: "timeout_secs",
+        min: 0.0,
+        max: 86_400.0,
+        min_inclusive: false,
+        unit: "seconds",
+    },
+    Range {
+        key: "cpu_secs",
+        min: 0.0,
+        max: 86_400.0,
+        min_inclusive: false,
+        unit: "seconds",
+    },
+    Range {
+        key: "memory_mib",
+        min: 1.0,
+        max: 4096.0,
+        min_inclusive: true,
+        unit: "MiB",
+    },
+    Range {
+        key: "response_max_mib",
+        min: 1.0,
+        max: 4096.0,
+        min_inclusive: true,
+        unit: "MiB",
+    },
+    Range {
+        key: "http_timeout_secs",
+        min: 0.0,
+        max: 3600.0,
+        min_inclusive: false,
+        unit: "seconds",
+    },
+    Range {
+        key: "http_retries",
+        min: 0.0,
+        max: 100.0,
+        min_inclusive: true,
+        unit: "retries",
+    },
+    Range {
+        key: "max_retry_wait_secs",
+        min: 0.0,
+        max: 3600.0,
+        min_inclusive: true,
+        unit: "seconds",
+    },
+    Range {
+        key: "requests_per_second",
+        min: 0.0,
+        max: 100_000.0,
+        min_inclusive: true,
+        unit: "requests per second (0: no limit)",
+    },
+    Range {
+        key: "max_concurrent_requests",
+        min: 1.0,
+        max: 1024.0,
+        min_inclusive: true,
+        unit: "requests",
+    },
+];
+
+impl Range {
+    /// `None` if `value` is in range, else what is wrong.
+    fn check(&self, value: f64) -> Option<String> {
+        let low_ok = if self.min_inclusive {
+            value >= self.min
+        } else {
+            value > self.min
+        };
+        if value.is_finite() && low_ok && value <= self.max {
+            return None;
+        }
+        let from = if self.min_inclusive {
+            format!("from {}", self.min)
+        } else {
+            format!("more than {}", self.min)
+        };
+        Some(format!(
+            "{value} is out of range: expected {from} to {} {}",
+            self.max, self.unit
+        ))
+    }
+}
+
+impl LimitsConfig {
+    /// (key, value) of the limits that are set.
+    fn set(&self) -> Vec<(&'static str, f64)> {
+        [
+            ("timeout_secs", self.timeout_secs),
+            ("cpu_secs", self.cpu_secs),
+            ("memory_mib", self.memory_mib.map(|v| v as f64)),
+            ("response_max_mib", self.response_max_mib.map(|v| v as f64)),
+            ("http_timeout_secs", self.http_timeout_secs),
+            ("http_retries", self.http_retries.map(f64::from)),
+            ("max_retry_wait_secs", self.max_retry_wait_secs),
+            ("requests_per_second", self.requests_per_second),
+            (
+                "max_concurrent_requests",
+                self.max_concurrent_requests.map(f64::from),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
     }
 }
 
@@ -327,6 +500,19 @@ pub struct DaemonConfig {
     pub api_token_file: Option<PathBuf>,
     /// The token written inline (works, with a warning).
     pub api_token: Option<String>,
+    /// Environment variable holding the read token: with one set, every page and GET endpoint
+    /// (all but /healthz, /readyz and /metrics) asks for it, as `Authorization: Bearer TOKEN`
+    /// or as the password of HTTP basic auth (a browser prompts), and per-person data (the
+    /// people API, the resources page, the heat map, findings about a person) is shown. With
+    /// none, the dashboard and API serve portfolio data only and per-person data is withheld;
+    /// keep `listen` on loopback then. Give a token different from the API token.
+    pub read_token_env: Option<String>,
+    /// File holding the read token.
+    pub read_token_file: Option<PathBuf>,
+    /// Connections the HTTP server holds open at once; more are closed on arrival (default
+    /// 256).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
     /// Time zone of the schedules (IANA name), unless a job names its own.
     #[serde(default = "default_time_zone")]
     pub time_zone: String,
@@ -348,6 +534,9 @@ impl Default for DaemonConfig {
             api_token_env: None,
             api_token_file: None,
             api_token: None,
+            read_token_env: None,
+            read_token_file: None,
+            max_connections: default_max_connections(),
             time_zone: default_time_zone(),
             catch_up_hours: default_catch_up_hours(),
             shutdown_grace_secs: default_grace(),
@@ -358,6 +547,10 @@ impl Default for DaemonConfig {
 
 fn default_listen() -> String {
     "127.0.0.1:8080".to_string()
+}
+
+fn default_max_connections() -> u32 {
+    256
 }
 
 fn default_time_zone() -> String {
@@ -568,8 +761,10 @@ impl Config {
                     .source(Some(overrides)),
             )
             .build()
-            .map_err(|e| err(e.to_string()))?;
-        let mut cfg: Config = raw.try_deserialize().map_err(|e| err(e.to_string()))?;
+            .map_err(|e| loading_error(path, &e.to_string()))?;
+        let mut cfg: Config = raw
+            .try_deserialize()
+            .map_err(|e| loading_error(path, &e.to_string()))?;
         cfg.path = path.to_path_buf();
         cfg.base_dir = path
             .parent()
@@ -577,6 +772,15 @@ impl Config {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| PathBuf::from("."));
         Ok(cfg)
+    }
+
+    /// Every secret the config names can be read: the daemon's API and read tokens. (The
+    /// connections' tokens are read when a connection is bound to its plugin.)
+    pub fn secret_problems(&self) -> Vec<ConfigError> {
+        [self.api_token().err(), self.read_token().err()]
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
     /// Parse TOML text (no environment overrides); for tests and the demo.
@@ -642,7 +846,72 @@ impl Config {
                 )));
             }
         }
+        out.extend(self.limit_problems());
+        out.extend(self.sync_problems());
+        if let Some(c) = self.reports.capacity_fte
+            && !(c.is_finite() && c > 0.0 && c <= 1e6)
+        {
+            out.push(self.invalid(
+                "reports.capacity_fte".into(),
+                format!(
+                    "{c} is out of range: expected a number of full-time equivalents more than 0"
+                ),
+            ));
+        }
+        if let Err(message) = crate::store::check_url(&self.store.url) {
+            out.push(self.invalid("store.url".into(), message));
+        }
         out.extend(self.daemon_problems());
+        out
+    }
+
+    /// Every limit in `[runtime.limits]` and `[connections.NAME.limits]` within its range.
+    fn limit_problems(&self) -> Vec<ConfigError> {
+        let mut sections = vec![("runtime.limits".to_string(), &self.runtime.limits)];
+        for (name, conn) in &self.connections {
+            sections.push((format!("connections.{name}.limits"), &conn.limits));
+        }
+        let mut out = Vec::new();
+        for (section, limits) in sections {
+            for (key, value) in limits.set() {
+                let range = LIMIT_RANGES
+                    .iter()
+                    .find(|r| r.key == key)
+                    .expect("every limit has a range");
+                if let Some(message) = range.check(value) {
+                    out.push(self.invalid(format!("{section}.{key}"), message));
+                }
+            }
+        }
+        out
+    }
+
+    /// `[sync]` within range.
+    fn sync_problems(&self) -> Vec<ConfigError> {
+        let s = &self.sync;
+        let mut out = Vec::new();
+        if !(0.0..=1.0).contains(&s.max_delete_share) {
+            out.push(self.invalid(
+                "sync.max_delete_share".into(),
+                format!(
+                    "{} is out of range: expected a share from 0 to 1 (0.2 is 20 %)",
+                    s.max_delete_share
+                ),
+            ));
+        }
+        if s.max_pages_per_stream == 0 {
+            out.push(self.invalid(
+                "sync.max_pages_per_stream".into(),
+                "0 is out of range: expected 1 or more pages",
+            ));
+        }
+        let t = s.stream_timeout_secs;
+        if !(t.is_finite() && t > 0.0 && t <= 7.0 * 86_400.0) {
+            out.push(self.invalid(
+                "sync.stream_timeout_secs".into(),
+                format!("{t} is out of range: expected more than 0 to 604800 seconds (a week)"),
+            ));
+        }
         out
     }
 
@@ -714,13 +983,40 @@ impl Config {
                 "give the API token one way: api_token_env, api_token_file or api_token",
             ));
         }
-        if d.catch_up_hours.is_nan() || d.catch_up_hours < 0.0 {
-            out.push(self.invalid("daemon.catch_up_hours".into(), "expected 0 or more hours"));
+        if d.read_token_env.is_some() && d.read_token_file.is_some() {
+            out.push(self.invalid(
+                "daemon.read_token_env".into(),
+                "give the read token one way: read_token_env or read_token_file",
+            ));
         }
-        if d.shutdown_grace_secs.is_nan() || d.shutdown_grace_secs <= 0.0 {
+        if !(1..=100_000).contains(&d.max_connections) {
+            out.push(self.invalid(
+                "daemon.max_connections".into(),
+                format!(
+                    "{} is out of range: expected 1 to 100000 connections",
+                    d.max_connections
+                ),
+            ));
+        }
+        if !(d.catch_up_hours.is_finite() && (0.0..=8760.0).contains(&d.catch_up_hours)) {
+            out.push(self.invalid(
+                "daemon.catch_up_hours".into(),
+                format!(
+                    "{} is out of range: expected 0 to 8760 hours (a year)",
+                    d.catch_up_hours
+                ),
+            ));
+        }
+        if !(d.shutdown_grace_secs.is_finite()
+            && d.shutdown_grace_secs > 0.0
+            && d.shutdown_grace_secs <= 3600.0)
+        {
             out.push(self.invalid(
                 "daemon.shutdown_grace_secs".into(),
-                "expected more than 0 seconds",
+                format!(
+                    "{} is out of range: expected more than 0 to 3600 seconds",
+                    d.shutdown_grace_secs
+                ),
             ));
         }
         for (name, job) in &d.jobs {
@@ -763,30 +1059,58 @@ impl Config {
     /// The bearer token of the API's POST endpoints, if one is configured.
     pub fn api_token(&self) -> Result<Option<Secret>, ConfigError> {
         let d = &self.daemon;
-        if let Some(var) = &d.api_token_env {
+        self.token_from(
+            "daemon.api_token",
+            d.api_token_env.as_deref(),
+            d.api_token_file.as_deref(),
+            d.api_token.as_deref(),
+        )
+    }
+
+    /// The read token of the dashboard and the GET API, if one is configured.
+    pub fn read_token(&self) -> Result<Option<Secret>, ConfigError> {
+        let d = &self.daemon;
+        self.token_from(
+            "daemon.read_token",
+            d.read_token_env.as_deref(),
+            d.read_token_file.as_deref(),
+            None,
+        )
+    }
+
+    /// A token from an environment variable, a file or inline; `key` is the key stem
+    /// (`daemon.api_token`) errors name with `_env` or `_file`.
+    fn token_from(
+        &self,
+        key: &str,
+        env: Option<&str>,
+        file: Option<&Path>,
+        inline: Option<&str>,
+    ) -> Result<Option<Secret>, ConfigError> {
+        if let Some(var) = env {
             return match std::env::var(var) {
                 Ok(v) if !v.trim().is_empty() => Ok(Some(Secret::new(v.trim()))),
                 _ => Err(self.invalid(
-                    "daemon.api_token_env".into(),
+                    format!("{key}_env"),
                     format!("environment variable {var} is not set or empty"),
                 )),
             };
         }
-        if let Some(file) = &d.api_token_file {
+        if let Some(file) = file {
             let path = self.resolve(file);
             return match std::fs::read_to_string(&path) {
                 Ok(v) if !v.trim().is_empty() => Ok(Some(Secret::new(v.trim()))),
                 Ok(_) => Err(self.invalid(
-                    "daemon.api_token_file".into(),
+                    format!("{key}_file"),
                     format!("{} is empty", path.display()),
                 )),
                 Err(e) => Err(self.invalid(
-                    "daemon.api_token_file".into(),
+                    format!("{key}_file"),
                     format!("cannot read {}: {e}", path.display()),
                 )),
             };
         }
-        Ok(d.api_token.as_deref().map(Secret::new))
+        Ok(inline.map(Secret::new))
     }
 
     /// Warnings that do not stop Tollgate: secrets written inline.
@@ -870,6 +1194,50 @@ impl Config {
             Some(dir) => self.resolve(dir),
             None => default_cache_dir(),
         }
+    }
+}
+
+/// The values of each enum of the config, as the file spells them, for messages.
+const ENUM_VALUES: &[(&str, &[&str])] = &[
+    ("JobStep", &["sync", "check", "publish", "report"]),
+    ("Scoring", &["wsjf", "cd3"]),
+    ("AuthKind", &["none", "basic", "bearer"]),
+    ("ReportKind", &["steering", "quarterly"]),
+];
+
+/// A parse error of the config file in plain words, with its key when the parser named one:
+/// "enum JobStep does not have variant constructor nope for key `daemon.jobs.n.steps[0]`"
+/// becomes "`nope` is not one of: sync, check, publish, report" at that key.
+fn loading_error(path: &Path, message: &str) -> ConfigError {
+    let (text, key) = match message.rsplit_once(" for key `") {
+        Some((text, rest)) => {
+            let key = rest.split('`').next().unwrap_or("").to_string();
+            (text.to_string(), Some(key))
+        }
+        None => (message.to_string(), None),
+    };
+    let text = match text
+        .strip_prefix("enum ")
+        .and_then(|t| t.split_once(" does not have variant constructor "))
+    {
+        Some((name, value)) => match ENUM_VALUES.iter().find(|(n, _)| *n == name) {
+            Some((_, values)) => format!("`{value}` is not one of: {}", values.join(", ")),
+            None => format!("`{value}` is not an allowed value"),
+        },
+        None => text,
+    };
+    let text = text.replace("invalid type: ", "wrong type: found ");
+    match key {
+        // `steps[0]` points at the list; the line of `steps` is what a person looks for.
+        Some(key) if !key.is_empty() => ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: key.split('[').next().unwrap_or(&key).to_string(),
+            message: text,
+        },
+        _ => ConfigError::Load {
+            path: path.to_path_buf(),
+            message: text,
+        },
     }
 }
 
@@ -997,6 +1365,122 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v));
         let e = Config::load_with_env(&path, bad).unwrap_err();
         assert!(e.to_string().contains("timeout"), "{e}");
+    }
+
+    #[test]
+    fn parse_errors_read_as_plain_words_with_their_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tollgate.toml");
+        for (text, key, says) in [
+            (
+                "[daemon.jobs.n]\nschedule = \"0 0 2 * * *\"\nsteps = [\"nope\"]\n",
+                "daemon.jobs.n.steps",
+                "`nope` is not one of: sync, check, publish, report",
+            ),
+            (
+                "[reports]\nscoring = \"magic\"\n",
+                "reports.scoring",
+                "`magic` is not one of: wsjf, cd3",
+            ),
+            (
+                "[connections.a]\nplugin = \"jira\"\nauth = { kind = \"basics\" }\n",
+                "connections.a.auth.kind",
+                "`basics` is not one of: none, basic, bearer",
+            ),
+            (
+                "[runtime.limits]\nmemory_mib = \"lots\"\n",
+                "runtime.limits.memory_mib",
+                "wrong type: found string \"lots\", expected an integer",
+            ),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            match Config::load_with_env(&path, []).unwrap_err() {
+                ConfigError::Invalid {
+                    key: k, message, ..
+                } => {
+                    assert_eq!(k, key);
+                    assert!(message.contains(says), "{message}");
+                }
+                other => panic!("{other}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_enum_value_in_messages_is_one_the_file_may_use() {
+        fn parses<T: serde::de::DeserializeOwned>(v: &str) -> bool {
+            serde_json::from_value::<T>(serde_json::Value::String(v.into())).is_ok()
+        }
+        for (name, values) in ENUM_VALUES {
+            for v in *values {
+                let ok = match *name {
+                    "JobStep" => parses::<JobStep>(v),
+                    "Scoring" => parses::<Scoring>(v),
+                    "AuthKind" => parses::<AuthKind>(v),
+                    "ReportKind" => parses::<ReportKind>(v),
+                    other => panic!("no check for {other}"),
+                };
+                assert!(ok, "{name}: {v}");
+            }
+        }
+    }
+
+    #[test]
+    fn limits_out_of_range_are_problems_not_panics() {
+        for (text, key) in [
+            (
+                "[runtime.limits]\ntimeout_secs = -1\n",
+                "runtime.limits.timeout_secs",
+            ),
+            (
+                "[runtime.limits]\ncpu_secs = nan\n",
+                "runtime.limits.cpu_secs",
+            ),
+            (
+                "[runtime.limits]\nhttp_timeout_secs = 1e30\n",
+                "runtime.limits.http_timeout_secs",
+            ),
+            (
+                "[runtime.limits]\nmax_retry_wait_secs = inf\n",
+                "runtime.limits.max_retry_wait_secs",
+            ),
+            (
+                "[runtime.limits]\nmemory_mib = 0\n",
+                "runtime.limits.memory_mib",
+            ),
+            (
+                "[connections.a]\nplugin = \"jira\"\nlimits = { timeout_secs = 0 }\n",
+                "connections.a.limits.timeout_secs",
+            ),
+            ("[sync]\nmax_delete_share = 1.5\n", "sync.max_delete_share"),
+            (
+                "[sync]\nstream_timeout_secs = -3\n",
+                "sync.stream_timeout_secs",
+            ),
+            (
+                "[daemon]\nshutdown_grace_secs = inf\n",
+                "daemon.shutdown_grace_secs",
+            ),
+            ("[daemon]\ncatch_up_hours = -1\n", "daemon.catch_up_hours"),
+            ("[reports]\ncapacity_fte = -3\n", "reports.capacity_fte"),
+            ("[store]\nurl = \"tollgate.db\"\n", "store.url"),
+        ] {
+            let cfg: Config = toml::from_str(text).unwrap();
+            let keys: Vec<String> = cfg
+                .problems()
+                .into_iter()
+                .map(|e| match e {
+                    ConfigError::Invalid { key, .. } => key,
+                    other => other.to_string(),
+                })
+                .collect();
+            assert_eq!(keys, [key], "{text}");
+            // And nothing panics on the way to the effective limits.
+            for conn in cfg.connections.values() {
+                let _ = cfg.limits(conn);
+            }
+            let _ = Limits::default().with(&cfg.runtime.limits);
+        }
     }
 
     #[test]

@@ -94,6 +94,12 @@ struct Metrics {
     jobs: BTreeMap<(String, String), u64>,
     /// job -> runs skipped because the previous one was still going.
     skipped: BTreeMap<String, u64>,
+    /// connection -> syncs a job skipped because another was syncing it.
+    sync_skipped: BTreeMap<String, u64>,
+    /// Jobs whose code panicked (counted as failed too).
+    panics: u64,
+    /// HTTP connections closed on arrival because `max_connections` were open.
+    connections_refused: u64,
 }
 
 /// The running service.
@@ -101,6 +107,7 @@ pub struct Daemon {
     session: Session,
     jobs: Vec<Job>,
     api_token: Option<Secret>,
+    read_token: Option<Secret>,
     metrics: Mutex<Metrics>,
     next_id: AtomicU64,
     /// Connections a job is syncing right now.
@@ -133,10 +140,12 @@ impl Daemon {
             });
         }
         let api_token = session.config.api_token()?;
+        let read_token = session.config.read_token()?;
         Ok(Daemon {
             session,
             jobs,
             api_token,
+            read_token,
             metrics: Mutex::new(Metrics::default()),
             next_id: AtomicU64::new(1),
             syncing: Mutex::new(BTreeSet::new()),
@@ -181,6 +190,11 @@ impl Daemon {
                 };
                 match result {
                     Ok(StepEnd::Done) => {}
+                    Ok(StepEnd::Skipped) => {
+                        if outcome == "ok" {
+                            outcome = "skipped";
+                        }
+                    }
                     Ok(StepEnd::Stopped) => {
                         outcome = "stopped";
                         break;
@@ -208,17 +222,26 @@ impl Daemon {
 
     async fn sync_step(self: &Arc<Self>, only: Option<&str>) -> anyhow::Result<StepEnd> {
         let mut failures = Vec::new();
+        let mut skipped = false;
         for name in self.connections(only) {
             if self.stopping() {
                 return Ok(StepEnd::Stopped);
             }
-            if !self.syncing.lock().unwrap().insert(name.clone()) {
+            // Held while the sync runs and released however it ends, a panic included.
+            let Some(_syncing) = Syncing::claim(&self.syncing, &name) else {
                 tracing::warn!(connection = %name, "skipped: a sync of this connection is already running");
+                *self
+                    .metrics
+                    .lock()
+                    .unwrap()
+                    .sync_skipped
+                    .entry(name.clone())
+                    .or_default() += 1;
+                skipped = true;
                 continue;
-            }
+            };
             let started = Instant::now();
             let result = self.sync_one(&name).await;
-            self.syncing.lock().unwrap().remove(&name);
             let status = match &result {
                 Ok(_) => "ok",
                 Err(crate::sync::SyncError::Stopped { .. }) => "interrupted",
@@ -232,7 +255,11 @@ impl Daemon {
                 let t = m.run_seconds.entry(name.clone()).or_default();
                 t.0 += started.elapsed().as_secs_f64();
                 t.1 += 1;
-                if let Ok(summary) = &result {
+                let summary = match &result {
+                    Ok(summary) => Some(summary),
+                    Err(e) => e.summary(),
+                };
+                if let Some(summary) = summary {
                     *m.records.entry(name.clone()).or_default() +=
                         summary.streams.iter().map(|s| s.written).sum::<u64>();
                 }
@@ -246,10 +273,12 @@ impl Daemon {
                 }
             }
         }
-        if failures.is_empty() {
-            Ok(StepEnd::Done)
-        } else {
+        if !failures.is_empty() {
             Err(anyhow::anyhow!(failures.join("; ")))
+        } else if skipped {
+            Ok(StepEnd::Skipped)
+        } else {
+            Ok(StepEnd::Done)
         }
     }
 
@@ -263,7 +292,7 @@ impl Daemon {
         )?;
         let options = crate::sync::SyncOptions {
             stop: Some(self.stop),
-            ..Default::default()
+            ..crate::sync::SyncOptions::from_config(&self.session.config.sync)
         };
         crate::sync::sync_connection(
             &self.session.runtime,
@@ -325,6 +354,40 @@ impl Daemon {
         Ok(StepEnd::Done)
     }
 
+    /// Run the steps of a job in a task of its own, so that a panic in them fails the job
+    /// (logged and counted) instead of taking the scheduler's bookkeeping with it.
+    async fn run_guarded(
+        self: &Arc<Self>,
+        job: String,
+        steps: Vec<JobStep>,
+        connection: Option<String>,
+    ) -> &'static str {
+        let me = self.clone();
+        let name = job.clone();
+        let task =
+            tokio::spawn(async move { me.run_steps(&job, &steps, connection.as_deref()).await });
+        match task.await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                let what = if e.is_panic() {
+                    let payload = e.into_panic();
+                    payload
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic".to_string())
+                } else {
+                    "cancelled".to_string()
+                };
+                tracing::error!(job = %name, panic = %what, "job failed: its code panicked; the connections it held are free again");
+                let mut m = self.metrics.lock().unwrap();
+                m.panics += 1;
+                *m.jobs.entry((name, "failed".to_string())).or_default() += 1;
+                "failed"
+            }
+        }
+    }
+
     /// Run a scheduled job unless it is still running; record when it was due.
     async fn fire(self: Arc<Self>, index: usize, due: DateTime<Utc>, trigger: &'static str) {
         let job = &self.jobs[index];
@@ -344,13 +407,14 @@ impl Daemon {
             let job = &me.jobs[index];
             tracing::info!(job = %job.name, trigger, due = %due.to_rfc3339(), "job due");
             let outcome = me
-                .run_steps(
-                    &job.name,
-                    &job.config.steps,
-                    job.config.connection.as_deref(),
+                .run_guarded(
+                    job.name.clone(),
+                    job.config.steps.clone(),
+                    job.config.connection.clone(),
                 )
                 .await;
-            if let Ok(mut store) = me.session.store() {
+            let store = me.session.store();
+            if let Ok(mut store) = store {
                 let _ = store.record_job(&job.name, &due.to_rfc3339(), outcome);
             }
             job.running.store(false, Ordering::SeqCst);
@@ -358,8 +422,36 @@ impl Daemon {
     }
 }
 
+/// A connection marked as being synced; unmarked when dropped, however the sync ended.
+struct Syncing<'a> {
+    set: &'a Mutex<BTreeSet<String>>,
+    name: String,
+}
+
+impl<'a> Syncing<'a> {
+    /// Mark `name`, unless a sync of it is already running.
+    fn claim(set: &'a Mutex<BTreeSet<String>>, name: &str) -> Option<Syncing<'a>> {
+        let mut names = set.lock().unwrap_or_else(|p| p.into_inner());
+        names.insert(name.to_string()).then(|| Syncing {
+            set,
+            name: name.to_string(),
+        })
+    }
+}
+
+impl Drop for Syncing<'_> {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.name);
+    }
+}
+
 enum StepEnd {
     Done,
+    /// Done, but a connection was left out because another job was syncing it.
+    Skipped,
     Stopped,
 }
 
@@ -377,14 +469,10 @@ pub async fn run(config_path: &std::path::Path) -> Result<(), Failure> {
     let addr = listener.local_addr()?;
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let app = router(daemon.clone());
-    let mut server_stop = shutdown_rx.clone();
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = server_stop.wait_for(|s| *s).await;
-            })
-            .await;
-    });
+    let server = tokio::spawn(serve(listener, app, daemon.clone(), shutdown_rx.clone()));
+    if !addr.ip().is_loopback() && daemon.read_token.is_none() {
+        tracing::warn!(%addr, "listening beyond loopback without a read token: anyone who reaches this address reads the portfolio (per-person data stays withheld); set daemon.read_token_env or daemon.read_token_file");
+    }
     tracing::info!(%addr, jobs = daemon.jobs.len(), "tollgate run: serving");
     eprintln!(
         "Tollgate is serving on http://{addr} (health /healthz, metrics /metrics, API /api/v1/)"
@@ -480,25 +568,203 @@ async fn wait_for_signal() {
 // ---------------------------------------------------------------------------------------
 // HTTP. Helpers return a ready `Response` as their error, the axum way.
 
+/// How long a client may take to send a request's headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one connection may stay open, keep-alive included.
+const CONNECTION_LIFETIME: Duration = Duration::from_secs(300);
+/// Largest request body accepted (the API takes none; this only bounds what is read).
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Serve `app` on `listener` until `stop`: at most `daemon.max_connections` connections at
+/// once (more are closed on arrival), each with a header-read timeout and a bounded lifetime,
+/// so half-sent requests cannot use up the process's file descriptors.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    daemon: Arc<Daemon>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let cap = daemon.session.config.daemon.max_connections as usize;
+    let slots = Arc::new(tokio::sync::Semaphore::new(cap));
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = stop.wait_for(|s| *s) => break,
+        };
+        let (stream, _peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of file descriptors, say: wait a moment instead of spinning.
+                tracing::warn!(error = %e, "cannot accept a connection");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            daemon.metrics.lock().unwrap().connections_refused += 1;
+            drop(stream);
+            continue;
+        };
+        while connections.try_join_next().is_some() {}
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let mut stop = stop.clone();
+        connections.spawn(async move {
+            let _slot = slot;
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let mut connection = std::pin::pin!(connection);
+            let lifetime = tokio::time::sleep(CONNECTION_LIFETIME);
+            tokio::pin!(lifetime);
+            tokio::select! {
+                _ = connection.as_mut() => return,
+                _ = &mut lifetime => {}
+                _ = stop.wait_for(|s| *s) => {}
+            }
+            connection.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(Duration::from_secs(5), connection).await;
+        });
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+}
+
 fn router(daemon: Arc<Daemon>) -> Router {
-    Router::new()
+    // Pages and GET API: the read token when one is configured.
+    let reading = Router::new()
         .route("/", get(dashboard))
         .route("/initiatives/{key}", get(initiative_page))
         .route("/quarterly", get(quarterly_page))
         .route("/resources", get(resources_page))
         .route("/runs", get(runs_page))
-        .route("/favicon.ico", get(favicon))
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .route("/api/v1/initiatives", get(initiatives))
         .route("/api/v1/findings", get(findings))
         .route("/api/v1/runs", get(runs))
         .route("/api/v1/people", get(people))
         .route("/api/v1/teams", get(teams))
+        .route_layer(axum::middleware::from_fn_with_state(
+            daemon.clone(),
+            require_read_token,
+        ));
+    Router::new()
+        .merge(reading)
+        .route("/favicon.ico", get(favicon))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/api/v1/sync/{connection}", post(trigger_sync))
         .route("/api/v1/report/{kind}", post(trigger_report))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(guard_every_response))
         .with_state(daemon)
+}
+
+/// Every answer: security headers; every request: a bounded body.
+async fn guard_every_response(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let too_big = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64);
+    let mut response = if too_big {
+        json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+        )
+    } else {
+        next.run(request).await
+    };
+    let h = response.headers_mut();
+    for (name, value) in [
+        (
+            "content-security-policy",
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        ),
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+    ] {
+        if !(name == "cache-control" && h.contains_key(header::CACHE_CONTROL)) {
+            h.insert(name, header::HeaderValue::from_static(value));
+        }
+    }
+    response
+}
+
+/// Whether two secrets are equal, in time independent of where they differ.
+fn same_secret(given: &str, token: &Secret) -> bool {
+    let (a, b) = (given.as_bytes(), token.expose().as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The token a request carries: `Authorization: Bearer T`, or T as the password of HTTP basic
+/// auth (what a browser sends after its prompt).
+fn presented_token(headers: &HeaderMap) -> Option<String> {
+    use base64::Engine as _;
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    if let Some(t) = value.strip_prefix("Bearer ") {
+        return Some(t.trim().to_string());
+    }
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    text.split_once(':')
+        .map(|(_, password)| password.to_string())
+}
+
+/// With a read token configured, pages and the GET API answer only requests that carry it.
+async fn require_read_token(
+    State(d): State<Arc<Daemon>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(token) = &d.read_token
+        && !presented_token(request.headers()).is_some_and(|t| same_secret(&t, token))
+    {
+        let mut r = json_error(
+            StatusCode::UNAUTHORIZED,
+            "this Tollgate asks for its read token: Authorization: Bearer TOKEN, or the token as the password when the browser asks",
+        );
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Basic realm=\"Tollgate\", charset=\"UTF-8\""),
+        );
+        return r;
+    }
+    next.run(request).await
+}
+
+/// Whether per-person data may be shown: only to holders of the read token.
+fn persons_visible(d: &Daemon) -> bool {
+    d.read_token.is_some()
+}
+
+/// The answer to a request for per-person data when no read token is configured.
+fn persons_withheld() -> Response {
+    json_error(
+        StatusCode::FORBIDDEN,
+        "per-person data (names, e-mails, allocations) is shown only with a read token: set daemon.read_token_env or daemon.read_token_file",
+    )
+}
+
+/// Run `work` (store reads, HTML rendering) on the blocking pool, off the async workers that
+/// answer /healthz.
+async fn blocking(work: impl FnOnce() -> Response + Send + 'static) -> Response {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(r) => r,
+        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
 }
 
 fn json_error(status: StatusCode, message: &str) -> Response {
@@ -513,11 +779,12 @@ fn store_of(d: &Daemon) -> Result<Box<dyn Store>, Response> {
 }
 
 async fn readyz(State(d): State<Arc<Daemon>>) -> Response {
-    match store_of(&d) {
+    blocking(move || match store_of(&d) {
         Ok(_) if !d.stopping() => (StatusCode::OK, "ready\n").into_response(),
         Ok(_) => json_error(StatusCode::SERVICE_UNAVAILABLE, "stopping"),
         Err(r) => r,
-    }
+    })
+    .await
 }
 
 fn escape(label: &str) -> String {
@@ -608,6 +875,27 @@ async fn metrics(State(d): State<Arc<Daemon>>) -> Response {
             })
             .collect(),
     );
+    family(
+        "tollgate_sync_skipped_total",
+        "counter",
+        "Syncs a job left out because another job was syncing the connection.",
+        m.sync_skipped
+            .iter()
+            .map(|(c, n)| (format!("{{connection=\"{}\"}}", escape(c)), n.to_string()))
+            .collect(),
+    );
+    family(
+        "tollgate_job_panics_total",
+        "counter",
+        "Jobs whose code panicked (also counted as failed).",
+        vec![(String::new(), m.panics.to_string())],
+    );
+    family(
+        "tollgate_http_connections_refused_total",
+        "counter",
+        "HTTP connections closed on arrival because daemon.max_connections were open.",
+        vec![(String::new(), m.connections_refused.to_string())],
+    );
     drop(m);
     let s = d.session.runtime.stats();
     for (name, help, value) in [
@@ -640,6 +928,16 @@ async fn metrics(State(d): State<Arc<Daemon>>) -> Response {
             "tollgate_upstream_denied_total",
             "Plugin requests the host refused.",
             s.http_denied.get(),
+        ),
+        (
+            "tollgate_credential_echoes_total",
+            "Upstream answers that contained a connection's credential, redacted before the plugin saw them.",
+            s.credential_echoes.get(),
+        ),
+        (
+            "tollgate_plugin_output_refused_total",
+            "Plugin answers refused for breaking a cap (records, diagnostics, cursor size).",
+            s.output_refused.get(),
         ),
     ] {
         family(
@@ -714,7 +1012,12 @@ fn records_of(d: &Daemon, kind: EntityKind) -> Result<Vec<tollgate_dmo::model::R
 }
 
 async fn initiatives(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
-    let records = match records_of(&d, EntityKind::Initiative) {
+    blocking(move || initiatives_now(&d, &q)).await
+}
+
+fn initiatives_now(d: &Daemon, q: &BTreeMap<String, String>) -> Response {
+    let q = q.clone();
+    let records = match records_of(d, EntityKind::Initiative) {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -741,7 +1044,12 @@ async fn initiatives(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response
 }
 
 async fn findings(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
-    let store = match store_of(&d) {
+    blocking(move || findings_now(&d, &q)).await
+}
+
+fn findings_now(d: &Daemon, q: &BTreeMap<String, String>) -> Response {
+    let q = q.clone();
+    let store = match store_of(d) {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -767,13 +1075,19 @@ async fn findings(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
         .filter(|f| min.is_none_or(|m| f.finding.severity >= m))
         .filter(|f| matches(&q, "rule", Some(&f.finding.rule_id)))
         .filter(|f| matches(&q, "subject", Some(&f.finding.subject.key)))
+        .filter(|f| persons_visible(d) || f.finding.subject.kind != "person")
         .map(|f| serde_json::to_value(&f).unwrap_or(Value::Null))
         .collect();
     page(items, &q)
 }
 
 async fn runs(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
-    let store = match store_of(&d) {
+    blocking(move || runs_now(&d, &q)).await
+}
+
+fn runs_now(d: &Daemon, q: &BTreeMap<String, String>) -> Response {
+    let q = q.clone();
+    let store = match store_of(d) {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -813,11 +1127,14 @@ fn entities(d: &Daemon, kind: EntityKind, q: &BTreeMap<String, String>) -> Respo
 }
 
 async fn people(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
-    entities(&d, EntityKind::Person, &q)
+    if !persons_visible(&d) {
+        return persons_withheld();
+    }
+    blocking(move || entities(&d, EntityKind::Person, &q)).await
 }
 
 async fn teams(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
-    entities(&d, EntityKind::Team, &q)
+    blocking(move || entities(&d, EntityKind::Team, &q)).await
 }
 
 const NAV: &str = "<nav><a href=\"/\">Portfolio</a><a href=\"/quarterly\">Quarterly review</a><a href=\"/resources\">Resources</a><a href=\"/runs\">Runs</a><a href=\"/metrics\">Metrics</a></nav>\n";
@@ -831,43 +1148,60 @@ fn html_response(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-/// A report of today, live, with initiatives linked to their pages.
-fn live_report(
-    d: &Daemon,
-    make: impl FnOnce(&dyn Store, &str) -> Result<crate::report::Report, Failure>,
+/// A report of today, live, with initiatives linked to their pages; built and rendered on
+/// the blocking pool. Without a read token, tables about single people are left out.
+async fn live_report(
+    d: Arc<Daemon>,
+    make: impl FnOnce(&Daemon, &dyn Store, &str) -> Result<crate::report::Report, Failure>
+    + Send
+    + 'static,
 ) -> Response {
-    let store = match store_of(d) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    match make(store.as_ref(), &crate::store::today()) {
-        Ok(report) => html_response(
-            StatusCode::OK,
-            crate::report::html_page(&report, Some("/initiatives/"), NAV),
-        ),
-        Err(f) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &f.error.to_string()),
-    }
+    blocking(move || {
+        let store = match store_of(&d) {
+            Ok(s) => s,
+            Err(r) => return r,
+        };
+        match make(&d, store.as_ref(), &crate::store::today()) {
+            Ok(mut report) => {
+                if !persons_visible(&d) {
+                    crate::report::withhold_per_person(&mut report);
+                }
+                html_response(
+                    StatusCode::OK,
+                    crate::report::html_page(&report, Some("/initiatives/"), NAV),
+                )
+            }
+            Err(f) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &f.error.to_string()),
+        }
+    })
+    .await
 }
 
 /// The portfolio, live: the steering pack of today.
 async fn dashboard(State(d): State<Arc<Daemon>>) -> Response {
-    live_report(&d, |store, today| {
+    live_report(d, |d, store, today| {
         crate::report::build(store, ReportKind::Steering, today, &d.session.config)
     })
+    .await
 }
 
 /// The quarterly review of today.
 async fn quarterly_page(State(d): State<Arc<Daemon>>) -> Response {
-    live_report(&d, |store, today| {
+    live_report(d, |d, store, today| {
         crate::report::build(store, ReportKind::Quarterly, today, &d.session.config)
     })
+    .await
 }
 
-/// Resources: the heat map and capacity against demand.
+/// Resources: the heat map and capacity against demand (per person: with the read token).
 async fn resources_page(State(d): State<Arc<Daemon>>) -> Response {
-    live_report(&d, |store, today| {
+    if !persons_visible(&d) {
+        return persons_withheld();
+    }
+    live_report(d, |d, store, today| {
         crate::report::resources(store, today, &d.session.config.reports)
     })
+    .await
 }
 
 /// The tab icon browsers ask for: a small gate, as SVG.
@@ -884,7 +1218,11 @@ async fn favicon() -> Response {
 
 /// The sync runs, newest first.
 async fn runs_page(State(d): State<Arc<Daemon>>) -> Response {
-    let store = match store_of(&d) {
+    blocking(move || runs_page_now(&d)).await
+}
+
+fn runs_page_now(d: &Daemon) -> Response {
+    let store = match store_of(d) {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -928,7 +1266,12 @@ async fn runs_page(State(d): State<Arc<Daemon>>) -> Response {
 /// One initiative: what the tracker says, its open findings, its business case, its
 /// decisions, and a link back to the epic.
 async fn initiative_page(State(d): State<Arc<Daemon>>, Path(key): Path<String>) -> Response {
-    let store = match store_of(&d) {
+    blocking(move || initiative_page_now(&d, &key)).await
+}
+
+fn initiative_page_now(d: &Daemon, key: &str) -> Response {
+    let key = key.to_string();
+    let store = match store_of(d) {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -1048,10 +1391,7 @@ fn authorise(d: &Daemon, headers: &HeaderMap) -> Result<(), Response> {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let ok = given.is_some_and(|g| {
-        let (a, b) = (g.as_bytes(), token.expose().as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-    });
+    let ok = given.is_some_and(|g| same_secret(g, token));
     if ok {
         Ok(())
     } else {
@@ -1090,8 +1430,12 @@ async fn trigger_sync(
     let me = d.clone();
     let conn = connection.clone();
     tokio::spawn(async move {
-        me.run_steps("api", &[JobStep::Sync, JobStep::Check], Some(&conn))
-            .await;
+        me.run_guarded(
+            "api".to_string(),
+            vec![JobStep::Sync, JobStep::Check],
+            Some(conn),
+        )
+        .await;
     });
     (
         StatusCode::ACCEPTED,

@@ -174,7 +174,7 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
     print_table(&["CONNECTION", "PLUGIN", "RESULT"], &rows);
 
     println!("\n== Sync (tollgate sync)");
-    let summaries = crate::cli::sync_all(&session, None, false, false).await?;
+    let summaries = crate::cli::sync_all(&session, None, crate::cli::SyncFlags::default()).await?;
     let store = session.store()?;
     let records = store.export()?;
     let mut by_kind: std::collections::BTreeMap<&str, usize> = Default::default();

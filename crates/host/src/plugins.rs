@@ -198,6 +198,15 @@ impl PluginRegistry {
                         format!("{} is not a directory", dir.display()),
                     ));
                 }
+                if let Some(odd) = special_file(&dir) {
+                    return Err(invalid(
+                        format!("connections.{name}.data_dir"),
+                        format!(
+                            "{} is not a regular file (a FIFO, socket or device); a plugin reading it could wait forever. Move it out of the data directory",
+                            odd.display()
+                        ),
+                    ));
+                }
                 Some(dir)
             }
             (None, true) => {
@@ -227,6 +236,31 @@ impl PluginRegistry {
             },
         ))
     }
+}
+
+/// The first entry under `dir` (two levels deep) that is neither a regular file nor a
+/// directory once symbolic links are followed: a FIFO, a socket or a device.
+fn special_file(dir: &Path) -> Option<std::path::PathBuf> {
+    let mut pending = vec![(dir.to_path_buf(), 0)];
+    while let Some((d, depth)) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue; // a dangling link: the plugin cannot open it either
+            };
+            if meta.is_dir() {
+                if depth < 1 {
+                    pending.push((path, depth + 1));
+                }
+            } else if !meta.is_file() {
+                return Some(path);
+            }
+        }
+    }
+    None
 }
 
 /// The settings block of a connection as JSON, for the plugin.

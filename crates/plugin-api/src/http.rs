@@ -13,6 +13,10 @@ pub use raw::Method;
 /// [`Client::send`].
 #[derive(Debug, Clone)]
 pub struct Response {
+    /// The method of the request this answers, for messages.
+    pub method: Method,
+    /// The path (without the query) of the request this answers, for messages.
+    pub path: String,
     /// HTTP status.
     pub status: u16,
     /// Response headers, lower-case names.
@@ -30,11 +34,18 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Parse the body as JSON.
+    /// Parse the body as JSON of the shape `T`. A body that is not JSON, or JSON of another
+    /// shape (`{}` where a list of issues was expected, a number where text was), is a
+    /// [`PluginError::Transient`] naming the request: the host retries the page, and if the
+    /// answer stays wrong the sync fails loudly instead of reading it as "no data".
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, PluginError> {
         serde_json::from_slice(&self.body).map_err(|e| {
-            PluginError::Remote(format!(
-                "response is not the JSON expected: {e}; body starts: {}",
+            let content_type = self.header("content-type").unwrap_or("no content type");
+            PluginError::Transient(format!(
+                "{} {} answered {} ({content_type}) with a body that is not the JSON expected: {e}; body starts: {}",
+                method_name(self.method),
+                self.path,
+                self.status,
                 excerpt(&self.body)
             ))
         })
@@ -88,6 +99,8 @@ impl Client {
         };
         match raw::send(&request) {
             Ok(r) => Ok(Response {
+                method,
+                path: path.split('?').next().unwrap_or(path).to_string(),
                 status: r.status,
                 headers: r.headers,
                 body: r.body,
@@ -200,10 +213,21 @@ pub fn check_status(
     })
 }
 
-/// The first 300 characters of a body, for error messages.
+/// The first 300 characters of a body, for error messages, with control characters (terminal
+/// escape sequences, line breaks) shown escaped.
 pub fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
-    let mut out: String = text.chars().take(300).collect();
+    let mut out: String = text
+        .chars()
+        .take(300)
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
     if text.chars().count() > 300 {
         out.push('…');
     }
@@ -256,6 +280,8 @@ mod tests {
     #[test]
     fn statuses_map_to_error_kinds() {
         let resp = |status: u16, headers: Vec<(String, String)>| Response {
+            method: Method::Get,
+            path: "/x".into(),
             status,
             headers,
             body: b"{\"errorMessages\":[\"nope\"]}".to_vec(),
@@ -277,5 +303,49 @@ mod tests {
             Err(PluginError::Remote(_))
         ));
         assert!(check_status(Method::Get, "/x", resp(204, vec![])).is_ok());
+    }
+
+    #[test]
+    fn a_body_of_the_wrong_shape_is_a_transient_error_naming_the_request() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Page {
+            issues: Vec<serde_json::Value>,
+        }
+        let r = |body: &[u8], ct: &str| Response {
+            method: Method::Post,
+            path: "/rest/api/3/search/jql".into(),
+            status: 200,
+            headers: vec![("content-type".into(), ct.into())],
+            body: body.to_vec(),
+        };
+        for (body, ct, says) in [
+            (&b"{}"[..], "application/json", "missing field `issues`"),
+            (b"<html>Sign in</html>", "text/html", "text/html"),
+            (b"{\"issues\": 7}", "application/json", "invalid type"),
+        ] {
+            match r(body, ct).json::<Page>() {
+                Err(PluginError::Transient(m)) => {
+                    assert!(
+                        m.contains("POST /rest/api/3/search/jql answered 200"),
+                        "{m}"
+                    );
+                    assert!(m.contains(says), "{m}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(
+            r(b"{\"issues\": []}", "application/json")
+                .json::<Page>()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn excerpts_escape_terminal_control_characters() {
+        let e = excerpt(b"\x1b[2J\x1b]0;owned\x07 hi\r\n");
+        assert!(!e.chars().any(char::is_control), "{e}");
+        assert!(e.contains("\\u{1b}[2J"), "{e}");
     }
 }

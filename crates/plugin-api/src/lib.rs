@@ -55,6 +55,13 @@ pub use bindings::tollgate::plugin::types::{
 /// The contract version this SDK implements (the WIT package version).
 pub const CONTRACT_VERSION: &str = "0.1.0";
 
+/// The key of a record's `extra` that lists model fields (as the export spells them:
+/// `title`, `source_updated`, `cost_of_delay`) the plugin could not read this time because the
+/// source sent a value of an unexpected type. The host keeps each one's last stored value
+/// instead of the empty one in the record, and drops the key. Report the drift as a
+/// diagnostic too, so people see it.
+pub const UNREAD_KEY: &str = "_unread";
+
 /// What a plugin implements. Every call is independent: a plugin keeps no state between calls
 /// (the host may use a fresh instance for each), and carries what it needs in cursors and
 /// checkpoints.

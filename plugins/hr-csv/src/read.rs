@@ -177,14 +177,41 @@ pub fn read_page<R: Read + Seek>(
         }
         rows += 1;
         let line = record.position().map_or(0, |p| p.line());
+        // The line this record ends on; more than `line` when a quoted field holds line breaks.
+        let last_line = reader.position().line().saturating_sub(1).max(line);
+        if last_line > line {
+            let start = record.position().map_or(0, |p| p.byte());
+            let end = reader.position().byte();
+            if quotes_unbalanced(reader.get_mut(), start, end).map_err(|e| e.to_string())? {
+                out.rejected.push(Rejection {
+                    location: format!("{}:{line}", spec.file),
+                    reason: format!(
+                        "a quote opened on line {line} is never closed, so lines {line} to {last_line} read as one field; close the quote. The rows after line {line} were not read, and nothing stored from them is deleted"
+                    ),
+                });
+                out.next = None;
+                return Ok(out);
+            }
+        }
         if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
             continue;
         }
         if record.len() != header.len() {
+            let hint = if last_line > line {
+                format!(
+                    "; the row runs from line {line} to line {last_line}, so a quote may be misplaced"
+                )
+            } else {
+                " (a stray delimiter or a missing one?)".to_string()
+            };
             out.rejected.push(Rejection {
-                location: format!("{}:{line}:{}", spec.file, record.len().min(header.len()) + 1),
+                location: format!(
+                    "{}:{line}:{}",
+                    spec.file,
+                    record.len().min(header.len()) + 1
+                ),
                 reason: format!(
-                    "the row has {} fields but the header has {} (a stray delimiter or a missing one?)",
+                    "the row has {} fields but the header has {}{hint}",
                     record.len(),
                     header.len()
                 ),
@@ -240,6 +267,27 @@ pub fn read_page<R: Read + Seek>(
         record: p.record(),
     });
     Ok(out)
+}
+
+/// Whether the bytes `start..end` of `file` hold an odd number of `"`: a quoted field that
+/// never closed (well-formed CSV quotes come in pairs, `""` escapes included). The file's
+/// position is restored, so a CSV reader over it carries on undisturbed.
+fn quotes_unbalanced<R: Read + Seek>(file: &mut R, start: u64, end: u64) -> std::io::Result<bool> {
+    let here = file.stream_position()?;
+    file.seek(SeekFrom::Start(start))?;
+    let mut quotes = 0u64;
+    let mut left = end.saturating_sub(start);
+    let mut buf = [0u8; 8192];
+    while left > 0 {
+        let n = file.read(&mut buf[..left.min(8192) as usize])?;
+        if n == 0 {
+            break;
+        }
+        quotes += buf[..n].iter().filter(|b| **b == b'"').count() as u64;
+        left -= n as u64;
+    }
+    file.seek(SeekFrom::Start(here))?;
+    Ok(quotes % 2 == 1)
 }
 
 /// The person ids of a people file (after aliases); rows that do not parse are left out.
@@ -462,6 +510,65 @@ mod tests {
         )
         .unwrap();
         assert!(read.records.is_empty() && read.rejected.is_empty() && read.next.is_none());
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_an_error_at_its_line_and_the_rows_before_it_stay() {
+        let spec = by_stream("teams").unwrap();
+        let mut text = String::from("id,name\nt1,One\nt2,\"Two\nt3,Three\n");
+        for i in 4..30 {
+            text.push_str(&format!("t{i},Team {i}\n"));
+        }
+        for page_size in [1, 2, 100] {
+            let mut all = Vec::new();
+            let mut rejected = Vec::new();
+            let mut start = None;
+            loop {
+                let read = read_page(
+                    spec,
+                    &Settings::default(),
+                    Cursor::new(text.as_bytes()),
+                    start,
+                    page_size,
+                    None,
+                )
+                .unwrap();
+                all.extend(read.records.into_iter().map(|(id, _)| id));
+                rejected.extend(read.rejected);
+                match read.next {
+                    Some(p) => start = Some(p),
+                    None => break,
+                }
+            }
+            assert_eq!(all, ["t1"], "page size {page_size}");
+            assert_eq!(rejected.len(), 1, "{rejected:?}");
+            assert_eq!(rejected[0].location, "teams.csv:3");
+            assert!(
+                rejected[0]
+                    .reason
+                    .contains("a quote opened on line 3 is never closed"),
+                "{}",
+                rejected[0].reason
+            );
+        }
+    }
+
+    #[test]
+    fn a_closed_quote_over_several_lines_is_a_field_not_an_error() {
+        let spec = by_stream("teams").unwrap();
+        let text = "id,name,manager\nt1,\"Two\nlines\",\"Dana \"\"D\"\" Roe\"\nt2,Next,\n";
+        let read = read_page(
+            spec,
+            &Settings::default(),
+            Cursor::new(text.as_bytes()),
+            None,
+            100,
+            None,
+        )
+        .unwrap();
+        assert!(read.rejected.is_empty(), "{:?}", read.rejected);
+        let ids: Vec<&str> = read.records.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["t1", "t2"]);
     }
 
     #[test]

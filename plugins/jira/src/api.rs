@@ -18,7 +18,7 @@ pub struct Issue {
     pub key: Option<String>,
     #[serde(rename = "self")]
     pub self_url: Option<String>,
-    #[serde(default)]
+    /// Searches always ask for fields, so an issue without them is a malformed answer.
     pub fields: serde_json::Map<String, Value>,
 }
 
@@ -66,10 +66,11 @@ pub struct SearchPage {
     pub next: Option<SearchPosition>,
 }
 
+// The page shapes are strict on purpose: `issues` has no default, so an answer without it (a
+// `{}` from a proxy, an error page with a 200) is an error the host retries, never "no issues".
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CloudPage {
-    #[serde(default)]
     issues: Vec<Issue>,
     next_page_token: Option<String>,
     #[serde(default)]
@@ -79,7 +80,6 @@ struct CloudPage {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct DcPage {
-    #[serde(default)]
     issues: Vec<Issue>,
     start_at: u64,
     total: u64,
@@ -277,7 +277,7 @@ mod tests {
     #[test]
     fn browse_urls_keep_the_context_path() {
         let issue: Issue = serde_json::from_value(serde_json::json!({
-            "id": "10001", "key": "BIZ-1", "self": "https://jira.example.com/jira/rest/api/2/issue/10001"
+            "id": "10001", "key": "BIZ-1", "self": "https://jira.example.com/jira/rest/api/2/issue/10001", "fields": {}
         }))
         .unwrap();
         assert_eq!(

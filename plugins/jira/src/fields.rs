@@ -137,6 +137,47 @@ pub struct Reader<'a> {
     pub diagnostics: Vec<Diagnostic>,
     /// Values that did not map onto a typed attribute, by attribute.
     pub extra: serde_json::Map<String, Value>,
+    /// Model fields this issue's answer held in an unexpected type: the host keeps their last
+    /// value read instead of the empty one in the record (the contract's `_unread` key of
+    /// `extra`).
+    pub unread: Vec<&'static str>,
+}
+
+/// The model field an attribute fills, for keeping its last value when the attribute's value
+/// comes in an unexpected type.
+fn model_field(attribute: &str) -> Option<&'static str> {
+    Some(match attribute {
+        "demand-type" => "demand_type",
+        "development-type" => "development_type",
+        "value-stream" => "value_stream",
+        "strategic-theme" => "strategic_theme",
+        "gate" => "current_gate",
+        "next-gate-due" => "next_gate_due",
+        "cost-of-delay" => "cost_of_delay",
+        "business-value" => "user_business_value",
+        "time-criticality" => "time_criticality",
+        "risk-reduction" => "risk_reduction",
+        "job-size" => "job_size",
+        "target-start" => "planned_start",
+        "target-end" => "planned_end",
+        "business-owner" => "business_owner",
+        "kpi" | "kpi-baseline" | "kpi-target" | "kpi-actual" | "kpi-measured-on" => "kpis",
+        "story-points" => "estimate",
+        "sprint" => "sprint_ids",
+        _ => return None,
+    })
+}
+
+/// The JSON type of a value, as a person reads it.
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "text",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
 }
 
 impl<'a> Reader<'a> {
@@ -151,7 +192,102 @@ impl<'a> Reader<'a> {
             fields,
             diagnostics: Vec::new(),
             extra: serde_json::Map::new(),
+            unread: Vec::new(),
         }
+    }
+
+    fn drifted(&mut self, field: &str, model: &'static str, expected: &str, value: &Value) {
+        if !self.unread.contains(&model) {
+            self.unread.push(model);
+        }
+        let mut shown = value.to_string();
+        if shown.len() > 200 {
+            shown = format!("{}…", shown.chars().take(200).collect::<String>());
+        }
+        self.diagnostics.push(Diagnostic {
+            severity: Severity::Warning,
+            code: "type-drift".into(),
+            message: format!(
+                "{}: the system field `{field}` holds {} ({shown}), not {expected}; the last value read is kept",
+                self.issue_key,
+                json_type(value)
+            ),
+            location: Some(format!("{}:{field}", self.issue_key)),
+        });
+    }
+
+    fn system(&self, field: &str) -> Option<&'a Value> {
+        self.fields.get(field).filter(|v| !v.is_null())
+    }
+
+    /// A system text field (`summary`), for the model field `model`.
+    pub fn system_text(&mut self, field: &str, model: &'static str) -> Option<String> {
+        let v = self.system(field)?;
+        match v.as_str() {
+            Some(s) => Some(s.to_string()),
+            None => {
+                self.drifted(field, model, "text", v);
+                None
+            }
+        }
+    }
+
+    /// A system timestamp (`updated`, `created`, `resolutiondate`): text that starts like
+    /// `2026-11-27T10:30`.
+    pub fn system_timestamp(&mut self, field: &str, model: &'static str) -> Option<String> {
+        let v = self.system(field)?;
+        match v.as_str() {
+            Some(s) if s.len() >= 16 && s.as_bytes()[10] == b'T' && s.as_bytes()[4] == b'-' => {
+                Some(s.to_string())
+            }
+            _ => {
+                self.drifted(field, model, "a timestamp", v);
+                None
+            }
+        }
+    }
+
+    /// The `name` of a system object field (`status`, `issuetype`).
+    pub fn system_name(&mut self, field: &str, model: &'static str) -> Option<String> {
+        let v = self.system(field)?;
+        match v.get("name").and_then(Value::as_str) {
+            Some(s) => Some(s.to_string()),
+            None => {
+                self.drifted(field, model, "an object with a name", v);
+                None
+            }
+        }
+    }
+
+    /// The labels: a list of text.
+    pub fn labels(&mut self) -> Vec<String> {
+        let Some(v) = self.system("labels") else {
+            return Vec::new();
+        };
+        match v.as_array() {
+            Some(items) if items.iter().all(Value::is_string) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => {
+                self.drifted("labels", "labels", "a list of text", v);
+                Vec::new()
+            }
+        }
+    }
+
+    /// `extra` for the record: the values kept aside, and `_unread` naming the model fields
+    /// whose last value the host should keep.
+    pub fn take_extra(&mut self) -> serde_json::Map<String, Value> {
+        let mut extra = std::mem::take(&mut self.extra);
+        if !self.unread.is_empty() {
+            extra.insert(
+                tollgate_plugin_api::UNREAD_KEY.to_string(),
+                Value::from(std::mem::take(&mut self.unread)),
+            );
+        }
+        extra
     }
 
     fn raw(&self, attribute: &str) -> Option<&'a Value> {
@@ -161,6 +297,11 @@ impl<'a> Reader<'a> {
 
     fn mistyped(&mut self, attribute: &str, expected: &str, value: &Value) {
         self.extra.insert(attribute.to_string(), value.clone());
+        if let Some(model) = model_field(attribute)
+            && !self.unread.contains(&model)
+        {
+            self.unread.push(model);
+        }
         // An option is shown by its value; its `self` link says nothing to a person.
         let shown = match value.get("value").and_then(Value::as_str) {
             Some(v) => format!("the option \"{v}\""),
@@ -170,7 +311,7 @@ impl<'a> Reader<'a> {
             severity: Severity::Warning,
             code: "mistyped-value".into(),
             message: format!(
-                "{}: `{attribute}` ({}) holds {shown}, not {expected}; the value is kept in `extra` and not used",
+                "{}: `{attribute}` ({}) holds {shown}, not {expected}; the value is kept in `extra`, and the last value read is used",
                 self.issue_key,
                 self.map.id(attribute).unwrap_or("?")
             ),

@@ -179,9 +179,14 @@ fn finish(
     page
 }
 
-fn with_extra(mut r: DmoRecord, issue: &Issue, extra: serde_json::Map<String, Value>) -> DmoRecord {
+fn with_extra(
+    mut r: DmoRecord,
+    issue: &Issue,
+    updated: Option<&str>,
+    extra: serde_json::Map<String, Value>,
+) -> DmoRecord {
     r.url = issue.browse_url();
-    r.source_updated = issue.str_field("updated").map(|u| rfc3339(&u));
+    r.source_updated = updated.map(rfc3339);
     if !extra.is_empty() {
         r.extra = Value::Object(extra).to_string();
     }
@@ -242,12 +247,19 @@ pub fn initiatives(
     .collect();
     wanted.extend(cursor.fields.ids_of(INITIATIVE_ATTRIBUTES));
     let result = jira.search(&jql, &wanted, &cursor.at, page_size.clamp(1, 100))?;
-    let risks = risks_of(jira, settings, &cursor, &result.issues)?;
+    let (risks, risks_unread) = risks_of(
+        jira,
+        settings,
+        &cursor,
+        &result.issues,
+        &mut page.diagnostics,
+    )?;
     let mut newest = cursor.newest.clone();
     for issue in &result.issues {
-        newest = newer(newest, issue.str_field("updated").as_deref());
         let key = issue.key();
         let mut r = Reader::new(&cursor.fields, key.clone(), &issue.fields);
+        let updated = r.system_timestamp("updated", "source_updated");
+        newest = newer(newest, updated.as_deref());
         let status_category = issue
             .field("status")
             .and_then(|s| s.pointer("/statusCategory/key"))
@@ -269,8 +281,8 @@ pub fn initiatives(
         let gate = r.text("gate");
         let initiative = Initiative {
             key: key.clone(),
-            title: issue.str_field("summary").unwrap_or_default(),
-            status: issue.name_of("status").unwrap_or_default(),
+            title: r.system_text("summary", "title").unwrap_or_default(),
+            status: r.system_name("status", "status").unwrap_or_default(),
             status_category,
             demand_type: r.text("demand-type").map(|v| vocabulary(&v)),
             development_type: r.text("development-type").map(|v| vocabulary(&v)),
@@ -287,17 +299,10 @@ pub fn initiatives(
             planned_start: r.date("target-start"),
             planned_end: r.date("target-end"),
             next_gate_due: r.date("next-gate-due"),
-            created: issue.str_field("created").map(|c| rfc3339(&c)),
-            labels: issue
-                .field("labels")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            created: r
+                .system_timestamp("created", "created")
+                .map(|c| rfc3339(&c)),
+            labels: r.labels(),
             risks: risks.get(&key).cloned().unwrap_or_default(),
             kpis,
         };
@@ -317,21 +322,41 @@ pub fn initiatives(
                     Entity::GateDecision(decided),
                 ),
                 issue,
+                updated.as_deref(),
                 Default::default(),
             ));
         }
-        push_read(&mut page, issue, r, Entity::Initiative(initiative));
+        if risks_unread.contains(&key) {
+            r.unread.push("risks");
+        }
+        push_read(
+            &mut page,
+            issue,
+            updated.as_deref(),
+            r,
+            Entity::Initiative(initiative),
+        );
     }
     let cursor = IssueCursor { newest, ..cursor };
     Ok(finish(page, cursor, result.next, checkpoint))
 }
 
 /// Add the record read from `issue`, with what the reader kept in `extra` and noticed.
-fn push_read(page: &mut Page, issue: &Issue, mut r: Reader<'_>, entity: Entity) {
-    let extra = std::mem::take(&mut r.extra);
+fn push_read(
+    page: &mut Page,
+    issue: &Issue,
+    updated: Option<&str>,
+    mut r: Reader<'_>,
+    entity: Entity,
+) {
+    let extra = r.take_extra();
     page.diagnostics.append(&mut r.diagnostics);
-    page.records
-        .push(with_extra(record(issue.id.clone(), entity), issue, extra));
+    page.records.push(with_extra(
+        record(issue.id.clone(), entity),
+        issue,
+        updated,
+        extra,
+    ));
 }
 
 fn status_category(key: &str) -> String {
@@ -344,20 +369,26 @@ fn status_category(key: &str) -> String {
     .to_string()
 }
 
-/// The risks filed as child issues of these epics (type `risk-issue-type`).
+/// Risks by the key of their epic.
+type RisksByEpic = BTreeMap<String, Vec<Risk>>;
+
+/// The risks filed as child issues of these epics (type `risk-issue-type`), and the epics one
+/// of whose risks came with a value of an unexpected type (their last risks read are kept).
 fn risks_of(
     jira: &Jira,
     settings: &Settings,
     cursor: &IssueCursor,
     epics: &[Issue],
-) -> Result<BTreeMap<String, Vec<Risk>>, PluginError> {
-    let mut out: BTreeMap<String, Vec<Risk>> = BTreeMap::new();
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<(RisksByEpic, Vec<String>), PluginError> {
+    let mut out = RisksByEpic::new();
+    let mut unread = Vec::new();
     if epics.is_empty() || cursor.risk_types.is_empty() {
-        return Ok(out);
+        return Ok((out, unread));
     }
     let keys: Vec<String> = epics.iter().map(Issue::key).collect();
     let Some(link) = parent_clause(jira.deployment, &cursor.fields) else {
-        return Ok(out);
+        return Ok((out, unread));
     };
     let jql = format!(
         "project = {} AND issuetype in ({}) AND {link} in ({}) ORDER BY key ASC",
@@ -380,8 +411,8 @@ fn risks_of(
             continue;
         };
         let mut r = Reader::new(&cursor.fields, issue.key(), &issue.fields);
-        out.entry(epic).or_default().push(Risk {
-            title: issue.str_field("summary").unwrap_or_default(),
+        let risk = Risk {
+            title: r.system_text("summary", "risks").unwrap_or_default(),
             probability: r.number("probability"),
             impact: r.number("impact"),
             owner: issue
@@ -390,9 +421,14 @@ fn risks_of(
                 .and_then(Value::as_str)
                 .map(str::to_string),
             mitigation: r.text("mitigation"),
-        });
+        };
+        if !r.diagnostics.is_empty() && !unread.contains(&epic) {
+            unread.push(epic.clone());
+        }
+        diagnostics.append(&mut r.diagnostics);
+        out.entry(epic).or_default().push(risk);
     }
-    Ok(out)
+    Ok((out, unread))
 }
 
 /// The JQL field that links a child to its epic: `parent` on Cloud, Epic Link on Data Center.
@@ -465,9 +501,10 @@ pub fn work_items(
     let result = jira.search(&jql, &wanted, &cursor.at, page_size.clamp(1, 100))?;
     let mut newest = cursor.newest.clone();
     for issue in &result.issues {
-        newest = newer(newest, issue.str_field("updated").as_deref());
         let key = issue.key();
         let mut r = Reader::new(&cursor.fields, key.clone(), &issue.fields);
+        let updated = r.system_timestamp("updated", "source_updated");
+        newest = newer(newest, updated.as_deref());
         let parent = parent_key(jira.deployment, &cursor.fields, issue);
         let (initiative_key, parent_key) = match jira.deployment {
             Deployment::Cloud if parent_is_epic(issue) => (parent.clone(), parent),
@@ -476,12 +513,12 @@ pub fn work_items(
         };
         let item = WorkItem {
             key: key.clone(),
-            kind: issue
-                .name_of("issuetype")
+            kind: r
+                .system_name("issuetype", "kind")
                 .map(|n| vocabulary(&n))
                 .unwrap_or_default(),
-            title: issue.str_field("summary").unwrap_or_default(),
-            status: issue.name_of("status").unwrap_or_default(),
+            title: r.system_text("summary", "title").unwrap_or_default(),
+            status: r.system_name("status", "status").unwrap_or_default(),
             status_category: issue
                 .field("status")
                 .and_then(|s| s.pointer("/statusCategory/key"))
@@ -492,11 +529,21 @@ pub fn work_items(
             assignee: issue.field("assignee").and_then(|a| person_of(settings, a)),
             sprint_ids: r.sprint_ids("sprint"),
             estimate: r.number("story-points"),
-            created: issue.str_field("created").map(|c| rfc3339(&c)),
+            created: r
+                .system_timestamp("created", "created")
+                .map(|c| rfc3339(&c)),
             started: None,
-            resolved: issue.str_field("resolutiondate").map(|c| rfc3339(&c)),
+            resolved: r
+                .system_timestamp("resolutiondate", "resolved")
+                .map(|c| rfc3339(&c)),
         };
-        push_read(&mut page, issue, r, Entity::WorkItem(item));
+        push_read(
+            &mut page,
+            issue,
+            updated.as_deref(),
+            r,
+            Entity::WorkItem(item),
+        );
     }
     let cursor = IssueCursor { newest, ..cursor };
     Ok(finish(page, cursor, result.next, checkpoint))
@@ -528,11 +575,8 @@ struct SprintCursor {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct AgilePage<T> {
-    #[serde(default)]
     start_at: u64,
-    #[serde(default)]
     is_last: bool,
-    #[serde(default = "Vec::new")]
     values: Vec<T>,
 }
 
@@ -661,10 +705,8 @@ struct WorklogCheckpoint {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Changed {
-    #[serde(default)]
     values: Vec<ChangedItem>,
     until: Option<i64>,
-    #[serde(default)]
     last_page: bool,
 }
 
@@ -751,6 +793,15 @@ pub fn time_entries(
                     continue;
                 };
                 let Some(person) = w.author.as_ref().and_then(|a| person_of(settings, a)) else {
+                    page.diagnostics.push(Diagnostic {
+                        severity: tollgate_plugin_api::Severity::Warning,
+                        code: "worklog-without-author".into(),
+                        message: format!(
+                            "worklog {} on {key} names no author with an account id or user name; it is not imported",
+                            w.id
+                        ),
+                        location: Some(format!("worklog:{}", w.id)),
+                    });
                     continue;
                 };
                 let entry = TimeEntry {

@@ -19,14 +19,13 @@ pub const PROPERTY: &str = "tollgate.findings";
 pub const FOOTER: &str = "Written by Tollgate from the DMO checks; edited in place when the findings change. [tollgate:findings]";
 const MARKER: &str = "[tollgate:findings]";
 
+// Strict shapes: a comment page without `comments` must not read as "no Tollgate comment
+// yet", or publishing would post a second one.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CommentPage {
-    #[serde(default)]
     start_at: u64,
-    #[serde(default)]
     total: u64,
-    #[serde(default)]
     comments: Vec<Comment>,
 }
 
@@ -38,7 +37,6 @@ struct Comment {
 
 #[derive(Deserialize)]
 struct PropertyKeys {
-    #[serde(default)]
     keys: Vec<PropertyKey>,
 }
 

@@ -15,6 +15,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tollgate_host::check::run_checks;
 
+/// The daemon's read token in this test; the browser sends it with every request.
+const READ_TOKEN: &str = "browser-read-token-24680";
+
 fn binary(var: &str, default: &str) -> Option<PathBuf> {
     let path = std::env::var_os(var)
         .map(PathBuf::from)
@@ -178,9 +181,10 @@ async fn the_dashboard_in_headless_chromium() {
     let port = free_port();
     let (session, _sandbox) = tollgate_tests::demo_synced(
         dir.path(),
-        &format!("\n[daemon]\nlisten = \"127.0.0.1:{port}\"\n\n[reports]\ncapacity_fte = 15.0\n"),
+        &format!("\n[daemon]\nlisten = \"127.0.0.1:{port}\"\nread_token_file = \"secrets/read.token\"\n\n[reports]\ncapacity_fte = 15.0\n"),
     )
     .await;
+    std::fs::write(dir.path().join("secrets/read.token"), READ_TOKEN).unwrap();
     {
         let mut store = session.store().unwrap();
         let today = tollgate_host::store::today();
@@ -241,6 +245,23 @@ async fn the_dashboard_in_headless_chromium() {
         driver: &driver,
         session: created["sessionId"].as_str().unwrap().to_string(),
     };
+    // Every request of this browser carries the read token (as a reverse proxy would add it).
+    browser
+        .call(
+            reqwest::Method::POST,
+            "goog/cdp/execute",
+            Some(json!({"cmd": "Network.enable", "params": {}})),
+        )
+        .await;
+    browser
+        .call(
+            reqwest::Method::POST,
+            "goog/cdp/execute",
+            Some(json!({"cmd": "Network.setExtraHTTPHeaders", "params": {
+                "headers": {"Authorization": format!("Bearer {READ_TOKEN}")}
+            }})),
+        )
+        .await;
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
     std::fs::create_dir_all(&shots).unwrap();
 

@@ -1,7 +1,7 @@
 //! Checks on the demo dataset: exactly its ground truth, with history across runs.
 
 use tollgate_host::check::run_checks;
-use tollgate_host::cli::sync_all;
+use tollgate_host::cli::{SyncFlags, sync_all};
 use tollgate_host::store::Store;
 
 const GROUND_TRUTH: &str = include_str!("../../../config/demo/expected-findings.txt");
@@ -82,7 +82,9 @@ async fn findings_persist_resolve_and_reopen_with_stable_fingerprints() {
     assert_eq!((again.changes.new, again.changes.resolved), (0, 0));
     assert_eq!(again.changes.persisting as usize, first.findings.len());
     // An unchanged file is not read again, and its rejected rows still stand.
-    sync_all(&session, None, false, false).await.unwrap();
+    sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap();
     let after_sync = run_checks(&session.config, store.as_mut(), "2026-11-27").unwrap();
     assert_eq!(after_sync.changes.resolved, 0, "{:?}", after_sync.changes);
 
@@ -92,7 +94,9 @@ async fn findings_persist_resolve_and_reopen_with_stable_fingerprints() {
         .unwrap()
         .replace("p-aino;BIZ-5;;20 %;", "p-aino;BIZ-5;;0 %;");
     std::fs::write(&path, text).unwrap();
-    sync_all(&session, None, false, false).await.unwrap();
+    sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap();
     let fixed = run_checks(&session.config, store.as_mut(), "2026-11-27").unwrap();
     assert_eq!(fixed.changes.resolved, 3, "{:?}", fixed.changes);
     let all = store.findings(true).unwrap();
@@ -104,7 +108,9 @@ async fn findings_persist_resolve_and_reopen_with_stable_fingerprints() {
         .unwrap()
         .replace("p-aino;BIZ-5;;0 %;", "p-aino;BIZ-5;;20 %;");
     std::fs::write(&path, text).unwrap();
-    sync_all(&session, None, false, false).await.unwrap();
+    sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap();
     let back = run_checks(&session.config, store.as_mut(), "2026-11-27").unwrap();
     assert_eq!(back.changes.reopened, 3);
     let again = store.findings(false).unwrap();

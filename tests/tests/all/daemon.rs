@@ -325,13 +325,35 @@ async fn the_api_wants_its_token_and_metrics_move_after_a_run() {
     // The other dashboard pages answer, with their charts.
     for (path, needle) in [
         ("/quarterly", "id=\"chart-investment-mix\"><svg"),
-        ("/resources", "id=\"chart-capacity-demand\"><svg"),
         ("/runs", "<table id=\"runs\">"),
     ] {
         let (status, page) = get(&format!("{base}{path}")).await;
         assert_eq!(status, 200, "{path}");
         assert!(page.contains(needle), "{path}: {page}");
     }
+    // Without a read token, per-person data stays in: the people API and the resources page
+    // say why, the portfolio's heat map is left empty, and no finding is about a person.
+    for path in ["/resources", "/api/v1/people"] {
+        let (status, text) = get(&format!("{base}{path}")).await;
+        assert_eq!(status, 403, "{path}");
+        assert!(text.contains("daemon.read_token_env"), "{path}: {text}");
+    }
+    let (_, page) = get(&format!("{base}/")).await;
+    assert!(
+        !page.contains("id=\"chart-resource-heat-map\"")
+            && page.contains("Per-person data is shown only with the daemon's read token"),
+        "{page}"
+    );
+    let (_, text) = get(&format!("{base}/api/v1/findings?limit=1000")).await;
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        doc["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["subject"]["kind"] != "person"),
+        "{doc}"
+    );
 
     // A report on demand: built now, answered as JSON, and written into [reports] folder.
     let (status, text) = post_text(&format!("{base}/api/v1/report/quarterly"), Some(TOKEN)).await;
@@ -355,6 +377,133 @@ async fn the_api_wants_its_token_and_metrics_move_after_a_run() {
         404
     );
 
+    terminate(&child);
+    assert!(
+        wait_exit(&mut child, Duration::from_secs(20))
+            .await
+            .success()
+    );
+}
+
+/// Headers of a GET, with the read token as a bearer token if given.
+async fn get_with(url: &str, auth: Option<&str>) -> reqwest::Response {
+    let mut req = reqwest::Client::new().get(url);
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_token_guards_every_page_and_opens_per_person_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (session, _sandbox) = tollgate_tests::demo_synced(
+        dir.path(),
+        &format!(
+            "\n[daemon]\nlisten = \"127.0.0.1:{port}\"\nread_token_file = \"secrets/read.token\"\napi_token_file = \"secrets/api.token\"\n"
+        ),
+    )
+    .await;
+    std::fs::write(
+        dir.path().join("secrets/read.token"),
+        "read-token-987654321\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("secrets/api.token"), TOKEN).unwrap();
+    {
+        let mut store = session.store().unwrap();
+        tollgate_host::check::run_checks(&session.config, store.as_mut(), "2026-11-27").unwrap();
+    }
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = start(dir.path(), false);
+    wait_until("the daemon to serve", Duration::from_secs(60), async || {
+        get(&format!("{base}/healthz")).await.0 == 200
+    })
+    .await;
+    let bearer = "Bearer read-token-987654321";
+    use base64::Engine as _;
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("anyone:read-token-987654321")
+    );
+    for path in [
+        "/",
+        "/quarterly",
+        "/resources",
+        "/runs",
+        "/initiatives/BIZ-1",
+        "/api/v1/initiatives",
+        "/api/v1/findings",
+        "/api/v1/runs",
+        "/api/v1/people",
+        "/api/v1/teams",
+    ] {
+        let r = get_with(&format!("{base}{path}"), None).await;
+        assert_eq!(r.status(), 401, "{path} without the token");
+        assert!(
+            r.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with("Basic"),
+            "a browser can prompt for it"
+        );
+        assert_eq!(
+            get_with(&format!("{base}{path}"), Some("Bearer wrong"))
+                .await
+                .status(),
+            401,
+            "{path}"
+        );
+        assert_eq!(
+            get_with(&format!("{base}{path}"), Some(TOKEN))
+                .await
+                .status(),
+            401,
+            "{path}: the API token is not the read token"
+        );
+        let r = get_with(&format!("{base}{path}"), Some(bearer)).await;
+        assert_eq!(r.status(), 200, "{path} with the token");
+        for h in [
+            "content-security-policy",
+            "x-content-type-options",
+            "x-frame-options",
+        ] {
+            assert!(r.headers().contains_key(h), "{path}: {h}");
+        }
+        assert_eq!(
+            get_with(&format!("{base}{path}"), Some(&basic))
+                .await
+                .status(),
+            200,
+            "{path} by basic auth"
+        );
+    }
+    // Health, readiness and metrics stay open for probes and scrapers.
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        assert_eq!(
+            get_with(&format!("{base}{path}"), None).await.status(),
+            200,
+            "{path}"
+        );
+    }
+    // With the token, per-person data is there.
+    let text = get_with(&format!("{base}/api/v1/people"), Some(bearer))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["total"], 11, "{doc}");
+    let page = get_with(&format!("{base}/"), Some(bearer))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("id=\"chart-resource-heat-map\"><svg"),
+        "{page}"
+    );
     terminate(&child);
     assert!(
         wait_exit(&mut child, Duration::from_secs(20))

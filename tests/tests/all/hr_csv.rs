@@ -1,7 +1,7 @@
 //! The hr-csv plugin through the real runtime and store, on the demo's HR and finance files.
 
 use std::path::Path;
-use tollgate_host::cli::{Session, sync_all};
+use tollgate_host::cli::{Session, SyncFlags, sync_all};
 use tollgate_host::store::Store;
 
 fn setup(dir: &Path) {
@@ -30,7 +30,7 @@ async fn demo_files_import_with_exact_rejections_and_incremental_reads() {
     let session = Session::open(&dir.path().join("tollgate.toml"))
         .await
         .unwrap();
-    let first = sync_all(&session, None, false, false)
+    let first = sync_all(&session, None, SyncFlags::default())
         .await
         .unwrap()
         .remove(0);
@@ -97,7 +97,7 @@ async fn demo_files_import_with_exact_rejections_and_incremental_reads() {
     assert_eq!(first_entry.provenance.connection, "hr");
 
     // Nothing changed: no file is read again.
-    let second = sync_all(&session, None, false, false)
+    let second = sync_all(&session, None, SyncFlags::default())
         .await
         .unwrap()
         .remove(0);
@@ -110,16 +110,37 @@ async fn demo_files_import_with_exact_rejections_and_incremental_reads() {
         );
     }
 
-    // A changed file is read whole: a removed row is marked deleted, an edited one updated.
+    // A changed file is read whole: an edited row is updated. A removed row is not marked
+    // deleted while the file still has a rejected row: that pass did not see every record
+    // (Quinn's row, with fte `one`, is still there and still rejected).
     let people = std::fs::read_to_string(dir.path().join("hr/people.csv")).unwrap();
     let people: Vec<&str> = people
         .lines()
         .filter(|l| !l.starts_with("p-noah,"))
         .collect();
     let people = people.join("\n").replace("Dana Roe", "Dana Roe-Virtanen");
+    std::fs::write(dir.path().join("hr/people.csv"), people.clone() + "\n").unwrap();
+    let withheld = sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(stream(&withheld, "people").deleted, 0);
+    assert!(
+        stream(&withheld, "people")
+            .sweep_withheld
+            .as_deref()
+            .is_some_and(|w| w.contains("2 not marked deleted") && w.contains("rejected rows")),
+        "{:?}",
+        stream(&withheld, "people").sweep_withheld
+    );
+    assert_eq!(counts(store.as_ref())["person"], 11, "Noah is still there");
+
+    // With the bad row fixed, the pass is clean and Noah goes; a removed file takes its
+    // records along.
+    let people = people.replace(",Analyst,Mikko Salo,one,", ",Analyst,Mikko Salo,1,");
     std::fs::write(dir.path().join("hr/people.csv"), people + "\n").unwrap();
     std::fs::remove_file(dir.path().join("hr/teams.csv")).unwrap();
-    let third = sync_all(&session, None, false, false)
+    let third = sync_all(&session, None, SyncFlags::default())
         .await
         .unwrap()
         .remove(0);
@@ -141,7 +162,8 @@ async fn demo_files_import_with_exact_rejections_and_incremental_reads() {
     let got = counts(store.as_ref());
     assert_eq!(
         (got["person"], got["cost-rate"], got.get("team")),
-        (10, 10, None)
+        (11, 11, None),
+        "Quinn's fixed row is in, Noah is out"
     );
     assert!(store.export().unwrap().iter().any(|r| matches!(
         &r.entity,
@@ -156,7 +178,16 @@ async fn strict_mode_fails_on_a_rejected_row_and_writes_nothing_of_that_page() {
     let session = Session::open(&dir.path().join("tollgate.toml"))
         .await
         .unwrap();
-    let failure = sync_all(&session, None, false, true).await.unwrap_err();
+    let failure = sync_all(
+        &session,
+        None,
+        SyncFlags {
+            strict: true,
+            ..SyncFlags::default()
+        },
+    )
+    .await
+    .unwrap_err();
     let message = failure.error.to_string();
     assert!(
         message.contains(
@@ -165,9 +196,16 @@ async fn strict_mode_fails_on_a_rejected_row_and_writes_nothing_of_that_page() {
         "{message}"
     );
     let store = session.store().unwrap();
-    assert!(
-        store.export().unwrap().is_empty(),
+    let got = counts(store.as_ref());
+    assert_eq!(
+        got.get("person"),
+        None,
         "the page with the bad row was not written"
+    );
+    assert_eq!(
+        got.get("team"),
+        Some(&3),
+        "a clean file of the same connection is stored all the same"
     );
     let runs = store.runs(Some("hr"), 1).unwrap();
     assert_eq!(runs[0].status, tollgate_host::store::RunStatus::Failed);

@@ -5,7 +5,7 @@
 use serde_json::Value;
 use std::collections::BTreeMap;
 use tollgate_host::check::run_checks;
-use tollgate_host::cli::{Session, export_document, sync_all};
+use tollgate_host::cli::{Session, SyncFlags, export_document, sync_all};
 use tollgate_sandbox::{FieldValue, Flavour, Sandbox};
 use tollgate_tests::{JiraFace, demo_config, jira_config, openapi};
 
@@ -84,7 +84,9 @@ async fn the_demo_site_syncs_to_its_ground_truth_on_cloud_and_data_center() {
         let dir = tempfile::tempdir().unwrap();
         jira_config(dir.path(), &sandbox, face, "");
         let session = session(dir.path()).await;
-        sync_all(&session, None, false, false).await.unwrap();
+        sync_all(&session, None, SyncFlags::default())
+            .await
+            .unwrap();
         let doc = export(&session, &sandbox);
         let truth = sandbox.jira().clone();
 
@@ -211,7 +213,9 @@ async fn faults_on_the_wire_change_nothing_in_the_export() {
     let dir = tempfile::tempdir().unwrap();
     jira_config(dir.path(), &clean, JiraFace::Cloud, "");
     let reference = session(dir.path()).await;
-    sync_all(&reference, None, false, false).await.unwrap();
+    sync_all(&reference, None, SyncFlags::default())
+        .await
+        .unwrap();
     let expected = export(&reference, &clean);
 
     let faulty = sandbox().await;
@@ -223,7 +227,9 @@ async fn faults_on_the_wire_change_nothing_in_the_export() {
     let dir = tempfile::tempdir().unwrap();
     jira_config(dir.path(), &faulty, JiraFace::Cloud, "");
     let session = session(dir.path()).await;
-    sync_all(&session, None, false, false).await.unwrap();
+    sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap();
     let [rate_limited, unavailable, dropped, truncated, _slow] = faulty.faults_injected();
     assert!(
         rate_limited > 0 && unavailable > 0 && dropped > 0 && truncated > 0,
@@ -246,7 +252,9 @@ async fn an_incremental_sync_asks_only_for_what_changed() {
     let dir = tempfile::tempdir().unwrap();
     jira_config(dir.path(), &sandbox, JiraFace::Cloud, "");
     let session = session(dir.path()).await;
-    sync_all(&session, None, false, false).await.unwrap();
+    sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap();
 
     // Issues updated in the newest minute are read again (JQL has minute precision).
     let minute = |t: i64| t - t.rem_euclid(60_000);
@@ -286,7 +294,7 @@ async fn an_incremental_sync_asks_only_for_what_changed() {
     // Within the minute Jira hides recent worklog changes: none is seen yet, and the
     // watermark does not pass them.
     sandbox.clear_requests();
-    let summary = sync_all(&session, None, false, false)
+    let summary = sync_all(&session, None, SyncFlags::default())
         .await
         .unwrap()
         .remove(0);
@@ -315,7 +323,7 @@ async fn an_incremental_sync_asks_only_for_what_changed() {
     // A minute later they are.
     sandbox.advance_clock(std::time::Duration::from_secs(90));
     sandbox.clear_requests();
-    let summary = sync_all(&session, None, false, false)
+    let summary = sync_all(&session, None, SyncFlags::default())
         .await
         .unwrap()
         .remove(0);
@@ -387,7 +395,9 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
         let dir = tempfile::tempdir().unwrap();
         demo_config(dir.path(), &sandbox, face, "");
         let session = session(dir.path()).await;
-        sync_all(&session, None, false, false).await.unwrap();
+        sync_all(&session, None, SyncFlags::default())
+            .await
+            .unwrap();
         let mut store = session.store().unwrap();
         let outcome = run_checks(&session.config, store.as_mut(), "2026-11-27").unwrap();
         let with_findings: std::collections::BTreeSet<String> = outcome
@@ -452,7 +462,9 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
             Some(FieldValue::Option("Increments and improvements".into())),
             now,
         );
-        sync_all(&session, None, false, false).await.unwrap();
+        sync_all(&session, None, SyncFlags::default())
+            .await
+            .unwrap();
         let after = run_checks(&session.config, store.as_mut(), "2026-11-27").unwrap();
         assert_eq!(after.changes.resolved, 1, "{:?}", after.changes);
         sandbox.clear_requests();
@@ -489,7 +501,9 @@ async fn a_site_that_keeps_throttling_gets_bounded_retries_and_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     jira_config(dir.path(), &sandbox, JiraFace::Cloud, "");
     let session = session(dir.path()).await;
-    let err = sync_all(&session, None, false, false).await.unwrap_err();
+    let err = sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap_err();
     let text = format!("{:#}", err.error);
     assert!(
         text.contains("rate limited") && text.contains("429"),

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use tollgate_host::cli::{Session, export_document, sync_all};
+use tollgate_host::cli::{Session, SyncFlags, export_document, sync_all};
 use tollgate_host::store::sqlite::SqliteStore;
 use tollgate_host::store::{RunStatus, Store};
 use tollgate_tests::{PAGED_PLUGIN, shared_cache_dir};
@@ -68,7 +68,9 @@ async fn incremental_and_full_runs_apply_deletions_and_keep_history() {
     let session = Session::open(&dir.path().join("tollgate.toml"))
         .await
         .unwrap();
-    let summaries = sync_all(&session, None, false, false).await.unwrap();
+    let summaries = sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap();
     let people = &summaries[0].streams[0];
     assert!(people.full, "the first run of a stream is full");
     assert_eq!((people.pages, people.written), (2, 30));
@@ -94,7 +96,9 @@ async fn incremental_and_full_runs_apply_deletions_and_keep_history() {
     let session = Session::open(&dir.path().join("tollgate.toml"))
         .await
         .unwrap();
-    let summaries = sync_all(&session, None, false, false).await.unwrap();
+    let summaries = sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap();
     assert!(!summaries[0].streams[0].full);
     let doc = export_without_fetch_times(dir.path());
     assert_eq!(
@@ -109,7 +113,16 @@ async fn incremental_and_full_runs_apply_deletions_and_keep_history() {
     );
 
     // Full: the people the source no longer has are marked deleted.
-    let summaries = sync_all(&session, None, true, false).await.unwrap();
+    let summaries = sync_all(
+        &session,
+        None,
+        SyncFlags {
+            full: true,
+            ..SyncFlags::default()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(
         summaries[0].streams[0].deleted, 5,
         "people 0, 7, 14, 21, 28"

@@ -406,6 +406,20 @@ pub fn steering(
     })
 }
 
+/// Tables whose rows are single people: shown only to readers allowed to see per-person data.
+pub const PER_PERSON_TABLES: &[&str] = &["resource-heat-map"];
+
+/// Take the tables about single people out of a report, leaving a note where they were.
+pub fn withhold_per_person(report: &mut Report) {
+    for t in &mut report.tables {
+        if PER_PERSON_TABLES.contains(&t.name) {
+            t.note = "Per-person data is shown only with the daemon's read token (daemon.read_token_env or daemon.read_token_file).".into();
+            t.rows.clear();
+            t.chart = None;
+        }
+    }
+}
+
 /// Planned allocation per person and month (the resource heat map).
 fn resource_heat_map(p: &Portfolio) -> Table {
     let months = allocation_months(&p.allocations);
@@ -618,7 +632,7 @@ pub fn markdown(pack: &Report) -> String {
             .unwrap_or_default()
     );
     for t in &pack.tables {
-        out.push_str(&format!("\n## {}\n\n{}\n\n", t.title, t.note));
+        out.push_str(&format!("\n## {}\n\n{}\n\n", t.title, md_text(&t.note)));
         if t.rows.is_empty() {
             out.push_str("None.\n");
             continue;
@@ -629,14 +643,50 @@ pub fn markdown(pack: &Report) -> String {
             "---|".repeat(t.columns.len())
         ));
         for r in &t.rows {
-            let cells: Vec<String> = r
-                .iter()
-                .map(|c| c.replace('|', "\\|").replace('\n', "<br>"))
-                .collect();
+            let cells: Vec<String> = r.iter().map(|c| md_text(c).replace('\n', "<br>")).collect();
             out.push_str(&format!("| {} |\n", cells.join(" | ")));
         }
     }
     out
+}
+
+/// Text from the trackers and files as Markdown that shows it and does nothing else: no HTML
+/// (`<`, `>` as entities), no links or images (`[`, `]` escaped), no table breaks (`|`), no
+/// control characters.
+pub fn md_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '[' | ']' | '|' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push('\n'),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A CSV cell a spreadsheet shows as text instead of evaluating (OWASP's advice on CSV
+/// injection): one that starts with `=`, `+`, `-`, `@`, a tab or a carriage return, and is not
+/// a plain number, gets a leading `'`.
+pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.chars().next().is_some_and(|c| {
+        matches!(
+            c,
+            '=' | '+' | '-' | '@' | '\t' | '\r' | '＝' | '＋' | '－' | '＠'
+        )
+    });
+    let number = cell.trim().parse::<f64>().is_ok_and(f64::is_finite);
+    if risky && !number {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
 }
 
 /// Text for HTML: `&`, `<`, `>` and `"` escaped.
@@ -732,7 +782,7 @@ pub fn csv(table: &Table) -> String {
     let mut w = ::csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(&table.columns);
     for r in &table.rows {
-        let _ = w.write_record(r);
+        let _ = w.write_record(r.iter().map(|c| spreadsheet_safe(c).into_owned()));
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
@@ -807,7 +857,8 @@ pub fn write_folder(
 ) -> std::io::Result<Vec<std::path::PathBuf>> {
     let stem = format!("{}-{}", report.kind, report.as_of);
     let csv_dir = folder.join(format!("{stem}-csv"));
-    std::fs::create_dir_all(folder)?;
+    crate::files::create_private_dir_all(folder)?;
+    crate::files::remove_stale_temporaries(folder);
     let mut written = Vec::new();
     for (ext, text) in [
         ("html", html(report)),
@@ -818,7 +869,7 @@ pub fn write_folder(
         ),
     ] {
         let path = folder.join(format!("{stem}.{ext}"));
-        write_atomically(&path, &text)?;
+        crate::files::write_atomically(&path, text.as_bytes())?;
         written.push(path);
     }
     written.extend(write_tables(report, &csv_dir)?);
@@ -830,26 +881,15 @@ pub fn write_tables(
     report: &Report,
     dir: &std::path::Path,
 ) -> std::io::Result<Vec<std::path::PathBuf>> {
-    std::fs::create_dir_all(dir)?;
+    crate::files::create_private_dir_all(dir)?;
+    crate::files::remove_stale_temporaries(dir);
     let mut written = Vec::new();
     for t in &report.tables {
         let path = dir.join(format!("{}.csv", t.name));
-        write_atomically(&path, &csv(t))?;
+        crate::files::write_atomically(&path, csv(t).as_bytes())?;
         written.push(path);
     }
     Ok(written)
-}
-
-/// Write via a temporary file and a rename, so a reader never sees half a report. The
-/// temporary name is the file's own plus this process and a counter, so two writers (a job
-/// and an API call) never share one.
-fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()));
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
 }
 
 /// Record that a pack was made now (for "since the last pack").
@@ -871,5 +911,41 @@ mod tests {
         assert_eq!(money(999.5), "1 000");
         assert_eq!(pct(0.2569), "25.7 %");
         assert!(natural("BIZ-9") < natural("BIZ-10"));
+    }
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_evaluate_are_text() {
+        for (cell, safe) in [
+            (
+                "=HYPERLINK(\"http://evil\",\"x\")",
+                "'=HYPERLINK(\"http://evil\",\"x\")",
+            ),
+            ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("＝1+1", "'＝1+1"),
+            ("-3", "-3"),
+            ("-1234.5", "-1234.5"),
+            ("BIZ-7", "BIZ-7"),
+            ("", ""),
+        ] {
+            assert_eq!(spreadsheet_safe(cell), safe, "{cell}");
+        }
+    }
+
+    #[test]
+    fn markdown_shows_tracker_text_and_runs_none_of_it() {
+        let t = md_text(
+            "<script>alert(1)</script> [x](javascript:alert(1)) ![p](http://t/p.png) a|b \x1b[31m",
+        );
+        assert!(
+            !t.contains('<') && !t.contains('>') && !t.contains('\x1b'),
+            "{t}"
+        );
+        assert!(
+            t.contains("\\[x\\](javascript") && t.contains("a\\|b"),
+            "{t}"
+        );
     }
 }

@@ -82,10 +82,13 @@ fn idempotent(m: Method) -> bool {
     matches!(m, Method::Get | Method::Head | Method::Put | Method::Delete)
 }
 
-/// How long the remote asked us to wait: `Retry-After` in seconds (the HTTP-date form is rare
-/// upstream and treated as absent), else Jira's `X-RateLimit-Reset` (an ISO-8601 instant,
-/// `2026-11-27T10:31Z`) counted from `now` (seconds since the epoch).
-fn retry_after(headers: &[(String, String)], now: f64) -> Option<Duration> {
+/// How long the remote asked us to wait, in seconds: `Retry-After` in seconds (the HTTP-date
+/// form is rare upstream and treated as absent), else Jira's `X-RateLimit-Reset` (an ISO-8601
+/// instant, `2026-11-27T10:31Z`) counted from `now` (seconds since the epoch). Whatever the
+/// header says, the answer is a finite number of seconds of at least 0: the caller compares it
+/// with its longest wait before turning it into a [`Duration`], so `1e20` or `2^64` cannot
+/// overflow anything.
+pub fn retry_after(headers: &[(String, String)], now: f64) -> Option<f64> {
     let header = |name: &str| {
         headers
             .iter()
@@ -100,33 +103,39 @@ fn retry_after(headers: &[(String, String)], now: f64) -> Option<Duration> {
                 .and_then(iso_instant)
                 .map(|at| (at - now).max(0.0))
         });
-    seconds
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+    seconds.filter(|s| s.is_finite() && *s >= 0.0)
+}
+
+/// `seconds` as a wait, if it is no longer than `max`.
+fn wait_within(seconds: f64, max: Duration) -> Option<Duration> {
+    (seconds <= max.as_secs_f64()).then(|| Duration::from_secs_f64(seconds))
 }
 
 /// Seconds since the epoch of `YYYY-MM-DDTHH:MM[:SS[.fff]]Z` (or with a `+hh:mm` offset).
+/// Computed in floating point, so absurd hours or minutes give absurd instants, never an
+/// overflow.
 fn iso_instant(text: &str) -> Option<f64> {
     let (date, time) = text.split_once('T')?;
-    let days = tollgate_dmo::rules::portfolio::day_number(date)?;
+    let days = tollgate_dmo::rules::portfolio::day_number(date)? as f64;
     let (clock, offset_min) = if let Some(c) = time.strip_suffix('Z') {
-        (c, 0)
+        (c, 0.0)
     } else {
         let at = time.rfind(['+', '-'])?;
         let (c, off) = time.split_at(at);
-        let sign = if off.starts_with('-') { -1 } else { 1 };
+        let sign = if off.starts_with('-') { -1.0 } else { 1.0 };
         let digits: String = off[1..].chars().filter(char::is_ascii_digit).collect();
         let (h, mi) = digits.split_at(digits.len().min(2));
         (
             c,
-            sign * (h.parse::<i64>().ok()? * 60 + mi.parse::<i64>().unwrap_or(0)),
+            sign * (h.parse::<f64>().ok()? * 60.0 + mi.parse::<f64>().unwrap_or(0.0)),
         )
     };
     let mut parts = clock.split(':');
-    let hh: i64 = parts.next()?.parse().ok()?;
-    let mm: i64 = parts.next()?.parse().ok()?;
+    let hh: f64 = parts.next()?.parse().ok()?;
+    let mm: f64 = parts.next()?.parse().ok()?;
     let ss: f64 = parts.next().map_or(Some(0.0), |s| s.parse().ok())?;
-    Some(((days * 24 + hh) * 60 + mm - offset_min) as f64 * 60.0 + ss)
+    let at = ((days * 24.0 + hh) * 60.0 + mm - offset_min) * 60.0 + ss;
+    at.is_finite().then_some(at)
 }
 
 fn unix_now() -> f64 {
@@ -158,11 +167,17 @@ fn method_of(m: Method) -> reqwest::Method {
     }
 }
 
-/// Checks a plugin-supplied path: it must be a path (and query) relative to the base URL.
-fn check_path(path: &str) -> Result<(), String> {
+/// Checks a plugin-supplied path: it must be a path (and query) relative to the base URL that
+/// stays below the base URL's own path however a server decodes it. Refused: anything that
+/// is not a plain `/path`, whitespace and control characters, `#`, backslashes, doubled
+/// slashes, and dot segments in every spelling (`.`, `..`, `%2e`, `.%2E`, `%252e%252e`, ...),
+/// looked for in the path as sent and after one, two and three rounds of percent-decoding,
+/// since proxies and servers decode a different number of times.
+pub fn check_path(path: &str) -> Result<(), String> {
+    let shown = printable(path);
     if !path.starts_with('/') || path.starts_with("//") {
         return Err(format!(
-            "`{path}` is not a path starting with a single `/`; plugins send paths relative to their connection, never URLs"
+            "`{shown}` is not a path starting with a single `/`; plugins send paths relative to their connection, never URLs"
         ));
     }
     if path
@@ -170,27 +185,114 @@ fn check_path(path: &str) -> Result<(), String> {
         .any(|c| c.is_control() || c.is_whitespace() || c == '\\' || c == '#')
     {
         return Err(format!(
-            "`{path}` contains whitespace, control characters, `\\` or `#`"
+            "`{shown}` contains whitespace, control characters, `\\` or `#`"
         ));
     }
-    let path_part = path.split('?').next().unwrap_or("");
-    if path_part
-        .split('/')
-        .any(|seg| seg == ".." || seg.eq_ignore_ascii_case("%2e%2e"))
-    {
-        return Err(format!("`{path}` contains a `..` segment"));
+    let path_part = path.split('?').next().unwrap_or("").as_bytes().to_vec();
+    let mut layer = path_part;
+    for round in 0..=3 {
+        if let Some(problem) = path_problem(&layer) {
+            let how = [
+                "",
+                " once percent-decoded",
+                " after two rounds of percent-decoding",
+                " after three rounds of percent-decoding",
+            ][round];
+            return Err(format!(
+                "`{shown}` {problem}{how}; plugins stay below their connection's base path"
+            ));
+        }
+        let next = percent_decode(&layer);
+        if next == layer {
+            break;
+        }
+        layer = next;
     }
     Ok(())
 }
 
-/// `base` + `path`, keeping the base URL's own path (e.g. a Jira context path `/jira`).
+/// What is wrong with one spelling of a path: a dot segment, an empty segment (a doubled
+/// slash), a backslash, or a control character.
+fn path_problem(path: &[u8]) -> Option<&'static str> {
+    if path.contains(&b'\\') {
+        return Some("contains a backslash");
+    }
+    if path.iter().any(|b| b.is_ascii_control()) {
+        return Some("contains a control character");
+    }
+    let segments: Vec<&[u8]> = path.split(|b| *b == b'/').skip(1).collect();
+    for (i, segment) in segments.iter().enumerate() {
+        match *segment {
+            b"." | b".." => return Some("contains a dot segment"),
+            // A trailing slash leaves one empty last segment; any other empty one is `//`.
+            b"" if i + 1 < segments.len() => return Some("contains a doubled slash"),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// One round of percent-decoding; malformed escapes stay as they are.
+fn percent_decode(bytes: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push(h << 4 | l);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Text safe to echo to a terminal or a log: control characters (escape sequences, carriage
+/// returns, bells) are shown escaped, as `\u{1b}`.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+/// `base` + `path`, keeping the base URL's own path (e.g. a Jira context path `/jira`). The
+/// URL parser resolves dot segments (`%2e` included), so the result is checked once more: it
+/// must keep the origin and stay below the base path.
 fn join(base: &reqwest::Url, path: &str) -> Result<reqwest::Url, String> {
     let mut text = base.as_str().trim_end_matches('/').to_string();
+    let prefix = format!("{}/", base.path().trim_end_matches('/'));
     text.push_str(path);
-    let url =
-        reqwest::Url::parse(&text).map_err(|e| format!("`{path}` does not form a URL: {e}"))?;
+    let url = reqwest::Url::parse(&text)
+        .map_err(|e| format!("`{}` does not form a URL: {e}", printable(path)))?;
     if url.origin() != base.origin() {
-        return Err(format!("`{path}` would leave the connection's origin"));
+        return Err(format!(
+            "`{}` would leave the connection's origin",
+            printable(path)
+        ));
+    }
+    if !url.path().starts_with(&prefix) {
+        return Err(format!(
+            "`{}` would leave the connection's base path {prefix}",
+            printable(path)
+        ));
     }
     Ok(url)
 }
@@ -204,6 +306,74 @@ fn auth_header(credentials: &Credentials) -> Option<String> {
         )),
         Credentials::Bearer(token) => Some(format!("Bearer {}", token.expose())),
     }
+}
+
+/// Every form in which the credential the host adds could come back in an answer: the whole
+/// header value, its base64 part, the token itself (when long enough not to match by chance),
+/// each also as JSON encoders escape `/`, `+` and `=`.
+fn credential_needles(credentials: &Credentials) -> Vec<Vec<u8>> {
+    let mut plain: Vec<String> = Vec::new();
+    if let Some(header) = auth_header(credentials) {
+        // The base64 of `user:token`, long enough to search for on its own; a bearer header's
+        // value is the token itself, searched for below when long enough.
+        if let (Credentials::Basic { .. }, Some((_, value))) = (credentials, header.split_once(' '))
+        {
+            plain.push(value.to_string());
+        }
+        plain.push(header);
+    }
+    let token = match credentials {
+        Credentials::None => None,
+        Credentials::Basic { token, .. } | Credentials::Bearer(token) => Some(token.expose()),
+    };
+    if let Some(token) = token.filter(|t| t.len() >= 8) {
+        plain.push(token.to_string());
+    }
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for p in plain {
+        let variants = [
+            p.clone(),
+            p.replace('/', "\\/"),
+            p.replace('+', "\\u002b")
+                .replace('=', "\\u003d")
+                .replace('/', "\\u002f"),
+            p.replace('+', "\\u002B")
+                .replace('=', "\\u003D")
+                .replace('/', "\\u002F"),
+        ];
+        for v in variants {
+            if !out.iter().any(|o| o == v.as_bytes()) {
+                out.push(v.into_bytes());
+            }
+        }
+    }
+    // Longest first, so a header value is replaced whole before its token part is looked for.
+    out.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    out
+}
+
+/// What replaces an echoed credential.
+const REDACTED: &[u8] = b"[REDACTED]";
+
+/// Replace every occurrence of each needle in `bytes`; returns how many were replaced.
+fn redact(bytes: &mut Vec<u8>, needles: &[Vec<u8>]) -> usize {
+    let mut count = 0;
+    for needle in needles {
+        if needle.is_empty() || memchr::memmem::find(bytes, needle).is_none() {
+            continue;
+        }
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut rest: &[u8] = bytes;
+        while let Some(at) = memchr::memmem::find(rest, needle) {
+            out.extend_from_slice(&rest[..at]);
+            out.extend_from_slice(REDACTED);
+            rest = &rest[at + needle.len()..];
+            count += 1;
+        }
+        out.extend_from_slice(rest);
+        *bytes = out;
+    }
+    count
 }
 
 impl HttpCapability {
@@ -237,17 +407,21 @@ impl HttpCapability {
             }
             let wait = match &result {
                 Ok(r) if r.status == 429 => {
-                    let wait =
-                        retry_after(&r.headers, unix_now()).unwrap_or_else(|| backoff(attempt));
-                    if wait > self.max_retry_wait {
-                        return result;
-                    }
+                    let wait = match retry_after(&r.headers, unix_now()) {
+                        // Longer than we wait inside a call: the plugin gets the 429 and the
+                        // sync retries the page later.
+                        Some(s) => match wait_within(s, self.max_retry_wait) {
+                            Some(w) => w,
+                            None => return result,
+                        },
+                        None => backoff(attempt),
+                    };
                     self.stats.rate_limit_waits.inc();
                     wait
                 }
                 Ok(r) if r.status == 503 && idempotent(request.method) => {
                     retry_after(&r.headers, unix_now())
-                        .filter(|w| *w <= self.max_retry_wait)
+                        .and_then(|s| wait_within(s, self.max_retry_wait))
                         .unwrap_or_else(|| backoff(attempt))
                 }
                 Err(HttpError::Transport(_)) if idempotent(request.method) => backoff(attempt),
@@ -406,6 +580,25 @@ impl HttpCapability {
                 }
             }
         }
+        // An upstream that reflects request headers (a debugging endpoint, a misconfigured
+        // proxy) would hand the plugin the credential the host added: take it out first.
+        let needles = credential_needles(&endpoint.credentials);
+        let mut echoed = redact(&mut body, &needles);
+        for (_, value) in &mut out_headers {
+            let mut bytes = std::mem::take(value).into_bytes();
+            echoed += redact(&mut bytes, &needles);
+            *value = String::from_utf8_lossy(&bytes).into_owned();
+        }
+        if echoed > 0 {
+            self.stats.credential_echoes.inc();
+            tracing::warn!(
+                plugin = %self.plugin,
+                connection = %self.connection,
+                path = %url.path(),
+                occurrences = echoed,
+                "the upstream's answer contained the connection's credential; it was redacted before the plugin saw it"
+            );
+        }
         tracing::debug!(
             plugin = %self.plugin,
             connection = %self.connection,
@@ -432,6 +625,14 @@ mod tests {
     fn paths_must_be_relative_and_plain() {
         assert!(check_path("/rest/api/3/myself").is_ok());
         assert!(check_path("/rest/api/3/search/jql?jql=project%20%3D%20X").is_ok());
+        assert!(
+            check_path("/rest/api/2/").is_ok(),
+            "a trailing slash is fine"
+        );
+        assert!(
+            check_path("/rest/api/3/search?jql=a%2F..%2Fb").is_ok(),
+            "the query is the server's business, not a path"
+        );
         for bad in [
             "http://evil.test/x",
             "//evil.test/x",
@@ -443,6 +644,114 @@ mod tests {
         ] {
             assert!(check_path(bad).is_err(), "{bad} should be refused");
         }
+    }
+
+    /// Every spelling of a way out of the base path that a plugin was seen to try, or that a
+    /// server could decode into one.
+    #[test]
+    fn every_spelling_of_a_dot_segment_is_refused() {
+        for bad in [
+            "/..",
+            "/../x",
+            "/./x",
+            "/.",
+            "/x/.",
+            "/%2e%2e/x",
+            "/%2E%2E/x",
+            "/.%2e/.%2e/x",
+            "/%2e./%2e./x",
+            "/.%2E/x",
+            "/%2e/x",
+            "/%252e%252e/x",
+            "/%25252e%25252e/x",
+            "/x/%2e%2e%2fy",
+            "/x/..%2fy",
+            "/x/..%5cy",
+            "/x/%5c..%5cy",
+            "/x//y",
+            "/x/%2f/y",
+            "/x/%00",
+            "/x/%0d%0aHost:%20evil",
+        ] {
+            let e = check_path(bad).expect_err(bad);
+            assert!(
+                e.contains("base path") || e.contains("control"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn refusals_never_echo_control_characters() {
+        let e = check_path("/a\u{1b}[31mred").unwrap_err();
+        assert!(!e.contains('\u{1b}'), "{e}");
+        assert!(e.contains("\\u{1b}"), "{e}");
+    }
+
+    proptest::proptest! {
+        /// Whatever a plugin sends, a path the host accepts lands below the base path, and
+        /// no decoding of it holds a dot segment.
+        #[test]
+        fn accepted_paths_stay_below_the_base_path(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "/", ".", "..", "%2e", "%2E", "%2f", "%2F", "%5c", "%25", "2e", "a", "rest",
+                    "%", "?", "=", "\\", ";", "%3f", "~", "@", ":",
+                ]),
+                1..12,
+            )
+        ) {
+            let path = format!("/{}", parts.concat());
+            let base = reqwest::Url::parse("https://jira.example.com/jira/").unwrap();
+            if check_path(&path).is_ok() {
+                let url = join(&base, &path).expect("an accepted path joins");
+                proptest::prop_assert!(url.path().starts_with("/jira/"), "{} -> {}", path, url);
+                let mut layer = path.split('?').next().unwrap().as_bytes().to_vec();
+                for _ in 0..4 {
+                    proptest::prop_assert!(path_problem(&layer).is_none(), "{}", path);
+                    layer = percent_decode(&layer);
+                }
+            }
+        }
+
+        /// Plain paths of ordinary segments are never refused.
+        #[test]
+        fn plain_paths_are_accepted(segments in proptest::collection::vec("[A-Za-z0-9_-]{1,8}", 1..6)) {
+            let path = format!("/{}", segments.join("/"));
+            proptest::prop_assert!(check_path(&path).is_ok(), "{}", path);
+        }
+    }
+
+    #[test]
+    fn echoed_credentials_are_redacted_in_every_spelling() {
+        use crate::config::Secret;
+        let creds = Credentials::Basic {
+            user: "dana@acme.test".into(),
+            token: Secret::new("ATATT3xFfGF0+tok/en=="),
+        };
+        let needles = credential_needles(&creds);
+        let header = auth_header(&creds).unwrap();
+        let b64 = header.trim_start_matches("Basic ").to_string();
+        let mut body = format!(
+            "{{\"headers\":{{\"authorization\":\"{header}\"}},\"b\":\"{}\",\"t\":\"ATATT3xFfGF0+tok\\/en==\",\"u\":\"ATATT3xFfGF0\\u002btok\\u002fen\\u003d\\u003d\"}}",
+            b64
+        )
+        .into_bytes();
+        let n = redact(&mut body, &needles);
+        let text = String::from_utf8(body).unwrap();
+        assert_eq!(n, 4, "{text}");
+        assert!(
+            !text.contains("ATATT3xFfGF0") && !text.contains(&b64),
+            "{text}"
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&text).expect("still JSON");
+        assert_eq!(parsed["headers"]["authorization"], "[REDACTED]");
+        // Short tokens are not searched on their own (they would match by chance), but the
+        // header they make still is.
+        let short = Credentials::Bearer(Secret::new("abc"));
+        let mut body = b"abc Bearer abc".to_vec();
+        redact(&mut body, &credential_needles(&short));
+        assert_eq!(body, b"abc [REDACTED]");
     }
 
     #[test]
@@ -461,21 +770,18 @@ mod tests {
         let h = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
         let now = iso_instant("2026-11-27T10:30Z").unwrap();
         assert_eq!(now, 1_795_775_400.0);
-        assert_eq!(
-            retry_after(&h("retry-after", "7"), now),
-            Some(Duration::from_secs(7))
-        );
+        assert_eq!(retry_after(&h("retry-after", "7"), now), Some(7.0));
         assert_eq!(
             retry_after(&h("X-RateLimit-Reset", "2026-11-27T10:31Z"), now),
-            Some(Duration::from_secs(60))
+            Some(60.0)
         );
         assert_eq!(
             retry_after(&h("x-ratelimit-reset", "2026-11-27T12:31:30+02:00"), now),
-            Some(Duration::from_secs(90))
+            Some(90.0)
         );
         assert_eq!(
             retry_after(&h("x-ratelimit-reset", "2026-11-27T10:29Z"), now),
-            Some(Duration::ZERO),
+            Some(0.0),
             "a reset in the past means: go"
         );
         assert_eq!(
@@ -483,6 +789,41 @@ mod tests {
             None
         );
         assert_eq!(retry_after(&[], now), None);
+    }
+
+    /// Values that once panicked the CLI (Duration overflow) are just long waits now, and a
+    /// wait longer than the configured maximum is not waited for.
+    #[test]
+    fn absurd_waits_never_panic() {
+        let h = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+        let now = 1_795_775_400.0;
+        let max = Duration::from_secs(60);
+        for v in [
+            "1e20",
+            "18446744073709551616",
+            "1e308",
+            "inf",
+            "NaN",
+            "-1",
+            "-0.5",
+        ] {
+            let s = retry_after(&h("retry-after", v), now);
+            assert!(s.is_none_or(|s| s.is_finite() && s >= 0.0), "{v}: {s:?}");
+            assert!(
+                s.and_then(|s| wait_within(s, max)).is_none_or(|w| w <= max),
+                "{v}"
+            );
+        }
+        assert_eq!(wait_within(1e20, max), None);
+        assert_eq!(wait_within(7.0, max), Some(Duration::from_secs(7)));
+        for v in [
+            "2026-11-27T99999999999999:00Z",
+            "9999-12-31T23:59Z",
+            "2026-11-27T10:31+99999999999Z",
+        ] {
+            let s = retry_after(&h("x-ratelimit-reset", v), now);
+            assert!(s.is_none_or(|s| s.is_finite() && s >= 0.0), "{v}: {s:?}");
+        }
     }
 
     #[test]

@@ -42,6 +42,25 @@ const PIPE_CAPACITY: usize = 64 * 1024;
 const MAX_LOG_LINES: u32 = 10_000;
 /// Longest log message kept, in bytes.
 const MAX_LOG_MESSAGE: usize = 4096;
+/// Log bytes (messages and fields) a plugin may emit per call before the host drops the rest.
+const MAX_LOG_BYTES: usize = 1 << 20;
+
+/// Caps on what one call may return. A page past one of them is refused whole (nothing of it
+/// is stored), so a runaway or hostile plugin cannot fill the host's memory, log or store.
+pub mod caps {
+    /// Records in one page.
+    pub const RECORDS: usize = 50_000;
+    /// Deletions in one page.
+    pub const DELETIONS: usize = 50_000;
+    /// Diagnostics in one page.
+    pub const DIAGNOSTICS: usize = 10_000;
+    /// Bytes of a cursor or a checkpoint.
+    pub const CURSOR_BYTES: usize = 64 * 1024;
+    /// Bytes of one text in a diagnostic (message, code, location); longer ones are cut.
+    pub const DIAGNOSTIC_TEXT: usize = 4096;
+    /// Bytes of a plugin error message; longer ones are cut.
+    pub const ERROR_TEXT: usize = 16 * 1024;
+}
 
 /// Where a plugin came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -168,6 +187,12 @@ pub enum CallError {
     MemoryLimit {
         /// The cap in bytes.
         limit_bytes: usize,
+    },
+    /// The plugin returned more than the host accepts from one call (see [`caps`]).
+    #[error("the plugin's answer was refused: {what}; nothing of it was kept")]
+    Output {
+        /// Which cap, and by how much.
+        what: String,
     },
     /// The plugin trapped: a panic, an `unreachable`, a bug.
     #[error("the plugin crashed: {message}{}", if stderr.is_empty() { String::new() } else { format!("; its stderr: {stderr}") })]
@@ -300,6 +325,7 @@ pub struct JobState {
     cpu_ticks_budget: u64,
     cpu_exhausted: bool,
     log_lines: u32,
+    log_bytes: usize,
 }
 
 impl WasiView for JobState {
@@ -368,23 +394,26 @@ impl bindings::tollgate::plugin::log::Host for JobState {
     ) {
         use bindings::tollgate::plugin::log::Level;
         self.log_lines += 1;
-        if self.log_lines > MAX_LOG_LINES {
+        if self.log_lines > MAX_LOG_LINES || self.log_bytes > MAX_LOG_BYTES {
             return;
         }
-        let mut message = message;
-        if message.len() > MAX_LOG_MESSAGE {
-            let mut cut = MAX_LOG_MESSAGE;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-            message.push('…');
-        }
+        let message = cut(&http::printable(&message), MAX_LOG_MESSAGE);
         let fields = fields
             .iter()
-            .map(|(k, v)| format!("{k}={v}"))
+            .take(32)
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    cut(&http::printable(k), 128),
+                    cut(&http::printable(v), 1024)
+                )
+            })
             .collect::<Vec<_>>()
             .join(" ");
+        self.log_bytes += message.len() + fields.len();
+        if self.log_lines == MAX_LOG_LINES || self.log_bytes > MAX_LOG_BYTES {
+            tracing::warn!(plugin = %self.http.plugin, connection = %self.http.connection, "the plugin logs too much; the rest of this call's log lines are dropped");
+        }
         let (plugin, connection) = (&self.http.plugin, &self.http.connection);
         match level {
             Level::Trace => {
@@ -702,6 +731,7 @@ impl Runtime {
             cpu_ticks_budget: (limits.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64,
             cpu_exhausted: false,
             log_lines: 0,
+            log_bytes: 0,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
@@ -775,13 +805,22 @@ impl Runtime {
                 } else {
                     Err(CallError::Trap {
                         message: format!("{trap:?}"),
-                        stderr: tail(&stderr.contents(), 2000),
+                        stderr: http::printable(&tail(&stderr.contents(), 2000)).into_owned(),
                     })
                 }
             }
             Ok(Ok(value)) => {
                 self.stats.calls.inc();
-                value.map_err(CallError::Plugin)
+                match value {
+                    Ok(mut returned) => match bound_output(&mut returned) {
+                        Ok(()) => Ok(returned),
+                        Err(what) => {
+                            self.stats.output_refused.inc();
+                            Err(CallError::Output { what })
+                        }
+                    },
+                    Err(e) => Err(CallError::Plugin(bound_error(e))),
+                }
             }
         };
         // A call that failed after the host refused one of its requests is reported as a
@@ -797,6 +836,76 @@ impl Runtime {
             tracing::warn!(plugin = %plugin.info.id, connection = %ctx.connection, error = %e, "plugin call failed");
         }
         result
+    }
+}
+
+/// `text` cut to at most `max` bytes (at a character boundary), marked with `…` when cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// Check a call's answer against [`caps`]: too many records, deletions or diagnostics, or an
+/// oversized cursor refuse the answer; long texts in diagnostics are cut and control
+/// characters in them escaped, since they end up on terminals and in logs.
+fn bound_output(returned: &mut Returned) -> Result<(), String> {
+    let Returned::Pull(page) = returned else {
+        return Ok(());
+    };
+    let over = |what: &str, n: usize, cap: usize| {
+        (n > cap).then(|| format!("{n} {what} in one page, more than the cap of {cap}"))
+    };
+    if let Some(e) = over("records", page.records.len(), caps::RECORDS)
+        .or_else(|| over("deletions", page.deletions.len(), caps::DELETIONS))
+        .or_else(|| over("diagnostics", page.diagnostics.len(), caps::DIAGNOSTICS))
+    {
+        return Err(e);
+    }
+    for (what, value) in [
+        ("cursor", &page.next_cursor),
+        ("checkpoint", &page.checkpoint),
+    ] {
+        if let Some(v) = value
+            && v.len() > caps::CURSOR_BYTES
+        {
+            return Err(format!(
+                "a {what} of {} bytes, more than the cap of {} bytes",
+                v.len(),
+                caps::CURSOR_BYTES
+            ));
+        }
+    }
+    for d in &mut page.diagnostics {
+        for text in [&mut d.code, &mut d.message] {
+            *text = cut(&http::printable(text), caps::DIAGNOSTIC_TEXT);
+        }
+        if let Some(l) = &mut d.location {
+            *l = cut(&http::printable(l), caps::DIAGNOSTIC_TEXT);
+        }
+    }
+    Ok(())
+}
+
+/// A plugin error with its message cut to [`caps::ERROR_TEXT`] and control characters escaped.
+fn bound_error(e: PluginError) -> PluginError {
+    let b = |m: String| cut(&http::printable(&m), caps::ERROR_TEXT);
+    match e {
+        PluginError::Config(m) => PluginError::Config(b(m)),
+        PluginError::Unauthorized(m) => PluginError::Unauthorized(b(m)),
+        PluginError::RateLimited(r) => PluginError::RateLimited(bindings::types::RetryAfter {
+            seconds: r.seconds,
+            message: b(r.message),
+        }),
+        PluginError::Transient(m) => PluginError::Transient(b(m)),
+        PluginError::Remote(m) => PluginError::Remote(b(m)),
+        PluginError::Unsupported(m) => PluginError::Unsupported(b(m)),
+        PluginError::Internal(m) => PluginError::Internal(b(m)),
     }
 }
 
@@ -826,7 +935,8 @@ fn tail(bytes: &[u8], max: usize) -> String {
     format!("…{}", &text[start..])
 }
 
-/// The plugin's stdout and stderr go to the host log, line by line.
+/// The plugin's stdout and stderr go to the host log, line by line, control characters
+/// escaped.
 fn forward_output(
     plugin: &str,
     connection: &str,
@@ -837,12 +947,14 @@ fn forward_output(
         .lines()
         .filter(|l| !l.trim().is_empty())
     {
+        let line = http::printable(line);
         tracing::info!(plugin = %plugin, connection = %connection, stream = "stdout", "{line}");
     }
     for line in String::from_utf8_lossy(&stderr.contents())
         .lines()
         .filter(|l| !l.trim().is_empty())
     {
+        let line = http::printable(line);
         tracing::warn!(plugin = %plugin, connection = %connection, stream = "stderr", "{line}");
     }
 }

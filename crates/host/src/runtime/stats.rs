@@ -43,6 +43,11 @@ pub struct RuntimeStats {
     pub http_retries: Counter,
     /// Waits because the upstream said 429 (rate limited).
     pub rate_limit_waits: Counter,
+    /// Upstream answers that contained the credential the host added, redacted before the
+    /// plugin saw them.
+    pub credential_echoes: Counter,
+    /// Plugin calls whose output broke a cap (records, diagnostics, cursor, log bytes).
+    pub output_refused: Counter,
     /// Upstream requests by (connection, status); status 0 when no answer came.
     upstream: std::sync::Mutex<std::collections::BTreeMap<(String, u16), u64>>,
 }

@@ -28,7 +28,7 @@ pub enum StoreError {
         supported: i64,
     },
     /// The store URL is not one we can open.
-    #[error("store.url `{0}`: {1}")]
+    #[error("store.url: {1}")]
     Url(String, String),
     /// The database said no.
     #[error("store {location}: {message}")]
@@ -58,6 +58,9 @@ pub struct StreamState {
     pub checkpoint: Option<String>,
     /// The run under way has committed its last page; only completion is left.
     pub exhausted: bool,
+    /// The pass under way rejected rows or files (a diagnostic of severity error or worse):
+    /// it did not see every record, so it proves no deletion.
+    pub rejected: bool,
 }
 
 /// One page to commit.
@@ -204,14 +207,32 @@ pub trait Store: Send {
         page: &PageWrite,
     ) -> Result<(u64, u64), StoreError>;
 
-    /// Complete a stream in one transaction: a full run marks the records of the stream not
-    /// seen in its sweep as deleted; the checkpoint is kept. Returns the number deleted.
+    /// Complete a stream in one transaction: with `sweep`, a full pass marks the records of
+    /// the stream it did not see as deleted; the checkpoint is kept either way. Returns the
+    /// number deleted. The sync engine sweeps only when every stream of the connection
+    /// completed cleanly and the share deleted is within bounds.
     fn complete_stream(
         &mut self,
         run: RunId,
         connection: &str,
         stream: &str,
+        sweep: bool,
     ) -> Result<u64, StoreError>;
+
+    /// How many live records of the stream the sweep of the full pass under way would mark
+    /// deleted (0 when the pass is not full).
+    fn unseen(&self, connection: &str, stream: &str) -> Result<u64, StoreError>;
+
+    /// Live records of a connection.
+    fn live_records(&self, connection: &str) -> Result<u64, StoreError>;
+
+    /// The live record `external_id` of `kind` from `connection`, if stored.
+    fn record(
+        &self,
+        connection: &str,
+        kind: EntityKind,
+        external_id: &str,
+    ) -> Result<Option<Record>, StoreError>;
 
     /// Record how a run ended.
     fn finish_run(
@@ -266,27 +287,45 @@ pub trait Store: Send {
     }
 }
 
-/// Open the store named by a URL: `sqlite://PATH` (relative paths against `base_dir`).
-pub fn open(url: &str, base_dir: &std::path::Path) -> Result<Box<dyn Store>, StoreError> {
+/// Whether `url` names a store this Tollgate can open, without opening it: `sqlite://PATH`.
+pub fn check_url(url: &str) -> Result<(), String> {
     if let Some(path) = url.strip_prefix("sqlite://") {
-        let path = std::path::Path::new(path);
-        let path = if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            base_dir.join(path)
-        };
-        return Ok(Box::new(sqlite::SqliteStore::open(&path)?));
+        if path.trim().is_empty() {
+            return Err(
+                "`sqlite://` names no file; expected sqlite://PATH, e.g. sqlite://tollgate.db"
+                    .into(),
+            );
+        }
+        if path.ends_with('/') {
+            return Err(format!(
+                "`{url}` names a directory; expected sqlite://PATH to a file, e.g. sqlite://tollgate.db"
+            ));
+        }
+        return Ok(());
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(StoreError::Url(
-            url.split('@').next_back().unwrap_or("").to_string(),
-            "Postgres is not supported yet; use sqlite://PATH".to_string(),
+        return Err(format!(
+            "{}: Postgres is not supported yet; use sqlite://PATH",
+            url.split('@').next_back().unwrap_or("")
         ));
     }
-    Err(StoreError::Url(
-        url.to_string(),
-        "expected sqlite://PATH, e.g. sqlite://tollgate.db".to_string(),
+    Err(format!(
+        "`{}` is not a store URL; expected sqlite://PATH, e.g. sqlite://tollgate.db",
+        url.split('@').next_back().unwrap_or("")
     ))
+}
+
+/// Open the store named by a URL: `sqlite://PATH` (relative paths against `base_dir`).
+pub fn open(url: &str, base_dir: &std::path::Path) -> Result<Box<dyn Store>, StoreError> {
+    check_url(url)
+        .map_err(|m| StoreError::Url(url.split('@').next_back().unwrap_or("").to_string(), m))?;
+    let path = std::path::Path::new(url.strip_prefix("sqlite://").unwrap_or(url));
+    let path = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base_dir.join(path)
+    };
+    Ok(Box::new(sqlite::SqliteStore::open(&path)?))
 }
 
 /// Today's date (UTC), `YYYY-MM-DD`: the as-of date of checks and reports.
@@ -340,5 +379,13 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.to_string().contains("sqlite://"));
+        for bad in ["sqlite://", "sqlite:///var/lib/", "mysql://u:secret@db/x"] {
+            let e = check_url(bad).unwrap_err();
+            assert!(
+                e.contains("sqlite://PATH") && !e.contains("secret"),
+                "{bad}: {e}"
+            );
+        }
+        assert!(check_url("sqlite://state/tollgate.db").is_ok());
     }
 }

@@ -112,6 +112,10 @@ pub const MIGRATIONS: &[&str] = &[
         generated_at  TEXT NOT NULL
     );
     "#,
+    // 8: whether the pass under way rejected rows (it then proves no deletion).
+    r#"
+    ALTER TABLE stream_state ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this binary writes.
@@ -158,11 +162,17 @@ impl SqliteStore {
             message: e.to_string(),
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database {
+            crate::files::create_private_dir_all(dir).map_err(|e| StoreError::Database {
                 location: path.display().to_string(),
                 message: format!("cannot create {}: {e}", dir.display()),
             })?;
         }
+        // A new database is readable by its owner only; SQLite gives its WAL and shared-memory
+        // files the same permissions.
+        crate::files::touch_private(path).map_err(|e| StoreError::Database {
+            location: path.display().to_string(),
+            message: format!("cannot create the database file: {e}"),
+        })?;
         let mut conn = Connection::open(path).map_err(db)?;
         // Every write transaction takes the write lock when it begins: two processes on one
         // database (the daemon and a `tollgate status`, say) then wait for each other instead
@@ -242,8 +252,8 @@ impl SqliteStore {
     ) -> Result<Option<StreamState>, StoreError> {
         self.conn
             .query_row(
-                "SELECT cursor, in_progress, full, sweep, checkpoint, exhausted FROM stream_state
-                 WHERE connection = ?1 AND stream = ?2",
+                "SELECT cursor, in_progress, full, sweep, checkpoint, exhausted, rejected
+                 FROM stream_state WHERE connection = ?1 AND stream = ?2",
                 params![connection, stream],
                 |r| {
                     Ok(StreamState {
@@ -253,6 +263,7 @@ impl SqliteStore {
                         sweep: r.get(3)?,
                         checkpoint: r.get(4)?,
                         exhausted: r.get::<_, i64>(5)? != 0,
+                        rejected: r.get::<_, i64>(6)? != 0,
                     })
                 },
             )
@@ -295,11 +306,11 @@ impl Store for SqliteStore {
         let full = full || existing.checkpoint.is_none();
         self.conn
             .execute(
-                "INSERT INTO stream_state (connection, stream, in_progress, exhausted, full, sweep, cursor, pending_checkpoint)
-                 VALUES (?1, ?2, 1, 0, ?3, ?4, NULL, NULL)
+                "INSERT INTO stream_state (connection, stream, in_progress, exhausted, full, sweep, cursor, pending_checkpoint, rejected)
+                 VALUES (?1, ?2, 1, 0, ?3, ?4, NULL, NULL, 0)
                  ON CONFLICT (connection, stream) DO UPDATE SET
                    in_progress = 1, exhausted = 0, full = ?3, sweep = ?4, cursor = NULL,
-                   pending_checkpoint = NULL",
+                   pending_checkpoint = NULL, rejected = 0",
                 params![connection, stream, full as i64, run],
             )
             .map_err(|e| self.err(e))?;
@@ -310,6 +321,7 @@ impl Store for SqliteStore {
             sweep: run,
             checkpoint: if full { None } else { existing.checkpoint },
             exhausted: false,
+            rejected: false,
         })
     }
 
@@ -369,6 +381,15 @@ impl Store for SqliteStore {
                     .map_err(db)? as u64;
             }
         }
+        let rejected = page
+            .diagnostics
+            .iter()
+            .any(|d| matches!(d.severity.as_str(), "error" | "blocker"));
+        tx.execute(
+            "UPDATE stream_state SET rejected = (rejected OR ?3) WHERE connection = ?1 AND stream = ?2",
+            params![connection, stream, rejected],
+        )
+        .map_err(db)?;
         tx.execute(
             "UPDATE stream_state SET cursor = ?3, exhausted = (?3 IS NULL),
                pending_checkpoint = COALESCE(?4, pending_checkpoint), full = (full OR ?5),
@@ -426,10 +447,11 @@ impl Store for SqliteStore {
         run: RunId,
         connection: &str,
         stream: &str,
+        sweep: bool,
     ) -> Result<u64, StoreError> {
         let db = db_error(&self.location);
         let tx = self.conn.transaction().map_err(db)?;
-        let (full, sweep): (i64, RunId) = tx
+        let (full, sweep_id): (i64, RunId) = tx
             .query_row(
                 "SELECT full, sweep FROM stream_state WHERE connection = ?1 AND stream = ?2",
                 params![connection, stream],
@@ -437,12 +459,12 @@ impl Store for SqliteStore {
             )
             .map_err(db)?;
         let mut deleted = 0;
-        if full != 0 {
+        if full != 0 && sweep {
             deleted = tx
                 .execute(
                     "UPDATE records SET deleted_at = ?4
                      WHERE connection = ?1 AND stream = ?2 AND sweep <> ?3 AND deleted_at IS NULL",
-                    params![connection, stream, sweep, now_rfc3339()],
+                    params![connection, stream, sweep_id, now_rfc3339()],
                 )
                 .map_err(db)? as u64;
         }
@@ -460,6 +482,63 @@ impl Store for SqliteStore {
         .map_err(db)?;
         tx.commit().map_err(db)?;
         Ok(deleted)
+    }
+
+    fn unseen(&self, connection: &str, stream: &str) -> Result<u64, StoreError> {
+        let Some(state) = self.stream_state(connection, stream)? else {
+            return Ok(0);
+        };
+        if !state.full {
+            return Ok(0);
+        }
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM records
+                 WHERE connection = ?1 AND stream = ?2 AND sweep <> ?3 AND deleted_at IS NULL",
+                params![connection, stream, state.sweep],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    fn live_records(&self, connection: &str) -> Result<u64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM records WHERE connection = ?1 AND deleted_at IS NULL",
+                params![connection],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    fn record(
+        &self,
+        connection: &str,
+        kind: EntityKind,
+        external_id: &str,
+    ) -> Result<Option<Record>, StoreError> {
+        let json: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT record FROM records
+                 WHERE connection = ?1 AND kind = ?2 AND external_id = ?3 AND deleted_at IS NULL",
+                params![connection, kind.as_str(), external_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        json.map(|j| {
+            serde_json::from_str(&j).map_err(|e| StoreError::Database {
+                location: self.location.display().to_string(),
+                message: format!(
+                    "record {connection}/{}/{external_id} is not readable: {e}",
+                    kind.as_str()
+                ),
+            })
+        })
+        .transpose()
     }
 
     fn finish_run(
@@ -804,7 +883,7 @@ mod tests {
             ),
         )
         .unwrap();
-        assert_eq!(s.complete_stream(run, "hr", "teams").unwrap(), 0);
+        assert_eq!(s.complete_stream(run, "hr", "teams", true).unwrap(), 0);
 
         // Incremental: an explicit deletion only.
         let run = s.begin_run("hr", false).unwrap();
@@ -814,7 +893,7 @@ mod tests {
         let mut p = page(vec![], None);
         p.deletions.push((EntityKind::Team, "t3".into()));
         assert_eq!(s.commit_page(run, "hr", "teams", &p).unwrap(), (0, 1));
-        assert_eq!(s.complete_stream(run, "hr", "teams").unwrap(), 0);
+        assert_eq!(s.complete_stream(run, "hr", "teams", true).unwrap(), 0);
         assert_eq!(names(&s), ["t1=A", "t2=B"]);
 
         // Full: t2 is no longer there.
@@ -823,7 +902,7 @@ mod tests {
         assert!(state.full && state.checkpoint.is_none());
         s.commit_page(run, "hr", "teams", &page(vec![team("t1", "A")], None))
             .unwrap();
-        assert_eq!(s.complete_stream(run, "hr", "teams").unwrap(), 1);
+        assert_eq!(s.complete_stream(run, "hr", "teams", true).unwrap(), 1);
         assert_eq!(names(&s), ["t1=A"]);
         s.finish_run(run, RunStatus::Ok, None).unwrap();
         let runs = s.runs(Some("hr"), 10).unwrap();
@@ -859,7 +938,7 @@ mod tests {
                 ..page(records, None)
             };
             s.commit_page(run, "jira", "issues", &write).unwrap();
-            s.complete_stream(run, "jira", "issues").unwrap();
+            s.complete_stream(run, "jira", "issues", true).unwrap();
             s.finish_run(run, RunStatus::Ok, None).unwrap();
         };
         let current = |s: &SqliteStore| -> Vec<String> {

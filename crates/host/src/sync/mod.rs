@@ -2,20 +2,27 @@
 //!
 //! Each page is written together with the cursor of the next one in one transaction, so a
 //! run that dies resumes from the last committed page and nothing is written twice. When a
-//! stream completes, its checkpoint is kept for the next incremental run; a full run (the
-//! first one, or `--full`) ends with a sweep that marks records the source no longer has as
-//! deleted. Explicit deletions from the plugin are applied as they come.
+//! stream is drained, its checkpoint is kept for the next incremental run. A full pass (the
+//! first one, `--full`, or a snapshot) may also prove deletions: the records it did not see.
+//! Those are marked deleted only when it is safe to believe the evidence: every stream of the
+//! connection completed in this run, the pass rejected no row or file, and the share deleted
+//! stays within `[sync] max_delete_share` (unless `--allow-mass-delete`). Explicit deletions
+//! from the plugin are applied as they come.
+//!
+//! A stream that fails (a malformed answer that stays malformed after the retries, a stuck
+//! plugin, a cursor that repeats) does not stop the others; the run then fails and says which.
 
 pub mod map;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, SyncConfig};
 use crate::plugins::{PluginRegistry, settings_json};
 use crate::runtime::bindings::types::{PluginError, PullRequest};
 use crate::runtime::{CallError, Runtime};
 use crate::store::{DiagnosticRecord, PageWrite, RunId, RunStatus, Store, StoreError, now_rfc3339};
 use serde::Serialize;
+use std::collections::HashSet;
 use std::io::IsTerminal;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use thiserror::Error;
 
 /// How to sync.
@@ -30,17 +37,37 @@ pub struct SyncOptions {
     /// Fail the run on any rejected row or file (a diagnostic of severity error or worse),
     /// before that page is written.
     pub strict: bool,
+    /// Mark deletions even when they exceed `max_delete_share` of the connection's records.
+    pub allow_mass_delete: bool,
+    /// Largest share (0..=1) of a connection's live records one run may mark deleted.
+    pub max_delete_share: f64,
+    /// Pages one stream may take in one run before it is stopped as runaway.
+    pub max_pages: u64,
+    /// Wall-clock time one stream may take in one run.
+    pub stream_timeout: Duration,
     /// Set (by `tollgate run` on SIGTERM) to stop after the page in hand is committed.
     pub stop: Option<&'static std::sync::atomic::AtomicBool>,
 }
 
 impl Default for SyncOptions {
     fn default() -> Self {
+        SyncOptions::from_config(&SyncConfig::default())
+    }
+}
+
+impl SyncOptions {
+    /// The options `[sync]` sets, for an incremental, lenient run.
+    pub fn from_config(config: &SyncConfig) -> SyncOptions {
         SyncOptions {
             full: false,
             page_size: 500,
             retries: 3,
             strict: false,
+            allow_mass_delete: false,
+            max_delete_share: config.max_delete_share,
+            max_pages: config.max_pages_per_stream,
+            stream_timeout: Duration::try_from_secs_f64(config.stream_timeout_secs)
+                .unwrap_or(Duration::MAX),
             stop: None,
         }
     }
@@ -81,6 +108,54 @@ pub enum SyncError {
         /// The call error.
         error: CallError,
     },
+    /// A stream did not end: its cursor came back, or it ran past its page or time budget.
+    #[error(
+        "connection `{connection}`, stream `{stream}`: {reason}; stopped, the pages committed so far are kept"
+    )]
+    Runaway {
+        /// Connection.
+        connection: String,
+        /// Stream.
+        stream: String,
+        /// What happened.
+        reason: String,
+    },
+    /// Some streams failed; the others were stored, and no deletion was marked.
+    #[error("connection `{connection}`: {} of {} stream(s) failed; the others were stored, and nothing was marked deleted: {}", failures.len(), summary.streams.len() + failures.len(), failures.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Streams {
+        /// Connection.
+        connection: String,
+        /// What the streams that completed did.
+        summary: Box<SyncSummary>,
+        /// Why each of the others failed.
+        failures: Vec<SyncError>,
+    },
+    /// The full pass would mark more of the store deleted than allowed.
+    #[error("connection `{connection}`: the full pass would mark {would_delete} of {live} records deleted ({:.1} %), more than [sync] max_delete_share ({:.1} %); nothing was marked deleted. If the source really lost them, run `tollgate sync --connection {connection} --full --allow-mass-delete`", 100.0 * *would_delete as f64 / (*live).max(1) as f64, 100.0 * max_share)]
+    MassDelete {
+        /// Connection.
+        connection: String,
+        /// Records the sweeps would mark deleted.
+        would_delete: u64,
+        /// Live records of the connection.
+        live: u64,
+        /// The configured share.
+        max_share: f64,
+        /// What the run stored.
+        summary: Box<SyncSummary>,
+    },
+}
+
+impl SyncError {
+    /// What the run stored before it failed, when it got that far.
+    pub fn summary(&self) -> Option<&SyncSummary> {
+        match self {
+            SyncError::Streams { summary, .. } | SyncError::MassDelete { summary, .. } => {
+                Some(summary)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// What one stream did in a run.
@@ -100,6 +175,9 @@ pub struct StreamSummary {
     pub deleted: u64,
     /// Diagnostics and invalid values reported.
     pub diagnostics: u64,
+    /// Why the deletions this full pass proved were not marked, if it proved any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep_withheld: Option<String>,
 }
 
 /// What a run did.
@@ -191,30 +269,174 @@ pub async fn sync_connection(
         connection: name.to_string(),
         streams: Vec::new(),
     };
+    let fail = |store: &mut dyn Store, e: SyncError| {
+        let status = match e {
+            SyncError::Stopped { .. } => RunStatus::Interrupted,
+            _ => RunStatus::Failed,
+        };
+        if let Err(store_error) = store.finish_run(run, status, Some(&e.to_string())) {
+            tracing::error!(error = %store_error, "cannot record the failed run");
+        }
+        e
+    };
+    let mut failures = Vec::new();
+    // (stream, rejected rows in its pass) of the streams drained in this run.
+    let mut drained: Vec<(String, bool)> = Vec::new();
     for stream in &plugin.info.streams {
         let result = sync_stream(
             runtime, plugin, &ctx, store, run, name, stream, &settings, options, progress,
         )
         .await;
         match result {
-            Ok(s) => summary.streams.push(s),
+            Ok((s, rejected)) => {
+                drained.push((stream.clone(), rejected));
+                summary.streams.push(s);
+            }
+            // The process is stopping, or the store or config is broken: no point going on.
+            Err(e @ (SyncError::Stopped { .. } | SyncError::Store(_) | SyncError::Config(_))) => {
+                return Err(fail(store, e));
+            }
             Err(e) => {
-                let message = e.to_string();
-                let status = match e {
-                    SyncError::Stopped { .. } => RunStatus::Interrupted,
-                    _ => RunStatus::Failed,
-                };
-                if let Err(store_error) = store.finish_run(run, status, Some(&message)) {
-                    tracing::error!(error = %store_error, "cannot record the failed run");
+                // Refused credentials and throttling hold for the whole site: asking for the
+                // next stream would only add load. Anything else is the stream's own.
+                let site_wide = matches!(
+                    e,
+                    SyncError::Plugin {
+                        error: CallError::Plugin(
+                            PluginError::Unauthorized(_) | PluginError::RateLimited(_)
+                        ),
+                        ..
+                    }
+                );
+                if site_wide {
+                    tracing::error!(stream = %stream, error = %e, "stream failed; the source refuses or throttles us, so the other streams wait for the next run");
+                    failures.push(e);
+                    break;
                 }
-                return Err(e);
+                tracing::error!(stream = %stream, error = %e, "stream failed; going on with the others");
+                failures.push(e);
             }
         }
+    }
+    // Deletions are believed only from a run in which every stream completed.
+    let mut sweeps = Vec::new();
+    let mut would_delete = 0;
+    for (stream, rejected) in &drained {
+        let unseen = store.unseen(name, stream)?;
+        let withheld = if unseen == 0 {
+            None
+        } else if !failures.is_empty() {
+            Some("another stream of the connection failed in this run".to_string())
+        } else if *rejected {
+            Some("the pass rejected rows or files, so it did not see every record".to_string())
+        } else {
+            would_delete += unseen;
+            sweeps.push(stream.clone());
+            None
+        };
+        if let Some(why) = withheld {
+            tracing::warn!(stream = %stream, unseen, reason = %why, "deletions not marked");
+            if let Some(s) = summary.streams.iter_mut().find(|s| &s.stream == stream) {
+                s.sweep_withheld = Some(format!("{unseen} not marked deleted: {why}"));
+            }
+        }
+    }
+    let live = store.live_records(name)?;
+    let mass = would_delete > 0
+        && !options.allow_mass_delete
+        && would_delete as f64 > options.max_delete_share * live as f64;
+    for (stream, _) in &drained {
+        let sweep = !mass && sweeps.contains(stream);
+        let deleted = store.complete_stream(run, name, stream, sweep)?;
+        if let Some(s) = summary.streams.iter_mut().find(|s| &s.stream == stream) {
+            s.deleted += deleted;
+            if mass && sweeps.contains(stream) {
+                s.sweep_withheld = Some("more than max_delete_share".to_string());
+            }
+        }
+    }
+    if !failures.is_empty() {
+        let e = SyncError::Streams {
+            connection: name.to_string(),
+            summary: Box::new(summary),
+            failures,
+        };
+        return Err(fail(store, e));
+    }
+    if mass {
+        let e = SyncError::MassDelete {
+            connection: name.to_string(),
+            would_delete,
+            live,
+            max_share: options.max_delete_share,
+            summary: Box::new(summary),
+        };
+        return Err(fail(store, e));
     }
     store.finish_run(run, RunStatus::Ok, None)?;
     Ok(summary)
 }
 
+/// Keep the last stored value of the fields a plugin marked unread (`_unread` in `extra`):
+/// a value of an unexpected type upstream must not blank what was known.
+fn keep_unread_fields(
+    store: &dyn Store,
+    connection: &str,
+    record: &mut tollgate_dmo::model::Record,
+) -> Result<(), StoreError> {
+    let Some(unread) = record
+        .extra
+        .as_object_mut()
+        .and_then(|o| o.remove(UNREAD_KEY))
+    else {
+        return Ok(());
+    };
+    let fields: Vec<String> = match unread {
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => return Ok(()),
+    };
+    let Some(previous) = store.record(
+        connection,
+        record.entity.kind(),
+        &record.provenance.external_id,
+    )?
+    else {
+        return Ok(());
+    };
+    let (Ok(old), Ok(mut new)) = (
+        serde_json::to_value(&previous),
+        serde_json::to_value(&*record),
+    ) else {
+        return Ok(());
+    };
+    for field in &fields {
+        for section in ["/entity/data", "/provenance"] {
+            let at = format!("{section}/{field}");
+            if let (Some(value), Some(slot)) = (old.pointer(&at), new.pointer_mut(&at)) {
+                *slot = value.clone();
+            } else if let Some(value) = old.pointer(&at)
+                && let Some(obj) = new.pointer_mut(section).and_then(|v| v.as_object_mut())
+            {
+                obj.insert(field.clone(), value.clone());
+            }
+        }
+    }
+    if let Ok(merged) = serde_json::from_value(new) {
+        *record = merged;
+    }
+    Ok(())
+}
+
+/// The `extra` key naming the fields a plugin could not read (the contract's convention; the
+/// plugin SDK has it as `UNREAD_KEY`).
+pub const UNREAD_KEY: &str = "_unread";
+
+/// Pull one stream until it is drained; returns what it did and whether its pass rejected
+/// rows or files. The stream is left drained but not completed: the connection completes all
+/// its streams together, once it knows whether deletions may be marked.
 #[allow(clippy::too_many_arguments)]
 async fn sync_stream(
     runtime: &Runtime,
@@ -227,7 +449,7 @@ async fn sync_stream(
     settings: &str,
     options: SyncOptions,
     progress: &Progress,
-) -> Result<StreamSummary, SyncError> {
+) -> Result<(StreamSummary, bool), SyncError> {
     let state = store.begin_stream(run, connection, stream, options.full)?;
     let mut summary = StreamSummary {
         stream: stream.to_string(),
@@ -241,13 +463,25 @@ async fn sync_stream(
             "resuming an interrupted run from its last committed page"
         );
     }
+    let mut rejected_rows = state.rejected;
     let bar = progress.stream(connection, stream);
     let checkpoint = if state.full {
         None
     } else {
         state.checkpoint.clone()
     };
+    let runaway = |reason: String| SyncError::Runaway {
+        connection: connection.to_string(),
+        stream: stream.to_string(),
+        reason,
+    };
+    let started = Instant::now();
+    // Hashes of the cursors this run was given: a cursor that comes back means a loop.
+    let mut cursors_seen: HashSet<u64> = HashSet::new();
     let mut cursor = state.cursor.clone();
+    if let Some(c) = &cursor {
+        cursors_seen.insert(hash(c));
+    }
     let mut done = state.exhausted;
     while !done {
         if options
@@ -258,6 +492,19 @@ async fn sync_stream(
                 connection: connection.to_string(),
             });
         }
+        if summary.pages >= options.max_pages {
+            return Err(runaway(format!(
+                "the stream did not end within {} pages ([sync] max_pages_per_stream)",
+                options.max_pages
+            )));
+        }
+        let left = options.stream_timeout.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return Err(runaway(format!(
+                "the stream did not end within {:?} ([sync] stream_timeout_secs)",
+                options.stream_timeout
+            )));
+        }
         let request = PullRequest {
             stream: stream.to_string(),
             settings: settings.to_string(),
@@ -267,7 +514,21 @@ async fn sync_stream(
         };
         let mut attempt = 0;
         let page = loop {
-            match runtime.pull(plugin, ctx, request.clone()).await {
+            let pulled = match tokio::time::timeout(
+                left,
+                runtime.pull(plugin, ctx, request.clone()),
+            )
+            .await
+            {
+                Ok(result) => result,
+                Err(_) => {
+                    return Err(runaway(format!(
+                        "the stream did not end within {:?} ([sync] stream_timeout_secs)",
+                        options.stream_timeout
+                    )));
+                }
+            };
+            match pulled {
                 Ok(page) => break page,
                 Err(e) => match retryable(&e) {
                     Some(wait) if attempt < options.retries => {
@@ -286,6 +547,14 @@ async fn sync_stream(
                 },
             }
         };
+        if let Some(next) = &page.next_cursor
+            && !cursors_seen.insert(hash(next))
+        {
+            return Err(runaway(format!(
+                "page {} returned a cursor the plugin had already returned in this run, so the stream would never end",
+                summary.pages + 1
+            )));
+        }
         let fetched_at = now_rfc3339();
         let mut diagnostics: Vec<DiagnosticRecord> = page
             .diagnostics
@@ -298,11 +567,12 @@ async fn sync_stream(
                 location: d.location.clone(),
             })
             .collect();
-        let records: Vec<_> = page
-            .records
-            .into_iter()
-            .map(|r| map::record(connection, &fetched_at, r))
-            .collect();
+        let mut records = Vec::with_capacity(page.records.len());
+        for r in page.records {
+            let mut record = map::record(connection, &fetched_at, r);
+            keep_unread_fields(&*store, connection, &mut record)?;
+            records.push(record);
+        }
         for record in &records {
             for problem in record.validate() {
                 diagnostics.push(DiagnosticRecord {
@@ -321,20 +591,19 @@ async fn sync_stream(
         for d in diagnostics.iter().take(20) {
             tracing::warn!(stream, code = %d.code, location = d.location.as_deref().unwrap_or(""), "{}", d.message);
         }
-        if options.strict {
-            let rejected: Vec<String> = diagnostics
-                .iter()
-                .filter(|d| matches!(d.severity.as_str(), "error" | "blocker"))
-                .map(|d| format!("{}: {}", d.location.as_deref().unwrap_or(stream), d.message))
-                .collect();
-            if !rejected.is_empty() {
-                return Err(SyncError::Rejected {
-                    connection: connection.to_string(),
-                    stream: stream.to_string(),
-                    rejected,
-                });
-            }
+        let rejected: Vec<String> = diagnostics
+            .iter()
+            .filter(|d| matches!(d.severity.as_str(), "error" | "blocker"))
+            .map(|d| format!("{}: {}", d.location.as_deref().unwrap_or(stream), d.message))
+            .collect();
+        if options.strict && !rejected.is_empty() {
+            return Err(SyncError::Rejected {
+                connection: connection.to_string(),
+                stream: stream.to_string(),
+                rejected,
+            });
         }
+        rejected_rows |= !rejected.is_empty();
         let diagnostic_count = diagnostics.len() as u64;
         let write = PageWrite {
             records,
@@ -368,19 +637,24 @@ async fn sync_stream(
         cursor = page.next_cursor;
         done = cursor.is_none();
     }
-    summary.deleted += store.complete_stream(run, connection, stream)?;
     if let Some(bar) = bar {
         bar.finish_with_message(format!(
-            "{} pages, {} written, {} deleted",
-            summary.pages, summary.written, summary.deleted
+            "{} pages, {} written",
+            summary.pages, summary.written
         ));
     }
     tracing::info!(
         stream,
         pages = summary.pages,
         written = summary.written,
-        deleted = summary.deleted,
-        "stream complete"
+        "stream drained"
     );
-    Ok(summary)
+    Ok((summary, rejected_rows))
+}
+
+fn hash(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
 }
