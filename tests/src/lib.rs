@@ -58,6 +58,8 @@ impl Upstream {
             .route("/big", get(big))
             .route("/redirect-away", get(redirect_away))
             .route("/redirect-here", get(redirect_here))
+            .route("/reflect", get(reflect))
+            .route("/throttle-huge", get(throttle_huge))
             .fallback(fallback)
             .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -146,6 +148,46 @@ async fn redirect_away(State(state): State<UpstreamState>, headers: HeaderMap) -
 async fn redirect_here(State(state): State<UpstreamState>, headers: HeaderMap) -> Response {
     note(&state, "/redirect-here", &headers);
     (StatusCode::FOUND, [(header::LOCATION, "/echo".to_string())]).into_response()
+}
+
+/// Reflects the request's headers, credentials included, in the body and in a header, as a
+/// debugging endpoint or a misconfigured proxy does.
+async fn reflect(State(state): State<UpstreamState>, headers: HeaderMap) -> Response {
+    note(&state, "/reflect", &headers);
+    let all: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                serde_json::Value::String(String::from_utf8_lossy(v.as_bytes()).into()),
+            )
+        })
+        .collect();
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::HeaderName::from_static("x-you-sent"), auth.clone()),
+        ],
+        serde_json::json!({"headers": all, "escaped": auth.replace('/', "\\/")}).to_string(),
+    )
+        .into_response()
+}
+
+/// A 429 asking for a wait no duration can hold.
+async fn throttle_huge(State(state): State<UpstreamState>, headers: HeaderMap) -> Response {
+    note(&state, "/throttle-huge", &headers);
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, "1e20")],
+        "slow down",
+    )
+        .into_response()
 }
 
 async fn fallback(

@@ -155,7 +155,9 @@ pub enum Command {
         #[arg(long, default_value = "demo")]
         dataset: String,
         /// Faults to inject, e.g. `429=0.1,503=0.05,drop=0.02,truncate=0.02,slow=0.1,slow-ms=300`
-        /// (rates per request; also `retry-after`, `seed`, `max-in-row`).
+        /// (rates per request). Also what a broken proxy does: `empty` (a 200 of `{}`), `html`
+        /// (a 200 sign-in page), `drift` (`summary` and `updated` as numbers), `echo` (request
+        /// headers reflected); and `retry-after`, `seed`, `max-in-row`.
         #[arg(long)]
         faults: Option<tollgate_sandbox::Faults>,
     },

@@ -84,6 +84,11 @@ pub struct SyncConfig {
     /// Wall-clock seconds one stream may take in one run (default 43200, 12 hours).
     #[serde(default = "default_stream_timeout")]
     pub stream_timeout_secs: f64,
+    /// How often a page whose call failed transiently (a malformed answer, a timeout, a rate
+    /// limit the host did not wait out) is asked for again, after 1 s, 2 s, 4 s, ... (default
+    /// 3). Each upstream request is also retried inside the call (`http_retries`).
+    #[serde(default = "default_page_retries")]
+    pub page_retries: u32,
 }
 
 impl Default for SyncConfig {
@@ -92,8 +97,13 @@ impl Default for SyncConfig {
             max_delete_share: default_max_delete_share(),
             max_pages_per_stream: default_max_pages(),
             stream_timeout_secs: default_stream_timeout(),
+            page_retries: default_page_retries(),
         }
     }
+}
+
+fn default_page_retries() -> u32 {
+    3
 }
 
 fn default_max_delete_share() -> f64 {
@@ -416,8 +426,13 @@ impl Range {
         } else {
             format!("more than {}", self.min)
         };
+        let shown = if value.abs() >= 1e9 {
+            format!("{value:e}")
+        } else {
+            value.to_string()
+        };
         Some(format!(
-            "{value} is out of range: expected {from} to {} {}",
+            "{shown} is out of range: expected {from} to {} {}",
             self.max, self.unit
         ))
     }
@@ -896,6 +911,15 @@ impl Config {
                 format!(
                     "{} is out of range: expected a share from 0 to 1 (0.2 is 20 %)",
                     s.max_delete_share
+                ),
+            ));
+        }
+        if s.page_retries > 10 {
+            out.push(self.invalid(
+                "sync.page_retries".into(),
+                format!(
+                    "{} is out of range: expected 0 to 10 retries",
+                    s.page_retries
                 ),
             ));
         }

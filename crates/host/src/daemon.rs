@@ -1519,6 +1519,46 @@ mod tests {
     }
 
     #[test]
+    fn a_connection_is_free_again_however_its_sync_ended() {
+        let set = Mutex::new(BTreeSet::new());
+        let held = Syncing::claim(&set, "jira").expect("free");
+        assert!(Syncing::claim(&set, "jira").is_none(), "taken while held");
+        drop(held);
+        // A sync that panics (as one did on `Retry-After: 1e20`) unwinds through the guard.
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _held = Syncing::claim(&set, "jira").unwrap();
+            panic!("a bug in a sync");
+        }));
+        assert!(panicked.is_err());
+        assert!(set.lock().unwrap().is_empty(), "freed by the unwinding");
+        assert!(Syncing::claim(&set, "jira").is_some());
+    }
+
+    #[test]
+    fn tokens_come_as_bearer_or_as_the_password_of_basic_auth() {
+        use base64::Engine as _;
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::AUTHORIZATION, v.parse().unwrap());
+            m
+        };
+        assert_eq!(presented_token(&h("Bearer abc")).as_deref(), Some("abc"));
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("anyone:s3cret:with:colons")
+        );
+        assert_eq!(
+            presented_token(&h(&basic)).as_deref(),
+            Some("s3cret:with:colons")
+        );
+        assert_eq!(presented_token(&h("Basic !!!")), None);
+        assert_eq!(presented_token(&HeaderMap::new()), None);
+        let token = Secret::new("s3cret");
+        assert!(same_secret("s3cret", &token));
+        assert!(!same_secret("s3cre", &token) && !same_secret("s3creT", &token));
+    }
+
+    #[test]
     fn the_latest_missed_run_within_the_window() {
         let nightly = schedule("0 0 2 * * *").unwrap();
         let utc = time_zone("UTC").unwrap();

@@ -1,8 +1,12 @@
-//! Fault injection: what real trackers do to a client on a bad day.
+//! Fault injection: what real trackers, and the proxies in front of them, do to a client on a
+//! bad day.
 //!
 //! A spec like `429=0.1,503=0.05,drop=0.03,truncate=0.02,slow=0.1,slow-ms=300,retry-after=1,seed=7`
 //! gives each request a chance of a 429 with `Retry-After` (and Jira's rate-limit headers), a
-//! 503, a connection dropped before the body, a body cut short, or a slow answer. Faults are
+//! 503, a connection dropped before the body, a body cut short, or a slow answer. The answers of
+//! a misbehaving proxy or upgrade: `empty` (a 200 of `{}`), `html` (a 200 sign-in page),
+//! `drift` (fields of another type: `summary` and `updated` as numbers) and `echo` (the request
+//! headers, credentials included, reflected in the body and a response header). Faults are
 //! drawn from a seeded generator, so a run is repeatable, and never hit more than
 //! `max-in-row` requests in a row (default 2), so a client with bounded retries gets through.
 
@@ -25,6 +29,14 @@ pub struct Faults {
     pub truncated: f64,
     /// The answer is delayed by `slow_ms`.
     pub slow: f64,
+    /// A 200 whose body is `{}` (the request is carried out, its answer replaced).
+    pub empty: f64,
+    /// A 200 with an HTML sign-in page, as a single-sign-on proxy answers.
+    pub html: f64,
+    /// The answer with `summary` and `updated` turned into numbers wherever they appear.
+    pub drift: f64,
+    /// The answer with the request's headers reflected into it.
+    pub echo: f64,
     /// Delay of a slow answer.
     pub slow_ms: u64,
     /// `Retry-After` seconds sent with 429 (and every other 503).
@@ -43,6 +55,10 @@ impl Default for Faults {
             dropped: 0.0,
             truncated: 0.0,
             slow: 0.0,
+            empty: 0.0,
+            html: 0.0,
+            drift: 0.0,
+            echo: 0.0,
             slow_ms: 300,
             retry_after: 1,
             seed: 1,
@@ -77,13 +93,17 @@ impl std::str::FromStr for Faults {
                 "drop" => f.dropped = rate(v)?,
                 "truncate" => f.truncated = rate(v)?,
                 "slow" => f.slow = rate(v)?,
+                "empty" => f.empty = rate(v)?,
+                "html" => f.html = rate(v)?,
+                "drift" => f.drift = rate(v)?,
+                "echo" => f.echo = rate(v)?,
                 "slow-ms" => f.slow_ms = int(v)?,
                 "retry-after" => f.retry_after = int(v)? as u32,
                 "seed" => f.seed = int(v)?,
                 "max-in-row" => f.max_in_row = int(v)? as u32,
                 _ => {
                     return Err(format!(
-                        "unknown fault `{k}`: use 429, 503, drop, truncate, slow (rates 0..1), slow-ms, retry-after, seed, max-in-row"
+                        "unknown fault `{k}`: use 429, 503, drop, truncate, slow, empty, html, drift, echo (rates 0..1), slow-ms, retry-after, seed, max-in-row"
                     ));
                 }
             }
@@ -101,7 +121,16 @@ enum Fault {
     Dropped,
     Truncated,
     Slow,
+    Empty,
+    Html,
+    Drift,
+    Echo,
 }
+
+/// The names of the faults, in the order of [`FaultState::injected`].
+pub const FAULT_NAMES: [&str; 9] = [
+    "429", "503", "drop", "truncate", "slow", "empty", "html", "drift", "echo",
+];
 
 /// Fault state of a running sandbox.
 #[derive(Debug, Default)]
@@ -109,8 +138,8 @@ pub(crate) struct FaultState {
     pub(crate) spec: Option<Faults>,
     pub(crate) counter: u64,
     pub(crate) in_row: u32,
-    /// How many faults of each kind were injected: 429, 503, drop, truncate, slow.
-    pub(crate) injected: [u64; 5],
+    /// How many faults of each kind were injected, in the order of [`FAULT_NAMES`].
+    pub(crate) injected: [u64; 9],
 }
 
 fn unit(seed: u64, n: u64) -> f64 {
@@ -136,6 +165,10 @@ impl FaultState {
             (f.dropped, Fault::Dropped),
             (f.truncated, Fault::Truncated),
             (f.slow, Fault::Slow),
+            (f.empty, Fault::Empty),
+            (f.html, Fault::Html),
+            (f.drift, Fault::Drift),
+            (f.echo, Fault::Echo),
         ] {
             edge += rate;
             if x < edge {
@@ -143,14 +176,14 @@ impl FaultState {
                 break;
             }
         }
-        let failing = !matches!(pick, Fault::None | Fault::Slow);
+        let failing = !matches!(pick, Fault::None | Fault::Slow | Fault::Echo);
         if failing && self.in_row >= f.max_in_row {
             pick = Fault::None;
         }
-        if matches!(pick, Fault::None | Fault::Slow) {
-            self.in_row = 0;
-        } else {
+        if failing {
             self.in_row += 1;
+        } else {
+            self.in_row = 0;
         }
         let slot = match pick {
             Fault::RateLimited => Some(0),
@@ -158,6 +191,10 @@ impl FaultState {
             Fault::Dropped => Some(2),
             Fault::Truncated => Some(3),
             Fault::Slow => Some(4),
+            Fault::Empty => Some(5),
+            Fault::Html => Some(6),
+            Fault::Drift => Some(7),
+            Fault::Echo => Some(8),
             Fault::None => None,
         };
         if let Some(s) = slot {
@@ -242,6 +279,53 @@ pub(crate) async fn inject(
             )]);
             Response::from_parts(parts, Body::from_stream(stream))
         }
+        Fault::Empty => {
+            // Carried out (a write may land), answered with an empty object.
+            let _ = next.run(request).await;
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
+                "{}",
+            )
+                .into_response()
+        }
+        Fault::Html => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/html;charset=UTF-8")],
+            "<!DOCTYPE html><html><head><title>Sign in</title></head><body><form action=\"/login\"><input name=\"username\"></form></body></html>",
+        )
+            .into_response(),
+        Fault::Drift => {
+            let r = next.run(request).await;
+            rewrite_json(r, drift).await
+        }
+        Fault::Echo => {
+            let reflected: serde_json::Map<String, serde_json::Value> = request
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        serde_json::Value::String(String::from_utf8_lossy(v.as_bytes()).into()),
+                    )
+                })
+                .collect();
+            let authorization = request.headers().get(header::AUTHORIZATION).cloned();
+            let r = next.run(request).await;
+            let mut r = rewrite_json(r, move |v| {
+                if let serde_json::Value::Object(o) = v {
+                    o.insert(
+                        "requestHeaders".into(),
+                        serde_json::Value::Object(reflected.clone()),
+                    );
+                }
+            })
+            .await;
+            if let Some(a) = authorization {
+                r.headers_mut().insert("x-request-authorization", a);
+            }
+            r
+        }
         Fault::Truncated => {
             let r = next.run(request).await;
             let (mut parts, body) = r.into_parts();
@@ -265,6 +349,38 @@ pub(crate) async fn inject(
     }
 }
 
+/// The answer with its JSON body changed by `change` (other bodies pass as they are).
+async fn rewrite_json(r: Response, change: impl Fn(&mut serde_json::Value)) -> Response {
+    let (mut parts, body) = r.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    change(&mut v);
+    let out = serde_json::to_vec(&v).unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(out))
+}
+
+/// Type drift: every `summary` and `updated` text becomes a number.
+fn drift(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(o) => {
+            for (k, x) in o.iter_mut() {
+                if matches!(k.as_str(), "summary" | "updated") && x.is_string() {
+                    *x = serde_json::Value::from(1_795_775_400_000i64);
+                } else {
+                    drift(x);
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(drift),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,6 +400,17 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown fault `boom`")
         );
+    }
+
+    #[test]
+    fn drift_turns_summary_and_updated_into_numbers_at_any_depth() {
+        let mut v = serde_json::json!({"issues": [{"fields": {"summary": "A", "updated": "2026-11-27T10:00:00.000+0000", "status": {"name": "Done"}}}], "summary": 3});
+        drift(&mut v);
+        assert!(v["issues"][0]["fields"]["summary"].is_number());
+        assert!(v["issues"][0]["fields"]["updated"].is_number());
+        assert_eq!(v["issues"][0]["fields"]["status"]["name"], "Done");
+        let f: Faults = "empty=0.1,html=0.2,drift=0.3,echo=1".parse().unwrap();
+        assert_eq!((f.empty, f.html, f.drift, f.echo), (0.1, 0.2, 0.3, 1.0));
     }
 
     #[test]

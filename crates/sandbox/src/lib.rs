@@ -197,8 +197,9 @@ impl Sandbox {
         self.shared.faults.lock().unwrap().spec = faults;
     }
 
-    /// Faults injected so far: 429, 503, dropped, truncated, slow.
-    pub fn faults_injected(&self) -> [u64; 5] {
+    /// Faults injected so far, in the order of [`faults::FAULT_NAMES`]: 429, 503, dropped,
+    /// truncated, slow, empty, html, drift, echo.
+    pub fn faults_injected(&self) -> [u64; 9] {
         self.shared.faults.lock().unwrap().injected
     }
 }

@@ -316,6 +316,14 @@ pub fn initiatives(
                 date: r.date("gate-decision-date"),
                 conditions: None,
             };
+            // The decision shares the epic's `updated`: if that drifted, keep its last one too.
+            let mut extra = serde_json::Map::new();
+            if r.unread.contains(&"source_updated") {
+                extra.insert(
+                    tollgate_plugin_api::UNREAD_KEY.to_string(),
+                    json!(["source_updated"]),
+                );
+            }
             page.records.push(with_extra(
                 record(
                     format!("{}:gate-decision", issue.id),
@@ -323,7 +331,7 @@ pub fn initiatives(
                 ),
                 issue,
                 updated.as_deref(),
-                Default::default(),
+                extra,
             ));
         }
         if risks_unread.contains(&key) {

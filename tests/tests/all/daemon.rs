@@ -121,7 +121,7 @@ async fn scheduled_syncs_never_overlap_and_sigterm_leaves_a_store_that_resumes()
     let base = daemon_config(
         dir.path(),
         &sandbox,
-        "[daemon.jobs.sync-jira]\nschedule = \"*/2 * * * * *\"\nsteps = [\"sync\", \"check\"]\nconnection = \"jira\"\n",
+        "[daemon.jobs.sync-jira]\nschedule = \"*/2 * * * * *\"\nsteps = [\"sync\", \"check\"]\nconnection = \"jira\"\n\n[daemon.jobs.also-jira]\nschedule = \"1/2 * * * * *\"\nsteps = [\"sync\"]\nconnection = \"jira\"\n",
     );
     let mut child = start(dir.path(), false);
     wait_until("the daemon to serve", Duration::from_secs(60), async || {
@@ -133,9 +133,25 @@ async fn scheduled_syncs_never_overlap_and_sigterm_leaves_a_store_that_resumes()
         !runs(dir.path()).is_empty()
     })
     .await;
+    // (Whichever of the two jobs holds the connection is the one whose ticks overlap.)
     wait_until("a skipped run", Duration::from_secs(15), async || {
         let (_, text) = get(&format!("{base}/metrics")).await;
-        metric(&text, "tollgate_jobs_skipped_total{job=\"sync-jira\"}").is_some_and(|n| n >= 1.0)
+        ["sync-jira", "also-jira"].iter().any(|job| {
+            metric(
+                &text,
+                &format!("tollgate_jobs_skipped_total{{job=\"{job}\"}}"),
+            )
+            .is_some_and(|n| n >= 1.0)
+        })
+    })
+    .await;
+    // Two jobs want the same connection: one syncs, the other leaves it out and says so.
+    wait_until("a sync left out", Duration::from_secs(15), async || {
+        let (_, text) = get(&format!("{base}/metrics")).await;
+        metric(&text, "tollgate_sync_skipped_total{connection=\"jira\"}").is_some_and(|n| n >= 1.0)
+            && text
+                .lines()
+                .any(|l| l.starts_with("tollgate_jobs_total{") && l.contains("outcome=\"skipped\""))
     })
     .await;
     let all = runs(dir.path());
@@ -504,6 +520,88 @@ async fn a_read_token_guards_every_page_and_opens_per_person_data() {
         page.contains("id=\"chart-resource-heat-map\"><svg"),
         "{page}"
     );
+    terminate(&child);
+    assert!(
+        wait_exit(&mut child, Duration::from_secs(20))
+            .await
+            .success()
+    );
+}
+
+/// The daemon's open file descriptors (Linux).
+fn open_fds(pid: u32) -> Option<usize> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()
+        .map(|d| d.count())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_requests_and_a_crowd_of_readers_leave_health_answering() {
+    use tokio::io::AsyncWriteExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (_session, _sandbox) = tollgate_tests::demo_synced(
+        dir.path(),
+        &format!("\n[daemon]\nlisten = \"127.0.0.1:{port}\"\nmax_connections = 32\n"),
+    )
+    .await;
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = start(dir.path(), false);
+    wait_until("the daemon to serve", Duration::from_secs(60), async || {
+        get(&format!("{base}/healthz")).await.0 == 200
+    })
+    .await;
+    let baseline = open_fds(child.id());
+
+    // 500 clients that send half a request and wait.
+    let mut slow = Vec::new();
+    for _ in 0..500 {
+        if let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await;
+            slow.push(s);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    if let (Some(before), Some(now)) = (baseline, open_fds(child.id())) {
+        assert!(
+            now <= before + 40,
+            "the server holds at most max_connections: {now} descriptors, {before} before"
+        );
+    }
+    // Health answers again once the header timeout (10 s) has closed the half-sent ones.
+    wait_until(
+        "/healthz despite half-sent requests",
+        Duration::from_secs(30),
+        async || get(&format!("{base}/healthz")).await.0 == 200,
+    )
+    .await;
+    drop(slow);
+
+    // A crowd rendering the dashboard does not hold up the health check.
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let crowd: Vec<_> = (0..24)
+        .map(|_| {
+            let c = client.clone();
+            let url = format!("{base}/");
+            tokio::spawn(async move { c.get(url).send().await.map(|r| r.status().as_u16()) })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let health = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .expect("/healthz answers while the dashboard renders");
+    assert_eq!(health.status(), 200);
+    for r in crowd {
+        assert_eq!(r.await.unwrap().unwrap(), 200);
+    }
     terminate(&child);
     assert!(
         wait_exit(&mut child, Duration::from_secs(20))

@@ -230,7 +230,7 @@ async fn faults_on_the_wire_change_nothing_in_the_export() {
     sync_all(&session, None, SyncFlags::default())
         .await
         .unwrap();
-    let [rate_limited, unavailable, dropped, truncated, _slow] = faulty.faults_injected();
+    let [rate_limited, unavailable, dropped, truncated, _slow, ..] = faulty.faults_injected();
     assert!(
         rate_limited > 0 && unavailable > 0 && dropped > 0 && truncated > 0,
         "each kind of fault happened: {:?}",

@@ -5,6 +5,7 @@ mod browser;
 mod checks;
 mod daemon;
 mod demo;
+mod faults;
 mod hr_csv;
 mod jira;
 mod reports;

@@ -75,6 +75,20 @@ impl Harness {
     }
 
     async fn attack(&self, attack: &str, limits: Limits) -> Result<Page, CallError> {
+        self.attack_in(attack, self.context(limits)).await
+    }
+
+    /// An attack with the connection's base URL at a context path (`/ctx/`), as a Jira Data
+    /// Center at `https://host/jira` is.
+    async fn attack_below_ctx(&self, attack: &str) -> Result<Page, CallError> {
+        let mut ctx = self.context(Limits::default());
+        for e in ctx.endpoints.values_mut() {
+            e.base_url = Url::parse(&format!("{}/ctx/", self.upstream.url())).unwrap();
+        }
+        self.attack_in(attack, ctx).await
+    }
+
+    async fn attack_in(&self, attack: &str, ctx: JobContext) -> Result<Page, CallError> {
         let request = PullRequest {
             stream: "attack".to_string(),
             settings: serde_json::json!({ "attack": attack }).to_string(),
@@ -82,9 +96,7 @@ impl Harness {
             checkpoint: None,
             page_size: 100,
         };
-        self.runtime
-            .pull(&self.plugin, &self.context(limits), request)
-            .await
+        self.runtime.pull(&self.plugin, &ctx, request).await
     }
 
     /// The host is unharmed: a well-behaved call right after succeeds.
@@ -331,4 +343,109 @@ async fn a_trap_does_not_disturb_other_plugins_calls() {
     );
     assert!(matches!(bad, Err(CallError::Trap { .. })));
     assert_eq!(good.unwrap().records.len(), 1);
+}
+
+#[tokio::test]
+async fn no_spelling_of_a_dot_segment_leaves_the_base_path() {
+    let h = harness().await;
+    let page = h.attack_below_ctx("dot-segments").await.unwrap();
+    let reached: Vec<&str> = page
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "reached")
+        .map(|d| d.message.as_str())
+        .collect();
+    assert!(reached.is_empty(), "got through: {reached:?}");
+    assert_eq!(
+        page.diagnostics
+            .iter()
+            .filter(|d| d.code == "refused")
+            .count(),
+        12
+    );
+    // Not one request reached the upstream, inside the base path or outside it.
+    assert!(h.upstream.seen().is_empty(), "{:?}", h.upstream.seen());
+    assert!(h.runtime.stats().http_denied.get() >= 12);
+    h.assert_recovers().await;
+}
+
+#[tokio::test]
+async fn an_upstream_that_reflects_the_credential_hands_the_plugin_none_of_it() {
+    let h = harness().await;
+    let page = h.attack("reflect", Limits::default()).await.unwrap();
+    let seen = format!("{:?}", page.diagnostics);
+    let encoded = expected_auth();
+    let base64 = encoded.trim_start_matches("Basic ");
+    for secret in [TOKEN, encoded.as_str(), base64] {
+        assert!(!seen.contains(secret), "the plugin saw {secret:?}: {seen}");
+    }
+    assert!(seen.contains("[REDACTED]"), "{seen}");
+    // The upstream did get the credential: the host sent it, then kept its echo away.
+    assert_eq!(
+        h.upstream.seen()[0].authorization.as_deref(),
+        Some(encoded.as_str())
+    );
+    assert!(h.runtime.stats().credential_echoes.get() >= 1);
+    assert!(captured_logs().contains("contained the connection's credential"));
+    h.assert_recovers().await;
+}
+
+#[tokio::test]
+async fn a_retry_after_no_duration_can_hold_is_not_waited_for() {
+    let h = harness().await;
+    let started = Instant::now();
+    let page = h
+        .attack("retry-after-huge", Limits::default())
+        .await
+        .expect("no panic: the 429 reaches the plugin");
+    let status = page
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "status")
+        .unwrap();
+    assert_eq!(status.message, "429");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        h.upstream.seen().len(),
+        1,
+        "not retried: the wait is too long"
+    );
+    h.assert_recovers().await;
+}
+
+#[tokio::test]
+async fn plugin_output_is_capped() {
+    let h = harness().await;
+    // A 10 MiB diagnostic is cut to a few KiB, its escape sequence defused.
+    let page = h.attack("big-diagnostic", Limits::default()).await.unwrap();
+    let big = &page.diagnostics[0].message;
+    assert!(big.len() <= 4100, "{} bytes", big.len());
+    assert!(
+        !big.contains('\u{1b}') && big.starts_with("\\u{1b}[2J"),
+        "{}",
+        &big[..20]
+    );
+    // Too many diagnostics, or a huge cursor: the page is refused whole.
+    for (attack, says) in [
+        ("many-diagnostics", "20000 diagnostics in one page"),
+        ("big-cursor", "a cursor of 1048576 bytes"),
+    ] {
+        match h.attack(attack, Limits::default()).await {
+            Err(CallError::Output { what }) => assert!(what.contains(says), "{what}"),
+            other => panic!("{attack}: {other:?}"),
+        }
+    }
+    assert!(h.runtime.stats().output_refused.get() >= 2);
+    // A log flood is cut at 1 MiB per call.
+    let flood_lines = |logs: &str| logs.lines().filter(|l| l.contains("flood flood")).count();
+    let before = flood_lines(&captured_logs());
+    h.attack("log-flood", Limits::default()).await.unwrap();
+    let logs = captured_logs();
+    let lines = flood_lines(&logs) - before;
+    assert!(
+        (100..=400).contains(&lines),
+        "{lines} flood lines kept of 50000"
+    );
+    assert!(logs.contains("the plugin logs too much"));
+    h.assert_recovers().await;
 }

@@ -17,6 +17,21 @@ fn write_config(
     delay_ms: u64,
     generation: u32,
 ) {
+    write_config_with(dir, people, entries, per_page, delay_ms, generation, "", "");
+}
+
+/// As [`write_config`], with more plugin settings (`, key = value`) and more config.
+#[allow(clippy::too_many_arguments)]
+fn write_config_with(
+    dir: &Path,
+    people: u32,
+    entries: u32,
+    per_page: u32,
+    delay_ms: u64,
+    generation: u32,
+    settings: &str,
+    config: &str,
+) {
     std::fs::create_dir_all(dir.join("plugins")).unwrap();
     std::fs::copy(PAGED_PLUGIN, dir.join("plugins/paged.wasm")).unwrap();
     std::fs::write(
@@ -31,8 +46,8 @@ url = "sqlite://state/tollgate.db"
 
 [connections.synthetic]
 plugin = "paged"
-settings = {{ people = {people}, entries = {entries}, per_page = {per_page}, delay_ms = {delay_ms}, generation = {generation} }}
-"#,
+settings = {{ people = {people}, entries = {entries}, per_page = {per_page}, delay_ms = {delay_ms}, generation = {generation}{settings} }}
+{config}"#,
             cache = shared_cache_dir().display()
         ),
     )
@@ -286,4 +301,127 @@ fn status_and_export_on_the_command_line() {
         stderr.contains("schema version 99, newer than this Tollgate knows"),
         "{stderr}"
     );
+}
+
+#[tokio::test]
+async fn a_stream_that_never_ends_is_stopped_and_the_other_streams_are_kept() {
+    for (runaway, config, says) in [
+        (
+            "repeat",
+            "",
+            "returned a cursor the plugin had already returned in this run",
+        ),
+        (
+            "endless",
+            "[sync]\nmax_pages_per_stream = 20\n",
+            "did not end within 20 pages ([sync] max_pages_per_stream)",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        write_config_with(
+            dir.path(),
+            30,
+            4,
+            25,
+            0,
+            1,
+            &format!(", runaway = \"{runaway}\""),
+            config,
+        );
+        let session = Session::open(&dir.path().join("tollgate.toml"))
+            .await
+            .unwrap();
+        let failure = sync_all(&session, None, SyncFlags::default())
+            .await
+            .unwrap_err();
+        let message = format!("{:#}", failure.error);
+        assert!(
+            message.contains("stream `time-entries`") && message.contains(says),
+            "{runaway}: {message}"
+        );
+        let doc = export_without_fetch_times(dir.path());
+        assert_eq!(
+            count(&doc, "person"),
+            30,
+            "{runaway}: the people stream is kept"
+        );
+        let store = session.store().unwrap();
+        assert_eq!(store.runs(None, 1).unwrap()[0].status, RunStatus::Failed);
+    }
+}
+
+#[tokio::test]
+async fn a_full_sync_that_would_delete_most_of_a_connection_marks_nothing_unless_told() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), 30, 4, 25, 0, 1);
+    let session = Session::open(&dir.path().join("tollgate.toml"))
+        .await
+        .unwrap();
+    sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap();
+    let before = export_without_fetch_times(dir.path());
+
+    // The source now answers with 5 people of 30 (a wrong filter, a half-restored backup).
+    write_config(dir.path(), 5, 4, 25, 0, 1);
+    let session = Session::open(&dir.path().join("tollgate.toml"))
+        .await
+        .unwrap();
+    let full = SyncFlags {
+        full: true,
+        ..SyncFlags::default()
+    };
+    let failure = sync_all(&session, None, full).await.unwrap_err();
+    let message = format!("{:#}", failure.error);
+    assert!(
+        message.contains("would mark 125 of 150 records deleted (83.3 %)")
+            && message.contains("--allow-mass-delete"),
+        "{message}"
+    );
+    assert_eq!(
+        export_without_fetch_times(dir.path()),
+        before,
+        "nothing was marked deleted"
+    );
+
+    // Told so, the same run applies it.
+    let told = SyncFlags {
+        allow_mass_delete: true,
+        ..full
+    };
+    let summaries = sync_all(&session, None, told).await.unwrap();
+    let deleted: u64 = summaries[0].streams.iter().map(|s| s.deleted).sum();
+    assert_eq!(deleted, 125);
+    let doc = export_without_fetch_times(dir.path());
+    assert_eq!((count(&doc, "person"), count(&doc, "time-entry")), (5, 20));
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_store_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), 3, 1, 25, 0, 1);
+    let session = Session::open(&dir.path().join("tollgate.toml"))
+        .await
+        .unwrap();
+    sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap();
+    let mode = |p: &str| {
+        std::fs::metadata(dir.path().join(p))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("state"), 0o700);
+    assert_eq!(mode("state/tollgate.db"), 0o600);
+    // SQLite gives its write-ahead log the database file's mode; look while it is there.
+    let _open = session.store().unwrap();
+    for extra in ["state/tollgate.db-wal", "state/tollgate.db-shm"] {
+        if dir.path().join(extra).exists() {
+            assert_eq!(mode(extra), 0o600, "{extra}");
+        }
+    }
 }

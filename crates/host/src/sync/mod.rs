@@ -61,7 +61,7 @@ impl SyncOptions {
         SyncOptions {
             full: false,
             page_size: 500,
-            retries: 3,
+            retries: config.page_retries,
             strict: false,
             allow_mass_delete: false,
             max_delete_share: config.max_delete_share,

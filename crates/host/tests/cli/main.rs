@@ -316,3 +316,182 @@ fn bad_usage_exits_2_and_help_explains() {
         assert!(stdout.contains(cmd), "{stdout}");
     }
 }
+
+/// A directory with an `hr` connection reading `hr/`, holding `teams.csv` with `text`.
+fn hr_dir(teams: &[u8]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("hr")).unwrap();
+    write(dir.path(), "hr/teams.csv", teams);
+    write(
+        dir.path(),
+        "tollgate.toml",
+        b"[connections.hr]\nplugin = \"hr-csv\"\ndata_dir = \"hr\"\n",
+    );
+    dir
+}
+
+#[test]
+fn an_unclosed_quote_in_a_csv_fails_strict_and_deletes_nothing_it_hid() {
+    let dir = hr_dir(b"id,name\nt1,One\nt2,Two\nt3,Three\nt4,Four\n");
+    let out = tollgate(dir.path(), &["sync"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    // Someone opens a quote on line 3 and never closes it.
+    write(
+        dir.path(),
+        "hr/teams.csv",
+        b"id,name\nt1,One\nt2,\"Two\nt3,Three\nt4,Four\n",
+    );
+    let out = tollgate(dir.path(), &["sync", "--strict"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("teams.csv:3: a quote opened on line 3 is never closed"),
+        "{stderr}"
+    );
+    let out = tollgate(dir.path(), &["sync"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("deletions withheld"), "{stdout}");
+    assert!(stdout.contains("teams.csv:3"), "the row is named: {stdout}");
+    let out = tollgate(dir.path(), &["export"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let teams = doc["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["entity"]["kind"] == "team")
+        .count();
+    assert_eq!(teams, 4, "the rows behind the quote are still stored");
+}
+
+#[test]
+fn a_fifo_in_the_data_directory_is_refused_not_waited_on() {
+    let dir = hr_dir(b"id,name\nt1,One\n");
+    let fifo = dir.path().join("hr/people.csv");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("mkfifo is not available here: this test did not run");
+        return;
+    }
+    let started = std::time::Instant::now();
+    let out = tollgate(dir.path(), &["sync"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("people.csv is not a regular file"),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn terminal_escapes_in_a_rejected_file_never_reach_the_terminal() {
+    let dir = hr_dir(b"\x1b]0;owned\x07\x1b[2Jid,\x1b[31mname\n");
+    let out = tollgate(dir.path(), &["sync"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("teams.csv rejected"), "{stdout}");
+    for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        assert!(
+            !bytes.iter().any(|b| *b == 0x1b || *b == 0x07),
+            "{stream} carries raw control characters"
+        );
+    }
+    assert!(stdout.contains("\\u{1b}"), "shown escaped: {stdout}");
+}
+
+#[test]
+fn limits_no_duration_can_hold_are_refused_by_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "tollgate.toml",
+        b"[runtime.limits]\ntimeout_secs = -1\nhttp_timeout_secs = nan\nmax_retry_wait_secs = 1e30\n",
+    );
+    for args in [
+        &["config", "validate"][..],
+        &["sync"][..],
+        &["status"][..],
+        &["check"][..],
+    ] {
+        let out = tollgate(dir.path(), args);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("runtime.limits.timeout_secs"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    let out = tollgate(dir.path(), &["config", "validate"]);
+    let (_, stderr) = text(&out);
+    assert!(
+        stderr.contains("tollgate.toml:4: `runtime.limits.max_retry_wait_secs`: 1e30 is out of range: expected from 0 to 3600 seconds"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn config_validate_checks_plugin_settings_against_the_plugins_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "secrets.token", b"t0ken-value");
+    write(
+        dir.path(),
+        "tollgate.toml",
+        b"[connections.jira]\nplugin = \"jira\"\nbase_url = \"https://acme.atlassian.net\"\nauth = { kind = \"basic\", user = \"me@acme.test\", token_file = \"secrets.token\" }\nsettings = { deployment = \"server\", projcet = \"BIZ\", boards = [\"one\"] }\n",
+    );
+    let out = tollgate(dir.path(), &["config", "validate"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for needle in [
+        "`connections.jira.settings.deployment`: \"server\" is not one of: \"cloud\", \"data-center\"",
+        "`connections.jira.settings.projcet`: is not a setting of this plugin",
+        "`connections.jira.settings.boards[0]`: expected an integer, found text",
+    ] {
+        assert!(stderr.contains(needle), "{needle}: {stderr}");
+    }
+    assert!(!stderr.contains("t0ken-value"));
+}
+
+#[test]
+fn tracker_and_file_text_is_shown_never_run_in_csv_and_markdown_reports() {
+    let dir = hr_dir(b"id,name\nt1,One\n");
+    write(
+        dir.path(),
+        "hr/allocations.csv",
+        b"person,initiative,percent,from,to\n=HYPERLINK(\"http://evil.test\"),BIZ-1,50,2026-11-01,2026-12-31\n<script>alert(1)</script>,BIZ-1,40,2026-11-01,2026-12-31\n[click](javascript:alert(1)),BIZ-1,30,2026-11-01,2026-12-31\n",
+    );
+    let out = tollgate(dir.path(), &["sync"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let csv_dir = dir.path().join("csv");
+    let out = tollgate(
+        dir.path(),
+        &[
+            "report",
+            "--format",
+            "csv",
+            "--out",
+            csv_dir.to_str().unwrap(),
+            "--as-of",
+            "2026-11-15",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out).1);
+    let heat = std::fs::read_to_string(csv_dir.join("resource-heat-map.csv")).unwrap();
+    assert!(
+        heat.contains("\"'=HYPERLINK(\"\"http://evil.test\"\")\""),
+        "a spreadsheet shows the formula as text: {heat}"
+    );
+    assert!(
+        !heat.lines().any(|l| l.starts_with('=')),
+        "no cell starts a formula: {heat}"
+    );
+    let out = tollgate(
+        dir.path(),
+        &["report", "--format", "md", "--as-of", "2026-11-15"],
+    );
+    let (md, _) = text(&out);
+    assert!(md.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{md}");
+    assert!(!md.contains("<script>"), "{md}");
+    assert!(md.contains("\\[click\\](javascript:alert(1))"), "{md}");
+}
