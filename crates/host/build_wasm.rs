@@ -51,10 +51,20 @@ fn ensure_wasm_target() {
     );
 }
 
+/// Where the plugins are built: `<target>/plugins`, or `TOLLGATE_PLUGIN_TARGET_DIR`, which
+/// lets another build (the fuzz targets in `fuzz/`) reuse the plugins the main one built.
+fn plugin_target_dir() -> PathBuf {
+    println!("cargo:rerun-if-env-changed=TOLLGATE_PLUGIN_TARGET_DIR");
+    match std::env::var_os("TOLLGATE_PLUGIN_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => target_dir().join("plugins"),
+    }
+}
+
 /// Build `packages` (package names) for wasm32-wasip2 and return their .wasm files in order.
 fn build_wasm_packages(workspace: &Path, packages: &[&str]) -> Vec<PathBuf> {
     ensure_wasm_target();
-    let target = target_dir().join("plugins");
+    let target = plugin_target_dir();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     for p in packages {
         // `cargo rustc` builds one package; `--crate-type cdylib` turns the library into a

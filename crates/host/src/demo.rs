@@ -56,6 +56,12 @@ settings = { organization = "{ADO_ORG}", project = "{ADO_PROJECT}" }
 [connections.hr]
 plugin = "hr-csv"
 data_dir = "hr"
+
+# `tollgate --config {CONFIG} run` serves the dashboard on loopback. The read token opens it
+# with per-person data (the browser asks: any user name, the token as the password).
+[daemon]
+listen = "127.0.0.1:8080"
+read_token_file = "secrets/read.token"
 "#;
 
 /// The demo's HR and finance exports (config/demo/hr), with a few deliberately broken rows.
@@ -96,20 +102,24 @@ const DEMO_HR_FILES: &[(&str, &str)] = &[
 
 /// Write a secret file readable by the owner only.
 fn write_secret(path: &Path, value: &str) -> std::io::Result<()> {
-    std::fs::write(path, value)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    Ok(())
+    crate::files::write_private(path, value.as_bytes())
+}
+
+/// A read token for the demo's dashboard, different on every run.
+fn demo_read_token() -> String {
+    use sha2::Digest as _;
+    let seed = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
+    format!(
+        "demo-{}",
+        &hex::encode(sha2::Sha256::digest(seed.as_bytes()))[..24]
+    )
 }
 
 /// Run the demo, writing into `out`.
 pub async fn run(out: &Path) -> Result<(), Failure> {
     let sandbox = Sandbox::start("127.0.0.1:0").await?;
-    std::fs::create_dir_all(out.join("secrets"))?;
-    std::fs::create_dir_all(out.join("hr"))?;
+    crate::files::create_private_dir_all(&out.join("secrets"))?;
+    crate::files::create_private_dir_all(&out.join("hr"))?;
     for (name, text) in DEMO_HR_FILES {
         std::fs::write(out.join("hr").join(name), text)?;
     }
@@ -125,6 +135,7 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
         &out.join("secrets/azure-devops.token"),
         tollgate_sandbox::ADO_TOKEN,
     )?;
+    write_secret(&out.join("secrets/read.token"), &demo_read_token())?;
     let config_path = out.join("tollgate.toml");
     let text = DEMO_CONFIG
         .replace("{ADDR}", &sandbox.addr().to_string())
@@ -212,8 +223,14 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
     let as_of = crate::store::today();
     let config = &session.config;
     let pack = crate::report::build(store.as_ref(), ReportKind::Steering, &as_of, config)?;
-    std::fs::write(out.join("steering-pack.html"), crate::report::html(&pack))?;
-    std::fs::write(out.join("steering-pack.md"), crate::report::markdown(&pack))?;
+    crate::files::write_private(
+        &out.join("steering-pack.html"),
+        crate::report::html(&pack).as_bytes(),
+    )?;
+    crate::files::write_private(
+        &out.join("steering-pack.md"),
+        crate::report::markdown(&pack).as_bytes(),
+    )?;
     crate::report::remember(store.as_mut(), "steering", &as_of)?;
     let table = |report: &crate::report::Report, name: &str| {
         report
@@ -255,13 +272,13 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
 
     println!("\n== Quarterly review (tollgate report --kind quarterly)");
     let review = crate::report::build(store.as_ref(), ReportKind::Quarterly, &as_of, config)?;
-    std::fs::write(
-        out.join("quarterly-review.html"),
-        crate::report::html(&review),
+    crate::files::write_private(
+        &out.join("quarterly-review.html"),
+        crate::report::html(&review).as_bytes(),
     )?;
-    std::fs::write(
-        out.join("quarterly-review.md"),
-        crate::report::markdown(&review),
+    crate::files::write_private(
+        &out.join("quarterly-review.md"),
+        crate::report::markdown(&review).as_bytes(),
     )?;
     crate::report::remember(store.as_mut(), "quarterly", &as_of)?;
     let folder = out.join("reports");
@@ -281,6 +298,57 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
         files.len()
     );
 
+    println!("\n== Trust (tollgate sync --full, while a proxy answers {{}} to every request)");
+    let before = store.export()?.len();
+    sandbox.set_faults(Some(tollgate_sandbox::Faults {
+        empty: 1.0,
+        max_in_row: u32::MAX,
+        ..Default::default()
+    }));
+    let options = crate::sync::SyncOptions {
+        full: true,
+        retries: 0,
+        ..crate::sync::SyncOptions::from_config(&session.config.sync)
+    };
+    let faulty = crate::sync::sync_connection(
+        &session.runtime,
+        &session.registry,
+        &session.config,
+        store.as_mut(),
+        "jira",
+        options,
+        &crate::sync::Progress::plain(),
+    )
+    .await;
+    sandbox.set_faults(None);
+    match faulty {
+        Ok(_) => println!("The sync passed, which it must not: answers without data are errors."),
+        Err(e) => {
+            let first = e.to_string();
+            let cut: String = first.chars().take(220).collect();
+            println!("The sync failed loudly: {cut}…");
+        }
+    }
+    println!(
+        "The store still holds {} of its {before} records: nothing was marked deleted on evidence that could be a fault.",
+        store.export()?.len()
+    );
+    let healed = crate::sync::sync_connection(
+        &session.runtime,
+        &session.registry,
+        &session.config,
+        store.as_mut(),
+        "jira",
+        crate::sync::SyncOptions::from_config(&session.config.sync),
+        &crate::sync::Progress::plain(),
+    )
+    .await
+    .map_err(|e| Failure::from(anyhow::anyhow!(e.to_string())))?;
+    println!(
+        "The next healthy sync completed (run {}); `tollgate status` shows both.",
+        healed.run
+    );
+
     let requests = sandbox.requests();
     println!(
         "\nThe sandbox answered {} request(s); every one carried credentials the host added: {}",
@@ -290,9 +358,10 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
             .all(|r| r.headers.iter().any(|(k, _)| k == "authorization"))
     );
     println!(
-        "\nTo repeat by hand:\n  tollgate sandbox --addr {addr} &\n  tollgate --config {cfg} config validate --online\n  tollgate --config {cfg} sync\n  tollgate --config {cfg} status\n  tollgate --config {cfg} export --format json\n  tollgate --config {cfg} check\n  tollgate --config {cfg} publish --dry-run\n  tollgate --config {cfg} report --format html --out pack.html",
+        "\nTo repeat by hand:\n  tollgate sandbox --addr {addr} &\n  tollgate --config {cfg} config validate --online\n  tollgate --config {cfg} sync\n  tollgate --config {cfg} status\n  tollgate --config {cfg} export --format json\n  tollgate --config {cfg} check\n  tollgate --config {cfg} publish --dry-run\n  tollgate --config {cfg} report --format html --out pack.html\n  tollgate --config {cfg} run    # then open http://127.0.0.1:8080 with the token in {secret}",
         addr = sandbox.addr(),
-        cfg = config_path.display()
+        cfg = config_path.display(),
+        secret = out.join("secrets/read.token").display()
     );
     Ok(())
 }

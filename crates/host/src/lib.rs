@@ -8,6 +8,8 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod logging;
 pub mod plugins;
 pub mod publish;

@@ -11,6 +11,8 @@
 //! See docs/hr-csv.md.
 
 pub mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod read;
 pub mod values;
 

@@ -85,6 +85,44 @@ struct DcPage {
     total: u64,
 }
 
+/// One page of a search answer: Cloud pages on `nextPageToken` and stops when the key is
+/// absent or `isLast` is true, never on a short page; Data Center pages on `startAt` against
+/// `total`, reading back the page size the server really used. An answer of another shape is
+/// an error naming the request.
+pub fn search_page(
+    deployment: Deployment,
+    response: &tollgate_plugin_api::http::Response,
+) -> Result<SearchPage, PluginError> {
+    match deployment {
+        Deployment::Cloud => {
+            let page: CloudPage = response.json()?;
+            let next = match (page.next_page_token, page.is_last) {
+                (Some(token), Some(false) | None) => Some(SearchPosition {
+                    token: Some(token),
+                    start_at: 0,
+                }),
+                _ => None,
+            };
+            Ok(SearchPage {
+                issues: page.issues,
+                next,
+            })
+        }
+        Deployment::DataCenter => {
+            let page: DcPage = response.json()?;
+            let end = page.start_at.saturating_add(page.issues.len() as u64);
+            let next = (end < page.total && !page.issues.is_empty()).then_some(SearchPosition {
+                token: None,
+                start_at: end,
+            });
+            Ok(SearchPage {
+                issues: page.issues,
+                next,
+            })
+        }
+    }
+}
+
 /// The Jira API of one deployment.
 pub struct Jira {
     pub deployment: Deployment,
@@ -136,20 +174,12 @@ impl Jira {
                 if let Some(t) = &at.token {
                     body["nextPageToken"] = Value::String(t.clone());
                 }
-                let page: CloudPage = self
-                    .client
-                    .post_json(&format!("{}/search/jql", self.api()), &body)?;
-                let next = match (page.next_page_token, page.is_last) {
-                    (Some(token), Some(false) | None) => Some(SearchPosition {
-                        token: Some(token),
-                        start_at: 0,
-                    }),
-                    _ => None,
-                };
-                Ok(SearchPage {
-                    issues: page.issues,
-                    next,
-                })
+                let response = self.client.with_json(
+                    tollgate_plugin_api::http::Method::Post,
+                    &format!("{}/search/jql", self.api()),
+                    &body,
+                )?;
+                search_page(self.deployment, &response)
             }
             Deployment::DataCenter => {
                 let body = serde_json::json!({
@@ -158,19 +188,12 @@ impl Jira {
                     "startAt": at.start_at,
                     "maxResults": page_size,
                 });
-                let page: DcPage = self
-                    .client
-                    .post_json(&format!("{}/search", self.api()), &body)?;
-                let end = page.start_at + page.issues.len() as u64;
-                let next =
-                    (end < page.total && !page.issues.is_empty()).then_some(SearchPosition {
-                        token: None,
-                        start_at: end,
-                    });
-                Ok(SearchPage {
-                    issues: page.issues,
-                    next,
-                })
+                let response = self.client.with_json(
+                    tollgate_plugin_api::http::Method::Post,
+                    &format!("{}/search", self.api()),
+                    &body,
+                )?;
+                search_page(self.deployment, &response)
             }
         }
     }

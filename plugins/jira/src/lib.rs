@@ -9,6 +9,8 @@
 
 pub mod api;
 pub mod fields;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod pull;
 pub mod push;
 

@@ -644,7 +644,7 @@ pub fn sprints(
                 if p.is_last || n == 0 {
                     break;
                 }
-                start = p.start_at + n;
+                start = p.start_at.saturating_add(n);
             }
             SprintCursor {
                 boards,
@@ -678,7 +678,7 @@ pub fn sprints(
     // Sprint pages carry no total: go on until `isLast`.
     let next = if !p.is_last && n > 0 {
         Some(SprintCursor {
-            start_at: p.start_at + n,
+            start_at: p.start_at.saturating_add(n),
             ..cursor
         })
     } else if cursor.board + 1 < cursor.boards.len() {

@@ -150,10 +150,18 @@ fn find_ours(jira: &Jira, key: &str) -> Result<Option<Comment>, PluginError> {
                 .into_iter()
                 .filter(|c| comment_text(&c.body).contains(MARKER)),
         );
-        start = page.start_at + n;
-        if n == 0 || start >= page.total {
+        let next = page.start_at.saturating_add(n);
+        if n == 0 || next >= page.total {
             break;
         }
+        // A server that does not move forward would keep us here forever.
+        if next <= start {
+            return Err(PluginError::Remote(format!(
+                "the comments of {key} do not page forward (startAt {} after {start}); not publishing to it",
+                page.start_at
+            )));
+        }
+        start = next;
     }
     // More than one marked comment (someone copied it?): prefer the one with our property.
     if candidates.len() > 1 {

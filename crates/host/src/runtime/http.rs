@@ -107,7 +107,7 @@ pub fn retry_after(headers: &[(String, String)], now: f64) -> Option<f64> {
 }
 
 /// `seconds` as a wait, if it is no longer than `max`.
-fn wait_within(seconds: f64, max: Duration) -> Option<Duration> {
+pub fn wait_within(seconds: f64, max: Duration) -> Option<Duration> {
     (seconds <= max.as_secs_f64()).then(|| Duration::from_secs_f64(seconds))
 }
 
@@ -271,6 +271,12 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
             })
             .collect(),
     )
+}
+
+/// The URL a plugin's `path` names below `base`: [`check_path`], then the join.
+pub fn join_checked(base: &reqwest::Url, path: &str) -> Result<reqwest::Url, String> {
+    check_path(path)?;
+    join(base, path)
 }
 
 /// `base` + `path`, keeping the base URL's own path (e.g. a Jira context path `/jira`). The
@@ -458,9 +464,7 @@ impl HttpCapability {
                 }
             )));
         };
-        if let Err(reason) = check_path(&request.path) {
-            return Err(self.deny(reason));
-        }
+
         let mut headers = reqwest::header::HeaderMap::new();
         for (name, value) in &request.headers {
             let lower = name.to_ascii_lowercase();
@@ -477,7 +481,7 @@ impl HttpCapability {
             };
             headers.append(n, v);
         }
-        let mut url = match join(&endpoint.base_url, &request.path) {
+        let mut url = match join_checked(&endpoint.base_url, &request.path) {
             Ok(u) => u,
             Err(reason) => return Err(self.deny(reason)),
         };

@@ -121,10 +121,12 @@ pub enum SyncError {
         reason: String,
     },
     /// Some streams failed; the others were stored, and no deletion was marked.
-    #[error("connection `{connection}`: {} of {} stream(s) failed; the others were stored, and nothing was marked deleted: {}", failures.len(), summary.streams.len() + failures.len(), failures.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    #[error("connection `{connection}`: {}; nothing was marked deleted: {}", streams_failed(failures.len(), summary.streams.len(), *total), failures.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
     Streams {
         /// Connection.
         connection: String,
+        /// Streams the plugin serves.
+        total: usize,
         /// What the streams that completed did.
         summary: Box<SyncSummary>,
         /// Why each of the others failed.
@@ -144,6 +146,29 @@ pub enum SyncError {
         /// What the run stored.
         summary: Box<SyncSummary>,
     },
+}
+
+/// "2 of 4 streams failed, the other 2 were stored", in words that fit the counts; streams
+/// neither completed nor failed were not tried.
+fn streams_failed(failed: usize, completed: usize, total: usize) -> String {
+    let mut out = if total == 1 {
+        "its stream failed".to_string()
+    } else {
+        format!("{failed} of {total} streams failed")
+    };
+    let untried = total.saturating_sub(failed + completed);
+    if untried > 0 {
+        out.push_str(&format!(
+            ", {untried} not tried (the source refuses or throttles us)"
+        ));
+    }
+    if completed > 0 {
+        out.push_str(&format!(
+            ", {completed} {} stored",
+            if completed == 1 { "was" } else { "were" }
+        ));
+    }
+    out
 }
 
 impl SyncError {
@@ -358,6 +383,7 @@ pub async fn sync_connection(
     if !failures.is_empty() {
         let e = SyncError::Streams {
             connection: name.to_string(),
+            total: plugin.info.streams.len(),
             summary: Box::new(summary),
             failures,
         };
