@@ -855,8 +855,13 @@ fn cut(text: &str, max: usize) -> String {
 /// oversized cursor refuse the answer; long texts in diagnostics are cut and control
 /// characters in them escaped, since they end up on terminals and in logs.
 fn bound_output(returned: &mut Returned) -> Result<(), String> {
-    let Returned::Pull(page) = returned else {
-        return Ok(());
+    let page = match returned {
+        Returned::Pull(page) => page,
+        Returned::Check(line) => {
+            *line = cut(&http::printable(line), caps::DIAGNOSTIC_TEXT);
+            return Ok(());
+        }
+        Returned::Describe(_) | Returned::Push(_) => return Ok(()),
     };
     let over = |what: &str, n: usize, cap: usize| {
         (n > cap).then(|| format!("{n} {what} in one page, more than the cap of {cap}"))
