@@ -1,10 +1,13 @@
 //! The DMO model, rule engine and finance maths: plain Rust over plain data, no IO, no async.
 //!
 //! - [`model`]: the normalised records every source is mapped onto.
-//! - The rule engine and the finance maths arrive with the rules-and-finance issue.
+//! - [`rules`]: the rule engine, the rule packs and the catalogue.
+//! - [`finance`]: NPV, IRR, payback, ROI and the prioritisation scores.
+//! - [`calendar`]: dates, day numbers and timestamps.
 
 #![warn(missing_docs)]
 
+pub mod calendar;
 pub mod finance;
 pub mod model;
 pub mod rules;

@@ -2,9 +2,9 @@
 
 use crate::cli::Failure;
 use crate::config::Config;
-use crate::store::{FindingChanges, Store, StoredFinding};
 use tollgate_dmo::rules::portfolio::DataIssue;
 use tollgate_dmo::rules::{Context, DEFAULT_PACK, Portfolio, RulePack, evaluate};
+use tollgate_store::{FindingChanges, Store, StoredFinding};
 
 /// What a check found.
 #[derive(Debug, serde::Serialize)]
@@ -73,7 +73,7 @@ pub fn run_checks(
             today: as_of.to_string(),
         },
     );
-    let changes = store.record_findings(&findings, &crate::store::now_rfc3339())?;
+    let changes = store.record_findings(&findings, &crate::clock::now())?;
     let mut open = store.findings(false)?;
     open.sort_by(|a, b| {
         b.finding

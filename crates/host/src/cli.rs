@@ -2,11 +2,12 @@
 //! Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad config.
 
 use crate::config::{Config, ConfigError, default_cache_dir};
-use crate::plugins::{PluginRegistry, settings_json};
-use crate::runtime::http::printable;
-use crate::runtime::{PluginSource, Runtime};
+use crate::plugins::settings_json;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
+use tollgate_runtime::PluginRegistry;
+use tollgate_runtime::http::printable;
+use tollgate_runtime::{PluginSource, Runtime};
 
 /// Tollgate: run a Development Management Office on top of Jira, Azure DevOps and HR/finance
 /// spreadsheets. Sandboxed WebAssembly plugins pull the data; Tollgate checks gates and
@@ -262,8 +263,8 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
         let error = e.into();
         let code = if error.downcast_ref::<ConfigError>().is_some()
             || matches!(
-                error.downcast_ref::<crate::store::StoreError>(),
-                Some(crate::store::StoreError::Url(..))
+                error.downcast_ref::<tollgate_store::StoreError>(),
+                Some(tollgate_store::StoreError::Url(..))
             ) {
             2
         } else {
@@ -384,7 +385,7 @@ impl Session {
             .plugin_dir
             .as_ref()
             .map(|d| config.resolve(d));
-        let registry = PluginRegistry::load(&runtime, plugin_dir.as_deref()).await?;
+        let registry = crate::plugins::load(&runtime, plugin_dir.as_deref()).await?;
         Ok(Session {
             config,
             runtime,
@@ -393,8 +394,8 @@ impl Session {
     }
 
     /// Open the configured store.
-    pub fn store(&self) -> Result<Box<dyn crate::store::Store>, Failure> {
-        Ok(crate::store::open(
+    pub fn store(&self) -> Result<Box<dyn tollgate_store::Store>, Failure> {
+        Ok(tollgate_store::open(
             &self.config.store.url,
             &self.config.base_dir,
         )?)
@@ -539,14 +540,14 @@ async fn sync(config_path: &Path, only: Option<&str>, flags: SyncFlags) -> Resul
     sync_all(&session, only, flags).await.map(|_| ())
 }
 
-fn open_store_only(config_path: &Path) -> Result<Box<dyn crate::store::Store>, Failure> {
+fn open_store_only(config_path: &Path) -> Result<Box<dyn tollgate_store::Store>, Failure> {
     let config = Config::load(config_path)?;
-    Ok(crate::store::open(&config.store.url, &config.base_dir)?)
+    Ok(tollgate_store::open(&config.store.url, &config.base_dir)?)
 }
 
 fn status(config_path: &Path, format: Format, last: usize) -> Result<(), Failure> {
     let config = Config::load(config_path)?;
-    let store = crate::store::open(&config.store.url, &config.base_dir)?;
+    let store = tollgate_store::open(&config.store.url, &config.base_dir)?;
     let mut runs = Vec::new();
     for name in config.connections.keys() {
         runs.extend(store.runs(Some(name), last)?);
@@ -689,7 +690,7 @@ fn check(
 ) -> Result<(), Failure> {
     let config = Config::load(config_path)?;
     let as_of = match as_of {
-        Some(d) if tollgate_dmo::rules::portfolio::day_number(d).is_some() && d.len() == 10 => {
+        Some(d) if tollgate_dmo::calendar::day_number(d).is_some() && d.len() == 10 => {
             d.to_string()
         }
         Some(d) => {
@@ -698,9 +699,9 @@ fn check(
                 error: anyhow::anyhow!("--as-of `{d}` is not a date like 2026-11-27"),
             });
         }
-        None => crate::store::today(),
+        None => crate::clock::today(),
     };
-    let mut store = crate::store::open(&config.store.url, &config.base_dir)?;
+    let mut store = tollgate_store::open(&config.store.url, &config.base_dir)?;
     let outcome = crate::check::run_checks(&config, store.as_mut(), &as_of)?;
     print_findings(&outcome, format);
     if let Some(threshold) = fail_on {
@@ -733,7 +734,7 @@ fn rules(config_path: &Path, format: RulesFormat) -> Result<(), Failure> {
 }
 
 /// The export document.
-pub fn export_document(store: &dyn crate::store::Store) -> Result<serde_json::Value, Failure> {
+pub fn export_document(store: &dyn tollgate_store::Store) -> Result<serde_json::Value, Failure> {
     let records = store.export()?;
     Ok(serde_json::json!({
         "format": "tollgate-export",
@@ -774,7 +775,7 @@ async fn plugins(config_path: &Path, command: PluginsCommand) -> Result<(), Fail
             let plugin_dir = config
                 .as_ref()
                 .and_then(|c| c.runtime.plugin_dir.as_ref().map(|d| c.resolve(d)));
-            let registry = PluginRegistry::load(&runtime, plugin_dir.as_deref()).await?;
+            let registry = crate::plugins::load(&runtime, plugin_dir.as_deref()).await?;
             print_plugins(&registry, format);
             Ok(())
         }
@@ -895,7 +896,7 @@ pub async fn check_connections(
     let mut rows = Vec::new();
     let mut failed = 0;
     for name in config.connections.keys() {
-        let (plugin, ctx) = registry.bind(config, name)?;
+        let (plugin, ctx) = crate::plugins::bind(registry, config, name)?;
         let result = if online {
             match runtime
                 .check(plugin, &ctx, &settings_json(config, name))
@@ -952,7 +953,7 @@ async fn validate(config_path: &Path, online: bool) -> Result<(), Failure> {
     } = Session::with(config).await?;
     if problems.is_empty() {
         for name in config.connections.keys() {
-            match registry.bind(&config, name) {
+            match crate::plugins::bind(&registry, &config, name) {
                 Ok((plugin, _)) => {
                     let settings = settings_json(&config, name);
                     for (at, message) in
@@ -1017,10 +1018,10 @@ fn report(
     as_of: Option<&str>,
 ) -> Result<(), Failure> {
     let config = Config::load(config_path)?;
-    let mut store = crate::store::open(&config.store.url, &config.base_dir)?;
+    let mut store = tollgate_store::open(&config.store.url, &config.base_dir)?;
     let as_of = as_of
         .map(str::to_string)
-        .unwrap_or_else(crate::store::today);
+        .unwrap_or_else(crate::clock::today);
     let pack = crate::report::build(store.as_ref(), kind, &as_of, &config)?;
     let text = match format {
         ReportFormat::Md => Some(crate::report::markdown(&pack)),
@@ -1080,7 +1081,7 @@ async fn publish(config_path: &Path, only: Option<&str>, dry_run: bool) -> Resul
         }
     } else {
         for path in
-            crate::report::publish_files(store.as_mut(), &session.config, &crate::store::today())?
+            crate::report::publish_files(store.as_mut(), &session.config, &crate::clock::today())?
         {
             println!("wrote {}", path.display());
         }

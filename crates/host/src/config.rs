@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use thiserror::Error;
+use tollgate_runtime::{Credentials, Limits, Secret};
 
 /// A configuration problem: what, where, and what to do.
 #[derive(Debug, Error)]
@@ -254,45 +255,6 @@ pub struct LimitsConfig {
     pub max_concurrent_requests: Option<u32>,
 }
 
-/// The effective limits of a call.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Limits {
-    /// Wall-clock limit of one call.
-    pub timeout: Duration,
-    /// CPU budget of the plugin's code in one call.
-    pub cpu: Duration,
-    /// Memory cap in bytes.
-    pub memory_bytes: usize,
-    /// HTTP response body cap in bytes.
-    pub response_max_bytes: u64,
-    /// Timeout of one HTTP request.
-    pub http_timeout: Duration,
-    /// Retries after 429, 503 or a dropped connection.
-    pub http_retries: u32,
-    /// Longest `Retry-After` waited for inside a call.
-    pub max_retry_wait: Duration,
-    /// Requests per second to the connection (`None`: no limit).
-    pub requests_per_second: Option<f64>,
-    /// Requests in flight to the connection at once.
-    pub max_concurrent_requests: u32,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            timeout: Duration::from_secs(120),
-            cpu: Duration::from_secs(30),
-            memory_bytes: 256 << 20,
-            response_max_bytes: 32 << 20,
-            http_timeout: Duration::from_secs(60),
-            http_retries: 4,
-            max_retry_wait: Duration::from_secs(60),
-            requests_per_second: None,
-            max_concurrent_requests: 4,
-        }
-    }
-}
-
 /// Seconds as a duration; a value no duration can hold (negative, NaN, huge) gives `fallback`.
 /// `config validate` refuses such values before anything runs; this keeps the program from
 /// panicking on them anyway.
@@ -300,37 +262,38 @@ fn seconds(s: f64, fallback: Duration) -> Duration {
     Duration::try_from_secs_f64(s).unwrap_or(fallback)
 }
 
-impl Limits {
-    /// These limits with the fields set in `overrides` replaced.
-    pub fn with(mut self, overrides: &LimitsConfig) -> Limits {
+impl LimitsConfig {
+    /// `base` with the limits set here replaced.
+    pub fn apply(&self, mut base: Limits) -> Limits {
+        let overrides = self;
         if let Some(s) = overrides.timeout_secs {
-            self.timeout = seconds(s, self.timeout);
+            base.timeout = seconds(s, base.timeout);
         }
         if let Some(s) = overrides.cpu_secs {
-            self.cpu = seconds(s, self.cpu);
+            base.cpu = seconds(s, base.cpu);
         }
         if let Some(m) = overrides.memory_mib {
-            self.memory_bytes = usize::try_from(m.min(4096) << 20).unwrap_or(self.memory_bytes);
+            base.memory_bytes = usize::try_from(m.min(4096) << 20).unwrap_or(base.memory_bytes);
         }
         if let Some(m) = overrides.response_max_mib {
-            self.response_max_bytes = m.min(4096) << 20;
+            base.response_max_bytes = m.min(4096) << 20;
         }
         if let Some(s) = overrides.http_timeout_secs {
-            self.http_timeout = seconds(s, self.http_timeout);
+            base.http_timeout = seconds(s, base.http_timeout);
         }
         if let Some(n) = overrides.http_retries {
-            self.http_retries = n.min(100);
+            base.http_retries = n.min(100);
         }
         if let Some(s) = overrides.max_retry_wait_secs {
-            self.max_retry_wait = seconds(s, self.max_retry_wait);
+            base.max_retry_wait = seconds(s, base.max_retry_wait);
         }
         if let Some(r) = overrides.requests_per_second {
-            self.requests_per_second = (r.is_finite() && r > 0.0).then_some(r);
+            base.requests_per_second = (r.is_finite() && r > 0.0).then_some(r);
         }
         if let Some(n) = overrides.max_concurrent_requests {
-            self.max_concurrent_requests = n.max(1);
+            base.max_concurrent_requests = n.max(1);
         }
-        self
+        base
     }
 }
 
@@ -685,43 +648,6 @@ pub enum AuthKind {
     Bearer,
 }
 
-/// A secret value. Its `Debug` and `Display` never show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wrap a secret.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-    /// The value, for the one place that must send it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-/// Resolved credentials, ready to inject.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Credentials {
-    /// None.
-    None,
-    /// HTTP basic.
-    Basic {
-        /// User name (may be empty).
-        user: String,
-        /// Token or password.
-        token: Secret,
-    },
-    /// Bearer token.
-    Bearer(Secret),
-}
-
 impl Config {
     /// Load `path` and apply `TOLLGATE_SECTION__KEY` environment overrides.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -873,7 +799,7 @@ impl Config {
                 ),
             ));
         }
-        if let Err(message) = crate::store::check_url(&self.store.url) {
+        if let Err(message) = tollgate_store::check_url(&self.store.url) {
             out.push(self.invalid("store.url".into(), message));
         }
         out.extend(self.daemon_problems());
@@ -1207,9 +1133,9 @@ impl Config {
 
     /// The effective limits of a connection.
     pub fn limits(&self, connection: &ConnectionConfig) -> Limits {
-        Limits::default()
-            .with(&self.runtime.limits)
-            .with(&connection.limits)
+        connection
+            .limits
+            .apply(self.runtime.limits.apply(Limits::default()))
     }
 
     /// The artefact cache directory.
@@ -1503,7 +1429,7 @@ mod tests {
             for conn in cfg.connections.values() {
                 let _ = cfg.limits(conn);
             }
-            let _ = Limits::default().with(&cfg.runtime.limits);
+            let _ = cfg.runtime.limits.apply(Limits::default());
         }
     }
 

@@ -14,8 +14,7 @@
 //! job store.
 
 use crate::cli::{Failure, Session};
-use crate::config::{JobConfig, JobStep, ReportKind, Secret};
-use crate::store::Store;
+use crate::config::{JobConfig, JobStep, ReportKind};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -29,6 +28,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tollgate_dmo::model::{Entity, EntityKind};
+use tollgate_runtime::Secret;
+use tollgate_store::Store;
 use tracing::Instrument as _;
 
 /// Parse a schedule: cron with seconds, `sec min hour day-of-month month day-of-week`.
@@ -286,7 +287,7 @@ impl Daemon {
         &self,
         name: &str,
     ) -> Result<crate::sync::SyncSummary, crate::sync::SyncError> {
-        let mut store = crate::store::open(
+        let mut store = tollgate_store::open(
             &self.session.config.store.url,
             &self.session.config.base_dir,
         )?;
@@ -308,7 +309,7 @@ impl Daemon {
 
     fn check_step(&self) -> anyhow::Result<StepEnd> {
         let mut store = self.session.store().map_err(|f| f.error)?;
-        let today = crate::store::today();
+        let today = crate::clock::today();
         let outcome = crate::check::run_checks(&self.session.config, store.as_mut(), &today)
             .map_err(|f| f.error)?;
         tracing::info!(
@@ -329,7 +330,7 @@ impl Daemon {
         let written = crate::report::publish_files(
             store.as_mut(),
             &self.session.config,
-            &crate::store::today(),
+            &crate::clock::today(),
         )
         .map_err(|f| f.error)?;
         if !written.is_empty() {
@@ -347,7 +348,7 @@ impl Daemon {
         let written = crate::report::publish_files(
             store.as_mut(),
             &self.session.config,
-            &crate::store::today(),
+            &crate::clock::today(),
         )
         .map_err(|f| f.error)?;
         tracing::info!(files = written.len(), "reports written");
@@ -1161,7 +1162,7 @@ async fn live_report(
             Ok(s) => s,
             Err(r) => return r,
         };
-        match make(&d, store.as_ref(), &crate::store::today()) {
+        match make(&d, store.as_ref(), &crate::clock::today()) {
             Ok(mut report) => {
                 if !persons_visible(&d) {
                     crate::report::withhold_per_person(&mut report);
@@ -1324,7 +1325,7 @@ fn initiative_page_now(d: &Daemon, key: &str) -> Response {
         ));
     }
     out.push_str("</tbody></table>\n<h2>Open findings</h2>\n");
-    let findings: Vec<crate::store::StoredFinding> = store
+    let findings: Vec<tollgate_store::StoredFinding> = store
         .findings(false)
         .unwrap_or_default()
         .into_iter()
@@ -1471,7 +1472,7 @@ async fn trigger_report(
             store.as_mut(),
             &me.session.config,
             kind,
-            &crate::store::today(),
+            &crate::clock::today(),
         )?;
         let mut v = serde_json::to_value(&report).unwrap_or(Value::Null);
         v["written"] = json!(

@@ -102,7 +102,7 @@ const DEMO_HR_FILES: &[(&str, &str)] = &[
 
 /// Write a secret file readable by the owner only.
 fn write_secret(path: &Path, value: &str) -> std::io::Result<()> {
-    crate::files::write_private(path, value.as_bytes())
+    tollgate_store::files::write_private(path, value.as_bytes())
 }
 
 /// A read token for the demo's dashboard, different on every run.
@@ -118,8 +118,8 @@ fn demo_read_token() -> String {
 /// Run the demo, writing into `out`.
 pub async fn run(out: &Path) -> Result<(), Failure> {
     let sandbox = Sandbox::start("127.0.0.1:0").await?;
-    crate::files::create_private_dir_all(&out.join("secrets"))?;
-    crate::files::create_private_dir_all(&out.join("hr"))?;
+    tollgate_store::files::create_private_dir_all(&out.join("secrets"))?;
+    tollgate_store::files::create_private_dir_all(&out.join("hr"))?;
     for (name, text) in DEMO_HR_FILES {
         std::fs::write(out.join("hr").join(name), text)?;
     }
@@ -167,8 +167,8 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
                     "{} ms, {}",
                     p.load_time.as_millis(),
                     match p.cache {
-                        crate::runtime::cache::CacheOutcome::Hit => "from cache",
-                        crate::runtime::cache::CacheOutcome::Compiled => "compiled",
+                        tollgate_runtime::cache::CacheOutcome::Hit => "from cache",
+                        tollgate_runtime::cache::CacheOutcome::Compiled => "compiled",
                     }
                 ),
             ]
@@ -206,7 +206,7 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
     println!("\n== Checks (tollgate check)");
     let mut store = store;
     let outcome =
-        crate::check::run_checks(&session.config, store.as_mut(), &crate::store::today())?;
+        crate::check::run_checks(&session.config, store.as_mut(), &crate::clock::today())?;
     crate::cli::print_findings_table(&outcome, 8);
 
     println!("\n== Publish (tollgate publish)");
@@ -220,14 +220,14 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
     );
 
     println!("\n== Steering pack (tollgate report)");
-    let as_of = crate::store::today();
+    let as_of = crate::clock::today();
     let config = &session.config;
     let pack = crate::report::build(store.as_ref(), ReportKind::Steering, &as_of, config)?;
-    crate::files::write_private(
+    tollgate_store::files::write_private(
         &out.join("steering-pack.html"),
         crate::report::html(&pack).as_bytes(),
     )?;
-    crate::files::write_private(
+    tollgate_store::files::write_private(
         &out.join("steering-pack.md"),
         crate::report::markdown(&pack).as_bytes(),
     )?;
@@ -272,11 +272,11 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
 
     println!("\n== Quarterly review (tollgate report --kind quarterly)");
     let review = crate::report::build(store.as_ref(), ReportKind::Quarterly, &as_of, config)?;
-    crate::files::write_private(
+    tollgate_store::files::write_private(
         &out.join("quarterly-review.html"),
         crate::report::html(&review).as_bytes(),
     )?;
-    crate::files::write_private(
+    tollgate_store::files::write_private(
         &out.join("quarterly-review.md"),
         crate::report::markdown(&review).as_bytes(),
     )?;

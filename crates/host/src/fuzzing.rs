@@ -2,9 +2,10 @@
 //! Each takes arbitrary bytes and must neither panic nor hang; where the function has a
 //! promise beyond that (a path that is accepted stays below the base path), it is asserted.
 
-use crate::config::{Config, Limits};
-use crate::runtime::http::{Url, join_checked, retry_after, wait_within};
+use crate::config::Config;
 use std::time::Duration;
+use tollgate_runtime::Limits;
+use tollgate_runtime::http::{Url, join_checked, retry_after, wait_within};
 
 /// The config file parser and its checks: any text is a config or a list of problems.
 pub fn config(data: &[u8]) {
@@ -16,7 +17,7 @@ pub fn config(data: &[u8]) {
     };
     let _ = config.problems();
     let _ = config.warnings();
-    let _ = Limits::default().with(&config.runtime.limits);
+    let _ = config.runtime.limits.apply(Limits::default());
     for connection in config.connections.values() {
         let _ = config.limits(connection);
     }

@@ -4,17 +4,15 @@
 
 pub mod check;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod demo;
-pub mod files;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod logging;
 pub mod plugins;
 pub mod publish;
 pub mod report;
-pub mod runtime;
 pub mod schema;
-pub mod store;
 pub mod sync;

@@ -2,240 +2,161 @@
 //! configured plugin directory; and the binding of a configured connection to a plugin.
 
 use crate::config::{Config, ConfigError};
-use crate::runtime::http::Endpoint;
-use crate::runtime::{JobContext, LoadError, LoadedPlugin, PluginSource, Runtime};
 use std::collections::BTreeMap;
 use std::path::Path;
-use thiserror::Error;
+use tollgate_runtime::http::Endpoint;
+use tollgate_runtime::{JobContext, LoadedPlugin, PluginRegistry, RegistryError, Runtime};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));
 
-/// A problem assembling the set of plugins.
-#[derive(Debug, Error)]
-pub enum RegistryError {
-    /// A plugin did not load.
-    #[error(transparent)]
-    Load(#[from] LoadError),
-    /// The plugin directory could not be read.
-    #[error("cannot read the plugin directory {path} (runtime.plugin_dir): {error}")]
-    Directory {
-        /// The directory.
-        path: String,
-        /// Why.
-        error: std::io::Error,
-    },
-    /// Two plugins share an id.
-    #[error(
-        "plugin id `{id}` is used twice: by {first} and by {second}; plugin ids must be unique"
-    )]
-    Duplicate {
-        /// The id.
-        id: String,
-        /// Where the first came from.
-        first: String,
-        /// Where the second came from.
-        second: String,
-    },
+/// The built-in plugins and those in `plugin_dir`.
+pub async fn load(
+    runtime: &Runtime,
+    plugin_dir: Option<&Path>,
+) -> Result<PluginRegistry, RegistryError> {
+    PluginRegistry::load(runtime, BUILTIN_PLUGINS, plugin_dir).await
 }
 
-/// Loaded plugins by id.
-#[derive(Debug, Default)]
-pub struct PluginRegistry {
-    plugins: BTreeMap<String, LoadedPlugin>,
-}
-
-impl PluginRegistry {
-    /// Load the built-in plugins and every `*.wasm` in `plugin_dir`.
-    pub async fn load(
-        runtime: &Runtime,
-        plugin_dir: Option<&Path>,
-    ) -> Result<PluginRegistry, RegistryError> {
-        let mut registry = PluginRegistry::default();
-        for (_, bytes) in BUILTIN_PLUGINS {
-            registry.add(runtime.load(bytes, PluginSource::BuiltIn).await?)?;
-        }
-        if let Some(dir) = plugin_dir {
-            let entries = std::fs::read_dir(dir).map_err(|error| RegistryError::Directory {
-                path: dir.display().to_string(),
-                error,
-            })?;
-            let mut files: Vec<_> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
-                .collect();
-            files.sort();
-            for file in files {
-                let bytes = std::fs::read(&file).map_err(|error| RegistryError::Directory {
-                    path: file.display().to_string(),
-                    error,
-                })?;
-                registry.add(runtime.load(&bytes, PluginSource::File(file)).await?)?;
-            }
-        }
-        Ok(registry)
-    }
-
-    /// Add a loaded plugin.
-    pub fn add(&mut self, plugin: LoadedPlugin) -> Result<(), RegistryError> {
-        if let Some(existing) = self.plugins.get(&plugin.info.id) {
-            return Err(RegistryError::Duplicate {
-                id: plugin.info.id.clone(),
-                first: existing.source.to_string(),
-                second: plugin.source.to_string(),
-            });
-        }
-        self.plugins.insert(plugin.info.id.clone(), plugin);
-        Ok(())
-    }
-
-    /// The plugin with this id.
-    pub fn get(&self, id: &str) -> Option<&LoadedPlugin> {
-        self.plugins.get(id)
-    }
-
-    /// All plugins, by id.
-    pub fn iter(&self) -> impl Iterator<Item = &LoadedPlugin> {
-        self.plugins.values()
-    }
-
-    /// Bind the configured connection `name` to its plugin: check the config fits what the
-    /// plugin declares, read the credentials, and build the job context.
-    pub fn bind<'a>(
-        &'a self,
-        config: &Config,
-        name: &str,
-    ) -> Result<(&'a LoadedPlugin, JobContext), ConfigError> {
-        let invalid = |key: String, message: String| ConfigError::Invalid {
-            path: config.path.clone(),
-            key,
-            message,
-        };
-        let conn = config.connections.get(name).ok_or_else(|| {
-            invalid(
-                format!("connections.{name}"),
-                format!(
-                    "no such connection; configured: {}",
-                    config
-                        .connections
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
-        })?;
-        let plugin = self.get(&conn.plugin).ok_or_else(|| {
-            invalid(
-                format!("connections.{name}.plugin"),
-                format!(
-                    "no plugin `{}`; available: {}",
-                    conn.plugin,
-                    self.plugins.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            )
-        })?;
-        let declared = &plugin.info.connections;
-        let mut endpoints = BTreeMap::new();
-        if let Some(url) = &conn.base_url {
-            let Some(first) = declared.first() else {
-                return Err(invalid(
-                    format!("connections.{name}.base_url"),
-                    format!(
-                        "plugin `{}` makes no HTTP requests; remove base_url",
-                        conn.plugin
-                    ),
-                ));
-            };
-            endpoints.insert(
-                first.clone(),
-                Endpoint {
-                    base_url: reqwest::Url::parse(url).expect("validated at load"),
-                    credentials: config
-                        .credentials(&format!("connections.{name}.auth"), &conn.auth)?,
-                },
-            );
-        }
-        for (ep, e) in &conn.endpoints {
-            if !declared.contains(ep) {
-                return Err(invalid(
-                    format!("connections.{name}.endpoints.{ep}"),
-                    format!(
-                        "plugin `{}` does not use a connection named `{ep}` (it uses: {})",
-                        conn.plugin,
-                        declared.join(", ")
-                    ),
-                ));
-            }
-            endpoints.insert(
-                ep.clone(),
-                Endpoint {
-                    base_url: reqwest::Url::parse(&e.base_url).expect("validated at load"),
-                    credentials: config
-                        .credentials(&format!("connections.{name}.endpoints.{ep}.auth"), &e.auth)?,
-                },
-            );
-        }
-        if let Some(missing) = declared.iter().find(|d| !endpoints.contains_key(*d)) {
+/// Bind the configured connection `name` to its plugin: check the config fits what the
+/// plugin declares, read the credentials, and build the job context.
+pub fn bind<'a>(
+    registry: &'a PluginRegistry,
+    config: &Config,
+    name: &str,
+) -> Result<(&'a LoadedPlugin, JobContext), ConfigError> {
+    let invalid = |key: String, message: String| ConfigError::Invalid {
+        path: config.path.clone(),
+        key,
+        message,
+    };
+    let conn = config.connections.get(name).ok_or_else(|| {
+        invalid(
+            format!("connections.{name}"),
+            format!(
+                "no such connection; configured: {}",
+                config
+                    .connections
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })?;
+    let plugin = registry.get(&conn.plugin).ok_or_else(|| {
+        invalid(
+            format!("connections.{name}.plugin"),
+            format!(
+                "no plugin `{}`; available: {}",
+                conn.plugin,
+                registry
+                    .iter()
+                    .map(|p| p.info.id.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })?;
+    let declared = &plugin.info.connections;
+    let mut endpoints = BTreeMap::new();
+    if let Some(url) = &conn.base_url {
+        let Some(first) = declared.first() else {
             return Err(invalid(
-                format!("connections.{name}"),
+                format!("connections.{name}.base_url"),
                 format!(
-                    "plugin `{}` needs an endpoint `{missing}`: set base_url{}",
+                    "plugin `{}` makes no HTTP requests; remove base_url",
+                    conn.plugin
+                ),
+            ));
+        };
+        endpoints.insert(
+            first.clone(),
+            Endpoint {
+                base_url: reqwest::Url::parse(url).expect("validated at load"),
+                credentials: config.credentials(&format!("connections.{name}.auth"), &conn.auth)?,
+            },
+        );
+    }
+    for (ep, e) in &conn.endpoints {
+        if !declared.contains(ep) {
+            return Err(invalid(
+                format!("connections.{name}.endpoints.{ep}"),
+                format!(
+                    "plugin `{}` does not use a connection named `{ep}` (it uses: {})",
                     conn.plugin,
-                    if declared.len() > 1 {
-                        format!(" or [connections.{name}.endpoints.{missing}]")
-                    } else {
-                        String::new()
-                    }
+                    declared.join(", ")
                 ),
             ));
         }
-        let data_dir = match (&conn.data_dir, plugin.info.data_dir) {
-            (Some(dir), true) => {
-                let dir = config.resolve(dir);
-                if !dir.is_dir() {
-                    return Err(invalid(
-                        format!("connections.{name}.data_dir"),
-                        format!("{} is not a directory", dir.display()),
-                    ));
+        endpoints.insert(
+            ep.clone(),
+            Endpoint {
+                base_url: reqwest::Url::parse(&e.base_url).expect("validated at load"),
+                credentials: config
+                    .credentials(&format!("connections.{name}.endpoints.{ep}.auth"), &e.auth)?,
+            },
+        );
+    }
+    if let Some(missing) = declared.iter().find(|d| !endpoints.contains_key(*d)) {
+        return Err(invalid(
+            format!("connections.{name}"),
+            format!(
+                "plugin `{}` needs an endpoint `{missing}`: set base_url{}",
+                conn.plugin,
+                if declared.len() > 1 {
+                    format!(" or [connections.{name}.endpoints.{missing}]")
+                } else {
+                    String::new()
                 }
-                if let Some(odd) = special_file(&dir) {
-                    return Err(invalid(
-                        format!("connections.{name}.data_dir"),
-                        format!(
-                            "{} is not a regular file (a FIFO, socket or device); a plugin reading it could wait forever. Move it out of the data directory",
-                            odd.display()
-                        ),
-                    ));
-                }
-                Some(dir)
+            ),
+        ));
+    }
+    let data_dir = match (&conn.data_dir, plugin.info.data_dir) {
+        (Some(dir), true) => {
+            let dir = config.resolve(dir);
+            if !dir.is_dir() {
+                return Err(invalid(
+                    format!("connections.{name}.data_dir"),
+                    format!("{} is not a directory", dir.display()),
+                ));
             }
-            (None, true) => {
+            if let Some(odd) = special_file(&dir) {
                 return Err(invalid(
                     format!("connections.{name}.data_dir"),
                     format!(
-                        "plugin `{}` reads files: set data_dir to their directory",
-                        conn.plugin
+                        "{} is not a regular file (a FIFO, socket or device); a plugin reading it could wait forever. Move it out of the data directory",
+                        odd.display()
                     ),
                 ));
             }
-            (Some(_), false) => {
-                return Err(invalid(
-                    format!("connections.{name}.data_dir"),
-                    format!("plugin `{}` reads no files; remove data_dir", conn.plugin),
-                ));
-            }
-            (None, false) => None,
-        };
-        Ok((
-            plugin,
-            JobContext {
-                connection: name.to_string(),
-                endpoints,
-                data_dir,
-                limits: config.limits(conn),
-            },
-        ))
-    }
+            Some(dir)
+        }
+        (None, true) => {
+            return Err(invalid(
+                format!("connections.{name}.data_dir"),
+                format!(
+                    "plugin `{}` reads files: set data_dir to their directory",
+                    conn.plugin
+                ),
+            ));
+        }
+        (Some(_), false) => {
+            return Err(invalid(
+                format!("connections.{name}.data_dir"),
+                format!("plugin `{}` reads no files; remove data_dir", conn.plugin),
+            ));
+        }
+        (None, false) => None,
+    };
+    Ok((
+        plugin,
+        JobContext {
+            connection: name.to_string(),
+            endpoints,
+            data_dir,
+            limits: config.limits(conn),
+        },
+    ))
 }
 
 /// The first entry under `dir` (two levels deep) that is neither a regular file nor a

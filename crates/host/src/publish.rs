@@ -3,15 +3,15 @@
 //! publishing twice posts nothing twice; `--dry-run` asks it what it would change.
 
 use crate::cli::{Failure, Session};
-use crate::runtime::bindings::types::{
-    Finding as WireFinding, FindingStatus, PushRequest, PushResult, Severity as WireSeverity,
-};
-use crate::runtime::plugin_error_text;
-use crate::store::Store;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use tollgate_dmo::Severity;
 use tollgate_dmo::model::EntityKind;
+use tollgate_runtime::bindings::types::{
+    Finding as WireFinding, FindingStatus, PushRequest, PushResult, Severity as WireSeverity,
+};
+use tollgate_runtime::plugin_error_text;
+use tollgate_store::Store;
 
 /// What happened to one finding.
 #[derive(Debug, Clone, Serialize)]
@@ -98,7 +98,7 @@ pub async fn publish(
         if batch.is_empty() {
             continue;
         }
-        let (plugin, ctx) = session.registry.bind(&session.config, name)?;
+        let (plugin, ctx) = crate::plugins::bind(&session.registry, &session.config, name)?;
         let request = PushRequest {
             settings: crate::plugins::settings_json(&session.config, name).to_string(),
             findings: batch.clone(),

@@ -187,7 +187,7 @@ async fn the_dashboard_in_headless_chromium() {
     std::fs::write(dir.path().join("secrets/read.token"), READ_TOKEN).unwrap();
     {
         let mut store = session.store().unwrap();
-        let today = tollgate_host::store::today();
+        let today = tollgate_host::clock::today();
         run_checks(&session.config, store.as_mut(), &today).unwrap();
     }
     let base = format!("http://127.0.0.1:{port}");

@@ -2,7 +2,7 @@
 
 use tollgate_host::check::run_checks;
 use tollgate_host::cli::{SyncFlags, sync_all};
-use tollgate_host::store::Store;
+use tollgate_store::Store;
 
 const GROUND_TRUTH: &str = include_str!("../../../config/demo/expected-findings.txt");
 

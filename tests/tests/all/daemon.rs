@@ -4,9 +4,9 @@
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use tollgate_host::store::sqlite::SqliteStore;
-use tollgate_host::store::{RunStatus, Store};
 use tollgate_sandbox::Sandbox;
+use tollgate_store::sqlite::SqliteStore;
+use tollgate_store::{RunStatus, Store};
 use tollgate_tests::{JiraFace, jira_config};
 
 pub(crate) const TOKEN: &str = "test-api-token-0123456789";
@@ -98,7 +98,7 @@ pub(crate) async fn wait_exit(child: &mut Child, limit: Duration) -> std::proces
     }
 }
 
-fn runs(dir: &Path) -> Vec<tollgate_host::store::RunRecord> {
+fn runs(dir: &Path) -> Vec<tollgate_store::RunRecord> {
     match SqliteStore::open(&dir.join("tollgate.db")) {
         Ok(store) => store.runs(Some("jira"), 1000).unwrap_or_default(),
         Err(_) => Vec::new(),

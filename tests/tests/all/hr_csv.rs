@@ -2,7 +2,7 @@
 
 use std::path::Path;
 use tollgate_host::cli::{Session, SyncFlags, sync_all};
-use tollgate_host::store::Store;
+use tollgate_store::Store;
 
 fn setup(dir: &Path) {
     tollgate_tests::demo_hr_config(dir);
@@ -208,6 +208,6 @@ async fn strict_mode_fails_on_a_rejected_row_and_writes_nothing_of_that_page() {
         "a clean file of the same connection is stored all the same"
     );
     let runs = store.runs(Some("hr"), 1).unwrap();
-    assert_eq!(runs[0].status, tollgate_host::store::RunStatus::Failed);
+    assert_eq!(runs[0].status, tollgate_store::RunStatus::Failed);
     assert!(runs[0].error.as_deref().unwrap().contains("strict mode"));
 }

@@ -515,5 +515,5 @@ async fn a_site_that_keeps_throttling_gets_bounded_retries_and_a_clear_error() {
     assert!(requests.iter().all(|r| r.status == 429));
     let store = session.store().unwrap();
     let runs = store.runs(Some("jira"), 1).unwrap();
-    assert_eq!(runs[0].status, tollgate_host::store::RunStatus::Failed);
+    assert_eq!(runs[0].status, tollgate_store::RunStatus::Failed);
 }

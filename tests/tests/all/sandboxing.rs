@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use tollgate_host::config::{Credentials, Limits, Secret};
-use tollgate_host::runtime::bindings::types::{Page, PluginError, PullRequest};
-use tollgate_host::runtime::http::{Endpoint, Url};
-use tollgate_host::runtime::{CallError, JobContext, LoadedPlugin, PluginSource, Runtime};
+use tollgate_runtime::bindings::types::{Page, PluginError, PullRequest};
+use tollgate_runtime::http::{Endpoint, Url};
+use tollgate_runtime::{CallError, JobContext, LoadedPlugin, PluginSource, Runtime};
+use tollgate_runtime::{Credentials, Limits, Secret};
 use tollgate_tests::{HOSTILE_PLUGIN, Upstream, capture_logs, captured_logs, shared_cache_dir};
 
 const TOKEN: &str = "tok-7f3a9c1e-never-show-me";

@@ -1,9 +1,10 @@
 //! The rules. Each is a plain function over the [`Portfolio`]; its thresholds come from the
 //! pack. Rule texts are our own words (the BT Standard is licensed text).
 
-use super::portfolio::{day_number, gate_number};
+use super::portfolio::gate_number;
 use super::{Context, Finding, Portfolio, RuleConfig, Subject, fingerprint};
 use crate::Severity;
+use crate::calendar::day_number;
 use crate::model::Initiative;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};

@@ -6,12 +6,13 @@
 
 use super::{Chart, Table, allocation_fte, allocation_overlaps, fte, natural, pct};
 use crate::config::{ReportsConfig, Scoring};
-use crate::store::StoredFinding;
 use std::collections::{BTreeMap, BTreeSet};
 use tollgate_dmo::Severity;
+use tollgate_dmo::calendar::{date_of, day_number};
 use tollgate_dmo::rules::Portfolio;
 use tollgate_dmo::rules::catalogue::is_stopped;
-use tollgate_dmo::rules::portfolio::{date_of, day_number, gate_number};
+use tollgate_dmo::rules::portfolio::gate_number;
+use tollgate_store::StoredFinding;
 
 /// How far ahead demand and capacity are compared (a quarter).
 pub const HORIZON_DAYS: i64 = 91;

@@ -14,13 +14,13 @@ pub use charts::Chart;
 
 use crate::cli::Failure;
 use crate::config::{ReportKind, ReportsConfig};
-use crate::store::{Store, StoredFinding};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use tollgate_dmo::Severity;
+use tollgate_dmo::calendar::{date_of, day_number};
 use tollgate_dmo::model::Allocation;
 use tollgate_dmo::rules::Portfolio;
-use tollgate_dmo::rules::portfolio::{date_of, day_number};
+use tollgate_store::{Store, StoredFinding};
 
 /// Days between two steering meetings (the DMO's fortnightly rhythm).
 pub const STEERING_INTERVAL_DAYS: i64 = 14;
@@ -857,8 +857,8 @@ pub fn write_folder(
 ) -> std::io::Result<Vec<std::path::PathBuf>> {
     let stem = format!("{}-{}", report.kind, report.as_of);
     let csv_dir = folder.join(format!("{stem}-csv"));
-    crate::files::create_private_dir_all(folder)?;
-    crate::files::remove_stale_temporaries(folder);
+    tollgate_store::files::create_private_dir_all(folder)?;
+    tollgate_store::files::remove_stale_temporaries(folder);
     let mut written = Vec::new();
     for (ext, text) in [
         ("html", html(report)),
@@ -869,7 +869,7 @@ pub fn write_folder(
         ),
     ] {
         let path = folder.join(format!("{stem}.{ext}"));
-        crate::files::write_atomically(&path, text.as_bytes())?;
+        tollgate_store::files::write_atomically(&path, text.as_bytes())?;
         written.push(path);
     }
     written.extend(write_tables(report, &csv_dir)?);
@@ -881,12 +881,12 @@ pub fn write_tables(
     report: &Report,
     dir: &std::path::Path,
 ) -> std::io::Result<Vec<std::path::PathBuf>> {
-    crate::files::create_private_dir_all(dir)?;
-    crate::files::remove_stale_temporaries(dir);
+    tollgate_store::files::create_private_dir_all(dir)?;
+    tollgate_store::files::remove_stale_temporaries(dir);
     let mut written = Vec::new();
     for t in &report.tables {
         let path = dir.join(format!("{}.csv", t.name));
-        crate::files::write_atomically(&path, csv(t).as_bytes())?;
+        tollgate_store::files::write_atomically(&path, csv(t).as_bytes())?;
         written.push(path);
     }
     Ok(written)
@@ -894,7 +894,7 @@ pub fn write_tables(
 
 /// Record that a pack was made now (for "since the last pack").
 pub fn remember(store: &mut dyn Store, kind: &str, as_of: &str) -> Result<(), Failure> {
-    store.record_report(kind, as_of, &crate::store::now_rfc3339())?;
+    store.record_report(kind, as_of, &crate::clock::now())?;
     Ok(())
 }
 

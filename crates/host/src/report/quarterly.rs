@@ -6,11 +6,12 @@ use super::decisions::{FTE_HOURS, HORIZON_DAYS, in_last_quarter};
 use super::{Chart, Report, Table, allocation_fte, allocation_overlaps, fte, money, natural, pct};
 use crate::cli::Failure;
 use crate::config::ReportsConfig;
-use crate::store::Store;
 use std::collections::BTreeMap;
+use tollgate_dmo::calendar::{date_of, day_number};
 use tollgate_dmo::rules::catalogue::period_start;
-use tollgate_dmo::rules::portfolio::{date_of, day_number, gate_number};
+use tollgate_dmo::rules::portfolio::gate_number;
 use tollgate_dmo::rules::{Portfolio, RulePack};
+use tollgate_store::Store;
 
 /// `2026-Q4` for a day.
 fn quarter_of(day: i64) -> String {

@@ -12,18 +12,17 @@
 //! A stream that fails (a malformed answer that stays malformed after the retries, a stuck
 //! plugin, a cursor that repeats) does not stop the others; the run then fails and says which.
 
-pub mod map;
-
 use crate::config::{Config, ConfigError, SyncConfig};
-use crate::plugins::{PluginRegistry, settings_json};
-use crate::runtime::bindings::types::{PluginError, PullRequest};
-use crate::runtime::{CallError, Runtime};
-use crate::store::{DiagnosticRecord, PageWrite, RunId, RunStatus, Store, StoreError, now_rfc3339};
+use crate::plugins::settings_json;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 use thiserror::Error;
+use tollgate_runtime::PluginRegistry;
+use tollgate_runtime::bindings::types::{PluginError, PullRequest};
+use tollgate_runtime::{CallError, Runtime};
+use tollgate_store::{DiagnosticRecord, PageWrite, RunId, RunStatus, Store, StoreError};
 
 /// How to sync.
 #[derive(Debug, Clone, Copy)]
@@ -249,8 +248,8 @@ impl Progress {
     }
 }
 
-fn severity_name(s: crate::runtime::bindings::types::Severity) -> &'static str {
-    use crate::runtime::bindings::types::Severity;
+fn severity_name(s: tollgate_runtime::bindings::types::Severity) -> &'static str {
+    use tollgate_runtime::bindings::types::Severity;
     match s {
         Severity::Info => "info",
         Severity::Warning => "warning",
@@ -281,7 +280,7 @@ pub async fn sync_connection(
     options: SyncOptions,
     progress: &Progress,
 ) -> Result<SyncSummary, SyncError> {
-    let (plugin, ctx) = registry.bind(config, name)?;
+    let (plugin, ctx) = crate::plugins::bind(registry, config, name)?;
     let settings = settings_json(config, name).to_string();
     let run = store.begin_run(name, options.full)?;
     let span = tracing::info_span!("sync", connection = %name, run);
@@ -466,8 +465,8 @@ pub const UNREAD_KEY: &str = "_unread";
 #[allow(clippy::too_many_arguments)]
 async fn sync_stream(
     runtime: &Runtime,
-    plugin: &crate::runtime::LoadedPlugin,
-    ctx: &crate::runtime::JobContext,
+    plugin: &tollgate_runtime::LoadedPlugin,
+    ctx: &tollgate_runtime::JobContext,
     store: &mut dyn Store,
     run: RunId,
     connection: &str,
@@ -581,7 +580,7 @@ async fn sync_stream(
                 summary.pages + 1
             )));
         }
-        let fetched_at = now_rfc3339();
+        let fetched_at = crate::clock::now();
         let mut diagnostics: Vec<DiagnosticRecord> = page
             .diagnostics
             .iter()
@@ -595,7 +594,7 @@ async fn sync_stream(
             .collect();
         let mut records = Vec::with_capacity(page.records.len());
         for r in page.records {
-            let mut record = map::record(connection, &fetched_at, r);
+            let mut record = tollgate_runtime::conversions::record(connection, &fetched_at, r);
             keep_unread_fields(&*store, connection, &mut record)?;
             records.push(record);
         }
@@ -636,7 +635,7 @@ async fn sync_stream(
             deletions: page
                 .deletions
                 .into_iter()
-                .map(|d| (map::kind(d.kind), d.external_id))
+                .map(|d| (tollgate_runtime::conversions::kind(d.kind), d.external_id))
                 .collect(),
             next_cursor: page.next_cursor.clone(),
             checkpoint: page.checkpoint,

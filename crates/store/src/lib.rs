@@ -5,6 +5,7 @@
 //! inside one method (a page with its cursor, a stream's completion with its sweep), so a
 //! Postgres implementation can map each method onto one transaction as SQLite does.
 
+pub mod files;
 pub mod sqlite;
 
 use serde::Serialize;
@@ -328,42 +329,18 @@ pub fn open(url: &str, base_dir: &std::path::Path) -> Result<Box<dyn Store>, Sto
     Ok(Box::new(sqlite::SqliteStore::open(&path)?))
 }
 
-/// Today's date (UTC), `YYYY-MM-DD`: the as-of date of checks and reports.
-pub fn today() -> String {
-    now_rfc3339()[..10].to_string()
-}
-
-/// Now, as RFC 3339 UTC with milliseconds.
-pub fn now_rfc3339() -> String {
+/// Now, as the store stamps it: RFC 3339 UTC with milliseconds (`2026-11-27T10:30:00.123Z`).
+/// The whole process reads the clock through this one function.
+pub fn now() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    rfc3339(now.as_secs() as i64, now.subsec_millis())
-}
-
-/// Format seconds since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-pub fn rfc3339(secs: i64, millis: u32) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    format!(
-        "{}T{:02}:{:02}:{:02}.{millis:03}Z",
-        tollgate_dmo::rules::portfolio::date_of(days),
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    tollgate_dmo::calendar::timestamp(now.as_secs() as i64, now.subsec_millis())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_formats_known_instants() {
-        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(rfc3339(1_704_700_800, 123), "2024-01-08T08:00:00.123Z");
-        assert_eq!(rfc3339(1_795_737_600, 0), "2026-11-27T00:00:00.000Z");
-    }
 
     #[test]
     fn store_urls() {

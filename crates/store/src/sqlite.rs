@@ -6,7 +6,7 @@
 
 use super::{
     DiagnosticRecord, FindingChanges, PageWrite, RunId, RunRecord, RunStatus, Store, StoreError,
-    StoredFinding, StreamState, now_rfc3339,
+    StoredFinding, StreamState, now,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
@@ -282,7 +282,7 @@ impl Store for SqliteStore {
             )?;
             tx.execute(
                 "INSERT INTO runs (connection, full, started_at, status) VALUES (?1, ?2, ?3, 'running')",
-                params![connection, full as i64, now_rfc3339()],
+                params![connection, full as i64, now()],
             )?;
             let id = tx.last_insert_rowid();
             tx.commit()?;
@@ -368,7 +368,7 @@ impl Store for SqliteStore {
         }
         let mut deleted = 0u64;
         {
-            let now = now_rfc3339();
+            let now = now();
             let mut delete = tx
                 .prepare_cached(
                     "UPDATE records SET deleted_at = ?4
@@ -464,7 +464,7 @@ impl Store for SqliteStore {
                 .execute(
                     "UPDATE records SET deleted_at = ?4
                      WHERE connection = ?1 AND stream = ?2 AND sweep <> ?3 AND deleted_at IS NULL",
-                    params![connection, stream, sweep_id, now_rfc3339()],
+                    params![connection, stream, sweep_id, now()],
                 )
                 .map_err(db)? as u64;
         }
@@ -550,7 +550,7 @@ impl Store for SqliteStore {
         self.conn
             .execute(
                 "UPDATE runs SET status = ?2, finished_at = ?3, error = ?4 WHERE id = ?1",
-                params![run, status.as_str(), now_rfc3339(), error],
+                params![run, status.as_str(), now(), error],
             )
             .map(|_| ())
             .map_err(|e| self.err(e))
@@ -602,7 +602,7 @@ impl Store for SqliteStore {
             .execute(
                 "INSERT INTO jobs (name, last_due, last_outcome, last_finished) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (name) DO UPDATE SET last_due = ?2, last_outcome = ?3, last_finished = ?4",
-                params![name, due, outcome, now_rfc3339()],
+                params![name, due, outcome, now()],
             )
             .map(|_| ())
             .map_err(|e| self.err(e))

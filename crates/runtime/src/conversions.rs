@@ -1,6 +1,6 @@
 //! The one place where contract records (what plugins send) become model records.
 
-use crate::runtime::bindings::types as wit;
+use crate::bindings::types as wit;
 use tollgate_dmo::model::{self as m, EntityKind, Provenance, Record};
 
 /// The model kind of a contract kind.

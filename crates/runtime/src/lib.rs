@@ -10,17 +10,26 @@
 //! - WASI is closed: no sockets, no environment, no files; a plugin that declares a data
 //!   directory gets exactly one read-only preopen at `/data`.
 
+#![warn(missing_docs)]
+
+#[allow(missing_docs)]
 pub mod bindings;
 pub mod cache;
+pub mod conversions;
 pub mod http;
 pub mod limiter;
+pub mod limits;
+pub mod registry;
+pub mod secret;
 pub mod stats;
 
-use crate::config::Limits;
 use bindings::types::{
     Capability, Page, PluginError, PluginInfo, PullRequest, PushOutcome, PushRequest,
 };
 use cache::{ArtifactCache, CacheOutcome};
+pub use limits::Limits;
+pub use registry::{PluginRegistry, RegistryError};
+pub use secret::{Credentials, Secret};
 use serde::Serialize;
 use stats::RuntimeStats;
 use std::collections::BTreeMap;

@@ -6,10 +6,10 @@
 //! the credentials, follows redirects only within the same origin, caps the response size and
 //! strips response headers that carry identity back. Every refusal is logged and counted.
 
-use super::bindings::tollgate::plugin::http::{HttpError, Method, Request, Response};
-use super::stats::RuntimeStats;
+use crate::bindings::tollgate::plugin::http::{HttpError, Method, Request, Response};
+use crate::stats::RuntimeStats;
 
-use crate::config::Credentials;
+use crate::secret::Credentials;
 use base64::Engine as _;
 /// The URL type of endpoints.
 pub use reqwest::Url;
@@ -70,7 +70,7 @@ pub struct HttpCapability {
     /// Why requests were refused during this call, for the call's error report.
     pub(crate) denials: Vec<String>,
     /// Politeness towards the remote, shared by every job on the connection.
-    pub(crate) limiter: Arc<super::limiter::ConnectionLimiter>,
+    pub(crate) limiter: Arc<crate::limiter::ConnectionLimiter>,
     /// Retries after 429, 503 or a dropped connection.
     pub(crate) retries: u32,
     /// Longest `Retry-After` waited for.
@@ -116,7 +116,7 @@ pub fn wait_within(seconds: f64, max: Duration) -> Option<Duration> {
 /// overflow.
 fn iso_instant(text: &str) -> Option<f64> {
     let (date, time) = text.split_once('T')?;
-    let days = tollgate_dmo::rules::portfolio::day_number(date)? as f64;
+    let days = tollgate_dmo::calendar::day_number(date)? as f64;
     let (clock, offset_min) = if let Some(c) = time.strip_suffix('Z') {
         (c, 0.0)
     } else {
@@ -728,7 +728,7 @@ mod tests {
 
     #[test]
     fn echoed_credentials_are_redacted_in_every_spelling() {
-        use crate::config::Secret;
+        use crate::secret::Secret;
         let creds = Credentials::Basic {
             user: "dana@acme.test".into(),
             token: Secret::new("ATATT3xFfGF0+tok/en=="),
@@ -832,7 +832,7 @@ mod tests {
 
     #[test]
     fn credentials_become_the_right_header() {
-        use crate::config::Secret;
+        use crate::secret::Secret;
         let basic = Credentials::Basic {
             user: "dana@acme.test".into(),
             token: Secret::new("tok"),
