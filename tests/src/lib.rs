@@ -249,12 +249,12 @@ pub fn demo_config(
 pub async fn demo_synced(
     dir: &std::path::Path,
     extra: &str,
-) -> (tollgate_host::cli::Session, tollgate_sandbox::Sandbox) {
+) -> (tollgate_host::app::Session, tollgate_sandbox::Sandbox) {
     let sandbox = tollgate_sandbox::Sandbox::start("127.0.0.1:0")
         .await
         .unwrap();
     demo_config(dir, &sandbox, JiraFace::Cloud, extra);
-    let session = tollgate_host::cli::Session::open(&dir.join("tollgate.toml"))
+    let session = tollgate_host::app::Session::open(&dir.join("tollgate.toml"))
         .await
         .unwrap();
     tollgate_host::cli::sync_all(&session, None, tollgate_host::cli::SyncFlags::default())

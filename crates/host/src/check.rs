@@ -1,7 +1,7 @@
 //! Checks: run the rule pack over the store and keep the findings' history.
 
-use crate::cli::Failure;
 use crate::config::Config;
+use crate::error::Error;
 use tollgate_dmo::rules::portfolio::DataIssue;
 use tollgate_dmo::rules::{Context, DEFAULT_PACK, Portfolio, RulePack, evaluate};
 use tollgate_store::{FindingChanges, Store, StoredFinding};
@@ -20,30 +20,26 @@ pub struct CheckOutcome {
 }
 
 /// The configured rule pack (`[checks] rule_pack`), or the default one.
-pub fn rule_pack(config: &Config) -> Result<RulePack, Failure> {
+pub fn rule_pack(config: &Config) -> Result<RulePack, Error> {
     let (text, origin) = match &config.checks.rule_pack {
         Some(path) => {
             let path = config.resolve(path);
-            let text = std::fs::read_to_string(&path).map_err(|e| Failure {
-                code: 2,
-                error: anyhow::anyhow!(
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                Error::usage(anyhow::anyhow!(
                     "cannot read the rule pack {} (checks.rule_pack): {e}",
                     path.display()
-                ),
+                ))
             })?;
             (text, path.display().to_string())
         }
         None => (DEFAULT_PACK.to_string(), "the default pack".to_string()),
     };
-    RulePack::from_toml(&text).map_err(|e| Failure {
-        code: 2,
-        error: anyhow::anyhow!("{origin}: {e}"),
-    })
+    RulePack::from_toml(&text).map_err(|e| Error::usage(anyhow::anyhow!("{origin}: {e}")))
 }
 
 /// The store's current model (deleted records left out) and its data issues, as the rules see
 /// them.
-pub fn portfolio(store: &dyn Store) -> Result<Portfolio, Failure> {
+pub fn portfolio(store: &dyn Store) -> Result<Portfolio, Error> {
     let issues = store
         .current_diagnostics()?
         .into_iter()
@@ -63,7 +59,7 @@ pub fn run_checks(
     config: &Config,
     store: &mut dyn Store,
     as_of: &str,
-) -> Result<CheckOutcome, Failure> {
+) -> Result<CheckOutcome, Error> {
     let pack = rule_pack(config)?;
     let portfolio = portfolio(store)?;
     let findings = evaluate(

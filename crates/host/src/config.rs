@@ -919,7 +919,7 @@ impl Config {
                 format!("`{}` is not an address like 127.0.0.1:8080", d.listen),
             ));
         }
-        if let Err(e) = crate::daemon::time_zone(&d.time_zone) {
+        if let Err(e) = crate::schedule::time_zone(&d.time_zone) {
             out.push(self.invalid("daemon.time_zone".into(), e));
         }
         let sources = [
@@ -971,11 +971,11 @@ impl Config {
         }
         for (name, job) in &d.jobs {
             let key = format!("daemon.jobs.{name}");
-            if let Err(e) = crate::daemon::schedule(&job.schedule) {
+            if let Err(e) = crate::schedule::schedule(&job.schedule) {
                 out.push(self.invalid(format!("{key}.schedule"), e));
             }
             if let Some(tz) = &job.time_zone
-                && let Err(e) = crate::daemon::time_zone(tz)
+                && let Err(e) = crate::schedule::time_zone(tz)
             {
                 out.push(self.invalid(format!("{key}.time_zone"), e));
             }

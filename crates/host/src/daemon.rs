@@ -13,8 +13,10 @@
 //! before now", which `cron::Schedule` gives directly, and nothing here needs that crate's
 //! job store.
 
-use crate::cli::{Failure, Session};
+use crate::app::Session;
 use crate::config::{JobConfig, JobStep, ReportKind};
+use crate::error::Error;
+use crate::schedule::{last_between, next_after, schedule, time_zone};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -23,7 +25,6 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,48 +32,6 @@ use tollgate_dmo::model::{Entity, EntityKind};
 use tollgate_runtime::Secret;
 use tollgate_store::Store;
 use tracing::Instrument as _;
-
-/// Parse a schedule: cron with seconds, `sec min hour day-of-month month day-of-week`.
-pub fn schedule(expr: &str) -> Result<cron::Schedule, String> {
-    cron::Schedule::from_str(expr).map_err(|e| {
-        format!(
-            "`{expr}` is not a schedule ({e}); expected cron with seconds, e.g. \"0 0 2 * * *\" for 02:00 daily or \"0 */15 * * * *\" every 15 minutes"
-        )
-    })
-}
-
-/// Parse an IANA time zone name.
-pub fn time_zone(name: &str) -> Result<chrono_tz::Tz, String> {
-    name.parse::<chrono_tz::Tz>().map_err(|_| {
-        format!("`{name}` is not a time zone; use an IANA name like \"Europe/Helsinki\" or \"UTC\"")
-    })
-}
-
-/// The first occurrence strictly after `after`.
-pub fn next_after(
-    schedule: &cron::Schedule,
-    tz: chrono_tz::Tz,
-    after: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    schedule
-        .after(&after.with_timezone(&tz))
-        .next()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-/// The latest occurrence in `(from, to]`.
-pub fn last_between(
-    schedule: &cron::Schedule,
-    tz: chrono_tz::Tz,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    schedule
-        .after(&from.with_timezone(&tz))
-        .map(|t| t.with_timezone(&Utc))
-        .take_while(|t| *t <= to)
-        .last()
-}
 
 struct Job {
     name: String,
@@ -118,23 +77,16 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    fn new(session: Session) -> Result<Daemon, Failure> {
+    fn new(session: Session) -> Result<Daemon, Error> {
         let d = &session.config.daemon;
         let mut jobs = Vec::new();
         for (name, config) in &d.jobs {
-            let tz =
-                time_zone(config.time_zone.as_deref().unwrap_or(&d.time_zone)).map_err(|e| {
-                    Failure {
-                        code: 2,
-                        error: anyhow::anyhow!(e),
-                    }
-                })?;
+            let tz = time_zone(config.time_zone.as_deref().unwrap_or(&d.time_zone))
+                .map_err(|e| Error::usage(anyhow::anyhow!(e)))?;
             jobs.push(Job {
                 name: name.clone(),
-                schedule: schedule(&config.schedule).map_err(|e| Failure {
-                    code: 2,
-                    error: anyhow::anyhow!(e),
-                })?,
+                schedule: schedule(&config.schedule)
+                    .map_err(|e| Error::usage(anyhow::anyhow!(e)))?,
                 config: config.clone(),
                 tz,
                 running: AtomicBool::new(false),
@@ -457,16 +409,15 @@ enum StepEnd {
 }
 
 /// `tollgate run`.
-pub async fn run(config_path: &std::path::Path) -> Result<(), Failure> {
+pub async fn run(config_path: &std::path::Path) -> Result<(), Error> {
     let session = Session::open(config_path).await?;
     let daemon = Arc::new(Daemon::new(session)?);
     let listen = daemon.session.config.daemon.listen.clone();
-    let listener = tokio::net::TcpListener::bind(&listen)
-        .await
-        .map_err(|e| Failure {
-            code: 2,
-            error: anyhow::anyhow!("cannot listen on {listen} (daemon.listen): {e}"),
-        })?;
+    let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| {
+        Error::usage(anyhow::anyhow!(
+            "cannot listen on {listen} (daemon.listen): {e}"
+        ))
+    })?;
     let addr = listener.local_addr()?;
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let app = router(daemon.clone());
@@ -1153,7 +1104,7 @@ fn html_response(status: StatusCode, body: String) -> Response {
 /// the blocking pool. Without a read token, tables about single people are left out.
 async fn live_report(
     d: Arc<Daemon>,
-    make: impl FnOnce(&Daemon, &dyn Store, &str) -> Result<crate::report::Report, Failure>
+    make: impl FnOnce(&Daemon, &dyn Store, &str) -> Result<crate::report::Report, Error>
     + Send
     + 'static,
 ) -> Response {
@@ -1466,7 +1417,7 @@ async fn trigger_report(
         }
     };
     let me = d.clone();
-    let built = tokio::task::spawn_blocking(move || -> Result<Value, Failure> {
+    let built = tokio::task::spawn_blocking(move || -> Result<Value, Error> {
         let mut store = me.session.store()?;
         let (report, written) = crate::report::file_report(
             store.as_mut(),
@@ -1494,30 +1445,6 @@ async fn trigger_report(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn schedules_follow_their_time_zone() {
-        let nightly = schedule("0 0 2 * * *").unwrap();
-        let helsinki = time_zone("Europe/Helsinki").unwrap();
-        // 02:00 in Helsinki is 00:00 UTC in winter, 23:00 UTC the day before in summer.
-        let winter = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
-        assert_eq!(
-            next_after(&nightly, helsinki, winter).unwrap(),
-            Utc.with_ymd_and_hms(2026, 11, 28, 0, 0, 0).unwrap()
-        );
-        let summer = Utc.with_ymd_and_hms(2026, 7, 1, 12, 0, 0).unwrap();
-        assert_eq!(
-            next_after(&nightly, helsinki, summer).unwrap(),
-            Utc.with_ymd_and_hms(2026, 7, 1, 23, 0, 0).unwrap()
-        );
-        assert!(
-            schedule("every night")
-                .unwrap_err()
-                .contains("cron with seconds")
-        );
-        assert!(time_zone("Mars/Olympus").is_err());
-    }
 
     #[test]
     fn a_connection_is_free_again_however_its_sync_ended() {
@@ -1557,22 +1484,5 @@ mod tests {
         let token = Secret::new("s3cret");
         assert!(same_secret("s3cret", &token));
         assert!(!same_secret("s3cre", &token) && !same_secret("s3creT", &token));
-    }
-
-    #[test]
-    fn the_latest_missed_run_within_the_window() {
-        let nightly = schedule("0 0 2 * * *").unwrap();
-        let utc = time_zone("UTC").unwrap();
-        let now = Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap();
-        let window = chrono::Duration::hours(24);
-        assert_eq!(
-            last_between(&nightly, utc, now - window, now),
-            Some(Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).unwrap())
-        );
-        assert_eq!(
-            last_between(&nightly, utc, now - chrono::Duration::hours(6), now),
-            None,
-            "02:00 is outside a 6-hour window at 09:00"
-        );
     }
 }

@@ -2,7 +2,8 @@
 //! people work (a comment on the epic). The plugin compares with what the tracker shows, so
 //! publishing twice posts nothing twice; `--dry-run` asks it what it would change.
 
-use crate::cli::{Failure, Session};
+use crate::app::Session;
+use crate::error::Error;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use tollgate_dmo::Severity;
@@ -43,7 +44,7 @@ pub async fn publish(
     store: &mut dyn Store,
     only: Option<&str>,
     dry_run: bool,
-) -> Result<Vec<Outcome>, Failure> {
+) -> Result<Vec<Outcome>, Error> {
     let findings = store.findings(true)?;
     let initiatives = store.records(EntityKind::Initiative)?;
     let mut outcomes = Vec::new();
@@ -56,13 +57,10 @@ pub async fn publish(
         };
         if !plugin.info.capabilities.iter().any(|c| c == "push") {
             if only.is_some() {
-                return Err(Failure {
-                    code: 2,
-                    error: anyhow::anyhow!(
-                        "connection `{name}` uses plugin `{}`, which does not publish findings",
-                        conn.plugin
-                    ),
-                });
+                return Err(Error::usage(anyhow::anyhow!(
+                    "connection `{name}` uses plugin `{}`, which does not publish findings",
+                    conn.plugin
+                )));
             }
             continue;
         }
@@ -141,32 +139,6 @@ pub async fn publish(
         }
     }
     Ok(outcomes)
-}
-
-/// One line per initiative: what was done there.
-pub fn print_outcomes(outcomes: &[Outcome]) {
-    let mut rows: Vec<[String; 5]> = Vec::new();
-    for o in outcomes {
-        if let Some(last) = rows.last_mut()
-            && last[0] == o.connection
-            && last[1] == o.subject
-            && last[2] == o.result
-        {
-            last[3] = (last[3].parse::<usize>().unwrap_or(0) + 1).to_string();
-            continue;
-        }
-        rows.push([
-            o.connection.clone(),
-            o.subject.clone(),
-            o.result.to_string(),
-            "1".to_string(),
-            o.detail.clone(),
-        ]);
-    }
-    crate::cli::print_table(
-        &["CONNECTION", "INITIATIVE", "RESULT", "FINDINGS", "DETAIL"],
-        &rows,
-    );
 }
 
 /// `created 3, updated 1, unchanged 20` for a summary line.

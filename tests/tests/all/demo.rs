@@ -6,7 +6,7 @@ use tollgate_host::config::Config;
 async fn demo_writes_a_config_that_loads_and_checks_every_connection() {
     tollgate_tests::capture_logs();
     let out = tempfile::tempdir().unwrap();
-    tollgate_host::demo::run(out.path())
+    tollgate_host::cli::demo::run(out.path())
         .await
         .expect("the demo runs");
     let config = Config::load(&out.path().join("tollgate.toml")).unwrap();

@@ -6,7 +6,8 @@
 
 use base64::Engine as _;
 use serde_json::Value;
-use tollgate_host::cli::{Session, SyncFlags, export_document, sync_all};
+use tollgate_host::app::Session;
+use tollgate_host::cli::{SyncFlags, export_document, sync_all};
 use tollgate_sandbox::Sandbox;
 use tollgate_sandbox::faults::FAULT_NAMES;
 use tollgate_tests::{JiraFace, capture_logs, captured_logs, jira_config};

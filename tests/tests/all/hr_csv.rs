@@ -1,7 +1,8 @@
 //! The hr-csv plugin through the real runtime and store, on the demo's HR and finance files.
 
 use std::path::Path;
-use tollgate_host::cli::{Session, SyncFlags, sync_all};
+use tollgate_host::app::Session;
+use tollgate_host::cli::{SyncFlags, sync_all};
 use tollgate_store::Store;
 
 fn setup(dir: &Path) {

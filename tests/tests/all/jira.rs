@@ -4,8 +4,9 @@
 
 use serde_json::Value;
 use std::collections::BTreeMap;
+use tollgate_host::app::Session;
 use tollgate_host::check::run_checks;
-use tollgate_host::cli::{Session, SyncFlags, export_document, sync_all};
+use tollgate_host::cli::{SyncFlags, export_document, sync_all};
 use tollgate_sandbox::{FieldValue, Flavour, Sandbox};
 use tollgate_tests::{JiraFace, demo_config, jira_config, openapi};
 

@@ -2,8 +2,8 @@
 //! truth, every initiative at risk, the decision proposals against the capacity line, and the
 //! same tables in every format.
 
+use tollgate_host::app::Session;
 use tollgate_host::check::run_checks;
-use tollgate_host::cli::Session;
 use tollgate_host::config::ReportsConfig;
 use tollgate_host::report::{Report, Table, html, markdown, steering};
 

@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use tollgate_host::cli::{Session, SyncFlags, export_document, sync_all};
+use tollgate_host::app::Session;
+use tollgate_host::cli::{SyncFlags, export_document, sync_all};
 use tollgate_store::sqlite::SqliteStore;
 use tollgate_store::{RunStatus, Store};
 use tollgate_tests::{PAGED_PLUGIN, shared_cache_dir};

@@ -12,8 +12,8 @@ pub mod quarterly;
 
 pub use charts::Chart;
 
-use crate::cli::Failure;
 use crate::config::{ReportKind, ReportsConfig};
+use crate::error::Error;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use tollgate_dmo::Severity;
@@ -63,11 +63,9 @@ pub struct Report {
 }
 
 /// The day number of an `--as-of` date, or the error the commands print.
-pub fn parse_as_of(as_of: &str) -> Result<i64, Failure> {
-    day_number(as_of).ok_or_else(|| Failure {
-        code: 2,
-        error: anyhow::anyhow!("`{as_of}` is not a date like 2026-11-27"),
-    })
+pub fn parse_as_of(as_of: &str) -> Result<i64, Error> {
+    day_number(as_of)
+        .ok_or_else(|| Error::usage(anyhow::anyhow!("`{as_of}` is not a date like 2026-11-27")))
 }
 
 pub(crate) fn money(v: f64) -> String {
@@ -93,11 +91,7 @@ pub(crate) fn fte(v: f64) -> String {
 }
 
 /// Build the steering pack as of `as_of`.
-pub fn steering(
-    store: &dyn Store,
-    as_of: &str,
-    settings: &ReportsConfig,
-) -> Result<Report, Failure> {
+pub fn steering(store: &dyn Store, as_of: &str, settings: &ReportsConfig) -> Result<Report, Error> {
     let today = parse_as_of(as_of)?;
     let next = today + STEERING_INTERVAL_DAYS;
     let p = crate::check::portfolio(store)?;
@@ -492,7 +486,7 @@ pub fn resources(
     store: &dyn Store,
     as_of: &str,
     settings: &ReportsConfig,
-) -> Result<Report, Failure> {
+) -> Result<Report, Error> {
     let today = parse_as_of(as_of)?;
     let p = crate::check::portfolio(store)?;
     Ok(Report {
@@ -794,7 +788,7 @@ pub fn build(
     kind: ReportKind,
     as_of: &str,
     config: &crate::config::Config,
-) -> Result<Report, Failure> {
+) -> Result<Report, Error> {
     match kind {
         ReportKind::Steering => steering(store, as_of, &config.reports),
         ReportKind::Quarterly => quarterly::review(
@@ -813,7 +807,7 @@ pub fn publish_files(
     store: &mut dyn Store,
     config: &crate::config::Config,
     as_of: &str,
-) -> Result<Vec<std::path::PathBuf>, Failure> {
+) -> Result<Vec<std::path::PathBuf>, Error> {
     if config.reports.folder.is_none() {
         return Ok(Vec::new());
     }
@@ -831,19 +825,18 @@ pub fn file_report(
     config: &crate::config::Config,
     kind: ReportKind,
     as_of: &str,
-) -> Result<(Report, Vec<std::path::PathBuf>), Failure> {
+) -> Result<(Report, Vec<std::path::PathBuf>), Error> {
     let report = build(&*store, kind, as_of, config)?;
     let Some(folder) = &config.reports.folder else {
         return Ok((report, Vec::new()));
     };
     let folder = config.base_dir.join(folder);
-    let written = write_folder(&report, &folder).map_err(|e| Failure {
-        code: 1,
-        error: anyhow::anyhow!(
+    let written = write_folder(&report, &folder).map_err(|e| {
+        Error::runtime(anyhow::anyhow!(
             "cannot write the {} report into {} (reports.folder): {e}",
             kind.as_str(),
             folder.display()
-        ),
+        ))
     })?;
     remember(store, kind.as_str(), as_of)?;
     Ok((report, written))
@@ -893,7 +886,7 @@ pub fn write_tables(
 }
 
 /// Record that a pack was made now (for "since the last pack").
-pub fn remember(store: &mut dyn Store, kind: &str, as_of: &str) -> Result<(), Failure> {
+pub fn remember(store: &mut dyn Store, kind: &str, as_of: &str) -> Result<(), Error> {
     store.record_report(kind, as_of, &crate::clock::now())?;
     Ok(())
 }

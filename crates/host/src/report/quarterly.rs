@@ -4,8 +4,8 @@
 
 use super::decisions::{FTE_HOURS, HORIZON_DAYS, in_last_quarter};
 use super::{Chart, Report, Table, allocation_fte, allocation_overlaps, fte, money, natural, pct};
-use crate::cli::Failure;
 use crate::config::ReportsConfig;
+use crate::error::Error;
 use std::collections::BTreeMap;
 use tollgate_dmo::calendar::{date_of, day_number};
 use tollgate_dmo::rules::catalogue::period_start;
@@ -45,7 +45,7 @@ pub fn review(
     as_of: &str,
     settings: &ReportsConfig,
     pack: &RulePack,
-) -> Result<Report, Failure> {
+) -> Result<Report, Error> {
     let today = super::parse_as_of(as_of)?;
     let p = crate::check::portfolio(store)?;
     let previous = store.last_report("quarterly")?;

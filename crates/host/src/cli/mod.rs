@@ -2,6 +2,10 @@
 //! Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad config.
 
 use crate::config::{Config, ConfigError, default_cache_dir};
+pub mod demo;
+
+use crate::app::Session;
+use crate::error::{Error, ErrorKind};
 use crate::plugins::settings_json;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -249,28 +253,11 @@ pub enum ExportFormat {
     Json,
 }
 
-/// A failure with its exit code.
-#[derive(Debug)]
-pub struct Failure {
-    /// 1 runtime failure, 2 bad usage or config.
-    pub code: u8,
-    /// What to tell the user.
-    pub error: anyhow::Error,
-}
-
-impl<E: Into<anyhow::Error>> From<E> for Failure {
-    fn from(e: E) -> Self {
-        let error = e.into();
-        let code = if error.downcast_ref::<ConfigError>().is_some()
-            || matches!(
-                error.downcast_ref::<tollgate_store::StoreError>(),
-                Some(tollgate_store::StoreError::Url(..))
-            ) {
-            2
-        } else {
-            1
-        };
-        Failure { code, error }
+/// The exit code of an error: 2 for bad usage or config, 1 for a failure at run time.
+pub fn exit_code(e: &Error) -> u8 {
+    match e.kind {
+        ErrorKind::Usage => 2,
+        ErrorKind::Runtime => 1,
     }
 }
 
@@ -302,17 +289,17 @@ pub fn main() -> std::process::ExitCode {
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
-            eprintln!("error: {}", printable(&format!("{:#}", failure.error)));
-            ExitCode::from(failure.code)
+        Err(e) => {
+            eprintln!("error: {}", printable(&e.to_string()));
+            ExitCode::from(exit_code(&e))
         }
     }
 }
 
 /// Run a parsed command line.
-pub async fn run(cli: Cli) -> Result<(), Failure> {
+pub async fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
-        Command::Demo { out } => crate::demo::run(&out).await,
+        Command::Demo { out } => demo::run(&out).await,
         Command::Plugins { command } => plugins(&cli.config, command).await,
         Command::Config {
             command: ConfigCommand::Validate { online },
@@ -357,51 +344,6 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-/// The config, the runtime and the plugins, loaded as every pipeline command needs them.
-pub struct Session {
-    /// The config.
-    pub config: Config,
-    /// The plugin runtime.
-    pub runtime: Runtime,
-    /// The plugins.
-    pub registry: PluginRegistry,
-}
-
-impl Session {
-    /// Load the config at `path`, start the runtime and load the plugins.
-    pub async fn open(path: &Path) -> Result<Session, Failure> {
-        let config = Config::load(path)?;
-        for warning in config.warnings() {
-            tracing::warn!("{warning}");
-        }
-        Session::with(config).await
-    }
-
-    /// Start the runtime and load the plugins for a loaded config.
-    pub async fn with(config: Config) -> Result<Session, Failure> {
-        let runtime = Runtime::new(&config.cache_dir())?;
-        let plugin_dir = config
-            .runtime
-            .plugin_dir
-            .as_ref()
-            .map(|d| config.resolve(d));
-        let registry = crate::plugins::load(&runtime, plugin_dir.as_deref()).await?;
-        Ok(Session {
-            config,
-            runtime,
-            registry,
-        })
-    }
-
-    /// Open the configured store.
-    pub fn store(&self) -> Result<Box<dyn tollgate_store::Store>, Failure> {
-        Ok(tollgate_store::open(
-            &self.config.store.url,
-            &self.config.base_dir,
-        )?)
-    }
-}
-
 /// The flags of `tollgate sync`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SyncFlags {
@@ -418,7 +360,7 @@ pub async fn sync_all(
     session: &Session,
     only: Option<&str>,
     flags: SyncFlags,
-) -> Result<Vec<crate::sync::SyncSummary>, Failure> {
+) -> Result<Vec<crate::sync::SyncSummary>, Error> {
     let names: Vec<String> = match only {
         Some(name) => vec![name.to_string()],
         None => session.config.connections.keys().cloned().collect(),
@@ -523,29 +465,26 @@ pub async fn sync_all(
         }
     }
     if !failures.is_empty() {
-        return Err(Failure {
-            code: 1,
-            error: anyhow::anyhow!(
-                "{} connection(s) failed: {}",
-                failures.len(),
-                failures.join("; ")
-            ),
-        });
+        return Err(Error::runtime(anyhow::anyhow!(
+            "{} connection(s) failed: {}",
+            failures.len(),
+            failures.join("; ")
+        )));
     }
     Ok(summaries)
 }
 
-async fn sync(config_path: &Path, only: Option<&str>, flags: SyncFlags) -> Result<(), Failure> {
+async fn sync(config_path: &Path, only: Option<&str>, flags: SyncFlags) -> Result<(), Error> {
     let session = Session::open(config_path).await?;
     sync_all(&session, only, flags).await.map(|_| ())
 }
 
-fn open_store_only(config_path: &Path) -> Result<Box<dyn tollgate_store::Store>, Failure> {
+fn open_store_only(config_path: &Path) -> Result<Box<dyn tollgate_store::Store>, Error> {
     let config = Config::load(config_path)?;
     Ok(tollgate_store::open(&config.store.url, &config.base_dir)?)
 }
 
-fn status(config_path: &Path, format: Format, last: usize) -> Result<(), Failure> {
+fn status(config_path: &Path, format: Format, last: usize) -> Result<(), Error> {
     let config = Config::load(config_path)?;
     let store = tollgate_store::open(&config.store.url, &config.base_dir)?;
     let mut runs = Vec::new();
@@ -687,17 +626,16 @@ fn check(
     format: CheckFormat,
     fail_on: Option<tollgate_dmo::Severity>,
     as_of: Option<&str>,
-) -> Result<(), Failure> {
+) -> Result<(), Error> {
     let config = Config::load(config_path)?;
     let as_of = match as_of {
         Some(d) if tollgate_dmo::calendar::day_number(d).is_some() && d.len() == 10 => {
             d.to_string()
         }
         Some(d) => {
-            return Err(Failure {
-                code: 2,
-                error: anyhow::anyhow!("--as-of `{d}` is not a date like 2026-11-27"),
-            });
+            return Err(Error::usage(anyhow::anyhow!(
+                "--as-of `{d}` is not a date like 2026-11-27"
+            )));
         }
         None => crate::clock::today(),
     };
@@ -711,19 +649,16 @@ fn check(
             .filter(|f| f.finding.severity >= threshold)
             .count();
         if failing > 0 {
-            return Err(Failure {
-                code: 1,
-                error: anyhow::anyhow!(
-                    "{failing} finding(s) at {} or worse (--fail-on)",
-                    threshold.as_str()
-                ),
-            });
+            return Err(Error::runtime(anyhow::anyhow!(
+                "{failing} finding(s) at {} or worse (--fail-on)",
+                threshold.as_str()
+            )));
         }
     }
     Ok(())
 }
 
-fn rules(config_path: &Path, format: RulesFormat) -> Result<(), Failure> {
+fn rules(config_path: &Path, format: RulesFormat) -> Result<(), Error> {
     let config = optional_config(config_path)?.unwrap_or_default();
     let pack = crate::check::rule_pack(&config)?;
     match format {
@@ -734,7 +669,7 @@ fn rules(config_path: &Path, format: RulesFormat) -> Result<(), Failure> {
 }
 
 /// The export document.
-pub fn export_document(store: &dyn tollgate_store::Store) -> Result<serde_json::Value, Failure> {
+pub fn export_document(store: &dyn tollgate_store::Store) -> Result<serde_json::Value, Error> {
     let records = store.export()?;
     Ok(serde_json::json!({
         "format": "tollgate-export",
@@ -743,7 +678,7 @@ pub fn export_document(store: &dyn tollgate_store::Store) -> Result<serde_json::
     }))
 }
 
-fn export(config_path: &Path, out: Option<&Path>) -> Result<(), Failure> {
+fn export(config_path: &Path, out: Option<&Path>) -> Result<(), Error> {
     let store = open_store_only(config_path)?;
     let text = serde_json::to_string_pretty(&export_document(store.as_ref())?).expect("JSON");
     match out {
@@ -763,7 +698,7 @@ fn optional_config(path: &Path) -> Result<Option<Config>, ConfigError> {
     Config::load(path).map(Some)
 }
 
-async fn plugins(config_path: &Path, command: PluginsCommand) -> Result<(), Failure> {
+async fn plugins(config_path: &Path, command: PluginsCommand) -> Result<(), Error> {
     let config = optional_config(config_path)?;
     let cache_dir = config
         .as_ref()
@@ -780,9 +715,8 @@ async fn plugins(config_path: &Path, command: PluginsCommand) -> Result<(), Fail
             Ok(())
         }
         PluginsCommand::Check { file } => {
-            let bytes = std::fs::read(&file).map_err(|e| {
-                Failure::from(anyhow::anyhow!("cannot read {}: {e}", file.display()))
-            })?;
+            let bytes = std::fs::read(&file)
+                .map_err(|e| Error::from(anyhow::anyhow!("cannot read {}: {e}", file.display())))?;
             let plugin = runtime
                 .load(&bytes, PluginSource::File(file.clone()))
                 .await?;
@@ -859,6 +793,32 @@ fn print_plugins(registry: &PluginRegistry, format: Format) {
     }
 }
 
+/// One line per initiative: what was done there.
+pub fn print_outcomes(outcomes: &[crate::publish::Outcome]) {
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    for o in outcomes {
+        if let Some(last) = rows.last_mut()
+            && last[0] == o.connection
+            && last[1] == o.subject
+            && last[2] == o.result
+        {
+            last[3] = (last[3].parse::<usize>().unwrap_or(0) + 1).to_string();
+            continue;
+        }
+        rows.push([
+            o.connection.clone(),
+            o.subject.clone(),
+            o.result.to_string(),
+            "1".to_string(),
+            o.detail.clone(),
+        ]);
+    }
+    print_table(
+        &["CONNECTION", "INITIATIVE", "RESULT", "FINDINGS", "DETAIL"],
+        &rows,
+    );
+}
+
 /// Print rows under a header, columns padded to the widest cell.
 pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
@@ -892,7 +852,7 @@ pub async fn check_connections(
     registry: &PluginRegistry,
     runtime: &Runtime,
     online: bool,
-) -> Result<Vec<[String; 3]>, Failure> {
+) -> Result<Vec<[String; 3]>, Error> {
     let mut rows = Vec::new();
     let mut failed = 0;
     for name in config.connections.keys() {
@@ -915,25 +875,24 @@ pub async fn check_connections(
     }
     if failed > 0 {
         print_table(&["CONNECTION", "PLUGIN", "RESULT"], &rows);
-        return Err(Failure {
-            code: 1,
-            error: anyhow::anyhow!("{failed} connection check(s) failed"),
-        });
+        return Err(Error::runtime(anyhow::anyhow!(
+            "{failed} connection check(s) failed"
+        )));
     }
     Ok(rows)
 }
 
-async fn validate(config_path: &Path, online: bool) -> Result<(), Failure> {
+async fn validate(config_path: &Path, online: bool) -> Result<(), Error> {
     // Every problem at once, each with its key, its line and what is expected.
     let text = std::fs::read_to_string(config_path).unwrap_or_default();
     let config = match Config::load_unchecked(config_path) {
         Ok(c) => c,
         Err(e) => {
             print_problems(config_path, &text, &[e]);
-            return Err(Failure {
-                code: 2,
-                error: anyhow::anyhow!("{}: 1 problem", config_path.display()),
-            });
+            return Err(Error::usage(anyhow::anyhow!(
+                "{}: 1 problem",
+                config_path.display()
+            )));
         }
     };
     let mut problems = config.problems();
@@ -980,10 +939,11 @@ async fn validate(config_path: &Path, online: bool) -> Result<(), Failure> {
     }
     if !problems.is_empty() {
         print_problems(config_path, &text, &problems);
-        return Err(Failure {
-            code: 2,
-            error: anyhow::anyhow!("{}: {} problem(s)", config_path.display(), problems.len()),
-        });
+        return Err(Error::usage(anyhow::anyhow!(
+            "{}: {} problem(s)",
+            config_path.display(),
+            problems.len()
+        )));
     }
     let rows = check_connections(&config, &registry, &runtime, online).await?;
     print_table(&["CONNECTION", "PLUGIN", "RESULT"], &rows);
@@ -1016,7 +976,7 @@ fn report(
     format: ReportFormat,
     out: Option<&Path>,
     as_of: Option<&str>,
-) -> Result<(), Failure> {
+) -> Result<(), Error> {
     let config = Config::load(config_path)?;
     let mut store = tollgate_store::open(&config.store.url, &config.base_dir)?;
     let as_of = as_of
@@ -1031,9 +991,8 @@ fn report(
     };
     match (text, out) {
         (Some(text), Some(path)) => {
-            std::fs::write(path, text).map_err(|e| Failure {
-                code: 1,
-                error: anyhow::anyhow!("cannot write {}: {e}", path.display()),
+            std::fs::write(path, text).map_err(|e| {
+                Error::runtime(anyhow::anyhow!("cannot write {}: {e}", path.display()))
             })?;
             eprintln!("wrote {}", path.display());
         }
@@ -1044,29 +1003,28 @@ fn report(
             }
         }
         (None, None) => {
-            return Err(Failure {
-                code: 2,
-                error: anyhow::anyhow!("--format csv writes one file per table: give --out DIR"),
-            });
+            return Err(Error::usage(anyhow::anyhow!(
+                "--format csv writes one file per table: give --out DIR"
+            )));
         }
     }
     crate::report::remember(store.as_mut(), kind.as_str(), &as_of)?;
     Ok(())
 }
 
-async fn publish(config_path: &Path, only: Option<&str>, dry_run: bool) -> Result<(), Failure> {
+async fn publish(config_path: &Path, only: Option<&str>, dry_run: bool) -> Result<(), Error> {
     let session = Session::open(config_path).await?;
     if let Some(name) = only
         && !session.config.connections.contains_key(name)
     {
-        return Err(Failure {
-            code: 2,
-            error: anyhow::anyhow!("no connection `{name}` in {}", config_path.display()),
-        });
+        return Err(Error::usage(anyhow::anyhow!(
+            "no connection `{name}` in {}",
+            config_path.display()
+        )));
     }
     let mut store = session.store()?;
     let outcomes = crate::publish::publish(&session, store.as_mut(), only, dry_run).await?;
-    crate::publish::print_outcomes(&outcomes);
+    print_outcomes(&outcomes);
     println!(
         "{}{}",
         if dry_run { "dry run: " } else { "" },
@@ -1088,10 +1046,9 @@ async fn publish(config_path: &Path, only: Option<&str>, dry_run: bool) -> Resul
     }
     let failed = outcomes.iter().filter(|o| o.result == "failed").count();
     if failed > 0 {
-        return Err(Failure {
-            code: 1,
-            error: anyhow::anyhow!("{failed} finding(s) could not be published"),
-        });
+        return Err(Error::runtime(anyhow::anyhow!(
+            "{failed} finding(s) could not be published"
+        )));
     }
     Ok(())
 }
@@ -1100,12 +1057,9 @@ async fn sandbox(
     addr: &str,
     dataset: String,
     faults: Option<tollgate_sandbox::Faults>,
-) -> Result<(), Failure> {
+) -> Result<(), Error> {
     if let Err(e) = tollgate_sandbox::Dataset::named(&dataset) {
-        return Err(Failure {
-            code: 2,
-            error: anyhow::anyhow!("--dataset: {e}"),
-        });
+        return Err(Error::usage(anyhow::anyhow!("--dataset: {e}")));
     }
     let options = tollgate_sandbox::Options {
         dataset: dataset.clone(),
@@ -1113,10 +1067,7 @@ async fn sandbox(
     };
     let sandbox = tollgate_sandbox::Sandbox::start_with(addr, options)
         .await
-        .map_err(|e| Failure {
-            code: 2,
-            error: anyhow::anyhow!("cannot listen on {addr}: {e}"),
-        })?;
+        .map_err(|e| Error::usage(anyhow::anyhow!("cannot listen on {addr}: {e}")))?;
     println!("Jira dataset: {dataset}");
     println!("Sandbox trackers on http://{}", sandbox.addr());
     println!(

@@ -8,8 +8,10 @@
 //! the rule pack over it, and publishes the findings as comments on the epics in the
 //! sandbox's Jira (twice, to show that nothing is posted twice), and writes the steering pack.
 
-use crate::cli::{Failure, Session, check_connections, print_table};
+use crate::app::Session;
+use crate::cli::{check_connections, print_table};
 use crate::config::ReportKind;
+use crate::error::Error;
 use std::path::Path;
 use tollgate_sandbox::Sandbox;
 
@@ -68,35 +70,35 @@ read_token_file = "secrets/read.token"
 const DEMO_HR_FILES: &[(&str, &str)] = &[
     (
         "people.csv",
-        include_str!("../../../config/demo/hr/people.csv"),
+        include_str!("../../../../config/demo/hr/people.csv"),
     ),
     (
         "teams.csv",
-        include_str!("../../../config/demo/hr/teams.csv"),
+        include_str!("../../../../config/demo/hr/teams.csv"),
     ),
     (
         "allocations.csv",
-        include_str!("../../../config/demo/hr/allocations.csv"),
+        include_str!("../../../../config/demo/hr/allocations.csv"),
     ),
     (
         "timesheets.csv",
-        include_str!("../../../config/demo/hr/timesheets.csv"),
+        include_str!("../../../../config/demo/hr/timesheets.csv"),
     ),
     (
         "finance.csv",
-        include_str!("../../../config/demo/hr/finance.csv"),
+        include_str!("../../../../config/demo/hr/finance.csv"),
     ),
     (
         "business-cases.csv",
-        include_str!("../../../config/demo/hr/business-cases.csv"),
+        include_str!("../../../../config/demo/hr/business-cases.csv"),
     ),
     (
         "gate-decisions.csv",
-        include_str!("../../../config/demo/hr/gate-decisions.csv"),
+        include_str!("../../../../config/demo/hr/gate-decisions.csv"),
     ),
     (
         "dependencies.csv",
-        include_str!("../../../config/demo/hr/dependencies.csv"),
+        include_str!("../../../../config/demo/hr/dependencies.csv"),
     ),
 ];
 
@@ -116,7 +118,7 @@ fn demo_read_token() -> String {
 }
 
 /// Run the demo, writing into `out`.
-pub async fn run(out: &Path) -> Result<(), Failure> {
+pub async fn run(out: &Path) -> Result<(), Error> {
     let sandbox = Sandbox::start("127.0.0.1:0").await?;
     tollgate_store::files::create_private_dir_all(&out.join("secrets"))?;
     tollgate_store::files::create_private_dir_all(&out.join("hr"))?;
@@ -211,7 +213,7 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
 
     println!("\n== Publish (tollgate publish)");
     let outcomes = crate::publish::publish(&session, store.as_mut(), None, false).await?;
-    crate::publish::print_outcomes(&outcomes);
+    crate::cli::print_outcomes(&outcomes);
     println!("{}", crate::publish::summary(&outcomes));
     let again = crate::publish::publish(&session, store.as_mut(), None, false).await?;
     println!(
@@ -343,7 +345,7 @@ pub async fn run(out: &Path) -> Result<(), Failure> {
         &crate::sync::Progress::plain(),
     )
     .await
-    .map_err(|e| Failure::from(anyhow::anyhow!(e.to_string())))?;
+    .map_err(|e| Error::from(anyhow::anyhow!(e.to_string())))?;
     println!(
         "The next healthy sync completed (run {}); `tollgate status` shows both.",
         healed.run
