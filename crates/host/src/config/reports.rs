@@ -1,0 +1,68 @@
+//! `[reports]`: where reports go and how the demand is ranked.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// `[reports]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// Folder `publish` (and a job's `report` step) writes the reports to; none: no files.
+    pub folder: Option<PathBuf>,
+    /// Which reports go there (default: the steering pack).
+    #[serde(default = "default_report_kinds")]
+    pub kinds: Vec<ReportKind>,
+    /// The common prioritisation: `wsjf` (default) or `cd3` (monetary cost of delay per month
+    /// divided by the months left).
+    #[serde(default)]
+    pub scoring: Scoring,
+    /// The capacity line in full-time equivalents; default: the people known to the store
+    /// (their FTE, or 1) at the reserve line.
+    pub capacity_fte: Option<f64>,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig {
+            folder: None,
+            kinds: default_report_kinds(),
+            scoring: Scoring::default(),
+            capacity_fte: None,
+        }
+    }
+}
+
+fn default_report_kinds() -> Vec<ReportKind> {
+    vec![ReportKind::Steering]
+}
+
+/// A kind of report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportKind {
+    /// The fortnightly steering pack, with the decision proposals.
+    Steering,
+    /// The quarterly portfolio increment review.
+    Quarterly,
+}
+
+impl ReportKind {
+    /// Its name in files, URLs and the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportKind::Steering => "steering",
+            ReportKind::Quarterly => "quarterly",
+        }
+    }
+}
+
+/// How the demand portfolio is ranked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scoring {
+    /// SAFe WSJF: (business value + time criticality + risk reduction) / job size.
+    #[default]
+    Wsjf,
+    /// Cost of delay divided by duration: monetary cost of delay per month / months left.
+    Cd3,
+}

@@ -1,0 +1,259 @@
+//! The JSON API: lists with filters and paging, readiness, and the authenticated triggers.
+
+#[allow(unused_imports)]
+use super::*;
+
+pub(super) async fn readyz(State(d): State<Arc<Daemon>>) -> Response {
+    blocking(move || match store_of(&d) {
+        Ok(_) if !d.stopping() => (StatusCode::OK, "ready\n").into_response(),
+        Ok(_) => json_error(StatusCode::SERVICE_UNAVAILABLE, "stopping"),
+        Err(r) => r,
+    })
+    .await
+}
+
+/// `?limit=&offset=` and filters.
+pub(super) type Params = Query<BTreeMap<String, String>>;
+
+pub(super) fn page(items: Vec<Value>, q: &BTreeMap<String, String>) -> Response {
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(100)
+        .clamp(1, 1000);
+    let offset = q
+        .get("offset")
+        .and_then(|o| o.parse::<usize>().ok())
+        .unwrap_or(0);
+    let total = items.len();
+    let items: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
+    axum::Json(json!({"total": total, "limit": limit, "offset": offset, "items": items}))
+        .into_response()
+}
+
+pub(super) fn matches(q: &BTreeMap<String, String>, key: &str, value: Option<&str>) -> bool {
+    q.get(key)
+        .is_none_or(|want| value.is_some_and(|v| v.eq_ignore_ascii_case(want)))
+}
+
+#[allow(clippy::result_large_err)]
+pub(super) fn records_of(
+    d: &Daemon,
+    kind: EntityKind,
+) -> Result<Vec<tollgate_dmo::model::Record>, Response> {
+    store_of(d)?
+        .records(kind)
+        .map_err(|e| json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))
+}
+
+pub(super) async fn initiatives(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
+    blocking(move || initiatives_now(&d, &q)).await
+}
+
+pub(super) fn initiatives_now(d: &Daemon, q: &BTreeMap<String, String>) -> Response {
+    let q = q.clone();
+    let records = match records_of(d, EntityKind::Initiative) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let items = records
+        .into_iter()
+        .filter_map(|r| match &r.entity {
+            Entity::Initiative(i) => {
+                let keep = matches(&q, "connection", Some(&r.provenance.connection))
+                    && matches(&q, "value_stream", i.value_stream.as_deref())
+                    && matches(&q, "status_category", i.status_category.as_deref())
+                    && matches(&q, "gate", i.current_gate.as_deref())
+                    && matches(&q, "demand_type", i.demand_type.as_deref());
+                keep.then(|| {
+                    let mut v = serde_json::to_value(i.as_ref()).unwrap_or(Value::Null);
+                    v["connection"] = json!(r.provenance.connection);
+                    v["url"] = json!(r.provenance.url);
+                    v
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    page(items, &q)
+}
+
+pub(super) async fn findings(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
+    blocking(move || findings_now(&d, &q)).await
+}
+
+pub(super) fn findings_now(d: &Daemon, q: &BTreeMap<String, String>) -> Response {
+    let q = q.clone();
+    let store = match store_of(d) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let status = q.get("status").map(String::as_str).unwrap_or("open");
+    if !matches!(status, "open" | "resolved" | "all") {
+        return json_error(StatusCode::BAD_REQUEST, "status is open, resolved or all");
+    }
+    let min = match q
+        .get("severity")
+        .map(|s| s.parse::<tollgate_dmo::Severity>())
+    {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(e)) => return json_error(StatusCode::BAD_REQUEST, &format!("severity: {e}")),
+    };
+    let all = match store.findings(status != "open") {
+        Ok(f) => f,
+        Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let items = all
+        .into_iter()
+        .filter(|f| status != "resolved" || f.resolved_at.is_some())
+        .filter(|f| min.is_none_or(|m| f.finding.severity >= m))
+        .filter(|f| matches(&q, "rule", Some(&f.finding.rule_id)))
+        .filter(|f| matches(&q, "subject", Some(&f.finding.subject.key)))
+        .filter(|f| persons_visible(d) || f.finding.subject.kind != "person")
+        .map(|f| serde_json::to_value(&f).unwrap_or(Value::Null))
+        .collect();
+    page(items, &q)
+}
+
+pub(super) async fn runs(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
+    blocking(move || runs_now(&d, &q)).await
+}
+
+pub(super) fn runs_now(d: &Daemon, q: &BTreeMap<String, String>) -> Response {
+    let q = q.clone();
+    let store = match store_of(d) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match store.runs(q.get("connection").map(String::as_str), 10_000) {
+        Ok(runs) => page(
+            runs.iter()
+                .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+                .collect(),
+            &q,
+        ),
+        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+pub(super) fn entities(d: &Daemon, kind: EntityKind, q: &BTreeMap<String, String>) -> Response {
+    match records_of(d, kind) {
+        Ok(records) => page(
+            records
+                .into_iter()
+                .filter(|r| matches(q, "connection", Some(&r.provenance.connection)))
+                .filter(|r| match &r.entity {
+                    Entity::Person(p) => matches(q, "team", p.team.as_deref()),
+                    Entity::Team(t) => matches(q, "value_stream", t.value_stream.as_deref()),
+                    _ => true,
+                })
+                .map(|r| {
+                    let mut v =
+                        serde_json::to_value(&r.entity).unwrap_or(Value::Null)["data"].take();
+                    v["connection"] = json!(r.provenance.connection);
+                    v
+                })
+                .collect(),
+            q,
+        ),
+        Err(r) => r,
+    }
+}
+
+pub(super) async fn people(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
+    if !persons_visible(&d) {
+        return persons_withheld();
+    }
+    blocking(move || entities(&d, EntityKind::Person, &q)).await
+}
+
+pub(super) async fn teams(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
+    blocking(move || entities(&d, EntityKind::Team, &q)).await
+}
+
+pub(super) async fn trigger_sync(
+    State(d): State<Arc<Daemon>>,
+    Path(connection): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorise(&d, &headers) {
+        return r;
+    }
+    if !d.session.config.connections.contains_key(&connection) {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            &format!("no connection `{connection}`"),
+        );
+    }
+    if d.stopping() {
+        return json_error(StatusCode::SERVICE_UNAVAILABLE, "stopping");
+    }
+    if d.syncing.lock().unwrap().contains(&connection) {
+        return json_error(
+            StatusCode::CONFLICT,
+            &format!("`{connection}` is being synced right now"),
+        );
+    }
+    let me = d.clone();
+    let conn = connection.clone();
+    tokio::spawn(async move {
+        me.run_guarded(
+            "api".to_string(),
+            vec![JobStep::Sync, JobStep::Check],
+            Some(conn),
+        )
+        .await;
+    });
+    (
+        StatusCode::ACCEPTED,
+        axum::Json(json!({"accepted": "sync", "connection": connection, "then": ["check"]})),
+    )
+        .into_response()
+}
+
+/// Build a report now; with `[reports] folder`, write it there too. Answers the report as
+/// JSON (with the files written).
+pub(super) async fn trigger_report(
+    State(d): State<Arc<Daemon>>,
+    Path(kind): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorise(&d, &headers) {
+        return r;
+    }
+    let kind = match kind.as_str() {
+        "steering" => ReportKind::Steering,
+        "quarterly" => ReportKind::Quarterly,
+        other => {
+            return json_error(
+                StatusCode::NOT_FOUND,
+                &format!("no report `{other}`: `steering` or `quarterly`"),
+            );
+        }
+    };
+    let me = d.clone();
+    let built = tokio::task::spawn_blocking(move || -> Result<Value, Error> {
+        let mut store = me.session.store()?;
+        let (report, written) = crate::report::file_report(
+            store.as_mut(),
+            &me.session.config,
+            kind,
+            &crate::clock::today(),
+        )?;
+        let mut v = serde_json::to_value(&report).unwrap_or(Value::Null);
+        v["written"] = json!(
+            written
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+        );
+        Ok(v)
+    })
+    .await;
+    match built {
+        Ok(Ok(v)) => (StatusCode::OK, axum::Json(v)).into_response(),
+        Ok(Err(f)) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &f.error.to_string()),
+        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}

@@ -1,0 +1,268 @@
+//! Jobs: the steps of a scheduled or triggered run, guarded so that a panic fails the job
+//! and frees what it held.
+
+#[allow(unused_imports)]
+use super::*;
+
+impl Daemon {
+    /// Run the steps of a job; returns its outcome (`ok`, `failed`, `stopped`).
+    pub(super) async fn run_steps(
+        self: &Arc<Self>,
+        job: &str,
+        steps: &[JobStep],
+        connection: Option<&str>,
+    ) -> &'static str {
+        let id = format!("job-{}", self.next_id.fetch_add(1, Ordering::SeqCst));
+        let span = tracing::info_span!("job", id = %id, job = %job, connection = %connection.unwrap_or("all"));
+        let outcome = async {
+            tracing::info!(steps = ?steps, "job started");
+            let mut outcome = "ok";
+            for step in steps {
+                if self.stopping() {
+                    outcome = "stopped";
+                    break;
+                }
+                let result = match step {
+                    JobStep::Sync => self.sync_step(connection).await,
+                    JobStep::Check => self.check_step(),
+                    JobStep::Publish => self.publish_step(connection).await,
+                    JobStep::Report => self.report_step(),
+                };
+                match result {
+                    Ok(StepEnd::Done) => {}
+                    Ok(StepEnd::Skipped) => {
+                        if outcome == "ok" {
+                            outcome = "skipped";
+                        }
+                    }
+                    Ok(StepEnd::Stopped) => {
+                        outcome = "stopped";
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::error!(step = ?step, error = %e, "job step failed");
+                        outcome = "failed";
+                    }
+                }
+            }
+            tracing::info!(outcome, "job finished");
+            outcome
+        }
+        .instrument(span)
+        .await;
+        *self
+            .metrics
+            .lock()
+            .unwrap()
+            .jobs
+            .entry((job.to_string(), outcome.to_string()))
+            .or_default() += 1;
+        outcome
+    }
+
+    pub(super) async fn sync_step(self: &Arc<Self>, only: Option<&str>) -> anyhow::Result<StepEnd> {
+        let mut failures = Vec::new();
+        let mut skipped = false;
+        for name in self.connections(only) {
+            if self.stopping() {
+                return Ok(StepEnd::Stopped);
+            }
+            // Held while the sync runs and released however it ends, a panic included.
+            let Some(_syncing) = Syncing::claim(&self.syncing, &name) else {
+                tracing::warn!(connection = %name, "skipped: a sync of this connection is already running");
+                *self
+                    .metrics
+                    .lock()
+                    .unwrap()
+                    .sync_skipped
+                    .entry(name.clone())
+                    .or_default() += 1;
+                skipped = true;
+                continue;
+            };
+            let started = Instant::now();
+            let result = self.sync_one(&name).await;
+            let status = match &result {
+                Ok(_) => "ok",
+                Err(crate::sync::SyncError::Stopped { .. }) => "interrupted",
+                Err(_) => "failed",
+            };
+            {
+                let mut m = self.metrics.lock().unwrap();
+                *m.runs
+                    .entry((name.clone(), status.to_string()))
+                    .or_default() += 1;
+                let t = m.run_seconds.entry(name.clone()).or_default();
+                t.0 += started.elapsed().as_secs_f64();
+                t.1 += 1;
+                let summary = match &result {
+                    Ok(summary) => Some(summary),
+                    Err(e) => e.summary(),
+                };
+                if let Some(summary) = summary {
+                    *m.records.entry(name.clone()).or_default() +=
+                        summary.streams.iter().map(|s| s.written).sum::<u64>();
+                }
+            }
+            match result {
+                Ok(_) => {}
+                Err(crate::sync::SyncError::Stopped { .. }) => return Ok(StepEnd::Stopped),
+                Err(e) => {
+                    tracing::error!(connection = %name, error = %e, "sync failed");
+                    failures.push(e.to_string());
+                }
+            }
+        }
+        if !failures.is_empty() {
+            Err(anyhow::anyhow!(failures.join("; ")))
+        } else if skipped {
+            Ok(StepEnd::Skipped)
+        } else {
+            Ok(StepEnd::Done)
+        }
+    }
+
+    pub(super) async fn sync_one(
+        &self,
+        name: &str,
+    ) -> Result<crate::sync::SyncSummary, crate::sync::SyncError> {
+        let mut store = tollgate_store::open(
+            &self.session.config.store.url,
+            &self.session.config.base_dir,
+        )?;
+        let options = crate::sync::SyncOptions {
+            stop: Some(self.stop),
+            ..crate::sync::SyncOptions::from_config(&self.session.config.sync)
+        };
+        crate::sync::sync_connection(
+            &self.session.runtime,
+            &self.session.registry,
+            &self.session.config,
+            store.as_mut(),
+            name,
+            options,
+            &crate::sync::Progress::plain(),
+        )
+        .await
+    }
+
+    pub(super) fn check_step(&self) -> anyhow::Result<StepEnd> {
+        let mut store = self.session.store().map_err(|f| f.error)?;
+        let today = crate::clock::today();
+        let outcome = crate::check::run_checks(&self.session.config, store.as_mut(), &today)
+            .map_err(|f| f.error)?;
+        tracing::info!(
+            open = outcome.findings.len(),
+            new = outcome.changes.new,
+            resolved = outcome.changes.resolved,
+            "checks done"
+        );
+        Ok(StepEnd::Done)
+    }
+
+    pub(super) async fn publish_step(&self, only: Option<&str>) -> anyhow::Result<StepEnd> {
+        let mut store = self.session.store().map_err(|f| f.error)?;
+        let outcomes = crate::publish::publish(&self.session, store.as_mut(), only, false)
+            .await
+            .map_err(|f| f.error)?;
+        tracing::info!(summary = %crate::publish::summary(&outcomes), "published");
+        let written = crate::report::publish_files(
+            store.as_mut(),
+            &self.session.config,
+            &crate::clock::today(),
+        )
+        .map_err(|f| f.error)?;
+        if !written.is_empty() {
+            tracing::info!(files = written.len(), "reports written");
+        }
+        let failed = outcomes.iter().filter(|o| o.result == "failed").count();
+        if failed > 0 {
+            anyhow::bail!("{failed} finding(s) could not be published");
+        }
+        Ok(StepEnd::Done)
+    }
+
+    pub(super) fn report_step(&self) -> anyhow::Result<StepEnd> {
+        let mut store = self.session.store().map_err(|f| f.error)?;
+        let written = crate::report::publish_files(
+            store.as_mut(),
+            &self.session.config,
+            &crate::clock::today(),
+        )
+        .map_err(|f| f.error)?;
+        tracing::info!(files = written.len(), "reports written");
+        Ok(StepEnd::Done)
+    }
+
+    /// Run the steps of a job in a task of its own, so that a panic in them fails the job
+    /// (logged and counted) instead of taking the scheduler's bookkeeping with it.
+    pub(super) async fn run_guarded(
+        self: &Arc<Self>,
+        job: String,
+        steps: Vec<JobStep>,
+        connection: Option<String>,
+    ) -> &'static str {
+        let me = self.clone();
+        let name = job.clone();
+        let task =
+            tokio::spawn(async move { me.run_steps(&job, &steps, connection.as_deref()).await });
+        match task.await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                let what = if e.is_panic() {
+                    let payload = e.into_panic();
+                    payload
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic".to_string())
+                } else {
+                    "cancelled".to_string()
+                };
+                tracing::error!(job = %name, panic = %what, "job failed: its code panicked; the connections it held are free again");
+                let mut m = self.metrics.lock().unwrap();
+                m.panics += 1;
+                *m.jobs.entry((name, "failed".to_string())).or_default() += 1;
+                "failed"
+            }
+        }
+    }
+
+    /// Run a scheduled job unless it is still running; record when it was due.
+    pub(super) async fn fire(
+        self: Arc<Self>,
+        index: usize,
+        due: DateTime<Utc>,
+        trigger: &'static str,
+    ) {
+        let job = &self.jobs[index];
+        if job.running.swap(true, Ordering::SeqCst) {
+            tracing::warn!(job = %job.name, due = %due.to_rfc3339(), "skipped: the previous run is still going");
+            *self
+                .metrics
+                .lock()
+                .unwrap()
+                .skipped
+                .entry(job.name.clone())
+                .or_default() += 1;
+            return;
+        }
+        let me = self.clone();
+        tokio::spawn(async move {
+            let job = &me.jobs[index];
+            tracing::info!(job = %job.name, trigger, due = %due.to_rfc3339(), "job due");
+            let outcome = me
+                .run_guarded(
+                    job.name.clone(),
+                    job.config.steps.clone(),
+                    job.config.connection.clone(),
+                )
+                .await;
+            let store = me.session.store();
+            if let Ok(mut store) = store {
+                let _ = store.record_job(&job.name, &due.to_rfc3339(), outcome);
+            }
+            job.running.store(false, Ordering::SeqCst);
+        });
+    }
+}

@@ -1,0 +1,248 @@
+//! The dashboard's HTML pages, rendered off the async workers.
+
+#[allow(unused_imports)]
+use super::*;
+
+pub(super) const NAV: &str = "<nav><a href=\"/\">Portfolio</a><a href=\"/quarterly\">Quarterly review</a><a href=\"/resources\">Resources</a><a href=\"/runs\">Runs</a><a href=\"/metrics\">Metrics</a></nav>\n";
+
+pub(super) fn html_response(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// A report of today, live, with initiatives linked to their pages; built and rendered on
+/// the blocking pool. Without a read token, tables about single people are left out.
+pub(super) async fn live_report(
+    d: Arc<Daemon>,
+    make: impl FnOnce(&Daemon, &dyn Store, &str) -> Result<crate::report::Report, Error>
+    + Send
+    + 'static,
+) -> Response {
+    blocking(move || {
+        let store = match store_of(&d) {
+            Ok(s) => s,
+            Err(r) => return r,
+        };
+        match make(&d, store.as_ref(), &crate::clock::today()) {
+            Ok(mut report) => {
+                if !persons_visible(&d) {
+                    crate::report::withhold_per_person(&mut report);
+                }
+                html_response(
+                    StatusCode::OK,
+                    crate::report::html_page(&report, Some("/initiatives/"), NAV),
+                )
+            }
+            Err(f) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &f.error.to_string()),
+        }
+    })
+    .await
+}
+
+/// The portfolio, live: the steering pack of today.
+pub(super) async fn dashboard(State(d): State<Arc<Daemon>>) -> Response {
+    live_report(d, |d, store, today| {
+        crate::report::build(store, ReportKind::Steering, today, &d.session.config)
+    })
+    .await
+}
+
+/// The quarterly review of today.
+pub(super) async fn quarterly_page(State(d): State<Arc<Daemon>>) -> Response {
+    live_report(d, |d, store, today| {
+        crate::report::build(store, ReportKind::Quarterly, today, &d.session.config)
+    })
+    .await
+}
+
+/// Resources: the heat map and capacity against demand (per person: with the read token).
+pub(super) async fn resources_page(State(d): State<Arc<Daemon>>) -> Response {
+    if !persons_visible(&d) {
+        return persons_withheld();
+    }
+    live_report(d, |d, store, today| {
+        crate::report::resources(store, today, &d.session.config.reports)
+    })
+    .await
+}
+
+/// The tab icon browsers ask for: a small gate, as SVG.
+pub(super) async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 16\"><rect x=\"2\" y=\"2\" width=\"3\" height=\"13\" fill=\"#1d2733\"/><rect x=\"11\" y=\"2\" width=\"3\" height=\"13\" fill=\"#1d2733\"/><rect x=\"5\" y=\"6\" width=\"6\" height=\"2\" fill=\"#c83c32\"/></svg>",
+    )
+        .into_response()
+}
+
+/// The sync runs, newest first.
+pub(super) async fn runs_page(State(d): State<Arc<Daemon>>) -> Response {
+    blocking(move || runs_page_now(&d)).await
+}
+
+pub(super) fn runs_page_now(d: &Daemon) -> Response {
+    let store = match store_of(d) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let runs = match store.runs(None, 200) {
+        Ok(r) => r,
+        Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let mut out = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Runs</title><style>{}</style></head>\n<body>\n{NAV}<h1>Runs</h1>\n<p class=\"note\">The last 200 sync runs, newest first; /api/v1/runs has them as JSON.</p>\n",
+        crate::report::STYLE
+    );
+    if runs.is_empty() {
+        out.push_str("<p id=\"runs\">No runs yet.</p>\n");
+    } else {
+        out.push_str("<table id=\"runs\"><thead><tr><th>run</th><th>connection</th><th>full</th><th>started</th><th>finished</th><th>status</th><th>pages</th><th>records</th></tr></thead><tbody>\n");
+        for r in &runs {
+            let v = serde_json::to_value(r).unwrap_or(Value::Null);
+            let cell = |k: &str| match &v[k] {
+                Value::String(s) => crate::report::esc(s),
+                Value::Null => "–".into(),
+                other => crate::report::esc(&other.to_string()),
+            };
+            out.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+                cell("id"),
+                cell("connection"),
+                cell("full"),
+                cell("started_at"),
+                cell("finished_at"),
+                cell("status"),
+                cell("pages"),
+                cell("records_written"),
+            ));
+        }
+        out.push_str("</tbody></table>\n");
+    }
+    out.push_str("</body></html>\n");
+    html_response(StatusCode::OK, out)
+}
+
+/// One initiative: what the tracker says, its open findings, its business case, its
+/// decisions, and a link back to the epic.
+pub(super) async fn initiative_page(
+    State(d): State<Arc<Daemon>>,
+    Path(key): Path<String>,
+) -> Response {
+    blocking(move || initiative_page_now(&d, &key)).await
+}
+
+pub(super) fn initiative_page_now(d: &Daemon, key: &str) -> Response {
+    let key = key.to_string();
+    let store = match store_of(d) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let portfolio = match crate::check::portfolio(store.as_ref()) {
+        Ok(p) => p,
+        Err(f) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, &f.error.to_string()),
+    };
+    let Some((i, url)) = portfolio.initiatives.get(&key) else {
+        return html_response(
+            StatusCode::NOT_FOUND,
+            format!(
+                "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not found</title></head><body>{NAV}<h1>No initiative {}</h1></body></html>",
+                crate::report::esc(&key)
+            ),
+        );
+    };
+    let mut out = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{key} {title}</title><style>{style}</style></head>\n<body>\n{NAV}<h1>{key} {title}</h1>\n",
+        key = crate::report::esc(&i.key),
+        title = crate::report::esc(&i.title),
+        style = crate::report::STYLE
+    );
+    if let Some(url) = url {
+        out.push_str(&format!(
+            "<p><a id=\"tracker-link\" href=\"{0}\">Open in the tracker</a></p>\n",
+            crate::report::esc(url)
+        ));
+    }
+    out.push_str("<table><tbody>\n");
+    for (label, value) in [
+        ("status", Some(i.status.clone())),
+        ("value stream", i.value_stream.clone()),
+        ("demand type", i.demand_type.clone()),
+        ("development type", i.development_type.clone()),
+        ("current gate", i.current_gate.clone()),
+        ("next gate due", i.next_gate_due.clone()),
+        ("business owner", i.business_owner.clone()),
+        ("cost of delay", i.cost_of_delay.map(|c| format!("{c:.0}"))),
+        (
+            "planned",
+            i.planned_start
+                .clone()
+                .zip(i.planned_end.clone())
+                .map(|(a, b)| format!("{a} to {b}")),
+        ),
+    ] {
+        out.push_str(&format!(
+            "<tr><th>{label}</th><td>{}</td></tr>\n",
+            crate::report::esc(&value.unwrap_or_else(|| "–".into()))
+        ));
+    }
+    out.push_str("</tbody></table>\n<h2>Open findings</h2>\n");
+    let findings: Vec<tollgate_store::StoredFinding> = store
+        .findings(false)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f| f.finding.subject.kind == "initiative" && f.finding.subject.key == key)
+        .collect();
+    if findings.is_empty() {
+        out.push_str("<p id=\"findings\">None.</p>\n");
+    } else {
+        out.push_str("<table id=\"findings\"><thead><tr><th>severity</th><th>rule</th><th>finding</th><th>since</th></tr></thead><tbody>\n");
+        for f in &findings {
+            out.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                f.finding.severity.as_str(),
+                crate::report::esc(&f.finding.rule_id),
+                crate::report::esc(&f.finding.message),
+                crate::report::esc(&f.first_seen[..10.min(f.first_seen.len())])
+            ));
+        }
+        out.push_str("</tbody></table>\n");
+    }
+    if let Some((row, convention)) = crate::report::business_case_row(&portfolio, &key) {
+        out.push_str("<h2>Business case</h2>\n<table><thead><tr>");
+        for c in &crate::report::BUSINESS_CASE_COLUMNS[1..] {
+            out.push_str(&format!("<th>{}</th>", crate::report::esc(c)));
+        }
+        out.push_str("</tr></thead><tbody><tr>");
+        for cell in &row[1..] {
+            out.push_str(&format!("<td>{}</td>", crate::report::esc(cell)));
+        }
+        let note = crate::report::business_case_note(&convention.into_iter().collect());
+        out.push_str(&format!(
+            "</tr></tbody></table>\n<p class=\"note\">{}</p>\n",
+            crate::report::esc(&note)
+        ));
+    }
+    let decisions: Vec<_> = portfolio.decisions(&key).collect();
+    if !decisions.is_empty() {
+        out.push_str("<h2>Gate decisions</h2>\n<table><thead><tr><th>gate</th><th>decision</th><th>date</th><th>decider</th></tr></thead><tbody>\n");
+        for g in decisions {
+            out.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                crate::report::esc(&g.gate),
+                crate::report::esc(&g.decision),
+                crate::report::esc(g.date.as_deref().unwrap_or("–")),
+                crate::report::esc(g.decider.as_deref().unwrap_or("–"))
+            ));
+        }
+        out.push_str("</tbody></table>\n");
+    }
+    out.push_str("</body></html>\n");
+    html_response(StatusCode::OK, out)
+}

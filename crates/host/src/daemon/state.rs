@@ -1,0 +1,123 @@
+//! The service's state: its jobs, its counters, the connections being synced.
+
+#[allow(unused_imports)]
+use super::*;
+
+pub(super) struct Job {
+    pub(super) name: String,
+    pub(super) config: JobConfig,
+    pub(super) schedule: cron::Schedule,
+    pub(super) tz: chrono_tz::Tz,
+    pub(super) running: AtomicBool,
+}
+
+/// Counters for `/metrics`.
+#[derive(Default)]
+pub(super) struct Metrics {
+    /// (connection, status) -> runs.
+    pub(super) runs: BTreeMap<(String, String), u64>,
+    /// connection -> (seconds, runs).
+    pub(super) run_seconds: BTreeMap<String, (f64, u64)>,
+    /// connection -> records written.
+    pub(super) records: BTreeMap<String, u64>,
+    /// (job, outcome) -> job runs.
+    pub(super) jobs: BTreeMap<(String, String), u64>,
+    /// job -> runs skipped because the previous one was still going.
+    pub(super) skipped: BTreeMap<String, u64>,
+    /// connection -> syncs a job skipped because another was syncing it.
+    pub(super) sync_skipped: BTreeMap<String, u64>,
+    /// Jobs whose code panicked (counted as failed too).
+    pub(super) panics: u64,
+    /// HTTP connections closed on arrival because `max_connections` were open.
+    pub(super) connections_refused: u64,
+}
+
+/// The running service.
+pub struct Daemon {
+    pub(super) session: Session,
+    pub(super) jobs: Vec<Job>,
+    pub(super) api_token: Option<Secret>,
+    pub(super) read_token: Option<Secret>,
+    pub(super) metrics: Mutex<Metrics>,
+    pub(super) next_id: AtomicU64,
+    /// Connections a job is syncing right now.
+    pub(super) syncing: Mutex<BTreeSet<String>>,
+    pub(super) stop: &'static AtomicBool,
+    pub(super) started: Instant,
+}
+
+impl Daemon {
+    pub(super) fn new(session: Session) -> Result<Daemon, Error> {
+        let d = &session.config.daemon;
+        let mut jobs = Vec::new();
+        for (name, config) in &d.jobs {
+            let tz = time_zone(config.time_zone.as_deref().unwrap_or(&d.time_zone))
+                .map_err(|e| Error::usage(anyhow::anyhow!(e)))?;
+            jobs.push(Job {
+                name: name.clone(),
+                schedule: schedule(&config.schedule)
+                    .map_err(|e| Error::usage(anyhow::anyhow!(e)))?,
+                config: config.clone(),
+                tz,
+                running: AtomicBool::new(false),
+            });
+        }
+        let api_token = session.config.api_token()?;
+        let read_token = session.config.read_token()?;
+        Ok(Daemon {
+            session,
+            jobs,
+            api_token,
+            read_token,
+            metrics: Mutex::new(Metrics::default()),
+            next_id: AtomicU64::new(1),
+            syncing: Mutex::new(BTreeSet::new()),
+            stop: Box::leak(Box::new(AtomicBool::new(false))),
+            started: Instant::now(),
+        })
+    }
+
+    pub(super) fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    pub(super) fn connections(&self, only: Option<&str>) -> Vec<String> {
+        match only {
+            Some(c) => vec![c.to_string()],
+            None => self.session.config.connections.keys().cloned().collect(),
+        }
+    }
+}
+
+/// A connection marked as being synced; unmarked when dropped, however the sync ended.
+pub(super) struct Syncing<'a> {
+    pub(super) set: &'a Mutex<BTreeSet<String>>,
+    pub(super) name: String,
+}
+
+impl<'a> Syncing<'a> {
+    /// Mark `name`, unless a sync of it is already running.
+    pub(super) fn claim(set: &'a Mutex<BTreeSet<String>>, name: &str) -> Option<Syncing<'a>> {
+        let mut names = set.lock().unwrap_or_else(|p| p.into_inner());
+        names.insert(name.to_string()).then(|| Syncing {
+            set,
+            name: name.to_string(),
+        })
+    }
+}
+
+impl Drop for Syncing<'_> {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.name);
+    }
+}
+
+pub(super) enum StepEnd {
+    Done,
+    /// Done, but a connection was left out because another job was syncing it.
+    Skipped,
+    Stopped,
+}

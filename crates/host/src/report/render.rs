@@ -1,0 +1,213 @@
+//! A report as Markdown, HTML (one self-contained file, charts inline) and CSV; text from
+//! the trackers is shown, never run.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// The pack as Markdown.
+pub fn markdown(pack: &Report) -> String {
+    let mut out = format!(
+        "# {}\n\nNext steering: {}.{}\n",
+        pack.title,
+        pack.next_steering,
+        pack.previous_pack
+            .as_ref()
+            .map(|p| format!(" Previous pack: {p}."))
+            .unwrap_or_default()
+    );
+    for t in &pack.tables {
+        out.push_str(&format!("\n## {}\n\n{}\n\n", t.title, md_text(&t.note)));
+        if t.rows.is_empty() {
+            out.push_str("None.\n");
+            continue;
+        }
+        out.push_str(&format!(
+            "| {} |\n|{}\n",
+            t.columns.join(" | "),
+            "---|".repeat(t.columns.len())
+        ));
+        for r in &t.rows {
+            let cells: Vec<String> = r.iter().map(|c| md_text(c).replace('\n', "<br>")).collect();
+            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+    }
+    out
+}
+
+/// Text from the trackers and files as Markdown that shows it and does nothing else: no HTML
+/// (`<`, `>` as entities), no links or images (`[`, `]` escaped), no table breaks (`|`), no
+/// control characters.
+pub fn md_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '[' | ']' | '|' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push('\n'),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A CSV cell a spreadsheet shows as text instead of evaluating (OWASP's advice on CSV
+/// injection): one that starts with `=`, `+`, `-`, `@`, a tab or a carriage return, and is not
+/// a plain number, gets a leading `'`.
+pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.chars().next().is_some_and(|c| {
+        matches!(
+            c,
+            '=' | '+' | '-' | '@' | '\t' | '\r' | '＝' | '＋' | '－' | '＠'
+        )
+    });
+    let number = cell.trim().parse::<f64>().is_ok_and(f64::is_finite);
+    if risky && !number {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// Text for HTML: `&`, `<`, `>` and `"` escaped.
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The pack as one self-contained HTML file (no scripts, no external resources).
+pub fn html(pack: &Report) -> String {
+    html_page(pack, None, "")
+}
+
+/// The page's style, shared by the report file and the dashboard.
+pub const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#1d2733}table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #c9d1da;padding:.3rem .5rem;vertical-align:top;text-align:left}th{background:#eef2f6}td.num{text-align:right}td.hot{background:#f7c6c0}td.warm{background:#fbe3b5}p.note{color:#4a5866;max-width:60rem}nav a{margin-right:1rem}figure.chart{margin:.5rem 0}figure.chart svg{max-width:100%;height:auto}figcaption{color:#4a5866;font-size:.85rem}@media print{body{margin:0}nav{display:none}}";
+
+/// The pack as HTML; with `initiative_links` (e.g. `/initiatives/`), initiative keys link
+/// to that path (the dashboard); `nav` goes first in the body.
+pub fn html_page(pack: &Report, initiative_links: Option<&str>, nav: &str) -> String {
+    let mut out = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\n<style>{STYLE}</style></head>\n<body>\n{nav}<h1>{title}</h1>\n<p>Next steering: {next}.{prev}</p>\n",
+        title = esc(&pack.title),
+        next = esc(&pack.next_steering),
+        prev = pack
+            .previous_pack
+            .as_ref()
+            .map(|p| format!(" Previous pack: {}.", esc(p)))
+            .unwrap_or_default()
+    );
+    for t in &pack.tables {
+        out.push_str(&format!(
+            "<section id=\"{}\">\n<h2>{}</h2>\n<p class=\"note\">{}</p>\n",
+            t.name,
+            esc(t.title),
+            esc(&t.note)
+        ));
+        if t.rows.is_empty() {
+            out.push_str("<p>None.</p>\n</section>\n");
+            continue;
+        }
+        if let Some(chart) = &t.chart {
+            out.push_str(&format!(
+                "<figure class=\"chart\" id=\"chart-{}\">{}<figcaption>{}</figcaption></figure>\n",
+                t.name,
+                chart.svg(),
+                esc(chart.title())
+            ));
+        }
+        out.push_str("<table>\n<thead><tr>");
+        for c in &t.columns {
+            out.push_str(&format!("<th>{}</th>", esc(c)));
+        }
+        out.push_str("</tr></thead>\n<tbody>\n");
+        for r in &t.rows {
+            out.push_str("<tr>");
+            for (i, cell) in r.iter().enumerate() {
+                let number = cell
+                    .trim_end_matches(" %")
+                    .replace(['−', ' '], "")
+                    .parse::<f64>()
+                    .ok();
+                let class = match (t.name, number) {
+                    ("resource-heat-map", Some(v)) if i > 0 && v > 100.0 => " class=\"num hot\"",
+                    ("resource-heat-map", Some(v)) if i > 0 && v > RESERVE_LINE => {
+                        " class=\"num warm\""
+                    }
+                    (_, Some(_)) => " class=\"num\"",
+                    _ => "",
+                };
+                let text = if t.columns.get(i) == Some(&"link") && !cell.is_empty() {
+                    format!("<a href=\"{0}\">{0}</a>", esc(cell))
+                } else if let (Some(base), Some(&"initiative")) =
+                    (initiative_links, t.columns.get(i))
+                {
+                    format!("<a href=\"{base}{0}\">{0}</a>", esc(cell))
+                } else {
+                    esc(cell).replace('\n', "<br>")
+                };
+                out.push_str(&format!("<td{class}>{text}</td>"));
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</tbody></table>\n</section>\n");
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+/// One table as CSV.
+pub fn csv(table: &Table) -> String {
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(&table.columns);
+    for r in &table.rows {
+        let _ = w.write_record(r.iter().map(|c| spreadsheet_safe(c).into_owned()));
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_evaluate_are_text() {
+        for (cell, safe) in [
+            (
+                "=HYPERLINK(\"http://evil\",\"x\")",
+                "'=HYPERLINK(\"http://evil\",\"x\")",
+            ),
+            ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("＝1+1", "'＝1+1"),
+            ("-3", "-3"),
+            ("-1234.5", "-1234.5"),
+            ("BIZ-7", "BIZ-7"),
+            ("", ""),
+        ] {
+            assert_eq!(spreadsheet_safe(cell), safe, "{cell}");
+        }
+    }
+
+    #[test]
+    fn markdown_shows_tracker_text_and_runs_none_of_it() {
+        let t = md_text(
+            "<script>alert(1)</script> [x](javascript:alert(1)) ![p](http://t/p.png) a|b \x1b[31m",
+        );
+        assert!(
+            !t.contains('<') && !t.contains('>') && !t.contains('\x1b'),
+            "{t}"
+        );
+        assert!(
+            t.contains("\\[x\\](javascript") && t.contains("a\\|b"),
+            "{t}"
+        );
+    }
+}

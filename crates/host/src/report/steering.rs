@@ -1,0 +1,520 @@
+//! The steering pack: the portfolio by value stream, decision proposals, gate decisions due,
+//! initiatives at risk, business cases, the resource heat map, findings by rule, and what
+//! changed since the last pack.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// Build the steering pack as of `as_of`.
+pub fn steering(store: &dyn Store, as_of: &str, settings: &ReportsConfig) -> Result<Report, Error> {
+    let today = parse_as_of(as_of)?;
+    let next = today + STEERING_INTERVAL_DAYS;
+    let p = crate::check::portfolio(store)?;
+    let all = store.findings(true)?;
+    let open: Vec<&StoredFinding> = all.iter().filter(|f| f.resolved_at.is_none()).collect();
+    let previous = store.last_report("steering")?;
+    let mut tables = Vec::new();
+
+    // Portfolio per value stream.
+    let mut streams: BTreeMap<String, [usize; 4]> = BTreeMap::new();
+    for (i, _) in p.initiatives.values() {
+        let stream = i.value_stream.clone().unwrap_or_else(|| "(none)".into());
+        let slot = match i.status_category.as_deref() {
+            Some("todo") => 0,
+            Some("in-progress") => 1,
+            Some("done") => 2,
+            _ => 3,
+        };
+        streams.entry(stream).or_default()[slot] += 1;
+    }
+    let stream_of: BTreeMap<&str, &str> = p
+        .initiatives
+        .values()
+        .map(|(i, _)| {
+            (
+                i.key.as_str(),
+                i.value_stream.as_deref().unwrap_or("(none)"),
+            )
+        })
+        .collect();
+    let severities = [
+        Severity::Blocker,
+        Severity::Error,
+        Severity::Warning,
+        Severity::Info,
+    ];
+    tables.push(Table {
+        name: "value-streams",
+        title: "Portfolio by value stream",
+        note: "Initiatives by status, and the open findings on them.".into(),
+        columns: vec![
+            "value stream",
+            "to do",
+            "in progress",
+            "done",
+            "blocker",
+            "error",
+            "warning",
+            "info",
+        ],
+        rows: streams
+            .iter()
+            .map(|(stream, n)| {
+                let mut row = vec![
+                    stream.clone(),
+                    n[0].to_string(),
+                    n[1].to_string(),
+                    n[2].to_string(),
+                ];
+                for s in severities {
+                    let count = open
+                        .iter()
+                        .filter(|f| {
+                            f.finding.severity == s && f.finding.subject.kind == "initiative"
+                        })
+                        .filter(|f| {
+                            stream_of.get(f.finding.subject.key.as_str()) == Some(&stream.as_str())
+                        })
+                        .count();
+                    row.push(count.to_string());
+                }
+                row
+            })
+            .collect(),
+        chart: Some(Chart::Bars {
+            title: "Initiatives by value stream and status".into(),
+            categories: streams.keys().cloned().collect(),
+            series: ["to do", "in progress", "done", "other"]
+                .iter()
+                .enumerate()
+                .map(|(k, name)| {
+                    (
+                        name.to_string(),
+                        streams.values().map(|n| n[k] as f64).collect(),
+                    )
+                })
+                .collect(),
+            stacked: true,
+            line: None,
+        }),
+    });
+
+    // Decision proposals and dependencies.
+    tables.extend(decisions::tables(&p, &open, today, settings));
+
+    // Gate decisions due before the next steering meeting (overdue ones first).
+    let mut due: Vec<(i64, Vec<String>)> = p
+        .initiatives
+        .values()
+        .filter_map(|(i, url)| {
+            let d = i.next_gate_due.as_deref().and_then(day_number)?;
+            (d <= next).then(|| {
+                (
+                    d,
+                    vec![
+                        i.key.clone(),
+                        i.title.clone(),
+                        i.current_gate.clone().unwrap_or_default(),
+                        date_of(d),
+                        if d < today {
+                            format!("overdue by {} days", today - d)
+                        } else {
+                            format!("in {} days", d - today)
+                        },
+                        url.clone().unwrap_or_default(),
+                    ],
+                )
+            })
+        })
+        .collect();
+    due.sort_by_key(|(d, _)| *d);
+    tables.push(Table {
+        name: "gate-decisions-due",
+        title: "Gate decisions due before the next steering",
+        note: format!(
+            "Next gate decisions due on or before {} (the next steering), overdue ones included.",
+            date_of(next)
+        ),
+        columns: vec!["initiative", "title", "current gate", "due", "when", "link"],
+        rows: due.into_iter().map(|(_, r)| r).collect(),
+        chart: None,
+    });
+
+    // Initiatives at risk: any open blocker or error.
+    let mut at_risk: BTreeMap<&str, Vec<&StoredFinding>> = BTreeMap::new();
+    for f in &open {
+        if f.finding.subject.kind == "initiative" && f.finding.severity >= Severity::Error {
+            at_risk.entry(f.finding.subject.key.as_str()).or_default();
+        }
+    }
+    for f in &open {
+        if let Some(list) = at_risk.get_mut(f.finding.subject.key.as_str()) {
+            list.push(f);
+        }
+    }
+    let mut risk_rows: Vec<Vec<String>> = at_risk
+        .iter()
+        .map(|(key, findings)| {
+            let worst = findings
+                .iter()
+                .map(|f| f.finding.severity)
+                .max()
+                .unwrap_or(Severity::Info);
+            let mut sorted = findings.clone();
+            sorted.sort_by(|a, b| {
+                b.finding
+                    .severity
+                    .cmp(&a.finding.severity)
+                    .then(a.finding.rule_id.cmp(&b.finding.rule_id))
+            });
+            vec![
+                key.to_string(),
+                p.initiatives
+                    .get(*key)
+                    .map(|(i, _)| i.title.clone())
+                    .unwrap_or_default(),
+                worst.as_str().to_string(),
+                sorted
+                    .iter()
+                    .map(|f| {
+                        format!(
+                            "{} {}: {}",
+                            f.finding.severity.as_str(),
+                            f.finding.rule_id,
+                            f.finding.message
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ]
+        })
+        .collect();
+    risk_rows.sort_by(|a, b| {
+        let rank = |s: &str| s.parse::<Severity>().map(|s| s as u8).unwrap_or(0);
+        rank(&b[2])
+            .cmp(&rank(&a[2]))
+            .then_with(|| natural(&a[0]).cmp(&natural(&b[0])))
+    });
+    tables.push(Table {
+        name: "initiatives-at-risk",
+        title: "Initiatives at risk",
+        note: "Initiatives with an open blocker or error, with every open finding behind it."
+            .into(),
+        columns: vec!["initiative", "title", "worst", "findings"],
+        rows: risk_rows,
+        chart: None,
+    });
+
+    // Business cases.
+    let mut case_rows = Vec::new();
+    let mut conventions = std::collections::BTreeSet::new();
+    for key in p.business_cases.keys() {
+        let (row, convention) =
+            business_case_row(&p, key).expect("every key of business_cases has a case");
+        conventions.extend(convention);
+        case_rows.push(row);
+    }
+    case_rows.sort_by(|a, b| natural(&a[0]).cmp(&natural(&b[0])));
+    tables.push(Table {
+        name: "business-cases",
+        title: "Business cases",
+        note: business_case_note(&conventions),
+        columns: BUSINESS_CASE_COLUMNS.to_vec(),
+        rows: case_rows,
+        chart: None,
+    });
+
+    tables.push(resource_heat_map(&p));
+
+    // Findings by rule and by severity.
+    let mut by_rule: BTreeMap<(&str, &str), [usize; 4]> = BTreeMap::new();
+    for f in &open {
+        let slot = match f.finding.severity {
+            Severity::Blocker => 0,
+            Severity::Error => 1,
+            Severity::Warning => 2,
+            Severity::Info => 3,
+        };
+        by_rule
+            .entry((f.finding.rule_id.as_str(), f.finding.title.as_str()))
+            .or_default()[slot] += 1;
+    }
+    let mut totals = [0usize; 4];
+    let mut rule_rows: Vec<Vec<String>> = by_rule
+        .iter()
+        .map(|((rule, title), n)| {
+            for k in 0..4 {
+                totals[k] += n[k];
+            }
+            let mut row = vec![rule.to_string(), title.to_string()];
+            row.extend(n.iter().map(|c| c.to_string()));
+            row
+        })
+        .collect();
+    let rule_chart = Chart::HorizontalBars {
+        title: "Open findings per rule".into(),
+        categories: by_rule.keys().map(|(rule, _)| rule.to_string()).collect(),
+        series: vec![(
+            "open findings".into(),
+            by_rule
+                .values()
+                .map(|n| n.iter().sum::<usize>() as f64)
+                .collect(),
+        )],
+    };
+    let mut total_row = vec!["all".to_string(), "".to_string()];
+    total_row.extend(totals.iter().map(|c| c.to_string()));
+    rule_rows.push(total_row);
+    tables.push(Table {
+        name: "findings-by-rule",
+        title: "Findings by rule and severity",
+        note: "Open findings; docs/rules.md explains each rule.".into(),
+        columns: vec!["rule", "title", "blocker", "error", "warning", "info"],
+        rows: rule_rows,
+        chart: Some(rule_chart),
+    });
+
+    // What changed since the last pack.
+    let since = previous.clone();
+    let is_after = |t: &str| since.as_deref().is_none_or(|s| t > s);
+    let new = open.iter().filter(|f| is_after(&f.first_seen)).count();
+    let persisting = open.len() - new;
+    let resolved: Vec<&StoredFinding> = all
+        .iter()
+        .filter(|f| {
+            f.resolved_at
+                .as_deref()
+                .is_some_and(|r| since.is_some() && is_after(r))
+        })
+        .collect();
+    tables.push(Table {
+        name: "changes",
+        title: "Since the last pack",
+        note: match &since {
+            Some(s) => {
+                format!("Findings new, resolved and persisting since the previous pack ({s}).")
+            }
+            None => "No previous pack: every open finding counts as new.".into(),
+        },
+        columns: vec!["new", "resolved", "persisting"],
+        rows: vec![vec![
+            new.to_string(),
+            resolved.len().to_string(),
+            persisting.to_string(),
+        ]],
+        chart: None,
+    });
+
+    Ok(Report {
+        kind: "steering",
+        title: format!("Steering pack, {as_of}"),
+        as_of: as_of.to_string(),
+        next_steering: date_of(next),
+        previous_pack: previous,
+        tables,
+    })
+}
+
+/// Tables whose rows are single people: shown only to readers allowed to see per-person data.
+pub const PER_PERSON_TABLES: &[&str] = &["resource-heat-map"];
+
+/// Take the tables about single people out of a report, leaving a note where they were.
+pub fn withhold_per_person(report: &mut Report) {
+    for t in &mut report.tables {
+        if PER_PERSON_TABLES.contains(&t.name) {
+            t.note = "Per-person data is shown only with the daemon's read token (daemon.read_token_env or daemon.read_token_file).".into();
+            t.rows.clear();
+            t.chart = None;
+        }
+    }
+}
+
+/// Planned allocation per person and month (the resource heat map).
+fn resource_heat_map(p: &Portfolio) -> Table {
+    let months = allocation_months(&p.allocations);
+    let mut heat_rows = Vec::new();
+    let mut people: Vec<&str> = p.allocations.iter().map(|a| a.person.as_str()).collect();
+    people.sort_unstable();
+    people.dedup();
+    for person in people {
+        let mut row = vec![person.to_string()];
+        for (start, end) in &months {
+            let total: f64 = p
+                .allocations_of(person)
+                .filter(|a| allocation_overlaps(a, *start, *end))
+                .map(|a| a.percent)
+                .sum();
+            row.push(if total == 0.0 {
+                String::new()
+            } else {
+                format!("{total:.0}")
+            });
+        }
+        heat_rows.push(row);
+    }
+    let mut columns = vec!["person"];
+    for (start, _) in &months {
+        columns.push(Box::leak(date_of(*start)[..7].to_string().into_boxed_str()));
+    }
+    let heat_chart = Chart::Heatmap {
+        title: "Planned allocation, % of each person's time".into(),
+        columns: columns[1..].iter().map(|c| c.to_string()).collect(),
+        rows: heat_rows.iter().map(|r| r[0].clone()).collect(),
+        cells: heat_rows
+            .iter()
+            .enumerate()
+            .flat_map(|(y, r)| {
+                r[1..]
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(x, v)| v.parse::<f64>().ok().map(|v| (x, y, v)))
+            })
+            .collect(),
+    };
+    Table {
+        name: "resource-heat-map",
+        title: "Resource heat map",
+        note: format!(
+            "Planned allocation per person and month, in % of their time; above {RESERVE_LINE:.0} % leaves no reserve for the unplanned (the 70–80 % rule), above 100 % is over-allocation."
+        ),
+        columns,
+        rows: heat_rows,
+        chart: Some(heat_chart),
+    }
+}
+
+/// Whether an allocation covers any day of `start..=end` (an open end covers all).
+pub(crate) fn allocation_overlaps(a: &Allocation, start: i64, end: i64) -> bool {
+    let from = a.from.as_deref().and_then(day_number).unwrap_or(i64::MIN);
+    let to = a.to.as_deref().and_then(day_number).unwrap_or(i64::MAX);
+    from <= end && to >= start
+}
+
+/// An allocation in full-time equivalents: its share of the person's FTE (1 when unknown).
+pub(crate) fn allocation_fte(p: &Portfolio, a: &Allocation) -> f64 {
+    a.percent / 100.0 * p.people.get(&a.person).and_then(|x| x.fte).unwrap_or(1.0)
+}
+
+/// Resources as of `as_of`: the heat map and capacity against demand, from one read of the
+/// store (the dashboard's resources page).
+pub fn resources(
+    store: &dyn Store,
+    as_of: &str,
+    settings: &ReportsConfig,
+) -> Result<Report, Error> {
+    let today = parse_as_of(as_of)?;
+    let p = crate::check::portfolio(store)?;
+    Ok(Report {
+        kind: "resources",
+        title: format!("Resources, {as_of}"),
+        as_of: as_of.to_string(),
+        next_steering: date_of(today + STEERING_INTERVAL_DAYS),
+        previous_pack: None,
+        tables: vec![
+            resource_heat_map(&p),
+            quarterly::capacity_demand(&p, today, settings),
+        ],
+    })
+}
+
+/// Columns of the business case table.
+pub const BUSINESS_CASE_COLUMNS: &[&str] = &[
+    "initiative",
+    "NPV",
+    "discount rate",
+    "IRR",
+    "payback",
+    "ROI",
+    "cash flows per period",
+];
+
+/// One initiative's business case numbers (a row of [`BUSINESS_CASE_COLUMNS`]) and the rate
+/// convention they used; `None` without a business case.
+pub fn business_case_row(
+    p: &tollgate_dmo::rules::Portfolio,
+    key: &str,
+) -> Option<(Vec<String>, Option<&'static str>)> {
+    let case = p.business_cases.get(key)?;
+    let Some((flows, rate, convention)) = tollgate_dmo::rules::catalogue::cash_flows(p, key) else {
+        let mut row = vec![key.to_string()];
+        row.extend(["–"; 5].map(String::from));
+        row.push("no discount rate or no cash flows".into());
+        return Some((row, None));
+    };
+    let months = match case.period_length.as_deref() {
+        Some("month") => 1.0,
+        Some("quarter") => 3.0,
+        _ => 12.0,
+    };
+    let npv = tollgate_dmo::finance::npv(rate, &flows);
+    let irr = tollgate_dmo::finance::irr(&flows, 0.1);
+    let payback = tollgate_dmo::finance::payback(&flows, None)
+        .periods
+        .map(|p| p * months);
+    let roi = tollgate_dmo::finance::roi_simple(&flows);
+    let row = vec![
+        key.to_string(),
+        money(npv),
+        pct(rate),
+        irr.rate.map(pct).unwrap_or_else(|| "none".into()),
+        payback
+            .map(|m| format!("{m:.1} months"))
+            .unwrap_or_else(|| "never".into()),
+        roi.map(pct).unwrap_or_else(|| "–".into()),
+        flows
+            .iter()
+            .map(|f| money(*f))
+            .collect::<Vec<_>>()
+            .join(" / "),
+    ];
+    Some((row, Some(convention)))
+}
+
+/// The definitions under the business case table, with the rate conventions in use.
+pub fn business_case_note(conventions: &std::collections::BTreeSet<&'static str>) -> String {
+    let sub_annual: Vec<&str> = conventions
+        .iter()
+        .copied()
+        .filter(|c| c.contains("monthly") || c.contains("quarterly"))
+        .collect();
+    format!(
+        "Cash flows per period from the business case, or from the finance entries by year (budget as cost, planned benefit as benefit); the first period is t = 0 and is not discounted. NPV: the sum of each flow discounted at the case's rate. IRR: the rate at which the NPV is zero (none when the flows never change sign or no rate makes it zero). Payback: when the cumulated flows turn positive, in months, interpolated within a period. ROI: (benefits − costs) / costs, undiscounted. Rate convention: annual rates as given for yearly periods; {}.",
+        if sub_annual.is_empty() {
+            "monthly rate = (1 + annual)^(1/12) − 1 (effective) where periods are months"
+                .to_string()
+        } else {
+            sub_annual.join("; ")
+        }
+    )
+}
+
+/// The months (first and last day) the allocations span, at most 12.
+fn allocation_months(allocations: &[tollgate_dmo::model::Allocation]) -> Vec<(i64, i64)> {
+    let first = allocations
+        .iter()
+        .filter_map(|a| a.from.as_deref().and_then(day_number))
+        .min();
+    let last = allocations
+        .iter()
+        .filter_map(|a| a.to.as_deref().and_then(day_number))
+        .max();
+    let (Some(first), Some(last)) = (first, last) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let (mut y, mut m): (i64, i64) = (
+        date_of(first)[..4].parse().unwrap(),
+        date_of(first)[5..7].parse().unwrap(),
+    );
+    while out.len() < 12 {
+        let start = day_number(&format!("{y:04}-{m:02}-01")).unwrap();
+        if start > last {
+            break;
+        }
+        let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+        let end = day_number(&format!("{ny:04}-{nm:02}-01")).unwrap() - 1;
+        out.push((start, end));
+        (y, m) = (ny, nm);
+    }
+    out
+}
