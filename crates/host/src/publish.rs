@@ -6,13 +6,51 @@ use crate::app::Session;
 use crate::error::Error;
 use serde::Serialize;
 use std::collections::BTreeSet;
-use tollgate_dmo::Severity;
+
 use tollgate_dmo::model::EntityKind;
 use tollgate_runtime::bindings::types::{
-    Finding as WireFinding, FindingStatus, PushRequest, PushResult, Severity as WireSeverity,
+    Finding as WireFinding, FindingStatus, PushRequest, PushResult,
 };
 use tollgate_runtime::plugin_error_text;
 use tollgate_store::Store;
+
+/// What publishing did with one finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Published {
+    /// Written for the first time.
+    Created,
+    /// An existing remote object was edited in place.
+    Updated,
+    /// Already shown as it is; nothing written.
+    Unchanged,
+    /// Dry run: what would be done.
+    Planned,
+    /// Not published.
+    Failed,
+}
+
+impl Published {
+    /// Every kind, in the order summaries list them.
+    pub const ALL: [Published; 5] = [
+        Published::Created,
+        Published::Updated,
+        Published::Unchanged,
+        Published::Planned,
+        Published::Failed,
+    ];
+
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Published::Created => "created",
+            Published::Updated => "updated",
+            Published::Unchanged => "unchanged",
+            Published::Planned => "planned",
+            Published::Failed => "failed",
+        }
+    }
+}
 
 /// What happened to one finding.
 #[derive(Debug, Clone, Serialize)]
@@ -23,19 +61,10 @@ pub struct Outcome {
     pub subject: String,
     /// Finding fingerprint.
     pub fingerprint: String,
-    /// `created`, `updated`, `unchanged`, `planned` or `failed`.
-    pub result: &'static str,
+    /// What was done.
+    pub result: Published,
     /// The plugin's words: a comment id, what it would do, what went wrong.
     pub detail: String,
-}
-
-fn wire_severity(s: Severity) -> WireSeverity {
-    match s {
-        Severity::Info => WireSeverity::Info,
-        Severity::Warning => WireSeverity::Warning,
-        Severity::Error => WireSeverity::Error,
-        Severity::Blocker => WireSeverity::Blocker,
-    }
 }
 
 /// Publish every connection that can (or only `only`); returns one outcome per finding sent.
@@ -55,7 +84,11 @@ pub async fn publish(
         let Some(plugin) = session.registry.get(&conn.plugin) else {
             continue;
         };
-        if !plugin.info.capabilities.iter().any(|c| c == "push") {
+        if !plugin
+            .info
+            .capabilities
+            .contains(&tollgate_runtime::Capability::Push)
+        {
             if only.is_some() {
                 return Err(Error::usage(anyhow::anyhow!(
                     "connection `{name}` uses plugin `{}`, which does not publish findings",
@@ -81,7 +114,7 @@ pub async fn publish(
             .map(|f| WireFinding {
                 fingerprint: f.finding.fingerprint.clone(),
                 rule_id: f.finding.rule_id.clone(),
-                severity: wire_severity(f.finding.severity),
+                severity: f.finding.severity.into(),
                 status: if f.resolved_at.is_some() {
                     FindingStatus::Resolved
                 } else {
@@ -110,11 +143,11 @@ pub async fn publish(
             Ok(results) => {
                 for r in results {
                     let (result, detail) = match r.result {
-                        PushResult::Created(d) => ("created", d),
-                        PushResult::Updated(d) => ("updated", d),
-                        PushResult::Unchanged(d) => ("unchanged", d),
-                        PushResult::Planned(d) => ("planned", d),
-                        PushResult::Failed(e) => ("failed", plugin_error_text(&e)),
+                        PushResult::Created(d) => (Published::Created, d),
+                        PushResult::Updated(d) => (Published::Updated, d),
+                        PushResult::Unchanged(d) => (Published::Unchanged, d),
+                        PushResult::Planned(d) => (Published::Planned, d),
+                        PushResult::Failed(e) => (Published::Failed, plugin_error_text(&e)),
                     };
                     outcomes.push(Outcome {
                         connection: name.clone(),
@@ -131,7 +164,7 @@ pub async fn publish(
                         connection: name.clone(),
                         subject: f.subject_key.clone(),
                         fingerprint: f.fingerprint.clone(),
-                        result: "failed",
+                        result: Published::Failed,
                         detail: e.to_string(),
                     });
                 }
@@ -141,17 +174,55 @@ pub async fn publish(
     Ok(outcomes)
 }
 
+/// What the publish step did: one outcome per finding sent, and the report files written.
+#[derive(Debug, Clone)]
+pub struct PublishStep {
+    /// Per finding.
+    pub outcomes: Vec<Outcome>,
+    /// Report files written into `[reports] folder` (none on a dry run or without a folder).
+    pub files: Vec<std::path::PathBuf>,
+}
+
+impl PublishStep {
+    /// Findings that could not be published.
+    pub fn failed(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| o.result == Published::Failed)
+            .count()
+    }
+}
+
+/// The publish step of the pipeline, for every face: findings back to the trackers (every
+/// connection that can, or only `only`), then, unless it is a dry run, the configured reports
+/// as of `as_of` into `[reports] folder`.
+pub async fn publish_step(
+    session: &Session,
+    store: &mut dyn Store,
+    only: Option<&str>,
+    dry_run: bool,
+    as_of: &str,
+) -> Result<PublishStep, Error> {
+    let outcomes = publish(session, store, only, dry_run).await?;
+    let files = if dry_run {
+        Vec::new()
+    } else {
+        crate::report::publish_files(store, &session.config, as_of)?
+    };
+    Ok(PublishStep { outcomes, files })
+}
+
 /// `created 3, updated 1, unchanged 20` for a summary line.
 pub fn summary(outcomes: &[Outcome]) -> String {
     let mut parts = Vec::new();
-    for kind in ["created", "updated", "unchanged", "planned", "failed"] {
+    for kind in Published::ALL {
         let subjects: BTreeSet<(&str, &str)> = outcomes
             .iter()
             .filter(|o| o.result == kind)
             .map(|o| (o.connection.as_str(), o.subject.as_str()))
             .collect();
         if !subjects.is_empty() {
-            parts.push(format!("{kind} {}", subjects.len()));
+            parts.push(format!("{} {}", kind.as_str(), subjects.len()));
         }
     }
     if parts.is_empty() {

@@ -3,6 +3,37 @@
 use crate::bindings::types as wit;
 use tollgate_dmo::model::{self as m, EntityKind, Provenance, Record};
 
+impl From<wit::Capability> for crate::Capability {
+    fn from(c: wit::Capability) -> Self {
+        match c {
+            wit::Capability::Pull => crate::Capability::Pull,
+            wit::Capability::Push => crate::Capability::Push,
+        }
+    }
+}
+
+impl From<wit::Severity> for tollgate_dmo::Severity {
+    fn from(s: wit::Severity) -> Self {
+        match s {
+            wit::Severity::Info => tollgate_dmo::Severity::Info,
+            wit::Severity::Warning => tollgate_dmo::Severity::Warning,
+            wit::Severity::Error => tollgate_dmo::Severity::Error,
+            wit::Severity::Blocker => tollgate_dmo::Severity::Blocker,
+        }
+    }
+}
+
+impl From<tollgate_dmo::Severity> for wit::Severity {
+    fn from(s: tollgate_dmo::Severity) -> Self {
+        match s {
+            tollgate_dmo::Severity::Info => wit::Severity::Info,
+            tollgate_dmo::Severity::Warning => wit::Severity::Warning,
+            tollgate_dmo::Severity::Error => wit::Severity::Error,
+            tollgate_dmo::Severity::Blocker => wit::Severity::Blocker,
+        }
+    }
+}
+
 /// The model kind of a contract kind.
 pub fn kind(k: wit::EntityKind) -> EntityKind {
     match k {

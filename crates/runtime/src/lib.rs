@@ -23,9 +23,7 @@ pub mod registry;
 pub mod secret;
 pub mod stats;
 
-use bindings::types::{
-    Capability, Page, PluginError, PluginInfo, PullRequest, PushOutcome, PushRequest,
-};
+use bindings::types::{Page, PluginError, PluginInfo, PullRequest, PushOutcome, PushRequest};
 use cache::{ArtifactCache, CacheOutcome};
 pub use limits::Limits;
 pub use registry::{PluginRegistry, RegistryError};
@@ -229,6 +227,26 @@ pub fn plugin_error_text(e: &PluginError) -> String {
     }
 }
 
+/// What a plugin can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Capability {
+    /// Pull records (`pull`).
+    Pull,
+    /// Publish findings (`push`).
+    Push,
+}
+
+impl Capability {
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Capability::Pull => "pull",
+            Capability::Push => "push",
+        }
+    }
+}
+
 /// What `describe` said, in host terms (serialisable for `plugins list --format json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct PluginDescription {
@@ -238,8 +256,8 @@ pub struct PluginDescription {
     pub version: String,
     /// One line.
     pub description: String,
-    /// `pull`, `push`.
-    pub capabilities: Vec<String>,
+    /// What it can do.
+    pub capabilities: Vec<Capability>,
     /// Logical connection names it sends HTTP to.
     pub connections: Vec<String>,
     /// Streams it pulls.
@@ -256,14 +274,7 @@ impl From<PluginInfo> for PluginDescription {
             id: i.id,
             version: i.version,
             description: i.description,
-            capabilities: i
-                .capabilities
-                .iter()
-                .map(|c| match c {
-                    Capability::Pull => "pull".to_string(),
-                    Capability::Push => "push".to_string(),
-                })
-                .collect(),
+            capabilities: i.capabilities.iter().map(|c| (*c).into()).collect(),
             connections: i.connections,
             streams: i.streams,
             data_dir: i.data_dir,

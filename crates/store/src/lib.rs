@@ -86,8 +86,8 @@ pub struct PageWrite {
 pub struct DiagnosticRecord {
     /// Stream it came from.
     pub stream: String,
-    /// `info`, `warning`, `error`, `blocker`.
-    pub severity: String,
+    /// How bad: an `error` or `blocker` is a rejected row or file.
+    pub severity: tollgate_dmo::Severity,
     /// Stable code: `rejected-row`, `rejected-file`, `invalid-value`, `unknown-person`.
     pub code: String,
     /// What is wrong.

@@ -13,6 +13,12 @@ use std::path::{Path, PathBuf};
 use tollgate_dmo::model::{EntityKind, Record};
 use tollgate_dmo::rules::Finding;
 
+/// A severity as stored; anything else (a database edited by hand) reads as an error, so it is
+/// seen rather than lost.
+fn severity_of(text: &str) -> tollgate_dmo::Severity {
+    text.parse().unwrap_or(tollgate_dmo::Severity::Error)
+}
+
 /// Each entry brings the schema from version `index` to `index + 1`.
 pub const MIGRATIONS: &[&str] = &[
     // 1: records and sync progress.
@@ -384,7 +390,7 @@ impl Store for SqliteStore {
         let rejected = page
             .diagnostics
             .iter()
-            .any(|d| matches!(d.severity.as_str(), "error" | "blocker"));
+            .any(|d| d.severity >= tollgate_dmo::Severity::Error);
         tx.execute(
             "UPDATE stream_state SET rejected = (rejected OR ?3) WHERE connection = ?1 AND stream = ?2",
             params![connection, stream, rejected],
@@ -421,7 +427,12 @@ impl Store for SqliteStore {
             for d in &page.diagnostics {
                 insert
                     .execute(params![
-                        run, d.stream, d.severity, d.code, d.message, d.location
+                        run,
+                        d.stream,
+                        d.severity.as_str(),
+                        d.code,
+                        d.message,
+                        d.location
                     ])
                     .map_err(db)?;
             }
@@ -588,7 +599,7 @@ impl Store for SqliteStore {
             |r| {
                 Ok(DiagnosticRecord {
                     stream: r.get(0)?,
-                    severity: r.get(1)?,
+                    severity: severity_of(&r.get::<_, String>(1)?),
                     code: r.get(2)?,
                     message: r.get(3)?,
                     location: r.get(4)?,
@@ -654,7 +665,7 @@ impl Store for SqliteStore {
                     r.get::<_, String>(0)?,
                     DiagnosticRecord {
                         stream: r.get(1)?,
-                        severity: r.get(2)?,
+                        severity: severity_of(&r.get::<_, String>(2)?),
                         code: r.get(3)?,
                         message: r.get(4)?,
                         location: r.get(5)?,
@@ -922,7 +933,7 @@ mod tests {
         let mut s = SqliteStore::open(&dir.path().join("t.db")).unwrap();
         let diag = |location: &str| DiagnosticRecord {
             stream: "issues".into(),
-            severity: "warning".into(),
+            severity: tollgate_dmo::Severity::Warning,
             code: "mistyped-value".into(),
             message: format!("{location} is odd"),
             location: Some(location.into()),

@@ -58,7 +58,13 @@ async fn demo_files_import_with_exact_rejections_and_incremental_reads() {
         .diagnostics(first.run)
         .unwrap()
         .into_iter()
-        .map(|d| (d.severity, d.code, d.location.unwrap_or_default()))
+        .map(|d| {
+            (
+                d.severity.as_str().to_string(),
+                d.code,
+                d.location.unwrap_or_default(),
+            )
+        })
         .collect();
     let want = [
         ("error", "rejected-row", "people.csv:13:7"),

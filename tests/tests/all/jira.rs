@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use tollgate_host::app::Session;
 use tollgate_host::check::run_checks;
 use tollgate_host::cli::{SyncFlags, export_document, sync_all};
+use tollgate_host::publish::Published;
 use tollgate_sandbox::{FieldValue, Flavour, Sandbox};
 use tollgate_tests::{JiraFace, demo_config, jira_config, openapi};
 
@@ -414,13 +415,19 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
         let planned = tollgate_host::publish::publish(&session, store.as_mut(), None, true)
             .await
             .unwrap();
-        assert!(planned.iter().all(|o| o.result == "planned"), "{planned:?}");
+        assert!(
+            planned.iter().all(|o| o.result == Published::Planned),
+            "{planned:?}"
+        );
         assert_eq!(comment_writes(&sandbox), 0);
 
         let first = tollgate_host::publish::publish(&session, store.as_mut(), None, false)
             .await
             .unwrap();
-        assert!(first.iter().all(|o| o.result == "created"), "{first:?}");
+        assert!(
+            first.iter().all(|o| o.result == Published::Created),
+            "{first:?}"
+        );
         {
             let d = sandbox.jira();
             for issue in &d.issues {
@@ -452,7 +459,10 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
         let again = tollgate_host::publish::publish(&session, store.as_mut(), None, false)
             .await
             .unwrap();
-        assert!(again.iter().all(|o| o.result == "unchanged"), "{again:?}");
+        assert!(
+            again.iter().all(|o| o.result == Published::Unchanged),
+            "{again:?}"
+        );
         assert_eq!(comment_writes(&sandbox), 0);
 
         // BIZ-12 gets its demand type: its one finding resolves, and its comment says so.
@@ -473,12 +483,15 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
             .await
             .unwrap();
         let biz12: Vec<_> = third.iter().filter(|o| o.subject == "BIZ-12").collect();
-        assert!(biz12.iter().all(|o| o.result == "updated"), "{biz12:?}");
+        assert!(
+            biz12.iter().all(|o| o.result == Published::Updated),
+            "{biz12:?}"
+        );
         assert!(
             third
                 .iter()
                 .filter(|o| o.subject != "BIZ-12")
-                .all(|o| o.result == "unchanged")
+                .all(|o| o.result == Published::Unchanged)
         );
         let d = sandbox.jira();
         let biz12 = d.issue("BIZ-12").unwrap();

@@ -1233,11 +1233,12 @@ fn dq_002(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
 fn dq_001(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
     for issue in &p.issues {
         let location = issue.location.clone().unwrap_or_default();
-        let severity = match issue.severity.as_str() {
-            "error" | "blocker" => Some(Severity::Warning),
-            _ => Some(Severity::Info),
+        let severity = if issue.severity >= Severity::Error {
+            Some(Severity::Warning)
+        } else {
+            Some(Severity::Info)
         };
-        out.emit(severity, ("record", &format!("{}:{location}", issue.connection)), &issue.code, format!("{} ({}): {}", location, issue.code, issue.message), json!({"connection": issue.connection, "code": issue.code, "location": issue.location, "source_severity": issue.severity}));
+        out.emit(severity, ("record", &format!("{}:{location}", issue.connection)), &issue.code, format!("{} ({}): {}", location, issue.code, issue.message), json!({"connection": issue.connection, "code": issue.code, "location": issue.location, "source_severity": issue.severity.as_str()}));
     }
 }
 

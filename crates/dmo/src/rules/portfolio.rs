@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 pub struct DataIssue {
     /// Connection.
     pub connection: String,
-    /// `warning`, `error`, ...
-    pub severity: String,
+    /// How bad the source said it was.
+    pub severity: crate::Severity,
     /// Stable code.
     pub code: String,
     /// What is wrong.

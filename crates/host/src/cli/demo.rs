@@ -164,7 +164,12 @@ pub async fn run(out: &Path) -> Result<(), Error> {
                 p.info.id.clone(),
                 p.info.version.clone(),
                 p.contract.clone(),
-                p.info.capabilities.join(","),
+                p.info
+                    .capabilities
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
                 format!(
                     "{} ms, {}",
                     p.load_time.as_millis(),
@@ -319,7 +324,7 @@ pub async fn run(out: &Path) -> Result<(), Error> {
         store.as_mut(),
         "jira",
         options,
-        &crate::sync::Progress::plain(),
+        &crate::sync::events::LogOnly,
     )
     .await;
     sandbox.set_faults(None);
@@ -342,7 +347,7 @@ pub async fn run(out: &Path) -> Result<(), Error> {
         store.as_mut(),
         "jira",
         crate::sync::SyncOptions::from_config(&session.config.sync),
-        &crate::sync::Progress::plain(),
+        &crate::sync::events::LogOnly,
     )
     .await
     .map_err(|e| Error::from(anyhow::anyhow!(e.to_string())))?;

@@ -3,6 +3,7 @@
 
 use crate::config::{Config, ConfigError, default_cache_dir};
 pub mod demo;
+pub mod progress;
 
 use crate::app::Session;
 use crate::error::{Error, ErrorKind};
@@ -361,41 +362,33 @@ pub async fn sync_all(
     only: Option<&str>,
     flags: SyncFlags,
 ) -> Result<Vec<crate::sync::SyncSummary>, Error> {
-    let names: Vec<String> = match only {
-        Some(name) => vec![name.to_string()],
-        None => session.config.connections.keys().cloned().collect(),
-    };
-    let mut store = session.store()?;
-    let progress = crate::sync::Progress::for_stderr();
     let options = crate::sync::SyncOptions {
         full: flags.full,
         strict: flags.strict,
         allow_mass_delete: flags.allow_mass_delete,
         ..crate::sync::SyncOptions::from_config(&session.config.sync)
     };
+    let results = crate::sync::sync_connections(
+        session,
+        only,
+        &options,
+        &crate::sync::Unclaimed,
+        &progress::ProgressBars::for_stderr(),
+    )
+    .await?;
+    let store = session.store()?;
     let mut summaries = Vec::new();
     let mut failures = Vec::new();
-    for name in &names {
-        match crate::sync::sync_connection(
-            &session.runtime,
-            &session.registry,
-            &session.config,
-            store.as_mut(),
-            name,
-            options,
-            &progress,
-        )
-        .await
-        {
-            Ok(summary) => summaries.push(summary),
-            Err(crate::sync::SyncError::Config(e)) => return Err(e.into()),
-            Err(e) => {
-                tracing::error!(connection = %name, error = %e, "sync failed");
+    for (_, result) in results {
+        match result {
+            crate::sync::ConnectionSync::Synced(summary) => summaries.push(summary),
+            crate::sync::ConnectionSync::Failed(e) => {
                 if let Some(summary) = e.summary() {
                     summaries.push(summary.clone());
                 }
                 failures.push(e.to_string());
             }
+            crate::sync::ConnectionSync::Skipped => {}
         }
     }
     let rows: Vec<[String; 7]> = summaries
@@ -454,7 +447,7 @@ pub async fn sync_all(
         for d in diagnostics.iter().take(20) {
             println!(
                 "  {:<7} {:<15} {}: {}",
-                d.severity,
+                d.severity.as_str(),
                 printable(&d.code),
                 printable(d.location.as_deref().unwrap_or(&d.stream)),
                 printable(&d.message)
@@ -725,7 +718,12 @@ async fn plugins(config_path: &Path, command: PluginsCommand) -> Result<(), Erro
                 "ok: {} {} (contract tollgate:plugin@{}): {}",
                 i.id, i.version, plugin.contract, i.description
             );
-            println!("  capabilities: {}", or_none(&i.capabilities));
+            let capabilities: Vec<String> = i
+                .capabilities
+                .iter()
+                .map(|c| c.as_str().to_string())
+                .collect();
+            println!("  capabilities: {}", or_none(&capabilities));
             println!("  connections:  {}", or_none(&i.connections));
             println!("  streams:      {}", or_none(&i.streams));
             println!(
@@ -780,7 +778,12 @@ fn print_plugins(registry: &PluginRegistry, format: Format) {
                         p.info.id.clone(),
                         p.info.version.clone(),
                         p.contract.clone(),
-                        p.info.capabilities.join(","),
+                        p.info
+                            .capabilities
+                            .iter()
+                            .map(|c| c.as_str())
+                            .collect::<Vec<_>>()
+                            .join(","),
                         p.source.to_string(),
                     ]
                 })
@@ -800,7 +803,7 @@ pub fn print_outcomes(outcomes: &[crate::publish::Outcome]) {
         if let Some(last) = rows.last_mut()
             && last[0] == o.connection
             && last[1] == o.subject
-            && last[2] == o.result
+            && last[2] == o.result.as_str()
         {
             last[3] = (last[3].parse::<usize>().unwrap_or(0) + 1).to_string();
             continue;
@@ -808,7 +811,7 @@ pub fn print_outcomes(outcomes: &[crate::publish::Outcome]) {
         rows.push([
             o.connection.clone(),
             o.subject.clone(),
-            o.result.to_string(),
+            o.result.as_str().to_string(),
             "1".to_string(),
             o.detail.clone(),
         ]);
@@ -1023,31 +1026,33 @@ async fn publish(config_path: &Path, only: Option<&str>, dry_run: bool) -> Resul
         )));
     }
     let mut store = session.store()?;
-    let outcomes = crate::publish::publish(&session, store.as_mut(), only, dry_run).await?;
-    print_outcomes(&outcomes);
+    let step = crate::publish::publish_step(
+        &session,
+        store.as_mut(),
+        only,
+        dry_run,
+        &crate::clock::today(),
+    )
+    .await?;
+    print_outcomes(&step.outcomes);
     println!(
         "{}{}",
         if dry_run { "dry run: " } else { "" },
-        crate::publish::summary(&outcomes)
+        crate::publish::summary(&step.outcomes)
     );
-    if dry_run {
-        if let Some(folder) = &session.config.reports.folder {
-            println!(
-                "dry run: would write the reports into {}",
-                session.config.base_dir.join(folder).display()
-            );
-        }
-    } else {
-        for path in
-            crate::report::publish_files(store.as_mut(), &session.config, &crate::clock::today())?
-        {
-            println!("wrote {}", path.display());
-        }
+    if dry_run && let Some(folder) = &session.config.reports.folder {
+        println!(
+            "dry run: would write the reports into {}",
+            session.config.base_dir.join(folder).display()
+        );
     }
-    let failed = outcomes.iter().filter(|o| o.result == "failed").count();
-    if failed > 0 {
+    for path in &step.files {
+        println!("wrote {}", path.display());
+    }
+    if step.failed() > 0 {
         return Err(Error::runtime(anyhow::anyhow!(
-            "{failed} finding(s) could not be published"
+            "{} finding(s) could not be published",
+            step.failed()
         )));
     }
     Ok(())

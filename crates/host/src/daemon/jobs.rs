@@ -61,56 +61,31 @@ impl Daemon {
     }
 
     pub(super) async fn sync_step(self: &Arc<Self>, only: Option<&str>) -> anyhow::Result<StepEnd> {
+        let options = crate::sync::SyncOptions {
+            stop: Some(self.stop.clone()),
+            ..crate::sync::SyncOptions::from_config(&self.session.config.sync)
+        };
+        // The connections are claimed (and freed however the sync ends, a panic included)
+        // in the daemon's set; the events count into its metrics.
+        let results = crate::sync::sync_connections(
+            &self.session,
+            only,
+            &options,
+            &self.syncing,
+            self.as_ref(),
+        )
+        .await
+        .map_err(|e| e.error)?;
         let mut failures = Vec::new();
         let mut skipped = false;
-        for name in self.connections(only) {
-            if self.stopping() {
-                return Ok(StepEnd::Stopped);
-            }
-            // Held while the sync runs and released however it ends, a panic included.
-            let Some(_syncing) = Syncing::claim(&self.syncing, &name) else {
-                tracing::warn!(connection = %name, "skipped: a sync of this connection is already running");
-                *self
-                    .metrics
-                    .lock()
-                    .unwrap()
-                    .sync_skipped
-                    .entry(name.clone())
-                    .or_default() += 1;
-                skipped = true;
-                continue;
-            };
-            let started = Instant::now();
-            let result = self.sync_one(&name).await;
-            let status = match &result {
-                Ok(_) => "ok",
-                Err(crate::sync::SyncError::Stopped { .. }) => "interrupted",
-                Err(_) => "failed",
-            };
-            {
-                let mut m = self.metrics.lock().unwrap();
-                *m.runs
-                    .entry((name.clone(), status.to_string()))
-                    .or_default() += 1;
-                let t = m.run_seconds.entry(name.clone()).or_default();
-                t.0 += started.elapsed().as_secs_f64();
-                t.1 += 1;
-                let summary = match &result {
-                    Ok(summary) => Some(summary),
-                    Err(e) => e.summary(),
-                };
-                if let Some(summary) = summary {
-                    *m.records.entry(name.clone()).or_default() +=
-                        summary.streams.iter().map(|s| s.written).sum::<u64>();
-                }
-            }
+        for (_, result) in results {
             match result {
-                Ok(_) => {}
-                Err(crate::sync::SyncError::Stopped { .. }) => return Ok(StepEnd::Stopped),
-                Err(e) => {
-                    tracing::error!(connection = %name, error = %e, "sync failed");
-                    failures.push(e.to_string());
+                crate::sync::ConnectionSync::Synced(_) => {}
+                crate::sync::ConnectionSync::Skipped => skipped = true,
+                crate::sync::ConnectionSync::Failed(crate::sync::SyncError::Stopped { .. }) => {
+                    return Ok(StepEnd::Stopped);
                 }
+                crate::sync::ConnectionSync::Failed(e) => failures.push(e.to_string()),
             }
         }
         if !failures.is_empty() {
@@ -120,30 +95,6 @@ impl Daemon {
         } else {
             Ok(StepEnd::Done)
         }
-    }
-
-    pub(super) async fn sync_one(
-        &self,
-        name: &str,
-    ) -> Result<crate::sync::SyncSummary, crate::sync::SyncError> {
-        let mut store = tollgate_store::open(
-            &self.session.config.store.url,
-            &self.session.config.base_dir,
-        )?;
-        let options = crate::sync::SyncOptions {
-            stop: Some(self.stop),
-            ..crate::sync::SyncOptions::from_config(&self.session.config.sync)
-        };
-        crate::sync::sync_connection(
-            &self.session.runtime,
-            &self.session.registry,
-            &self.session.config,
-            store.as_mut(),
-            name,
-            options,
-            &crate::sync::Progress::plain(),
-        )
-        .await
     }
 
     pub(super) fn check_step(&self) -> anyhow::Result<StepEnd> {
@@ -162,22 +113,21 @@ impl Daemon {
 
     pub(super) async fn publish_step(&self, only: Option<&str>) -> anyhow::Result<StepEnd> {
         let mut store = self.session.store().map_err(|f| f.error)?;
-        let outcomes = crate::publish::publish(&self.session, store.as_mut(), only, false)
-            .await
-            .map_err(|f| f.error)?;
-        tracing::info!(summary = %crate::publish::summary(&outcomes), "published");
-        let written = crate::report::publish_files(
+        let step = crate::publish::publish_step(
+            &self.session,
             store.as_mut(),
-            &self.session.config,
+            only,
+            false,
             &crate::clock::today(),
         )
+        .await
         .map_err(|f| f.error)?;
-        if !written.is_empty() {
-            tracing::info!(files = written.len(), "reports written");
+        tracing::info!(summary = %crate::publish::summary(&step.outcomes), "published");
+        if !step.files.is_empty() {
+            tracing::info!(files = step.files.len(), "reports written");
         }
-        let failed = outcomes.iter().filter(|o| o.result == "failed").count();
-        if failed > 0 {
-            anyhow::bail!("{failed} finding(s) could not be published");
+        if step.failed() > 0 {
+            anyhow::bail!("{} finding(s) could not be published", step.failed());
         }
         Ok(StepEnd::Done)
     }

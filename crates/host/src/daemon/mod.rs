@@ -119,7 +119,7 @@ pub async fn run(config_path: &std::path::Path) -> Result<(), Error> {
 
     wait_for_signal().await;
     tracing::info!("stopping: running jobs finish their page and stop");
-    daemon.stop.store(true, Ordering::SeqCst);
+    daemon.stop.request();
     let _ = shutdown_tx.send(true);
     let grace = Duration::from_secs_f64(daemon.session.config.daemon.shutdown_grace_secs);
     let deadline = Instant::now() + grace;
@@ -161,18 +161,19 @@ mod tests {
 
     #[test]
     fn a_connection_is_free_again_however_its_sync_ended() {
+        use crate::sync::Claims as _;
         let set = Mutex::new(BTreeSet::new());
-        let held = Syncing::claim(&set, "jira").expect("free");
-        assert!(Syncing::claim(&set, "jira").is_none(), "taken while held");
+        let held = set.claim("jira").expect("free");
+        assert!(set.claim("jira").is_none(), "taken while held");
         drop(held);
         // A sync that panics (as one did on `Retry-After: 1e20`) unwinds through the guard.
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let _held = Syncing::claim(&set, "jira").unwrap();
+            let _held = set.claim("jira").unwrap();
             panic!("a bug in a sync");
         }));
         assert!(panicked.is_err());
         assert!(set.lock().unwrap().is_empty(), "freed by the unwinding");
-        assert!(Syncing::claim(&set, "jira").is_some());
+        assert!(set.claim("jira").is_some());
     }
 
     #[test]

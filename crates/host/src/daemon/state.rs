@@ -42,7 +42,7 @@ pub struct Daemon {
     pub(super) next_id: AtomicU64,
     /// Connections a job is syncing right now.
     pub(super) syncing: Mutex<BTreeSet<String>>,
-    pub(super) stop: &'static AtomicBool,
+    pub(super) stop: crate::sync::Stop,
     pub(super) started: Instant,
 }
 
@@ -72,35 +72,30 @@ impl Daemon {
             metrics: Mutex::new(Metrics::default()),
             next_id: AtomicU64::new(1),
             syncing: Mutex::new(BTreeSet::new()),
-            stop: Box::leak(Box::new(AtomicBool::new(false))),
+            stop: crate::sync::Stop::default(),
             started: Instant::now(),
         })
     }
 
     pub(super) fn stopping(&self) -> bool {
-        self.stop.load(Ordering::SeqCst)
-    }
-
-    pub(super) fn connections(&self, only: Option<&str>) -> Vec<String> {
-        match only {
-            Some(c) => vec![c.to_string()],
-            None => self.session.config.connections.keys().cloned().collect(),
-        }
+        self.stop.requested()
     }
 }
 
 /// A connection marked as being synced; unmarked when dropped, however the sync ended.
-pub(super) struct Syncing<'a> {
-    pub(super) set: &'a Mutex<BTreeSet<String>>,
-    pub(super) name: String,
+pub struct Syncing<'a> {
+    set: &'a Mutex<BTreeSet<String>>,
+    name: String,
 }
 
-impl<'a> Syncing<'a> {
+impl crate::sync::Claims for Mutex<BTreeSet<String>> {
+    type Claim<'a> = Syncing<'a>;
+
     /// Mark `name`, unless a sync of it is already running.
-    pub(super) fn claim(set: &'a Mutex<BTreeSet<String>>, name: &str) -> Option<Syncing<'a>> {
-        let mut names = set.lock().unwrap_or_else(|p| p.into_inner());
+    fn claim<'a>(&'a self, name: &str) -> Option<Syncing<'a>> {
+        let mut names = self.lock().unwrap_or_else(|p| p.into_inner());
         names.insert(name.to_string()).then(|| Syncing {
-            set,
+            set: self,
             name: name.to_string(),
         })
     }
@@ -115,9 +110,42 @@ impl Drop for Syncing<'_> {
     }
 }
 
+/// The sync's events count into the metrics.
+impl crate::sync::events::SyncObserver for Daemon {
+    fn event(&self, event: &crate::sync::events::SyncEvent<'_>) {
+        use crate::sync::events::SyncEvent;
+        let mut m = self.metrics.lock().unwrap_or_else(|p| p.into_inner());
+        match *event {
+            SyncEvent::RunFinished {
+                connection,
+                status,
+                written,
+                elapsed,
+            } => {
+                *m.runs
+                    .entry((connection.to_string(), status.to_string()))
+                    .or_default() += 1;
+                let t = m.run_seconds.entry(connection.to_string()).or_default();
+                t.0 += elapsed.as_secs_f64();
+                t.1 += 1;
+                *m.records.entry(connection.to_string()).or_default() += written;
+            }
+            SyncEvent::ConnectionSkipped { connection } => {
+                *m.sync_skipped.entry(connection.to_string()).or_default() += 1;
+            }
+            SyncEvent::StreamStarted { .. }
+            | SyncEvent::PageCommitted { .. }
+            | SyncEvent::StreamDrained { .. } => {}
+        }
+    }
+}
+
+/// How a step of a job ended.
 pub(super) enum StepEnd {
+    /// Done.
     Done,
     /// Done, but a connection was left out because another job was syncing it.
     Skipped,
+    /// Stopped: the process is shutting down.
     Stopped,
 }

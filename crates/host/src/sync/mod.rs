@@ -12,11 +12,15 @@
 //! A stream that fails (a malformed answer that stays malformed after the retries, a stuck
 //! plugin, a cursor that repeats) does not stop the others; the run then fails and says which.
 
+pub mod events;
+
+use crate::app::Session;
 use crate::config::{Config, ConfigError, SyncConfig};
+use crate::error::Error;
 use crate::plugins::settings_json;
+use events::{SyncEvent, SyncObserver, emit};
 use serde::Serialize;
 use std::collections::HashSet;
-use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tollgate_runtime::PluginRegistry;
@@ -24,8 +28,25 @@ use tollgate_runtime::bindings::types::{PluginError, PullRequest};
 use tollgate_runtime::{CallError, Runtime};
 use tollgate_store::{DiagnosticRecord, PageWrite, RunId, RunStatus, Store, StoreError};
 
+/// A request to stop, shared by whoever may ask (the daemon on SIGTERM) and every sync that
+/// should heed it: the sync stops after the page in hand is committed.
+#[derive(Debug, Clone, Default)]
+pub struct Stop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Stop {
+    /// Ask every holder to stop.
+    pub fn request(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether a stop was asked for.
+    pub fn requested(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// How to sync.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SyncOptions {
     /// Ignore checkpoints and sweep deletions.
     pub full: bool,
@@ -45,7 +66,7 @@ pub struct SyncOptions {
     /// Wall-clock time one stream may take in one run.
     pub stream_timeout: Duration,
     /// Set (by `tollgate run` on SIGTERM) to stop after the page in hand is committed.
-    pub stop: Option<&'static std::sync::atomic::AtomicBool>,
+    pub stop: Option<Stop>,
 }
 
 impl Default for SyncOptions {
@@ -215,46 +236,10 @@ pub struct SyncSummary {
     pub streams: Vec<StreamSummary>,
 }
 
-/// Shows progress: bars on a terminal, log lines otherwise.
-pub struct Progress {
-    bars: Option<indicatif::MultiProgress>,
-}
-
-impl Progress {
-    /// Bars if stderr is a terminal, plain log lines if not.
-    pub fn for_stderr() -> Progress {
-        Progress {
-            bars: std::io::stderr()
-                .is_terminal()
-                .then(indicatif::MultiProgress::new),
-        }
-    }
-
-    /// Log lines only.
-    pub fn plain() -> Progress {
-        Progress { bars: None }
-    }
-
-    fn stream(&self, connection: &str, stream: &str) -> Option<indicatif::ProgressBar> {
-        let bars = self.bars.as_ref()?;
-        let bar = bars.add(indicatif::ProgressBar::new_spinner());
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {prefix:.bold} {msg} [{elapsed}]")
-                .expect("valid template"),
-        );
-        bar.set_prefix(format!("{connection}/{stream}"));
-        bar.enable_steady_tick(Duration::from_millis(120));
-        Some(bar)
-    }
-}
-
-fn severity_name(s: tollgate_runtime::bindings::types::Severity) -> &'static str {
-    use tollgate_runtime::bindings::types::Severity;
-    match s {
-        Severity::Info => "info",
-        Severity::Warning => "warning",
-        Severity::Error => "error",
-        Severity::Blocker => "blocker",
+impl SyncSummary {
+    /// Records written in the run, every stream together.
+    pub fn written(&self) -> u64 {
+        self.streams.iter().map(|s| s.written).sum()
     }
 }
 
@@ -270,6 +255,111 @@ fn retryable(e: &CallError) -> Option<Duration> {
     }
 }
 
+/// Who may sync a connection right now. The daemon's jobs claim a connection so that two of
+/// them never sync it at once; the command line claims nothing.
+pub trait Claims {
+    /// Held while the sync runs; dropped (however the sync ends) to free the connection.
+    type Claim<'a>
+    where
+        Self: 'a;
+
+    /// Claim `connection`, or `None` when another sync holds it.
+    fn claim<'a>(&'a self, connection: &str) -> Option<Self::Claim<'a>>;
+}
+
+/// Every claim granted: nothing else syncs in this process.
+pub struct Unclaimed;
+
+impl Claims for Unclaimed {
+    type Claim<'a> = ();
+
+    fn claim(&self, _: &str) -> Option<()> {
+        Some(())
+    }
+}
+
+/// What a sync did to one connection.
+#[derive(Debug)]
+pub enum ConnectionSync {
+    /// Synced; what it did.
+    Synced(SyncSummary),
+    /// It failed (or was stopped); what it stored before, if anything, is in the error.
+    Failed(SyncError),
+    /// Left out: another sync held the connection.
+    Skipped,
+}
+
+/// The sync step of the pipeline, for every face: each configured connection (or only
+/// `only`) in turn, through one store. A config that does not fit its plugin fails the step;
+/// any other failure is the connection's own and the others go on. Stops early when
+/// `options.stop` is requested.
+pub async fn sync_connections<C: Claims>(
+    session: &Session,
+    only: Option<&str>,
+    options: &SyncOptions,
+    claims: &C,
+    observer: &dyn SyncObserver,
+) -> Result<Vec<(String, ConnectionSync)>, Error> {
+    let names: Vec<String> = match only {
+        Some(name) => vec![name.to_string()],
+        None => session.config.connections.keys().cloned().collect(),
+    };
+    let mut store = session.store()?;
+    let mut out = Vec::new();
+    for name in names {
+        if options.stop.as_ref().is_some_and(Stop::requested) {
+            out.push((
+                name.clone(),
+                ConnectionSync::Failed(SyncError::Stopped { connection: name }),
+            ));
+            break;
+        }
+        let Some(_claim) = claims.claim(&name) else {
+            emit(observer, SyncEvent::ConnectionSkipped { connection: &name });
+            out.push((name, ConnectionSync::Skipped));
+            continue;
+        };
+        let started = std::time::Instant::now();
+        let result = sync_connection(
+            &session.runtime,
+            &session.registry,
+            &session.config,
+            store.as_mut(),
+            &name,
+            options.clone(),
+            observer,
+        )
+        .await;
+        let (status, written) = match &result {
+            Ok(s) => ("ok", s.written()),
+            Err(SyncError::Stopped { .. }) => ("interrupted", 0),
+            Err(e) => ("failed", e.summary().map_or(0, SyncSummary::written)),
+        };
+        emit(
+            observer,
+            SyncEvent::RunFinished {
+                connection: &name,
+                status,
+                written,
+                elapsed: started.elapsed(),
+            },
+        );
+        match result {
+            Ok(summary) => out.push((name, ConnectionSync::Synced(summary))),
+            Err(SyncError::Config(e)) => return Err(e.into()),
+            Err(e) => {
+                tracing::error!(connection = %name, error = %e, "sync failed");
+                let stopped = matches!(e, SyncError::Stopped { .. });
+                out.push((name, ConnectionSync::Failed(e)));
+                if stopped {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Sync one connection into `store`.
 pub async fn sync_connection(
     runtime: &Runtime,
@@ -278,7 +368,7 @@ pub async fn sync_connection(
     store: &mut dyn Store,
     name: &str,
     options: SyncOptions,
-    progress: &Progress,
+    observer: &dyn SyncObserver,
 ) -> Result<SyncSummary, SyncError> {
     let (plugin, ctx) = crate::plugins::bind(registry, config, name)?;
     let settings = settings_json(config, name).to_string();
@@ -308,7 +398,7 @@ pub async fn sync_connection(
     let mut drained: Vec<(String, bool)> = Vec::new();
     for stream in &plugin.info.streams {
         let result = sync_stream(
-            runtime, plugin, &ctx, store, run, name, stream, &settings, options, progress,
+            runtime, plugin, &ctx, store, run, name, stream, &settings, &options, observer,
         )
         .await;
         match result {
@@ -472,8 +562,8 @@ async fn sync_stream(
     connection: &str,
     stream: &str,
     settings: &str,
-    options: SyncOptions,
-    progress: &Progress,
+    options: &SyncOptions,
+    observer: &dyn SyncObserver,
 ) -> Result<(StreamSummary, bool), SyncError> {
     let state = store.begin_stream(run, connection, stream, options.full)?;
     let mut summary = StreamSummary {
@@ -482,14 +572,16 @@ async fn sync_stream(
         resumed: state.cursor.is_some() || state.exhausted,
         ..StreamSummary::default()
     };
-    if summary.resumed {
-        tracing::info!(
+    emit(
+        observer,
+        SyncEvent::StreamStarted {
+            connection,
             stream,
-            "resuming an interrupted run from its last committed page"
-        );
-    }
+            full: summary.full,
+            resumed: summary.resumed,
+        },
+    );
     let mut rejected_rows = state.rejected;
-    let bar = progress.stream(connection, stream);
     let checkpoint = if state.full {
         None
     } else {
@@ -509,10 +601,7 @@ async fn sync_stream(
     }
     let mut done = state.exhausted;
     while !done {
-        if options
-            .stop
-            .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
-        {
+        if options.stop.as_ref().is_some_and(Stop::requested) {
             return Err(SyncError::Stopped {
                 connection: connection.to_string(),
             });
@@ -586,7 +675,7 @@ async fn sync_stream(
             .iter()
             .map(|d| DiagnosticRecord {
                 stream: stream.to_string(),
-                severity: severity_name(d.severity).to_string(),
+                severity: d.severity.into(),
                 code: d.code.clone(),
                 message: d.message.clone(),
                 location: d.location.clone(),
@@ -602,7 +691,7 @@ async fn sync_stream(
             for problem in record.validate() {
                 diagnostics.push(DiagnosticRecord {
                     stream: stream.to_string(),
-                    severity: "warning".to_string(),
+                    severity: tollgate_dmo::Severity::Warning,
                     code: "invalid-value".to_string(),
                     message: format!("{}: {}", problem.field, problem.message),
                     location: Some(format!(
@@ -618,7 +707,7 @@ async fn sync_stream(
         }
         let rejected: Vec<String> = diagnostics
             .iter()
-            .filter(|d| matches!(d.severity.as_str(), "error" | "blocker"))
+            .filter(|d| d.severity >= tollgate_dmo::Severity::Error)
             .map(|d| format!("{}: {}", d.location.as_deref().unwrap_or(stream), d.message))
             .collect();
         if options.strict && !rejected.is_empty() {
@@ -647,32 +736,27 @@ async fn sync_stream(
         summary.written += written;
         summary.deleted += deleted;
         summary.diagnostics += diagnostic_count;
-        match &bar {
-            Some(bar) => bar.set_message(format!(
-                "{} pages, {} records",
-                summary.pages, summary.written
-            )),
-            None => tracing::info!(
+        emit(
+            observer,
+            SyncEvent::PageCommitted {
+                connection,
                 stream,
-                page = summary.pages,
-                records = written,
-                "page committed"
-            ),
-        }
+                pages: summary.pages,
+                written,
+                total_written: summary.written,
+            },
+        );
         cursor = page.next_cursor;
         done = cursor.is_none();
     }
-    if let Some(bar) = bar {
-        bar.finish_with_message(format!(
-            "{} pages, {} written",
-            summary.pages, summary.written
-        ));
-    }
-    tracing::info!(
-        stream,
-        pages = summary.pages,
-        written = summary.written,
-        "stream drained"
+    emit(
+        observer,
+        SyncEvent::StreamDrained {
+            connection,
+            stream,
+            pages: summary.pages,
+            written: summary.written,
+        },
     );
     Ok((summary, rejected_rows))
 }
