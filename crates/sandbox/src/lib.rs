@@ -12,6 +12,8 @@
 //! injected (see [`Faults`]); its clock can be moved forward, so tests can step past Jira's
 //! "last minute" horizon without waiting.
 
+#![warn(missing_docs)]
+
 pub mod faults;
 pub mod jira;
 pub mod time;

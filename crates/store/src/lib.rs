@@ -5,6 +5,8 @@
 //! inside one method (a page with its cursor, a stream's completion with its sweep), so a
 //! Postgres implementation can map each method onto one transaction as SQLite does.
 
+#![warn(missing_docs)]
+
 pub mod files;
 pub mod sqlite;
 

@@ -4,6 +4,8 @@
 //! epics, work items and iterations, and writing comments back, land with the Azure DevOps
 //! issue; until then `pull` answers `unsupported` for every stream.
 
+#![warn(missing_docs)]
+
 use serde::Deserialize;
 use serde_json::json;
 use tollgate_plugin_api::http::{Client, encode};

@@ -10,6 +10,8 @@
 //! that changed is read whole (a snapshot), so rows removed from it are marked deleted.
 //! See docs/hr-csv.md.
 
+#![warn(missing_docs)]
+
 pub mod files;
 #[doc(hidden)]
 pub mod fuzzing;

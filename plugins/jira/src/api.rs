@@ -14,9 +14,12 @@ pub const CONNECTION: &str = "jira";
 /// One issue as search returns it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Issue {
+    /// The issue id (numeric, as text): stable across key changes.
     pub id: String,
+    /// The issue key, `BIZ-7`.
     pub key: Option<String>,
     #[serde(rename = "self")]
+    /// The issue's REST URL; its base is the site's.
     pub self_url: Option<String>,
     /// Searches always ask for fields, so an issue without them is a malformed answer.
     pub fields: serde_json::Map<String, Value>,
@@ -35,10 +38,12 @@ impl Issue {
         Some(format!("{base}/browse/{}", self.key()))
     }
 
+    /// A field that is present and not null.
     pub fn field(&self, id: &str) -> Option<&Value> {
         self.fields.get(id).filter(|v| !v.is_null())
     }
 
+    /// A text field.
     pub fn str_field(&self, id: &str) -> Option<String> {
         self.field(id).and_then(Value::as_str).map(str::to_string)
     }
@@ -62,7 +67,9 @@ pub struct SearchPosition {
 
 /// One page of issues, and where the next one starts (`None`: this was the last).
 pub struct SearchPage {
+    /// The issues of this page.
     pub issues: Vec<Issue>,
+    /// Where the next page starts; `None` after the last.
     pub next: Option<SearchPosition>,
 }
 
@@ -125,11 +132,13 @@ pub fn search_page(
 
 /// The Jira API of one deployment.
 pub struct Jira {
+    /// Cloud or Data Center.
     pub deployment: Deployment,
     client: Client,
 }
 
 impl Jira {
+    /// The API of a deployment, through the `jira` connection.
     pub fn new(deployment: Deployment) -> Jira {
         Jira {
             deployment,
@@ -145,10 +154,12 @@ impl Jira {
         }
     }
 
+    /// The HTTP client of the `jira` connection.
     pub fn client(&self) -> &Client {
         &self.client
     }
 
+    /// GET a path and parse its JSON.
     pub fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, PluginError> {
         self.client.get_json(path)
     }

@@ -56,6 +56,7 @@ struct FieldDetails {
 /// Attribute -> field id, resolved for this site.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct FieldMap {
+    /// Attribute (`cost-of-delay`) -> field id on this site (`customfield_10050`).
     pub ids: BTreeMap<String, String>,
 }
 
@@ -116,6 +117,7 @@ impl FieldMap {
         Ok(FieldMap { ids })
     }
 
+    /// The field id of an attribute, if the site has it.
     pub fn id(&self, attribute: &str) -> Option<&str> {
         self.ids.get(attribute).map(String::as_str)
     }
@@ -131,9 +133,13 @@ impl FieldMap {
 
 /// Reads typed values from one issue, noting what does not fit.
 pub struct Reader<'a> {
+    /// Where each attribute lives on this site.
     pub map: &'a FieldMap,
+    /// The issue read, for messages.
     pub issue_key: String,
+    /// The issue's fields as the search returned them.
     pub fields: &'a serde_json::Map<String, Value>,
+    /// What did not fit, to report with the page.
     pub diagnostics: Vec<Diagnostic>,
     /// Values that did not map onto a typed attribute, by attribute.
     pub extra: serde_json::Map<String, Value>,
@@ -181,6 +187,7 @@ fn json_type(v: &Value) -> &'static str {
 }
 
 impl<'a> Reader<'a> {
+    /// A reader of one issue's fields.
     pub fn new(
         map: &'a FieldMap,
         issue_key: String,

@@ -7,6 +7,8 @@
 //! values come from custom fields named in the settings and resolved to this site's ids.
 //! `push` keeps one Tollgate comment per initiative up to date. See docs/jira.md.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod fields;
 #[doc(hidden)]
