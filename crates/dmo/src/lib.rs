@@ -3,6 +3,8 @@
 //! - [`model`]: the normalised records every source is mapped onto.
 //! - [`rules`]: the rule engine, the rule packs and the catalogue.
 //! - [`finance`]: NPV, IRR, payback, ROI and the prioritisation scores.
+//! - [`prioritisation`]: ranking, demand against the capacity line, decision proposals,
+//!   dependency checks.
 //! - [`calendar`]: dates, day numbers and timestamps.
 
 #![warn(missing_docs)]
@@ -10,6 +12,7 @@
 pub mod calendar;
 pub mod finance;
 pub mod model;
+pub mod prioritisation;
 pub mod rules;
 
 use serde::{Deserialize, Serialize};

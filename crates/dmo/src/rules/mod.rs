@@ -6,7 +6,13 @@
 //! docs/rules.md is written from the same pack by `tollgate rules --format md`.
 
 pub mod catalogue;
+mod dem;
+mod dq;
+mod fin;
+mod gate;
+mod por;
 pub mod portfolio;
+mod res;
 
 pub use portfolio::Portfolio;
 
@@ -110,8 +116,7 @@ impl RulePack {
             let Some(entry) = catalogue::find(&rule.id) else {
                 return Err(PackError::UnknownRule {
                     id: rule.id.clone(),
-                    known: catalogue::CATALOGUE
-                        .iter()
+                    known: catalogue::catalogue()
                         .map(|e| e.id)
                         .collect::<Vec<_>>()
                         .join(", "),
@@ -225,6 +230,27 @@ pub fn evaluate(pack: &RulePack, portfolio: &Portfolio, ctx: &Context) -> Vec<Fi
 
 /// The default pack, as shipped in `config/rules.toml`.
 pub const DEFAULT_PACK: &str = include_str!("../../../../config/rules.toml");
+
+/// Record builders shared by the rule tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::model::{Entity, Provenance, Record};
+
+    /// A record of connection `t` with the given external id.
+    pub fn record_with_id(external_id: String, entity: Entity) -> Record {
+        Record {
+            provenance: Provenance {
+                connection: "t".into(),
+                external_id,
+                url: None,
+                source_updated: None,
+                fetched_at: "2026-11-27T00:00:00Z".into(),
+            },
+            entity,
+            extra: serde_json::json!({}),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

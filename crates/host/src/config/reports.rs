@@ -56,13 +56,5 @@ impl ReportKind {
     }
 }
 
-/// How the demand portfolio is ranked.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scoring {
-    /// SAFe WSJF: (business value + time criticality + risk reduction) / job size.
-    #[default]
-    Wsjf,
-    /// Cost of delay divided by duration: monetary cost of delay per month / months left.
-    Cd3,
-}
+/// How the demand portfolio is ranked (`wsjf` or `cd3`).
+pub use tollgate_dmo::prioritisation::Scoring;

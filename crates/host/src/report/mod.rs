@@ -24,14 +24,13 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use tollgate_dmo::Severity;
 use tollgate_dmo::calendar::{date_of, day_number};
-use tollgate_dmo::model::Allocation;
+
+pub(crate) use tollgate_dmo::prioritisation::{RESERVE_LINE, allocation_overlaps, money, natural};
 use tollgate_dmo::rules::Portfolio;
 use tollgate_store::{Store, StoredFinding};
 
 /// Days between two steering meetings (the DMO's fortnightly rhythm).
 pub const STEERING_INTERVAL_DAYS: i64 = 14;
-/// The reserve line: planned allocation above this share of a person's time is a risk.
-pub const RESERVE_LINE: f64 = 80.0;
 
 /// One table of a report: a name, column names, rows of cells.
 #[derive(Debug, Clone, Serialize)]
@@ -74,19 +73,6 @@ pub fn parse_as_of(as_of: &str) -> Result<i64, Error> {
         .ok_or_else(|| Error::usage(anyhow::anyhow!("`{as_of}` is not a date like 2026-11-27")))
 }
 
-pub(crate) fn money(v: f64) -> String {
-    let n = v.round() as i64;
-    let digits = n.abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("−{out}") } else { out }
-}
-
 pub(crate) fn pct(v: f64) -> String {
     format!("{:.1} %", 100.0 * v + 0.0)
 }
@@ -94,16 +80,6 @@ pub(crate) fn pct(v: f64) -> String {
 /// Full-time equivalents with two decimals (never "-0.00": an empty float sum is -0.0).
 pub(crate) fn fte(v: f64) -> String {
     format!("{:.2}", v + 0.0)
-}
-
-/// `BIZ-9` before `BIZ-10`.
-pub(crate) fn natural(key: &str) -> (String, u64) {
-    match key.rsplit_once('-') {
-        Some((p, n)) if n.chars().all(|c| c.is_ascii_digit()) => {
-            (p.to_string(), n.parse().unwrap_or(0))
-        }
-        _ => (key.to_string(), 0),
-    }
 }
 
 /// Build a report of `kind` as of `as_of`, with the config's `[reports]` settings and rule

@@ -2,12 +2,15 @@
 //! value KPIs' trend per value stream, capacity against demand per team, and the investment
 //! mix by demand type against the guardrail targets of the rule pack (POR-001).
 
-use super::decisions::{FTE_HOURS, HORIZON_DAYS, in_last_quarter};
-use super::{Chart, Report, Table, allocation_fte, allocation_overlaps, fte, money, natural, pct};
+use super::{Chart, Report, Table, fte, money, natural, pct};
 use crate::config::ReportsConfig;
 use crate::error::Error;
 use std::collections::BTreeMap;
 use tollgate_dmo::calendar::{date_of, day_number};
+use tollgate_dmo::prioritisation::{
+    FTE_HOURS, HORIZON_DAYS, RESERVE_LINE, allocation_fte, allocation_overlaps, capacity,
+    in_last_quarter,
+};
 use tollgate_dmo::rules::catalogue::period_start;
 use tollgate_dmo::rules::portfolio::gate_number;
 use tollgate_dmo::rules::{Portfolio, RulePack};
@@ -310,7 +313,7 @@ pub fn review(
 
 /// Capacity against demand per team, in FTE.
 pub fn capacity_demand(p: &Portfolio, today: i64, settings: &ReportsConfig) -> Table {
-    let (_, line_note) = super::decisions::capacity(p, today, settings);
+    let (_, line_note) = capacity(p, today, settings.capacity_fte);
     let mut team_rows = Vec::new();
     let (mut cap_series, mut plan_series, mut logged_series, mut team_names) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -331,7 +334,7 @@ pub fn capacity_demand(p: &Portfolio, today: i64, settings: &ReportsConfig) -> T
             .iter()
             .map(|m| p.people[*m].fte.unwrap_or(1.0))
             .sum::<f64>()
-            * super::RESERVE_LINE
+            * RESERVE_LINE
             / 100.0;
         let planned: f64 = p
             .allocations
@@ -383,7 +386,7 @@ pub fn capacity_demand(p: &Portfolio, today: i64, settings: &ReportsConfig) -> T
         title: "Capacity against demand",
         note: format!(
             "Per team, in FTE: capacity is the members' FTE at the {:.0} % reserve line; planned demand the members' allocations over the next {HORIZON_DAYS} days; logged the hours they logged in the last {HORIZON_DAYS} days / {FTE_HOURS} hours per FTE. The balance takes the larger demand. The whole portfolio's capacity line: {line_note}.",
-            super::RESERVE_LINE
+            RESERVE_LINE
         ),
         columns: vec![
             "team",

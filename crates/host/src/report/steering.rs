@@ -383,18 +383,6 @@ fn resource_heat_map(p: &Portfolio) -> Table {
     }
 }
 
-/// Whether an allocation covers any day of `start..=end` (an open end covers all).
-pub(crate) fn allocation_overlaps(a: &Allocation, start: i64, end: i64) -> bool {
-    let from = a.from.as_deref().and_then(day_number).unwrap_or(i64::MIN);
-    let to = a.to.as_deref().and_then(day_number).unwrap_or(i64::MAX);
-    from <= end && to >= start
-}
-
-/// An allocation in full-time equivalents: its share of the person's FTE (1 when unknown).
-pub(crate) fn allocation_fte(p: &Portfolio, a: &Allocation) -> f64 {
-    a.percent / 100.0 * p.people.get(&a.person).and_then(|x| x.fte).unwrap_or(1.0)
-}
-
 /// Resources as of `as_of`: the heat map and capacity against demand, from one read of the
 /// store (the dashboard's resources page).
 pub fn resources(

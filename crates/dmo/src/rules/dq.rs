@@ -1,0 +1,117 @@
+//! Data quality (DQ): what the sources could not tell, and what they told wrongly.
+
+use super::catalogue::*;
+use super::{Context, Portfolio, RuleConfig};
+use crate::Severity;
+use crate::calendar::day_number;
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub(crate) fn dq_002(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    let min = rule.p("min_coverage");
+    let mut days: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
+    for t in &p.time_entries {
+        if let Some(d) = day_number(&t.date) {
+            days.entry(t.person.as_str()).or_default().insert(d);
+        }
+    }
+    for (person, logged) in days {
+        let (first, last) = (*logged.first().unwrap(), *logged.last().unwrap());
+        // Weekdays between the first and the last logged day (1970-01-01 was a Thursday).
+        let weekdays = (first..=last).filter(|d| (d + 3).rem_euclid(7) < 5).count() as f64;
+        let covered = logged.iter().filter(|d| (*d + 3).rem_euclid(7) < 5).count() as f64;
+        if weekdays >= 5.0 && covered / weekdays < min {
+            out.emit(
+                None,
+                ("person", person),
+                "",
+                format!(
+                    "{person} logged time on {covered} of {weekdays} working days ({:.0} %).",
+                    100.0 * covered / weekdays
+                ),
+                json!({"logged_days": covered, "working_days": weekdays}),
+            );
+        }
+    }
+}
+
+pub(crate) fn dq_001(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    for issue in &p.issues {
+        let location = issue.location.clone().unwrap_or_default();
+        let severity = if issue.severity >= Severity::Error {
+            Some(Severity::Warning)
+        } else {
+            Some(Severity::Info)
+        };
+        out.emit(severity, ("record", &format!("{}:{location}", issue.connection)), &issue.code, format!("{} ({}): {}", location, issue.code, issue.message), json!({"connection": issue.connection, "code": issue.code, "location": issue.location, "source_severity": issue.severity.as_str()}));
+    }
+}
+
+pub(crate) fn dq_003(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    if p.initiatives.is_empty() {
+        return; // Without initiatives from a tracker, every hour would look orphaned.
+    }
+    let max = rule.p("max_share");
+    let (mut total, mut orphan) = (0.0, 0.0);
+    for t in &p.time_entries {
+        let hours = t.seconds as f64 / 3600.0;
+        total += hours;
+        if p.initiative_of(t)
+            .is_none_or(|k| !p.initiatives.contains_key(k))
+        {
+            orphan += hours;
+        }
+    }
+    if total > 0.0 && orphan / total > max {
+        out.emit(
+            None,
+            ("portfolio", "all"),
+            "",
+            format!(
+                "{:.0} % of logged hours ({}) are not under any known initiative.",
+                100.0 * orphan / total,
+                round1(orphan)
+            ),
+            json!({"orphan_hours": round1(orphan), "total_hours": round1(total)}),
+        );
+    }
+}
+
+pub(crate) fn dq_004(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
+    for (key, case) in &p.business_cases {
+        let mut missing = Vec::new();
+        if case.currency.is_none() {
+            missing.push("currency");
+        }
+        if case.discount_rate.is_none() {
+            missing.push("discount rate");
+        }
+        if !missing.is_empty() {
+            out.emit(None, ("initiative", key), "", format!("The business case of {key} lacks its {}; its finance figures cannot be computed.", missing.join(" and ")), json!({"missing": missing}));
+        }
+    }
+}
+
+/// The rules of this family, for the catalogue.
+pub(crate) const ENTRIES: &[Entry] = &[
+    Entry {
+        id: "DQ-002",
+        params: &["min_coverage"],
+        check: dq_002,
+    },
+    Entry {
+        id: "DQ-001",
+        params: &[],
+        check: dq_001,
+    },
+    Entry {
+        id: "DQ-003",
+        params: &["max_share"],
+        check: dq_003,
+    },
+    Entry {
+        id: "DQ-004",
+        params: &[],
+        check: dq_004,
+    },
+];
