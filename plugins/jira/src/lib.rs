@@ -15,6 +15,7 @@ pub mod fields;
 pub mod fuzzing;
 pub mod pull;
 pub mod push;
+pub mod rich_text;
 
 use api::{CONNECTION, Jira};
 use serde::Deserialize;

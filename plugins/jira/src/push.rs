@@ -6,7 +6,7 @@
 
 use crate::Deployment;
 use crate::api::Jira;
-use crate::pull::comment_text;
+use crate::rich_text::{adf_body, comment_text, shown, wiki_body};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -98,44 +98,6 @@ fn lines(open: &[&Finding]) -> (String, Vec<String>) {
     (heading, items)
 }
 
-fn adf_body(heading: &str, items: &[String]) -> Value {
-    let para = |t: &str| json!({"type": "paragraph", "content": [{"type": "text", "text": t}]});
-    let mut content = vec![
-        json!({"type": "heading", "attrs": {"level": 3}, "content": [{"type": "text", "text": heading}]}),
-    ];
-    if !items.is_empty() {
-        content.push(json!({"type": "bulletList", "content": items.iter().map(|i| json!({"type": "listItem", "content": [para(i)]})).collect::<Vec<_>>()}));
-    }
-    content.push(para(FOOTER));
-    json!({"type": "doc", "version": 1, "content": content})
-}
-
-fn wiki_body(heading: &str, items: &[String]) -> Value {
-    let mut text = format!("h3. {heading}\n");
-    for i in items {
-        text.push_str(&format!("* {}\n", i.replace('\n', " ")));
-    }
-    text.push_str(FOOTER);
-    Value::String(text)
-}
-
-/// The text a comment shows, for comparing an existing comment with the wanted one whatever
-/// format each is in.
-fn shown(body: &Value) -> String {
-    comment_text(body)
-        .lines()
-        .map(|l| {
-            l.trim()
-                .trim_start_matches("h3. ")
-                .trim_start_matches("* ")
-                .trim()
-                .to_string()
-        })
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 fn find_ours(jira: &Jira, key: &str) -> Result<Option<Comment>, PluginError> {
     let mut start = 0u64;
     let mut candidates = Vec::new();
@@ -216,8 +178,8 @@ fn publish_one(
 ) -> Result<PushResult, PluginError> {
     let (heading, items) = lines(open);
     let body = match jira.deployment {
-        Deployment::Cloud => adf_body(&heading, &items),
-        Deployment::DataCenter => wiki_body(&heading, &items),
+        Deployment::Cloud => adf_body(&heading, &items, FOOTER),
+        Deployment::DataCenter => wiki_body(&heading, &items, FOOTER),
     };
     let existing = find_ours(jira, key)?;
     let fingerprints: Vec<&str> = open.iter().map(|f| f.fingerprint.as_str()).collect();
@@ -295,13 +257,13 @@ mod tests {
             items[0].starts_with("BLOCKER GATE-001"),
             "most severe first"
         );
-        let adf = adf_body(&h, &items);
-        let wiki = wiki_body(&h, &items);
+        let adf = adf_body(&h, &items, FOOTER);
+        let wiki = wiki_body(&h, &items, FOOTER);
         assert_eq!(shown(&adf), shown(&wiki));
         assert!(comment_text(&adf).contains(MARKER));
         let (h2, items2) = lines(&[&b, &a]);
         assert_eq!(
-            adf_body(&h2, &items2),
+            adf_body(&h2, &items2, FOOTER),
             adf,
             "order of input does not matter"
         );

@@ -1,0 +1,162 @@
+//! The agile API: boards, their sprints, a sprint's issues.
+
+#[allow(unused_imports)]
+use super::*;
+
+pub(super) async fn boards(
+    State(ctx): State<Ctx>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = gate(&ctx, &headers, None) {
+        return r;
+    }
+    let ps = params(&q);
+    let (start, max) = match (number(&ps, "startAt", 0), number(&ps, "maxResults", 50)) {
+        (Ok(s), Ok(m)) => (s.max(0) as usize, m.clamp(1, 50) as usize),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let data = ctx.shared.jira.lock().unwrap();
+    if let Some(p) = param(&ps, "projectKeyOrId")
+        && !p.eq_ignore_ascii_case(&data.project)
+        && p != "10000"
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!("No project could be found with key '{p}'."),
+        );
+    }
+    let base = base_url(&headers, &ctx);
+    let kinds: Option<Vec<&str>> = param(&ps, "type").map(|t| t.split(',').collect());
+    let all: Vec<&data::Board> = data
+        .boards
+        .iter()
+        .filter(|b| kinds.as_ref().is_none_or(|k| k.contains(&b.kind)))
+        .collect();
+    let values: Vec<Value> = all
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|b| {
+            json!({"id": b.id, "self": format!("{base}/rest/agile/1.0/board/{}", b.id), "name": format!("{} board", b.name), "type": b.kind,
+                   "location": {"projectId": 10000, "projectKey": data.project, "projectName": "Portfolio", "displayName": format!("Portfolio ({})", data.project), "name": format!("Portfolio ({})", data.project)}})
+        })
+        .collect();
+    let is_last = start + values.len() >= all.len();
+    crate::json_response(
+        StatusCode::OK,
+        json!({"maxResults": max, "startAt": start, "total": all.len(), "isLast": is_last, "values": values}),
+    )
+}
+
+pub(super) async fn board_sprints(
+    State(ctx): State<Ctx>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = gate(&ctx, &headers, None) {
+        return r;
+    }
+    let ps = params(&q);
+    let (start, max) = match (number(&ps, "startAt", 0), number(&ps, "maxResults", 50)) {
+        (Ok(s), Ok(m)) => (s.max(0) as usize, m.clamp(1, 50) as usize),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let data = ctx.shared.jira.lock().unwrap();
+    let Some(board) = data.boards.iter().find(|b| b.id.to_string() == id) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "Board does not exist or you do not have permission to see it.",
+        );
+    };
+    if board.kind != "scrum" {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "The board does not support sprints",
+        );
+    }
+    let states: Option<Vec<&str>> = param(&ps, "state").map(|s| s.split(',').collect());
+    let rank = |s: &str| match s {
+        "closed" => 0,
+        "active" => 1,
+        _ => 2,
+    };
+    let mut all: Vec<&data::Sprint> = data
+        .sprints
+        .iter()
+        .filter(|s| s.board == board.id && states.as_ref().is_none_or(|st| st.contains(&s.state)))
+        .collect();
+    all.sort_by_key(|s| (rank(s.state), s.id));
+    let base = base_url(&headers, &ctx);
+    let values: Vec<Value> = all
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|s| {
+            let mut v = json!({"id": s.id, "self": format!("{base}/rest/agile/1.0/sprint/{}", s.id), "state": s.state, "name": s.name, "originBoardId": s.board});
+            if let (Some(a), Some(b)) = (s.start, s.end) {
+                v["startDate"] = json!(agile_timestamp(a));
+                v["endDate"] = json!(agile_timestamp(b));
+            }
+            if let Some(c) = s.complete {
+                v["completeDate"] = json!(agile_timestamp(c));
+            }
+            if let Some(g) = &s.goal {
+                v["goal"] = json!(g);
+            }
+            v
+        })
+        .collect();
+    // Real sprint pages carry no `total`.
+    let is_last = start + values.len() >= all.len();
+    crate::json_response(
+        StatusCode::OK,
+        json!({"maxResults": max, "startAt": start, "isLast": is_last, "values": values}),
+    )
+}
+
+pub(super) async fn sprint_issues(
+    State(ctx): State<Ctx>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = gate(&ctx, &headers, None) {
+        return r;
+    }
+    let ps = params(&q);
+    let (start, max) = match (number(&ps, "startAt", 0), number(&ps, "maxResults", 50)) {
+        (Ok(s), Ok(m)) => (s.max(0) as usize, m.clamp(1, 1000) as usize),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let data = ctx.shared.jira.lock().unwrap();
+    let Ok(sprint) = id.parse::<u64>() else {
+        return error(StatusCode::NOT_FOUND, "Sprint does not exist.");
+    };
+    if !data.sprints.iter().any(|s| s.id == sprint) {
+        return error(StatusCode::NOT_FOUND, "Sprint does not exist.");
+    }
+    let fields: Vec<String> = ps
+        .iter()
+        .filter(|(k, _)| k == "fields")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let wanted = Wanted::parse(&fields, true);
+    let base = base_url(&headers, &ctx);
+    let hits: Vec<&Issue> = data
+        .issues
+        .iter()
+        .filter(|i| i.sprints.contains(&sprint))
+        .collect();
+    let issues: Vec<Value> = hits
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|i| issue_json(&ctx, &base, "2", &data, i, &wanted, false))
+        .collect();
+    crate::json_response(
+        StatusCode::OK,
+        json!({"expand": "schema,names", "startAt": start, "maxResults": max, "total": hits.len(), "issues": issues}),
+    )
+}

@@ -1,0 +1,260 @@
+//! Search: the enhanced `search/jql` (Cloud, token paging) and the classic `search`
+//! (Data Center, offset paging; removed on Cloud).
+
+#[allow(unused_imports)]
+use super::*;
+
+/// Parameters of a search, from the query string or a POST body.
+pub(super) struct SearchArgs {
+    jql: String,
+    token: Option<String>,
+    start_at: i64,
+    max_results: i64,
+    fields: Vec<String>,
+    expand: String,
+}
+
+pub(super) fn search_args_from_query(ps: &[(String, String)]) -> Result<SearchArgs, Response> {
+    Ok(SearchArgs {
+        jql: param(ps, "jql").unwrap_or("").to_string(),
+        token: param(ps, "nextPageToken").map(str::to_string),
+        start_at: number(ps, "startAt", 0)?,
+        max_results: number(ps, "maxResults", 50)?,
+        fields: ps
+            .iter()
+            .filter(|(k, _)| k == "fields")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        expand: ps
+            .iter()
+            .filter(|(k, _)| k == "expand")
+            .map(|(_, v)| v.clone())
+            .collect::<Vec<_>>()
+            .join(","),
+    })
+}
+
+pub(super) fn search_args_from_body(body: &Bytes) -> Result<SearchArgs, Response> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            &format!("Unrecognized token in the request body: {e}"),
+        )
+    })?;
+    // `expand` is a comma-separated string even in the body; an array is refused.
+    if v.get("expand")
+        .is_some_and(|e| !e.is_string() && !e.is_null())
+    {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "Cannot deserialize value of type `java.lang.String` from Array value (token `JsonToken.START_ARRAY`)",
+        ));
+    }
+    Ok(SearchArgs {
+        jql: v
+            .get("jql")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        token: v
+            .get("nextPageToken")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        start_at: v.get("startAt").and_then(Value::as_i64).unwrap_or(0),
+        max_results: v.get("maxResults").and_then(Value::as_i64).unwrap_or(50),
+        fields: v
+            .get("fields")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        expand: v
+            .get("expand")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+    })
+}
+
+pub(super) fn matching<'a>(
+    ctx: &Ctx,
+    data: &'a Dataset,
+    jql: &str,
+) -> Result<Vec<&'a Issue>, Response> {
+    let query = jql::parse(jql, ctx.flavour).map_err(|m| error(StatusCode::BAD_REQUEST, &m))?;
+    let mut hits: Vec<&Issue> = data
+        .issues
+        .iter()
+        .filter(|i| query.matches(i, data))
+        .collect();
+    query.sort(&mut hits);
+    Ok(hits)
+}
+
+pub(super) fn encode_token(offset: usize, jql: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{offset}|{jql}"))
+}
+
+pub(super) fn decode_token(token: &str, jql: &str) -> Option<usize> {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (offset, q) = text.split_once('|')?;
+    (q == jql).then(|| offset.parse().ok()).flatten()
+}
+
+pub(super) fn search_jql(
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    version: &str,
+    args: SearchArgs,
+) -> Response {
+    if ctx.flavour == Flavour::DataCenter {
+        return error(StatusCode::NOT_FOUND, "null for uri");
+    }
+    let data = ctx.shared.jira.lock().unwrap();
+    let hits = match matching(ctx, &data, &args.jql) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let offset = match &args.token {
+        None => 0,
+        Some(t) => match decode_token(t, &args.jql) {
+            Some(o) => o,
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "The provided next page token is invalid or expired.",
+                );
+            }
+        },
+    };
+    let wanted = Wanted::parse(&args.fields, false);
+    let per_page = (args.max_results.max(1) as usize).min(wanted.cap());
+    let base = base_url(headers, ctx);
+    let page: Vec<Value> = hits
+        .iter()
+        .skip(offset)
+        .take(per_page)
+        .map(|i| issue_json(ctx, &base, version, &data, i, &wanted, true))
+        .collect();
+    let end = offset + page.len();
+    let mut out = json!({"issues": page, "isLast": end >= hits.len()});
+    // On the last page the key is absent, not null (JRACLOUD-92184).
+    if end < hits.len() {
+        out["nextPageToken"] = json!(encode_token(end, &args.jql));
+    }
+    if args.expand.split(',').any(|e| e.trim() == "names")
+        || args.expand.split(',').any(|e| e.trim() == "schema")
+    {
+        let (names, schema) = names_and_schema(ctx);
+        if args.expand.contains("names") {
+            out["names"] = names;
+        }
+        if args.expand.contains("schema") {
+            out["schema"] = schema;
+        }
+    }
+    crate::json_response(StatusCode::OK, out)
+}
+
+/// Runs a search after the credentials check, with its arguments from the query string (GET)
+/// or the body (POST).
+pub(super) fn searching(
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    version: &str,
+    args: impl FnOnce() -> Result<SearchArgs, Response>,
+    search: fn(&Ctx, &HeaderMap, &str, SearchArgs) -> Response,
+) -> Response {
+    if let Err(r) = gate(ctx, headers, Some(version)) {
+        return r;
+    }
+    match args() {
+        Ok(args) => search(ctx, headers, version, args),
+        Err(r) => r,
+    }
+}
+
+pub(super) async fn search_jql_get(
+    State(ctx): State<Ctx>,
+    Path(version): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let args = || search_args_from_query(&params(&q));
+    searching(&ctx, &headers, &version, args, search_jql)
+}
+
+pub(super) async fn search_jql_post(
+    State(ctx): State<Ctx>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let args = || search_args_from_body(&body);
+    searching(&ctx, &headers, &version, args, search_jql)
+}
+
+pub(super) const REMOVED_SEARCH: &str = "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046";
+
+pub(super) fn search_old(
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    version: &str,
+    args: SearchArgs,
+) -> Response {
+    if ctx.flavour == Flavour::Cloud {
+        return error(StatusCode::GONE, REMOVED_SEARCH);
+    }
+    let data = ctx.shared.jira.lock().unwrap();
+    let hits = match matching(ctx, &data, &args.jql) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    // Data Center: offset paging with a total; the server cap applies silently.
+    let max = (args.max_results.max(0) as usize).min(DC_SEARCH_CAP);
+    let start = args.start_at.max(0) as usize;
+    let wanted = Wanted::parse(&args.fields, true);
+    let base = base_url(headers, ctx);
+    let issues: Vec<Value> = hits
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|i| issue_json(ctx, &base, version, &data, i, &wanted, false))
+        .collect();
+    let mut out = json!({"expand": "schema,names", "startAt": start, "maxResults": max, "total": hits.len(), "issues": issues});
+    if args.expand.contains("names") || args.expand.contains("schema") {
+        let (names, schema) = names_and_schema(ctx);
+        out["names"] = names;
+        out["schema"] = schema;
+    }
+    crate::json_response(StatusCode::OK, out)
+}
+
+pub(super) async fn search_old_get(
+    State(ctx): State<Ctx>,
+    Path(version): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let args = || search_args_from_query(&params(&q));
+    searching(&ctx, &headers, &version, args, search_old)
+}
+
+pub(super) async fn search_old_post(
+    State(ctx): State<Ctx>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let args = || search_args_from_body(&body);
+    searching(&ctx, &headers, &version, args, search_old)
+}

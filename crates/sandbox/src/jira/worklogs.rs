@@ -1,0 +1,154 @@
+//! Worklogs: an issue's, the changed and deleted ones since a moment, and a list by id.
+
+#[allow(unused_imports)]
+use super::*;
+
+pub(super) async fn issue_worklogs(
+    State(ctx): State<Ctx>,
+    Path((version, key)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = gate(&ctx, &headers, Some(&version)) {
+        return r;
+    }
+    let ps = params(&q);
+    // Non-numeric paging parameters give 404 here, as on the real service.
+    let (Ok(start), Ok(max)) = (number(&ps, "startAt", 0), number(&ps, "maxResults", 5000)) else {
+        return no_issue();
+    };
+    let data = ctx.shared.jira.lock().unwrap();
+    let Some(issue) = data.issue(&key) else {
+        return no_issue();
+    };
+    let base = base_url(&headers, &ctx);
+    let mut logs: Vec<&Worklog> = data
+        .worklogs
+        .iter()
+        .filter(|w| w.issue_id == issue.id)
+        .collect();
+    logs.sort_by_key(|w| (w.created, w.id));
+    let total = logs.len();
+    let page: Vec<Value> = logs
+        .into_iter()
+        .skip(start.max(0) as usize)
+        .take(max.clamp(0, 5000) as usize)
+        .map(|w| worklog_json(&ctx, &base, &version, &data, w))
+        .collect();
+    crate::json_response(
+        StatusCode::OK,
+        json!({"startAt": start, "maxResults": max.clamp(0, 5000), "total": total, "worklogs": page}),
+    )
+}
+
+pub(super) fn changed_page(
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    version: &str,
+    what: &str,
+    since: i64,
+    mut items: Vec<(u64, i64)>,
+) -> Response {
+    // The last minute is left out: a worklog saved just now shows up on a later call.
+    let horizon = now(ctx) - 60_000;
+    items.retain(|(_, t)| *t > since && *t <= horizon);
+    items.sort_by_key(|(id, t)| (*t, *id));
+    let last_page = items.len() <= CHANGED_PAGE;
+    items.truncate(CHANGED_PAGE);
+    let until = items.last().map(|(_, t)| *t).unwrap_or(since);
+    let base = base_url(headers, ctx);
+    let values: Vec<Value> = items
+        .iter()
+        .map(|(id, t)| json!({"worklogId": id, "updatedTime": t, "properties": []}))
+        .collect();
+    let mut out = json!({
+        "values": values,
+        "since": since,
+        "until": until,
+        "self": format!("{base}/rest/api/{version}/worklog/{what}?since={since}"),
+        "lastPage": last_page,
+    });
+    if !last_page {
+        out["nextPage"] = json!(format!(
+            "{base}/rest/api/{version}/worklog/{what}?since={until}"
+        ));
+    }
+    crate::json_response(StatusCode::OK, out)
+}
+
+pub(super) async fn worklogs_updated(
+    State(ctx): State<Ctx>,
+    Path(version): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = gate(&ctx, &headers, Some(&version)) {
+        return r;
+    }
+    let since = match number(&params(&q), "since", 0) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let items = {
+        let data = ctx.shared.jira.lock().unwrap();
+        data.worklogs.iter().map(|w| (w.id, w.updated)).collect()
+    };
+    changed_page(&ctx, &headers, &version, "updated", since, items)
+}
+
+pub(super) async fn worklogs_deleted(
+    State(ctx): State<Ctx>,
+    Path(version): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = gate(&ctx, &headers, Some(&version)) {
+        return r;
+    }
+    let since = match number(&params(&q), "since", 0) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let items = ctx.shared.jira.lock().unwrap().deleted_worklogs.clone();
+    changed_page(&ctx, &headers, &version, "deleted", since, items)
+}
+
+pub(super) async fn worklog_list(
+    State(ctx): State<Ctx>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = gate(&ctx, &headers, Some(&version)) {
+        return r;
+    }
+    let ids: Vec<u64> = match serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("ids").cloned())
+        .and_then(|ids| serde_json::from_value::<Vec<u64>>(ids).ok())
+    {
+        Some(ids) => ids,
+        None => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Request body must contain a list of worklog ids: {\"ids\": [...]}.",
+            );
+        }
+    };
+    if ids.is_empty() || ids.len() > 1000 {
+        return field_error(
+            StatusCode::BAD_REQUEST,
+            "ids",
+            "The number of worklog ids must be between 1 and 1000.",
+        );
+    }
+    let data = ctx.shared.jira.lock().unwrap();
+    let base = base_url(&headers, &ctx);
+    let out: Vec<Value> = data
+        .worklogs
+        .iter()
+        .filter(|w| ids.contains(&w.id))
+        .map(|w| worklog_json(&ctx, &base, &version, &data, w))
+        .collect();
+    crate::json_response(StatusCode::OK, Value::Array(out))
+}

@@ -1,0 +1,223 @@
+//! The initiatives stream: epics (found by hierarchy level), with the risks filed under them and
+//! the gate decision on record.
+
+#[allow(unused_imports)]
+use super::*;
+
+const INITIATIVE_ATTRIBUTES: &[&str] = &[
+    "demand-type",
+    "development-type",
+    "value-stream",
+    "strategic-theme",
+    "gate",
+    "gate-decision",
+    "gate-decision-date",
+    "gate-decider",
+    "next-gate-due",
+    "cost-of-delay",
+    "business-value",
+    "time-criticality",
+    "risk-reduction",
+    "job-size",
+    "target-start",
+    "target-end",
+    "business-owner",
+    "kpi",
+    "kpi-baseline",
+    "kpi-target",
+    "kpi-actual",
+    "kpi-measured-on",
+];
+
+/// The initiatives stream: one page of epics, with the risks filed under them.
+pub fn initiatives(
+    jira: &Jira,
+    settings: &Settings,
+    cursor: Option<&str>,
+    checkpoint: Option<&str>,
+    page_size: u32,
+) -> Result<Page, PluginError> {
+    let mut page = Page::default();
+    let cursor = open_cursor(jira, settings, cursor, &mut page)?;
+    let jql = format!(
+        "project = {} AND issuetype in ({}){} ORDER BY key ASC",
+        jql_list(&[&settings.project]),
+        jql_list(&cursor.epic_types),
+        updated_clause(checkpoint)?
+    );
+    let mut wanted: Vec<String> = [
+        "summary",
+        "status",
+        "created",
+        "updated",
+        "labels",
+        "issuetype",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    wanted.extend(cursor.fields.ids_of(INITIATIVE_ATTRIBUTES));
+    let result = jira.search(&jql, &wanted, &cursor.at, page_size.clamp(1, 100))?;
+    let (risks, risks_unread) = risks_of(
+        jira,
+        settings,
+        &cursor,
+        &result.issues,
+        &mut page.diagnostics,
+    )?;
+    let mut newest = cursor.newest.clone();
+    for issue in &result.issues {
+        let key = issue.key();
+        let mut r = Reader::new(&cursor.fields, key.clone(), &issue.fields);
+        let updated = r.system_timestamp("updated", "source_updated");
+        newest = newer(newest, updated.as_deref());
+        let status_category = issue
+            .field("status")
+            .and_then(|s| s.pointer("/statusCategory/key"))
+            .and_then(Value::as_str)
+            .map(status_category);
+        let kpis = match r.text("kpi") {
+            Some(name) => vec![Kpi {
+                name,
+                unit: None,
+                baseline: r.number("kpi-baseline"),
+                target: r.number("kpi-target"),
+                measurements: match (r.date("kpi-measured-on"), r.number("kpi-actual")) {
+                    (Some(date), Some(value)) => vec![(date, value)],
+                    _ => Vec::new(),
+                },
+            }],
+            None => Vec::new(),
+        };
+        let gate = r.text("gate");
+        let initiative = Initiative {
+            key: key.clone(),
+            title: r.system_text("summary", "title").unwrap_or_default(),
+            status: r.system_name("status", "status").unwrap_or_default(),
+            status_category,
+            demand_type: r.text("demand-type").map(|v| vocabulary(&v)),
+            development_type: r.text("development-type").map(|v| vocabulary(&v)),
+            value_stream: r.text("value-stream"),
+            portfolio: Some(settings.project.clone()),
+            business_owner: r.text("business-owner"),
+            strategic_theme: r.text("strategic-theme"),
+            current_gate: gate.clone(),
+            cost_of_delay: r.number("cost-of-delay"),
+            user_business_value: r.number("business-value"),
+            time_criticality: r.number("time-criticality"),
+            risk_reduction: r.number("risk-reduction"),
+            job_size: r.number("job-size"),
+            planned_start: r.date("target-start"),
+            planned_end: r.date("target-end"),
+            next_gate_due: r.date("next-gate-due"),
+            created: r
+                .system_timestamp("created", "created")
+                .map(|c| rfc3339(&c)),
+            labels: r.labels(),
+            risks: risks.get(&key).cloned().unwrap_or_default(),
+            kpis,
+        };
+        // The decision on record at the current gate, if the site keeps one in the epic.
+        if let (Some(gate), Some(decision)) = (gate, r.text("gate-decision")) {
+            let decided = GateDecision {
+                initiative_key: key.clone(),
+                gate,
+                decision: vocabulary(&decision),
+                decider: r.text("gate-decider"),
+                date: r.date("gate-decision-date"),
+                conditions: None,
+            };
+            // The decision shares the epic's `updated`: if that drifted, keep its last one too.
+            let mut extra = serde_json::Map::new();
+            if r.unread.contains(&"source_updated") {
+                extra.insert(
+                    tollgate_plugin_api::UNREAD_KEY.to_string(),
+                    json!(["source_updated"]),
+                );
+            }
+            page.records.push(with_extra(
+                record(
+                    format!("{}:gate-decision", issue.id),
+                    Entity::GateDecision(decided),
+                ),
+                issue,
+                updated.as_deref(),
+                extra,
+            ));
+        }
+        if risks_unread.contains(&key) {
+            r.unread.push("risks");
+        }
+        push_read(
+            &mut page,
+            issue,
+            updated.as_deref(),
+            r,
+            Entity::Initiative(initiative),
+        );
+    }
+    let cursor = IssueCursor { newest, ..cursor };
+    Ok(finish(page, cursor, result.next, checkpoint))
+}
+
+/// Risks by the key of their epic.
+type RisksByEpic = BTreeMap<String, Vec<Risk>>;
+
+/// The risks filed as child issues of these epics (type `risk-issue-type`), and the epics one
+/// of whose risks came with a value of an unexpected type (their last risks read are kept).
+fn risks_of(
+    jira: &Jira,
+    settings: &Settings,
+    cursor: &IssueCursor,
+    epics: &[Issue],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<(RisksByEpic, Vec<String>), PluginError> {
+    let mut out = RisksByEpic::new();
+    let mut unread = Vec::new();
+    if epics.is_empty() || cursor.risk_types.is_empty() {
+        return Ok((out, unread));
+    }
+    let keys: Vec<String> = epics.iter().map(Issue::key).collect();
+    let Some(link) = parent_clause(jira.deployment, &cursor.fields) else {
+        return Ok((out, unread));
+    };
+    let jql = format!(
+        "project = {} AND issuetype in ({}) AND {link} in ({}) ORDER BY key ASC",
+        jql_list(&[&settings.project]),
+        jql_list(&cursor.risk_types),
+        jql_list(&keys)
+    );
+    let mut wanted = vec![
+        "summary".to_string(),
+        "assignee".to_string(),
+        "parent".to_string(),
+    ];
+    wanted.extend(
+        cursor
+            .fields
+            .ids_of(&["probability", "impact", "mitigation", "epic-link"]),
+    );
+    for issue in jira.search_all(&jql, &wanted)? {
+        let Some(epic) = parent_key(jira.deployment, &cursor.fields, &issue) else {
+            continue;
+        };
+        let mut r = Reader::new(&cursor.fields, issue.key(), &issue.fields);
+        let risk = Risk {
+            title: r.system_text("summary", "risks").unwrap_or_default(),
+            probability: r.number("probability"),
+            impact: r.number("impact"),
+            owner: issue
+                .field("assignee")
+                .and_then(|a| a.get("displayName"))
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            mitigation: r.text("mitigation"),
+        };
+        if !r.diagnostics.is_empty() && !unread.contains(&epic) {
+            unread.push(epic.clone());
+        }
+        diagnostics.append(&mut r.diagnostics);
+        out.entry(epic).or_default().push(risk);
+    }
+    Ok((out, unread))
+}

@@ -1,0 +1,305 @@
+//! The four streams: initiatives (epics, with their risks and the gate decision on record),
+//! work items (their children), sprints (of the project's scrum boards) and time entries
+//! (worklogs, incrementally).
+
+mod initiatives;
+mod sprints;
+mod time_entries;
+mod work_items;
+
+pub use initiatives::initiatives;
+pub use sprints::sprints;
+pub use time_entries::time_entries;
+pub use work_items::work_items;
+
+use crate::api::{Issue, Jira, SearchPosition, jql_list, jql_minute, rfc3339};
+use crate::fields::{FieldMap, Reader, vocabulary};
+use crate::rich_text::comment_text;
+use crate::{Deployment, Settings};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use tollgate_plugin_api::{
+    Deletion, Diagnostic, DmoRecord, Entity, EntityKind, GateDecision, Initiative, Kpi, Page,
+    PluginError, Risk, Sprint, TimeEntry, WorkItem, paging, record,
+};
+
+/// What every page of an issue stream carries forward.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct IssueCursor {
+    at: SearchPosition,
+    fields: FieldMap,
+    epic_types: Vec<String>,
+    risk_types: Vec<String>,
+    /// The newest `updated` seen so far in this pass, as Jira wrote it.
+    newest: Option<String>,
+}
+
+/// Checkpoint of the issue streams: the newest `updated` of the last completed pass.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct IssueCheckpoint {
+    updated: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct IssueType {
+    id: String,
+    name: String,
+    #[serde(default)]
+    hierarchy_level: Option<i32>,
+}
+
+pub(super) fn start_issue_cursor(
+    jira: &Jira,
+    settings: &Settings,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<IssueCursor, PluginError> {
+    let fields = FieldMap::resolve(jira, &settings.fields, diagnostics)?;
+    let types: Vec<IssueType> = jira.get(&format!("{}/issuetype", jira.api()))?;
+    // Epics by their level in the hierarchy, not by the name "Epic", which sites rename.
+    let mut epic_types: Vec<String> = types
+        .iter()
+        .filter(|t| t.hierarchy_level == Some(1))
+        .map(|t| t.id.clone())
+        .collect();
+    if epic_types.is_empty() {
+        // Servers that do not report levels: the configured names.
+        epic_types = types
+            .iter()
+            .filter(|t| {
+                settings
+                    .epic_issue_types
+                    .iter()
+                    .any(|n| n.eq_ignore_ascii_case(&t.name))
+            })
+            .map(|t| t.id.clone())
+            .collect();
+    }
+    if epic_types.is_empty() {
+        return Err(PluginError::Config(format!(
+            "no issue type on this site is at the epic level (hierarchy level 1) or named {}; set epic-issue-types",
+            settings.epic_issue_types.join(" or ")
+        )));
+    }
+    let risk_types = types
+        .iter()
+        .filter(|t| t.name.eq_ignore_ascii_case(&settings.risk_issue_type))
+        .map(|t| t.id.clone())
+        .collect();
+    Ok(IssueCursor {
+        at: SearchPosition::default(),
+        fields,
+        epic_types,
+        risk_types,
+        newest: None,
+    })
+}
+
+/// The cursor of this pass: decoded, or on the first page made by resolving fields and
+/// issue types (their diagnostics go on the page).
+pub(super) fn open_cursor(
+    jira: &Jira,
+    settings: &Settings,
+    cursor: Option<&str>,
+    page: &mut Page,
+) -> Result<IssueCursor, PluginError> {
+    match paging::decode::<IssueCursor>(cursor)? {
+        Some(c) => Ok(c),
+        None => start_issue_cursor(jira, settings, &mut page.diagnostics),
+    }
+}
+
+pub(super) fn newer(a: Option<String>, b: Option<&str>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if rfc_key(b) > rfc_key(&a) {
+            b.to_string()
+        } else {
+            a
+        }),
+        (a, b) => a.or(b.map(str::to_string)),
+    }
+}
+
+/// Comparable form of a Jira timestamp (UTC, to the millisecond).
+pub(super) fn rfc_key(ts: &str) -> i64 {
+    // yyyy-MM-ddTHH:mm:ss.SSS+hhmm
+    let n = |a: usize, b: usize| {
+        ts.get(a..b)
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let (y, mo, d, h, mi, s, ms) = (
+        n(0, 4),
+        n(5, 7),
+        n(8, 10),
+        n(11, 13),
+        n(14, 16),
+        n(17, 19),
+        n(20, 23),
+    );
+    let off = ts.len().checked_sub(5).map_or(0, |i| {
+        let sign = if ts.as_bytes()[i] == b'-' { -1 } else { 1 };
+        sign * (n(i + 1, i + 3) * 60 + n(i + 3, i + 5))
+    });
+    let days = {
+        let (y, m) = if mo <= 2 {
+            (y - 1, mo + 9)
+        } else {
+            (y, mo - 3)
+        };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * m + 2) / 5 + d - 1;
+        era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy
+    };
+    ((days * 1440 + h * 60 + mi - off) * 60 + s) * 1000 + ms
+}
+
+pub(super) fn updated_clause(checkpoint: Option<&str>) -> Result<String, PluginError> {
+    let Some(cp) = paging::decode::<IssueCheckpoint>(checkpoint)? else {
+        return Ok(String::new());
+    };
+    let minute = jql_minute(&cp.updated).ok_or_else(|| {
+        PluginError::Internal(format!(
+            "checkpoint `{}` is not a Jira timestamp; run a full sync",
+            cp.updated
+        ))
+    })?;
+    Ok(format!(" AND updated >= \"{minute}\""))
+}
+
+pub(super) fn finish(
+    mut page: Page,
+    cursor: IssueCursor,
+    next: Option<SearchPosition>,
+    checkpoint: Option<&str>,
+) -> Page {
+    match next {
+        Some(at) => {
+            page.next_cursor = Some(paging::encode(&IssueCursor { at, ..cursor }));
+        }
+        None => {
+            // Keep the newest timestamp seen; an empty incremental pass keeps the old one.
+            page.checkpoint = cursor
+                .newest
+                .map(|updated| paging::encode(&IssueCheckpoint { updated }))
+                .or_else(|| checkpoint.map(str::to_string));
+        }
+    }
+    page
+}
+
+pub(super) fn with_extra(
+    mut r: DmoRecord,
+    issue: &Issue,
+    updated: Option<&str>,
+    extra: serde_json::Map<String, Value>,
+) -> DmoRecord {
+    r.url = issue.browse_url();
+    r.source_updated = updated.map(rfc3339);
+    if !extra.is_empty() {
+        r.extra = Value::Object(extra).to_string();
+    }
+    r
+}
+
+/// Add the record read from `issue`, with what the reader kept in `extra` and noticed.
+pub(super) fn push_read(
+    page: &mut Page,
+    issue: &Issue,
+    updated: Option<&str>,
+    mut r: Reader<'_>,
+    entity: Entity,
+) {
+    let extra = r.take_extra();
+    page.diagnostics.append(&mut r.diagnostics);
+    page.records.push(with_extra(
+        record(issue.id.clone(), entity),
+        issue,
+        updated,
+        extra,
+    ));
+}
+
+pub(super) fn status_category(key: &str) -> String {
+    match key {
+        "new" => "todo",
+        "indeterminate" => "in-progress",
+        "done" => "done",
+        other => other,
+    }
+    .to_string()
+}
+
+/// The JQL field that links a child to its epic: `parent` on Cloud, Epic Link on Data Center.
+pub(super) fn parent_clause(deployment: Deployment, fields: &FieldMap) -> Option<String> {
+    match deployment {
+        Deployment::Cloud => Some("parent".to_string()),
+        Deployment::DataCenter => fields
+            .id("epic-link")
+            .map(|id| format!("cf[{}]", id.trim_start_matches("customfield_"))),
+    }
+}
+
+/// The epic key of a child issue.
+pub(super) fn parent_key(
+    deployment: Deployment,
+    fields: &FieldMap,
+    issue: &Issue,
+) -> Option<String> {
+    match deployment {
+        Deployment::Cloud => issue
+            .field("parent")
+            .and_then(|p| p.get("key"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        Deployment::DataCenter => fields.id("epic-link").and_then(|id| issue.str_field(id)),
+    }
+}
+
+/// Whether a Cloud parent is an epic (level 1) rather than, for a sub-task, a story.
+pub(super) fn parent_is_epic(issue: &Issue) -> bool {
+    issue
+        .field("parent")
+        .and_then(|p| p.pointer("/fields/issuetype/hierarchyLevel"))
+        .and_then(Value::as_i64)
+        .is_none_or(|l| l == 1)
+}
+
+/// The person id of a Jira user: the account id (Cloud) or user name (Data Center), through
+/// the `people` aliases of the settings.
+pub fn person_of(settings: &Settings, user: &Value) -> Option<String> {
+    let id = user
+        .get("accountId")
+        .or_else(|| user.get("name"))
+        .and_then(Value::as_str)?;
+    Some(
+        settings
+            .people
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_compare_across_offsets() {
+        assert!(rfc_key("2026-11-27T10:30:00.000+0200") < rfc_key("2026-11-27T09:31:00.000+0100"));
+        assert_eq!(
+            rfc_key("2026-11-27T10:30:00.000+0200"),
+            rfc_key("2026-11-27T08:30:00.000+0000")
+        );
+        assert_eq!(
+            newer(
+                Some("2026-11-27T10:30:00.000+0200".into()),
+                Some("2026-11-27T08:31:00.000+0000")
+            ),
+            Some("2026-11-27T08:31:00.000+0000".into())
+        );
+    }
+}

@@ -1,0 +1,221 @@
+//! The time-entries stream: worklogs, incrementally, the way Jira allows.
+
+#[allow(unused_imports)]
+use super::*;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct WorklogCursor {
+    /// `updated` pages first, then `deleted` ones.
+    deleted_phase: bool,
+    since: i64,
+    fields: FieldMap,
+    /// Where the `updated` phase ended: the next run's `updated` watermark.
+    updated_until: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct WorklogCheckpoint {
+    updated_since: i64,
+    deleted_since: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Changed {
+    values: Vec<ChangedItem>,
+    until: Option<i64>,
+    last_page: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChangedItem {
+    worklog_id: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Worklog {
+    id: String,
+    issue_id: String,
+    author: Option<Value>,
+    started: String,
+    time_spent_seconds: u64,
+    updated: Option<String>,
+    comment: Option<Value>,
+}
+
+/// The time-entries stream, incremental the way Jira allows: `/worklog/updated` since the
+/// watermark (Jira leaves out the last minute, so the watermark is the `until` it answered,
+/// never "now"), the worklogs themselves through `/worklog/list` (at most 1000 ids), then
+/// `/worklog/deleted` for explicit deletions. The 20 worklogs a search embeds are never used.
+pub fn time_entries(
+    jira: &Jira,
+    settings: &Settings,
+    cursor: Option<&str>,
+    checkpoint: Option<&str>,
+) -> Result<Page, PluginError> {
+    let mut page = Page::default();
+    let checkpoint = paging::decode::<WorklogCheckpoint>(checkpoint)?;
+    let cursor = match paging::decode::<WorklogCursor>(cursor)? {
+        Some(c) => c,
+        None => {
+            let fields = FieldMap::resolve(jira, &settings.fields, &mut Vec::new())?;
+            let since = checkpoint.as_ref().map_or(0, |c| c.updated_since);
+            WorklogCursor {
+                deleted_phase: false,
+                since,
+                fields,
+                updated_until: since,
+            }
+        }
+    };
+    let what = if cursor.deleted_phase {
+        "deleted"
+    } else {
+        "updated"
+    };
+    let changed: Changed = jira.get_with(
+        &format!("{}/worklog/{what}", jira.api()),
+        &[("since", &cursor.since.to_string())],
+    )?;
+    let until = changed.until.unwrap_or(cursor.since).max(cursor.since);
+    let ids: Vec<u64> = changed.values.iter().map(|v| v.worklog_id).collect();
+    if cursor.deleted_phase {
+        page.deletions = ids
+            .iter()
+            .map(|id| Deletion {
+                kind: EntityKind::TimeEntry,
+                external_id: id.to_string(),
+            })
+            .collect();
+    } else {
+        for chunk in ids.chunks(1000) {
+            let worklogs: Vec<Worklog> = jira.client().post_json(
+                &format!("{}/worklog/list", jira.api()),
+                &json!({ "ids": chunk }),
+            )?;
+            let issues = issues_by_id(jira, &cursor.fields, &worklogs)?;
+            for w in worklogs {
+                let Some((key, epic, is_epic)) = issues.get(&w.issue_id) else {
+                    page.diagnostics.push(Diagnostic {
+                        severity: tollgate_plugin_api::Severity::Warning,
+                        code: "worklog-without-issue".into(),
+                        message: format!(
+                            "worklog {} is on issue {}, which the search did not return",
+                            w.id, w.issue_id
+                        ),
+                        location: Some(format!("worklog:{}", w.id)),
+                    });
+                    continue;
+                };
+                let Some(person) = w.author.as_ref().and_then(|a| person_of(settings, a)) else {
+                    page.diagnostics.push(Diagnostic {
+                        severity: tollgate_plugin_api::Severity::Warning,
+                        code: "worklog-without-author".into(),
+                        message: format!(
+                            "worklog {} on {key} names no author with an account id or user name; it is not imported",
+                            w.id
+                        ),
+                        location: Some(format!("worklog:{}", w.id)),
+                    });
+                    continue;
+                };
+                let entry = TimeEntry {
+                    person,
+                    work_item_key: (!is_epic).then(|| key.clone()),
+                    initiative_key: epic.clone(),
+                    date: w.started.get(..10).unwrap_or_default().to_string(),
+                    started: Some(rfc3339(&w.started)),
+                    seconds: w.time_spent_seconds,
+                    description: w
+                        .comment
+                        .as_ref()
+                        .map(comment_text)
+                        .filter(|t| !t.is_empty()),
+                };
+                let mut r = record(w.id.clone(), Entity::TimeEntry(entry));
+                r.source_updated = w.updated.as_deref().map(rfc3339);
+                page.records.push(r);
+            }
+        }
+    }
+    let next = if !changed.last_page && until > cursor.since {
+        Some(WorklogCursor {
+            since: until,
+            updated_until: if cursor.deleted_phase {
+                cursor.updated_until
+            } else {
+                until
+            },
+            ..cursor
+        })
+    } else if !cursor.deleted_phase {
+        let updated_until = until;
+        // A full pass needs no deletions (the host sweeps what it did not see); the next
+        // incremental pass asks for deletions since where this one stopped.
+        match &checkpoint {
+            Some(cp) => Some(WorklogCursor {
+                deleted_phase: true,
+                since: cp.deleted_since,
+                updated_until,
+                ..cursor
+            }),
+            None => {
+                page.checkpoint = Some(paging::encode(&WorklogCheckpoint {
+                    updated_since: updated_until,
+                    deleted_since: updated_until,
+                }));
+                None
+            }
+        }
+    } else {
+        page.checkpoint = Some(paging::encode(&WorklogCheckpoint {
+            updated_since: cursor.updated_until,
+            deleted_since: until,
+        }));
+        None
+    };
+    page.next_cursor = next.map(|c| paging::encode(&c));
+    Ok(page)
+}
+
+/// An issue's key, its epic's key, and whether it is an epic itself.
+type IssueRef = (String, Option<String>, bool);
+
+/// Key, epic key and whether it is an epic, for the issues of these worklogs.
+fn issues_by_id(
+    jira: &Jira,
+    fields: &FieldMap,
+    worklogs: &[Worklog],
+) -> Result<BTreeMap<String, IssueRef>, PluginError> {
+    let mut ids: Vec<&str> = worklogs.iter().map(|w| w.issue_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = BTreeMap::new();
+    let mut wanted = vec!["issuetype".to_string(), "parent".to_string()];
+    wanted.extend(fields.ids_of(&["epic-link"]));
+    for chunk in ids.chunks(500) {
+        let jql = format!("id in ({}) ORDER BY key ASC", jql_list(chunk));
+        for issue in jira.search_all(&jql, &wanted)? {
+            let level = issue
+                .field("issuetype")
+                .and_then(|t| t.get("hierarchyLevel"))
+                .and_then(Value::as_i64);
+            let is_epic = level == Some(1);
+            let epic = if is_epic {
+                Some(issue.key())
+            } else {
+                match jira.deployment {
+                    Deployment::Cloud if parent_is_epic(&issue) => {
+                        parent_key(jira.deployment, fields, &issue)
+                    }
+                    Deployment::Cloud => None,
+                    Deployment::DataCenter => parent_key(jira.deployment, fields, &issue),
+                }
+            };
+            out.insert(issue.id.clone(), (issue.key(), epic, is_epic));
+        }
+    }
+    Ok(out)
+}

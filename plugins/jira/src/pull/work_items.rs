@@ -1,0 +1,91 @@
+//! The work-items stream: every issue of the project that is neither an epic nor a risk.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// The work-items stream: every issue of the project that is neither an epic nor a risk.
+pub fn work_items(
+    jira: &Jira,
+    settings: &Settings,
+    cursor: Option<&str>,
+    checkpoint: Option<&str>,
+    page_size: u32,
+) -> Result<Page, PluginError> {
+    let mut page = Page::default();
+    let cursor = open_cursor(jira, settings, cursor, &mut page)?;
+    let mut excluded = cursor.epic_types.clone();
+    excluded.extend(cursor.risk_types.iter().cloned());
+    let jql = format!(
+        "project = {} AND issuetype not in ({}){} ORDER BY key ASC",
+        jql_list(&[&settings.project]),
+        jql_list(&excluded),
+        updated_clause(checkpoint)?
+    );
+    let mut wanted: Vec<String> = [
+        "summary",
+        "status",
+        "issuetype",
+        "parent",
+        "assignee",
+        "created",
+        "updated",
+        "resolutiondate",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    wanted.extend(
+        cursor
+            .fields
+            .ids_of(&["story-points", "sprint", "epic-link"]),
+    );
+    let result = jira.search(&jql, &wanted, &cursor.at, page_size.clamp(1, 100))?;
+    let mut newest = cursor.newest.clone();
+    for issue in &result.issues {
+        let key = issue.key();
+        let mut r = Reader::new(&cursor.fields, key.clone(), &issue.fields);
+        let updated = r.system_timestamp("updated", "source_updated");
+        newest = newer(newest, updated.as_deref());
+        let parent = parent_key(jira.deployment, &cursor.fields, issue);
+        let (initiative_key, parent_key) = match jira.deployment {
+            Deployment::Cloud if parent_is_epic(issue) => (parent.clone(), parent),
+            Deployment::Cloud => (None, parent),
+            Deployment::DataCenter => (parent.clone(), parent),
+        };
+        let item = WorkItem {
+            key: key.clone(),
+            kind: r
+                .system_name("issuetype", "kind")
+                .map(|n| vocabulary(&n))
+                .unwrap_or_default(),
+            title: r.system_text("summary", "title").unwrap_or_default(),
+            status: r.system_name("status", "status").unwrap_or_default(),
+            status_category: issue
+                .field("status")
+                .and_then(|s| s.pointer("/statusCategory/key"))
+                .and_then(Value::as_str)
+                .map(status_category),
+            initiative_key,
+            parent_key,
+            assignee: issue.field("assignee").and_then(|a| person_of(settings, a)),
+            sprint_ids: r.sprint_ids("sprint"),
+            estimate: r.number("story-points"),
+            created: r
+                .system_timestamp("created", "created")
+                .map(|c| rfc3339(&c)),
+            started: None,
+            resolved: r
+                .system_timestamp("resolutiondate", "resolved")
+                .map(|c| rfc3339(&c)),
+        };
+        push_read(
+            &mut page,
+            issue,
+            updated.as_deref(),
+            r,
+            Entity::WorkItem(item),
+        );
+    }
+    let cursor = IssueCursor { newest, ..cursor };
+    Ok(finish(page, cursor, result.next, checkpoint))
+}
