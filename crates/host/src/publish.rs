@@ -5,7 +5,7 @@
 use crate::app::Session;
 use crate::error::Error;
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use tollgate_dmo::model::EntityKind;
 use tollgate_runtime::bindings::types::{
@@ -75,7 +75,16 @@ pub async fn publish(
     dry_run: bool,
 ) -> Result<Vec<Outcome>, Error> {
     let findings = store.findings(true)?;
-    let initiatives = store.records(EntityKind::Initiative)?;
+    // Findings know their initiative's connection; only ones recorded by an older Tollgate
+    // need the store's initiatives to find it, and then they are read once.
+    let legacy = if findings
+        .iter()
+        .any(|f| f.finding.subject.kind == "initiative" && f.finding.subject.connection.is_none())
+    {
+        initiatives_by_connection(&*store)?
+    } else {
+        BTreeMap::new()
+    };
     let mut outcomes = Vec::new();
     for (name, conn) in &session.config.connections {
         if only.is_some_and(|o| o != name) {
@@ -97,19 +106,18 @@ pub async fn publish(
             }
             continue;
         }
-        let keys: BTreeSet<&str> = initiatives
-            .iter()
-            .filter(|r| r.provenance.connection == *name)
-            .filter_map(|r| match &r.entity {
-                tollgate_dmo::model::Entity::Initiative(i) => Some(i.key.as_str()),
-                _ => None,
-            })
-            .collect();
         let batch: Vec<WireFinding> = findings
             .iter()
             .filter(|f| {
-                f.finding.subject.kind == "initiative"
-                    && keys.contains(f.finding.subject.key.as_str())
+                let subject = &f.finding.subject;
+                subject.kind == "initiative"
+                    && match &subject.connection {
+                        Some(connection) => connection == name,
+                        // Recorded before findings carried their provenance.
+                        None => legacy
+                            .get(name)
+                            .is_some_and(|keys| keys.contains(&subject.key)),
+                    }
             })
             .map(|f| WireFinding {
                 fingerprint: f.finding.fingerprint.clone(),
@@ -210,6 +218,21 @@ pub async fn publish_step(
         crate::report::publish_files(store, &session.config, as_of)?
     };
     Ok(PublishStep { outcomes, files })
+}
+
+/// Initiative keys by connection, from the store.
+fn initiatives_by_connection(
+    store: &dyn Store,
+) -> Result<BTreeMap<String, BTreeSet<String>>, Error> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in store.records(EntityKind::Initiative)? {
+        if let tollgate_dmo::model::Entity::Initiative(i) = &r.entity {
+            out.entry(r.provenance.connection.clone())
+                .or_default()
+                .insert(i.key.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// `created 3, updated 1, unchanged 20` for a summary line.

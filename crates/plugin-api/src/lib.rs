@@ -52,8 +52,15 @@ pub use bindings::tollgate::plugin::types::{
     RetryAfter, Risk, Severity, Sprint, Team, TimeEntry, WorkItem,
 };
 
-/// The contract version this SDK implements (the WIT package version).
-pub const CONTRACT_VERSION: &str = "0.1.0";
+/// The contract version this SDK implements: the WIT package's version, read from the WIT
+/// file the bindings are generated from, so it is written in one place.
+pub fn contract_version() -> &'static str {
+    include_str!("../wit/plugin.wit")
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("package tollgate:plugin@"))
+        .map(|v| v.trim_end_matches(';').trim())
+        .unwrap_or("unknown")
+}
 
 /// The key of a record's `extra` that lists model fields (as the export spells them:
 /// `title`, `source_updated`, `cost_of_delay`) the plugin could not read this time because the

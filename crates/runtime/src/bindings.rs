@@ -1,4 +1,4 @@
-//! The one `bindgen!` of the plugin world, for contract `tollgate:plugin@0.1.0`. A future
+//! The one `bindgen!` of the plugin world (`tollgate:plugin`, the version in the WIT file). A future
 //! breaking contract version gets its own module next to this one, and the host adapts both.
 
 wasmtime::component::bindgen!({
@@ -11,7 +11,16 @@ wasmtime::component::bindgen!({
 pub use exports::tollgate::plugin::connector;
 pub use tollgate::plugin::types;
 
-/// The contract version these bindings implement.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+/// The contract these bindings are generated from.
+const WIT: &str = include_str!("../../plugin-api/wit/plugin.wit");
+
+/// The contract version these bindings implement: the WIT package's version, read from the
+/// file the bindings are generated from, so it is written in one place.
+pub fn contract_version() -> &'static str {
+    WIT.lines()
+        .find_map(|l| l.trim().strip_prefix("package tollgate:plugin@"))
+        .map(|v| v.trim_end_matches(';').trim())
+        .expect("the WIT file names its package and version")
+}
 /// Name of the export every plugin must have, without the version.
 pub const CONNECTOR_EXPORT: &str = "tollgate:plugin/connector";

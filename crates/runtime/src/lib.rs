@@ -584,7 +584,7 @@ impl Runtime {
             return Err(LoadError::WrongWorld {
                 source_name,
                 expected: bindings::CONNECTOR_EXPORT.to_string(),
-                supported: bindings::CONTRACT_VERSION.to_string(),
+                supported: bindings::contract_version().to_string(),
                 exports: if exports.is_empty() {
                     "none".to_string()
                 } else {
@@ -592,11 +592,11 @@ impl Runtime {
                 },
             });
         };
-        if !compatible(found, bindings::CONTRACT_VERSION) {
+        if !compatible(found, bindings::contract_version()) {
             return Err(LoadError::WrongContract {
                 source_name,
                 found: found.to_string(),
-                supported: bindings::CONTRACT_VERSION.to_string(),
+                supported: bindings::contract_version().to_string(),
             });
         }
         let contract = found.to_string();
@@ -610,7 +610,7 @@ impl Runtime {
         let pre = bindings::PluginPre::new(instance_pre).map_err(|e| LoadError::WrongWorld {
             source_name: source_name.clone(),
             expected: bindings::CONNECTOR_EXPORT.to_string(),
-            supported: bindings::CONTRACT_VERSION.to_string(),
+            supported: bindings::contract_version().to_string(),
             exports: format!("{} ({e:#})", exports.join(", ")),
         })?;
         let sha256 = {
@@ -987,6 +987,13 @@ fn forward_output(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_contract_version_is_the_wit_packages() {
+        let v = bindings::contract_version();
+        assert_eq!(v.split('.').count(), 3, "{v}");
+        assert!(compatible(v, v));
+    }
 
     #[test]
     fn contract_compatibility() {

@@ -122,6 +122,11 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE stream_state ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 9: where a finding's initiative came from, so publishing needs no look-up.
+    r#"
+    ALTER TABLE findings ADD COLUMN subject_connection TEXT;
+    ALTER TABLE findings ADD COLUMN subject_external_id TEXT;
+    "#,
 ];
 
 /// The schema version this binary writes.
@@ -706,12 +711,15 @@ impl Store for SqliteStore {
             let mut upsert = tx
                 .prepare_cached(
                     "INSERT INTO findings (fingerprint, rule_id, severity, subject_kind, subject_key,
-                       title, message, evidence, first_seen, last_seen, resolved_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, NULL)
+                       title, message, evidence, first_seen, last_seen, resolved_at,
+                       subject_connection, subject_external_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, NULL, ?10, ?11)
                      ON CONFLICT (fingerprint) DO UPDATE SET
                        severity = excluded.severity, title = excluded.title,
                        message = excluded.message, evidence = excluded.evidence,
-                       last_seen = excluded.last_seen, resolved_at = NULL",
+                       last_seen = excluded.last_seen, resolved_at = NULL,
+                       subject_connection = excluded.subject_connection,
+                       subject_external_id = excluded.subject_external_id",
                 )
                 .map_err(db)?;
             for f in findings {
@@ -734,7 +742,9 @@ impl Store for SqliteStore {
                         f.title,
                         f.message,
                         f.evidence.to_string(),
-                        at
+                        at,
+                        f.subject.connection,
+                        f.subject.external_id
                     ])
                     .map_err(db)?;
             }
@@ -769,7 +779,8 @@ impl Store for SqliteStore {
     fn findings(&self, include_resolved: bool) -> Result<Vec<StoredFinding>, StoreError> {
         self.query(
             "SELECT fingerprint, rule_id, severity, subject_kind, subject_key, title, message,
-                        evidence, first_seen, last_seen, resolved_at
+                        evidence, first_seen, last_seen, resolved_at, subject_connection,
+                        subject_external_id
                  FROM findings WHERE ?1 OR resolved_at IS NULL
                  ORDER BY rule_id, subject_kind, subject_key, fingerprint",
             params![include_resolved],
@@ -784,6 +795,8 @@ impl Store for SqliteStore {
                         subject: tollgate_dmo::rules::Subject {
                             kind: r.get(3)?,
                             key: r.get(4)?,
+                            connection: r.get(11)?,
+                            external_id: r.get(12)?,
                         },
                         title: r.get(5)?,
                         message: r.get(6)?,

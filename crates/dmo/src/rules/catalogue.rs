@@ -50,6 +50,8 @@ impl<'a> Emitter<'a> {
             subject: Subject {
                 kind: kind.to_string(),
                 key: key.to_string(),
+                connection: None,
+                external_id: None,
             },
             title: self.rule.title.clone(),
             message,

@@ -168,6 +168,13 @@ pub struct Subject {
     pub kind: String,
     /// Its key.
     pub key: String,
+    /// Where an initiative came from: its connection, so a finding can be published back
+    /// there without looking the key up again. Not part of the fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<String>,
+    /// Its id in that connection (the issue id of an epic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
 /// A finding of a rule.
@@ -218,6 +225,14 @@ pub fn evaluate(pack: &RulePack, portfolio: &Portfolio, ctx: &Context) -> Vec<Fi
         (entry.check)(rule, portfolio, ctx, &mut emit);
         out.extend(emit.findings);
     }
+    for f in &mut out {
+        if f.subject.kind == "initiative"
+            && let Some(source) = portfolio.sources.get(&f.subject.key)
+        {
+            f.subject.connection = Some(source.connection.clone());
+            f.subject.external_id = Some(source.external_id.clone());
+        }
+    }
     out.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -255,6 +270,61 @@ pub(crate) mod test_support {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn findings_about_an_initiative_know_where_it_came_from() {
+        use crate::model::*;
+        let epic = Initiative {
+            key: "BIZ-7".into(),
+            title: "t".into(),
+            status: "In Progress".into(),
+            status_category: Some("in-progress".into()),
+            demand_type: None,
+            development_type: None,
+            value_stream: None,
+            portfolio: None,
+            business_owner: None,
+            strategic_theme: None,
+            current_gate: None,
+            cost_of_delay: None,
+            user_business_value: None,
+            time_criticality: None,
+            risk_reduction: None,
+            job_size: None,
+            planned_start: None,
+            planned_end: None,
+            next_gate_due: None,
+            created: None,
+            labels: vec![],
+            risks: vec![],
+            kpis: vec![],
+        };
+        let record =
+            test_support::record_with_id("10007".into(), Entity::Initiative(Box::new(epic)));
+        let mut elsewhere = record.clone();
+        elsewhere.provenance.connection = "other".into();
+        elsewhere.provenance.external_id = "999".into();
+        let pack = RulePack::from_toml(DEFAULT_PACK).unwrap();
+        let ctx = Context {
+            today: "2026-11-27".into(),
+        };
+        let findings = evaluate(&pack, &Portfolio::new([record], vec![]), &ctx);
+        let about: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.subject.kind == "initiative")
+            .collect();
+        assert!(!about.is_empty(), "an empty epic has findings");
+        for f in &about {
+            assert_eq!(f.subject.connection.as_deref(), Some("t"));
+            assert_eq!(f.subject.external_id.as_deref(), Some("10007"));
+        }
+        // Where it came from is not part of the fingerprint: the same epic from another
+        // connection gives the same fingerprints.
+        let there = evaluate(&pack, &Portfolio::new([elsewhere], vec![]), &ctx);
+        let prints = |fs: &[Finding]| fs.iter().map(|f| f.fingerprint.clone()).collect::<Vec<_>>();
+        assert_eq!(prints(&findings), prints(&there));
+        assert_eq!(there[0].subject.connection.as_deref(), Some("other"));
+    }
 
     #[test]
     fn the_default_pack_loads_and_round_trips() {

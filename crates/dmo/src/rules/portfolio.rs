@@ -24,6 +24,8 @@ pub struct DataIssue {
 pub struct Portfolio {
     /// Initiatives by key, with their links.
     pub initiatives: BTreeMap<String, (Initiative, Option<String>)>,
+    /// Where each initiative came from, by key.
+    pub sources: BTreeMap<String, Provenance>,
     /// Work items by key.
     pub work_items: BTreeMap<String, WorkItem>,
     /// Time entries.
@@ -78,6 +80,7 @@ impl Portfolio {
         for r in records {
             match r.entity {
                 Entity::Initiative(i) => {
+                    p.sources.insert(i.key.clone(), r.provenance.clone());
                     p.initiatives.insert(i.key.clone(), (*i, r.provenance.url));
                 }
                 Entity::WorkItem(w) => {

@@ -197,6 +197,9 @@ pub enum ConfigCommand {
         #[arg(long)]
         online: bool,
     },
+    /// Print the reference of every key, written from the config types themselves (the
+    /// reference part of docs/configuration.md).
+    Reference,
 }
 
 /// Output formats of listing commands.
@@ -305,6 +308,12 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         Command::Config {
             command: ConfigCommand::Validate { online },
         } => validate(&cli.config, online).await,
+        Command::Config {
+            command: ConfigCommand::Reference,
+        } => {
+            print!("{}", crate::config::reference::markdown());
+            Ok(())
+        }
         Command::Sync {
             connection,
             full,

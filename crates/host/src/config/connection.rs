@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use tollgate_runtime::{Credentials, Secret};
 
-/// `[connections.NAME]`
-#[derive(Debug, Clone, Deserialize)]
+/// One configured use of a plugin: a Jira site, an Azure DevOps organisation, a CSV folder.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionConfig {
     /// Plugin id, as `tollgate plugins list` shows it: `jira`, `azure-devops`, `hr-csv`.
@@ -25,6 +25,7 @@ pub struct ConnectionConfig {
     pub data_dir: Option<PathBuf>,
     /// The plugin's own settings, passed to it as JSON.
     #[serde(default = "empty_table")]
+    #[schemars(with = "serde_json::Value")]
     pub settings: toml::Value,
     /// Limits for this connection's calls (override `[runtime.limits]`).
     #[serde(default)]
@@ -35,8 +36,8 @@ fn empty_table() -> toml::Value {
     toml::Value::Table(Default::default())
 }
 
-/// `[connections.NAME.endpoints.ENDPOINT]`
-#[derive(Debug, Clone, Deserialize)]
+/// Another endpoint of a connection, for plugins that send requests to several names.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointConfig {
     /// Base URL of this endpoint.
@@ -47,7 +48,7 @@ pub struct EndpointConfig {
 }
 
 /// How the host authenticates a connection's requests. The plugin never sees any of it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
     /// `none` (default), `basic` (user + token: Jira Cloud email + API token, Azure DevOps
@@ -65,7 +66,7 @@ pub struct AuthConfig {
 }
 
 /// Authentication scheme.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthKind {
     /// No credentials.

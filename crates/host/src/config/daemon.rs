@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tollgate_runtime::Secret;
 
-/// `[daemon]`: what `tollgate run` serves and when it works.
-#[derive(Debug, Clone, Deserialize)]
+/// What `tollgate run` serves and when it works (docs/operations.md).
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DaemonConfig {
     /// Address of the HTTP server (health, metrics, API). Loopback unless you say otherwise.
@@ -85,8 +85,8 @@ fn default_grace() -> f64 {
     30.0
 }
 
-/// `[daemon.jobs.NAME]`: a scheduled job.
-#[derive(Debug, Clone, Deserialize)]
+/// A scheduled job.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobConfig {
     /// When, as a cron expression with seconds: `sec min hour day-of-month month day-of-week`,
@@ -106,7 +106,7 @@ fn default_steps() -> Vec<JobStep> {
 }
 
 /// One step of a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStep {
     /// `tollgate sync`.

@@ -7,6 +7,7 @@
 
 mod connection;
 mod daemon;
+pub mod reference;
 mod reports;
 mod runtime;
 mod sync;
@@ -47,7 +48,7 @@ pub enum ConfigError {
 }
 
 /// The whole configuration.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// The WebAssembly runtime: plugin directory, artefact cache, default limits.
@@ -79,16 +80,16 @@ pub struct Config {
     pub path: PathBuf,
 }
 
-/// `[checks]`
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The checks: which rule pack.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChecksConfig {
     /// A rule pack file (TOML); default: the built-in pack, `config/rules.toml`.
     pub rule_pack: Option<PathBuf>,
 }
 
-/// `[store]`
-#[derive(Debug, Clone, Deserialize)]
+/// Where the normalised model, sync progress and run history are kept.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     /// `sqlite://PATH` (relative to the config file). Default `sqlite://tollgate.db`.

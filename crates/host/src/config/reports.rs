@@ -3,8 +3,9 @@
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-/// `[reports]`
-#[derive(Debug, Clone, Deserialize)]
+/// The steering pack and the quarterly review (docs/reports.md): where they are written,
+/// how the demand is ranked.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportsConfig {
     /// Folder `publish` (and a job's `report` step) writes the reports to; none: no files.
@@ -15,6 +16,7 @@ pub struct ReportsConfig {
     /// The common prioritisation: `wsjf` (default) or `cd3` (monetary cost of delay per month
     /// divided by the months left).
     #[serde(default)]
+    #[schemars(with = "String")]
     pub scoring: Scoring,
     /// The capacity line in full-time equivalents; default: the people known to the store
     /// (their FTE, or 1) at the reserve line.
@@ -37,7 +39,9 @@ fn default_report_kinds() -> Vec<ReportKind> {
 }
 
 /// A kind of report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ReportKind {
     /// The fortnightly steering pack, with the decision proposals.

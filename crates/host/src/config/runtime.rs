@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tollgate_runtime::Limits;
 
-/// `[runtime]`
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The WebAssembly runtime: more plugins, the artefact cache, the default limits.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuntimeConfig {
     /// Directory with more plugins (`*.wasm`), loaded next to the built-in ones.
@@ -21,9 +21,9 @@ pub struct RuntimeConfig {
     pub limits: LimitsConfig,
 }
 
-/// Limits of one plugin call. Every field is optional; unset fields take the defaults of
-/// [`Limits::default`].
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Limits of every plugin call. Every key is optional; an unset one takes the default given
+/// with it. A connection's `limits` override the runtime's, key by key.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
     /// Wall-clock limit of one call, including the HTTP requests it makes (default 120 s).
@@ -167,6 +167,17 @@ const LIMIT_RANGES: &[Range] = &[
         unit: "requests",
     },
 ];
+
+/// What a limit may be, in words, for the reference.
+pub(super) fn allowed(key: &str) -> Option<String> {
+    let r = LIMIT_RANGES.iter().find(|r| r.key == key)?;
+    let from = if r.min_inclusive {
+        format!("from {}", r.min)
+    } else {
+        format!("more than {}", r.min)
+    };
+    Some(format!("{from} to {} {}", r.max, r.unit))
+}
 
 impl Range {
     /// `None` if `value` is in range, else what is wrong.

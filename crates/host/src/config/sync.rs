@@ -3,8 +3,8 @@
 use super::{Config, ConfigError};
 use serde::Deserialize;
 
-/// `[sync]`: the bounds of one sync run. Defaults suit a nightly sync of a large site.
-#[derive(Debug, Clone, Deserialize)]
+/// The bounds of one sync run. The defaults suit a nightly sync of a large site.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SyncConfig {
     /// Largest share (0 to 1) of a connection's live records one run may mark deleted

@@ -495,3 +495,28 @@ fn tracker_and_file_text_is_shown_never_run_in_csv_and_markdown_reports() {
     assert!(!md.contains("<script>"), "{md}");
     assert!(md.contains("\\[click\\](javascript:alert(1))"), "{md}");
 }
+
+#[test]
+fn docs_configuration_md_carries_the_reference_the_code_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tollgate(dir.path(), &["config", "reference"]);
+    assert!(out.status.success());
+    let generated = String::from_utf8(out.stdout).unwrap();
+    let docs = include_str!("../../../../docs/configuration.md");
+    let marker = docs.find("<!-- reference:start").unwrap();
+    let start = marker + docs[marker..].find("-->\n").unwrap() + 4;
+    let end = docs.find("<!-- reference:end -->").unwrap();
+    assert_eq!(
+        &docs[start..end],
+        generated,
+        "docs/configuration.md is out of date: put the output of `tollgate config reference` between its reference markers"
+    );
+    for key in [
+        "max_delete_share",
+        "read_token_file",
+        "timeout_secs",
+        "token_env",
+    ] {
+        assert!(generated.contains(&format!("`{key}`")), "{key}");
+    }
+}

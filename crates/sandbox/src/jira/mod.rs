@@ -23,8 +23,8 @@ mod search;
 mod worklogs;
 
 use agile::*;
-use comments::*;
 pub use comments::adf_text;
+use comments::*;
 use issues::*;
 use meta::*;
 use render::*;
