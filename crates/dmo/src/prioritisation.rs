@@ -319,7 +319,8 @@ pub fn propose(
     }
     let mut serious: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for f in open {
-        if f.subject.kind == "initiative" && f.severity >= Severity::Error {
+        if f.subject.kind == crate::rules::SubjectKind::Initiative && f.severity >= Severity::Error
+        {
             serious.entry(f.subject.key.as_str()).or_default().push(f);
         }
     }

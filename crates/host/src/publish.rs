@@ -77,10 +77,10 @@ pub async fn publish(
     let findings = store.findings(true)?;
     // Findings know their initiative's connection; only ones recorded by an older Tollgate
     // need the store's initiatives to find it, and then they are read once.
-    let legacy = if findings
-        .iter()
-        .any(|f| f.finding.subject.kind == "initiative" && f.finding.subject.connection.is_none())
-    {
+    let legacy = if findings.iter().any(|f| {
+        f.finding.subject.kind == tollgate_dmo::rules::SubjectKind::Initiative
+            && f.finding.subject.connection.is_none()
+    }) {
         initiatives_by_connection(&*store)?
     } else {
         BTreeMap::new()
@@ -110,7 +110,7 @@ pub async fn publish(
             .iter()
             .filter(|f| {
                 let subject = &f.finding.subject;
-                subject.kind == "initiative"
+                subject.kind == tollgate_dmo::rules::SubjectKind::Initiative
                     && match &subject.connection {
                         Some(connection) => connection == name,
                         // Recorded before findings carried their provenance.

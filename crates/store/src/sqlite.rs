@@ -737,7 +737,7 @@ impl Store for SqliteStore {
                         f.fingerprint,
                         f.rule_id,
                         f.severity.as_str(),
-                        f.subject.kind,
+                        f.subject.kind.as_str(),
                         f.subject.key,
                         f.title,
                         f.message,
@@ -793,7 +793,10 @@ impl Store for SqliteStore {
                         rule_id: r.get(1)?,
                         severity: severity.parse().unwrap_or(tollgate_dmo::Severity::Warning),
                         subject: tollgate_dmo::rules::Subject {
-                            kind: r.get(3)?,
+                            kind: r
+                                .get::<_, String>(3)?
+                                .parse()
+                                .unwrap_or(tollgate_dmo::rules::SubjectKind::Record),
                             key: r.get(4)?,
                             connection: r.get(11)?,
                             external_id: r.get(12)?,

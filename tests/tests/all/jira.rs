@@ -405,7 +405,7 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
         let with_findings: std::collections::BTreeSet<String> = outcome
             .findings
             .iter()
-            .filter(|f| f.finding.subject.kind == "initiative")
+            .filter(|f| f.finding.subject.kind == tollgate_dmo::rules::SubjectKind::Initiative)
             .map(|f| f.finding.subject.key.clone())
             .collect();
         assert_eq!(with_findings.len(), 11, "{with_findings:?}");

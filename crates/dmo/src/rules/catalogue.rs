@@ -3,7 +3,7 @@
 
 pub use super::dem::is_stopped;
 pub use super::fin::{cash_flows, period_start};
-use super::{Context, Finding, Portfolio, RuleConfig, Subject, fingerprint};
+use super::{Context, Finding, Portfolio, RuleConfig, Subject, SubjectKind, fingerprint};
 use crate::Severity;
 use crate::model::Initiative;
 
@@ -38,17 +38,17 @@ impl<'a> Emitter<'a> {
     pub(crate) fn emit(
         &mut self,
         severity: Option<Severity>,
-        (kind, key): (&str, &str),
+        (kind, key): (SubjectKind, &str),
         about: &str,
         message: String,
         evidence: serde_json::Value,
     ) {
         self.findings.push(Finding {
-            fingerprint: fingerprint(&[&self.rule.id, kind, key, about]),
+            fingerprint: fingerprint(&[&self.rule.id, kind.as_str(), key, about]),
             rule_id: self.rule.id.clone(),
             severity: severity.unwrap_or(self.rule.severity),
             subject: Subject {
-                kind: kind.to_string(),
+                kind,
                 key: key.to_string(),
                 connection: None,
                 external_id: None,

@@ -2,7 +2,7 @@
 
 use super::catalogue::*;
 use super::portfolio::gate_number;
-use super::{Context, Portfolio, RuleConfig};
+use super::{Context, Portfolio, RuleConfig, SubjectKind};
 use crate::Severity;
 use crate::calendar::day_number;
 use crate::model::Initiative;
@@ -10,7 +10,7 @@ use serde_json::json;
 
 pub(crate) fn dem_001(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
     for i in initiatives(rule, p).filter(|i| i.demand_type.is_none()) {
-        out.emit(None, ("initiative", &i.key), "", format!("{} has no demand type: say whether it is capability planning, ideas and concepts, or increments and improvements.", i.key), json!({"demand_type": null}));
+        out.emit(None, (SubjectKind::Initiative, &i.key), "", format!("{} has no demand type: say whether it is capability planning, ideas and concepts, or increments and improvements.", i.key), json!({"demand_type": null}));
     }
 }
 
@@ -18,7 +18,7 @@ pub(crate) fn dem_002(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
     for i in initiatives(rule, p).filter(|i| i.strategic_theme.is_none()) {
         out.emit(
             None,
-            ("initiative", &i.key),
+            (SubjectKind::Initiative, &i.key),
             "",
             format!("{} is not linked to a strategic theme or objective.", i.key),
             json!({"strategic_theme": null, "current_gate": i.current_gate}),
@@ -35,7 +35,7 @@ pub(crate) fn dem_003(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
             .filter(|k| k.baseline.is_some() && k.target.is_some())
             .count();
         if planned <= 0.0 && kpis == 0 {
-            out.emit(None, ("initiative", &i.key), "", format!("{} has no quantified benefit: neither a planned monetary benefit nor a KPI with baseline and target.", i.key), json!({"planned_benefit": planned, "kpis_with_baseline_and_target": kpis}));
+            out.emit(None, (SubjectKind::Initiative, &i.key), "", format!("{} has no quantified benefit: neither a planned monetary benefit nor a KPI with baseline and target.", i.key), json!({"planned_benefit": planned, "kpis_with_baseline_and_target": kpis}));
         }
     }
 }
@@ -47,7 +47,7 @@ pub(crate) fn dem_005(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
             && i.risk_reduction.is_some()
             && i.job_size.is_some();
         if i.cost_of_delay.is_none() && !wsjf_complete {
-            out.emit(None, ("initiative", &i.key), "", format!("{} states no cost of delay: give a monetary cost of delay, or all WSJF components and the job size.", i.key), json!({"cost_of_delay": i.cost_of_delay, "user_business_value": i.user_business_value, "time_criticality": i.time_criticality, "risk_reduction": i.risk_reduction, "job_size": i.job_size}));
+            out.emit(None, (SubjectKind::Initiative, &i.key), "", format!("{} states no cost of delay: give a monetary cost of delay, or all WSJF components and the job size.", i.key), json!({"cost_of_delay": i.cost_of_delay, "user_business_value": i.user_business_value, "time_criticality": i.time_criticality, "risk_reduction": i.risk_reduction, "job_size": i.job_size}));
         }
     }
 }
@@ -62,7 +62,7 @@ pub(crate) fn dem_007(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
         if owned == 0 {
             out.emit(
                 None,
-                ("initiative", &i.key),
+                (SubjectKind::Initiative, &i.key),
                 "",
                 format!(
                     "{} records no risk with an owner and a mitigation ({} risks listed).",
@@ -113,7 +113,7 @@ pub(crate) fn dem_004(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
         if !missing.is_empty() {
             out.emit(
                 None,
-                ("initiative", &i.key),
+                (SubjectKind::Initiative, &i.key),
                 "",
                 format!(
                     "The total cost of ownership of {} is incomplete: it lacks {}.",
@@ -132,7 +132,7 @@ pub(crate) fn dem_006(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
         if is_stopped(p, &d.to_key) {
             out.emit(
                 None,
-                ("initiative", &d.from_key),
+                (SubjectKind::Initiative, &d.from_key),
                 &d.to_key,
                 format!(
                     "{} depends on {}, which was stopped or rejected.",
@@ -149,7 +149,7 @@ pub(crate) fn dem_006(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
             let severity = gate
                 .is_some_and(|g| g >= error_gate)
                 .then_some(Severity::Error);
-            out.emit(severity, ("initiative", &d.from_key), &d.to_key, format!("{} depends on {}, and the providing side has not accepted the dependency.", d.from_key, d.to_key), json!({"depends_on": d.to_key, "accepted": d.accepted, "current_gate": gate.map(|g| format!("G{g}"))}));
+            out.emit(severity, (SubjectKind::Initiative, &d.from_key), &d.to_key, format!("{} depends on {}, and the providing side has not accepted the dependency.", d.from_key, d.to_key), json!({"depends_on": d.to_key, "accepted": d.accepted, "current_gate": gate.map(|g| format!("G{g}"))}));
         }
     }
 }
@@ -178,7 +178,7 @@ pub(crate) fn dem_008(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
             .map(|(i, _)| i.key.as_str())
             .collect();
         if waiting.len() as f64 > max {
-            out.emit(None, ("initiative", &started.key), "", format!("{} was started with a WSJF of {w:.2} while {} higher-ranked ready items wait ({}).", started.key, waiting.len(), waiting.join(", ")), json!({"wsjf": w, "waiting": waiting}));
+            out.emit(None, (SubjectKind::Initiative, &started.key), "", format!("{} was started with a WSJF of {w:.2} while {} higher-ranked ready items wait ({}).", started.key, waiting.len(), waiting.join(", ")), json!({"wsjf": w, "waiting": waiting}));
         }
     }
 }
@@ -201,7 +201,7 @@ pub(crate) fn dem_009(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mut
         if undecided && i.status_category.as_deref() != Some("done") && age > max_days {
             out.emit(
                 None,
-                ("initiative", &i.key),
+                (SubjectKind::Initiative, &i.key),
                 "",
                 format!(
                     "{} has waited {age} days for a portfolio decision (limit {max_days}).",
@@ -225,7 +225,7 @@ pub(crate) fn dem_010(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
         };
         let budget = p.finance_total(&i.key, "budget");
         if months.is_some_and(|m| m > max_months) || budget > max_budget {
-            out.emit(None, ("initiative", &i.key), "", format!("{} runs on the continual track but is large ({}budget {budget:.0}): consider the incremental or sequential track with gates.", i.key, months.map(|m| format!("{m:.0} months, ")).unwrap_or_default()), json!({"months": months, "budget": budget}));
+            out.emit(None, (SubjectKind::Initiative, &i.key), "", format!("{} runs on the continual track but is large ({}budget {budget:.0}): consider the incremental or sequential track with gates.", i.key, months.map(|m| format!("{m:.0} months, ")).unwrap_or_default()), json!({"months": months, "budget": budget}));
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Data quality (DQ): what the sources could not tell, and what they told wrongly.
 
 use super::catalogue::*;
-use super::{Context, Portfolio, RuleConfig};
+use super::{Context, Portfolio, RuleConfig, SubjectKind};
 use crate::Severity;
 use crate::calendar::day_number;
 use serde_json::json;
@@ -23,7 +23,7 @@ pub(crate) fn dq_002(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Em
         if weekdays >= 5.0 && covered / weekdays < min {
             out.emit(
                 None,
-                ("person", person),
+                (SubjectKind::Person, person),
                 "",
                 format!(
                     "{person} logged time on {covered} of {weekdays} working days ({:.0} %).",
@@ -43,7 +43,7 @@ pub(crate) fn dq_001(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitt
         } else {
             Some(Severity::Info)
         };
-        out.emit(severity, ("record", &format!("{}:{location}", issue.connection)), &issue.code, format!("{} ({}): {}", location, issue.code, issue.message), json!({"connection": issue.connection, "code": issue.code, "location": issue.location, "source_severity": issue.severity.as_str()}));
+        out.emit(severity, (SubjectKind::Record, &format!("{}:{location}", issue.connection)), &issue.code, format!("{} ({}): {}", location, issue.code, issue.message), json!({"connection": issue.connection, "code": issue.code, "location": issue.location, "source_severity": issue.severity.as_str()}));
     }
 }
 
@@ -65,7 +65,7 @@ pub(crate) fn dq_003(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Em
     if total > 0.0 && orphan / total > max {
         out.emit(
             None,
-            ("portfolio", "all"),
+            (SubjectKind::Portfolio, "all"),
             "",
             format!(
                 "{:.0} % of logged hours ({}) are not under any known initiative.",
@@ -87,7 +87,7 @@ pub(crate) fn dq_004(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitt
             missing.push("discount rate");
         }
         if !missing.is_empty() {
-            out.emit(None, ("initiative", key), "", format!("The business case of {key} lacks its {}; its finance figures cannot be computed.", missing.join(" and ")), json!({"missing": missing}));
+            out.emit(None, (SubjectKind::Initiative, key), "", format!("The business case of {key} lacks its {}; its finance figures cannot be computed.", missing.join(" and ")), json!({"missing": missing}));
         }
     }
 }

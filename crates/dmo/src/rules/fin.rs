@@ -2,7 +2,7 @@
 
 use super::catalogue::*;
 use super::portfolio::gate_number;
-use super::{Context, Portfolio, RuleConfig};
+use super::{Context, Portfolio, RuleConfig, SubjectKind};
 use crate::Severity;
 use crate::calendar::day_number;
 use serde_json::json;
@@ -21,7 +21,7 @@ pub(crate) fn fin_001(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
         .collect();
     for key in by_type.union(&big) {
         if !p.business_cases.contains_key(key) {
-            out.emit(None, ("initiative", key), "", format!("{key} has no business case, though it is capability planning or budgeted above {threshold:.0}."), json!({"budget": p.finance_total(key, "budget"), "threshold": threshold}));
+            out.emit(None, (SubjectKind::Initiative, key), "", format!("{key} has no business case, though it is capability planning or budgeted above {threshold:.0}."), json!({"budget": p.finance_total(key, "budget"), "threshold": threshold}));
         }
     }
 }
@@ -49,7 +49,7 @@ pub(crate) fn fin_005(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
         let ratio = cost / budget;
         if ratio >= warn {
             let severity = (ratio > err).then_some(Severity::Error);
-            out.emit(severity, ("initiative", &key), "", format!("Logged time on {key} costs {cost:.0} ({:.0} % of its budget of {budget:.0}): {} hours at the people's rates.", 100.0 * ratio, round1(hours)), json!({"labour_cost": cost, "hours": round1(hours), "budget": budget, "ratio": ratio, "entries_without_rate": unpriced}));
+            out.emit(severity, (SubjectKind::Initiative, &key), "", format!("Logged time on {key} costs {cost:.0} ({:.0} % of its budget of {budget:.0}): {} hours at the people's rates.", 100.0 * ratio, round1(hours)), json!({"labour_cost": cost, "hours": round1(hours), "budget": budget, "ratio": ratio, "entries_without_rate": unpriced}));
         }
     }
 }
@@ -104,7 +104,7 @@ pub(crate) fn fin_002(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emit
         let at = case.hurdle_rate.unwrap_or(rate);
         let npv = crate::finance::npv(at, &flows);
         if npv < 0.0 {
-            out.emit(None, ("initiative", key), "", format!("The business case of {key} has a negative net present value: {npv:.0} at {:.1} %.", 100.0 * at), json!({"npv": npv, "rate": at, "cash_flows": flows, "rate_convention": convention}));
+            out.emit(None, (SubjectKind::Initiative, key), "", format!("The business case of {key} has a negative net present value: {npv:.0} at {:.1} %.", 100.0 * at), json!({"npv": npv, "rate": at, "cash_flows": flows, "rate_convention": convention}));
         }
     }
 }
@@ -118,10 +118,10 @@ pub(crate) fn fin_003(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
         let hurdle = case.hurdle_rate.unwrap_or(default_hurdle);
         let irr = crate::finance::irr(&flows, 0.1);
         match irr.rate {
-            Some(r) if irr.multiple_sign_changes => out.emit(Some(Severity::Info), ("initiative", key), "", format!("The cash flows of {key} change sign more than once: its IRR of {:.1} % may not be the only one; judge it by NPV.", 100.0 * r), json!({"irr": r, "cash_flows": flows, "rate_convention": convention})),
-            Some(r) if r < hurdle => out.emit(None, ("initiative", key), "", format!("The IRR of {key} is {:.1} %, below the hurdle rate of {:.1} %.", 100.0 * r, 100.0 * hurdle), json!({"irr": r, "hurdle_rate": hurdle, "cash_flows": flows, "rate_convention": convention})),
+            Some(r) if irr.multiple_sign_changes => out.emit(Some(Severity::Info), (SubjectKind::Initiative, key), "", format!("The cash flows of {key} change sign more than once: its IRR of {:.1} % may not be the only one; judge it by NPV.", 100.0 * r), json!({"irr": r, "cash_flows": flows, "rate_convention": convention})),
+            Some(r) if r < hurdle => out.emit(None, (SubjectKind::Initiative, key), "", format!("The IRR of {key} is {:.1} %, below the hurdle rate of {:.1} %.", 100.0 * r, 100.0 * hurdle), json!({"irr": r, "hurdle_rate": hurdle, "cash_flows": flows, "rate_convention": convention})),
             Some(_) => {}
-            None => out.emit(Some(Severity::Info), ("initiative", key), "", format!("{key} has no IRR ({}).", match irr.reason { Some(crate::finance::NoIrr::NoSignChange) => "the cash flows never change sign", _ => "no rate in range makes the NPV zero" }), json!({"reason": irr.reason, "cash_flows": flows})),
+            None => out.emit(Some(Severity::Info), (SubjectKind::Initiative, key), "", format!("{key} has no IRR ({}).", match irr.reason { Some(crate::finance::NoIrr::NoSignChange) => "the cash flows never change sign", _ => "no rate in range makes the NPV zero" }), json!({"reason": irr.reason, "cash_flows": flows})),
         }
     }
 }
@@ -149,7 +149,7 @@ pub(crate) fn fin_004(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
                 Some(m) => format!("pays back in {m:.1} months (limit {max_months})"),
                 None => "never pays back within its horizon".to_string(),
             };
-            out.emit(None, ("initiative", key), "", format!("{key} {text}{}.", if discounted.is_none() && simple.is_some() { ", and never once discounted" } else { "" }), json!({"simple_payback_months": simple, "discounted_payback_months": discounted, "cash_flows": flows, "rate_convention": convention}));
+            out.emit(None, (SubjectKind::Initiative, key), "", format!("{key} {text}{}.", if discounted.is_none() && simple.is_some() { ", and never once discounted" } else { "" }), json!({"simple_payback_months": simple, "discounted_payback_months": discounted, "cash_flows": flows, "rate_convention": convention}));
         }
     }
 }
@@ -191,7 +191,7 @@ pub(crate) fn fin_006(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mut
             let severity = (ratio < err).then_some(Severity::Error);
             out.emit(
                 severity,
-                ("initiative", &key),
+                (SubjectKind::Initiative, &key),
                 "",
                 format!(
                     "{key} has realised {:.0} % of its planned benefit since going live.",
@@ -210,7 +210,7 @@ pub(crate) fn fin_007(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
             .iter()
             .any(|k| k.baseline.is_some() && !k.measurements.is_empty());
         if !measured {
-            out.emit(None, ("initiative", &i.key), "", format!("{} delivers in increments but measures no value yet: give a KPI a baseline and record it from the first increment.", i.key), json!({"kpis": i.kpis.len()}));
+            out.emit(None, (SubjectKind::Initiative, &i.key), "", format!("{} delivers in increments but measures no value yet: give a KPI a baseline and record it from the first increment.", i.key), json!({"kpis": i.kpis.len()}));
         }
     }
 }
@@ -267,12 +267,12 @@ pub(crate) fn fin_008(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
         );
         let evidence = json!({"approved_npv": npv_a, "forecast_npv": npv_f, "approved_roi": roi_a, "forecast_roi": roi_f, "rate": rate});
         if npv_a >= 0.0 && npv_f < 0.0 {
-            out.emit(Some(Severity::Error), ("initiative", key), "", format!("With the actuals so far, the NPV of {key} turns negative: {npv_f:.0} against {npv_a:.0} approved."), evidence);
+            out.emit(Some(Severity::Error), (SubjectKind::Initiative, key), "", format!("With the actuals so far, the NPV of {key} turns negative: {npv_f:.0} against {npv_a:.0} approved."), evidence);
         } else if let (Some(a), Some(f)) = (roi_a, roi_f)
             && a > 0.0
             && (a - f) / a > max_drop
         {
-            out.emit(None, ("initiative", key), "", format!("With the actuals so far, the ROI of {key} is {:.0} % against {:.0} % approved.", 100.0 * f, 100.0 * a), evidence);
+            out.emit(None, (SubjectKind::Initiative, key), "", format!("With the actuals so far, the ROI of {key} is {:.0} % against {:.0} % approved.", 100.0 * f, 100.0 * a), evidence);
         }
     }
 }

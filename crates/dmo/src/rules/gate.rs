@@ -3,7 +3,7 @@
 use super::catalogue::*;
 use super::dem::wsjf_of;
 use super::portfolio::gate_number;
-use super::{Context, Portfolio, RuleConfig};
+use super::{Context, Portfolio, RuleConfig, SubjectKind};
 use crate::Severity;
 use crate::calendar::day_number;
 use serde_json::json;
@@ -43,7 +43,7 @@ pub(crate) fn gate_001(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut 
                 Some(_) => format!("before its G{gate} decision"),
                 None => format!("without a G{gate} go decision"),
             };
-            out.emit(severity, ("initiative", &key), "", format!("{} hours were logged on {key} {when}: delivery started before the gate.", round1(hours)), json!({"hours": round1(hours), "gate": format!("G{gate}"), "blocker_above_hours": blocker}));
+            out.emit(severity, (SubjectKind::Initiative, &key), "", format!("{} hours were logged on {key} {when}: delivery started before the gate.", round1(hours)), json!({"hours": round1(hours), "gate": format!("G{gate}"), "blocker_above_hours": blocker}));
         }
     }
 }
@@ -68,7 +68,7 @@ pub(crate) fn gate_002(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mu
             let severity = (late > error_days).then_some(Severity::Error);
             out.emit(
                 severity,
-                ("initiative", &i.key),
+                (SubjectKind::Initiative, &i.key),
                 "",
                 format!("The gate decision of {} was due {late} days ago.", i.key),
                 json!({"due": i.next_gate_due, "days_late": late}),
@@ -111,7 +111,7 @@ pub(crate) fn gate_003(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut 
         if !missing.is_empty() {
             out.emit(
                 None,
-                ("initiative", &i.key),
+                (SubjectKind::Initiative, &i.key),
                 &format!("G{gate}"),
                 format!(
                     "{} passed G{gate} without the must-meet items {}.",
@@ -142,7 +142,7 @@ pub(crate) fn gate_008(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mu
         // Not done past its planned end: the forecast end is today at the earliest.
         let slip = (today - end) as f64 / (end - start) as f64;
         if slip > max {
-            out.emit(None, ("initiative", &i.key), "", format!("{} is not done {} days after its planned end, a slip of {:.0} % of its planned duration.", i.key, today - end, 100.0 * slip), json!({"planned_start": i.planned_start, "planned_end": i.planned_end, "slip_ratio": slip}));
+            out.emit(None, (SubjectKind::Initiative, &i.key), "", format!("{} is not done {} days after its planned end, a slip of {:.0} % of its planned duration.", i.key, today - end, 100.0 * slip), json!({"planned_start": i.planned_start, "planned_end": i.planned_end, "slip_ratio": slip}));
         }
     }
 }
@@ -159,7 +159,7 @@ pub(crate) fn gate_004(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emi
         if !missing.is_empty() {
             out.emit(
                 None,
-                ("initiative", &g.initiative_key),
+                (SubjectKind::Initiative, &g.initiative_key),
                 &g.gate,
                 format!(
                     "The {} decision on {} lacks its {}.",
@@ -189,7 +189,7 @@ pub(crate) fn gate_005(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut 
         let Some(stop) = stop else { continue };
         let hours = p.hours(key, None, Some(stop));
         if hours > max_hours {
-            out.emit(None, ("initiative", key), "", format!("{key} was stopped, yet {} hours were logged after the decision (more than {max_hours} h).", round1(hours)), json!({"hours_after_stop": round1(hours), "threshold_hours": max_hours}));
+            out.emit(None, (SubjectKind::Initiative, key), "", format!("{key} was stopped, yet {} hours were logged after the decision (more than {max_hours} h).", round1(hours)), json!({"hours_after_stop": round1(hours), "threshold_hours": max_hours}));
         }
     }
 }
@@ -208,7 +208,7 @@ pub(crate) fn gate_006(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mu
         let Some(at) = at else { continue };
         let age = (at - reviewed) as f64;
         if age > max_age {
-            out.emit(None, ("initiative", key), "", format!("The business case of {key} was last reviewed {age} days before its latest gate (limit {max_age})."), json!({"last_reviewed": case.last_reviewed, "age_days": age}));
+            out.emit(None, (SubjectKind::Initiative, key), "", format!("The business case of {key} was last reviewed {age} days before its latest gate (limit {max_age})."), json!({"last_reviewed": case.last_reviewed, "age_days": age}));
         }
     }
 }
@@ -231,7 +231,7 @@ pub(crate) fn gate_007(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut 
             let severity = (over > err).then_some(Severity::Error);
             out.emit(
                 severity,
-                ("initiative", key),
+                (SubjectKind::Initiative, key),
                 "",
                 format!(
                     "{key} has spent {:.0} % of its approved budget ({actual:.0} of {budget:.0}).",

@@ -161,11 +161,66 @@ impl RuleConfig {
     }
 }
 
+/// What kind of thing a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubjectKind {
+    /// An initiative (an epic): its findings are published on it.
+    Initiative,
+    /// A person.
+    Person,
+    /// A team.
+    Team,
+    /// A value stream.
+    ValueStream,
+    /// The portfolio as a whole (or a part of it, like a demand type).
+    Portfolio,
+    /// A record of a source (a CSV row, a field of an issue).
+    Record,
+}
+
+impl SubjectKind {
+    /// The name as written in files, fingerprints and the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectKind::Initiative => "initiative",
+            SubjectKind::Person => "person",
+            SubjectKind::Team => "team",
+            SubjectKind::ValueStream => "value-stream",
+            SubjectKind::Portfolio => "portfolio",
+            SubjectKind::Record => "record",
+        }
+    }
+}
+
+impl std::str::FromStr for SubjectKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            SubjectKind::Initiative,
+            SubjectKind::Person,
+            SubjectKind::Team,
+            SubjectKind::ValueStream,
+            SubjectKind::Portfolio,
+            SubjectKind::Record,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| format!("`{s}` is not a kind of subject"))
+    }
+}
+
+impl std::fmt::Display for SubjectKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a finding is about.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Subject {
-    /// `initiative`, `person`, `team`, `value-stream`, `record`.
-    pub kind: String,
+    /// Initiative, person, team, value stream, portfolio or record.
+    pub kind: SubjectKind,
     /// Its key.
     pub key: String,
     /// Where an initiative came from: its connection, so a finding can be published back
@@ -226,7 +281,7 @@ pub fn evaluate(pack: &RulePack, portfolio: &Portfolio, ctx: &Context) -> Vec<Fi
         out.extend(emit.findings);
     }
     for f in &mut out {
-        if f.subject.kind == "initiative"
+        if f.subject.kind == SubjectKind::Initiative
             && let Some(source) = portfolio.sources.get(&f.subject.key)
         {
             f.subject.connection = Some(source.connection.clone());
@@ -311,7 +366,7 @@ mod tests {
         let findings = evaluate(&pack, &Portfolio::new([record], vec![]), &ctx);
         let about: Vec<&Finding> = findings
             .iter()
-            .filter(|f| f.subject.kind == "initiative")
+            .filter(|f| f.subject.kind == SubjectKind::Initiative)
             .collect();
         assert!(!about.is_empty(), "an empty epic has findings");
         for f in &about {

@@ -1,7 +1,7 @@
 //! The portfolio (POR): investment mix, work in progress, steering inputs.
 
 use super::catalogue::*;
-use super::{Context, Portfolio, RuleConfig};
+use super::{Context, Portfolio, RuleConfig, SubjectKind};
 use crate::calendar::day_number;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -31,7 +31,7 @@ pub(crate) fn por_001(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
         if (share - target).abs() > max_dev {
             out.emit(
                 None,
-                ("portfolio", kind),
+                (SubjectKind::Portfolio, kind),
                 "",
                 format!(
                     "{kind} takes {:.0} % of the budget against a target of {:.0} %.",
@@ -60,7 +60,7 @@ pub(crate) fn por_002(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
         if keys.len() as f64 > max {
             out.emit(
                 None,
-                ("value-stream", stream),
+                (SubjectKind::ValueStream, stream),
                 "",
                 format!(
                     "Value stream {stream} has {} initiatives in progress (limit {max}).",
@@ -89,7 +89,7 @@ pub(crate) fn por_003(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mut
         if last.is_none_or(|d| (today - d) as f64 > max_days) {
             out.emit(
                 None,
-                ("initiative", &i.key),
+                (SubjectKind::Initiative, &i.key),
                 "",
                 format!(
                     "{} has not been before steering for more than {max_days} days.",
@@ -119,7 +119,7 @@ pub(crate) fn por_004(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mut
         *streams.entry(stream).or_default() |= recent;
     }
     for (stream, _) in streams.into_iter().filter(|(_, recent)| !recent) {
-        out.emit(None, ("value-stream", stream), "", format!("Value stream {stream} has no KPI measured in the last {max_age} days for the quarterly review."), json!({"max_age_days": max_age}));
+        out.emit(None, (SubjectKind::ValueStream, stream), "", format!("Value stream {stream} has no KPI measured in the last {max_age} days for the quarterly review."), json!({"max_age_days": max_age}));
     }
 }
 

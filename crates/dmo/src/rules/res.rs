@@ -2,7 +2,7 @@
 
 use super::catalogue::*;
 use super::portfolio::gate_number;
-use super::{Context, Portfolio, RuleConfig};
+use super::{Context, Portfolio, RuleConfig, SubjectKind};
 use crate::Severity;
 use crate::calendar::day_number;
 use serde_json::json;
@@ -68,7 +68,7 @@ pub(crate) fn res_001(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
                 .collect();
             out.emit(
                 None,
-                ("person", person),
+                (SubjectKind::Person, person),
                 "",
                 format!(
                     "{person} is allocated {total} % at once ({}).",
@@ -106,7 +106,7 @@ pub(crate) fn res_003(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
         let ratio = committed / gross;
         if ratio > warn {
             let severity = (ratio > err).then_some(Severity::Error);
-            out.emit(severity, ("team", team), "", format!("Team {team} has {:.0} % of its capacity committed; keep it within {:.0} % so there is room for the unplanned.", 100.0 * ratio, 100.0 * warn), json!({"committed_fte": committed, "gross_fte": gross, "reserve_ratio": ratio}));
+            out.emit(severity, (SubjectKind::Team, team), "", format!("Team {team} has {:.0} % of its capacity committed; keep it within {:.0} % so there is room for the unplanned.", 100.0 * ratio, 100.0 * warn), json!({"committed_fte": committed, "gross_fte": gross, "reserve_ratio": ratio}));
         }
     }
 }
@@ -122,7 +122,7 @@ pub(crate) fn res_004(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
         if size < min || size > max {
             out.emit(
                 None,
-                ("team", team),
+                (SubjectKind::Team, team),
                 "",
                 format!("Team {team} has {size} members; teams of {min}–{max} work best."),
                 json!({"members": size, "min": min, "max": max}),
@@ -143,7 +143,7 @@ pub(crate) fn res_005(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
             .as_deref()
             .or(a.team.as_deref())
             .unwrap_or("?");
-        out.emit(None, ("person", &a.person), target, format!("{} is allocated only {} % to {target}: slices this thin cost more in switching than they deliver.", a.person, a.percent), json!({"percent": a.percent, "target": target, "threshold_percent": max}));
+        out.emit(None, (SubjectKind::Person, &a.person), target, format!("{} is allocated only {} % to {target}: slices this thin cost more in switching than they deliver.", a.person, a.percent), json!({"percent": a.percent, "target": target, "threshold_percent": max}));
     }
 }
 
@@ -162,7 +162,7 @@ pub(crate) fn res_006(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
         if most.len() as f64 > max {
             out.emit(
                 None,
-                ("person", person),
+                (SubjectKind::Person, person),
                 "",
                 format!(
                     "{person} works on {} initiatives at once ({}).",
@@ -183,7 +183,7 @@ pub(crate) fn res_002(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
             .map(|d| active_on(p, person, d).map(|a| a.percent).sum::<f64>())
             .fold(0.0, f64::max);
         if peak > 100.0 * availability && peak <= 100.0 {
-            out.emit(None, ("person", person), "", format!("{person} is planned at {peak} % of their time; with meetings, support and absences about {:.0} % is really available.", 100.0 * availability), json!({"planned_percent": peak, "availability": availability}));
+            out.emit(None, (SubjectKind::Person, person), "", format!("{person} is planned at {peak} % of their time; with meetings, support and absences about {:.0} % is really available.", 100.0 * availability), json!({"planned_percent": peak, "availability": availability}));
         }
     }
 }
@@ -218,7 +218,7 @@ pub(crate) fn res_007(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
         let planned = percent / 100.0 * fte * days * hours_per_day;
         let deviation = (actual - planned) / planned;
         if deviation.abs() > max_dev {
-            out.emit(None, ("person", person), month, format!("{person} logged {} h in {month} against {} h planned ({:+.0} %).", round1(actual), round1(planned), 100.0 * deviation), json!({"month": month, "logged_hours": round1(actual), "planned_hours": round1(planned), "deviation": deviation}));
+            out.emit(None, (SubjectKind::Person, person), month, format!("{person} logged {} h in {month} against {} h planned ({:+.0} %).", round1(actual), round1(planned), 100.0 * deviation), json!({"month": month, "logged_hours": round1(actual), "planned_hours": round1(planned), "deviation": deviation}));
         }
     }
 }
@@ -254,7 +254,7 @@ pub(crate) fn res_008(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
     if total > 0.0 && sum / total > max {
         out.emit(
             None,
-            ("portfolio", "all"),
+            (SubjectKind::Portfolio, "all"),
             "",
             format!(
                 "{:.0} % of logged hours ({}) went to work no portfolio decision approved.",

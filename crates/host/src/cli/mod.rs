@@ -553,7 +553,7 @@ pub fn print_findings(outcome: &crate::check::CheckOutcome, format: CheckFormat)
                     [
                         f.finding.severity.as_str(),
                         &f.finding.rule_id,
-                        &f.finding.subject.kind,
+                        f.finding.subject.kind.as_str(),
                         &f.finding.subject.key,
                         &f.finding.message,
                         &f.finding.fingerprint,

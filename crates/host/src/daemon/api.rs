@@ -110,7 +110,9 @@ pub(super) fn findings_now(d: &Daemon, q: &BTreeMap<String, String>) -> Response
         .filter(|f| min.is_none_or(|m| f.finding.severity >= m))
         .filter(|f| matches(&q, "rule", Some(&f.finding.rule_id)))
         .filter(|f| matches(&q, "subject", Some(&f.finding.subject.key)))
-        .filter(|f| persons_visible(d) || f.finding.subject.kind != "person")
+        .filter(|f| {
+            persons_visible(d) || f.finding.subject.kind != tollgate_dmo::rules::SubjectKind::Person
+        })
         .map(|f| serde_json::to_value(&f).unwrap_or(Value::Null))
         .collect();
     page(items, &q)
@@ -253,7 +255,7 @@ pub(super) async fn trigger_report(
     .await;
     match built {
         Ok(Ok(v)) => (StatusCode::OK, axum::Json(v)).into_response(),
-        Ok(Err(f)) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &f.error.to_string()),
+        Ok(Err(f)) => error_response(&f),
         Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }

@@ -37,7 +37,7 @@ pub(super) async fn live_report(
                     crate::report::html_page(&report, Some("/initiatives/"), NAV),
                 )
             }
-            Err(f) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &f.error.to_string()),
+            Err(f) => error_response(&f),
         }
     })
     .await
@@ -146,7 +146,7 @@ pub(super) fn initiative_page_now(d: &Daemon, key: &str) -> Response {
     };
     let portfolio = match crate::check::portfolio(store.as_ref()) {
         Ok(p) => p,
-        Err(f) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, &f.error.to_string()),
+        Err(f) => return error_response(&f),
     };
     let Some((i, url)) = portfolio.initiatives.get(&key) else {
         return html_response(
@@ -197,7 +197,10 @@ pub(super) fn initiative_page_now(d: &Daemon, key: &str) -> Response {
         .findings(false)
         .unwrap_or_default()
         .into_iter()
-        .filter(|f| f.finding.subject.kind == "initiative" && f.finding.subject.key == key)
+        .filter(|f| {
+            f.finding.subject.kind == tollgate_dmo::rules::SubjectKind::Initiative
+                && f.finding.subject.key == key
+        })
         .collect();
     if findings.is_empty() {
         out.push_str("<p id=\"findings\">None.</p>\n");

@@ -202,6 +202,16 @@ pub(super) async fn blocking(work: impl FnOnce() -> Response + Send + 'static) -
     }
 }
 
+/// The answer to a failed request: a usage error is the asker's (400), anything else the
+/// service's (500). The only place an error's kind becomes an HTTP status.
+pub(super) fn error_response(e: &crate::error::Error) -> Response {
+    let status = match e.kind {
+        crate::error::ErrorKind::Usage => StatusCode::BAD_REQUEST,
+        crate::error::ErrorKind::Runtime => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    json_error(status, &e.to_string())
+}
+
 pub(super) fn json_error(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(json!({"error": message}))).into_response()
 }

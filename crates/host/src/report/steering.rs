@@ -70,7 +70,9 @@ pub fn steering(store: &dyn Store, as_of: &str, settings: &ReportsConfig) -> Res
                     let count = open
                         .iter()
                         .filter(|f| {
-                            f.finding.severity == s && f.finding.subject.kind == "initiative"
+                            f.finding.severity == s
+                                && f.finding.subject.kind
+                                    == tollgate_dmo::rules::SubjectKind::Initiative
                         })
                         .filter(|f| {
                             stream_of.get(f.finding.subject.key.as_str()) == Some(&stream.as_str())
@@ -143,7 +145,9 @@ pub fn steering(store: &dyn Store, as_of: &str, settings: &ReportsConfig) -> Res
     // Initiatives at risk: any open blocker or error.
     let mut at_risk: BTreeMap<&str, Vec<&StoredFinding>> = BTreeMap::new();
     for f in &open {
-        if f.finding.subject.kind == "initiative" && f.finding.severity >= Severity::Error {
+        if f.finding.subject.kind == tollgate_dmo::rules::SubjectKind::Initiative
+            && f.finding.severity >= Severity::Error
+        {
             at_risk.entry(f.finding.subject.key.as_str()).or_default();
         }
     }
