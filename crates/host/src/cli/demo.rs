@@ -288,9 +288,9 @@ pub async fn run(out: &Path) -> Result<(), Error> {
         crate::report::markdown(&review).as_bytes(),
     )?;
     crate::report::remember(store.as_mut(), "quarterly", &as_of)?;
+    // Exactly what `tollgate publish` writes into [reports] folder.
     let folder = out.join("reports");
-    let mut files = crate::report::write_folder(&pack, &folder)?;
-    files.extend(crate::report::write_folder(&review, &folder)?);
+    let files = crate::report::publish_files(store.as_mut(), config, &as_of)?;
     println!(
         "{}: {} initiatives with value to review, {} value streams with KPIs, {} teams; written to {}",
         review.title,

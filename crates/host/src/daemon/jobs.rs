@@ -5,21 +5,21 @@
 use super::*;
 
 impl Daemon {
-    /// Run the steps of a job; returns its outcome (`ok`, `failed`, `stopped`).
+    /// Run the steps of a job; returns how it ended.
     pub(super) async fn run_steps(
         self: &Arc<Self>,
         job: &str,
         steps: &[JobStep],
         connection: Option<&str>,
-    ) -> &'static str {
+    ) -> JobOutcome {
         let id = format!("job-{}", self.next_id.fetch_add(1, Ordering::SeqCst));
         let span = tracing::info_span!("job", id = %id, job = %job, connection = %connection.unwrap_or("all"));
-        let outcome = async {
+        async {
             tracing::info!(steps = ?steps, "job started");
-            let mut outcome = "ok";
+            let mut outcome = JobOutcome::Ok;
             for step in steps {
                 if self.stopping() {
-                    outcome = "stopped";
+                    outcome = JobOutcome::Stopped;
                     break;
                 }
                 let result = match step {
@@ -31,33 +31,25 @@ impl Daemon {
                 match result {
                     Ok(StepEnd::Done) => {}
                     Ok(StepEnd::Skipped) => {
-                        if outcome == "ok" {
-                            outcome = "skipped";
+                        if outcome == JobOutcome::Ok {
+                            outcome = JobOutcome::Skipped;
                         }
                     }
                     Ok(StepEnd::Stopped) => {
-                        outcome = "stopped";
+                        outcome = JobOutcome::Stopped;
                         break;
                     }
                     Err(e) => {
                         tracing::error!(step = ?step, error = %e, "job step failed");
-                        outcome = "failed";
+                        outcome = JobOutcome::Failed;
                     }
                 }
             }
-            tracing::info!(outcome, "job finished");
+            self.emit(JobEvent::Finished { job, outcome });
             outcome
         }
         .instrument(span)
-        .await;
-        *self
-            .metrics
-            .lock()
-            .unwrap()
-            .jobs
-            .entry((job.to_string(), outcome.to_string()))
-            .or_default() += 1;
-        outcome
+        .await
     }
 
     pub(super) async fn sync_step(self: &Arc<Self>, only: Option<&str>) -> anyhow::Result<StepEnd> {
@@ -151,7 +143,7 @@ impl Daemon {
         job: String,
         steps: Vec<JobStep>,
         connection: Option<String>,
-    ) -> &'static str {
+    ) -> JobOutcome {
         let me = self.clone();
         let name = job.clone();
         let task =
@@ -169,11 +161,11 @@ impl Daemon {
                 } else {
                     "cancelled".to_string()
                 };
-                tracing::error!(job = %name, panic = %what, "job failed: its code panicked; the connections it held are free again");
-                let mut m = self.metrics.lock().unwrap();
-                m.panics += 1;
-                *m.jobs.entry((name, "failed".to_string())).or_default() += 1;
-                "failed"
+                self.emit(JobEvent::Panicked {
+                    job: &name,
+                    message: &what,
+                });
+                JobOutcome::Failed
             }
         }
     }
@@ -187,14 +179,10 @@ impl Daemon {
     ) {
         let job = &self.jobs[index];
         if job.running.swap(true, Ordering::SeqCst) {
-            tracing::warn!(job = %job.name, due = %due.to_rfc3339(), "skipped: the previous run is still going");
-            *self
-                .metrics
-                .lock()
-                .unwrap()
-                .skipped
-                .entry(job.name.clone())
-                .or_default() += 1;
+            self.emit(JobEvent::Overlapped {
+                job: &job.name,
+                due: &due.to_rfc3339(),
+            });
             return;
         }
         let me = self.clone();
@@ -210,7 +198,7 @@ impl Daemon {
                 .await;
             let store = me.session.store();
             if let Ok(mut store) = store {
-                let _ = store.record_job(&job.name, &due.to_rfc3339(), outcome);
+                let _ = store.record_job(&job.name, &due.to_rfc3339(), outcome.as_str());
             }
             job.running.store(false, Ordering::SeqCst);
         });

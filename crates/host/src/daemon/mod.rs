@@ -14,6 +14,7 @@
 //! job store.
 
 mod api;
+mod events;
 mod jobs;
 mod metrics;
 mod pages;
@@ -21,6 +22,7 @@ mod server;
 mod state;
 
 use api::*;
+use events::*;
 use metrics::*;
 use pages::*;
 use server::*;
