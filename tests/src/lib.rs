@@ -239,6 +239,7 @@ pub fn demo_config(
 ) {
     demo_hr_config(dir);
     let mut config = std::fs::read_to_string(dir.join("tollgate.toml")).unwrap();
+    config.push_str(&ado_connection(dir, sandbox, ""));
     config.push_str(&jira_connection(dir, sandbox, face, extra));
     std::fs::write(dir.join("tollgate.toml"), config).unwrap();
 }
@@ -305,6 +306,46 @@ fn jira_connection(
     std::fs::write(dir.join("secrets/jira.token"), token).unwrap();
     format!(
         "\n[connections.jira]\nplugin = \"jira\"\nbase_url = \"{url}\"\nauth = {auth}\nsettings = {{ deployment = \"{deployment}\", project = \"BIZ\" }}\n{extra}"
+    )
+}
+
+/// A config with only the `azure-devops` connection to the sandbox (and the shared plugin
+/// cache); `settings` are extra lines of its settings table.
+pub fn ado_config(dir: &std::path::Path, sandbox: &tollgate_sandbox::Sandbox, settings: &str) {
+    let mut config = format!(
+        "[runtime]\ncache_dir = \"{}\"\n",
+        shared_cache_dir().display()
+    );
+    config.push_str(&ado_connection(dir, sandbox, settings));
+    std::fs::write(dir.join("tollgate.toml"), config).unwrap();
+}
+
+/// The demo's Azure DevOps connection, as `tollgate demo` writes it; `settings` are extra lines
+/// of its settings table.
+pub fn ado_connection(
+    dir: &std::path::Path,
+    sandbox: &tollgate_sandbox::Sandbox,
+    settings: &str,
+) -> String {
+    std::fs::create_dir_all(dir.join("secrets")).unwrap();
+    std::fs::write(dir.join("secrets/ado.token"), tollgate_sandbox::ADO_TOKEN).unwrap();
+    format!(
+        r#"
+[connections.azure-devops]
+plugin = "azure-devops"
+base_url = "{url}"
+auth = {{ kind = "basic", user = "", token_file = "secrets/ado.token" }}
+
+[connections.azure-devops.settings]
+organization = "{org}"
+project = "{project}"
+value-streams = {{ "Portfolio\\Mobile" = "Digital channels", "Portfolio\\Web" = "Digital channels", "Portfolio\\Platform" = "Core platforms" }}
+tag = "dmo-findings"
+{settings}
+"#,
+        url = sandbox.ado_url(),
+        org = tollgate_sandbox::ADO_ORGANIZATION,
+        project = tollgate_sandbox::ADO_PROJECT,
     )
 }
 

@@ -28,6 +28,7 @@
 
 #![warn(missing_docs)]
 
+pub mod comment;
 pub mod http;
 pub mod log;
 pub mod paging;

@@ -8,27 +8,28 @@
 //! They answer as the vendors do, quirks included (see shared/reference/tracker-apis.md): Jira's
 //! `ErrorCollection` bodies and 401s, Azure DevOps' 203 sign-in page for bad credentials and
 //! its `api-version` demand. Every request is recorded, so tests can count what a plugin asked.
-//! The Jira fake serves the `demo` dataset by default (or `synthetic:N`); faults can be
+//! Both serve the `demo` dataset by default (or `synthetic:N`); faults can be
 //! injected (see [`Faults`]); its clock can be moved forward, so tests can step past Jira's
 //! "last minute" horizon without waiting.
 
 #![warn(missing_docs)]
 
+pub mod ado;
 pub mod faults;
 pub mod jira;
 pub mod time;
 
+pub use ado::data::AdoDataset;
 pub use faults::Faults;
 pub use jira::data::{Dataset, FieldValue, Flavour};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::any;
 use base64::Engine as _;
-use serde_json::json;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -68,6 +69,7 @@ pub struct RecordedRequest {
 struct Shared {
     requests: Mutex<Vec<RecordedRequest>>,
     jira: Mutex<Dataset>,
+    ado: Mutex<AdoDataset>,
     clock_offset_ms: AtomicI64,
     faults: Mutex<faults::FaultState>,
     record_bodies: std::sync::atomic::AtomicBool,
@@ -114,11 +116,14 @@ impl Sandbox {
     pub async fn start_with(addr: &str, options: Options) -> std::io::Result<Sandbox> {
         let dataset = Dataset::named(&options.dataset)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let ado = AdoDataset::named(&options.dataset)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             requests: Mutex::new(Vec::new()),
             jira: Mutex::new(dataset),
+            ado: Mutex::new(ado),
             clock_offset_ms: AtomicI64::new(0),
             record_bodies: std::sync::atomic::AtomicBool::new(false),
             faults: Mutex::new(faults::FaultState {
@@ -182,6 +187,11 @@ impl Sandbox {
         self.shared.jira.lock().unwrap()
     }
 
+    /// The Azure DevOps organisation's data, to read the truth or to change it between syncs.
+    pub fn ado(&self) -> std::sync::MutexGuard<'_, AdoDataset> {
+        self.shared.ado.lock().unwrap()
+    }
+
     /// The sandbox's clock, in milliseconds since the epoch.
     pub fn now_ms(&self) -> i64 {
         self.shared.now_ms()
@@ -222,8 +232,8 @@ fn router(shared: Arc<Shared>) -> Router {
             jira::router(shared.clone(), Flavour::DataCenter),
         )
         .route(
-            "/ado/{organization}/_apis/projects/{project}",
-            get(ado_project),
+            "/ado/{*rest}",
+            any(ado::dispatch).with_state(shared.clone()),
         )
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
@@ -317,92 +327,20 @@ pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)>
     Some((user.to_string(), token.to_string()))
 }
 
+/// Text safe to put into HTML.
+pub(crate) fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     value.strip_prefix("Bearer ").map(str::to_string)
 }
 
-/// Azure DevOps answers bad credentials on GET with 203 and an HTML sign-in page.
-fn ado_sign_in_page() -> Response {
-    Response::builder()
-        .status(StatusCode::NON_AUTHORITATIVE_INFORMATION)
-        .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
-        .body(Body::from(
-            "<!DOCTYPE html><html><head><title>Azure DevOps Services | Sign In</title></head><body>Sign in to continue</body></html>",
-        ))
-        .unwrap()
-}
-
-fn ado_error(status: StatusCode, message: &str, type_key: &str) -> Response {
-    json_response(
-        status,
-        json!({
-            "$id": "1",
-            "innerException": null,
-            "message": message,
-            "typeName": format!("Microsoft.VisualStudio.Services.WebApi.{type_key}, Microsoft.VisualStudio.Services.WebApi"),
-            "typeKey": type_key,
-            "errorCode": 0,
-            "eventId": 3000
-        }),
-    )
-}
-
-fn ado_authorised(headers: &HeaderMap) -> bool {
-    matches!(basic_credentials(headers), Some((_, token)) if token == ADO_TOKEN)
-}
-
-async fn ado_project(
-    Path((organization, project)): Path<(String, String)>,
-    axum::extract::RawQuery(query): axum::extract::RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    if !ado_authorised(&headers) {
-        return ado_sign_in_page();
-    }
-    let has_version = query
-        .as_deref()
-        .unwrap_or("")
-        .split('&')
-        .any(|kv| kv.starts_with("api-version="));
-    if !has_version {
-        return ado_error(
-            StatusCode::BAD_REQUEST,
-            "VSS0005: The api-version query parameter is required for this request.",
-            "VssVersionNotSpecifiedException",
-        );
-    }
-    if organization != ADO_ORGANIZATION || project != ADO_PROJECT {
-        return ado_error(
-            StatusCode::NOT_FOUND,
-            &format!(
-                "TF200016: The following project does not exist: {project}. Verify that the name of the project is correct and that the project exists on the specified Azure DevOps Server."
-            ),
-            "ProjectDoesNotExistWithNameException",
-        );
-    }
-    json_response(
-        StatusCode::OK,
-        json!({
-            "id": "6ce954b1-ce1f-45d1-b94d-e6bf2464ba2c",
-            "name": ADO_PROJECT,
-            "url": format!("https://dev.azure.com/{ADO_ORGANIZATION}/_apis/projects/6ce954b1-ce1f-45d1-b94d-e6bf2464ba2c"),
-            "state": "wellFormed",
-            "revision": 411,
-            "visibility": "private",
-            "lastUpdateTime": "2026-10-02T09:15:31.377Z"
-        }),
-    )
-}
-
 async fn not_found(request: Request) -> Response {
-    let path = request.uri().path();
-    if path.starts_with("/ado/") {
-        return ado_error(
-            StatusCode::NOT_FOUND,
-            "The controller for path was not found or does not implement IController.",
-            "NotFoundException",
-        );
-    }
+    let _ = request;
     jira::error(StatusCode::NOT_FOUND, "null for uri")
 }

@@ -132,6 +132,71 @@ pub fn parse_jql_local(text: &str) -> Option<i64> {
     Some(local - off * 60_000)
 }
 
+/// Azure DevOps' format: UTC with as many fractional digits as needed,
+/// `2026-11-20T16:00:00.117Z`, `2026-11-20T16:00:00.05Z`, `2026-11-20T16:00:00Z`.
+pub fn ado_timestamp(ms: i64) -> String {
+    let (y, m, d, hh, mi, ss, mss) = split(ms, 0);
+    let mut frac = format!("{mss:03}");
+    while frac.ends_with('0') {
+        frac.pop();
+    }
+    let frac = if frac.is_empty() {
+        String::new()
+    } else {
+        format!(".{frac}")
+    };
+    format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mi:02}:{ss:02}{frac}Z")
+}
+
+/// An instant as Azure DevOps reads one: `2026-11-20`, `2026-11-20T16:00:00Z`,
+/// `2026-11-20T16:00:00.117Z` or with an offset (`+02:00`); `None` for anything else.
+/// The flag says whether a time was given.
+pub fn parse_ado_instant(text: &str) -> Option<(i64, bool)> {
+    let text = text.trim();
+    let (day_part, rest) = match text.find('T') {
+        Some(i) => (&text[..i], Some(&text[i + 1..])),
+        None => (text, None),
+    };
+    let day = parse_date(day_part)?;
+    let Some(rest) = rest else {
+        return Some((day * DAY_MS, false));
+    };
+    let (clock, offset_min) = if let Some(c) = rest.strip_suffix('Z') {
+        (c, 0)
+    } else if let Some(i) = rest.rfind(['+', '-']) {
+        let (c, off) = rest.split_at(i);
+        let sign = if off.starts_with('-') { -1 } else { 1 };
+        let (oh, om) = off[1..]
+            .split_once(':')
+            .unwrap_or((&off[1..3.min(off.len())], "0"));
+        (
+            c,
+            sign * (oh.parse::<i64>().ok()? * 60 + om.parse::<i64>().ok()?),
+        )
+    } else {
+        (rest, 0)
+    };
+    let mut parts = clock.split(':');
+    let hh: i64 = parts.next()?.parse().ok()?;
+    let mi: i64 = parts.next()?.parse().ok()?;
+    let (ss, ms) = match parts.next() {
+        Some(s) => match s.split_once('.') {
+            Some((s, f)) => {
+                let digits: String = f.chars().take(3).collect();
+                let scale = 10i64.pow(3 - digits.len() as u32);
+                (s.parse::<i64>().ok()?, digits.parse::<i64>().ok()? * scale)
+            }
+            None => (s.parse::<i64>().ok()?, 0),
+        },
+        None => (0, 0),
+    };
+    if parts.next().is_some() || hh > 23 || mi > 59 || ss > 60 {
+        return None;
+    }
+    let ms = day * DAY_MS + ((hh * 60 + mi) * 60 + ss) * 1000 + ms - offset_min * 60_000;
+    Some((ms, true))
+}
+
 /// Milliseconds since the epoch now.
 pub fn system_now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -171,6 +236,26 @@ mod tests {
         assert_eq!(helsinki_offset_minutes(utc_ms(2026, 3, 29, 0, 59)), 120);
         assert_eq!(helsinki_offset_minutes(utc_ms(2026, 3, 29, 1, 0)), 180);
         assert_eq!(helsinki_offset_minutes(utc_ms(2026, 10, 25, 1, 0)), 120);
+    }
+
+    #[test]
+    fn ado_timestamps_trim_their_fraction_and_read_back() {
+        let at = utc_ms(2026, 11, 20, 16, 0);
+        assert_eq!(ado_timestamp(at), "2026-11-20T16:00:00Z");
+        assert_eq!(ado_timestamp(at + 50), "2026-11-20T16:00:00.05Z");
+        assert_eq!(ado_timestamp(at + 117), "2026-11-20T16:00:00.117Z");
+        for ms in [at, at + 50, at + 117] {
+            assert_eq!(parse_ado_instant(&ado_timestamp(ms)), Some((ms, true)));
+        }
+        assert_eq!(
+            parse_ado_instant("2026-11-20"),
+            Some((utc_ms(2026, 11, 20, 0, 0), false))
+        );
+        assert_eq!(
+            parse_ado_instant("2026-11-20T18:00:00+02:00"),
+            Some((at, true))
+        );
+        assert_eq!(parse_ado_instant("yesterday"), None);
     }
 
     #[test]

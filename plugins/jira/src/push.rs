@@ -11,13 +11,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use tollgate_plugin_api::http::Method;
-use tollgate_plugin_api::{Finding, FindingStatus, PluginError, PushOutcome, PushResult, Severity};
+use tollgate_plugin_api::{Finding, FindingStatus, PluginError, PushOutcome, PushResult};
 
 /// The comment property that marks Tollgate's comment.
 pub const PROPERTY: &str = "tollgate.findings";
-/// The visible footer, also a fallback marker.
-pub const FOOTER: &str = "Written by Tollgate from the DMO checks; edited in place when the findings change. [tollgate:findings]";
-const MARKER: &str = "[tollgate:findings]";
+use tollgate_plugin_api::comment::lines;
+pub use tollgate_plugin_api::comment::{FOOTER, MARKER};
 
 // Strict shapes: a comment page without `comments` must not read as "no Tollgate comment
 // yet", or publishing would post a second one.
@@ -43,59 +42,6 @@ struct PropertyKeys {
 #[derive(Deserialize)]
 struct PropertyKey {
     key: String,
-}
-
-fn severity_name(s: Severity) -> &'static str {
-    match s {
-        Severity::Info => "info",
-        Severity::Warning => "warning",
-        Severity::Error => "error",
-        Severity::Blocker => "blocker",
-    }
-}
-
-fn rank(s: Severity) -> u8 {
-    match s {
-        Severity::Blocker => 0,
-        Severity::Error => 1,
-        Severity::Warning => 2,
-        Severity::Info => 3,
-    }
-}
-
-/// The lines of the comment: a heading, one line per open finding (most severe first), and
-/// the footer. No timestamps: the same findings give the same text.
-fn lines(open: &[&Finding]) -> (String, Vec<String>) {
-    let heading = if open.is_empty() {
-        "Tollgate DMO checks: all findings are resolved".to_string()
-    } else {
-        format!(
-            "Tollgate DMO checks: {} open finding{}",
-            open.len(),
-            if open.len() == 1 { "" } else { "s" }
-        )
-    };
-    let mut sorted: Vec<&&Finding> = open.iter().collect();
-    sorted.sort_by(|a, b| {
-        (rank(a.severity), &a.rule_id, &a.fingerprint).cmp(&(
-            rank(b.severity),
-            &b.rule_id,
-            &b.fingerprint,
-        ))
-    });
-    let items = sorted
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {} {}: {}",
-                severity_name(f.severity).to_uppercase(),
-                f.rule_id,
-                f.title,
-                f.message.trim()
-            )
-        })
-        .collect();
-    (heading, items)
 }
 
 fn find_ours(jira: &Jira, key: &str) -> Result<Option<Comment>, PluginError> {
@@ -234,6 +180,7 @@ fn publish_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tollgate_plugin_api::Severity;
 
     fn finding(rule: &str, severity: Severity) -> Finding {
         Finding {

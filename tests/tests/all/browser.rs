@@ -181,7 +181,7 @@ async fn the_dashboard_in_headless_chromium() {
     let port = free_port();
     let (session, _sandbox) = tollgate_tests::demo_synced(
         dir.path(),
-        &format!("\n[daemon]\nlisten = \"127.0.0.1:{port}\"\nread_token_file = \"secrets/read.token\"\n\n[reports]\ncapacity_fte = 15.0\n"),
+        &format!("\n[daemon]\nlisten = \"127.0.0.1:{port}\"\nread_token_file = \"secrets/read.token\"\n\n[reports]\ncapacity_fte = 30.0\n"),
     )
     .await;
     std::fs::write(dir.path().join("secrets/read.token"), READ_TOKEN).unwrap();
@@ -316,7 +316,10 @@ async fn the_dashboard_in_headless_chromium() {
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(key, "BIZ-1", "the highest ranked first");
+    assert_eq!(
+        key, "4106",
+        "the highest ranked first: an Azure DevOps epic (WSJF 3.67)"
+    );
     browser
         .call(
             reqwest::Method::POST,
@@ -340,8 +343,8 @@ async fn the_dashboard_in_headless_chromium() {
         tracker
             .as_str()
             .unwrap()
-            .ends_with(&format!("/browse/{key}")),
-        "a link back to the epic: {tracker}"
+            .ends_with(&format!("/Portfolio/_workitems/edit/{key}")),
+        "a link back to the work item in Azure DevOps: {tracker}"
     );
     assert_eq!(browser.severe_logs().await, Vec::<String>::new());
     let size = browser.screenshot(&shots.join("initiative.png")).await;

@@ -161,7 +161,7 @@ async fn check_on_the_command_line() {
 
     let out = run(&["check", "--as-of", "2026-11-27", "--fail-on", "blocker"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("4 finding(s) at blocker or worse"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("5 finding(s) at blocker or worse"));
     let out = run(&["check", "--as-of", "2026-13-45"]);
     assert_eq!(out.status.code(), Some(2), "a date that does not exist");
     let out = run(&["check", "--as-of", "27.11.2026"]);

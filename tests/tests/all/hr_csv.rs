@@ -38,11 +38,11 @@ async fn demo_files_import_with_exact_rejections_and_incremental_reads() {
     let store = session.store().unwrap();
     let expected: Vec<(&str, usize)> = vec![
         ("allocation", 13),
-        ("business-case", 19),
+        ("business-case", 24),
         ("cost-rate", 11),
         ("dependency", 6),
-        ("finance-entry", 74),
-        ("gate-decision", 46),
+        ("finance-entry", 91),
+        ("gate-decision", 55),
         ("person", 11),
         ("team", 3),
         ("time-entry", 227),

@@ -29,13 +29,13 @@ timeout_secs = 60
 memory_mib = 128
 
 # `tollgate publish` also writes these reports into reports/; the DMO's capacity planning
-# puts the portfolio's capacity line at 15 FTE (the people who log time in Jira are shared
-# with run work).
+# puts the portfolio's capacity line at 30 FTE: 15 for the people who log time in Jira (shared
+# with run work) and 15 for the 18 people of the digital unit on Azure DevOps.
 [reports]
 folder = "reports"
 kinds = ["steering", "quarterly"]
 scoring = "wsjf"
-capacity_fte = 15.0
+capacity_fte = 30.0
 
 # The portfolio: epics, child issues, sprints and worklogs of project BIZ. The same sandbox
 # also serves a Jira Data Center face of that site at {JIRA_DC} (bearer token in
@@ -48,12 +48,21 @@ auth = { kind = "basic", user = "{JIRA_CLOUD_USER}", token_file = "secrets/jira-
 # fields = { cost-of-delay = "CoD (EUR/month)" }
 settings = { deployment = "cloud", project = "BIZ" }
 
+# The digital unit's delivery on Azure Boards: epics, features, user stories and tasks of
+# project {ADO_PROJECT}, three teams' iterations, effort as Completed Work on tasks.
 [connections.azure-devops]
 plugin = "azure-devops"
 base_url = "{ADO}"
 # Azure DevOps takes a PAT as the password of basic auth with an empty user.
 auth = { kind = "basic", user = "", token_file = "secrets/azure-devops.token" }
-settings = { organization = "{ADO_ORG}", project = "{ADO_PROJECT}" }
+
+[connections.azure-devops.settings]
+organization = "{ADO_ORG}"
+project = "{ADO_PROJECT}"
+# Each team has its area; the areas say which value stream the work serves.
+value-streams = { "{ADO_PROJECT}\\Mobile" = "Digital channels", "{ADO_PROJECT}\\Web" = "Digital channels", "{ADO_PROJECT}\\Platform" = "Core platforms" }
+# Work items with open findings carry this tag, so a board can filter on it.
+tag = "dmo-findings"
 
 [connections.hr]
 plugin = "hr-csv"

@@ -1,0 +1,1558 @@
+//! The work item tracking area (`_apis/wit/...`): WIQL, work items (one, a list, a batch),
+//! their updates, revisions and comments, JSON Patch writes, the recycle bin, and the
+//! metadata clients read (fields, types, states, classification nodes, relation types).
+
+use super::data::{
+    AdoDataset, DEPENDENCY_FORWARD, DEPENDENCY_REVERSE, FIELDS, HIERARCHY_FORWARD,
+    HIERARCHY_REVERSE, RELATED, Relation, TYPES, WorkItem, field_def, reverse_of, type_def,
+};
+use super::wiql;
+use super::{Call, check_version, collection, error, ok};
+use crate::Shared;
+use crate::time::{ado_timestamp, parse_ado_instant};
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+/// The most work items one call may ask for.
+pub const MAX_IDS: usize = 200;
+
+/// `$expand` of work item reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Expand {
+    None,
+    Relations,
+    Fields,
+    Links,
+    All,
+}
+
+fn expand_of(text: Option<&str>) -> Result<Expand, Response> {
+    Ok(match text.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("none") => Expand::None,
+        Some("relations") => Expand::Relations,
+        Some("fields") => Expand::Fields,
+        Some("links") => Expand::Links,
+        Some("all") => Expand::All,
+        Some(other) => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "VS403454: The value '{other}' of $expand is not valid: use None, Relations, Fields, Links or All."
+                ),
+                "ArgumentException",
+            ));
+        }
+    })
+}
+
+fn not_found_item(id: impl std::fmt::Display) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        &format!(
+            "TF401232: Work item {id} does not exist, or you do not have permissions to read it."
+        ),
+        "WorkItemUnauthorizedAccessException",
+    )
+}
+
+fn item_url(call: &Call, id: u64) -> String {
+    format!("{}/_apis/wit/workItems/{id}", call.base)
+}
+
+fn relation_value(call: &Call, r: &Relation) -> Value {
+    json!({
+        "rel": r.rel,
+        "url": item_url(call, r.target),
+        "attributes": {"isLocked": false, "name": r.name()}
+    })
+}
+
+/// How to render a work item.
+struct View<'a> {
+    fields: Option<&'a [String]>,
+    expand: Expand,
+    as_of: Option<i64>,
+}
+
+/// A work item as the API shows it, or None if it did not exist at `as_of`.
+fn render(d: &AdoDataset, call: &Call, w: &WorkItem, view: &View<'_>) -> Option<Value> {
+    let rev = match view.as_of {
+        Some(t) => w.rev_at(t)?,
+        None => w.rev(),
+    };
+    let all = if rev == w.rev() {
+        w.fields.clone()
+    } else {
+        w.fields_at(rev)
+    };
+    let fields: Map<String, Value> = match view.fields {
+        Some(wanted) => wanted
+            .iter()
+            .filter_map(|f| all.get(f).map(|v| (f.clone(), v.clone())))
+            .collect(),
+        None => all.into_iter().collect(),
+    };
+    let mut out = json!({"id": w.id, "rev": rev, "fields": fields});
+    if matches!(view.expand, Expand::Relations | Expand::All) {
+        let relations = if rev == w.rev() {
+            w.relations.clone()
+        } else {
+            w.relations_at(rev)
+        };
+        if !relations.is_empty() {
+            out["relations"] =
+                Value::Array(relations.iter().map(|r| relation_value(call, r)).collect());
+        }
+    }
+    if let Some(c) = w.comments.iter().rfind(|c| !c.deleted) {
+        out["commentVersionRef"] = json!({
+            "commentId": c.id,
+            "version": c.version,
+            "url": format!("{}/_apis/wit/workItems/{}/comments/{}/versions/{}", call.project_base(d), w.id, c.id, c.version)
+        });
+    }
+    if matches!(view.expand, Expand::Links | Expand::All) {
+        let kind = w.kind().replace(' ', "%20");
+        out["_links"] = json!({
+            "self": {"href": item_url(call, w.id)},
+            "workItemUpdates": {"href": format!("{}/updates", item_url(call, w.id))},
+            "workItemRevisions": {"href": format!("{}/revisions", item_url(call, w.id))},
+            "workItemComments": {"href": format!("{}/comments", item_url(call, w.id))},
+            "html": {"href": format!("{}/{}/_workitems/edit/{}", call.base, d.project, w.id)},
+            "workItemType": {"href": format!("{}/_apis/wit/workItemTypes/{kind}", call.project_base(d))},
+            "fields": {"href": format!("{}/_apis/wit/fields", call.base)}
+        });
+    }
+    out["url"] = json!(item_url(call, w.id));
+    Some(out)
+}
+
+/// Field names as a client gave them (reference or display names) -> reference names.
+fn field_names(list: &[String]) -> Result<Vec<String>, Response> {
+    list.iter()
+        .map(|f| {
+            field_def(f.trim())
+                .map(|d| d.reference.to_string())
+                .ok_or_else(|| {
+                    error(
+                        StatusCode::BAD_REQUEST,
+                        &format!("TF51535: Cannot find field {}.", f.trim()),
+                        "WorkItemTrackingFieldDefinitionNotFoundException",
+                    )
+                })
+        })
+        .collect()
+}
+
+fn as_of_of(text: Option<&str>) -> Result<Option<i64>, Response> {
+    match text {
+        None => Ok(None),
+        Some(t) => parse_ado_instant(t).map(|(ms, _)| Some(ms)).ok_or_else(|| {
+            error(
+                StatusCode::BAD_REQUEST,
+                &format!("VS403454: asOf '{t}' is not a date and time."),
+                "ArgumentException",
+            )
+        }),
+    }
+}
+
+/// A list of work items, as `GET workitems?ids=` and `POST workitemsbatch` answer it.
+#[allow(clippy::too_many_arguments)] // the parameters of the two calls, passed through
+fn read_many(
+    d: &AdoDataset,
+    call: &Call,
+    ids: &[String],
+    fields: Option<Vec<String>>,
+    expand: Option<&str>,
+    as_of: Option<&str>,
+    omit: bool,
+) -> Result<Response, Response> {
+    if ids.is_empty() {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "VS403467: At least one work item id is required.",
+            "ArgumentException",
+        ));
+    }
+    if ids.len() > MAX_IDS {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "VS403474: You requested {} work items which exceeds the limit of {MAX_IDS}",
+                ids.len()
+            ),
+            "VssServiceException",
+        ));
+    }
+    if fields.is_some() && expand.is_some_and(|e| !e.eq_ignore_ascii_case("none")) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "The expand parameter can not be used with the fields parameter.",
+            "ConflictingParametersException",
+        ));
+    }
+    let expand = expand_of(expand)?;
+    let fields = fields.map(|f| field_names(&f)).transpose()?;
+    let view = View {
+        fields: fields.as_deref(),
+        expand,
+        as_of: as_of_of(as_of)?,
+    };
+    let mut out = Vec::new();
+    for raw in ids {
+        let item = raw
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .and_then(|id| d.item(id))
+            .and_then(|w| render(d, call, w, &view));
+        match item {
+            Some(v) => out.push(v),
+            None if omit => out.push(Value::Null),
+            None => return Err(not_found_item(raw.trim())),
+        }
+    }
+    Ok(collection(out))
+}
+
+/// Everything below `_apis/wit`.
+pub(super) fn handle(shared: &Shared, call: &Call) -> Result<Response, Response> {
+    let resource = call.seg(1).unwrap_or_default();
+    match resource.as_str() {
+        "wiql" => wiql_call(shared, call),
+        "workitems" => work_items(shared, call),
+        "workitemsbatch" => {
+            check_version(call, false)?;
+            if call.method != Method::POST {
+                return Err(super::bad_method(call));
+            }
+            let body = call.json()?;
+            let ids: Vec<String> = match body.get("ids").and_then(Value::as_array) {
+                Some(a) => a.iter().map(|v| v.to_string()).collect(),
+                None => Vec::new(),
+            };
+            let fields = body.get("fields").and_then(Value::as_array).map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            });
+            let omit = body
+                .get("errorPolicy")
+                .and_then(Value::as_str)
+                .is_some_and(|p| p.eq_ignore_ascii_case("omit"));
+            let d = shared.ado.lock().unwrap();
+            read_many(
+                &d,
+                call,
+                &ids,
+                fields,
+                body.get("$expand").and_then(Value::as_str),
+                body.get("asOf").and_then(Value::as_str),
+                omit,
+            )
+        }
+        "fields" => {
+            check_version(call, false)?;
+            let one = |f: &super::data::FieldDef| {
+                json!({
+                    "name": f.name,
+                    "referenceName": f.reference,
+                    "description": "",
+                    "type": f.kind.api_name(),
+                    "usage": "workItem",
+                    "readOnly": f.read_only,
+                    "canSortBy": f.kind != super::data::FieldType::Html,
+                    "isQueryable": true,
+                    "supportedOperations": [{"referenceName": "SupportedOperations.Equals", "name": "="}],
+                    "isIdentity": f.kind == super::data::FieldType::Identity,
+                    "isPicklist": f.kind == super::data::FieldType::Picklist,
+                    "isPicklistSuggested": false,
+                    "url": format!("{}/_apis/wit/fields/{}", call.base, f.reference)
+                })
+            };
+            match call.rest.get(2) {
+                None => Ok(collection(FIELDS.iter().map(one).collect())),
+                Some(name) => field_def(name).map(|f| ok(one(f))).ok_or_else(|| {
+                    error(
+                        StatusCode::NOT_FOUND,
+                        &format!("TF51535: Cannot find field {name}."),
+                        "WorkItemTrackingFieldDefinitionNotFoundException",
+                    )
+                }),
+            }
+        }
+        "workitemtypes" => {
+            check_version(call, false)?;
+            let d = shared.ado.lock().unwrap();
+            let one = |t: &super::data::TypeDef| {
+                json!({
+                    "name": t.name,
+                    "referenceName": t.reference,
+                    "description": format!("{} work item type", t.name),
+                    "color": "009CCC",
+                    "icon": {"id": "icon_list", "url": format!("{}/_apis/wit/workItemIcons/icon_list?color=009CCC&v=2", call.base)},
+                    "isDisabled": false,
+                    "states": t.states.iter().map(|(n, c, col)| json!({"name": n, "color": col, "category": c})).collect::<Vec<_>>(),
+                    "url": format!("{}/_apis/wit/workItemTypes/{}", call.project_base(&d), t.name.replace(' ', "%20"))
+                })
+            };
+            match (call.rest.get(2), call.seg(3).as_deref()) {
+                (None, _) => Ok(collection(TYPES.iter().map(one).collect())),
+                (Some(name), rest) => {
+                    let t = type_def(name).ok_or_else(|| {
+                        error(
+                            StatusCode::NOT_FOUND,
+                            &format!("VS402323: Work item type {name} does not exist."),
+                            "WorkItemTypeNotFoundException",
+                        )
+                    })?;
+                    match rest {
+                        None => Ok(ok(one(t))),
+                        Some("states") => Ok(collection(
+                            t.states
+                                .iter()
+                                .map(|(n, c, col)| json!({"name": n, "color": col, "category": c}))
+                                .collect(),
+                        )),
+                        Some(_) => Err(super::no_route(call)),
+                    }
+                }
+            }
+        }
+        "classificationnodes" => {
+            check_version(call, false)?;
+            let d = shared.ado.lock().unwrap();
+            classification(&d, call)
+        }
+        "recyclebin" => {
+            check_version(call, false)?;
+            let d = shared.ado.lock().unwrap();
+            let deleted = |w: &WorkItem| -> Value {
+                let (at, by) = w.deleted.unwrap_or((0, 0));
+                json!({
+                    "id": w.id,
+                    "code": 200,
+                    "type": w.kind(),
+                    "name": w.text("System.Title").unwrap_or(""),
+                    "project": d.project,
+                    "deletedDate": ado_timestamp(at),
+                    "deletedBy": d.identities[by].display_name.clone() + " <" + &d.identities[by].unique_name + ">",
+                    "url": format!("{}/_apis/wit/recycleBin/{}", call.project_base(&d), w.id)
+                })
+            };
+            match (call.rest.get(2), call.param("ids")) {
+                (None, None) => Ok(collection(
+                    d.items
+                        .iter()
+                        .filter(|w| w.deleted.is_some())
+                        .map(|w| json!({"id": w.id, "url": format!("{}/_apis/wit/recycleBin/{}", call.project_base(&d), w.id)}))
+                        .collect(),
+                )),
+                (None, Some(ids)) => Ok(collection(
+                    ids.split(',')
+                        .filter_map(|i| i.trim().parse::<u64>().ok())
+                        .filter_map(|i| d.index(i).map(|x| &d.items[x]))
+                        .filter(|w| w.deleted.is_some())
+                        .map(deleted)
+                        .collect(),
+                )),
+                (Some(id), _) => {
+                    let w = id
+                        .parse::<u64>()
+                        .ok()
+                        .and_then(|i| d.index(i).map(|x| &d.items[x]))
+                        .filter(|w| w.deleted.is_some())
+                        .ok_or_else(|| not_found_item(id))?;
+                    let mut v = deleted(w);
+                    v["resource"] = render(&d, call, w, &View { fields: None, expand: Expand::None, as_of: None }).unwrap_or(Value::Null);
+                    Ok(ok(v))
+                }
+            }
+        }
+        "workitemrelationtypes" => {
+            check_version(call, false)?;
+            let types = [
+                (HIERARCHY_FORWARD, "Child", "tree"),
+                (HIERARCHY_REVERSE, "Parent", "tree"),
+                (DEPENDENCY_FORWARD, "Successor", "dependency"),
+                (DEPENDENCY_REVERSE, "Predecessor", "dependency"),
+                (RELATED, "Related", "network"),
+            ];
+            Ok(collection(
+                types
+                    .iter()
+                    .map(|(r, n, topology)| {
+                        json!({
+                            "attributes": {"usage": "workItemLink", "editable": false, "enabled": true,
+                                           "acyclic": *topology != "network", "directional": *topology != "network",
+                                           "singleTarget": *r == HIERARCHY_REVERSE, "topology": topology},
+                            "referenceName": r,
+                            "name": n,
+                            "url": format!("{}/_apis/wit/workItemRelationTypes/{r}", call.base)
+                        })
+                    })
+                    .collect(),
+            ))
+        }
+        _ => Err(super::no_route(call)),
+    }
+}
+
+/// `POST .../_apis/wit/wiql` and `GET .../_apis/wit/wiql/{id}` (a stored query).
+fn wiql_call(shared: &Shared, call: &Call) -> Result<Response, Response> {
+    check_version(call, false)?;
+    let text = match (&call.method, call.rest.get(2)) {
+        (&Method::POST, None) => {
+            let body = call.json()?;
+            body.get("query")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    error(
+                        StatusCode::BAD_REQUEST,
+                        "VS402323: The request body must hold the query as {\"query\": \"SELECT ...\"}.",
+                        "ArgumentNullException",
+                    )
+                })?
+        }
+        (&Method::GET | &Method::HEAD, Some(id)) => {
+            let d = shared.ado.lock().unwrap();
+            stored_query(&d, id).ok_or_else(|| {
+                error(
+                    StatusCode::NOT_FOUND,
+                    &format!("TF401243: The query {id} does not exist, or you do not have permission to read it."),
+                    "QueryItemNotFoundException",
+                )
+            })?
+        }
+        _ => return Err(super::bad_method(call)),
+    };
+    let d = shared.ado.lock().unwrap();
+    let bad = |m: String| {
+        error(
+            StatusCode::BAD_REQUEST,
+            &m,
+            "WorkItemTrackingQueryException",
+        )
+    };
+    let q = wiql::parse(&text).map_err(|e| bad(e.0))?;
+    let top = match call.param("$top") {
+        None => None,
+        Some(t) => Some(
+            t.trim()
+                .parse::<usize>()
+                .map_err(|_| bad(format!("VS403454: $top '{t}' is not a whole number.")))?,
+        ),
+    };
+    let ctx = wiql::Context {
+        project: call.project.as_deref(),
+        me: d.bot(),
+        now: call.now,
+        time_precision: call.flag("timePrecision"),
+    };
+    let outcome = wiql::run(&q, &d, &ctx, top).map_err(|e| bad(e.0))?;
+    let column = |f: &str| {
+        let def = field_def(f);
+        json!({
+            "referenceName": def.map_or(f, |d| d.reference),
+            "name": def.map_or(f, |d| d.name),
+            "url": format!("{}/_apis/wit/fields/{}", call.base, def.map_or(f, |d| d.reference))
+        })
+    };
+    let mut body = json!({
+        "queryType": if q.links { if q.mode.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("recursive")) { "tree" } else { "oneHop" } } else { "flat" },
+        "queryResultType": if q.links { "workItemLink" } else { "workItem" },
+        "asOf": wiql::as_of_text(&q, call.now),
+        "columns": q.select.iter().map(|f| column(f)).collect::<Vec<_>>(),
+        "sortColumns": q.order.iter().map(|(f, desc)| json!({"field": column(f), "descending": desc})).collect::<Vec<_>>(),
+    });
+    let reference = |id: u64| json!({"id": id, "url": item_url(call, id)});
+    match outcome {
+        wiql::Outcome::Items(ids) => {
+            if call.method == Method::HEAD {
+                return Ok(
+                    (StatusCode::OK, [("x-total-count", ids.len().to_string())]).into_response()
+                );
+            }
+            body["workItems"] = Value::Array(ids.into_iter().map(reference).collect());
+        }
+        wiql::Outcome::Links(rows) => {
+            body["workItemRelations"] = Value::Array(
+                rows.into_iter()
+                    .map(|(rel, source, target)| {
+                        json!({"rel": rel, "source": source.map(reference), "target": reference(target)})
+                    })
+                    .collect(),
+            );
+        }
+    }
+    Ok(ok(body))
+}
+
+/// The project's stored queries: (id, WIQL).
+pub const STORED_QUERIES: &[(&str, &str)] = &[(
+    "1e4e5b17-f212-4ba2-9c2f-a95600ef50a5",
+    "SELECT [System.Id], [System.Title], [System.State] FROM WorkItems WHERE [System.TeamProject] = @project AND [System.WorkItemType] = 'Epic' ORDER BY [System.Id]",
+)];
+
+fn stored_query(_: &AdoDataset, id: &str) -> Option<String> {
+    STORED_QUERIES
+        .iter()
+        .find(|(q, _)| q.eq_ignore_ascii_case(id))
+        .map(|(_, text)| text.to_string())
+}
+
+/// `_apis/wit/workitems[...]`.
+fn work_items(shared: &Shared, call: &Call) -> Result<Response, Response> {
+    let id_seg = call.rest.get(2).cloned();
+    let sub = call.seg(3);
+    // `workitems/$Task`: create.
+    if let Some(kind) = id_seg.as_deref().and_then(|s| s.strip_prefix('$')) {
+        check_version(call, false)?;
+        if call.method != Method::POST {
+            return Err(super::bad_method(call));
+        }
+        return create(shared, call, kind);
+    }
+    match (id_seg.as_deref(), sub.as_deref()) {
+        (None, _) => {
+            check_version(call, false)?;
+            match call.method {
+                Method::GET => {
+                    let ids: Vec<String> = call
+                        .param("ids")
+                        .map(|s| {
+                            s.split(',')
+                                .filter(|x| !x.trim().is_empty())
+                                .map(str::to_string)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let fields = call
+                        .param("fields")
+                        .map(|s| s.split(',').map(str::to_string).collect::<Vec<_>>());
+                    let omit = call
+                        .param("errorPolicy")
+                        .is_some_and(|p| p.eq_ignore_ascii_case("omit"));
+                    let d = shared.ado.lock().unwrap();
+                    read_many(
+                        &d,
+                        call,
+                        &ids,
+                        fields,
+                        call.param("$expand"),
+                        call.param("asOf"),
+                        omit,
+                    )
+                }
+                _ => Err(super::bad_method(call)),
+            }
+        }
+        (Some(id), None) => {
+            check_version(call, false)?;
+            let id: u64 = id.parse().map_err(|_| not_found_item(id))?;
+            match call.method {
+                Method::GET => {
+                    let fields = call
+                        .param("fields")
+                        .map(|s| s.split(',').map(str::to_string).collect::<Vec<_>>());
+                    if fields.is_some()
+                        && call
+                            .param("$expand")
+                            .is_some_and(|e| !e.eq_ignore_ascii_case("none"))
+                    {
+                        return Err(error(
+                            StatusCode::BAD_REQUEST,
+                            "The expand parameter can not be used with the fields parameter.",
+                            "ConflictingParametersException",
+                        ));
+                    }
+                    let fields = fields.map(|f| field_names(&f)).transpose()?;
+                    let view = View {
+                        fields: fields.as_deref(),
+                        expand: expand_of(call.param("$expand"))?,
+                        as_of: as_of_of(call.param("asOf"))?,
+                    };
+                    let d = shared.ado.lock().unwrap();
+                    let w = d.item(id).ok_or_else(|| not_found_item(id))?;
+                    render(&d, call, w, &view)
+                        .map(ok)
+                        .ok_or_else(|| not_found_item(id))
+                }
+                Method::PATCH => patch(shared, call, id),
+                Method::DELETE => {
+                    let mut d = shared.ado.lock().unwrap();
+                    let w = d.item(id).ok_or_else(|| not_found_item(id))?.clone();
+                    if call.flag("destroy") {
+                        if let Some(i) = d.index(id) {
+                            d.items.remove(i);
+                        }
+                        return Ok(StatusCode::NO_CONTENT.into_response());
+                    }
+                    let by = d.bot();
+                    d.delete(id, by, call.now);
+                    Ok(ok(json!({
+                        "id": id,
+                        "code": 200,
+                        "type": w.kind(),
+                        "name": w.text("System.Title").unwrap_or(""),
+                        "project": d.project,
+                        "deletedDate": ado_timestamp(call.now),
+                        "deletedBy": format!("{} <{}>", d.identities[by].display_name, d.identities[by].unique_name),
+                        "url": format!("{}/_apis/wit/recycleBin/{id}", call.project_base(&d)),
+                        "resource": null
+                    })))
+                }
+                _ => Err(super::bad_method(call)),
+            }
+        }
+        (Some(id), Some("updates")) => {
+            check_version(call, false)?;
+            let id: u64 = id.parse().map_err(|_| not_found_item(id))?;
+            let d = shared.ado.lock().unwrap();
+            let w = d.item(id).ok_or_else(|| not_found_item(id))?;
+            let (skip, top) = skip_top(call)?;
+            let render_update = |i: usize| update_value(&d, call, w, i);
+            match call.rest.get(4) {
+                None => Ok(collection(
+                    (0..w.updates.len())
+                        .skip(skip)
+                        .take(top)
+                        .map(render_update)
+                        .collect(),
+                )),
+                Some(n) => n
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=w.updates.len()).contains(n))
+                    .map(|n| ok(render_update(n - 1)))
+                    .ok_or_else(|| {
+                        error(
+                            StatusCode::NOT_FOUND,
+                            &format!("VS402322: Update {n} of work item {id} does not exist."),
+                            "WorkItemUpdateNotFoundException",
+                        )
+                    }),
+            }
+        }
+        (Some(id), Some("revisions")) => {
+            check_version(call, false)?;
+            let id: u64 = id.parse().map_err(|_| not_found_item(id))?;
+            let d = shared.ado.lock().unwrap();
+            let w = d.item(id).ok_or_else(|| not_found_item(id))?;
+            let expand = expand_of(call.param("$expand"))?;
+            let revision = |rev: u32| {
+                let at = w.updates[rev as usize - 1].at;
+                render(
+                    &d,
+                    call,
+                    w,
+                    &View {
+                        fields: None,
+                        expand,
+                        as_of: Some(at),
+                    },
+                )
+                .map(|mut v| {
+                    v["rev"] = json!(rev);
+                    v["fields"] = Value::Object(w.fields_at(rev).into_iter().collect());
+                    v
+                })
+            };
+            let (skip, top) = skip_top(call)?;
+            match call.rest.get(4) {
+                None => Ok(collection(
+                    (1..=w.rev())
+                        .skip(skip)
+                        .take(top)
+                        .filter_map(revision)
+                        .collect(),
+                )),
+                Some(n) => n
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=w.rev()).contains(n))
+                    .and_then(revision)
+                    .map(ok)
+                    .ok_or_else(|| {
+                        error(
+                            StatusCode::NOT_FOUND,
+                            &format!("VS402322: Revision {n} of work item {id} does not exist."),
+                            "WorkItemRevisionNotFoundException",
+                        )
+                    }),
+            }
+        }
+        (Some(id), Some("comments")) => {
+            check_version(call, true)?;
+            let id: u64 = id.parse().map_err(|_| not_found_item(id))?;
+            comments(shared, call, id)
+        }
+        _ => Err(super::no_route(call)),
+    }
+}
+
+fn skip_top(call: &Call) -> Result<(usize, usize), Response> {
+    let n = |name: &str, default: usize| -> Result<usize, Response> {
+        match call.param(name) {
+            None => Ok(default),
+            Some(v) => v.trim().parse().map_err(|_| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("VS403454: {name} '{v}' is not a whole number."),
+                    "ArgumentException",
+                )
+            }),
+        }
+    };
+    Ok((n("$skip", 0)?, n("$top", 200)?.min(200)))
+}
+
+fn identity_reference(d: &AdoDataset, i: usize) -> Value {
+    let mut v = d.identity_value(i);
+    let p = &d.identities[i];
+    v["name"] = json!(format!("{} <{}>", p.display_name, p.unique_name));
+    v
+}
+
+/// One update: what changed, by whom. `revisedDate` is when the revision it made was
+/// superseded (9999-01-01 for the latest), as the service reports it; when the change was made
+/// is `System.ChangedDate`'s new value.
+fn update_value(d: &AdoDataset, call: &Call, w: &WorkItem, i: usize) -> Value {
+    let u = &w.updates[i];
+    let revised = w
+        .updates
+        .get(i + 1)
+        .map_or("9999-01-01T00:00:00Z".to_string(), |n| ado_timestamp(n.at));
+    let mut out = json!({
+        "id": i + 1,
+        "workItemId": w.id,
+        "rev": u.rev,
+        "revisedBy": identity_reference(d, u.by),
+        "revisedDate": revised,
+        "url": format!("{}/updates/{}", item_url(call, w.id), i + 1)
+    });
+    if !u.fields.is_empty() {
+        let fields: Map<String, Value> = u
+            .fields
+            .iter()
+            .map(|(k, (old, new))| {
+                let mut c = Map::new();
+                if let Some(o) = old {
+                    c.insert("oldValue".into(), o.clone());
+                }
+                if let Some(n) = new {
+                    c.insert("newValue".into(), n.clone());
+                }
+                (k.clone(), Value::Object(c))
+            })
+            .collect();
+        out["fields"] = Value::Object(fields);
+    }
+    if !u.added.is_empty() || !u.removed.is_empty() {
+        let mut r = Map::new();
+        if !u.added.is_empty() {
+            r.insert(
+                "added".into(),
+                Value::Array(u.added.iter().map(|x| relation_value(call, x)).collect()),
+            );
+        }
+        if !u.removed.is_empty() {
+            r.insert(
+                "removed".into(),
+                Value::Array(u.removed.iter().map(|x| relation_value(call, x)).collect()),
+            );
+        }
+        out["relations"] = Value::Object(r);
+    }
+    out
+}
+
+/// A JSON Patch document of work item writes, checked and turned into changes.
+struct Changes {
+    fields: Vec<(String, Option<Value>)>,
+    added: Vec<Relation>,
+    removed: Vec<Relation>,
+}
+
+fn json_patch(
+    d: &AdoDataset,
+    call: &Call,
+    current: Option<&WorkItem>,
+) -> Result<Changes, Response> {
+    let content_type = call
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type
+        .to_ascii_lowercase()
+        .starts_with("application/json-patch+json")
+    {
+        return Err(error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &format!(
+                "VS403438: The request indicated a Content-Type of \"{content_type}\" for method type \"{}\" which is not supported. Valid content types for this method are: application/json-patch+json.",
+                call.method
+            ),
+            "VssRequestContentTypeNotSupportedException",
+        ));
+    }
+    let ops = call.json()?;
+    let Some(ops) = ops.as_array() else {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "VS403472: The request body must be a JSON Patch document (a list of operations).",
+            "VssPropertyValidationException",
+        ));
+    };
+    let bad = |m: String| {
+        error(
+            StatusCode::BAD_REQUEST,
+            &m,
+            "VssPropertyValidationException",
+        )
+    };
+    let mut out = Changes {
+        fields: Vec::new(),
+        added: Vec::new(),
+        removed: Vec::new(),
+    };
+    for op in ops {
+        let kind = op
+            .get("op")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let path = op.get("path").and_then(Value::as_str).unwrap_or("");
+        let value = op.get("value").cloned();
+        let lower = path.to_ascii_lowercase();
+        match kind.as_str() {
+            "test" => {
+                let Some(w) = current else { continue };
+                let actual = if lower == "/rev" {
+                    Some(json!(w.rev()))
+                } else if let Some(f) = path.strip_prefix("/fields/") {
+                    w.fields
+                        .get(field_def(f).map_or(f, |d| d.reference))
+                        .cloned()
+                } else {
+                    None
+                };
+                let same = match (&actual, &value) {
+                    (Some(a), Some(b)) => {
+                        a == b || (a.as_f64().is_some() && a.as_f64() == b.as_f64())
+                    }
+                    (None, None) => true,
+                    _ => false,
+                };
+                if !same {
+                    return Err(error(
+                        StatusCode::PRECONDITION_FAILED,
+                        &format!(
+                            "TF26071: This work item has been changed by someone else since you opened it. You will need to refresh it and discard your changes. The test of {path} failed."
+                        ),
+                        "WorkItemRevisionMismatchException",
+                    ));
+                }
+            }
+            "add" | "replace" | "remove" => {
+                if let Some(f) = path.strip_prefix("/fields/") {
+                    let def = field_def(f)
+                        .ok_or_else(|| bad(format!("TF51535: Cannot find field {f}.")))?;
+                    if def.read_only && !call.flag("bypassRules") {
+                        return Err(bad(format!(
+                            "TF401320: Rule Error for field {}. Error code: ReadOnly, InvalidEmpty, HasValues, InvalidTooLong.",
+                            def.name
+                        )));
+                    }
+                    let v = if kind == "remove" { None } else { value };
+                    out.fields.push((def.reference.to_string(), v));
+                } else if lower == "/relations/-" && kind == "add" {
+                    let v = value.unwrap_or(Value::Null);
+                    let rel = v.get("rel").and_then(Value::as_str).unwrap_or("");
+                    let rel = [
+                        HIERARCHY_FORWARD,
+                        HIERARCHY_REVERSE,
+                        DEPENDENCY_FORWARD,
+                        DEPENDENCY_REVERSE,
+                        RELATED,
+                    ]
+                    .into_iter()
+                    .find(|r| r.eq_ignore_ascii_case(rel))
+                    .ok_or_else(|| {
+                        bad(format!("TF201036: You cannot add a link of type '{rel}'."))
+                    })?;
+                    let target = v
+                        .get("url")
+                        .and_then(Value::as_str)
+                        .and_then(|u| u.rsplit('/').next())
+                        .and_then(|s| s.parse::<u64>().ok())
+                        .filter(|t| d.item(*t).is_some())
+                        .ok_or_else(|| {
+                            bad(
+                                "TF201063: The link's url does not name a work item that exists."
+                                    .into(),
+                            )
+                        })?;
+                    out.added.push(Relation { rel, target });
+                } else if let (Some(index), "remove") =
+                    (lower.strip_prefix("/relations/"), kind.as_str())
+                {
+                    let w =
+                        current.ok_or_else(|| bad("VS403473: Nothing to remove from.".into()))?;
+                    let r = index
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| w.relations.get(i))
+                        .ok_or_else(|| {
+                            bad(format!("VS403473: {path} is not a link of the work item."))
+                        })?;
+                    out.removed.push(r.clone());
+                } else {
+                    return Err(bad(format!(
+                        "VS403473: The path {path} is not valid for a work item."
+                    )));
+                }
+            }
+            other => {
+                return Err(bad(format!(
+                    "VS403473: The operation '{other}' is not supported."
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Check the new values: types, states of the type, the title required.
+fn validate(
+    kind: &str,
+    fields: &[(String, Option<Value>)],
+    current: Option<&WorkItem>,
+) -> Result<(), Response> {
+    let bad = |m: String| error(StatusCode::BAD_REQUEST, &m, "RuleValidationException");
+    for (f, v) in fields {
+        let Some(v) = v else {
+            if f == "System.Title" {
+                return Err(bad(
+                    "TF401320: Rule Error for field Title. Error code: Required, InvalidEmpty."
+                        .into(),
+                ));
+            }
+            continue;
+        };
+        let def = field_def(f).expect("checked by json_patch");
+        use super::data::FieldType::*;
+        let fits = match def.kind {
+            Integer => {
+                v.as_i64().is_some() || v.as_str().is_some_and(|s| s.trim().parse::<i64>().is_ok())
+            }
+            Double => {
+                v.as_f64().is_some() || v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok())
+            }
+            DateTime => v.as_str().and_then(parse_ado_instant).is_some(),
+            Identity => v.is_string() || v.is_object(),
+            _ => v.is_string() || v.is_number(),
+        };
+        if !fits {
+            return Err(bad(format!(
+                "TF401320: Rule Error for field {}. Error code: InvalidType. The value {v} is not a valid {}.",
+                def.name,
+                def.kind.api_name()
+            )));
+        }
+        if f == "System.State" {
+            let state = v.as_str().unwrap_or("");
+            let t = type_def(kind);
+            if t.is_some_and(|t| {
+                !t.states
+                    .iter()
+                    .any(|(n, _, _)| n.eq_ignore_ascii_case(state))
+            }) {
+                return Err(bad(format!(
+                    "TF401320: Rule Error for field State. Error code: InvalidListValue. '{state}' is not a state of {kind}."
+                )));
+            }
+        }
+    }
+    if current.is_none()
+        && !fields
+            .iter()
+            .any(|(f, v)| f == "System.Title" && v.is_some())
+    {
+        return Err(bad(
+            "TF401320: Rule Error for field Title. Error code: Required, InvalidEmpty.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Normalise numbers given as text and identities given by name.
+fn normalise(d: &AdoDataset, fields: Vec<(String, Option<Value>)>) -> Vec<(String, Option<Value>)> {
+    fields
+        .into_iter()
+        .map(|(f, v)| {
+            let kind = field_def(&f).map(|d| d.kind);
+            let v = v.map(|v| match (kind, &v) {
+                (Some(super::data::FieldType::Double), Value::String(s)) => {
+                    s.trim().parse::<f64>().map(|n| json!(n)).unwrap_or(v)
+                }
+                (Some(super::data::FieldType::Integer), Value::String(s)) => {
+                    s.trim().parse::<i64>().map(|n| json!(n)).unwrap_or(v)
+                }
+                (Some(super::data::FieldType::Identity), Value::String(s)) => d
+                    .identities
+                    .iter()
+                    .position(|p| {
+                        p.unique_name.eq_ignore_ascii_case(s)
+                            || p.display_name.eq_ignore_ascii_case(s)
+                    })
+                    .map(|i| d.identity_value(i))
+                    .unwrap_or(v),
+                (Some(super::data::FieldType::DateTime), Value::String(s)) => parse_ado_instant(s)
+                    .map(|(ms, _)| json!(ado_timestamp(ms)))
+                    .unwrap_or(v),
+                _ => v,
+            });
+            (f, v)
+        })
+        .collect()
+}
+
+fn patch(shared: &Shared, call: &Call, id: u64) -> Result<Response, Response> {
+    let mut d = shared.ado.lock().unwrap();
+    let current = d.item(id).ok_or_else(|| not_found_item(id))?.clone();
+    let changes = json_patch(&d, call, Some(&current))?;
+    validate(current.kind(), &changes.fields, Some(&current))?;
+    let fields = normalise(&d, changes.fields);
+    let expand = expand_of(call.param("$expand"))?;
+    let mut copy = d.clone_for_validation(call.flag("validateOnly"));
+    let work: &mut AdoDataset = match copy.as_mut() {
+        Some(c) => c,
+        None => &mut d,
+    };
+    let by = work.bot();
+    let view = View {
+        fields: None,
+        expand,
+        as_of: None,
+    };
+    work.apply(
+        id,
+        by,
+        call.now,
+        fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect(),
+        changes.added.clone(),
+        changes.removed.clone(),
+    );
+    for r in &changes.added {
+        if let Some(back) = reverse_of(r.rel) {
+            work.apply(
+                r.target,
+                by,
+                call.now,
+                Vec::new(),
+                vec![Relation {
+                    rel: back,
+                    target: id,
+                }],
+                Vec::new(),
+            );
+        }
+    }
+    for r in &changes.removed {
+        if let Some(back) = reverse_of(r.rel) {
+            work.apply(
+                r.target,
+                by,
+                call.now,
+                Vec::new(),
+                Vec::new(),
+                vec![Relation {
+                    rel: back,
+                    target: id,
+                }],
+            );
+        }
+    }
+    let w = work.item(id).expect("just changed").clone();
+    let body = render(work, call, &w, &view).expect("exists now");
+    Ok(ok(body))
+}
+
+fn create(shared: &Shared, call: &Call, kind: &str) -> Result<Response, Response> {
+    let mut d = shared.ado.lock().unwrap();
+    let t = type_def(kind).ok_or_else(|| {
+        error(
+            StatusCode::NOT_FOUND,
+            &format!("VS402323: Work item type {kind} does not exist."),
+            "WorkItemTypeNotFoundException",
+        )
+    })?;
+    let changes = json_patch(&d, call, None)?;
+    validate(t.name, &changes.fields, None)?;
+    let fields = normalise(&d, changes.fields);
+    let title = fields
+        .iter()
+        .find(|(f, _)| f == "System.Title")
+        .and_then(|(_, v)| v.as_ref())
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let area = fields
+        .iter()
+        .find(|(f, _)| f == "System.AreaPath")
+        .and_then(|(_, v)| v.as_ref())
+        .and_then(Value::as_str)
+        .unwrap_or(&d.project)
+        .to_string();
+    let parent = changes
+        .added
+        .iter()
+        .find(|r| r.rel == HIERARCHY_REVERSE)
+        .map(|r| r.target);
+    let rest: Vec<(&str, Value)> = fields
+        .iter()
+        .filter(|(f, _)| f != "System.Title" && f != "System.AreaPath")
+        .filter_map(|(f, v)| v.clone().map(|v| (f.as_str(), v)))
+        .collect();
+    let by = d.bot();
+    let id = d.create(t.name, &title, &area, None, rest, parent, by, call.now);
+    for r in changes.added.iter().filter(|r| r.rel != HIERARCHY_REVERSE) {
+        d.link(id, r.rel, r.target, by, call.now);
+    }
+    let w = d.item(id).expect("just made").clone();
+    let body = render(
+        &d,
+        call,
+        &w,
+        &View {
+            fields: None,
+            expand: expand_of(call.param("$expand"))?,
+            as_of: None,
+        },
+    )
+    .expect("exists");
+    Ok(ok(body))
+}
+
+/// Comments of a work item: list, read, create, edit, delete.
+fn comments(shared: &Shared, call: &Call, id: u64) -> Result<Response, Response> {
+    let mut d = shared.ado.lock().unwrap();
+    if d.item(id).is_none() {
+        return Err(not_found_item(id));
+    }
+    let comment_id = call.rest.get(4).cloned();
+    let format = match call.param("format").map(str::to_ascii_lowercase).as_deref() {
+        None | Some("html") => "html",
+        Some("markdown") => "markdown",
+        Some(other) => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                &format!("VS403454: format '{other}' is not valid: use markdown or html."),
+                "ArgumentException",
+            ));
+        }
+    };
+    let text_of = |call: &Call| -> Result<String, Response> {
+        let body = call.json()?;
+        body.get("text")
+            .and_then(Value::as_str)
+            .filter(|t| !t.trim().is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    "VS403654: The comment text must not be empty.",
+                    "ArgumentException",
+                )
+            })
+    };
+    match (&call.method, comment_id) {
+        (&Method::GET, None) => {
+            let include_deleted = call.flag("includeDeleted");
+            let rendered = call.param("$expand").is_some_and(|e| {
+                e.eq_ignore_ascii_case("renderedText") || e.eq_ignore_ascii_case("all")
+            });
+            let w = d.item(id).unwrap();
+            let mut list: Vec<&super::data::Comment> = w
+                .comments
+                .iter()
+                .filter(|c| include_deleted || !c.deleted)
+                .collect();
+            if let Some(ids) = call.param("ids") {
+                let wanted: Vec<u64> = ids
+                    .split(',')
+                    .filter_map(|s| s.trim().parse().ok())
+                    .collect();
+                list.retain(|c| wanted.contains(&c.id));
+            }
+            let asc = call
+                .param("order")
+                .is_some_and(|o| o.eq_ignore_ascii_case("asc"));
+            if !asc {
+                list.reverse();
+            }
+            let total = list.len();
+            let start: usize = match call.param("continuationToken") {
+                None => 0,
+                Some(t) => decode_token(t).ok_or_else(|| {
+                    error(
+                        StatusCode::BAD_REQUEST,
+                        &format!("VS403454: continuationToken '{t}' is not valid."),
+                        "ArgumentException",
+                    )
+                })?,
+            };
+            let top = call
+                .param("$top")
+                .and_then(|t| t.trim().parse::<usize>().ok())
+                .unwrap_or(200)
+                .clamp(1, 200);
+            let page: Vec<Value> = list
+                .iter()
+                .skip(start)
+                .take(top)
+                .map(|c| comment_value(&d, call, id, c, rendered))
+                .collect();
+            let mut body = json!({"totalCount": total, "count": page.len(), "comments": page});
+            if start + top < total {
+                let token = encode_token(start + top);
+                body["continuationToken"] = json!(token);
+                body["nextPage"] = json!(format!(
+                    "{}/_apis/wit/workItems/{id}/comments?continuationToken={token}&$top={top}&order={}",
+                    call.project_base(&d),
+                    if asc { "asc" } else { "desc" }
+                ));
+            }
+            Ok(ok(body))
+        }
+        (&Method::GET, Some(cid)) => {
+            let w = d.item(id).unwrap();
+            let c = find_comment(w, &cid, call.flag("includeDeleted"))?;
+            Ok(ok(comment_value(&d, call, id, c, true)))
+        }
+        (&Method::POST, None) => {
+            let text = text_of(call)?;
+            let cid = d.next_comment_id();
+            let by = d.bot();
+            let count = d.item(id).unwrap().comments.len() + 1;
+            let i = d.index(id).unwrap();
+            d.items[i].comments.push(super::data::Comment {
+                id: cid,
+                version: 1,
+                text: text.clone(),
+                format,
+                created_by: by,
+                created: call.now,
+                modified_by: by,
+                modified: call.now,
+                deleted: false,
+            });
+            // A comment is a revision of the work item, as the discussion's history.
+            d.apply(
+                id,
+                by,
+                call.now,
+                vec![
+                    ("System.CommentCount", Some(json!(count))),
+                    ("System.History", Some(json!(text))),
+                ],
+                Vec::new(),
+                Vec::new(),
+            );
+            let w = d.item(id).unwrap();
+            let c = w.comments.last().unwrap();
+            Ok(ok(comment_value(&d, call, id, c, true)))
+        }
+        (&Method::PATCH, Some(cid)) => {
+            let text = text_of(call)?;
+            let by = d.bot();
+            let i = d.index(id).unwrap();
+            let c = d.items[i]
+                .comments
+                .iter_mut()
+                .find(|c| c.id.to_string() == cid && !c.deleted)
+                .ok_or_else(|| comment_not_found(&cid))?;
+            c.text = text;
+            c.format = format;
+            c.version += 1;
+            c.modified = call.now;
+            c.modified_by = by;
+            let c = c.clone();
+            Ok(ok(comment_value(&d, call, id, &c, true)))
+        }
+        (&Method::DELETE, Some(cid)) => {
+            let i = d.index(id).unwrap();
+            let c = d.items[i]
+                .comments
+                .iter_mut()
+                .find(|c| c.id.to_string() == cid && !c.deleted)
+                .ok_or_else(|| comment_not_found(&cid))?;
+            c.deleted = true;
+            Ok(StatusCode::OK.into_response())
+        }
+        _ => Err(super::bad_method(call)),
+    }
+}
+
+fn comment_not_found(cid: &str) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        &format!(
+            "VS402614: Comment {cid} does not exist, or you do not have permission to read it."
+        ),
+        "CommentNotFoundException",
+    )
+}
+
+fn find_comment<'a>(
+    w: &'a WorkItem,
+    cid: &str,
+    include_deleted: bool,
+) -> Result<&'a super::data::Comment, Response> {
+    w.comments
+        .iter()
+        .find(|c| c.id.to_string() == cid && (include_deleted || !c.deleted))
+        .ok_or_else(|| comment_not_found(cid))
+}
+
+fn encode_token(n: usize) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("c:{n}"))
+}
+
+fn decode_token(t: &str) -> Option<usize> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(t.trim())
+        .ok()?;
+    String::from_utf8(bytes)
+        .ok()?
+        .strip_prefix("c:")?
+        .parse()
+        .ok()
+}
+
+fn comment_value(
+    d: &AdoDataset,
+    call: &Call,
+    id: u64,
+    c: &super::data::Comment,
+    rendered: bool,
+) -> Value {
+    let mut v = json!({
+        "workItemId": id,
+        "id": c.id,
+        "version": c.version,
+        "text": c.text,
+        "createdBy": d.identity_value(c.created_by),
+        "createdDate": ado_timestamp(c.created),
+        "modifiedBy": d.identity_value(c.modified_by),
+        "modifiedDate": ado_timestamp(c.modified),
+        "isDeleted": c.deleted,
+        "format": c.format,
+        "mentions": [],
+        "reactions": [],
+        "url": format!("{}/_apis/wit/workItems/{id}/comments/{}", call.project_base(d), c.id)
+    });
+    if rendered {
+        v["renderedText"] = json!(if c.format == "markdown" {
+            render_markdown(&c.text)
+        } else {
+            c.text.clone()
+        });
+    }
+    v
+}
+
+/// The HTML the service renders a markdown comment to (paragraphs, bold, list items); enough
+/// for a person to read in the sandbox.
+fn render_markdown(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_list = false;
+    for line in text.lines() {
+        let escaped = crate::html_escape(line.trim());
+        let bold = bold_spans(&escaped);
+        if let Some(item) = bold.strip_prefix("- ").or_else(|| bold.strip_prefix("* ")) {
+            if !in_list {
+                out.push_str("<ul>");
+                in_list = true;
+            }
+            out.push_str(&format!("<li>{item}</li>"));
+            continue;
+        }
+        if in_list {
+            out.push_str("</ul>");
+            in_list = false;
+        }
+        if !bold.is_empty() {
+            out.push_str(&format!("<p>{bold}</p>"));
+        }
+    }
+    if in_list {
+        out.push_str("</ul>");
+    }
+    out
+}
+
+fn bold_spans(s: &str) -> String {
+    let parts: Vec<&str> = s.split("**").collect();
+    if parts.len() < 3 {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push_str(if i % 2 == 1 { "<strong>" } else { "</strong>" });
+        }
+        out.push_str(p);
+    }
+    if parts.len().is_multiple_of(2) {
+        out.push_str("</strong>");
+    }
+    out
+}
+
+/// Classification nodes: `classificationnodes` (the roots, or `?ids=`) and
+/// `classificationnodes/{Areas|Iterations}/{path}` with `$depth`.
+fn classification(d: &AdoDataset, call: &Call) -> Result<Response, Response> {
+    let depth = call
+        .param("$depth")
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let group = call.seg(2);
+    let node_value = |nodes: &[super::data::Node], area: bool, i: usize, depth: usize| -> Value {
+        node_json(d, call, nodes, area, i, depth)
+    };
+    match group.as_deref() {
+        None => {
+            if let Some(ids) = call.param("ids") {
+                let omit = call
+                    .param("errorPolicy")
+                    .is_some_and(|p| p.eq_ignore_ascii_case("omit"));
+                let mut out = Vec::new();
+                for raw in ids.split(',') {
+                    let id = raw.trim().parse::<i64>().unwrap_or(-1);
+                    let hit = d
+                        .areas
+                        .iter()
+                        .position(|n| n.id == id)
+                        .map(|i| node_value(&d.areas, true, i, depth))
+                        .or_else(|| {
+                            d.iterations
+                                .iter()
+                                .position(|n| n.id == id)
+                                .map(|i| node_value(&d.iterations, false, i, depth))
+                        });
+                    match hit {
+                        Some(v) => out.push(v),
+                        None if omit => out.push(Value::Null),
+                        None => {
+                            return Err(error(
+                                StatusCode::NOT_FOUND,
+                                &format!("VS402485: The classification node {raw} does not exist."),
+                                "ClassificationNodeDoesNotExistException",
+                            ));
+                        }
+                    }
+                }
+                return Ok(collection(out));
+            }
+            Ok(collection(vec![
+                node_value(&d.areas, true, 0, depth),
+                node_value(&d.iterations, false, 0, depth),
+            ]))
+        }
+        Some(g) if g == "areas" || g == "iterations" => {
+            if call.method != Method::GET {
+                return Err(super::bad_method(call));
+            }
+            let area = g == "areas";
+            let nodes = if area { &d.areas } else { &d.iterations };
+            let sub: Vec<&str> = call.rest[3..].iter().map(String::as_str).collect();
+            let path = if sub.is_empty() {
+                d.project.clone()
+            } else {
+                format!("{}\\{}", d.project, sub.join("\\"))
+            };
+            let i = nodes
+                .iter()
+                .position(|n| n.path.eq_ignore_ascii_case(&path))
+                .ok_or_else(|| {
+                    error(
+                        StatusCode::NOT_FOUND,
+                        &format!("VS402485: The node {} does not exist.", sub.join("/")),
+                        "ClassificationNodeDoesNotExistException",
+                    )
+                })?;
+            Ok(ok(node_value(nodes, area, i, depth)))
+        }
+        _ => Err(super::no_route(call)),
+    }
+}
+
+fn node_json(
+    d: &AdoDataset,
+    call: &Call,
+    nodes: &[super::data::Node],
+    area: bool,
+    i: usize,
+    depth: usize,
+) -> Value {
+    let n = &nodes[i];
+    let children: Vec<usize> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            c.path
+                .rsplit_once('\\')
+                .is_some_and(|(parent, _)| parent == n.path)
+        })
+        .map(|(j, _)| j)
+        .collect();
+    let structure = if area { "Area" } else { "Iteration" };
+    let inner = n.path.strip_prefix(&d.project).unwrap_or("");
+    let url_path = inner
+        .trim_start_matches('\\')
+        .replace('\\', "/")
+        .replace(' ', "%20");
+    let mut v = json!({
+        "id": n.id,
+        "identifier": n.identifier,
+        "name": n.name,
+        "structureType": structure.to_lowercase(),
+        "hasChildren": !children.is_empty(),
+        "path": format!("\\{}\\{structure}{}", d.project, inner),
+        "url": format!("{}/_apis/wit/classificationNodes/{}s{}{}", call.project_base(d), structure, if url_path.is_empty() { "" } else { "/" }, url_path),
+    });
+    if let Some((start, finish)) = n.dates {
+        v["attributes"] = json!({
+            "startDate": ado_timestamp(start * 86_400_000),
+            "finishDate": ado_timestamp(finish * 86_400_000)
+        });
+    }
+    if depth > 0 && !children.is_empty() {
+        v["children"] = Value::Array(
+            children
+                .into_iter()
+                .map(|j| node_json(d, call, nodes, area, j, depth - 1))
+                .collect(),
+        );
+    }
+    v
+}
+
+impl AdoDataset {
+    /// A copy to try a write on (`validateOnly`), or None to write for real.
+    fn clone_for_validation(&self, validate_only: bool) -> Option<AdoDataset> {
+        validate_only.then(|| self.clone())
+    }
+}

@@ -1,0 +1,1023 @@
+//! WIQL, the Work Item Query Language, as far as clients of a portfolio tool use it:
+//!
+//! ```text
+//! SELECT [f], ... FROM WorkItems [WHERE cond] [ORDER BY [f] [ASC|DESC], ...] [ASOF 'instant']
+//! SELECT [f], ... FROM WorkItemLinks WHERE [Source].[f] ... AND [System.Links.LinkType] = '...'
+//!        AND [Target].[f] ... [ORDER BY ...] MODE (Recursive | MustContain | MayContain)
+//! ```
+//!
+//! Conditions: `=`, `<>`, `!=`, `<`, `<=`, `>`, `>=`, `IN (...)`, `NOT IN (...)`, `UNDER`,
+//! `NOT UNDER`, `CONTAINS`, `NOT CONTAINS`, with `AND`, `OR`, `NOT` and parentheses; values are
+//! `'text'` (with `''` for a quote), numbers, `@project`, `@me`, `@today` (± days) or another
+//! `[field]`. Fields by reference name or display name. As the service does: a field it does
+//! not know is TF51005; a time in a date literal without `timePrecision=true` is an error
+//! (dates compare by day); more than 20,000 results without `$top` is VS402337.
+
+use super::data::{AdoDataset, FieldType, WorkItem, field_def, reverse_of};
+use crate::time::{ado_timestamp, parse_ado_instant};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The most results a query may have (without `$top`).
+pub const MAX_RESULTS: usize = 20_000;
+
+/// A parsed query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    /// Selected fields (reference names).
+    pub select: Vec<String>,
+    /// `WorkItems` or `WorkItemLinks`.
+    pub links: bool,
+    /// The condition (for link queries: on the source).
+    pub condition: Option<Expr>,
+    /// Link queries: the link type wanted.
+    pub link_type: Option<String>,
+    /// Link queries: the condition on the target.
+    pub target: Option<Expr>,
+    /// Sort order: (reference name, descending).
+    pub order: Vec<(String, bool)>,
+    /// `ASOF` instant (ms).
+    pub as_of: Option<i64>,
+    /// Link queries: `Recursive`, `MustContain` or `MayContain`.
+    pub mode: Option<String>,
+}
+
+/// A condition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// Both.
+    And(Box<Expr>, Box<Expr>),
+    /// Either.
+    Or(Box<Expr>, Box<Expr>),
+    /// Not.
+    Not(Box<Expr>),
+    /// A comparison of a field (reference name) with values.
+    Cmp(String, Op, Vec<Operand>),
+}
+
+/// An operator.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Op {
+    /// `=`
+    Eq,
+    /// `<>`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `IN (...)`
+    In,
+    /// `UNDER`
+    Under,
+    /// `CONTAINS`
+    Contains,
+}
+
+/// A right-hand side.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    /// Text.
+    Text(String),
+    /// A number.
+    Number(f64),
+    /// A macro with an offset: `@today - 7`.
+    Macro(String, f64),
+    /// Another field.
+    Field(String),
+}
+
+/// What a query needs from its request.
+pub struct Context<'a> {
+    /// The project of the URL, if any.
+    pub project: Option<&'a str>,
+    /// The caller.
+    pub me: usize,
+    /// Now, ms.
+    pub now: i64,
+    /// `timePrecision=true`.
+    pub time_precision: bool,
+}
+
+/// A query error: the message the service gives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WiqlError(pub String);
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Word(String),
+    Field(String),
+    Text(String),
+    Number(f64),
+    Macro(String),
+    Sym(String),
+}
+
+fn tokens(text: &str) -> Result<Vec<Tok>, WiqlError> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '[' {
+            let end = chars[i..]
+                .iter()
+                .position(|&c| c == ']')
+                .ok_or_else(|| syntax("a field name is not closed with ]"))?;
+            out.push(Tok::Field(chars[i + 1..i + end].iter().collect()));
+            i += end + 1;
+        } else if c == '\'' || c == '"' {
+            let quote = c;
+            let mut s = String::new();
+            i += 1;
+            loop {
+                match chars.get(i) {
+                    None => return Err(syntax("a text value is not closed")),
+                    Some(&q) if q == quote && chars.get(i + 1) == Some(&quote) => {
+                        s.push(quote);
+                        i += 2;
+                    }
+                    Some(&q) if q == quote => {
+                        i += 1;
+                        break;
+                    }
+                    Some(&ch) => {
+                        s.push(ch);
+                        i += 1;
+                    }
+                }
+            }
+            out.push(Tok::Text(s));
+        } else if c == '@' {
+            let start = i + 1;
+            i += 1;
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            out.push(Tok::Macro(
+                chars[start..i].iter().collect::<String>().to_lowercase(),
+            ));
+        } else if c.is_ascii_digit() {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+                i += 1;
+            }
+            let s: String = chars[start..i].iter().collect();
+            out.push(Tok::Number(
+                s.parse().map_err(|_| syntax("a number is malformed"))?,
+            ));
+        } else if "<>=!".contains(c) {
+            let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
+            if ["<>", "<=", ">=", "!="].contains(&two.as_str()) {
+                out.push(Tok::Sym(two));
+                i += 2;
+            } else {
+                out.push(Tok::Sym(c.to_string()));
+                i += 1;
+            }
+        } else if "(),.+-".contains(c) {
+            out.push(Tok::Sym(c.to_string()));
+            i += 1;
+        } else if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '.')
+            {
+                i += 1;
+            }
+            out.push(Tok::Word(chars[start..i].iter().collect()));
+        } else {
+            return Err(syntax(&format!("unexpected character `{c}`")));
+        }
+    }
+    Ok(out)
+}
+
+fn syntax(what: &str) -> WiqlError {
+    WiqlError(format!(
+        "TF51006: The query statement is not valid: {what}."
+    ))
+}
+
+struct Parser {
+    toks: Vec<Tok>,
+    at: usize,
+    links: bool,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.at)
+    }
+    fn word(&self, w: &str) -> bool {
+        matches!(self.peek(), Some(Tok::Word(x)) if x.eq_ignore_ascii_case(w))
+    }
+    fn word_at(&self, offset: usize, w: &str) -> bool {
+        matches!(self.toks.get(self.at + offset), Some(Tok::Word(x)) if x.eq_ignore_ascii_case(w))
+    }
+    fn sym(&self, s: &str) -> bool {
+        matches!(self.peek(), Some(Tok::Sym(x)) if x == s)
+    }
+    fn expect_word(&mut self, w: &str) -> Result<(), WiqlError> {
+        if self.word(w) {
+            self.at += 1;
+            Ok(())
+        } else {
+            Err(syntax(&format!("expected {w}")))
+        }
+    }
+    fn expect_sym(&mut self, s: &str) -> Result<(), WiqlError> {
+        if self.sym(s) {
+            self.at += 1;
+            Ok(())
+        } else {
+            Err(syntax(&format!("expected `{s}`")))
+        }
+    }
+
+    /// A field reference, `[System.Id]`, `System.Id`, `[Source].[System.Id]`; returns the
+    /// prefix (source/target, lower case) and the reference name.
+    fn field(&mut self) -> Result<(Option<String>, String), WiqlError> {
+        const KEYWORDS: &[&str] = &[
+            "SELECT", "FROM", "WHERE", "ORDER", "BY", "AND", "OR", "NOT", "ASOF", "MODE",
+        ];
+        let first = match self.peek() {
+            Some(Tok::Field(f)) => f.clone(),
+            Some(Tok::Word(w)) if !KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(w)) => w.clone(),
+            _ => return Err(syntax("expected a field")),
+        };
+        self.at += 1;
+        let lower = first.to_ascii_lowercase();
+        if (lower == "source" || lower == "target") && self.sym(".") {
+            self.at += 1;
+            let (_, name) = self.field()?;
+            return Ok((Some(lower), name));
+        }
+        if lower == "system.links.linktype" {
+            return Ok((None, "System.Links.LinkType".to_string()));
+        }
+        let def = field_def(&first).ok_or_else(|| {
+            WiqlError(format!(
+                "TF51005: The query references a field that does not exist. The error is caused by «[{first}]»."
+            ))
+        })?;
+        Ok((None, def.reference.to_string()))
+    }
+
+    fn operand(&mut self) -> Result<Operand, WiqlError> {
+        let t = self
+            .peek()
+            .cloned()
+            .ok_or_else(|| syntax("expected a value"))?;
+        self.at += 1;
+        Ok(match t {
+            Tok::Text(s) => Operand::Text(s),
+            Tok::Number(n) => Operand::Number(n),
+            Tok::Sym(s) if s == "-" => match self.peek().cloned() {
+                Some(Tok::Number(n)) => {
+                    self.at += 1;
+                    Operand::Number(-n)
+                }
+                _ => return Err(syntax("expected a number after -")),
+            },
+            Tok::Macro(m) => {
+                let mut offset = 0.0;
+                if self.sym("+") || self.sym("-") {
+                    let sign = if self.sym("-") { -1.0 } else { 1.0 };
+                    self.at += 1;
+                    match self.peek().cloned() {
+                        Some(Tok::Number(n)) => {
+                            self.at += 1;
+                            offset = sign * n;
+                        }
+                        _ => return Err(syntax("expected a number after the macro's sign")),
+                    }
+                }
+                Operand::Macro(m, offset)
+            }
+            Tok::Field(f) => {
+                self.at -= 1;
+                let (_, name) = self.field()?;
+                let _ = f;
+                Operand::Field(name)
+            }
+            _ => return Err(syntax("expected a value")),
+        })
+    }
+
+    fn comparison(&mut self) -> Result<(Option<String>, Expr), WiqlError> {
+        let (prefix, field) = self.field()?;
+        let mut negate = false;
+        if self.word("NOT") {
+            negate = true;
+            self.at += 1;
+        }
+        let op = match self.peek().cloned() {
+            Some(Tok::Sym(s)) => {
+                self.at += 1;
+                match s.as_str() {
+                    "=" => Op::Eq,
+                    "<>" | "!=" => Op::Ne,
+                    "<" => Op::Lt,
+                    "<=" => Op::Le,
+                    ">" => Op::Gt,
+                    ">=" => Op::Ge,
+                    _ => return Err(syntax(&format!("unknown operator `{s}`"))),
+                }
+            }
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("IN") => {
+                self.at += 1;
+                Op::In
+            }
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("UNDER") => {
+                self.at += 1;
+                Op::Under
+            }
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("CONTAINS") => {
+                self.at += 1;
+                if self.word("WORDS") {
+                    self.at += 1;
+                }
+                Op::Contains
+            }
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("EVER") => {
+                self.at += 1;
+                Op::Eq
+            }
+            _ => return Err(syntax(&format!("expected an operator after [{field}]"))),
+        };
+        let values = if op == Op::In {
+            self.expect_sym("(")?;
+            let mut v = vec![self.operand()?];
+            while self.sym(",") {
+                self.at += 1;
+                v.push(self.operand()?);
+            }
+            self.expect_sym(")")?;
+            v
+        } else {
+            vec![self.operand()?]
+        };
+        let cmp = Expr::Cmp(field, op, values);
+        Ok((
+            prefix,
+            if negate {
+                Expr::Not(Box::new(cmp))
+            } else {
+                cmp
+            },
+        ))
+    }
+
+    /// A condition; for link queries, parts are sorted into source, link type and target.
+    fn or(&mut self, parts: &mut LinkParts) -> Result<Option<Expr>, WiqlError> {
+        let mut left = self.and(parts)?;
+        while self.word("OR") {
+            self.at += 1;
+            let right = self.and(parts)?;
+            left = match (left, right) {
+                (Some(a), Some(b)) => Some(Expr::Or(Box::new(a), Box::new(b))),
+                (a, b) => a.or(b),
+            };
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self, parts: &mut LinkParts) -> Result<Option<Expr>, WiqlError> {
+        let mut left = self.unary(parts)?;
+        while self.word("AND") {
+            self.at += 1;
+            let right = self.unary(parts)?;
+            left = match (left, right) {
+                (Some(a), Some(b)) => Some(Expr::And(Box::new(a), Box::new(b))),
+                (a, b) => a.or(b),
+            };
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self, parts: &mut LinkParts) -> Result<Option<Expr>, WiqlError> {
+        if self.word("NOT") && !self.word_at(1, "IN") {
+            self.at += 1;
+            return Ok(self.unary(parts)?.map(|e| Expr::Not(Box::new(e))));
+        }
+        if self.sym("(") {
+            self.at += 1;
+            let e = self.or(parts)?;
+            self.expect_sym(")")?;
+            return Ok(e);
+        }
+        let (prefix, cmp) = self.comparison()?;
+        if !self.links {
+            if prefix.is_some() {
+                return Err(syntax(
+                    "[Source] and [Target] belong in a query FROM WorkItemLinks",
+                ));
+            }
+            return Ok(Some(cmp));
+        }
+        match (prefix.as_deref(), &cmp) {
+            (None, Expr::Cmp(f, Op::Eq, v)) if f == "System.Links.LinkType" => {
+                if let Some(Operand::Text(t)) = v.first() {
+                    parts.link_type = Some(t.clone());
+                }
+                Ok(None)
+            }
+            (Some("target"), _) => {
+                parts.target = Some(match parts.target.take() {
+                    Some(t) => Expr::And(Box::new(t), Box::new(cmp)),
+                    None => cmp,
+                });
+                Ok(None)
+            }
+            _ => Ok(Some(cmp)),
+        }
+    }
+}
+
+#[derive(Default)]
+struct LinkParts {
+    link_type: Option<String>,
+    target: Option<Expr>,
+}
+
+/// Parse a query.
+pub fn parse(text: &str) -> Result<Query, WiqlError> {
+    let mut p = Parser {
+        toks: tokens(text)?,
+        at: 0,
+        links: false,
+    };
+    p.expect_word("SELECT")?;
+    let mut select = Vec::new();
+    loop {
+        if p.sym("*") {
+            return Err(syntax("SELECT * is not supported; name the fields"));
+        }
+        let (_, f) = p.field()?;
+        select.push(f);
+        if p.sym(",") {
+            p.at += 1;
+        } else {
+            break;
+        }
+    }
+    p.expect_word("FROM")?;
+    let links = if p.word("WorkItems") {
+        false
+    } else if p.word("WorkItemLinks") {
+        true
+    } else {
+        return Err(syntax("FROM must name WorkItems or WorkItemLinks"));
+    };
+    p.at += 1;
+    p.links = links;
+    let mut parts = LinkParts::default();
+    let condition = if p.word("WHERE") {
+        p.at += 1;
+        p.or(&mut parts)?
+    } else {
+        None
+    };
+    let mut order = Vec::new();
+    if p.word("ORDER") {
+        p.at += 1;
+        p.expect_word("BY")?;
+        loop {
+            let (_, f) = p.field()?;
+            let mut desc = false;
+            if p.word("DESC") {
+                desc = true;
+                p.at += 1;
+            } else if p.word("ASC") {
+                p.at += 1;
+            }
+            order.push((f, desc));
+            if p.sym(",") {
+                p.at += 1;
+            } else {
+                break;
+            }
+        }
+    }
+    let mut as_of = None;
+    if p.word("ASOF") {
+        p.at += 1;
+        match p.peek().cloned() {
+            Some(Tok::Text(t)) => {
+                p.at += 1;
+                as_of = Some(
+                    parse_ado_instant(&t)
+                        .ok_or_else(|| syntax("ASOF needs a date"))?
+                        .0,
+                );
+            }
+            _ => return Err(syntax("ASOF needs a date")),
+        }
+    }
+    let mut mode = None;
+    if p.word("MODE") {
+        p.at += 1;
+        p.expect_sym("(")?;
+        match p.peek().cloned() {
+            Some(Tok::Word(w)) => {
+                p.at += 1;
+                mode = Some(w);
+            }
+            _ => return Err(syntax("MODE needs Recursive, MustContain or MayContain")),
+        }
+        p.expect_sym(")")?;
+    }
+    if p.at < p.toks.len() {
+        return Err(syntax("unexpected words after the query"));
+    }
+    if links && mode.is_none() {
+        mode = Some("MustContain".to_string());
+    }
+    Ok(Query {
+        select,
+        links,
+        condition,
+        link_type: parts.link_type,
+        target: parts.target,
+        order,
+        as_of,
+        mode,
+    })
+}
+
+/// The fields of an item as the query sees them (at `as_of`, if given).
+pub fn fields_of(
+    item: &WorkItem,
+    as_of: Option<i64>,
+) -> Option<std::borrow::Cow<'_, BTreeMap<String, Value>>> {
+    match as_of {
+        None => Some(std::borrow::Cow::Borrowed(&item.fields)),
+        Some(t) => item
+            .rev_at(t)
+            .map(|r| std::borrow::Cow::Owned(item.fields_at(r))),
+    }
+}
+
+fn macro_value(
+    name: &str,
+    offset: f64,
+    d: &AdoDataset,
+    ctx: &Context<'_>,
+) -> Result<Value, WiqlError> {
+    match name {
+        "project" => ctx
+            .project
+            .map(|p| Value::String(p.to_string()))
+            .ok_or_else(|| {
+                WiqlError(
+                    "TF51011: The @project macro can only be used in the context of a project."
+                        .into(),
+                )
+            }),
+        "me" => Ok(Value::String(d.identities[ctx.me].unique_name.clone())),
+        "today" => {
+            let day = ctx.now.div_euclid(86_400_000) + offset as i64;
+            Ok(Value::String(crate::time::date(day)))
+        }
+        other => Err(WiqlError(format!(
+            "TF51008: The macro @{other} is not supported in this query."
+        ))),
+    }
+}
+
+/// What a field holds, as text for comparisons of names (identities by name or sign-in name).
+fn texts_of(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.to_lowercase()],
+        Value::Object(o) => {
+            let mut out = Vec::new();
+            for k in ["displayName", "uniqueName"] {
+                if let Some(s) = o.get(k).and_then(Value::as_str) {
+                    out.push(s.to_lowercase());
+                }
+            }
+            if let (Some(n), Some(u)) = (
+                o.get("displayName").and_then(Value::as_str),
+                o.get("uniqueName").and_then(Value::as_str),
+            ) {
+                out.push(format!("{n} <{u}>").to_lowercase());
+            }
+            out
+        }
+        other => vec![other.to_string().to_lowercase()],
+    }
+}
+
+/// Evaluate a condition on an item's fields.
+fn eval(
+    e: &Expr,
+    fields: &BTreeMap<String, Value>,
+    d: &AdoDataset,
+    ctx: &Context<'_>,
+) -> Result<bool, WiqlError> {
+    Ok(match e {
+        Expr::And(a, b) => eval(a, fields, d, ctx)? && eval(b, fields, d, ctx)?,
+        Expr::Or(a, b) => eval(a, fields, d, ctx)? || eval(b, fields, d, ctx)?,
+        Expr::Not(a) => !eval(a, fields, d, ctx)?,
+        Expr::Cmp(field, op, values) => {
+            let kind = field_def(field).map_or(FieldType::String, |f| f.kind);
+            let have = fields.get(field);
+            let mut any = false;
+            for v in values {
+                let want = match v {
+                    Operand::Text(t) => Value::String(t.clone()),
+                    Operand::Number(n) => serde_json::json!(n),
+                    Operand::Macro(m, off) => macro_value(m, *off, d, ctx)?,
+                    Operand::Field(f) => fields.get(f).cloned().unwrap_or(Value::Null),
+                };
+                if compare(kind, have, *op, &want, ctx)? {
+                    any = true;
+                }
+            }
+            any
+        }
+    })
+}
+
+fn compare(
+    kind: FieldType,
+    have: Option<&Value>,
+    op: Op,
+    want: &Value,
+    ctx: &Context<'_>,
+) -> Result<bool, WiqlError> {
+    let want_empty = want.as_str().is_some_and(str::is_empty);
+    let Some(have) = have else {
+        return Ok(match op {
+            Op::Eq | Op::In => want_empty,
+            Op::Ne => !want_empty,
+            _ => false,
+        });
+    };
+    if want_empty {
+        return Ok(matches!(op, Op::Ne));
+    }
+    let ord = match kind {
+        FieldType::Integer | FieldType::Double => {
+            let a = have.as_f64();
+            let b = want
+                .as_f64()
+                .or_else(|| want.as_str().and_then(|s| s.trim().parse().ok()));
+            match (a, b) {
+                (Some(a), Some(b)) => a.partial_cmp(&b),
+                _ => {
+                    return Err(WiqlError(format!(
+                        "TF51003: The value {want} is not a number."
+                    )));
+                }
+            }
+        }
+        FieldType::DateTime => {
+            let text = want.as_str().unwrap_or("");
+            let (b, has_time) = parse_ado_instant(text)
+                .ok_or_else(|| WiqlError(format!("TF51003: The value '{text}' is not a date.")))?;
+            let a = have
+                .as_str()
+                .and_then(parse_ado_instant)
+                .map(|(ms, _)| ms)
+                .unwrap_or(0);
+            if ctx.time_precision {
+                Some(a.cmp(&b))
+            } else {
+                if has_time {
+                    return Err(WiqlError(format!(
+                        "You cannot supply a time with the date when running a query using date precision. The error is caused by «'{text}'»."
+                    )));
+                }
+                Some(a.div_euclid(86_400_000).cmp(&b.div_euclid(86_400_000)))
+            }
+        }
+        _ => {
+            let wanted = texts_of(want).into_iter().next().unwrap_or_default();
+            let had = texts_of(have);
+            return Ok(match op {
+                Op::Eq | Op::In => had.contains(&wanted),
+                Op::Ne => !had.contains(&wanted),
+                Op::Under => had
+                    .iter()
+                    .any(|h| h == &wanted || h.starts_with(&format!("{wanted}\\"))),
+                Op::Contains => {
+                    if kind == FieldType::PlainText {
+                        // Tags and text: a whole tag, or a substring of the text.
+                        had.iter().any(|h| {
+                            h.split(';').any(|t| t.trim() == wanted) || h.contains(&wanted)
+                        })
+                    } else {
+                        had.iter().any(|h| h.contains(&wanted))
+                    }
+                }
+                Op::Lt => had.iter().any(|h| h < &wanted),
+                Op::Le => had.iter().any(|h| h <= &wanted),
+                Op::Gt => had.iter().any(|h| h > &wanted),
+                Op::Ge => had.iter().any(|h| h >= &wanted),
+            });
+        }
+    };
+    let Some(ord) = ord else {
+        return Ok(false);
+    };
+    use std::cmp::Ordering::*;
+    Ok(match op {
+        Op::Eq | Op::In => ord == Equal,
+        Op::Ne => ord != Equal,
+        Op::Lt => ord == Less,
+        Op::Le => ord != Greater,
+        Op::Gt => ord == Greater,
+        Op::Ge => ord != Less,
+        Op::Under | Op::Contains => {
+            return Err(WiqlError(
+                "TF51007: The operator is not valid for a field of this type.".into(),
+            ));
+        }
+    })
+}
+
+fn sort_key(fields: &BTreeMap<String, Value>, f: &str) -> (u8, f64, String) {
+    match fields.get(f) {
+        None => (0, 0.0, String::new()),
+        Some(Value::Number(n)) => (1, n.as_f64().unwrap_or(0.0), String::new()),
+        Some(v) => (1, 0.0, texts_of(v).into_iter().next().unwrap_or_default()),
+    }
+}
+
+/// The result of a query.
+pub enum Outcome {
+    /// Ids of a flat query.
+    Items(Vec<u64>),
+    /// Rows of a link query: (link type, source, target).
+    Links(Vec<(Option<String>, Option<u64>, u64)>),
+}
+
+/// Run a query over the live work items of the project.
+pub fn run(
+    q: &Query,
+    d: &AdoDataset,
+    ctx: &Context<'_>,
+    top: Option<usize>,
+) -> Result<Outcome, WiqlError> {
+    let live: Vec<(&WorkItem, std::borrow::Cow<'_, BTreeMap<String, Value>>)> = d
+        .items
+        .iter()
+        .filter(|w| w.deleted.is_none())
+        .filter_map(|w| fields_of(w, q.as_of).map(|f| (w, f)))
+        .collect();
+    let mut hits: Vec<(&WorkItem, &BTreeMap<String, Value>)> = Vec::new();
+    for (w, f) in &live {
+        let ok = match &q.condition {
+            Some(c) => eval(c, f.as_ref(), d, ctx)?,
+            None => true,
+        };
+        if ok {
+            hits.push((w, f.as_ref()));
+        }
+    }
+    let order: Vec<(String, bool)> = if q.order.is_empty() {
+        vec![("System.Id".to_string(), false)]
+    } else {
+        q.order.clone()
+    };
+    hits.sort_by(|a, b| {
+        for (f, desc) in &order {
+            let (x, y) = (sort_key(a.1, f), sort_key(b.1, f));
+            let o = x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal);
+            let o = if *desc { o.reverse() } else { o };
+            if o != std::cmp::Ordering::Equal {
+                return o;
+            }
+        }
+        a.0.id.cmp(&b.0.id)
+    });
+    if !q.links {
+        if top.is_none() && hits.len() > MAX_RESULTS {
+            return Err(too_many());
+        }
+        let limit = top.unwrap_or(MAX_RESULTS).min(MAX_RESULTS);
+        return Ok(Outcome::Items(
+            hits.iter().take(limit).map(|(w, _)| w.id).collect(),
+        ));
+    }
+    // Link queries.
+    let link_type = q
+        .link_type
+        .clone()
+        .unwrap_or_else(|| super::data::HIERARCHY_FORWARD.to_string());
+    let by_id: BTreeMap<u64, &BTreeMap<String, Value>> =
+        live.iter().map(|(w, f)| (w.id, f.as_ref())).collect();
+    let target_ok = |id: u64| -> Result<bool, WiqlError> {
+        let Some(f) = by_id.get(&id) else {
+            return Ok(false);
+        };
+        match &q.target {
+            Some(t) => eval(t, f, d, ctx),
+            None => Ok(true),
+        }
+    };
+    let links_of = |id: u64| -> Vec<u64> {
+        d.item(id)
+            .map(|w| {
+                w.relations
+                    .iter()
+                    .filter(|r| r.rel.eq_ignore_ascii_case(&link_type))
+                    .map(|r| r.target)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut rows = Vec::new();
+    let mode = q.mode.clone().unwrap_or_default().to_ascii_lowercase();
+    if reverse_of(&link_type).is_none() {
+        return Err(WiqlError(format!(
+            "TF51005: The query references a link type that does not exist: '{link_type}'."
+        )));
+    }
+    for (w, _) in &hits {
+        let children: Vec<u64> = links_of(w.id);
+        if mode == "recursive" {
+            rows.push((None, None, w.id));
+            let mut stack: Vec<(u64, u64)> = children.iter().rev().map(|c| (w.id, *c)).collect();
+            let mut seen = std::collections::BTreeSet::from([w.id]);
+            while let Some((from, to)) = stack.pop() {
+                if !seen.insert(to) || !target_ok(to)? {
+                    continue;
+                }
+                rows.push((Some(link_type.clone()), Some(from), to));
+                for c in links_of(to).into_iter().rev() {
+                    stack.push((to, c));
+                }
+            }
+        } else {
+            let mut matched = Vec::new();
+            for c in children {
+                if target_ok(c)? {
+                    matched.push(c);
+                }
+            }
+            if !matched.is_empty() || mode == "maycontain" {
+                rows.push((None, None, w.id));
+            }
+            for c in matched {
+                rows.push((Some(link_type.clone()), Some(w.id), c));
+            }
+        }
+        if top.is_none() && rows.len() > MAX_RESULTS {
+            return Err(too_many());
+        }
+    }
+    if let Some(t) = top {
+        rows.truncate(t.min(MAX_RESULTS));
+    }
+    Ok(Outcome::Links(rows))
+}
+
+fn too_many() -> WiqlError {
+    WiqlError(format!(
+        "VS402337: The number of work items returned exceeds the size limit of {MAX_RESULTS}. Change the query to return fewer items."
+    ))
+}
+
+/// The instant a result is as of.
+pub fn as_of_text(q: &Query, now: i64) -> String {
+    ado_timestamp(q.as_of.unwrap_or(now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(d: &AdoDataset) -> Context<'_> {
+        Context {
+            project: Some("Portfolio"),
+            me: d.bot(),
+            now: crate::time::utc_ms(2026, 11, 27, 10, 0),
+            time_precision: false,
+        }
+    }
+
+    fn ids(q: &str, d: &AdoDataset, c: &Context<'_>, top: Option<usize>) -> Vec<u64> {
+        match run(&parse(q).unwrap(), d, c, top).unwrap() {
+            Outcome::Items(v) => v,
+            Outcome::Links(_) => panic!("a flat query"),
+        }
+    }
+
+    #[test]
+    fn flat_queries_filter_sort_and_page_by_id() {
+        let d = AdoDataset::demo();
+        let c = ctx(&d);
+        let epics = ids(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project AND [System.WorkItemType] = 'Epic' ORDER BY [System.Id]",
+            &d,
+            &c,
+            None,
+        );
+        assert_eq!(
+            epics,
+            [4101, 4102, 4103, 4104, 4105, 4106],
+            "the deleted epic is not found"
+        );
+        let after = ids(
+            "SELECT [System.Id] FROM WorkItems WHERE [Work Item Type] IN ('Epic', 'Feature') AND [System.Id] > 4104 ORDER BY [System.Id]",
+            &d,
+            &c,
+            Some(3),
+        );
+        assert_eq!(after.len(), 3);
+        assert!(after.iter().all(|&i| i > 4104));
+        let under = ids(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.AreaPath] UNDER 'Portfolio\\Platform' AND [System.WorkItemType] = 'Epic'",
+            &d,
+            &c,
+            None,
+        );
+        assert_eq!(under, [4103, 4105]);
+        let no_cod = ids(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.WorkItemType] = 'Epic' AND [Custom.CostOfDelay] = ''",
+            &d,
+            &c,
+            None,
+        );
+        assert_eq!(
+            no_cod,
+            [4104],
+            "empty fields are absent, and = '' finds them"
+        );
+        let worked = ids(
+            "SELECT [System.Id] FROM WorkItems WHERE [Microsoft.VSTS.Scheduling.CompletedWork] > 0",
+            &d,
+            &c,
+            None,
+        );
+        assert!(!worked.is_empty());
+        assert!(worked.iter().all(|&i| d.item(i).unwrap().kind() == "Task"));
+    }
+
+    #[test]
+    fn dates_compare_by_day_unless_time_precision_is_asked_for() {
+        let d = AdoDataset::demo();
+        let mut c = ctx(&d);
+        let q = "SELECT [System.Id] FROM WorkItems WHERE [System.ChangedDate] >= '2026-11-20T10:00:00Z'";
+        let e = run(&parse(q).unwrap(), &d, &c, None).err().unwrap();
+        assert!(e.0.contains("cannot supply a time"), "{}", e.0);
+        let by_day = ids(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.ChangedDate] >= '2026-11-20'",
+            &d,
+            &c,
+            None,
+        );
+        c.time_precision = true;
+        let by_time = ids(q, &d, &c, None);
+        assert!(!by_time.is_empty() && by_time.len() <= by_day.len());
+    }
+
+    #[test]
+    fn errors_are_the_services() {
+        let d = AdoDataset::demo();
+        let c = ctx(&d);
+        let e = parse("SELECT [System.Id] FROM WorkItems WHERE [Cost Of Nothing] = 1").unwrap_err();
+        assert!(e.0.starts_with("TF51005"), "{}", e.0);
+        assert!(parse("SELECT FROM").unwrap_err().0.starts_with("TF51006"));
+        let big = AdoDataset::synthetic(1900);
+        let q = parse("SELECT [System.Id] FROM WorkItems").unwrap();
+        let e = run(&q, &big, &c, None).err().unwrap();
+        assert!(e.0.starts_with("VS402337"), "{}", e.0);
+        match run(&q, &big, &c, Some(200)).ok().unwrap() {
+            Outcome::Items(v) => assert_eq!(v.len(), 200),
+            Outcome::Links(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn tree_queries_walk_the_hierarchy() {
+        let d = AdoDataset::demo();
+        let c = ctx(&d);
+        let q = parse(
+            "SELECT [System.Id] FROM WorkItemLinks WHERE ([Source].[System.Id] = 4101) AND ([System.Links.LinkType] = 'System.LinkTypes.Hierarchy-Forward') AND ([Target].[System.WorkItemType] <> '') MODE (Recursive)",
+        )
+        .unwrap();
+        let Outcome::Links(rows) = run(&q, &d, &c, None).ok().unwrap() else {
+            panic!()
+        };
+        assert_eq!(rows[0], (None, None, 4101));
+        let below: Vec<u64> = rows[1..].iter().map(|r| r.2).collect();
+        assert!(below.iter().all(|&i| d.epic_of(i) == Some(4101)));
+        assert_eq!(
+            below.len(),
+            d.items
+                .iter()
+                .filter(|w| w.id != 4101 && d.epic_of(w.id) == Some(4101))
+                .count()
+        );
+    }
+}

@@ -1,0 +1,353 @@
+//! The Azure DevOps REST calls the plugin makes (api-version 7.1), with the service's traps in
+//! one place: a wrong PAT answers 203 with an HTML sign-in page (an authentication error here,
+//! never a parse error); WIQL returns ids only and at most 20,000 of them, so every query
+//! pages by id; reads take at most 200 ids and cannot combine `fields` with `$expand`;
+//! collections come wrapped as `{"count": n, "value": [...]}`.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tollgate_plugin_api::PluginError;
+use tollgate_plugin_api::http::{Client, Method, Response, encode, excerpt};
+
+/// The logical connection name this plugin sends requests to.
+pub const CONNECTION: &str = "azure-devops";
+
+/// The api-version of every call but comments.
+pub const VERSION: &str = "7.1";
+/// Comments are a preview resource in 7.1.
+pub const COMMENTS_VERSION: &str = "7.1-preview.4";
+/// The most ids one read may name.
+pub const MAX_IDS: usize = 200;
+
+/// A collection as the service wraps it. `value` has no default: an answer without it is
+/// malformed, never "nothing".
+#[derive(Debug, Deserialize)]
+pub struct Wrapped<T> {
+    /// The items.
+    pub value: Vec<T>,
+}
+
+/// One page of a WIQL query.
+#[derive(Debug)]
+pub struct IdPage {
+    /// The ids, ascending.
+    pub ids: Vec<u64>,
+    /// The instant the service ran the query at.
+    pub as_of: String,
+}
+
+/// A work item as the service returns it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkItem {
+    /// Id.
+    pub id: u64,
+    /// Revision.
+    pub rev: u64,
+    /// Fields by reference name; empty ones are absent.
+    pub fields: serde_json::Map<String, Value>,
+    /// Links, when asked for with `$expand=relations`.
+    #[serde(default)]
+    pub relations: Option<Vec<Relation>>,
+    /// The item's REST URL, `{org}/_apis/wit/workItems/{id}`.
+    pub url: String,
+}
+
+/// A link of a work item.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Relation {
+    /// Link type reference name.
+    pub rel: String,
+    /// URL of the other end.
+    pub url: String,
+}
+
+impl Relation {
+    /// The id of the other end, when it is a work item.
+    pub fn target(&self) -> Option<u64> {
+        if !self.url.contains("/_apis/wit/workItems/")
+            && !self.url.contains("/_apis/wit/workitems/")
+        {
+            return None;
+        }
+        self.url.rsplit('/').next()?.parse().ok()
+    }
+}
+
+impl WorkItem {
+    /// A field that is present (and not null).
+    pub fn field(&self, name: &str) -> Option<&Value> {
+        self.fields.get(name).filter(|v| !v.is_null())
+    }
+
+    /// A text field.
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.field(name).and_then(Value::as_str).map(str::to_string)
+    }
+
+    /// The work item type.
+    pub fn kind(&self) -> String {
+        self.text("System.WorkItemType").unwrap_or_default()
+    }
+
+    /// The parent's id: `System.Parent`, else the `Hierarchy-Reverse` link.
+    pub fn parent(&self) -> Option<u64> {
+        self.field("System.Parent")
+            .and_then(Value::as_u64)
+            .or_else(|| {
+                self.relations
+                    .as_ref()?
+                    .iter()
+                    .find(|r| r.rel == "System.LinkTypes.Hierarchy-Reverse")
+                    .and_then(Relation::target)
+            })
+    }
+
+    /// The page a person opens: `{org}/{project}/_workitems/edit/{id}`, made from the item's
+    /// REST URL (whose base is the organisation's).
+    pub fn web_url(&self, project: &str) -> Option<String> {
+        let base = &self.url[..self.url.find("/_apis/")?];
+        Some(format!(
+            "{base}/{}/_workitems/edit/{}",
+            encode(project),
+            self.id
+        ))
+    }
+}
+
+/// The client of one organisation and project.
+pub struct Ado {
+    client: Client,
+    /// Organisation.
+    pub organization: String,
+    /// Project.
+    pub project: String,
+}
+
+fn method_name(m: Method) -> &'static str {
+    match m {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Patch => "PATCH",
+        Method::Delete => "DELETE",
+    }
+}
+
+impl Ado {
+    /// A client for `organization` / `project`.
+    pub fn new(organization: &str, project: &str) -> Ado {
+        Ado {
+            client: Client::new(CONNECTION).with_header("x-tfs-fedauthredirect", "Suppress"),
+            organization: organization.to_string(),
+            project: project.to_string(),
+        }
+    }
+
+    /// `/{org}/{project}/_apis/{rest}` with the api-version added.
+    pub fn project_path(&self, rest: &str) -> String {
+        self.versioned(&format!(
+            "/{}/{}/_apis/{rest}",
+            encode(&self.organization),
+            encode(&self.project)
+        ))
+    }
+
+    /// `/{org}/{project}/{team}/_apis/{rest}` with the api-version added.
+    pub fn team_path(&self, team: &str, rest: &str) -> String {
+        self.versioned(&format!(
+            "/{}/{}/{}/_apis/{rest}",
+            encode(&self.organization),
+            encode(&self.project),
+            encode(team)
+        ))
+    }
+
+    /// `/{org}/_apis/{rest}` with the api-version added.
+    pub fn org_path(&self, rest: &str) -> String {
+        self.versioned(&format!("/{}/_apis/{rest}", encode(&self.organization)))
+    }
+
+    fn versioned(&self, path: &str) -> String {
+        let version = if path.contains("/comments") {
+            COMMENTS_VERSION
+        } else {
+            VERSION
+        };
+        let sep = if path.contains('?') { '&' } else { '?' };
+        format!("{path}{sep}api-version={version}")
+    }
+
+    /// Send, and read the answer as the service means it: 203 or a body that is not JSON is a
+    /// sign-in page (the PAT is wrong or expired); other statuses map to error kinds.
+    pub fn call(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Result<Response, PluginError> {
+        let headers: Vec<(&str, &str)> = content_type
+            .map(|c| ("content-type", c))
+            .into_iter()
+            .collect();
+        let response = self.client.send(method, path, &headers, body)?;
+        let bare = path.split('?').next().unwrap_or(path);
+        let content = response
+            .header("content-type")
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let json = content.contains("json");
+        if response.status == 203 || (response.status == 200 && !json && !response.body.is_empty())
+        {
+            return Err(PluginError::Unauthorized(format!(
+                "authentication failed: {} {bare} answered {} with {} instead of JSON, which is how Azure DevOps turns away a wrong or expired personal access token; check the token and its scopes (vso.work, vso.work_write to publish)",
+                method_name(method),
+                response.status,
+                if content.is_empty() {
+                    "no content type".to_string()
+                } else {
+                    content.clone()
+                }
+            )));
+        }
+        if response.status == 401 || response.status == 403 {
+            return Err(PluginError::Unauthorized(format!(
+                "authentication failed: {} {bare} answered {}: {}",
+                method_name(method),
+                response.status,
+                excerpt(&response.body)
+            )));
+        }
+        tollgate_plugin_api::http::check_status(method, bare, response)
+    }
+
+    /// GET and parse.
+    pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, PluginError> {
+        self.call(Method::Get, path, None, None)?.json()
+    }
+
+    /// POST JSON and parse.
+    pub fn post<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T, PluginError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| PluginError::Internal(format!("cannot encode a request body: {e}")))?;
+        self.call(Method::Post, path, Some("application/json"), Some(bytes))?
+            .json()
+    }
+
+    /// PATCH with a body of a content type, and parse.
+    pub fn patch<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &Value,
+    ) -> Result<T, PluginError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| PluginError::Internal(format!("cannot encode a request body: {e}")))?;
+        self.call(Method::Patch, path, Some(content_type), Some(bytes))?
+            .json()
+    }
+
+    /// The ids of up to `top` work items with an id above `after` that meet `condition`, in id
+    /// order (WIQL: `[System.Id] > after ORDER BY [System.Id]`, so no query ever meets the
+    /// 20,000 cap); times in `condition` are exact (`timePrecision=true`).
+    pub fn ids_after(
+        &self,
+        condition: &str,
+        after: u64,
+        top: usize,
+    ) -> Result<IdPage, PluginError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Result_ {
+            as_of: String,
+            work_items: Vec<Ref>,
+        }
+        #[derive(Deserialize)]
+        struct Ref {
+            id: u64,
+        }
+        let query = format!(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project AND {condition} AND [System.Id] > {after} ORDER BY [System.Id]"
+        );
+        let path = self.project_path(&format!("wit/wiql?$top={top}&timePrecision=true"));
+        let result: Result_ = self.post(&path, &json!({ "query": query }))?;
+        let ids: Vec<u64> = result.work_items.into_iter().map(|r| r.id).collect();
+        if ids.windows(2).any(|w| w[0] >= w[1]) || ids.first().is_some_and(|&i| i <= after) {
+            return Err(PluginError::Remote(format!(
+                "WIQL answered ids out of order or not above {after} for a query ordered by id; not reading on from it"
+            )));
+        }
+        if ids.len() > top {
+            return Err(PluginError::Remote(format!(
+                "WIQL answered {} ids for $top={top}",
+                ids.len()
+            )));
+        }
+        Ok(IdPage {
+            ids,
+            as_of: result.as_of,
+        })
+    }
+
+    /// Read work items, at most 200 per call: with `fields` (only those), or with their links
+    /// (`relations`: every field too, as the service cannot combine the two). Ids the service no
+    /// longer has (deleted since the query) are left out.
+    pub fn read(
+        &self,
+        ids: &[u64],
+        fields: Option<&[String]>,
+        relations: bool,
+    ) -> Result<Vec<WorkItem>, PluginError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(MAX_IDS) {
+            let mut body = json!({"ids": chunk, "errorPolicy": "omit"});
+            match (fields, relations) {
+                (_, true) => body["$expand"] = json!("relations"),
+                (Some(f), false) => body["fields"] = json!(f),
+                (None, false) => {}
+            }
+            let page: Wrapped<Option<WorkItem>> =
+                self.post(&self.project_path("wit/workitemsbatch"), &body)?;
+            if page.value.len() != chunk.len() {
+                return Err(PluginError::Remote(format!(
+                    "workitemsbatch answered {} items for {} ids",
+                    page.value.len(),
+                    chunk.len()
+                )));
+            }
+            out.extend(page.value.into_iter().flatten());
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_and_web_links_come_from_urls() {
+        let r = Relation {
+            rel: "System.LinkTypes.Dependency-Reverse".into(),
+            url: "http://h/ado/org/_apis/wit/workItems/4103".into(),
+        };
+        assert_eq!(r.target(), Some(4103));
+        let file = Relation {
+            rel: "AttachedFile".into(),
+            url: "http://h/ado/org/_apis/wit/attachments/abc".into(),
+        };
+        assert_eq!(file.target(), None);
+        let w: WorkItem = serde_json::from_value(json!({
+            "id": 7, "rev": 2, "fields": {"System.Parent": 5}, "url": "http://h/ado/org/_apis/wit/workItems/7"
+        }))
+        .unwrap();
+        assert_eq!(w.parent(), Some(5));
+        assert_eq!(
+            w.web_url("My Project").unwrap(),
+            "http://h/ado/org/My%20Project/_workitems/edit/7"
+        );
+        assert!(serde_json::from_value::<Wrapped<WorkItem>>(json!({})).is_err());
+    }
+}

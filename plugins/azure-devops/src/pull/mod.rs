@@ -1,0 +1,385 @@
+//! The four streams: initiatives (epics, with their risks, their gate decision and their
+//! dependency links), work items (everything below them), sprints (the teams' iterations) and
+//! time entries (derived from `CompletedWork` changes).
+//!
+//! Every id stream pages by id through WIQL (`[System.Id] > last ORDER BY [System.Id]`), so a
+//! project of any size syncs completely under the 20,000-result cap. An incremental pass asks
+//! for what changed since the instant the last pass started (`System.ChangedDate`, with
+//! `timePrecision=true`), and at its end reads the recycle bin to mark deleted work items.
+
+mod initiatives;
+mod sprints;
+mod time_entries;
+mod work_items;
+
+pub use initiatives::initiatives;
+pub use sprints::sprints;
+pub use time_entries::{Entry, entries_from_updates, time_entries};
+pub use work_items::work_items;
+
+use crate::Settings;
+use crate::api::{Ado, WorkItem, Wrapped};
+use crate::fields::{FieldMap, estimate_for};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use tollgate_plugin_api::{Deletion, Diagnostic, EntityKind, Page, PluginError, Severity, paging};
+
+/// What every page of an id stream carries forward.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct IdCursor {
+    /// The last id read.
+    pub after: u64,
+    /// Fields, resolved on the first page.
+    pub fields: FieldMap,
+    /// State -> category, per work item type.
+    pub categories: BTreeMap<String, BTreeMap<String, String>>,
+    /// Incremental passes: changed since this instant.
+    pub since: Option<String>,
+    /// When this pass began (the first query's `asOf`): the next pass's `since`.
+    pub started: Option<String>,
+}
+
+/// Checkpoint of an id stream: the instant the last completed pass began.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Checkpoint {
+    pub changed_since: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Project {
+    capabilities: Option<Capabilities>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Capabilities {
+    process_template: Option<ProcessTemplate>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProcessTemplate {
+    template_name: String,
+    #[serde(default)]
+    template_type_id: String,
+}
+
+#[derive(Deserialize)]
+struct TypeWithStates {
+    name: String,
+    states: Vec<StateDef>,
+}
+
+#[derive(Deserialize)]
+struct StateDef {
+    name: String,
+    category: String,
+}
+
+/// The estimate field of the project's process, or a warning that there is none to choose.
+fn estimate_field(
+    ado: &Ado,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<Option<String>, PluginError> {
+    let project: Project = ado.get(&ado.org_path(&format!(
+        "projects/{}?includeCapabilities=true",
+        tollgate_plugin_api::http::encode(&ado.project)
+    )))?;
+    let Some(process) = project.capabilities.and_then(|c| c.process_template) else {
+        diagnostics.push(Diagnostic {
+            severity: Severity::Warning,
+            code: "unknown-process".into(),
+            message: "the project does not say which process it uses, so no estimate field is read; set fields.estimate".into(),
+            location: Some("fields.estimate".into()),
+        });
+        return Ok(None);
+    };
+    match estimate_for(&process.template_name, &process.template_type_id) {
+        Some(f) => Ok(Some(f.to_string())),
+        None => {
+            diagnostics.push(Diagnostic {
+                severity: Severity::Warning,
+                code: "unknown-process".into(),
+                message: format!(
+                    "the process \"{}\" is not Agile, Scrum, CMMI or Basic nor inherits from one, so no estimate field is read; set fields.estimate",
+                    process.template_name
+                ),
+                location: Some("fields.estimate".into()),
+            });
+            Ok(None)
+        }
+    }
+}
+
+/// The cursor of this pass: decoded, or on the first page made by resolving the fields, the
+/// estimate field and the states (their diagnostics go on the page).
+pub(crate) fn open_cursor(
+    ado: &Ado,
+    settings: &Settings,
+    cursor: Option<&str>,
+    checkpoint: Option<&str>,
+    page: &mut Page,
+) -> Result<IdCursor, PluginError> {
+    if let Some(c) = paging::decode::<IdCursor>(cursor)? {
+        return Ok(c);
+    }
+    let estimate = if settings.fields.contains_key("estimate") {
+        None
+    } else {
+        estimate_field(ado, &mut page.diagnostics)?
+    };
+    let fields = FieldMap::resolve(
+        ado,
+        &settings.fields,
+        estimate.as_deref(),
+        &mut page.diagnostics,
+    )?;
+    let types: Wrapped<TypeWithStates> = ado.get(&ado.project_path("wit/workitemtypes"))?;
+    let categories = types
+        .value
+        .into_iter()
+        .map(|t| {
+            (
+                t.name,
+                t.states.into_iter().map(|s| (s.name, s.category)).collect(),
+            )
+        })
+        .collect();
+    let since = paging::decode::<Checkpoint>(checkpoint)?.map(|c| c.changed_since);
+    Ok(IdCursor {
+        after: 0,
+        fields,
+        categories,
+        since,
+        started: None,
+    })
+}
+
+/// The WIQL condition of a pass: `base`, and on an incremental pass what changed since.
+pub(crate) fn condition(base: &str, cursor: &IdCursor) -> String {
+    match &cursor.since {
+        Some(since) => format!("{base} AND [System.ChangedDate] >= '{}'", wiql_text(since)),
+        None => base.to_string(),
+    }
+}
+
+/// Text as a WIQL string literal's content (quotes doubled).
+pub(crate) fn wiql_text(text: &str) -> String {
+    text.replace('\'', "''")
+}
+
+/// `('a', 'b')` for WIQL's `IN`.
+pub(crate) fn wiql_list(items: &[String]) -> String {
+    let quoted: Vec<String> = items
+        .iter()
+        .map(|i| format!("'{}'", wiql_text(i)))
+        .collect();
+    format!("({})", quoted.join(", "))
+}
+
+/// Finish a page of an id stream: the next cursor, or the checkpoint (and, on an incremental
+/// pass, the recycle bin's deletions of `kind`).
+pub(crate) fn finish(
+    ado: &Ado,
+    mut page: Page,
+    mut cursor: IdCursor,
+    ids: &[u64],
+    as_of: String,
+    full_page: bool,
+    kind: Option<EntityKind>,
+) -> Result<Page, PluginError> {
+    if cursor.started.is_none() {
+        cursor.started = Some(as_of);
+    }
+    if full_page {
+        cursor.after = *ids.last().expect("a full page has ids");
+        page.next_cursor = Some(paging::encode(&cursor));
+        return Ok(page);
+    }
+    if let (Some(kind), Some(_)) = (kind, &cursor.since) {
+        #[derive(Deserialize)]
+        struct Deleted {
+            id: u64,
+        }
+        let bin: Wrapped<Deleted> = ado.get(&ado.project_path("wit/recyclebin"))?;
+        page.deletions
+            .extend(bin.value.into_iter().map(|d| Deletion {
+                kind,
+                external_id: d.id.to_string(),
+            }));
+    }
+    page.checkpoint = cursor
+        .started
+        .map(|changed_since| paging::encode(&Checkpoint { changed_since }));
+    Ok(page)
+}
+
+/// The DMO status category of a state.
+pub(crate) fn status_category(cursor: &IdCursor, kind: &str, state: &str) -> Option<String> {
+    let category = cursor.categories.get(kind)?.get(state)?;
+    Some(
+        match category.as_str() {
+            "Proposed" => "todo",
+            "InProgress" | "Resolved" => "in-progress",
+            "Completed" | "Removed" => "done",
+            other => other,
+        }
+        .to_string(),
+    )
+}
+
+/// The epic above each of `items` (or the item itself, for an epic), reading the ancestors
+/// the page lacks in batches of 200 (at most ten levels; a cycle is cut).
+pub(crate) fn epics_of(
+    ado: &Ado,
+    settings: &Settings,
+    items: &[WorkItem],
+) -> Result<BTreeMap<u64, u64>, PluginError> {
+    let mut known: BTreeMap<u64, (String, Option<u64>)> = items
+        .iter()
+        .map(|w| (w.id, (w.kind(), w.parent())))
+        .collect();
+    let is_epic = |kind: &str| {
+        settings
+            .epic_types
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(kind))
+    };
+    for _ in 0..10 {
+        let mut missing: Vec<u64> = Vec::new();
+        for w in items {
+            let mut at = w.id;
+            for _ in 0..12 {
+                match known.get(&at) {
+                    Some((kind, _)) if is_epic(kind) => break,
+                    Some((_, Some(parent))) => at = *parent,
+                    Some((_, None)) => break,
+                    None => {
+                        if !missing.contains(&at) {
+                            missing.push(at);
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        if missing.is_empty() {
+            break;
+        }
+        let fields = [
+            "System.Id".to_string(),
+            "System.WorkItemType".to_string(),
+            "System.Parent".to_string(),
+        ];
+        let found = ado.read(&missing, Some(&fields), false)?;
+        for id in &missing {
+            // Deleted or out of reach: the chain stops here.
+            known.entry(*id).or_insert((String::new(), None));
+        }
+        for w in found {
+            known.insert(w.id, (w.kind(), w.parent()));
+        }
+    }
+    let mut out = BTreeMap::new();
+    for w in items {
+        let mut at = w.id;
+        for _ in 0..12 {
+            match known.get(&at) {
+                Some((kind, _)) if is_epic(kind) => {
+                    out.insert(w.id, at);
+                    break;
+                }
+                Some((_, Some(parent))) => at = *parent,
+                _ => break,
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The person id of an identity: its sign-in name (or id) through the `people` aliases of the
+/// settings, else the sign-in name.
+pub fn person_of(settings: &Settings, identity: &Value) -> Option<String> {
+    let unique = identity.get("uniqueName").and_then(Value::as_str);
+    let id = identity.get("id").and_then(Value::as_str);
+    for key in [unique, id].into_iter().flatten() {
+        if let Some(p) = settings
+            .people
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+        {
+            return Some(p.clone());
+        }
+    }
+    unique.or(id).map(|s| s.to_lowercase())
+}
+
+/// The value stream of an area path: the longest configured prefix.
+pub(crate) fn value_stream_of(settings: &Settings, area: &str) -> Option<String> {
+    settings
+        .value_streams
+        .iter()
+        .filter(|(prefix, _)| {
+            let p = prefix.trim_end_matches('\\');
+            area.eq_ignore_ascii_case(p)
+                || area
+                    .to_ascii_lowercase()
+                    .starts_with(&format!("{}\\", p.to_ascii_lowercase()))
+        })
+        .max_by_key(|(prefix, _)| prefix.len())
+        .map(|(_, stream)| stream.clone())
+}
+
+/// `2026-11-20T16:00:00.117Z` as RFC 3339 (it already is one); dates stay dates.
+pub(crate) fn timestamp(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str).map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(json: &str) -> Settings {
+        tollgate_plugin_api::settings(json).unwrap()
+    }
+
+    #[test]
+    fn area_paths_map_to_value_streams_by_longest_prefix() {
+        let s = settings(
+            r#"{"organization": "o", "project": "P", "value-streams": {"P": "Everything", "P\\Mobile": "Digital channels"}}"#,
+        );
+        assert_eq!(
+            value_stream_of(&s, "P\\Mobile\\Cards").as_deref(),
+            Some("Digital channels")
+        );
+        assert_eq!(value_stream_of(&s, "P\\Web").as_deref(), Some("Everything"));
+        assert_eq!(
+            value_stream_of(&s, "P\\Mobiles").as_deref(),
+            Some("Everything")
+        );
+        assert_eq!(value_stream_of(&s, "Q"), None);
+    }
+
+    #[test]
+    fn people_map_by_sign_in_name_or_id() {
+        let s = settings(
+            r#"{"organization": "o", "project": "P", "people": {"Sanna.Laine@x.example": "p-sanna"}}"#,
+        );
+        let v = serde_json::json!({"uniqueName": "sanna.laine@x.example", "id": "1"});
+        assert_eq!(person_of(&s, &v).as_deref(), Some("p-sanna"));
+        let v = serde_json::json!({"uniqueName": "Oskar@X.example", "id": "2"});
+        assert_eq!(person_of(&s, &v).as_deref(), Some("oskar@x.example"));
+        assert_eq!(person_of(&s, &serde_json::json!({})), None);
+    }
+
+    #[test]
+    fn wiql_text_is_quoted() {
+        assert_eq!(
+            wiql_list(&["Epic".into(), "O'Neil".into()]),
+            "('Epic', 'O''Neil')"
+        );
+    }
+}

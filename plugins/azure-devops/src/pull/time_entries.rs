@@ -1,0 +1,278 @@
+//! The time entries stream. Azure Boards has no worklogs: teams record the hours spent on a
+//! task in its `CompletedWork` field. Each update that raises it is a time entry: the person
+//! who saved it, the day it was saved (`System.ChangedDate` of the update; the update's
+//! `revisedDate` is when the revision was superseded, not when it was made), and the hours
+//! added. An update that lowers it corrects what was entered before: the hours come off the
+//! latest entries first, and an entry taken down to nothing is deleted.
+
+use super::{condition, epics_of, finish, open_cursor, person_of};
+use crate::Settings;
+use crate::api::Ado;
+use serde_json::{Value, json};
+use tollgate_plugin_api::{
+    Deletion, Diagnostic, DmoRecord, Entity, EntityKind, Page, PluginError, Severity, TimeEntry,
+    record,
+};
+
+/// The field effort is read from.
+pub const COMPLETED_WORK: &str = "Microsoft.VSTS.Scheduling.CompletedWork";
+
+/// More hours than one task can hold (a century of full days): a value above is not believed.
+const MAX_HOURS: f64 = 1_000_000.0;
+/// Work items per page: each costs one or more reads of its updates.
+const ITEMS_PER_PAGE: usize = 50;
+/// Updates per read (the service's largest page).
+const UPDATES_PER_READ: usize = 200;
+
+/// One entry derived from the updates of a work item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// The revision that added the hours.
+    pub rev: u64,
+    /// Who saved it (an identity reference).
+    pub who: Value,
+    /// When it was saved (RFC 3339).
+    pub at: String,
+    /// Hours left after later corrections.
+    pub hours: f64,
+}
+
+fn number(v: Option<&Value>) -> Result<f64, String> {
+    match v {
+        None | Some(Value::Null) => Ok(0.0),
+        Some(v) => v
+            .as_f64()
+            .filter(|n| n.is_finite() && (0.0..=MAX_HOURS).contains(n))
+            .ok_or_else(|| format!("{v} is not a number of hours")),
+    }
+}
+
+/// The entries of one work item from its updates, oldest first: (entries left, revisions whose
+/// entry later corrections took down to nothing, problems).
+pub fn entries_from_updates(updates: &[Value]) -> (Vec<Entry>, Vec<u64>, Vec<String>) {
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut cancelled = Vec::new();
+    let mut problems = Vec::new();
+    for u in updates {
+        let Some(change) = u.pointer(&format!("/fields/{COMPLETED_WORK}")) else {
+            continue;
+        };
+        let rev = u.get("rev").and_then(Value::as_u64).unwrap_or(0);
+        let (old, new) = match (
+            number(change.get("oldValue")),
+            number(change.get("newValue")),
+        ) {
+            (Ok(o), Ok(n)) => (o, n),
+            (Err(e), _) | (_, Err(e)) => {
+                problems.push(format!(
+                    "revision {rev}: Completed Work {e}; the change is left out"
+                ));
+                continue;
+            }
+        };
+        let delta = new - old;
+        if delta > 0.0 {
+            let at = u
+                .pointer("/fields/System.ChangedDate/newValue")
+                .or_else(|| u.pointer("/fields/System.AuthorizedDate/newValue"))
+                .and_then(Value::as_str)
+                .filter(|t| crate::fields::date_part(t).is_some());
+            let Some(at) = at else {
+                problems.push(format!(
+                    "revision {rev} adds {delta} hours but says not when; it is left out"
+                ));
+                continue;
+            };
+            entries.push(Entry {
+                rev,
+                who: u.get("revisedBy").cloned().unwrap_or(Value::Null),
+                at: at.to_string(),
+                hours: delta,
+            });
+        } else if delta < 0.0 {
+            let mut take = -delta;
+            while take > 1e-9 {
+                let Some(last) = entries.last_mut() else {
+                    break;
+                };
+                if last.hours > take + 1e-9 {
+                    last.hours -= take;
+                    take = 0.0;
+                } else {
+                    take -= last.hours;
+                    cancelled.push(last.rev);
+                    entries.pop();
+                }
+            }
+        }
+    }
+    (entries, cancelled, problems)
+}
+
+/// One page of time entries: work items whose `CompletedWork` is above zero (or, on an
+/// incremental pass, that changed), each with its entries.
+pub fn time_entries(
+    ado: &Ado,
+    settings: &Settings,
+    cursor: Option<&str>,
+    checkpoint: Option<&str>,
+) -> Result<Page, PluginError> {
+    let mut page = Page::default();
+    let cursor = open_cursor(ado, settings, cursor, checkpoint, &mut page)?;
+    let base = if cursor.since.is_some() {
+        // Changed, whatever its Completed Work now (a correction to zero must be seen too).
+        "[System.WorkItemType] <> ''".to_string()
+    } else {
+        format!("[{COMPLETED_WORK}] > 0")
+    };
+    let found = ado.ids_after(&condition(&base, &cursor), cursor.after, ITEMS_PER_PAGE)?;
+    let fields = [
+        "System.Id".to_string(),
+        "System.WorkItemType".to_string(),
+        "System.Parent".to_string(),
+    ];
+    let items = ado.read(&found.ids, Some(&fields), false)?;
+    let epics = epics_of(ado, settings, &items)?;
+    for w in &items {
+        let updates = updates_of(ado, w.id)?;
+        let (entries, cancelled, problems) = entries_from_updates(&updates);
+        for p in problems {
+            page.diagnostics.push(Diagnostic {
+                severity: Severity::Warning,
+                code: "effort-unreadable".into(),
+                message: format!("work item {}: {p}", w.id),
+                location: Some(w.id.to_string()),
+            });
+        }
+        for e in entries {
+            let Some(person) = person_of(settings, &e.who) else {
+                page.diagnostics.push(Diagnostic {
+                    severity: Severity::Warning,
+                    code: "effort-unreadable".into(),
+                    message: format!(
+                        "work item {}: revision {} adds {} hours but names nobody; it is left out",
+                        w.id, e.rev, e.hours
+                    ),
+                    location: Some(w.id.to_string()),
+                });
+                continue;
+            };
+            let entry = TimeEntry {
+                person,
+                work_item_key: Some(settings.key(w.id)),
+                initiative_key: epics.get(&w.id).map(|&e| settings.key(e)),
+                date: e.at[..10].to_string(),
+                started: None,
+                seconds: (e.hours * 3600.0).round() as u64,
+                description: None,
+            };
+            page.records.push(DmoRecord {
+                url: w.web_url(&settings.project),
+                source_updated: Some(e.at.clone()),
+                extra:
+                    json!({"derived_from": "CompletedWork", "revision": e.rev, "hours": e.hours})
+                        .to_string(),
+                ..record(format!("{}:{}", w.id, e.rev), Entity::TimeEntry(entry))
+            });
+        }
+        page.deletions
+            .extend(cancelled.into_iter().map(|rev| Deletion {
+                kind: EntityKind::TimeEntry,
+                external_id: format!("{}:{rev}", w.id),
+            }));
+    }
+    let full = found.ids.len() == ITEMS_PER_PAGE;
+    finish(ado, page, cursor, &found.ids, found.as_of, full, None)
+}
+
+/// Every update of a work item, oldest first.
+fn updates_of(ado: &Ado, id: u64) -> Result<Vec<Value>, PluginError> {
+    #[derive(serde::Deserialize)]
+    struct Updates {
+        value: Vec<Value>,
+    }
+    let mut out = Vec::new();
+    for n in 0..10_000 {
+        let skip = n * UPDATES_PER_READ;
+        let page: Updates = ado.get(&ado.project_path(&format!(
+            "wit/workItems/{id}/updates?$top={UPDATES_PER_READ}&$skip={skip}"
+        )))?;
+        let len = page.value.len();
+        if len > UPDATES_PER_READ {
+            return Err(PluginError::Remote(format!(
+                "the updates of work item {id} came {len} at a time for $top={UPDATES_PER_READ}"
+            )));
+        }
+        out.extend(page.value);
+        if len < UPDATES_PER_READ {
+            return Ok(out);
+        }
+    }
+    Err(PluginError::Remote(format!(
+        "work item {id} has more than {} updates; not reading on",
+        10_000 * UPDATES_PER_READ
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(rev: u64, who: &str, at: &str, old: Option<f64>, new: Option<f64>) -> Value {
+        let mut change = serde_json::Map::new();
+        if let Some(o) = old {
+            change.insert("oldValue".into(), json!(o));
+        }
+        if let Some(n) = new {
+            change.insert("newValue".into(), json!(n));
+        }
+        json!({
+            "rev": rev,
+            "revisedBy": {"uniqueName": who},
+            "revisedDate": "9999-01-01T00:00:00Z",
+            "fields": {COMPLETED_WORK: change, "System.ChangedDate": {"newValue": at}}
+        })
+    }
+
+    #[test]
+    fn raises_are_entries_and_corrections_come_off_the_latest() {
+        let updates = vec![
+            json!({"rev": 1, "fields": {"System.Title": {"newValue": "t"}}}),
+            update(2, "a", "2026-06-01T15:00:00Z", None, Some(6.0)),
+            update(3, "b", "2026-06-02T15:00:00Z", Some(6.0), Some(14.0)),
+            update(4, "b", "2026-06-02T16:00:00Z", Some(14.0), Some(12.0)),
+            update(5, "a", "2026-06-03T15:00:00Z", Some(12.0), Some(19.5)),
+        ];
+        let (entries, cancelled, problems) = entries_from_updates(&updates);
+        assert!(problems.is_empty());
+        assert!(cancelled.is_empty());
+        let hours: Vec<(u64, f64)> = entries.iter().map(|e| (e.rev, e.hours)).collect();
+        assert_eq!(hours, [(2, 6.0), (3, 6.0), (5, 7.5)]);
+        assert_eq!(
+            entries[2].at, "2026-06-03T15:00:00Z",
+            "when: the change's own date"
+        );
+        let total: f64 = entries.iter().map(|e| e.hours).sum();
+        assert_eq!(total, 19.5, "the entries add up to Completed Work");
+        // A correction to zero deletes what it undoes.
+        let mut more = updates.clone();
+        more.push(update(6, "a", "2026-06-04T15:00:00Z", Some(19.5), None));
+        let (entries, cancelled, _) = entries_from_updates(&more);
+        assert!(entries.is_empty());
+        assert_eq!(cancelled, [5, 3, 2]);
+    }
+
+    #[test]
+    fn hostile_updates_are_reported_not_trusted() {
+        let updates = vec![
+            json!({"rev": 2, "fields": {COMPLETED_WORK: {"newValue": "lots"}}}),
+            json!({"rev": 3, "fields": {COMPLETED_WORK: {"newValue": 5.0}}}),
+            json!({"rev": 4, "fields": {COMPLETED_WORK: {"oldValue": 5.0, "newValue": -1.0}}}),
+            json!({"rev": 5, "fields": {COMPLETED_WORK: {"newValue": f64::MAX}}}),
+            json!("not an update"),
+        ];
+        let (entries, _, problems) = entries_from_updates(&updates);
+        assert!(entries.is_empty(), "no date, no entry: {entries:?}");
+        assert_eq!(problems.len(), 4, "{problems:?}");
+    }
+}
