@@ -349,6 +349,45 @@ tag = "dmo-findings"
     )
 }
 
+/// The store's export with fetch times removed and the sandbox's address made neutral, for
+/// comparing two syncs.
+pub fn export(
+    session: &tollgate_host::app::Session,
+    sandbox: &tollgate_sandbox::Sandbox,
+) -> serde_json::Value {
+    let store = session.store().unwrap();
+    let text = tollgate_host::cli::export_document(store.as_ref())
+        .unwrap()
+        .to_string()
+        .replace(&sandbox.addr().to_string(), "sandbox");
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for r in doc["records"].as_array_mut().unwrap() {
+        r["provenance"]
+            .as_object_mut()
+            .unwrap()
+            .remove("fetched_at");
+    }
+    doc
+}
+
+/// The exported records of one kind (`initiative`, `work-item`, `time-entry`, ...).
+pub fn records<'a>(doc: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
+    doc["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["entity"]["kind"] == kind)
+        .collect()
+}
+
+/// The exported initiative with this key.
+pub fn initiative<'a>(doc: &'a serde_json::Value, key: &str) -> &'a serde_json::Value {
+    records(doc, "initiative")
+        .into_iter()
+        .find(|r| r["entity"]["data"]["key"] == key)
+        .unwrap_or_else(|| panic!("{key} exported"))
+}
+
 /// A plugin artefact cache shared by the tests of this process.
 pub fn shared_cache_dir() -> &'static std::path::Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();

@@ -77,9 +77,18 @@ pub struct HttpCapability {
     pub(crate) max_retry_wait: Duration,
 }
 
-/// Methods that may be sent again after a 503 or a lost answer without changing anything.
-fn idempotent(m: Method) -> bool {
-    matches!(m, Method::Get | Method::Head | Method::Put | Method::Delete)
+/// Requests that may be sent again after a 503 or a lost answer without changing anything:
+/// the idempotent methods, and any request the plugin marks with an `Idempotency-Key` header
+/// (the IETF draft's name; plugins mark read-only POSTs such as Azure DevOps's WIQL queries
+/// and batch reads, or Jira's search, with it).
+fn repeatable(request: &Request) -> bool {
+    matches!(
+        request.method,
+        Method::Get | Method::Head | Method::Put | Method::Delete
+    ) || request
+        .headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("idempotency-key"))
 }
 
 /// How long the remote asked us to wait, in seconds: `Retry-After` in seconds (the HTTP-date
@@ -408,6 +417,22 @@ impl HttpCapability {
             drop(permit);
             self.stats
                 .upstream(&self.connection, result.as_ref().map_or(0, |r| r.status));
+            // A successful answer that asks for a pause (Azure DevOps's delayed 200 with
+            // `Retry-After`): this one counts, the next request on the connection waits.
+            if let Ok(r) = &result
+                && (200..300).contains(&r.status)
+                && let Some(s) = retry_after(&r.headers, unix_now())
+            {
+                let pause = wait_within(s, self.max_retry_wait).unwrap_or(self.max_retry_wait);
+                tracing::info!(
+                    plugin = %self.plugin,
+                    connection = %self.connection,
+                    pause_ms = pause.as_millis() as u64,
+                    "the remote asked for a pause; holding later requests"
+                );
+                self.stats.rate_limit_waits.inc();
+                self.limiter.hold_off(pause);
+            }
             if attempt >= self.retries {
                 return result;
             }
@@ -425,12 +450,12 @@ impl HttpCapability {
                     self.stats.rate_limit_waits.inc();
                     wait
                 }
-                Ok(r) if r.status == 503 && idempotent(request.method) => {
+                Ok(r) if r.status == 503 && repeatable(&request) => {
                     retry_after(&r.headers, unix_now())
                         .and_then(|s| wait_within(s, self.max_retry_wait))
                         .unwrap_or_else(|| backoff(attempt))
                 }
-                Err(HttpError::Transport(_)) if idempotent(request.method) => backoff(attempt),
+                Err(HttpError::Transport(_)) if repeatable(&request) => backoff(attempt),
                 _ => return result,
             };
             attempt += 1;

@@ -1,5 +1,7 @@
 //! Politeness towards a remote: at most N requests in flight and R requests per second per
-//! connection, shared by every job that talks to it.
+//! connection, shared by every job that talks to it; and a pause when the remote asks for one
+//! on a successful answer (Azure DevOps delays and sends `Retry-After` on a 200 before it starts
+//! refusing with 429).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,6 +14,8 @@ pub struct ConnectionLimiter {
     in_flight: tokio::sync::Semaphore,
     interval: Option<Duration>,
     next_slot: tokio::sync::Mutex<Instant>,
+    /// No request before this instant: the remote asked for a pause.
+    hold_until: Mutex<Option<Instant>>,
 }
 
 /// A permit to send one request; dropping it frees the slot.
@@ -27,6 +31,17 @@ impl ConnectionLimiter {
                 .filter(|r| *r > 0.0)
                 .map(|r| Duration::from_secs_f64(1.0 / r)),
             next_slot: tokio::sync::Mutex::new(Instant::now()),
+            hold_until: Mutex::new(None),
+        }
+    }
+
+    /// Send nothing more on this connection for `pause` (from now; a longer pause already
+    /// asked for stands).
+    pub fn hold_off(&self, pause: Duration) {
+        let until = Instant::now() + pause;
+        let mut hold = self.hold_until.lock().unwrap();
+        if hold.is_none_or(|h| h < until) {
+            *hold = Some(until);
         }
     }
 
@@ -37,6 +52,10 @@ impl ConnectionLimiter {
             .acquire()
             .await
             .expect("the semaphore is never closed");
+        let hold = *self.hold_until.lock().unwrap();
+        if let Some(until) = hold {
+            tokio::time::sleep_until(until).await;
+        }
         if let Some(interval) = self.interval {
             let at = {
                 let mut next = self.next_slot.lock().await;
@@ -87,6 +106,28 @@ mod tests {
         }
         // The first goes at once, the next four 100 ms apart.
         assert_eq!(start.elapsed(), Duration::from_millis(400));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_asked_for_holds_every_later_request() {
+        let l = ConnectionLimiter::new(4, None);
+        let start = Instant::now();
+        drop(l.acquire().await);
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        l.hold_off(Duration::from_secs(3));
+        l.hold_off(Duration::from_secs(1));
+        drop(l.acquire().await);
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_secs(3),
+            "the longer pause stands"
+        );
+        drop(l.acquire().await);
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_secs(3),
+            "and then it is over"
+        );
     }
 
     #[tokio::test]

@@ -9,6 +9,13 @@
 //! headers, credentials included, reflected in the body and a response header). Faults are
 //! drawn from a seeded generator, so a run is repeatable, and never hit more than
 //! `max-in-row` requests in a row (default 2), so a client with bounded retries gets through.
+//!
+//! Azure DevOps throttles its own way, and so does its face here: a `429` draw on an `/ado/`
+//! request is served, but late, as a 200 with `Retry-After` and `X-RateLimit-Delay` (the
+//! service's warning); a client that sends again within `Retry-After` is then blocked with a
+//! 429 whose JSON carries TF400733. Other faults look the same on both trackers, and `drift`
+//! turns Azure DevOps's `System.Title` and `System.ChangedDate` into numbers as it does Jira's
+//! `summary` and `updated`.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -140,7 +147,14 @@ pub(crate) struct FaultState {
     pub(crate) in_row: u32,
     /// How many faults of each kind were injected, in the order of [`FAULT_NAMES`].
     pub(crate) injected: [u64; 9],
+    /// Azure DevOps blocks requests until then, after a delayed answer asked for a pause.
+    pub(crate) ado_blocked_until: Option<std::time::Instant>,
+    /// How many Azure DevOps requests were blocked with a 429.
+    pub(crate) ado_blocked: u64,
 }
+
+/// The delay of a throttled Azure DevOps answer (reported in `X-RateLimit-Delay`).
+const ADO_DELAY: std::time::Duration = std::time::Duration::from_millis(40);
 
 fn unit(seed: u64, n: u64) -> f64 {
     let mut z = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(n);
@@ -220,21 +234,30 @@ pub(crate) async fn inject(
         .map(|f| f.slow_ms)
         .unwrap_or(0);
     let jira = !request.uri().path().starts_with("/ado/");
+    if !jira && let Some(wait) = ado_blocked(&shared) {
+        return ado_throttled(&shared, wait);
+    }
     match fault {
+        Fault::RateLimited if !jira => {
+            // The warning: served late, with the pause the client should now take.
+            tokio::time::sleep(ADO_DELAY).await;
+            let mut r = next.run(request).await;
+            shared.faults.lock().unwrap().ado_blocked_until = Some(
+                std::time::Instant::now() + std::time::Duration::from_secs(retry_after.into()),
+            );
+            ado_rate_headers(&shared, r.headers_mut(), retry_after, ADO_DELAY);
+            r
+        }
         Fault::None => next.run(request).await,
         Fault::Slow => {
             tokio::time::sleep(std::time::Duration::from_millis(slow_ms)).await;
             next.run(request).await
         }
         Fault::RateLimited => {
-            let mut r = if jira {
-                crate::jira::error(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "Rate limit exceeded. Try again later.",
-                )
-            } else {
-                (StatusCode::TOO_MANY_REQUESTS, "TF400733: The request has been canceled: Request was blocked due to exceeding usage of resource 'Concurrency' in namespace 'User'.").into_response()
-            };
+            let mut r = crate::jira::error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Rate limit exceeded. Try again later.",
+            );
             let h = r.headers_mut();
             h.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             h.insert("x-ratelimit-limit", HeaderValue::from_static("100"));
@@ -349,6 +372,52 @@ pub(crate) async fn inject(
     }
 }
 
+/// How long Azure DevOps still blocks this client, if it does.
+fn ado_blocked(shared: &crate::Shared) -> Option<std::time::Duration> {
+    let mut state = shared.faults.lock().unwrap();
+    let until = state.ado_blocked_until?;
+    let now = std::time::Instant::now();
+    if now >= until {
+        state.ado_blocked_until = None;
+        return None;
+    }
+    state.ado_blocked += 1;
+    Some(until - now)
+}
+
+/// Azure DevOps's block: 429, its error JSON with TF400733, and the rate-limit headers.
+fn ado_throttled(shared: &crate::Shared, wait: std::time::Duration) -> Response {
+    let mut r = crate::ado::error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "TF400733: The request has been canceled: Request was blocked due to exceeding usage of resource 'Concurrency' in namespace 'User'.",
+        "RequestBlockedException",
+    );
+    let seconds = wait.as_secs_f64().ceil().max(1.0) as u32;
+    ado_rate_headers(shared, r.headers_mut(), seconds, std::time::Duration::ZERO);
+    r
+}
+
+/// Azure DevOps's rate-limit headers (`X-RateLimit-Reset` in Unix seconds).
+fn ado_rate_headers(
+    shared: &crate::Shared,
+    h: &mut axum::http::HeaderMap,
+    retry_after: u32,
+    delay: std::time::Duration,
+) {
+    h.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    h.insert(
+        "x-ratelimit-resource",
+        HeaderValue::from_static("ATCPU/Concurrency"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("{:.3}", delay.as_secs_f64())) {
+        h.insert("x-ratelimit-delay", v);
+    }
+    h.insert("x-ratelimit-limit", HeaderValue::from_static("200"));
+    h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+    let reset = shared.now_ms() / 1000 + i64::from(retry_after);
+    h.insert("x-ratelimit-reset", HeaderValue::from(reset));
+}
+
 /// The answer with its JSON body changed by `change` (other bodies pass as they are).
 async fn rewrite_json(r: Response, change: impl Fn(&mut serde_json::Value)) -> Response {
     let (mut parts, body) = r.into_parts();
@@ -364,12 +433,17 @@ async fn rewrite_json(r: Response, change: impl Fn(&mut serde_json::Value)) -> R
     Response::from_parts(parts, Body::from(out))
 }
 
-/// Type drift: every `summary` and `updated` text becomes a number.
+/// Type drift: every `summary` and `updated` text (Jira's) and every `System.Title` and
+/// `System.ChangedDate` (Azure DevOps's) becomes a number.
 fn drift(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Object(o) => {
             for (k, x) in o.iter_mut() {
-                if matches!(k.as_str(), "summary" | "updated") && x.is_string() {
+                if matches!(
+                    k.as_str(),
+                    "summary" | "updated" | "System.Title" | "System.ChangedDate"
+                ) && x.is_string()
+                {
                     *x = serde_json::Value::from(1_795_775_400_000i64);
                 } else {
                     drift(x);

@@ -214,6 +214,12 @@ impl Sandbox {
     pub fn faults_injected(&self) -> [u64; 9] {
         self.shared.faults.lock().unwrap().injected
     }
+
+    /// How many Azure DevOps requests were blocked with a 429 because the client did not wait
+    /// out the `Retry-After` of a delayed answer.
+    pub fn ado_requests_blocked(&self) -> u64 {
+        self.shared.faults.lock().unwrap().ado_blocked
+    }
 }
 
 impl Drop for Sandbox {

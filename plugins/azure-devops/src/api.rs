@@ -193,6 +193,16 @@ impl Ado {
             .into_iter()
             .collect();
         let response = self.client.send(method, path, &headers, body)?;
+        self.answer(method, path, response)
+    }
+
+    /// Read an answer as the service means it (see [`Ado::call`]).
+    fn answer(
+        &self,
+        method: Method,
+        path: &str,
+        response: Response,
+    ) -> Result<Response, PluginError> {
         let bare = path.split('?').next().unwrap_or(path);
         let content = response
             .header("content-type")
@@ -236,6 +246,22 @@ impl Ado {
             .json()
     }
 
+    /// POST a read (a WIQL query, a batch read) and parse. It changes nothing upstream, so it
+    /// carries an `Idempotency-Key` and the host may send it again after a 503 or a lost answer.
+    pub fn query<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T, PluginError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| PluginError::Internal(format!("cannot encode a request body: {e}")))?;
+        let key = format!("{:016x}", fnv1a(path.as_bytes(), &bytes));
+        let headers = [
+            ("content-type", "application/json"),
+            ("idempotency-key", key.as_str()),
+        ];
+        let response = self
+            .client
+            .send(Method::Post, path, &headers, Some(bytes))?;
+        self.answer(Method::Post, path, response)?.json()
+    }
+
     /// PATCH with a body of a content type, and parse.
     pub fn patch<T: DeserializeOwned>(
         &self,
@@ -272,7 +298,7 @@ impl Ado {
             "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project AND {condition} AND [System.Id] > {after} ORDER BY [System.Id]"
         );
         let path = self.project_path(&format!("wit/wiql?$top={top}&timePrecision=true"));
-        let result: Result_ = self.post(&path, &json!({ "query": query }))?;
+        let result: Result_ = self.query(&path, &json!({ "query": query }))?;
         let ids: Vec<u64> = result.work_items.into_iter().map(|r| r.id).collect();
         if ids.windows(2).any(|w| w[0] >= w[1]) || ids.first().is_some_and(|&i| i <= after) {
             return Err(PluginError::Remote(format!(
@@ -309,7 +335,7 @@ impl Ado {
                 (None, false) => {}
             }
             let page: Wrapped<Option<WorkItem>> =
-                self.post(&self.project_path("wit/workitemsbatch"), &body)?;
+                self.query(&self.project_path("wit/workitemsbatch"), &body)?;
             if page.value.len() != chunk.len() {
                 return Err(PluginError::Remote(format!(
                     "workitemsbatch answered {} items for {} ids",
@@ -321,6 +347,16 @@ impl Ado {
         }
         Ok(out)
     }
+}
+
+/// FNV-1a over the path and the body: the same read, the same key.
+fn fnv1a(a: &[u8], b: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in a.iter().chain(b) {
+        h ^= u64::from(*byte);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 #[cfg(test)]

@@ -6,10 +6,10 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use tollgate_host::app::Session;
 use tollgate_host::check::run_checks;
-use tollgate_host::cli::{SyncFlags, export_document, sync_all};
+use tollgate_host::cli::{SyncFlags, sync_all};
 use tollgate_host::publish::Published;
 use tollgate_sandbox::{FieldValue, Flavour, Sandbox};
-use tollgate_tests::{JiraFace, demo_config, jira_config, openapi};
+use tollgate_tests::{JiraFace, demo_config, export, initiative, jira_config, openapi, records};
 
 async fn sandbox() -> Sandbox {
     let s = Sandbox::start("127.0.0.1:0").await.unwrap();
@@ -19,39 +19,6 @@ async fn sandbox() -> Sandbox {
 
 async fn session(dir: &std::path::Path) -> Session {
     Session::open(&dir.join("tollgate.toml")).await.unwrap()
-}
-
-/// The export with fetch times removed and the sandbox's address made neutral.
-fn export(session: &Session, sandbox: &Sandbox) -> Value {
-    let store = session.store().unwrap();
-    let text = export_document(store.as_ref())
-        .unwrap()
-        .to_string()
-        .replace(&sandbox.addr().to_string(), "sandbox");
-    let mut doc: Value = serde_json::from_str(&text).unwrap();
-    for r in doc["records"].as_array_mut().unwrap() {
-        r["provenance"]
-            .as_object_mut()
-            .unwrap()
-            .remove("fetched_at");
-    }
-    doc
-}
-
-fn records<'a>(doc: &'a Value, kind: &str) -> Vec<&'a Value> {
-    doc["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["entity"]["kind"] == kind)
-        .collect()
-}
-
-fn initiative<'a>(doc: &'a Value, key: &str) -> &'a Value {
-    records(doc, "initiative")
-        .into_iter()
-        .find(|r| r["entity"]["data"]["key"] == key)
-        .unwrap_or_else(|| panic!("{key} exported"))
 }
 
 fn seconds_by_person_and_epic(doc: &Value) -> BTreeMap<(String, String), u64> {

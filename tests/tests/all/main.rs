@@ -1,6 +1,8 @@
 //! End-to-end tests, one binary (see wasmtime's `tests/all`): the host library and the real
 //! plugins against the sandbox trackers and hostile fixtures.
 
+mod ado;
+mod ado_fidelity;
 mod browser;
 mod checks;
 mod daemon;

@@ -156,14 +156,18 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8089")]
         addr: String,
-        /// Jira dataset: `demo` (25 epics, 300 issues, ~4,000 worklogs) or `synthetic:N`
-        /// (N epics of 10 issues with 10 worklogs each).
+        /// Dataset of both trackers: `demo` (Jira: 25 epics, 300 issues, ~4,600 worklogs;
+        /// Azure DevOps: 6 epics, 126 work items, Completed Work history) or `synthetic:N`
+        /// (Jira: N epics of 10 issues with 10 worklogs each; Azure DevOps: N epics of 10
+        /// work items, the first task of each with two days of Completed Work).
         #[arg(long, default_value = "demo")]
         dataset: String,
         /// Faults to inject, e.g. `429=0.1,503=0.05,drop=0.02,truncate=0.02,slow=0.1,slow-ms=300`
         /// (rates per request). Also what a broken proxy does: `empty` (a 200 of `{}`), `html`
         /// (a 200 sign-in page), `drift` (`summary` and `updated` as numbers), `echo` (request
-        /// headers reflected); and `retry-after`, `seed`, `max-in-row`.
+        /// headers reflected); and `retry-after`, `seed`, `max-in-row`. On Azure DevOps, `429`
+        /// is its throttling: a delayed 200 with `Retry-After`, then 429 (TF400733) for a
+        /// client that does not wait.
         #[arg(long)]
         faults: Option<tollgate_sandbox::Faults>,
     },

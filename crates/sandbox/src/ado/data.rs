@@ -123,6 +123,8 @@ pub const FIELDS: &[FieldDef] = &[
     ro("System.CreatedBy", "Created By", FieldType::Identity),
     ro("System.ChangedDate", "Changed Date", FieldType::DateTime),
     ro("System.ChangedBy", "Changed By", FieldType::Identity),
+    // A field of link query results; items themselves hold no value in it.
+    ro("System.Links.LinkType", "Link Type", FieldType::String),
     ro(
         "System.AuthorizedDate",
         "Authorized Date",

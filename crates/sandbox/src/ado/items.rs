@@ -571,9 +571,14 @@ fn work_items(shared: &Shared, call: &Call) -> Result<Response, Response> {
                         ));
                     }
                     let fields = fields.map(|f| field_names(&f)).transpose()?;
+                    // One item, read whole, comes with its `_links` (a list does not).
+                    let expand = match (call.param("$expand"), &fields) {
+                        (None, None) => Expand::Links,
+                        (given, _) => expand_of(given)?,
+                    };
                     let view = View {
                         fields: fields.as_deref(),
-                        expand: expand_of(call.param("$expand"))?,
+                        expand,
                         as_of: as_of_of(call.param("asOf"))?,
                     };
                     let d = shared.ado.lock().unwrap();
@@ -1008,8 +1013,13 @@ fn normalise(d: &AdoDataset, fields: Vec<(String, Option<Value>)>) -> Vec<(Strin
                     .identities
                     .iter()
                     .position(|p| {
-                        p.unique_name.eq_ignore_ascii_case(s)
-                            || p.display_name.eq_ignore_ascii_case(s)
+                        // `name`, `sign-in` or `Name <sign-in>`, as the web form writes it.
+                        let (name, mail) = match s.split_once('<') {
+                            Some((n, m)) => (n.trim(), m.trim_end_matches('>').trim()),
+                            None => (s.trim(), s.trim()),
+                        };
+                        p.unique_name.eq_ignore_ascii_case(mail)
+                            || p.display_name.eq_ignore_ascii_case(name)
                     })
                     .map(|i| d.identity_value(i))
                     .unwrap_or(v),
@@ -1029,7 +1039,12 @@ fn patch(shared: &Shared, call: &Call, id: u64) -> Result<Response, Response> {
     let changes = json_patch(&d, call, Some(&current))?;
     validate(current.kind(), &changes.fields, Some(&current))?;
     let fields = normalise(&d, changes.fields);
-    let expand = expand_of(call.param("$expand"))?;
+    // The answer to an update carries the item's links and relations unless asked otherwise,
+    // as the service's does.
+    let expand = match call.param("$expand") {
+        None => Expand::All,
+        given => expand_of(given)?,
+    };
     let mut copy = d.clone_for_validation(call.flag("validateOnly"));
     let work: &mut AdoDataset = match copy.as_mut() {
         Some(c) => c,
@@ -1135,7 +1150,11 @@ fn create(shared: &Shared, call: &Call, kind: &str) -> Result<Response, Response
         &w,
         &View {
             fields: None,
-            expand: expand_of(call.param("$expand"))?,
+            // A new item comes back with its `_links`, as one read whole does.
+            expand: match call.param("$expand") {
+                None => Expand::Links,
+                given => expand_of(given)?,
+            },
             as_of: None,
         },
     )

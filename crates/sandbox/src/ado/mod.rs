@@ -414,14 +414,11 @@ pub(crate) fn bad_method(call: &Call) -> Response {
     )
 }
 
-/// The id of an IdentityRef or JSON value, for messages.
+/// The team a route names (by name or id), or the project's default team when it names none.
 pub(crate) fn team_index(d: &AdoDataset, call: &Call) -> Result<usize, Response> {
+    // Without a team in the route, the project's default team (the first).
     let Some(t) = &call.team else {
-        return Err(error(
-            StatusCode::NOT_FOUND,
-            "VS402371: A team is required for this request; add it to the route: {organization}/{project}/{team}/_apis/...",
-            "TeamNotFoundException",
-        ));
+        return Ok(0);
     };
     d.teams
         .iter()

@@ -38,6 +38,34 @@ fn iteration_value(d: &AdoDataset, call: &Call, team: usize, n: &Node) -> Value 
     })
 }
 
+/// One iteration as a team's single read (and its addition) answers it: with `_links`.
+fn iteration_with_links(d: &AdoDataset, call: &Call, team: usize, n: &Node) -> Value {
+    let mut v = iteration_value(d, call, team, n);
+    let team_base = format!("{}/{}", call.project_base(d), d.teams[team].id);
+    let me = format!(
+        "{team_base}/_apis/work/teamsettings/iterations/{}",
+        n.identifier
+    );
+    let node_path = n
+        .path
+        .split('\\')
+        .skip(1)
+        .collect::<Vec<_>>()
+        .join("/")
+        .replace(' ', "%20");
+    v["_links"] = json!({
+        "self": {"href": me},
+        "project": {"href": format!("{}/_apis/projects/{}", call.base, d.project_id)},
+        "team": {"href": format!("{}/_apis/projects/{}/teams/{}", call.base, d.project_id, d.teams[team].id)},
+        "teamSettings": {"href": format!("{team_base}/_apis/work/teamsettings")},
+        "teamDaysOff": {"href": format!("{me}/teamdaysoff")},
+        "capacity": {"href": format!("{me}/capacities")},
+        "teamIterations": {"href": format!("{team_base}/_apis/work/teamsettings/iterations")},
+        "classificationNode": {"href": format!("{}/_apis/wit/classificationNodes/Iterations/{node_path}", call.project_base(d))}
+    });
+    v
+}
+
 /// The iterations a team subscribes to: those below its own node.
 fn team_iterations(d: &AdoDataset, team: usize) -> impl Iterator<Item = &Node> {
     d.iterations.iter().filter(move |n| n.team == Some(team))
@@ -113,7 +141,7 @@ fn iterations(d: &mut AdoDataset, call: &Call, team: usize) -> Result<Response, 
                 .ok_or_else(|| not_found(&wanted))?;
             d.iterations[i].team = Some(team);
             let n = d.iterations[i].clone();
-            let v = iteration_value(d, call, team, &n);
+            let v = iteration_with_links(d, call, team, &n);
             Ok(super::with_status(StatusCode::CREATED, v))
         }
         (method, Some(id), sub) => {
@@ -124,7 +152,7 @@ fn iterations(d: &mut AdoDataset, call: &Call, team: usize) -> Result<Response, 
                 .ok_or_else(|| not_found(id))?;
             let n = d.iterations[i].clone();
             match (method, sub) {
-                (&Method::GET, None) => Ok(ok(iteration_value(d, call, team, &n))),
+                (&Method::GET, None) => Ok(ok(iteration_with_links(d, call, team, &n))),
                 (&Method::DELETE, None) => {
                     d.iterations[i].team = None;
                     Ok(StatusCode::NO_CONTENT.into_response())
@@ -158,13 +186,22 @@ fn iterations(d: &mut AdoDataset, call: &Call, team: usize) -> Result<Response, 
                     Ok(ok(json!({
                         "workItemRelations": rows,
                         "url": format!("{}/{}/_apis/work/teamsettings/iterations/{}/workitems", call.project_base(d), d.teams[team].id, n.identifier),
-                        "_links": {"iteration": {"href": format!("{}/{}/_apis/work/teamsettings/iterations/{}", call.project_base(d), d.teams[team].id, n.identifier)}}
+                        "_links": {
+                            "self": {"href": format!("{}/{}/_apis/work/teamsettings/iterations/{}/workitems", call.project_base(d), d.teams[team].id, n.identifier)},
+                            "iteration": {"href": format!("{}/{}/_apis/work/teamsettings/iterations/{}", call.project_base(d), d.teams[team].id, n.identifier)}
+                        }
                     })))
                 }
                 (&Method::GET, Some("capacities")) => {
+                    let member = call.seg(5);
                     let members: Vec<Value> = d.teams[team]
                         .members
                         .clone()
+                        .filter(|m| {
+                            member
+                                .as_deref()
+                                .is_none_or(|id| d.identities[*m].id.eq_ignore_ascii_case(id))
+                        })
                         .map(|m| {
                             json!({
                                 "teamMember": d.identity_value(m),
@@ -174,6 +211,20 @@ fn iterations(d: &mut AdoDataset, call: &Call, team: usize) -> Result<Response, 
                             })
                         })
                         .collect();
+                    if let Some(id) = member {
+                        // One member's capacity.
+                        return match members.into_iter().next() {
+                            Some(mut one) => {
+                                one["_links"] = json!({
+                                    "self": {"href": one["url"].clone()},
+                                    "capacities": {"href": format!("{}/{}/_apis/work/teamsettings/iterations/{}/capacities", call.project_base(d), d.teams[team].id, n.identifier)},
+                                    "iteration": {"href": format!("{}/{}/_apis/work/teamsettings/iterations/{}", call.project_base(d), d.teams[team].id, n.identifier)}
+                                });
+                                Ok(ok(one))
+                            }
+                            None => Err(not_found(&id)),
+                        };
+                    }
                     let total = 6.0 * members.len() as f64;
                     Ok(ok(
                         json!({"teamMembers": members, "totalCapacityPerDay": total, "totalDaysOff": 0}),
@@ -182,7 +233,14 @@ fn iterations(d: &mut AdoDataset, call: &Call, team: usize) -> Result<Response, 
                 (&Method::GET, Some("teamdaysoff")) => Ok(ok(json!({
                     "daysOff": [],
                     "url": format!("{}/{}/_apis/work/teamsettings/iterations/{}/teamdaysoff", call.project_base(d), d.teams[team].id, n.identifier),
-                    "_links": {}
+                    "_links": {
+                        "self": {"href": format!("{}/{}/_apis/work/teamsettings/iterations/{}/teamdaysoff", call.project_base(d), d.teams[team].id, n.identifier)},
+                        "project": {"href": format!("{}/_apis/projects/{}", call.base, d.project_id)},
+                        "team": {"href": format!("{}/_apis/projects/{}/teams/{}", call.base, d.project_id, d.teams[team].id)},
+                        "teamIteration": {"href": format!("{}/{}/_apis/work/teamsettings/iterations/{}", call.project_base(d), d.teams[team].id, n.identifier)},
+                        "teamIterations": {"href": format!("{}/{}/_apis/work/teamsettings/iterations", call.project_base(d), d.teams[team].id)},
+                        "teamSettings": {"href": format!("{}/{}/_apis/work/teamsettings", call.project_base(d), d.teams[team].id)}
+                    }
                 }))),
                 _ => Err(super::bad_method(call)),
             }

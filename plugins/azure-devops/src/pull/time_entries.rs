@@ -182,7 +182,70 @@ pub fn time_entries(
             }));
     }
     let full = found.ids.len() == ITEMS_PER_PAGE;
+    if !full && let Some(since) = &cursor.since {
+        page.deletions.extend(deleted_entries(ado, since)?);
+    }
     finish(ado, page, cursor, &found.ids, found.as_of, full, None)
+}
+
+/// The entries of work items moved to the recycle bin since `since`: an entry's id is the item
+/// and a revision, and the bin keeps the item as it was, so every revision it reached is named
+/// (the store ignores the ids it never held).
+fn deleted_entries(ado: &Ado, since: &str) -> Result<Vec<Deletion>, PluginError> {
+    #[derive(serde::Deserialize)]
+    struct Shallow {
+        id: u64,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Reference {
+        id: u64,
+        deleted_date: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Deleted {
+        resource: Option<Resource>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Resource {
+        rev: u64,
+    }
+    let bin: crate::api::Wrapped<Shallow> = ado.get(&ado.project_path("wit/recyclebin"))?;
+    let ids: Vec<u64> = bin.value.iter().map(|d| d.id).collect();
+    let mut out = Vec::new();
+    for chunk in ids.chunks(crate::api::MAX_IDS) {
+        let list = chunk
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let refs: crate::api::Wrapped<Reference> =
+            ado.get(&ado.project_path(&format!("wit/recyclebin?ids={list}")))?;
+        for r in refs.value {
+            let recent = r
+                .deleted_date
+                .as_deref()
+                .is_none_or(|d| instant_order(d) >= instant_order(since));
+            if !recent {
+                continue;
+            }
+            let item: Deleted = ado.get(&ado.project_path(&format!("wit/recyclebin/{}", r.id)))?;
+            let rev = item.resource.map_or(0, |w| w.rev).min(100_000);
+            out.extend((1..=rev).map(|rev| Deletion {
+                kind: EntityKind::TimeEntry,
+                external_id: format!("{}:{rev}", r.id),
+            }));
+        }
+    }
+    Ok(out)
+}
+
+/// A UTC timestamp as text that sorts in time order (`2026-11-18T09:00:00Z` and
+/// `2026-11-18T09:00:00.25Z` differ in the fraction only).
+fn instant_order(at: &str) -> String {
+    let at = at.trim_end_matches('Z');
+    let (whole, fraction) = at.split_once('.').unwrap_or((at, ""));
+    format!("{whole}.{fraction:0<9}")
 }
 
 /// Every update of a work item, oldest first.
@@ -232,6 +295,16 @@ mod tests {
             "revisedDate": "9999-01-01T00:00:00Z",
             "fields": {COMPLETED_WORK: change, "System.ChangedDate": {"newValue": at}}
         })
+    }
+
+    #[test]
+    fn timestamps_compare_in_time_order() {
+        assert!(instant_order("2026-11-18T09:00:00Z") < instant_order("2026-11-18T09:00:00.25Z"));
+        assert!(instant_order("2026-11-18T09:00:00.9Z") < instant_order("2026-11-18T09:00:01Z"));
+        assert_eq!(
+            instant_order("2026-11-18T09:00:00.5Z"),
+            instant_order("2026-11-18T09:00:00.500Z")
+        );
     }
 
     #[test]
