@@ -22,10 +22,12 @@ PLATFORM_PATHS = [
     '/rest/api/3/issue/{issueIdOrKey}/comment', '/rest/api/3/issue/{issueIdOrKey}/comment/{id}',
     '/rest/api/3/comment/{commentId}/properties',
     '/rest/api/3/comment/{commentId}/properties/{propertyKey}',
+    '/rest/api/3/serverInfo', '/rest/api/3/project/{projectIdOrKey}',
+    '/rest/api/3/issue/{issueIdOrKey}/transitions', '/rest/api/3/search/approximate-count',
 ]
 AGILE_PATHS = [
     '/rest/agile/1.0/board', '/rest/agile/1.0/board/{boardId}/sprint',
-    '/rest/agile/1.0/sprint/{sprintId}/issue',
+    '/rest/agile/1.0/sprint/{sprintId}', '/rest/agile/1.0/sprint/{sprintId}/issue',
 ]
 KEEP = ('parameters', 'requestBody', 'responses', 'deprecated', 'operationId')
 

@@ -10,6 +10,7 @@ mod demo;
 mod faults;
 mod hr_csv;
 mod jira;
+mod jira_client;
 mod reports;
 mod sandboxing;
 mod sync;

@@ -49,6 +49,41 @@ pub(super) async fn boards(
     )
 }
 
+/// A sprint as the agile API writes it (dates only once it has started).
+pub(super) fn sprint_json(base: &str, s: &data::Sprint) -> Value {
+    let mut v = json!({"id": s.id, "self": format!("{base}/rest/agile/1.0/sprint/{}", s.id), "state": s.state, "name": s.name, "originBoardId": s.board});
+    if let (Some(a), Some(b)) = (s.start, s.end) {
+        v["startDate"] = json!(agile_timestamp(a));
+        v["endDate"] = json!(agile_timestamp(b));
+    }
+    if let Some(c) = s.complete {
+        v["completeDate"] = json!(agile_timestamp(c));
+    }
+    if let Some(g) = &s.goal {
+        v["goal"] = json!(g);
+    }
+    v
+}
+
+/// `GET /rest/agile/1.0/sprint/{id}`: one sprint, or 404.
+pub(super) async fn sprint(
+    State(ctx): State<Ctx>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = gate(&ctx, &headers, None) {
+        return r;
+    }
+    let data = ctx.shared.jira.lock().unwrap();
+    match data.sprints.iter().find(|s| s.id.to_string() == id) {
+        Some(s) => crate::json_response(StatusCode::OK, sprint_json(&base_url(&headers, &ctx), s)),
+        None => error(
+            StatusCode::NOT_FOUND,
+            &format!("Sprint with id {id} does not exist or you do not have permission to see it."),
+        ),
+    }
+}
+
 pub(super) async fn board_sprints(
     State(ctx): State<Ctx>,
     Path(id): Path<String>,
@@ -93,20 +128,7 @@ pub(super) async fn board_sprints(
         .iter()
         .skip(start)
         .take(max)
-        .map(|s| {
-            let mut v = json!({"id": s.id, "self": format!("{base}/rest/agile/1.0/sprint/{}", s.id), "state": s.state, "name": s.name, "originBoardId": s.board});
-            if let (Some(a), Some(b)) = (s.start, s.end) {
-                v["startDate"] = json!(agile_timestamp(a));
-                v["endDate"] = json!(agile_timestamp(b));
-            }
-            if let Some(c) = s.complete {
-                v["completeDate"] = json!(agile_timestamp(c));
-            }
-            if let Some(g) = &s.goal {
-                v["goal"] = json!(g);
-            }
-            v
-        })
+        .map(|s| sprint_json(&base, s))
         .collect();
     // Real sprint pages carry no `total`.
     let is_last = start + values.len() >= all.len();

@@ -20,6 +20,7 @@ pub mod jql;
 mod meta;
 mod render;
 mod search;
+mod site;
 mod worklogs;
 
 use agile::*;
@@ -29,6 +30,7 @@ use issues::*;
 use meta::*;
 use render::*;
 use search::*;
+use site::*;
 use worklogs::*;
 
 use crate::Shared;
@@ -38,7 +40,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use data::{Dataset, FIELDS, FieldKind, FieldValue, Flavour, ISSUE_TYPES, Issue, User, Worklog};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -97,7 +99,20 @@ pub(crate) fn router(shared: Arc<Shared>, flavour: Flavour) -> Router {
             "/rest/api/{version}/search",
             get(search_old_get).post(search_old_post),
         )
-        .route("/rest/api/{version}/issue/{key}", put(edit_issue))
+        .route("/rest/api/{version}/serverInfo", get(server_info))
+        .route("/rest/api/{version}/project/{key}", get(project))
+        .route(
+            "/rest/api/{version}/search/approximate-count",
+            post(approximate_count),
+        )
+        .route(
+            "/rest/api/{version}/issue/{key}",
+            get(get_issue).put(edit_issue),
+        )
+        .route(
+            "/rest/api/{version}/issue/{key}/transitions",
+            get(transitions),
+        )
         .route(
             "/rest/api/{version}/issue/{key}/worklog",
             get(issue_worklogs),
@@ -111,7 +126,7 @@ pub(crate) fn router(shared: Arc<Shared>, flavour: Flavour) -> Router {
         )
         .route(
             "/rest/api/{version}/issue/{key}/comment/{id}",
-            put(update_comment),
+            get(get_comment).put(update_comment),
         )
         .route(
             "/rest/api/{version}/comment/{id}/properties",
@@ -123,6 +138,7 @@ pub(crate) fn router(shared: Arc<Shared>, flavour: Flavour) -> Router {
         )
         .route("/rest/agile/1.0/board", get(boards))
         .route("/rest/agile/1.0/board/{id}/sprint", get(board_sprints))
+        .route("/rest/agile/1.0/sprint/{id}", get(sprint))
         .route("/rest/agile/1.0/sprint/{id}/issue", get(sprint_issues))
         .with_state(ctx)
 }

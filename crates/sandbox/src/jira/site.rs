@@ -1,0 +1,234 @@
+//! The site itself and single resources: server information, the project, one issue (with
+//! `fields` and `expand`), its transitions, one comment, and the approximate count of a search.
+//! Client libraries call these first or on every edit (serverInfo to tell Cloud from Data
+//! Center; an issue and a comment read back after a write).
+
+#[allow(unused_imports)]
+use super::*;
+
+/// `GET /rest/api/{v}/serverInfo`: Cloud says `Cloud`; Data Center, as it does, `Server`.
+pub(super) async fn server_info(
+    State(ctx): State<Ctx>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = gate(&ctx, &headers, Some(&version)) {
+        return r;
+    }
+    let base = base_url(&headers, &ctx);
+    let now = jira_timestamp(now(&ctx));
+    let mut info = match ctx.flavour {
+        Flavour::Cloud => json!({
+            "baseUrl": base, "displayUrl": base, "version": "1001.0.0-SNAPSHOT",
+            "versionNumbers": [1001, 0, 0], "deploymentType": "Cloud", "buildNumber": 100287,
+            "buildDate": "2026-11-24T07:13:52.000+0000", "scmInfo": "7d2a8f5e0c3b9a41e6f1d0b2c4a5e6f7a8b9c0d1",
+            "serverTitle": "Jira", "serverTimeZone": "Etc/UTC"
+        }),
+        Flavour::DataCenter => json!({
+            "baseUrl": base, "version": "9.12.15", "versionNumbers": [9, 12, 15],
+            "deploymentType": "Server", "buildNumber": 9120015,
+            "buildDate": "2024-10-15T00:00:00.000+0000", "scmInfo": "2b5f8d1c7e4a9b3f6c0d2e8a1b7c4f9e3d6a0b5c",
+            "serverTitle": "Jira"
+        }),
+    };
+    info["serverTime"] = json!(now);
+    crate::json_response(StatusCode::OK, info)
+}
+
+/// `GET /rest/api/{v}/project/{key}`: the one project, by key or id.
+pub(super) async fn project(
+    State(ctx): State<Ctx>,
+    Path((version, key)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = gate(&ctx, &headers, Some(&version)) {
+        return r;
+    }
+    let data = ctx.shared.jira.lock().unwrap();
+    if !key.eq_ignore_ascii_case(&data.project) && key != "10000" {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("No project could be found with key '{key}'."),
+        );
+    }
+    let base = base_url(&headers, &ctx);
+    let types: Vec<Value> = ISSUE_TYPES
+        .iter()
+        .map(|t| issue_type_json(&base, t))
+        .collect();
+    crate::json_response(
+        StatusCode::OK,
+        json!({
+            "self": format!("{base}/rest/api/{version}/project/10000"), "id": "10000",
+            "key": data.project, "name": "Portfolio", "description": "",
+            "lead": bot_json(ctx.flavour, &base), "projectTypeKey": "software",
+            "simplified": false, "style": "classic", "isPrivate": false,
+            "issueTypes": types, "assigneeType": "UNASSIGNED",
+            "properties": {}
+        }),
+    )
+}
+
+/// `GET /rest/api/{v}/issue/{key}` with `fields` and `expand` (`names`, `schema`,
+/// `renderedFields`); 404 with Jira's words for an unknown key. (`changelog` is not served
+/// yet: the dataset keeps no history to tell, and an empty one would be a false answer.)
+pub(super) async fn get_issue(
+    State(ctx): State<Ctx>,
+    Path((version, key)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = gate(&ctx, &headers, Some(&version)) {
+        return r;
+    }
+    let ps = params(&q);
+    let fields: Vec<String> = ps
+        .iter()
+        .filter(|(k, _)| k == "fields")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let expand: Vec<String> = param(&ps, "expand")
+        .unwrap_or("")
+        .split(',')
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty())
+        .collect();
+    let data = ctx.shared.jira.lock().unwrap();
+    let Some(issue) = data.issue(&key) else {
+        return no_issue();
+    };
+    let base = base_url(&headers, &ctx);
+    // One issue comes with every field unless asked for fewer.
+    let wanted = Wanted::parse(&fields, true);
+    let mut v = issue_json(&ctx, &base, &version, &data, issue, &wanted, false);
+    if let Some(f) = v["fields"].as_object_mut()
+        && wanted.wants("comment")
+    {
+        let comments: Vec<Value> = issue
+            .comments
+            .iter()
+            .map(|c| comment_json(&ctx, &base, &version, issue, c, &data))
+            .collect();
+        f.insert(
+            "comment".into(),
+            json!({"comments": comments, "maxResults": issue.comments.len(), "total": issue.comments.len(), "startAt": 0}),
+        );
+    }
+    if expand.iter().any(|e| e == "names" || e == "schema") {
+        let (names, schema) = names_and_schema(&ctx);
+        if expand.iter().any(|e| e == "names") {
+            v["names"] = names;
+        }
+        if expand.iter().any(|e| e == "schema") {
+            v["schema"] = schema;
+        }
+    }
+    if expand.iter().any(|e| e == "renderedFields") {
+        v["renderedFields"] = json!({"summary": crate::html_escape(&issue.summary)});
+    }
+    crate::json_response(StatusCode::OK, v)
+}
+
+/// `GET /rest/api/{v}/issue/{key}/transitions`: the workflow's moves from the issue's status.
+pub(super) async fn transitions(
+    State(ctx): State<Ctx>,
+    Path((version, key)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = gate(&ctx, &headers, Some(&version)) {
+        return r;
+    }
+    let data = ctx.shared.jira.lock().unwrap();
+    let Some(issue) = data.issue(&key) else {
+        return no_issue();
+    };
+    let base = base_url(&headers, &ctx);
+    let to = |id: &str, name: &str, status: &str, category: (u32, &str, &str)| {
+        json!({
+            "id": id, "name": name, "hasScreen": false, "isGlobal": true, "isInitial": false,
+            "isAvailable": true, "isConditional": false, "isLooped": false,
+            "to": {
+                "self": format!("{base}/rest/api/2/status/{}", category.0), "name": status,
+                "id": category.0.to_string(),
+                "statusCategory": {"self": format!("{base}/rest/api/2/statuscategory/{}", category.0),
+                                   "id": category.0, "key": category.1, "name": category.2, "colorName": "blue-gray"}
+            }
+        })
+    };
+    let all = [
+        ("11", "To Do", "To Do", (2, "new", "To Do")),
+        (
+            "21",
+            "In Progress",
+            "In Progress",
+            (4, "indeterminate", "In Progress"),
+        ),
+        ("31", "Done", "Done", (3, "done", "Done")),
+    ];
+    let list: Vec<Value> = all
+        .iter()
+        .filter(|(_, _, status, _)| !status.eq_ignore_ascii_case(issue.status))
+        .map(|(id, name, status, cat)| to(id, name, status, *cat))
+        .collect();
+    crate::json_response(
+        StatusCode::OK,
+        json!({"expand": "transitions", "transitions": list}),
+    )
+}
+
+/// `GET /rest/api/{v}/issue/{key}/comment/{id}`: one comment, or 404.
+pub(super) async fn get_comment(
+    State(ctx): State<Ctx>,
+    Path((version, key, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = gate(&ctx, &headers, Some(&version)) {
+        return r;
+    }
+    let data = ctx.shared.jira.lock().unwrap();
+    let Some(issue) = data.issue(&key) else {
+        return no_issue();
+    };
+    match issue.comments.iter().find(|c| c.id.to_string() == id) {
+        Some(c) => {
+            let base = base_url(&headers, &ctx);
+            crate::json_response(
+                StatusCode::OK,
+                comment_json(&ctx, &base, &version, issue, c, &data),
+            )
+        }
+        None => error(
+            StatusCode::NOT_FOUND,
+            &format!("Can not find a comment for the id: {id}."),
+        ),
+    }
+}
+
+/// `POST /rest/api/3/search/approximate-count` (Cloud): `{"count": n}` for a JQL.
+pub(super) async fn approximate_count(
+    State(ctx): State<Ctx>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = gate(&ctx, &headers, Some(&version)) {
+        return r;
+    }
+    if ctx.flavour == Flavour::DataCenter {
+        return error(StatusCode::NOT_FOUND, "null for uri");
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Unexpected character in the request body.",
+        );
+    };
+    let Some(jql) = v.get("jql").and_then(Value::as_str) else {
+        return field_error(StatusCode::BAD_REQUEST, "jql", "The JQL query is required.");
+    };
+    let data = ctx.shared.jira.lock().unwrap();
+    match matching(&ctx, &data, jql) {
+        Ok(hits) => crate::json_response(StatusCode::OK, json!({"count": hits.len()})),
+        Err(r) => r,
+    }
+}
