@@ -16,6 +16,7 @@
 
 pub mod ado;
 pub mod faults;
+pub mod fuzzing;
 pub mod jira;
 pub mod time;
 

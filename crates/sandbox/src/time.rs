@@ -108,7 +108,11 @@ pub fn parse_date(text: &str) -> Option<i64> {
     let y = parts.next()?.parse().ok()?;
     let m = parts.next()?.parse().ok()?;
     let d = parts.next()?.parse().ok()?;
-    if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+    if parts.next().is_some()
+        || !(0..=9999).contains(&y)
+        || !(1..=12).contains(&m)
+        || !(1..=31).contains(&d)
+    {
         return None;
     }
     Some(days_from_civil(y, m, d))
@@ -125,6 +129,9 @@ pub fn parse_jql_local(text: &str) -> Option<i64> {
     let day = parse_date(&date_part)?;
     let (hh, mm) = time_part.split_once(':')?;
     let (hh, mm): (i64, i64) = (hh.parse().ok()?, mm.parse().ok()?);
+    if !(0..=23).contains(&hh) || !(0..=59).contains(&mm) {
+        return None;
+    }
     let local = day * DAY_MS + (hh * 60 + mm) * 60_000;
     // The offset that applies at that local time (winter offset first, then checked).
     let guess = local - 120 * 60_000;
@@ -153,6 +160,10 @@ pub fn ado_timestamp(ms: i64) -> String {
 /// The flag says whether a time was given.
 pub fn parse_ado_instant(text: &str) -> Option<(i64, bool)> {
     let text = text.trim();
+    // Timestamps are ASCII; anything else is not one (and byte offsets below stay on chars).
+    if !text.is_ascii() {
+        return None;
+    }
     let (day_part, rest) = match text.find('T') {
         Some(i) => (&text[..i], Some(&text[i + 1..])),
         None => (text, None),
@@ -169,10 +180,11 @@ pub fn parse_ado_instant(text: &str) -> Option<(i64, bool)> {
         let (oh, om) = off[1..]
             .split_once(':')
             .unwrap_or((&off[1..3.min(off.len())], "0"));
-        (
-            c,
-            sign * (oh.parse::<i64>().ok()? * 60 + om.parse::<i64>().ok()?),
-        )
+        let (oh, om) = (oh.parse::<i64>().ok()?, om.parse::<i64>().ok()?);
+        if !(0..=23).contains(&oh) || !(0..=59).contains(&om) {
+            return None;
+        }
+        (c, sign * (oh * 60 + om))
     } else {
         (rest, 0)
     };
@@ -190,7 +202,12 @@ pub fn parse_ado_instant(text: &str) -> Option<(i64, bool)> {
         },
         None => (0, 0),
     };
-    if parts.next().is_some() || hh > 23 || mi > 59 || ss > 60 {
+    if parts.next().is_some()
+        || !(0..=23).contains(&hh)
+        || !(0..=59).contains(&mi)
+        || !(0..=60).contains(&ss)
+        || ms < 0
+    {
         return None;
     }
     let ms = day * DAY_MS + ((hh * 60 + mi) * 60 + ss) * 1000 + ms - offset_min * 60_000;

@@ -221,3 +221,221 @@ async fn single_resources_answer_as_jira_does_errors_included() {
     }
     assert_faithful(&sandbox);
 }
+
+/// Every key a search finds, paging to the end (enhanced search on Cloud, startAt on DC).
+async fn search_keys(
+    client: &reqwest::Client,
+    sandbox: &Sandbox,
+    flavour: Flavour,
+    jql: &str,
+) -> Result<Vec<String>, (u16, Value)> {
+    let mut keys = Vec::new();
+    let mut token: Option<String> = None;
+    let mut start = 0;
+    loop {
+        let (url, body, auth) = match flavour {
+            Flavour::Cloud => {
+                let mut b = serde_json::json!({"jql": jql, "fields": ["key"], "maxResults": 100});
+                if let Some(t) = &token {
+                    b["nextPageToken"] = t.clone().into();
+                }
+                (
+                    format!("{}/rest/api/3/search/jql", sandbox.jira_cloud_url()),
+                    b,
+                    true,
+                )
+            }
+            Flavour::DataCenter => (
+                format!("{}/rest/api/2/search", sandbox.jira_dc_url()),
+                serde_json::json!({"jql": jql, "fields": ["key"], "maxResults": 100, "startAt": start}),
+                false,
+            ),
+        };
+        let r = client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        let r = if auth {
+            r.basic_auth(
+                tollgate_sandbox::JIRA_CLOUD_USER,
+                Some(tollgate_sandbox::JIRA_CLOUD_TOKEN),
+            )
+        } else {
+            r.bearer_auth(tollgate_sandbox::JIRA_DC_TOKEN)
+        };
+        let r = r.send().await.unwrap();
+        let status = r.status().as_u16();
+        let v: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+        if status != 200 {
+            return Err((status, v));
+        }
+        let page = v["issues"].as_array().unwrap();
+        keys.extend(page.iter().map(|i| i["key"].as_str().unwrap().to_string()));
+        match flavour {
+            Flavour::Cloud => match v["nextPageToken"].as_str() {
+                Some(t) => token = Some(t.to_string()),
+                None => return Ok(keys),
+            },
+            Flavour::DataCenter => {
+                start += page.len();
+                if page.is_empty() || start as u64 >= v["total"].as_u64().unwrap() {
+                    return Ok(keys);
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn jql_as_people_write_it_on_both_faces() {
+    let sandbox = sandbox().await;
+    let client = reqwest::Client::new();
+    let d = sandbox.jira().clone();
+    let count = |f: &dyn Fn(&tollgate_sandbox::jira::data::Issue) -> bool| {
+        d.issues.iter().filter(|i| f(i)).count()
+    };
+    let active: Vec<u64> = d
+        .sprints
+        .iter()
+        .filter(|s| s.state == "active")
+        .map(|s| s.id)
+        .collect();
+    let sprint = d.sprints.iter().find(|s| s.state == "closed").unwrap();
+    let word = d.issues[8]
+        .summary
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let forms: Vec<(String, usize)> = vec![
+        (
+            "project = BIZ AND statusCategory = Done".into(),
+            count(&|i| i.status_category == "done"),
+        ),
+        (
+            "project = BIZ AND (statusCategory = Done OR statusCategory = \"In Progress\")".into(),
+            count(&|i| i.status_category != "new"),
+        ),
+        (
+            "project = BIZ AND NOT statusCategory = Done".into(),
+            count(&|i| i.status_category != "done"),
+        ),
+        (
+            format!("status = \"{}\"", d.issues[8].status),
+            count(&|i| i.status == d.issues[8].status),
+        ),
+        (
+            format!("summary ~ \"{word}\""),
+            count(&|i| i.summary.to_lowercase().contains(&word.to_lowercase())),
+        ),
+        (
+            "sprint in openSprints()".into(),
+            count(&|i| i.sprints.iter().any(|s| active.contains(s))),
+        ),
+        (
+            format!("sprint = {}", sprint.id),
+            count(&|i| i.sprints.contains(&sprint.id)),
+        ),
+        (
+            format!("sprint = \"{}\"", sprint.name),
+            count(&|i| i.sprints.contains(&sprint.id)),
+        ),
+        ("project = BIZ AND assignee = currentUser()".into(), 0),
+        (
+            "project = BIZ AND assignee is EMPTY".into(),
+            count(&|i| i.assignee.is_none()),
+        ),
+        (
+            "project = BIZ AND labels is not EMPTY".into(),
+            count(&|i| !i.labels.is_empty()),
+        ),
+        (
+            "project = BIZ AND resolved is EMPTY".into(),
+            count(&|i| i.resolved.is_none()),
+        ),
+        ("created >= -36500d".into(), d.issues.len()),
+    ];
+    for flavour in [Flavour::Cloud, Flavour::DataCenter] {
+        for (jql, expected) in &forms {
+            let keys = search_keys(&client, &sandbox, flavour, jql)
+                .await
+                .unwrap_or_else(|e| panic!("{flavour:?} {jql}: {e:?}"));
+            assert_eq!(keys.len(), *expected, "{flavour:?} {jql}");
+        }
+        // Sorted as asked.
+        let keys = search_keys(
+            &client,
+            &sandbox,
+            flavour,
+            "project = BIZ ORDER BY summary ASC",
+        )
+        .await
+        .unwrap();
+        let summaries: Vec<String> = keys
+            .iter()
+            .map(|k| d.issue(k).unwrap().summary.to_lowercase())
+            .collect();
+        assert!(
+            summaries.windows(2).all(|w| w[0] <= w[1]),
+            "{flavour:?}: by summary"
+        );
+        // Refused in Jira's words, as a 400 ErrorCollection.
+        for (jql, words) in [
+            ("nosuchfield = x", "Field 'nosuchfield' does not exist"),
+            (
+                "project = BIZ ORDER BY nosuchfield",
+                "Field 'nosuchfield' does not exist",
+            ),
+            (
+                "sprint in nosuchSprints()",
+                "Unable to find JQL function 'nosuchSprints()'",
+            ),
+            (
+                "status ~ Done",
+                "The operator '~' is not supported by the 'status' field",
+            ),
+            ("(project = BIZ", "Expecting ')'"),
+        ] {
+            let (status, body) = search_keys(&client, &sandbox, flavour, jql)
+                .await
+                .unwrap_err();
+            assert_eq!(status, 400, "{flavour:?} {jql}");
+            let message = body["errorMessages"][0].as_str().unwrap_or("");
+            assert!(message.contains(words), "{flavour:?} {jql}: {body}");
+        }
+    }
+    // Data Center runs an unbounded query; Cloud's enhanced search refuses it.
+    let all = search_keys(&client, &sandbox, Flavour::DataCenter, "ORDER BY key")
+        .await
+        .unwrap();
+    assert_eq!(all.len(), d.issues.len());
+    let (status, body) = search_keys(&client, &sandbox, Flavour::Cloud, "ORDER BY key")
+        .await
+        .unwrap_err();
+    assert_eq!(status, 400);
+    assert!(
+        body["errorMessages"][0]
+            .as_str()
+            .unwrap()
+            .contains("Unbounded")
+    );
+    // On Data Center `parent` is a sub-task's parent; an epic's stories come by Epic Link.
+    let dc_children = search_keys(
+        &client,
+        &sandbox,
+        Flavour::DataCenter,
+        "\"Epic Link\" = BIZ-9",
+    )
+    .await
+    .unwrap();
+    assert!(!dc_children.is_empty());
+    let dc_parent = search_keys(&client, &sandbox, Flavour::DataCenter, "parent = BIZ-9")
+        .await
+        .unwrap();
+    assert!(dc_parent.is_empty());
+    let cloud_parent = search_keys(&client, &sandbox, Flavour::Cloud, "parent = BIZ-9")
+        .await
+        .unwrap();
+    assert_eq!(cloud_parent.len(), dc_children.len());
+    assert_faithful(&sandbox);
+}

@@ -1,8 +1,16 @@
-//! The part of JQL the sandbox understands: restrictions joined by `AND`, then `ORDER BY`.
+//! JQL as the sandbox reads it: clauses joined by `AND`, `OR`, `NOT` and parentheses, then
+//! `ORDER BY`.
 //!
-//! Enough for what a connector asks (project, issue type, parent or Epic Link, id or key
-//! lists, `updated` since a local time); anything else is refused with a 400 as the real
-//! parser refuses what it cannot read, so a plugin cannot rely on a clause the fake ignores.
+//! Fields: project, issuetype, status, statusCategory, summary and text (`~`, every word
+//! must appear, case-insensitive: Jira's stemming is not modelled), assignee (with
+//! `currentUser()`), sprint (ids, names, `openSprints()`, `closedSprints()`,
+//! `futureSprints()`), labels, created, updated and resolved (absolute local dates or periods
+//! such as `-30d` or `"-4w 2d"`), parent, "Epic Link" (Data Center), id and key. Operators:
+//! `=`, `!=`, `~`, `!~`, `<`, `<=`, `>`, `>=`, `IN`, `NOT IN`, `IS [NOT] EMPTY|NULL`.
+//! Anything else is refused with a 400 in Jira's words (unknown fields, functions, syntax), as
+//! the real parser refuses what it cannot read, so a client cannot rely on a clause the fake
+//! ignores. Cloud's enhanced search refuses an unbounded query; Data Center runs it. On Data
+//! Center `parent` names a sub-task's parent only (children of epics come through Epic Link).
 
 use super::data::{Dataset, Flavour, ISSUE_TYPES, Issue, field_def};
 use crate::time::parse_jql_local;
@@ -67,30 +75,85 @@ fn tokens(jql: &str) -> Result<Vec<Tok>, String> {
 }
 
 /// A field a clause restricts.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Field {
     Project,
     IssueType,
+    Status,
+    StatusCategory,
+    Summary,
+    Text,
+    Assignee,
+    Sprint,
+    Labels,
+    Created,
     Updated,
+    Resolved,
     Parent,
     EpicLink,
     Id,
     Key,
 }
 
+impl Field {
+    fn is_date(self) -> bool {
+        matches!(self, Field::Created | Field::Updated | Field::Resolved)
+    }
+    fn is_text(self) -> bool {
+        matches!(self, Field::Summary | Field::Text)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Op {
+    Eq,
+    Ne,
+    In,
+    NotIn,
+    Contains,
+    NotContains,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    IsEmpty,
+    IsNotEmpty,
+}
+
+/// A value of a clause: text, or a function (`openSprints()`) resolved when matching.
+#[derive(Debug, Clone, PartialEq)]
+enum Operand {
+    Text(String),
+    Func(String),
+}
+
 #[derive(Debug, Clone)]
 struct Clause {
     field: Field,
-    negated: bool,
-    op: String,
-    values: Vec<String>,
+    op: Op,
+    values: Vec<Operand>,
+    /// Date clauses: the instants of the values, resolved when parsed.
+    instants: Vec<i64>,
+}
+
+#[derive(Debug, Clone)]
+enum Expr {
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
+    Not(Box<Expr>),
+    Clause(Clause),
 }
 
 /// A parsed query.
 #[derive(Debug, Clone)]
 pub struct Query {
-    clauses: Vec<Clause>,
+    filter: Option<Expr>,
     order: Vec<(String, bool)>,
+    flavour: Flavour,
+}
+
+fn no_field(name: &str) -> String {
+    format!("Field '{name}' does not exist or you do not have permission to view it.")
 }
 
 fn field_of(name: &str, flavour: Flavour) -> Result<Field, String> {
@@ -99,7 +162,16 @@ fn field_of(name: &str, flavour: Flavour) -> Result<Field, String> {
     Ok(match lower.as_str() {
         "project" => Field::Project,
         "issuetype" | "type" => Field::IssueType,
+        "status" => Field::Status,
+        "statuscategory" => Field::StatusCategory,
+        "summary" => Field::Summary,
+        "text" => Field::Text,
+        "assignee" => Field::Assignee,
+        "sprint" => Field::Sprint,
+        "labels" | "label" => Field::Labels,
+        "created" | "createddate" => Field::Created,
         "updated" | "updateddate" => Field::Updated,
+        "resolved" | "resolutiondate" => Field::Resolved,
         "parent" => Field::Parent,
         "id" | "issue" => Field::Id,
         "key" | "issuekey" => Field::Key,
@@ -107,71 +179,136 @@ fn field_of(name: &str, flavour: Flavour) -> Result<Field, String> {
         _ if flavour == Flavour::DataCenter && lower == format!("cf[{}]", epic_link.dc_id) => {
             Field::EpicLink
         }
-        _ => {
-            return Err(format!(
-                "Field '{name}' does not exist or you do not have permission to view it."
-            ));
-        }
+        _ => return Err(no_field(name)),
     })
 }
 
-/// Parse a JQL string; errors carry Jira's wording where it is known.
-pub fn parse(jql: &str, flavour: Flavour) -> Result<Query, String> {
-    let toks = tokens(jql)?;
-    let mut i = 0;
-    let mut clauses = Vec::new();
-    let mut order = Vec::new();
-    let word_is =
-        |t: Option<&Tok>, w: &str| matches!(t, Some(Tok::Word(x)) if x.eq_ignore_ascii_case(w));
-    while i < toks.len() {
-        if word_is(toks.get(i), "order") {
-            if !word_is(toks.get(i + 1), "by") {
-                return Err("Error in the JQL Query: Expecting 'by' after 'order'.".into());
-            }
-            i += 2;
-            loop {
-                let name = match toks.get(i) {
-                    Some(Tok::Word(w)) | Some(Tok::Str(w)) => w.clone(),
-                    _ => {
-                        return Err(
-                            "Error in the JQL Query: Expecting a field name after 'order by'."
-                                .into(),
-                        );
-                    }
-                };
-                i += 1;
-                let mut desc = false;
-                if word_is(toks.get(i), "desc") {
-                    desc = true;
-                    i += 1;
-                } else if word_is(toks.get(i), "asc") {
-                    i += 1;
-                }
-                order.push((name.to_ascii_lowercase(), desc));
-                if toks.get(i) == Some(&Tok::Comma) {
-                    i += 1;
-                    continue;
-                }
-                break;
-            }
-            if i < toks.len() {
-                return Err(
-                    "Error in the JQL Query: Expecting end of query after the ORDER BY clause."
-                        .into(),
-                );
-            }
-            break;
+/// The fields `ORDER BY` sorts on.
+const SORTABLE: &[&str] = &[
+    "key",
+    "issuekey",
+    "id",
+    "created",
+    "updated",
+    "resolved",
+    "resolutiondate",
+    "summary",
+    "status",
+    "issuetype",
+    "type",
+    "assignee",
+];
+
+/// Functions the sandbox knows, and for which fields.
+const FUNCTIONS: &[(&str, Field)] = &[
+    ("currentuser", Field::Assignee),
+    ("opensprints", Field::Sprint),
+    ("closedsprints", Field::Sprint),
+    ("futuresprints", Field::Sprint),
+];
+
+struct Parser<'a> {
+    toks: &'a [Tok],
+    i: usize,
+    flavour: Flavour,
+    now: i64,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.i)
+    }
+    fn word_is(&self, at: usize, w: &str) -> bool {
+        matches!(self.toks.get(at), Some(Tok::Word(x)) if x.eq_ignore_ascii_case(w))
+    }
+    fn at_order(&self) -> bool {
+        self.word_is(self.i, "order") && self.word_is(self.i + 1, "by")
+    }
+
+    fn or(&mut self) -> Result<Expr, String> {
+        let mut parts = vec![self.and()?];
+        while self.word_is(self.i, "or") {
+            self.i += 1;
+            parts.push(self.and()?);
         }
-        if !clauses.is_empty() {
-            if !word_is(toks.get(i), "and") {
+        Ok(if parts.len() == 1 {
+            parts.pop().unwrap()
+        } else {
+            Expr::Or(parts)
+        })
+    }
+
+    fn and(&mut self) -> Result<Expr, String> {
+        let mut parts = vec![self.factor()?];
+        while self.word_is(self.i, "and") {
+            self.i += 1;
+            parts.push(self.factor()?);
+        }
+        Ok(if parts.len() == 1 {
+            parts.pop().unwrap()
+        } else {
+            Expr::And(parts)
+        })
+    }
+
+    fn factor(&mut self) -> Result<Expr, String> {
+        if self.word_is(self.i, "not") {
+            self.i += 1;
+            return Ok(Expr::Not(Box::new(self.factor()?)));
+        }
+        if self.peek() == Some(&Tok::Open) {
+            self.i += 1;
+            let inner = self.or()?;
+            if self.peek() != Some(&Tok::Close) {
                 return Err(format!(
-                    "Error in the JQL Query: Expecting either 'AND' or 'ORDER BY' but got '{}'.",
-                    describe(toks.get(i))
+                    "Error in the JQL Query: Expecting ')' but got '{}'.",
+                    describe(self.peek())
                 ));
             }
-            i += 1;
+            self.i += 1;
+            return Ok(inner);
         }
-        let name = match toks.get(i) {
+        self.clause().map(Expr::Clause)
+    }
+
+    /// A value, or a function call `name(...)`.
+    fn operand(&mut self) -> Result<Operand, String> {
+        let v = match self.peek().cloned() {
+            Some(Tok::Word(w)) => {
+                if self.toks.get(self.i + 1) == Some(&Tok::Open) {
+                    let name = w.to_ascii_lowercase();
+                    self.i += 2;
+                    // Arguments are not used by the functions the sandbox knows.
+                    while !matches!(self.peek(), Some(Tok::Close) | None) {
+                        self.i += 1;
+                    }
+                    if self.peek() != Some(&Tok::Close) {
+                        return Err(format!(
+                            "Error in the JQL Query: Expecting ')' after the arguments of '{w}'."
+                        ));
+                    }
+                    self.i += 1;
+                    if !FUNCTIONS.iter().any(|(f, _)| *f == name) {
+                        return Err(format!("Unable to find JQL function '{w}()'."));
+                    }
+                    return Ok(Operand::Func(name));
+                }
+                Operand::Text(w)
+            }
+            Some(Tok::Str(w)) => Operand::Text(w),
+            other => {
+                return Err(format!(
+                    "Error in the JQL Query: Expecting either a value, list or function but got '{}'.",
+                    describe(other.as_ref())
+                ));
+            }
+        };
+        self.i += 1;
+        Ok(v)
+    }
+
+    fn clause(&mut self) -> Result<Clause, String> {
+        let name = match self.peek() {
             Some(Tok::Word(w)) | Some(Tok::Str(w)) => w.clone(),
             other => {
                 return Err(format!(
@@ -180,18 +317,41 @@ pub fn parse(jql: &str, flavour: Flavour) -> Result<Query, String> {
                 ));
             }
         };
-        let field = field_of(&name, flavour)?;
-        i += 1;
-        let mut negated = false;
-        let op = match toks.get(i) {
-            Some(Tok::Op(op)) => op.clone(),
-            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("in") => "in".into(),
+        let field = field_of(&name, self.flavour)?;
+        self.i += 1;
+        let op = match self.peek() {
+            Some(Tok::Op(o)) => match o.as_str() {
+                "=" => Op::Eq,
+                "!=" => Op::Ne,
+                "~" => Op::Contains,
+                "!~" => Op::NotContains,
+                "<" => Op::Lt,
+                "<=" => Op::Le,
+                ">" => Op::Gt,
+                ">=" => Op::Ge,
+                other => {
+                    return Err(format!(
+                        "Error in the JQL Query: The operator '{other}' is not valid."
+                    ));
+                }
+            },
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("in") => Op::In,
             Some(Tok::Word(w))
-                if w.eq_ignore_ascii_case("not") && word_is(toks.get(i + 1), "in") =>
+                if w.eq_ignore_ascii_case("not") && self.word_is(self.i + 1, "in") =>
             {
-                negated = true;
-                i += 1;
-                "in".into()
+                self.i += 1;
+                Op::NotIn
+            }
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("is") => {
+                let not = self.word_is(self.i + 1, "not");
+                let at = self.i + 1 + usize::from(not);
+                if !(self.word_is(at, "empty") || self.word_is(at, "null")) {
+                    return Err(
+                        "Error in the JQL Query: Expecting 'EMPTY' or 'NULL' after 'IS'.".into(),
+                    );
+                }
+                self.i = at;
+                if not { Op::IsNotEmpty } else { Op::IsEmpty }
             }
             other => {
                 return Err(format!(
@@ -200,79 +360,199 @@ pub fn parse(jql: &str, flavour: Flavour) -> Result<Query, String> {
                 ));
             }
         };
-        i += 1;
+        self.i += 1;
         let mut values = Vec::new();
-        if op == "in" {
-            if toks.get(i) != Some(&Tok::Open) {
-                return Err("Error in the JQL Query: Expecting '(' after 'in'.".into());
-            }
-            i += 1;
-            loop {
-                match toks.get(i) {
-                    Some(Tok::Word(w)) | Some(Tok::Str(w)) => values.push(w.clone()),
-                    other => {
-                        return Err(format!(
-                            "Error in the JQL Query: Expecting a value but got '{}'.",
-                            describe(other)
-                        ));
-                    }
-                }
-                i += 1;
-                match toks.get(i) {
-                    Some(Tok::Comma) => i += 1,
-                    Some(Tok::Close) => {
-                        i += 1;
-                        break;
-                    }
-                    other => {
-                        return Err(format!(
-                            "Error in the JQL Query: Expecting ',' or ')' but got '{}'.",
-                            describe(other)
-                        ));
+        match op {
+            Op::IsEmpty | Op::IsNotEmpty => {}
+            Op::In | Op::NotIn => {
+                if self.peek() != Some(&Tok::Open) {
+                    // `sprint in openSprints()`: a function that gives a list.
+                    values.push(self.operand()?);
+                } else {
+                    self.i += 1;
+                    loop {
+                        values.push(self.operand()?);
+                        match self.peek() {
+                            Some(Tok::Comma) => self.i += 1,
+                            Some(Tok::Close) => {
+                                self.i += 1;
+                                break;
+                            }
+                            other => {
+                                return Err(format!(
+                                    "Error in the JQL Query: Expecting ',' or ')' but got '{}'.",
+                                    describe(other)
+                                ));
+                            }
+                        }
                     }
                 }
             }
-        } else {
-            match toks.get(i) {
-                Some(Tok::Word(w)) | Some(Tok::Str(w)) => values.push(w.clone()),
-                other => {
-                    return Err(format!(
-                        "Error in the JQL Query: Expecting a value but got '{}'.",
-                        describe(other)
-                    ));
-                }
-            }
-            i += 1;
+            _ => values.push(self.operand()?),
         }
-        if field == Field::Updated {
-            if !matches!(op.as_str(), ">=" | ">" | "<" | "<=") {
-                return Err(
-                    "The operator is not supported by the 'updated' field in this sandbox.".into(),
-                );
-            }
-            if parse_jql_local(&values[0]).is_none() {
-                return Err(format!(
-                    "Date value '{}' for field 'updated' is invalid. Valid formats include: 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or a period format e.g. '-5d', '4w 2d'.",
-                    values[0]
-                ));
-            }
-        } else if !matches!(op.as_str(), "=" | "in" | "!=") {
+        // Which operators each field takes, in Jira's words when it refuses one.
+        let fits = match op {
+            Op::Contains | Op::NotContains => field.is_text(),
+            Op::Lt | Op::Le | Op::Gt | Op::Ge => field.is_date() || field == Field::Id,
+            Op::Eq | Op::Ne | Op::In | Op::NotIn => !field.is_text(),
+            Op::IsEmpty | Op::IsNotEmpty => matches!(
+                field,
+                Field::Assignee
+                    | Field::Sprint
+                    | Field::Labels
+                    | Field::Resolved
+                    | Field::Parent
+                    | Field::EpicLink
+            ),
+        };
+        if !fits {
             return Err(format!(
-                "The operator '{op}' is not supported by the '{name}' field."
+                "The operator '{}' is not supported by the '{name}' field.",
+                op_text(op)
             ));
         }
-        clauses.push(Clause {
+        for v in &values {
+            if let Operand::Func(f) = v
+                && !FUNCTIONS.iter().any(|(n, fld)| n == f && *fld == field)
+            {
+                return Err(format!(
+                    "The function '{f}' is not supported by the '{name}' field."
+                ));
+            }
+        }
+        let mut instants = Vec::new();
+        if field.is_date() {
+            for v in &values {
+                let Operand::Text(t) = v else {
+                    unreachable!("checked above")
+                };
+                instants.push(date_value(t, self.now).ok_or_else(|| {
+                    format!(
+                        "Date value '{t}' for field '{name}' is invalid. Valid formats include: 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or a period format e.g. '-5d', '4w 2d'."
+                    )
+                })?);
+            }
+        }
+        Ok(Clause {
             field,
-            negated: negated || op == "!=",
             op,
             values,
-        });
+            instants,
+        })
     }
-    // Enhanced search refuses unbounded queries: at least one restriction is needed.
-    if clauses.is_empty() {
+}
+
+fn op_text(op: Op) -> &'static str {
+    match op {
+        Op::Eq => "=",
+        Op::Ne => "!=",
+        Op::In => "in",
+        Op::NotIn => "not in",
+        Op::Contains => "~",
+        Op::NotContains => "!~",
+        Op::Lt => "<",
+        Op::Le => "<=",
+        Op::Gt => ">",
+        Op::Ge => ">=",
+        Op::IsEmpty => "is",
+        Op::IsNotEmpty => "is not",
+    }
+}
+
+/// An absolute local date (`yyyy-MM-dd [HH:mm]`) or a period from now (`-30d`, `-4w 2d`,
+/// `1h`; units w, d, h, m).
+fn date_value(text: &str, now: i64) -> Option<i64> {
+    if let Some(at) = parse_jql_local(text) {
+        return Some(at);
+    }
+    let t = text.trim();
+    let (sign, rest) = match t.strip_prefix('-') {
+        Some(r) => (-1, r),
+        None => (1, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let mut total: i64 = 0;
+    let mut any = false;
+    for part in rest.split_whitespace() {
+        let unit = part.chars().last()?;
+        let n: i64 = part[..part.len() - unit.len_utf8()].parse().ok()?;
+        let ms = match unit.to_ascii_lowercase() {
+            'w' => 7 * 86_400_000,
+            'd' => 86_400_000,
+            'h' => 3_600_000,
+            'm' => 60_000,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(ms)?)?;
+        any = true;
+    }
+    if !any {
+        return None;
+    }
+    now.checked_add(sign * total)
+}
+
+/// Parse a JQL string; errors carry Jira's wording where it is known. `now` (ms) anchors
+/// relative dates.
+pub fn parse(jql: &str, flavour: Flavour, now: i64) -> Result<Query, String> {
+    let toks = tokens(jql)?;
+    let mut p = Parser {
+        toks: &toks,
+        i: 0,
+        flavour,
+        now,
+    };
+    let filter = if p.peek().is_none() || p.at_order() {
+        None
+    } else {
+        Some(p.or()?)
+    };
+    let mut order = Vec::new();
+    if p.at_order() {
+        p.i += 2;
+        loop {
+            let name = match p.peek() {
+                Some(Tok::Word(w)) | Some(Tok::Str(w)) => w.clone(),
+                _ => {
+                    return Err(
+                        "Error in the JQL Query: Expecting a field name after 'order by'.".into(),
+                    );
+                }
+            };
+            let lower = name.to_ascii_lowercase();
+            if !SORTABLE.contains(&lower.as_str()) {
+                return Err(no_field(&name));
+            }
+            p.i += 1;
+            let mut desc = false;
+            if p.word_is(p.i, "desc") {
+                desc = true;
+                p.i += 1;
+            } else if p.word_is(p.i, "asc") {
+                p.i += 1;
+            }
+            order.push((lower, desc));
+            if p.peek() == Some(&Tok::Comma) {
+                p.i += 1;
+                continue;
+            }
+            break;
+        }
+    }
+    if p.i < toks.len() {
+        return Err(format!(
+            "Error in the JQL Query: Expecting either 'OR', 'AND' or 'ORDER BY' but got '{}'.",
+            describe(p.peek())
+        ));
+    }
+    // Cloud's enhanced search refuses unbounded queries; Data Center runs them.
+    if filter.is_none() && flavour == Flavour::Cloud {
         return Err("Unbounded JQL queries are not allowed here. Please add a search restriction to your query.".into());
     }
-    Ok(Query { clauses, order })
+    Ok(Query {
+        filter,
+        order,
+        flavour,
+    })
 }
 
 fn describe(t: Option<&Tok>) -> String {
@@ -286,46 +566,183 @@ fn describe(t: Option<&Tok>) -> String {
     }
 }
 
-impl Query {
-    /// Does the issue match?
-    pub fn matches(&self, issue: &Issue, data: &Dataset) -> bool {
-        self.clauses.iter().all(|c| {
-            let hit = match c.field {
-                Field::Project => c
-                    .values
-                    .iter()
-                    .any(|v| v.eq_ignore_ascii_case(&data.project)),
-                Field::IssueType => {
-                    let t = &ISSUE_TYPES[issue.issue_type];
-                    c.values
-                        .iter()
-                        .any(|v| v == t.id || v.eq_ignore_ascii_case(t.name))
-                }
-                Field::Updated => {
-                    let at = parse_jql_local(&c.values[0]).unwrap_or(0);
-                    // JQL compares at minute precision.
-                    let updated = issue.updated - issue.updated.rem_euclid(60_000);
-                    match c.op.as_str() {
-                        ">=" => updated >= at,
-                        ">" => updated > at,
-                        "<" => updated < at,
-                        _ => updated <= at,
-                    }
-                }
-                Field::Parent | Field::EpicLink => issue
-                    .parent
-                    .as_ref()
-                    .is_some_and(|p| c.values.iter().any(|v| v == p)),
-                Field::Id => c.values.iter().any(|v| *v == issue.id.to_string()),
-                Field::Key => c.values.contains(&issue.key),
-            };
-            hit != c.negated
+/// Every word of `needle` appears in `hay`, case-insensitive.
+fn words_in(hay: &str, needle: &str) -> bool {
+    let hay = hay.to_lowercase();
+    needle
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .all(|w| hay.contains(&w))
+}
+
+impl Clause {
+    fn texts(&self) -> impl Iterator<Item = &str> {
+        self.values.iter().filter_map(|v| match v {
+            Operand::Text(t) => Some(t.as_str()),
+            Operand::Func(_) => None,
         })
     }
 
-    /// Sort issues by the ORDER BY clause (default: key descending... Jira's default is by
-    /// key, newest first).
-    pub fn sort(&self, issues: &mut [&Issue]) {
+    fn matches(&self, issue: &Issue, data: &Dataset, flavour: Flavour) -> bool {
+        let f = self.field;
+        if f.is_date() {
+            let at = match f {
+                Field::Created => Some(issue.created),
+                Field::Updated => Some(issue.updated),
+                _ => issue.resolved,
+            };
+            return match (self.op, at) {
+                (Op::IsEmpty, at) => at.is_none(),
+                (Op::IsNotEmpty, at) => at.is_some(),
+                (_, None) => false,
+                (op, Some(at)) => {
+                    // JQL compares at minute precision.
+                    let at = at - at.rem_euclid(60_000);
+                    self.instants.iter().any(|&v| match op {
+                        Op::Ge => at >= v,
+                        Op::Gt => at > v,
+                        Op::Lt => at < v,
+                        Op::Le => at <= v,
+                        Op::Eq | Op::In => at == v,
+                        _ => at != v,
+                    })
+                }
+            };
+        }
+        if f.is_text() {
+            let mut hay = issue.summary.clone();
+            if f == Field::Text {
+                for c in &issue.comments {
+                    hay.push('\n');
+                    match c.body.as_str() {
+                        Some(t) => hay.push_str(t),
+                        None => hay.push_str(&super::adf_text(&c.body)),
+                    }
+                }
+            }
+            let hit = self.texts().any(|t| words_in(&hay, t));
+            return hit == (self.op == Op::Contains);
+        }
+        // The issue's values for the field; a clause matches when any value fits.
+        let values: Vec<String> = match f {
+            Field::Project => vec![data.project.clone(), "10000".into()],
+            Field::IssueType => {
+                let t = &ISSUE_TYPES[issue.issue_type];
+                vec![t.id.to_string(), t.name.to_string()]
+            }
+            Field::Status => vec![issue.status.to_string()],
+            Field::StatusCategory => {
+                let (id, name) = match issue.status_category {
+                    "new" => ("2", "To Do"),
+                    "indeterminate" => ("4", "In Progress"),
+                    _ => ("3", "Done"),
+                };
+                vec![issue.status_category.to_string(), id.into(), name.into()]
+            }
+            Field::Assignee => match issue.assignee {
+                Some(a) => {
+                    let u = &data.users[a];
+                    vec![u.account_id.clone(), u.name.clone()]
+                }
+                None => vec![],
+            },
+            Field::Sprint => issue.sprints.iter().map(u64::to_string).collect(),
+            Field::Labels => issue.labels.clone(),
+            // On Data Center `parent` is a sub-task's; epics' children come by Epic Link.
+            Field::Parent
+                if flavour == Flavour::DataCenter
+                    && ISSUE_TYPES[issue.issue_type].hierarchy_level >= 0 =>
+            {
+                vec![]
+            }
+            Field::Parent | Field::EpicLink => issue.parent.iter().cloned().collect(),
+            Field::Id => vec![issue.id.to_string()],
+            Field::Key => vec![issue.key.clone()],
+            _ => vec![],
+        };
+        let wanted: Vec<String> = self
+            .values
+            .iter()
+            .flat_map(|v| match v {
+                Operand::Text(t) => {
+                    // A sprint may be named instead of numbered.
+                    if f == Field::Sprint
+                        && let Some(s) =
+                            data.sprints.iter().find(|s| s.name.eq_ignore_ascii_case(t))
+                    {
+                        vec![s.id.to_string()]
+                    } else {
+                        vec![t.clone()]
+                    }
+                }
+                Operand::Func(name) => match name.as_str() {
+                    "currentuser" => vec![super::BOT_ACCOUNT_ID.to_string()],
+                    "opensprints" | "closedsprints" | "futuresprints" => {
+                        let state = match name.as_str() {
+                            "opensprints" => "active",
+                            "closedsprints" => "closed",
+                            _ => "future",
+                        };
+                        data.sprints
+                            .iter()
+                            .filter(|s| s.state == state)
+                            .map(|s| s.id.to_string())
+                            .collect()
+                    }
+                    _ => vec![],
+                },
+            })
+            .collect();
+        let any = values
+            .iter()
+            .any(|have| wanted.iter().any(|w| w.eq_ignore_ascii_case(have)));
+        match self.op {
+            Op::Eq | Op::In => any,
+            Op::Ne | Op::NotIn => !values.is_empty() && !any,
+            Op::IsEmpty => values.is_empty(),
+            Op::IsNotEmpty => !values.is_empty(),
+            Op::Lt | Op::Le | Op::Gt | Op::Ge => {
+                // Ids compare as numbers.
+                let id = issue.id as i64;
+                self.texts()
+                    .filter_map(|t| t.parse::<i64>().ok())
+                    .any(|v| match self.op {
+                        Op::Lt => id < v,
+                        Op::Le => id <= v,
+                        Op::Gt => id > v,
+                        _ => id >= v,
+                    })
+            }
+            Op::Contains | Op::NotContains => false,
+        }
+    }
+}
+
+impl Expr {
+    fn matches(&self, issue: &Issue, data: &Dataset, flavour: Flavour) -> bool {
+        match self {
+            Expr::And(parts) => parts.iter().all(|p| p.matches(issue, data, flavour)),
+            Expr::Or(parts) => parts.iter().any(|p| p.matches(issue, data, flavour)),
+            Expr::Not(inner) => !inner.matches(issue, data, flavour),
+            Expr::Clause(c) => c.matches(issue, data, flavour),
+        }
+    }
+}
+
+impl Query {
+    /// Does the issue match?
+    pub fn matches(&self, issue: &Issue, data: &Dataset) -> bool {
+        self.filter
+            .as_ref()
+            .is_none_or(|f| f.matches(issue, data, self.flavour))
+    }
+
+    /// Sort issues by the ORDER BY clause (Jira's default: by key, newest first).
+    pub fn sort(&self, issues: &mut [&Issue], data: &Dataset) {
         let order = if self.order.is_empty() {
             vec![("key".to_string(), true)]
         } else {
@@ -336,6 +753,17 @@ impl Query {
                 let ord = match field.as_str() {
                     "updated" => a.updated.cmp(&b.updated),
                     "created" => a.created.cmp(&b.created),
+                    "resolved" | "resolutiondate" => a.resolved.cmp(&b.resolved),
+                    "summary" => a.summary.to_lowercase().cmp(&b.summary.to_lowercase()),
+                    "status" => a.status.cmp(b.status),
+                    "issuetype" | "type" => ISSUE_TYPES[a.issue_type]
+                        .name
+                        .cmp(ISSUE_TYPES[b.issue_type].name),
+                    "assignee" => {
+                        let name =
+                            |i: &Issue| i.assignee.map(|u| data.users[u].display_name.clone());
+                        name(a).cmp(&name(b))
+                    }
                     _ => a.id.cmp(&b.id),
                 };
                 let ord = if *desc { ord.reverse() } else { ord };
@@ -352,47 +780,149 @@ impl Query {
 mod tests {
     use super::*;
 
+    const NOW: i64 = 1_795_775_400_000;
+
+    fn count(jql: &str, flavour: Flavour) -> usize {
+        let d = Dataset::demo();
+        let q = parse(jql, flavour, NOW).unwrap_or_else(|e| panic!("{jql}: {e}"));
+        d.issues.iter().filter(|i| q.matches(i, &d)).count()
+    }
+
     #[test]
     fn parses_what_a_connector_sends() {
-        let d = Dataset::demo();
-        let q = parse(
-            "project = BIZ AND issuetype in (10000) ORDER BY key ASC",
-            Flavour::Cloud,
-        )
-        .unwrap();
-        let epics: Vec<_> = d.issues.iter().filter(|i| q.matches(i, &d)).collect();
-        assert_eq!(epics.len(), 25);
-        let q = parse(
-            "parent in (BIZ-9, BIZ-10) AND issuetype not in (10005)",
-            Flavour::Cloud,
-        )
-        .unwrap();
-        assert_eq!(d.issues.iter().filter(|i| q.matches(i, &d)).count(), 22);
-        let q = parse("\"Epic Link\" = BIZ-9", Flavour::DataCenter).unwrap();
-        assert_eq!(d.issues.iter().filter(|i| q.matches(i, &d)).count(), 12);
+        assert_eq!(
+            count(
+                "project = BIZ AND issuetype in (10000) ORDER BY key ASC",
+                Flavour::Cloud
+            ),
+            25
+        );
+        assert_eq!(
+            count(
+                "parent in (BIZ-9, BIZ-10) AND issuetype not in (10005)",
+                Flavour::Cloud
+            ),
+            22
+        );
+        assert_eq!(count("\"Epic Link\" = BIZ-9", Flavour::DataCenter), 12);
         assert!(
-            parse("\"Epic Link\" = BIZ-9", Flavour::Cloud).is_err(),
+            parse("\"Epic Link\" = BIZ-9", Flavour::Cloud, NOW).is_err(),
             "deprecated on Cloud"
+        );
+        // On Data Center `parent` is a sub-task's parent: an epic's stories are not its.
+        assert_eq!(count("parent = BIZ-9", Flavour::DataCenter), 0);
+    }
+
+    #[test]
+    fn reads_what_people_write() {
+        let d = Dataset::demo();
+        let all = d.issues.len();
+        let done = d
+            .issues
+            .iter()
+            .filter(|i| i.status_category == "done")
+            .count();
+        assert_eq!(count("statusCategory = Done", Flavour::Cloud), done);
+        assert_eq!(
+            count(
+                "project = BIZ AND NOT statusCategory = Done",
+                Flavour::Cloud
+            ),
+            all - done
+        );
+        assert_eq!(
+            count(
+                "statusCategory = Done OR statusCategory != Done",
+                Flavour::Cloud
+            ),
+            all
+        );
+        let s = &d.issues[8].summary;
+        let word = s.split_whitespace().next().unwrap();
+        assert!(count(&format!("summary ~ \"{word}\""), Flavour::Cloud) >= 1);
+        assert_eq!(count("summary ~ \"zzzz-nothing\"", Flavour::Cloud), 0);
+        let open = d.sprints.iter().find(|s| s.state == "active").unwrap().id;
+        assert_eq!(
+            count("sprint in openSprints()", Flavour::Cloud),
+            d.issues
+                .iter()
+                .filter(|i| i
+                    .sprints
+                    .iter()
+                    .any(|s| d.sprints.iter().any(|x| x.id == *s && x.state == "active")))
+                .count()
+        );
+        assert_eq!(
+            count(&format!("sprint = {open}"), Flavour::Cloud),
+            d.issues
+                .iter()
+                .filter(|i| i.sprints.contains(&open))
+                .count()
+        );
+        assert_eq!(count("assignee = currentUser()", Flavour::Cloud), 0);
+        assert_eq!(
+            count("assignee is EMPTY", Flavour::Cloud),
+            d.issues.iter().filter(|i| i.assignee.is_none()).count()
+        );
+        assert_eq!(
+            count(
+                "project = BIZ AND (issuetype = 10000 OR issuetype = 10001)",
+                Flavour::Cloud
+            ),
+            d.issues.iter().filter(|i| i.issue_type <= 1).count()
+        );
+        assert_eq!(count("created >= -36500d", Flavour::Cloud), all);
+        assert_eq!(
+            count("created > \"-4w 2d\" AND created < -4w", Flavour::Cloud),
+            {
+                let (a, b) = (NOW - 30 * 86_400_000, NOW - 28 * 86_400_000);
+                d.issues
+                    .iter()
+                    .filter(|i| {
+                        let c = i.created - i.created.rem_euclid(60_000);
+                        c > a && c < b
+                    })
+                    .count()
+            }
+        );
+        // Data Center runs an unbounded query.
+        assert_eq!(count("ORDER BY key", Flavour::DataCenter), all);
+    }
+
+    #[test]
+    fn sorts_by_what_it_is_asked() {
+        let d = Dataset::demo();
+        let q = parse("project = BIZ ORDER BY summary ASC", Flavour::Cloud, NOW).unwrap();
+        let mut hits: Vec<&Issue> = d.issues.iter().filter(|i| q.matches(i, &d)).collect();
+        q.sort(&mut hits, &d);
+        assert!(
+            hits.windows(2)
+                .all(|w| w[0].summary.to_lowercase() <= w[1].summary.to_lowercase())
         );
     }
 
     #[test]
-    fn refuses_unbounded_and_unknown() {
+    fn refuses_unbounded_unknown_and_malformed() {
+        let err = |jql: &str| parse(jql, Flavour::Cloud, NOW).unwrap_err();
+        assert!(err("order by key desc").contains("Unbounded"));
+        assert!(err("").contains("Unbounded"));
+        assert!(err("nosuchfield = x").contains("Field 'nosuchfield' does not exist"));
         assert!(
-            parse("order by key desc", Flavour::Cloud)
-                .unwrap_err()
-                .contains("Unbounded")
-        );
-        assert!(parse("", Flavour::Cloud).unwrap_err().contains("Unbounded"));
-        assert!(
-            parse("summary ~ x", Flavour::Cloud)
-                .unwrap_err()
-                .contains("does not exist")
+            err("project = BIZ ORDER BY nosuchfield")
+                .contains("Field 'nosuchfield' does not exist")
         );
         assert!(
-            parse("updated >= \"yesterday\"", Flavour::Cloud)
-                .unwrap_err()
-                .contains("invalid")
+            err("sprint in nosuchSprints()")
+                .contains("Unable to find JQL function 'nosuchSprints()'")
         );
+        assert!(
+            err("status ~ Done")
+                .contains("The operator '~' is not supported by the 'status' field")
+        );
+        assert!(err("summary = x").contains("is not supported by the 'summary' field"));
+        assert!(err("updated >= \"yesterday\"").contains("invalid"));
+        assert!(err("(project = BIZ").contains("Expecting ')'"));
+        assert!(err("project = BIZ project = BIZ").contains("Expecting either 'OR', 'AND'"));
+        assert!(err("assignee = openSprints()").contains("not supported by the 'assignee' field"));
     }
 }

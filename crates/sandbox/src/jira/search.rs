@@ -85,13 +85,14 @@ pub(super) fn matching<'a>(
     data: &'a Dataset,
     jql: &str,
 ) -> Result<Vec<&'a Issue>, Response> {
-    let query = jql::parse(jql, ctx.flavour).map_err(|m| error(StatusCode::BAD_REQUEST, &m))?;
+    let query =
+        jql::parse(jql, ctx.flavour, now(ctx)).map_err(|m| error(StatusCode::BAD_REQUEST, &m))?;
     let mut hits: Vec<&Issue> = data
         .issues
         .iter()
         .filter(|i| query.matches(i, data))
         .collect();
-    query.sort(&mut hits);
+    query.sort(&mut hits, data);
     Ok(hits)
 }
 
