@@ -54,6 +54,22 @@ pub struct Settings {
     /// Jira account id (Cloud) or user name (Data Center) -> the person id used in HR files.
     #[serde(default)]
     pub people: BTreeMap<String, String>,
+    /// Issue link types between epics that are dependencies: "A blocks B" (the type's outward
+    /// description) means B depends on A. Empty: links are not read.
+    #[serde(default = "default_dependency_links")]
+    pub dependency_link_types: Vec<String>,
+    /// A label on the providing epic saying its team accepts what depends on it; without it a
+    /// linked dependency is unaccepted. Empty: Jira says nothing about acceptance (unknown).
+    #[serde(default = "default_accepted_label")]
+    pub dependency_accepted_label: String,
+}
+
+fn default_dependency_links() -> Vec<String> {
+    vec!["Blocks".to_string()]
+}
+
+fn default_accepted_label() -> String {
+    "dependency-accepted".to_string()
 }
 
 fn default_project() -> String {
@@ -126,7 +142,11 @@ impl Plugin for JiraPlugin {
                 "risk-issue-type": {"type": "string", "default": "Risk"},
                 "epic-issue-types": {"type": "array", "items": {"type": "string"}, "default": ["Epic"]},
                 "people": {"type": "object", "additionalProperties": {"type": "string"},
-                           "description": "Jira account id or user name -> person id"}
+                           "description": "Jira account id or user name -> person id"},
+                "dependency-link-types": {"type": "array", "items": {"type": "string"}, "default": ["Blocks"],
+                           "description": "Link types between epics that are dependencies (A blocks B: B depends on A)"},
+                "dependency-accepted-label": {"type": "string", "default": "dependency-accepted",
+                           "description": "Label on the providing epic that accepts its dependencies; empty: acceptance unknown"}
             }
         }))
         .build()

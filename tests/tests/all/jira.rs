@@ -126,6 +126,29 @@ async fn the_demo_site_syncs_to_its_ground_truth_on_cloud_and_data_center() {
         assert_eq!(decision["entity"]["data"]["decision"], "go");
         assert_eq!(decision["entity"]["data"]["date"], "2026-11-02");
         assert_eq!(decision["entity"]["data"]["decider"], "Portfolio steering");
+        // "Blocks" links between epics are dependencies, read once from the providing epic;
+        // accepted when the provider carries the label. "Relates" links are not.
+        let mut deps: Vec<(String, String, Value)> = records(&doc, "dependency")
+            .into_iter()
+            .map(|r| {
+                let d = &r["entity"]["data"];
+                (
+                    d["from_key"].as_str().unwrap().to_string(),
+                    d["to_key"].as_str().unwrap().to_string(),
+                    d["accepted"].clone(),
+                )
+            })
+            .collect();
+        deps.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        assert_eq!(
+            deps,
+            [
+                ("BIZ-2".into(), "BIZ-4".into(), Value::Bool(false)),
+                ("BIZ-3".into(), "BIZ-6".into(), Value::Bool(true)),
+                ("BIZ-9".into(), "BIZ-1".into(), Value::Bool(false)),
+            ],
+            "{face:?}"
+        );
         // Children link to their epic: parent on Cloud, Epic Link on Data Center.
         let child = records(&doc, "work-item")
             .into_iter()

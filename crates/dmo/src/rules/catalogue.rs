@@ -400,7 +400,25 @@ mod more_rules {
                 accepted: Some(true),
             }),
         ];
-        assert_eq!(keys(entities, "DEM-006"), ["error A", "warning B"]);
+        assert_eq!(keys(entities.clone(), "DEM-006"), ["error A", "warning B"]);
+        // The same dependency from a tracker's link (not accepted there) and the register
+        // (accepted): one dependency, accepted.
+        let mut twice = entities.clone();
+        twice.push(Entity::Dependency(Dependency {
+            from_key: "A".into(),
+            to_key: "B".into(),
+            kind: "blocks".into(),
+            accepted: Some(false),
+        }));
+        assert_eq!(keys(twice, "DEM-006"), ["error A", "warning B"]);
+        let mut accepted = entities;
+        accepted.push(Entity::Dependency(Dependency {
+            from_key: "A".into(),
+            to_key: "B".into(),
+            kind: "blocks".into(),
+            accepted: Some(true),
+        }));
+        assert_eq!(keys(accepted, "DEM-006"), ["warning B"]);
     }
 
     #[test]

@@ -100,7 +100,22 @@ impl Portfolio {
                     p.business_cases.insert(b.initiative_key.clone(), b);
                 }
                 Entity::GateDecision(g) => p.gate_decisions.push(g),
-                Entity::Dependency(d) => p.dependencies.push(d),
+                // One dependency recorded in two places (the DMO's register and a tracker's
+                // link) is one dependency: accepted if either says so.
+                Entity::Dependency(d) => match p
+                    .dependencies
+                    .iter_mut()
+                    .find(|x| x.from_key == d.from_key && x.to_key == d.to_key)
+                {
+                    Some(x) => {
+                        x.accepted = match (x.accepted, d.accepted) {
+                            (Some(true), _) | (_, Some(true)) => Some(true),
+                            (Some(false), _) | (_, Some(false)) => Some(false),
+                            _ => None,
+                        }
+                    }
+                    None => p.dependencies.push(d),
+                },
                 Entity::Sprint(_) => {}
             }
         }

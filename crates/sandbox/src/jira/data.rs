@@ -314,6 +314,26 @@ pub struct Sprint {
     pub goal: Option<String>,
 }
 
+/// A link between two issues, as Jira keeps it: a type, an outward and an inward issue
+/// ("BIZ-4 blocks BIZ-2": type Blocks, outward BIZ-4, inward BIZ-2).
+#[derive(Debug, Clone)]
+pub struct IssueLink {
+    /// Id.
+    pub id: u64,
+    /// The link type's name (`Blocks`, `Relates`).
+    pub kind: &'static str,
+    /// The issue the outward description applies to (the one that blocks).
+    pub outward: String,
+    /// The other one (the one that is blocked).
+    pub inward: String,
+}
+
+/// Link types: name, outward and inward descriptions, id.
+pub const LINK_TYPES: &[(&str, &str, &str, &str)] = &[
+    ("Blocks", "blocks", "is blocked by", "10000"),
+    ("Relates", "relates to", "relates to", "10003"),
+];
+
 /// The whole site.
 #[derive(Debug, Clone, Default)]
 pub struct Dataset {
@@ -331,6 +351,8 @@ pub struct Dataset {
     pub boards: Vec<Board>,
     /// Sprints.
     pub sprints: Vec<Sprint>,
+    /// Issue links.
+    pub links: Vec<IssueLink>,
     next_comment: u64,
     next_worklog: u64,
 }
@@ -906,6 +928,28 @@ impl Dataset {
             children.push(d.add_children(i, spec, 12, &mut rng));
         }
         d.add_daily_worklogs(&specs, &children, &mut rng);
+        // Dependencies between epics as teams record them in Jira: BIZ-1 blocks BIZ-9 (also in
+        // the DMO's register, accepted there); BIZ-4 blocks BIZ-2, never accepted; BIZ-6
+        // blocks BIZ-3, and BIZ-6's team accepts what depends on it (its label).
+        for (n, (kind, outward, inward)) in [
+            ("Blocks", "BIZ-1", "BIZ-9"),
+            ("Blocks", "BIZ-4", "BIZ-2"),
+            ("Blocks", "BIZ-6", "BIZ-3"),
+            ("Relates", "BIZ-2", "BIZ-10"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            d.links.push(IssueLink {
+                id: 10_100 + n as u64,
+                kind,
+                outward: outward.into(),
+                inward: inward.into(),
+            });
+        }
+        if let Some(i) = d.issue_mut("BIZ-6") {
+            i.labels.push("dependency-accepted".into());
+        }
         d.settle(DATA_END);
         d
     }

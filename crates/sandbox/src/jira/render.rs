@@ -301,6 +301,41 @@ pub(super) fn issue_json(
             put("parent", p);
         }
     }
+    if wanted.wants("issuelinks") {
+        let other = |key: &str| {
+            data.issue(key).map(|o| {
+                json!({
+                    "id": o.id.to_string(), "key": o.key,
+                    "self": format!("{base}/rest/api/{version}/issue/{}", o.id),
+                    "fields": {"summary": o.summary, "status": status_json(base, o),
+                               "issuetype": issue_type_json(base, &ISSUE_TYPES[o.issue_type])}
+                })
+            })
+        };
+        let links: Vec<Value> = data
+            .links
+            .iter()
+            .filter(|l| l.outward == issue.key || l.inward == issue.key)
+            .filter_map(|l| {
+                let (name, outward, inward, type_id) =
+                    data::LINK_TYPES.iter().find(|t| t.0 == l.kind)?;
+                let mut v = json!({
+                    "id": l.id.to_string(),
+                    "self": format!("{base}/rest/api/{version}/issueLink/{}", l.id),
+                    "type": {"id": type_id, "name": name, "inward": inward, "outward": outward,
+                             "self": format!("{base}/rest/api/{version}/issueLinkType/{type_id}")}
+                });
+                // Seen from the blocker, the other is the inward issue; and the other way.
+                if l.outward == issue.key {
+                    v["inwardIssue"] = other(&l.inward)?;
+                } else {
+                    v["outwardIssue"] = other(&l.outward)?;
+                }
+                Some(v)
+            })
+            .collect();
+        put("issuelinks", json!(links));
+    }
     if wanted.wants("worklog") {
         let logs: Vec<&Worklog> = data
             .worklogs

@@ -56,6 +56,9 @@ pub fn initiatives(
     .iter()
     .map(|s| s.to_string())
     .collect();
+    if !settings.dependency_link_types.is_empty() {
+        wanted.push("issuelinks".to_string());
+    }
     wanted.extend(cursor.fields.ids_of(INITIATIVE_ATTRIBUTES));
     let result = jira.search(&jql, &wanted, &cursor.at, page_size.clamp(1, 100))?;
     let (risks, risks_unread) = risks_of(
@@ -90,6 +93,7 @@ pub fn initiatives(
             None => Vec::new(),
         };
         let gate = r.text("gate");
+        let labels = r.labels();
         let initiative = Initiative {
             key: key.clone(),
             title: r.system_text("summary", "title").unwrap_or_default(),
@@ -113,7 +117,7 @@ pub fn initiatives(
             created: r
                 .system_timestamp("created", "created")
                 .map(|c| rfc3339(&c)),
-            labels: r.labels(),
+            labels: labels.clone(),
             risks: risks.get(&key).cloned().unwrap_or_default(),
             kpis,
         };
@@ -143,6 +147,17 @@ pub fn initiatives(
                 issue,
                 updated.as_deref(),
                 extra,
+            ));
+        }
+        for dependency in dependencies_provided(settings, issue, &labels) {
+            page.records.push(with_extra(
+                record(
+                    format!("link:{}", dependency.0),
+                    Entity::Dependency(dependency.1),
+                ),
+                issue,
+                updated.as_deref(),
+                serde_json::Map::new(),
             ));
         }
         if risks_unread.contains(&key) {
@@ -220,4 +235,50 @@ fn risks_of(
         out.entry(epic).or_default().push(risk);
     }
     Ok((out, unread))
+}
+
+/// The dependencies an epic provides, from its links: for "this blocks B" (a configured link
+/// type, seen from this epic: B is the inward issue), B depends on this epic. Each link is
+/// read from the providing side only, so it becomes one record (`link:{id}`), and acceptance
+/// is the providing epic's label. Links to issues of other types are read too: the checks
+/// ignore a dependency whose ends are not initiatives.
+fn dependencies_provided(
+    settings: &Settings,
+    issue: &Issue,
+    labels: &[String],
+) -> Vec<(String, Dependency)> {
+    let Some(links) = issue.field("issuelinks").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    let accepted = (!settings.dependency_accepted_label.is_empty()).then(|| {
+        labels
+            .iter()
+            .any(|l| l.eq_ignore_ascii_case(&settings.dependency_accepted_label))
+    });
+    links
+        .iter()
+        .filter(|l| {
+            l.pointer("/type/name")
+                .and_then(Value::as_str)
+                .is_some_and(|t| {
+                    settings
+                        .dependency_link_types
+                        .iter()
+                        .any(|w| w.eq_ignore_ascii_case(t))
+                })
+        })
+        .filter_map(|l| {
+            let id = l.get("id").and_then(Value::as_str)?;
+            let dependent = l.pointer("/inwardIssue/key").and_then(Value::as_str)?;
+            Some((
+                id.to_string(),
+                Dependency {
+                    from_key: dependent.to_string(),
+                    to_key: issue.key(),
+                    kind: "blocks".to_string(),
+                    accepted,
+                },
+            ))
+        })
+        .collect()
 }

@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use tollgate_plugin_api::{
-    Deletion, Diagnostic, DmoRecord, Entity, EntityKind, GateDecision, Initiative, Kpi, Page,
-    PluginError, Risk, Sprint, TimeEntry, WorkItem, paging, record,
+    Deletion, Dependency, Diagnostic, DmoRecord, Entity, EntityKind, GateDecision, Initiative, Kpi,
+    Page, PluginError, Risk, Sprint, TimeEntry, WorkItem, paging, record,
 };
 
 /// What every page of an issue stream carries forward.
