@@ -218,6 +218,56 @@ async fn single_resources_answer_as_jira_does_errors_included() {
         }
         let (s, project) = answer(get(format!("/rest/api/{v}/project/BIZ")).await.unwrap()).await;
         assert_eq!((s, project["key"].as_str()), (200, Some("BIZ")));
+        // A sprint's issues carry the agile fields: their sprints, flag and epic.
+        let (closed, parent_of) = {
+            let d = sandbox.jira();
+            let s = d
+                .sprints
+                .iter()
+                .filter(|s| s.state == "closed")
+                .max_by_key(|s| {
+                    d.issues
+                        .iter()
+                        .filter(|i| i.sprints.contains(&s.id))
+                        .count()
+                })
+                .unwrap()
+                .id;
+            let parents: std::collections::BTreeMap<String, Option<String>> = d
+                .issues
+                .iter()
+                .map(|i| (i.key.clone(), i.parent.clone()))
+                .collect();
+            (s, parents)
+        };
+        let (s, page) = answer(
+            get(format!("/rest/agile/1.0/sprint/{closed}/issue"))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(s, 200);
+        let issues = page["issues"].as_array().unwrap();
+        assert!(!issues.is_empty());
+        for i in issues {
+            let f = &i["fields"];
+            let key = i["key"].as_str().unwrap();
+            assert!(
+                f["closedSprints"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|x| x["id"] == closed),
+                "{face} {key}: {}",
+                f["closedSprints"]
+            );
+            assert_eq!(f["flagged"], false);
+            assert_eq!(
+                f["epic"]["key"].as_str(),
+                parent_of[key].as_deref(),
+                "{face} {key}"
+            );
+        }
     }
     assert_faithful(&sandbox);
 }

@@ -175,10 +175,55 @@ pub(super) async fn sprint_issues(
         .iter()
         .skip(start)
         .take(max)
-        .map(|i| issue_json(&ctx, &base, "2", &data, i, &wanted, false))
+        .map(|i| {
+            let mut v = issue_json(&ctx, &base, "2", &data, i, &wanted, false);
+            agile_fields(&base, &data, i, &wanted, &mut v);
+            v
+        })
         .collect();
     crate::json_response(
         StatusCode::OK,
         json!({"expand": "schema,names", "startAt": start, "maxResults": max, "total": hits.len(), "issues": issues}),
     )
+}
+
+/// The fields the agile API adds to an issue: its open sprint (`sprint`), the closed ones
+/// (`closedSprints`), `flagged` and its `epic`.
+fn agile_fields(base: &str, data: &Dataset, issue: &Issue, wanted: &Wanted, v: &mut Value) {
+    let Some(fields) = v["fields"].as_object_mut() else {
+        return;
+    };
+    let sprints: Vec<&data::Sprint> = issue
+        .sprints
+        .iter()
+        .filter_map(|id| data.sprints.iter().find(|s| s.id == *id))
+        .collect();
+    if wanted.wants("sprint") {
+        let open = sprints.iter().find(|s| s.state != "closed");
+        fields.insert(
+            "sprint".into(),
+            open.map_or(Value::Null, |s| sprint_json(base, s)),
+        );
+    }
+    if wanted.wants("closedSprints") {
+        let closed: Vec<Value> = sprints
+            .iter()
+            .filter(|s| s.state == "closed")
+            .map(|s| sprint_json(base, s))
+            .collect();
+        fields.insert("closedSprints".into(), json!(closed));
+    }
+    if wanted.wants("flagged") {
+        fields.insert("flagged".into(), json!(false));
+    }
+    if wanted.wants("epic") {
+        let epic = issue.parent.as_deref().and_then(|p| data.issue(p)).map(|e| {
+            json!({
+                "id": e.id, "key": e.key, "self": format!("{base}/rest/agile/1.0/epic/{}", e.id),
+                "name": e.summary, "summary": e.summary, "color": {"key": "color_4"},
+                "done": e.status_category == "done"
+            })
+        });
+        fields.insert("epic".into(), epic.unwrap_or(Value::Null));
+    }
 }

@@ -5,7 +5,8 @@
 //! must appear, case-insensitive: Jira's stemming is not modelled), assignee (with
 //! `currentUser()`), sprint (ids, names, `openSprints()`, `closedSprints()`,
 //! `futureSprints()`), labels, created, updated and resolved (absolute local dates or periods
-//! such as `-30d` or `"-4w 2d"`), parent, "Epic Link" (Data Center), id and key. Operators:
+//! such as `-30d` or `"-4w 2d"`), parent, "Epic Link" (Data Center), id, key and
+//! issueLinkType (a link's description from the issue's end: `blocks`, `is blocked by`). Operators:
 //! `=`, `!=`, `~`, `!~`, `<`, `<=`, `>`, `>=`, `IN`, `NOT IN`, `IS [NOT] EMPTY|NULL`.
 //! Anything else is refused with a 400 in Jira's words (unknown fields, functions, syntax), as
 //! the real parser refuses what it cannot read, so a client cannot rely on a clause the fake
@@ -93,6 +94,7 @@ enum Field {
     EpicLink,
     Id,
     Key,
+    IssueLinkType,
 }
 
 impl Field {
@@ -175,6 +177,7 @@ fn field_of(name: &str, flavour: Flavour) -> Result<Field, String> {
         "parent" => Field::Parent,
         "id" | "issue" => Field::Id,
         "key" | "issuekey" => Field::Key,
+        "issuelinktype" => Field::IssueLinkType,
         "epic link" if flavour == Flavour::DataCenter => Field::EpicLink,
         _ if flavour == Flavour::DataCenter && lower == format!("cf[{}]", epic_link.dc_id) => {
             Field::EpicLink
@@ -662,6 +665,22 @@ impl Clause {
             Field::Parent | Field::EpicLink => issue.parent.iter().cloned().collect(),
             Field::Id => vec![issue.id.to_string()],
             Field::Key => vec![issue.key.clone()],
+            // A link reads from each end: "blocks" from the blocker, "is blocked by" from
+            // the other.
+            Field::IssueLinkType => data
+                .links
+                .iter()
+                .filter_map(|l| {
+                    let t = super::data::LINK_TYPES.iter().find(|t| t.0 == l.kind)?;
+                    if l.outward == issue.key {
+                        Some(t.1.to_string())
+                    } else if l.inward == issue.key {
+                        Some(t.2.to_string())
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
             _ => vec![],
         };
         let wanted: Vec<String> = self
@@ -860,6 +879,15 @@ mod tests {
                 .count()
         );
         assert_eq!(count("assignee = currentUser()", Flavour::Cloud), 0);
+        assert_eq!(count("issueLinkType = blocks", Flavour::Cloud), 3);
+        assert_eq!(
+            count("issueLinkType = \"is blocked by\"", Flavour::Cloud),
+            3
+        );
+        assert_eq!(
+            count("issueLinkType in (\"relates to\")", Flavour::Cloud),
+            2
+        );
         assert_eq!(
             count("assignee is EMPTY", Flavour::Cloud),
             d.issues.iter().filter(|i| i.assignee.is_none()).count()
