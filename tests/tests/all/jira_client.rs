@@ -489,3 +489,124 @@ async fn jql_as_people_write_it_on_both_faces() {
     assert_eq!(cloud_parent.len(), dc_children.len());
     assert_faithful(&sandbox);
 }
+
+#[tokio::test]
+async fn an_issue_tells_its_history() {
+    let sandbox = sandbox().await;
+    let client = reqwest::Client::new();
+    let (key, status, resolved) = {
+        let d = sandbox.jira();
+        let done = d
+            .issues
+            .iter()
+            .find(|i| i.status_category == "done" && i.resolved.is_some())
+            .unwrap();
+        (done.key.clone(), done.status, done.resolved.unwrap())
+    };
+    // A change made now joins the history, as Jira records it.
+    let now = sandbox.now_ms();
+    assert!(
+        sandbox
+            .jira()
+            .edit_summary(&key, "Renamed for the history", now)
+    );
+    let cloud = |path: String| {
+        client
+            .get(format!("{}{path}", sandbox.jira_cloud_url()))
+            .basic_auth(
+                tollgate_sandbox::JIRA_CLOUD_USER,
+                Some(tollgate_sandbox::JIRA_CLOUD_TOKEN),
+            )
+            .send()
+    };
+    let body = |r: reqwest::Response| async move {
+        let status = r.status().as_u16();
+        (
+            status,
+            serde_json::from_str::<Value>(&r.text().await.unwrap()).unwrap(),
+        )
+    };
+    let (s, issue) = body(
+        cloud(format!("/rest/api/3/issue/{key}?expand=changelog"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let histories = issue["changelog"]["histories"].as_array().unwrap();
+    let items: Vec<(String, String, String)> = histories
+        .iter()
+        .map(|h| {
+            let i = &h["items"][0];
+            (
+                i["field"].as_str().unwrap().to_string(),
+                i["fromString"].as_str().unwrap_or("").to_string(),
+                i["toString"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        items,
+        [
+            (
+                "status".to_string(),
+                "To Do".to_string(),
+                "In Progress".to_string()
+            ),
+            (
+                "status".to_string(),
+                "In Progress".to_string(),
+                status.to_string()
+            ),
+            (
+                "summary".to_string(),
+                items[2].1.clone(),
+                "Renamed for the history".to_string()
+            ),
+        ]
+    );
+    assert_eq!(
+        histories[1]["created"],
+        tollgate_sandbox::time::jira_timestamp(resolved),
+        "done when it was resolved"
+    );
+    // Cloud pages the history; Data Center has no such resource.
+    let (s, page) = body(
+        cloud(format!("/rest/api/3/issue/{key}/changelog?maxResults=2"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        (page["total"].as_u64(), page["isLast"].as_bool()),
+        (Some(3), Some(false))
+    );
+    assert!(page["nextPage"].as_str().unwrap().contains("startAt=2"));
+    let dc = client
+        .get(format!(
+            "{}/rest/api/2/issue/{key}/changelog",
+            sandbox.jira_dc_url()
+        ))
+        .bearer_auth(tollgate_sandbox::JIRA_DC_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dc.status(), 404);
+    // A search with expand=changelog carries it per issue.
+    let found = client
+        .post(format!("{}/rest/api/3/search/jql", sandbox.jira_cloud_url()))
+        .basic_auth(
+            tollgate_sandbox::JIRA_CLOUD_USER,
+            Some(tollgate_sandbox::JIRA_CLOUD_TOKEN),
+        )
+        .header("content-type", "application/json")
+        .body(serde_json::json!({"jql": format!("key = {key}"), "fields": ["summary"], "expand": "changelog"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let (s, found) = body(found).await;
+    assert_eq!(s, 200);
+    assert_eq!(found["issues"][0]["changelog"]["total"], 3);
+    assert_faithful(&sandbox);
+}

@@ -209,6 +209,33 @@ pub enum FieldValue {
     Text(String),
 }
 
+impl FieldValue {
+    /// As the changelog writes it (`fromString`, `toString`).
+    pub fn display(&self) -> String {
+        match self {
+            FieldValue::Number(n) => n.to_string(),
+            FieldValue::Option(v) | FieldValue::Date(v) | FieldValue::Text(v) => v.clone(),
+        }
+    }
+}
+
+/// One change in an issue's history, as its changelog tells it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// Id of the history entry.
+    pub id: u64,
+    /// Who (index into `users`), or `None` for the API user.
+    pub author: Option<usize>,
+    /// When, ms.
+    pub at: i64,
+    /// The field's name (`status`, `summary`, a custom field's name).
+    pub field: String,
+    /// The value before, as text.
+    pub from: Option<String>,
+    /// The value after, as text.
+    pub to: Option<String>,
+}
+
 /// A comment with its properties.
 #[derive(Debug, Clone)]
 pub struct Comment {
@@ -259,6 +286,8 @@ pub struct Issue {
     pub labels: Vec<String>,
     /// Comments, oldest first.
     pub comments: Vec<Comment>,
+    /// Its history, oldest first.
+    pub history: Vec<Change>,
 }
 
 /// A worklog.
@@ -951,7 +980,47 @@ impl Dataset {
             i.labels.push("dependency-accepted".into());
         }
         d.settle(DATA_END);
+        d.derive_history();
         d
+    }
+
+    /// The status history the dataset implies: every issue is created in To Do; one in
+    /// progress moved there when work on it began (its first worklog, else a day after it was
+    /// created); one done moved on to its status when it was resolved.
+    fn derive_history(&mut self) {
+        let mut first_work: BTreeMap<u64, i64> = BTreeMap::new();
+        for w in &self.worklogs {
+            let at = first_work.entry(w.issue_id).or_insert(w.started);
+            *at = (*at).min(w.started);
+        }
+        for issue in &mut self.issues {
+            if issue.status_category == "new" {
+                continue;
+            }
+            let latest = issue.resolved.unwrap_or(issue.updated).max(issue.created);
+            let began = first_work
+                .get(&issue.id)
+                .copied()
+                .unwrap_or(issue.created + 86_400_000)
+                .clamp(issue.created, latest);
+            let mut change = |at: i64, from: &str, to: &str| {
+                issue.history.push(Change {
+                    id: history_id(issue.id, issue.history.len()),
+                    author: issue.assignee,
+                    at,
+                    field: "status".into(),
+                    from: Some(from.into()),
+                    to: Some(to.into()),
+                });
+            };
+            let status = issue.status;
+            if issue.status_category == "done" {
+                change(began, "To Do", "In Progress");
+                change(latest, "In Progress", status);
+            } else {
+                change(began, "To Do", status);
+            }
+        }
     }
 
     /// `synthetic:N`: N epics of 10 children each, 10 worklogs per child, regular shapes.
@@ -1081,6 +1150,7 @@ impl Dataset {
             sprints: Vec::new(),
             labels: Vec::new(),
             comments: Vec::new(),
+            history: Vec::new(),
         });
     }
 
@@ -1115,6 +1185,7 @@ impl Dataset {
             sprints,
             labels: Vec::new(),
             comments: Vec::new(),
+            history: Vec::new(),
         });
         self.issues.len() - 1
     }
@@ -1356,8 +1427,15 @@ impl Dataset {
     pub fn edit_summary(&mut self, key: &str, summary: &str, now: i64) -> bool {
         match self.issue_mut(key) {
             Some(issue) => {
-                issue.summary = summary.to_string();
+                let before = std::mem::replace(&mut issue.summary, summary.to_string());
                 issue.updated = now;
+                record_change(
+                    issue,
+                    "summary",
+                    Some(before),
+                    Some(summary.to_string()),
+                    now,
+                );
                 true
             }
             None => false,
@@ -1374,11 +1452,13 @@ impl Dataset {
     ) -> bool {
         match self.issue_mut(key) {
             Some(issue) => {
-                match value {
+                let to = value.as_ref().map(FieldValue::display);
+                let before = match value {
                     Some(v) => issue.custom.insert(field, v),
                     None => issue.custom.remove(field),
                 };
                 issue.updated = now;
+                record_change(issue, field, before.map(|b| b.display()), to, now);
                 true
             }
             None => false,
@@ -1475,6 +1555,29 @@ fn ascii(text: &str) -> String {
             c => c,
         })
         .collect()
+}
+
+/// Append a change by the API user to an issue's history.
+fn record_change(
+    issue: &mut Issue,
+    field: &str,
+    from: Option<String>,
+    to: Option<String>,
+    at: i64,
+) {
+    issue.history.push(Change {
+        id: history_id(issue.id, issue.history.len()),
+        author: None,
+        at,
+        field: field.to_string(),
+        from,
+        to,
+    });
+}
+
+/// A history entry's id, unique on the site: the issue's id and the entry's place.
+fn history_id(issue: u64, n: usize) -> u64 {
+    issue * 1000 + n as u64 + 1
 }
 
 #[cfg(test)]

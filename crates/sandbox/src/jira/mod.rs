@@ -114,6 +114,10 @@ pub(crate) fn router(shared: Arc<Shared>, flavour: Flavour) -> Router {
             get(transitions),
         )
         .route(
+            "/rest/api/{version}/issue/{key}/changelog",
+            get(issue_changelog),
+        )
+        .route(
             "/rest/api/{version}/issue/{key}/worklog",
             get(issue_worklogs),
         )

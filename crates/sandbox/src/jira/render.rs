@@ -391,3 +391,46 @@ pub(super) fn field_schema(ctx: &Ctx, def: &data::FieldDef) -> Value {
     }
     s
 }
+
+/// One history entry as the changelog writes it.
+pub(super) fn history_json(ctx: &Ctx, base: &str, data: &Dataset, c: &data::Change) -> Value {
+    let author = match c.author {
+        Some(a) => user_json(ctx.flavour, base, &data.users[a]),
+        None => bot_json(ctx.flavour, base),
+    };
+    let custom = data::FIELDS.iter().find(|f| f.name == c.field);
+    let (fieldtype, field_id) = match custom {
+        Some(def) => ("custom", def.id(ctx.flavour)),
+        None => ("jira", c.field.clone()),
+    };
+    let mut item = json!({
+        "field": c.field, "fieldtype": fieldtype, "fieldId": field_id,
+        "fromString": c.from, "toString": c.to
+    });
+    // A status change also names the statuses' ids; other fields carry no raw value here.
+    if c.field == "status" {
+        let id = |name: &Option<String>| match name.as_deref() {
+            Some("To Do") => "2",
+            Some("In Progress") => "4",
+            _ => "3",
+        };
+        item["from"] = json!(id(&c.from));
+        item["to"] = json!(id(&c.to));
+    }
+    json!({
+        "id": c.id.to_string(),
+        "author": author,
+        "created": jira_timestamp(c.at),
+        "items": [item]
+    })
+}
+
+/// An issue's `changelog` (`expand=changelog`): its whole history, oldest first.
+pub(super) fn changelog_json(ctx: &Ctx, base: &str, data: &Dataset, issue: &Issue) -> Value {
+    let histories: Vec<Value> = issue
+        .history
+        .iter()
+        .map(|c| history_json(ctx, base, data, c))
+        .collect();
+    json!({"startAt": 0, "maxResults": histories.len(), "total": histories.len(), "histories": histories})
+}

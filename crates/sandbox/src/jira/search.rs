@@ -144,7 +144,13 @@ pub(super) fn search_jql(
         .iter()
         .skip(offset)
         .take(per_page)
-        .map(|i| issue_json(ctx, &base, version, &data, i, &wanted, true))
+        .map(|i| {
+            let mut v = issue_json(ctx, &base, version, &data, i, &wanted, true);
+            if wants_changelog(&args.expand) {
+                v["changelog"] = changelog_json(ctx, &base, &data, i);
+            }
+            v
+        })
         .collect();
     let end = offset + page.len();
     let mut out = json!({"issues": page, "isLast": end >= hits.len()});
@@ -229,7 +235,13 @@ pub(super) fn search_old(
         .iter()
         .skip(start)
         .take(max)
-        .map(|i| issue_json(ctx, &base, version, &data, i, &wanted, false))
+        .map(|i| {
+            let mut v = issue_json(ctx, &base, version, &data, i, &wanted, false);
+            if wants_changelog(&args.expand) {
+                v["changelog"] = changelog_json(ctx, &base, &data, i);
+            }
+            v
+        })
         .collect();
     let mut out = json!({"expand": "schema,names", "startAt": start, "maxResults": max, "total": hits.len(), "issues": issues});
     if args.expand.contains("names") || args.expand.contains("schema") {
@@ -258,4 +270,9 @@ pub(super) async fn search_old_post(
 ) -> Response {
     let args = || search_args_from_body(&body);
     searching(&ctx, &headers, &version, args, search_old)
+}
+
+/// `expand=changelog` among a search's expansions.
+fn wants_changelog(expand: &str) -> bool {
+    expand.split(',').any(|e| e.trim() == "changelog")
 }

@@ -70,8 +70,7 @@ pub(super) async fn project(
 }
 
 /// `GET /rest/api/{v}/issue/{key}` with `fields` and `expand` (`names`, `schema`,
-/// `renderedFields`); 404 with Jira's words for an unknown key. (`changelog` is not served
-/// yet: the dataset keeps no history to tell, and an empty one would be a false answer.)
+/// `renderedFields`, `changelog`); 404 with Jira's words for an unknown key.
 pub(super) async fn get_issue(
     State(ctx): State<Ctx>,
     Path((version, key)): Path<(String, String)>,
@@ -126,7 +125,54 @@ pub(super) async fn get_issue(
     if expand.iter().any(|e| e == "renderedFields") {
         v["renderedFields"] = json!({"summary": crate::html_escape(&issue.summary)});
     }
+    if expand.iter().any(|e| e == "changelog") {
+        v["changelog"] = changelog_json(&ctx, &base, &data, issue);
+    }
     crate::json_response(StatusCode::OK, v)
+}
+
+/// `GET /rest/api/3/issue/{key}/changelog` (Cloud): the history, a page at a time.
+pub(super) async fn issue_changelog(
+    State(ctx): State<Ctx>,
+    Path((version, key)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = gate(&ctx, &headers, Some(&version)) {
+        return r;
+    }
+    if ctx.flavour == Flavour::DataCenter {
+        return error(StatusCode::NOT_FOUND, "null for uri");
+    }
+    let ps = params(&q);
+    let (start, max) = match (number(&ps, "startAt", 0), number(&ps, "maxResults", 100)) {
+        (Ok(s), Ok(m)) => (s.max(0) as usize, m.clamp(1, 100) as usize),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let data = ctx.shared.jira.lock().unwrap();
+    let Some(issue) = data.issue(&key) else {
+        return no_issue();
+    };
+    let base = base_url(&headers, &ctx);
+    let values: Vec<Value> = issue
+        .history
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|c| history_json(&ctx, &base, &data, c))
+        .collect();
+    let total = issue.history.len();
+    let end = start + values.len();
+    let me = format!("{base}/rest/api/{version}/issue/{}/changelog", issue.key);
+    let mut page = json!({
+        "self": format!("{me}?startAt={start}&maxResults={max}"),
+        "maxResults": max, "startAt": start, "total": total, "isLast": end >= total,
+        "values": values
+    });
+    if end < total {
+        page["nextPage"] = json!(format!("{me}?startAt={end}&maxResults={max}"));
+    }
+    crate::json_response(StatusCode::OK, page)
 }
 
 /// `GET /rest/api/{v}/issue/{key}/transitions`: the workflow's moves from the issue's status.
