@@ -156,6 +156,25 @@ impl Client {
         self.with_json(Method::Put, path, body)?.json()
     }
 
+    /// POST a JSON body that only reads (a search, a batch read); the response is returned
+    /// unparsed. It carries an `Idempotency-Key` ([`idempotency_key`]), so the host may send
+    /// it again after a 503 or a lost answer, as it does a GET. Never for a POST that creates
+    /// something.
+    pub fn query_json<B: Serialize>(&self, path: &str, body: &B) -> Result<Response, PluginError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| PluginError::Internal(format!("cannot encode request body: {e}")))?;
+        let key = idempotency_key(path, &bytes);
+        self.request(
+            Method::Post,
+            path,
+            &[
+                ("content-type", "application/json"),
+                ("idempotency-key", &key),
+            ],
+            Some(bytes),
+        )
+    }
+
     /// Send a JSON body with any method; the response is returned unparsed.
     pub fn with_json<B: Serialize>(
         &self,
@@ -172,6 +191,17 @@ impl Client {
             Some(bytes),
         )
     }
+}
+
+/// The `Idempotency-Key` of a read sent as a POST (FNV-1a of the path and the body, in hex):
+/// the same read, the same key. The host retries a POST that carries one like a GET.
+pub fn idempotency_key(path: &str, body: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in path.as_bytes().iter().chain(body) {
+        h ^= u64::from(*byte);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
 }
 
 fn method_name(m: Method) -> &'static str {
@@ -263,6 +293,24 @@ pub fn with_query(path: &str, params: &[(&str, &str)]) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_same_read_has_the_same_key() {
+        let a = super::idempotency_key("/search/jql", b"{\"jql\":\"project = BIZ\"}");
+        assert_eq!(
+            a,
+            super::idempotency_key("/search/jql", b"{\"jql\":\"project = BIZ\"}")
+        );
+        assert_ne!(
+            a,
+            super::idempotency_key("/search/jql", b"{\"jql\":\"project = OPS\"}")
+        );
+        assert_ne!(
+            a,
+            super::idempotency_key("/search", b"{\"jql\":\"project = BIZ\"}")
+        );
+        assert_eq!(a.len(), 16);
+    }
     use super::*;
 
     #[test]

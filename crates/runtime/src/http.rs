@@ -648,6 +648,30 @@ impl HttpCapability {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_post_is_repeated_only_when_the_plugin_marks_it_a_read() {
+        let request = |method, headers: &[(&str, &str)]| Request {
+            connection: "jira".into(),
+            method,
+            path: "/rest/api/3/search/jql".into(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: Some(b"{}".to_vec()),
+        };
+        assert!(super::repeatable(&request(Method::Get, &[])));
+        assert!(!super::repeatable(&request(Method::Post, &[])));
+        assert!(!super::repeatable(&request(
+            Method::Patch,
+            &[("content-type", "application/json")]
+        )));
+        assert!(super::repeatable(&request(
+            Method::Post,
+            &[("Idempotency-Key", "abc")]
+        )));
+    }
+
     use super::*;
 
     #[test]

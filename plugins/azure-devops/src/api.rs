@@ -251,7 +251,7 @@ impl Ado {
     pub fn query<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T, PluginError> {
         let bytes = serde_json::to_vec(body)
             .map_err(|e| PluginError::Internal(format!("cannot encode a request body: {e}")))?;
-        let key = format!("{:016x}", fnv1a(path.as_bytes(), &bytes));
+        let key = tollgate_plugin_api::http::idempotency_key(path, &bytes);
         let headers = [
             ("content-type", "application/json"),
             ("idempotency-key", key.as_str()),
@@ -347,16 +347,6 @@ impl Ado {
         }
         Ok(out)
     }
-}
-
-/// FNV-1a over the path and the body: the same read, the same key.
-fn fnv1a(a: &[u8], b: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in a.iter().chain(b) {
-        h ^= u64::from(*byte);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
 }
 
 #[cfg(test)]

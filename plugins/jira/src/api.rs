@@ -185,11 +185,9 @@ impl Jira {
                 if let Some(t) = &at.token {
                     body["nextPageToken"] = Value::String(t.clone());
                 }
-                let response = self.client.with_json(
-                    tollgate_plugin_api::http::Method::Post,
-                    &format!("{}/search/jql", self.api()),
-                    &body,
-                )?;
+                let response = self
+                    .client
+                    .query_json(&format!("{}/search/jql", self.api()), &body)?;
                 search_page(self.deployment, &response)
             }
             Deployment::DataCenter => {
@@ -199,11 +197,9 @@ impl Jira {
                     "startAt": at.start_at,
                     "maxResults": page_size,
                 });
-                let response = self.client.with_json(
-                    tollgate_plugin_api::http::Method::Post,
-                    &format!("{}/search", self.api()),
-                    &body,
-                )?;
+                let response = self
+                    .client
+                    .query_json(&format!("{}/search", self.api()), &body)?;
                 search_page(self.deployment, &response)
             }
         }

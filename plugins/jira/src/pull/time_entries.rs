@@ -91,10 +91,14 @@ pub fn time_entries(
             .collect();
     } else {
         for chunk in ids.chunks(1000) {
-            let worklogs: Vec<Worklog> = jira.client().post_json(
-                &format!("{}/worklog/list", jira.api()),
-                &json!({ "ids": chunk }),
-            )?;
+            // A read sent as a POST: marked so the host may repeat it.
+            let worklogs: Vec<Worklog> = jira
+                .client()
+                .query_json(
+                    &format!("{}/worklog/list", jira.api()),
+                    &json!({ "ids": chunk }),
+                )?
+                .json()?;
             let issues = issues_by_id(jira, &cursor.fields, &worklogs)?;
             for w in worklogs {
                 let Some((key, epic, is_epic)) = issues.get(&w.issue_id) else {
