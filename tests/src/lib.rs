@@ -388,6 +388,49 @@ pub fn initiative<'a>(doc: &'a serde_json::Value, key: &str) -> &'a serde_json::
         .unwrap_or_else(|| panic!("{key} exported"))
 }
 
+/// A sandbox on a free port with this dataset (`demo`, `synthetic:N`), recording request and
+/// answer bodies for the fidelity checks.
+pub async fn recording_sandbox(dataset: &str) -> tollgate_sandbox::Sandbox {
+    let s = tollgate_sandbox::Sandbox::start_with(
+        "127.0.0.1:0",
+        tollgate_sandbox::Options {
+            dataset: dataset.into(),
+            faults: None,
+        },
+    )
+    .await
+    .unwrap();
+    s.record_bodies(true);
+    s
+}
+
+/// The session of the config in `dir/tollgate.toml`.
+pub async fn open_session(dir: &std::path::Path) -> tollgate_host::app::Session {
+    tollgate_host::app::Session::open(&dir.join("tollgate.toml"))
+        .await
+        .unwrap()
+}
+
+/// Every Jira exchange the sandbox recorded fits Atlassian's documents.
+pub fn assert_faithful_to_jira(sandbox: &tollgate_sandbox::Sandbox) {
+    let problems = openapi::check_recorded(&sandbox.requests());
+    assert!(
+        problems.is_empty(),
+        "exchanges the Jira documents do not allow:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// Every Azure DevOps exchange the sandbox recorded fits Microsoft's specifications.
+pub fn assert_faithful_to_ado(sandbox: &tollgate_sandbox::Sandbox) {
+    let problems = openapi::check_recorded_ado(&sandbox.requests());
+    assert!(
+        problems.is_empty(),
+        "exchanges Microsoft's specifications do not allow:\n{}",
+        problems.join("\n")
+    );
+}
+
 /// A plugin artefact cache shared by the tests of this process.
 pub fn shared_cache_dir() -> &'static std::path::Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();

@@ -464,31 +464,13 @@ impl Spec {
                 ));
             }
         }
-        let ty = schema["type"].as_str();
-        let type_ok = match ty {
-            None => true,
-            Some("object") if any_object => true,
-            Some("object") => v.is_object(),
-            Some("array") => v.is_array(),
-            Some("string") => v.is_string(),
-            Some("integer") => v.is_i64() || v.is_u64(),
-            Some("number") => v.is_number(),
-            Some("boolean") => v.is_boolean(),
-            Some(_) => true,
-        };
-        if !type_ok {
-            problems.push(format!("{at}: {} is not of type {}", short(v), ty.unwrap()));
+        // `{"type": "object"}` alone is .NET's `object`: any value.
+        let any_value = any_object && schema["type"] == "object";
+        if !(any_value || fits_type(schema, v, at, problems)) {
             return;
         }
         if let Some(obj) = v.as_object() {
-            for req in schema["required"].as_array().into_iter().flatten() {
-                if let Some(name) = req.as_str()
-                    && !obj.contains_key(name)
-                    && at != "request"
-                {
-                    problems.push(format!("{at}: required `{name}` is missing"));
-                }
-            }
+            check_required(schema, obj, at, problems);
             for (k, val) in obj {
                 match props.iter().find(|(name, _)| name == k) {
                     Some((_, s)) => self.validate_ado(s, val, &format!("{at}.{k}"), problems),
@@ -544,31 +526,12 @@ impl Spec {
                 Value::Array(options.clone())
             ));
         }
-        let ty = schema["type"].as_str();
-        let type_ok = match ty {
-            None => true,
-            Some("object") => v.is_object(),
-            Some("array") => v.is_array(),
-            Some("string") => v.is_string(),
-            Some("integer") => v.is_i64() || v.is_u64(),
-            Some("number") => v.is_number(),
-            Some("boolean") => v.is_boolean(),
-            Some(_) => true,
-        };
-        if !type_ok {
-            problems.push(format!("{at}: {} is not of type {}", short(v), ty.unwrap()));
+        if !fits_type(schema, v, at, problems) {
             return;
         }
         if let Some(obj) = v.as_object() {
             let props = schema["properties"].as_object();
-            for req in schema["required"].as_array().into_iter().flatten() {
-                if let Some(name) = req.as_str()
-                    && !obj.contains_key(name)
-                    && at != "request"
-                {
-                    problems.push(format!("{at}: required `{name}` is missing"));
-                }
-            }
+            check_required(schema, obj, at, problems);
             for (k, val) in obj {
                 match props.and_then(|p| p.get(k)) {
                     Some(s) => self.validate(s, val, &format!("{at}.{k}"), problems),
@@ -592,6 +555,42 @@ impl Spec {
             for (i, item) in arr.iter().enumerate() {
                 self.validate(items, item, &format!("{at}[{i}]"), problems);
             }
+        }
+    }
+}
+
+/// Whether `v` is of the schema's JSON type; a problem when not.
+fn fits_type(schema: &Value, v: &Value, at: &str, problems: &mut Vec<String>) -> bool {
+    let ty = schema["type"].as_str();
+    let fits = match ty {
+        None => true,
+        Some("object") => v.is_object(),
+        Some("array") => v.is_array(),
+        Some("string") => v.is_string(),
+        Some("integer") => v.is_i64() || v.is_u64(),
+        Some("number") => v.is_number(),
+        Some("boolean") => v.is_boolean(),
+        Some(_) => true,
+    };
+    if !fits {
+        problems.push(format!("{at}: {} is not of type {}", short(v), ty.unwrap()));
+    }
+    fits
+}
+
+/// Every `required` field of an answer is there (a request may leave them to defaults).
+fn check_required(
+    schema: &Value,
+    obj: &serde_json::Map<String, Value>,
+    at: &str,
+    problems: &mut Vec<String>,
+) {
+    for req in schema["required"].as_array().into_iter().flatten() {
+        if let Some(name) = req.as_str()
+            && !obj.contains_key(name)
+            && at != "request"
+        {
+            problems.push(format!("{at}: required `{name}` is missing"));
         }
     }
 }
@@ -642,44 +641,40 @@ fn short(v: &Value) -> String {
 
 /// Check every Jira exchange a sandbox recorded; returns the problems.
 pub fn check_recorded(requests: &[tollgate_sandbox::RecordedRequest]) -> Vec<String> {
-    let spec = Spec::jira();
-    let mut problems = Vec::new();
-    for r in requests {
-        let Some(path) = r
-            .path
+    check_all(&Spec::jira(), requests, |r| {
+        r.path
             .strip_prefix("/jira-cloud")
             .or_else(|| r.path.strip_prefix("/jira-dc"))
-        else {
-            continue;
-        };
-        problems.extend(spec.check(&Exchange {
-            method: &r.method,
-            path,
-            query: r.query.as_deref(),
-            request_body: r.request_body.as_deref(),
-            status: r.status,
-            response_body: r.response_body.as_deref(),
-        }));
-    }
-    problems.sort();
+    })
+}
+
+/// Check every Azure DevOps exchange a sandbox recorded; returns the problems, one line per
+/// kind (array indices read `[*]`). Requests outside the two documented areas (wit and work)
+/// are left out by name: discovery (`OPTIONS` on `_apis`, `connectionData`, `resourceAreas`),
+/// projects and teams (the core area), and the work item's web page.
+pub fn check_recorded_ado(requests: &[tollgate_sandbox::RecordedRequest]) -> Vec<String> {
+    let problems = check_all(&Spec::ado(), requests, |r| {
+        r.path
+            .strip_prefix("/ado")
+            .filter(|path| is_documented_area(&r.method, path))
+    });
+    let mut problems: Vec<String> = problems.iter().map(|p| without_indices(p)).collect();
     problems.dedup();
     problems
 }
 
-/// Check every Azure DevOps exchange a sandbox recorded; returns the problems. Requests
-/// outside the two documented areas (wit and work) are left out by name: discovery (`OPTIONS`
-/// on `_apis`, `connectionData`, `resourceAreas`), projects and teams (the core area), and the
-/// work item's web page.
-pub fn check_recorded_ado(requests: &[tollgate_sandbox::RecordedRequest]) -> Vec<String> {
-    let spec = Spec::ado();
+/// The problems of every recorded exchange whose path `path_of` maps into the documents,
+/// sorted, each once.
+fn check_all(
+    spec: &Spec,
+    requests: &[tollgate_sandbox::RecordedRequest],
+    path_of: impl Fn(&tollgate_sandbox::RecordedRequest) -> Option<&str>,
+) -> Vec<String> {
     let mut problems = Vec::new();
     for r in requests {
-        let Some(path) = r.path.strip_prefix("/ado") else {
+        let Some(path) = path_of(r) else {
             continue;
         };
-        if !is_documented_area(&r.method, path) {
-            continue;
-        }
         problems.extend(spec.check(&Exchange {
             method: &r.method,
             path,
@@ -689,8 +684,6 @@ pub fn check_recorded_ado(requests: &[tollgate_sandbox::RecordedRequest]) -> Vec
             response_body: r.response_body.as_deref(),
         }));
     }
-    // One line per kind of problem, not per array element.
-    let mut problems: Vec<String> = problems.iter().map(|p| without_indices(p)).collect();
     problems.sort();
     problems.dedup();
     problems

@@ -5,29 +5,25 @@
 
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use tollgate_host::app::Session;
 use tollgate_host::check::run_checks;
 use tollgate_host::cli::{SyncFlags, sync_all};
 use tollgate_host::publish::Published;
-use tollgate_sandbox::{Options, Sandbox};
-use tollgate_tests::{ado_config, export, initiative, openapi, records};
+use tollgate_sandbox::Sandbox;
+use tollgate_tests::{
+    ado_config, assert_faithful_to_ado as assert_faithful, export, initiative,
+    open_session as session, recording_sandbox as sandbox, records,
+};
 
-async fn sandbox(dataset: &str) -> Sandbox {
-    let s = Sandbox::start_with(
-        "127.0.0.1:0",
-        Options {
-            dataset: dataset.into(),
-            faults: None,
-        },
-    )
-    .await
-    .unwrap();
-    s.record_bodies(true);
-    s
-}
-
-async fn session(dir: &std::path::Path) -> Session {
-    Session::open(&dir.join("tollgate.toml")).await.unwrap()
+/// A store in a new folder, synced from the sandbox's organisation by the demo's connection;
+/// keep the folder while the session is used.
+async fn synced(sandbox: &Sandbox) -> (tempfile::TempDir, tollgate_host::app::Session) {
+    let dir = tempfile::tempdir().unwrap();
+    ado_config(dir.path(), sandbox, "");
+    let session = session(dir.path()).await;
+    sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap();
+    (dir, session)
 }
 
 /// Hours per (person, epic id) in the export.
@@ -45,15 +41,6 @@ fn hours_by_person_and_epic(doc: &Value) -> BTreeMap<(String, u64), f64> {
         *out.entry(key).or_insert(0.0) += e["seconds"].as_f64().unwrap() / 3600.0;
     }
     out
-}
-
-fn assert_faithful(sandbox: &Sandbox) {
-    let problems = openapi::check_recorded_ado(&sandbox.requests());
-    assert!(
-        problems.is_empty(),
-        "exchanges Microsoft's specifications do not allow:\n{}",
-        problems.join("\n")
-    );
 }
 
 /// What the sandbox's organisation holds, as the sync should see it.
@@ -121,12 +108,7 @@ fn assert_hours_match(
 #[tokio::test]
 async fn the_demo_organisation_syncs_to_its_ground_truth() {
     let sandbox = sandbox("demo").await;
-    let dir = tempfile::tempdir().unwrap();
-    ado_config(dir.path(), &sandbox, "");
-    let session = session(dir.path()).await;
-    sync_all(&session, None, SyncFlags::default())
-        .await
-        .unwrap();
+    let (_dir, session) = synced(&sandbox).await;
     let doc = export(&session, &sandbox);
     let truth = truth(&sandbox);
 
@@ -207,12 +189,7 @@ async fn the_demo_organisation_syncs_to_its_ground_truth() {
 #[tokio::test]
 async fn faults_and_throttling_on_the_wire_change_nothing_in_the_export() {
     let clean = sandbox("demo").await;
-    let dir = tempfile::tempdir().unwrap();
-    ado_config(dir.path(), &clean, "");
-    let reference = session(dir.path()).await;
-    sync_all(&reference, None, SyncFlags::default())
-        .await
-        .unwrap();
+    let (_dir, reference) = synced(&clean).await;
     let expected = export(&reference, &clean);
 
     let faulty = sandbox("demo").await;
@@ -221,12 +198,7 @@ async fn faults_and_throttling_on_the_wire_change_nothing_in_the_export() {
             .parse()
             .unwrap(),
     ));
-    let dir = tempfile::tempdir().unwrap();
-    ado_config(dir.path(), &faulty, "");
-    let session = session(dir.path()).await;
-    sync_all(&session, None, SyncFlags::default())
-        .await
-        .unwrap();
+    let (_dir, session) = synced(&faulty).await;
     let [throttled, unavailable, dropped, truncated, ..] = faulty.faults_injected();
     assert!(
         throttled > 0 && unavailable > 0 && dropped > 0 && truncated > 0,
@@ -297,12 +269,7 @@ async fn a_project_above_the_wiql_cap_syncs_every_item_once() {
     assert!(refused.text().await.unwrap().contains("VS402337"));
     sandbox.clear_requests();
 
-    let dir = tempfile::tempdir().unwrap();
-    ado_config(dir.path(), &sandbox, "");
-    let session = session(dir.path()).await;
-    sync_all(&session, None, SyncFlags::default())
-        .await
-        .unwrap();
+    let (_dir, session) = synced(&sandbox).await;
     let doc = export(&session, &sandbox);
     let epics = ids(&doc, "initiative");
     assert_eq!(epics.len(), 1900);
@@ -415,12 +382,7 @@ fn ours(sandbox: &Sandbox, id: u64) -> Vec<tollgate_sandbox::ado::data::Comment>
 #[tokio::test]
 async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
     let sandbox = sandbox("demo").await;
-    let dir = tempfile::tempdir().unwrap();
-    ado_config(dir.path(), &sandbox, "");
-    let session = session(dir.path()).await;
-    sync_all(&session, None, SyncFlags::default())
-        .await
-        .unwrap();
+    let (_dir, session) = synced(&sandbox).await;
     let mut store = session.store().unwrap();
     let outcome = run_checks(&session.config, store.as_mut(), "2026-11-27").unwrap();
     let with_findings: BTreeSet<u64> = outcome
@@ -528,12 +490,7 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
 #[tokio::test]
 async fn an_incremental_sync_reads_what_changed_and_what_was_deleted() {
     let sandbox = sandbox("demo").await;
-    let dir = tempfile::tempdir().unwrap();
-    ado_config(dir.path(), &sandbox, "");
-    let session = session(dir.path()).await;
-    sync_all(&session, None, SyncFlags::default())
-        .await
-        .unwrap();
+    let (_dir, session) = synced(&sandbox).await;
     let before = export(&session, &sandbox);
 
     // Later: someone renames an epic, adds three hours to a task, and deletes another task

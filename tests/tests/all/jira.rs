@@ -4,21 +4,17 @@
 
 use serde_json::Value;
 use std::collections::BTreeMap;
-use tollgate_host::app::Session;
 use tollgate_host::check::run_checks;
 use tollgate_host::cli::{SyncFlags, sync_all};
 use tollgate_host::publish::Published;
 use tollgate_sandbox::{FieldValue, Flavour, Sandbox};
-use tollgate_tests::{JiraFace, demo_config, export, initiative, jira_config, openapi, records};
+use tollgate_tests::{
+    JiraFace, assert_faithful_to_jira as assert_faithful, demo_config, export, initiative,
+    jira_config, open_session as session, recording_sandbox, records,
+};
 
 async fn sandbox() -> Sandbox {
-    let s = Sandbox::start("127.0.0.1:0").await.unwrap();
-    s.record_bodies(true);
-    s
-}
-
-async fn session(dir: &std::path::Path) -> Session {
-    Session::open(&dir.join("tollgate.toml")).await.unwrap()
+    recording_sandbox("demo").await
 }
 
 fn seconds_by_person_and_epic(doc: &Value) -> BTreeMap<(String, String), u64> {
@@ -32,15 +28,6 @@ fn seconds_by_person_and_epic(doc: &Value) -> BTreeMap<(String, String), u64> {
         *out.entry(key).or_default() += e["seconds"].as_u64().unwrap();
     }
     out
-}
-
-fn assert_faithful(sandbox: &Sandbox) {
-    let problems = openapi::check_recorded(&sandbox.requests());
-    assert!(
-        problems.is_empty(),
-        "exchanges the Jira documents do not allow:\n{}",
-        problems.join("\n")
-    );
 }
 
 #[tokio::test]

@@ -4,21 +4,10 @@
 
 use serde_json::Value;
 use tollgate_sandbox::{Flavour, Sandbox};
-use tollgate_tests::openapi;
+use tollgate_tests::{assert_faithful_to_jira as assert_faithful, recording_sandbox};
 
 async fn sandbox() -> Sandbox {
-    let s = Sandbox::start("127.0.0.1:0").await.unwrap();
-    s.record_bodies(true);
-    s
-}
-
-fn assert_faithful(sandbox: &Sandbox) {
-    let problems = openapi::check_recorded(&sandbox.requests());
-    assert!(
-        problems.is_empty(),
-        "exchanges the Jira documents do not allow:\n{}",
-        problems.join("\n")
-    );
+    recording_sandbox("demo").await
 }
 
 /// jira.js in `target/jira-client`, installed from the npm registry on first use; `None` (and

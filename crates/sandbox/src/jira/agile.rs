@@ -12,9 +12,9 @@ pub(super) async fn boards(
         return r;
     }
     let ps = params(&q);
-    let (start, max) = match (number(&ps, "startAt", 0), number(&ps, "maxResults", 50)) {
-        (Ok(s), Ok(m)) => (s.max(0) as usize, m.clamp(1, 50) as usize),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (start, max) = match page_args(&ps, 50, 1, 50) {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     let data = ctx.shared.jira.lock().unwrap();
     if let Some(p) = param(&ps, "projectKeyOrId")
@@ -94,9 +94,9 @@ pub(super) async fn board_sprints(
         return r;
     }
     let ps = params(&q);
-    let (start, max) = match (number(&ps, "startAt", 0), number(&ps, "maxResults", 50)) {
-        (Ok(s), Ok(m)) => (s.max(0) as usize, m.clamp(1, 50) as usize),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (start, max) = match page_args(&ps, 50, 1, 50) {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     let data = ctx.shared.jira.lock().unwrap();
     let Some(board) = data.boards.iter().find(|b| b.id.to_string() == id) else {
@@ -148,9 +148,9 @@ pub(super) async fn sprint_issues(
         return r;
     }
     let ps = params(&q);
-    let (start, max) = match (number(&ps, "startAt", 0), number(&ps, "maxResults", 50)) {
-        (Ok(s), Ok(m)) => (s.max(0) as usize, m.clamp(1, 1000) as usize),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (start, max) = match page_args(&ps, 50, 1, 1000) {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     let data = ctx.shared.jira.lock().unwrap();
     let Ok(sprint) = id.parse::<u64>() else {

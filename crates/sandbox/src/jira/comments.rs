@@ -148,9 +148,9 @@ pub(super) async fn list_comments(
         return r;
     }
     let ps = params(&q);
-    let (start, max) = match (number(&ps, "startAt", 0), number(&ps, "maxResults", 100)) {
-        (Ok(s), Ok(m)) => (s.max(0) as usize, m.clamp(0, 100) as usize),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (start, max) = match page_args(&ps, 100, 0, 100) {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     let data = ctx.shared.jira.lock().unwrap();
     let Some(issue) = data.issue(&key) else {

@@ -245,6 +245,19 @@ pub(super) fn number(ps: &[(String, String)], name: &str, default: i64) -> Resul
     }
 }
 
+/// `startAt` (from 0) and `maxResults` (`default` when absent, held within `min..=max`), as
+/// Jira's paged resources read them; a non-number is Jira's 400.
+pub(super) fn page_args(
+    ps: &[(String, String)],
+    default: i64,
+    min: i64,
+    max: i64,
+) -> Result<(usize, usize), Response> {
+    let start = number(ps, "startAt", 0)?;
+    let size = number(ps, "maxResults", default)?;
+    Ok((start.max(0) as usize, size.clamp(min, max) as usize))
+}
+
 pub(super) fn base_url(headers: &HeaderMap, ctx: &Ctx) -> String {
     let host = headers
         .get("host")
