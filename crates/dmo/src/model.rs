@@ -18,8 +18,12 @@ pub const DEMAND_TYPES: &[&str] = &[
 pub const DEVELOPMENT_TYPES: &[&str] = &["sequential", "incremental", "continual"];
 /// Status categories.
 pub const STATUS_CATEGORIES: &[&str] = &["todo", "in-progress", "done"];
-/// Gate decisions.
-pub const DECISIONS: &[&str] = &["go", "conditional-go", "hold", "recycle", "stop"];
+/// Gate decisions, and [`ENTERED`].
+pub const DECISIONS: &[&str] = &["go", "conditional-go", "hold", "recycle", "stop", ENTERED];
+/// Not a decision: a tracker's history says the initiative moved into the gate on that day
+/// (the Jira plugin reads it from the epic's changelog). The checks hold these against the
+/// decisions on record.
+pub const ENTERED: &str = "entered";
 /// Finance entry kinds.
 pub const FINANCE_KINDS: &[&str] = &["budget", "actual", "planned-benefit", "realised-benefit"];
 /// Expense types.

@@ -23,6 +23,9 @@ pub struct Issue {
     pub self_url: Option<String>,
     /// Searches always ask for fields, so an issue without them is a malformed answer.
     pub fields: serde_json::Map<String, Value>,
+    /// The changelog, when the search asked for it (`expand=changelog`).
+    #[serde(default)]
+    pub changelog: Option<Value>,
 }
 
 impl Issue {
@@ -175,6 +178,19 @@ impl Jira {
         at: &SearchPosition,
         page_size: u32,
     ) -> Result<SearchPage, PluginError> {
+        self.search_expanded(jql, fields, &[], at, page_size)
+    }
+
+    /// A search page with expansions (`changelog`): a comma-separated string in Cloud's
+    /// enhanced search, a list in Data Center's classic one.
+    pub fn search_expanded(
+        &self,
+        jql: &str,
+        fields: &[String],
+        expand: &[&str],
+        at: &SearchPosition,
+        page_size: u32,
+    ) -> Result<SearchPage, PluginError> {
         match self.deployment {
             Deployment::Cloud => {
                 let mut body = serde_json::json!({
@@ -182,6 +198,9 @@ impl Jira {
                     "fields": fields,
                     "maxResults": page_size,
                 });
+                if !expand.is_empty() {
+                    body["expand"] = Value::String(expand.join(","));
+                }
                 if let Some(t) = &at.token {
                     body["nextPageToken"] = Value::String(t.clone());
                 }
@@ -191,12 +210,15 @@ impl Jira {
                 search_page(self.deployment, &response)
             }
             Deployment::DataCenter => {
-                let body = serde_json::json!({
+                let mut body = serde_json::json!({
                     "jql": jql,
                     "fields": fields,
                     "startAt": at.start_at,
                     "maxResults": page_size,
                 });
+                if !expand.is_empty() {
+                    body["expand"] = serde_json::json!(expand);
+                }
                 let response = self
                     .client
                     .query_json(&format!("{}/search", self.api()), &body)?;

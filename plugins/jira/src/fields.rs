@@ -58,6 +58,10 @@ struct FieldDetails {
 pub struct FieldMap {
     /// Attribute (`cost-of-delay`) -> field id on this site (`customfield_10050`).
     pub ids: BTreeMap<String, String>,
+    /// Attribute -> the field's name on this site: Data Center's changelog names fields only
+    /// by their names.
+    #[serde(default)]
+    pub names: BTreeMap<String, String>,
 }
 
 impl FieldMap {
@@ -69,6 +73,7 @@ impl FieldMap {
     ) -> Result<FieldMap, PluginError> {
         let fields: Vec<FieldDetails> = jira.get(&format!("{}/field", jira.api()))?;
         let mut ids = BTreeMap::new();
+        let mut names = BTreeMap::new();
         for (attribute, default) in DEFAULT_FIELDS {
             let wanted = configured
                 .get(*attribute)
@@ -84,6 +89,7 @@ impl FieldMap {
             match hits.as_slice() {
                 [one] => {
                     ids.insert(attribute.to_string(), one.id.clone());
+                    names.insert(attribute.to_string(), one.name.clone());
                 }
                 [] if OPTIONAL.contains(attribute) && !configured.contains_key(*attribute) => {}
                 [] => diagnostics.push(Diagnostic {
@@ -114,12 +120,25 @@ impl FieldMap {
                 )));
             }
         }
-        Ok(FieldMap { ids })
+        Ok(FieldMap { ids, names })
     }
 
     /// The field id of an attribute, if the site has it.
     pub fn id(&self, attribute: &str) -> Option<&str> {
         self.ids.get(attribute).map(String::as_str)
+    }
+
+    /// Whether a changelog item (`fieldId` on Cloud, only the `field` name on Data Center) is
+    /// about an attribute's field.
+    pub fn is_item_of(&self, attribute: &str, field_id: Option<&str>, field: &str) -> bool {
+        match (field_id, self.id(attribute)) {
+            (Some(given), Some(id)) => given == id,
+            (None, Some(_)) => self
+                .names
+                .get(attribute)
+                .is_some_and(|n| n.eq_ignore_ascii_case(field)),
+            (_, None) => false,
+        }
     }
 
     /// Ids of these attributes that are mapped, for the `fields` of a search.
@@ -437,6 +456,7 @@ mod tests {
             .into_iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect(),
+            names: Default::default(),
         }
     }
 

@@ -1,6 +1,6 @@
 //! Entry points for the fuzz targets in `fuzz/` and for the tests that replay their corpora:
-//! whatever bytes an upstream answers, decoding them and reading their fields returns values
-//! or errors, never a panic.
+//! whatever bytes an upstream answers, decoding them and reading their fields and changelogs
+//! returns values or errors, never a panic.
 
 use crate::Deployment;
 use crate::api::search_page;
@@ -33,6 +33,7 @@ pub fn page_decoding(data: &[u8]) {
                         (attribute.to_string(), keys[i % keys.len()].clone())
                     })
                     .collect(),
+                names: Default::default(),
             };
             let _ = issue.browse_url();
             let mut r = Reader::new(&map, issue.key(), &issue.fields);
@@ -47,6 +48,13 @@ pub fn page_decoding(data: &[u8]) {
             let _ = r.system_name("status", "status");
             let _ = r.labels();
             let _ = r.take_extra();
+            // The changelog, when the answer carries one, as the initiatives stream reads it.
+            if let Ok((history, _)) = crate::pull::history::embedded(issue) {
+                let mut diagnostics = Vec::new();
+                let _ = crate::pull::history::gate_entries(&map, &history);
+                let _ =
+                    crate::pull::history::kpi_measurements(&map, "X-1", &history, &mut diagnostics);
+            }
         }
     }
 }

@@ -17,6 +17,22 @@ async fn sandbox() -> Sandbox {
     recording_sandbox("demo").await
 }
 
+/// A full sync of the sandbox through one face: the config's directory, the session and the
+/// export.
+async fn synced(
+    sandbox: &Sandbox,
+    face: JiraFace,
+) -> (tempfile::TempDir, tollgate_host::app::Session, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    jira_config(dir.path(), sandbox, face, "");
+    let session = session(dir.path()).await;
+    sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap();
+    let doc = export(&session, sandbox);
+    (dir, session, doc)
+}
+
 fn seconds_by_person_and_epic(doc: &Value) -> BTreeMap<(String, String), u64> {
     let mut out = BTreeMap::new();
     for r in records(doc, "time-entry") {
@@ -37,13 +53,7 @@ async fn the_demo_site_syncs_to_its_ground_truth_on_cloud_and_data_center() {
         (JiraFace::DataCenter, Flavour::DataCenter),
     ] {
         let sandbox = sandbox().await;
-        let dir = tempfile::tempdir().unwrap();
-        jira_config(dir.path(), &sandbox, face, "");
-        let session = session(dir.path()).await;
-        sync_all(&session, None, SyncFlags::default())
-            .await
-            .unwrap();
-        let doc = export(&session, &sandbox);
+        let (_dir, session, doc) = synced(&sandbox, face).await;
         let truth = sandbox.jira().clone();
 
         let count = |kind| records(&doc, kind).len();
@@ -51,11 +61,17 @@ async fn the_demo_site_syncs_to_its_ground_truth_on_cloud_and_data_center() {
         assert_eq!(count("work-item"), 275, "300 children less 25 risks");
         assert_eq!(count("sprint"), 42, "14 sprints on each of 3 scrum boards");
         assert_eq!(count("time-entry"), truth.worklogs.len());
-        assert_eq!(
-            count("gate-decision"),
-            3,
-            "BIZ-14, 22 and 24 keep theirs in the epic"
-        );
+        // BIZ-14, 22 and 24 keep their decisions in the epic; every epic's history says
+        // when it entered each gate.
+        let decided = |d: &str| {
+            records(&doc, "gate-decision")
+                .into_iter()
+                .filter(|r| (r["entity"]["data"]["decision"] == "entered") == (d == "entered"))
+                .count()
+        };
+        assert_eq!(decided("go"), 3);
+        assert_eq!(decided("entered"), gate_moves(&truth).len(), "{face:?}");
+        assert_eq!(gate_moves(&truth).len(), 37);
         assert!(truth.worklogs.len() > 4000);
 
         // Worklog seconds per person per epic, exactly.
@@ -79,9 +95,23 @@ async fn the_demo_site_syncs_to_its_ground_truth_on_cloud_and_data_center() {
         );
         assert_eq!(e["status_category"], "in-progress");
         assert_eq!(e["planned_end"], "2027-02-26");
+        // The KPI's measurements over time: two from its history, the latest in its fields.
         assert_eq!(
-            e["kpis"][0]["measurements"][0],
-            serde_json::json!(["2026-11-02", 17.0])
+            e["kpis"][0]["measurements"],
+            serde_json::json!([
+                ["2026-08-03", 5.0],
+                ["2026-10-01", 10.0],
+                ["2026-11-02", 17.0]
+            ])
+        );
+        assert_eq!(
+            entered(&doc, "BIZ-9"),
+            [
+                ("G1", "2026-02-20"),
+                ("G2", "2026-05-20"),
+                ("G3", "2026-09-16")
+            ]
+            .map(|(g, d)| (g.to_string(), d.to_string()))
         );
         assert_eq!(e["risks"][0]["mitigation"], "Pair on every change");
         assert_eq!(e["risks"][0]["owner"], truth.users[0].display_name.as_str());
@@ -182,6 +212,123 @@ async fn the_demo_site_syncs_to_its_ground_truth_on_cloud_and_data_center() {
             requests.iter().all(|r| r.status < 400),
             "no refused request"
         );
+        assert_faithful(&sandbox);
+    }
+}
+
+/// Every move of an epic's Gate field in the sandbox's history: (key, gate, day in UTC).
+fn gate_moves(truth: &tollgate_sandbox::jira::data::Dataset) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for i in truth.issues.iter().filter(|i| i.parent.is_none()) {
+        for c in &i.history {
+            for item in c.items.iter().filter(|x| x.field == "Gate") {
+                let day = tollgate_sandbox::time::jira_timestamp(c.at)[..10].to_string();
+                out.push((i.key.clone(), item.to.clone().unwrap(), day));
+            }
+        }
+    }
+    out
+}
+
+/// The gates an initiative entered, as synced: (gate, day), oldest first.
+fn entered(doc: &Value, key: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = records(doc, "gate-decision")
+        .into_iter()
+        .map(|r| &r["entity"]["data"])
+        .filter(|d| d["initiative_key"] == key && d["decision"] == "entered")
+        .map(|d| {
+            (
+                d["gate"].as_str().unwrap().to_string(),
+                d["date"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    out
+}
+
+#[tokio::test]
+async fn an_epics_history_is_read_whole_even_where_a_search_embeds_only_its_latest_entries() {
+    for face in [JiraFace::Cloud, JiraFace::DataCenter] {
+        let sandbox = sandbox().await;
+        // 30 later edits push BIZ-9's gate moves out of the 20 entries Cloud embeds in a
+        // search; its KPI is measured once more on a new day, and once with a value that is
+        // not a number.
+        let now = sandbox.now_ms();
+        {
+            let mut d = sandbox.jira();
+            for n in 0..30 {
+                assert!(d.edit_summary(
+                    "BIZ-9",
+                    &format!("Savings goals ({n})"),
+                    now - 40_000_000 + n
+                ));
+            }
+            // One edit of both fields, as a person makes it in the epic.
+            assert!(d.set_fields(
+                "BIZ-9",
+                &[
+                    ("KPI Actual", Some(FieldValue::Number(19.0))),
+                    (
+                        "KPI Measured On",
+                        Some(FieldValue::Date("2026-11-25".into()))
+                    ),
+                ],
+                now
+            ));
+            assert!(d.set_field(
+                "BIZ-10",
+                "KPI Actual",
+                Some(FieldValue::Text("n/a".into())),
+                now
+            ));
+        }
+        let (_dir, session, doc) = synced(&sandbox, face).await;
+        assert_eq!(
+            entered(&doc, "BIZ-9"),
+            [
+                ("G1", "2026-02-20"),
+                ("G2", "2026-05-20"),
+                ("G3", "2026-09-16")
+            ]
+            .map(|(g, d)| (g.to_string(), d.to_string())),
+            "{face:?}"
+        );
+        // Two edits on the same day are one measurement; the fields hold the latest.
+        let biz9 = &initiative(&doc, "BIZ-9")["entity"]["data"];
+        assert_eq!(
+            biz9["kpis"][0]["measurements"],
+            serde_json::json!([
+                ["2026-08-03", 5.0],
+                ["2026-10-01", 10.0],
+                ["2026-11-02", 17.0],
+                ["2026-11-25", 19.0]
+            ]),
+            "{face:?}"
+        );
+        // A value that is not a number is reported, naming the epic; the rest is kept.
+        let store = session.store().unwrap();
+        let diagnostics = store.current_diagnostics().unwrap();
+        assert!(
+            diagnostics.iter().any(|(_, d)| d.code == "mistyped-value"
+                && d.message
+                    .contains("BIZ-10: its history sets `kpi-actual` to \"n/a\"")),
+            "{diagnostics:?}"
+        );
+        // Cloud read the rest of BIZ-9's history from its changelog resource, and only its.
+        let pages: Vec<String> = sandbox
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/changelog"))
+            .map(|r| r.path.clone())
+            .collect();
+        match face {
+            JiraFace::Cloud => {
+                assert_eq!(pages.len(), 1, "{pages:?}");
+                assert!(pages[0].ends_with("/rest/api/3/issue/10009/changelog"));
+            }
+            JiraFace::DataCenter => assert!(pages.is_empty(), "{pages:?}"),
+        }
         assert_faithful(&sandbox);
     }
 }

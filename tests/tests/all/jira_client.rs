@@ -3,7 +3,7 @@
 //! Jira's status and body on errors. Every exchange is checked against Atlassian's documents.
 
 use serde_json::Value;
-use tollgate_sandbox::{Flavour, Sandbox};
+use tollgate_sandbox::{FieldValue, Flavour, Sandbox};
 use tollgate_tests::{assert_faithful_to_jira as assert_faithful, recording_sandbox};
 
 async fn sandbox() -> Sandbox {
@@ -393,6 +393,45 @@ async fn jql_as_people_write_it_on_both_faces() {
             count(&|i| i.resolved.is_none()),
         ),
         ("created >= -36500d".into(), d.issues.len()),
+        // Reporters, and the custom fields by name on either face.
+        (
+            format!("reporter = {}", d.users[0].account_id),
+            count(&|i| i.reporter == Some(0)),
+        ),
+        ("project = BIZ AND reporter = currentUser()".into(), 0),
+        (
+            "\"Gate\" in (G2, G3)".into(),
+            count(
+                &|i| matches!(i.custom.get("Gate"), Some(FieldValue::Option(g)) if g == "G2" || g == "G3"),
+            ),
+        ),
+        (
+            "\"Cost of Delay\" >= 30000".into(),
+            count(
+                &|i| matches!(i.custom.get("Cost of Delay"), Some(FieldValue::Number(n)) if *n >= 30000.0),
+            ),
+        ),
+        (
+            "\"Target end\" < 2027-01-01 AND issuetype = 10000".into(),
+            count(&|i| {
+                i.issue_type == 0
+                    && matches!(i.custom.get("Target end"), Some(FieldValue::Date(t)) if t.as_str() < "2027-01-01")
+            }),
+        ),
+        (
+            "\"Strategic Theme\" is EMPTY AND issuetype = 10000".into(),
+            count(&|i| i.issue_type == 0 && !i.custom.contains_key("Strategic Theme")),
+        ),
+        (
+            "KPI ~ \"customers\"".into(),
+            count(
+                &|i| matches!(i.custom.get("KPI"), Some(FieldValue::Text(t)) if t.to_lowercase().contains("customers")),
+            ),
+        ),
+        (
+            "project = BIZ ORDER BY reporter, key".into(),
+            d.issues.len(),
+        ),
     ];
     for flavour in [Flavour::Cloud, Flavour::DataCenter] {
         for (jql, expected) in &forms {
@@ -401,6 +440,17 @@ async fn jql_as_people_write_it_on_both_faces() {
                 .unwrap_or_else(|e| panic!("{flavour:?} {jql}: {e:?}"));
             assert_eq!(keys.len(), *expected, "{flavour:?} {jql}");
         }
+        // A custom field by the site's own id: the ids differ between the two faces.
+        let gate_id = tollgate_sandbox::jira::data::field_def("Gate").id(flavour);
+        let by_id = format!("cf[{}] = G2", gate_id.trim_start_matches("customfield_"));
+        let keys = search_keys(&client, &sandbox, flavour, &by_id)
+            .await
+            .unwrap();
+        assert_eq!(
+            keys.len(),
+            count(&|i| matches!(i.custom.get("Gate"), Some(FieldValue::Option(g)) if g == "G2")),
+            "{flavour:?} {by_id}"
+        );
         // Sorted as asked.
         let keys = search_keys(
             &client,
@@ -434,6 +484,14 @@ async fn jql_as_people_write_it_on_both_faces() {
                 "The operator '~' is not supported by the 'status' field",
             ),
             ("(project = BIZ", "Expecting ')'"),
+            (
+                "KPI = \"Customers using it\"",
+                "The operator '=' is not supported by the 'KPI' field",
+            ),
+            (
+                "\"Gate\" > G1",
+                "The operator '>' is not supported by the 'Gate' field",
+            ),
         ] {
             let (status, body) = search_keys(&client, &sandbox, flavour, jql)
                 .await
@@ -479,6 +537,11 @@ async fn jql_as_people_write_it_on_both_faces() {
     assert_faithful(&sandbox);
 }
 
+/// A response's body as JSON.
+async fn json_of(r: reqwest::Response) -> Value {
+    serde_json::from_str(&r.text().await.unwrap()).unwrap()
+}
+
 #[tokio::test]
 async fn an_issue_tells_its_history() {
     let sandbox = sandbox().await;
@@ -488,7 +551,7 @@ async fn an_issue_tells_its_history() {
         let done = d
             .issues
             .iter()
-            .find(|i| i.status_category == "done" && i.resolved.is_some())
+            .find(|i| i.status_category == "done" && i.resolved.is_some() && i.parent.is_some())
             .unwrap();
         (done.key.clone(), done.status, done.resolved.unwrap())
     };
@@ -534,13 +597,15 @@ async fn an_issue_tells_its_history() {
             )
         })
         .collect();
+    // Cloud embeds the recent updates newest first (the /changelog resource pages them
+    // oldest first).
     assert_eq!(
         items,
         [
             (
-                "status".to_string(),
-                "To Do".to_string(),
-                "In Progress".to_string()
+                "summary".to_string(),
+                items[0].1.clone(),
+                "Renamed for the history".to_string()
             ),
             (
                 "status".to_string(),
@@ -548,9 +613,9 @@ async fn an_issue_tells_its_history() {
                 status.to_string()
             ),
             (
-                "summary".to_string(),
-                items[2].1.clone(),
-                "Renamed for the history".to_string()
+                "status".to_string(),
+                "To Do".to_string(),
+                "In Progress".to_string()
             ),
         ]
     );
@@ -559,6 +624,25 @@ async fn an_issue_tells_its_history() {
         tollgate_sandbox::time::jira_timestamp(resolved),
         "done when it was resolved"
     );
+    assert_eq!(histories[0]["items"][0]["fieldId"], "summary");
+    // Data Center embeds the whole history oldest first, fields named without ids.
+    let dc_get = |path: String| {
+        client
+            .get(format!("{}{path}", sandbox.jira_dc_url()))
+            .bearer_auth(tollgate_sandbox::JIRA_DC_TOKEN)
+            .send()
+    };
+    let dc_issue = json_of(
+        dc_get(format!("/rest/api/2/issue/{key}?expand=changelog"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let dc_histories = dc_issue["changelog"]["histories"].as_array().unwrap();
+    assert_eq!(dc_histories.len(), 3);
+    assert_eq!(dc_histories[0]["items"][0]["toString"], "In Progress");
+    assert_eq!(dc_histories[2]["items"][0]["field"], "summary");
+    assert!(dc_histories[2]["items"][0].get("fieldId").is_none());
     // Cloud pages the history; Data Center has no such resource.
     let (s, page) = body(
         cloud(format!("/rest/api/3/issue/{key}/changelog?maxResults=2"))
@@ -572,13 +656,7 @@ async fn an_issue_tells_its_history() {
         (Some(3), Some(false))
     );
     assert!(page["nextPage"].as_str().unwrap().contains("startAt=2"));
-    let dc = client
-        .get(format!(
-            "{}/rest/api/2/issue/{key}/changelog",
-            sandbox.jira_dc_url()
-        ))
-        .bearer_auth(tollgate_sandbox::JIRA_DC_TOKEN)
-        .send()
+    let dc = dc_get(format!("/rest/api/2/issue/{key}/changelog"))
         .await
         .unwrap();
     assert_eq!(dc.status(), 404);
@@ -597,5 +675,69 @@ async fn an_issue_tells_its_history() {
     let (s, found) = body(found).await;
     assert_eq!(s, 200);
     assert_eq!(found["issues"][0]["changelog"]["total"], 3);
+    // Data Center's classic search takes `expand` as a list, as SearchRequestBean says
+    // (Cloud's enhanced search refuses one, below).
+    let dc_found: Value = client
+        .post(format!("{}/rest/api/2/search", sandbox.jira_dc_url()))
+        .bearer_auth(tollgate_sandbox::JIRA_DC_TOKEN)
+        .header("content-type", "application/json")
+        .body(serde_json::json!({"jql": format!("key = {key}"), "fields": ["summary"], "expand": ["changelog"]}).to_string())
+        .send()
+        .await
+        .map(json_of)
+        .unwrap()
+        .await;
+    assert_eq!(dc_found["issues"][0]["changelog"]["total"], 3);
+    // An epic's history holds its gate moves and KPI measurements, several fields per entry.
+    let epic = json_of(
+        dc_get("/rest/api/2/issue/BIZ-9?expand=changelog".into())
+            .await
+            .unwrap(),
+    )
+    .await;
+    let moves: Vec<(String, String)> = epic["changelog"]["histories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|h| h["items"].as_array().unwrap().clone())
+        .filter(|i| i["field"] == "Gate")
+        .map(|i| {
+            (
+                i["fromString"].as_str().unwrap().to_string(),
+                i["toString"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        [("G0", "G1"), ("G1", "G2"), ("G2", "G3")].map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    assert!(
+        epic["changelog"]["histories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["items"].as_array().unwrap().len() == 2
+                && h["items"][0]["field"] == "KPI Actual"
+                && h["items"][1]["field"] == "KPI Measured On")
+    );
     assert_faithful(&sandbox);
+    // (After the check against the documents: this request breaks them on purpose.)
+    let refused = client
+        .post(format!(
+            "{}/rest/api/3/search/jql",
+            sandbox.jira_cloud_url()
+        ))
+        .basic_auth(
+            tollgate_sandbox::JIRA_CLOUD_USER,
+            Some(tollgate_sandbox::JIRA_CLOUD_TOKEN),
+        )
+        .header("content-type", "application/json")
+        .body(
+            serde_json::json!({"jql": format!("key = {key}"), "expand": ["changelog"]}).to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
 }

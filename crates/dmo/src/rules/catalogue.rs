@@ -365,6 +365,102 @@ mod more_rules {
         Entity::Initiative(Box::new(i))
     }
 
+    fn gate(key: &str, gate: &str, decision: &str, date: &str) -> Entity {
+        Entity::GateDecision(GateDecision {
+            initiative_key: key.into(),
+            gate: gate.into(),
+            decision: decision.into(),
+            decider: (decision != ENTERED).then(|| "steering".into()),
+            date: Some(date.into()),
+            conditions: None,
+        })
+    }
+
+    fn hours_on(key: &str, date: &str, hours: u64) -> Entity {
+        Entity::TimeEntry(TimeEntry {
+            person: "p".into(),
+            work_item_key: None,
+            initiative_key: Some(key.into()),
+            date: date.into(),
+            started: None,
+            seconds: hours * 3600,
+            description: None,
+        })
+    }
+
+    #[test]
+    fn gates_entered_in_the_tracker_need_their_decision_and_date_the_gate() {
+        let mut entities: Vec<Entity> = ["A", "B", "C", "D"]
+            .iter()
+            .map(|k| {
+                let mut i = initiative(k);
+                i.current_gate = Some("G2".into());
+                init(i)
+            })
+            .collect();
+        entities.extend([
+            // A: entered G1 and G2 on the days they were decided. Clean.
+            gate("A", "G1", "go", "2026-02-01"),
+            gate("A", "G1", ENTERED, "2026-02-01"),
+            gate("A", "G2", "go", "2026-04-01"),
+            gate("A", "G2", ENTERED, "2026-04-02"),
+            // B: moved to G2 two weeks before steering decided it.
+            gate("B", "G2", "go", "2026-04-15"),
+            gate("B", "G2", ENTERED, "2026-04-01"),
+            // C: entered G2 with no G2 decision anywhere; G0 is intake, never asked for.
+            gate("C", "G0", ENTERED, "2026-01-05"),
+            gate("C", "G2", ENTERED, "2026-05-01"),
+            gate("C", "G2", ENTERED, "2026-06-01"),
+            // D: no history, no decisions.
+            hours_on("C", "2026-04-20", 10),
+            hours_on("C", "2026-05-20", 10),
+            hours_on("D", "2026-05-20", 10),
+        ]);
+        assert_eq!(keys(entities.clone(), "GATE-004"), ["error B", "error C"]);
+        // C's gate is dated by its history: only the 10 hours before 1 May are before it.
+        // D has no date for its gate at all: all its time is before it.
+        assert_eq!(keys(entities.clone(), "GATE-001"), ["error C", "error D"]);
+        let pack = RulePack::from_toml(DEFAULT_PACK).unwrap();
+        let p = Portfolio::new(
+            entities
+                .into_iter()
+                .enumerate()
+                .map(|(n, e)| record(n, e))
+                .collect::<Vec<_>>(),
+            vec![],
+        );
+        let findings = evaluate(
+            &pack,
+            &p,
+            &Context {
+                today: "2026-11-27".into(),
+            },
+        );
+        let message = |rule: &str, key: &str| {
+            findings
+                .iter()
+                .find(|f| f.rule_id == rule && f.subject.key == key)
+                .unwrap()
+                .message
+                .clone()
+        };
+        assert_eq!(
+            message("GATE-004", "B"),
+            "B entered G2 in its tracker on 2026-04-01, 14 days before the G2 decision on record."
+        );
+        assert_eq!(
+            message("GATE-004", "C"),
+            "C entered G2 in its tracker on 2026-05-01, and no G2 decision is on record."
+        );
+        assert_eq!(
+            message("GATE-001", "C"),
+            "10 hours were logged on C before it entered G2 in its tracker: delivery started before the gate."
+        );
+        // Entries are not decisions: they never show as the decision log's rows.
+        assert_eq!(p.decisions("C").count(), 0);
+        assert_eq!(p.gate_entries("C").count(), 3);
+    }
+
     #[test]
     fn dependencies_on_stopped_or_unaccepted_work() {
         let mut late = initiative("A");

@@ -9,8 +9,10 @@ use crate::calendar::day_number;
 use serde_json::json;
 use std::collections::BTreeSet;
 
-/// The date of the first go (or conditional go) at `gate` for an initiative.
-pub(crate) fn go_date(p: &Portfolio, key: &str, gate: u32) -> Option<i64> {
+/// When an initiative passed `gate`: the date of the first go (or conditional go) at it
+/// (`false`), or, where no decision on record says when, the day its tracker's history says it
+/// entered that gate or a later one (`true`).
+pub(crate) fn go_date(p: &Portfolio, key: &str, gate: u32) -> Option<(i64, bool)> {
     p.decisions(key)
         .filter(|g| {
             gate_number(&g.gate) == Some(gate)
@@ -18,6 +20,14 @@ pub(crate) fn go_date(p: &Portfolio, key: &str, gate: u32) -> Option<i64> {
         })
         .filter_map(|g| g.date.as_deref().and_then(day_number))
         .min()
+        .map(|d| (d, false))
+        .or_else(|| {
+            p.gate_entries(key)
+                .filter(|g| gate_number(&g.gate).is_some_and(|n| n >= gate))
+                .filter_map(|g| g.date.as_deref().and_then(day_number))
+                .min()
+                .map(|d| (d, true))
+        })
 }
 
 pub(crate) fn gate_001(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
@@ -32,7 +42,7 @@ pub(crate) fn gate_001(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut 
         let before = go_date(p, &key, gate);
         // Without a go at the gate, all logged time is before it.
         let hours = match before {
-            Some(d) => p.hours(&key, Some(d), None),
+            Some((d, _)) => p.hours(&key, Some(d), None),
             None => p.hours(&key, None, None),
         };
         // A stopped initiative is GATE-005's business.
@@ -40,7 +50,8 @@ pub(crate) fn gate_001(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut 
         if hours > 0.0 && !stopped {
             let severity = (hours > blocker).then_some(Severity::Blocker);
             let when = match before {
-                Some(_) => format!("before its G{gate} decision"),
+                Some((_, false)) => format!("before its G{gate} decision"),
+                Some((_, true)) => format!("before it entered G{gate} in its tracker"),
                 None => format!("without a G{gate} go decision"),
             };
             out.emit(severity, (SubjectKind::Initiative, &key), "", format!("{} hours were logged on {key} {when}: delivery started before the gate.", round1(hours)), json!({"hours": round1(hours), "gate": format!("G{gate}"), "blocker_above_hours": blocker}));
@@ -57,7 +68,8 @@ pub(crate) fn gate_002(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mu
         let Some(due) = i.next_gate_due.as_deref().and_then(day_number) else {
             continue;
         };
-        let decided_since = p.decisions(&i.key).any(|g| {
+        // A decision since, or the tracker moving it on (GATE-004 asks for that decision).
+        let decided_since = p.decisions(&i.key).chain(p.gate_entries(&i.key)).any(|g| {
             g.date
                 .as_deref()
                 .and_then(day_number)
@@ -170,6 +182,47 @@ pub(crate) fn gate_004(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emi
                 json!({"gate": g.gate, "decision": g.decision, "missing": missing}),
             );
         }
+    }
+    // Every gate an initiative entered in its tracker has its decision on record, taken no
+    // later than that day (the first time it entered it). G0 is intake, not a decision.
+    let mut seen = BTreeSet::new();
+    for entry in &p.gate_entries {
+        let key = &entry.initiative_key;
+        let (Some(n), Some(day)) = (
+            gate_number(&entry.gate),
+            entry.date.as_deref().and_then(day_number),
+        ) else {
+            continue;
+        };
+        if n == 0 || !seen.insert((key.as_str(), n)) {
+            continue;
+        }
+        let decided: Vec<i64> = p
+            .decisions(key)
+            .filter(|g| gate_number(&g.gate) == Some(n))
+            .filter_map(|g| g.date.as_deref().and_then(day_number))
+            .collect();
+        let gate = format!("G{n}");
+        let when = entry.date.as_deref().unwrap_or_default();
+        if decided.iter().any(|&d| d <= day) {
+            continue;
+        }
+        let message = match decided.iter().min() {
+            Some(&first) => format!(
+                "{key} entered {gate} in its tracker on {when}, {} days before the {gate} decision on record.",
+                first - day
+            ),
+            None => format!(
+                "{key} entered {gate} in its tracker on {when}, and no {gate} decision is on record."
+            ),
+        };
+        out.emit(
+            None,
+            (SubjectKind::Initiative, key),
+            &format!("{gate}:entered"),
+            message,
+            json!({"gate": gate, "entered": entry.date, "decided": decided.iter().min().is_some()}),
+        );
     }
 }
 

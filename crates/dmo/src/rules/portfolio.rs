@@ -44,6 +44,9 @@ pub struct Portfolio {
     pub business_cases: BTreeMap<String, BusinessCase>,
     /// Gate decisions, by date within an initiative.
     pub gate_decisions: Vec<GateDecision>,
+    /// The gates initiatives entered, as their trackers' histories tell (decision
+    /// [`ENTERED`]), by date within an initiative: facts of the tracker, not decisions.
+    pub gate_entries: Vec<GateDecision>,
     /// Dependencies.
     pub dependencies: Vec<Dependency>,
     /// What syncs reported about the data.
@@ -61,6 +64,7 @@ pub struct Portfolio {
 }
 
 use crate::calendar::day_number;
+use crate::model::ENTERED;
 
 /// The number of a gate (`G2` -> 2).
 pub fn gate_number(gate: &str) -> Option<u32> {
@@ -99,6 +103,7 @@ impl Portfolio {
                 Entity::BusinessCase(b) => {
                     p.business_cases.insert(b.initiative_key.clone(), b);
                 }
+                Entity::GateDecision(g) if g.decision == ENTERED => p.gate_entries.push(g),
                 Entity::GateDecision(g) => p.gate_decisions.push(g),
                 // One dependency recorded in two places (the DMO's register and a tracker's
                 // link) is one dependency: accepted if either says so.
@@ -119,10 +124,12 @@ impl Portfolio {
                 Entity::Sprint(_) => {}
             }
         }
-        p.gate_decisions.sort_by(|a, b| {
-            (a.initiative_key.as_str(), a.date.as_deref())
-                .cmp(&(b.initiative_key.as_str(), b.date.as_deref()))
-        });
+        for list in [&mut p.gate_decisions, &mut p.gate_entries] {
+            list.sort_by(|a, b| {
+                (a.initiative_key.as_str(), a.date.as_deref())
+                    .cmp(&(b.initiative_key.as_str(), b.date.as_deref()))
+            });
+        }
         let mut hours: BTreeMap<String, Vec<(Option<i64>, f64)>> = BTreeMap::new();
         for t in &p.time_entries {
             if let Some(key) = p.initiative_of(t) {
@@ -193,6 +200,13 @@ impl Portfolio {
             .into_iter()
             .flatten()
             .map(|i| &self.gate_decisions[*i])
+    }
+
+    /// The gates an initiative entered in its tracker, oldest first.
+    pub fn gate_entries<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a GateDecision> {
+        self.gate_entries
+            .iter()
+            .filter(move |g| g.initiative_key == key)
     }
 
     /// Hours logged on an initiative, optionally only on days before `before` (exclusive) or

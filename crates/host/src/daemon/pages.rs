@@ -232,14 +232,24 @@ pub(super) fn initiative_page_now(d: &Daemon, key: &str) -> Response {
             crate::report::esc(&note)
         ));
     }
-    let decisions: Vec<_> = portfolio.decisions(&key).collect();
-    if !decisions.is_empty() {
+    // The decisions on record and the gates the tracker's history says it entered, by date.
+    let mut gates: Vec<_> = portfolio
+        .decisions(&key)
+        .chain(portfolio.gate_entries(&key))
+        .collect();
+    gates.sort_by(|a, b| a.date.cmp(&b.date));
+    if !gates.is_empty() {
         out.push_str("<h2>Gate decisions</h2>\n<table><thead><tr><th>gate</th><th>decision</th><th>date</th><th>decider</th></tr></thead><tbody>\n");
-        for g in decisions {
+        for g in gates {
+            let decision = if g.decision == tollgate_dmo::model::ENTERED {
+                "entered in the tracker (its history)"
+            } else {
+                g.decision.as_str()
+            };
             out.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
                 crate::report::esc(&g.gate),
-                crate::report::esc(&g.decision),
+                crate::report::esc(decision),
                 crate::report::esc(g.date.as_deref().unwrap_or("–")),
                 crate::report::esc(g.decider.as_deref().unwrap_or("–"))
             ));

@@ -38,7 +38,7 @@ pub enum FieldKind {
 }
 
 /// A custom field of the site.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FieldDef {
     /// Display name; not unique in general.
     pub name: &'static str,
@@ -219,7 +219,8 @@ impl FieldValue {
     }
 }
 
-/// One change in an issue's history, as its changelog tells it.
+/// One entry in an issue's history, as its changelog tells it: one edit by one person, which
+/// may change several fields at once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     /// Id of the history entry.
@@ -228,12 +229,29 @@ pub struct Change {
     pub author: Option<usize>,
     /// When, ms.
     pub at: i64,
+    /// The fields it changed.
+    pub items: Vec<ChangeItem>,
+}
+
+/// One field changed by a history entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeItem {
     /// The field's name (`status`, `summary`, a custom field's name).
     pub field: String,
     /// The value before, as text.
     pub from: Option<String>,
     /// The value after, as text.
     pub to: Option<String>,
+}
+
+impl ChangeItem {
+    fn new(field: &str, from: Option<String>, to: Option<String>) -> ChangeItem {
+        ChangeItem {
+            field: field.to_string(),
+            from,
+            to,
+        }
+    }
 }
 
 /// A comment with its properties.
@@ -272,6 +290,8 @@ pub struct Issue {
     pub parent: Option<String>,
     /// Assignee index.
     pub assignee: Option<usize>,
+    /// Reporter index (who created it).
+    pub reporter: Option<usize>,
     /// Created, ms.
     pub created: i64,
     /// Updated, ms.
@@ -427,6 +447,12 @@ struct EpicSpec {
     created: &'static str,
     /// Name, baseline, target, and the latest measurement (value, date).
     kpi: Option<KpiSpec>,
+    /// Earlier measurements of the KPI, as its history in the epic tells them: (date, share
+    /// of the way from baseline to target). Those before the epic was created are left out.
+    kpi_earlier: &'static [(&'static str, f64)],
+    /// The gates the epic's Gate field moved to, with the day (oldest first): it was created
+    /// at G0 and the last move is to `gate`. Empty: the field was set when it was created.
+    gates: &'static [(&'static str, &'static str)],
     /// Risk filed under the epic: title, owned (by the team's first member), mitigation.
     risk: (&'static str, bool, Option<&'static str>),
     /// Team: 0 payments, 1 onboarding, 2 data platform, 3 service desk (its board).
@@ -469,6 +495,8 @@ fn demo_epics() -> Vec<EpicSpec> {
         owner: "Leena Koskinen",
         created: "2026-01-12",
         kpi: Some(("Customers using it", 0.0, 50.0, MEASURED)),
+        kpi_earlier: &[("2026-08-03", 0.1), ("2026-10-01", 0.2)],
+        gates: &[],
         risk: (
             "Key people leave mid-way",
             true,
@@ -480,6 +508,7 @@ fn demo_epics() -> Vec<EpicSpec> {
     vec![
         // BIZ-1: seeded clean.
         EpicSpec {
+            gates: &[("G1", "2026-01-15"), ("G2", "2026-02-12")],
             theme: Some("Real-time payments"),
             cost_of_delay: Some(40_000.0),
             wsjf: Some((8.0, 8.0, 5.0, "8")),
@@ -503,6 +532,7 @@ fn demo_epics() -> Vec<EpicSpec> {
         },
         // BIZ-2: conditional go at G1; its condition, the cost of delay, is still missing.
         EpicSpec {
+            gates: &[("G1", "2026-01-15")],
             gate: Some("G1"),
             cost_of_delay: None,
             wsjf: None,
@@ -521,6 +551,7 @@ fn demo_epics() -> Vec<EpicSpec> {
         },
         // BIZ-3: go at G1 on a stale business case with no benefit in it.
         EpicSpec {
+            gates: &[("G1", "2026-02-26")],
             gate: Some("G1"),
             start: "2026-03-02",
             end: "2027-06-30",
@@ -599,6 +630,11 @@ fn demo_epics() -> Vec<EpicSpec> {
         // BIZ-9 .. BIZ-25: initiatives whose record lives in Jira, their business cases and
         // decision log in the DMO's files. Seeded clean unless said otherwise.
         EpicSpec {
+            gates: &[
+                ("G1", "2026-02-20"),
+                ("G2", "2026-05-20"),
+                ("G3", "2026-09-16"),
+            ],
             gate: Some("G3"),
             start: "2026-06-01",
             end: "2027-02-26",
@@ -613,6 +649,7 @@ fn demo_epics() -> Vec<EpicSpec> {
             )
         },
         EpicSpec {
+            gates: &[("G1", "2026-06-03"), ("G2", "2026-07-01")],
             start: "2026-07-06",
             end: "2026-12-18",
             work: Some(("2026-07-06", "2026-11-20")),
@@ -626,6 +663,7 @@ fn demo_epics() -> Vec<EpicSpec> {
             )
         },
         EpicSpec {
+            gates: &[("G1", "2026-02-25"), ("G2", "2026-04-28")],
             kpi: Some(("Data products in use", 2.0, 12.0, Some((5.0, "2026-11-02")))),
             work: Some(("2026-05-04", "2026-11-20")),
             ..e(
@@ -654,6 +692,8 @@ fn demo_epics() -> Vec<EpicSpec> {
             )
         },
         EpicSpec {
+            // BIZ-13: moved to G2 in Jira on 22 April, before steering decided G2 (6 May).
+            gates: &[("G1", "2026-03-04"), ("G2", "2026-04-22")],
             start: "2026-05-11",
             work: Some(("2026-05-11", "2026-11-20")),
             ..e(
@@ -667,6 +707,7 @@ fn demo_epics() -> Vec<EpicSpec> {
         },
         // BIZ-14: passed G1 without a strategic theme.
         EpicSpec {
+            gates: &[("G1", "2026-10-28")],
             theme: None,
             gate: Some("G1"),
             decision: Some(("Go", "2026-10-28", "Portfolio steering")),
@@ -684,6 +725,12 @@ fn demo_epics() -> Vec<EpicSpec> {
             )
         },
         EpicSpec {
+            gates: &[
+                ("G1", "2026-01-21"),
+                ("G2", "2026-03-04"),
+                ("G3", "2026-07-01"),
+                ("G4", "2026-09-07"),
+            ],
             gate: Some("G4"),
             start: "2026-03-09",
             end: "2026-08-28",
@@ -692,6 +739,7 @@ fn demo_epics() -> Vec<EpicSpec> {
             ..e("Complaint tracking", "Done", SVC, "Continual", SERVICE, 3)
         },
         EpicSpec {
+            gates: &[("G1", "2026-10-14")],
             gate: Some("G1"),
             next_gate_due: Some("2027-01-13"),
             created: "2026-08-03",
@@ -707,6 +755,7 @@ fn demo_epics() -> Vec<EpicSpec> {
             )
         },
         EpicSpec {
+            gates: &[("G1", "2026-04-01"), ("G2", "2026-06-03")],
             start: "2026-06-08",
             work: Some(("2026-06-08", "2026-11-20")),
             ..e(
@@ -728,6 +777,7 @@ fn demo_epics() -> Vec<EpicSpec> {
             ..e("Robo-advice pilot", "To Do", IDEA, "Sequential", RETAIL, 0)
         },
         EpicSpec {
+            gates: &[("G1", "2026-05-06"), ("G2", "2026-05-27")],
             start: "2026-06-01",
             end: "2026-11-20",
             work: Some(("2026-06-01", "2026-11-20")),
@@ -742,6 +792,7 @@ fn demo_epics() -> Vec<EpicSpec> {
         },
         // BIZ-20: job size written as "XL" in a select that should hold numbers.
         EpicSpec {
+            gates: &[("G1", "2026-05-13"), ("G2", "2026-06-10")],
             wsjf: Some((3.0, 2.0, 1.0, "XL")),
             start: "2026-06-15",
             end: "2026-12-04",
@@ -756,6 +807,11 @@ fn demo_epics() -> Vec<EpicSpec> {
             )
         },
         EpicSpec {
+            gates: &[
+                ("G1", "2026-02-11"),
+                ("G2", "2026-04-14"),
+                ("G3", "2026-09-02"),
+            ],
             gate: Some("G3"),
             start: "2026-04-20",
             work: Some(("2026-04-20", "2026-11-20")),
@@ -770,6 +826,7 @@ fn demo_epics() -> Vec<EpicSpec> {
         },
         // BIZ-22: 56 hours logged while only the G1 go is on record.
         EpicSpec {
+            gates: &[("G1", "2026-11-02")],
             gate: Some("G1"),
             decision: Some(("Go", "2026-11-02", "Portfolio steering")),
             next_gate_due: Some("2026-12-09"),
@@ -787,6 +844,13 @@ fn demo_epics() -> Vec<EpicSpec> {
             )
         },
         EpicSpec {
+            gates: &[
+                ("G1", "2026-01-14"),
+                ("G2", "2026-02-18"),
+                ("G3", "2026-06-03"),
+                ("G4", "2026-07-01"),
+                ("G5", "2026-08-10"),
+            ],
             gate: Some("G5"),
             start: "2026-02-23",
             end: "2026-07-31",
@@ -803,6 +867,7 @@ fn demo_epics() -> Vec<EpicSpec> {
         },
         // BIZ-24: its only risk has no owner and no mitigation.
         EpicSpec {
+            gates: &[("G1", "2026-11-04")],
             gate: Some("G1"),
             decision: Some(("Go", "2026-11-04", "Portfolio steering")),
             next_gate_due: Some("2027-01-20"),
@@ -820,6 +885,7 @@ fn demo_epics() -> Vec<EpicSpec> {
             )
         },
         EpicSpec {
+            gates: &[("G1", "2026-06-10"), ("G2", "2026-07-01")],
             start: "2026-07-06",
             end: "2026-12-18",
             work: Some(("2026-07-06", "2026-11-20")),
@@ -1005,12 +1071,14 @@ impl Dataset {
                 .clamp(issue.created, latest);
             let mut change = |at: i64, from: &str, to: &str| {
                 issue.history.push(Change {
-                    id: history_id(issue.id, issue.history.len()),
+                    id: 0,
                     author: issue.assignee,
                     at,
-                    field: "status".into(),
-                    from: Some(from.into()),
-                    to: Some(to.into()),
+                    items: vec![ChangeItem::new(
+                        "status",
+                        Some(from.into()),
+                        Some(to.into()),
+                    )],
                 });
             };
             let status = issue.status;
@@ -1019,6 +1087,13 @@ impl Dataset {
                 change(latest, "In Progress", status);
             } else {
                 change(began, "To Do", status);
+            }
+        }
+        // Oldest first, numbered in that order.
+        for issue in &mut self.issues {
+            issue.history.sort_by_key(|c| c.at);
+            for (n, c) in issue.history.iter_mut().enumerate() {
+                c.id = history_id(issue.id, n);
             }
         }
     }
@@ -1049,6 +1124,8 @@ impl Dataset {
                 owner: "Synthetic owner",
                 created: "2026-01-05",
                 kpi: None,
+                kpi_earlier: &[],
+                gates: &[],
                 risk: ("Synthetic risk", true, Some("Watch it")),
                 team: i % 3,
                 work: None,
@@ -1133,7 +1210,13 @@ impl Dataset {
                 put("KPI Measured On", Some(FieldValue::Date(date.into())));
             }
         }
+        let reporter = self.team(s.team).next();
+        let history = epic_history(s, &custom, created, reporter);
         let (status_category, resolved) = category(s.status, created);
+        let updated = history
+            .iter()
+            .map(|c| c.at)
+            .fold(created + 86_400_000 * 3, i64::max);
         self.issues.push(Issue {
             id: 10_000 + n as u64,
             key: format!("{}-{n}", self.project),
@@ -1143,14 +1226,15 @@ impl Dataset {
             status_category,
             parent: None,
             assignee: None,
+            reporter,
             created,
-            updated: created + 86_400_000 * 3,
+            updated,
             resolved,
             custom,
             sprints: Vec::new(),
             labels: Vec::new(),
             comments: Vec::new(),
-            history: Vec::new(),
+            history,
         });
     }
 
@@ -1178,6 +1262,7 @@ impl Dataset {
             status_category,
             parent: Some(epic_issue.key.clone()),
             assignee,
+            reporter: epic_issue.reporter,
             created,
             updated: created + 86_400_000 * (1 + n as i64 % 9),
             resolved,
@@ -1450,19 +1535,36 @@ impl Dataset {
         value: Option<FieldValue>,
         now: i64,
     ) -> bool {
-        match self.issue_mut(key) {
-            Some(issue) => {
-                let to = value.as_ref().map(FieldValue::display);
-                let before = match value {
-                    Some(v) => issue.custom.insert(field, v),
-                    None => issue.custom.remove(field),
-                };
-                issue.updated = now;
-                record_change(issue, field, before.map(|b| b.display()), to, now);
-                true
-            }
-            None => false,
+        self.set_fields(key, &[(field, value)], now)
+    }
+
+    /// Set (or clear) several custom fields in one edit: one history entry names them all.
+    pub fn set_fields(
+        &mut self,
+        key: &str,
+        fields: &[(&'static str, Option<FieldValue>)],
+        now: i64,
+    ) -> bool {
+        let Some(issue) = self.issue_mut(key) else {
+            return false;
+        };
+        let mut items = Vec::new();
+        for (field, value) in fields {
+            let to = value.as_ref().map(FieldValue::display);
+            let before = match value {
+                Some(v) => issue.custom.insert(field, v.clone()),
+                None => issue.custom.remove(field),
+            };
+            items.push(ChangeItem::new(field, before.map(|b| b.display()), to));
         }
+        issue.updated = now;
+        issue.history.push(Change {
+            id: history_id(issue.id, issue.history.len()),
+            author: None,
+            at: now,
+            items,
+        });
+        true
     }
 
     /// Change a worklog's time spent; its `updated` becomes `now`.
@@ -1557,6 +1659,67 @@ fn ascii(text: &str) -> String {
         .collect()
 }
 
+/// An epic's history before the statuses are added: its Gate field's moves and its KPI's
+/// measurements, each entry by the epic's reporter (the ids are given once the history is
+/// whole, see `derive_history`).
+fn epic_history(
+    s: &EpicSpec,
+    custom: &BTreeMap<&'static str, FieldValue>,
+    created: i64,
+    reporter: Option<usize>,
+) -> Vec<Change> {
+    let mut history = Vec::new();
+    let mut change = |day: &str, hour: i64, items: Vec<ChangeItem>| {
+        history.push(Change {
+            id: 0,
+            author: reporter,
+            at: (day_ms(day) + hour * 3_600_000).max(created + 60_000),
+            items,
+        });
+    };
+    let mut at_gate = "G0".to_string();
+    for (gate, day) in s.gates {
+        change(
+            day,
+            10,
+            vec![ChangeItem::new(
+                "Gate",
+                Some(at_gate.clone()),
+                Some(gate.to_string()),
+            )],
+        );
+        at_gate = gate.to_string();
+    }
+    debug_assert!(s.gates.is_empty() || s.gate == Some(at_gate.as_str()));
+    if let (Some((_, baseline, target, Some(_))), Some(last), Some(on)) = (
+        s.kpi,
+        custom.get("KPI Actual"),
+        custom.get("KPI Measured On"),
+    ) {
+        let earlier = s
+            .kpi_earlier
+            .iter()
+            .filter(|(day, _)| day_ms(day) > created && day_ms(day) < day_ms(&on.display()))
+            .map(|(day, share)| {
+                let value = (baseline + (target - baseline) * share).round();
+                (FieldValue::Number(value).display(), day.to_string())
+            });
+        let mut before: (Option<String>, Option<String>) = (None, None);
+        for (value, day) in earlier.chain(std::iter::once((last.display(), on.display()))) {
+            change(
+                &day,
+                11,
+                vec![
+                    ChangeItem::new("KPI Actual", before.0.take(), Some(value.clone())),
+                    ChangeItem::new("KPI Measured On", before.1.take(), Some(day.clone())),
+                ],
+            );
+            before = (Some(value), Some(day));
+        }
+    }
+    history
+}
+
 /// Append a change by the API user to an issue's history.
 fn record_change(
     issue: &mut Issue,
@@ -1569,9 +1732,7 @@ fn record_change(
         id: history_id(issue.id, issue.history.len()),
         author: None,
         at,
-        field: field.to_string(),
-        from,
-        to,
+        items: vec![ChangeItem::new(field, from, to)],
     });
 }
 

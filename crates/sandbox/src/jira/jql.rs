@@ -13,7 +13,9 @@
 //! ignores. Cloud's enhanced search refuses an unbounded query; Data Center runs it. On Data
 //! Center `parent` names a sub-task's parent only (children of epics come through Epic Link).
 
-use super::data::{Dataset, Flavour, ISSUE_TYPES, Issue, field_def};
+use super::data::{
+    Dataset, FIELDS, FieldDef, FieldKind, FieldValue, Flavour, ISSUE_TYPES, Issue, field_def,
+};
 use crate::time::parse_jql_local;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -95,14 +97,22 @@ enum Field {
     Id,
     Key,
     IssueLinkType,
+    Reporter,
+    /// A custom field, by its name or `cf[id]`.
+    Custom(&'static FieldDef),
 }
 
 impl Field {
     fn is_date(self) -> bool {
         matches!(self, Field::Created | Field::Updated | Field::Resolved)
+            || matches!(self, Field::Custom(d) if d.kind == FieldKind::Date)
     }
     fn is_text(self) -> bool {
         matches!(self, Field::Summary | Field::Text)
+            || matches!(self, Field::Custom(d) if d.kind == FieldKind::Text)
+    }
+    fn is_number(self) -> bool {
+        matches!(self, Field::Custom(d) if d.kind == FieldKind::Number)
     }
 }
 
@@ -178,11 +188,26 @@ fn field_of(name: &str, flavour: Flavour) -> Result<Field, String> {
         "id" | "issue" => Field::Id,
         "key" | "issuekey" => Field::Key,
         "issuelinktype" => Field::IssueLinkType,
+        "reporter" => Field::Reporter,
         "epic link" if flavour == Flavour::DataCenter => Field::EpicLink,
         _ if flavour == Flavour::DataCenter && lower == format!("cf[{}]", epic_link.dc_id) => {
             Field::EpicLink
         }
-        _ => return Err(no_field(name)),
+        _ => {
+            // A custom field by its name or as `cf[12345]` (the site's own id).
+            let def = FIELDS.iter().find(|f| {
+                (flavour == Flavour::DataCenter || !f.dc_only)
+                    && (f.name.eq_ignore_ascii_case(name)
+                        || lower
+                            == format!("cf[{}]", f.id(flavour).trim_start_matches("customfield_")))
+            });
+            match def {
+                Some(d) if d.kind == FieldKind::Sprint => Field::Sprint,
+                Some(d) if d.kind == FieldKind::EpicLink => Field::EpicLink,
+                Some(d) => Field::Custom(d),
+                None => return Err(no_field(name)),
+            }
+        }
     })
 }
 
@@ -200,11 +225,13 @@ const SORTABLE: &[&str] = &[
     "issuetype",
     "type",
     "assignee",
+    "reporter",
 ];
 
 /// Functions the sandbox knows, and for which fields.
 const FUNCTIONS: &[(&str, Field)] = &[
     ("currentuser", Field::Assignee),
+    ("currentuser", Field::Reporter),
     ("opensprints", Field::Sprint),
     ("closedsprints", Field::Sprint),
     ("futuresprints", Field::Sprint),
@@ -396,16 +423,20 @@ impl Parser<'_> {
         // Which operators each field takes, in Jira's words when it refuses one.
         let fits = match op {
             Op::Contains | Op::NotContains => field.is_text(),
-            Op::Lt | Op::Le | Op::Gt | Op::Ge => field.is_date() || field == Field::Id,
+            Op::Lt | Op::Le | Op::Gt | Op::Ge => {
+                field.is_date() || field.is_number() || field == Field::Id
+            }
             Op::Eq | Op::Ne | Op::In | Op::NotIn => !field.is_text(),
             Op::IsEmpty | Op::IsNotEmpty => matches!(
                 field,
                 Field::Assignee
+                    | Field::Reporter
                     | Field::Sprint
                     | Field::Labels
                     | Field::Resolved
                     | Field::Parent
                     | Field::EpicLink
+                    | Field::Custom(_)
             ),
         };
         if !fits {
@@ -582,6 +613,14 @@ fn words_in(hay: &str, needle: &str) -> bool {
         .all(|w| hay.contains(&w))
 }
 
+/// A custom field's name (empty for the system fields).
+fn f_name(f: Field) -> &'static str {
+    match f {
+        Field::Custom(d) => d.name,
+        _ => "",
+    }
+}
+
 impl Clause {
     fn texts(&self) -> impl Iterator<Item = &str> {
         self.values.iter().filter_map(|v| match v {
@@ -596,6 +635,11 @@ impl Clause {
             let at = match f {
                 Field::Created => Some(issue.created),
                 Field::Updated => Some(issue.updated),
+                // A date field's day, read in the user's zone as the query's dates are.
+                Field::Custom(d) => match issue.custom.get(d.name) {
+                    Some(v) => parse_jql_local(&v.display()),
+                    None => None,
+                },
                 _ => issue.resolved,
             };
             return match (self.op, at) {
@@ -613,6 +657,47 @@ impl Clause {
                         Op::Eq | Op::In => at == v,
                         _ => at != v,
                     })
+                }
+            };
+        }
+        if let Field::Custom(d) = f
+            && d.kind == FieldKind::Text
+        {
+            let value = issue.custom.get(d.name).map(|v| v.display());
+            return match self.op {
+                Op::IsEmpty => value.is_none(),
+                Op::IsNotEmpty => value.is_some(),
+                op => {
+                    let hit = value
+                        .as_deref()
+                        .is_some_and(|v| self.texts().any(|t| words_in(v, t)));
+                    hit == (op == Op::Contains)
+                }
+            };
+        }
+        if f.is_number() {
+            let value = match issue.custom.get(f_name(f)) {
+                Some(FieldValue::Number(n)) => Some(*n),
+                _ => None,
+            };
+            let wanted: Vec<f64> = self.texts().filter_map(|t| t.parse().ok()).collect();
+            return match (self.op, value) {
+                (Op::IsEmpty, v) => v.is_none(),
+                (Op::IsNotEmpty, v) => v.is_some(),
+                (_, None) => false,
+                (op, Some(n)) => {
+                    let any = wanted.iter().any(|&w| match op {
+                        Op::Lt => n < w,
+                        Op::Le => n <= w,
+                        Op::Gt => n > w,
+                        Op::Ge => n >= w,
+                        _ => n == w,
+                    });
+                    if matches!(op, Op::Ne | Op::NotIn) {
+                        !any
+                    } else {
+                        any
+                    }
                 }
             };
         }
@@ -653,6 +738,21 @@ impl Clause {
                 }
                 None => vec![],
             },
+            // An issue without a reporter was created by the API user.
+            Field::Reporter => match issue.reporter {
+                Some(a) => {
+                    let u = &data.users[a];
+                    vec![u.account_id.clone(), u.name.clone()]
+                }
+                None => vec![super::BOT_ACCOUNT_ID.to_string()],
+            },
+            // A select is matched by its option's value.
+            Field::Custom(d) => issue
+                .custom
+                .get(d.name)
+                .map(FieldValue::display)
+                .into_iter()
+                .collect(),
             Field::Sprint => issue.sprints.iter().map(u64::to_string).collect(),
             Field::Labels => issue.labels.clone(),
             // On Data Center `parent` is a sub-task's; epics' children come by Epic Link.
@@ -781,6 +881,11 @@ impl Query {
                     "assignee" => {
                         let name =
                             |i: &Issue| i.assignee.map(|u| data.users[u].display_name.clone());
+                        name(a).cmp(&name(b))
+                    }
+                    "reporter" => {
+                        let name =
+                            |i: &Issue| i.reporter.map(|u| data.users[u].display_name.clone());
                         name(a).cmp(&name(b))
                     }
                     _ => a.id.cmp(&b.id),

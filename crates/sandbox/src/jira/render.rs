@@ -289,6 +289,13 @@ pub(super) fn issue_json(
             .map(|a| user_json(ctx.flavour, base, &data.users[a]))
             .unwrap_or(Value::Null),
     );
+    put(
+        "reporter",
+        issue
+            .reporter
+            .map(|a| user_json(ctx.flavour, base, &data.users[a]))
+            .unwrap_or_else(|| bot_json(ctx.flavour, base)),
+    );
     // Cloud links children to epics with `parent`; Data Center uses it for sub-tasks only.
     if ctx.flavour == Flavour::Cloud {
         let parent = issue.parent.as_ref().and_then(|p| data.issue(p)).map(|p| {
@@ -398,39 +405,72 @@ pub(super) fn history_json(ctx: &Ctx, base: &str, data: &Dataset, c: &data::Chan
         Some(a) => user_json(ctx.flavour, base, &data.users[a]),
         None => bot_json(ctx.flavour, base),
     };
-    let custom = data::FIELDS.iter().find(|f| f.name == c.field);
+    let items: Vec<Value> = c.items.iter().map(|i| item_json(ctx, i)).collect();
+    json!({
+        "id": c.id.to_string(),
+        "author": author,
+        "created": jira_timestamp(c.at),
+        "items": items
+    })
+}
+
+/// One changed field of a history entry.
+fn item_json(ctx: &Ctx, i: &data::ChangeItem) -> Value {
+    let custom = data::FIELDS.iter().find(|f| f.name == i.field);
     let (fieldtype, field_id) = match custom {
         Some(def) => ("custom", def.id(ctx.flavour)),
-        None => ("jira", c.field.clone()),
+        None => ("jira", i.field.clone()),
     };
-    let mut item = json!({
-        "field": c.field, "fieldtype": fieldtype, "fieldId": field_id,
-        "fromString": c.from, "toString": c.to
-    });
+    // An empty side is left out, as the documents have no null for it.
+    let mut item = json!({"field": i.field, "fieldtype": fieldtype});
+    if let Some(from) = &i.from {
+        item["fromString"] = json!(from);
+    }
+    if let Some(to) = &i.to {
+        item["toString"] = json!(to);
+    }
+    // Cloud names the field's id too; Data Center only its name.
+    if ctx.flavour == Flavour::Cloud {
+        item["fieldId"] = json!(field_id);
+    }
     // A status change also names the statuses' ids; other fields carry no raw value here.
-    if c.field == "status" {
+    if i.field == "status" {
         let id = |name: &Option<String>| match name.as_deref() {
             Some("To Do") => "2",
             Some("In Progress") => "4",
             _ => "3",
         };
-        item["from"] = json!(id(&c.from));
-        item["to"] = json!(id(&c.to));
+        item["from"] = json!(id(&i.from));
+        item["to"] = json!(id(&i.to));
     }
-    json!({
-        "id": c.id.to_string(),
-        "author": author,
-        "created": jira_timestamp(c.at),
-        "items": [item]
-    })
+    item
 }
 
-/// An issue's `changelog` (`expand=changelog`): its whole history, oldest first.
-pub(super) fn changelog_json(ctx: &Ctx, base: &str, data: &Dataset, issue: &Issue) -> Value {
-    let histories: Vec<Value> = issue
-        .history
-        .iter()
-        .map(|c| history_json(ctx, base, data, c))
-        .collect();
-    json!({"startAt": 0, "maxResults": histories.len(), "total": histories.len(), "histories": histories})
+/// An issue's `changelog` (`expand=changelog`). Data Center embeds the whole history, oldest
+/// first. Cloud embeds only recent updates, newest first, and at most `cloud_limit` of them
+/// (100 on an issue, 20 in a search): `total` says how many there are, and the rest is read
+/// from `/issue/{key}/changelog`.
+pub(super) fn changelog_json(
+    ctx: &Ctx,
+    base: &str,
+    data: &Dataset,
+    issue: &Issue,
+    cloud_limit: usize,
+) -> Value {
+    let total = issue.history.len();
+    let histories: Vec<Value> = match ctx.flavour {
+        Flavour::DataCenter => issue
+            .history
+            .iter()
+            .map(|c| history_json(ctx, base, data, c))
+            .collect(),
+        Flavour::Cloud => issue
+            .history
+            .iter()
+            .rev()
+            .take(cloud_limit)
+            .map(|c| history_json(ctx, base, data, c))
+            .collect(),
+    };
+    json!({"startAt": 0, "maxResults": histories.len(), "total": total, "histories": histories})
 }

@@ -34,22 +34,37 @@ pub(super) fn search_args_from_query(ps: &[(String, String)]) -> Result<SearchAr
     })
 }
 
-pub(super) fn search_args_from_body(body: &Bytes) -> Result<SearchArgs, Response> {
+/// The body of a search. The enhanced search (`search/jql`) takes `expand` as one
+/// comma-separated string and refuses an array; the classic search (`search`, Data Center)
+/// takes a list (`SearchRequestBean`), and a single string too.
+pub(super) fn search_args_from_body(body: &Bytes, classic: bool) -> Result<SearchArgs, Response> {
     let v: Value = serde_json::from_slice(body).map_err(|e| {
         error(
             StatusCode::BAD_REQUEST,
             &format!("Unrecognized token in the request body: {e}"),
         )
     })?;
-    // `expand` is a comma-separated string even in the body; an array is refused.
-    if v.get("expand")
-        .is_some_and(|e| !e.is_string() && !e.is_null())
-    {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "Cannot deserialize value of type `java.lang.String` from Array value (token `JsonToken.START_ARRAY`)",
-        ));
-    }
+    let expand = match v.get("expand") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(e)) => e.clone(),
+        Some(Value::Array(list)) if classic && list.iter().all(Value::is_string) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(","),
+        Some(_) if classic => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "Can not deserialize instance of java.util.List out of the request's `expand`",
+            ));
+        }
+        Some(_) => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "Cannot deserialize value of type `java.lang.String` from Array value (token `JsonToken.START_ARRAY`)",
+            ));
+        }
+    };
     Ok(SearchArgs {
         jql: v
             .get("jql")
@@ -72,11 +87,7 @@ pub(super) fn search_args_from_body(body: &Bytes) -> Result<SearchArgs, Response
                     .collect()
             })
             .unwrap_or_default(),
-        expand: v
-            .get("expand")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
+        expand,
     })
 }
 
@@ -147,7 +158,7 @@ pub(super) fn search_jql(
         .map(|i| {
             let mut v = issue_json(ctx, &base, version, &data, i, &wanted, true);
             if wants_changelog(&args.expand) {
-                v["changelog"] = changelog_json(ctx, &base, &data, i);
+                v["changelog"] = changelog_json(ctx, &base, &data, i, SEARCH_CHANGELOG_LIMIT);
             }
             v
         })
@@ -206,7 +217,7 @@ pub(super) async fn search_jql_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let args = || search_args_from_body(&body);
+    let args = || search_args_from_body(&body, false);
     searching(&ctx, &headers, &version, args, search_jql)
 }
 
@@ -238,7 +249,7 @@ pub(super) fn search_old(
         .map(|i| {
             let mut v = issue_json(ctx, &base, version, &data, i, &wanted, false);
             if wants_changelog(&args.expand) {
-                v["changelog"] = changelog_json(ctx, &base, &data, i);
+                v["changelog"] = changelog_json(ctx, &base, &data, i, SEARCH_CHANGELOG_LIMIT);
             }
             v
         })
@@ -268,9 +279,12 @@ pub(super) async fn search_old_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let args = || search_args_from_body(&body);
+    let args = || search_args_from_body(&body, true);
     searching(&ctx, &headers, &version, args, search_old)
 }
+
+/// How many history entries Cloud embeds per issue in a search (newest first).
+const SEARCH_CHANGELOG_LIMIT: usize = 20;
 
 /// `expand=changelog` among a search's expansions.
 fn wants_changelog(expand: &str) -> bool {

@@ -126,7 +126,7 @@ pub(super) async fn get_issue(
         v["renderedFields"] = json!({"summary": crate::html_escape(&issue.summary)});
     }
     if expand.iter().any(|e| e == "changelog") {
-        v["changelog"] = changelog_json(&ctx, &base, &data, issue);
+        v["changelog"] = changelog_json(&ctx, &base, &data, issue, 100);
     }
     crate::json_response(StatusCode::OK, v)
 }

@@ -1,8 +1,12 @@
-//! The initiatives stream: epics (found by hierarchy level), with the risks filed under them and
-//! the gate decision on record.
+//! The initiatives stream: epics (found by hierarchy level), with the risks filed under them,
+//! the gate decision on record, the gates their history says they entered and their KPI's
+//! measurements over time (both from the changelog, see `history`).
 
 #[allow(unused_imports)]
 use super::*;
+
+/// The contract's decision value for "the tracker moved the initiative into this gate".
+const ENTERED: &str = "entered";
 
 const INITIATIVE_ATTRIBUTES: &[&str] = &[
     "demand-type",
@@ -60,7 +64,13 @@ pub fn initiatives(
         wanted.push("issuelinks".to_string());
     }
     wanted.extend(cursor.fields.ids_of(INITIATIVE_ATTRIBUTES));
-    let result = jira.search(&jql, &wanted, &cursor.at, page_size.clamp(1, 100))?;
+    let result = jira.search_expanded(
+        &jql,
+        &wanted,
+        &["changelog"],
+        &cursor.at,
+        page_size.clamp(1, 100),
+    )?;
     let (risks, risks_unread) = risks_of(
         jira,
         settings,
@@ -79,17 +89,31 @@ pub fn initiatives(
             .and_then(|s| s.pointer("/statusCategory/key"))
             .and_then(Value::as_str)
             .map(status_category);
+        let history = history::history(jira, issue)?;
         let kpis = match r.text("kpi") {
-            Some(name) => vec![Kpi {
-                name,
-                unit: None,
-                baseline: r.number("kpi-baseline"),
-                target: r.number("kpi-target"),
-                measurements: match (r.date("kpi-measured-on"), r.number("kpi-actual")) {
-                    (Some(date), Some(value)) => vec![(date, value)],
-                    _ => Vec::new(),
-                },
-            }],
+            Some(name) => {
+                // What the history measured, and the latest value as the fields hold it.
+                let mut measurements = history::kpi_measurements(
+                    &cursor.fields,
+                    &key,
+                    &history,
+                    &mut page.diagnostics,
+                );
+                if let (Some(date), Some(value)) =
+                    (r.date("kpi-measured-on"), r.number("kpi-actual"))
+                {
+                    measurements.retain(|(d, _)| *d != date);
+                    measurements.push((date, value));
+                    measurements.sort_by(|a, b| a.0.cmp(&b.0));
+                }
+                vec![Kpi {
+                    name,
+                    unit: None,
+                    baseline: r.number("kpi-baseline"),
+                    target: r.number("kpi-target"),
+                    measurements,
+                }]
+            }
             None => Vec::new(),
         };
         let gate = r.text("gate");
@@ -147,6 +171,27 @@ pub fn initiatives(
                 issue,
                 updated.as_deref(),
                 extra,
+            ));
+        }
+        // The gates its history says it entered: facts of the tracker, not decisions; the
+        // checks hold them against the decisions on record (GATE-004) and date the gates by
+        // them where no decision says when (GATE-001).
+        for (gate, day, entry) in history::gate_entries(&cursor.fields, &history) {
+            page.records.push(with_extra(
+                record(
+                    format!("{}:gate-entered:{entry}", issue.id),
+                    Entity::GateDecision(GateDecision {
+                        initiative_key: key.clone(),
+                        gate,
+                        decision: ENTERED.to_string(),
+                        decider: None,
+                        date: Some(day),
+                        conditions: None,
+                    }),
+                ),
+                issue,
+                updated.as_deref(),
+                serde_json::Map::new(),
             ));
         }
         for dependency in dependencies_provided(settings, issue, &labels) {

@@ -2,6 +2,7 @@
 //! work items (their children), sprints (of the project's scrum boards) and time entries
 //! (worklogs, incrementally).
 
+pub(crate) mod history;
 mod initiatives;
 mod sprints;
 mod time_entries;
