@@ -539,12 +539,12 @@ impl HttpCapability {
                 }
                 Err(e) => {
                     self.stats.http_errors.inc();
-                    // reqwest's message names the URL, which holds no credentials (they go
-                    // in a header); strip it anyway to keep messages short.
+                    // Name where it went (host and port: no credentials there, they go in a
+                    // header) and why, in words an operator can act on.
                     return Err(HttpError::Transport(format!(
                         "{method} {}: {}",
                         url.path(),
-                        e.without_url()
+                        transport_cause(&url, &e)
                     )));
                 }
             };
@@ -646,8 +646,62 @@ impl HttpCapability {
     }
 }
 
+/// Why a request got no answer, naming the host and port: refused, timed out, DNS, TLS, or
+/// the innermost cause the transport gave.
+fn transport_cause(url: &Url, e: &reqwest::Error) -> String {
+    let at = format!(
+        "{}:{}",
+        url.host_str().unwrap_or("?"),
+        url.port_or_known_default()
+            .map_or("?".into(), |p| p.to_string())
+    );
+    let mut chain = Vec::new();
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = source {
+        chain.push(err.to_string());
+        source = err.source();
+    }
+    let all = chain.join(": ").to_lowercase();
+    let innermost = chain.last().cloned().unwrap_or_default();
+    let what = if all.contains("dns error") || all.contains("failed to lookup address") {
+        "the host name did not resolve (DNS)"
+    } else if all.contains("certificate") || all.contains("tls") || all.contains("handshake") {
+        "the TLS handshake failed"
+    } else if all.contains("connection refused") {
+        "the connection was refused"
+    } else if all.contains("timed out") {
+        "the connection timed out"
+    } else if all.contains("connection reset") || all.contains("connection closed") {
+        "the connection was closed"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "the request could not be sent"
+    };
+    format!("{what} at {at} ({innermost})")
+}
+
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn a_refused_connection_names_the_host_the_port_and_the_cause() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let url = super::Url::parse(&format!("http://127.0.0.1:{port}/rest/api/3/field")).unwrap();
+        let e = reqwest::Client::new()
+            .get(url.clone())
+            .send()
+            .await
+            .unwrap_err();
+        let message = super::transport_cause(&url, &e);
+        assert!(
+            message.starts_with(&format!("the connection was refused at 127.0.0.1:{port} (")),
+            "{message}"
+        );
+    }
+
     #[test]
     fn a_post_is_repeated_only_when_the_plugin_marks_it_a_read() {
         let request = |method, headers: &[(&str, &str)]| Request {

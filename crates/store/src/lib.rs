@@ -158,6 +158,17 @@ impl RunStatus {
     }
 }
 
+/// A daemon job's latest run, as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobRecord {
+    /// When it was last due (RFC 3339).
+    pub last_due: String,
+    /// How it ended (`ok`, `failed`, `stopped`).
+    pub last_outcome: String,
+    /// When it ended (RFC 3339).
+    pub last_finished: String,
+}
+
 /// A run as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunRecord {
@@ -256,6 +267,9 @@ pub trait Store: Send {
 
     /// When the job `name` was last due and run, if ever.
     fn job_last_due(&self, name: &str) -> Result<Option<String>, StoreError>;
+
+    /// How the job `name` last ended, if it ever ran.
+    fn job_state(&self, name: &str) -> Result<Option<JobRecord>, StoreError>;
 
     /// The latest runs, newest first; of one connection if given.
     fn runs(&self, connection: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError>;

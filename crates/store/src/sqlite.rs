@@ -645,6 +645,23 @@ impl Store for SqliteStore {
             .next())
     }
 
+    fn job_state(&self, name: &str) -> Result<Option<crate::JobRecord>, StoreError> {
+        Ok(self
+            .query(
+                "SELECT last_due, last_outcome, last_finished FROM jobs WHERE name = ?1",
+                params![name],
+                |r| {
+                    Ok(crate::JobRecord {
+                        last_due: r.get(0)?,
+                        last_outcome: r.get(1)?,
+                        last_finished: r.get(2)?,
+                    })
+                },
+            )?
+            .into_iter()
+            .next())
+    }
+
     fn job_last_due(&self, name: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .query(

@@ -47,6 +47,23 @@ pub(crate) fn start(dir: &Path, json_logs: bool) -> Child {
         .unwrap()
 }
 
+/// The command line in `dir`, off the test's runtime threads.
+async fn cli(dir: &Path, args: &[&str]) -> std::process::Output {
+    let dir = dir.to_path_buf();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_tollgate-e2e"))
+            .args(&args)
+            .current_dir(dir)
+            .env("RUST_LOG", "warn")
+            .env_remove("TOLLGATE_STORE__URL")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 pub(crate) async fn get(url: &str) -> (u16, String) {
     match reqwest::get(url).await {
         Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
@@ -145,15 +162,19 @@ async fn scheduled_syncs_never_overlap_and_sigterm_leaves_a_store_that_resumes()
         })
     })
     .await;
-    // Two jobs want the same connection: one syncs, the other leaves it out and says so.
-    wait_until("a sync left out", Duration::from_secs(15), async || {
-        let (_, text) = get(&format!("{base}/metrics")).await;
-        metric(&text, "tollgate_sync_skipped_total{connection=\"jira\"}").is_some_and(|n| n >= 1.0)
-            && text
-                .lines()
-                .any(|l| l.starts_with("tollgate_jobs_total{") && l.contains("outcome=\"skipped\""))
-    })
+    // Two jobs want the same connection: one syncs; the other counts it, waits for that
+    // sync to end and takes its outcome, so it never goes on with half the data.
+    wait_until(
+        "a sync left to the other job",
+        Duration::from_secs(15),
+        async || {
+            let (_, text) = get(&format!("{base}/metrics")).await;
+            metric(&text, "tollgate_sync_skipped_total{connection=\"jira\"}")
+                .is_some_and(|n| n >= 1.0)
+        },
+    )
     .await;
+
     let all = runs(dir.path());
     assert!(
         all.iter()
@@ -186,6 +207,10 @@ async fn scheduled_syncs_never_overlap_and_sigterm_leaves_a_store_that_resumes()
         "{log}"
     );
     assert!(
+        log.contains("waiting for another job's sync of this connection to end"),
+        "{log}"
+    );
+    assert!(
         log.contains("job{id=job-1"),
         "job lines carry the job id: {log}"
     );
@@ -193,23 +218,116 @@ async fn scheduled_syncs_never_overlap_and_sigterm_leaves_a_store_that_resumes()
 
     // The next run resumes where the stopped one committed its last page.
     sandbox.set_faults(None);
-    let cwd = dir.path().to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_tollgate-e2e"))
-            .args(["sync", "--connection", "jira"])
-            .current_dir(cwd)
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = cli(dir.path(), &["sync", "--connection", "jira"]).await;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("(resumed)"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_sync_files_no_pack_and_every_answer_says_the_data_is_stale() {
+    let sandbox = Sandbox::start("127.0.0.1:0").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let base = daemon_config(
+        dir.path(),
+        &sandbox,
+        "[sync]\npage_retries = 0\n\n[reports]\nfolder = \"reports\"\n\n[daemon.jobs.nightly]\nschedule = \"*/2 * * * * *\"\nsteps = [\"sync\", \"check\", \"report\"]\n",
+    );
+    // A healthy sync first, by hand; then every answer of the tracker is `{}`.
+    let out = cli(dir.path(), &["sync"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let synced_at = runs(dir.path())[0].finished_at.clone().unwrap();
+    sandbox.set_faults(Some("empty=1,max-in-row=1000000".parse().unwrap()));
+    let mut child = start(dir.path(), false);
+    wait_until("the daemon to serve", Duration::from_secs(60), async || {
+        get(&format!("{base}/healthz")).await.0 == 200
+    })
+    .await;
+    let started = Instant::now();
+    loop {
+        let (_, text) = get(&format!("{base}/metrics")).await;
+        if metric(
+            &text,
+            "tollgate_jobs_total{job=\"nightly\",outcome=\"failed\"}",
+        )
+        .is_some_and(|n| n >= 1.0)
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no failed job: {text}\n{}",
+            std::fs::read_to_string(dir.path().join("daemon.log")).unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // No pack was filed from it.
+    let filed: Vec<_> = std::fs::read_dir(dir.path().join("reports"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(filed.is_empty(), "{filed:?}");
+    // The metrics, the API and a report asked for say the data is stale, and since when.
+    let (_, text) = get(&format!("{base}/metrics")).await;
+    assert_eq!(
+        metric(&text, "tollgate_sync_stale{connection=\"jira\"}"),
+        Some(1.0)
+    );
+    let at = chrono::DateTime::parse_from_rfc3339(&synced_at)
+        .unwrap()
+        .timestamp() as f64;
+    assert_eq!(
+        metric(
+            &text,
+            "tollgate_last_successful_sync_timestamp_seconds{connection=\"jira\"}"
+        ),
+        Some(at)
+    );
+    let (_, text) = get(&format!("{base}/api/v1/initiatives?limit=1")).await;
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["total"], 25, "nothing stored was lost");
+    assert_eq!(doc["freshness"][0]["connection"], "jira");
+    assert_eq!(doc["freshness"][0]["stale"], true);
+    assert_eq!(
+        doc["freshness"][0]["last_successful_sync"],
+        synced_at.as_str()
+    );
+    let (status, text) = post_text(&format!("{base}/api/v1/report/steering"), Some(TOKEN)).await;
+    assert_eq!(status, 200, "{text}");
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let banner = doc["stale"].as_str().unwrap_or_else(|| panic!("{doc}"));
+    assert!(
+        banner.starts_with("Stale data: jira's last sync (")
+            && banner.contains(&format!("failed; its data is as of {synced_at}")),
+        "{banner}"
+    );
+    let html = std::fs::read_dir(dir.path().join("reports"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().ends_with(".html"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .unwrap();
+    assert!(html.contains("<p class=\"banner stale\" role=\"alert\">Stale data: jira"));
+    assert!(html.contains("<section id=\"data-freshness\">"));
+    let log = std::fs::read_to_string(dir.path().join("daemon.log")).unwrap();
+    assert!(log.contains("step left out: the sync failed"), "{log}");
+    // `status` lists the job, how it last ended and when it runs next.
+    let out = cli(dir.path(), &["status", "--format", "json"]).await;
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let job = &doc["jobs"][0];
+    assert_eq!(job["job"], "nightly");
+    assert_eq!(job["last_outcome"], "failed", "{doc}");
+    let next = chrono::DateTime::parse_from_rfc3339(job["next_run"].as_str().unwrap()).unwrap();
+    let last = chrono::DateTime::parse_from_rfc3339(job["last_due"].as_str().unwrap()).unwrap();
+    assert!(next > last, "{doc}");
+    terminate(&child);
+    wait_exit(&mut child, Duration::from_secs(20)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -252,7 +252,13 @@ fn status_and_export_on_the_command_line() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status JSON");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status JSON");
+    let runs = &doc["runs"];
+    assert_eq!(
+        doc["jobs"],
+        serde_json::json!([]),
+        "no daemon jobs configured"
+    );
     assert_eq!(runs[0]["connection"], "synthetic");
     assert_eq!(runs[0]["status"], "ok");
     assert_eq!(runs[0]["pages"], 3 + 5);
@@ -282,7 +288,12 @@ fn status_and_export_on_the_command_line() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    let other: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        other["runs"],
+        serde_json::json!([]),
+        "another store: no runs"
+    );
     assert!(dir.path().join("elsewhere/other.db").exists());
 
     // A store written by a newer Tollgate is refused, and left as it was.

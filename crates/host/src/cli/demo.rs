@@ -126,9 +126,19 @@ fn demo_read_token() -> String {
     )
 }
 
-/// Run the demo, writing into `out`.
-pub async fn run(out: &Path) -> Result<(), Error> {
-    let sandbox = Sandbox::start("127.0.0.1:0").await?;
+/// The date the demo's data describes: its checks and reports are as of this day whatever
+/// day it runs, so its findings are those of config/demo/expected-findings.txt on any day.
+pub const DEMO_AS_OF: &str = "2026-11-27";
+
+/// Run the demo, writing into `out`, with the sandbox on `addr` (`127.0.0.1:0`: a free port)
+/// and the checks and reports as of `as_of`.
+pub async fn run(out: &Path, addr: &str, as_of: &str) -> Result<(), Error> {
+    crate::report::parse_as_of(as_of)?;
+    let sandbox = Sandbox::start(addr).await.map_err(|e| {
+        Error::usage(anyhow::anyhow!(
+            "cannot start the sandbox trackers on {addr} (--addr): {e}"
+        ))
+    })?;
     tollgate_store::files::create_private_dir_all(&out.join("secrets"))?;
     tollgate_store::files::create_private_dir_all(&out.join("hr"))?;
     for (name, text) in DEMO_HR_FILES {
@@ -221,8 +231,7 @@ pub async fn run(out: &Path) -> Result<(), Error> {
 
     println!("\n== Checks (tollgate check)");
     let mut store = store;
-    let outcome =
-        crate::check::run_checks(&session.config, store.as_mut(), &crate::clock::today())?;
+    let outcome = crate::check::run_checks(&session.config, store.as_mut(), as_of)?;
     crate::cli::print_findings_table(&outcome, 8);
 
     println!("\n== Publish (tollgate publish)");
@@ -236,7 +245,7 @@ pub async fn run(out: &Path) -> Result<(), Error> {
     );
 
     println!("\n== Steering pack (tollgate report)");
-    let as_of = crate::clock::today();
+    let as_of = as_of.to_string();
     let config = &session.config;
     let pack = crate::report::build(store.as_ref(), ReportKind::Steering, &as_of, config)?;
     tollgate_store::files::write_private(
@@ -374,7 +383,7 @@ pub async fn run(out: &Path) -> Result<(), Error> {
             .all(|r| r.headers.iter().any(|(k, _)| k == "authorization"))
     );
     println!(
-        "\nTo repeat by hand:\n  tollgate sandbox --addr {addr} &\n  tollgate --config {cfg} config validate --online\n  tollgate --config {cfg} sync\n  tollgate --config {cfg} status\n  tollgate --config {cfg} export --format json\n  tollgate --config {cfg} check\n  tollgate --config {cfg} publish --dry-run\n  tollgate --config {cfg} report --format html --out pack.html\n  tollgate --config {cfg} run    # then open http://127.0.0.1:8080 with the token in {secret}",
+        "\nTo repeat by hand (the sandbox again on the port the config names):\n  tollgate sandbox --addr {addr} &\n  tollgate --config {cfg} config validate --online\n  tollgate --config {cfg} sync\n  tollgate --config {cfg} status\n  tollgate --config {cfg} export --format json\n  tollgate --config {cfg} check --as-of {as_of}\n  tollgate --config {cfg} publish --dry-run\n  tollgate --config {cfg} report --as-of {as_of} --format html --out pack.html\n  tollgate --config {cfg} run    # then open http://127.0.0.1:8080 with the token in {secret}",
         addr = sandbox.addr(),
         cfg = config_path.display(),
         secret = out.join("secrets/read.token").display()

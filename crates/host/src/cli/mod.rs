@@ -45,6 +45,14 @@ pub enum Command {
         /// Where to write the config, the secrets and the results.
         #[arg(long, default_value = "tollgate-demo")]
         out: PathBuf,
+        /// Where the sandbox trackers listen (a fixed port lets the printed commands and the
+        /// config work again after the demo, with `tollgate sandbox --addr`).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: String,
+        /// The day the checks and reports are as of; by default the day the demo data
+        /// describes, so the findings are the same on any day.
+        #[arg(long, default_value = demo::DEMO_AS_OF)]
+        as_of: String,
     },
     /// Inspect plugins.
     Plugins {
@@ -95,7 +103,8 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = RulesFormat::Md)]
         format: RulesFormat,
     },
-    /// Show the last runs per connection.
+    /// Show the last runs per connection, and the daemon's jobs: how each last ended and
+    /// when it runs next.
     Status {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -307,7 +316,7 @@ pub fn main() -> std::process::ExitCode {
 /// Run a parsed command line.
 pub async fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
-        Command::Demo { out } => demo::run(&out).await,
+        Command::Demo { out, addr, as_of } => demo::run(&out, &addr, &as_of).await,
         Command::Plugins { command } => plugins(&cli.config, command).await,
         Command::Config {
             command: ConfigCommand::Validate { online },
@@ -497,8 +506,33 @@ fn status(config_path: &Path, format: Format, last: usize) -> Result<(), Error> 
     for name in config.connections.keys() {
         runs.extend(store.runs(Some(name), last)?);
     }
+    // The daemon's jobs: how each last ended, and when it runs next.
+    let now = chrono::Utc::now();
+    let mut jobs = Vec::new();
+    for (name, job) in &config.daemon.jobs {
+        let state = store.job_state(name)?;
+        let zone = job.time_zone.as_deref().unwrap_or(&config.daemon.time_zone);
+        let next = crate::schedule::schedule(&job.schedule)
+            .ok()
+            .zip(crate::schedule::time_zone(zone).ok())
+            .and_then(|(s, tz)| crate::schedule::next_after(&s, tz, now))
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        jobs.push(serde_json::json!({
+            "job": name,
+            "schedule": job.schedule,
+            "time_zone": zone,
+            "last_due": state.as_ref().map(|s| s.last_due.clone()),
+            "last_outcome": state.as_ref().map(|s| s.last_outcome.clone()),
+            "last_finished": state.as_ref().map(|s| s.last_finished.clone()),
+            "next_run": next,
+        }));
+    }
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&runs).expect("JSON")),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"runs": runs, "jobs": jobs}))
+                .expect("JSON")
+        ),
         Format::Table => {
             let rows: Vec<[String; 8]> = runs
                 .iter()
@@ -532,6 +566,32 @@ fn status(config_path: &Path, format: Format, last: usize) -> Result<(), Error> 
                 ],
                 &rows,
             );
+            if !jobs.is_empty() {
+                let text = |v: &serde_json::Value| v.as_str().unwrap_or("–").to_string();
+                let rows: Vec<[String; 5]> = jobs
+                    .iter()
+                    .map(|j| {
+                        [
+                            text(&j["job"]),
+                            format!("{} ({})", text(&j["schedule"]), text(&j["time_zone"])),
+                            text(&j["last_outcome"]),
+                            text(&j["last_finished"]),
+                            text(&j["next_run"]),
+                        ]
+                    })
+                    .collect();
+                println!();
+                print_table(
+                    &[
+                        "JOB",
+                        "SCHEDULE",
+                        "LAST OUTCOME",
+                        "LAST FINISHED",
+                        "NEXT RUN",
+                    ],
+                    &rows,
+                );
+            }
         }
     }
     Ok(())

@@ -14,7 +14,7 @@ mod sync;
 
 pub use connection::{AuthConfig, AuthKind, ConnectionConfig, EndpointConfig};
 pub use daemon::{DaemonConfig, JobConfig, JobStep};
-pub use reports::{ReportKind, ReportsConfig, Scoring};
+pub use reports::{ReportKind, ReportsConfig, Scoring, WhenStale};
 pub use runtime::{LimitsConfig, RuntimeConfig};
 pub use sync::SyncConfig;
 
@@ -194,6 +194,13 @@ impl Config {
                 "no such file; pass --config FILE, or run `tollgate demo` to get an example".into(),
             ));
         }
+        let overrides = match std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| text.parse::<toml::Table>().ok())
+        {
+            Some(file) => hyphenated_keys(overrides, &file),
+            None => overrides, // the builder below says what is wrong with the file
+        };
         let raw = config::Config::builder()
             .add_source(config::File::from(path).format(config::FileFormat::Toml))
             .add_source(
@@ -396,6 +403,43 @@ pub fn default_cache_dir() -> PathBuf {
     std::env::temp_dir().join("tollgate-cache")
 }
 
+/// Environment variables cannot hold a hyphen, so a key with one (a connection named
+/// `azure-devops`, a plugin setting `dependency-link-types`) is written with underscores
+/// (`TOLLGATE_CONNECTIONS__AZURE_DEVOPS__BASE_URL`). Each level of an override's name is
+/// matched against the keys the file has at that level: a key whose hyphens read as
+/// underscores is the one meant.
+fn hyphenated_keys(
+    overrides: config::Map<String, String>,
+    file: &toml::Table,
+) -> config::Map<String, String> {
+    overrides
+        .into_iter()
+        .map(|(name, value)| {
+            let Some(rest) = name.strip_prefix("TOLLGATE_") else {
+                return (name, value);
+            };
+            let mut level = Some(file);
+            let mut parts = Vec::new();
+            for part in rest.split("__") {
+                let lower = part.to_ascii_lowercase();
+                let key = level
+                    .and_then(|t| {
+                        t.keys().find(|k| {
+                            k.contains('-') && k.to_ascii_lowercase().replace('-', "_") == lower
+                        })
+                    })
+                    .cloned()
+                    .unwrap_or(lower);
+                level = level
+                    .and_then(|t| t.get(&key))
+                    .and_then(toml::Value::as_table);
+                parts.push(key);
+            }
+            (format!("TOLLGATE_{}", parts.join("__")), value)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -506,6 +550,34 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()));
         let cfg = Config::load_with_env(&path, vars).unwrap();
         assert_eq!(cfg.runtime.limits.timeout_secs, Some(3.0));
+        // A connection named with a hyphen, and a plugin setting with one, are reached with
+        // underscores (variables cannot hold hyphens).
+        std::fs::write(
+            &path,
+            "[connections.azure-devops]\nplugin = \"azure-devops\"\nbase_url = \"https://dev.azure.com/a\"\n[connections.azure-devops.settings]\nwork-item-types = \"x\"\n",
+        )
+        .unwrap();
+        let vars = [
+            (
+                "TOLLGATE_CONNECTIONS__AZURE_DEVOPS__BASE_URL",
+                "https://dev.azure.com/b",
+            ),
+            (
+                "TOLLGATE_CONNECTIONS__AZURE_DEVOPS__SETTINGS__WORK_ITEM_TYPES",
+                "y",
+            ),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let cfg = Config::load_unchecked_with_env(&path, vars).unwrap();
+        let c = &cfg.connections["azure-devops"];
+        assert_eq!(c.base_url.as_deref(), Some("https://dev.azure.com/b"));
+        assert_eq!(c.settings["work-item-types"].as_str(), Some("y"));
+        assert_eq!(
+            cfg.connections.len(),
+            1,
+            "no second connection `azure_devops`"
+        );
+        std::fs::write(&path, "[runtime.limits]\ntimeout_secs = 10\n").unwrap();
         let bad = [("TOLLGATE_RUNTIME__LIMITS__TIMEOUT", "3".to_string())]
             .map(|(k, v)| (k.to_string(), v));
         let e = Config::load_with_env(&path, bad).unwrap_err();

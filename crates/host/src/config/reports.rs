@@ -21,6 +21,24 @@ pub struct ReportsConfig {
     /// The capacity line in full-time equivalents; default: the people known to the store
     /// (their FTE, or 1) at the reserve line.
     pub capacity_fte: Option<f64>,
+    /// What a daemon job does after its sync step failed (a connection's data old or
+    /// partial): `skip` (default) files no report and publishes nothing; `file` goes on, and
+    /// each report opens with a banner naming the stale connections.
+    #[serde(default)]
+    pub when_stale: WhenStale,
+}
+
+/// What a job does with its publish and report steps after its sync failed.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum WhenStale {
+    /// File nothing, publish nothing.
+    #[default]
+    Skip,
+    /// Go on; the reports open with a banner.
+    File,
 }
 
 impl Default for ReportsConfig {
@@ -30,6 +48,7 @@ impl Default for ReportsConfig {
             kinds: default_report_kinds(),
             scoring: Scoring::default(),
             capacity_fte: None,
+            when_stale: WhenStale::default(),
         }
     }
 }

@@ -15,7 +15,8 @@ pub(super) async fn readyz(State(d): State<Arc<Daemon>>) -> Response {
 /// `?limit=&offset=` and filters.
 pub(super) type Params = Query<BTreeMap<String, String>>;
 
-pub(super) fn page(items: Vec<Value>, q: &BTreeMap<String, String>) -> Response {
+/// A page of a list, with the data's freshness per connection (as every answer states it).
+pub(super) fn page(d: &Daemon, items: Vec<Value>, q: &BTreeMap<String, String>) -> Response {
     let limit = q
         .get("limit")
         .and_then(|l| l.parse::<usize>().ok())
@@ -27,7 +28,22 @@ pub(super) fn page(items: Vec<Value>, q: &BTreeMap<String, String>) -> Response 
         .unwrap_or(0);
     let total = items.len();
     let items: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
-    axum::Json(json!({"total": total, "limit": limit, "offset": offset, "items": items}))
+    let connections: Vec<String> = d.session.config.connections.keys().cloned().collect();
+    let freshness: Vec<Value> = store_of(d)
+        .ok()
+        .and_then(|store| crate::report::freshness::freshness(store.as_ref(), &connections).ok())
+        .unwrap_or_default()
+        .iter()
+        .map(|f| {
+            json!({
+                "connection": f.connection,
+                "last_successful_sync": f.last_success,
+                "latest_run": f.last_run.as_ref().map(|r| json!({"started_at": r.0, "status": r.1})),
+                "stale": f.is_stale(),
+            })
+        })
+        .collect();
+    axum::Json(json!({"total": total, "limit": limit, "offset": offset, "items": items, "freshness": freshness}))
         .into_response()
 }
 
@@ -75,7 +91,7 @@ pub(super) fn initiatives_now(d: &Daemon, q: &BTreeMap<String, String>) -> Respo
             _ => None,
         })
         .collect();
-    page(items, &q)
+    page(d, items, &q)
 }
 
 pub(super) async fn findings(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
@@ -115,7 +131,7 @@ pub(super) fn findings_now(d: &Daemon, q: &BTreeMap<String, String>) -> Response
         })
         .map(|f| serde_json::to_value(&f).unwrap_or(Value::Null))
         .collect();
-    page(items, &q)
+    page(d, items, &q)
 }
 
 pub(super) async fn runs(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
@@ -130,6 +146,7 @@ pub(super) fn runs_now(d: &Daemon, q: &BTreeMap<String, String>) -> Response {
     };
     match store.runs(q.get("connection").map(String::as_str), 10_000) {
         Ok(runs) => page(
+            d,
             runs.iter()
                 .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
                 .collect(),
@@ -142,6 +159,7 @@ pub(super) fn runs_now(d: &Daemon, q: &BTreeMap<String, String>) -> Response {
 pub(super) fn entities(d: &Daemon, kind: EntityKind, q: &BTreeMap<String, String>) -> Response {
     match records_of(d, kind) {
         Ok(records) => page(
+            d,
             records
                 .into_iter()
                 .filter(|r| matches(q, "connection", Some(&r.provenance.connection)))

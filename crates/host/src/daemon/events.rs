@@ -9,8 +9,6 @@ use super::*;
 pub(super) enum JobOutcome {
     /// Every step done.
     Ok,
-    /// Done, but a connection was left out because another job was syncing it.
-    Skipped,
     /// A step failed (or the job's code panicked).
     Failed,
     /// The process is stopping.
@@ -22,7 +20,6 @@ impl JobOutcome {
     pub(super) fn as_str(self) -> &'static str {
         match self {
             JobOutcome::Ok => "ok",
-            JobOutcome::Skipped => "skipped",
             JobOutcome::Failed => "failed",
             JobOutcome::Stopped => "stopped",
         }

@@ -17,10 +17,21 @@ impl Daemon {
         async {
             tracing::info!(steps = ?steps, "job started");
             let mut outcome = JobOutcome::Ok;
+            let mut sync_failed = false;
             for step in steps {
                 if self.stopping() {
                     outcome = JobOutcome::Stopped;
                     break;
+                }
+                // After a failed sync the data may be old or partial: nothing is filed or
+                // published from it unless `[reports] when_stale = "file"` (then the reports
+                // say so at the top).
+                if sync_failed
+                    && matches!(step, JobStep::Publish | JobStep::Report)
+                    && self.session.config.reports.when_stale == WhenStale::Skip
+                {
+                    tracing::warn!(step = ?step, "step left out: the sync failed, so the data may be old or partial ([reports] when_stale = \"skip\")");
+                    continue;
                 }
                 let result = match step {
                     JobStep::Sync => self.sync_step(connection).await,
@@ -30,11 +41,6 @@ impl Daemon {
                 };
                 match result {
                     Ok(StepEnd::Done) => {}
-                    Ok(StepEnd::Skipped) => {
-                        if outcome == JobOutcome::Ok {
-                            outcome = JobOutcome::Skipped;
-                        }
-                    }
                     Ok(StepEnd::Stopped) => {
                         outcome = JobOutcome::Stopped;
                         break;
@@ -42,6 +48,7 @@ impl Daemon {
                     Err(e) => {
                         tracing::error!(step = ?step, error = %e, "job step failed");
                         outcome = JobOutcome::Failed;
+                        sync_failed |= *step == JobStep::Sync;
                     }
                 }
             }
@@ -69,24 +76,69 @@ impl Daemon {
         .await
         .map_err(|e| e.error)?;
         let mut failures = Vec::new();
-        let mut skipped = false;
-        for (_, result) in results {
+        let mut held = Vec::new();
+        for (name, result) in results {
             match result {
                 crate::sync::ConnectionSync::Synced(_) => {}
-                crate::sync::ConnectionSync::Skipped => skipped = true,
+                crate::sync::ConnectionSync::Skipped => held.push(name),
                 crate::sync::ConnectionSync::Failed(crate::sync::SyncError::Stopped { .. }) => {
                     return Ok(StepEnd::Stopped);
                 }
                 crate::sync::ConnectionSync::Failed(e) => failures.push(e.to_string()),
             }
         }
+        // A connection another job was syncing: wait for that sync to end and take its
+        // outcome, so the later steps never run on half the data.
+        for name in held {
+            match self.await_other_sync(&name).await? {
+                None => return Ok(StepEnd::Stopped),
+                Some(Ok(())) => {}
+                Some(Err(e)) => failures.push(e),
+            }
+        }
         if !failures.is_empty() {
             Err(anyhow::anyhow!(failures.join("; ")))
-        } else if skipped {
-            Ok(StepEnd::Skipped)
         } else {
             Ok(StepEnd::Done)
         }
+    }
+
+    /// Wait until no job syncs `connection`; then how its latest run ended (`None`: the
+    /// daemon is stopping).
+    async fn await_other_sync(
+        &self,
+        connection: &str,
+    ) -> anyhow::Result<Option<Result<(), String>>> {
+        tracing::info!(
+            connection,
+            "waiting for another job's sync of this connection to end"
+        );
+        while self.syncing.lock().unwrap().contains(connection) {
+            if self.stopping() {
+                return Ok(None);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let store = self.session.store().map_err(|f| f.error)?;
+        // The newest run that ended (the other job may have started its next one since).
+        let latest = store
+            .runs(Some(connection), 5)?
+            .into_iter()
+            .find(|r| r.status != tollgate_store::RunStatus::Running);
+        Ok(Some(match latest {
+            Some(r) if r.status == tollgate_store::RunStatus::Ok => Ok(()),
+            Some(r) => Err(format!(
+                "connection `{connection}`: the sync another job ran ended {}: {}",
+                match r.status {
+                    tollgate_store::RunStatus::Interrupted => "interrupted",
+                    _ => "failed",
+                },
+                r.error.unwrap_or_default()
+            )),
+            None => Err(format!(
+                "connection `{connection}`: another job held it, and no run of it is on record"
+            )),
+        }))
     }
 
     pub(super) fn check_step(&self) -> anyhow::Result<StepEnd> {

@@ -19,6 +19,43 @@ pub(super) async fn metrics(State(d): State<Arc<Daemon>>) -> Response {
             let _ = writeln!(out, "{name}{labels} {value}");
         }
     };
+    // Freshness per connection, from the store (what the reports and pages state too).
+    let connections: Vec<String> = d.session.config.connections.keys().cloned().collect();
+    let fresh = d
+        .session
+        .store()
+        .ok()
+        .and_then(|store| crate::report::freshness::freshness(store.as_ref(), &connections).ok())
+        .unwrap_or_default();
+    family(
+        "tollgate_last_successful_sync_timestamp_seconds",
+        "gauge",
+        "When each connection last synced successfully (Unix time); absent: never.",
+        fresh
+            .iter()
+            .filter_map(|f| {
+                let at = chrono::DateTime::parse_from_rfc3339(f.last_success.as_deref()?).ok()?;
+                Some((
+                    format!("{{connection=\"{}\"}}", escape(&f.connection)),
+                    at.timestamp().to_string(),
+                ))
+            })
+            .collect(),
+    );
+    family(
+        "tollgate_sync_stale",
+        "gauge",
+        "1 when a connection's latest sync failed or it never synced: its data may be old or partial.",
+        fresh
+            .iter()
+            .map(|f| {
+                (
+                    format!("{{connection=\"{}\"}}", escape(&f.connection)),
+                    u8::from(f.is_stale()).to_string(),
+                )
+            })
+            .collect(),
+    );
     let m = d.metrics.lock().unwrap();
     family(
         "tollgate_sync_runs_total",
@@ -94,7 +131,7 @@ pub(super) async fn metrics(State(d): State<Arc<Daemon>>) -> Response {
     family(
         "tollgate_sync_skipped_total",
         "counter",
-        "Syncs a job left out because another job was syncing the connection.",
+        "Syncs a job left to another job that was syncing the connection; it waited for that sync to end and took its outcome.",
         m.sync_skipped
             .iter()
             .map(|(c, n)| (format!("{{connection=\"{}\"}}", escape(c)), n.to_string()))

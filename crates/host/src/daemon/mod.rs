@@ -29,7 +29,7 @@ use server::*;
 use state::*;
 
 use crate::app::Session;
-use crate::config::{JobConfig, JobStep, ReportKind};
+use crate::config::{JobConfig, JobStep, ReportKind, WhenStale};
 use crate::error::Error;
 use crate::schedule::{last_between, next_after, schedule, time_zone};
 use axum::Router;

@@ -65,7 +65,9 @@ pub(super) async fn resources_page(State(d): State<Arc<Daemon>>) -> Response {
         return persons_withheld();
     }
     live_report(d, |d, store, today| {
-        crate::report::resources(store, today, &d.session.config.reports)
+        let mut report = crate::report::resources(store, today, &d.session.config.reports)?;
+        crate::report::with_freshness(&mut report, store, &d.session.config)?;
+        Ok(report)
     })
     .await
 }
@@ -255,6 +257,30 @@ pub(super) fn initiative_page_now(d: &Daemon, key: &str) -> Response {
             ));
         }
         out.push_str("</tbody></table>\n");
+    }
+    // The data's freshness, as every page states it.
+    let connections: Vec<String> = d.session.config.connections.keys().cloned().collect();
+    if let Ok(fresh) = crate::report::freshness::freshness(store.as_ref(), &connections) {
+        if let Some(banner) = crate::report::freshness::stale_banner(&fresh) {
+            out.push_str(&format!(
+                "<p class=\"banner stale\" role=\"alert\">{}</p>\n",
+                crate::report::esc(&banner)
+            ));
+        }
+        let synced: Vec<String> = fresh
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f.connection,
+                    f.last_success.as_deref().unwrap_or("never")
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "<p class=\"note\" id=\"freshness\">Last successful sync: {}.</p>\n",
+            crate::report::esc(&synced.join(", "))
+        ));
     }
     out.push_str("</body></html>\n");
     html_response(StatusCode::OK, out)

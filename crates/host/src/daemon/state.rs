@@ -24,7 +24,8 @@ pub(super) struct Metrics {
     pub(super) jobs: BTreeMap<(String, String), u64>,
     /// job -> runs skipped because the previous one was still going.
     pub(super) skipped: BTreeMap<String, u64>,
-    /// connection -> syncs a job skipped because another was syncing it.
+    /// connection -> syncs a job left to another job that was syncing it (it waited for
+    /// that sync to end instead).
     pub(super) sync_skipped: BTreeMap<String, u64>,
     /// Jobs whose code panicked (counted as failed too).
     pub(super) panics: u64,
@@ -144,8 +145,6 @@ impl crate::sync::events::SyncObserver for Daemon {
 pub(super) enum StepEnd {
     /// Done.
     Done,
-    /// Done, but a connection was left out because another job was syncing it.
-    Skipped,
     /// Stopped: the process is shutting down.
     Stopped,
 }

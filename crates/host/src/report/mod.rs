@@ -9,6 +9,7 @@
 pub mod charts;
 pub mod decisions;
 mod files;
+pub mod freshness;
 pub mod quarterly;
 mod render;
 mod steering;
@@ -63,6 +64,9 @@ pub struct Report {
     pub next_steering: String,
     /// When the previous pack was made, if one was.
     pub previous_pack: Option<String>,
+    /// Set when some connection's latest sync failed or it never synced: what the report
+    /// opens with (see [`freshness`]).
+    pub stale: Option<String>,
     /// The tables, in reading order.
     pub tables: Vec<Table>,
 }
@@ -90,15 +94,31 @@ pub fn build(
     as_of: &str,
     config: &crate::config::Config,
 ) -> Result<Report, Error> {
-    match kind {
-        ReportKind::Steering => steering(store, as_of, &config.reports),
+    let mut report = match kind {
+        ReportKind::Steering => steering(store, as_of, &config.reports)?,
         ReportKind::Quarterly => quarterly::review(
             store,
             as_of,
             &config.reports,
             &crate::check::rule_pack(config)?,
-        ),
-    }
+        )?,
+    };
+    with_freshness(&mut report, store, config)?;
+    Ok(report)
+}
+
+/// End a report with its data's freshness per configured connection, and open it with a
+/// banner when some connection's data may be old or partial.
+pub fn with_freshness(
+    report: &mut Report,
+    store: &dyn Store,
+    config: &crate::config::Config,
+) -> Result<(), Error> {
+    let connections: Vec<String> = config.connections.keys().cloned().collect();
+    let fresh = freshness::freshness(store, &connections)?;
+    report.stale = freshness::stale_banner(&fresh);
+    report.tables.push(freshness::table(&fresh));
+    Ok(())
 }
 
 #[cfg(test)]

@@ -302,6 +302,7 @@ pub fn review(
     });
 
     Ok(Report {
+        stale: None,
         kind: "quarterly",
         title: format!("Portfolio increment review, {this_quarter} (as of {as_of})"),
         as_of: as_of.to_string(),

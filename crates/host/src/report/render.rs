@@ -7,8 +7,12 @@ use super::*;
 /// The pack as Markdown.
 pub fn markdown(pack: &Report) -> String {
     let mut out = format!(
-        "# {}\n\nNext steering: {}.{}\n",
+        "# {}\n\n{}Next steering: {}.{}\n",
         pack.title,
+        pack.stale
+            .as_ref()
+            .map(|b| format!("> **{}**\n\n", md_text(b)))
+            .unwrap_or_default(),
         pack.next_steering,
         pack.previous_pack
             .as_ref()
@@ -87,14 +91,19 @@ pub fn html(pack: &Report) -> String {
 }
 
 /// The page's style, shared by the report file and the dashboard.
-pub const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#1d2733}table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #c9d1da;padding:.3rem .5rem;vertical-align:top;text-align:left}th{background:#eef2f6}td.num{text-align:right}td.hot{background:#f7c6c0}td.warm{background:#fbe3b5}p.note{color:#4a5866;max-width:60rem}nav a{margin-right:1rem}figure.chart{margin:.5rem 0}figure.chart svg{max-width:100%;height:auto}figcaption{color:#4a5866;font-size:.85rem}@media print{body{margin:0}nav{display:none}}";
+pub const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#1d2733}table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #c9d1da;padding:.3rem .5rem;vertical-align:top;text-align:left}th{background:#eef2f6}td.num{text-align:right}td.hot{background:#f7c6c0}td.warm{background:#fbe3b5}p.note{color:#4a5866;max-width:60rem}nav a{margin-right:1rem}figure.chart{margin:.5rem 0}figure.chart svg{max-width:100%;height:auto}figcaption{color:#4a5866;font-size:.85rem}p.banner{padding:.6rem .8rem;border-left:.35rem solid #b3261e;background:#fbe9e7;font-weight:600;max-width:60rem}@media print{body{margin:0}nav{display:none}}";
 
 /// The pack as HTML; with `initiative_links` (e.g. `/initiatives/`), initiative keys link
 /// to that path (the dashboard); `nav` goes first in the body.
 pub fn html_page(pack: &Report, initiative_links: Option<&str>, nav: &str) -> String {
     let mut out = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\n<style>{STYLE}</style></head>\n<body>\n{nav}<h1>{title}</h1>\n<p>Next steering: {next}.{prev}</p>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\n<style>{STYLE}</style></head>\n<body>\n{nav}<h1>{title}</h1>\n{banner}<p>Next steering: {next}.{prev}</p>\n",
         title = esc(&pack.title),
+        banner = pack
+            .stale
+            .as_ref()
+            .map(|b| format!("<p class=\"banner stale\" role=\"alert\">{}</p>\n", esc(b)))
+            .unwrap_or_default(),
         next = esc(&pack.next_steering),
         prev = pack
             .previous_pack

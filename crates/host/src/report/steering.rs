@@ -310,6 +310,7 @@ pub fn steering(store: &dyn Store, as_of: &str, settings: &ReportsConfig) -> Res
     });
 
     Ok(Report {
+        stale: None,
         kind: "steering",
         title: format!("Steering pack, {as_of}"),
         as_of: as_of.to_string(),
@@ -397,6 +398,7 @@ pub fn resources(
     let today = parse_as_of(as_of)?;
     let p = crate::check::portfolio(store)?;
     Ok(Report {
+        stale: None,
         kind: "resources",
         title: format!("Resources, {as_of}"),
         as_of: as_of.to_string(),

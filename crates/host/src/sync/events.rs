@@ -125,7 +125,7 @@ pub fn emit(observer: &dyn SyncObserver, event: SyncEvent<'_>) {
         SyncEvent::ConnectionSkipped { connection } => {
             tracing::warn!(
                 connection,
-                "skipped: a sync of this connection is already running"
+                "not synced here: a sync of this connection is already running"
             )
         }
     }
