@@ -218,9 +218,12 @@ pub fn late(p: &Portfolio, key: &str, today: i64) -> Option<String> {
     let due = i.next_gate_due.as_deref().and_then(day_number)?;
     (due < today).then(|| {
         format!(
-            "{key}'s gate decision was due on {} ({} days ago)",
+            "{key}'s gate decision was due on {} ({} ago)",
             date_of(due),
-            today - due
+            match today - due {
+                1 => "1 day".to_string(),
+                n => format!("{n} days"),
+            }
         )
     })
 }

@@ -129,6 +129,9 @@ pub fn pack_markdown(pack: &RulePack) -> String {
     out.push('\n');
     for r in &pack.rules {
         out.push_str(&format!("## {} {}\n\n{}\n\n", r.id, r.title, r.description));
+        if let Some(fix) = &r.fix {
+            out.push_str(&format!("How to fix: {fix}\n\n"));
+        }
     }
     out
 }

@@ -67,14 +67,18 @@ pub struct Outcome {
     pub detail: String,
 }
 
-/// Publish every connection that can (or only `only`); returns one outcome per finding sent.
+/// Publish every connection that can (or only `only`), for findings as of `as_of` (the next
+/// steering, by which they should be dealt with, is 14 days later); returns one outcome per
+/// finding sent.
 pub async fn publish(
     session: &Session,
     store: &mut dyn Store,
     only: Option<&str>,
     dry_run: bool,
+    as_of: &str,
 ) -> Result<Vec<Outcome>, Error> {
     let findings = store.findings(true)?;
+    let guidance = Guidance::new(session, as_of)?;
     // Findings know their initiative's connection; only ones recorded by an older Tollgate
     // need the store's initiatives to find it, and then they are read once.
     let legacy = if findings.iter().any(|f| {
@@ -131,7 +135,7 @@ pub async fn publish(
                 subject_key: f.finding.subject.key.clone(),
                 title: f.finding.title.clone(),
                 message: f.finding.message.clone(),
-                evidence: f.finding.evidence.to_string(),
+                evidence: guidance.evidence(f).to_string(),
             })
             .collect();
         if batch.is_empty() {
@@ -211,13 +215,82 @@ pub async fn publish_step(
     dry_run: bool,
     as_of: &str,
 ) -> Result<PublishStep, Error> {
-    let outcomes = publish(session, store, only, dry_run).await?;
+    let outcomes = publish(session, store, only, dry_run, as_of).await?;
     let files = if dry_run {
         Vec::new()
     } else {
         crate::report::publish_files(store, &session.config, as_of)?
     };
     Ok(PublishStep { outcomes, files })
+}
+
+/// What the host adds to each finding it sends, under the evidence's `tollgate` key (the
+/// contract's evidence is free-form JSON; docs/plugin-authoring.md): how to fix it (the rule's
+/// `fix`), by when (the next steering), a link to the initiative's dashboard page, and, for a
+/// resolved finding, whether it was resolved since the last steering (to acknowledge once).
+struct Guidance {
+    fixes: BTreeMap<String, String>,
+    next_steering: String,
+    since: i64,
+    dashboard: Option<String>,
+}
+
+impl Guidance {
+    fn new(session: &Session, as_of: &str) -> Result<Guidance, Error> {
+        let today = crate::report::parse_as_of(as_of)?;
+        let pack = crate::check::rule_pack(&session.config)?;
+        Ok(Guidance {
+            fixes: pack
+                .rules
+                .iter()
+                .filter_map(|r| r.fix.clone().map(|f| (r.id.clone(), f)))
+                .collect(),
+            next_steering: tollgate_dmo::calendar::date_of(
+                today + crate::report::STEERING_INTERVAL_DAYS,
+            ),
+            since: today - crate::report::STEERING_INTERVAL_DAYS,
+            dashboard: session
+                .config
+                .publish
+                .dashboard_url
+                .as_ref()
+                .map(|u| u.trim_end_matches('/').to_string()),
+        })
+    }
+
+    fn evidence(&self, f: &tollgate_store::StoredFinding) -> serde_json::Value {
+        let mut evidence = match &f.finding.evidence {
+            serde_json::Value::Object(o) => serde_json::Value::Object(o.clone()),
+            serde_json::Value::Null => serde_json::json!({}),
+            other => serde_json::json!({ "value": other }),
+        };
+        let resolved_recently = f.resolved_at.as_deref().is_some_and(|at| {
+            tollgate_dmo::calendar::day_number(at.get(..10).unwrap_or(at))
+                .is_some_and(|d| d > self.since)
+        });
+        evidence["tollgate"] = serde_json::json!({
+            "how_to_fix": self.fixes.get(&f.finding.rule_id),
+            "due": self.next_steering,
+            "link": self.dashboard.as_ref().map(|u| format!(
+                "{u}/initiatives/{}",
+                url_segment(&f.finding.subject.key)
+            )),
+            "resolved_recently": resolved_recently,
+        });
+        evidence
+    }
+}
+
+/// A key as one segment of a URL path.
+fn url_segment(key: &str) -> String {
+    key.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Initiative keys by connection, from the store.

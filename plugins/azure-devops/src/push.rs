@@ -50,12 +50,15 @@ fn md(text: &str) -> String {
         .replace(['\r', '\n'], " ")
 }
 
-/// The comment for these open findings, in markdown.
-pub fn comment_text(open: &[&Finding]) -> String {
-    let (heading, items) = lines(open);
+/// The comment for one work item's findings (open, and those resolved), in markdown.
+pub fn comment_text(findings: &[&Finding]) -> String {
+    let (heading, items) = lines(findings);
     let mut out = format!("**{}**\n\n", md(&heading));
     for i in &items {
-        out.push_str(&format!("- {}\n", md(i)));
+        match &i.emphasis {
+            Some(e) => out.push_str(&format!("- **{}** {}\n", md(e), md(&i.text))),
+            None => out.push_str(&format!("- {}\n", md(&i.text))),
+        }
     }
     if !items.is_empty() {
         out.push('\n');
@@ -140,7 +143,15 @@ pub fn push(
     let mut outcomes = Vec::new();
     for (key, (all, open)) in by_subject(findings) {
         let result = match settings.id_of(key) {
-            Some(id) => publish_one(ado, settings, id, key, &open, me.as_deref(), dry_run),
+            Some(id) => publish_one(
+                ado,
+                settings,
+                id,
+                key,
+                (&all, &open),
+                me.as_deref(),
+                dry_run,
+            ),
             None => Err(PluginError::Config(format!(
                 "`{key}` is not a work item of this connection (keys are {}<id>)",
                 settings.key_prefix
@@ -164,11 +175,11 @@ fn publish_one(
     settings: &Settings,
     id: u64,
     key: &str,
-    open: &[&Finding],
+    (all, open): (&[&Finding], &[&Finding]),
     me: Option<&str>,
     dry_run: bool,
 ) -> Result<PushResult, PluginError> {
-    let text = comment_text(open);
+    let text = comment_text(all);
     let existing = find_ours(ado, id, me)?;
     let tag_note = match &settings.tag {
         Some(tag) => set_tag(ado, id, tag, !open.is_empty(), dry_run)?,
@@ -310,7 +321,10 @@ mod tests {
         };
         let text = comment_text(&[&f]);
         assert!(text.starts_with("**Tollgate DMO checks: 1 open finding**"));
-        assert!(text.contains("- BLOCKER GATE-001"));
+        assert!(
+            text.contains("- **blocker** GATE-001 Work started"),
+            "{text}"
+        );
         assert!(!text.contains("<script>"));
         assert!(!text.contains("\n# not"));
         assert!(text.ends_with(&format!("{}_", MARKER)));

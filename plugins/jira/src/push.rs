@@ -96,12 +96,7 @@ pub fn push(
     }
     let mut outcomes = Vec::new();
     for (key, group) in by_key {
-        let open: Vec<&Finding> = group
-            .iter()
-            .copied()
-            .filter(|f| f.status == FindingStatus::Open)
-            .collect();
-        let result = publish_one(jira, key, &open, dry_run);
+        let result = publish_one(jira, key, &group, dry_run);
         for f in &group {
             let r = match &result {
                 Ok(r) => r.clone(),
@@ -119,10 +114,15 @@ pub fn push(
 fn publish_one(
     jira: &Jira,
     key: &str,
-    open: &[&Finding],
+    group: &[&Finding],
     dry_run: bool,
 ) -> Result<PushResult, PluginError> {
-    let (heading, items) = lines(open);
+    let open: Vec<&Finding> = group
+        .iter()
+        .copied()
+        .filter(|f| f.status == FindingStatus::Open)
+        .collect();
+    let (heading, items) = lines(group);
     let body = match jira.deployment {
         Deployment::Cloud => adf_body(&heading, &items, FOOTER),
         Deployment::DataCenter => wiki_body(&heading, &items, FOOTER),
@@ -201,7 +201,8 @@ mod tests {
         let b = finding("GATE-001", Severity::Blocker);
         let (h, items) = lines(&[&a, &b]);
         assert!(
-            items[0].starts_with("BLOCKER GATE-001"),
+            items[0].emphasis.as_deref() == Some("blocker")
+                && items[0].text.starts_with("GATE-001"),
             "most severe first"
         );
         let adf = adf_body(&h, &items, FOOTER);

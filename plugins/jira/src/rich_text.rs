@@ -2,6 +2,7 @@
 //! Cloud, wiki markup on Data Center), and Tollgate's comment rendered in each.
 
 use serde_json::{Value, json};
+use tollgate_plugin_api::comment::Line;
 
 /// Text of a comment: a wiki string as it is, an ADF document's text nodes joined.
 pub fn comment_text(v: &Value) -> String {
@@ -32,24 +33,42 @@ pub fn comment_text(v: &Value) -> String {
     }
 }
 
-/// A Jira Cloud comment body (Atlassian Document Format): a heading, a bullet list, a footer.
-pub fn adf_body(heading: &str, items: &[String], footer: &str) -> Value {
+/// A Jira Cloud comment body (Atlassian Document Format): a heading, a bullet list (each
+/// line's lead word in a strong mark), a footer.
+pub fn adf_body(heading: &str, items: &[Line], footer: &str) -> Value {
     let para = |t: &str| json!({"type": "paragraph", "content": [{"type": "text", "text": t}]});
+    let item = |l: &Line| {
+        let content = match &l.emphasis {
+            Some(e) => json!([
+                {"type": "text", "text": e, "marks": [{"type": "strong"}]},
+                {"type": "text", "text": format!(" {}", l.text)}
+            ]),
+            None => json!([{"type": "text", "text": l.text}]),
+        };
+        json!({"type": "listItem", "content": [{"type": "paragraph", "content": content}]})
+    };
     let mut content = vec![
         json!({"type": "heading", "attrs": {"level": 3}, "content": [{"type": "text", "text": heading}]}),
     ];
     if !items.is_empty() {
-        content.push(json!({"type": "bulletList", "content": items.iter().map(|i| json!({"type": "listItem", "content": [para(i)]})).collect::<Vec<_>>()}));
+        content.push(
+            json!({"type": "bulletList", "content": items.iter().map(item).collect::<Vec<_>>()}),
+        );
     }
     content.push(para(footer));
     json!({"type": "doc", "version": 1, "content": content})
 }
 
-/// A Jira Data Center comment body (wiki markup): a heading, a bullet list, a footer.
-pub fn wiki_body(heading: &str, items: &[String], footer: &str) -> Value {
+/// A Jira Data Center comment body (wiki markup): a heading, a bullet list (each line's lead
+/// word in `*bold*`), a footer.
+pub fn wiki_body(heading: &str, items: &[Line], footer: &str) -> Value {
     let mut text = format!("h3. {heading}\n");
-    for i in items {
-        text.push_str(&format!("* {}\n", i.replace('\n', " ")));
+    for l in items {
+        let line = l.text.replace('\n', " ");
+        match &l.emphasis {
+            Some(e) => text.push_str(&format!("* *{e}* {line}\n")),
+            None => text.push_str(&format!("* {line}\n")),
+        }
     }
     text.push_str(footer);
     Value::String(text)
@@ -61,11 +80,16 @@ pub fn shown(body: &Value) -> String {
     comment_text(body)
         .lines()
         .map(|l| {
-            l.trim()
+            let l = l
+                .trim()
                 .trim_start_matches("h3. ")
                 .trim_start_matches("* ")
-                .trim()
-                .to_string()
+                .trim();
+            // Wiki markup's bold lead word reads as the word.
+            match l.strip_prefix('*').and_then(|rest| rest.split_once("* ")) {
+                Some((word, rest)) if !word.contains(' ') => format!("{word} {rest}"),
+                _ => l.to_string(),
+            }
         })
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
@@ -88,10 +112,24 @@ mod tests {
 
     #[test]
     fn both_formats_show_the_same_text() {
-        let items = vec!["one".to_string(), "two".to_string()];
+        let items = vec![
+            Line {
+                emphasis: Some("blocker".into()),
+                text: "one".into(),
+            },
+            Line {
+                emphasis: None,
+                text: "two".into(),
+            },
+        ];
         let adf = adf_body("Heading", &items, "footer");
         let wiki = wiki_body("Heading", &items, "footer");
         assert_eq!(shown(&adf), shown(&wiki));
-        assert_eq!(shown(&wiki), "Heading\none\ntwo\nfooter");
+        assert_eq!(shown(&wiki), "Heading\nblocker one\ntwo\nfooter");
+        assert_eq!(
+            adf["content"][1]["content"][0]["content"][0]["content"][0]["marks"][0]["type"],
+            "strong"
+        );
+        assert!(wiki.as_str().unwrap().contains("* *blocker* one"));
     }
 }

@@ -395,9 +395,10 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
 
     // A dry run writes nothing.
     sandbox.clear_requests();
-    let planned = tollgate_host::publish::publish(&session, store.as_mut(), None, true)
-        .await
-        .unwrap();
+    let planned =
+        tollgate_host::publish::publish(&session, store.as_mut(), None, true, "2026-11-27")
+            .await
+            .unwrap();
     assert!(planned.iter().all(|o| o.result == Published::Planned));
     let subjects: BTreeSet<u64> = planned.iter().map(|o| o.subject.parse().unwrap()).collect();
     assert_eq!(
@@ -406,9 +407,10 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
     );
     assert_eq!(comment_writes(&sandbox), 0);
 
-    let first = tollgate_host::publish::publish(&session, store.as_mut(), None, false)
-        .await
-        .unwrap();
+    let first =
+        tollgate_host::publish::publish(&session, store.as_mut(), None, false, "2026-11-27")
+            .await
+            .unwrap();
     assert!(
         first.iter().all(|o| o.result == Published::Created),
         "{first:?}"
@@ -442,9 +444,10 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
 
     // Nothing changed: nothing is written.
     sandbox.clear_requests();
-    let again = tollgate_host::publish::publish(&session, store.as_mut(), None, false)
-        .await
-        .unwrap();
+    let again =
+        tollgate_host::publish::publish(&session, store.as_mut(), None, false, "2026-11-27")
+            .await
+            .unwrap();
     assert!(
         again.iter().all(|o| o.result == Published::Unchanged),
         "{again:?}"
@@ -468,9 +471,10 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
         .unwrap();
     let after = run_checks(&session.config, store.as_mut(), "2026-11-27").unwrap();
     assert!(after.changes.resolved >= 1, "{:?}", after.changes);
-    let third = tollgate_host::publish::publish(&session, store.as_mut(), None, false)
-        .await
-        .unwrap();
+    let third =
+        tollgate_host::publish::publish(&session, store.as_mut(), None, false, "2026-11-27")
+            .await
+            .unwrap();
     let e4105: Vec<_> = third.iter().filter(|o| o.subject == "4105").collect();
     assert!(
         e4105.iter().all(|o| o.result == Published::Updated),
@@ -479,8 +483,13 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
     let comments = ours(&sandbox, 4105);
     assert_eq!(comments.len(), 1, "edited in place");
     assert!(comments[0].version > 1);
+    // No longer listed as open; acknowledged as fixed instead (once: until the next steering).
     assert!(
-        !comments[0].text.contains("DEM-001"),
+        comments[0].text.contains("all findings are resolved")
+            && comments[0]
+                .text
+                .contains("- **resolved** DEM-001 Demand type set: fixed since the last steering")
+            && !comments[0].text.contains("**error** DEM-001"),
         "{}",
         comments[0].text
     );

@@ -519,7 +519,12 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
     for face in [JiraFace::Cloud, JiraFace::DataCenter] {
         let sandbox = sandbox().await;
         let dir = tempfile::tempdir().unwrap();
-        demo_config(dir.path(), &sandbox, face, "");
+        demo_config(
+            dir.path(),
+            &sandbox,
+            face,
+            "[publish]\ndashboard_url = \"https://dmo.example/\"\n",
+        );
         let session = session(dir.path()).await;
         sync_all(&session, None, SyncFlags::default())
             .await
@@ -537,18 +542,20 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
 
         // A dry run writes nothing.
         sandbox.clear_requests();
-        let planned = tollgate_host::publish::publish(&session, store.as_mut(), None, true)
-            .await
-            .unwrap();
+        let planned =
+            tollgate_host::publish::publish(&session, store.as_mut(), None, true, "2026-11-27")
+                .await
+                .unwrap();
         assert!(
             planned.iter().all(|o| o.result == Published::Planned),
             "{planned:?}"
         );
         assert_eq!(comment_writes(&sandbox), 0);
 
-        let first = tollgate_host::publish::publish(&session, store.as_mut(), None, false)
-            .await
-            .unwrap();
+        let first =
+            tollgate_host::publish::publish(&session, store.as_mut(), None, false, "2026-11-27")
+                .await
+                .unwrap();
         assert!(
             first.iter().all(|o| o.result == Published::Created),
             "{first:?}"
@@ -572,6 +579,28 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
             };
             assert!(text.contains("DEM-005"), "{text}");
             assert!(text.contains("[tollgate:findings]"));
+            // It says what to do, who acts, by when, and where to read more; severities are
+            // words in the tracker's bold, never upper case.
+            assert!(
+                text.contains(
+                    "How to fix: Fill Cost of Delay on the epic, or all four WSJF fields"
+                ),
+                "{text}"
+            );
+            assert!(
+                text.contains("Please deal with them before the next steering on 2026-12-11. Details: https://dmo.example/initiatives/BIZ-2"),
+                "{text}"
+            );
+            assert!(!text.contains("BLOCKER"), "{text}");
+            match face {
+                JiraFace::Cloud => assert!(
+                    body.to_string().contains(
+                        r#"{"marks":[{"type":"strong"}],"text":"blocker","type":"text"}"#
+                    ),
+                    "{body}"
+                ),
+                JiraFace::DataCenter => assert!(text.contains("* *blocker* GATE-001"), "{text}"),
+            }
             assert!(
                 biz2.comments[0]
                     .properties
@@ -581,9 +610,10 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
 
         // Nothing changed: nothing is written.
         sandbox.clear_requests();
-        let again = tollgate_host::publish::publish(&session, store.as_mut(), None, false)
-            .await
-            .unwrap();
+        let again =
+            tollgate_host::publish::publish(&session, store.as_mut(), None, false, "2026-11-27")
+                .await
+                .unwrap();
         assert!(
             again.iter().all(|o| o.result == Published::Unchanged),
             "{again:?}"
@@ -604,9 +634,10 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
         let after = run_checks(&session.config, store.as_mut(), "2026-11-27").unwrap();
         assert_eq!(after.changes.resolved, 1, "{:?}", after.changes);
         sandbox.clear_requests();
-        let third = tollgate_host::publish::publish(&session, store.as_mut(), None, false)
-            .await
-            .unwrap();
+        let third =
+            tollgate_host::publish::publish(&session, store.as_mut(), None, false, "2026-11-27")
+                .await
+                .unwrap();
         let biz12: Vec<_> = third.iter().filter(|o| o.subject == "BIZ-12").collect();
         assert!(
             biz12.iter().all(|o| o.result == Published::Updated),
@@ -626,6 +657,10 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
             JiraFace::DataCenter => biz12.comments[0].body.as_str().unwrap().to_string(),
         };
         assert!(text.contains("all findings are resolved"), "{text}");
+        assert!(
+            text.contains("DEM-001 Demand type set: fixed since the last steering, thank you."),
+            "the fix is acknowledged: {text}"
+        );
         drop(d);
         assert_faithful(&sandbox);
     }

@@ -85,6 +85,16 @@ pub(crate) fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
 
+/// A count with its noun, singular for one: `count(1.0, "day")` is "1 day", `count(3.0,
+/// "risk")` "3 risks".
+pub(crate) fn count(n: f64, noun: &str) -> String {
+    if n == 1.0 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Every rule this Tollgate implements, family by family.
 pub fn catalogue() -> impl Iterator<Item = &'static Entry> {
     [
@@ -386,6 +396,13 @@ mod more_rules {
             seconds: hours * 3600,
             description: None,
         })
+    }
+
+    #[test]
+    fn counts_read_well() {
+        assert_eq!(super::count(1.0, "risk"), "1 risk");
+        assert_eq!(super::count(0.0, "risk"), "0 risks");
+        assert_eq!(super::count(14.0, "day"), "14 days");
     }
 
     #[test]

@@ -65,9 +65,9 @@ pub(crate) fn dem_007(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
                 (SubjectKind::Initiative, &i.key),
                 "",
                 format!(
-                    "{} records no risk with an owner and a mitigation ({} risks listed).",
+                    "{} records no risk with an owner and a mitigation ({} listed).",
                     i.key,
-                    i.risks.len()
+                    count(i.risks.len() as f64, "risk")
                 ),
                 json!({"risks": i.risks.len(), "with_owner_and_mitigation": owned}),
             );

@@ -82,7 +82,11 @@ pub(crate) fn gate_002(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mu
                 severity,
                 (SubjectKind::Initiative, &i.key),
                 "",
-                format!("The gate decision of {} was due {late} days ago.", i.key),
+                format!(
+                    "The gate decision of {} was due {} ago.",
+                    i.key,
+                    count(late, "day")
+                ),
                 json!({"due": i.next_gate_due, "days_late": late}),
             );
         }
@@ -154,7 +158,7 @@ pub(crate) fn gate_008(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mu
         // Not done past its planned end: the forecast end is today at the earliest.
         let slip = (today - end) as f64 / (end - start) as f64;
         if slip > max {
-            out.emit(None, (SubjectKind::Initiative, &i.key), "", format!("{} is not done {} days after its planned end, a slip of {:.0} % of its planned duration.", i.key, today - end, 100.0 * slip), json!({"planned_start": i.planned_start, "planned_end": i.planned_end, "slip_ratio": slip}));
+            out.emit(None, (SubjectKind::Initiative, &i.key), "", format!("{} is not done {} after its planned end, a slip of {:.0} % of its planned duration.", i.key, count((today - end) as f64, "day"), 100.0 * slip), json!({"planned_start": i.planned_start, "planned_end": i.planned_end, "slip_ratio": slip}));
         }
     }
 }
@@ -209,8 +213,8 @@ pub(crate) fn gate_004(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emi
         }
         let message = match decided.iter().min() {
             Some(&first) => format!(
-                "{key} entered {gate} in its tracker on {when}, {} days before the {gate} decision on record.",
-                first - day
+                "{key} entered {gate} in its tracker on {when}, {} before the {gate} decision on record.",
+                count((first - day) as f64, "day")
             ),
             None => format!(
                 "{key} entered {gate} in its tracker on {when}, and no {gate} decision is on record."
@@ -261,7 +265,7 @@ pub(crate) fn gate_006(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mu
         let Some(at) = at else { continue };
         let age = (at - reviewed) as f64;
         if age > max_age {
-            out.emit(None, (SubjectKind::Initiative, key), "", format!("The business case of {key} was last reviewed {age} days before its latest gate (limit {max_age})."), json!({"last_reviewed": case.last_reviewed, "age_days": age}));
+            out.emit(None, (SubjectKind::Initiative, key), "", format!("The business case of {key} was last reviewed {} before its latest gate (limit {max_age}).", count(age, "day")), json!({"last_reviewed": case.last_reviewed, "age_days": age}));
         }
     }
 }

@@ -75,6 +75,10 @@ pub struct RuleConfig {
     pub title: String,
     /// What the rule checks and why, in plain words (shown in docs and comments).
     pub description: String,
+    /// What to do about a finding: where the data lives and who usually acts (shown in the
+    /// tracker's comment and the docs).
+    #[serde(default)]
+    pub fix: Option<String>,
     /// Severity of its findings (a rule may raise it, e.g. to blocker, by a threshold).
     pub severity: Severity,
     /// Off switch.

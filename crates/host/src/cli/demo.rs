@@ -31,6 +31,10 @@ memory_mib = 128
 # `tollgate publish` also writes these reports into reports/; the DMO's capacity planning
 # puts the portfolio's capacity line at 30 FTE: 15 for the people who log time in Jira (shared
 # with run work) and 15 for the 18 people of the digital unit on Azure DevOps.
+# Each comment on an epic links to the initiative's page on the dashboard (`tollgate run`).
+[publish]
+dashboard_url = "http://127.0.0.1:8080"
+
 [reports]
 folder = "reports"
 kinds = ["steering", "quarterly"]
@@ -235,10 +239,10 @@ pub async fn run(out: &Path, addr: &str, as_of: &str) -> Result<(), Error> {
     crate::cli::print_findings_table(&outcome, 8);
 
     println!("\n== Publish (tollgate publish)");
-    let outcomes = crate::publish::publish(&session, store.as_mut(), None, false).await?;
+    let outcomes = crate::publish::publish(&session, store.as_mut(), None, false, as_of).await?;
     crate::cli::print_outcomes(&outcomes);
     println!("{}", crate::publish::summary(&outcomes));
-    let again = crate::publish::publish(&session, store.as_mut(), None, false).await?;
+    let again = crate::publish::publish(&session, store.as_mut(), None, false, as_of).await?;
     println!(
         "Published again at once: {} (nothing is posted twice)",
         crate::publish::summary(&again)

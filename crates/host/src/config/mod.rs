@@ -69,6 +69,9 @@ pub struct Config {
     /// Reports: where `publish` writes them, how the demand is ranked.
     #[serde(default)]
     pub reports: ReportsConfig,
+    /// Publishing the findings back to the trackers.
+    #[serde(default)]
+    pub publish: PublishConfig,
     /// How far one sync may go: deletions, pages, time.
     #[serde(default)]
     pub sync: SyncConfig,
@@ -78,6 +81,15 @@ pub struct Config {
     /// The file this was loaded from, for messages.
     #[serde(skip)]
     pub path: PathBuf,
+}
+
+/// Publishing the findings back to the trackers: one comment per initiative.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishConfig {
+    /// The dashboard's address as people open it (e.g. `https://dmo.acme.example`): each
+    /// comment links to its initiative's page there (`/initiatives/KEY`). None: no link.
+    pub dashboard_url: Option<String>,
 }
 
 /// The checks: which rule pack.
@@ -301,6 +313,16 @@ impl Config {
         }
         if let Err(message) = tollgate_store::check_url(&self.store.url) {
             out.push(self.invalid("store.url".into(), message));
+        }
+        if let Some(url) = &self.publish.dashboard_url
+            && reqwest::Url::parse(url)
+                .ok()
+                .is_none_or(|u| !matches!(u.scheme(), "http" | "https") || u.host().is_none())
+        {
+            out.push(self.invalid(
+                "publish.dashboard_url".into(),
+                format!("`{url}` is not an http(s) address like https://dmo.acme.example"),
+            ));
         }
         out.extend(self.daemon_problems());
         out
