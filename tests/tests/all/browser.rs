@@ -282,6 +282,25 @@ async fn the_dashboard_in_headless_chromium() {
             "findings-by-rule",
         ],
     );
+    // The decision page comes first, as a reader sees it: the first section after the title
+    // lists the decisions asked, with blockers; then every initiative's colour.
+    let order = browser
+        .script(
+            r#"return [...document.querySelectorAll('section')].slice(0, 3).map(s => s.id).concat(
+                 [...document.querySelectorAll('#decisions tbody tr td:first-child')].map(td => td.textContent));"#,
+        )
+        .await;
+    let order: Vec<&str> = order
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(order[..2], ["decisions", "rag-status"], "{order:?}");
+    assert!(
+        order.contains(&"gate decision") && order.contains(&"blocker"),
+        "{order:?}"
+    );
     assert_eq!(browser.severe_logs().await, Vec::<String>::new());
     let size = browser.screenshot(&shots.join("portfolio.png")).await;
     assert!(

@@ -158,6 +158,50 @@ async fn the_steering_pack_of_the_demo_shows_the_ground_truth() {
     );
     assert!(cases.note.contains("t = 0") && cases.note.contains("effective"));
 
+    // The decision page first: exactly the gate decisions due, the proposals to include,
+    // reject or remove, and the initiatives with a blocker; then every initiative's colour.
+    assert_eq!(pack.tables[0].name, "decisions");
+    let asked: Vec<(String, String)> = pack.tables[0]
+        .rows
+        .iter()
+        .filter(|r| r[0] != "include")
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect();
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        asked,
+        pairs(&[
+            ("gate decision", "BIZ-18"),
+            ("gate decision", "BIZ-22"),
+            ("reject", "BIZ-3"),
+            ("remove", "BIZ-13"),
+            ("reject", "BIZ-2"),
+            ("blocker", "4103"),
+            ("blocker", "BIZ-2"),
+            ("blocker", "BIZ-3"),
+            ("blocker", "BIZ-4"),
+            ("blocker", "BIZ-22"),
+        ])
+    );
+    assert!(
+        pack.tables[0].note.contains("of the line"),
+        "{}",
+        pack.tables[0].note
+    );
+    let rag = &pack.tables[1];
+    assert_eq!(rag.name, "rag-status");
+    assert_eq!(row(rag, "BIZ-13")[2..], ["red", "open error: GATE-004"]);
+    assert_eq!(row(rag, "BIZ-1")[2], "green");
+    assert_eq!(
+        rag.rows.iter().filter(|r| r[2] == "red").count(),
+        15,
+        "every initiative with an open blocker or error"
+    );
+
     // Resources: Aino's 110 % in the first half of 2026.
     let heat = table(&pack, "resource-heat-map");
     assert_eq!(heat.columns[1], "2026-01");
@@ -318,9 +362,12 @@ async fn reports_on_the_command_line() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     // The nine tables of the pack, and last the data's freshness per connection: all fresh
     // here, so no banner.
-    assert_eq!(doc["tables"].as_array().unwrap().len(), 10);
-    assert_eq!(doc["tables"][9]["name"], "data-freshness");
-    assert_eq!(doc["tables"][9]["rows"][0][3], "ok");
+    let tables = doc["tables"].as_array().unwrap();
+    assert_eq!(tables.len(), 12);
+    assert_eq!(tables[0]["name"], "decisions", "the decision page first");
+    assert_eq!(tables[1]["name"], "rag-status");
+    assert_eq!(tables[11]["name"], "data-freshness");
+    assert_eq!(tables[11]["rows"][0][3], "ok");
     assert!(doc["stale"].is_null(), "{}", doc["stale"]);
     let out = run(&["report", "--format", "html", "--out", "pack.html"]);
     assert!(out.status.success());

@@ -36,6 +36,7 @@ memory_mib = 128
 dashboard_url = "http://127.0.0.1:8080"
 
 [reports]
+officer_note = "officer-note.txt"
 folder = "reports"
 kinds = ["steering", "quarterly"]
 scoring = "wsjf"
@@ -161,6 +162,10 @@ pub async fn run(out: &Path, addr: &str, as_of: &str) -> Result<(), Error> {
         tollgate_sandbox::ADO_TOKEN,
     )?;
     write_secret(&out.join("secrets/read.token"), &demo_read_token())?;
+    std::fs::write(
+        out.join("officer-note.txt"),
+        "Five initiatives logged delivery work before their start-of-delivery decision: their project managers bring a plan or a stop to this steering.\n\nThe capacity line counts 30 FTE this quarter: the data platform team is shared with run work.\n",
+    )?;
     let config_path = out.join("tollgate.toml");
     let text = DEMO_CONFIG
         .replace("{ADDR}", &sandbox.addr().to_string())

@@ -26,6 +26,9 @@ pub struct ReportsConfig {
     /// each report opens with a banner naming the stale connections.
     #[serde(default)]
     pub when_stale: WhenStale,
+    /// A text file with the DMO officer's note for the steering pack, shown on its first page
+    /// (plain text; blank lines separate paragraphs). Relative to the config file.
+    pub officer_note: Option<PathBuf>,
 }
 
 /// What a job does with its publish and report steps after its sync failed.
@@ -49,6 +52,7 @@ impl Default for ReportsConfig {
             scoring: Scoring::default(),
             capacity_fte: None,
             when_stale: WhenStale::default(),
+            officer_note: None,
         }
     }
 }

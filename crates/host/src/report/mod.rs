@@ -67,6 +67,8 @@ pub struct Report {
     /// Set when some connection's latest sync failed or it never synced: what the report
     /// opens with (see [`freshness`]).
     pub stale: Option<String>,
+    /// The DMO officer's note for this pack, read from `[reports] officer_note`.
+    pub officer_note: Option<String>,
     /// The tables, in reading order.
     pub tables: Vec<Table>,
 }
@@ -104,6 +106,18 @@ pub fn build(
         )?,
     };
     with_freshness(&mut report, store, config)?;
+    if kind == ReportKind::Steering
+        && let Some(path) = &config.reports.officer_note
+    {
+        let path = config.resolve(path);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Error::usage(anyhow::anyhow!(
+                "reports.officer_note: cannot read {}: {e}",
+                path.display()
+            ))
+        })?;
+        report.officer_note = Some(text.trim().to_string()).filter(|t| !t.is_empty());
+    }
     Ok(report)
 }
 

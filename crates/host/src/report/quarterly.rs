@@ -303,6 +303,7 @@ pub fn review(
 
     Ok(Report {
         stale: None,
+        officer_note: None,
         kind: "quarterly",
         title: format!("Portfolio increment review, {this_quarter} (as of {as_of})"),
         as_of: as_of.to_string(),

@@ -19,6 +19,9 @@ pub fn markdown(pack: &Report) -> String {
             .map(|p| format!(" Previous pack: {p}."))
             .unwrap_or_default()
     );
+    if let Some(note) = &pack.officer_note {
+        out.push_str(&format!("\n## Officer's note\n\n{}\n", md_text(note)));
+    }
     for t in &pack.tables {
         out.push_str(&format!("\n## {}\n\n{}\n\n", t.title, md_text(&t.note)));
         if t.rows.is_empty() {
@@ -91,7 +94,7 @@ pub fn html(pack: &Report) -> String {
 }
 
 /// The page's style, shared by the report file and the dashboard.
-pub const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#1d2733}table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #c9d1da;padding:.3rem .5rem;vertical-align:top;text-align:left}th{background:#eef2f6}td.num{text-align:right}td.hot{background:#f7c6c0}td.warm{background:#fbe3b5}p.note{color:#4a5866;max-width:60rem}nav a{margin-right:1rem}figure.chart{margin:.5rem 0}figure.chart svg{max-width:100%;height:auto}figcaption{color:#4a5866;font-size:.85rem}p.banner{padding:.6rem .8rem;border-left:.35rem solid #b3261e;background:#fbe9e7;font-weight:600;max-width:60rem}@media print{body{margin:0}nav{display:none}}";
+pub const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#1d2733}table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #c9d1da;padding:.3rem .5rem;vertical-align:top;text-align:left}th{background:#eef2f6}td.num{text-align:right}td.hot{background:#f7c6c0}td.warm{background:#fbe3b5}p.note{color:#4a5866;max-width:60rem}nav a{margin-right:1rem}figure.chart{margin:.5rem 0}figure.chart svg{max-width:100%;height:auto}figcaption{color:#4a5866;font-size:.85rem}p.banner{padding:.6rem .8rem;border-left:.35rem solid #b3261e;background:#fbe9e7;font-weight:600;max-width:60rem}@media print{@page{size:A4 landscape;margin:12mm}body{margin:0;font-size:9pt}nav{display:none}section{break-before:page}section:first-of-type{break-before:auto}table{width:100%}th,td{word-break:normal;overflow-wrap:anywhere}tr{break-inside:avoid}p.note{max-width:none}}";
 
 /// The pack as HTML; with `initiative_links` (e.g. `/initiatives/`), initiative keys link
 /// to that path (the dashboard); `nav` goes first in the body.
@@ -111,6 +114,13 @@ pub fn html_page(pack: &Report, initiative_links: Option<&str>, nav: &str) -> St
             .map(|p| format!(" Previous pack: {}.", esc(p)))
             .unwrap_or_default()
     );
+    if let Some(note) = &pack.officer_note {
+        out.push_str("<section id=\"officer-note\">\n<h2>Officer's note</h2>\n");
+        for para in note.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+            out.push_str(&format!("<p>{}</p>\n", esc(para)));
+        }
+        out.push_str("</section>\n");
+    }
     for t in &pack.tables {
         out.push_str(&format!(
             "<section id=\"{}\">\n<h2>{}</h2>\n<p class=\"note\">{}</p>\n",

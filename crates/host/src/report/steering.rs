@@ -309,8 +309,15 @@ pub fn steering(store: &dyn Store, as_of: &str, settings: &ReportsConfig) -> Res
         chart: None,
     });
 
+    // The decision page opens the pack: what this steering is asked to decide, and the
+    // state of every initiative at a glance.
+    let (line, _) = tollgate_dmo::prioritisation::capacity(&p, today, settings.capacity_fte);
+    let page = decision_page(&tables, &open, &p, line, &date_of(next));
+    tables.splice(0..0, page);
+
     Ok(Report {
         stale: None,
+        officer_note: None,
         kind: "steering",
         title: format!("Steering pack, {as_of}"),
         as_of: as_of.to_string(),
@@ -318,6 +325,146 @@ pub fn steering(store: &dyn Store, as_of: &str, settings: &ReportsConfig) -> Res
         previous_pack: previous,
         tables,
     })
+}
+
+/// The decisions requested at this steering (gate decisions due, the proposals to include,
+/// reject or remove with their main reason, the initiatives with an open blocker) with the
+/// capacity used against the line; and a red/amber/green status per initiative with the rules
+/// behind each colour.
+fn decision_page(
+    tables: &[Table],
+    open: &[&StoredFinding],
+    p: &Portfolio,
+    line: f64,
+    next: &str,
+) -> Vec<Table> {
+    let rows_of = |name: &str| {
+        tables
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| t.rows.clone())
+            .unwrap_or_default()
+    };
+    let title_of = |key: &str| {
+        p.initiatives
+            .get(key)
+            .map(|(i, _)| i.title.clone())
+            .unwrap_or_default()
+    };
+    let mut rows = Vec::new();
+    for r in rows_of("gate-decisions-due") {
+        let next_gate = r[2]
+            .strip_prefix('G')
+            .and_then(|n| n.parse::<u32>().ok())
+            .map(|n| format!("G{}", n + 1))
+            .unwrap_or_else(|| "the next gate".into());
+        rows.push(vec![
+            "gate decision".to_string(),
+            r[0].clone(),
+            r[1].clone(),
+            format!("{next_gate} decision, due {} ({})", r[3], r[4]),
+            String::new(),
+        ]);
+    }
+    let proposals = rows_of("decision-proposals");
+    for r in &proposals {
+        if matches!(r[9].as_str(), "include" | "reject" | "remove") {
+            rows.push(vec![
+                r[9].clone(),
+                r[1].clone(),
+                r[2].clone(),
+                format!("{} (proposed; rank {})", r[9], r[0]),
+                r[10].lines().next().unwrap_or_default().to_string(),
+            ]);
+        }
+    }
+    let mut blocked: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for f in open {
+        if f.finding.severity == Severity::Blocker
+            && f.finding.subject.kind == tollgate_dmo::rules::SubjectKind::Initiative
+        {
+            blocked
+                .entry(f.finding.subject.key.as_str())
+                .or_default()
+                .push(format!("{} {}", f.finding.rule_id, f.finding.title));
+        }
+    }
+    let mut blocked: Vec<(&str, Vec<String>)> = blocked.into_iter().collect();
+    blocked.sort_by_key(|(key, _)| natural(key));
+    for (key, rules) in blocked {
+        rows.push(vec![
+            "blocker".to_string(),
+            key.to_string(),
+            title_of(key),
+            "how to go on: resolve the blocker, or stop the work".to_string(),
+            rules.join("; "),
+        ]);
+    }
+    let cumulative = proposals
+        .last()
+        .and_then(|r| r[6].parse::<f64>().ok())
+        .unwrap_or(0.0);
+    let used = if line > 0.0 { cumulative / line } else { 0.0 };
+    let decisions = Table {
+        name: "decisions",
+        title: "Decisions for this steering",
+        note: format!(
+            "What this steering is asked to decide before {next}: the gate decisions due, the proposals to include, reject or remove (with their main reason; the ranking below says more), and the initiatives with an open blocker. Capacity: a demand of {} FTE against a capacity line of {} FTE, {} of the line.",
+            fte(cumulative),
+            fte(line),
+            pct(used)
+        ),
+        columns: vec!["decision", "initiative", "title", "asked", "why"],
+        rows,
+        chart: None,
+    };
+    // Red: an open blocker or error; amber: an open warning; green: neither.
+    let mut worst: BTreeMap<&str, (Severity, Vec<String>)> = BTreeMap::new();
+    for f in open {
+        if f.finding.subject.kind != tollgate_dmo::rules::SubjectKind::Initiative
+            || f.finding.severity < Severity::Warning
+        {
+            continue;
+        }
+        let e = worst
+            .entry(f.finding.subject.key.as_str())
+            .or_insert((f.finding.severity, Vec::new()));
+        if f.finding.severity > e.0 {
+            *e = (f.finding.severity, Vec::new());
+        }
+        if f.finding.severity == e.0 && !e.1.contains(&f.finding.rule_id) {
+            e.1.push(f.finding.rule_id.clone());
+        }
+    }
+    let mut rag: Vec<(u8, Vec<String>)> = p
+        .initiatives
+        .values()
+        .map(|(i, _)| {
+            let (rank, colour, why) = match worst.get(i.key.as_str()) {
+                Some((s, rules)) if *s >= Severity::Error => (
+                    0,
+                    "red",
+                    format!("open {}: {}", s.as_str(), rules.join(", ")),
+                ),
+                Some((_, rules)) => (1, "amber", format!("open warning: {}", rules.join(", "))),
+                None => (2, "green", "no open blocker, error or warning".to_string()),
+            };
+            (
+                rank,
+                vec![i.key.clone(), i.title.clone(), colour.to_string(), why],
+            )
+        })
+        .collect();
+    rag.sort_by(|a, b| a.0.cmp(&b.0).then(natural(&a.1[0]).cmp(&natural(&b.1[0]))));
+    let status = Table {
+        name: "rag-status",
+        title: "Status of every initiative",
+        note: "Red: an open blocker or error; amber: an open warning; green: neither. The rules behind each colour are named.".into(),
+        columns: vec!["initiative", "title", "status", "why"],
+        rows: rag.into_iter().map(|(_, r)| r).collect(),
+        chart: None,
+    };
+    vec![decisions, status]
 }
 
 /// Tables whose rows are single people: shown only to readers allowed to see per-person data.
@@ -399,6 +546,7 @@ pub fn resources(
     let p = crate::check::portfolio(store)?;
     Ok(Report {
         stale: None,
+        officer_note: None,
         kind: "resources",
         title: format!("Resources, {as_of}"),
         as_of: as_of.to_string(),
