@@ -297,11 +297,16 @@ pub struct Proposal {
     pub decision: Decision,
     /// Every reason, in words; at least one.
     pub reasons: Vec<String>,
+    /// Set when its score equals the one ranked just above it: what put it below (a lower
+    /// cost of delay, a younger demand, or only the key).
+    pub tie: Option<String>,
 }
 
 /// The proposals: the open portfolio (not done, not stopped) ranked by `scoring` (unscored
-/// last, ties by key), with the capacity line (in FTE) they were held against. `open` are the
-/// open findings; those of severity error or worse about an initiative keep it back.
+/// last), with the capacity line (in FTE) they were held against. Equal scores are ranked by
+/// the cost of delay (higher first, none last), then by the age of the demand (created
+/// earlier first), then by key; each says so (`tie`). `open` are the open findings; those of
+/// severity error or worse about an initiative keep it back.
 pub fn propose(
     p: &Portfolio,
     open: &[&Finding],
@@ -333,15 +338,48 @@ pub fn propose(
         .filter(|(i, _)| i.status_category.as_deref() != Some("done") && !is_stopped(p, &i.key))
         .map(|(i, _)| (i.key.as_str(), score(i, scoring, today)))
         .collect();
+    let cost_of_delay = |key: &str| {
+        p.initiatives[key]
+            .0
+            .cost_of_delay
+            .filter(|c| c.is_finite())
+            .unwrap_or(f64::NEG_INFINITY)
+    };
+    let age = |key: &str| {
+        p.initiatives[key]
+            .0
+            .created
+            .as_deref()
+            .and_then(|c| day_number(c.get(..10).unwrap_or(c)))
+            .unwrap_or(i64::MAX)
+    };
     ranked.sort_by(|a, b| {
         b.1.unwrap_or(f64::NEG_INFINITY)
             .total_cmp(&a.1.unwrap_or(f64::NEG_INFINITY))
+            .then_with(|| cost_of_delay(b.0).total_cmp(&cost_of_delay(a.0)))
+            .then_with(|| age(a.0).cmp(&age(b.0)))
             .then_with(|| natural(a.0).cmp(&natural(b.0)))
     });
     let mut cumulative = 0.0;
-    let mut out = Vec::new();
+    let mut out: Vec<Proposal> = Vec::new();
+    let mut above: Option<(&str, Option<f64>)> = None;
     for (key, score) in ranked {
         let (i, _) = &p.initiatives[key];
+        let tie = match above {
+            Some((prev, prev_score)) if prev_score == score => Some(format!(
+                "tied with {prev} ({}): ranked below it by {}",
+                score.map_or("no score".to_string(), |s| format!("score {s:.2}")),
+                if cost_of_delay(prev) != cost_of_delay(key) {
+                    "its lower cost of delay"
+                } else if age(prev) != age(key) {
+                    "its younger demand"
+                } else {
+                    "key"
+                }
+            )),
+            _ => None,
+        };
+        above = Some((key, score));
         let need = demand(p, key, today);
         cumulative += need.map_or(0.0, |(fte, _)| fte);
         let within = cumulative <= line + 1e-9;
@@ -413,6 +451,7 @@ pub fn propose(
             npv,
             decision,
             reasons,
+            tie,
         });
     }
     out
@@ -586,6 +625,46 @@ mod tests {
         let p = portfolio(vec![person("p1", 1.0), person("p2", 0.5)]);
         let (line, _) = capacity(&p, today, None);
         assert!((line - 1.5 * RESERVE_LINE / 100.0).abs() < 1e-9, "{line}");
+    }
+
+    #[test]
+    fn ties_are_shown_and_broken_by_cost_of_delay_then_age_then_key() {
+        let today = day_number("2026-11-27").unwrap();
+        let with = |key: &str, cod: f64, created: &str| {
+            let mut i = initiative(key, "G2");
+            i.cost_of_delay = Some(cod);
+            i.created = Some(created.into());
+            Entity::Initiative(Box::new(i))
+        };
+        let p = portfolio(vec![
+            with("A-1", 10_000.0, "2026-03-01"),
+            with("A-2", 20_000.0, "2026-05-01"),
+            with("A-3", 10_000.0, "2026-01-01"),
+            with("A-4", 10_000.0, "2026-03-01"),
+        ]);
+        let out = propose(&p, &[], today, Scoring::Wsjf, 100.0);
+        let order: Vec<(&str, Option<&str>)> = out
+            .iter()
+            .map(|x| (x.key.as_str(), x.tie.as_deref()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("A-2", None),
+                (
+                    "A-3",
+                    Some("tied with A-2 (score 2.00): ranked below it by its lower cost of delay")
+                ),
+                (
+                    "A-1",
+                    Some("tied with A-3 (score 2.00): ranked below it by its younger demand")
+                ),
+                (
+                    "A-4",
+                    Some("tied with A-1 (score 2.00): ranked below it by key")
+                ),
+            ]
+        );
     }
 
     #[test]
