@@ -376,7 +376,12 @@ async fn reports_on_the_command_line() {
     assert!(
         csv.starts_with("initiative,NPV,discount rate,IRR,payback,ROI,cash flows per period\n")
     );
-    assert!(csv.contains("BIZ-9,44 691,8.0 %,25.7 %,17.1 months"));
+    // Plain numbers a spreadsheet can sum: no thousands spaces, percentages as fractions.
+    assert!(csv.contains("BIZ-9,44691,0.080,0.257,17.1 months"), "{csv}");
+    for line in csv.lines().skip(1) {
+        let npv = line.split(',').nth(1).unwrap();
+        assert!(npv == "–" || npv.parse::<f64>().is_ok(), "{line}");
+    }
     let out = run(&["report", "--as-of", "2026-11-27", "--format", "json"]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     // The nine tables of the pack, and last the data's freshness per connection: all fresh
@@ -387,6 +392,18 @@ async fn reports_on_the_command_line() {
     assert_eq!(tables[1]["name"], "rag-status");
     assert_eq!(tables[11]["name"], "data-freshness");
     assert_eq!(tables[11]["rows"][0][3], "ok");
+    let cases = tables
+        .iter()
+        .find(|t| t["name"] == "business-cases")
+        .unwrap();
+    let biz9 = cases["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r[0] == "BIZ-9")
+        .unwrap();
+    assert_eq!(biz9[1], 44691, "JSON numbers are numbers");
+    assert_eq!(biz9[2], 0.08);
     assert!(doc["stale"].is_null(), "{}", doc["stale"]);
     let out = run(&["report", "--format", "html", "--out", "pack.html"]);
     assert!(out.status.success());

@@ -33,8 +33,9 @@ use tollgate_store::{Store, StoredFinding};
 /// Days between two steering meetings (the DMO's fortnightly rhythm).
 pub const STEERING_INTERVAL_DAYS: i64 = 14;
 
-/// One table of a report: a name, column names, rows of cells.
-#[derive(Debug, Clone, Serialize)]
+/// One table of a report: a name, column names, rows of cells. Cells are written for people
+/// ("38 261", "8.0 %"); CSV and JSON carry them as plain numbers (see [`plain_number`]).
+#[derive(Debug, Clone)]
 pub struct Table {
     /// Machine name (CSV file name, JSON key).
     pub name: &'static str,
@@ -47,8 +48,109 @@ pub struct Table {
     /// Rows.
     pub rows: Vec<Vec<String>>,
     /// A chart of the same numbers (HTML only; the other formats carry the table).
-    #[serde(skip)]
     pub chart: Option<Chart>,
+}
+
+/// Columns whose cells are keys or names even when they look like numbers (Azure DevOps
+/// work items are keyed by number).
+const KEY_COLUMNS: &[&str] = &["initiative", "depends on", "person", "team", "subject"];
+
+impl Table {
+    /// A cell as CSV and JSON carry it: a plain number where the cell is a number formatted
+    /// for people, else the text.
+    pub fn plain_cell(&self, column: usize, cell: &str) -> Option<String> {
+        if self
+            .columns
+            .get(column)
+            .is_some_and(|c| KEY_COLUMNS.contains(c))
+        {
+            return None;
+        }
+        plain_number(cell)
+    }
+}
+
+impl Serialize for Table {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let rows: Vec<Vec<serde_json::Value>> = self
+            .rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        self.plain_cell(i, c)
+                            .and_then(|n| serde_json::from_str::<serde_json::Number>(&n).ok())
+                            .map(serde_json::Value::Number)
+                            .unwrap_or_else(|| serde_json::Value::String(c.clone()))
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut st = serializer.serialize_struct("Table", 5)?;
+        st.serialize_field("name", self.name)?;
+        st.serialize_field("title", self.title)?;
+        st.serialize_field("note", &self.note)?;
+        st.serialize_field("columns", &self.columns)?;
+        st.serialize_field("rows", &rows)?;
+        st.end()
+    }
+}
+
+/// A number formatted for people, as a plain number: "38 261" is `38261`, "−1 234 567"
+/// `-1234567`, "3.67" `3.67`, and a percentage a fraction: "8.0 %" is `0.080`. Anything else
+/// (keys, dates, "17.1 months", "–") is not a number.
+pub fn plain_number(cell: &str) -> Option<String> {
+    let t = cell.trim();
+    let (t, percent) = match t.strip_suffix('%') {
+        Some(rest) => (rest.trim_end(), true),
+        None => (t, false),
+    };
+    let (negative, t) = match t.strip_prefix(['−', '-']) {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    let (whole, fraction) = match t.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (t, None),
+    };
+    // Digits in groups of three after the first, separated by single spaces.
+    let groups: Vec<&str> = whole.split(' ').collect();
+    let grouped = !groups[0].is_empty()
+        && groups[0].len() <= if groups.len() > 1 { 3 } else { usize::MAX }
+        && groups
+            .iter()
+            .all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()))
+        && groups[1..].iter().all(|g| g.len() == 3);
+    let fraction_ok =
+        fraction.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()));
+    if !grouped || !fraction_ok {
+        return None;
+    }
+    let digits: String = groups.concat();
+    let mut out = String::new();
+    if negative {
+        out.push('-');
+    }
+    if percent {
+        // Move the decimal point two places left, in the text, so nothing is lost to floats.
+        let frac = fraction.unwrap_or("");
+        let int = digits.trim_start_matches('0');
+        let padded = format!("{int:0>2}");
+        let (head, tail) = padded.split_at(padded.len() - 2);
+        out.push_str(if head.is_empty() { "0" } else { head });
+        out.push('.');
+        out.push_str(tail);
+        out.push_str(frac);
+    } else {
+        out.push_str(&digits);
+        if let Some(f) = fraction {
+            out.push('.');
+            out.push_str(f);
+        }
+    }
+    Some(out)
 }
 
 /// A report: the steering pack or the quarterly review.
@@ -138,6 +240,30 @@ pub fn with_freshness(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_for_people_become_plain_numbers() {
+        for (cell, plain) in [
+            ("38 261", Some("38261")),
+            ("−1 234 567", Some("-1234567")),
+            ("3.67", Some("3.67")),
+            ("8.0 %", Some("0.080")),
+            ("25.7 %", Some("0.257")),
+            ("146.8 %", Some("1.468")),
+            ("0 %", Some("0.00")),
+            ("110", Some("110")),
+            ("–", None),
+            ("2026-11-27", None),
+            ("17.1 months", None),
+            ("BIZ-9", None),
+            ("1 2345", None),
+            ("12  345", None),
+            (" ", None),
+            ("1.", None),
+        ] {
+            assert_eq!(plain_number(cell).as_deref(), plain, "{cell:?}");
+        }
+    }
 
     #[test]
     fn dates_and_numbers_read_well() {

@@ -185,7 +185,11 @@ pub fn csv(table: &Table) -> String {
     let mut w = ::csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(&table.columns);
     for r in &table.rows {
-        let _ = w.write_record(r.iter().map(|c| spreadsheet_safe(c).into_owned()));
+        let _ = w.write_record(r.iter().enumerate().map(|(i, c)| {
+            table
+                .plain_cell(i, c)
+                .unwrap_or_else(|| spreadsheet_safe(c).into_owned())
+        }));
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
