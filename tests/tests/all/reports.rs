@@ -242,6 +242,16 @@ async fn the_steering_pack_of_the_demo_shows_the_ground_truth() {
     let md = markdown(&pack);
     assert!(md.contains("## Initiatives at risk") && md.contains("| BIZ-9 | 44 691 |"));
     let page = html(&pack);
+    // The heat map names people and says what its colours mean.
+    assert!(
+        page.contains("Aino Virtanen (p-aino)"),
+        "people by name in the heat map"
+    );
+    assert!(
+        table(&pack, "resource-heat-map")
+            .note
+            .contains("red above 100 % (over-allocated)")
+    );
     for t in &pack.tables {
         assert!(page.contains(&format!("<section id=\"{}\">", t.name)));
     }

@@ -135,9 +135,16 @@ impl Chart {
                     .map(|(x, y, v)| (y * columns.len() + x, *v as f32))
                     .collect();
                 let mut c = HeatmapChart::new(data, columns.clone(), rows.clone());
-                // Percent of a person's time: the colour scale runs to over-allocation.
+                // Percent of a person's time, in classes that diverge at the reserve line:
+                // blues with time to spare, yellow above the line (no reserve), red above 100 %
+                // (over-allocated). HEATMAP_LEGEND says the same in words.
                 c.heatmap_series.min = 0.0;
                 c.heatmap_series.max = cells.iter().map(|c| c.2 as f32).fold(120.0, f32::max);
+                c.heatmap_series.thresholds = vec![50.0, 80.5, 100.5];
+                c.heatmap_series.colors = HEATMAP_COLOURS
+                    .iter()
+                    .map(|hex| charts_rs::Color::from(*hex))
+                    .collect();
                 let width = (160 + 80 * columns.len()).clamp(480, 1100) as f32;
                 dress(&mut c, width, height_for(rows.len()), title);
                 c.svg()
@@ -198,6 +205,12 @@ impl Chart {
     }
 }
 
+/// The heat map's classes, from the least to the most allocated.
+pub const HEATMAP_COLOURS: [&str; 4] = ["#2b6cb0", "#9ec5e8", "#f6c85f", "#d64545"];
+
+/// The heat map's colours in words, for its caption and the table's note.
+pub const HEATMAP_LEGEND: &str = "Colours: dark blue up to 50 %, light blue up to 80 % (time to spare), yellow above 80 % up to 100 % (no reserve left for the unplanned), red above 100 % (over-allocated).";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +254,26 @@ mod tests {
             assert!(svg.starts_with("<svg"), "{}: {svg}", c.title());
             assert!(svg.contains(c.title()), "{}", c.title());
             assert!(svg.contains("sans-serif"));
+        }
+    }
+
+    #[test]
+    fn the_heat_map_diverges_at_the_reserve_line() {
+        let c = Chart::Heatmap {
+            title: "People".into(),
+            columns: vec!["2026-01".into(), "2026-02".into(), "2026-03".into()],
+            rows: vec!["Aino Laine (p-aino)".into()],
+            cells: vec![(0, 0, 110.0), (1, 0, 90.0), (2, 0, 60.0)],
+        };
+        let svg = c.svg().to_lowercase();
+        for (hex, what) in [
+            ("d64545", "over-allocated in red"),
+            ("f6c85f", "no reserve in yellow"),
+            ("9ec5e8", "spare time in light blue"),
+        ] {
+            let rgb = charts_rs::Color::from(&*format!("#{hex}"));
+            let shown = format!("rgb({},{},{})", rgb.r, rgb.g, rgb.b);
+            assert!(svg.contains(hex) || svg.contains(&shown), "{what}: {svg}");
         }
     }
 

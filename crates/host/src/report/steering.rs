@@ -511,7 +511,17 @@ fn resource_heat_map(p: &Portfolio) -> Table {
     let heat_chart = Chart::Heatmap {
         title: "Planned allocation, % of each person's time".into(),
         columns: columns[1..].iter().map(|c| c.to_string()).collect(),
-        rows: heat_rows.iter().map(|r| r[0].clone()).collect(),
+        // People by name, as the steering group knows them (their id where the HR file
+        // names nobody).
+        rows: heat_rows
+            .iter()
+            .map(|r| match p.people.get(&r[0]) {
+                Some(person) if !person.name.trim().is_empty() => {
+                    format!("{} ({})", person.name.trim(), r[0])
+                }
+                _ => r[0].clone(),
+            })
+            .collect(),
         cells: heat_rows
             .iter()
             .enumerate()
@@ -527,7 +537,8 @@ fn resource_heat_map(p: &Portfolio) -> Table {
         name: "resource-heat-map",
         title: "Resource heat map",
         note: format!(
-            "Planned allocation per person and month, in % of their time; above {RESERVE_LINE:.0} % leaves no reserve for the unplanned (the 70–80 % rule), above 100 % is over-allocation."
+            "Planned allocation per person and month, in % of their time; above {RESERVE_LINE:.0} % leaves no reserve for the unplanned (the 70–80 % rule), above 100 % is over-allocation. {}",
+            super::charts::HEATMAP_LEGEND
         ),
         columns,
         rows: heat_rows,
