@@ -28,10 +28,9 @@ pub(super) fn page(d: &Daemon, items: Vec<Value>, q: &BTreeMap<String, String>) 
         .unwrap_or(0);
     let total = items.len();
     let items: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
-    let connections: Vec<String> = d.session.config.connections.keys().cloned().collect();
     let freshness: Vec<Value> = store_of(d)
         .ok()
-        .and_then(|store| crate::report::freshness::freshness(store.as_ref(), &connections).ok())
+        .and_then(|store| crate::report::freshness::freshness(store.as_ref(), &d.session.config).ok())
         .unwrap_or_default()
         .iter()
         .map(|f| {

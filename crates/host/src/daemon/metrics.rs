@@ -20,12 +20,13 @@ pub(super) async fn metrics(State(d): State<Arc<Daemon>>) -> Response {
         }
     };
     // Freshness per connection, from the store (what the reports and pages state too).
-    let connections: Vec<String> = d.session.config.connections.keys().cloned().collect();
     let fresh = d
         .session
         .store()
         .ok()
-        .and_then(|store| crate::report::freshness::freshness(store.as_ref(), &connections).ok())
+        .and_then(|store| {
+            crate::report::freshness::freshness(store.as_ref(), &d.session.config).ok()
+        })
         .unwrap_or_default();
     family(
         "tollgate_last_successful_sync_timestamp_seconds",

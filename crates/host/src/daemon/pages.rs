@@ -259,8 +259,7 @@ pub(super) fn initiative_page_now(d: &Daemon, key: &str) -> Response {
         out.push_str("</tbody></table>\n");
     }
     // The data's freshness, as every page states it.
-    let connections: Vec<String> = d.session.config.connections.keys().cloned().collect();
-    if let Ok(fresh) = crate::report::freshness::freshness(store.as_ref(), &connections) {
+    if let Ok(fresh) = crate::report::freshness::freshness(store.as_ref(), &d.session.config) {
         if let Some(banner) = crate::report::freshness::stale_banner(&fresh) {
             out.push_str(&format!(
                 "<p class=\"banner stale\" role=\"alert\">{}</p>\n",

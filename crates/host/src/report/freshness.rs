@@ -44,39 +44,29 @@ fn status_word(status: RunStatus) -> &'static str {
     }
 }
 
-/// The freshness of each of `connections`, from the store's runs.
-pub fn freshness(store: &dyn Store, connections: &[String]) -> Result<Vec<Freshness>, Error> {
+/// The freshness of each configured connection, from the store's runs.
+pub fn freshness(
+    store: &dyn Store,
+    config: &crate::config::Config,
+) -> Result<Vec<Freshness>, Error> {
     let mut out = Vec::new();
-    for connection in connections {
+    for connection in config.connections.keys() {
         let runs: Vec<RunRecord> = store.runs(Some(connection), RUNS_LOOKED_AT)?;
-        // The newest run that ended decides; one under way is shown but does not.
+        // The newest run that ended decides. When it did not succeed, it is the one shown;
+        // otherwise the newest run, which may be under way.
         let ended = runs.iter().find(|r| r.status != RunStatus::Running);
-        let last_run = runs
-            .first()
-            .filter(|r| r.status == RunStatus::Running)
-            .or(ended)
-            .map(|r| (r.started_at.clone(), status_word(r.status)));
-        let last_error = ended
-            .filter(|r| r.status != RunStatus::Ok)
-            .and_then(|r| r.error.clone());
-        let last_success = runs.iter().find(|r| r.status == RunStatus::Ok).map(|r| {
-            r.finished_at
-                .clone()
-                .unwrap_or_else(|| r.started_at.clone())
-        });
-        let mut f = Freshness {
+        let failed = ended.filter(|r| r.status != RunStatus::Ok);
+        let shown = failed.or(runs.first());
+        out.push(Freshness {
             connection: connection.clone(),
-            last_success,
-            last_run,
-            last_error,
-        };
-        // A run under way hides nothing: the newest ended one says whether the data is whole.
-        if let (Some((_, "running")), Some(e)) = (&f.last_run, ended)
-            && e.status != RunStatus::Ok
-        {
-            f.last_run = Some((e.started_at.clone(), status_word(e.status)));
-        }
-        out.push(f);
+            last_success: runs.iter().find(|r| r.status == RunStatus::Ok).map(|r| {
+                r.finished_at
+                    .clone()
+                    .unwrap_or_else(|| r.started_at.clone())
+            }),
+            last_run: shown.map(|r| (r.started_at.clone(), status_word(r.status))),
+            last_error: failed.and_then(|r| r.error.clone()),
+        });
     }
     Ok(out)
 }

@@ -230,8 +230,7 @@ pub fn with_freshness(
     store: &dyn Store,
     config: &crate::config::Config,
 ) -> Result<(), Error> {
-    let connections: Vec<String> = config.connections.keys().cloned().collect();
-    let fresh = freshness::freshness(store, &connections)?;
+    let fresh = freshness::freshness(store, config)?;
     report.stale = freshness::stale_banner(&fresh);
     report.tables.push(freshness::table(&fresh));
     Ok(())

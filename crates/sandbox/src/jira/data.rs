@@ -1516,9 +1516,11 @@ impl Dataset {
                 issue.updated = now;
                 record_change(
                     issue,
-                    "summary",
-                    Some(before),
-                    Some(summary.to_string()),
+                    vec![ChangeItem::new(
+                        "summary",
+                        Some(before),
+                        Some(summary.to_string()),
+                    )],
                     now,
                 );
                 true
@@ -1558,12 +1560,7 @@ impl Dataset {
             items.push(ChangeItem::new(field, before.map(|b| b.display()), to));
         }
         issue.updated = now;
-        issue.history.push(Change {
-            id: history_id(issue.id, issue.history.len()),
-            author: None,
-            at: now,
-            items,
-        });
+        record_change(issue, items, now);
         true
     }
 
@@ -1720,19 +1717,13 @@ fn epic_history(
     history
 }
 
-/// Append a change by the API user to an issue's history.
-fn record_change(
-    issue: &mut Issue,
-    field: &str,
-    from: Option<String>,
-    to: Option<String>,
-    at: i64,
-) {
+/// Append an edit by the API user to an issue's history.
+fn record_change(issue: &mut Issue, items: Vec<ChangeItem>, at: i64) {
     issue.history.push(Change {
         id: history_id(issue.id, issue.history.len()),
         author: None,
         at,
-        items: vec![ChangeItem::new(field, from, to)],
+        items,
     });
 }
 

@@ -613,14 +613,6 @@ fn words_in(hay: &str, needle: &str) -> bool {
         .all(|w| hay.contains(&w))
 }
 
-/// A custom field's name (empty for the system fields).
-fn f_name(f: Field) -> &'static str {
-    match f {
-        Field::Custom(d) => d.name,
-        _ => "",
-    }
-}
-
 impl Clause {
     fn texts(&self) -> impl Iterator<Item = &str> {
         self.values.iter().filter_map(|v| match v {
@@ -675,8 +667,10 @@ impl Clause {
                 }
             };
         }
-        if f.is_number() {
-            let value = match issue.custom.get(f_name(f)) {
+        if let Field::Custom(d) = f
+            && d.kind == FieldKind::Number
+        {
+            let value = match issue.custom.get(d.name) {
                 Some(FieldValue::Number(n)) => Some(*n),
                 _ => None,
             };

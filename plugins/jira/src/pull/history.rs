@@ -100,7 +100,7 @@ pub(crate) fn embedded(issue: &Issue) -> Result<(Vec<Entry>, bool), PluginError>
             issue.key()
         )));
     };
-    let parsed: Embedded = serde_json::from_value(raw.clone()).map_err(|e| {
+    let parsed = Embedded::deserialize(raw).map_err(|e| {
         PluginError::Transient(format!("{what} is not the shape Jira documents: {e}"))
     })?;
     let n = parsed.histories.len() as u64;
