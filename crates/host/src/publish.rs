@@ -238,6 +238,7 @@ struct Guidance {
 impl Guidance {
     fn new(session: &Session, as_of: &str) -> Result<Guidance, Error> {
         let today = crate::report::parse_as_of(as_of)?;
+        let meetings = session.config.reports.steering_around(today);
         let pack = crate::check::rule_pack(&session.config)?;
         Ok(Guidance {
             fixes: pack
@@ -245,10 +246,8 @@ impl Guidance {
                 .iter()
                 .filter_map(|r| r.fix.clone().map(|f| (r.id.clone(), f)))
                 .collect(),
-            next_steering: tollgate_dmo::calendar::date_of(
-                today + crate::report::STEERING_INTERVAL_DAYS,
-            ),
-            since: today - crate::report::STEERING_INTERVAL_DAYS,
+            next_steering: tollgate_dmo::calendar::date_of(meetings.next),
+            since: meetings.previous,
             dashboard: session
                 .config
                 .publish

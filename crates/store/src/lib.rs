@@ -262,8 +262,9 @@ pub trait Store: Send {
     /// Record that a report of `kind` was made at `at` (RFC 3339), as of `as_of`.
     fn record_report(&mut self, kind: &str, as_of: &str, at: &str) -> Result<(), StoreError>;
 
-    /// When the last report of `kind` was made, if ever.
-    fn last_report(&self, kind: &str) -> Result<Option<String>, StoreError>;
+    /// When the last report of `kind` was made, if ever; with `until`, the last one made as
+    /// of that date (YYYY-MM-DD) or earlier.
+    fn last_report(&self, kind: &str, until: Option<&str>) -> Result<Option<String>, StoreError>;
 
     /// When the job `name` was last due and run, if ever.
     fn job_last_due(&self, name: &str) -> Result<Option<String>, StoreError>;

@@ -634,11 +634,12 @@ impl Store for SqliteStore {
             .map_err(|e| self.err(e))
     }
 
-    fn last_report(&self, kind: &str) -> Result<Option<String>, StoreError> {
+    fn last_report(&self, kind: &str, until: Option<&str>) -> Result<Option<String>, StoreError> {
         Ok(self
             .query(
-                "SELECT generated_at FROM reports WHERE kind = ?1 ORDER BY id DESC LIMIT 1",
-                params![kind],
+                "SELECT generated_at FROM reports WHERE kind = ?1 AND (?2 IS NULL OR as_of <= ?2) \
+                 ORDER BY id DESC LIMIT 1",
+                params![kind, until],
                 |r| r.get(0),
             )?
             .into_iter()

@@ -231,12 +231,30 @@ async fn the_steering_pack_of_the_demo_shows_the_ground_truth() {
     assert_eq!(row(by_rule, "all")[2..], ["5", "14", "23", "10"]);
     assert_eq!(row(by_rule, "GATE-001")[2], "5");
 
-    // The first pack: everything is new. A second one: everything persists.
+    // The first pack: everything is new. A pack filed last night (a nightly job) is not the
+    // one the steering group saw: everything is still new. After the pack of the previous
+    // steering (two weeks earlier), everything persists.
     assert_eq!(table(&pack, "changes").rows[0], ["52", "0", "0"]);
-    tollgate_host::report::remember(store.as_mut(), "steering", "2026-11-27").unwrap();
+    tollgate_host::report::remember(store.as_mut(), "steering", "2026-11-26").unwrap();
+    let again = steering(store.as_ref(), "2026-11-27", &demo_settings()).unwrap();
+    assert_eq!(table(&again, "changes").rows[0], ["52", "0", "0"]);
+    assert!(again.previous_pack.is_none());
+    assert!(
+        table(&again, "changes").note.contains("previous steering (2026-11-13)"),
+        "{}",
+        table(&again, "changes").note
+    );
+    tollgate_host::report::remember(store.as_mut(), "steering", "2026-11-13").unwrap();
     let again = steering(store.as_ref(), "2026-11-27", &demo_settings()).unwrap();
     assert_eq!(table(&again, "changes").rows[0], ["0", "0", "52"]);
     assert!(again.previous_pack.is_some());
+    // With a steering calendar, the pack names the real next meeting.
+    let calendar = ReportsConfig {
+        steering_date: Some("2026-01-08".into()),
+        ..demo_settings()
+    };
+    let dated = steering(store.as_ref(), "2026-11-27", &calendar).unwrap();
+    assert_eq!(dated.next_steering, "2026-12-10");
 
     // The same tables as Markdown and as one self-contained HTML file.
     let md = markdown(&pack);

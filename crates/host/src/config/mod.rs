@@ -311,6 +311,23 @@ impl Config {
                 ),
             ));
         }
+        if let Some(date) = &self.reports.steering_date
+            && tollgate_dmo::calendar::day_number(date).is_none_or(|_| date.len() != 10)
+        {
+            out.push(self.invalid(
+                "reports.steering_date".into(),
+                format!("`{date}` is not a date like 2026-12-10"),
+            ));
+        }
+        if !(1..=366).contains(&self.reports.steering_interval_days) {
+            out.push(self.invalid(
+                "reports.steering_interval_days".into(),
+                format!(
+                    "{} is out of range: expected days between two steering meetings, 1 to 366",
+                    self.reports.steering_interval_days
+                ),
+            ));
+        }
         if let Err(message) = tollgate_store::check_url(&self.store.url) {
             out.push(self.invalid("store.url".into(), message));
         }
@@ -702,6 +719,8 @@ mod tests {
             ),
             ("[daemon]\ncatch_up_hours = -1\n", "daemon.catch_up_hours"),
             ("[reports]\ncapacity_fte = -3\n", "reports.capacity_fte"),
+            ("[reports]\nsteering_date = \"2026-02-30\"\n", "reports.steering_date"),
+            ("[reports]\nsteering_interval_days = 0\n", "reports.steering_interval_days"),
             ("[store]\nurl = \"tollgate.db\"\n", "store.url"),
         ] {
             let cfg: Config = toml::from_str(text).unwrap();

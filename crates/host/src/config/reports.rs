@@ -29,6 +29,15 @@ pub struct ReportsConfig {
     /// A text file with the DMO officer's note for the steering pack, shown on its first page
     /// (plain text; blank lines separate paragraphs). Relative to the config file.
     pub officer_note: Option<PathBuf>,
+    /// The date of one steering meeting (YYYY-MM-DD, past or future); meetings repeat every
+    /// `steering_interval_days` from it. Packs then name the real next meeting, and "since
+    /// the last pack" compares with the last pack filed for the previous meeting, however
+    /// often packs are filed in between. Default: none; the next steering is
+    /// `steering_interval_days` after the report's date, the previous one as long before.
+    pub steering_date: Option<String>,
+    /// Days between two steering meetings (default 14: fortnightly).
+    #[serde(default = "default_steering_interval")]
+    pub steering_interval_days: u32,
 }
 
 /// What a job does with its publish and report steps after its sync failed.
@@ -53,8 +62,47 @@ impl Default for ReportsConfig {
             capacity_fte: None,
             when_stale: WhenStale::default(),
             officer_note: None,
+            steering_date: None,
+            steering_interval_days: default_steering_interval(),
         }
     }
+}
+
+fn default_steering_interval() -> u32 {
+    14
+}
+
+impl ReportsConfig {
+    /// The steering meetings around `today` (a day number): the next one (today counts) and
+    /// the one before it.
+    pub fn steering_around(&self, today: i64) -> SteeringDays {
+        let every = i64::from(self.steering_interval_days.max(1));
+        let next = match self
+            .steering_date
+            .as_deref()
+            .and_then(tollgate_dmo::calendar::day_number)
+        {
+            Some(anchor) => today + (anchor - today).rem_euclid(every),
+            None => today + every,
+        };
+        SteeringDays {
+            previous: match self.steering_date {
+                Some(_) => next - every,
+                None => today - every,
+            },
+            next,
+        }
+    }
+}
+
+/// The steering meetings around a day (day numbers; `tollgate_dmo::calendar`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SteeringDays {
+    /// The last meeting before the next one: the pack filed for it (as of it or earlier) is
+    /// "the last pack".
+    pub previous: i64,
+    /// The next meeting, today included.
+    pub next: i64,
 }
 
 fn default_report_kinds() -> Vec<ReportKind> {
@@ -85,3 +133,30 @@ impl ReportKind {
 
 /// How the demand portfolio is ranked (`wsjf` or `cd3`).
 pub use tollgate_dmo::prioritisation::Scoring;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tollgate_dmo::calendar::{date_of, day_number};
+
+    fn around(anchor: Option<&str>, today: &str) -> (String, String) {
+        let settings = ReportsConfig {
+            steering_date: anchor.map(String::from),
+            ..ReportsConfig::default()
+        };
+        let d = settings.steering_around(day_number(today).unwrap());
+        (date_of(d.previous), date_of(d.next))
+    }
+
+    #[test]
+    fn steering_meetings_follow_the_calendar() {
+        // Fortnightly from a Thursday, before and after the anchor; the day itself counts.
+        let a = Some("2026-12-10");
+        assert_eq!(around(a, "2026-12-10"), ("2026-11-26".into(), "2026-12-10".into()));
+        assert_eq!(around(a, "2026-12-11"), ("2026-12-10".into(), "2026-12-24".into()));
+        assert_eq!(around(a, "2026-11-27"), ("2026-11-26".into(), "2026-12-10".into()));
+        assert_eq!(around(a, "2027-03-01"), ("2027-02-18".into(), "2027-03-04".into()));
+        // No calendar: two weeks either side of the report's date.
+        assert_eq!(around(None, "2026-11-27"), ("2026-11-13".into(), "2026-12-11".into()));
+    }
+}

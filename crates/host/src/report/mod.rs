@@ -30,9 +30,6 @@ pub(crate) use tollgate_dmo::prioritisation::{RESERVE_LINE, allocation_overlaps,
 use tollgate_dmo::rules::Portfolio;
 use tollgate_store::{Store, StoredFinding};
 
-/// Days between two steering meetings (the DMO's fortnightly rhythm).
-pub const STEERING_INTERVAL_DAYS: i64 = 14;
-
 /// One table of a report: a name, column names, rows of cells. Cells are written for people
 /// ("38 261", "8.0 %"); CSV and JSON carry them as plain numbers (see [`plain_number`]).
 #[derive(Debug, Clone)]

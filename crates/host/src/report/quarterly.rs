@@ -51,7 +51,7 @@ pub fn review(
 ) -> Result<Report, Error> {
     let today = super::parse_as_of(as_of)?;
     let p = crate::check::portfolio(store)?;
-    let previous = store.last_report("quarterly")?;
+    let previous = store.last_report("quarterly", None)?;
     let this_quarter = quarter_of(today);
     let mut quarters = vec![this_quarter.clone()];
     while quarters.len() < 4 {
@@ -307,7 +307,7 @@ pub fn review(
         kind: "quarterly",
         title: format!("Portfolio increment review, {this_quarter} (as of {as_of})"),
         as_of: as_of.to_string(),
-        next_steering: date_of(today + super::STEERING_INTERVAL_DAYS),
+        next_steering: date_of(settings.steering_around(today).next),
         previous_pack: previous,
         tables,
     })

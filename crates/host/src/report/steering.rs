@@ -8,11 +8,14 @@ use super::*;
 /// Build the steering pack as of `as_of`.
 pub fn steering(store: &dyn Store, as_of: &str, settings: &ReportsConfig) -> Result<Report, Error> {
     let today = parse_as_of(as_of)?;
-    let next = today + STEERING_INTERVAL_DAYS;
+    let meetings = settings.steering_around(today);
+    let next = meetings.next;
     let p = crate::check::portfolio(store)?;
     let all = store.findings(true)?;
     let open: Vec<&StoredFinding> = all.iter().filter(|f| f.resolved_at.is_none()).collect();
-    let previous = store.last_report("steering")?;
+    // The last pack the steering group saw: filed for the previous meeting or before, so
+    // that nightly packs in between do not reset "since the last pack".
+    let previous = store.last_report("steering", Some(&date_of(meetings.previous)))?;
     let mut tables = Vec::new();
 
     // Portfolio per value stream.
@@ -296,9 +299,15 @@ pub fn steering(store: &dyn Store, as_of: &str, settings: &ReportsConfig) -> Res
         title: "Since the last pack",
         note: match &since {
             Some(s) => {
-                format!("Findings new, resolved and persisting since the previous pack ({s}).")
+                format!(
+                    "Findings new, resolved and persisting since the pack filed for the previous steering ({}, made {s}).",
+                    date_of(meetings.previous)
+                )
             }
-            None => "No previous pack: every open finding counts as new.".into(),
+            None => format!(
+                "No pack was filed for the previous steering ({}): every open finding counts as new.",
+                date_of(meetings.previous)
+            ),
         },
         columns: vec!["new", "resolved", "persisting"],
         rows: vec![vec![
@@ -561,7 +570,7 @@ pub fn resources(
         kind: "resources",
         title: format!("Resources, {as_of}"),
         as_of: as_of.to_string(),
-        next_steering: date_of(today + STEERING_INTERVAL_DAYS),
+        next_steering: date_of(settings.steering_around(today).next),
         previous_pack: None,
         tables: vec![
             resource_heat_map(&p),
