@@ -117,6 +117,42 @@ pub fn demand(p: &Portfolio, key: &str, today: i64) -> Option<(f64, &'static str
     (logged > 0.0).then(|| (logged / FTE_HOURS, "logged last quarter"))
 }
 
+/// How capacity and demand are defined: one definition for the steering pack, the quarterly
+/// review and the dashboard.
+pub fn capacity_definition() -> String {
+    format!(
+        "Capacity is the people's FTE (1 when not given; those active today, and one for each person who logged time last quarter without being listed) at the {RESERVE_LINE:.0} % reserve line, unless [reports] capacity_fte sets the line. Demand is each open initiative's FTE over the next {HORIZON_DAYS} days: its planned allocations, else the hours logged on it in the last {HORIZON_DAYS} days / {FTE_HOURS} hours per FTE."
+    )
+}
+
+/// Whether an initiative is in the open portfolio: not done and not stopped.
+pub fn is_open(p: &Portfolio, i: &Initiative) -> bool {
+    i.status_category.as_deref() != Some("done") && !is_stopped(p, &i.key)
+}
+
+/// The open portfolio's demand over the coming quarter, in FTE: each open initiative's
+/// [`demand`], added up (what the decision proposals hold against the capacity line).
+pub fn portfolio_demand(p: &Portfolio, today: i64) -> f64 {
+    p.initiatives
+        .values()
+        .filter(|(i, _)| is_open(p, i))
+        .filter_map(|(i, _)| demand(p, &i.key, today))
+        .map(|(fte, _)| fte)
+        .sum()
+}
+
+/// Whether a person works here on day `today` (no start or end date: always).
+pub fn is_active(x: &crate::model::Person, today: i64) -> bool {
+    x.start_date
+        .as_deref()
+        .and_then(day_number)
+        .is_none_or(|s| s <= today)
+        && x.end_date
+            .as_deref()
+            .and_then(day_number)
+            .is_none_or(|e| e >= today)
+}
+
 /// The capacity line in FTE and how it was found: `configured`, else the people the portfolio
 /// knows (their FTE, or 1, and one for each person who logged time last quarter without being
 /// listed) at the [`RESERVE_LINE`].
@@ -124,14 +160,10 @@ pub fn capacity(p: &Portfolio, today: i64, configured: Option<f64>) -> (f64, Str
     if let Some(fte) = configured {
         return (fte, format!("{fte:.1} FTE, as configured"));
     }
-    let active = |start: Option<&str>, end: Option<&str>| {
-        start.and_then(day_number).is_none_or(|s| s <= today)
-            && end.and_then(day_number).is_none_or(|e| e >= today)
-    };
     let listed: f64 = p
         .people
         .values()
-        .filter(|x| active(x.start_date.as_deref(), x.end_date.as_deref()))
+        .filter(|x| is_active(x, today))
         .map(|x| x.fte.unwrap_or(1.0))
         .sum();
     let unlisted: BTreeSet<&str> = p
@@ -335,7 +367,7 @@ pub fn propose(
     let mut ranked: Vec<(&str, Option<f64>)> = p
         .initiatives
         .values()
-        .filter(|(i, _)| i.status_category.as_deref() != Some("done") && !is_stopped(p, &i.key))
+        .filter(|(i, _)| is_open(p, i))
         .map(|(i, _)| (i.key.as_str(), score(i, scoring, today)))
         .collect();
     let cost_of_delay = |key: &str| {

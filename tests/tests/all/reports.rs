@@ -334,6 +334,18 @@ async fn the_quarterly_review_of_the_demo() {
             > 10.0,
         "the trackers' people, on no HR list, log most of the time"
     );
+    // One definition of capacity and demand: the whole portfolio's row says what the steering
+    // pack's decision page says (a demand of 44.03 FTE against the 30 FTE line), not "to spare".
+    let steering_pack = steering(store.as_ref(), "2026-11-27", &demo_settings()).unwrap();
+    let decisions = &steering_pack.tables[0].note;
+    let whole = row(capacity, "whole portfolio");
+    assert_eq!(&whole[2..4], ["30.00", "44.03"]);
+    assert_eq!(whole[5], "over by 14.0 FTE");
+    assert!(
+        decisions.contains("a demand of 44.03 FTE against a capacity line of 30.00 FTE"),
+        "{decisions}"
+    );
+    assert!(capacity.note.contains("146.8 % of the line"), "{}", capacity.note);
 
     // KPI trend per stream, for the quarters up to this one.
     let kpis = table(&review, "kpi-trends");

@@ -4,7 +4,7 @@
 use super::{Chart, Table, fte, money, natural, pct};
 use crate::config::{ReportsConfig, Scoring};
 use tollgate_dmo::prioritisation::{
-    FTE_HOURS, HORIZON_DAYS, capacity, check_dependencies, propose,
+    capacity, capacity_definition, check_dependencies, propose,
 };
 use tollgate_dmo::rules::Portfolio;
 use tollgate_store::StoredFinding;
@@ -86,7 +86,8 @@ pub fn tables(
             name: "decision-proposals",
             title: "Decision proposals",
             note: format!(
-                "The open portfolio ranked by {method}, highest first (unscored last); equal scores are ranked by cost of delay (higher first), then by the age of the demand (older first), then by key, and the tie column says which. Demand is each initiative's FTE over the next {HORIZON_DAYS} days: its planned allocations, else the hours logged on it in the last {HORIZON_DAYS} days / {FTE_HOURS} hours per FTE. Capacity line: {line_note}. Proposed: include (within the line, nothing serious open); pass forward (to the next steering: something is missing, a blocker or error is open, a dependency is unsound, or it is below the line); reject (not yet in the development portfolio, and its business case has a negative NPV or it needs stopped work); remove (in the development portfolio, from G2 on, on the same grounds). Share of the line used: {}.",
+                "The open portfolio ranked by {method}, highest first (unscored last); equal scores are ranked by cost of delay (higher first), then by the age of the demand (older first), then by key, and the tie column says which. {} Capacity line: {line_note}. Proposed: include (within the line, nothing serious open); pass forward (to the next steering: something is missing, a blocker or error is open, a dependency is unsound, or it is below the line); reject (not yet in the development portfolio, and its business case has a negative NPV or it needs stopped work); remove (in the development portfolio, from G2 on, on the same grounds). Share of the line used: {}.",
+                capacity_definition(),
                 pct(if line > 0.0 { cumulative / line } else { 0.0 })
             ),
             columns: vec![

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use tollgate_dmo::calendar::{date_of, day_number};
 use tollgate_dmo::prioritisation::{
     FTE_HOURS, HORIZON_DAYS, RESERVE_LINE, allocation_fte, allocation_overlaps, capacity,
+    capacity_definition, is_active, portfolio_demand,
     in_last_quarter,
 };
 use tollgate_dmo::rules::catalogue::period_start;
@@ -315,10 +316,19 @@ pub fn review(
 
 /// Capacity against demand per team, in FTE.
 pub fn capacity_demand(p: &Portfolio, today: i64, settings: &ReportsConfig) -> Table {
-    let (_, line_note) = capacity(p, today, settings.capacity_fte);
+    let (line, line_note) = capacity(p, today, settings.capacity_fte);
     let mut team_rows = Vec::new();
     let (mut cap_series, mut plan_series, mut logged_series, mut team_names) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let balance = |capacity: f64, demand: f64| {
+        if capacity == 0.0 {
+            "no listed capacity".to_string()
+        } else if demand > capacity {
+            format!("over by {:.1} FTE", demand - capacity)
+        } else {
+            format!("{:.1} FTE to spare", capacity - demand)
+        }
+    };
     let mut teams: Vec<(Option<&str>, String)> = p
         .teams
         .values()
@@ -329,7 +339,7 @@ pub fn capacity_demand(p: &Portfolio, today: i64, settings: &ReportsConfig) -> T
         let members: Vec<&str> = p
             .people
             .values()
-            .filter(|x| x.team.as_deref() == id)
+            .filter(|x| x.team.as_deref() == id && is_active(x, today))
             .map(|x| x.id.as_str())
             .collect();
         let capacity: f64 = members
@@ -362,14 +372,8 @@ pub fn capacity_demand(p: &Portfolio, today: i64, settings: &ReportsConfig) -> T
         if id.is_none() && logged == 0.0 && planned == 0.0 {
             continue;
         }
-        let demand = planned.max(logged);
-        let balance = if capacity == 0.0 {
-            "no listed capacity".to_string()
-        } else if demand > capacity {
-            format!("over by {:.1} FTE", demand - capacity)
-        } else {
-            format!("{:.1} FTE to spare", capacity - demand)
-        };
+        // The same definition as an initiative's demand: planned, else logged.
+        let demand = if planned > 0.0 { planned } else { logged };
         team_names.push(name.clone());
         cap_series.push(capacity);
         plan_series.push(planned);
@@ -380,15 +384,35 @@ pub fn capacity_demand(p: &Portfolio, today: i64, settings: &ReportsConfig) -> T
             fte(capacity),
             fte(planned),
             fte(logged),
-            balance,
+            balance(capacity, demand),
         ]);
     }
+    // The whole portfolio: the steering pack's capacity line and the open portfolio's demand,
+    // the same numbers as its decision page.
+    let demand = portfolio_demand(p, today);
+    let logged: f64 = p
+        .time_entries
+        .iter()
+        .filter(|t| in_last_quarter(&t.date, today))
+        .map(|t| t.seconds as f64 / 3600.0)
+        .sum::<f64>()
+        / FTE_HOURS;
+    team_rows.push(vec![
+        "whole portfolio".into(),
+        p.people.values().filter(|x| is_active(x, today)).count().to_string(),
+        fte(line),
+        fte(demand),
+        fte(logged),
+        balance(line, demand),
+    ]);
     Table {
         name: "capacity-demand",
         title: "Capacity against demand",
         note: format!(
-            "Per team, in FTE: capacity is the members' FTE at the {:.0} % reserve line; planned demand the members' allocations over the next {HORIZON_DAYS} days; logged the hours they logged in the last {HORIZON_DAYS} days / {FTE_HOURS} hours per FTE. The balance takes the larger demand. The whole portfolio's capacity line: {line_note}.",
-            RESERVE_LINE
+            "In FTE over the next {HORIZON_DAYS} days. {} Per team: its active members' capacity; their allocations as planned demand, else (nothing planned) the hours they logged. The last row is the whole portfolio as the steering pack counts it: capacity line {line_note}; demand of the open portfolio {} FTE, {} of the line.",
+            capacity_definition(),
+            fte(demand),
+            pct(if line > 0.0 { demand / line } else { 0.0 }),
         ),
         columns: vec![
             "team",
