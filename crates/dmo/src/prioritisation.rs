@@ -426,7 +426,7 @@ pub fn propose(
         if let Some(v) = npv.filter(|_| case_fails) {
             reasons.push(format!(
                 "the business case has a negative NPV ({})",
-                money(v)
+                money_in(v, p.currency(key))
             ));
         }
         let needs_stopped = p
@@ -496,6 +496,14 @@ pub fn natural(key: &str) -> (String, u64) {
             (p.to_string(), n.parse().unwrap_or(0))
         }
         _ => (key.to_string(), 0),
+    }
+}
+
+/// An amount with its currency code after it, when known: `44 691 EUR`.
+pub fn money_in(v: f64, currency: Option<&str>) -> String {
+    match currency {
+        Some(c) => format!("{} {c}", money(v)),
+        None => money(v),
     }
 }
 

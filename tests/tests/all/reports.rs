@@ -167,9 +167,9 @@ async fn the_steering_pack_of_the_demo_shows_the_ground_truth() {
     let biz9 = row(cases, "BIZ-9");
     assert_eq!(
         (&biz9[1][..], &biz9[3][..], &biz9[4][..]),
-        ("44 691", "25.7 %", "17.1 months")
+        ("44 691 EUR", "25.7 %", "17.1 months")
     );
-    assert_eq!(row(cases, "BIZ-1")[1], "38 261");
+    assert_eq!(row(cases, "BIZ-1")[1], "38 261 EUR");
     assert_eq!(
         row(cases, "BIZ-2")[3],
         "none",
@@ -258,7 +258,7 @@ async fn the_steering_pack_of_the_demo_shows_the_ground_truth() {
 
     // The same tables as Markdown and as one self-contained HTML file.
     let md = markdown(&pack);
-    assert!(md.contains("## Initiatives at risk") && md.contains("| BIZ-9 | 44 691 |"));
+    assert!(md.contains("## Initiatives at risk") && md.contains("| BIZ-9 | 44 691 EUR |"));
     let page = html(&pack);
     // The heat map names people and says what its colours mean.
     assert!(
@@ -313,7 +313,7 @@ async fn the_quarterly_review_of_the_demo() {
 
     // Value realised: the live initiatives with benefit planned for begun periods.
     let value = table(&review, "value-realised");
-    assert_eq!(&row(value, "BIZ-15")[3..6], ["50 000", "50 000", "100.0 %"]);
+    assert_eq!(&row(value, "BIZ-15")[3..6], ["50 000 EUR", "50 000 EUR", "100.0 %"]);
     assert_eq!(row(value, "BIZ-15")[7], "on track");
     assert_eq!(row(value, "BIZ-9")[2], "2026-09-16", "live since its G3 go");
 
@@ -414,10 +414,19 @@ async fn reports_on_the_command_line() {
     );
     let csv = std::fs::read_to_string(dir.path().join("pack/business-cases.csv")).unwrap();
     assert!(
-        csv.starts_with("initiative,NPV,discount rate,IRR,payback,ROI,cash flows per period\n")
+        csv.starts_with(
+            "initiative,NPV,discount rate,IRR,payback,ROI,cash flows per period,currency\n"
+        )
     );
     // Plain numbers a spreadsheet can sum: no thousands spaces, percentages as fractions.
+    // Amounts carry their currency in HTML and Markdown ("44 691 EUR"), in its own column here.
     assert!(csv.contains("BIZ-9,44691,0.080,0.257,17.1 months"), "{csv}");
+    assert!(
+        csv.lines()
+            .find(|l| l.starts_with("BIZ-9,"))
+            .is_some_and(|l| l.ends_with(",EUR")),
+        "{csv}"
+    );
     for line in csv.lines().skip(1) {
         let npv = line.split(',').nth(1).unwrap();
         assert!(npv == "–" || npv.parse::<f64>().is_ok(), "{line}");

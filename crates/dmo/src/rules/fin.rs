@@ -5,6 +5,7 @@ use super::portfolio::gate_number;
 use super::{Context, Portfolio, RuleConfig, SubjectKind};
 use crate::Severity;
 use crate::calendar::day_number;
+use crate::prioritisation::money_in;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,6 +30,7 @@ pub(crate) fn fin_001(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
 pub(crate) fn fin_005(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
     let (warn, err) = (rule.p("warning_ratio"), rule.p("error_ratio"));
     let mut labour: BTreeMap<String, (f64, f64, u64)> = BTreeMap::new();
+    let mut currencies: BTreeMap<String, String> = BTreeMap::new();
     for t in &p.time_entries {
         let Some(key) = p.initiative_of(t) else {
             continue;
@@ -36,7 +38,12 @@ pub(crate) fn fin_005(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
         let entry = labour.entry(key.to_string()).or_default();
         let hours = t.seconds as f64 / 3600.0;
         match p.hourly_rate(&t.person, &t.date) {
-            Some((rate, _)) => entry.0 += hours * rate,
+            Some((rate, currency)) => {
+                entry.0 += hours * rate;
+                currencies
+                    .entry(key.to_string())
+                    .or_insert_with(|| currency.to_string());
+            }
             None => entry.2 += 1,
         }
         entry.1 += hours;
@@ -47,9 +54,10 @@ pub(crate) fn fin_005(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
             continue;
         }
         let ratio = cost / budget;
+        let currency = currencies.get(&key).cloned();
         if ratio >= warn {
             let severity = (ratio > err).then_some(Severity::Error);
-            out.emit(severity, (SubjectKind::Initiative, &key), "", format!("Logged time on {key} costs {cost:.0} ({:.0} % of its budget of {budget:.0}): {} hours at the people's rates.", 100.0 * ratio, round1(hours)), json!({"labour_cost": cost, "hours": round1(hours), "budget": budget, "ratio": ratio, "entries_without_rate": unpriced}));
+            out.emit(severity, (SubjectKind::Initiative, &key), "", format!("Logged time on {key} costs {} ({:.0} % of its budget of {}): {} hours at the people's rates.", money_in(cost, currency.as_deref()), 100.0 * ratio, money_in(budget, p.currency(&key)), round1(hours)), json!({"labour_cost": cost, "hours": round1(hours), "budget": budget, "ratio": ratio, "entries_without_rate": unpriced}));
         }
     }
 }
@@ -104,7 +112,7 @@ pub(crate) fn fin_002(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emit
         let at = case.hurdle_rate.unwrap_or(rate);
         let npv = crate::finance::npv(at, &flows);
         if npv < 0.0 {
-            out.emit(None, (SubjectKind::Initiative, key), "", format!("The business case of {key} has a negative net present value: {npv:.0} at {:.1} %.", 100.0 * at), json!({"npv": npv, "rate": at, "cash_flows": flows, "rate_convention": convention}));
+            out.emit(None, (SubjectKind::Initiative, key), "", format!("The business case of {key} has a negative net present value: {} at {:.1} %.", money_in(npv, p.currency(key)), 100.0 * at), json!({"npv": npv, "rate": at, "cash_flows": flows, "rate_convention": convention}));
         }
     }
 }
@@ -267,7 +275,7 @@ pub(crate) fn fin_008(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
         );
         let evidence = json!({"approved_npv": npv_a, "forecast_npv": npv_f, "approved_roi": roi_a, "forecast_roi": roi_f, "rate": rate});
         if npv_a >= 0.0 && npv_f < 0.0 {
-            out.emit(Some(Severity::Error), (SubjectKind::Initiative, key), "", format!("With the actuals so far, the NPV of {key} turns negative: {npv_f:.0} against {npv_a:.0} approved."), evidence);
+            out.emit(Some(Severity::Error), (SubjectKind::Initiative, key), "", format!("With the actuals so far, the NPV of {key} turns negative: {} against {} approved.", money_in(npv_f, p.currency(key)), money_in(npv_a, p.currency(key))), evidence);
         } else if let (Some(a), Some(f)) = (roi_a, roi_f)
             && a > 0.0
             && (a - f) / a > max_drop

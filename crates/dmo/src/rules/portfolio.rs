@@ -253,6 +253,24 @@ impl Portfolio {
             .map(|i| &self.allocations[*i])
     }
 
+    /// The currency an initiative's amounts are in: its business case's, else that of its
+    /// first finance entry; `None` when neither says.
+    pub fn currency(&self, key: &str) -> Option<&str> {
+        self.business_cases
+            .get(key)
+            .and_then(|c| c.currency.as_deref())
+            .or_else(|| {
+                self.finance_by_initiative
+                    .get(key)
+                    .into_iter()
+                    .flatten()
+                    .map(|i| self.finance[*i].currency.as_str())
+                    .next()
+            })
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+    }
+
     /// Sum of finance entries of a kind for an initiative.
     pub fn finance_total(&self, key: &str, kind: &str) -> f64 {
         self.finance_by_initiative

@@ -1,7 +1,7 @@
 //! The decision-proposal and dependency tables of the steering pack: the maths is
 //! `tollgate_dmo::prioritisation`'s; this module lays it out for people.
 
-use super::{Chart, Table, fte, money, natural, pct};
+use super::{Chart, Table, fte, money_in, natural, pct};
 use crate::config::{ReportsConfig, Scoring};
 use tollgate_dmo::prioritisation::{
     capacity, capacity_definition, check_dependencies, propose,
@@ -69,10 +69,13 @@ pub fn tables(
                 .unwrap_or_else(|| "–".into()),
             fte(x.cumulative),
             if x.within { "above" } else { "below" }.into(),
-            x.npv.map(money).unwrap_or_else(|| "–".into()),
+            x.npv
+                .map(|v| money_in(v, p.currency(&x.key)))
+                .unwrap_or_else(|| "–".into()),
             x.decision.as_str().into(),
             x.reasons.join("\n"),
             x.tie.clone().unwrap_or_default(),
+            p.currency(&x.key).unwrap_or("–").into(),
         ]);
     }
     let method = match settings.scoring {
@@ -103,6 +106,7 @@ pub fn tables(
                 "proposed",
                 "why",
                 "tie",
+                "currency",
             ],
             rows,
             chart: Some(Chart::Bars {

@@ -26,7 +26,9 @@ use std::collections::BTreeMap;
 use tollgate_dmo::Severity;
 use tollgate_dmo::calendar::{date_of, day_number};
 
-pub(crate) use tollgate_dmo::prioritisation::{RESERVE_LINE, allocation_overlaps, money, natural};
+pub(crate) use tollgate_dmo::prioritisation::{
+    RESERVE_LINE, allocation_overlaps, money, money_in, natural,
+};
 use tollgate_dmo::rules::Portfolio;
 use tollgate_store::{Store, StoredFinding};
 
@@ -96,10 +98,19 @@ impl Serialize for Table {
 }
 
 /// A number formatted for people, as a plain number: "38 261" is `38261`, "−1 234 567"
-/// `-1234567`, "3.67" `3.67`, and a percentage a fraction: "8.0 %" is `0.080`. Anything else
-/// (keys, dates, "17.1 months", "–") is not a number.
+/// `-1234567`, "3.67" `3.67`, an amount without its currency code ("44 691 EUR" is `44691`;
+/// the table's `currency` column keeps the code), and a percentage a fraction: "8.0 %" is
+/// `0.080`. Anything else (keys, dates, "17.1 months", "–") is not a number.
 pub fn plain_number(cell: &str) -> Option<String> {
     let t = cell.trim();
+    let t = match t.rsplit_once(' ') {
+        Some((amount, code))
+            if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) =>
+        {
+            amount
+        }
+        _ => t,
+    };
     let (t, percent) = match t.strip_suffix('%') {
         Some(rest) => (rest.trim_end(), true),
         None => (t, false),
@@ -256,6 +267,10 @@ mod tests {
             ("12  345", None),
             (" ", None),
             ("1.", None),
+            ("44 691 EUR", Some("44691")),
+            ("−1 200 CHF", Some("-1200")),
+            ("12 months", None),
+            ("EUR", None),
         ] {
             assert_eq!(plain_number(cell).as_deref(), plain, "{cell:?}");
         }

@@ -2,7 +2,7 @@
 //! value KPIs' trend per value stream, capacity against demand per team, and the investment
 //! mix by demand type against the guardrail targets of the rule pack (POR-001).
 
-use super::{Chart, Report, Table, fte, money, natural, pct};
+use super::{Chart, Report, Table, fte, money_in, natural, pct};
 use crate::config::ReportsConfig;
 use crate::error::Error;
 use std::collections::BTreeMap;
@@ -104,11 +104,12 @@ pub fn review(
             key.clone(),
             p.initiatives[key].0.title.clone(),
             live.unwrap_or_else(|| "not live".into()),
-            money(planned_to_date),
-            money(realised),
+            money_in(planned_to_date, p.currency(key)),
+            money_in(realised, p.currency(key)),
             ratio.map(pct).unwrap_or_else(|| "–".into()),
-            money(planned_total),
+            money_in(planned_total, p.currency(key)),
             judgement,
+            p.currency(key).unwrap_or("–").into(),
         ]);
     }
     tables.push(Table {
@@ -127,6 +128,7 @@ pub fn review(
             "realised %",
             "planned in all",
             "judgement",
+            "currency",
         ],
         rows: value_rows,
         chart: Some(Chart::Bars {
@@ -241,14 +243,20 @@ pub fn review(
     ];
     let max_dev = param(pack, "POR-001", "max_deviation", 0.1);
     let mut mix: BTreeMap<String, (usize, f64, f64)> = BTreeMap::new();
+    let mut currencies: BTreeMap<String, std::collections::BTreeSet<&str>> = BTreeMap::new();
     for (i, _) in p.initiatives.values() {
         let t = i.demand_type.clone().unwrap_or_else(|| "(not set)".into());
+        if let Some(c) = p.currency(&i.key) {
+            currencies.entry(t.clone()).or_default().insert(c);
+        }
         let e = mix.entry(t).or_default();
         e.0 += 1;
         e.1 += p.finance_total(&i.key, "budget");
         e.2 += p.finance_total(&i.key, "actual");
     }
     let total_budget: f64 = mix.values().map(|v| v.1).sum();
+    let all_currencies: std::collections::BTreeSet<&str> =
+        currencies.values().flatten().copied().collect();
     let mix_rows = mix
         .iter()
         .map(|(t, (n, budget, actual))| {
@@ -258,11 +266,16 @@ pub fn review(
                 0.0
             };
             let target = targets.iter().find(|(k, _)| k == t).map(|(_, v)| *v);
+            let codes: Vec<&str> = currencies.get(t).into_iter().flatten().copied().collect();
+            let one = match codes[..] {
+                [c] => Some(c),
+                _ => None,
+            };
             vec![
                 t.clone(),
                 n.to_string(),
-                money(*budget),
-                money(*actual),
+                money_in(*budget, one),
+                money_in(*actual, one),
                 pct(share),
                 target.map(pct).unwrap_or_else(|| "–".into()),
                 match target {
@@ -272,6 +285,11 @@ pub fn review(
                     Some(_) => "within the guardrail".into(),
                     None => "no target".into(),
                 },
+                if codes.is_empty() {
+                    "–".into()
+                } else {
+                    codes.join(", ")
+                },
             ]
         })
         .collect();
@@ -279,8 +297,15 @@ pub fn review(
         name: "investment-mix",
         title: "Investment mix by demand type",
         note: format!(
-            "Budget and actual spend per demand type (finance entries `budget` and `actual`), the budget share against the rule pack's guardrail targets (POR-001, {:.0} pp allowed).",
-            100.0 * max_dev
+            "Budget and actual spend per demand type (finance entries `budget` and `actual`), the budget share against the rule pack's guardrail targets (POR-001, {:.0} pp allowed).{}",
+            100.0 * max_dev,
+            match all_currencies.len() {
+                0 | 1 => String::new(),
+                _ => format!(
+                    " Amounts in several currencies ({}) are added as they are: Tollgate knows no exchange rates, so shares across currencies are only indicative.",
+                    all_currencies.iter().copied().collect::<Vec<_>>().join(", ")
+                ),
+            }
         ),
         columns: vec![
             "demand type",
@@ -290,6 +315,7 @@ pub fn review(
             "share of budget",
             "target",
             "guardrail",
+            "currency",
         ],
         rows: mix_rows,
         chart: Some(Chart::Pie {

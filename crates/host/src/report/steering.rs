@@ -588,6 +588,7 @@ pub const BUSINESS_CASE_COLUMNS: &[&str] = &[
     "payback",
     "ROI",
     "cash flows per period",
+    "currency",
 ];
 
 /// One initiative's business case numbers (a row of [`BUSINESS_CASE_COLUMNS`]) and the rate
@@ -597,10 +598,12 @@ pub fn business_case_row(
     key: &str,
 ) -> Option<(Vec<String>, Option<&'static str>)> {
     let case = p.business_cases.get(key)?;
+    let currency = p.currency(key);
     let Some((flows, rate, convention)) = tollgate_dmo::rules::catalogue::cash_flows(p, key) else {
         let mut row = vec![key.to_string()];
         row.extend(["–"; 5].map(String::from));
         row.push("no discount rate or no cash flows".into());
+        row.push(currency.unwrap_or("–").into());
         return Some((row, None));
     };
     let months = match case.period_length.as_deref() {
@@ -616,7 +619,7 @@ pub fn business_case_row(
     let roi = tollgate_dmo::finance::roi_simple(&flows);
     let row = vec![
         key.to_string(),
-        money(npv),
+        money_in(npv, currency),
         pct(rate),
         irr.rate.map(pct).unwrap_or_else(|| "none".into()),
         payback
@@ -628,6 +631,7 @@ pub fn business_case_row(
             .map(|f| money(*f))
             .collect::<Vec<_>>()
             .join(" / "),
+        currency.unwrap_or("–").into(),
     ];
     Some((row, Some(convention)))
 }
