@@ -225,11 +225,38 @@ async fn the_steering_pack_of_the_demo_shows_the_ground_truth() {
     let heat = table(&pack, "resource-heat-map");
     assert_eq!(heat.columns[1], "2026-01");
     assert_eq!(row(heat, "p-aino")[1], "110");
+    // ... and through the coming quarter, where nothing is planned for Aino yet.
+    assert_eq!(heat.columns.last(), Some(&"2027-02"));
+    assert_eq!(row(heat, "p-aino").last().map(String::as_str), Some(""));
+    assert!(heat.note.contains("this month is 2026-11"), "{}", heat.note);
+
+    // The roadmap: the open portfolio by planned start, with its gates.
+    let roadmap = table(&pack, "roadmap");
+    assert_eq!(roadmap.rows[0][0], "BIZ-1");
+    assert_eq!(
+        row(roadmap, "BIZ-9")[6],
+        "G1 go 2026-02-20; G2 go 2026-05-20; G3 go 2026-09-16; G3 go 2026-11-12"
+    );
+    assert!(
+        roadmap.rows.iter().all(|r| r[0] != "BIZ-15"),
+        "done work is not on the roadmap"
+    );
 
     // Findings by severity: the ground truth's 5 blockers, 14 errors, 23 warnings, 10 infos.
     let by_rule = table(&pack, "findings-by-rule");
     assert_eq!(row(by_rule, "all")[2..], ["5", "14", "23", "10"]);
     assert_eq!(row(by_rule, "GATE-001")[2], "5");
+    match &by_rule.chart {
+        Some(tollgate_host::report::Chart::HorizontalBars { series, .. }) => {
+            let names: Vec<&str> = series.iter().map(|(n, _)| n.as_str()).collect();
+            assert_eq!(
+                names,
+                ["blocker (5)", "error (14)", "warning (23)", "info (10)"],
+                "the chart stacks the findings by severity"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 
     // The first pack: everything is new. A pack filed last night (a nightly job) is not the
     // one the steering group saw: everything is still new. After the pack of the previous
@@ -240,7 +267,9 @@ async fn the_steering_pack_of_the_demo_shows_the_ground_truth() {
     assert_eq!(table(&again, "changes").rows[0], ["52", "0", "0"]);
     assert!(again.previous_pack.is_none());
     assert!(
-        table(&again, "changes").note.contains("previous steering (2026-11-13)"),
+        table(&again, "changes")
+            .note
+            .contains("previous steering (2026-11-13)"),
         "{}",
         table(&again, "changes").note
     );
@@ -284,6 +313,7 @@ async fn the_steering_pack_of_the_demo_shows_the_ground_truth() {
         "decision-proposals",
         "resource-heat-map",
         "findings-by-rule",
+        "roadmap",
     ] {
         let at = page
             .find(&format!(
@@ -313,7 +343,10 @@ async fn the_quarterly_review_of_the_demo() {
 
     // Value realised: the live initiatives with benefit planned for begun periods.
     let value = table(&review, "value-realised");
-    assert_eq!(&row(value, "BIZ-15")[3..6], ["50 000 EUR", "50 000 EUR", "100.0 %"]);
+    assert_eq!(
+        &row(value, "BIZ-15")[3..6],
+        ["50 000 EUR", "50 000 EUR", "100.0 %"]
+    );
     assert_eq!(row(value, "BIZ-15")[7], "on track");
     assert_eq!(row(value, "BIZ-9")[2], "2026-09-16", "live since its G3 go");
 
@@ -345,7 +378,11 @@ async fn the_quarterly_review_of_the_demo() {
         decisions.contains("a demand of 44.03 FTE against a capacity line of 30.00 FTE"),
         "{decisions}"
     );
-    assert!(capacity.note.contains("146.8 % of the line"), "{}", capacity.note);
+    assert!(
+        capacity.note.contains("146.8 % of the line"),
+        "{}",
+        capacity.note
+    );
 
     // KPI trend per stream, for the quarters up to this one.
     let kpis = table(&review, "kpi-trends");
@@ -413,11 +450,9 @@ async fn reports_on_the_command_line() {
         String::from_utf8_lossy(&out.stderr)
     );
     let csv = std::fs::read_to_string(dir.path().join("pack/business-cases.csv")).unwrap();
-    assert!(
-        csv.starts_with(
-            "initiative,NPV,discount rate,IRR,payback,ROI,cash flows per period,currency\n"
-        )
-    );
+    assert!(csv.starts_with(
+        "initiative,NPV,discount rate,IRR,payback,ROI,cash flows per period,currency\n"
+    ));
     // Plain numbers a spreadsheet can sum: no thousands spaces, percentages as fractions.
     // Amounts carry their currency in HTML and Markdown ("44 691 EUR"), in its own column here.
     assert!(csv.contains("BIZ-9,44691,0.080,0.257,17.1 months"), "{csv}");
@@ -436,11 +471,11 @@ async fn reports_on_the_command_line() {
     // The nine tables of the pack, and last the data's freshness per connection: all fresh
     // here, so no banner.
     let tables = doc["tables"].as_array().unwrap();
-    assert_eq!(tables.len(), 12);
+    assert_eq!(tables.len(), 13);
     assert_eq!(tables[0]["name"], "decisions", "the decision page first");
     assert_eq!(tables[1]["name"], "rag-status");
-    assert_eq!(tables[11]["name"], "data-freshness");
-    assert_eq!(tables[11]["rows"][0][3], "ok");
+    assert_eq!(tables[12]["name"], "data-freshness");
+    assert_eq!(tables[12]["rows"][0][3], "ok");
     let cases = tables
         .iter()
         .find(|t| t["name"] == "business-cases")

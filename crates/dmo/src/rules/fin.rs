@@ -112,7 +112,17 @@ pub(crate) fn fin_002(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emit
         let at = case.hurdle_rate.unwrap_or(rate);
         let npv = crate::finance::npv(at, &flows);
         if npv < 0.0 {
-            out.emit(None, (SubjectKind::Initiative, key), "", format!("The business case of {key} has a negative net present value: {} at {:.1} %.", money_in(npv, p.currency(key)), 100.0 * at), json!({"npv": npv, "rate": at, "cash_flows": flows, "rate_convention": convention}));
+            out.emit(
+                None,
+                (SubjectKind::Initiative, key),
+                "",
+                format!(
+                    "The business case of {key} has a negative net present value: {} at {:.1} %.",
+                    money_in(npv, p.currency(key)),
+                    100.0 * at
+                ),
+                json!({"npv": npv, "rate": at, "cash_flows": flows, "rate_convention": convention}),
+            );
         }
     }
 }

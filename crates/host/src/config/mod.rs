@@ -719,8 +719,14 @@ mod tests {
             ),
             ("[daemon]\ncatch_up_hours = -1\n", "daemon.catch_up_hours"),
             ("[reports]\ncapacity_fte = -3\n", "reports.capacity_fte"),
-            ("[reports]\nsteering_date = \"2026-02-30\"\n", "reports.steering_date"),
-            ("[reports]\nsteering_interval_days = 0\n", "reports.steering_interval_days"),
+            (
+                "[reports]\nsteering_date = \"2026-02-30\"\n",
+                "reports.steering_date",
+            ),
+            (
+                "[reports]\nsteering_interval_days = 0\n",
+                "reports.steering_interval_days",
+            ),
             ("[store]\nurl = \"tollgate.db\"\n", "store.url"),
         ] {
             let cfg: Config = toml::from_str(text).unwrap();

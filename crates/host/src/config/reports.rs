@@ -152,11 +152,26 @@ mod tests {
     fn steering_meetings_follow_the_calendar() {
         // Fortnightly from a Thursday, before and after the anchor; the day itself counts.
         let a = Some("2026-12-10");
-        assert_eq!(around(a, "2026-12-10"), ("2026-11-26".into(), "2026-12-10".into()));
-        assert_eq!(around(a, "2026-12-11"), ("2026-12-10".into(), "2026-12-24".into()));
-        assert_eq!(around(a, "2026-11-27"), ("2026-11-26".into(), "2026-12-10".into()));
-        assert_eq!(around(a, "2027-03-01"), ("2027-02-18".into(), "2027-03-04".into()));
+        assert_eq!(
+            around(a, "2026-12-10"),
+            ("2026-11-26".into(), "2026-12-10".into())
+        );
+        assert_eq!(
+            around(a, "2026-12-11"),
+            ("2026-12-10".into(), "2026-12-24".into())
+        );
+        assert_eq!(
+            around(a, "2026-11-27"),
+            ("2026-11-26".into(), "2026-12-10".into())
+        );
+        assert_eq!(
+            around(a, "2027-03-01"),
+            ("2027-02-18".into(), "2027-03-04".into())
+        );
         // No calendar: two weeks either side of the report's date.
-        assert_eq!(around(None, "2026-11-27"), ("2026-11-13".into(), "2026-12-11".into()));
+        assert_eq!(
+            around(None, "2026-11-27"),
+            ("2026-11-13".into(), "2026-12-11".into())
+        );
     }
 }

@@ -3,8 +3,8 @@
 //! metrics and shown in Roboto where the reader has it, else in a sans-serif of the same size.
 
 use charts_rs::{
-    Align, BarChart, ChartBase, HeatmapChart, HorizontalBarChart, LineChart, PieChart, Series,
-    SeriesCategory, Symbol,
+    Align, BarChart, ChartBase, GanttChart, GanttTask, HeatmapChart, HorizontalBarChart, LineChart,
+    PieChart, Series, SeriesCategory, Symbol,
 };
 
 /// One chart: a kind, a title and its data, rendered to SVG when the page is written.
@@ -23,7 +23,8 @@ pub enum Chart {
         /// A reference line at a value, with its label (e.g. the capacity line).
         line: Option<(String, f64)>,
     },
-    /// Horizontal bars: one bar per category (long labels read better).
+    /// Horizontal bars: one bar per category (long labels read better); several series are
+    /// stacked.
     HorizontalBars {
         /// Title above the chart.
         title: String,
@@ -31,6 +32,8 @@ pub enum Chart {
         categories: Vec<String>,
         /// Named series, one value per category.
         series: Vec<(String, Vec<f64>)>,
+        /// The series' colours (hex), in order; empty: the default palette.
+        colours: Vec<&'static str>,
     },
     /// A grid coloured by value (people by month, say).
     Heatmap {
@@ -49,6 +52,18 @@ pub enum Chart {
         title: String,
         /// (label, value) slices.
         slices: Vec<(String, f64)>,
+    },
+    /// A timeline (a roadmap): bars over days per row, milestones on the rows, and today.
+    Timeline {
+        /// Title above the chart.
+        title: String,
+        /// (row, first day, last day, category) bars; days are day numbers
+        /// (`tollgate_dmo::calendar`). A category is a colour and a legend entry.
+        bars: Vec<(String, i64, i64, String)>,
+        /// (row, day, category) milestones, drawn as diamonds.
+        milestones: Vec<(String, i64, String)>,
+        /// Today, a dashed line across.
+        today: i64,
     },
     /// Lines over ordered categories (periods).
     Lines {
@@ -111,16 +126,32 @@ impl Chart {
                 title,
                 categories,
                 series: list,
+                colours,
             } => {
+                let stacked = list.len() > 1;
                 let list: Vec<Series> = list
                     .iter()
                     .map(|(n, v)| {
-                        let mut s = series(n, v);
+                        // Zeros as gaps: no empty segment and no "0" label in a stack.
+                        let mut s = Series::new(n.clone(), Vec::new());
+                        s.data = v
+                            .iter()
+                            .map(|v| (*v != 0.0 || !stacked).then_some(*v as f32))
+                            .collect();
                         s.label_show = true;
+                        if stacked {
+                            s.stack = Some("all".into());
+                        }
                         s
                     })
                     .collect();
                 let mut c = HorizontalBarChart::new(list, categories.clone());
+                if !colours.is_empty() {
+                    c.series.colors = colours
+                        .iter()
+                        .map(|hex| charts_rs::Color::from(*hex))
+                        .collect();
+                }
                 dress(&mut c, 720.0, height_for(categories.len()), title);
                 c.svg()
             }
@@ -165,6 +196,43 @@ impl Chart {
                 c.radius = 120.0;
                 c.svg()
             }
+            Chart::Timeline {
+                title,
+                bars,
+                milestones,
+                today,
+            } => {
+                let seconds = |day: i64| (day * 86_400) as f64;
+                let mut tasks: Vec<GanttTask> = bars
+                    .iter()
+                    .map(|(row, first, last, category)| GanttTask {
+                        name: category.clone(),
+                        start: seconds(*first),
+                        end: seconds(*last + 1),
+                        row: Some(row.clone()),
+                        category: Some(category.clone()),
+                        ..Default::default()
+                    })
+                    .collect();
+                tasks.extend(milestones.iter().map(|(row, day, category)| GanttTask {
+                    name: category.clone(),
+                    start: seconds(*day),
+                    end: seconds(*day),
+                    row: Some(row.clone()),
+                    category: Some(category.clone()),
+                    ..Default::default()
+                }));
+                let rows = tasks
+                    .iter()
+                    .filter_map(|t| t.row.as_deref())
+                    .collect::<std::collections::BTreeSet<&str>>()
+                    .len();
+                let mut c = GanttChart::new(tasks);
+                c.label_show = false;
+                c.now = Some(seconds(*today));
+                dress(&mut c, 1100.0, height_for(rows) + 40.0, title);
+                c.svg()
+            }
             Chart::Lines {
                 title,
                 categories,
@@ -197,6 +265,7 @@ impl Chart {
     pub fn title(&self) -> &str {
         match self {
             Chart::Bars { title, .. }
+            | Chart::Timeline { title, .. }
             | Chart::HorizontalBars { title, .. }
             | Chart::Heatmap { title, .. }
             | Chart::Pie { title, .. }
@@ -207,6 +276,10 @@ impl Chart {
 
 /// The heat map's classes, from the least to the most allocated.
 pub const HEATMAP_COLOURS: [&str; 4] = ["#2b6cb0", "#9ec5e8", "#f6c85f", "#d64545"];
+
+/// Severities' colours, blocker to info: the darkest red for what contradicts a decision
+/// taken, grey for information.
+pub const SEVERITY_COLOURS: [&str; 4] = ["#7f1d1d", "#d64545", "#f6c85f", "#9aa5b1"];
 
 /// The heat map's colours in words, for its caption and the table's note.
 pub const HEATMAP_LEGEND: &str = "Colours: dark blue up to 50 %, light blue up to 80 % (time to spare), yellow above 80 % up to 100 % (no reserve left for the unplanned), red above 100 % (over-allocated).";
@@ -232,6 +305,16 @@ mod tests {
                 title: "Rules".into(),
                 categories: vec!["GATE-001".into(), "FIN-003".into()],
                 series: vec![("open".into(), vec![3.0, 7.0])],
+                colours: Vec::new(),
+            },
+            Chart::HorizontalBars {
+                title: "Rules by severity".into(),
+                categories: vec!["GATE-001".into(), "FIN-003".into()],
+                series: vec![
+                    ("error".into(), vec![3.0, 0.0]),
+                    ("warning".into(), vec![1.0, 7.0]),
+                ],
+                colours: SEVERITY_COLOURS[1..3].to_vec(),
             },
             Chart::Heatmap {
                 title: "People".into(),
@@ -242,6 +325,15 @@ mod tests {
             Chart::Pie {
                 title: "Mix".into(),
                 slices: vec![("Capability planning".into(), 3.0), ("Ideas".into(), 1.0)],
+            },
+            Chart::Timeline {
+                title: "Roadmap".into(),
+                bars: vec![("BIZ-1 Cards".into(), 20_454, 20_634, "G3".into())],
+                milestones: vec![
+                    ("BIZ-1 Cards".into(), 20_400, "G2 go".into()),
+                    ("BIZ-1 Cards".into(), 20_700, "next gate due".into()),
+                ],
+                today: 20_600,
             },
             Chart::Lines {
                 title: "KPI".into(),

@@ -3,9 +3,7 @@
 
 use super::{Chart, Table, fte, money_in, natural, pct};
 use crate::config::{ReportsConfig, Scoring};
-use tollgate_dmo::prioritisation::{
-    capacity, capacity_definition, check_dependencies, propose,
-};
+use tollgate_dmo::prioritisation::{capacity, capacity_definition, check_dependencies, propose};
 use tollgate_dmo::rules::Portfolio;
 use tollgate_store::StoredFinding;
 

@@ -104,9 +104,7 @@ impl Serialize for Table {
 pub fn plain_number(cell: &str) -> Option<String> {
     let t = cell.trim();
     let t = match t.rsplit_once(' ') {
-        Some((amount, code))
-            if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) =>
-        {
+        Some((amount, code)) if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) => {
             amount
         }
         _ => t,

@@ -9,8 +9,7 @@ use std::collections::BTreeMap;
 use tollgate_dmo::calendar::{date_of, day_number};
 use tollgate_dmo::prioritisation::{
     FTE_HOURS, HORIZON_DAYS, RESERVE_LINE, allocation_fte, allocation_overlaps, capacity,
-    capacity_definition, is_active, portfolio_demand,
-    in_last_quarter,
+    capacity_definition, in_last_quarter, is_active, portfolio_demand,
 };
 use tollgate_dmo::rules::catalogue::period_start;
 use tollgate_dmo::rules::portfolio::gate_number;
@@ -425,7 +424,11 @@ pub fn capacity_demand(p: &Portfolio, today: i64, settings: &ReportsConfig) -> T
         / FTE_HOURS;
     team_rows.push(vec![
         "whole portfolio".into(),
-        p.people.values().filter(|x| is_active(x, today)).count().to_string(),
+        p.people
+            .values()
+            .filter(|x| is_active(x, today))
+            .count()
+            .to_string(),
         fte(line),
         fte(demand),
         fte(logged),

@@ -145,6 +145,8 @@ pub fn steering(store: &dyn Store, as_of: &str, settings: &ReportsConfig) -> Res
         chart: None,
     });
 
+    tables.push(roadmap(&p, today));
+
     // Initiatives at risk: any open blocker or error.
     let mut at_risk: BTreeMap<&str, Vec<&StoredFinding>> = BTreeMap::new();
     for f in &open {
@@ -231,7 +233,7 @@ pub fn steering(store: &dyn Store, as_of: &str, settings: &ReportsConfig) -> Res
         chart: None,
     });
 
-    tables.push(resource_heat_map(&p));
+    tables.push(resource_heat_map(&p, today));
 
     // Findings by rule and by severity.
     let mut by_rule: BTreeMap<(&str, &str), [usize; 4]> = BTreeMap::new();
@@ -258,16 +260,21 @@ pub fn steering(store: &dyn Store, as_of: &str, settings: &ReportsConfig) -> Res
             row
         })
         .collect();
+    // Stacked by severity, the worst first, in the severities' colours.
     let rule_chart = Chart::HorizontalBars {
-        title: "Open findings per rule".into(),
+        title: "Open findings per rule, by severity".into(),
         categories: by_rule.keys().map(|(rule, _)| rule.to_string()).collect(),
-        series: vec![(
-            "open findings".into(),
-            by_rule
-                .values()
-                .map(|n| n.iter().sum::<usize>() as f64)
-                .collect(),
-        )],
+        series: severities
+            .iter()
+            .enumerate()
+            .map(|(k, s)| {
+                (
+                    format!("{} ({})", s.as_str(), totals[k]),
+                    by_rule.values().map(|n| n[k] as f64).collect(),
+                )
+            })
+            .collect(),
+        colours: super::charts::SEVERITY_COLOURS.to_vec(),
     };
     let mut total_row = vec!["all".to_string(), "".to_string()];
     total_row.extend(totals.iter().map(|c| c.to_string()));
@@ -491,8 +498,8 @@ pub fn withhold_per_person(report: &mut Report) {
 }
 
 /// Planned allocation per person and month (the resource heat map).
-fn resource_heat_map(p: &Portfolio) -> Table {
-    let months = allocation_months(&p.allocations);
+fn resource_heat_map(p: &Portfolio, today: i64) -> Table {
+    let months = heat_map_months(&p.allocations, today);
     let mut heat_rows = Vec::new();
     let mut people: Vec<&str> = p.allocations.iter().map(|a| a.person.as_str()).collect();
     people.sort_unstable();
@@ -546,7 +553,15 @@ fn resource_heat_map(p: &Portfolio) -> Table {
         name: "resource-heat-map",
         title: "Resource heat map",
         note: format!(
-            "Planned allocation per person and month, in % of their time; above {RESERVE_LINE:.0} % leaves no reserve for the unplanned (the 70–80 % rule), above 100 % is over-allocation. {}",
+            "Planned allocation per person and month, in % of their time, from the month the plans begin (at most 11 months back) through the coming quarter ({}); a blank cell: nothing planned. Above {RESERVE_LINE:.0} % leaves no reserve for the unplanned (the 70–80 % rule), above 100 % is over-allocation. {}",
+            match (months.iter().find(|(_, end)| *end >= today), months.last()) {
+                (Some((this, _)), Some((_, last))) => format!(
+                    "this month is {}, the coming quarter ends {}",
+                    &date_of(*this)[..7],
+                    date_of(*last)
+                ),
+                _ => "no months".into(),
+            },
             super::charts::HEATMAP_LEGEND
         ),
         columns,
@@ -573,10 +588,93 @@ pub fn resources(
         next_steering: date_of(settings.steering_around(today).next),
         previous_pack: None,
         tables: vec![
-            resource_heat_map(&p),
+            resource_heat_map(&p, today),
             quarterly::capacity_demand(&p, today, settings),
         ],
     })
+}
+
+/// The roadmap: the open portfolio on a timeline, each initiative from its planned start to
+/// its planned end, with its gate decisions and its next gate due as milestones.
+fn roadmap(p: &Portfolio, today: i64) -> Table {
+    let mut open: Vec<&tollgate_dmo::model::Initiative> = p
+        .initiatives
+        .values()
+        .map(|(i, _)| i)
+        .filter(|i| tollgate_dmo::prioritisation::is_open(p, i))
+        .collect();
+    let start_of =
+        |i: &tollgate_dmo::model::Initiative| i.planned_start.as_deref().and_then(day_number);
+    open.sort_by(|a, b| {
+        start_of(a)
+            .unwrap_or(i64::MAX)
+            .cmp(&start_of(b).unwrap_or(i64::MAX))
+            .then_with(|| natural(&a.key).cmp(&natural(&b.key)))
+    });
+    let (mut rows, mut bars, mut milestones) = (Vec::new(), Vec::new(), Vec::new());
+    for i in open {
+        let label = format!("{} {}", i.key, i.title);
+        let (start, end) = (start_of(i), i.planned_end.as_deref().and_then(day_number));
+        if let (Some(s), Some(e)) = (start, end) {
+            bars.push((
+                label.clone(),
+                s,
+                e.max(s),
+                i.current_gate.clone().unwrap_or_else(|| "no gate".into()),
+            ));
+        }
+        let decided: Vec<String> = p
+            .decisions(&i.key)
+            .filter_map(|g| {
+                let day = g.date.as_deref().and_then(day_number)?;
+                milestones.push((label.clone(), day, "gate decision".into()));
+                Some(format!("{} {} {}", g.gate, g.decision, date_of(day)))
+            })
+            .collect();
+        let due = i.next_gate_due.as_deref().and_then(day_number);
+        if let Some(d) = due {
+            milestones.push((label.clone(), d, "next gate due".into()));
+        }
+        rows.push(vec![
+            i.key.clone(),
+            i.title.clone(),
+            i.value_stream.clone().unwrap_or_default(),
+            i.current_gate.clone().unwrap_or_default(),
+            start.map(date_of).unwrap_or_else(|| "–".into()),
+            end.map(date_of).unwrap_or_else(|| "–".into()),
+            if decided.is_empty() {
+                "none".into()
+            } else {
+                decided.join("; ")
+            },
+            due.map(date_of).unwrap_or_else(|| "–".into()),
+        ]);
+    }
+    Table {
+        name: "roadmap",
+        title: "Roadmap",
+        note: format!(
+            "The open portfolio (not done, not stopped) by planned start: each initiative from its planned start to its planned end, coloured by its current gate, with its gate decisions and its next gate due as diamonds; the dashed line is {}. Initiatives without both planned dates have no bar.",
+            date_of(today)
+        ),
+        columns: vec![
+            "initiative",
+            "title",
+            "value stream",
+            "gate",
+            "planned start",
+            "planned end",
+            "gate decisions",
+            "next gate due",
+        ],
+        rows,
+        chart: Some(Chart::Timeline {
+            title: "Roadmap: planned delivery and gates".into(),
+            bars,
+            milestones,
+            today,
+        }),
+    }
 }
 
 /// Columns of the business case table.
@@ -654,33 +752,31 @@ pub fn business_case_note(conventions: &std::collections::BTreeSet<&'static str>
     )
 }
 
-/// The months (first and last day) the allocations span, at most 12.
-fn allocation_months(allocations: &[tollgate_dmo::model::Allocation]) -> Vec<(i64, i64)> {
+/// The months (first and last day) of the heat map: from the month of the earliest
+/// allocation (at most 11 months back) through the coming quarter (the 3 months after the
+/// month of `today`), so the steering group sees the last quarter and the coming one, and
+/// the months the plans began.
+fn heat_map_months(allocations: &[tollgate_dmo::model::Allocation], today: i64) -> Vec<(i64, i64)> {
+    let month_of = |day: i64| -> (i64, i64) {
+        let d = date_of(day);
+        (d[..4].parse().unwrap_or(1970), d[5..7].parse().unwrap_or(1))
+    };
+    let index = |(y, m): (i64, i64)| y * 12 + (m - 1);
+    let this = index(month_of(today));
     let first = allocations
         .iter()
         .filter_map(|a| a.from.as_deref().and_then(day_number))
-        .min();
-    let last = allocations
-        .iter()
-        .filter_map(|a| a.to.as_deref().and_then(day_number))
-        .max();
-    let (Some(first), Some(last)) = (first, last) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    let (mut y, mut m): (i64, i64) = (
-        date_of(first)[..4].parse().unwrap(),
-        date_of(first)[5..7].parse().unwrap(),
-    );
-    while out.len() < 12 {
-        let start = day_number(&format!("{y:04}-{m:02}-01")).unwrap();
-        if start > last {
-            break;
-        }
-        let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-        let end = day_number(&format!("{ny:04}-{nm:02}-01")).unwrap() - 1;
-        out.push((start, end));
-        (y, m) = (ny, nm);
-    }
-    out
+        .min()
+        .map_or(this - 3, |d| index(month_of(d)))
+        .clamp(this - 11, this - 3);
+    (first..=this + 3)
+        .map(|i| {
+            let (y, m) = (i.div_euclid(12), i.rem_euclid(12) + 1);
+            let (ny, nm) = ((i + 1).div_euclid(12), (i + 1).rem_euclid(12) + 1);
+            (
+                day_number(&format!("{y:04}-{m:02}-01")).unwrap_or(0),
+                day_number(&format!("{ny:04}-{nm:02}-01")).unwrap_or(0) - 1,
+            )
+        })
+        .collect()
 }
