@@ -1,7 +1,10 @@
 //! The dashboard in a real browser: headless Chromium (Debian's `chromium`), driven through
 //! ChromeDriver's WebDriver protocol. `tollgate run` serves the demo portfolio on loopback; the
-//! test opens the portfolio, checks every chart was drawn and nothing errored, follows a link
-//! to an initiative, and saves screenshots of both pages.
+//! test opens the portfolio (the decision page first), checks every chart was drawn and nothing
+//! errored, follows a link to an initiative (its delivery progress and burn-up), filters the
+//! portfolio with its form, and saves screenshots of each page in `target/tmp/browser/` (kept
+//! as the run's artefacts: portfolio.png opens with the decision page, initiative.png,
+//! filtered.png, quarterly-resources.png).
 //!
 //! `.ci/run` installs `chromium` and `chromium-driver`. Elsewhere, install them the same way,
 //! point `CHROMEDRIVER` / `CHROMIUM` at other binaries, or set `TOLLGATE_SKIP_BROWSER=1` to
@@ -280,6 +283,7 @@ async fn the_dashboard_in_headless_chromium() {
             "decision-proposals",
             "resource-heat-map",
             "findings-by-rule",
+            "roadmap",
         ],
     );
     // The decision page comes first, as a reader sees it: the first section after the title
@@ -365,9 +369,118 @@ async fn the_dashboard_in_headless_chromium() {
             .ends_with(&format!("/Portfolio/_workitems/edit/{key}")),
         "a link back to the work item in Azure DevOps: {tracker}"
     );
+    // Its delivery progress: work items by status, and a burn-up over its sprints.
+    let progress = browser
+        .script(
+            r#"return [...document.querySelectorAll('#progress tbody tr')].map(r => r.cells[0].textContent + ' ' + r.cells[1].textContent);"#,
+        )
+        .await;
+    let progress: Vec<&str> = progress
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        progress
+            .iter()
+            .map(|r| r.split(' ').next().unwrap())
+            .collect::<Vec<_>>(),
+        ["done", "in", "to"],
+        "{progress:?}"
+    );
+    assert_charts(&page, &["burn-up"]);
     assert_eq!(browser.severe_logs().await, Vec::<String>::new());
     let size = browser.screenshot(&shots.join("initiative.png")).await;
     assert!(size > 10_000, "{size} bytes");
+
+    // The filters: one value stream, chosen in the form as a user would.
+    browser.go(&format!("{base}/")).await;
+    let all_rows = browser
+        .script("return document.querySelectorAll('#roadmap tbody tr').length")
+        .await
+        .as_u64()
+        .unwrap();
+    browser
+        .script("document.querySelector('#filter-value_stream').value = 'Retail banking'")
+        .await;
+    let button = browser
+        .call(
+            reqwest::Method::POST,
+            "element",
+            Some(json!({"using": "css selector", "value": "#filters button"})),
+        )
+        .await;
+    let button = button
+        .as_object()
+        .and_then(|o| o.values().next())
+        .and_then(Value::as_str)
+        .unwrap()
+        .to_string();
+    browser
+        .call(
+            reqwest::Method::POST,
+            &format!("element/{button}/click"),
+            Some(json!({})),
+        )
+        .await;
+    wait_until("the filtered page", Duration::from_secs(30), async || {
+        browser.inspect().await["url"]
+            .as_str()
+            .is_some_and(|u| u.contains("value_stream=Retail+banking"))
+    })
+    .await;
+    let page = browser.inspect().await;
+    assert_eq!(page["status"], 200, "{page}");
+    let streams = browser
+        .script(
+            r#"return [...document.querySelectorAll('#roadmap tbody tr')].map(r => r.cells[2].textContent);"#,
+        )
+        .await;
+    let streams: Vec<&str> = streams
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        !streams.is_empty() && (streams.len() as u64) < all_rows,
+        "{streams:?} of {all_rows}"
+    );
+    assert!(
+        streams.iter().all(|s| *s == "Retail banking"),
+        "{streams:?}"
+    );
+    let banner = browser
+        .script("return document.querySelector('#filtered').textContent")
+        .await;
+    assert!(
+        banner
+            .as_str()
+            .unwrap()
+            .contains("value stream Retail banking"),
+        "{banner}"
+    );
+    assert_charts(&page, &["roadmap", "decision-proposals"]);
+    assert_eq!(browser.severe_logs().await, Vec::<String>::new());
+    browser.screenshot(&shots.join("filtered.png")).await;
+    // Gate, severity and owner the same way, by address: blockers only leaves red rows.
+    browser.go(&format!("{base}/?severity=blocker")).await;
+    let colours = browser
+        .script(
+            r#"return [...document.querySelectorAll('#rag-status tbody tr')].map(r => r.cells[2].textContent);"#,
+        )
+        .await;
+    let colours: Vec<&str> = colours
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        !colours.is_empty() && colours.iter().all(|c| *c == "red"),
+        "{colours:?}"
+    );
 
     // The other views draw their charts too.
     for (path, charts) in [
@@ -394,6 +507,13 @@ async fn the_dashboard_in_headless_chromium() {
     // A page that does not exist is an error the browser sees.
     browser.go(&format!("{base}/initiatives/NOPE-1")).await;
     assert_eq!(browser.inspect().await["status"], 404);
+    // So is a filter that is not one.
+    browser.go(&format!("{base}/?severity=urgent")).await;
+    assert_eq!(
+        browser.inspect().await["status"],
+        400,
+        "a bad filter says so"
+    );
 
     driver
         .call(

@@ -59,3 +59,73 @@ async fn demo_writes_a_config_that_loads_and_checks_every_connection() {
         assert_eq!(mode & 0o077, 0, "secret files are private");
     }
 }
+
+/// The demo on another day: `tollgate demo` run with the system clock moved a month ahead
+/// (libfaketime, Debian's `faketime`, which .ci/run installs) gives the same findings, as the
+/// README promises, because its checks and reports are as of the day its data describes.
+#[test]
+fn the_demo_gives_the_same_findings_a_month_later() {
+    let faketime = std::path::Path::new("/usr/bin/faketime");
+    if !faketime.exists() {
+        if std::env::var_os("TOLLGATE_SKIP_FAKETIME").is_some() {
+            eprintln!("TOLLGATE_SKIP_FAKETIME is set: the moved-clock demo test did not run");
+            return;
+        }
+        panic!(
+            "this test moves the clock with libfaketime: `apt-get install faketime` (as .ci/run \
+             does), or TOLLGATE_SKIP_FAKETIME=1 to leave it out knowingly"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(faketime)
+        .args(["-f", "+31d"])
+        .arg(env!("CARGO_BIN_EXE_tollgate-e2e"))
+        .args(["demo", "--out", "demo"])
+        .current_dir(dir.path())
+        // Only the wall clock moves: timers and timeouts keep the real monotonic clock.
+        .env("DONT_FAKE_MONOTONIC", "1")
+        .env("RUST_LOG", "warn")
+        .env_remove("TOLLGATE_STORE__URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(
+            "52 open finding(s) as of 2026-11-27: 5 blocker, 14 error, 23 warning, 10 info"
+        ),
+        "{stdout}"
+    );
+    // The clock did move: the runs the demo recorded started a month from now.
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate-e2e"))
+        .args([
+            "--config",
+            "demo/tollgate.toml",
+            "status",
+            "--format",
+            "json",
+        ])
+        .current_dir(dir.path())
+        .env_remove("TOLLGATE_STORE__URL")
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&status.stdout)));
+    let started = status["runs"][0]["started_at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let moved = tollgate_dmo::calendar::day_number(&started).unwrap();
+    let today = tollgate_dmo::calendar::day_number(&tollgate_host::clock::today()).unwrap();
+    assert!(
+        (30..=32).contains(&(moved - today)),
+        "runs stamped {started}, a month ahead"
+    );
+    let pack = std::fs::read_to_string(dir.path().join("demo/steering-pack.md")).unwrap();
+    assert!(pack.starts_with("# Steering pack, 2026-11-27"), "{pack}");
+    assert!(pack.contains("| all |  | 5 | 14 | 23 | 10 |"), "{pack}");
+}

@@ -28,6 +28,8 @@ pub struct Portfolio {
     pub sources: BTreeMap<String, Provenance>,
     /// Work items by key.
     pub work_items: BTreeMap<String, WorkItem>,
+    /// Sprints and iterations by id.
+    pub sprints: BTreeMap<String, Sprint>,
     /// Time entries.
     pub time_entries: Vec<TimeEntry>,
     /// People by id.
@@ -121,7 +123,9 @@ impl Portfolio {
                     }
                     None => p.dependencies.push(d),
                 },
-                Entity::Sprint(_) => {}
+                Entity::Sprint(x) => {
+                    p.sprints.insert(x.id.clone(), x);
+                }
             }
         }
         for list in [&mut p.gate_decisions, &mut p.gate_entries] {

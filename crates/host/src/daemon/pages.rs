@@ -43,10 +43,56 @@ pub(super) async fn live_report(
     .await
 }
 
-/// The portfolio, live: the steering pack of today.
-pub(super) async fn dashboard(State(d): State<Arc<Daemon>>) -> Response {
-    live_report(d, |d, store, today| {
-        crate::report::build(store, ReportKind::Steering, today, &d.session.config)
+/// The portfolio, live: the steering pack of today, filtered by the query's value stream,
+/// gate, severity and owner (`report::filter`), with the filter form on top.
+pub(super) async fn dashboard(
+    State(d): State<Arc<Daemon>>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
+    let filter = match crate::report::filter::Filter::from_query(&q) {
+        Ok(f) => f,
+        Err(e) => {
+            return html_response(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Bad filter</title></head><body>{NAV}<h1>Bad filter</h1><p>{}</p><p><a href=\"/\">All initiatives</a></p></body></html>",
+                    crate::report::esc(&e)
+                ),
+            );
+        }
+    };
+    blocking(move || {
+        let store = match store_of(&d) {
+            Ok(s) => s,
+            Err(r) => return r,
+        };
+        let today = crate::clock::today();
+        let built = crate::report::build(
+            store.as_ref(),
+            ReportKind::Steering,
+            &today,
+            &d.session.config,
+        )
+        .and_then(|report| {
+            let p = crate::check::portfolio(store.as_ref())?;
+            let open = store.findings(false)?;
+            Ok((report, p, open))
+        });
+        match built {
+            Ok((mut report, p, open)) => {
+                if !persons_visible(&d) {
+                    crate::report::withhold_per_person(&mut report);
+                }
+                let keys = filter.select(&p, &open);
+                filter.apply(&mut report, &keys);
+                let top = format!("{NAV}{}", filter.form(&p, keys.len()));
+                html_response(
+                    StatusCode::OK,
+                    crate::report::html_page(&report, Some("/initiatives/"), &top),
+                )
+            }
+            Err(f) => error_response(&f),
+        }
     })
     .await
 }
@@ -180,7 +226,11 @@ pub(super) fn initiative_page_now(d: &Daemon, key: &str) -> Response {
         ("current gate", i.current_gate.clone()),
         ("next gate due", i.next_gate_due.clone()),
         ("business owner", i.business_owner.clone()),
-        ("cost of delay", i.cost_of_delay.map(|c| format!("{c:.0}"))),
+        (
+            "cost of delay",
+            i.cost_of_delay
+                .map(|c| crate::report::money_in(c, portfolio.currency(&key))),
+        ),
         (
             "planned",
             i.planned_start
@@ -194,7 +244,9 @@ pub(super) fn initiative_page_now(d: &Daemon, key: &str) -> Response {
             crate::report::esc(&value.unwrap_or_else(|| "–".into()))
         ));
     }
-    out.push_str("</tbody></table>\n<h2>Open findings</h2>\n");
+    out.push_str("</tbody></table>\n");
+    out.push_str(&delivery_section(&portfolio, &key));
+    out.push_str("<h2>Open findings</h2>\n");
     let findings: Vec<tollgate_store::StoredFinding> = store
         .findings(false)
         .unwrap_or_default()
@@ -283,4 +335,75 @@ pub(super) fn initiative_page_now(d: &Daemon, key: &str) -> Response {
     }
     out.push_str("</body></html>\n");
     html_response(StatusCode::OK, out)
+}
+
+/// An initiative's delivery progress: its work items by status (with their estimates) and a
+/// burn-up over the sprints they were in.
+fn delivery_section(p: &tollgate_dmo::rules::Portfolio, key: &str) -> String {
+    use crate::report::esc;
+    let d = tollgate_dmo::delivery::delivery(p, key);
+    let mut out = String::from("<section id=\"delivery\">\n<h2>Delivery progress</h2>\n");
+    if d.total() == 0 {
+        out.push_str("<p>No work items name this initiative yet.</p>\n</section>\n");
+        return out;
+    }
+    let share = |n: usize| format!("{:.0} %", 100.0 * n as f64 / d.total() as f64);
+    out.push_str(&format!(
+        "<p class=\"note\">{} of {} work items done ({}); estimates as the tracker keeps them (story points, effort or hours). The burn-up counts, at each sprint's end, the work items created by then (scope) and those resolved by then (done).</p>\n<table id=\"progress\"><thead><tr><th>status</th><th>work items</th><th>share</th><th>estimate</th></tr></thead><tbody>\n",
+        d.done.items,
+        d.total(),
+        share(d.done.items)
+    ));
+    for (label, c) in [
+        ("done", d.done),
+        ("in progress", d.in_progress),
+        ("to do", d.to_do),
+        ("status unknown", d.unknown),
+    ] {
+        if label == "status unknown" && c.items == 0 {
+            continue;
+        }
+        out.push_str(&format!(
+            "<tr><td>{label}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+            c.items,
+            share(c.items),
+            c.estimate + 0.0
+        ));
+    }
+    out.push_str("</tbody></table>\n");
+    if d.burn_up.is_empty() {
+        out.push_str("<p class=\"note\" id=\"burn-up\">No burn-up: none of its work items is in a sprint with an end date.</p>\n");
+    } else {
+        let chart = crate::report::Chart::Lines {
+            title: "Sprint burn-up (work items)".into(),
+            categories: d.burn_up.iter().map(|b| b.sprint.clone()).collect(),
+            series: vec![
+                (
+                    "scope".into(),
+                    d.burn_up.iter().map(|b| Some(b.scope as f64)).collect(),
+                ),
+                (
+                    "done".into(),
+                    d.burn_up.iter().map(|b| Some(b.done as f64)).collect(),
+                ),
+            ],
+        };
+        out.push_str(&format!(
+            "<figure class=\"chart\" id=\"chart-burn-up\">{}<figcaption>{}</figcaption></figure>\n<table id=\"burn-up\"><thead><tr><th>sprint</th><th>ends</th><th>scope</th><th>done</th></tr></thead><tbody>\n",
+            chart.svg(),
+            esc(chart.title())
+        ));
+        for b in &d.burn_up {
+            out.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+                esc(&b.sprint),
+                esc(&b.end),
+                b.scope,
+                b.done
+            ));
+        }
+        out.push_str("</tbody></table>\n");
+    }
+    out.push_str("</section>\n");
+    out
 }

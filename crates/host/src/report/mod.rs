@@ -9,6 +9,7 @@
 pub mod charts;
 pub mod decisions;
 mod files;
+pub mod filter;
 pub mod freshness;
 pub mod quarterly;
 mod render;

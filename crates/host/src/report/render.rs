@@ -94,7 +94,7 @@ pub fn html(pack: &Report) -> String {
 }
 
 /// The page's style, shared by the report file and the dashboard.
-pub const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#1d2733}table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #c9d1da;padding:.3rem .5rem;vertical-align:top;text-align:left}th{background:#eef2f6}td.num{text-align:right}td.hot{background:#f7c6c0}td.warm{background:#fbe3b5}p.note{color:#4a5866;max-width:60rem}nav a{margin-right:1rem}figure.chart{margin:.5rem 0}figure.chart svg{max-width:100%;height:auto}figcaption{color:#4a5866;font-size:.85rem}p.banner{padding:.6rem .8rem;border-left:.35rem solid #b3261e;background:#fbe9e7;font-weight:600;max-width:60rem}@media print{@page{size:A4 landscape;margin:12mm}body{margin:0;font-size:9pt}nav{display:none}section{break-before:page}section:first-of-type{break-before:auto}table{width:100%}th,td{word-break:normal;overflow-wrap:anywhere}tr{break-inside:avoid}p.note{max-width:none}}";
+pub const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#1d2733}table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #c9d1da;padding:.3rem .5rem;vertical-align:top;text-align:left}th{background:#eef2f6}td.num{text-align:right}td.hot{background:#f7c6c0}td.warm{background:#fbe3b5}p.note{color:#4a5866;max-width:60rem}nav a{margin-right:1rem}figure.chart{margin:.5rem 0}figure.chart svg{max-width:100%;height:auto}figcaption{color:#4a5866;font-size:.85rem}p.banner{padding:.6rem .8rem;border-left:.35rem solid #b3261e;background:#fbe9e7;font-weight:600;max-width:60rem}p.banner.filtered{border-left-color:#2b6cb0;background:#e8f0fa;font-weight:400}form#filters{margin:.5rem 0 1rem}form#filters label{margin-right:.8rem}@media print{form#filters{display:none}@page{size:A4 landscape;margin:12mm}body{margin:0;font-size:9pt}nav{display:none}section{break-before:page}section:first-of-type{break-before:auto}table{width:100%}th,td{word-break:normal;overflow-wrap:anywhere}tr{break-inside:avoid}p.note{max-width:none}}";
 
 /// The pack as HTML; with `initiative_links` (e.g. `/initiatives/`), initiative keys link
 /// to that path (the dashboard); `nav` goes first in the body.
@@ -168,7 +168,7 @@ pub fn html_page(pack: &Report, initiative_links: Option<&str>, nav: &str) -> St
                 {
                     format!("<a href=\"{base}{0}\">{0}</a>", esc(cell))
                 } else {
-                    esc(cell).replace('\n', "<br>")
+                    keep_numbers_whole(&esc(cell)).replace('\n', "<br>")
                 };
                 out.push_str(&format!("<td{class}>{text}</td>"));
             }
@@ -178,6 +178,28 @@ pub fn html_page(pack: &Report, initiative_links: Option<&str>, nav: &str) -> St
     }
     out.push_str("</body></html>\n");
     out
+}
+
+/// Spaces inside a number or between a number and its unit ("−60 000 EUR", "8.0 %") as
+/// no-break spaces, so a narrow column never breaks an amount over two lines.
+fn keep_numbers_whole(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let digit_before = i > 0 && chars[i - 1].is_ascii_digit();
+            let after = chars.get(i + 1).copied().unwrap_or(' ');
+            if *c == ' '
+                && digit_before
+                && (after.is_ascii_digit() || after.is_ascii_uppercase() || after == '%')
+            {
+                '\u{a0}'
+            } else {
+                *c
+            }
+        })
+        .collect()
 }
 
 /// One table as CSV.
@@ -197,6 +219,14 @@ pub fn csv(table: &Table) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_do_not_break_over_lines() {
+        assert_eq!(
+            keep_numbers_whole("NPV (−60 000 EUR) at 8.0 %, 3 items"),
+            "NPV (−60\u{a0}000\u{a0}EUR) at 8.0\u{a0}%, 3 items"
+        );
+    }
 
     #[test]
     fn csv_cells_a_spreadsheet_would_evaluate_are_text() {
