@@ -134,6 +134,49 @@ pub fn irr(cfs: &[f64], guess: f64) -> Irr {
     }
 }
 
+/// Every rate per period from −99 % to 10 000 % at which the NPV is zero, lowest first: a
+/// fine scan (4 000 steps, even in log(1 + r)) for sign changes, each bisected to 1e-14. For
+/// flows that change sign more than once, where [`irr`] gives one of them. A root where the NPV
+/// touches zero without changing sign is not found.
+pub fn irr_roots(cfs: &[f64]) -> Vec<f64> {
+    const STEPS: usize = 4000;
+    let (lo_x, hi_x) = (0.01f64.ln(), 101.0f64.ln());
+    let rate_at = |k: usize| (lo_x + (hi_x - lo_x) * k as f64 / STEPS as f64).exp() - 1.0;
+    let mut roots: Vec<f64> = Vec::new();
+    let mut prev = (rate_at(0), npv(rate_at(0), cfs));
+    for k in 1..=STEPS {
+        let r = rate_at(k);
+        let f = npv(r, cfs);
+        if !f.is_finite() || !prev.1.is_finite() {
+            prev = (r, f);
+            continue;
+        }
+        if prev.1 == 0.0 {
+            roots.push(prev.0);
+        } else if (prev.1 < 0.0) != (f < 0.0) && f != 0.0 {
+            let (mut lo, mut hi) = (prev.0, r);
+            let lo_negative = prev.1 < 0.0;
+            for _ in 0..200 {
+                let mid = (lo + hi) / 2.0;
+                if (npv(mid, cfs) < 0.0) == lo_negative {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+                if hi - lo < 1e-14 {
+                    break;
+                }
+            }
+            roots.push((lo + hi) / 2.0);
+        }
+        prev = (r, f);
+    }
+    if prev.1 == 0.0 {
+        roots.push(prev.0);
+    }
+    roots
+}
+
 /// Modified IRR: negative flows financed at `finance_rate`, positive ones reinvested at
 /// `reinvest_rate`. `None` without both signs.
 pub fn mirr(cfs: &[f64], finance_rate: f64, reinvest_rate: f64) -> Option<f64> {

@@ -8,7 +8,7 @@
 
 use crate::calendar::{date_of, day_number};
 use crate::model::{Allocation, Initiative};
-use crate::rules::catalogue::{cash_flows, is_stopped};
+use crate::rules::catalogue::is_stopped;
 use crate::rules::portfolio::gate_number;
 use crate::rules::{Finding, Portfolio};
 use crate::{Severity, finance};
@@ -420,7 +420,9 @@ pub fn propose(
             .as_deref()
             .and_then(gate_number)
             .is_some_and(|g| g >= 2);
-        let npv = cash_flows(p, key).map(|(flows, rate, _)| finance::npv(rate, &flows));
+        let npv = crate::cases::case_flows(p, key)
+            .and_then(Result::ok)
+            .and_then(|c| crate::cases::measures(&c).npv);
         let mut reasons: Vec<String> = Vec::new();
         let case_fails = npv.is_some_and(|v| v < 0.0);
         if let Some(v) = npv.filter(|_| case_fails) {
@@ -509,6 +511,10 @@ pub fn money_in(v: f64, currency: Option<&str>) -> String {
 
 /// An amount rounded to the unit with thin groups of three: `−1 234 567`.
 pub fn money(v: f64) -> String {
+    // Never a saturated integer or "NaN": what is not a finite number reads as not computed.
+    if !v.is_finite() || v.abs() >= 1e18 {
+        return "–".into();
+    }
     let n = v.round() as i64;
     let digits = n.abs().to_string();
     let mut out = String::new();

@@ -28,6 +28,10 @@ pub struct Settings {
     /// Currency for rows that leave it out.
     #[serde(default)]
     pub default_currency: Option<String>,
+    /// Rate columns (discount_rate, hurdle_rate) write percents without the sign: `8` is 8 %.
+    /// Without it a bare number is a fraction (`0.08`) and one of 1 or more is refused.
+    #[serde(default)]
+    pub rates_in_percent: bool,
 }
 
 impl Settings {
@@ -197,14 +201,52 @@ fn currency(row: &Row, s: &Settings) -> Result<String, FieldError> {
     }
 }
 
-/// A rate as a fraction: `8 %` and `8` mean 0.08, `0,08` means 0.08.
-fn rate(raw: &str) -> Result<f64, String> {
-    let v = number(raw, true)?;
-    Ok(if raw.contains('%') || v > 1.0 {
-        v / 100.0
-    } else {
-        v
-    })
+/// Rates a business case may hold, as fractions: −50 % to 100 % a year. Outside that, the
+/// discounting that follows is meaningless (at −100 % it divides by zero).
+const RATE_RANGE: (f64, f64) = (-0.5, 1.0);
+
+/// A rate as a fraction: `8 %`, `8%` and `0.08` (or `0,08`) all mean 8 %. A bare number is a
+/// fraction, unless `rates_in_percent` says the file writes percents without the sign (then
+/// `8` is 8 %); a bare number of 1 or more is refused otherwise, since `1` could mean 100 %
+/// or 1 %. The rate must lie in [`RATE_RANGE`].
+fn rate(in_percent: bool) -> impl Fn(&str) -> Result<f64, String> {
+    move |raw| {
+        let v = number(raw, true)?;
+        let v = if raw.contains('%') || in_percent {
+            v / 100.0
+        } else if v.abs() >= 1.0 {
+            return Err(format!(
+                "`{}` is ambiguous: write a percent with its sign (8 %) or a fraction (0.08), or set `rates_in_percent` when the file writes percents without the sign",
+                raw.trim()
+            ));
+        } else {
+            v
+        };
+        if !(RATE_RANGE.0..=RATE_RANGE.1).contains(&v) {
+            return Err(format!(
+                "`{}` is outside {:.0} % .. {:.0} % a year",
+                raw.trim(),
+                100.0 * RATE_RANGE.0,
+                100.0 * RATE_RANGE.1
+            ));
+        }
+        Ok(v)
+    }
+}
+
+/// The largest amount a finance row may hold (in its currency): sums and discounting of
+/// larger ones could overflow to infinity.
+const MAX_AMOUNT: f64 = 1e15;
+
+fn amount(raw: &str) -> Result<f64, String> {
+    let v = number(raw, false)?;
+    if v.abs() > MAX_AMOUNT {
+        return Err(format!(
+            "`{}` is beyond ±{MAX_AMOUNT:e}, more than any budget",
+            raw.trim()
+        ));
+    }
+    Ok(v)
 }
 
 fn fte(raw: &str) -> Result<f64, String> {
@@ -322,7 +364,7 @@ fn finance(row: &Row, s: &Settings) -> Result<Built, FieldError> {
                 )
             })?,
             expense_type: row.opt("expense_type", |v| vocabulary(v, &["capex", "opex"], &[]))?,
-            amount: row.req("amount", |v| number(v, false))?,
+            amount: row.req("amount", amount)?,
             currency: currency(row, s)?,
         }),
     )])
@@ -335,8 +377,8 @@ fn business_cases(row: &Row, s: &Settings) -> Result<Built, FieldError> {
         Entity::BusinessCase(BusinessCase {
             initiative_key: key,
             currency: row.get("currency").map(|_| currency(row, s)).transpose()?,
-            discount_rate: row.opt("discount_rate", rate)?,
-            hurdle_rate: row.opt("hurdle_rate", rate)?,
+            discount_rate: row.opt("discount_rate", rate(s.rates_in_percent))?,
+            hurdle_rate: row.opt("hurdle_rate", rate(s.rates_in_percent))?,
             horizon: row.opt("horizon", |v| {
                 v.trim()
                     .parse::<u32>()
@@ -544,4 +586,31 @@ pub const FILES: &[FileSpec] = &[
 /// The spec of a stream.
 pub fn by_stream(stream: &str) -> Option<&'static FileSpec> {
     FILES.iter().find(|f| f.stream == stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_mean_one_thing() {
+        let fraction = rate(false);
+        for raw in ["8 %", "8%", "0.08", "0,08", " 8,0 % "] {
+            assert!((fraction(raw).unwrap() - 0.08).abs() < 1e-12, "{raw}");
+        }
+        // A bare number of 1 or more could be a fraction or a percent: refused, saying how.
+        for raw in ["1", "1.5", "8", "12"] {
+            let e = fraction(raw).unwrap_err();
+            assert!(e.contains("ambiguous") && e.contains("8 %"), "{raw}: {e}");
+        }
+        // A file that writes percents without the sign says so in the settings.
+        assert!((rate(true)("8").unwrap() - 0.08).abs() < 1e-12);
+        assert!((rate(true)("1.5").unwrap() - 0.015).abs() < 1e-12);
+        // Outside −50 % .. 100 % a year: refused, whatever the notation.
+        for raw in ["-100 %", "150 %", "-0.6"] {
+            assert!(fraction(raw).unwrap_err().contains("outside"), "{raw}");
+        }
+        assert!(amount("1e16").unwrap_err().contains("beyond"));
+        assert_eq!(amount("-12 000").unwrap(), -12000.0);
+    }
 }

@@ -98,7 +98,8 @@ impl Plugin for HrCsv {
                 "initiative_aliases": {"type": "object", "additionalProperties": {"type": "string"}},
                 "initiative_key_prefix": {"type": "string"},
                 "person_aliases": {"type": "object", "additionalProperties": {"type": "string"}},
-                "default_currency": {"type": "string", "pattern": "^[A-Z]{3}$"}
+                "default_currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                "rates_in_percent": {"type": "boolean"}
             }
         }))
         .build()

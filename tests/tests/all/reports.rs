@@ -166,9 +166,12 @@ async fn the_steering_pack_of_the_demo_shows_the_ground_truth() {
     let cases = table(&pack, "business-cases");
     let biz9 = row(cases, "BIZ-9");
     assert_eq!(
-        (&biz9[1][..], &biz9[3][..], &biz9[4][..]),
+        (&biz9[1][..], &biz9[3][..], &biz9[5][..]),
         ("44 691 EUR", "25.7 %", "17.1 months")
     );
+    // MIRR at 8 % both ways: ((126 000 × 1.08 + 126 000) / 180 000)^(1/2) − 1 = 20.7 %; the
+    // discounted payback 1 + (180 000 − 116 667) / 108 025 years = 19.0 months.
+    assert_eq!((&biz9[4][..], &biz9[6][..]), ("20.7 %", "19.0 months"));
     assert_eq!(row(cases, "BIZ-1")[1], "38 261 EUR");
     assert_eq!(
         row(cases, "BIZ-2")[3],
@@ -451,11 +454,14 @@ async fn reports_on_the_command_line() {
     );
     let csv = std::fs::read_to_string(dir.path().join("pack/business-cases.csv")).unwrap();
     assert!(csv.starts_with(
-        "initiative,NPV,discount rate,IRR,payback,ROI,cash flows per period,currency\n"
+        "initiative,NPV,discount rate,IRR,MIRR,payback,discounted payback,ROI,cash flows per period,currency\n"
     ));
     // Plain numbers a spreadsheet can sum: no thousands spaces, percentages as fractions.
     // Amounts carry their currency in HTML and Markdown ("44 691 EUR"), in its own column here.
-    assert!(csv.contains("BIZ-9,44691,0.080,0.257,17.1 months"), "{csv}");
+    assert!(
+        csv.contains("BIZ-9,44691,0.080,0.257,0.207,17.1 months"),
+        "{csv}"
+    );
     assert!(
         csv.lines()
             .find(|l| l.starts_with("BIZ-9,"))

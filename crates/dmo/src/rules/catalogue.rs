@@ -2,7 +2,7 @@
 //! pack. Rule texts are our own words (the BT Standard is licensed text).
 
 pub use super::dem::is_stopped;
-pub use super::fin::{cash_flows, period_start};
+pub use super::fin::period_start;
 use super::{Context, Finding, Portfolio, RuleConfig, Subject, SubjectKind, fingerprint};
 use crate::Severity;
 use crate::model::Initiative;
@@ -301,8 +301,54 @@ mod finance_rules {
         assert!(by("FIN-004").evidence["discounted_payback_months"].is_null());
         assert_eq!(
             by("FIN-002").evidence["rate_convention"],
-            "annual rate, yearly periods"
+            "yearly periods at 10.0 % a year"
         );
+    }
+
+    /// A case that cannot be computed says so once (FIN-002), and no rule shows a number
+    /// that is not one.
+    #[test]
+    fn a_case_that_cannot_be_computed_is_a_finding_not_a_number() {
+        let case = BusinessCase {
+            initiative_key: "BIZ-1".into(),
+            currency: Some("EUR".into()),
+            discount_rate: Some(-1.0),
+            hurdle_rate: None,
+            horizon: None,
+            period_length: Some("month".into()),
+            cash_flows: vec![CashFlow {
+                period: "2026-01".into(),
+                cost: 100.0,
+                benefit: 0.0,
+            }],
+            last_reviewed: None,
+        };
+        let pack = RulePack::from_toml(DEFAULT_PACK).unwrap();
+        let findings = evaluate(
+            &pack,
+            &super::Portfolio::new(vec![record(Entity::BusinessCase(case))], vec![]),
+            &Context {
+                today: "2026-11-27".into(),
+            },
+        );
+        let fin: Vec<&crate::rules::Finding> = findings
+            .iter()
+            .filter(|f| f.rule_id.starts_with("FIN"))
+            .collect();
+        assert_eq!(fin.len(), 1, "{fin:?}");
+        assert_eq!(fin[0].rule_id, "FIN-002");
+        assert!(
+            fin[0].message.contains("cannot be computed"),
+            "{}",
+            fin[0].message
+        );
+        for f in &findings {
+            let text = format!("{} {}", f.message, f.evidence);
+            assert!(
+                !text.contains("NaN") && !text.contains("inf") && !text.contains("null,"),
+                "{text}"
+            );
+        }
     }
 }
 

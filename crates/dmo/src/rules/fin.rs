@@ -62,112 +62,82 @@ pub(crate) fn fin_005(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
     }
 }
 
-/// The cash flows of an initiative's business case, per period: its own table, or else its
-/// finance entries by year (budget as cost, planned benefit as benefit), with the discount
-/// rate per period and how it was derived from the annual rate. `None` without a business
-/// case, a discount rate or any flow. Reports use it too, so they show what the rules judged.
-pub fn cash_flows(p: &Portfolio, key: &str) -> Option<(Vec<f64>, f64, &'static str)> {
-    let case = p.business_cases.get(key)?;
-    let annual = case.discount_rate?;
-    let period = case.period_length.as_deref().unwrap_or("year");
-    let (rate, convention) = match period {
-        "month" => (
-            crate::finance::RateConvention::Effective.monthly(annual),
-            crate::finance::RateConvention::Effective.describe(),
-        ),
-        "quarter" => (
-            (1.0 + annual).powf(0.25) - 1.0,
-            "quarterly rate = (1 + annual)^(1/4) − 1 (effective)",
-        ),
-        _ => (annual, "annual rate, yearly periods"),
-    };
-    let flows: Vec<f64> = if !case.cash_flows.is_empty() {
-        case.cash_flows.iter().map(|c| c.benefit - c.cost).collect()
-    } else {
-        let mut by_year: BTreeMap<i64, f64> = BTreeMap::new();
-        for f in p.finance.iter().filter(|f| f.initiative_key == key) {
-            let Ok(year) = f.period[..4].parse::<i64>() else {
-                continue;
-            };
-            let sign = match f.kind.as_str() {
-                "budget" => -1.0,
-                "planned-benefit" => 1.0,
-                _ => continue,
-            };
-            *by_year.entry(year).or_default() += sign * f.amount;
+/// The flows of each business case that can be computed; for each that cannot, a finding
+/// of `rule` saying why (never a number that is not one).
+fn computable<'a>(
+    p: &'a Portfolio,
+    out: &mut Emitter,
+) -> Vec<(&'a String, crate::cases::CaseFlows)> {
+    let mut ok = Vec::new();
+    for key in p.business_cases.keys() {
+        match crate::cases::case_flows(p, key) {
+            None => {}
+            Some(Ok(c)) => ok.push((key, c)),
+            Some(Err(reason)) => out.emit(
+                Some(Severity::Warning),
+                (SubjectKind::Initiative, key),
+                "cannot-compute",
+                format!("The business case of {key} cannot be computed: {reason}."),
+                json!({"reason": reason}),
+            ),
         }
-        let (first, last) = (*by_year.keys().next()?, *by_year.keys().last()?);
-        (first..=last)
-            .map(|y| by_year.get(&y).copied().unwrap_or(0.0))
-            .collect()
-    };
-    (!flows.is_empty()).then_some((flows, rate, convention))
+    }
+    ok
 }
 
 pub(crate) fn fin_002(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
-    for (key, case) in &p.business_cases {
-        let Some((flows, rate, convention)) = cash_flows(p, key) else {
-            continue;
-        };
-        let at = case.hurdle_rate.unwrap_or(rate);
-        let npv = crate::finance::npv(at, &flows);
-        if npv < 0.0 {
-            out.emit(
-                None,
-                (SubjectKind::Initiative, key),
-                "",
-                format!(
-                    "The business case of {key} has a negative net present value: {} at {:.1} %.",
-                    money_in(npv, p.currency(key)),
-                    100.0 * at
-                ),
-                json!({"npv": npv, "rate": at, "cash_flows": flows, "rate_convention": convention}),
-            );
+    for (key, c) in computable(p, out) {
+        let at = c.hurdle();
+        let npv = crate::finance::npv(at, &c.flows);
+        let annual = c.annual_hurdle.unwrap_or(c.annual_rate);
+        if !npv.is_finite() {
+            out.emit(Some(Severity::Warning), (SubjectKind::Initiative, key), "cannot-compute", format!("The NPV of {key} cannot be computed at {:.1} % a year: its discounting leaves the range of numbers.", 100.0 * annual), json!({"rate": at, "cash_flows": c.flows, "rate_convention": c.convention()}));
+        } else if npv < 0.0 {
+            out.emit(None, (SubjectKind::Initiative, key), "", format!("The business case of {key} has a negative net present value: {} at {:.1} % a year ({}).", money_in(npv, p.currency(key)), 100.0 * annual, c.convention()), json!({"npv": npv, "rate": at, "annual_rate": annual, "cash_flows": c.flows, "periods": c.labels, "rate_convention": c.convention()}));
         }
     }
 }
 
 pub(crate) fn fin_003(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
     let default_hurdle = rule.p("default_hurdle_rate");
-    for (key, case) in &p.business_cases {
-        let Some((flows, _, convention)) = cash_flows(p, key) else {
-            continue;
-        };
+    for (key, c) in computable_quietly(p) {
+        let case = &p.business_cases[key];
         let hurdle = case.hurdle_rate.unwrap_or(default_hurdle);
-        let irr = crate::finance::irr(&flows, 0.1);
-        match irr.rate {
-            Some(r) if irr.multiple_sign_changes => out.emit(Some(Severity::Info), (SubjectKind::Initiative, key), "", format!("The cash flows of {key} change sign more than once: its IRR of {:.1} % may not be the only one; judge it by NPV.", 100.0 * r), json!({"irr": r, "cash_flows": flows, "rate_convention": convention})),
-            Some(r) if r < hurdle => out.emit(None, (SubjectKind::Initiative, key), "", format!("The IRR of {key} is {:.1} %, below the hurdle rate of {:.1} %.", 100.0 * r, 100.0 * hurdle), json!({"irr": r, "hurdle_rate": hurdle, "cash_flows": flows, "rate_convention": convention})),
+        let m = crate::cases::measures(&c);
+        let irr = m.irr;
+        let per = c.period.name();
+        match m.irr_annual {
+            Some(_) if irr.multiple_sign_changes => {
+                let roots: Vec<String> = m.irr_roots_annual.iter().map(|r| format!("{:.1} %", 100.0 * r)).collect();
+                out.emit(Some(Severity::Info), (SubjectKind::Initiative, key), "", format!("The cash flows of {key} change sign more than once: {}; judge it by NPV and MIRR ({}).", match roots.len() { 0 | 1 => format!("its IRR of {} a year may not be the only one", roots.first().cloned().unwrap_or_else(|| format!("{:.1} %", 100.0 * m.irr_annual.unwrap_or_default()))), _ => format!("several rates make its NPV zero ({} a year)", roots.join(", ")) }, m.mirr_annual.map_or("no MIRR".to_string(), |r| format!("MIRR {:.1} % a year", 100.0 * r))), json!({"irr": irr.rate, "irr_annual": m.irr_annual, "irr_roots_annual": m.irr_roots_annual, "mirr_annual": m.mirr_annual, "cash_flows": c.flows, "rate_convention": c.convention()}))
+            }
+            Some(r) if r < hurdle => out.emit(None, (SubjectKind::Initiative, key), "", format!("The IRR of {key} is {:.1} % a year{}, below the hurdle rate of {:.1} %.", 100.0 * r, if c.period == crate::cases::Period::Year { String::new() } else { format!(" ({:.2} % a {per})", 100.0 * irr.rate.unwrap_or_default()) }, 100.0 * hurdle), json!({"irr": irr.rate, "irr_annual": r, "hurdle_rate": hurdle, "cash_flows": c.flows, "rate_convention": c.convention()})),
             Some(_) => {}
-            None => out.emit(Some(Severity::Info), (SubjectKind::Initiative, key), "", format!("{key} has no IRR ({}).", match irr.reason { Some(crate::finance::NoIrr::NoSignChange) => "the cash flows never change sign", _ => "no rate in range makes the NPV zero" }), json!({"reason": irr.reason, "cash_flows": flows})),
+            None => out.emit(Some(Severity::Info), (SubjectKind::Initiative, key), "", format!("{key} has no IRR ({}).", match irr.reason { Some(crate::finance::NoIrr::NoSignChange) => "the cash flows never change sign", _ => "no rate in range makes the NPV zero" }), json!({"reason": irr.reason, "cash_flows": c.flows})),
         }
     }
 }
 
+/// The computable cases, without findings about the others (FIN-002 reports those once).
+fn computable_quietly(p: &Portfolio) -> Vec<(&String, crate::cases::CaseFlows)> {
+    p.business_cases
+        .keys()
+        .filter_map(|key| Some((key, crate::cases::case_flows(p, key)?.ok()?)))
+        .collect()
+}
+
 pub(crate) fn fin_004(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
     let max_months = rule.p("max_payback_months");
-    for (key, case) in &p.business_cases {
-        let Some((flows, rate, convention)) = cash_flows(p, key) else {
-            continue;
-        };
-        let months_per_period = match case.period_length.as_deref() {
-            Some("month") => 1.0,
-            Some("quarter") => 3.0,
-            _ => 12.0,
-        };
-        let simple = crate::finance::payback(&flows, None)
-            .periods
-            .map(|p| p * months_per_period);
-        let discounted = crate::finance::payback(&flows, Some(rate))
-            .periods
-            .map(|p| p * months_per_period);
+    for (key, c) in computable_quietly(p) {
+        let m = crate::cases::measures(&c);
+        let (simple, discounted) = (m.payback_months, m.discounted_payback_months);
         let late = simple.is_none_or(|m| m > max_months) || discounted.is_none();
         if late {
             let text = match simple {
                 Some(m) => format!("pays back in {m:.1} months (limit {max_months})"),
                 None => "never pays back within its horizon".to_string(),
             };
-            out.emit(None, (SubjectKind::Initiative, key), "", format!("{key} {text}{}.", if discounted.is_none() && simple.is_some() { ", and never once discounted" } else { "" }), json!({"simple_payback_months": simple, "discounted_payback_months": discounted, "cash_flows": flows, "rate_convention": convention}));
+            out.emit(None, (SubjectKind::Initiative, key), "", format!("{key} {text}{} ({}).", if discounted.is_none() && simple.is_some() { ", and never once discounted" } else { "" }, c.convention()), json!({"simple_payback_months": simple, "discounted_payback_months": discounted, "cash_flows": c.flows, "rate_convention": c.convention()}));
         }
     }
 }
@@ -233,43 +203,10 @@ pub(crate) fn fin_007(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
     }
 }
 
-/// Approved flows (budget as cost, planned benefit as benefit) and the re-forecast (actual
-/// cost and realised benefit where a year has them, the plan elsewhere), per year.
-pub(crate) fn approved_and_forecast(p: &Portfolio, key: &str) -> Option<(Vec<f64>, Vec<f64>)> {
-    let mut years: BTreeMap<i64, [f64; 4]> = BTreeMap::new();
-    for f in p.finance.iter().filter(|f| f.initiative_key == key) {
-        let Ok(year) = f.period[..4].parse::<i64>() else {
-            continue;
-        };
-        let slot = match f.kind.as_str() {
-            "budget" => 0,
-            "actual" => 1,
-            "planned-benefit" => 2,
-            "realised-benefit" => 3,
-            _ => continue,
-        };
-        years.entry(year).or_default()[slot] += f.amount;
-    }
-    let (first, last) = (*years.keys().next()?, *years.keys().last()?);
-    let mut approved = Vec::new();
-    let mut forecast = Vec::new();
-    for y in first..=last {
-        let [budget, actual, planned, realised] = years.get(&y).copied().unwrap_or_default();
-        approved.push(planned - budget);
-        let cost = if actual > 0.0 { actual } else { budget };
-        let benefit = if realised > 0.0 { realised } else { planned };
-        forecast.push(benefit - cost);
-    }
-    Some((approved, forecast))
-}
-
 pub(crate) fn fin_008(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
     let max_drop = rule.p("max_roi_drop");
-    for (key, case) in &p.business_cases {
-        let Some(rate) = case.hurdle_rate.or(case.discount_rate) else {
-            continue;
-        };
-        let Some((approved, forecast)) = approved_and_forecast(p, key) else {
+    for key in p.business_cases.keys() {
+        let Some((approved, forecast, rate)) = crate::cases::approved_and_forecast(p, key) else {
             continue;
         };
         if approved == forecast {
@@ -279,6 +216,9 @@ pub(crate) fn fin_008(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
             crate::finance::npv(rate, &approved),
             crate::finance::npv(rate, &forecast),
         );
+        if !npv_a.is_finite() || !npv_f.is_finite() {
+            continue;
+        }
         let (roi_a, roi_f) = (
             crate::finance::roi_simple(&approved),
             crate::finance::roi_simple(&forecast),

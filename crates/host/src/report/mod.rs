@@ -189,6 +189,9 @@ pub fn parse_as_of(as_of: &str) -> Result<i64, Error> {
 }
 
 pub(crate) fn pct(v: f64) -> String {
+    if !v.is_finite() {
+        return "–".into();
+    }
     format!("{:.1} %", 100.0 * v + 0.0)
 }
 
@@ -283,6 +286,11 @@ mod tests {
         assert_eq!(money(-1234567.4), "−1 234 567");
         assert_eq!(money(999.5), "1 000");
         assert_eq!(pct(0.2569), "25.7 %");
+        // Never "NaN %", "inf" or a saturated integer.
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300] {
+            assert_eq!(money(v), "–");
+        }
+        assert_eq!(pct(f64::NAN), "–");
         assert!(natural("BIZ-9") < natural("BIZ-10"));
     }
 }

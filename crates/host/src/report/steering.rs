@@ -683,71 +683,94 @@ pub const BUSINESS_CASE_COLUMNS: &[&str] = &[
     "NPV",
     "discount rate",
     "IRR",
+    "MIRR",
     "payback",
+    "discounted payback",
     "ROI",
     "cash flows per period",
     "currency",
 ];
 
-/// One initiative's business case numbers (a row of [`BUSINESS_CASE_COLUMNS`]) and the rate
-/// convention they used; `None` without a business case.
+/// One initiative's business case numbers (a row of [`BUSINESS_CASE_COLUMNS`]) and the
+/// case's rate convention, or why its numbers cannot be computed; `None` without a business
+/// case. Rates are yearly; what cannot be computed is "–" and the note says why.
 pub fn business_case_row(
     p: &tollgate_dmo::rules::Portfolio,
     key: &str,
-) -> Option<(Vec<String>, Option<&'static str>)> {
-    let case = p.business_cases.get(key)?;
+) -> Option<(Vec<String>, Option<String>)> {
+    p.business_cases.get(key)?;
     let currency = p.currency(key);
-    let Some((flows, rate, convention)) = tollgate_dmo::rules::catalogue::cash_flows(p, key) else {
-        let mut row = vec![key.to_string()];
-        row.extend(["–"; 5].map(String::from));
-        row.push("no discount rate or no cash flows".into());
-        row.push(currency.unwrap_or("–").into());
-        return Some((row, None));
+    let flows = match tollgate_dmo::cases::case_flows(p, key) {
+        Some(Ok(c)) => c,
+        failed => {
+            let mut row = vec![key.to_string()];
+            row.extend(["–"; 7].map(String::from));
+            row.push(match failed {
+                Some(Err(reason)) => format!("cannot be computed: {reason}"),
+                _ => "no discount rate or no cash flows".into(),
+            });
+            row.push(currency.unwrap_or("–").into());
+            return Some((row, None));
+        }
     };
-    let months = match case.period_length.as_deref() {
-        Some("month") => 1.0,
-        Some("quarter") => 3.0,
-        _ => 12.0,
+    let m = tollgate_dmo::cases::measures(&flows);
+    let months = |v: Option<f64>| {
+        v.map(|m| format!("{m:.1} months"))
+            .unwrap_or_else(|| "never".into())
     };
-    let npv = tollgate_dmo::finance::npv(rate, &flows);
-    let irr = tollgate_dmo::finance::irr(&flows, 0.1);
-    let payback = tollgate_dmo::finance::payback(&flows, None)
-        .periods
-        .map(|p| p * months);
-    let roi = tollgate_dmo::finance::roi_simple(&flows);
+    let irr = match (m.irr_annual, m.irr_roots_annual.len()) {
+        (_, n) if n > 1 => format!(
+            "{} (several)",
+            m.irr_roots_annual
+                .iter()
+                .map(|r| pct(*r))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        (Some(r), _) if m.irr.multiple_sign_changes => {
+            format!("{} (may not be the only one)", pct(r))
+        }
+        (Some(r), _) => pct(r),
+        (None, _) => "none".into(),
+    };
     let row = vec![
         key.to_string(),
-        money_in(npv, currency),
-        pct(rate),
-        irr.rate.map(pct).unwrap_or_else(|| "none".into()),
-        payback
-            .map(|m| format!("{m:.1} months"))
-            .unwrap_or_else(|| "never".into()),
-        roi.map(pct).unwrap_or_else(|| "–".into()),
+        m.npv
+            .map(|v| money_in(v, currency))
+            .unwrap_or_else(|| "–".into()),
+        pct(flows.annual_rate),
+        irr,
+        m.mirr_annual.map(pct).unwrap_or_else(|| "–".into()),
+        months(m.payback_months),
+        months(m.discounted_payback_months),
+        m.roi.map(pct).unwrap_or_else(|| "–".into()),
         flows
+            .flows
             .iter()
             .map(|f| money(*f))
             .collect::<Vec<_>>()
             .join(" / "),
         currency.unwrap_or("–").into(),
     ];
-    Some((row, Some(convention)))
+    let convention = match flows.period {
+        tollgate_dmo::cases::Period::Year if flows.notes.is_empty() => None,
+        _ => Some(format!("{key}: {}", flows.convention())),
+    };
+    Some((row, convention))
 }
 
-/// The definitions under the business case table, with the rate conventions in use.
-pub fn business_case_note(conventions: &std::collections::BTreeSet<&'static str>) -> String {
-    let sub_annual: Vec<&str> = conventions
-        .iter()
-        .copied()
-        .filter(|c| c.contains("monthly") || c.contains("quarterly"))
-        .collect();
+/// The definitions under the business case table, with the conventions of the cases that
+/// are not plain yearly ones.
+pub fn business_case_note(conventions: &std::collections::BTreeSet<String>) -> String {
     format!(
-        "Cash flows per period from the business case, or from the finance entries by year (budget as cost, planned benefit as benefit); the first period is t = 0 and is not discounted. NPV: the sum of each flow discounted at the case's rate. IRR: the rate at which the NPV is zero (none when the flows never change sign or no rate makes it zero). Payback: when the cumulated flows turn positive, in months, interpolated within a period. ROI: (benefits − costs) / costs, undiscounted. Rate convention: annual rates as given for yearly periods; {}.",
-        if sub_annual.is_empty() {
-            "monthly rate = (1 + annual)^(1/12) − 1 (effective) where periods are months"
-                .to_string()
+        "Cash flows per period at each case's own period length (year, quarter or month) from its finance entries (budget as cost, planned benefit as benefit; periods without entries count as 0), or from its own table; the first period is t = 0 and is not discounted. Rates are a year's: a quarter's or a month's discount rate is the effective one, (1 + annual)^(1/n) − 1, and an IRR or MIRR per period is shown compounded to a year. NPV: the sum of each flow discounted at the case's rate. IRR: the rate at which the NPV is zero (none when the flows never change sign or no rate from −99 % to 10 000 % a period makes it zero; where the flows change sign more than once, every such rate, or a warning that there may be others). MIRR: costs financed and benefits reinvested at the discount rate. Payback: when the cumulated flows turn positive, in months, interpolated within a period; discounted payback the same with discounted flows. ROI: (benefits − costs) / costs, undiscounted, after netting each period. docs/finance.md has the definitions with worked examples.{}",
+        if conventions.is_empty() {
+            String::new()
         } else {
-            sub_annual.join("; ")
+            format!(
+                " Cases not in plain yearly periods: {}.",
+                conventions.iter().cloned().collect::<Vec<_>>().join("; ")
+            )
         }
     )
 }
