@@ -13,6 +13,7 @@ pub mod calendar;
 pub mod cases;
 pub mod delivery;
 pub mod finance;
+pub mod forecast;
 pub mod model;
 pub mod prioritisation;
 pub mod rules;

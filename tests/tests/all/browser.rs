@@ -390,6 +390,17 @@ async fn the_dashboard_in_headless_chromium() {
         "{progress:?}"
     );
     assert_charts(&page, &["burn-up"]);
+    // Its forecast, or why there is none (no work item of its value stream resolved lately).
+    let forecast = browser
+        .script("return document.querySelector('#forecast').textContent")
+        .await;
+    assert!(
+        forecast
+            .as_str()
+            .unwrap()
+            .starts_with("No forecast: too little history"),
+        "{forecast}"
+    );
     assert_eq!(browser.severe_logs().await, Vec::<String>::new());
     let size = browser.screenshot(&shots.join("initiative.png")).await;
     assert!(size > 10_000, "{size} bytes");

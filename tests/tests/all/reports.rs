@@ -245,6 +245,18 @@ async fn the_steering_pack_of_the_demo_shows_the_ground_truth() {
         "done work is not on the roadmap"
     );
 
+    // Delivery forecasts: BIZ-22 resolved 6 work items in the last 26 weeks, 5 are left.
+    let forecasts = table(&pack, "delivery-forecasts");
+    let biz22 = row(forecasts, "BIZ-22");
+    assert_eq!(biz22[2], "5");
+    assert!(
+        biz22[3] < biz22[4] && biz22[4].starts_with("2027-"),
+        "{biz22:?}"
+    );
+    assert!(biz22[7].starts_with("its own: 6 work items"), "{biz22:?}");
+    // Without a resolved item in its value stream, no forecast, and the reason.
+    assert!(row(forecasts, "4106")[7].starts_with("no forecast: too little history"));
+
     // Findings by severity: the ground truth's 5 blockers, 14 errors, 23 warnings, 10 infos.
     let by_rule = table(&pack, "findings-by-rule");
     assert_eq!(row(by_rule, "all")[2..], ["5", "14", "23", "10"]);
@@ -477,11 +489,11 @@ async fn reports_on_the_command_line() {
     // The nine tables of the pack, and last the data's freshness per connection: all fresh
     // here, so no banner.
     let tables = doc["tables"].as_array().unwrap();
-    assert_eq!(tables.len(), 13);
+    assert_eq!(tables.len(), 14);
     assert_eq!(tables[0]["name"], "decisions", "the decision page first");
     assert_eq!(tables[1]["name"], "rag-status");
-    assert_eq!(tables[12]["name"], "data-freshness");
-    assert_eq!(tables[12]["rows"][0][3], "ok");
+    assert_eq!(tables[13]["name"], "data-freshness");
+    assert_eq!(tables[13]["rows"][0][3], "ok");
     let cases = tables
         .iter()
         .find(|t| t["name"] == "business-cases")

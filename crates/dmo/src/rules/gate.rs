@@ -163,6 +163,29 @@ pub(crate) fn gate_008(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mu
     }
 }
 
+pub(crate) fn gate_009(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mut Emitter) {
+    let Some(today) = day_number(&ctx.today) else {
+        return;
+    };
+    let min = rule.p("min_probability");
+    let seed = rule.p("seed").abs() as u64;
+    for f in crate::forecast::forecasts(p, today, seed) {
+        let (Some(chance), Some(end)) = (f.probability_by_planned_end, f.planned_end.as_deref())
+        else {
+            continue;
+        };
+        // Past its planned end, the slip is GATE-008's.
+        if day_number(end).is_none_or(|e| e < today) || chance >= min {
+            continue;
+        }
+        let when = match (&f.p50, &f.p85) {
+            (Some(a), Some(b)) => format!("half the runs finish by {a}, 85 % by {b}"),
+            _ => f.no_forecast.clone().unwrap_or_default(),
+        };
+        out.emit(None, (SubjectKind::Initiative, &f.key), "", format!("{} will likely miss its planned end of {end}: {:.0} % of simulated runs finish by then; {when} ({} left; throughput: {}).", f.key, 100.0 * chance, count(f.remaining as f64, "work item"), f.basis), json!({"probability_by_planned_end": chance, "p50": f.p50, "p85": f.p85, "remaining": f.remaining, "basis": f.basis, "planned_end": end}));
+    }
+}
+
 pub(crate) fn gate_004(_: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
     for g in &p.gate_decisions {
         let mut missing = Vec::new();
@@ -306,6 +329,11 @@ pub(crate) const ENTRIES: &[Entry] = &[
         id: "GATE-008",
         params: &["max_slip_ratio"],
         check: gate_008,
+    },
+    Entry {
+        id: "GATE-009",
+        params: &["min_probability", "seed"],
+        check: gate_009,
     },
     Entry {
         id: "GATE-003",

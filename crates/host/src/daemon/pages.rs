@@ -371,6 +371,25 @@ fn delivery_section(p: &tollgate_dmo::rules::Portfolio, key: &str) -> String {
         ));
     }
     out.push_str("</tbody></table>\n");
+    let today = tollgate_dmo::calendar::day_number(&crate::clock::today()).unwrap_or_default();
+    if let Some(f) =
+        tollgate_dmo::forecast::forecast_of(p, key, today, crate::report::forecast_seed())
+    {
+        let text = match (&f.p50, &f.p85, &f.no_forecast) {
+            (Some(a), Some(b), _) => format!(
+                "Forecast: half the simulated runs finish by {a}, 85 % by {b}{}; throughput: {}.",
+                match (f.probability_by_planned_end, &f.planned_end) {
+                    (Some(c), Some(end)) =>
+                        format!("; {:.0} % finish by the planned end ({end})", 100.0 * c),
+                    _ => String::new(),
+                },
+                f.basis
+            ),
+            (_, _, Some(reason)) => format!("No forecast: {reason}."),
+            _ => "No forecast.".into(),
+        };
+        out.push_str(&format!("<p id=\"forecast\">{}</p>\n", esc(&text)));
+    }
     if d.burn_up.is_empty() {
         out.push_str("<p class=\"note\" id=\"burn-up\">No burn-up: none of its work items is in a sprint with an end date.</p>\n");
     } else {

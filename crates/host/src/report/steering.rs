@@ -146,6 +146,7 @@ pub fn steering(store: &dyn Store, as_of: &str, settings: &ReportsConfig) -> Res
     });
 
     tables.push(roadmap(&p, today));
+    tables.push(delivery_forecasts(&p, today, &forecast_seed()));
 
     // Initiatives at risk: any open blocker or error.
     let mut at_risk: BTreeMap<&str, Vec<&StoredFinding>> = BTreeMap::new();
@@ -674,6 +675,73 @@ fn roadmap(p: &Portfolio, today: i64) -> Table {
             milestones,
             today,
         }),
+    }
+}
+
+/// The seed of the forecasts in reports and pages: the default rule pack's GATE-009 `seed`,
+/// so they agree with the rule (a configured pack with another seed draws other runs).
+pub fn forecast_seed() -> u64 {
+    tollgate_dmo::rules::RulePack::from_toml(tollgate_dmo::rules::DEFAULT_PACK)
+        .ok()
+        .and_then(|pack| {
+            pack.rules
+                .iter()
+                .find(|r| r.id == "GATE-009")
+                .and_then(|r| r.param("seed").ok())
+        })
+        .map_or(2026, |s| s.abs() as u64)
+}
+
+/// Delivery forecasts of the initiatives in delivery (tollgate_dmo::forecast).
+fn delivery_forecasts(p: &Portfolio, today: i64, seed: &u64) -> Table {
+    let mut forecasts = tollgate_dmo::forecast::forecasts(p, today, *seed);
+    forecasts.sort_by(|a, b| {
+        a.probability_by_planned_end
+            .unwrap_or(2.0)
+            .total_cmp(&b.probability_by_planned_end.unwrap_or(2.0))
+            .then_with(|| natural(&a.key).cmp(&natural(&b.key)))
+    });
+    Table {
+        name: "delivery-forecasts",
+        title: "Delivery forecasts",
+        note: format!(
+            "For each initiative in delivery (open, past its G2 go or in progress, with work items not done): {} runs of a Monte Carlo simulation draw, week after week, one of its last {} weeks' counts of resolved work items (its value stream's, shared, when it resolved fewer than {} itself) until its remaining work items are done. 50 % and 85 %: the dates half and 85 % of the runs finish by; the chance: the share of runs done by the planned end. Least likely first. GATE-009 warns below its threshold.",
+            tollgate_dmo::forecast::TRIALS,
+            tollgate_dmo::forecast::WINDOW_WEEKS,
+            tollgate_dmo::forecast::MIN_HISTORY
+        ),
+        columns: vec![
+            "initiative",
+            "title",
+            "work items left",
+            "50 %",
+            "85 %",
+            "planned end",
+            "chance by planned end",
+            "throughput",
+        ],
+        rows: forecasts
+            .iter()
+            .map(|f| {
+                vec![
+                    f.key.clone(),
+                    p.initiatives[&f.key].0.title.clone(),
+                    f.remaining.to_string(),
+                    f.p50.clone().unwrap_or_else(|| "–".into()),
+                    f.p85.clone().unwrap_or_else(|| "–".into()),
+                    f.planned_end.clone().unwrap_or_else(|| "–".into()),
+                    f.probability_by_planned_end
+                        .filter(|_| f.p50.is_some())
+                        .map(pct)
+                        .unwrap_or_else(|| "–".into()),
+                    match &f.no_forecast {
+                        Some(reason) => format!("no forecast: {reason}"),
+                        None => f.basis.clone(),
+                    },
+                ]
+            })
+            .collect(),
+        chart: None,
     }
 }
 
