@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod calendar;
+pub mod capitalisation;
 pub mod cases;
 pub mod delivery;
 pub mod finance;

@@ -484,6 +484,51 @@ async fn reports_on_the_command_line() {
         let npv = line.split(',').nth(1).unwrap();
         assert!(npv == "–" || npv.parse::<f64>().is_ok(), "{line}");
     }
+    // The capitalisation report: effort split by the default policy, per quarter.
+    let out = run(&[
+        "report",
+        "--kind",
+        "capitalisation",
+        "--as-of",
+        "2026-11-27",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["kind"], "capitalisation");
+    let by_quarter = &doc["tables"][0];
+    assert_eq!(by_quarter["name"], "capitalisation-by-quarter");
+    let q4 = by_quarter["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r[0] == "2026-Q4")
+        .unwrap();
+    // Hours split whether priced or not; costs at the HR file's rates, in euros.
+    assert!(
+        q4[1].as_f64().unwrap() > 0.0 && q4[2].as_f64().unwrap() > 0.0,
+        "{q4}"
+    );
+    assert!(
+        q4[3].as_f64().unwrap() > 0.0 && q4[4].as_f64().unwrap() > 0.0,
+        "{q4}"
+    );
+    assert_eq!(q4[7], "EUR");
+    let lines = doc["tables"][1]["rows"].as_array().unwrap();
+    // An ideas-and-concepts initiative is expensed whatever its gates, and says why.
+    let ideas = lines.iter().find(|r| r[0] == "4103").unwrap();
+    assert!(
+        ideas[8]
+            .as_str()
+            .unwrap()
+            .ends_with("h expensed: demand type ideas-and-concepts"),
+        "{ideas}"
+    );
     let out = run(&["report", "--as-of", "2026-11-27", "--format", "json"]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     // The nine tables of the pack, and last the data's freshness per connection: all fresh

@@ -38,7 +38,7 @@ dashboard_url = "http://127.0.0.1:8080"
 [reports]
 officer_note = "officer-note.txt"
 folder = "reports"
-kinds = ["steering", "quarterly"]
+kinds = ["steering", "quarterly", "capitalisation"]
 scoring = "wsjf"
 capacity_fte = 30.0
 
@@ -326,8 +326,17 @@ pub async fn run(out: &Path, addr: &str, as_of: &str) -> Result<(), Error> {
         table(&review, "capacity-demand").len(),
         out.join("quarterly-review.html").display()
     );
+    println!("\n== Capitalisation (tollgate report --kind capitalisation)");
+    let capitalisation =
+        crate::report::build(store.as_ref(), ReportKind::Capitalisation, &as_of, config)?;
+    for r in table(&capitalisation, "capitalisation-by-quarter") {
+        println!(
+            "  {}: {} h capitalisable, {} h expensed; {} capitalisable and {} expensed at known rates ({} h without a rate)",
+            r[0], r[1], r[2], r[3], r[4], r[6]
+        );
+    }
     println!(
-        "Both also as HTML, Markdown, JSON and CSV in {} ({} files), as `tollgate publish` writes them ([reports] folder)",
+        "All three also as HTML, Markdown, JSON and CSV in {} ({} files), as `tollgate publish` writes them ([reports] folder)",
         folder.display(),
         files.len()
     );

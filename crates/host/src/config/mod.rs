@@ -392,7 +392,7 @@ const ENUM_VALUES: &[(&str, &[&str])] = &[
     ("JobStep", &["sync", "check", "publish", "report"]),
     ("Scoring", &["wsjf", "cd3"]),
     ("AuthKind", &["none", "basic", "bearer"]),
-    ("ReportKind", &["steering", "quarterly"]),
+    ("ReportKind", &["steering", "quarterly", "capitalisation"]),
 ];
 
 /// A parse error of the config file in plain words, with its key when the parser named one:

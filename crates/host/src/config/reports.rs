@@ -38,6 +38,67 @@ pub struct ReportsConfig {
     /// Days between two steering meetings (default 14: fortnightly).
     #[serde(default = "default_steering_interval")]
     pub steering_interval_days: u32,
+    /// How the capitalisation report splits effort into capitalisable and expensed.
+    #[serde(default)]
+    pub capitalisation: CapitalisationConfig,
+}
+
+/// The capitalisation policy (docs/reports.md, "Capitalisation"): which logged effort is
+/// capitalisable (development between the delivery gate's go and go-live) and which expensed.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CapitalisationConfig {
+    /// The gate whose go (or conditional go) starts capitalisation (default `G2`, start of
+    /// delivery).
+    #[serde(default = "default_from_gate")]
+    pub from_gate: String,
+    /// The gate whose go ends it: go-live (default `G3`).
+    #[serde(default = "default_until_gate")]
+    pub until_gate: String,
+    /// Demand types whose effort is always expensed (default: `ideas-and-concepts`).
+    #[serde(default = "default_expensed")]
+    pub expensed_demand_types: Vec<String>,
+    /// For continual-track work (no go-live), the demand types whose effort is capitalisable
+    /// (default: `capability-planning`, `increments-and-improvements`); the rest is expensed.
+    #[serde(default = "default_continual")]
+    pub continual_capitalisable_demand_types: Vec<String>,
+}
+
+fn default_from_gate() -> String {
+    tollgate_dmo::capitalisation::Policy::default().from_gate
+}
+fn default_until_gate() -> String {
+    tollgate_dmo::capitalisation::Policy::default().until_gate
+}
+fn default_expensed() -> Vec<String> {
+    tollgate_dmo::capitalisation::Policy::default().expensed_demand_types
+}
+fn default_continual() -> Vec<String> {
+    tollgate_dmo::capitalisation::Policy::default().continual_capitalisable_demand_types
+}
+
+impl Default for CapitalisationConfig {
+    fn default() -> Self {
+        let p = tollgate_dmo::capitalisation::Policy::default();
+        CapitalisationConfig {
+            from_gate: p.from_gate,
+            until_gate: p.until_gate,
+            expensed_demand_types: p.expensed_demand_types,
+            continual_capitalisable_demand_types: p.continual_capitalisable_demand_types,
+        }
+    }
+}
+
+impl CapitalisationConfig {
+    /// The policy the maths takes.
+    pub fn policy(&self) -> tollgate_dmo::capitalisation::Policy {
+        tollgate_dmo::capitalisation::Policy {
+            from_gate: self.from_gate.clone(),
+            until_gate: self.until_gate.clone(),
+            expensed_demand_types: self.expensed_demand_types.clone(),
+            continual_capitalisable_demand_types: self.continual_capitalisable_demand_types.clone(),
+        }
+    }
 }
 
 /// What a job does with its publish and report steps after its sync failed.
@@ -64,6 +125,7 @@ impl Default for ReportsConfig {
             officer_note: None,
             steering_date: None,
             steering_interval_days: default_steering_interval(),
+            capitalisation: CapitalisationConfig::default(),
         }
     }
 }
@@ -119,6 +181,8 @@ pub enum ReportKind {
     Steering,
     /// The quarterly portfolio increment review.
     Quarterly,
+    /// Logged effort per initiative and quarter, capitalisable or expensed.
+    Capitalisation,
 }
 
 impl ReportKind {
@@ -127,6 +191,7 @@ impl ReportKind {
         match self {
             ReportKind::Steering => "steering",
             ReportKind::Quarterly => "quarterly",
+            ReportKind::Capitalisation => "capitalisation",
         }
     }
 }

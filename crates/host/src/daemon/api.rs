@@ -244,10 +244,11 @@ pub(super) async fn trigger_report(
     let kind = match kind.as_str() {
         "steering" => ReportKind::Steering,
         "quarterly" => ReportKind::Quarterly,
+        "capitalisation" => ReportKind::Capitalisation,
         other => {
             return json_error(
                 StatusCode::NOT_FOUND,
-                &format!("no report `{other}`: `steering` or `quarterly`"),
+                &format!("no report `{other}`: `steering`, `quarterly` or `capitalisation`"),
             );
         }
     };

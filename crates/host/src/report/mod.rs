@@ -6,6 +6,7 @@
 //! numbers with their definitions, a resource heat map against the reserve line, findings by
 //! rule and severity, and what changed since the last pack.
 
+pub mod capitalisation;
 pub mod charts;
 pub mod decisions;
 mod files;
@@ -210,6 +211,7 @@ pub fn build(
 ) -> Result<Report, Error> {
     let mut report = match kind {
         ReportKind::Steering => steering(store, as_of, &config.reports)?,
+        ReportKind::Capitalisation => capitalisation::report(store, as_of, &config.reports)?,
         ReportKind::Quarterly => quarterly::review(
             store,
             as_of,

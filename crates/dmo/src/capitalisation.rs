@@ -1,0 +1,307 @@
+//! Software capitalisation: logged effort (time entries at the people's cost rates) per
+//! initiative and quarter, split into capitalisable and expensed by a policy, with the reason
+//! for each part (docs/reports.md, "Capitalisation").
+//!
+//! The default policy: development work is capitalisable from the delivery gate's go decision
+//! (G2, "start delivery") until go-live (a go at G3); before it (ideas, concepts, the business
+//! case) and after it (running the service) it is expensed. Demand types that are expensed
+//! whatever the gate (ideas and concepts) are expensed; continual-track work (no go-live) is
+//! judged by its demand type alone.
+
+use crate::calendar::day_number;
+use crate::rules::Portfolio;
+use crate::rules::portfolio::gate_number;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How effort is split (the `[reports.capitalisation]` settings).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// The gate whose go (or conditional go) starts capitalisation (default `G2`, start of
+    /// delivery).
+    #[serde(default = "default_from")]
+    pub from_gate: String,
+    /// The gate whose go ends it: go-live (default `G3`).
+    #[serde(default = "default_until")]
+    pub until_gate: String,
+    /// Demand types whose effort is always expensed (default: ideas and concepts).
+    #[serde(default = "default_expensed")]
+    pub expensed_demand_types: Vec<String>,
+    /// For continual-track work (development type `continual`, no go-live): the demand types
+    /// whose effort is capitalisable (default: capability planning, increments and
+    /// improvements); the rest (service changes: running the service) is expensed.
+    #[serde(default = "default_continual")]
+    pub continual_capitalisable_demand_types: Vec<String>,
+}
+
+fn default_from() -> String {
+    "G2".into()
+}
+fn default_until() -> String {
+    "G3".into()
+}
+fn default_expensed() -> Vec<String> {
+    vec!["ideas-and-concepts".into()]
+}
+fn default_continual() -> Vec<String> {
+    vec![
+        "capability-planning".into(),
+        "increments-and-improvements".into(),
+    ]
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            from_gate: default_from(),
+            until_gate: default_until(),
+            expensed_demand_types: default_expensed(),
+            continual_capitalisable_demand_types: default_continual(),
+        }
+    }
+}
+
+/// One initiative's effort in one quarter.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Line {
+    /// The initiative.
+    pub key: String,
+    /// The quarter, `YYYY-Qn`.
+    pub quarter: String,
+    /// Hours logged.
+    pub hours: f64,
+    /// Capitalisable cost.
+    pub capitalisable: f64,
+    /// Expensed cost.
+    pub expensed: f64,
+    /// Hours judged capitalisable (with a cost rate or without).
+    pub capitalisable_hours: f64,
+    /// Hours judged expensed.
+    pub expensed_hours: f64,
+    /// Hours without a cost rate (in neither cost).
+    pub unpriced_hours: f64,
+    /// The currency of the rates used (the first met).
+    pub currency: Option<String>,
+    /// Why, per reason: the hours it covers.
+    pub evidence: BTreeMap<String, f64>,
+}
+
+/// The day of the first go (or conditional go) at `gate` on an initiative.
+fn go_at(p: &Portfolio, key: &str, gate: &str) -> Option<i64> {
+    let wanted = gate_number(gate);
+    p.decisions(key)
+        .filter(|g| {
+            (g.gate.eq_ignore_ascii_case(gate)
+                || (wanted.is_some() && gate_number(&g.gate) == wanted))
+                && matches!(g.decision.as_str(), "go" | "conditional-go")
+        })
+        .filter_map(|g| g.date.as_deref().and_then(day_number))
+        .min()
+}
+
+/// Whether effort on `key` on `day` is capitalisable under `policy`, and why.
+pub fn judge(p: &Portfolio, policy: &Policy, key: &str, day: i64) -> (bool, String) {
+    let Some((i, _)) = p.initiatives.get(key) else {
+        return (
+            false,
+            "expensed: not an initiative the trackers know".into(),
+        );
+    };
+    let demand = i.demand_type.as_deref().unwrap_or("");
+    if policy.expensed_demand_types.iter().any(|d| d == demand) {
+        return (false, format!("expensed: demand type {demand}"));
+    }
+    if i.development_type.as_deref() == Some("continual") {
+        return if policy
+            .continual_capitalisable_demand_types
+            .iter()
+            .any(|d| d == demand)
+        {
+            (
+                true,
+                format!("capitalisable: continual development of {demand}"),
+            )
+        } else {
+            (
+                false,
+                format!(
+                    "expensed: continual {}",
+                    if demand.is_empty() {
+                        "work without a demand type"
+                    } else {
+                        demand
+                    }
+                ),
+            )
+        };
+    }
+    let from = go_at(p, key, &policy.from_gate);
+    let until = go_at(p, key, &policy.until_gate);
+    match (from, until) {
+        (None, _) => (
+            false,
+            format!("expensed: before the {} go", policy.from_gate),
+        ),
+        (Some(f), _) if day < f => (
+            false,
+            format!("expensed: before the {} go", policy.from_gate),
+        ),
+        (Some(_), Some(u)) if day >= u => (
+            false,
+            format!("expensed: after go-live (the {} go)", policy.until_gate),
+        ),
+        _ => (
+            true,
+            format!(
+                "capitalisable: development between the {} and {} go",
+                policy.from_gate, policy.until_gate
+            ),
+        ),
+    }
+}
+
+/// Effort per initiative and quarter, split by `policy`, by initiative then quarter.
+pub fn split(p: &Portfolio, policy: &Policy) -> Vec<Line> {
+    let mut lines: BTreeMap<(String, String), Line> = BTreeMap::new();
+    for t in &p.time_entries {
+        let Some(key) = p.initiative_of(t) else {
+            continue;
+        };
+        let Some(day) = day_number(&t.date) else {
+            continue;
+        };
+        let month: i64 = t.date.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
+        let quarter = format!("{}-Q{}", &t.date[..4], (month - 1) / 3 + 1);
+        let hours = t.seconds as f64 / 3600.0;
+        let line = lines
+            .entry((key.to_string(), quarter.clone()))
+            .or_insert_with(|| Line {
+                key: key.to_string(),
+                quarter,
+                ..Line::default()
+            });
+        line.hours += hours;
+        let (capitalisable, reason) = judge(p, policy, key, day);
+        *line.evidence.entry(reason).or_default() += hours;
+        if capitalisable {
+            line.capitalisable_hours += hours;
+        } else {
+            line.expensed_hours += hours;
+        }
+        match p.hourly_rate(&t.person, &t.date) {
+            Some((rate, currency)) => {
+                if line.currency.is_none() {
+                    line.currency = Some(currency.to_string());
+                }
+                if capitalisable {
+                    line.capitalisable += hours * rate;
+                } else {
+                    line.expensed += hours * rate;
+                }
+            }
+            None => line.unpriced_hours += hours,
+        }
+    }
+    lines.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+    use crate::rules::test_support::record_with_id;
+
+    #[test]
+    fn delivery_between_the_gates_is_capitalised_the_rest_expensed() {
+        let decision = |gate: &str, date: &str| {
+            Entity::GateDecision(GateDecision {
+                initiative_key: "BIZ-1".into(),
+                gate: gate.into(),
+                decision: "go".into(),
+                decider: None,
+                date: Some(date.into()),
+                conditions: None,
+            })
+        };
+        let entry = |date: &str, hours: u64| {
+            Entity::TimeEntry(TimeEntry {
+                person: "p".into(),
+                work_item_key: None,
+                initiative_key: Some("BIZ-1".into()),
+                date: date.into(),
+                started: None,
+                seconds: hours * 3600,
+                description: None,
+            })
+        };
+        let epic = Initiative {
+            key: "BIZ-1".into(),
+            title: "Payments".into(),
+            status: "In Progress".into(),
+            status_category: Some("in-progress".into()),
+            demand_type: Some("capability-planning".into()),
+            development_type: Some("sequential".into()),
+            value_stream: None,
+            portfolio: None,
+            business_owner: None,
+            strategic_theme: None,
+            current_gate: Some("G3".into()),
+            cost_of_delay: None,
+            user_business_value: None,
+            time_criticality: None,
+            risk_reduction: None,
+            job_size: None,
+            planned_start: None,
+            planned_end: None,
+            next_gate_due: None,
+            created: None,
+            labels: vec![],
+            risks: vec![],
+            kpis: vec![],
+        };
+        let records = vec![
+            Entity::Initiative(Box::new(epic)),
+            decision("G2", "2026-02-01"),
+            decision("G3", "2026-05-01"),
+            Entity::CostRate(CostRate {
+                person: Some("p".into()),
+                role: None,
+                hourly_rate: 100.0,
+                currency: "EUR".into(),
+                valid_from: None,
+                valid_to: None,
+            }),
+            entry("2026-01-20", 10), // before G2: expensed
+            entry("2026-02-10", 20), // delivery: capitalisable
+            entry("2026-03-31", 5),  // delivery
+            entry("2026-05-02", 8),  // after go-live: expensed
+        ];
+        let p = Portfolio::new(
+            records
+                .into_iter()
+                .enumerate()
+                .map(|(n, e)| record_with_id(n.to_string(), e)),
+            vec![],
+        );
+        let lines = split(&p, &Policy::default());
+        let q: Vec<(&str, f64, f64)> = lines
+            .iter()
+            .map(|l| (l.quarter.as_str(), l.capitalisable, l.expensed))
+            .collect();
+        assert_eq!(q, [("2026-Q1", 2500.0, 1000.0), ("2026-Q2", 0.0, 800.0)]);
+        assert_eq!(lines[0].evidence["expensed: before the G2 go"], 10.0);
+        assert_eq!(
+            lines[0].evidence["capitalisable: development between the G2 and G3 go"],
+            25.0
+        );
+        // Ideas and concepts are expensed whatever the gates say.
+        let mut p = p;
+        p.initiatives.get_mut("BIZ-1").unwrap().0.demand_type = Some("ideas-and-concepts".into());
+        assert!(
+            split(&p, &Policy::default())
+                .iter()
+                .all(|l| l.capitalisable == 0.0)
+        );
+    }
+}
