@@ -55,7 +55,7 @@ fn synthetic(initiatives: usize, entries: usize) -> Vec<Record> {
                 risk_reduction: None,
                 job_size: None,
                 planned_start: None,
-                planned_end: None,
+                planned_end: Some("2027-03-31".into()),
                 next_gate_due: Some(date(i)),
                 created: None,
                 labels: vec![],
@@ -74,6 +74,30 @@ fn synthetic(initiatives: usize, entries: usize) -> Vec<Record> {
                 conditions: None,
             }),
         ));
+        // Ten work items each: four resolved in the last quarter, six to go (forecasts).
+        for j in 0..10 {
+            let done = j < 4;
+            out.push(record(
+                format!("{key}-w{j}"),
+                Entity::WorkItem(WorkItem {
+                    key: format!("{key}-w{j}"),
+                    kind: "story".into(),
+                    title: format!("Story {j}"),
+                    status: if done { "Done" } else { "To Do" }.into(),
+                    status_category: Some(if done { "done" } else { "todo" }.into()),
+                    initiative_key: Some(key.clone()),
+                    parent_key: Some(key.clone()),
+                    assignee: None,
+                    sprint_ids: vec![],
+                    estimate: Some(3.0),
+                    created: Some("2026-06-01".into()),
+                    started: None,
+                    resolved: done.then(|| {
+                        format!("2026-{:02}-{:02}", 9 + (i + j) % 3, 1 + (i * 7 + j) % 27)
+                    }),
+                }),
+            ));
+        }
         for (k, kind) in ["budget", "actual"].iter().enumerate() {
             out.push(record(
                 format!("fin-{i}-{k}"),
@@ -172,6 +196,51 @@ fn main() {
         times.push(started.elapsed());
     }
     times.sort();
+    // The slowest rules, one at a time (TOLLGATE_BENCH_RULES=1).
+    if std::env::var_os("TOLLGATE_BENCH_RULES").is_some() {
+        let portfolio = Portfolio::new(records.clone(), vec![]);
+        let mut per_rule: Vec<(f64, String)> = Vec::new();
+        for rule in &pack.rules {
+            let mut one = pack.clone();
+            one.rules.retain(|r| r.id == rule.id);
+            let started = Instant::now();
+            let n = evaluate(&one, &portfolio, &ctx).len();
+            per_rule.push((
+                started.elapsed().as_secs_f64(),
+                format!("{} ({n} findings)", rule.id),
+            ));
+        }
+        per_rule.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (t, id) in per_rule.iter().take(8) {
+            println!("  {id}: {t:.2} s");
+        }
+    }
+    // Forecasts and capitalisation alone, on the same portfolio (they run inside the checks
+    // and reports too).
+    let portfolio = Portfolio::new(records.clone(), vec![]);
+    let today = tollgate_dmo::calendar::day_number("2026-11-27").unwrap();
+    let mut forecast_times = Vec::new();
+    let mut capitalisation_times = Vec::new();
+    let (mut forecasts, mut lines) = (0, 0);
+    for _ in 0..5 {
+        let started = Instant::now();
+        forecasts = tollgate_dmo::forecast::forecasts(&portfolio, today, 2026).len();
+        forecast_times.push(started.elapsed());
+        let started = Instant::now();
+        lines = tollgate_dmo::capitalisation::split(
+            &portfolio,
+            &tollgate_dmo::capitalisation::Policy::default(),
+        )
+        .len();
+        capitalisation_times.push(started.elapsed());
+    }
+    forecast_times.sort();
+    capitalisation_times.sort();
+    println!(
+        "forecasts: {forecasts} initiatives in delivery, median {:.2} s; capitalisation: {lines} lines from 1,000,000 time entries, median {:.2} s",
+        forecast_times[2].as_secs_f64(),
+        capitalisation_times[2].as_secs_f64()
+    );
     println!(
         "checks over 10,000 initiatives and 1,000,000 time entries ({} records): median {:.2} s, min {:.2} s, max {:.2} s; {findings} findings",
         records.len(),

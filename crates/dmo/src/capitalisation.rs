@@ -100,70 +100,98 @@ fn go_at(p: &Portfolio, key: &str, gate: &str) -> Option<i64> {
         .min()
 }
 
-/// Whether effort on `key` on `day` is capitalisable under `policy`, and why.
-pub fn judge(p: &Portfolio, policy: &Policy, key: &str, day: i64) -> (bool, String) {
-    let Some((i, _)) = p.initiatives.get(key) else {
-        return (
-            false,
-            "expensed: not an initiative the trackers know".into(),
-        );
-    };
-    let demand = i.demand_type.as_deref().unwrap_or("");
-    if policy.expensed_demand_types.iter().any(|d| d == demand) {
-        return (false, format!("expensed: demand type {demand}"));
-    }
-    if i.development_type.as_deref() == Some("continual") {
-        return if policy
-            .continual_capitalisable_demand_types
-            .iter()
-            .any(|d| d == demand)
-        {
-            (
-                true,
-                format!("capitalisable: continual development of {demand}"),
-            )
-        } else {
-            (
+/// How one initiative's effort is judged: once per initiative, then per day.
+enum Verdict {
+    /// The same whatever the day (demand type, continual work, unknown initiative).
+    Always(bool, String),
+    /// Capitalisable from the `from` go until the `until` go.
+    Window {
+        from: Option<i64>,
+        until: Option<i64>,
+        before: String,
+        during: String,
+        after: String,
+    },
+}
+
+impl Verdict {
+    fn new(p: &Portfolio, policy: &Policy, key: &str) -> Verdict {
+        let Some((i, _)) = p.initiatives.get(key) else {
+            return Verdict::Always(
                 false,
-                format!(
-                    "expensed: continual {}",
-                    if demand.is_empty() {
-                        "work without a demand type"
-                    } else {
-                        demand
-                    }
-                ),
-            )
+                "expensed: not an initiative the trackers know".into(),
+            );
         };
-    }
-    let from = go_at(p, key, &policy.from_gate);
-    let until = go_at(p, key, &policy.until_gate);
-    match (from, until) {
-        (None, _) => (
-            false,
-            format!("expensed: before the {} go", policy.from_gate),
-        ),
-        (Some(f), _) if day < f => (
-            false,
-            format!("expensed: before the {} go", policy.from_gate),
-        ),
-        (Some(_), Some(u)) if day >= u => (
-            false,
-            format!("expensed: after go-live (the {} go)", policy.until_gate),
-        ),
-        _ => (
-            true,
-            format!(
+        let demand = i.demand_type.as_deref().unwrap_or("");
+        if policy.expensed_demand_types.iter().any(|d| d == demand) {
+            return Verdict::Always(false, format!("expensed: demand type {demand}"));
+        }
+        if i.development_type.as_deref() == Some("continual") {
+            return if policy
+                .continual_capitalisable_demand_types
+                .iter()
+                .any(|d| d == demand)
+            {
+                Verdict::Always(
+                    true,
+                    format!("capitalisable: continual development of {demand}"),
+                )
+            } else {
+                Verdict::Always(
+                    false,
+                    format!(
+                        "expensed: continual {}",
+                        if demand.is_empty() {
+                            "work without a demand type"
+                        } else {
+                            demand
+                        }
+                    ),
+                )
+            };
+        }
+        Verdict::Window {
+            from: go_at(p, key, &policy.from_gate),
+            until: go_at(p, key, &policy.until_gate),
+            before: format!("expensed: before the {} go", policy.from_gate),
+            during: format!(
                 "capitalisable: development between the {} and {} go",
                 policy.from_gate, policy.until_gate
             ),
-        ),
+            after: format!("expensed: after go-live (the {} go)", policy.until_gate),
+        }
     }
+
+    fn on(&self, day: i64) -> (bool, &str) {
+        match self {
+            Verdict::Always(c, why) => (*c, why),
+            Verdict::Window {
+                from,
+                until,
+                before,
+                during,
+                after,
+            } => match (from, until) {
+                (None, _) => (false, before),
+                (Some(f), _) if day < *f => (false, before),
+                (Some(_), Some(u)) if day >= *u => (false, after),
+                _ => (true, during),
+            },
+        }
+    }
+}
+
+/// Whether effort on `key` on `day` is capitalisable under `policy`, and why.
+pub fn judge(p: &Portfolio, policy: &Policy, key: &str, day: i64) -> (bool, String) {
+    let verdict = Verdict::new(p, policy, key);
+    let (c, why) = verdict.on(day);
+    (c, why.to_string())
 }
 
 /// Effort per initiative and quarter, split by `policy`, by initiative then quarter.
 pub fn split(p: &Portfolio, policy: &Policy) -> Vec<Line> {
-    let mut lines: BTreeMap<(String, String), Line> = BTreeMap::new();
+    let mut verdicts: std::collections::HashMap<&str, Verdict> = Default::default();
+    let mut lines: std::collections::HashMap<(&str, i64), Line> = Default::default();
     for t in &p.time_entries {
         let Some(key) = p.initiative_of(t) else {
             continue;
@@ -171,19 +199,26 @@ pub fn split(p: &Portfolio, policy: &Policy) -> Vec<Line> {
         let Some(day) = day_number(&t.date) else {
             continue;
         };
+        let year: i64 = t.date[..4].parse().unwrap_or(0);
         let month: i64 = t.date.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
-        let quarter = format!("{}-Q{}", &t.date[..4], (month - 1) / 3 + 1);
+        let quarter = year * 4 + (month - 1) / 3;
         let hours = t.seconds as f64 / 3600.0;
-        let line = lines
-            .entry((key.to_string(), quarter.clone()))
-            .or_insert_with(|| Line {
-                key: key.to_string(),
-                quarter,
-                ..Line::default()
-            });
+        let verdict = verdicts
+            .entry(key)
+            .or_insert_with(|| Verdict::new(p, policy, key));
+        let (capitalisable, reason) = verdict.on(day);
+        let line = lines.entry((key, quarter)).or_insert_with(|| Line {
+            key: key.to_string(),
+            quarter: format!("{year}-Q{}", quarter - year * 4 + 1),
+            ..Line::default()
+        });
         line.hours += hours;
-        let (capitalisable, reason) = judge(p, policy, key, day);
-        *line.evidence.entry(reason).or_default() += hours;
+        match line.evidence.get_mut(reason) {
+            Some(h) => *h += hours,
+            None => {
+                line.evidence.insert(reason.to_string(), hours);
+            }
+        }
         if capitalisable {
             line.capitalisable_hours += hours;
         } else {
@@ -203,7 +238,9 @@ pub fn split(p: &Portfolio, policy: &Policy) -> Vec<Line> {
             None => line.unpriced_hours += hours,
         }
     }
-    lines.into_values().collect()
+    let mut out: Vec<Line> = lines.into_values().collect();
+    out.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.quarter.cmp(&b.quarter)));
+    out
 }
 
 #[cfg(test)]

@@ -182,7 +182,7 @@ fn buckets(
 ) -> Option<Buckets> {
     let mut by: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
     let mut spread = 0;
-    for f in p.finance.iter().filter(|f| f.initiative_key == key) {
+    for f in p.finance_of(key) {
         let Some(slot) = kinds.iter().position(|k| *k == f.kind) else {
             continue;
         };

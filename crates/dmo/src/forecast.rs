@@ -25,7 +25,7 @@ pub const WINDOW_WEEKS: i64 = 26;
 /// Work items resolved in the window below which the value stream's throughput stands in.
 pub const MIN_HISTORY: u32 = 3;
 /// Simulated runs per forecast.
-pub const TRIALS: usize = 2_000;
+pub const TRIALS: usize = 1_000;
 /// The longest a run may take, in weeks (10 years).
 pub const MAX_WEEKS: u32 = 520;
 

@@ -172,6 +172,18 @@ async fn the_steering_pack_of_the_demo_shows_the_ground_truth() {
     // MIRR at 8 % both ways: ((126 000 × 1.08 + 126 000) / 180 000)^(1/2) − 1 = 20.7 %; the
     // discounted payback 1 + (180 000 − 116 667) / 108 025 years = 19.0 months.
     assert_eq!((&biz9[4][..], &biz9[6][..]), ("20.7 %", "19.0 months"));
+    // 4106's case is monthly over 24 months: its quarterly entries spread over their months,
+    // discounted at 8 % a year's monthly rate; paid back after 18 months (in 2028-Q2).
+    let m = row(cases, "4106");
+    assert_eq!((&m[1][..], &m[5][..]), ("7 749 EUR", "18.0 months"));
+    assert_eq!(m[8].split(" / ").count(), 24);
+    assert!(
+        cases
+            .note
+            .contains("4106: monthly periods at 8.0 % a year, 0.643 % a month"),
+        "{}",
+        cases.note
+    );
     assert_eq!(row(cases, "BIZ-1")[1], "38 261 EUR");
     assert_eq!(
         row(cases, "BIZ-2")[3],

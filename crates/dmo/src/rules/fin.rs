@@ -29,35 +29,33 @@ pub(crate) fn fin_001(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
 
 pub(crate) fn fin_005(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
     let (warn, err) = (rule.p("warning_ratio"), rule.p("error_ratio"));
-    let mut labour: BTreeMap<String, (f64, f64, u64)> = BTreeMap::new();
-    let mut currencies: BTreeMap<String, String> = BTreeMap::new();
+    // Per initiative: labour cost, hours, entries without a rate, the rates' currency.
+    let mut labour: BTreeMap<&str, (f64, f64, u64, Option<&str>)> = BTreeMap::new();
     for t in &p.time_entries {
         let Some(key) = p.initiative_of(t) else {
             continue;
         };
-        let entry = labour.entry(key.to_string()).or_default();
+        let entry = labour.entry(key).or_default();
         let hours = t.seconds as f64 / 3600.0;
         match p.hourly_rate(&t.person, &t.date) {
             Some((rate, currency)) => {
                 entry.0 += hours * rate;
-                currencies
-                    .entry(key.to_string())
-                    .or_insert_with(|| currency.to_string());
+                entry.3.get_or_insert(currency);
             }
             None => entry.2 += 1,
         }
         entry.1 += hours;
     }
-    for (key, (cost, hours, unpriced)) in labour {
+    for (key, (cost, hours, unpriced, currency)) in labour {
+        let key = key.to_string();
         let budget = p.finance_total(&key, "budget");
         if budget <= 0.0 {
             continue;
         }
         let ratio = cost / budget;
-        let currency = currencies.get(&key).cloned();
         if ratio >= warn {
             let severity = (ratio > err).then_some(Severity::Error);
-            out.emit(severity, (SubjectKind::Initiative, &key), "", format!("Logged time on {key} costs {} ({:.0} % of its budget of {}): {} hours at the people's rates.", money_in(cost, currency.as_deref()), 100.0 * ratio, money_in(budget, p.currency(&key)), round1(hours)), json!({"labour_cost": cost, "hours": round1(hours), "budget": budget, "ratio": ratio, "entries_without_rate": unpriced}));
+            out.emit(severity, (SubjectKind::Initiative, &key), "", format!("Logged time on {key} costs {} ({:.0} % of its budget of {}): {} hours at the people's rates.", money_in(cost, currency), 100.0 * ratio, money_in(budget, p.currency(&key)), round1(hours)), json!({"labour_cost": cost, "hours": round1(hours), "budget": budget, "ratio": ratio, "entries_without_rate": unpriced}));
         }
     }
 }
@@ -161,9 +159,8 @@ pub(crate) fn fin_006(rule: &RuleConfig, p: &Portfolio, ctx: &Context, out: &mut
             .any(|g| gate_number(&g.gate).is_some_and(|n| n >= 3) && g.decision == "go");
         // Only the benefit planned for periods that have begun can have been realised yet.
         let planned: f64 = p
-            .finance
-            .iter()
-            .filter(|f| f.initiative_key == key && f.kind == "planned-benefit")
+            .finance_of(&key)
+            .filter(|f| f.kind == "planned-benefit")
             .filter(|f| {
                 period_start(&f.period)
                     .zip(today)

@@ -275,6 +275,15 @@ impl Portfolio {
             .filter(|c| !c.is_empty())
     }
 
+    /// An initiative's finance entries.
+    pub fn finance_of<'a>(&'a self, key: &str) -> impl Iterator<Item = &'a FinanceEntry> {
+        self.finance_by_initiative
+            .get(key)
+            .into_iter()
+            .flatten()
+            .map(|i| &self.finance[*i])
+    }
+
     /// Sum of finance entries of a kind for an initiative.
     pub fn finance_total(&self, key: &str, kind: &str) -> f64 {
         self.finance_by_initiative

@@ -128,7 +128,9 @@ pub enum Command {
     /// decisions due, initiatives at risk, business cases, resource heat map, findings by rule,
     /// changes since the last pack). `quarterly`: the portfolio increment review (value
     /// realised against the business cases, KPI trends per stream, capacity against demand,
-    /// investment mix). Run `check` first so the findings are current. HTML has charts.
+    /// investment mix). `capitalisation`: logged effort per initiative and quarter,
+    /// capitalisable or expensed by `[reports.capitalisation]`. Run `check` first so the
+    /// findings are current. HTML has charts.
     Report {
         /// Which report.
         #[arg(long, value_enum, default_value_t = ReportKind::Steering)]
