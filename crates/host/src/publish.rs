@@ -78,7 +78,7 @@ pub async fn publish(
     as_of: &str,
 ) -> Result<Vec<Outcome>, Error> {
     let findings = store.findings(true)?;
-    let guidance = Guidance::new(session, as_of)?;
+    let guidance = Guidance::new(session, &*store, as_of)?;
     // Findings know their initiative's connection; only ones recorded by an older Tollgate
     // need the store's initiatives to find it, and then they are read once.
     let legacy = if findings.iter().any(|f| {
@@ -227,20 +227,48 @@ pub async fn publish_step(
 /// What the host adds to each finding it sends, under the evidence's `tollgate` key (the
 /// contract's evidence is free-form JSON; docs/plugin-authoring.md): how to fix it (the rule's
 /// `fix`), by when (the next steering), a link to the initiative's dashboard page, and, for a
-/// resolved finding, whether it was resolved since the last steering (to acknowledge once).
+/// resolved finding, whether it was resolved since the last steering (to acknowledge once),
+/// and, for an initiative in delivery, its delivery forecast in one sentence.
 struct Guidance {
     fixes: BTreeMap<String, String>,
     next_steering: String,
     since: i64,
     dashboard: Option<String>,
+    forecasts: BTreeMap<String, String>,
 }
 
 impl Guidance {
-    fn new(session: &Session, as_of: &str) -> Result<Guidance, Error> {
+    fn new(session: &Session, store: &dyn Store, as_of: &str) -> Result<Guidance, Error> {
         let today = crate::report::parse_as_of(as_of)?;
         let meetings = session.config.reports.steering_around(today);
         let pack = crate::check::rule_pack(&session.config)?;
+        let seed = pack
+            .rules
+            .iter()
+            .find(|r| r.id == "GATE-009")
+            .and_then(|r| r.param("seed").ok())
+            .map_or_else(crate::report::forecast_seed, |s| s.abs() as u64);
+        let portfolio = crate::check::portfolio(store)?;
+        let forecasts = tollgate_dmo::forecast::forecasts(&portfolio, today, seed)
+            .into_iter()
+            .filter_map(|f| {
+                let (a, b) = (f.p50.as_ref()?, f.p85.as_ref()?);
+                let by_end = match (f.probability_by_planned_end, &f.planned_end) {
+                    (Some(c), Some(end)) => {
+                        format!("; {:.0} % by the planned end ({end})", 100.0 * c)
+                    }
+                    _ => String::new(),
+                };
+                Some((
+                    f.key,
+                    format!(
+                        "Delivery forecast from its throughput: half the simulated runs finish by {a}, 85 % by {b}{by_end}."
+                    ),
+                ))
+            })
+            .collect();
         Ok(Guidance {
+            forecasts,
             fixes: pack
                 .rules
                 .iter()
@@ -275,6 +303,7 @@ impl Guidance {
                 url_segment(&f.finding.subject.key)
             )),
             "resolved_recently": resolved_recently,
+            "forecast": self.forecasts.get(&f.finding.subject.key),
         });
         evidence
     }

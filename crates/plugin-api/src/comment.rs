@@ -52,6 +52,8 @@ struct Guidance {
     link: Option<String>,
     #[serde(default)]
     resolved_recently: bool,
+    #[serde(default)]
+    forecast: Option<String>,
 }
 
 fn guidance(f: &Finding) -> Guidance {
@@ -110,6 +112,9 @@ pub fn lines(findings: &[&Finding]) -> (String, Vec<Line>) {
                 "Please deal with {} before the next steering on {due}.",
                 if open.len() == 1 { "it" } else { "them" }
             ));
+        }
+        if let Some(forecast) = g.forecast {
+            when.push(forecast.trim().to_string());
         }
         if let Some(link) = g.link {
             when.push(format!("Details: {link}"));
@@ -191,15 +196,18 @@ mod tests {
 
     #[test]
     fn a_comment_says_how_to_fix_by_when_and_thanks_once_for_what_was_fixed() {
-        let guided = |rule: &str, severity, status, recently: bool| Finding {
+        let guided = |rule: &str, severity, status, recently: bool| {
+            Finding {
             evidence: serde_json::json!({"hours": 56, "tollgate": {
                 "how_to_fix": "Record the decision in gate-decisions.csv.",
                 "due": "2026-12-11",
                 "link": "https://dmo.example/initiatives/BIZ-22",
                 "resolved_recently": recently,
+                "forecast": "Delivery forecast from its throughput: half the simulated runs finish by 2027-04-30, 85 % by 2027-09-03.",
             }})
             .to_string(),
             ..finding(rule, severity, status)
+        }
         };
         let open = guided("GATE-001", Severity::Blocker, FindingStatus::Open, false);
         let fixed = guided("DEM-001", Severity::Error, FindingStatus::Resolved, true);
@@ -218,7 +226,7 @@ mod tests {
                 ),
                 (
                     None,
-                    "Please deal with it before the next steering on 2026-12-11. Details: https://dmo.example/initiatives/BIZ-22"
+                    "Please deal with it before the next steering on 2026-12-11. Delivery forecast from its throughput: half the simulated runs finish by 2027-04-30, 85 % by 2027-09-03. Details: https://dmo.example/initiatives/BIZ-22"
                 ),
                 (
                     Some("resolved"),

@@ -592,6 +592,22 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
                 "{text}"
             );
             assert!(!text.contains("BLOCKER"), "{text}");
+            // An initiative in delivery with a throughput of its own carries its forecast.
+            let biz22 = &d.issue("BIZ-22").unwrap().comments[0].body;
+            let forecast = match face {
+                JiraFace::Cloud => tollgate_sandbox::jira::adf_text(biz22),
+                JiraFace::DataCenter => biz22.as_str().unwrap().to_string(),
+            };
+            assert!(
+                forecast.contains(
+                    "Delivery forecast from its throughput: half the simulated runs finish by 2027-"
+                ),
+                "{forecast}"
+            );
+            assert!(
+                !text.contains("Delivery forecast"),
+                "BIZ-2 has too little history for one: {text}"
+            );
             match face {
                 JiraFace::Cloud => assert!(
                     body.to_string().contains(
