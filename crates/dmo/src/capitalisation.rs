@@ -273,29 +273,10 @@ mod tests {
             })
         };
         let epic = Initiative {
-            key: "BIZ-1".into(),
-            title: "Payments".into(),
-            status: "In Progress".into(),
-            status_category: Some("in-progress".into()),
             demand_type: Some("capability-planning".into()),
             development_type: Some("sequential".into()),
-            value_stream: None,
-            portfolio: None,
-            business_owner: None,
-            strategic_theme: None,
             current_gate: Some("G3".into()),
-            cost_of_delay: None,
-            user_business_value: None,
-            time_criticality: None,
-            risk_reduction: None,
-            job_size: None,
-            planned_start: None,
-            planned_end: None,
-            next_gate_due: None,
-            created: None,
-            labels: vec![],
-            risks: vec![],
-            kpis: vec![],
+            ..crate::rules::test_support::bare_initiative("BIZ-1")
         };
         let records = vec![
             Entity::Initiative(Box::new(epic)),

@@ -105,25 +105,13 @@ pub fn irr(cfs: &[f64], guess: f64) -> Irr {
         5.0, 10.0, 20.0, 50.0, 100.0,
     ];
     for pair in GRID.windows(2) {
-        let (mut lo, mut hi) = (pair[0], pair[1]);
+        let (lo, hi) = (pair[0], pair[1]);
         let (flo, fhi) = (npv(lo, cfs), npv(hi, cfs));
         if flo == 0.0 {
             return found(lo, IrrMethod::Bisection);
         }
         if (flo < 0.0) != (fhi < 0.0) {
-            let lo_negative = flo < 0.0;
-            for _ in 0..200 {
-                let mid = (lo + hi) / 2.0;
-                if (npv(mid, cfs) < 0.0) == lo_negative {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
-                if hi - lo < 1e-14 {
-                    break;
-                }
-            }
-            return found((lo + hi) / 2.0, IrrMethod::Bisection);
+            return found(bisect(cfs, lo, hi, flo < 0.0), IrrMethod::Bisection);
         }
     }
     Irr {
@@ -132,6 +120,23 @@ pub fn irr(cfs: &[f64], guess: f64) -> Irr {
         reason: Some(NoIrr::NoRootInRange),
         multiple_sign_changes: multiple,
     }
+}
+
+/// The rate between `lo` and `hi` where the NPV changes sign (it is negative at `lo` when
+/// `lo_negative`), bisected to 1e-14.
+fn bisect(cfs: &[f64], mut lo: f64, mut hi: f64, lo_negative: bool) -> f64 {
+    for _ in 0..200 {
+        let mid = (lo + hi) / 2.0;
+        if (npv(mid, cfs) < 0.0) == lo_negative {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        if hi - lo < 1e-14 {
+            break;
+        }
+    }
+    (lo + hi) / 2.0
 }
 
 /// Every rate per period from −99 % to 10 000 % at which the NPV is zero, lowest first: a
@@ -154,20 +159,7 @@ pub fn irr_roots(cfs: &[f64]) -> Vec<f64> {
         if prev.1 == 0.0 {
             roots.push(prev.0);
         } else if (prev.1 < 0.0) != (f < 0.0) && f != 0.0 {
-            let (mut lo, mut hi) = (prev.0, r);
-            let lo_negative = prev.1 < 0.0;
-            for _ in 0..200 {
-                let mid = (lo + hi) / 2.0;
-                if (npv(mid, cfs) < 0.0) == lo_negative {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
-                if hi - lo < 1e-14 {
-                    break;
-                }
-            }
-            roots.push((lo + hi) / 2.0);
+            roots.push(bisect(cfs, prev.0, r, prev.1 < 0.0));
         }
         prev = (r, f);
     }

@@ -264,29 +264,10 @@ mod tests {
 
     fn epic(key: &str, end: &str) -> Entity {
         Entity::Initiative(Box::new(Initiative {
-            key: key.into(),
-            title: key.into(),
-            status: "In Progress".into(),
-            status_category: Some("in-progress".into()),
-            demand_type: None,
-            development_type: None,
             value_stream: Some("Retail".into()),
-            portfolio: None,
-            business_owner: None,
-            strategic_theme: None,
             current_gate: Some("G2".into()),
-            cost_of_delay: None,
-            user_business_value: None,
-            time_criticality: None,
-            risk_reduction: None,
-            job_size: None,
-            planned_start: None,
             planned_end: Some(end.into()),
-            next_gate_due: None,
-            created: None,
-            labels: vec![],
-            risks: vec![],
-            kpis: vec![],
+            ..crate::rules::test_support::bare_initiative(key)
         }))
     }
 

@@ -92,6 +92,20 @@ impl Browser<'_> {
         .await
     }
 
+    /// The texts of column `column` of the rows of the table `table` (a CSS selector).
+    async fn column(&self, table: &str, column: usize) -> Vec<String> {
+        self.script(&format!(
+            "return [...document.querySelectorAll('{table} tbody tr')].map(r => r.cells[{column}].textContent);"
+        ))
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect()
+    }
+
     /// Severe browser console entries (failed loads, script errors) since the last call.
     async fn severe_logs(&self) -> Vec<String> {
         self.call(
@@ -370,25 +384,8 @@ async fn the_dashboard_in_headless_chromium() {
         "a link back to the work item in Azure DevOps: {tracker}"
     );
     // Its delivery progress: work items by status, and a burn-up over its sprints.
-    let progress = browser
-        .script(
-            r#"return [...document.querySelectorAll('#progress tbody tr')].map(r => r.cells[0].textContent + ' ' + r.cells[1].textContent);"#,
-        )
-        .await;
-    let progress: Vec<&str> = progress
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    assert_eq!(
-        progress
-            .iter()
-            .map(|r| r.split(' ').next().unwrap())
-            .collect::<Vec<_>>(),
-        ["done", "in", "to"],
-        "{progress:?}"
-    );
+    let progress = browser.column("#progress", 0).await;
+    assert_eq!(progress, ["done", "in progress", "to do"], "{progress:?}");
     assert_charts(&page, &["burn-up"]);
     // Its forecast, or why there is none (no work item of its value stream resolved lately).
     let forecast = browser
@@ -443,25 +440,12 @@ async fn the_dashboard_in_headless_chromium() {
     .await;
     let page = browser.inspect().await;
     assert_eq!(page["status"], 200, "{page}");
-    let streams = browser
-        .script(
-            r#"return [...document.querySelectorAll('#roadmap tbody tr')].map(r => r.cells[2].textContent);"#,
-        )
-        .await;
-    let streams: Vec<&str> = streams
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let streams = browser.column("#roadmap", 2).await;
     assert!(
         !streams.is_empty() && (streams.len() as u64) < all_rows,
         "{streams:?} of {all_rows}"
     );
-    assert!(
-        streams.iter().all(|s| *s == "Retail banking"),
-        "{streams:?}"
-    );
+    assert!(streams.iter().all(|s| s == "Retail banking"), "{streams:?}");
     let banner = browser
         .script("return document.querySelector('#filtered').textContent")
         .await;
@@ -477,19 +461,9 @@ async fn the_dashboard_in_headless_chromium() {
     browser.screenshot(&shots.join("filtered.png")).await;
     // Gate, severity and owner the same way, by address: blockers only leaves red rows.
     browser.go(&format!("{base}/?severity=blocker")).await;
-    let colours = browser
-        .script(
-            r#"return [...document.querySelectorAll('#rag-status tbody tr')].map(r => r.cells[2].textContent);"#,
-        )
-        .await;
-    let colours: Vec<&str> = colours
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let colours = browser.column("#rag-status", 2).await;
     assert!(
-        !colours.is_empty() && colours.iter().all(|c| *c == "red"),
+        !colours.is_empty() && colours.iter().all(|c| c == "red"),
         "{colours:?}"
     );
 

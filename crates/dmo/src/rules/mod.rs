@@ -310,6 +310,35 @@ pub const DEFAULT_PACK: &str = include_str!("../../../../config/rules.toml");
 pub(crate) mod test_support {
     use crate::model::{Entity, Provenance, Record};
 
+    /// An in-progress initiative with only its key (and its key as title) set.
+    pub fn bare_initiative(key: &str) -> crate::model::Initiative {
+        crate::model::Initiative {
+            key: key.into(),
+            title: key.into(),
+            status: "In Progress".into(),
+            status_category: Some("in-progress".into()),
+            demand_type: None,
+            development_type: None,
+            value_stream: None,
+            portfolio: None,
+            business_owner: None,
+            strategic_theme: None,
+            current_gate: None,
+            cost_of_delay: None,
+            user_business_value: None,
+            time_criticality: None,
+            risk_reduction: None,
+            job_size: None,
+            planned_start: None,
+            planned_end: None,
+            next_gate_due: None,
+            created: None,
+            labels: vec![],
+            risks: vec![],
+            kpis: vec![],
+        }
+    }
+
     /// A record of connection `t` with the given external id.
     pub fn record_with_id(external_id: String, entity: Entity) -> Record {
         Record {
@@ -333,31 +362,7 @@ mod tests {
     #[test]
     fn findings_about_an_initiative_know_where_it_came_from() {
         use crate::model::*;
-        let epic = Initiative {
-            key: "BIZ-7".into(),
-            title: "t".into(),
-            status: "In Progress".into(),
-            status_category: Some("in-progress".into()),
-            demand_type: None,
-            development_type: None,
-            value_stream: None,
-            portfolio: None,
-            business_owner: None,
-            strategic_theme: None,
-            current_gate: None,
-            cost_of_delay: None,
-            user_business_value: None,
-            time_criticality: None,
-            risk_reduction: None,
-            job_size: None,
-            planned_start: None,
-            planned_end: None,
-            next_gate_due: None,
-            created: None,
-            labels: vec![],
-            risks: vec![],
-            kpis: vec![],
-        };
+        let epic = test_support::bare_initiative("BIZ-7");
         let record =
             test_support::record_with_id("10007".into(), Entity::Initiative(Box::new(epic)));
         let mut elsewhere = record.clone();
