@@ -535,16 +535,6 @@ mod tests {
 
     fn initiative(key: &str, gate: &str) -> Initiative {
         Initiative {
-            key: key.into(),
-            title: key.into(),
-            status: "In Progress".into(),
-            status_category: Some("in-progress".into()),
-            demand_type: None,
-            development_type: None,
-            value_stream: None,
-            portfolio: None,
-            business_owner: None,
-            strategic_theme: None,
             current_gate: Some(gate.into()),
             cost_of_delay: Some(30_000.0),
             user_business_value: Some(8.0),
@@ -553,11 +543,7 @@ mod tests {
             job_size: Some(8.0),
             planned_start: Some("2026-01-01".into()),
             planned_end: Some("2027-06-30".into()),
-            next_gate_due: None,
-            created: None,
-            labels: vec![],
-            risks: vec![],
-            kpis: vec![],
+            ..crate::rules::test_support::bare_initiative(key)
         }
     }
 
