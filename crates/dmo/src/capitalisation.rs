@@ -181,13 +181,6 @@ impl Verdict {
     }
 }
 
-/// Whether effort on `key` on `day` is capitalisable under `policy`, and why.
-pub fn judge(p: &Portfolio, policy: &Policy, key: &str, day: i64) -> (bool, String) {
-    let verdict = Verdict::new(p, policy, key);
-    let (c, why) = verdict.on(day);
-    (c, why.to_string())
-}
-
 /// Effort per initiative and quarter, split by `policy`, by initiative then quarter.
 pub fn split(p: &Portfolio, policy: &Policy) -> Vec<Line> {
     let mut verdicts: std::collections::HashMap<&str, Verdict> = Default::default();

@@ -3,10 +3,12 @@
 /// A number: `1234.5`, `1 234,5`, `1.234,5`, `1,234.5`, `12,5`, with an optional trailing `%`
 /// when `percent` is allowed. Returns a message for people on failure.
 pub fn number(raw: &str, percent: bool) -> Result<f64, String> {
+    // Thousands separators out; a typographic minus (as some spreadsheets write) is a minus.
     let mut s: String = raw
         .trim()
         .chars()
         .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\''))
+        .map(|c| if c == '\u{2212}' { '-' } else { c })
         .collect();
     if percent {
         s = s.trim_end_matches('%').to_string();
@@ -149,6 +151,7 @@ mod tests {
             assert_eq!(number(raw, false).unwrap(), want, "{raw}");
         }
         assert_eq!(number("80 %", true).unwrap(), 80.0);
+        assert_eq!(number("−184 800", false).unwrap(), -184_800.0);
         assert!(number("80 %", false).is_err());
         assert!(
             number("seven", false)
