@@ -459,6 +459,10 @@ async fn the_api_wants_its_token_and_metrics_move_after_a_run() {
     // The other dashboard pages answer, with their charts.
     for (path, needle) in [
         ("/quarterly", "id=\"chart-investment-mix\"><svg"),
+        (
+            "/capitalisation",
+            "id=\"chart-capitalisation-by-quarter\"><svg",
+        ),
         ("/runs", "<table id=\"runs\">"),
     ] {
         let (status, page) = get(&format!("{base}{path}")).await;

@@ -3,7 +3,7 @@
 #[allow(unused_imports)]
 use super::*;
 
-pub(super) const NAV: &str = "<nav><a href=\"/\">Portfolio</a><a href=\"/quarterly\">Quarterly review</a><a href=\"/resources\">Resources</a><a href=\"/runs\">Runs</a><a href=\"/metrics\">Metrics</a></nav>\n";
+pub(super) const NAV: &str = "<nav><a href=\"/\">Portfolio</a><a href=\"/quarterly\">Quarterly review</a><a href=\"/resources\">Resources</a><a href=\"/capitalisation\">Capitalisation</a><a href=\"/runs\">Runs</a><a href=\"/metrics\">Metrics</a></nav>\n";
 
 pub(super) fn html_response(status: StatusCode, body: String) -> Response {
     (
@@ -101,6 +101,14 @@ pub(super) async fn dashboard(
 pub(super) async fn quarterly_page(State(d): State<Arc<Daemon>>) -> Response {
     live_report(d, |d, store, today| {
         crate::report::build(store, ReportKind::Quarterly, today, &d.session.config)
+    })
+    .await
+}
+
+/// Capitalisation of today: effort per initiative and quarter, capitalisable or expensed.
+pub(super) async fn capitalisation_page(State(d): State<Arc<Daemon>>) -> Response {
+    live_report(d, |d, store, today| {
+        crate::report::build(store, ReportKind::Capitalisation, today, &d.session.config)
     })
     .await
 }

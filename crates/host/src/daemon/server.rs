@@ -74,6 +74,7 @@ pub(super) fn router(daemon: Arc<Daemon>) -> Router {
         .route("/", get(dashboard))
         .route("/initiatives/{key}", get(initiative_page))
         .route("/quarterly", get(quarterly_page))
+        .route("/capitalisation", get(capitalisation_page))
         .route("/resources", get(resources_page))
         .route("/runs", get(runs_page))
         .route("/api/v1/initiatives", get(initiatives))
