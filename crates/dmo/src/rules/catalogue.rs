@@ -253,6 +253,18 @@ mod finance_rules {
         crate::rules::test_support::record_with_id("case".into(), entity)
     }
 
+    /// The default pack's findings on `records`, as of 2026-11-27.
+    fn default_pack_on(records: Vec<Record>) -> Vec<crate::rules::Finding> {
+        let pack = RulePack::from_toml(DEFAULT_PACK).unwrap();
+        evaluate(
+            &pack,
+            &super::Portfolio::new(records, vec![]),
+            &Context {
+                today: "2026-11-27".into(),
+            },
+        )
+    }
+
     /// TV1 of dmo-domain.md as a business case table: NPV −21.04 at 10 %, IRR 8.90 %,
     /// simple payback 2.6 years, never paid back discounted.
     #[test]
@@ -280,14 +292,7 @@ mod finance_rules {
                 .collect(),
             last_reviewed: None,
         };
-        let pack = RulePack::from_toml(DEFAULT_PACK).unwrap();
-        let findings = evaluate(
-            &pack,
-            &super::Portfolio::new(vec![record(Entity::BusinessCase(case))], vec![]),
-            &Context {
-                today: "2026-11-27".into(),
-            },
-        );
+        let findings = default_pack_on(vec![record(Entity::BusinessCase(case))]);
         let by = |id: &str| findings.iter().find(|f| f.rule_id == id).unwrap();
         assert!((by("FIN-002").evidence["npv"].as_f64().unwrap() + 21.036_814).abs() < 1e-6);
         assert!((by("FIN-003").evidence["irr"].as_f64().unwrap() - 0.088_963_394_693).abs() < 1e-9);
@@ -323,14 +328,7 @@ mod finance_rules {
             }],
             last_reviewed: None,
         };
-        let pack = RulePack::from_toml(DEFAULT_PACK).unwrap();
-        let findings = evaluate(
-            &pack,
-            &super::Portfolio::new(vec![record(Entity::BusinessCase(case))], vec![]),
-            &Context {
-                today: "2026-11-27".into(),
-            },
-        );
+        let findings = default_pack_on(vec![record(Entity::BusinessCase(case))]);
         let fin: Vec<&crate::rules::Finding> = findings
             .iter()
             .filter(|f| f.rule_id.starts_with("FIN"))
@@ -364,27 +362,14 @@ mod more_rules {
 
     fn initiative(key: &str) -> Initiative {
         Initiative {
-            key: key.into(),
-            title: key.into(),
-            status: "In Progress".into(),
-            status_category: Some("in-progress".into()),
             demand_type: Some("ideas-and-concepts".into()),
             development_type: Some("sequential".into()),
             value_stream: Some("retail".into()),
-            portfolio: None,
             business_owner: Some("o".into()),
             strategic_theme: Some("growth".into()),
             current_gate: Some("G1".into()),
             cost_of_delay: Some(1.0),
-            user_business_value: None,
-            time_criticality: None,
-            risk_reduction: None,
-            job_size: None,
-            planned_start: None,
-            planned_end: None,
-            next_gate_due: None,
             created: Some("2026-01-01".into()),
-            labels: vec![],
             risks: vec![Risk {
                 title: "r".into(),
                 probability: None,
@@ -392,7 +377,7 @@ mod more_rules {
                 owner: Some("o".into()),
                 mitigation: Some("m".into()),
             }],
-            kpis: vec![],
+            ..crate::rules::test_support::bare_initiative(key)
         }
     }
 
