@@ -340,7 +340,43 @@ impl EntityKind {
 }
 
 impl Entity {
-    /// Its kind.
+    /// How people name it: an initiative's or work item's key, a person's or team's id, a
+    /// sprint's name, the initiative a finance entry, business case, decision or allocation
+    /// belongs to. `None` when it has nothing to be named by.
+    pub fn label(&self) -> Option<String> {
+        let text = match self {
+            Entity::Initiative(i) => i.key.clone(),
+            Entity::WorkItem(w) => w.key.clone(),
+            Entity::Sprint(s) => s.name.clone(),
+            Entity::TimeEntry(t) => format!(
+                "{} on {}",
+                t.person,
+                t.work_item_key
+                    .as_deref()
+                    .or(t.initiative_key.as_deref())
+                    .unwrap_or(&t.date)
+            ),
+            Entity::Person(x) => x.id.clone(),
+            Entity::Team(t) => t.id.clone(),
+            Entity::Allocation(a) => format!(
+                "{} to {}",
+                a.person,
+                a.initiative_key
+                    .as_deref()
+                    .or(a.team.as_deref())
+                    .unwrap_or("?")
+            ),
+            Entity::CostRate(c) => c.person.clone().or_else(|| c.role.clone())?,
+            Entity::FinanceEntry(f) => format!("{} {} {}", f.initiative_key, f.period, f.kind),
+            Entity::BusinessCase(b) => b.initiative_key.clone(),
+            Entity::GateDecision(g) => format!("{} {}", g.initiative_key, g.gate),
+            Entity::Dependency(d) => format!("{} on {}", d.from_key, d.to_key),
+        };
+        let text = text.trim().to_string();
+        (!text.is_empty()).then_some(text)
+    }
+
+    /// The entity's kind.
     pub fn kind(&self) -> EntityKind {
         match self {
             Entity::Initiative(_) => EntityKind::Initiative,
@@ -557,6 +593,33 @@ impl Record {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_are_named_as_people_know_them() {
+        let epic = crate::rules::test_support::bare_initiative("BIZ-7");
+        assert_eq!(
+            Entity::Initiative(Box::new(epic)).label().as_deref(),
+            Some("BIZ-7")
+        );
+        let entry = Entity::FinanceEntry(FinanceEntry {
+            initiative_key: "BIZ-7".into(),
+            period: "2026-Q1".into(),
+            kind: "budget".into(),
+            expense_type: None,
+            amount: 1.0,
+            currency: "EUR".into(),
+        });
+        assert_eq!(entry.label().as_deref(), Some("BIZ-7 2026-Q1 budget"));
+        let rate = Entity::CostRate(CostRate {
+            person: None,
+            role: None,
+            hourly_rate: 1.0,
+            currency: "EUR".into(),
+            valid_from: None,
+            valid_to: None,
+        });
+        assert_eq!(rate.label(), None);
+    }
 
     fn provenance() -> Provenance {
         Provenance {

@@ -202,9 +202,10 @@ pub enum CallError {
         what: String,
     },
     /// The plugin trapped: a panic, an `unreachable`, a bug.
-    #[error("the plugin crashed: {message}{}", if stderr.is_empty() { String::new() } else { format!("; its stderr: {stderr}") })]
+    #[error("the plugin crashed: {message}")]
     Trap {
-        /// Wasmtime's description, with the wasm backtrace.
+        /// What happened, in one paragraph: the panic message and where, the trap, the
+        /// plugin's function (see `describe_trap`).
         message: String,
         /// The tail of what the plugin wrote to stderr (a panic message).
         stderr: String,
@@ -804,7 +805,15 @@ impl Runtime {
             tokio::time::timeout(limit, fut).await
         };
         let state = store.data();
-        forward_output(&plugin.info.id, &ctx.connection, &stdout, &stderr);
+        // A trap's stderr (a panic) goes into the one paragraph that reports it, not the log
+        // line by line as well.
+        let trapped = matches!(outcome, Ok(Err(_)));
+        forward_output(
+            &plugin.info.id,
+            &ctx.connection,
+            &stdout,
+            (!trapped).then_some(&stderr),
+        );
         let result = match outcome {
             Err(_elapsed) => {
                 self.stats.timeouts.inc();
@@ -823,9 +832,11 @@ impl Runtime {
                         limit_bytes: ctx.limits.memory_bytes,
                     })
                 } else {
+                    let raw = tail(&stderr.contents(), 2000);
+                    let message = http::printable(&describe_trap(&trap, &raw)).into_owned();
                     Err(CallError::Trap {
-                        message: format!("{trap:?}"),
-                        stderr: http::printable(&tail(&stderr.contents(), 2000)).into_owned(),
+                        message,
+                        stderr: http::printable(&raw).into_owned(),
                     })
                 }
             }
@@ -962,11 +973,78 @@ fn tail(bytes: &[u8], max: usize) -> String {
 
 /// The plugin's stdout and stderr go to the host log, line by line, control characters
 /// escaped.
+/// A trap in one paragraph: the panic message and where it was raised (from the plugin's
+/// stderr, as Rust's panic handler writes it), else the trap itself; and the plugin's own
+/// function, with its file and line when the component carries names and debug information.
+/// No host backtrace: it says nothing about the plugin.
+fn describe_trap(trap: &wasmtime::Error, stderr: &str) -> String {
+    let kind = trap
+        .downcast_ref::<wasmtime::Trap>()
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| trap.root_cause().to_string());
+    let kind = kind.lines().next().unwrap_or_default().trim().to_string();
+    // "thread '<unnamed>' panicked at src/lib.rs:42:9:\nthe message\nnote: run with ..."
+    let mut panic = None;
+    let mut lines = stderr.lines();
+    while let Some(line) = lines.next() {
+        if let Some(at) = line.split(" panicked at ").nth(1) {
+            let message: Vec<&str> = lines
+                .by_ref()
+                .take_while(|l| !l.starts_with("note: "))
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            panic = Some((at.trim_end_matches(':').to_string(), message.join(" ")));
+            break;
+        }
+    }
+    // The first frame of the plugin's own code: not the panic machinery of its standard library.
+    let frame = trap
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .and_then(|bt| {
+            bt.frames().iter().find_map(|f| {
+                let name = f.func_name()?;
+                let machinery = [
+                    "core::panicking",
+                    "std::",
+                    "core::",
+                    "rust_panic",
+                    "__rust",
+                    "abort",
+                    "panic",
+                ]
+                .iter()
+                .any(|m| name.contains(m));
+                if machinery {
+                    return None;
+                }
+                let place = f
+                    .symbols()
+                    .first()
+                    .and_then(|s| Some(format!(" ({}:{})", s.file()?, s.line()?)))
+                    .unwrap_or_default();
+                Some(format!("{name}{place}"))
+            })
+        });
+    let mut text = match panic {
+        Some((at, message)) if !message.is_empty() => format!("{message} (panicked at {at})"),
+        Some((at, _)) => format!("a panic at {at}"),
+        None => kind.clone(),
+    };
+    if let Some(f) = frame {
+        text.push_str(&format!(", in {f}"));
+    }
+    if !text.contains(&kind) {
+        text.push_str(&format!("; {kind}"));
+    }
+    text
+}
+
 fn forward_output(
     plugin: &str,
     connection: &str,
     stdout: &MemoryOutputPipe,
-    stderr: &MemoryOutputPipe,
+    stderr: Option<&MemoryOutputPipe>,
 ) {
     for line in String::from_utf8_lossy(&stdout.contents())
         .lines()
@@ -975,6 +1053,9 @@ fn forward_output(
         let line = http::printable(line);
         tracing::info!(plugin = %plugin, connection = %connection, stream = "stdout", "{line}");
     }
+    let Some(stderr) = stderr else {
+        return;
+    };
     for line in String::from_utf8_lossy(&stderr.contents())
         .lines()
         .filter(|l| !l.trim().is_empty())

@@ -188,7 +188,24 @@ async fn panic_is_a_trap_with_the_panic_message() {
         }
         other => panic!("expected a trap, got {other:?}"),
     }
-    assert!(captured_logs().contains("hostile plugin panicked on purpose"));
+    // One paragraph: the panic message, where the plugin raised it, the trap; no host
+    // backtrace, nothing twice.
+    let text = err.to_string();
+    assert_eq!(
+        text,
+        "the plugin crashed: hostile plugin panicked on purpose (panicked at tests/fixtures/hostile/src/lib.rs:67:24); wasm trap: wasm `unreachable` instruction executed"
+    );
+    // The log has it in the call's one line, not the plugin's stderr line by line as well.
+    let logs = captured_logs();
+    assert!(
+        logs.lines().any(|l| l.contains("plugin call failed")
+            && l.contains("hostile plugin panicked on purpose (panicked at")),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains("wasm backtrace") && !logs.contains("RUST_BACKTRACE"),
+        "{logs}"
+    );
     h.assert_recovers().await;
 }
 

@@ -694,11 +694,19 @@ async fn sync_stream(
                     severity: tollgate_dmo::Severity::Warning,
                     code: "invalid-value".to_string(),
                     message: format!("{}: {}", problem.field, problem.message),
-                    location: Some(format!(
-                        "{}/{}",
-                        record.entity.kind().as_str(),
-                        record.provenance.external_id
-                    )),
+                    // By the record's key, as people know it, and its id in the source.
+                    location: Some(match record.entity.label() {
+                        Some(label) if label != record.provenance.external_id => format!(
+                            "{} {label} (id {})",
+                            record.entity.kind().as_str(),
+                            record.provenance.external_id
+                        ),
+                        _ => format!(
+                            "{} {}",
+                            record.entity.kind().as_str(),
+                            record.provenance.external_id
+                        ),
+                    }),
                 });
             }
         }
