@@ -323,7 +323,11 @@ pub async fn run(out: &Path, addr: &str, as_of: &str) -> Result<(), Error> {
         review.title,
         table(&review, "value-realised").len(),
         table(&review, "kpi-trends").len(),
-        table(&review, "capacity-demand").len(),
+        // Listed teams: not the rows for time of people on no team, nor the whole portfolio.
+        table(&review, "capacity-demand")
+            .iter()
+            .filter(|r| !r[0].starts_with('(') && r[0] != "whole portfolio")
+            .count(),
         out.join("quarterly-review.html").display()
     );
     println!("\n== Capitalisation (tollgate report --kind capitalisation)");
