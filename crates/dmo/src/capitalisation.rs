@@ -11,53 +11,36 @@
 use crate::calendar::day_number;
 use crate::rules::Portfolio;
 use crate::rules::portfolio::gate_number;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// How effort is split (the `[reports.capitalisation]` settings).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// How effort is split (the host's `[reports.capitalisation]` settings).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
-    /// The gate whose go (or conditional go) starts capitalisation (default `G2`, start of
-    /// delivery).
-    #[serde(default = "default_from")]
+    /// The gate whose go (or conditional go) starts capitalisation: start of delivery.
     pub from_gate: String,
-    /// The gate whose go ends it: go-live (default `G3`).
-    #[serde(default = "default_until")]
+    /// The gate whose go ends it: go-live.
     pub until_gate: String,
-    /// Demand types whose effort is always expensed (default: ideas and concepts).
-    #[serde(default = "default_expensed")]
+    /// Demand types whose effort is always expensed.
     pub expensed_demand_types: Vec<String>,
     /// For continual-track work (development type `continual`, no go-live): the demand types
-    /// whose effort is capitalisable (default: capability planning, increments and
-    /// improvements); the rest (service changes: running the service) is expensed.
-    #[serde(default = "default_continual")]
+    /// whose effort is capitalisable; the rest (service changes: running the service) is
+    /// expensed.
     pub continual_capitalisable_demand_types: Vec<String>,
 }
 
-fn default_from() -> String {
-    "G2".into()
-}
-fn default_until() -> String {
-    "G3".into()
-}
-fn default_expensed() -> Vec<String> {
-    vec!["ideas-and-concepts".into()]
-}
-fn default_continual() -> Vec<String> {
-    vec![
-        "capability-planning".into(),
-        "increments-and-improvements".into(),
-    ]
-}
-
 impl Default for Policy {
+    /// G2 to G3; ideas and concepts expensed; continual capability planning and increments
+    /// capitalised.
     fn default() -> Self {
         Policy {
-            from_gate: default_from(),
-            until_gate: default_until(),
-            expensed_demand_types: default_expensed(),
-            continual_capitalisable_demand_types: default_continual(),
+            from_gate: "G2".into(),
+            until_gate: "G3".into(),
+            expensed_demand_types: vec!["ideas-and-concepts".into()],
+            continual_capitalisable_demand_types: vec![
+                "capability-planning".into(),
+                "increments-and-improvements".into(),
+            ],
         }
     }
 }

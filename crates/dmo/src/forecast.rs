@@ -29,6 +29,16 @@ pub const TRIALS: usize = 1_000;
 /// The longest a run may take, in weeks (10 years).
 pub const MAX_WEEKS: u32 = 520;
 
+/// The seed of the forecasts' draws: the pack's GATE-009 `seed` (2026 without one), so the
+/// rule, the reports and the comments draw the same runs.
+pub fn seed_of(pack: &crate::rules::RulePack) -> u64 {
+    pack.rules
+        .iter()
+        .find(|r| r.id == "GATE-009")
+        .and_then(|r| r.param("seed").ok())
+        .map_or(2026, |s| s.abs() as u64)
+}
+
 /// A delivery forecast for one initiative.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Forecast {

@@ -242,12 +242,7 @@ impl Guidance {
         let today = crate::report::parse_as_of(as_of)?;
         let meetings = session.config.reports.steering_around(today);
         let pack = crate::check::rule_pack(&session.config)?;
-        let seed = pack
-            .rules
-            .iter()
-            .find(|r| r.id == "GATE-009")
-            .and_then(|r| r.param("seed").ok())
-            .map_or_else(crate::report::forecast_seed, |s| s.abs() as u64);
+        let seed = tollgate_dmo::forecast::seed_of(&pack);
         let portfolio = crate::check::portfolio(store)?;
         let forecasts = tollgate_dmo::forecast::forecasts(&portfolio, today, seed)
             .into_iter()

@@ -46,35 +46,18 @@ pub struct ReportsConfig {
 /// The capitalisation policy (docs/reports.md, "Capitalisation"): which logged effort is
 /// capitalisable (development between the delivery gate's go and go-live) and which expensed.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct CapitalisationConfig {
     /// The gate whose go (or conditional go) starts capitalisation (default `G2`, start of
     /// delivery).
-    #[serde(default = "default_from_gate")]
     pub from_gate: String,
     /// The gate whose go ends it: go-live (default `G3`).
-    #[serde(default = "default_until_gate")]
     pub until_gate: String,
     /// Demand types whose effort is always expensed (default: `ideas-and-concepts`).
-    #[serde(default = "default_expensed")]
     pub expensed_demand_types: Vec<String>,
     /// For continual-track work (no go-live), the demand types whose effort is capitalisable
     /// (default: `capability-planning`, `increments-and-improvements`); the rest is expensed.
-    #[serde(default = "default_continual")]
     pub continual_capitalisable_demand_types: Vec<String>,
-}
-
-fn default_from_gate() -> String {
-    tollgate_dmo::capitalisation::Policy::default().from_gate
-}
-fn default_until_gate() -> String {
-    tollgate_dmo::capitalisation::Policy::default().until_gate
-}
-fn default_expensed() -> Vec<String> {
-    tollgate_dmo::capitalisation::Policy::default().expensed_demand_types
-}
-fn default_continual() -> Vec<String> {
-    tollgate_dmo::capitalisation::Policy::default().continual_capitalisable_demand_types
 }
 
 impl Default for CapitalisationConfig {

@@ -682,14 +682,7 @@ fn roadmap(p: &Portfolio, today: i64) -> Table {
 /// so they agree with the rule (a configured pack with another seed draws other runs).
 pub fn forecast_seed() -> u64 {
     tollgate_dmo::rules::RulePack::from_toml(tollgate_dmo::rules::DEFAULT_PACK)
-        .ok()
-        .and_then(|pack| {
-            pack.rules
-                .iter()
-                .find(|r| r.id == "GATE-009")
-                .and_then(|r| r.param("seed").ok())
-        })
-        .map_or(2026, |s| s.abs() as u64)
+        .map_or(2026, |pack| tollgate_dmo::forecast::seed_of(&pack))
 }
 
 /// Delivery forecasts of the initiatives in delivery (tollgate_dmo::forecast).
