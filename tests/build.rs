@@ -9,12 +9,20 @@ fn main() {
         .unwrap();
     let files = build_wasm_packages(
         &workspace,
-        &["tollgate-fixture-hostile", "tollgate-fixture-paged"],
+        &[
+            "tollgate-fixture-hostile",
+            "tollgate-fixture-paged",
+            "tollgate-fixture-contract-0-1",
+        ],
     );
     println!(
         "cargo:rustc-env=FIXTURE_HOSTILE_WASM={}",
         files[0].display()
     );
     println!("cargo:rustc-env=FIXTURE_PAGED_WASM={}", files[1].display());
+    println!(
+        "cargo:rustc-env=FIXTURE_CONTRACT_0_1_WASM={}",
+        files[2].display()
+    );
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -15,6 +15,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 pub const HOSTILE_PLUGIN: &str = env!("FIXTURE_HOSTILE_WASM");
 /// The compiled paged-dataset fixture plugin (built by build.rs).
 pub const PAGED_PLUGIN: &str = env!("FIXTURE_PAGED_WASM");
+/// A plugin built against contract 0.1.0 as released (tests/fixtures/contract-0.1).
+pub const CONTRACT_0_1_PLUGIN: &str = env!("FIXTURE_CONTRACT_0_1_WASM");
 
 /// What an [`Upstream`] saw.
 #[derive(Debug, Clone)]

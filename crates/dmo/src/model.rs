@@ -215,6 +215,60 @@ pub struct FinanceEntry {
     pub currency: String,
 }
 
+/// One measurement of an initiative's value KPI from a source other than the initiative (the
+/// DMO's `kpis.csv`). [`crate::rules::Portfolio`] adds it to the initiative's KPI of the same
+/// name, or starts that KPI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct KpiMeasurement {
+    pub initiative_key: String,
+    /// The KPI's name, as on the initiative (compared without case).
+    pub kpi: String,
+    /// `YYYY-MM-DD`, or a period (`YYYY-MM`, `YYYY-Qn`, `YYYY`) meaning its last day.
+    pub date: String,
+    pub value: f64,
+    pub unit: Option<String>,
+    pub baseline: Option<f64>,
+    pub target: Option<f64>,
+}
+
+impl KpiMeasurement {
+    /// The day the measurement counts for: the date itself, or the last day of its period.
+    /// `None` when the date is neither.
+    pub fn day(&self) -> Option<String> {
+        period_end(self.date.trim())
+    }
+}
+
+/// The last day of a period (`2026-07` -> `2026-07-31`, `2026-Q3` -> `2026-09-30`, `2026` ->
+/// `2026-12-31`); a date stays itself. `None` for anything else.
+pub fn period_end(p: &str) -> Option<String> {
+    if is_date(p) {
+        return Some(p.to_string());
+    }
+    let year: i32 = p.get(..4)?.parse().ok()?;
+    let month = match p.get(4..) {
+        Some("") => 12,
+        Some(rest) => match rest.strip_prefix("-Q") {
+            Some(q) => 3 * q.parse::<u32>().ok().filter(|q| (1..=4).contains(q))?,
+            None => rest
+                .strip_prefix('-')
+                .filter(|m| m.len() == 2)?
+                .parse::<u32>()
+                .ok()
+                .filter(|m| (1..=12).contains(m))?,
+        },
+        None => return None,
+    };
+    let (next_year, next_month) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
+    let first_of_next = crate::calendar::day_number(&format!("{next_year:04}-{next_month:02}-01"))?;
+    Some(crate::calendar::date_of(first_of_next - 1))
+}
+
 /// One period of a business case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[allow(missing_docs)]
@@ -277,6 +331,7 @@ pub enum Entity {
     BusinessCase(BusinessCase),
     GateDecision(GateDecision),
     Dependency(Dependency),
+    KpiMeasurement(KpiMeasurement),
 }
 
 /// The kind of an entity, as stored and exported.
@@ -296,11 +351,12 @@ pub enum EntityKind {
     BusinessCase,
     GateDecision,
     Dependency,
+    KpiMeasurement,
 }
 
 impl EntityKind {
     /// Every kind, in export order.
-    pub const ALL: [EntityKind; 12] = [
+    pub const ALL: [EntityKind; 13] = [
         EntityKind::Initiative,
         EntityKind::WorkItem,
         EntityKind::Sprint,
@@ -313,6 +369,7 @@ impl EntityKind {
         EntityKind::BusinessCase,
         EntityKind::GateDecision,
         EntityKind::Dependency,
+        EntityKind::KpiMeasurement,
     ];
 
     /// The kebab-case name, as in JSON and the store.
@@ -330,6 +387,7 @@ impl EntityKind {
             EntityKind::BusinessCase => "business-case",
             EntityKind::GateDecision => "gate-decision",
             EntityKind::Dependency => "dependency",
+            EntityKind::KpiMeasurement => "kpi-measurement",
         }
     }
 
@@ -371,6 +429,7 @@ impl Entity {
             Entity::BusinessCase(b) => b.initiative_key.clone(),
             Entity::GateDecision(g) => format!("{} {}", g.initiative_key, g.gate),
             Entity::Dependency(d) => format!("{} on {}", d.from_key, d.to_key),
+            Entity::KpiMeasurement(k) => format!("{} {} {}", k.initiative_key, k.kpi, k.date),
         };
         let text = text.trim().to_string();
         (!text.is_empty()).then_some(text)
@@ -391,6 +450,7 @@ impl Entity {
             Entity::BusinessCase(_) => EntityKind::BusinessCase,
             Entity::GateDecision(_) => EntityKind::GateDecision,
             Entity::Dependency(_) => EntityKind::Dependency,
+            Entity::KpiMeasurement(_) => EntityKind::KpiMeasurement,
         }
     }
 }
@@ -585,6 +645,31 @@ impl Record {
                 c.nonempty("from_key", &d.from_key);
                 c.nonempty("to_key", &d.to_key);
             }
+            Entity::KpiMeasurement(k) => {
+                c.nonempty("initiative_key", &k.initiative_key);
+                c.nonempty("kpi", &k.kpi);
+                if k.day().is_none() {
+                    c.0.push(Problem {
+                        field: "date".to_string(),
+                        message: format!(
+                            "`{}` is not YYYY-MM-DD, YYYY-MM, YYYY-Qn or YYYY",
+                            k.date
+                        ),
+                    });
+                }
+                for (field, v) in [
+                    ("value", Some(k.value)),
+                    ("baseline", k.baseline),
+                    ("target", k.target),
+                ] {
+                    if let Some(v) = v.filter(|v| !v.is_finite()) {
+                        c.0.push(Problem {
+                            field: field.to_string(),
+                            message: format!("{v} is not a number"),
+                        });
+                    }
+                }
+            }
         }
         c.0
     }
@@ -610,6 +695,16 @@ mod tests {
             currency: "EUR".into(),
         });
         assert_eq!(entry.label().as_deref(), Some("BIZ-7 2026-Q1 budget"));
+        let measurement = Entity::KpiMeasurement(KpiMeasurement {
+            initiative_key: "BIZ-7".into(),
+            kpi: "NPS".into(),
+            date: "2026-Q3".into(),
+            value: 41.0,
+            unit: None,
+            baseline: None,
+            target: None,
+        });
+        assert_eq!(measurement.label().as_deref(), Some("BIZ-7 NPS 2026-Q3"));
         let rate = Entity::CostRate(CostRate {
             person: None,
             role: None,
@@ -689,5 +784,23 @@ mod tests {
         assert!(entry("2026-Q4").validate().is_empty());
         assert_eq!(entry("2026-13").validate().len(), 1);
         assert_eq!(entry("26-Q1").validate().len(), 1);
+    }
+
+    #[test]
+    fn a_kpi_period_counts_as_its_last_day() {
+        for (period, day) in [
+            ("2026-07", Some("2026-07-31")),
+            ("2028-02", Some("2028-02-29")),
+            ("2026-Q3", Some("2026-09-30")),
+            ("2026-Q4", Some("2026-12-31")),
+            ("2026", Some("2026-12-31")),
+            ("2026-05-14", Some("2026-05-14")),
+            ("2026-13", None),
+            ("2026-Q5", None),
+            ("26", None),
+            ("soon", None),
+        ] {
+            assert_eq!(period_end(period).as_deref(), day, "{period}");
+        }
     }
 }

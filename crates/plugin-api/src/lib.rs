@@ -49,8 +49,8 @@ use bindings::exports::tollgate::plugin::connector as guest;
 pub use bindings::tollgate::plugin::types::{
     Allocation, BusinessCase, Capability, CashFlow, CostRate, Deletion, Dependency, Diagnostic,
     DmoRecord, Entity, EntityKind, FinanceEntry, Finding, FindingStatus, GateDecision, Initiative,
-    Kpi, Page, Person, PluginError, PluginInfo, PullRequest, PushOutcome, PushRequest, PushResult,
-    RetryAfter, Risk, Severity, Sprint, Team, TimeEntry, WorkItem,
+    Kpi, KpiMeasurement, Page, Person, PluginError, PluginInfo, PullRequest, PushOutcome,
+    PushRequest, PushResult, RetryAfter, Risk, Severity, Sprint, Team, TimeEntry, WorkItem,
 };
 
 /// The contract version this SDK implements: the WIT package's version, read from the WIT

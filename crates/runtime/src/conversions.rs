@@ -49,6 +49,7 @@ pub fn kind(k: wit::EntityKind) -> EntityKind {
         wit::EntityKind::BusinessCase => EntityKind::BusinessCase,
         wit::EntityKind::GateDecision => EntityKind::GateDecision,
         wit::EntityKind::Dependency => EntityKind::Dependency,
+        wit::EntityKind::KpiMeasurement => EntityKind::KpiMeasurement,
     }
 }
 
@@ -187,6 +188,15 @@ fn entity(e: wit::Entity) -> m::Entity {
             currency: c.currency,
             valid_from: c.valid_from,
             valid_to: c.valid_to,
+        }),
+        wit::Entity::KpiMeasurement(k) => m::Entity::KpiMeasurement(m::KpiMeasurement {
+            initiative_key: k.initiative_key,
+            kpi: k.kpi,
+            date: k.date,
+            value: k.value,
+            unit: k.unit,
+            baseline: k.baseline,
+            target: k.target,
         }),
         wit::Entity::FinanceEntry(f) => m::Entity::FinanceEntry(m::FinanceEntry {
             initiative_key: f.initiative_key,

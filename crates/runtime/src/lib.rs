@@ -17,6 +17,7 @@ pub mod bindings;
 pub mod cache;
 pub mod conversions;
 pub mod http;
+mod legacy;
 pub mod limiter;
 pub mod limits;
 pub mod registry;
@@ -130,14 +131,18 @@ pub enum LoadError {
         exports: String,
     },
     /// Built against a contract version this host does not speak.
-    #[error("{source_name}: built for contract tollgate:plugin@{found}, but this Tollgate supports tollgate:plugin@{supported} (0.{minor}.x); rebuild the plugin against crates/plugin-api {supported}", minor = supported.split('.').nth(1).unwrap_or("?"))]
+    #[error(
+        "{source_name}: built for contract tollgate:plugin@{found}, but this Tollgate supports tollgate:plugin {supported}; rebuild the plugin against crates/plugin-api (contract {current})"
+    )]
     WrongContract {
         /// The file.
         source_name: String,
         /// Version the plugin was built for.
         found: String,
-        /// Version this host supports.
+        /// The versions this host supports, as people read them (`0.1.x and 0.2.x`).
         supported: String,
+        /// The current contract version.
+        current: String,
     },
     /// It imports something the host does not provide (e.g. sockets).
     #[error(
@@ -299,7 +304,13 @@ pub struct LoadedPlugin {
     pub cache: CacheOutcome,
     /// How long loading took (compile or cache read, link, describe).
     pub load_time: Duration,
-    pre: bindings::PluginPre<JobState>,
+    pre: Pre,
+}
+
+/// A plugin type-checked against the bindings of the contract version it was built for.
+enum Pre {
+    Current(bindings::PluginPre<JobState>),
+    V0_1(bindings::v0_1::PluginPre<JobState>),
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -527,6 +538,7 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         bindings::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        bindings::v0_1::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
         let cache = ArtifactCache::new(cache_dir, &engine).map_err(|e| {
             anyhow::anyhow!(
                 "cannot use {} as the plugin cache (runtime.cache_dir): {e}",
@@ -593,13 +605,17 @@ impl Runtime {
                 },
             });
         };
-        if !compatible(found, bindings::contract_version()) {
+        let Some(version) = bindings::supported_versions()
+            .into_iter()
+            .find(|v| compatible(found, v))
+        else {
             return Err(LoadError::WrongContract {
                 source_name,
                 found: found.to_string(),
-                supported: bindings::contract_version().to_string(),
+                supported: bindings::supported_versions_text(),
+                current: bindings::contract_version().to_string(),
             });
-        }
+        };
         let contract = found.to_string();
         let instance_pre =
             self.linker
@@ -608,12 +624,17 @@ impl Runtime {
                     source_name: source_name.clone(),
                     message: format!("{e:#}"),
                 })?;
-        let pre = bindings::PluginPre::new(instance_pre).map_err(|e| LoadError::WrongWorld {
+        let wrong_shape = |e: wasmtime::Error| LoadError::WrongWorld {
             source_name: source_name.clone(),
             expected: bindings::CONNECTOR_EXPORT.to_string(),
-            supported: bindings::contract_version().to_string(),
+            supported: version.to_string(),
             exports: format!("{} ({e:#})", exports.join(", ")),
-        })?;
+        };
+        let pre = if version == bindings::contract_version() {
+            Pre::Current(bindings::PluginPre::new(instance_pre).map_err(wrong_shape)?)
+        } else {
+            Pre::V0_1(bindings::v0_1::PluginPre::new(instance_pre).map_err(wrong_shape)?)
+        };
         let sha256 = {
             use sha2::Digest;
             hex::encode(sha2::Sha256::digest(wasm))
@@ -782,24 +803,54 @@ impl Runtime {
         let outcome = {
             let store = &mut store;
             let fut = async move {
-                let instance = plugin.pre.instantiate_async(&mut *store).await?;
-                let connector = instance.tollgate_plugin_connector();
-                Ok::<_, wasmtime::Error>(match call {
-                    Call::Describe => Ok(Returned::Describe(
-                        connector.call_describe(&mut *store).await?,
-                    )),
-                    Call::Check(s) => connector
-                        .call_check(&mut *store, &s)
-                        .await?
-                        .map(Returned::Check),
-                    Call::Pull(r) => connector
-                        .call_pull(&mut *store, &r)
-                        .await?
-                        .map(Returned::Pull),
-                    Call::Push(r) => connector
-                        .call_push(&mut *store, &r)
-                        .await?
-                        .map(Returned::Push),
+                Ok::<_, wasmtime::Error>(match &plugin.pre {
+                    Pre::Current(pre) => {
+                        let instance = pre.instantiate_async(&mut *store).await?;
+                        let connector = instance.tollgate_plugin_connector();
+                        match call {
+                            Call::Describe => Ok(Returned::Describe(
+                                connector.call_describe(&mut *store).await?,
+                            )),
+                            Call::Check(s) => connector
+                                .call_check(&mut *store, &s)
+                                .await?
+                                .map(Returned::Check),
+                            Call::Pull(r) => connector
+                                .call_pull(&mut *store, &r)
+                                .await?
+                                .map(Returned::Pull),
+                            Call::Push(r) => connector
+                                .call_push(&mut *store, &r)
+                                .await?
+                                .map(Returned::Push),
+                        }
+                    }
+                    // An older contract: the same calls, their values adapted both ways.
+                    Pre::V0_1(pre) => {
+                        use legacy::Adapt;
+                        let instance = pre.instantiate_async(&mut *store).await?;
+                        let connector = instance.tollgate_plugin_connector();
+                        match call {
+                            Call::Describe => Ok(Returned::Describe(
+                                connector.call_describe(&mut *store).await?.adapt(),
+                            )),
+                            Call::Check(s) => connector
+                                .call_check(&mut *store, &s)
+                                .await?
+                                .map(Returned::Check)
+                                .map_err(Adapt::adapt),
+                            Call::Pull(r) => connector
+                                .call_pull(&mut *store, &r.adapt())
+                                .await?
+                                .map(|p| Returned::Pull(p.adapt()))
+                                .map_err(Adapt::adapt),
+                            Call::Push(r) => connector
+                                .call_push(&mut *store, &r.adapt())
+                                .await?
+                                .map(|o| Returned::Push(o.adapt()))
+                                .map_err(Adapt::adapt),
+                        }
+                    }
                 })
             };
             tokio::time::timeout(limit, fut).await

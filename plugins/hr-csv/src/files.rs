@@ -1,12 +1,12 @@
 //! The files the plugin understands: their columns (with the other names spreadsheets use for
 //! them) and how a row becomes DMO records.
 
-use crate::values::{date, number, period, vocabulary};
+use crate::values::{date, measured_on, number, period, vocabulary};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use tollgate_plugin_api::{
-    Allocation, BusinessCase, CostRate, Dependency, Entity, FinanceEntry, GateDecision, Person,
-    Team, TimeEntry,
+    Allocation, BusinessCase, CostRate, Dependency, Entity, FinanceEntry, GateDecision,
+    KpiMeasurement, Person, Team, TimeEntry,
 };
 
 /// Plugin settings.
@@ -452,6 +452,30 @@ fn dependencies(row: &Row, s: &Settings) -> Result<Built, FieldError> {
     )])
 }
 
+/// A KPI value: any finite number, percents as written (`42 %` is 42).
+fn kpi_value(raw: &str) -> Result<f64, String> {
+    let v = number(raw, true)?;
+    if v.abs() > MAX_AMOUNT {
+        return Err(format!("`{}` is beyond ±{MAX_AMOUNT:e}", raw.trim()));
+    }
+    Ok(v)
+}
+
+fn kpis(row: &Row, s: &Settings) -> Result<Built, FieldError> {
+    Ok(vec![(
+        row.line_id(),
+        Entity::KpiMeasurement(KpiMeasurement {
+            initiative_key: s.initiative(row.required("initiative")?),
+            kpi: row.required("kpi")?.to_string(),
+            date: row.req("date", measured_on)?,
+            value: row.req("value", kpi_value)?,
+            unit: row.own("unit"),
+            baseline: row.opt("baseline", kpi_value)?,
+            target: row.opt("target", kpi_value)?,
+        }),
+    )])
+}
+
 /// Every file, in pull order (people and teams before what refers to them).
 pub const FILES: &[FileSpec] = &[
     FileSpec {
@@ -580,6 +604,25 @@ pub const FILES: &[FileSpec] = &[
         ],
         one_of: &[],
         build: dependencies,
+    },
+    FileSpec {
+        file: "kpis.csv",
+        stream: "kpis",
+        columns: &[
+            col("initiative", &["initiative_key", "epic", "key"], true),
+            col("kpi", &["kpi_name", "measure", "metric", "indicator"], true),
+            col(
+                "date",
+                &["period", "measured_on", "measured", "month", "quarter"],
+                true,
+            ),
+            col("value", &["actual", "measurement", "result"], true),
+            col("unit", &[], false),
+            col("baseline", &[], false),
+            col("target", &["goal"], false),
+        ],
+        one_of: &[],
+        build: kpis,
     },
 ];
 

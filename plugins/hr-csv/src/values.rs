@@ -101,6 +101,20 @@ pub fn period(raw: &str) -> Result<String, String> {
     ))
 }
 
+/// When a KPI was measured: a date (as [`date`] reads them), a period (`YYYY-MM`, `YYYY-Qn`) or
+/// a year (`YYYY`); the host counts a period as its last day.
+pub fn measured_on(raw: &str) -> Result<String, String> {
+    let s = raw.trim();
+    if s.len() == 4 && s.parse::<u32>().is_ok_and(|y| (1900..=2999).contains(&y)) {
+        return Ok(s.to_string());
+    }
+    date(s).or_else(|_| period(s)).map_err(|_| {
+        format!(
+            "`{s}` is neither a date (YYYY-MM-DD, DD.MM.YYYY) nor a period (YYYY-MM, YYYY-Qn, YYYY)"
+        )
+    })
+}
+
 /// A word from a fixed vocabulary, matched case-insensitively with spaces and underscores
 /// as hyphens; `aliases` maps other spellings.
 pub fn vocabulary(raw: &str, allowed: &[&str], aliases: &[(&str, &str)]) -> Result<String, String> {
@@ -178,6 +192,17 @@ mod tests {
         assert_eq!(period("2026-q3").unwrap(), "2026-Q3");
         assert_eq!(period("2026-11").unwrap(), "2026-11");
         assert!(period("2026-13").is_err() && period("2026-Q5").is_err());
+        for (raw, want) in [
+            ("2026-q3", "2026-Q3"),
+            ("2026-07", "2026-07"),
+            ("2026", "2026"),
+            ("14.5.2026", "2026-05-14"),
+        ] {
+            assert_eq!(measured_on(raw).unwrap(), want, "{raw}");
+        }
+        for raw in ["last week", "26", "2026-13", "31.2.2026"] {
+            assert!(measured_on(raw).unwrap_err().contains("neither"), "{raw}");
+        }
         let kinds = ["budget", "actual", "planned-benefit", "realised-benefit"];
         let aliases = [("realized-benefit", "realised-benefit")];
         assert_eq!(

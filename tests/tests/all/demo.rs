@@ -96,7 +96,7 @@ fn the_demo_gives_the_same_findings_a_month_later() {
     );
     assert!(
         stdout.contains(
-            "53 open finding(s) as of 2026-11-27: 5 blocker, 14 error, 23 warning, 11 info"
+            "55 open finding(s) as of 2026-11-27: 5 blocker, 14 error, 25 warning, 11 info"
         ),
         "{stdout}"
     );
@@ -127,5 +127,5 @@ fn the_demo_gives_the_same_findings_a_month_later() {
     );
     let pack = std::fs::read_to_string(dir.path().join("demo/steering-pack.md")).unwrap();
     assert!(pack.starts_with("# Steering pack, 2026-11-27"), "{pack}");
-    assert!(pack.contains("| all |  | 5 | 14 | 23 | 11 |"), "{pack}");
+    assert!(pack.contains("| all |  | 5 | 14 | 25 | 11 |"), "{pack}");
 }

@@ -43,6 +43,7 @@ async fn demo_files_import_with_exact_rejections_and_incremental_reads() {
         ("dependency", 6),
         ("finance-entry", 91),
         ("gate-decision", 55),
+        ("kpi-measurement", 6),
         ("person", 11),
         ("team", 3),
         ("time-entry", 227),

@@ -538,7 +538,7 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
             .filter(|f| f.finding.subject.key.starts_with("BIZ-"))
             .map(|f| f.finding.subject.key.clone())
             .collect();
-        assert_eq!(with_findings.len(), 11, "Jira's epics: {with_findings:?}");
+        assert_eq!(with_findings.len(), 12, "Jira's epics: {with_findings:?}");
 
         // A dry run writes nothing.
         sandbox.clear_requests();

@@ -271,16 +271,16 @@ async fn the_steering_pack_of_the_demo_shows_the_ground_truth() {
     // Without a resolved item in its value stream, no forecast, and the reason.
     assert!(row(forecasts, "4106")[7].starts_with("no forecast: too little history"));
 
-    // Findings by severity: the ground truth's 5 blockers, 14 errors, 23 warnings, 11 infos.
+    // Findings by severity: the ground truth's 5 blockers, 14 errors, 25 warnings, 11 infos.
     let by_rule = table(&pack, "findings-by-rule");
-    assert_eq!(row(by_rule, "all")[2..], ["5", "14", "23", "11"]);
+    assert_eq!(row(by_rule, "all")[2..], ["5", "14", "25", "11"]);
     assert_eq!(row(by_rule, "GATE-001")[2], "5");
     match &by_rule.chart {
         Some(tollgate_host::report::Chart::HorizontalBars { series, .. }) => {
             let names: Vec<&str> = series.iter().map(|(n, _)| n.as_str()).collect();
             assert_eq!(
                 names,
-                ["blocker (5)", "error (14)", "warning (23)", "info (11)"],
+                ["blocker (5)", "error (14)", "warning (25)", "info (11)"],
                 "the chart stacks the findings by severity"
             );
         }
@@ -290,10 +290,10 @@ async fn the_steering_pack_of_the_demo_shows_the_ground_truth() {
     // The first pack: everything is new. A pack filed last night (a nightly job) is not the
     // one the steering group saw: everything is still new. After the pack of the previous
     // steering (two weeks earlier), everything persists.
-    assert_eq!(table(&pack, "changes").rows[0], ["53", "0", "0"]);
+    assert_eq!(table(&pack, "changes").rows[0], ["55", "0", "0"]);
     tollgate_host::report::remember(store.as_mut(), "steering", "2026-11-26").unwrap();
     let again = steering(store.as_ref(), "2026-11-27", &demo_settings()).unwrap();
-    assert_eq!(table(&again, "changes").rows[0], ["53", "0", "0"]);
+    assert_eq!(table(&again, "changes").rows[0], ["55", "0", "0"]);
     assert!(again.previous_pack.is_none());
     assert!(
         table(&again, "changes")
@@ -304,7 +304,7 @@ async fn the_steering_pack_of_the_demo_shows_the_ground_truth() {
     );
     tollgate_host::report::remember(store.as_mut(), "steering", "2026-11-13").unwrap();
     let again = steering(store.as_ref(), "2026-11-27", &demo_settings()).unwrap();
-    assert_eq!(table(&again, "changes").rows[0], ["0", "0", "53"]);
+    assert_eq!(table(&again, "changes").rows[0], ["0", "0", "55"]);
     assert!(again.previous_pack.is_some());
     // With a steering calendar, the pack names the real next meeting.
     let calendar = ReportsConfig {
@@ -378,6 +378,14 @@ async fn the_quarterly_review_of_the_demo() {
     );
     assert_eq!(row(value, "BIZ-15")[7], "on track");
     assert_eq!(row(value, "BIZ-9")[2], "2026-09-16", "live since its G3 go");
+    // Its KPIs: the epic's own, and the one the DMO's kpis.csv measures quarterly (2026-Q3
+    // counts as its last day).
+    let kpis = &row(value, "BIZ-9")[8];
+    assert!(
+        kpis.contains("App rating: 4.3 stars on 2026-09-30, 57.1 % of the way from 3.9 to 4.6"),
+        "{kpis}"
+    );
+    assert!(kpis.starts_with("Customers using it: "), "{kpis}");
 
     // Investment mix: the same shares POR-001 judges in the ground truth (26 %, 7 %, 52 %).
     let mix = table(&review, "investment-mix");

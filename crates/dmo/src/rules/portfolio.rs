@@ -83,6 +83,7 @@ impl Portfolio {
             issues,
             ..Portfolio::default()
         };
+        let mut measurements = Vec::new();
         for r in records {
             match r.entity {
                 Entity::Initiative(i) => {
@@ -126,8 +127,10 @@ impl Portfolio {
                 Entity::Sprint(x) => {
                     p.sprints.insert(x.id.clone(), x);
                 }
+                Entity::KpiMeasurement(k) => measurements.push((k, r.provenance)),
             }
         }
+        p.add_kpi_measurements(measurements);
         for list in [&mut p.gate_decisions, &mut p.gate_entries] {
             list.sort_by(|a, b| {
                 (a.initiative_key.as_str(), a.date.as_deref())
@@ -168,6 +171,70 @@ impl Portfolio {
                 .push(i);
         }
         p
+    }
+
+    /// Add measurements from other sources to their initiatives' KPIs: to the KPI of the same
+    /// name (without case), or to a new one. A measurement's day is its date or the last day
+    /// of its period; where the initiative already has a value for that day (from its
+    /// tracker's history), the measurement's value replaces it. Baseline, target and unit fill
+    /// only what the KPI lacks. A measurement for an initiative no source knows is a data
+    /// issue (DQ-001), not silently dropped.
+    fn add_kpi_measurements(&mut self, measurements: Vec<(KpiMeasurement, Provenance)>) {
+        let mut touched = std::collections::BTreeSet::new();
+        for (m, provenance) in measurements {
+            let Some(day) = m.day() else {
+                continue; // Invalid: reported by validation when it was stored.
+            };
+            let Some((initiative, _)) = self.initiatives.get_mut(&m.initiative_key) else {
+                if !self.initiatives.is_empty() {
+                    self.issues.push(DataIssue {
+                        connection: provenance.connection,
+                        severity: crate::Severity::Error,
+                        code: "kpi-without-initiative".to_string(),
+                        message: format!(
+                            "a measurement of KPI `{}` for {}, which no tracker knows; it counts for no initiative",
+                            m.kpi, m.initiative_key
+                        ),
+                        location: Some(provenance.external_id),
+                    });
+                }
+                continue;
+            };
+            let name = m.kpi.trim();
+            let index = match initiative
+                .kpis
+                .iter()
+                .position(|k| k.name.trim().eq_ignore_ascii_case(name))
+            {
+                Some(i) => i,
+                None => {
+                    initiative.kpis.push(Kpi {
+                        name: name.to_string(),
+                        unit: None,
+                        baseline: None,
+                        target: None,
+                        measurements: Vec::new(),
+                    });
+                    initiative.kpis.len() - 1
+                }
+            };
+            let kpi = &mut initiative.kpis[index];
+            kpi.unit = kpi.unit.take().or(m.unit);
+            kpi.baseline = kpi.baseline.or(m.baseline);
+            kpi.target = kpi.target.or(m.target);
+            match kpi.measurements.iter_mut().find(|(d, _)| *d == day) {
+                Some(existing) => existing.1 = m.value,
+                None => kpi.measurements.push((day, m.value)),
+            }
+            touched.insert(m.initiative_key);
+        }
+        for key in touched {
+            if let Some((initiative, _)) = self.initiatives.get_mut(&key) {
+                for kpi in &mut initiative.kpis {
+                    kpi.measurements.sort_by(|a, b| a.0.cmp(&b.0));
+                }
+            }
+        }
     }
 
     /// The initiative a time entry counts for: its own key, or its work item's initiative.
@@ -300,6 +367,78 @@ impl Portfolio {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kpi_measurements_join_their_initiatives_kpis() {
+        use crate::rules::test_support::{bare_initiative, record_with_id};
+        let mut epic = bare_initiative("BIZ-1");
+        epic.kpis.push(Kpi {
+            name: "Churn".into(),
+            unit: Some("%".into()),
+            baseline: Some(9.0),
+            target: None,
+            measurements: vec![("2026-03-31".into(), 8.5), ("2026-06-30".into(), 8.0)],
+        });
+        let m = |key: &str, kpi: &str, date: &str, value: f64| KpiMeasurement {
+            initiative_key: key.into(),
+            kpi: kpi.into(),
+            date: date.into(),
+            value,
+            unit: Some("pts".into()),
+            baseline: Some(1.0),
+            target: Some(5.0),
+        };
+        let records = vec![
+            record_with_id("10001".into(), Entity::Initiative(Box::new(epic))),
+            // Same KPI without case; a quarter counts as its last day and replaces the
+            // tracker's value of that day.
+            record_with_id(
+                "kpis.csv:2".into(),
+                Entity::KpiMeasurement(m("BIZ-1", "churn", "2026-Q2", 7.5)),
+            ),
+            record_with_id(
+                "kpis.csv:3".into(),
+                Entity::KpiMeasurement(m("BIZ-1", "CHURN", "2026-01", 8.9)),
+            ),
+            // A KPI the tracker does not have starts a series of its own.
+            record_with_id(
+                "kpis.csv:4".into(),
+                Entity::KpiMeasurement(m("BIZ-1", "NPS", "2026-09-15", 3.0)),
+            ),
+            // No tracker knows BIZ-99: said, not dropped in silence.
+            record_with_id(
+                "kpis.csv:5".into(),
+                Entity::KpiMeasurement(m("BIZ-99", "NPS", "2026", 1.0)),
+            ),
+        ];
+        let p = Portfolio::new(records, vec![]);
+        let kpis = &p.initiatives["BIZ-1"].0.kpis;
+        assert_eq!(kpis.len(), 2);
+        let churn = &kpis[0];
+        assert_eq!(
+            churn.measurements,
+            [
+                ("2026-01-31".to_string(), 8.9),
+                ("2026-03-31".to_string(), 8.5),
+                ("2026-06-30".to_string(), 7.5)
+            ]
+        );
+        // What the KPI has stays; what it lacks comes from the file.
+        assert_eq!(
+            (churn.unit.as_deref(), churn.baseline, churn.target),
+            (Some("%"), Some(9.0), Some(5.0))
+        );
+        assert_eq!(kpis[1].name, "NPS");
+        assert_eq!(kpis[1].measurements, [("2026-09-15".to_string(), 3.0)]);
+        assert_eq!(p.issues.len(), 1);
+        assert_eq!(p.issues[0].code, "kpi-without-initiative");
+        assert_eq!(p.issues[0].location.as_deref(), Some("kpis.csv:5"));
+        assert!(
+            p.issues[0].message.contains("BIZ-99"),
+            "{}",
+            p.issues[0].message
+        );
+    }
 
     #[test]
     fn gate_numbers() {

@@ -114,6 +114,10 @@ const DEMO_HR_FILES: &[(&str, &str)] = &[
         "dependencies.csv",
         include_str!("../../../../config/demo/hr/dependencies.csv"),
     ),
+    (
+        "kpis.csv",
+        include_str!("../../../../config/demo/hr/kpis.csv"),
+    ),
 ];
 
 /// Write a secret file readable by the owner only.

@@ -108,6 +108,7 @@ pub fn review(
             ratio.map(pct).unwrap_or_else(|| "–".into()),
             money_in(planned_total, p.currency(key)),
             judgement,
+            kpi_summary(&p.initiatives[key].0, today),
             p.currency(key).unwrap_or("–").into(),
         ]);
     }
@@ -115,7 +116,7 @@ pub fn review(
         name: "value-realised",
         title: "Value realised against the business cases",
         note: format!(
-            "Initiatives live (a go at G3 or later) or with realised benefit: the benefit planned for periods begun by {as_of} against the benefit realised (finance entries `planned-benefit` and `realised-benefit`). On track from {:.0} % (FIN-006's thresholds).",
+            "Initiatives live (a go at G3 or later) or with realised benefit: the benefit planned for periods begun by {as_of} against the benefit realised (finance entries `planned-benefit` and `realised-benefit`). On track from {:.0} % (FIN-006's thresholds). Value KPIs: each KPI's latest measurement by {as_of} (from the tracker's history or kpis.csv) and how far it has come from baseline to target.",
             100.0 * warn
         ),
         columns: vec![
@@ -127,6 +128,7 @@ pub fn review(
             "realised %",
             "planned in all",
             "judgement",
+            "value KPIs",
             "currency",
         ],
         rows: value_rows,
@@ -463,6 +465,49 @@ pub fn capacity_demand(p: &Portfolio, today: i64, settings: &ReportsConfig) -> T
             stacked: false,
             line: None,
         }),
+    }
+}
+
+/// An initiative's value KPIs as people read them: each one's latest measurement by `today`
+/// and, with a baseline and a target, the share of the way between them it has come.
+fn kpi_summary(i: &tollgate_dmo::model::Initiative, today: i64) -> String {
+    fn number(v: f64) -> String {
+        let text = format!("{:.2}", v + 0.0);
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+    let parts: Vec<String> = i
+        .kpis
+        .iter()
+        .map(|k| {
+            let unit = k
+                .unit
+                .as_deref()
+                .map(|u| format!(" {u}"))
+                .unwrap_or_default();
+            let latest = k
+                .measurements
+                .iter()
+                .filter(|(d, v)| v.is_finite() && day_number(d).is_some_and(|d| d <= today))
+                .max_by(|a, b| a.0.cmp(&b.0));
+            let Some((date, value)) = latest else {
+                return format!("{}: not measured yet", k.name);
+            };
+            let way = match (k.baseline, k.target) {
+                (Some(b), Some(t)) if (t - b).abs() > f64::EPSILON => format!(
+                    ", {} of the way from {} to {}",
+                    pct((value - b) / (t - b)),
+                    number(b),
+                    number(t)
+                ),
+                _ => String::new(),
+            };
+            format!("{}: {}{unit} on {date}{way}", k.name, number(*value))
+        })
+        .collect();
+    if parts.is_empty() {
+        "none".to_string()
+    } else {
+        parts.join("; ")
     }
 }
 

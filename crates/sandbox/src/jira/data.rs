@@ -648,8 +648,11 @@ fn demo_epics() -> Vec<EpicSpec> {
                 0,
             )
         },
+        // BIZ-10: its first six work items were resolved in June and July, five are left and
+        // its planned end is three weeks away: the forecast gives it little chance (GATE-009).
         EpicSpec {
             gates: &[("G1", "2026-06-03"), ("G2", "2026-07-01")],
+            created: "2026-05-25",
             start: "2026-07-06",
             end: "2026-12-18",
             work: Some(("2026-07-06", "2026-11-20")),

@@ -1,0 +1,224 @@
+//! Contract versions: a plugin built against contract 0.1 as released (tests/fixtures/
+//! contract-0.1, compiled with wit-bindgen from crates/plugin-api/contracts/0.1.0) keeps
+//! loading, reaching its connection, syncing into a store and publishing on this host.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use tollgate_runtime::bindings::types::{Entity, Finding, FindingStatus, PullRequest, PushRequest};
+use tollgate_runtime::http::{Endpoint, Url};
+use tollgate_runtime::{Credentials, JobContext, Limits, PluginSource, Runtime, Secret};
+use tollgate_tests::{CONTRACT_0_1_PLUGIN, Upstream, shared_cache_dir};
+
+const TOKEN: &str = "legacy-token-1d7c";
+
+fn basic() -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("bot:{TOKEN}"))
+    )
+}
+
+#[tokio::test]
+async fn a_plugin_of_contract_0_1_loads_and_every_call_works() {
+    let runtime = Runtime::new(shared_cache_dir()).unwrap();
+    let bytes = std::fs::read(CONTRACT_0_1_PLUGIN).unwrap();
+    let plugin = runtime
+        .load(&bytes, PluginSource::File(CONTRACT_0_1_PLUGIN.into()))
+        .await
+        .expect("a 0.1 plugin loads on a 0.2 host");
+    assert_eq!(plugin.contract, "0.1.0");
+    assert_eq!(plugin.info.id, "legacy");
+    assert_eq!(plugin.info.streams, ["initiatives"]);
+
+    // Its HTTP import is the host's, credentials added by the host.
+    let upstream = Upstream::start(&basic(), "http://127.0.0.1:9").await;
+    let mut endpoints = BTreeMap::new();
+    endpoints.insert(
+        "api".to_string(),
+        Endpoint {
+            base_url: Url::parse(&upstream.url()).unwrap(),
+            credentials: Credentials::Basic {
+                user: "bot".into(),
+                token: Secret::new(TOKEN),
+            },
+        },
+    );
+    let ctx = JobContext {
+        connection: "legacy".into(),
+        endpoints,
+        data_dir: None,
+        limits: Limits::default(),
+    };
+    let answer = runtime
+        .check(&plugin, &ctx, &serde_json::json!({}))
+        .await
+        .unwrap();
+    assert_eq!(answer, r#"200 {"authenticated":true,"probe":false}"#);
+
+    // A page of 0.1 records arrives as the same records of the current contract.
+    let page = runtime
+        .pull(
+            &plugin,
+            &ctx,
+            PullRequest {
+                stream: "initiatives".into(),
+                settings: "{}".into(),
+                cursor: None,
+                checkpoint: None,
+                page_size: 50,
+            },
+        )
+        .await
+        .unwrap();
+    let Entity::Initiative(epic) = &page.records[0].entity else {
+        panic!("an initiative: {:?}", page.records[0].entity);
+    };
+    assert_eq!(epic.key, "OLD-1");
+    assert_eq!(
+        epic.kpis[0].measurements,
+        [("2026-10-01".to_string(), 40.0)]
+    );
+    assert_eq!(page.diagnostics[0].code, "old-format");
+    assert_eq!(page.deletions[0].external_id, "gone");
+    assert_eq!(page.checkpoint.as_deref(), Some("v1"));
+
+    // An error of a 0.1 plugin keeps its kind.
+    let unknown = runtime
+        .pull(
+            &plugin,
+            &ctx,
+            PullRequest {
+                stream: "epics".into(),
+                settings: "{}".into(),
+                cursor: None,
+                checkpoint: None,
+                page_size: 50,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        unknown.to_string().contains("no stream `epics`"),
+        "{unknown}"
+    );
+
+    // Findings reach it with their fields, outcomes come back by fingerprint.
+    let finding = |fingerprint: &str, status| Finding {
+        fingerprint: fingerprint.into(),
+        rule_id: "GATE-001".into(),
+        severity: tollgate_runtime::bindings::types::Severity::Blocker,
+        status,
+        subject_key: "OLD-1".into(),
+        title: "t".into(),
+        message: "m".into(),
+        evidence: "{}".into(),
+    };
+    let outcomes = runtime
+        .push(
+            &plugin,
+            &ctx,
+            PushRequest {
+                settings: "{}".into(),
+                findings: vec![
+                    finding("f1", FindingStatus::Open),
+                    finding("f2", FindingStatus::Resolved),
+                ],
+                dry_run: true,
+            },
+        )
+        .await
+        .unwrap();
+    let said: Vec<String> = outcomes
+        .iter()
+        .map(|o| format!("{} {:?}", o.fingerprint, o.result))
+        .collect();
+    assert_eq!(
+        said,
+        [
+            r#"f1 PushResult::Planned("GATE-001 Severity::Blocker FindingStatus::Open on OLD-1")"#,
+            r#"f2 PushResult::Planned("GATE-001 Severity::Blocker FindingStatus::Resolved on OLD-1")"#
+        ]
+    );
+}
+
+fn tollgate(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tollgate-e2e"))
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .env("XDG_CACHE_HOME", shared_cache_dir())
+        .env_remove("TOLLGATE_STORE__URL")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_of_contract_0_1_syncs_into_a_store_from_the_command_line() {
+    let upstream = Upstream::start(&basic(), "http://127.0.0.1:9").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("plugins")).unwrap();
+    std::fs::copy(CONTRACT_0_1_PLUGIN, dir.path().join("plugins/legacy.wasm")).unwrap();
+    std::fs::write(dir.path().join("legacy.token"), TOKEN).unwrap();
+    std::fs::write(
+        dir.path().join("tollgate.toml"),
+        format!(
+            r#"[store]
+url = "sqlite://store.db"
+
+[runtime]
+plugin_dir = "plugins"
+
+[connections.old]
+plugin = "legacy"
+base_url = "{}"
+auth = {{ kind = "basic", user = "bot", token_file = "legacy.token" }}
+"#,
+            upstream.url()
+        ),
+    )
+    .unwrap();
+    let dir = dir.path().to_path_buf();
+    let (listed, validated, synced, exported) = tokio::task::spawn_blocking(move || {
+        (
+            tollgate(&dir, &["plugins", "list", "--format", "json"]),
+            tollgate(&dir, &["config", "validate", "--online"]),
+            tollgate(&dir, &["sync"]),
+            tollgate(&dir, &["export", "--format", "json"]),
+        )
+    })
+    .await
+    .unwrap();
+    let (ok, stdout, stderr) = listed;
+    assert!(ok, "{stderr}");
+    let list: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let legacy = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "legacy")
+        .unwrap_or_else(|| panic!("legacy is listed: {stdout}"));
+    assert_eq!(legacy["contract"], "0.1.0");
+    let (ok, stdout, stderr) = validated;
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains(r#""authenticated":true"#), "{stdout}");
+    let (ok, stdout, stderr) = synced;
+    assert!(ok, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("old-format"),
+        "the diagnostic is shown: {stdout}"
+    );
+    let (ok, stdout, stderr) = exported;
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains(r#""key":"OLD-1""#) || stdout.contains(r#""key": "OLD-1""#),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Built before 0.2"), "{stdout}");
+}
