@@ -32,6 +32,7 @@ pub mod comment;
 pub mod http;
 pub mod log;
 pub mod paging;
+mod records;
 
 #[doc(hidden)]
 #[allow(missing_docs, clippy::all)]
@@ -112,10 +113,30 @@ impl<T: Plugin> guest::Guest for T {
 }
 
 /// Export a [`Plugin`] implementation as the component's `connector` interface.
+///
+/// Only when compiling to WebAssembly: natively the crate stays a plain library (its unit
+/// tests run with `cargo test`, and a `cdylib` crate type links), since the component's
+/// export names are not valid symbols for a native linker.
 #[macro_export]
 macro_rules! export_plugin {
     ($ty:ident) => {
+        #[cfg(target_arch = "wasm32")]
         $crate::bindings::__export_raw!($ty with_types_in $crate::bindings);
+
+        /// Natively, the calls the component would export (so they count as used).
+        #[cfg(not(target_arch = "wasm32"))]
+        #[doc(hidden)]
+        pub const __TOLLGATE_EXPORTS: (
+            fn() -> $crate::PluginInfo,
+            fn(String) -> Result<String, $crate::PluginError>,
+            fn($crate::PullRequest) -> Result<$crate::Page, $crate::PluginError>,
+            fn($crate::PushRequest) -> Result<Vec<$crate::PushOutcome>, $crate::PluginError>,
+        ) = (
+            <$ty as $crate::Plugin>::describe,
+            <$ty as $crate::Plugin>::check,
+            <$ty as $crate::Plugin>::pull,
+            <$ty as $crate::Plugin>::push,
+        );
     };
 }
 
@@ -141,13 +162,17 @@ pub fn settings<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, PluginE
     serde_json::from_str(json).map_err(|e| PluginError::Config(format!("settings: {e}")))
 }
 
-/// Build a record with provenance; `extra` is an empty object.
-pub fn record(external_id: impl Into<String>, entity: Entity) -> DmoRecord {
+pub use records::diagnostic;
+
+/// Build a record with provenance; `extra` is an empty object. `entity` is an [`Entity`] or
+/// any record (`Initiative`, `WorkItem`, ...); add the rest with
+/// [`DmoRecord::with_url`], [`DmoRecord::with_source_updated`] and [`DmoRecord::with_extra`].
+pub fn record(external_id: impl Into<String>, entity: impl Into<Entity>) -> DmoRecord {
     DmoRecord {
         external_id: external_id.into(),
         url: None,
         source_updated: None,
-        entity,
+        entity: entity.into(),
         extra: "{}".to_string(),
     }
 }

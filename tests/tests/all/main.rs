@@ -12,6 +12,7 @@ mod faults;
 mod hr_csv;
 mod jira;
 mod jira_client;
+mod plugin_kit;
 mod reports;
 mod sandboxing;
 mod sync;

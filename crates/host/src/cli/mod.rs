@@ -3,6 +3,7 @@
 
 use crate::config::{Config, ConfigError, default_cache_dir};
 pub mod demo;
+pub mod plugin_kit;
 pub mod progress;
 
 use crate::app::Session;
@@ -200,6 +201,25 @@ pub enum PluginsCommand {
         /// The component file (`.wasm`).
         file: PathBuf,
     },
+    /// Start a plugin: write a crate NAME that builds with `cargo build --target
+    /// wasm32-wasip2 --release` as it is: a paged pull from a REST/JSON API (its defaults
+    /// read a Jira search, so it runs against `tollgate sandbox`), a push stub, unit tests, a
+    /// settings schema, a README, the toolchain file, and a copy of the SDK beside it.
+    New {
+        /// The plugin's id: lower-case letters, digits and hyphens (`github-issues`).
+        name: String,
+        /// Where to write it (default: ./NAME); must not exist or be empty.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Depend on this SDK (crates/plugin-api of a Tollgate checkout) instead of a copy.
+        #[arg(long, value_name = "PATH")]
+        sdk: Option<PathBuf>,
+    },
+    /// Call one plugin without a config or a store: pull a stream page by page from a live
+    /// source (or the sandbox) and print each record, then each page's cursor, checkpoint,
+    /// deletions and diagnostics, as JSON lines; or publish findings with --push. A plugin's
+    /// own tests can run it (docs/plugin-authoring.md).
+    Run(plugin_kit::RunArgs),
 }
 
 /// `tollgate config ...`
@@ -782,6 +802,24 @@ async fn plugins(config_path: &Path, command: PluginsCommand) -> Result<(), Erro
             print_plugins(&registry, format);
             Ok(())
         }
+        PluginsCommand::New { name, dir, sdk } => {
+            let dir = plugin_kit::new_plugin(&name, dir.as_deref(), sdk.as_deref())?;
+            let wasm = format!(
+                "target/wasm32-wasip2/release/{}.wasm",
+                name.replace('-', "_")
+            );
+            println!("wrote the plugin crate {name} to {}", dir.display());
+            println!("  cd {}", dir.display());
+            println!("  cargo test                                     # its unit tests");
+            println!("  cargo build --target wasm32-wasip2 --release   # the component");
+            println!("  tollgate plugins check {wasm}");
+            println!(
+                "  tollgate plugins run {wasm} --stream initiatives --connection api=URL [--token-env VAR]"
+            );
+            println!("docs/plugin-authoring.md walks through the rest.");
+            Ok(())
+        }
+        PluginsCommand::Run(args) => plugin_kit::run_plugin(&runtime, args).await,
         PluginsCommand::Check { file } => {
             let bytes = std::fs::read(&file)
                 .map_err(|e| Error::from(anyhow::anyhow!("cannot read {}: {e}", file.display())))?;
