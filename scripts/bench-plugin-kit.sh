@@ -2,12 +2,13 @@
 # Time from `tollgate plugins new` to the first synced record, cold (an empty cargo target
 # directory: every dependency of the new crate compiled) and warm (a second plugin sharing that
 # target directory, as an author's next plugin would). Against the sandbox's Jira Data Center.
-# Usage: scripts/bench-plugin-kit.sh [WORKDIR]   (builds tollgate in release first)
+# Usage: scripts/bench-plugin-kit.sh [WORKDIR]   (TOLLGATE=path/to/tollgate, default the
+# workspace's debug build: the time is the new crate's cargo build, not Tollgate's)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 work="${1:-$(mktemp -d)}"
-cargo build --release -p tollgate-host --manifest-path "$here/Cargo.toml" >/dev/null 2>&1
-tollgate="$here/target/release/tollgate"
+tollgate="${TOLLGATE:-$here/target/debug/tollgate}"
+[ -x "$tollgate" ] || cargo build -p tollgate-host --manifest-path "$here/Cargo.toml"
 rm -rf "$work/target" "$work/cold" "$work/warm"
 mkdir -p "$work"
 export CARGO_TARGET_DIR="$work/target" XDG_CACHE_HOME="$work/cache" KIT_TOKEN=sandbox-jira-dc-pat
