@@ -13,6 +13,7 @@ fn main() {
             "tollgate-fixture-hostile",
             "tollgate-fixture-paged",
             "tollgate-fixture-contract-0-1",
+            "tollgate-example-rest-json",
         ],
     );
     println!(
@@ -23,6 +24,10 @@ fn main() {
     println!(
         "cargo:rustc-env=FIXTURE_CONTRACT_0_1_WASM={}",
         files[2].display()
+    );
+    println!(
+        "cargo:rustc-env=EXAMPLE_REST_JSON_WASM={}",
+        files[3].display()
     );
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -96,7 +96,13 @@ fn build_wasm_packages(workspace: &Path, packages: &[&str]) -> Vec<PathBuf> {
             "building the wasm plugin {p} failed (see the cargo output above)"
         );
     }
-    for dir in ["crates/plugin-api", "plugins", "tests/fixtures", "Cargo.lock"] {
+    for dir in [
+        "crates/plugin-api",
+        "plugins",
+        "tests/fixtures",
+        "examples",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", workspace.join(dir).display());
     }
     packages

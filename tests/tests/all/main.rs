@@ -14,5 +14,6 @@ mod jira;
 mod jira_client;
 mod plugin_kit;
 mod reports;
+mod rest_json;
 mod sandboxing;
 mod sync;
