@@ -269,6 +269,20 @@ pub fn period_end(p: &str) -> Option<String> {
     Some(crate::calendar::date_of(first_of_next - 1))
 }
 
+/// A stored initiative or work item as a plugin may need it to link another record to it: the
+/// answer of the contract's `records.lookup`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StoredKey {
+    /// `Initiative` or `WorkItem`.
+    pub kind: EntityKind,
+    /// Its id in the source.
+    pub external_id: String,
+    /// Its key.
+    pub key: String,
+    /// Its initiative: an initiative's own key, a work item's initiative.
+    pub initiative_key: Option<String>,
+}
+
 /// One period of a business case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[allow(missing_docs)]

@@ -155,6 +155,7 @@ pub fn bind<'a>(
             endpoints,
             data_dir,
             limits: config.limits(conn),
+            known: Default::default(),
         },
     ))
 }

@@ -162,6 +162,7 @@ pub fn settings<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, PluginE
     serde_json::from_str(json).map_err(|e| PluginError::Config(format!("settings: {e}")))
 }
 
+pub use bindings::tollgate::plugin::records::Stored;
 pub use records::diagnostic;
 
 /// Build a record with provenance; `extra` is an empty object. `entity` is an [`Entity`] or
@@ -224,6 +225,24 @@ impl InfoBuilder {
     /// Finish.
     pub fn build(self) -> PluginInfo {
         self.0
+    }
+}
+
+/// What this connection's store already holds of the records of `kind` with these external
+/// ids, in order (the contract's `records.lookup`): each one's key and initiative; none where
+/// the store has no such record, for kinds without a key (only initiatives and work items have
+/// one), past 10,000 ids in one call, and always natively and under `tollgate plugins run`
+/// (no store). A plugin uses it to skip fetching a record again just to learn its key, and
+/// fetches what it is not told.
+pub fn stored(kind: EntityKind, external_ids: &[String]) -> Vec<Option<Stored>> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        bindings::tollgate::plugin::records::lookup(kind, external_ids)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = kind;
+        vec![None; external_ids.len()]
     }
 }
 

@@ -304,6 +304,9 @@ pub struct LoadedPlugin {
     pub cache: CacheOutcome,
     /// How long loading took (compile or cache read, link, describe).
     pub load_time: Duration,
+    /// Whether it imports `records` (asks for the keys of stored records): the host then
+    /// gathers them before each stream's pass.
+    pub reads_records: bool,
     pre: Pre,
 }
 
@@ -333,22 +336,71 @@ pub struct JobContext {
     pub data_dir: Option<PathBuf>,
     /// Limits of each call.
     pub limits: Limits,
+    /// What the store holds of the connection, for the plugin's `records` import.
+    pub known: Arc<KnownKeys>,
 }
 
 impl JobContext {
-    /// A context with no network, no files and default limits (for `describe`).
+    /// A context with no network, no files, no stored records and default limits (for
+    /// `describe`).
     pub fn isolated(connection: &str) -> JobContext {
         JobContext {
             connection: connection.to_string(),
             endpoints: BTreeMap::new(),
             data_dir: None,
             limits: Limits::default(),
+            known: Arc::default(),
         }
+    }
+}
+
+/// Ids past this many in one `records.lookup` call are answered none.
+pub const MAX_KEYS_PER_CALL: usize = 10_000;
+
+/// A connection's stored initiatives and work items by kind and external id, with their key
+/// and initiative: what a plugin's `records.lookup` import answers from (built by the host
+/// before a stream's pass).
+#[derive(Debug, Default)]
+pub struct KnownKeys(
+    std::collections::HashMap<(tollgate_dmo::model::EntityKind, String), (String, Option<String>)>,
+);
+
+impl KnownKeys {
+    /// From what the store holds.
+    pub fn new(entries: impl IntoIterator<Item = tollgate_dmo::model::StoredKey>) -> KnownKeys {
+        KnownKeys(
+            entries
+                .into_iter()
+                .map(|k| ((k.kind, k.external_id), (k.key, k.initiative_key)))
+                .collect(),
+        )
+    }
+
+    /// The key and initiative of the record of `kind` with `external_id`, if known.
+    pub fn get(
+        &self,
+        kind: tollgate_dmo::model::EntityKind,
+        external_id: &str,
+    ) -> Option<(&str, Option<&str>)> {
+        self.0
+            .get(&(kind, external_id.to_string()))
+            .map(|(k, i)| (k.as_str(), i.as_deref()))
+    }
+
+    /// How many records are known.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
 /// Store data of one call.
 pub struct JobState {
+    known: Arc<KnownKeys>,
     wasi: WasiCtx,
     table: ResourceTable,
     memory: MemoryLimiter,
@@ -404,6 +456,28 @@ impl ResourceLimiter for MemoryLimiter {
 }
 
 impl bindings::tollgate::plugin::types::Host for JobState {}
+
+impl bindings::tollgate::plugin::records::Host for JobState {
+    async fn lookup(
+        &mut self,
+        kind: bindings::types::EntityKind,
+        external_ids: Vec<String>,
+    ) -> Vec<Option<bindings::tollgate::plugin::records::Stored>> {
+        let kind = conversions::kind(kind);
+        external_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let (key, initiative) =
+                    self.known.get(kind, id).filter(|_| i < MAX_KEYS_PER_CALL)?;
+                Some(bindings::tollgate::plugin::records::Stored {
+                    key: key.to_string(),
+                    initiative_key: initiative.map(str::to_string),
+                })
+            })
+            .collect()
+    }
+}
 
 impl bindings::tollgate::plugin::http::Host for JobState {
     async fn send(
@@ -590,6 +664,10 @@ impl Runtime {
             .exports(&self.engine)
             .map(|(name, _)| name.to_string())
             .collect();
+        let reads_records = component
+            .component_type()
+            .imports(&self.engine)
+            .any(|(name, _)| name.starts_with("tollgate:plugin/records@"));
         let connector = exports
             .iter()
             .find_map(|e| e.strip_prefix(&format!("{}@", bindings::CONNECTOR_EXPORT)));
@@ -655,6 +733,7 @@ impl Runtime {
             sha256,
             cache,
             load_time: Duration::ZERO,
+            reads_records,
             pre,
         };
         let info = match self
@@ -746,6 +825,7 @@ impl Runtime {
         }
         let limits = ctx.limits;
         let state = JobState {
+            known: ctx.known.clone(),
             wasi: wasi.build(),
             table: ResourceTable::new(),
             memory: MemoryLimiter {

@@ -248,6 +248,10 @@ pub trait Store: Send {
         external_id: &str,
     ) -> Result<Option<Record>, StoreError>;
 
+    /// The connection's live initiatives and work items by external id, with their keys and
+    /// initiatives: what a plugin's `records.lookup` import answers from.
+    fn keys(&self, connection: &str) -> Result<Vec<tollgate_dmo::model::StoredKey>, StoreError>;
+
     /// Record how a run ended.
     fn finish_run(
         &mut self,

@@ -529,6 +529,35 @@ impl Store for SqliteStore {
             .map_err(|e| self.err(e))
     }
 
+    fn keys(&self, connection: &str) -> Result<Vec<tollgate_dmo::model::StoredKey>, StoreError> {
+        type Row = (String, String, Option<String>, Option<String>);
+        let rows: Vec<Row> = self.query(
+            "SELECT kind, external_id, json_extract(record, '$.entity.data.key'),
+                    json_extract(record, '$.entity.data.initiative_key')
+             FROM records
+             WHERE connection = ?1 AND kind IN ('initiative', 'work-item') AND deleted_at IS NULL",
+            params![connection],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(kind, external_id, key, initiative)| {
+                let kind = EntityKind::parse(&kind)?;
+                let key = key?;
+                let initiative_key = match kind {
+                    EntityKind::Initiative => Some(key.clone()),
+                    _ => initiative,
+                };
+                Some(tollgate_dmo::model::StoredKey {
+                    kind,
+                    external_id,
+                    key,
+                    initiative_key,
+                })
+            })
+            .collect())
+    }
+
     fn record(
         &self,
         connection: &str,
@@ -896,6 +925,72 @@ mod tests {
                 _ => unreachable!(),
             })
             .collect()
+    }
+
+    #[test]
+    fn keys_of_live_initiatives_and_work_items_by_external_id() {
+        use tollgate_dmo::model::{Initiative, WorkItem};
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let with = |id: &str, entity: Entity| Record {
+            entity,
+            ..team(id, "-")
+        };
+        let epic: Initiative = serde_json::from_value(serde_json::json!({
+            "key": "BIZ-1", "title": "t", "status": "s", "status_category": null,
+            "demand_type": null, "development_type": null, "value_stream": null,
+            "portfolio": null, "business_owner": null, "strategic_theme": null,
+            "current_gate": null, "cost_of_delay": null, "user_business_value": null,
+            "time_criticality": null, "risk_reduction": null, "job_size": null,
+            "planned_start": null, "planned_end": null, "next_gate_due": null,
+            "created": null, "labels": [], "risks": [], "kpis": []
+        }))
+        .unwrap();
+        let story: WorkItem = serde_json::from_value(serde_json::json!({
+            "key": "BIZ-7", "kind": "story", "title": "t", "status": "s",
+            "status_category": null, "initiative_key": "BIZ-1", "parent_key": null,
+            "assignee": null, "sprint_ids": [], "estimate": null, "created": null,
+            "started": null, "resolved": null
+        }))
+        .unwrap();
+        let run = s.begin_run("hr", false).unwrap();
+        s.begin_stream(run, "hr", "all", false).unwrap();
+        let mut p = page(
+            vec![
+                with("10001", Entity::Initiative(Box::new(epic))),
+                with("10007", Entity::WorkItem(story.clone())),
+                with(
+                    "10008",
+                    Entity::WorkItem(WorkItem {
+                        key: "BIZ-8".into(),
+                        ..story
+                    }),
+                ),
+                team("t1", "A"),
+            ],
+            None,
+        );
+        s.commit_page(run, "hr", "all", &p).unwrap();
+        p.records.clear();
+        p.deletions.push((EntityKind::WorkItem, "10008".into()));
+        s.commit_page(run, "hr", "all", &p).unwrap();
+        let mut keys = s.keys("hr").unwrap();
+        keys.sort();
+        let stored = |kind, id: &str, key: &str| tollgate_dmo::model::StoredKey {
+            kind,
+            external_id: id.into(),
+            key: key.into(),
+            initiative_key: Some("BIZ-1".into()),
+        };
+        assert_eq!(
+            keys,
+            [
+                stored(EntityKind::Initiative, "10001", "BIZ-1"),
+                stored(EntityKind::WorkItem, "10007", "BIZ-7"),
+            ],
+            "live records only, with their initiative; teams have no key"
+        );
+        assert!(s.keys("jira").unwrap().is_empty());
     }
 
     #[test]

@@ -50,6 +50,7 @@ async fn a_plugin_of_contract_0_1_loads_and_every_call_works() {
         endpoints,
         data_dir: None,
         limits: Limits::default(),
+        known: Default::default(),
     };
     let answer = runtime
         .check(&plugin, &ctx, &serde_json::json!({}))

@@ -58,6 +58,26 @@ async fn the_demo_site_syncs_to_its_ground_truth_on_cloud_and_data_center() {
 
         let count = |kind| records(&doc, kind).len();
         assert_eq!(count("initiative"), 25, "{face:?}");
+        // Each issue is fetched once: the time-entries stream learns the issues of its
+        // worklogs from the store (the work-items stream stored them under their ids), not
+        // by searching for them again (`id in (...)`).
+        let lookups = sandbox
+            .requests()
+            .iter()
+            .filter(|r| {
+                let text = format!(
+                    "{} {}",
+                    r.query.as_deref().unwrap_or(""),
+                    String::from_utf8_lossy(r.request_body.as_deref().unwrap_or(b""))
+                );
+                let text = text
+                    .replace("%20", " ")
+                    .replace("%28", "(")
+                    .replace('+', " ");
+                text.contains("id in (") || text.contains("id%20in%20(")
+            })
+            .count();
+        assert_eq!(lookups, 0, "{face:?}: searches for issues already stored");
         assert_eq!(count("work-item"), 275, "300 children less 25 risks");
         assert_eq!(count("sprint"), 42, "14 sprints on each of 3 scrum boards");
         assert_eq!(count("time-entry"), truth.worklogs.len());

@@ -71,6 +71,7 @@ impl Harness {
             endpoints,
             data_dir: Some(self.data.path().to_path_buf()),
             limits,
+            known: Default::default(),
         }
     }
 

@@ -320,6 +320,7 @@ pub async fn run_plugin(runtime: &Runtime, args: RunArgs) -> Result<(), Error> {
         endpoints,
         data_dir: args.data_dir.clone(),
         limits: Limits::default(),
+        known: Default::default(),
     };
     let mut out = std::io::stdout().lock();
     let mut line = |value: serde_json::Value| -> Result<(), Error> {

@@ -397,6 +397,11 @@ pub async fn sync_connection(
     // (stream, rejected rows in its pass) of the streams drained in this run.
     let mut drained: Vec<(String, bool)> = Vec::new();
     for stream in &plugin.info.streams {
+        // A plugin that asks what the store holds (`records.keys`) is told as of this pass.
+        let mut ctx = ctx.clone();
+        if plugin.reads_records {
+            ctx.known = std::sync::Arc::new(tollgate_runtime::KnownKeys::new(store.keys(name)?));
+        }
         let result = sync_stream(
             runtime, plugin, &ctx, store, run, name, stream, &settings, &options, observer,
         )

@@ -142,6 +142,8 @@ pub(super) async fn worklog_list(
             "The number of worklog ids must be between 1 and 1000.",
         );
     }
+    // A set, so one request costs one pass over the worklogs, not one per listed id.
+    let ids: std::collections::HashSet<u64> = ids.into_iter().collect();
     let data = ctx.shared.jira.lock().unwrap();
     let base = base_url(&headers, &ctx);
     let out: Vec<Value> = data

@@ -99,7 +99,7 @@ pub fn time_entries(
                     &json!({ "ids": chunk }),
                 )?
                 .json()?;
-            let issues = issues_by_id(jira, &cursor.fields, &worklogs)?;
+            let issues = issues_of(jira, &cursor.fields, &worklogs)?;
             for w in worklogs {
                 let Some((key, epic, is_epic)) = issues.get(&w.issue_id) else {
                     page.diagnostics.push(Diagnostic {
@@ -187,15 +187,45 @@ pub fn time_entries(
 /// An issue's key, its epic's key, and whether it is an epic itself.
 type IssueRef = (String, Option<String>, bool);
 
-/// Key, epic key and whether it is an epic, for the issues of these worklogs.
-fn issues_by_id(
+/// Key, epic key and whether it is an epic, for the issues of these worklogs: from what the
+/// store holds (the initiatives and work-items streams stored every issue in scope, under its
+/// id, earlier in the run), and for issues the store does not know (a worklog on an issue
+/// outside the project, or a run without a store) from one batched search.
+fn issues_of(
     jira: &Jira,
     fields: &FieldMap,
     worklogs: &[Worklog],
 ) -> Result<BTreeMap<String, IssueRef>, PluginError> {
-    let mut ids: Vec<&str> = worklogs.iter().map(|w| w.issue_id.as_str()).collect();
+    let mut ids: Vec<String> = worklogs.iter().map(|w| w.issue_id.clone()).collect();
     ids.sort_unstable();
     ids.dedup();
+    let mut out = BTreeMap::new();
+    let stories = tollgate_plugin_api::stored(EntityKind::WorkItem, &ids);
+    let epics = tollgate_plugin_api::stored(EntityKind::Initiative, &ids);
+    let mut unknown = Vec::new();
+    for ((id, story), epic) in ids.into_iter().zip(stories).zip(epics) {
+        match (epic, story) {
+            (Some(epic), _) => {
+                out.insert(id, (epic.key.clone(), Some(epic.key), true));
+            }
+            (None, Some(story)) => {
+                out.insert(id, (story.key, story.initiative_key, false));
+            }
+            (None, None) => unknown.push(id),
+        }
+    }
+    if !unknown.is_empty() {
+        let unknown: Vec<&str> = unknown.iter().map(String::as_str).collect();
+        out.extend(issues_by_id(jira, fields, &unknown)?);
+    }
+    Ok(out)
+}
+
+fn issues_by_id(
+    jira: &Jira,
+    fields: &FieldMap,
+    ids: &[&str],
+) -> Result<BTreeMap<String, IssueRef>, PluginError> {
     let mut out = BTreeMap::new();
     let mut wanted = vec!["issuetype".to_string(), "parent".to_string()];
     wanted.extend(fields.ids_of(&["epic-link"]));
