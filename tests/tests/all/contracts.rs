@@ -2,9 +2,9 @@
 //! contract-0.1, compiled with wit-bindgen from crates/plugin-api/contracts/0.1.0) keeps
 //! loading, reaching its connection, syncing into a store and publishing on this host.
 
+use crate::cli::{ok, plugin_home, tollgate};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 use tollgate_runtime::bindings::types::{Entity, Finding, FindingStatus, PullRequest, PushRequest};
 use tollgate_runtime::http::{Endpoint, Url};
 use tollgate_runtime::{Credentials, JobContext, Limits, PluginSource, Runtime, Secret};
@@ -144,60 +144,33 @@ async fn a_plugin_of_contract_0_1_loads_and_every_call_works() {
     );
 }
 
-fn tollgate(dir: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tollgate-e2e"))
-        .args(args)
-        .current_dir(dir)
-        .env("RUST_LOG", "warn")
-        .env("XDG_CACHE_HOME", shared_cache_dir())
-        .env_remove("TOLLGATE_STORE__URL")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plugin_of_contract_0_1_syncs_into_a_store_from_the_command_line() {
     let upstream = Upstream::start(&basic(), "http://127.0.0.1:9").await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("plugins")).unwrap();
-    std::fs::copy(CONTRACT_0_1_PLUGIN, dir.path().join("plugins/legacy.wasm")).unwrap();
     std::fs::write(dir.path().join("legacy.token"), TOKEN).unwrap();
-    std::fs::write(
-        dir.path().join("tollgate.toml"),
-        format!(
-            r#"[store]
-url = "sqlite://store.db"
-
-[runtime]
-plugin_dir = "plugins"
-
-[connections.old]
-plugin = "legacy"
-base_url = "{}"
-auth = {{ kind = "basic", user = "bot", token_file = "legacy.token" }}
-"#,
+    plugin_home(
+        dir.path(),
+        Path::new(CONTRACT_0_1_PLUGIN),
+        "legacy",
+        &format!(
+            "[connections.old]\nplugin = \"legacy\"\nbase_url = \"{}\"\n\
+             auth = {{ kind = \"basic\", user = \"bot\", token_file = \"legacy.token\" }}\n",
             upstream.url()
         ),
-    )
-    .unwrap();
+    );
     let dir = dir.path().to_path_buf();
     let (listed, validated, synced, exported) = tokio::task::spawn_blocking(move || {
         (
-            tollgate(&dir, &["plugins", "list", "--format", "json"]),
-            tollgate(&dir, &["config", "validate", "--online"]),
-            tollgate(&dir, &["sync"]),
-            tollgate(&dir, &["export", "--format", "json"]),
+            tollgate(&dir, &["plugins", "list", "--format", "json"], &[]),
+            tollgate(&dir, &["config", "validate", "--online"], &[]),
+            tollgate(&dir, &["sync"], &[]),
+            tollgate(&dir, &["export", "--format", "json"], &[]),
         )
     })
     .await
     .unwrap();
-    let (ok, stdout, stderr) = listed;
-    assert!(ok, "{stderr}");
+    let stdout = ok(&listed, "plugins list");
     let list: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let legacy = list
         .as_array()
@@ -206,17 +179,14 @@ auth = {{ kind = "basic", user = "bot", token_file = "legacy.token" }}
         .find(|p| p["id"] == "legacy")
         .unwrap_or_else(|| panic!("legacy is listed: {stdout}"));
     assert_eq!(legacy["contract"], "0.1.0");
-    let (ok, stdout, stderr) = validated;
-    assert!(ok, "{stdout}{stderr}");
+    let stdout = ok(&validated, "config validate --online");
     assert!(stdout.contains(r#""authenticated":true"#), "{stdout}");
-    let (ok, stdout, stderr) = synced;
-    assert!(ok, "{stdout}{stderr}");
+    let stdout = ok(&synced, "sync");
     assert!(
         stdout.contains("old-format"),
         "the diagnostic is shown: {stdout}"
     );
-    let (ok, stdout, stderr) = exported;
-    assert!(ok, "{stderr}");
+    let stdout = ok(&exported, "export");
     assert!(
         stdout.contains(r#""key":"OLD-1""#) || stdout.contains(r#""key": "OLD-1""#),
         "{stdout}"

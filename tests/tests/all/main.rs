@@ -5,6 +5,7 @@ mod ado;
 mod ado_fidelity;
 mod browser;
 mod checks;
+mod cli;
 mod contracts;
 mod daemon;
 mod demo;

@@ -3,31 +3,15 @@
 //! `plugins check` loads it, `plugins run` pulls from the sandbox's Jira with it, and a config
 //! naming it syncs its records into a store.
 
+use crate::cli::{ok, plugin_home};
 use std::path::Path;
 use std::process::{Command, Output};
 use tollgate_sandbox::{JIRA_DC_TOKEN, Sandbox};
-use tollgate_tests::shared_cache_dir;
+
+const ENV: &[(&str, &str)] = &[("KIT_TOKEN", JIRA_DC_TOKEN)];
 
 fn tollgate(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tollgate-e2e"))
-        .args(args)
-        .current_dir(dir)
-        .env("RUST_LOG", "warn")
-        .env("XDG_CACHE_HOME", shared_cache_dir())
-        .env("KIT_TOKEN", JIRA_DC_TOKEN)
-        .env_remove("TOLLGATE_STORE__URL")
-        .output()
-        .unwrap()
-}
-
-fn ok(out: &Output, what: &str) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{what}: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    crate::cli::tollgate(dir, args, ENV)
 }
 
 /// `cargo` in the new crate, as its author runs it; flags of this build stay out of it.
@@ -128,17 +112,15 @@ fn walk(home: &Path, jira: &str) {
     assert!(pages[2]["next_cursor"].is_null());
 
     // Configured like any plugin, it syncs into a store.
-    std::fs::create_dir(home.join("plugins")).unwrap();
-    std::fs::copy(wasm, home.join("plugins/kit-source.wasm")).unwrap();
-    std::fs::write(
-        home.join("tollgate.toml"),
-        format!(
-            "[store]\nurl = \"sqlite://store.db\"\n\n[runtime]\nplugin_dir = \"plugins\"\n\n\
-             [connections.mine]\nplugin = \"kit-source\"\nbase_url = \"{jira}\"\n\
+    plugin_home(
+        home,
+        Path::new(wasm),
+        "kit-source",
+        &format!(
+            "[connections.mine]\nplugin = \"kit-source\"\nbase_url = \"{jira}\"\n\
              auth = {{ kind = \"bearer\", token_env = \"KIT_TOKEN\" }}\n"
         ),
-    )
-    .unwrap();
+    );
     ok(
         &tollgate(home, &["config", "validate", "--online"]),
         "config validate",

@@ -2,32 +2,21 @@
 //! by configuration) synced from the sandbox's Jira as if it were an in-house tool: epics from
 //! Jira Cloud's token-paged search, work items from Data Center's offset-paged search.
 
+use crate::cli::{ok, plugin_home};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use tollgate_sandbox::{JIRA_CLOUD_TOKEN, JIRA_CLOUD_USER, JIRA_DC_TOKEN, Sandbox};
-use tollgate_tests::{REST_JSON_PLUGIN, shared_cache_dir};
+use tollgate_tests::REST_JSON_PLUGIN;
 
 fn tollgate(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tollgate-e2e"))
-        .args(args)
-        .current_dir(dir)
-        .env("RUST_LOG", "warn")
-        .env("XDG_CACHE_HOME", shared_cache_dir())
-        .env("CLOUD_TOKEN", JIRA_CLOUD_TOKEN)
-        .env("DC_TOKEN", JIRA_DC_TOKEN)
-        .env_remove("TOLLGATE_STORE__URL")
-        .output()
-        .unwrap()
-}
-
-fn ok(out: &Output, what: &str) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{what}: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    crate::cli::tollgate(
+        dir,
+        args,
+        &[
+            ("CLOUD_TOKEN", JIRA_CLOUD_TOKEN),
+            ("DC_TOKEN", JIRA_DC_TOKEN),
+        ],
+    )
 }
 
 const WORK_JQL: &str = "issuetype%20in%20%28Story%2C%20Task%2C%20Bug%29%20ORDER%20BY%20key";
@@ -53,18 +42,12 @@ async fn the_rest_json_example_syncs_token_and_offset_paged_lists_mapped_by_conf
     assert!(work_items > 100, "{total}");
 
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("plugins")).unwrap();
-    std::fs::copy(REST_JSON_PLUGIN, dir.path().join("plugins/rest-json.wasm")).unwrap();
-    std::fs::write(
-        dir.path().join("tollgate.toml"),
-        format!(
-            r#"[store]
-url = "sqlite://store.db"
-
-[runtime]
-plugin_dir = "plugins"
-
-[connections.tool]
+    plugin_home(
+        dir.path(),
+        Path::new(REST_JSON_PLUGIN),
+        "rest-json",
+        &format!(
+            r#"[connections.tool]
 plugin = "rest-json"
 base_url = "{cloud}"
 auth = {{ kind = "basic", user = "{user}", token_env = "CLOUD_TOKEN" }}
@@ -92,8 +75,7 @@ fields = {{ key = "/key", kind = "/fields/issuetype/name", title = "/fields/summ
             dc = sandbox.jira_dc_url(),
             user = JIRA_CLOUD_USER,
         ),
-    )
-    .unwrap();
+    );
     let path = dir.path().to_path_buf();
     let (validated, synced, exported) = tokio::task::spawn_blocking(move || {
         (
