@@ -253,7 +253,8 @@ pub(super) fn initiative_page_now(d: &Daemon, key: &str) -> Response {
         ));
     }
     out.push_str("</tbody></table>\n");
-    out.push_str(&delivery_section(&portfolio, &key));
+    let seed = crate::report::forecast_seed(Some(&d.session.config));
+    out.push_str(&delivery_section(&portfolio, &key, seed));
     out.push_str("<h2>Open findings</h2>\n");
     let findings: Vec<tollgate_store::StoredFinding> = store
         .findings(false)
@@ -347,7 +348,7 @@ pub(super) fn initiative_page_now(d: &Daemon, key: &str) -> Response {
 
 /// An initiative's delivery progress: its work items by status (with their estimates) and a
 /// burn-up over the sprints they were in.
-fn delivery_section(p: &tollgate_dmo::rules::Portfolio, key: &str) -> String {
+fn delivery_section(p: &tollgate_dmo::rules::Portfolio, key: &str, seed: u64) -> String {
     use crate::report::esc;
     let d = tollgate_dmo::delivery::delivery(p, key);
     let mut out = String::from("<section id=\"delivery\">\n<h2>Delivery progress</h2>\n");
@@ -380,9 +381,7 @@ fn delivery_section(p: &tollgate_dmo::rules::Portfolio, key: &str) -> String {
     }
     out.push_str("</tbody></table>\n");
     let today = tollgate_dmo::calendar::day_number(&crate::clock::today()).unwrap_or_default();
-    if let Some(f) =
-        tollgate_dmo::forecast::forecast_of(p, key, today, crate::report::forecast_seed())
-    {
+    if let Some(f) = tollgate_dmo::forecast::forecast_of(p, key, today, seed) {
         let text = match (&f.p50, &f.p85, &f.no_forecast) {
             (Some(a), Some(b), _) => format!(
                 "Forecast: half the simulated runs finish by {a}, 85 % by {b}{}; throughput: {}.",

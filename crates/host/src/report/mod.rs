@@ -210,7 +210,9 @@ pub fn build(
     config: &crate::config::Config,
 ) -> Result<Report, Error> {
     let mut report = match kind {
-        ReportKind::Steering => steering(store, as_of, &config.reports)?,
+        ReportKind::Steering => {
+            steering_with_seed(store, as_of, &config.reports, forecast_seed(Some(config)))?
+        }
         ReportKind::Capitalisation => capitalisation::report(store, as_of, &config.reports)?,
         ReportKind::Quarterly => quarterly::review(
             store,

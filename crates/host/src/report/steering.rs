@@ -7,6 +7,16 @@ use super::*;
 
 /// Build the steering pack as of `as_of`.
 pub fn steering(store: &dyn Store, as_of: &str, settings: &ReportsConfig) -> Result<Report, Error> {
+    steering_with_seed(store, as_of, settings, forecast_seed(None))
+}
+
+/// The steering pack with the delivery forecasts drawn from `seed` (see [`forecast_seed`]).
+pub fn steering_with_seed(
+    store: &dyn Store,
+    as_of: &str,
+    settings: &ReportsConfig,
+    seed: u64,
+) -> Result<Report, Error> {
     let today = parse_as_of(as_of)?;
     let meetings = settings.steering_around(today);
     let next = meetings.next;
@@ -146,7 +156,7 @@ pub fn steering(store: &dyn Store, as_of: &str, settings: &ReportsConfig) -> Res
     });
 
     tables.push(roadmap(&p, today));
-    tables.push(delivery_forecasts(&p, today, &forecast_seed()));
+    tables.push(delivery_forecasts(&p, today, &seed));
 
     // Initiatives at risk: any open blocker or error.
     let mut at_risk: BTreeMap<&str, Vec<&StoredFinding>> = BTreeMap::new();
@@ -678,11 +688,16 @@ fn roadmap(p: &Portfolio, today: i64) -> Table {
     }
 }
 
-/// The seed of the forecasts in reports and pages: the default rule pack's GATE-009 `seed`,
-/// so they agree with the rule (a configured pack with another seed draws other runs).
-pub fn forecast_seed() -> u64 {
-    tollgate_dmo::rules::RulePack::from_toml(tollgate_dmo::rules::DEFAULT_PACK)
-        .map_or(2026, |pack| tollgate_dmo::forecast::seed_of(&pack))
+/// The seed of the forecasts in reports and pages: GATE-009's `seed` in the rule pack `config`
+/// names (the built-in one by default), so the pack, the dashboard, the rule's findings and
+/// the comments draw the same runs. A pack that does not load (reported by `check`) leaves
+/// the built-in seed.
+pub fn forecast_seed(config: Option<&crate::config::Config>) -> u64 {
+    let configured = config.and_then(|c| crate::check::rule_pack(c).ok());
+    let pack = configured.or_else(|| {
+        tollgate_dmo::rules::RulePack::from_toml(tollgate_dmo::rules::DEFAULT_PACK).ok()
+    });
+    pack.map_or(2026, |pack| tollgate_dmo::forecast::seed_of(&pack))
 }
 
 /// Delivery forecasts of the initiatives in delivery (tollgate_dmo::forecast).
