@@ -400,6 +400,7 @@ pub async fn recording_sandbox(dataset: &str) -> tollgate_sandbox::Sandbox {
         tollgate_sandbox::Options {
             dataset: dataset.into(),
             faults: None,
+            latency_ms: 0,
         },
     )
     .await

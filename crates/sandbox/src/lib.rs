@@ -74,6 +74,10 @@ struct Shared {
     clock_offset_ms: AtomicI64,
     faults: Mutex<faults::FaultState>,
     record_bodies: std::sync::atomic::AtomicBool,
+    /// Milliseconds every request waits before it is answered (a real tracker's round trip).
+    latency_ms: std::sync::atomic::AtomicU64,
+    /// Requests seen, for the latency's jitter.
+    served: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -89,6 +93,8 @@ pub struct Options {
     pub dataset: String,
     /// Faults to inject from the start.
     pub faults: Option<Faults>,
+    /// Milliseconds each request waits before it is answered, ±25 % (0: none).
+    pub latency_ms: u64,
 }
 
 impl Default for Options {
@@ -96,6 +102,7 @@ impl Default for Options {
         Options {
             dataset: "demo".to_string(),
             faults: None,
+            latency_ms: 0,
         }
     }
 }
@@ -127,6 +134,8 @@ impl Sandbox {
             ado: Mutex::new(ado),
             clock_offset_ms: AtomicI64::new(0),
             record_bodies: std::sync::atomic::AtomicBool::new(false),
+            latency_ms: std::sync::atomic::AtomicU64::new(options.latency_ms),
+            served: std::sync::atomic::AtomicU64::new(0),
             faults: Mutex::new(faults::FaultState {
                 spec: options.faults,
                 ..Default::default()
@@ -171,6 +180,11 @@ impl Sandbox {
     /// Every request answered so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// Make every request wait `ms` milliseconds (±25 %) before it is answered; 0 for none.
+    pub fn set_latency(&self, ms: u64) {
+        self.shared.latency_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Record request and response bodies too (for tests that validate them).
@@ -247,7 +261,26 @@ fn router(shared: Arc<Shared>) -> Router {
             shared.clone(),
             faults::inject,
         ))
-        .layer(axum::middleware::from_fn_with_state(shared, record))
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), record))
+        .layer(axum::middleware::from_fn_with_state(shared, latency))
+}
+
+/// Each request waits the configured latency, ±25 % (a fixed pseudo-random sequence, so runs
+/// repeat), before it is handled: a tracker across the internet, for benchmarks and clients.
+async fn latency(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let ms = shared.latency_ms.load(Ordering::Relaxed);
+    if ms > 0 {
+        let n = shared.served.fetch_add(1, Ordering::Relaxed);
+        // A multiplicative hash of the request number: spread over 75 % .. 125 %.
+        let spread = (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as f64 / 1024.0;
+        let wait = ms as f64 * (0.75 + 0.5 * spread);
+        tokio::time::sleep(std::time::Duration::from_micros((wait * 1000.0) as u64)).await;
+    }
+    next.run(request).await
 }
 
 /// Records every request with the status it got.

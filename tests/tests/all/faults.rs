@@ -48,6 +48,7 @@ async fn case(fault: &'static str, rate: f64) -> Outcome {
         tollgate_sandbox::Options {
             dataset: "synthetic:12".into(),
             faults: None,
+            latency_ms: 0,
         },
     )
     .await
@@ -200,4 +201,40 @@ async fn every_fault_ends_in_the_same_store_or_a_clear_error_and_a_healthy_run_r
         !logs.contains(tollgate_sandbox::JIRA_CLOUD_TOKEN),
         "the credential reached the log"
     );
+}
+
+#[tokio::test]
+async fn the_sandbox_answers_after_the_latency_it_is_given() {
+    let sandbox = Sandbox::start_with(
+        "127.0.0.1:0",
+        tollgate_sandbox::Options {
+            latency_ms: 200,
+            ..tollgate_sandbox::Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let url = format!("{}/rest/api/2/serverInfo", sandbox.jira_dc_url());
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        let answer = client
+            .get(&url)
+            .bearer_auth(tollgate_sandbox::JIRA_DC_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "{}", answer.status());
+        // ±25 %: never less than 150 ms.
+        assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+    }
+    // Changed at run time; the answers stay the same.
+    sandbox.set_latency(0);
+    let answer = client
+        .get(&url)
+        .bearer_auth(tollgate_sandbox::JIRA_DC_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success());
 }

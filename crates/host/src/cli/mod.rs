@@ -182,6 +182,10 @@ pub enum Command {
         /// client that does not wait.
         #[arg(long)]
         faults: Option<tollgate_sandbox::Faults>,
+        /// Milliseconds every request waits before it is answered, ±25 % (a real tracker's
+        /// round trip, e.g. 150), for benchmarks and for trying clients; 0 for none.
+        #[arg(long, value_name = "MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+        latency: u64,
     },
 }
 
@@ -385,7 +389,8 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             addr,
             dataset,
             faults,
-        } => sandbox(&addr, dataset, faults).await,
+            latency,
+        } => sandbox(&addr, dataset, faults, latency).await,
     }
 }
 
@@ -1175,6 +1180,7 @@ async fn sandbox(
     addr: &str,
     dataset: String,
     faults: Option<tollgate_sandbox::Faults>,
+    latency_ms: u64,
 ) -> Result<(), Error> {
     if let Err(e) = tollgate_sandbox::Dataset::named(&dataset) {
         return Err(Error::usage(anyhow::anyhow!("--dataset: {e}")));
@@ -1182,11 +1188,15 @@ async fn sandbox(
     let options = tollgate_sandbox::Options {
         dataset: dataset.clone(),
         faults,
+        latency_ms,
     };
     let sandbox = tollgate_sandbox::Sandbox::start_with(addr, options)
         .await
         .map_err(|e| Error::usage(anyhow::anyhow!("cannot listen on {addr}: {e}")))?;
     println!("Jira dataset: {dataset}");
+    if latency_ms > 0 {
+        println!("Every request waits {latency_ms} ms (±25 %) before it is answered.");
+    }
     println!("Sandbox trackers on http://{}", sandbox.addr());
     println!(
         "  Jira Cloud:        {}  (basic: {} / {})",
