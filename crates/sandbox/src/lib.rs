@@ -33,7 +33,7 @@ use axum::routing::any;
 use base64::Engine as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Jira Cloud user e-mail of the sandbox's service account.
 pub const JIRA_CLOUD_USER: &str = jira::CLOUD_USER;
@@ -69,8 +69,8 @@ pub struct RecordedRequest {
 
 struct Shared {
     requests: Mutex<Vec<RecordedRequest>>,
-    jira: Mutex<Dataset>,
-    ado: Mutex<AdoDataset>,
+    jira: RwLock<Dataset>,
+    ado: RwLock<AdoDataset>,
     clock_offset_ms: AtomicI64,
     faults: Mutex<faults::FaultState>,
     record_bodies: std::sync::atomic::AtomicBool,
@@ -130,8 +130,8 @@ impl Sandbox {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             requests: Mutex::new(Vec::new()),
-            jira: Mutex::new(dataset),
-            ado: Mutex::new(ado),
+            jira: RwLock::new(dataset),
+            ado: RwLock::new(ado),
             clock_offset_ms: AtomicI64::new(0),
             record_bodies: std::sync::atomic::AtomicBool::new(false),
             latency_ms: std::sync::atomic::AtomicU64::new(options.latency_ms),
@@ -198,13 +198,13 @@ impl Sandbox {
     }
 
     /// The Jira site's data, to read the truth or to change it between two syncs.
-    pub fn jira(&self) -> std::sync::MutexGuard<'_, Dataset> {
-        self.shared.jira.lock().unwrap()
+    pub fn jira(&self) -> std::sync::RwLockWriteGuard<'_, Dataset> {
+        self.shared.jira.write().unwrap()
     }
 
     /// The Azure DevOps organisation's data, to read the truth or to change it between syncs.
-    pub fn ado(&self) -> std::sync::MutexGuard<'_, AdoDataset> {
-        self.shared.ado.lock().unwrap()
+    pub fn ado(&self) -> std::sync::RwLockWriteGuard<'_, AdoDataset> {
+        self.shared.ado.write().unwrap()
     }
 
     /// The sandbox's clock, in milliseconds since the epoch.

@@ -254,7 +254,7 @@ pub(super) fn handle(shared: &Shared, call: &Call) -> Result<Response, Response>
     if call.method != Method::GET {
         return Err(super::bad_method(call));
     }
-    let d = shared.ado.lock().unwrap();
+    let d = shared.ado.read().unwrap();
     match call.seg(0).as_deref() {
         Some("resourceareas") => {
             check_version(call, false)?;

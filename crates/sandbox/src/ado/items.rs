@@ -243,7 +243,7 @@ pub(super) fn handle(shared: &Shared, call: &Call) -> Result<Response, Response>
                 .get("errorPolicy")
                 .and_then(Value::as_str)
                 .is_some_and(|p| p.eq_ignore_ascii_case("omit"));
-            let d = shared.ado.lock().unwrap();
+            let d = shared.ado.read().unwrap();
             read_many(
                 &d,
                 call,
@@ -286,7 +286,7 @@ pub(super) fn handle(shared: &Shared, call: &Call) -> Result<Response, Response>
         }
         "workitemtypes" => {
             check_version(call, false)?;
-            let d = shared.ado.lock().unwrap();
+            let d = shared.ado.read().unwrap();
             let one = |t: &super::data::TypeDef| {
                 json!({
                     "name": t.name,
@@ -324,12 +324,12 @@ pub(super) fn handle(shared: &Shared, call: &Call) -> Result<Response, Response>
         }
         "classificationnodes" => {
             check_version(call, false)?;
-            let d = shared.ado.lock().unwrap();
+            let d = shared.ado.read().unwrap();
             classification(&d, call)
         }
         "recyclebin" => {
             check_version(call, false)?;
-            let d = shared.ado.lock().unwrap();
+            let d = shared.ado.read().unwrap();
             let deleted = |w: &WorkItem| -> Value {
                 let (at, by) = w.deleted.unwrap_or((0, 0));
                 json!({
@@ -419,7 +419,7 @@ fn wiql_call(shared: &Shared, call: &Call) -> Result<Response, Response> {
                 })?
         }
         (&Method::GET | &Method::HEAD, Some(id)) => {
-            let d = shared.ado.lock().unwrap();
+            let d = shared.ado.read().unwrap();
             stored_query(&d, id).ok_or_else(|| {
                 error(
                     StatusCode::NOT_FOUND,
@@ -430,7 +430,7 @@ fn wiql_call(shared: &Shared, call: &Call) -> Result<Response, Response> {
         }
         _ => return Err(super::bad_method(call)),
     };
-    let d = shared.ado.lock().unwrap();
+    let d = shared.ado.read().unwrap();
     let bad = |m: String| {
         error(
             StatusCode::BAD_REQUEST,
@@ -537,7 +537,7 @@ fn work_items(shared: &Shared, call: &Call) -> Result<Response, Response> {
                     let omit = call
                         .param("errorPolicy")
                         .is_some_and(|p| p.eq_ignore_ascii_case("omit"));
-                    let d = shared.ado.lock().unwrap();
+                    let d = shared.ado.read().unwrap();
                     read_many(
                         &d,
                         call,
@@ -581,7 +581,7 @@ fn work_items(shared: &Shared, call: &Call) -> Result<Response, Response> {
                         expand,
                         as_of: as_of_of(call.param("asOf"))?,
                     };
-                    let d = shared.ado.lock().unwrap();
+                    let d = shared.ado.read().unwrap();
                     let w = d.item(id).ok_or_else(|| not_found_item(id))?;
                     render(&d, call, w, &view)
                         .map(ok)
@@ -589,7 +589,7 @@ fn work_items(shared: &Shared, call: &Call) -> Result<Response, Response> {
                 }
                 Method::PATCH => patch(shared, call, id),
                 Method::DELETE => {
-                    let mut d = shared.ado.lock().unwrap();
+                    let mut d = shared.ado.write().unwrap();
                     let w = d.item(id).ok_or_else(|| not_found_item(id))?.clone();
                     if call.flag("destroy") {
                         if let Some(i) = d.index(id) {
@@ -617,7 +617,7 @@ fn work_items(shared: &Shared, call: &Call) -> Result<Response, Response> {
         (Some(id), Some("updates")) => {
             check_version(call, false)?;
             let id: u64 = id.parse().map_err(|_| not_found_item(id))?;
-            let d = shared.ado.lock().unwrap();
+            let d = shared.ado.read().unwrap();
             let w = d.item(id).ok_or_else(|| not_found_item(id))?;
             let (skip, top) = skip_top(call)?;
             let render_update = |i: usize| update_value(&d, call, w, i);
@@ -646,7 +646,7 @@ fn work_items(shared: &Shared, call: &Call) -> Result<Response, Response> {
         (Some(id), Some("revisions")) => {
             check_version(call, false)?;
             let id: u64 = id.parse().map_err(|_| not_found_item(id))?;
-            let d = shared.ado.lock().unwrap();
+            let d = shared.ado.read().unwrap();
             let w = d.item(id).ok_or_else(|| not_found_item(id))?;
             let expand = expand_of(call.param("$expand"))?;
             let revision = |rev: u32| {
@@ -1034,7 +1034,7 @@ fn normalise(d: &AdoDataset, fields: Vec<(String, Option<Value>)>) -> Vec<(Strin
 }
 
 fn patch(shared: &Shared, call: &Call, id: u64) -> Result<Response, Response> {
-    let mut d = shared.ado.lock().unwrap();
+    let mut d = shared.ado.write().unwrap();
     let current = d.item(id).ok_or_else(|| not_found_item(id))?.clone();
     let changes = json_patch(&d, call, Some(&current))?;
     validate(current.kind(), &changes.fields, Some(&current))?;
@@ -1103,7 +1103,7 @@ fn patch(shared: &Shared, call: &Call, id: u64) -> Result<Response, Response> {
 }
 
 fn create(shared: &Shared, call: &Call, kind: &str) -> Result<Response, Response> {
-    let mut d = shared.ado.lock().unwrap();
+    let mut d = shared.ado.write().unwrap();
     let t = type_def(kind).ok_or_else(|| {
         error(
             StatusCode::NOT_FOUND,
@@ -1164,7 +1164,7 @@ fn create(shared: &Shared, call: &Call, kind: &str) -> Result<Response, Response
 
 /// Comments of a work item: list, read, create, edit, delete.
 fn comments(shared: &Shared, call: &Call, id: u64) -> Result<Response, Response> {
-    let mut d = shared.ado.lock().unwrap();
+    let mut d = shared.ado.write().unwrap();
     if d.item(id).is_none() {
         return Err(not_found_item(id));
     }

@@ -295,7 +295,7 @@ pub(crate) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
             && edit.eq_ignore_ascii_case("edit")
         {
             {
-                let d = shared.ado.lock().unwrap();
+                let d = shared.ado.read().unwrap();
                 let title = id
                     .parse::<u64>()
                     .ok()
@@ -343,8 +343,8 @@ pub(crate) async fn dispatch(State(shared): State<Arc<Shared>>, request: Request
         );
     }
     let scope = &segments[1..apis];
-    let d_project = shared.ado.lock().unwrap().project.clone();
-    let d_project_id = shared.ado.lock().unwrap().project_id.clone();
+    let d_project = shared.ado.read().unwrap().project.clone();
+    let d_project_id = shared.ado.read().unwrap().project_id.clone();
     let (project, team) = match scope {
         [] => (None, None),
         [p] => (Some(p.clone()), None),

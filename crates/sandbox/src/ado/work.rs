@@ -74,7 +74,7 @@ fn team_iterations(d: &AdoDataset, team: usize) -> impl Iterator<Item = &Node> {
 /// Everything below `_apis/work`.
 pub(super) fn handle(shared: &Shared, call: &Call) -> Result<Response, Response> {
     check_version(call, false)?;
-    let mut d = shared.ado.lock().unwrap();
+    let mut d = shared.ado.write().unwrap();
     if call.project.is_none() {
         return Err(super::no_route(call));
     }

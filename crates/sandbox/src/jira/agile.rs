@@ -16,7 +16,7 @@ pub(super) async fn boards(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let data = ctx.shared.jira.lock().unwrap();
+    let data = ctx.shared.jira.read().unwrap();
     if let Some(p) = param(&ps, "projectKeyOrId")
         && !p.eq_ignore_ascii_case(&data.project)
         && p != "10000"
@@ -74,7 +74,7 @@ pub(super) async fn sprint(
     if let Err(r) = gate(&ctx, &headers, None) {
         return r;
     }
-    let data = ctx.shared.jira.lock().unwrap();
+    let data = ctx.shared.jira.read().unwrap();
     match data.sprints.iter().find(|s| s.id.to_string() == id) {
         Some(s) => crate::json_response(StatusCode::OK, sprint_json(&base_url(&headers, &ctx), s)),
         None => error(
@@ -98,7 +98,7 @@ pub(super) async fn board_sprints(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let data = ctx.shared.jira.lock().unwrap();
+    let data = ctx.shared.jira.read().unwrap();
     let Some(board) = data.boards.iter().find(|b| b.id.to_string() == id) else {
         return error(
             StatusCode::NOT_FOUND,
@@ -152,7 +152,7 @@ pub(super) async fn sprint_issues(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let data = ctx.shared.jira.lock().unwrap();
+    let data = ctx.shared.jira.read().unwrap();
     let Ok(sprint) = id.parse::<u64>() else {
         return error(StatusCode::NOT_FOUND, "Sprint does not exist.");
     };

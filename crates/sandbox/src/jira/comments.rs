@@ -152,7 +152,7 @@ pub(super) async fn list_comments(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let data = ctx.shared.jira.lock().unwrap();
+    let data = ctx.shared.jira.read().unwrap();
     let Some(issue) = data.issue(&key) else {
         return no_issue();
     };
@@ -184,7 +184,7 @@ pub(super) async fn add_comment(
         Err(r) => return r,
     };
     let now = now(&ctx);
-    let mut data = ctx.shared.jira.lock().unwrap();
+    let mut data = ctx.shared.jira.write().unwrap();
     let id = data.next_comment_id();
     let Some(issue) = data.issue_mut(&key) else {
         return no_issue();
@@ -229,7 +229,7 @@ pub(super) async fn update_comment(
         Err(r) => return r,
     };
     let now = now(&ctx);
-    let mut data = ctx.shared.jira.lock().unwrap();
+    let mut data = ctx.shared.jira.write().unwrap();
     let Some(issue) = data.issue_mut(&key) else {
         return no_issue();
     };
@@ -279,7 +279,7 @@ pub(super) async fn comment_property_keys(
         return r;
     }
     let base = base_url(&headers, &ctx);
-    let mut data = ctx.shared.jira.lock().unwrap();
+    let mut data = ctx.shared.jira.write().unwrap();
     let Some(c) = find_comment_mut(&mut data, &id) else {
         return error(StatusCode::NOT_FOUND, "The comment does not exist.");
     };
@@ -299,7 +299,7 @@ pub(super) async fn get_comment_property(
     if let Err(r) = gate(&ctx, &headers, Some(&version)) {
         return r;
     }
-    let mut data = ctx.shared.jira.lock().unwrap();
+    let mut data = ctx.shared.jira.write().unwrap();
     let Some(c) = find_comment_mut(&mut data, &id) else {
         return error(StatusCode::NOT_FOUND, "The comment does not exist.");
     };
@@ -333,7 +333,7 @@ pub(super) async fn put_comment_property(
             "The property value is not valid JSON.",
         );
     };
-    let mut data = ctx.shared.jira.lock().unwrap();
+    let mut data = ctx.shared.jira.write().unwrap();
     let Some(c) = find_comment_mut(&mut data, &id) else {
         return error(StatusCode::NOT_FOUND, "The comment does not exist.");
     };

@@ -131,7 +131,7 @@ pub(super) fn search_jql(
     if ctx.flavour == Flavour::DataCenter {
         return error(StatusCode::NOT_FOUND, "null for uri");
     }
-    let data = ctx.shared.jira.lock().unwrap();
+    let data = ctx.shared.jira.read().unwrap();
     let hits = match matching(ctx, &data, &args.jql) {
         Ok(h) => h,
         Err(r) => return r,
@@ -232,7 +232,7 @@ pub(super) fn search_old(
     if ctx.flavour == Flavour::Cloud {
         return error(StatusCode::GONE, REMOVED_SEARCH);
     }
-    let data = ctx.shared.jira.lock().unwrap();
+    let data = ctx.shared.jira.read().unwrap();
     let hits = match matching(ctx, &data, &args.jql) {
         Ok(h) => h,
         Err(r) => return r,

@@ -44,7 +44,7 @@ pub(super) async fn project(
     if let Err(r) = gate(&ctx, &headers, Some(&version)) {
         return r;
     }
-    let data = ctx.shared.jira.lock().unwrap();
+    let data = ctx.shared.jira.read().unwrap();
     if !key.eq_ignore_ascii_case(&data.project) && key != "10000" {
         return error(
             StatusCode::NOT_FOUND,
@@ -92,7 +92,7 @@ pub(super) async fn get_issue(
         .map(|e| e.trim().to_string())
         .filter(|e| !e.is_empty())
         .collect();
-    let data = ctx.shared.jira.lock().unwrap();
+    let data = ctx.shared.jira.read().unwrap();
     let Some(issue) = data.issue(&key) else {
         return no_issue();
     };
@@ -149,7 +149,7 @@ pub(super) async fn issue_changelog(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let data = ctx.shared.jira.lock().unwrap();
+    let data = ctx.shared.jira.read().unwrap();
     let Some(issue) = data.issue(&key) else {
         return no_issue();
     };
@@ -184,7 +184,7 @@ pub(super) async fn transitions(
     if let Err(r) = gate(&ctx, &headers, Some(&version)) {
         return r;
     }
-    let data = ctx.shared.jira.lock().unwrap();
+    let data = ctx.shared.jira.read().unwrap();
     let Some(issue) = data.issue(&key) else {
         return no_issue();
     };
@@ -231,7 +231,7 @@ pub(super) async fn get_comment(
     if let Err(r) = gate(&ctx, &headers, Some(&version)) {
         return r;
     }
-    let data = ctx.shared.jira.lock().unwrap();
+    let data = ctx.shared.jira.read().unwrap();
     let Some(issue) = data.issue(&key) else {
         return no_issue();
     };
@@ -272,7 +272,7 @@ pub(super) async fn approximate_count(
     let Some(jql) = v.get("jql").and_then(Value::as_str) else {
         return field_error(StatusCode::BAD_REQUEST, "jql", "The JQL query is required.");
     };
-    let data = ctx.shared.jira.lock().unwrap();
+    let data = ctx.shared.jira.read().unwrap();
     match matching(&ctx, &data, jql) {
         Ok(hits) => crate::json_response(StatusCode::OK, json!({"count": hits.len()})),
         Err(r) => r,

@@ -17,7 +17,7 @@ pub(super) async fn issue_worklogs(
     let (Ok(start), Ok(max)) = (number(&ps, "startAt", 0), number(&ps, "maxResults", 5000)) else {
         return no_issue();
     };
-    let data = ctx.shared.jira.lock().unwrap();
+    let data = ctx.shared.jira.read().unwrap();
     let Some(issue) = data.issue(&key) else {
         return no_issue();
     };
@@ -90,7 +90,7 @@ pub(super) async fn worklogs_updated(
         Err(r) => return r,
     };
     let items = {
-        let data = ctx.shared.jira.lock().unwrap();
+        let data = ctx.shared.jira.read().unwrap();
         data.worklogs.iter().map(|w| (w.id, w.updated)).collect()
     };
     changed_page(&ctx, &headers, &version, "updated", since, items)
@@ -109,7 +109,7 @@ pub(super) async fn worklogs_deleted(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let items = ctx.shared.jira.lock().unwrap().deleted_worklogs.clone();
+    let items = ctx.shared.jira.read().unwrap().deleted_worklogs.clone();
     changed_page(&ctx, &headers, &version, "deleted", since, items)
 }
 
@@ -144,7 +144,7 @@ pub(super) async fn worklog_list(
     }
     // A set, so one request costs one pass over the worklogs, not one per listed id.
     let ids: std::collections::HashSet<u64> = ids.into_iter().collect();
-    let data = ctx.shared.jira.lock().unwrap();
+    let data = ctx.shared.jira.read().unwrap();
     let base = base_url(&headers, &ctx);
     let out: Vec<Value> = data
         .worklogs
