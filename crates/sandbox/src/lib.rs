@@ -256,6 +256,14 @@ fn router(shared: Arc<Shared>) -> Router {
             "/ado/{*rest}",
             any(ado::dispatch).with_state(shared.clone()),
         )
+        .route(
+            "/_sandbox/change",
+            axum::routing::post(admin_change).with_state(shared.clone()),
+        )
+        .route(
+            "/_sandbox/clock",
+            axum::routing::post(admin_clock).with_state(shared.clone()),
+        )
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
@@ -281,6 +289,50 @@ async fn latency(
         tokio::time::sleep(std::time::Duration::from_micros((wait * 1000.0) as u64)).await;
     }
     next.run(request).await
+}
+
+/// The sandbox's own controls (not Jira's or Azure DevOps's API), for incremental benchmarks
+/// and tests from the command line: `POST /_sandbox/change?share=0.01` edits that share of the
+/// Jira issues and worklogs now.
+async fn admin_change(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::BTreeMap<String, String>>,
+) -> Response {
+    let share = q.get("share").and_then(|s| s.parse::<f64>().ok());
+    let Some(share) = share.filter(|s| *s > 0.0 && *s <= 1.0) else {
+        return json_response(
+            axum::http::StatusCode::BAD_REQUEST,
+            serde_json::json!({"error": "give share=F with 0 < F <= 1, e.g. ?share=0.01"}),
+        );
+    };
+    let now = shared.now_ms();
+    let (issues, worklogs) = shared.jira.write().unwrap().change_share(share, now);
+    json_response(
+        axum::http::StatusCode::OK,
+        serde_json::json!({"issues_changed": issues, "worklogs_changed": worklogs, "at_ms": now}),
+    )
+}
+
+/// `POST /_sandbox/clock?advance_seconds=N`: move the sandbox's clock forward (Jira leaves the
+/// last minute out of `/worklog/updated`, so a test or benchmark moves past it).
+async fn admin_clock(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::BTreeMap<String, String>>,
+) -> Response {
+    let seconds = q.get("advance_seconds").and_then(|s| s.parse::<i64>().ok());
+    let Some(seconds) = seconds.filter(|s| (1..=10 * 366 * 86_400).contains(s)) else {
+        return json_response(
+            axum::http::StatusCode::BAD_REQUEST,
+            serde_json::json!({"error": "give advance_seconds=N with 1 <= N <= ten years"}),
+        );
+    };
+    shared
+        .clock_offset_ms
+        .fetch_add(seconds * 1000, Ordering::SeqCst);
+    json_response(
+        axum::http::StatusCode::OK,
+        serde_json::json!({"now_ms": shared.now_ms()}),
+    )
 }
 
 /// Records every request with the status it got.

@@ -727,3 +727,79 @@ async fn a_site_that_keeps_throttling_gets_bounded_retries_and_a_clear_error() {
     let runs = store.runs(Some("jira"), 1).unwrap();
     assert_eq!(runs[0].status, tollgate_store::RunStatus::Failed);
 }
+
+#[tokio::test]
+async fn the_sandbox_changes_a_share_of_its_data_over_http_for_an_incremental_sync() {
+    let sandbox = sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    jira_config(dir.path(), &sandbox, JiraFace::Cloud, "");
+    let session = session(dir.path()).await;
+    sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap();
+
+    // From outside, as a benchmark script would: change 2 % of the data, then move the clock
+    // past the minute Jira leaves out of /worklog/updated.
+    let client = reqwest::Client::new();
+    let base = format!("http://{}", sandbox.addr());
+    let post = |path: String| {
+        let client = client.clone();
+        async move {
+            let answer = client.post(path).send().await.unwrap();
+            let status = answer.status().as_u16();
+            let body: Value = serde_json::from_str(&answer.text().await.unwrap()).unwrap();
+            (status, body)
+        }
+    };
+    let (status, changed) = post(format!("{base}/_sandbox/change?share=0.02")).await;
+    assert_eq!(status, 200, "{changed}");
+    let issues = changed["issues_changed"].as_u64().unwrap();
+    let worklogs = changed["worklogs_changed"].as_u64().unwrap();
+    let total_worklogs = sandbox.jira().worklogs.len() as u64;
+    assert_eq!(issues, 325 / 50);
+    assert_eq!(worklogs, total_worklogs / 50);
+    let (status, _) = post(format!("{base}/_sandbox/clock?advance_seconds=120")).await;
+    assert_eq!(status, 200);
+    for bad in ["share=0", "share=2", "share=lots", ""] {
+        let (status, body) = post(format!("{base}/_sandbox/change?{bad}")).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+
+    let summary = sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap()
+        .remove(0);
+    let written = |name: &str| {
+        summary
+            .streams
+            .iter()
+            .find(|s| s.stream == name)
+            .unwrap()
+            .written
+    };
+    assert_eq!(
+        written("time-entries"),
+        worklogs,
+        "exactly the changed worklogs"
+    );
+    // The changed issues (risks fold into their epics), no more than the changed ones and
+    // the boundary minute's.
+    assert!(
+        written("initiatives") + written("work-items") >= issues - 1,
+        "{summary:?}"
+    );
+    let doc = export(&session, &sandbox);
+    let edited = records(&doc, "work-item")
+        .into_iter()
+        .chain(records(&doc, "initiative"))
+        .filter(|r| {
+            r["entity"]["data"]["title"]
+                .as_str()
+                .is_some_and(|t| t.ends_with(" (edited)"))
+        })
+        .count() as u64;
+    assert!(
+        edited >= issues - 1 && edited <= issues,
+        "{edited} of {issues}"
+    );
+}

@@ -948,6 +948,38 @@ fn day_ms(text: &str) -> i64 {
 }
 
 impl Dataset {
+    /// Change a share (0 < share <= 1) of the issues and of the worklogs as people would, at
+    /// `now_ms`: every k-th issue's summary is edited (with its changelog entry), every k-th
+    /// worklog gains 15 minutes; both get `updated` = now. Deterministic. Returns how many
+    /// issues and worklogs changed. For incremental benchmarks and tests (`POST
+    /// /_sandbox/change?share=0.01`).
+    pub fn change_share(&mut self, share: f64, now_ms: i64) -> (usize, usize) {
+        let step = (1.0 / share.clamp(1e-9, 1.0)).round().max(1.0) as usize;
+        let mut issues = 0;
+        for issue in self.issues.iter_mut().skip(step - 1).step_by(step) {
+            let before = issue.summary.clone();
+            issue.summary = match before.strip_suffix(" (edited)") {
+                Some(original) => original.to_string(),
+                None => format!("{before} (edited)"),
+            };
+            issue.updated = now_ms.max(issue.updated);
+            let after = issue.summary.clone();
+            record_change(
+                issue,
+                vec![ChangeItem::new("summary", Some(before), Some(after))],
+                now_ms,
+            );
+            issues += 1;
+        }
+        let mut worklogs = 0;
+        for w in self.worklogs.iter_mut().skip(step - 1).step_by(step) {
+            w.seconds += 900;
+            w.updated = now_ms.max(w.updated);
+            worklogs += 1;
+        }
+        (issues, worklogs)
+    }
+
     /// Parse `demo` or `synthetic:N`.
     pub fn named(name: &str) -> Result<Dataset, String> {
         match name {
