@@ -59,12 +59,65 @@ pub fn adf_body(heading: &str, items: &[Line], footer: &str) -> Value {
     json!({"type": "doc", "version": 1, "content": content})
 }
 
+/// The characters wiki markup gives a meaning (links, macros, emphasis, lists, tables).
+const WIKI_SPECIAL: &[char] = &[
+    '\\', '{', '}', '[', ']', '|', '*', '_', '+', '^', '~', '?', '!', '#', '-',
+];
+
+/// Text as wiki markup shows it, letter for letter: every character the markup gives a meaning
+/// is escaped with a backslash, so a finding that quotes source data (a title, a CSV cell
+/// such as `[click|https://evil.example]` or `{html}`) cannot add a link, a macro or
+/// formatting to the comment.
+/// A web address (which wiki markup links by itself) is kept as it is when it holds only the
+/// characters of an address and none that could open markup (`[`, `]`, `{`, `}`, `|`, `!`,
+/// `*`, `^`, `\`).
+pub fn wiki_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = text;
+    while !rest.is_empty() {
+        let start = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let (word, after) = rest.split_at(start);
+        let plain_url = (word.starts_with("https://") || word.starts_with("http://"))
+            && word
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._~:/?#@%&=+,;$'()".contains(c));
+        if plain_url {
+            out.push_str(word);
+        } else {
+            for c in word.chars() {
+                if WIKI_SPECIAL.contains(&c) {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+        }
+        let spaces = after.len() - after.trim_start().len();
+        out.push_str(&after[..spaces]);
+        rest = &after[spaces..];
+    }
+    out
+}
+
+/// The text escaped with [`wiki_escape`] reads as.
+fn wiki_unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A Jira Data Center comment body (wiki markup): a heading, a bullet list (each line's lead
-/// word in `*bold*`), a footer.
+/// word in `*bold*`), a footer. The heading's and the lines' text is escaped
+/// ([`wiki_escape`]); the lead word and the footer are Tollgate's own.
 pub fn wiki_body(heading: &str, items: &[Line], footer: &str) -> Value {
-    let mut text = format!("h3. {heading}\n");
+    let mut text = format!("h3. {}\n", wiki_escape(heading));
     for l in items {
-        let line = l.text.replace('\n', " ");
+        let line = wiki_escape(&l.text.replace('\n', " "));
         match &l.emphasis {
             Some(e) => text.push_str(&format!("* *{e}* {line}\n")),
             None => text.push_str(&format!("* {line}\n")),
@@ -77,6 +130,7 @@ pub fn wiki_body(heading: &str, items: &[Line], footer: &str) -> Value {
 /// The text a comment shows, for comparing an existing comment with the wanted one whatever
 /// format each is in.
 pub fn shown(body: &Value) -> String {
+    let wiki = body.is_string();
     comment_text(body)
         .lines()
         .map(|l| {
@@ -85,11 +139,12 @@ pub fn shown(body: &Value) -> String {
                 .trim_start_matches("h3. ")
                 .trim_start_matches("* ")
                 .trim();
-            // Wiki markup's bold lead word reads as the word.
-            match l.strip_prefix('*').and_then(|rest| rest.split_once("* ")) {
+            // Wiki markup's bold lead word reads as the word, escaped text as its letters.
+            let l = match l.strip_prefix('*').and_then(|rest| rest.split_once("* ")) {
                 Some((word, rest)) if !word.contains(' ') => format!("{word} {rest}"),
                 _ => l.to_string(),
-            }
+            };
+            if wiki { wiki_unescape(&l) } else { l }
         })
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
@@ -131,5 +186,33 @@ mod tests {
             "strong"
         );
         assert!(wiki.as_str().unwrap().contains("* *blocker* one"));
+    }
+
+    #[test]
+    fn source_data_cannot_add_markup_to_a_data_center_comment() {
+        let items = [Line {
+            emphasis: Some("warning".into()),
+            text: "people.csv:13:7: fte: `[click|https://evil.example]` {html}<b>x</b>{html} *bold* 2026-11-27".into(),
+        }];
+        let wiki = wiki_body("Findings on BIZ-7", &items, "footer");
+        let raw = wiki.as_str().unwrap();
+        assert!(raw.contains(r"\[click\|https://evil.example\]"), "{raw}");
+        assert!(raw.contains(r"\{html\}"), "{raw}");
+        assert!(raw.contains(r"\*bold\*"), "{raw}");
+        assert!(!raw.contains("[click|"), "{raw}");
+        // It still reads as the same text as the Cloud comment, letter for letter.
+        let adf = adf_body("Findings on BIZ-7", &items, "footer");
+        assert_eq!(shown(&adf), shown(&wiki));
+        assert!(shown(&wiki).contains("`[click|https://evil.example]` {html}"));
+        assert_eq!(wiki_unescape(&wiki_escape(r"a\b-c{d}")), r"a\b-c{d}");
+        // Our own links stay links; an address carrying markup does not.
+        assert_eq!(
+            wiki_escape("Details: https://dmo.example/initiatives/BIZ-22 now"),
+            "Details: https://dmo.example/initiatives/BIZ-22 now"
+        );
+        assert_eq!(
+            wiki_escape("https://x.example/a|[b]"),
+            r"https://x.example/a\|\[b\]"
+        );
     }
 }

@@ -595,7 +595,7 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
             let body = &biz2.comments[0].body;
             let text = match face {
                 JiraFace::Cloud => tollgate_sandbox::jira::adf_text(body),
-                JiraFace::DataCenter => body.as_str().unwrap().to_string(),
+                JiraFace::DataCenter => tollgate_sandbox::jira::wiki_text(body.as_str().unwrap()),
             };
             assert!(text.contains("DEM-005"), "{text}");
             assert!(text.contains("[tollgate:findings]"));
@@ -616,7 +616,7 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
             let biz22 = &d.issue("BIZ-22").unwrap().comments[0].body;
             let forecast = match face {
                 JiraFace::Cloud => tollgate_sandbox::jira::adf_text(biz22),
-                JiraFace::DataCenter => biz22.as_str().unwrap().to_string(),
+                JiraFace::DataCenter => tollgate_sandbox::jira::wiki_text(biz22.as_str().unwrap()),
             };
             assert!(
                 forecast.contains(
@@ -690,7 +690,9 @@ async fn publishing_keeps_one_comment_per_initiative_and_repeats_nothing() {
         assert_eq!(biz12.comments.len(), 1, "edited in place");
         let text = match face {
             JiraFace::Cloud => tollgate_sandbox::jira::adf_text(&biz12.comments[0].body),
-            JiraFace::DataCenter => biz12.comments[0].body.as_str().unwrap().to_string(),
+            JiraFace::DataCenter => {
+                tollgate_sandbox::jira::wiki_text(biz12.comments[0].body.as_str().unwrap())
+            }
         };
         assert!(text.contains("all findings are resolved"), "{text}");
         assert!(

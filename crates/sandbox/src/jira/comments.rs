@@ -33,6 +33,20 @@ pub(super) fn comment_json(
     })
 }
 
+/// Wiki markup with its backslash escapes resolved (`\[` reads `[`): the letters a Data
+/// Center comment shows, its markup (`h3.`, `*bold*`, bullets) kept as written.
+pub fn wiki_text(markup: &str) -> String {
+    let mut out = String::with_capacity(markup.len());
+    let mut chars = markup.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The plain text of an ADF document, paragraphs on their own lines.
 pub fn adf_text(doc: &Value) -> String {
     fn walk(v: &Value, out: &mut String) {

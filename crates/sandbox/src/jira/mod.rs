@@ -24,8 +24,8 @@ mod site;
 mod worklogs;
 
 use agile::*;
-pub use comments::adf_text;
 use comments::*;
+pub use comments::{adf_text, wiki_text};
 use issues::*;
 use meta::*;
 use render::*;
