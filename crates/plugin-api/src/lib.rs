@@ -246,6 +246,18 @@ pub fn stored(kind: EntityKind, external_ids: &[String]) -> Vec<Option<Stored>> 
     }
 }
 
+/// One short, located error: `LOCATION: MESSAGE`, of the kind `kind` says (a
+/// [`PluginError`] case that carries text, e.g. `PluginError::Remote`), where the location is
+/// a file and line, a record's key or a request: `error_at(PluginError::Remote, "GET /items",
+/// "the answer has no list at /values")`. The host shows it as the call's error, once.
+pub fn error_at(
+    kind: fn(String) -> PluginError,
+    location: &str,
+    message: impl std::fmt::Display,
+) -> PluginError {
+    kind(format!("{location}: {message}"))
+}
+
 /// The error for a stream the plugin does not serve.
 pub fn unknown_stream(stream: &str, known: &[String]) -> PluginError {
     PluginError::Unsupported(format!(

@@ -153,6 +153,14 @@ mod tests {
     }
 
     #[test]
+    fn errors_are_one_located_line() {
+        let e = crate::error_at(PluginError::Remote, "GET /items", "no list at /values");
+        assert!(matches!(&e, PluginError::Remote(m) if m == "GET /items: no list at /values"));
+        let e = crate::error_at(PluginError::Config, "settings.path", 7);
+        assert!(matches!(&e, PluginError::Config(m) if m == "settings.path: 7"));
+    }
+
+    #[test]
     fn offsets_stop_at_the_total_or_an_empty_page() {
         let first = Offset::default();
         assert_eq!(first.next(50, Some(120)), Some(Offset { start: 50 }));
