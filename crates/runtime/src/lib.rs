@@ -362,18 +362,24 @@ pub const MAX_KEYS_PER_CALL: usize = 10_000;
 /// before a stream's pass).
 #[derive(Debug, Default)]
 pub struct KnownKeys(
-    std::collections::HashMap<(tollgate_dmo::model::EntityKind, String), (String, Option<String>)>,
+    BTreeMap<
+        tollgate_dmo::model::EntityKind,
+        std::collections::HashMap<String, (String, Option<String>)>,
+    >,
 );
 
 impl KnownKeys {
     /// From what the store holds.
     pub fn new(entries: impl IntoIterator<Item = tollgate_dmo::model::StoredKey>) -> KnownKeys {
-        KnownKeys(
-            entries
-                .into_iter()
-                .map(|k| ((k.kind, k.external_id), (k.key, k.initiative_key)))
-                .collect(),
-        )
+        let mut known = KnownKeys::default();
+        for k in entries {
+            known
+                .0
+                .entry(k.kind)
+                .or_default()
+                .insert(k.external_id, (k.key, k.initiative_key));
+        }
+        known
     }
 
     /// The key and initiative of the record of `kind` with `external_id`, if known.
@@ -383,18 +389,19 @@ impl KnownKeys {
         external_id: &str,
     ) -> Option<(&str, Option<&str>)> {
         self.0
-            .get(&(kind, external_id.to_string()))
+            .get(&kind)?
+            .get(external_id)
             .map(|(k, i)| (k.as_str(), i.as_deref()))
     }
 
     /// How many records are known.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.0.values().map(|m| m.len()).sum()
     }
 
     /// Whether none is.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
     }
 }
 

@@ -544,14 +544,7 @@ async fn an_incremental_sync_reads_what_changed_and_what_was_deleted() {
         .await
         .unwrap()
         .remove(0);
-    let stream = |name: &str| {
-        summary
-            .streams
-            .iter()
-            .find(|s| s.stream == name)
-            .unwrap()
-            .clone()
-    };
+    let stream = |name: &str| summary.stream(name).unwrap().clone();
     assert_eq!(stream("initiatives").written, 1, "{:?}", summary.streams);
     // The changed task's entries are derived again from its history: all of them are
     // written (the same ones change nothing), one of them new.

@@ -444,14 +444,7 @@ async fn an_incremental_sync_asks_only_for_what_changed() {
         .await
         .unwrap()
         .remove(0);
-    let stream = |name: &str| {
-        summary
-            .streams
-            .iter()
-            .find(|s| s.stream == name)
-            .unwrap()
-            .clone()
-    };
+    let stream = |name: &str| summary.stream(name).unwrap().clone();
     assert_eq!(stream("work-items").written, 5 + boundary_children);
     assert_eq!(
         stream("initiatives").written,
@@ -771,14 +764,7 @@ async fn the_sandbox_changes_a_share_of_its_data_over_http_for_an_incremental_sy
         .await
         .unwrap()
         .remove(0);
-    let written = |name: &str| {
-        summary
-            .streams
-            .iter()
-            .find(|s| s.stream == name)
-            .unwrap()
-            .written
-    };
+    let written = |name: &str| summary.stream(name).unwrap().written;
     assert_eq!(
         written("time-entries"),
         worklogs,

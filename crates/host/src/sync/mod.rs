@@ -237,6 +237,11 @@ pub struct SyncSummary {
 }
 
 impl SyncSummary {
+    /// What the run did in `stream`, if the connection has it.
+    pub fn stream(&self, stream: &str) -> Option<&StreamSummary> {
+        self.streams.iter().find(|s| s.stream == stream)
+    }
+
     /// Records written in the run, every stream together.
     pub fn written(&self) -> u64 {
         self.streams.iter().map(|s| s.written).sum()
