@@ -645,12 +645,18 @@ async fn microsofts_python_client_works_against_the_sandbox_unmodified() {
         sandbox.ado_url(),
         tollgate_sandbox::ADO_ORGANIZATION
     );
+    // The client caches what discovery told it per base URL in ~/.azure-devops; a sandbox on
+    // a port an earlier run used would then be asked nothing. A cache of its own, as on a
+    // fresh machine.
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().to_path_buf();
     // On a blocking thread: the sandbox answers on this test's runtime meanwhile.
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(&python)
             .arg(&script)
             .arg(&base)
             .arg(tollgate_sandbox::ADO_TOKEN)
+            .env("AZURE_DEVOPS_CACHE_DIR", cache_dir)
             .output()
     })
     .await
