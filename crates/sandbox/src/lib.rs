@@ -29,7 +29,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::routing::{any, get};
 use base64::Engine as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -81,8 +81,37 @@ struct Shared {
 }
 
 impl Shared {
+    /// The Jira site's data for writing: its index is dropped when the data is touched.
+    fn jira_write(&self) -> JiraWrite<'_> {
+        JiraWrite(self.jira.write().unwrap())
+    }
+
     fn now_ms(&self) -> i64 {
         time::system_now_ms() + self.clock_offset_ms.load(Ordering::SeqCst)
+    }
+}
+
+/// The Jira site's data, held for writing. Every mutable access, and letting go, drops the
+/// site's look-up index ([`jira::index`]), so the next read builds it afresh from what changed.
+pub struct JiraWrite<'a>(std::sync::RwLockWriteGuard<'a, Dataset>);
+
+impl std::ops::Deref for JiraWrite<'_> {
+    type Target = Dataset;
+    fn deref(&self) -> &Dataset {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for JiraWrite<'_> {
+    fn deref_mut(&mut self) -> &mut Dataset {
+        self.0.forget_index();
+        &mut self.0
+    }
+}
+
+impl Drop for JiraWrite<'_> {
+    fn drop(&mut self) {
+        self.0.forget_index();
     }
 }
 
@@ -122,8 +151,10 @@ impl Sandbox {
 
     /// Serve with a chosen dataset and faults.
     pub async fn start_with(addr: &str, options: Options) -> std::io::Result<Sandbox> {
-        let dataset = Dataset::named(&options.dataset)
+        let mut dataset = Dataset::named(&options.dataset)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        // Whatever the generator looked up while building is indexed afresh on first read.
+        dataset.forget_index();
         let ado = AdoDataset::named(&options.dataset)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -198,8 +229,8 @@ impl Sandbox {
     }
 
     /// The Jira site's data, to read the truth or to change it between two syncs.
-    pub fn jira(&self) -> std::sync::RwLockWriteGuard<'_, Dataset> {
-        self.shared.jira.write().unwrap()
+    pub fn jira(&self) -> JiraWrite<'_> {
+        self.shared.jira_write()
     }
 
     /// The Azure DevOps organisation's data, to read the truth or to change it between syncs.
@@ -264,6 +295,10 @@ fn router(shared: Arc<Shared>) -> Router {
             "/_sandbox/clock",
             axum::routing::post(admin_clock).with_state(shared.clone()),
         )
+        .route(
+            "/_sandbox/stats",
+            get(admin_stats).with_state(shared.clone()),
+        )
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
@@ -306,7 +341,7 @@ async fn admin_change(
         );
     };
     let now = shared.now_ms();
-    let (issues, worklogs) = shared.jira.write().unwrap().change_share(share, now);
+    let (issues, worklogs) = shared.jira_write().change_share(share, now);
     json_response(
         axum::http::StatusCode::OK,
         serde_json::json!({"issues_changed": issues, "worklogs_changed": worklogs, "at_ms": now}),
@@ -332,6 +367,26 @@ async fn admin_clock(
     json_response(
         axum::http::StatusCode::OK,
         serde_json::json!({"now_ms": shared.now_ms()}),
+    )
+}
+
+/// `GET /_sandbox/stats`: how many tracker requests were answered so far (the sandbox's own
+/// controls not counted) and the size of the Jira site, for benchmarks.
+async fn admin_stats(State(shared): State<Arc<Shared>>) -> Response {
+    let requests = shared
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| !r.path.starts_with("/_sandbox/"))
+        .count();
+    let (issues, worklogs) = {
+        let jira = shared.jira.read().unwrap();
+        (jira.issues.len(), jira.worklogs.len())
+    };
+    json_response(
+        axum::http::StatusCode::OK,
+        serde_json::json!({"requests": requests, "jira_issues": issues, "jira_worklogs": worklogs}),
     )
 }
 

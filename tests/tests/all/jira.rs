@@ -791,3 +791,63 @@ async fn the_sandbox_changes_a_share_of_its_data_over_http_for_an_incremental_sy
         "{edited} of {issues}"
     );
 }
+
+#[tokio::test]
+async fn a_search_paged_again_after_a_change_sees_the_change_and_stats_count_requests() {
+    let sandbox = sandbox().await;
+    let client = reqwest::Client::new();
+    let base = format!("http://{}", sandbox.addr());
+    let search = || {
+        let client = client.clone();
+        let url = format!(
+            "{}/rest/api/3/search/jql?jql=project%20%3D%20BIZ%20ORDER%20BY%20key%20ASC&fields=summary&maxResults=5",
+            sandbox.jira_cloud_url()
+        );
+        async move {
+            let answer = client
+                .get(url)
+                .basic_auth(
+                    tollgate_sandbox::JIRA_CLOUD_USER,
+                    Some(tollgate_sandbox::JIRA_CLOUD_TOKEN),
+                )
+                .send()
+                .await
+                .unwrap();
+            let body: Value = serde_json::from_str(&answer.text().await.unwrap()).unwrap();
+            body["issues"][0]["fields"]["summary"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let before = search().await;
+    assert!(!before.ends_with(" (edited)"), "{before}");
+    // The same query is remembered between pages; a change of the data must end that.
+    let answer = client
+        .post(format!("{base}/_sandbox/change?share=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(search().await, format!("{before} (edited)"));
+    // And through the Rust API too.
+    sandbox.jira().issues[0].summary = "Renamed by hand".into();
+    assert_eq!(search().await, "Renamed by hand");
+
+    let stats: Value = serde_json::from_str(
+        &client
+            .get(format!("{base}/_sandbox/stats"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        stats["requests"], 3,
+        "three searches, the sandbox's own calls not counted"
+    );
+    assert_eq!(stats["jira_issues"], sandbox.jira().issues.len());
+}

@@ -198,7 +198,7 @@ pub(super) async fn add_comment(
         Err(r) => return r,
     };
     let now = now(&ctx);
-    let mut data = ctx.shared.jira.write().unwrap();
+    let mut data = ctx.shared.jira_write();
     let id = data.next_comment_id();
     let Some(issue) = data.issue_mut(&key) else {
         return no_issue();
@@ -243,7 +243,7 @@ pub(super) async fn update_comment(
         Err(r) => return r,
     };
     let now = now(&ctx);
-    let mut data = ctx.shared.jira.write().unwrap();
+    let mut data = ctx.shared.jira_write();
     let Some(issue) = data.issue_mut(&key) else {
         return no_issue();
     };
@@ -293,7 +293,7 @@ pub(super) async fn comment_property_keys(
         return r;
     }
     let base = base_url(&headers, &ctx);
-    let mut data = ctx.shared.jira.write().unwrap();
+    let mut data = ctx.shared.jira_write();
     let Some(c) = find_comment_mut(&mut data, &id) else {
         return error(StatusCode::NOT_FOUND, "The comment does not exist.");
     };
@@ -313,7 +313,7 @@ pub(super) async fn get_comment_property(
     if let Err(r) = gate(&ctx, &headers, Some(&version)) {
         return r;
     }
-    let mut data = ctx.shared.jira.write().unwrap();
+    let mut data = ctx.shared.jira_write();
     let Some(c) = find_comment_mut(&mut data, &id) else {
         return error(StatusCode::NOT_FOUND, "The comment does not exist.");
     };
@@ -347,7 +347,7 @@ pub(super) async fn put_comment_property(
             "The property value is not valid JSON.",
         );
     };
-    let mut data = ctx.shared.jira.write().unwrap();
+    let mut data = ctx.shared.jira_write();
     let Some(c) = find_comment_mut(&mut data, &id) else {
         return error(StatusCode::NOT_FOUND, "The comment does not exist.");
     };

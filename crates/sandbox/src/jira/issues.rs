@@ -26,7 +26,7 @@ pub(super) async fn edit_issue(
         );
     };
     let now = now(&ctx);
-    let mut data = ctx.shared.jira.write().unwrap();
+    let mut data = ctx.shared.jira_write();
     let Some(issue) = data.issue_mut(&key) else {
         return no_issue();
     };

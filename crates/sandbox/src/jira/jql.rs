@@ -146,6 +146,14 @@ struct Clause {
     values: Vec<Operand>,
     /// Date clauses: the instants of the values, resolved when parsed.
     instants: Vec<i64>,
+    /// The values resolved against the site (sprint names, functions), on first match: once
+    /// per query, not once per issue.
+    wanted: std::sync::OnceLock<Vec<String>>,
+    /// `id`/`issue` clauses: the listed ids and keys (upper case), on first match.
+    ids: std::sync::OnceLock<(
+        std::collections::HashSet<u64>,
+        std::collections::HashSet<String>,
+    )>,
 }
 
 #[derive(Debug, Clone)]
@@ -472,6 +480,8 @@ impl Parser<'_> {
             op,
             values,
             instants,
+            wanted: Default::default(),
+            ids: Default::default(),
         })
     }
 }
@@ -709,6 +719,27 @@ impl Clause {
             let hit = self.texts().any(|t| words_in(&hay, t));
             return hit == (self.op == Op::Contains);
         }
+        // `id in (...)` with hundreds of ids: a set look-up per issue.
+        if f == Field::Id && matches!(self.op, Op::Eq | Op::In | Op::Ne | Op::NotIn) {
+            let (ids, keys) = self.ids.get_or_init(|| {
+                let mut ids = std::collections::HashSet::new();
+                let mut keys = std::collections::HashSet::new();
+                for t in self.texts() {
+                    match t.parse::<u64>() {
+                        Ok(id) => {
+                            ids.insert(id);
+                        }
+                        Err(_) => {
+                            keys.insert(t.to_ascii_uppercase());
+                        }
+                    }
+                }
+                (ids, keys)
+            });
+            let any = ids.contains(&issue.id)
+                || (!keys.is_empty() && keys.contains(&issue.key.to_ascii_uppercase()));
+            return any == matches!(self.op, Op::Eq | Op::In);
+        }
         // The issue's values for the field; a clause matches when any value fits.
         let values: Vec<String> = match f {
             Field::Project => vec![data.project.clone(), "10000".into()],
@@ -777,39 +808,40 @@ impl Clause {
                 .collect(),
             _ => vec![],
         };
-        let wanted: Vec<String> = self
-            .values
-            .iter()
-            .flat_map(|v| match v {
-                Operand::Text(t) => {
-                    // A sprint may be named instead of numbered.
-                    if f == Field::Sprint
-                        && let Some(s) =
-                            data.sprints.iter().find(|s| s.name.eq_ignore_ascii_case(t))
-                    {
-                        vec![s.id.to_string()]
-                    } else {
-                        vec![t.clone()]
+        let wanted = self.wanted.get_or_init(|| {
+            self.values
+                .iter()
+                .flat_map(|v| match v {
+                    Operand::Text(t) => {
+                        // A sprint may be named instead of numbered.
+                        if f == Field::Sprint
+                            && let Some(s) =
+                                data.sprints.iter().find(|s| s.name.eq_ignore_ascii_case(t))
+                        {
+                            vec![s.id.to_string()]
+                        } else {
+                            vec![t.clone()]
+                        }
                     }
-                }
-                Operand::Func(name) => match name.as_str() {
-                    "currentuser" => vec![super::BOT_ACCOUNT_ID.to_string()],
-                    "opensprints" | "closedsprints" | "futuresprints" => {
-                        let state = match name.as_str() {
-                            "opensprints" => "active",
-                            "closedsprints" => "closed",
-                            _ => "future",
-                        };
-                        data.sprints
-                            .iter()
-                            .filter(|s| s.state == state)
-                            .map(|s| s.id.to_string())
-                            .collect()
-                    }
-                    _ => vec![],
-                },
-            })
-            .collect();
+                    Operand::Func(name) => match name.as_str() {
+                        "currentuser" => vec![super::BOT_ACCOUNT_ID.to_string()],
+                        "opensprints" | "closedsprints" | "futuresprints" => {
+                            let state = match name.as_str() {
+                                "opensprints" => "active",
+                                "closedsprints" => "closed",
+                                _ => "future",
+                            };
+                            data.sprints
+                                .iter()
+                                .filter(|s| s.state == state)
+                                .map(|s| s.id.to_string())
+                                .collect()
+                        }
+                        _ => vec![],
+                    },
+                })
+                .collect()
+        });
         let any = values
             .iter()
             .any(|have| wanted.iter().any(|w| w.eq_ignore_ascii_case(have)));
@@ -856,12 +888,18 @@ impl Query {
 
     /// Sort issues by the ORDER BY clause (Jira's default: by key, newest first).
     pub fn sort(&self, issues: &mut [&Issue], data: &Dataset) {
+        self.sort_by_issue(issues, |i| i, data)
+    }
+
+    /// Sort anything that names an issue by the ORDER BY clause.
+    pub fn sort_by_issue<T>(&self, items: &mut [T], issue: impl Fn(&T) -> &Issue, data: &Dataset) {
         let order = if self.order.is_empty() {
             vec![("key".to_string(), true)]
         } else {
             self.order.clone()
         };
-        issues.sort_by(|a, b| {
+        items.sort_by(|a, b| {
+            let (a, b) = (issue(a), issue(b));
             for (field, desc) in &order {
                 let ord = match field.as_str() {
                     "updated" => a.updated.cmp(&b.updated),

@@ -15,6 +15,7 @@
 mod agile;
 mod comments;
 pub mod data;
+pub mod index;
 mod issues;
 pub mod jql;
 mod meta;

@@ -344,15 +344,12 @@ pub(super) fn issue_json(
         put("issuelinks", json!(links));
     }
     if wanted.wants("worklog") {
-        let logs: Vec<&Worklog> = data
-            .worklogs
-            .iter()
-            .filter(|w| w.issue_id == issue.id)
-            .collect();
+        let index = data.index();
+        let logs = index.worklogs_of(issue.id);
         let embedded: Vec<Value> = logs
             .iter()
             .take(EMBEDDED_WORKLOGS)
-            .map(|w| worklog_json(ctx, base, version, data, w))
+            .map(|&at| worklog_json(ctx, base, version, data, &data.worklogs[at]))
             .collect();
         put(
             "worklog",

@@ -96,15 +96,24 @@ pub(super) fn matching<'a>(
     data: &'a Dataset,
     jql: &str,
 ) -> Result<Vec<&'a Issue>, Response> {
-    let query =
-        jql::parse(jql, ctx.flavour, now(ctx)).map_err(|m| error(StatusCode::BAD_REQUEST, &m))?;
-    let mut hits: Vec<&Issue> = data
-        .issues
-        .iter()
-        .filter(|i| query.matches(i, data))
-        .collect();
-    query.sort(&mut hits, data);
-    Ok(hits)
+    let at = now(ctx);
+    // Paging through one query evaluates and sorts it once (the index remembers the hits
+    // until the data changes), so a page costs the page, not the site.
+    let positions = data
+        .index()
+        .search(ctx.flavour, at, jql, || {
+            let query = jql::parse(jql, ctx.flavour, at)?;
+            let mut hits: Vec<(usize, &Issue)> = data
+                .issues
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| query.matches(i, data))
+                .collect();
+            query.sort_by_issue(&mut hits, |h| h.1, data);
+            Ok(hits.into_iter().map(|(at, _)| at).collect())
+        })
+        .map_err(|m| error(StatusCode::BAD_REQUEST, &m))?;
+    Ok(positions.iter().map(|&at| &data.issues[at]).collect())
 }
 
 pub(super) fn encode_token(offset: usize, jql: &str) -> String {

@@ -22,18 +22,14 @@ pub(super) async fn issue_worklogs(
         return no_issue();
     };
     let base = base_url(&headers, &ctx);
-    let mut logs: Vec<&Worklog> = data
-        .worklogs
-        .iter()
-        .filter(|w| w.issue_id == issue.id)
-        .collect();
-    logs.sort_by_key(|w| (w.created, w.id));
+    let index = data.index();
+    let logs = index.worklogs_of(issue.id);
     let total = logs.len();
     let page: Vec<Value> = logs
-        .into_iter()
+        .iter()
         .skip(start.max(0) as usize)
         .take(max.clamp(0, 5000) as usize)
-        .map(|w| worklog_json(&ctx, &base, &version, &data, w))
+        .map(|&at| worklog_json(&ctx, &base, &version, &data, &data.worklogs[at]))
         .collect();
     crate::json_response(
         StatusCode::OK,
@@ -41,25 +37,28 @@ pub(super) async fn issue_worklogs(
     )
 }
 
+/// One page of `/worklog/updated` or `/worklog/deleted`: `items` are (time, worklog id) in
+/// ascending order, so the page is found by binary search, whatever the site's size.
 pub(super) fn changed_page(
     ctx: &Ctx,
     headers: &HeaderMap,
     version: &str,
     what: &str,
     since: i64,
-    mut items: Vec<(u64, i64)>,
+    items: &[(i64, u64)],
 ) -> Response {
     // The last minute is left out: a worklog saved just now shows up on a later call.
     let horizon = now(ctx) - 60_000;
-    items.retain(|(_, t)| *t > since && *t <= horizon);
-    items.sort_by_key(|(id, t)| (*t, *id));
+    let from = items.partition_point(|(t, _)| *t <= since);
+    let to = items.partition_point(|(t, _)| *t <= horizon).max(from);
+    let items = &items[from..to];
     let last_page = items.len() <= CHANGED_PAGE;
-    items.truncate(CHANGED_PAGE);
-    let until = items.last().map(|(_, t)| *t).unwrap_or(since);
+    let items = &items[..items.len().min(CHANGED_PAGE)];
+    let until = items.last().map(|(t, _)| *t).unwrap_or(since);
     let base = base_url(headers, ctx);
     let values: Vec<Value> = items
         .iter()
-        .map(|(id, t)| json!({"worklogId": id, "updatedTime": t, "properties": []}))
+        .map(|(t, id)| json!({"worklogId": id, "updatedTime": t, "properties": []}))
         .collect();
     let mut out = json!({
         "values": values,
@@ -89,11 +88,9 @@ pub(super) async fn worklogs_updated(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let items = {
-        let data = ctx.shared.jira.read().unwrap();
-        data.worklogs.iter().map(|w| (w.id, w.updated)).collect()
-    };
-    changed_page(&ctx, &headers, &version, "updated", since, items)
+    // The index is shared, so the lock is not held while the page is rendered.
+    let index = ctx.shared.jira.read().unwrap().index();
+    changed_page(&ctx, &headers, &version, "updated", since, &index.updated)
 }
 
 pub(super) async fn worklogs_deleted(
@@ -109,8 +106,8 @@ pub(super) async fn worklogs_deleted(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let items = ctx.shared.jira.read().unwrap().deleted_worklogs.clone();
-    changed_page(&ctx, &headers, &version, "deleted", since, items)
+    let index = ctx.shared.jira.read().unwrap().index();
+    changed_page(&ctx, &headers, &version, "deleted", since, &index.deleted)
 }
 
 pub(super) async fn worklog_list(
@@ -142,15 +139,16 @@ pub(super) async fn worklog_list(
             "The number of worklog ids must be between 1 and 1000.",
         );
     }
-    // A set, so one request costs one pass over the worklogs, not one per listed id.
-    let ids: std::collections::HashSet<u64> = ids.into_iter().collect();
     let data = ctx.shared.jira.read().unwrap();
+    let index = data.index();
+    // Found by id, answered in the site's order (by id), each once, unknown ids left out.
+    let mut found: Vec<usize> = ids.iter().filter_map(|&id| index.worklog(id)).collect();
+    found.sort_unstable();
+    found.dedup();
     let base = base_url(&headers, &ctx);
-    let out: Vec<Value> = data
-        .worklogs
+    let out: Vec<Value> = found
         .iter()
-        .filter(|w| ids.contains(&w.id))
-        .map(|w| worklog_json(&ctx, &base, &version, &data, w))
+        .map(|&at| worklog_json(&ctx, &base, &version, &data, &data.worklogs[at]))
         .collect();
     crate::json_response(StatusCode::OK, Value::Array(out))
 }

@@ -1,0 +1,146 @@
+//! Look-ups the read endpoints need, built once per version of the site's data, so a page
+//! costs work in proportion to the page and not to the site (#20): issues by key and id,
+//! worklogs by id and by issue, worklogs in the order `/worklog/updated` pages them, and the
+//! hits of recent searches, so paging through one query evaluates it once.
+//!
+//! The index is dropped whenever the data may change: by [`crate::JiraWrite`] (the only way
+//! to the data for writing) on every mutable access and when it is released, and by
+//! [`Dataset::forget_index`]. Look-ups of one issue are checked against the data besides, so a
+//! stale index can never name the wrong issue.
+
+use super::data::{Dataset, Flavour};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// How many recent searches keep their hits.
+const REMEMBERED_SEARCHES: usize = 8;
+
+/// The index of one version of a dataset.
+#[derive(Debug, Default)]
+pub struct Index {
+    issue_by_key: HashMap<String, usize>,
+    issue_by_id: HashMap<u64, usize>,
+    worklog_by_id: HashMap<u64, usize>,
+    /// Positions of each issue's worklogs, by (created, id).
+    worklogs_of: HashMap<u64, Vec<usize>>,
+    /// (updated, id) of every worklog, ascending.
+    pub(super) updated: Vec<(i64, u64)>,
+    /// (deleted at, id) of every deleted worklog, ascending.
+    pub(super) deleted: Vec<(i64, u64)>,
+    /// Recent searches: (flavour, minute of the clock, JQL) and the positions of their hits
+    /// in order; the newest last.
+    searches: Mutex<Vec<(SearchKey, Arc<Vec<usize>>)>>,
+}
+
+type SearchKey = (Flavour, i64, String);
+
+impl Index {
+    fn build(data: &Dataset) -> Index {
+        let mut ix = Index {
+            issue_by_key: HashMap::with_capacity(data.issues.len()),
+            issue_by_id: HashMap::with_capacity(data.issues.len()),
+            worklog_by_id: HashMap::with_capacity(data.worklogs.len()),
+            ..Index::default()
+        };
+        for (at, issue) in data.issues.iter().enumerate() {
+            ix.issue_by_key.insert(issue.key.clone(), at);
+            ix.issue_by_id.insert(issue.id, at);
+        }
+        ix.updated.reserve(data.worklogs.len());
+        for (at, w) in data.worklogs.iter().enumerate() {
+            ix.worklog_by_id.insert(w.id, at);
+            ix.worklogs_of.entry(w.issue_id).or_default().push(at);
+            ix.updated.push((w.updated, w.id));
+        }
+        for logs in ix.worklogs_of.values_mut() {
+            logs.sort_by_key(|&at| (data.worklogs[at].created, data.worklogs[at].id));
+        }
+        ix.updated.sort_unstable();
+        ix.deleted = data
+            .deleted_worklogs
+            .iter()
+            .map(|&(id, at)| (at, id))
+            .collect();
+        ix.deleted.sort_unstable();
+        ix
+    }
+
+    /// Position of the issue with this key or numeric id, if the index knows it.
+    pub(super) fn issue(&self, key_or_id: &str) -> Option<usize> {
+        self.issue_by_key.get(key_or_id).copied().or_else(|| {
+            key_or_id
+                .parse::<u64>()
+                .ok()
+                .and_then(|id| self.issue_by_id.get(&id).copied())
+        })
+    }
+
+    /// Position of the worklog with this id.
+    pub(super) fn worklog(&self, id: u64) -> Option<usize> {
+        self.worklog_by_id.get(&id).copied()
+    }
+
+    /// Positions of an issue's worklogs, by (created, id).
+    pub(super) fn worklogs_of(&self, issue_id: u64) -> &[usize] {
+        self.worklogs_of
+            .get(&issue_id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// The hits of a search, from memory when the same query was run at the same minute of
+    /// the clock (relative dates such as `-30d` resolve to the minute), else computed by
+    /// `run` and remembered.
+    pub(super) fn search(
+        &self,
+        flavour: Flavour,
+        now_ms: i64,
+        jql: &str,
+        run: impl FnOnce() -> Result<Vec<usize>, String>,
+    ) -> Result<Arc<Vec<usize>>, String> {
+        let key: SearchKey = (flavour, now_ms.div_euclid(60_000), jql.to_string());
+        if let Some((_, hits)) = self
+            .searches
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| *k == key)
+        {
+            return Ok(hits.clone());
+        }
+        let hits = Arc::new(run()?);
+        let mut recent = self.searches.lock().unwrap();
+        if recent.len() >= REMEMBERED_SEARCHES {
+            recent.remove(0);
+        }
+        recent.push((key, hits.clone()));
+        Ok(hits)
+    }
+}
+
+/// The slot a dataset keeps its index in: empty when cloned, so a copy of the data builds its
+/// own.
+#[derive(Default)]
+pub struct IndexSlot(OnceLock<Arc<Index>>);
+
+impl IndexSlot {
+    pub(super) fn get(&self, data: &Dataset) -> Arc<Index> {
+        self.0.get_or_init(|| Arc::new(Index::build(data))).clone()
+    }
+}
+
+impl Clone for IndexSlot {
+    fn clone(&self) -> Self {
+        IndexSlot::default()
+    }
+}
+
+impl std::fmt::Debug for IndexSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "IndexSlot(built)"
+        } else {
+            "IndexSlot(empty)"
+        })
+    }
+}
