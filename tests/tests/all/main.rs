@@ -3,6 +3,7 @@
 
 mod ado;
 mod ado_fidelity;
+mod bench;
 mod browser;
 mod checks;
 mod cli;

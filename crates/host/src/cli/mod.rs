@@ -2,6 +2,7 @@
 //! Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad config.
 
 use crate::config::{Config, ConfigError, default_cache_dir};
+pub mod bench;
 pub mod demo;
 pub mod plugin_kit;
 pub mod progress;
@@ -162,6 +163,13 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Measure the pipeline against the sandbox's synthetic Jira site at two sizes and two
+    /// round-trip latencies: the download floor (each issue and worklog fetched once), a full
+    /// sync, an incremental sync after 1 % changed, check, report and publish --dry-run; for
+    /// each the wall clock, CPU, peak memory, requests and records per second, and the ratio
+    /// to the floor. Prints a Markdown table (BENCHMARKS.md). Linux only; takes minutes to
+    /// an hour at the default sizes.
+    Bench(bench::BenchArgs),
     /// Serve the fake Jira (Cloud and Data Center) and Azure DevOps on loopback, for trying
     /// Tollgate without a real tracker. Stops on Ctrl-C.
     Sandbox {
@@ -385,6 +393,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             connection,
             dry_run,
         } => publish(&cli.config, connection.as_deref(), dry_run).await,
+        Command::Bench(args) => bench::run(args).await,
         Command::Sandbox {
             addr,
             dataset,

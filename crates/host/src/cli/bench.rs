@@ -1,0 +1,593 @@
+//! `tollgate bench`: the pipeline against the sandbox's synthetic Jira site at two sizes, each
+//! step beside the true download floor (#20). The sandbox and every step run as child
+//! processes of this binary, so each step's wall clock, CPU and peak memory are its own
+//! (from `wait4`), and the sandbox's CPU is read from /proc apart from the client's.
+
+use crate::error::Error;
+use anyhow::{Context as _, anyhow};
+use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `tollgate bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Sizes of the sandbox's synthetic Jira site, in epics: each epic has 10 issues with 10
+    /// worklogs each, so 10000 is 110,000 issues and 1,000,000 worklogs.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+    pub sizes: Vec<usize>,
+    /// Round trips to measure at, in milliseconds each request waits (±25 %): 0 is the
+    /// loopback, 150 a tracker across the internet.
+    #[arg(long, value_delimiter = ',', default_value = "0,150")]
+    pub latency: Vec<u64>,
+    /// Where the stores, configs and logs go (kept afterwards); default a new directory
+    /// under the system's temporary directory.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Also write the results (Markdown) to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Requests the floor client keeps in flight (the runtime's `max_concurrent_requests`
+    /// default).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub concurrency: u64,
+}
+
+/// One measured step.
+#[derive(Debug, Clone)]
+struct Row {
+    size: usize,
+    latency: u64,
+    step: &'static str,
+    wall: Duration,
+    cpu: Duration,
+    rss_kib: Option<u64>,
+    requests: u64,
+    records: Option<u64>,
+    sandbox_cpu: Duration,
+}
+
+/// Run the benchmark and print the table.
+pub async fn run(args: BenchArgs) -> Result<(), Error> {
+    if !cfg!(target_os = "linux") {
+        return Err(Error::usage(anyhow!(
+            "tollgate bench reads each step's CPU and memory from Linux (wait4, /proc)"
+        )));
+    }
+    if args.sizes.is_empty() || args.sizes.contains(&0) {
+        return Err(Error::usage(anyhow!(
+            "--sizes: give epic counts above 0, e.g. 1000,10000"
+        )));
+    }
+    let exe = std::env::current_exe().context("cannot find the tollgate executable")?;
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("tollgate-bench-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // The steps run inside it, so every path handed to them is absolute.
+    let dir = std::path::absolute(&dir)?;
+    eprintln!("bench: working in {}", dir.display());
+    let mut rows = Vec::new();
+    for &latency in &args.latency {
+        for &size in &args.sizes {
+            let work = dir.join(format!("n{size}-l{latency}"));
+            rows.extend(one_size(&exe, &work, size, latency, args.concurrency).await?);
+        }
+    }
+    let table = markdown(&rows, args.concurrency);
+    print!("{table}");
+    if let Some(out) = &args.out {
+        std::fs::write(out, &table).with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    Ok(())
+}
+
+async fn one_size(
+    exe: &Path,
+    work: &Path,
+    size: usize,
+    latency: u64,
+    concurrency: u64,
+) -> Result<Vec<Row>, Error> {
+    if work.exists() {
+        std::fs::remove_dir_all(work)
+            .with_context(|| format!("cannot clear {}", work.display()))?;
+    }
+    std::fs::create_dir_all(work.join("secrets"))?;
+    let started = Instant::now();
+    let mut sandbox = Sandbox::start(exe, work, size, latency)?;
+    eprintln!(
+        "bench: synthetic:{size} at {latency} ms: sandbox ready in {:.1} s ({} MiB)",
+        started.elapsed().as_secs_f64(),
+        sandbox.rss_kib().unwrap_or(0) / 1024
+    );
+    let result = steps(exe, work, size, latency, concurrency, &mut sandbox).await;
+    sandbox.stop();
+    result
+}
+
+async fn steps(
+    exe: &Path,
+    work: &Path,
+    size: usize,
+    latency: u64,
+    concurrency: u64,
+    sandbox: &mut Sandbox,
+) -> Result<Vec<Row>, Error> {
+    let base = format!("http://{}/jira-cloud", sandbox.addr);
+    std::fs::write(
+        work.join("secrets/jira.token"),
+        tollgate_sandbox::JIRA_CLOUD_TOKEN,
+    )?;
+    let config = work.join("tollgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[connections.jira]\nplugin = \"jira\"\nbase_url = \"{base}\"\nauth = {{ kind = \"basic\", user = \"{}\", token_file = \"secrets/jira.token\" }}\nsettings = {{ deployment = \"cloud\", project = \"SYN\" }}\n",
+            tollgate_sandbox::JIRA_CLOUD_USER
+        ),
+    )?;
+    // Compile (or load from the cache) the plugin once, outside the measurements.
+    tokio::task::block_in_place(|| child(exe, &config, &["plugins", "list"], work, "warm-up"))?;
+    let client = reqwest::Client::new();
+    let mut rows = Vec::new();
+    let mut row = |step, wall, cpu, rss_kib, requests, records, sandbox_cpu| {
+        let r = Row {
+            size,
+            latency,
+            step,
+            wall,
+            cpu,
+            rss_kib,
+            requests,
+            records,
+            sandbox_cpu,
+        };
+        eprintln!(
+            "bench: synthetic:{size} at {latency} ms: {step}: {:.2} s, {} requests",
+            wall.as_secs_f64(),
+            requests
+        );
+        rows.push(r);
+    };
+
+    // The floor: every issue and every worklog fetched once, nothing parsed but the cursors.
+    let (before, cpu_before, self_before) =
+        (sandbox.requests(&client).await?, sandbox.cpu(), own_cpu());
+    let started = Instant::now();
+    let records = floor(&client, &base, concurrency as usize).await?;
+    let wall = started.elapsed();
+    row(
+        "floor (download only)",
+        wall,
+        own_cpu().saturating_sub(self_before),
+        None,
+        sandbox.requests(&client).await? - before,
+        Some(records),
+        sandbox.cpu().saturating_sub(cpu_before),
+    );
+
+    for (step, args) in [
+        ("full sync", vec!["sync", "--full"]),
+        ("incremental sync, 1 % changed", vec!["sync"]),
+        ("check", vec!["check", "--format", "json"]),
+        (
+            "report (steering, HTML)",
+            vec!["report", "--format", "html", "--out", "steering.html"],
+        ),
+        ("publish --dry-run", vec!["publish", "--dry-run"]),
+    ] {
+        if step.starts_with("incremental") {
+            sandbox.change(&client, 0.01).await?;
+        }
+        let before = sandbox.requests(&client).await?;
+        let cpu_before = sandbox.cpu();
+        let m = tokio::task::block_in_place(|| child(exe, &config, &args, work, step))?;
+        let requests = sandbox.requests(&client).await? - before;
+        let records = if step.contains("sync") {
+            synced_records(&m.stdout)
+        } else {
+            None
+        };
+        row(
+            step,
+            m.wall,
+            m.cpu,
+            Some(m.rss_kib),
+            requests,
+            records,
+            sandbox.cpu().saturating_sub(cpu_before),
+        );
+    }
+    Ok(rows)
+}
+
+/// The records a `sync` printed (its table's records column, summed).
+fn synced_records(stdout: &str) -> Option<u64> {
+    let mut total = None;
+    for line in stdout.lines() {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        // connection  stream  mode  pages  records  ...
+        if cols.len() >= 5
+            && matches!(cols[2], "full" | "incremental")
+            && let Ok(n) = cols[4].parse::<u64>()
+        {
+            total = Some(total.unwrap_or(0) + n);
+        }
+    }
+    total
+}
+
+/// Fetch every issue (search pages of 100, the fields the plugin reads) and every worklog
+/// (`/worklog/updated`, then `/worklog/list` per 1,000 ids) once. The issue pages and the
+/// worklog pages are two chains (each page names the next); the worklog lists run beside them,
+/// `concurrency` requests in flight in all. Returns issues + worklogs fetched.
+async fn floor(client: &reqwest::Client, base: &str, concurrency: usize) -> Result<u64, Error> {
+    use base64::Engine as _;
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            tollgate_sandbox::JIRA_CLOUD_USER,
+            tollgate_sandbox::JIRA_CLOUD_TOKEN
+        ))
+    );
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let get = |url: String, body: Option<String>| {
+        let client = client.clone();
+        let auth = auth.clone();
+        let permits = permits.clone();
+        async move {
+            let _permit = permits.acquire().await.map_err(|e| anyhow!("{e}"))?;
+            let request = match body {
+                None => client.get(&url),
+                Some(b) => client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(b),
+            };
+            let response = request
+                .header("authorization", auth)
+                .send()
+                .await
+                .with_context(|| format!("floor: {url}"))?;
+            let status = response.status();
+            let bytes = response.bytes().await?;
+            if !status.is_success() {
+                return Err(anyhow!("floor: {url} answered {status}"));
+            }
+            Ok::<_, anyhow::Error>(bytes)
+        }
+    };
+    #[derive(serde::Deserialize)]
+    struct SearchPage {
+        #[serde(rename = "nextPageToken")]
+        next: Option<String>,
+        issues: Vec<serde::de::IgnoredAny>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Changed {
+        values: Vec<ChangedValue>,
+        #[serde(rename = "nextPage")]
+        next: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct ChangedValue {
+        #[serde(rename = "worklogId")]
+        id: u64,
+    }
+    let issues = async {
+        let mut count = 0u64;
+        let mut token: Option<String> = None;
+        loop {
+            let mut url = format!(
+                "{base}/rest/api/3/search/jql?jql=project%20%3D%20SYN%20ORDER%20BY%20key&maxResults=100&fields=summary,status,issuetype,parent,created,updated,assignee,labels"
+            );
+            if let Some(t) = &token {
+                url.push_str(&format!("&nextPageToken={t}"));
+            }
+            let page: SearchPage = serde_json::from_slice(&get(url, None).await?)?;
+            count += page.issues.len() as u64;
+            match page.next {
+                Some(t) => token = Some(t),
+                None => return Ok::<u64, anyhow::Error>(count),
+            }
+        }
+    };
+    let worklogs = async {
+        let mut lists = tokio::task::JoinSet::new();
+        let mut url = format!("{base}/rest/api/3/worklog/updated?since=0");
+        loop {
+            let page: Changed = serde_json::from_slice(&get(url.clone(), None).await?)?;
+            let ids: Vec<u64> = page.values.iter().map(|v| v.id).collect();
+            if !ids.is_empty() {
+                let body = serde_json::json!({ "ids": ids }).to_string();
+                let n = ids.len() as u64;
+                let list = get(format!("{base}/rest/api/3/worklog/list"), Some(body));
+                lists.spawn(async move { list.await.map(|_| n) });
+            }
+            match page.next {
+                Some(next) => url = next,
+                None => break,
+            }
+        }
+        let mut count = 0;
+        while let Some(done) = lists.join_next().await {
+            count += done??;
+        }
+        Ok::<u64, anyhow::Error>(count)
+    };
+    let (issues, worklogs) = tokio::try_join!(issues, worklogs)?;
+    Ok(issues + worklogs)
+}
+
+/// The sandbox, running as a child process.
+struct Sandbox {
+    child: Child,
+    addr: String,
+}
+
+impl Sandbox {
+    fn start(exe: &Path, work: &Path, size: usize, latency: u64) -> Result<Sandbox, Error> {
+        let mut child = Command::new(exe)
+            .args([
+                "sandbox",
+                "--addr",
+                "127.0.0.1:0",
+                "--dataset",
+                &format!("synthetic:{size}"),
+                "--latency",
+                &latency.to_string(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(work.join("sandbox.log"))?)
+            .spawn()
+            .context("cannot start the sandbox")?;
+        let stdout = child.stdout.take().expect("piped");
+        // Read its banner for the address, then keep draining what it prints (a closed pipe
+        // would end it at its next line).
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.strip_prefix("Sandbox trackers on http://") {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(600)) {
+            Ok(addr) => Ok(Sandbox { child, addr }),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(anyhow!(
+                    "the sandbox did not listen (see {})",
+                    work.join("sandbox.log").display()
+                )
+                .into())
+            }
+        }
+    }
+
+    /// Tracker requests answered so far.
+    async fn requests(&self, client: &reqwest::Client) -> Result<u64, Error> {
+        let body = client
+            .get(format!("http://{}/_sandbox/stats", self.addr))
+            .send()
+            .await
+            .context("cannot read the sandbox's stats")?
+            .bytes()
+            .await?;
+        let stats: serde_json::Value = serde_json::from_slice(&body)?;
+        stats["requests"]
+            .as_u64()
+            .ok_or_else(|| anyhow!("the sandbox's stats have no request count: {stats}").into())
+    }
+
+    /// Change 1 % of the issues and worklogs, then move the clock past Jira's one-minute
+    /// worklog horizon.
+    async fn change(&self, client: &reqwest::Client, share: f64) -> Result<(), Error> {
+        for url in [
+            format!("http://{}/_sandbox/change?share={share}", self.addr),
+            format!("http://{}/_sandbox/clock?advance_seconds=120", self.addr),
+        ] {
+            let response = client.post(&url).send().await?;
+            if !response.status().is_success() {
+                return Err(anyhow!("{url} answered {}", response.status()).into());
+            }
+        }
+        Ok(())
+    }
+
+    /// CPU the sandbox used so far.
+    fn cpu(&self) -> Duration {
+        proc_cpu(&format!("/proc/{}/stat", self.child.id())).unwrap_or_default()
+    }
+
+    fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// User + system CPU of a process, from its /proc stat file.
+fn proc_cpu(path: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf only reads a configuration value.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Some(Duration::from_millis(ticks * 1000 / hz))
+}
+
+/// CPU this process used so far (the floor client runs in it).
+fn own_cpu() -> Duration {
+    proc_cpu("/proc/self/stat").unwrap_or_default()
+}
+
+/// What a child process cost.
+struct Measured {
+    wall: Duration,
+    cpu: Duration,
+    rss_kib: u64,
+    stdout: String,
+}
+
+/// Run `tollgate --config CONFIG ARGS` in `work`, its output in files named after the step;
+/// fail if it fails.
+fn child(
+    exe: &Path,
+    config: &Path,
+    args: &[&str],
+    work: &Path,
+    step: &str,
+) -> Result<Measured, Error> {
+    let name: String = step
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let out_path = work.join(format!("{name}.out"));
+    let err_path = work.join(format!("{name}.err"));
+    let started = Instant::now();
+    let child = Command::new(exe)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .current_dir(work)
+        .stdout(std::fs::File::create(&out_path)?)
+        .stderr(std::fs::File::create(&err_path)?)
+        .spawn()
+        .with_context(|| format!("cannot start `tollgate {}`", args.join(" ")))?;
+    let (code, cpu, rss_kib) = wait_with_usage(child)?;
+    let wall = started.elapsed();
+    if code != 0 {
+        let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
+        let last: Vec<&str> = stderr.lines().rev().take(5).collect();
+        return Err(anyhow!(
+            "`tollgate {}` exited with {code}: {} (all of it in {})",
+            args.join(" "),
+            last.into_iter().rev().collect::<Vec<_>>().join(" / "),
+            err_path.display()
+        )
+        .into());
+    }
+    Ok(Measured {
+        wall,
+        cpu,
+        rss_kib,
+        stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
+    })
+}
+
+/// Wait for a child and read what it used: exit code, user + system CPU, peak resident KiB.
+fn wait_with_usage(child: Child) -> Result<(i32, Duration, u64), Error> {
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain data, zero is a valid value of it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: pid is our own child, not yet reaped; the pointers are to live locals.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if r == pid {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(anyhow!("cannot wait for the child process: {e}").into());
+        }
+    }
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    Ok((
+        code,
+        time(usage.ru_utime) + time(usage.ru_stime),
+        usage.ru_maxrss as u64,
+    ))
+}
+
+/// The results as Markdown: one table per latency, the sizes beside each other.
+fn markdown(rows: &[Row], concurrency: u64) -> String {
+    let mut out = String::new();
+    let mut latencies: Vec<u64> = rows.iter().map(|r| r.latency).collect();
+    latencies.dedup();
+    for latency in latencies {
+        out.push_str(&format!(
+            "\n### Latency {latency} ms (±25 %)\n\n| size | step | wall | CPU | peak RSS | requests | records | records/s | against | sandbox CPU / wall |\n|---|---|---|---|---|---|---|---|---|---|\n"
+        ));
+        for r in rows.iter().filter(|r| r.latency == latency) {
+            let floor = rows
+                .iter()
+                .find(|f| f.size == r.size && f.latency == latency && f.step.starts_with("floor"));
+            let issues = r.size as u64 * 11;
+            let worklogs = r.size as u64 * 100;
+            let full = rows
+                .iter()
+                .find(|f| f.size == r.size && f.latency == latency && f.step == "full sync");
+            let share = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+            // The sync against the floor; the incremental sync against the full one.
+            let ratio = match (r.step, floor, full) {
+                ("full sync", Some(f), _) | ("floor (download only)", Some(f), _) => format!(
+                    "{:.2} × floor",
+                    share(r.wall.as_secs_f64(), f.wall.as_secs_f64())
+                ),
+                (step, _, Some(f)) if step.starts_with("incremental") => format!(
+                    "{:.1} % of full (requests {:.1} %)",
+                    100.0 * share(r.wall.as_secs_f64(), f.wall.as_secs_f64()),
+                    100.0 * share(r.requests as f64, f.requests as f64)
+                ),
+                _ => "—".into(),
+            };
+            out.push_str(&format!(
+                "| {} issues, {} worklogs | {} | {:.2} s | {:.2} s | {} | {} | {} | {} | {} | {:.0} % |\n",
+                thousands(issues),
+                thousands(worklogs),
+                r.step,
+                r.wall.as_secs_f64(),
+                r.cpu.as_secs_f64(),
+                r.rss_kib
+                    .map(|k| format!("{} MiB", k / 1024))
+                    .unwrap_or_else(|| "—".into()),
+                thousands(r.requests),
+                r.records.map(thousands).unwrap_or_else(|| "—".into()),
+                r.records
+                    .filter(|_| r.wall.as_secs_f64() > 0.0)
+                    .map(|n| thousands((n as f64 / r.wall.as_secs_f64()) as u64))
+                    .unwrap_or_else(|| "—".into()),
+                ratio,
+                100.0 * r.sandbox_cpu.as_secs_f64() / r.wall.as_secs_f64().max(1e-9),
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "\nThe floor fetches every issue and worklog once with {concurrency} requests in flight and parses only the cursors; CPU of the floor is this process's. Each other step is a `tollgate` child process: its own wall clock, CPU (user + system) and peak resident memory.\n"
+    ));
+    out
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,94 @@
+//! `tollgate bench`: every step measured against the download floor, from the command line.
+
+use crate::cli::{ok, tollgate};
+
+/// The row of `step` at `size` in the printed table, as its cells.
+fn row<'a>(table: &'a str, size: &str, step: &str) -> Vec<&'a str> {
+    table
+        .lines()
+        .find(|l| l.starts_with(&format!("| {size} | {step} |")))
+        .unwrap_or_else(|| panic!("no row for {step} at {size}:\n{table}"))
+        .split('|')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+fn number(cell: &str) -> f64 {
+    cell.trim_end_matches(" s")
+        .trim_end_matches(" MiB")
+        .trim_end_matches(" %")
+        .replace(',', "")
+        .parse()
+        .unwrap_or_else(|_| panic!("not a number: {cell}"))
+}
+
+#[test]
+fn bench_measures_each_step_at_two_sizes_against_the_floor() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tollgate(
+        dir.path(),
+        &[
+            "bench",
+            "--sizes",
+            "2,20",
+            "--latency",
+            "0",
+            "--dir",
+            "work",
+            "--out",
+            "bench.md",
+        ],
+        &[],
+    );
+    let table = ok(&out, "tollgate bench");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("bench.md")).unwrap(),
+        table,
+        "--out holds what was printed"
+    );
+    // size | step | wall | CPU | peak RSS | requests | records | records/s | against | sandbox
+    let small = "22 issues, 200 worklogs";
+    let overhead = number(row(&table, small, "full sync")[5])
+        - number(row(&table, small, "floor (download only)")[5]);
+    for (size, issues, worklogs) in [
+        (small, 22.0, 200.0),
+        ("220 issues, 2,000 worklogs", 220.0, 2000.0),
+    ] {
+        let floor = row(&table, size, "floor (download only)");
+        assert_eq!(number(floor[6]), issues + worklogs, "{floor:?}");
+        let full = row(&table, size, "full sync");
+        // Each issue and worklog fetched once: ten times the data costs the sync what it
+        // costs the floor, beyond the fixed calls (the user, fields, boards, sprints) and a
+        // page more for the epics, which are searched apart from their stories.
+        assert!(
+            number(full[5]) <= number(floor[5]) + overhead + 2.0,
+            "{full:?} against {floor:?}, {overhead} fixed"
+        );
+        // Epics, their risks, stories, sprints and worklogs.
+        assert!(number(full[6]) >= issues + worklogs, "{full:?}");
+        assert!(
+            full[8].ends_with(" × floor"),
+            "a ratio to the floor: {full:?}"
+        );
+        assert!(
+            number(full[8].trim_end_matches(" × floor")) > 0.0,
+            "{full:?}"
+        );
+        assert!(number(full[4]) > 0.0, "peak memory measured: {full:?}");
+        let incremental = row(&table, size, "incremental sync, 1 % changed");
+        assert!(incremental[8].contains("% of full"), "{incremental:?}");
+        if size != small {
+            assert!(
+                number(incremental[5]) < number(full[5]),
+                "{incremental:?} against {full:?}"
+            );
+        }
+        for step in ["check", "report (steering, HTML)", "publish --dry-run"] {
+            let r = row(&table, size, step);
+            assert!(number(r[3]) > 0.0, "CPU measured: {r:?}");
+        }
+    }
+    // Each step left its output behind for a look.
+    assert!(dir.path().join("work/n20-l0/steering.html").exists());
+}
