@@ -61,10 +61,21 @@ fn plugin_target_dir() -> PathBuf {
     }
 }
 
+/// The cargo profile plugins are built with: `plugin`, or `TOLLGATE_PLUGIN_PROFILE` (e.g.
+/// `plugin-profiling`, which keeps the functions' names for `perf`).
+fn plugin_profile() -> String {
+    println!("cargo:rerun-if-env-changed=TOLLGATE_PLUGIN_PROFILE");
+    match std::env::var("TOLLGATE_PLUGIN_PROFILE") {
+        Ok(p) if !p.is_empty() => p,
+        _ => "plugin".to_string(),
+    }
+}
+
 /// Build `packages` (package names) for wasm32-wasip2 and return their .wasm files in order.
 fn build_wasm_packages(workspace: &Path, packages: &[&str]) -> Vec<PathBuf> {
     ensure_wasm_target();
     let target = plugin_target_dir();
+    let profile = plugin_profile();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     for p in packages {
         // `cargo rustc` builds one package; `--crate-type cdylib` turns the library into a
@@ -73,7 +84,7 @@ fn build_wasm_packages(workspace: &Path, packages: &[&str]) -> Vec<PathBuf> {
         let mut cmd = Command::new(&cargo);
         cmd.current_dir(workspace)
             .args(["rustc", "--lib", "--crate-type", "cdylib", "-p", p])
-            .args(["--target", "wasm32-wasip2", "--profile", "plugin"])
+            .args(["--target", "wasm32-wasip2", "--profile", &profile])
             .arg("--target-dir")
             .arg(&target);
         // Flags meant for the outer (native) build must not leak into the wasm build; clippy's
@@ -109,7 +120,8 @@ fn build_wasm_packages(workspace: &Path, packages: &[&str]) -> Vec<PathBuf> {
         .iter()
         .map(|p| {
             let file = target
-                .join("wasm32-wasip2/plugin")
+                .join("wasm32-wasip2")
+                .join(&profile)
                 .join(format!("{}.wasm", p.replace('-', "_")));
             assert!(file.exists(), "cargo built {p} but {} is missing", file.display());
             file

@@ -67,6 +67,10 @@ pub struct Outcome {
     pub detail: String,
 }
 
+/// Initiatives whose findings go to a plugin in one `push` call (all findings of an
+/// initiative always travel together).
+pub const PUSH_INITIATIVES_PER_CALL: usize = 25;
+
 /// Publish every connection that can (or only `only`), for findings as of `as_of` (the next
 /// steering, by which they should be dealt with, is 14 days later); returns one outcome per
 /// finding sent.
@@ -142,43 +146,58 @@ pub async fn publish(
             continue;
         }
         let (plugin, ctx) = crate::plugins::bind(&session.registry, &session.config, name)?;
-        let request = PushRequest {
-            settings: crate::plugins::settings_json(&session.config, name).to_string(),
-            findings: batch.clone(),
-            dry_run,
-        };
-        let subjects: std::collections::BTreeMap<String, String> = batch
-            .iter()
-            .map(|f| (f.fingerprint.clone(), f.subject_key.clone()))
-            .collect();
-        match session.runtime.push(plugin, &ctx, request).await {
-            Ok(results) => {
-                for r in results {
-                    let (result, detail) = match r.result {
-                        PushResult::Created(d) => (Published::Created, d),
-                        PushResult::Updated(d) => (Published::Updated, d),
-                        PushResult::Unchanged(d) => (Published::Unchanged, d),
-                        PushResult::Planned(d) => (Published::Planned, d),
-                        PushResult::Failed(e) => (Published::Failed, plugin_error_text(&e)),
-                    };
-                    outcomes.push(Outcome {
-                        connection: name.clone(),
-                        subject: subjects.get(&r.fingerprint).cloned().unwrap_or_default(),
-                        fingerprint: r.fingerprint,
-                        result,
-                        detail,
-                    });
+        // A few initiatives per call, each with all its findings: a call writes one comment
+        // per initiative, and against a slow tracker (1,000 initiatives at 150 ms a round
+        // trip) one call for all would outlast the plugin's time limit. A call that fails
+        // fails its own findings only.
+        let mut by_subject: BTreeMap<&str, Vec<&WireFinding>> = BTreeMap::new();
+        for f in &batch {
+            by_subject
+                .entry(f.subject_key.as_str())
+                .or_default()
+                .push(f);
+        }
+        let groups: Vec<Vec<&WireFinding>> = by_subject.into_values().collect();
+        for chunk in groups.chunks(PUSH_INITIATIVES_PER_CALL) {
+            let findings: Vec<WireFinding> = chunk.iter().flatten().map(|f| (*f).clone()).collect();
+            let subjects: BTreeMap<String, String> = findings
+                .iter()
+                .map(|f| (f.fingerprint.clone(), f.subject_key.clone()))
+                .collect();
+            let request = PushRequest {
+                settings: crate::plugins::settings_json(&session.config, name).to_string(),
+                findings: findings.clone(),
+                dry_run,
+            };
+            match session.runtime.push(plugin, &ctx, request).await {
+                Ok(results) => {
+                    for r in results {
+                        let (result, detail) = match r.result {
+                            PushResult::Created(d) => (Published::Created, d),
+                            PushResult::Updated(d) => (Published::Updated, d),
+                            PushResult::Unchanged(d) => (Published::Unchanged, d),
+                            PushResult::Planned(d) => (Published::Planned, d),
+                            PushResult::Failed(e) => (Published::Failed, plugin_error_text(&e)),
+                        };
+                        outcomes.push(Outcome {
+                            connection: name.clone(),
+                            subject: subjects.get(&r.fingerprint).cloned().unwrap_or_default(),
+                            fingerprint: r.fingerprint,
+                            result,
+                            detail,
+                        });
+                    }
                 }
-            }
-            Err(e) => {
-                for f in &batch {
-                    outcomes.push(Outcome {
-                        connection: name.clone(),
-                        subject: f.subject_key.clone(),
-                        fingerprint: f.fingerprint.clone(),
-                        result: Published::Failed,
-                        detail: e.to_string(),
-                    });
+                Err(e) => {
+                    for f in &findings {
+                        outcomes.push(Outcome {
+                            connection: name.clone(),
+                            subject: f.subject_key.clone(),
+                            fingerprint: f.fingerprint.clone(),
+                            result: Published::Failed,
+                            detail: e.to_string(),
+                        });
+                    }
                 }
             }
         }

@@ -615,6 +615,11 @@ impl Runtime {
     pub fn new(cache_dir: &Path) -> anyhow::Result<Runtime> {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
+        // `TOLLGATE_WASM_PROFILER=perfmap`: write /tmp/perf-PID.map, so `perf report` names
+        // the plugins' functions (with the names their build kept: docs/plugin-authoring.md).
+        if std::env::var("TOLLGATE_WASM_PROFILER").is_ok_and(|v| v == "perfmap") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;

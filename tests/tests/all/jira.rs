@@ -851,3 +851,56 @@ async fn a_search_paged_again_after_a_change_sees_the_change_and_stats_count_req
     );
     assert_eq!(stats["jira_issues"], sandbox.jira().issues.len());
 }
+
+#[tokio::test]
+async fn publishing_many_initiatives_to_a_slow_tracker_fits_the_plugins_time_limit() {
+    // 100 epics with findings, each answer after ~30 ms, and a 3 s limit per plugin call: one
+    // call for all (a comment look-up per epic) would take 3 s; the host sends a few
+    // initiatives per call instead.
+    let sandbox = Sandbox::start_with(
+        "127.0.0.1:0",
+        tollgate_sandbox::Options {
+            dataset: "synthetic:100".into(),
+            latency_ms: 30,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    jira_config(
+        dir.path(),
+        &sandbox,
+        JiraFace::Cloud,
+        "limits = { timeout_secs = 3 }\n",
+    );
+    let config = std::fs::read_to_string(dir.path().join("tollgate.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("tollgate.toml"),
+        config.replace("project = \"BIZ\"", "project = \"SYN\""),
+    )
+    .unwrap();
+    let session = session(dir.path()).await;
+    sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap();
+    let mut store = session.store().unwrap();
+    run_checks(&session.config, store.as_mut(), "2026-11-27").unwrap();
+    let planned =
+        tollgate_host::publish::publish(&session, store.as_mut(), None, true, "2026-11-27")
+            .await
+            .unwrap();
+    let subjects: std::collections::BTreeSet<&str> =
+        planned.iter().map(|o| o.subject.as_str()).collect();
+    assert_eq!(subjects.len(), 100, "every epic has findings");
+    let failed: Vec<_> = planned
+        .iter()
+        .filter(|o| o.result != Published::Planned)
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} not planned: {:?}",
+        failed.len(),
+        failed.first()
+    );
+}

@@ -46,6 +46,8 @@ struct Row {
     requests: u64,
     records: Option<u64>,
     sandbox_cpu: Duration,
+    /// Why the step failed (it is measured all the same, and the run goes on).
+    failure: Option<String>,
 }
 
 /// Run the benchmark and print the table.
@@ -130,10 +132,14 @@ async fn steps(
         ),
     )?;
     // Compile (or load from the cache) the plugin once, outside the measurements.
-    tokio::task::block_in_place(|| child(exe, &config, &["plugins", "list"], work, "warm-up"))?;
+    let warm =
+        tokio::task::block_in_place(|| child(exe, &config, &["plugins", "list"], work, "warm-up"))?;
+    if let Some(failure) = warm.failure {
+        return Err(anyhow!("{failure}").into());
+    }
     let client = reqwest::Client::new();
     let mut rows = Vec::new();
-    let mut row = |step, wall, cpu, rss_kib, requests, records, sandbox_cpu| {
+    let mut row = |step, wall, cpu, rss_kib, requests, records, sandbox_cpu, failure| {
         let r = Row {
             size,
             latency,
@@ -144,6 +150,7 @@ async fn steps(
             requests,
             records,
             sandbox_cpu,
+            failure,
         };
         eprintln!(
             "bench: synthetic:{size} at {latency} ms: {step}: {:.2} s, {} requests",
@@ -167,6 +174,7 @@ async fn steps(
         sandbox.requests(&client).await? - before,
         Some(records),
         sandbox.cpu().saturating_sub(cpu_before),
+        None,
     );
 
     for (step, args) in [
@@ -199,6 +207,7 @@ async fn steps(
             requests,
             records,
             sandbox.cpu().saturating_sub(cpu_before),
+            m.failure,
         );
     }
     Ok(rows)
@@ -443,10 +452,12 @@ struct Measured {
     cpu: Duration,
     rss_kib: u64,
     stdout: String,
+    /// The command failed: how, with the last lines it wrote to stderr.
+    failure: Option<String>,
 }
 
-/// Run `tollgate --config CONFIG ARGS` in `work`, its output in files named after the step;
-/// fail if it fails.
+/// Run `tollgate --config CONFIG ARGS` in `work`, its output in files named after the step,
+/// and measure it; a failure of the command is in the result, not an error.
 fn child(
     exe: &Path,
     config: &Path,
@@ -472,22 +483,22 @@ fn child(
         .with_context(|| format!("cannot start `tollgate {}`", args.join(" ")))?;
     let (code, cpu, rss_kib) = wait_with_usage(child)?;
     let wall = started.elapsed();
-    if code != 0 {
+    let failure = (code != 0).then(|| {
         let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
-        let last: Vec<&str> = stderr.lines().rev().take(5).collect();
-        return Err(anyhow!(
+        let last: Vec<&str> = stderr.lines().rev().take(3).collect();
+        format!(
             "`tollgate {}` exited with {code}: {} (all of it in {})",
             args.join(" "),
             last.into_iter().rev().collect::<Vec<_>>().join(" / "),
             err_path.display()
         )
-        .into());
-    }
+    });
     Ok(Measured {
         wall,
         cpu,
         rss_kib,
         stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
+        failure,
     })
 }
 
@@ -557,7 +568,11 @@ fn markdown(rows: &[Row], concurrency: u64) -> String {
                 "| {} issues, {} worklogs | {} | {:.2} s | {:.2} s | {} | {} | {} | {} | {} | {:.0} % |\n",
                 thousands(issues),
                 thousands(worklogs),
-                r.step,
+                if r.failure.is_some() {
+                    format!("{} — **failed**", r.step)
+                } else {
+                    r.step.to_string()
+                },
                 r.wall.as_secs_f64(),
                 r.cpu.as_secs_f64(),
                 r.rss_kib
@@ -573,6 +588,14 @@ fn markdown(rows: &[Row], concurrency: u64) -> String {
                 100.0 * r.sandbox_cpu.as_secs_f64() / r.wall.as_secs_f64().max(1e-9),
             ));
         }
+    }
+    for r in rows.iter().filter(|r| r.failure.is_some()) {
+        out.push_str(&format!(
+            "\nFailed at synthetic:{} and {} ms: {}\n",
+            r.size,
+            r.latency,
+            r.failure.as_deref().unwrap_or_default()
+        ));
     }
     out.push_str(&format!(
         "\nThe floor fetches every issue and worklog once with {concurrency} requests in flight and parses only the cursors; CPU of the floor is this process's. Each other step is a `tollgate` child process: its own wall clock, CPU (user + system) and peak resident memory.\n"
