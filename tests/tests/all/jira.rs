@@ -904,3 +904,38 @@ async fn publishing_many_initiatives_to_a_slow_tracker_fits_the_plugins_time_lim
         failed.first()
     );
 }
+
+#[tokio::test]
+async fn a_full_page_of_worklogs_saved_in_one_millisecond_is_reported_not_skipped_in_silence() {
+    // A bulk import saved 1,200 worklogs in the same millisecond: Jira's /worklog/updated
+    // answers 1,000 of them and then pages on from after that moment, so 200 cannot be read.
+    let sandbox = sandbox().await;
+    let moment = {
+        let mut d = sandbox.jira();
+        let moment = d.worklogs[0].updated;
+        for w in d.worklogs.iter_mut().take(1200) {
+            w.updated = moment;
+        }
+        moment
+    };
+    let dir = tempfile::tempdir().unwrap();
+    jira_config(dir.path(), &sandbox, JiraFace::Cloud, "");
+    let session = session(dir.path()).await;
+    let summary = sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(
+        summary.stream("time-entries").unwrap().diagnostics >= 1,
+        "{summary:?}"
+    );
+    let diagnostics = session.store().unwrap().current_diagnostics().unwrap();
+    assert!(
+        diagnostics
+            .iter()
+            .any(|(_, d)| d.code == "worklogs-same-moment"
+                && d.message.contains(&moment.to_string())
+                && d.message.contains("1000 worklogs")),
+        "{diagnostics:?}"
+    );
+}

@@ -31,6 +31,7 @@ struct Changed {
 #[serde(rename_all = "camelCase")]
 struct ChangedItem {
     worklog_id: u64,
+    updated_time: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -80,6 +81,27 @@ pub fn time_entries(
         &[("since", &cursor.since.to_string())],
     )?;
     let until = changed.until.unwrap_or(cursor.since).max(cursor.since);
+    // Jira pages by moment: the next page starts after `until`. A page that is not the last
+    // and holds nothing but worklogs of that one millisecond means more of them may exist
+    // than a page holds; those past the page cannot be read through this API. Said, not
+    // skipped in silence.
+    if !changed.last_page
+        && !changed.values.is_empty()
+        && changed
+            .values
+            .iter()
+            .all(|v| v.updated_time.is_none_or(|t| t == until))
+    {
+        page.diagnostics.push(Diagnostic {
+            severity: tollgate_plugin_api::Severity::Error,
+            code: "worklogs-same-moment".into(),
+            message: format!(
+                "Jira's /worklog/{what} answered a full page of {} worklogs all saved at the same millisecond ({until}); any more saved at that moment cannot be paged through and are missing from this sync",
+                changed.values.len()
+            ),
+            location: Some(format!("worklog/{what}?since={}", cursor.since)),
+        });
+    }
     let ids: Vec<u64> = changed.values.iter().map(|v| v.worklog_id).collect();
     if cursor.deleted_phase {
         page.deletions = ids
