@@ -268,6 +268,36 @@ pub async fn demo_synced(
     (session, sandbox)
 }
 
+/// A sandbox serving `synthetic:EPICS` (each answer after `latency_ms`, ±25 %), and in `dir` a
+/// config with only the `jira` connection (Cloud) to its project SYN; `extra` as for
+/// [`jira_config`].
+pub async fn synthetic_jira(
+    dir: &std::path::Path,
+    epics: usize,
+    latency_ms: u64,
+    extra: &str,
+) -> tollgate_sandbox::Sandbox {
+    let sandbox = tollgate_sandbox::Sandbox::start_with(
+        "127.0.0.1:0",
+        tollgate_sandbox::Options {
+            dataset: format!("synthetic:{epics}"),
+            faults: None,
+            latency_ms,
+        },
+    )
+    .await
+    .unwrap();
+    jira_config(dir, &sandbox, JiraFace::Cloud, extra);
+    let config = dir.join("tollgate.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("project = \"BIZ\"", "project = \"SYN\""),
+    )
+    .unwrap();
+    sandbox
+}
+
 /// A config with only the `jira` connection to the sandbox (and the shared plugin cache).
 pub fn jira_config(
     dir: &std::path::Path,

@@ -10,7 +10,7 @@ use tollgate_host::app::Session;
 use tollgate_host::cli::{SyncFlags, export_document, sync_all};
 use tollgate_sandbox::Sandbox;
 use tollgate_sandbox::faults::FAULT_NAMES;
-use tollgate_tests::{JiraFace, capture_logs, captured_logs, jira_config};
+use tollgate_tests::{capture_logs, captured_logs};
 
 /// The faults of the matrix: what a tracker does on a bad day, and what a broken proxy does.
 const FAULTS: &[&str] = &[
@@ -43,31 +43,15 @@ struct Outcome {
 }
 
 async fn case(fault: &'static str, rate: f64) -> Outcome {
-    let sandbox = Sandbox::start_with(
-        "127.0.0.1:0",
-        tollgate_sandbox::Options {
-            dataset: "synthetic:12".into(),
-            faults: None,
-            latency_ms: 0,
-        },
-    )
-    .await
-    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     // One retry inside the call and one of the page keep the failing cases short.
-    jira_config(
+    let sandbox = tollgate_tests::synthetic_jira(
         dir.path(),
-        &sandbox,
-        JiraFace::Cloud,
+        12,
+        0,
         "\n[runtime.limits]\nhttp_retries = 1\nmax_retry_wait_secs = 1\n\n[sync]\npage_retries = 1\n",
-    );
-    let config = dir.path().join("tollgate.toml");
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replace("project = \"BIZ\"", "project = \"SYN\""),
     )
-    .unwrap();
+    .await;
     let session = Session::open(&dir.path().join("tollgate.toml"))
         .await
         .unwrap();

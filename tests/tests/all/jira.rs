@@ -857,29 +857,10 @@ async fn publishing_many_initiatives_to_a_slow_tracker_fits_the_plugins_time_lim
     // 100 epics with findings, each answer after ~30 ms, and a 3 s limit per plugin call: one
     // call for all (a comment look-up per epic) would take 3 s; the host sends a few
     // initiatives per call instead.
-    let sandbox = Sandbox::start_with(
-        "127.0.0.1:0",
-        tollgate_sandbox::Options {
-            dataset: "synthetic:100".into(),
-            latency_ms: 30,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    jira_config(
-        dir.path(),
-        &sandbox,
-        JiraFace::Cloud,
-        "limits = { timeout_secs = 3 }\n",
-    );
-    let config = std::fs::read_to_string(dir.path().join("tollgate.toml")).unwrap();
-    std::fs::write(
-        dir.path().join("tollgate.toml"),
-        config.replace("project = \"BIZ\"", "project = \"SYN\""),
-    )
-    .unwrap();
+    let _sandbox =
+        tollgate_tests::synthetic_jira(dir.path(), 100, 30, "limits = { timeout_secs = 3 }\n")
+            .await;
     let session = session(dir.path()).await;
     sync_all(&session, None, SyncFlags::default())
         .await
