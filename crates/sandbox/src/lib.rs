@@ -115,6 +115,23 @@ impl Drop for JiraWrite<'_> {
     }
 }
 
+/// The largest `synthetic:N` (epics): 20,000 epics are 220,000 Jira issues with 2,000,000
+/// worklogs beside an Azure DevOps organisation as large, about 5 GiB of memory.
+pub const MAX_SYNTHETIC_EPICS: usize = 20_000;
+
+/// A dataset's name: `demo` (`None`) or `synthetic:N` (`Some(N)`, 1 ..= MAX_SYNTHETIC_EPICS).
+pub(crate) fn dataset_size(name: &str) -> Result<Option<usize>, String> {
+    if name == "demo" {
+        return Ok(None);
+    }
+    match name.strip_prefix("synthetic:").map(str::parse::<usize>) {
+        Some(Ok(n)) if (1..=MAX_SYNTHETIC_EPICS).contains(&n) => Ok(Some(n)),
+        _ => Err(format!(
+            "unknown dataset `{name}`: use `demo` or `synthetic:N` with 0 < N <= {MAX_SYNTHETIC_EPICS}"
+        )),
+    }
+}
+
 /// How to start a sandbox.
 #[derive(Debug, Clone)]
 pub struct Options {

@@ -92,3 +92,35 @@ fn bench_measures_each_step_at_two_sizes_against_the_floor() {
     // Each step left its output behind for a look.
     assert!(dir.path().join("work/n20-l0/steering.html").exists());
 }
+
+#[test]
+fn bench_refuses_sizes_it_cannot_build_before_starting_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, says) in [
+        (
+            ["--sizes", "0"],
+            "--sizes: give epic counts from 1 to 20000",
+        ),
+        (
+            ["--sizes", "1000000000"],
+            "--sizes: give epic counts from 1 to 20000",
+        ),
+        (
+            ["--latency", "999999"],
+            "--latency: give milliseconds from 0 to 60000",
+        ),
+    ] {
+        let out = tollgate(
+            dir.path(),
+            &["bench", args[0], args[1], "--dir", "work"],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(
+            !dir.path().join("work").exists(),
+            "nothing started for {args:?}"
+        );
+    }
+}

@@ -57,9 +57,15 @@ pub async fn run(args: BenchArgs) -> Result<(), Error> {
             "tollgate bench reads each step's CPU and memory from Linux (wait4, /proc)"
         )));
     }
-    if args.sizes.is_empty() || args.sizes.contains(&0) {
+    let max = tollgate_sandbox::MAX_SYNTHETIC_EPICS;
+    if args.sizes.is_empty() || args.sizes.iter().any(|&n| n == 0 || n > max) {
         return Err(Error::usage(anyhow!(
-            "--sizes: give epic counts above 0, e.g. 1000,10000"
+            "--sizes: give epic counts from 1 to {max}, e.g. 1000,10000"
+        )));
+    }
+    if args.latency.is_empty() || args.latency.iter().any(|&ms| ms > 60_000) {
+        return Err(Error::usage(anyhow!(
+            "--latency: give milliseconds from 0 to 60000, e.g. 0,150"
         )));
     }
     let exe = std::env::current_exe().context("cannot find the tollgate executable")?;

@@ -832,15 +832,10 @@ fn date_value(text: &str) -> Value {
 impl AdoDataset {
     /// `demo` or `synthetic:N`.
     pub fn named(name: &str) -> Result<AdoDataset, String> {
-        match name {
-            "demo" => Ok(AdoDataset::demo()),
-            other => match other.strip_prefix("synthetic:").map(str::parse::<usize>) {
-                Some(Ok(n)) if n > 0 => Ok(AdoDataset::synthetic(n)),
-                _ => Err(format!(
-                    "unknown dataset `{other}`: use `demo` or `synthetic:N` with N > 0"
-                )),
-            },
-        }
+        Ok(match crate::dataset_size(name)? {
+            None => AdoDataset::demo(),
+            Some(n) => AdoDataset::synthetic(n),
+        })
     }
 
     fn base(organization: &str, project: &str) -> AdoDataset {
@@ -1754,6 +1749,7 @@ mod tests {
             b.items.last().unwrap().fields
         );
         assert!(AdoDataset::named("synthetic:0").is_err());
+        assert!(AdoDataset::named("synthetic:1000000000").is_err());
     }
 
     #[test]

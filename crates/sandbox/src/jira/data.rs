@@ -984,15 +984,10 @@ impl Dataset {
 
     /// Parse `demo` or `synthetic:N`.
     pub fn named(name: &str) -> Result<Dataset, String> {
-        match name {
-            "demo" => Ok(Dataset::demo()),
-            other => match other.strip_prefix("synthetic:").map(str::parse::<usize>) {
-                Some(Ok(n)) if n > 0 => Ok(Dataset::synthetic(n)),
-                _ => Err(format!(
-                    "unknown dataset `{other}`: use `demo` or `synthetic:N` with N > 0"
-                )),
-            },
-        }
+        Ok(match crate::dataset_size(name)? {
+            None => Dataset::demo(),
+            Some(n) => Dataset::synthetic(n),
+        })
     }
 
     fn base(project: &str, users: usize) -> Dataset {
@@ -1841,6 +1836,9 @@ mod tests {
             per_ms.values().max()
         );
         assert!(Dataset::named("synthetic:0").is_err());
+        // A size that would take the machine's memory is refused before anything is made.
+        let too_big = format!("synthetic:{}", crate::MAX_SYNTHETIC_EPICS + 1);
+        assert!(Dataset::named(&too_big).unwrap_err().contains("N <= 20000"));
         assert!(Dataset::named("nope").is_err());
     }
 }
