@@ -51,7 +51,12 @@ pub fn portfolio(store: &dyn Store) -> Result<Portfolio, Error> {
             location: d.location,
         })
         .collect();
-    Ok(Portfolio::new(store.export()?, issues))
+    // Record by record: the store's records are never all in memory beside the portfolio.
+    let mut portfolio = Portfolio::start(issues);
+    for kind in tollgate_dmo::model::EntityKind::ALL {
+        store.each_record(kind, &mut |r| portfolio.add(r))?;
+    }
+    Ok(portfolio.finish())
 }
 
 /// Evaluate the pack over the store as of `as_of` (YYYY-MM-DD) and record the findings.

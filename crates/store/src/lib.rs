@@ -299,6 +299,19 @@ pub trait Store: Send {
     /// Live (not deleted) records of one kind, ordered by connection and external id.
     fn records(&self, kind: EntityKind) -> Result<Vec<Record>, StoreError>;
 
+    /// Every live record of `kind`, in the order of [`Store::records`], handed to `each` one
+    /// at a time, so a caller that folds them (the portfolio) never holds them all.
+    fn each_record(
+        &self,
+        kind: EntityKind,
+        each: &mut dyn FnMut(Record),
+    ) -> Result<(), StoreError> {
+        for r in self.records(kind)? {
+            each(r);
+        }
+        Ok(())
+    }
+
     /// Every live record, in export order: kind, connection, external id.
     fn export(&self) -> Result<Vec<Record>, StoreError> {
         let mut all = Vec::new();

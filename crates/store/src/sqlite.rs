@@ -861,24 +861,44 @@ impl Store for SqliteStore {
     }
 
     fn records(&self, kind: EntityKind) -> Result<Vec<Record>, StoreError> {
-        let rows: Vec<(String, String, String)> = self.query(
-            "SELECT connection, external_id, record FROM records
-             WHERE kind = ?1 AND deleted_at IS NULL ORDER BY connection, external_id",
-            params![kind.as_str()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (connection, id, json) in rows {
-            let record: Record = serde_json::from_str(&json).map_err(|e| StoreError::Database {
-                location: self.location.display().to_string(),
-                message: format!(
-                    "record {connection}/{}/{id} is not readable: {e}",
-                    kind.as_str()
-                ),
-            })?;
-            out.push(record);
-        }
+        let mut out = Vec::new();
+        self.each_record(kind, &mut |r| out.push(r))?;
         Ok(out)
+    }
+
+    fn each_record(
+        &self,
+        kind: EntityKind,
+        each: &mut dyn FnMut(Record),
+    ) -> Result<(), StoreError> {
+        // Row by row: neither the stored text nor the parsed records are ever all in memory.
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT connection, external_id, record FROM records
+                 WHERE kind = ?1 AND deleted_at IS NULL ORDER BY connection, external_id",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt
+            .query(params![kind.as_str()])
+            .map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let json = row.get_ref(2).map_err(|e| self.err(e))?;
+            let text = json.as_str().map_err(|e| self.err(e.into()))?;
+            let record: Record = serde_json::from_str(text).map_err(|e| {
+                let connection: String = row.get(0).unwrap_or_default();
+                let id: String = row.get(1).unwrap_or_default();
+                StoreError::Database {
+                    location: self.location.display().to_string(),
+                    message: format!(
+                        "record {connection}/{}/{id} is not readable: {e}",
+                        kind.as_str()
+                    ),
+                }
+            })?;
+            each(record);
+        }
+        Ok(())
     }
 }
 
@@ -1162,6 +1182,35 @@ mod tests {
         assert_eq!(names(&s), ["t1=Kept"]);
         let fresh = SqliteStore::open(&dir.path().join("new.db")).unwrap();
         assert_eq!(fresh.schema_version().unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn records_are_handed_out_one_by_one_and_an_unreadable_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        for (id, name) in [("t2", "Second"), ("t1", "First")] {
+            s.conn
+                .execute(
+                    "INSERT INTO records VALUES ('hr','team',?1,'teams',?2,1,NULL)",
+                    params![id, serde_json::to_string(&team(id, name)).unwrap()],
+                )
+                .unwrap();
+        }
+        let mut seen = Vec::new();
+        s.each_record(EntityKind::Team, &mut |r| {
+            seen.push(r.provenance.external_id)
+        })
+        .unwrap();
+        assert_eq!(seen, ["t1", "t2"], "in export order");
+        s.conn
+            .execute(
+                "INSERT INTO records VALUES ('hr','team','t9','teams','{\"not\": \"a record\"}',1,NULL)",
+                [],
+            )
+            .unwrap();
+        let e = s.records(EntityKind::Team).unwrap_err().to_string();
+        assert!(e.contains("record hr/team/t9 is not readable"), "{e}");
+        assert!(e.contains("t.db"), "names the database: {e}");
     }
 
     #[test]

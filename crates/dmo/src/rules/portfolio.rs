@@ -63,6 +63,8 @@ pub struct Portfolio {
     finance_by_initiative: BTreeMap<String, Vec<usize>>,
     /// Per person: indexes into `allocations`.
     allocations_by_person: BTreeMap<String, Vec<usize>>,
+    /// KPI measurements added, folded into their initiatives by [`Portfolio::finish`].
+    pending_kpis: Vec<(crate::model::KpiMeasurement, crate::model::Provenance)>,
 }
 
 use crate::calendar::day_number;
@@ -79,12 +81,26 @@ pub fn gate_number(gate: &str) -> Option<u32> {
 impl Portfolio {
     /// Index `records` (live ones) and the sync's data issues.
     pub fn new(records: impl IntoIterator<Item = Record>, issues: Vec<DataIssue>) -> Portfolio {
-        let mut p = Portfolio {
+        let mut p = Portfolio::start(issues);
+        for r in records {
+            p.add(r);
+        }
+        p.finish()
+    }
+
+    /// An empty portfolio with the sync's data issues, to [`add`](Portfolio::add) records to
+    /// one at a time (as a store hands them out) and then [`finish`](Portfolio::finish).
+    pub fn start(issues: Vec<DataIssue>) -> Portfolio {
+        Portfolio {
             issues,
             ..Portfolio::default()
-        };
-        let mut measurements = Vec::new();
-        for r in records {
+        }
+    }
+
+    /// Take in one live record.
+    pub fn add(&mut self, r: Record) {
+        let p = self;
+        {
             match r.entity {
                 Entity::Initiative(i) => {
                     p.sources.insert(i.key.clone(), r.provenance.clone());
@@ -127,9 +143,15 @@ impl Portfolio {
                 Entity::Sprint(x) => {
                     p.sprints.insert(x.id.clone(), x);
                 }
-                Entity::KpiMeasurement(k) => measurements.push((k, r.provenance)),
+                Entity::KpiMeasurement(k) => p.pending_kpis.push((k, r.provenance)),
             }
         }
+    }
+
+    /// Build the indexes over what was added.
+    pub fn finish(mut self) -> Portfolio {
+        let p = &mut self;
+        let measurements = std::mem::take(&mut p.pending_kpis);
         p.add_kpi_measurements(measurements);
         for list in [&mut p.gate_decisions, &mut p.gate_entries] {
             list.sort_by(|a, b| {
@@ -170,7 +192,7 @@ impl Portfolio {
                 .or_default()
                 .push(i);
         }
-        p
+        self
     }
 
     /// Add measurements from other sources to their initiatives' KPIs: to the KPI of the same
