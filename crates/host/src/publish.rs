@@ -158,6 +158,7 @@ pub async fn publish(
                 .push(f);
         }
         let groups: Vec<Vec<&WireFinding>> = by_subject.into_values().collect();
+        let settings = crate::plugins::settings_json(&session.config, name).to_string();
         for chunk in groups.chunks(PUSH_INITIATIVES_PER_CALL) {
             let findings: Vec<WireFinding> = chunk.iter().flatten().map(|f| (*f).clone()).collect();
             let subjects: BTreeMap<String, String> = findings
@@ -165,7 +166,7 @@ pub async fn publish(
                 .map(|f| (f.fingerprint.clone(), f.subject_key.clone()))
                 .collect();
             let request = PushRequest {
-                settings: crate::plugins::settings_json(&session.config, name).to_string(),
+                settings: settings.clone(),
                 findings: findings.clone(),
                 dry_run,
             };

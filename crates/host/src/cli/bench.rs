@@ -145,23 +145,12 @@ async fn steps(
     }
     let client = reqwest::Client::new();
     let mut rows = Vec::new();
-    let mut row = |step, wall, cpu, rss_kib, requests, records, sandbox_cpu, failure| {
-        let r = Row {
-            size,
-            latency,
-            step,
-            wall,
-            cpu,
-            rss_kib,
-            requests,
-            records,
-            sandbox_cpu,
-            failure,
-        };
+    let mut push = |r: Row| {
         eprintln!(
-            "bench: synthetic:{size} at {latency} ms: {step}: {:.2} s, {} requests",
-            wall.as_secs_f64(),
-            requests
+            "bench: synthetic:{size} at {latency} ms: {}: {:.2} s, {} requests",
+            r.step,
+            r.wall.as_secs_f64(),
+            r.requests
         );
         rows.push(r);
     };
@@ -172,16 +161,18 @@ async fn steps(
     let started = Instant::now();
     let records = floor(&client, &base, concurrency as usize).await?;
     let wall = started.elapsed();
-    row(
-        "floor (download only)",
+    push(Row {
+        size,
+        latency,
+        step: "floor (download only)",
         wall,
-        own_cpu().saturating_sub(self_before),
-        None,
-        sandbox.requests(&client).await? - before,
-        Some(records),
-        sandbox.cpu().saturating_sub(cpu_before),
-        None,
-    );
+        cpu: own_cpu().saturating_sub(self_before),
+        rss_kib: None,
+        requests: sandbox.requests(&client).await? - before,
+        records: Some(records),
+        sandbox_cpu: sandbox.cpu().saturating_sub(cpu_before),
+        failure: None,
+    });
 
     for (step, args) in [
         ("full sync", vec!["sync", "--full"]),
@@ -200,21 +191,21 @@ async fn steps(
         let cpu_before = sandbox.cpu();
         let m = tokio::task::block_in_place(|| child(exe, &config, &args, work, step))?;
         let requests = sandbox.requests(&client).await? - before;
-        let records = if step.contains("sync") {
-            synced_records(&m.stdout)
-        } else {
-            None
-        };
-        row(
+        push(Row {
+            size,
+            latency,
             step,
-            m.wall,
-            m.cpu,
-            Some(m.rss_kib),
+            wall: m.wall,
+            cpu: m.cpu,
+            rss_kib: Some(m.rss_kib),
             requests,
-            records,
-            sandbox.cpu().saturating_sub(cpu_before),
-            m.failure,
-        );
+            records: step
+                .contains("sync")
+                .then(|| synced_records(&m.stdout))
+                .flatten(),
+            sandbox_cpu: sandbox.cpu().saturating_sub(cpu_before),
+            failure: m.failure,
+        });
     }
     Ok(rows)
 }
