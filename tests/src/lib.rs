@@ -514,3 +514,21 @@ pub fn capture_logs() {
             .init();
     });
 }
+
+/// Point the config in `dir` at the store `url` (its `[store]` table replaced or added).
+pub fn use_store(dir: &std::path::Path, url: &str) {
+    let path = dir.join("tollgate.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut out = String::new();
+    let mut in_store = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with('[') {
+            in_store = line.trim() == "[store]";
+        }
+        if !in_store {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    std::fs::write(path, format!("[store]\nurl = \"{url}\"\n\n{out}")).unwrap();
+}

@@ -8,7 +8,12 @@
 #![warn(missing_docs)]
 
 pub mod files;
+pub mod postgres;
 pub mod sqlite;
+#[cfg(test)]
+mod suite;
+#[doc(hidden)]
+pub mod testing;
 
 use serde::Serialize;
 use thiserror::Error;
@@ -196,6 +201,191 @@ pub struct RunRecord {
     pub error: Option<String>,
 }
 
+/// A claim on a piece of work shared by several instances (see [`Store::claim`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Claim {
+    /// The work: `job:NAME@DUE` for a scheduled job's tick, `sync:CONNECTION` for a sync.
+    pub key: String,
+    /// The instance that holds (or held) it.
+    pub instance: String,
+    /// When it was claimed (RFC 3339).
+    pub claimed_at: String,
+    /// Until when the lease runs (RFC 3339); past it, another instance may take the work.
+    pub lease_until: String,
+    /// The work was done; it is never granted again.
+    pub done: bool,
+}
+
+/// What [`Store::claim`] answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// The work is the caller's until the lease runs out.
+    Claimed,
+    /// Another instance holds it, with a lease still running.
+    Held(Claim),
+    /// It was done already.
+    Done(Claim),
+}
+
+/// A value of a stored row, as copied between backends.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// Text.
+    Text(String),
+}
+
+/// A table of the store, with its columns, as both backends define it.
+#[derive(Debug)]
+pub struct Table {
+    /// Its name.
+    pub name: &'static str,
+    /// Its columns, in copy order.
+    pub columns: &'static [&'static str],
+    /// The columns that order (and identify) its rows.
+    pub key: &'static str,
+}
+
+/// Every table that holds state, in an order that satisfies references (runs before the
+/// diagnostics of a run).
+pub const TABLES: &[Table] = &[
+    Table {
+        name: "records",
+        columns: &[
+            "connection",
+            "kind",
+            "external_id",
+            "stream",
+            "record",
+            "sweep",
+            "deleted_at",
+        ],
+        key: "connection, kind, external_id",
+    },
+    Table {
+        name: "stream_state",
+        columns: &[
+            "connection",
+            "stream",
+            "in_progress",
+            "exhausted",
+            "full",
+            "sweep",
+            "cursor",
+            "pending_checkpoint",
+            "checkpoint",
+            "diagnostics_run",
+            "diagnostics_since",
+            "rejected",
+        ],
+        key: "connection, stream",
+    },
+    Table {
+        name: "runs",
+        columns: &[
+            "id",
+            "connection",
+            "full",
+            "started_at",
+            "finished_at",
+            "status",
+            "pages",
+            "records_written",
+            "records_deleted",
+            "diagnostics",
+            "error",
+        ],
+        key: "id",
+    },
+    Table {
+        name: "diagnostics",
+        columns: &[
+            "run", "seq", "stream", "severity", "code", "message", "location",
+        ],
+        key: "run, seq",
+    },
+    Table {
+        name: "findings",
+        columns: &[
+            "fingerprint",
+            "rule_id",
+            "severity",
+            "subject_kind",
+            "subject_key",
+            "title",
+            "message",
+            "evidence",
+            "first_seen",
+            "last_seen",
+            "resolved_at",
+            "subject_connection",
+            "subject_external_id",
+        ],
+        key: "fingerprint",
+    },
+    Table {
+        name: "jobs",
+        columns: &["name", "last_due", "last_outcome", "last_finished"],
+        key: "name",
+    },
+    Table {
+        name: "reports",
+        columns: &["id", "kind", "as_of", "generated_at"],
+        key: "id",
+    },
+    Table {
+        name: "claims",
+        columns: &["key", "instance", "claimed_at", "lease_until", "done"],
+        key: "key",
+    },
+];
+
+/// Now plus `d`, stamped as [`now`] stamps.
+pub fn now_plus(d: std::time::Duration) -> String {
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .saturating_add(d);
+    tollgate_dmo::calendar::timestamp(at.as_secs() as i64, at.subsec_millis())
+}
+
+/// Done claims older than this are forgotten when another is released.
+pub(crate) const DONE_CLAIMS_KEPT: std::time::Duration =
+    std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// Now minus `d`, stamped as [`now`] stamps.
+pub(crate) fn now_minus(d: std::time::Duration) -> String {
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .saturating_sub(d);
+    tollgate_dmo::calendar::timestamp(at.as_secs() as i64, at.subsec_millis())
+}
+
+/// `url` without its password, for messages: `postgres://user@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.split('@').next_back().unwrap_or("").to_string();
+    };
+    // A password may also be given as a query parameter: the query is left out.
+    let rest = rest.split('?').next().unwrap_or("");
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((user, host)) => {
+            let user = user.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}@{host}{tail}")
+        }
+        None => format!("{scheme}://{authority}{tail}"),
+    }
+}
+
 /// The store.
 pub trait Store: Send {
     /// Start a run of `connection`; earlier runs of it still marked running are marked
@@ -312,6 +502,46 @@ pub trait Store: Send {
         Ok(())
     }
 
+    /// Claim the work `key` for `instance` for `lease`: granted when nobody holds it, when
+    /// the holder's lease ran out (it died), or when `instance` holds it already (a renewal).
+    /// Work released as done is never granted again. This is how several instances on one
+    /// database run each scheduled job once and sync each connection one at a time.
+    fn claim(
+        &mut self,
+        key: &str,
+        instance: &str,
+        lease: std::time::Duration,
+    ) -> Result<ClaimOutcome, StoreError>;
+
+    /// Extend `instance`'s lease on `key`; false when it no longer holds it.
+    fn renew_claim(
+        &mut self,
+        key: &str,
+        instance: &str,
+        lease: std::time::Duration,
+    ) -> Result<bool, StoreError>;
+
+    /// Give up `key`: as done (it is never granted again), or free for anyone (it is
+    /// forgotten). Only the holder can release it.
+    fn release_claim(&mut self, key: &str, instance: &str, done: bool) -> Result<(), StoreError>;
+
+    /// The claims on record: held, expired (their holder died) or done, by key.
+    fn claims(&self) -> Result<Vec<Claim>, StoreError>;
+
+    /// The rows of `table` (one of [`TABLES`]), in its key order, as plain values in the
+    /// order of its columns: what `tollgate migrate` copies between backends.
+    fn dump_table(
+        &self,
+        table: &Table,
+        each: &mut dyn FnMut(Vec<Value>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+
+    /// Insert rows into `table` as [`Store::dump_table`] gave them, in one transaction.
+    fn load_rows(&mut self, table: &Table, rows: &[Vec<Value>]) -> Result<(), StoreError>;
+
+    /// Delete every row of every table (`tollgate migrate --force` on a non-empty target).
+    fn clear(&mut self) -> Result<(), StoreError>;
+
     /// Every live record, in export order: kind, connection, external id.
     fn export(&self) -> Result<Vec<Record>, StoreError> {
         let mut all = Vec::new();
@@ -322,7 +552,8 @@ pub trait Store: Send {
     }
 }
 
-/// Whether `url` names a store this Tollgate can open, without opening it: `sqlite://PATH`.
+/// Whether `url` names a store this Tollgate can open, without opening it: `sqlite://PATH`
+/// or `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`. Messages never carry a password.
 pub fn check_url(url: &str) -> Result<(), String> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         if path.trim().is_empty() {
@@ -339,21 +570,21 @@ pub fn check_url(url: &str) -> Result<(), String> {
         return Ok(());
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(format!(
-            "{}: Postgres is not supported yet; use sqlite://PATH",
-            url.split('@').next_back().unwrap_or("")
-        ));
+        return postgres::check_url(url);
     }
     Err(format!(
-        "`{}` is not a store URL; expected sqlite://PATH, e.g. sqlite://tollgate.db",
-        url.split('@').next_back().unwrap_or("")
+        "`{}` is not a store URL; expected sqlite://PATH (e.g. sqlite://tollgate.db) or postgres://USER@HOST/DATABASE",
+        redact_url(url)
     ))
 }
 
-/// Open the store named by a URL: `sqlite://PATH` (relative paths against `base_dir`).
+/// Open the store named by a URL: `sqlite://PATH` (relative paths against `base_dir`) or
+/// `postgres://...` (migrated on open, as SQLite is).
 pub fn open(url: &str, base_dir: &std::path::Path) -> Result<Box<dyn Store>, StoreError> {
-    check_url(url)
-        .map_err(|m| StoreError::Url(url.split('@').next_back().unwrap_or("").to_string(), m))?;
+    check_url(url).map_err(|m| StoreError::Url(redact_url(url), m))?;
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Box::new(postgres::PostgresStore::open(url)?));
+    }
     let path = std::path::Path::new(url.strip_prefix("sqlite://").unwrap_or(url));
     let path = if path.is_absolute() {
         path.to_path_buf()
@@ -378,14 +609,29 @@ mod tests {
 
     #[test]
     fn store_urls() {
+        // Nothing listens on port 1: the error names the server, never the password.
         let e = open(
-            "postgres://user:pw@db/tollgate",
+            "postgres://user:pw@127.0.0.1:1/tollgate?password=pw2",
             std::path::Path::new("/tmp"),
         )
         .err()
         .unwrap();
         assert!(!e.to_string().contains("pw"), "{e}");
-        assert!(e.to_string().contains("not supported yet"));
+        assert!(
+            e.to_string()
+                .contains("postgres://user@127.0.0.1:1/tollgate"),
+            "{e}"
+        );
+        assert_eq!(
+            redact_url("postgresql://a:b@h:5/d?sslmode=disable&password=b"),
+            "postgresql://a@h:5/d"
+        );
+        assert_eq!(redact_url("postgres://h/d"), "postgres://h/d");
+        assert!(
+            check_url("postgres://u@h/")
+                .unwrap_err()
+                .contains("names no database")
+        );
         let e = open("tollgate.db", std::path::Path::new("/tmp"))
             .err()
             .unwrap();

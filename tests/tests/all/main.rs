@@ -15,6 +15,7 @@ mod hr_csv;
 mod jira;
 mod jira_client;
 mod plugin_kit;
+mod postgres;
 mod reports;
 mod rest_json;
 mod sandboxing;

@@ -4,6 +4,7 @@
 use crate::config::{Config, ConfigError, default_cache_dir};
 pub mod bench;
 pub mod demo;
+pub mod migrate;
 pub mod plugin_kit;
 pub mod progress;
 
@@ -115,6 +116,10 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         last: usize,
     },
+    /// Copy a store to another, e.g. SQLite to PostgreSQL when moving to several instances,
+    /// and prove the copy: every table read back from both, by row count and SHA-256. The
+    /// target must be empty (or --force). Stop the daemons writing to the source first.
+    Migrate(migrate::MigrateArgs),
     /// Write the normalised DMO model, every live record, in a stable order (schema:
     /// docs/export.md).
     Export {
@@ -395,6 +400,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             dry_run,
         } => publish(&cli.config, connection.as_deref(), dry_run).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::Migrate(args) => migrate::run(&args),
         Command::Sandbox {
             addr,
             dataset,

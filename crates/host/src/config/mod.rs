@@ -104,7 +104,9 @@ pub struct ChecksConfig {
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
-    /// `sqlite://PATH` (relative to the config file). Default `sqlite://tollgate.db`.
+    /// `sqlite://PATH` (relative to the config file) or
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (several instances share it; give the
+    /// password with `TOLLGATE_STORE__URL`). Default `sqlite://tollgate.db`.
     #[serde(default = "default_store_url")]
     pub url: String,
 }

@@ -1,0 +1,1241 @@
+//! The shared store: PostgreSQL, for several instances on one database.
+//!
+//! The same tables and the same semantics as [`crate::sqlite`]: each method that must be
+//! atomic is one transaction. The driver is `postgres` (the synchronous client of
+//! tokio-postgres): the [`Store`] trait is synchronous, and this driver keeps it so without
+//! a second async layer. Inside the host's multi-threaded runtime each call runs under
+//! `block_in_place`, so the client's own runtime never nests in the host's.
+//!
+//! The schema version is a row of `tollgate_schema`; migrations run on open under a
+//! transaction-scoped advisory lock, so instances starting together apply each once, and a
+//! newer database is refused.
+//!
+//! Connections are made without TLS (the `postgres` crate's `NoTls`): a server that demands
+//! TLS (`sslmode=require`) is refused with the driver's error. Run the database on a private
+//! network or a local socket (docs/operations.md).
+
+use super::{
+    Claim, ClaimOutcome, DiagnosticRecord, FindingChanges, PageWrite, RunId, RunRecord, RunStatus,
+    Store, StoreError, StoredFinding, StreamState, Table, Value, now, now_plus, redact_url,
+};
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Row, Transaction};
+use std::cell::RefCell;
+use tollgate_dmo::model::{EntityKind, Record};
+use tollgate_dmo::rules::Finding;
+
+/// Each entry brings the schema from version `index` to `index + 1`. Version 1 is the SQLite
+/// schema at its version 10, in one step: Postgres stores start there.
+pub const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE records (
+        connection     TEXT NOT NULL,
+        kind           TEXT NOT NULL,
+        external_id    TEXT NOT NULL,
+        stream         TEXT NOT NULL,
+        record         TEXT NOT NULL,
+        sweep          BIGINT NOT NULL,
+        deleted_at     TEXT,
+        PRIMARY KEY (connection, kind, external_id)
+    );
+    CREATE INDEX records_by_stream ON records (connection, stream, sweep);
+    CREATE INDEX records_by_kind ON records (kind, connection, external_id) WHERE deleted_at IS NULL;
+    CREATE TABLE stream_state (
+        connection          TEXT NOT NULL,
+        stream              TEXT NOT NULL,
+        in_progress         BIGINT NOT NULL DEFAULT 0,
+        exhausted           BIGINT NOT NULL DEFAULT 0,
+        "full"                BIGINT NOT NULL DEFAULT 0,
+        sweep               BIGINT NOT NULL DEFAULT 0,
+        cursor              TEXT,
+        pending_checkpoint  TEXT,
+        checkpoint          TEXT,
+        diagnostics_run     BIGINT,
+        diagnostics_since   BIGINT,
+        rejected            BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (connection, stream)
+    );
+    CREATE TABLE runs (
+        id               BIGSERIAL PRIMARY KEY,
+        connection       TEXT NOT NULL,
+        "full"             BIGINT NOT NULL,
+        started_at       TEXT NOT NULL,
+        finished_at      TEXT,
+        status           TEXT NOT NULL,
+        pages            BIGINT NOT NULL DEFAULT 0,
+        records_written  BIGINT NOT NULL DEFAULT 0,
+        records_deleted  BIGINT NOT NULL DEFAULT 0,
+        diagnostics      BIGINT NOT NULL DEFAULT 0,
+        error            TEXT
+    );
+    CREATE INDEX runs_by_connection ON runs (connection, id);
+    CREATE TABLE diagnostics (
+        run       BIGINT NOT NULL REFERENCES runs (id),
+        seq       BIGINT NOT NULL,
+        stream    TEXT NOT NULL,
+        severity  TEXT NOT NULL,
+        code      TEXT NOT NULL,
+        message   TEXT NOT NULL,
+        location  TEXT,
+        PRIMARY KEY (run, seq)
+    );
+    CREATE TABLE findings (
+        fingerprint          TEXT PRIMARY KEY,
+        rule_id              TEXT NOT NULL,
+        severity             TEXT NOT NULL,
+        subject_kind         TEXT NOT NULL,
+        subject_key          TEXT NOT NULL,
+        title                TEXT NOT NULL,
+        message              TEXT NOT NULL,
+        evidence             TEXT NOT NULL,
+        first_seen           TEXT NOT NULL,
+        last_seen            TEXT NOT NULL,
+        resolved_at          TEXT,
+        subject_connection   TEXT,
+        subject_external_id  TEXT
+    );
+    CREATE TABLE jobs (
+        name           TEXT PRIMARY KEY,
+        last_due       TEXT NOT NULL,
+        last_outcome   TEXT NOT NULL,
+        last_finished  TEXT NOT NULL
+    );
+    CREATE TABLE reports (
+        id            BIGSERIAL PRIMARY KEY,
+        kind          TEXT NOT NULL,
+        as_of         TEXT NOT NULL,
+        generated_at  TEXT NOT NULL
+    );
+    CREATE TABLE claims (
+        key          TEXT PRIMARY KEY,
+        instance     TEXT NOT NULL,
+        claimed_at   TEXT NOT NULL,
+        lease_until  TEXT NOT NULL,
+        done         BIGINT NOT NULL DEFAULT 0
+    );
+    "#];
+
+/// The schema version this binary writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The advisory lock migrations take (any constant unlikely to clash with an application's).
+const MIGRATION_LOCK: i64 = 0x7011_6a7e;
+
+/// Whether a `postgres://` URL can be parsed and names a database.
+pub fn check_url(url: &str) -> Result<(), String> {
+    let config: postgres::Config = url.parse().map_err(|e| {
+        format!(
+            "`{}` is not a PostgreSQL URL the driver reads: {e}; expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE",
+            redact_url(url)
+        )
+    })?;
+    if config.get_dbname().is_none_or(str::is_empty) {
+        return Err(format!(
+            "`{}` names no database; expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE",
+            redact_url(url)
+        ));
+    }
+    Ok(())
+}
+
+/// The PostgreSQL store.
+pub struct PostgresStore {
+    /// Always `Some` but in `drop`: the client blocks when it closes, so it is closed where
+    /// blocking is allowed.
+    client: RefCell<Option<Client>>,
+    location: String,
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        let client = self.client.get_mut().take();
+        blocking(move || drop(client));
+    }
+}
+
+/// Run blocking database work from wherever the caller is: on a worker of the host's
+/// multi-threaded runtime it runs under `block_in_place` (the driver blocks on a runtime of its
+/// own, which may not nest in the caller's); outside any runtime it runs as it is. The host
+/// has one runtime, multi-threaded; a current-thread runtime cannot host this store.
+pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
+/// Column names as SQL identifiers (`full` is a keyword in PostgreSQL).
+pub(crate) fn quoted(columns: &[&str]) -> String {
+    columns
+        .iter()
+        .map(|c| format!("\"{c}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn int(v: bool) -> i64 {
+    v as i64
+}
+
+impl PostgresStore {
+    /// Connect to the database `url` names and migrate it.
+    pub fn open(url: &str) -> Result<PostgresStore, StoreError> {
+        let location = redact_url(url);
+        let client = blocking(|| {
+            let mut client = Client::connect(url, NoTls)?;
+            // Notices ("already exists, skipping") are not news for the log.
+            client.batch_execute("SET client_min_messages = warning")?;
+            Ok::<_, postgres::Error>(client)
+        })
+        .map_err(|e| StoreError::Database {
+            location: location.clone(),
+            message: format!("cannot connect: {}", describe(&e)),
+        })?;
+        let store = PostgresStore {
+            client: RefCell::new(Some(client)),
+            location,
+        };
+        store.migrate(MIGRATIONS)?;
+        Ok(store)
+    }
+
+    fn err(&self, e: postgres::Error) -> StoreError {
+        StoreError::Database {
+            location: self.location.clone(),
+            message: describe(&e),
+        }
+    }
+
+    /// Run `work` with the client, off the async runtime's toes; errors name the database.
+    fn with<T>(
+        &self,
+        work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        let mut client = self.client.borrow_mut();
+        let client: &mut Client = client.as_mut().expect("open until dropped");
+        blocking(move || work(client)).map_err(|e| self.err(e))
+    }
+
+    /// Run `work` in one transaction, committed when it returns Ok.
+    fn transaction<T>(
+        &self,
+        work: impl FnOnce(&mut Transaction<'_>) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        self.with(|client| {
+            let mut tx = client.transaction()?;
+            let value = work(&mut tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+    }
+
+    /// The schema version of the database.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.with(|c| {
+            c.batch_execute(
+                "CREATE TABLE IF NOT EXISTS tollgate_schema (version BIGINT NOT NULL)",
+            )?;
+            let row = c.query_opt("SELECT MAX(version) FROM tollgate_schema", &[])?;
+            Ok(row.and_then(|r| r.get::<_, Option<i64>>(0)).unwrap_or(0))
+        })
+    }
+
+    /// Apply the migrations the database lacks, under an advisory lock, each with the version
+    /// it brings in the same transaction.
+    pub fn migrate(&self, migrations: &[&str]) -> Result<(), StoreError> {
+        let supported = migrations.len() as i64;
+        let location = self.location.clone();
+        let outcome = self.with(|c| {
+            loop {
+                let mut tx = c.transaction()?;
+                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+                tx.batch_execute(
+                    "CREATE TABLE IF NOT EXISTS tollgate_schema (version BIGINT NOT NULL)",
+                )?;
+                let found: i64 = tx
+                    .query_one("SELECT COALESCE(MAX(version), 0) FROM tollgate_schema", &[])?
+                    .get(0);
+                if found >= supported {
+                    tx.commit()?;
+                    return Ok(Err(found));
+                }
+                if let Err(e) = tx.batch_execute(migrations[found as usize]) {
+                    return Ok(Ok(Some((found + 1, describe(&e)))));
+                }
+                tx.execute("DELETE FROM tollgate_schema", &[])?;
+                tx.execute(
+                    "INSERT INTO tollgate_schema (version) VALUES ($1)",
+                    &[&(found + 1)],
+                )?;
+                tx.commit()?;
+            }
+        })?;
+        match outcome {
+            Err(found) if found > supported => Err(StoreError::SchemaTooNew {
+                location,
+                found,
+                supported,
+            }),
+            Err(_) | Ok(None) => Ok(()),
+            Ok(Some((version, message))) => Err(StoreError::Database {
+                location,
+                message: format!("migration to schema version {version}: {message}"),
+            }),
+        }
+    }
+
+    fn stream_state(
+        &self,
+        connection: &str,
+        stream: &str,
+    ) -> Result<Option<StreamState>, StoreError> {
+        let row = self.with(|c| {
+            c.query_opt(
+                "SELECT cursor, in_progress, \"full\", sweep, checkpoint, exhausted, rejected
+                 FROM stream_state WHERE connection = $1 AND stream = $2",
+                &[&connection, &stream],
+            )
+        })?;
+        Ok(row.map(|r| StreamState {
+            cursor: r.get(0),
+            in_progress: r.get::<_, i64>(1) != 0,
+            full: r.get::<_, i64>(2) != 0,
+            sweep: r.get(3),
+            checkpoint: r.get(4),
+            exhausted: r.get::<_, i64>(5) != 0,
+            rejected: r.get::<_, i64>(6) != 0,
+        }))
+    }
+
+    fn unreadable(
+        &self,
+        connection: &str,
+        kind: EntityKind,
+        id: &str,
+        e: impl std::fmt::Display,
+    ) -> StoreError {
+        StoreError::Database {
+            location: self.location.clone(),
+            message: format!(
+                "record {connection}/{}/{id} is not readable: {e}",
+                kind.as_str()
+            ),
+        }
+    }
+
+    fn claim_row(r: &Row) -> Claim {
+        Claim {
+            key: r.get(0),
+            instance: r.get(1),
+            claimed_at: r.get(2),
+            lease_until: r.get(3),
+            done: r.get::<_, i64>(4) != 0,
+        }
+    }
+}
+
+/// The server's message with its detail and hint, or the driver's.
+fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut m = format!("{} ({})", db.message(), db.code().code());
+            if let Some(d) = db.detail() {
+                m.push_str(&format!("; {d}"));
+            }
+            if let Some(h) = db.hint() {
+                m.push_str(&format!("; hint: {h}"));
+            }
+            m
+        }
+        None => {
+            // The driver's own text, with its cause (a refused connection, a bad password).
+            let mut m = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                m.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            m
+        }
+    }
+}
+
+impl Store for PostgresStore {
+    fn begin_run(&mut self, connection: &str, full: bool) -> Result<RunId, StoreError> {
+        let started = now();
+        self.transaction(|tx| {
+            tx.execute(
+                "UPDATE runs SET status = 'interrupted' WHERE connection = $1 AND status = 'running'",
+                &[&connection],
+            )?;
+            let row = tx.query_one(
+                "INSERT INTO runs (connection, \"full\", started_at, status) VALUES ($1, $2, $3, 'running')
+                 RETURNING id",
+                &[&connection, &int(full), &started],
+            )?;
+            Ok(row.get(0))
+        })
+    }
+
+    fn begin_stream(
+        &mut self,
+        run: RunId,
+        connection: &str,
+        stream: &str,
+        full: bool,
+    ) -> Result<StreamState, StoreError> {
+        let existing = self.stream_state(connection, stream)?.unwrap_or_default();
+        if existing.in_progress && (existing.full || !full) {
+            return Ok(existing);
+        }
+        let full = full || existing.checkpoint.is_none();
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO stream_state (connection, stream, in_progress, exhausted, \"full\", sweep, cursor, pending_checkpoint, rejected)
+                 VALUES ($1, $2, 1, 0, $3, $4, NULL, NULL, 0)
+                 ON CONFLICT (connection, stream) DO UPDATE SET
+                   in_progress = 1, exhausted = 0, \"full\" = $3, sweep = $4, cursor = NULL,
+                   pending_checkpoint = NULL, rejected = 0",
+                &[&connection, &stream, &int(full), &run],
+            )
+        })?;
+        Ok(StreamState {
+            cursor: None,
+            in_progress: true,
+            full,
+            sweep: run,
+            checkpoint: if full { None } else { existing.checkpoint },
+            exhausted: false,
+            rejected: false,
+        })
+    }
+
+    fn commit_page(
+        &mut self,
+        run: RunId,
+        connection: &str,
+        stream: &str,
+        page: &PageWrite,
+    ) -> Result<(u64, u64), StoreError> {
+        let records: Vec<(&str, &str, String)> = page
+            .records
+            .iter()
+            .map(|r| {
+                (
+                    r.entity.kind().as_str(),
+                    r.provenance.external_id.as_str(),
+                    serde_json::to_string(r).expect("records serialise"),
+                )
+            })
+            .collect();
+        let stamp = now();
+        self.transaction(|tx| {
+            let sweep: RunId = tx
+                .query_one(
+                    "SELECT sweep FROM stream_state WHERE connection = $1 AND stream = $2",
+                    &[&connection, &stream],
+                )?
+                .get(0);
+            let mut written = 0u64;
+            let upsert = tx.prepare(
+                "INSERT INTO records (connection, kind, external_id, stream, record, sweep, deleted_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, NULL)
+                 ON CONFLICT (connection, kind, external_id) DO UPDATE SET
+                   stream = excluded.stream, record = excluded.record,
+                   sweep = excluded.sweep, deleted_at = NULL",
+            )?;
+            for (kind, id, json) in &records {
+                written += tx.execute(&upsert, &[&connection, kind, id, &stream, json, &sweep])?;
+            }
+            let mut deleted = 0u64;
+            let delete = tx.prepare(
+                "UPDATE records SET deleted_at = $4
+                 WHERE connection = $1 AND kind = $2 AND external_id = $3 AND deleted_at IS NULL",
+            )?;
+            for (kind, id) in &page.deletions {
+                deleted += tx.execute(&delete, &[&connection, &kind.as_str(), id, &stamp])?;
+            }
+            let rejected = page
+                .diagnostics
+                .iter()
+                .any(|d| d.severity >= tollgate_dmo::Severity::Error);
+            tx.execute(
+                "UPDATE stream_state SET rejected = CASE WHEN $3 THEN 1 ELSE rejected END
+                 WHERE connection = $1 AND stream = $2",
+                &[&connection, &stream, &rejected],
+            )?;
+            let read_source =
+                page.snapshot || !page.records.is_empty() || !page.diagnostics.is_empty();
+            tx.execute(
+                "UPDATE stream_state SET cursor = $3, exhausted = CASE WHEN $3::text IS NULL THEN 1 ELSE 0 END,
+                   pending_checkpoint = COALESCE($4, pending_checkpoint),
+                   \"full\" = CASE WHEN $5 THEN 1 ELSE \"full\" END,
+                   diagnostics_run = CASE WHEN $7 THEN $6 ELSE diagnostics_run END,
+                   diagnostics_since = CASE
+                     WHEN $7 AND (\"full\" <> 0 OR $5 OR diagnostics_since IS NULL) THEN $6
+                     ELSE diagnostics_since END
+                 WHERE connection = $1 AND stream = $2",
+                &[
+                    &connection,
+                    &stream,
+                    &page.next_cursor,
+                    &page.checkpoint,
+                    &page.snapshot,
+                    &run,
+                    &read_source,
+                ],
+            )?;
+            let insert = tx.prepare(
+                "INSERT INTO diagnostics (run, seq, stream, severity, code, message, location)
+                 VALUES ($1, (SELECT COALESCE(MAX(seq), -1) + 1 FROM diagnostics WHERE run = $1),
+                         $2, $3, $4, $5, $6)",
+            )?;
+            for d in &page.diagnostics {
+                tx.execute(
+                    &insert,
+                    &[
+                        &run,
+                        &d.stream,
+                        &d.severity.as_str(),
+                        &d.code,
+                        &d.message,
+                        &d.location,
+                    ],
+                )?;
+            }
+            tx.execute(
+                "UPDATE runs SET pages = pages + 1, records_written = records_written + $2,
+                   records_deleted = records_deleted + $3, diagnostics = diagnostics + $4
+                 WHERE id = $1",
+                &[
+                    &run,
+                    &(written as i64),
+                    &(deleted as i64),
+                    &(page.diagnostics.len() as i64),
+                ],
+            )?;
+            Ok((written, deleted))
+        })
+    }
+
+    fn complete_stream(
+        &mut self,
+        run: RunId,
+        connection: &str,
+        stream: &str,
+        sweep: bool,
+    ) -> Result<u64, StoreError> {
+        let stamp = now();
+        self.transaction(|tx| {
+            let row = tx.query_one(
+                "SELECT \"full\", sweep FROM stream_state WHERE connection = $1 AND stream = $2",
+                &[&connection, &stream],
+            )?;
+            let (full, sweep_id): (i64, RunId) = (row.get(0), row.get(1));
+            let mut deleted = 0;
+            if full != 0 && sweep {
+                deleted = tx.execute(
+                    "UPDATE records SET deleted_at = $4
+                     WHERE connection = $1 AND stream = $2 AND sweep <> $3 AND deleted_at IS NULL",
+                    &[&connection, &stream, &sweep_id, &stamp],
+                )?;
+            }
+            tx.execute(
+                "UPDATE stream_state SET in_progress = 0, exhausted = 0, cursor = NULL,
+                   checkpoint = COALESCE(pending_checkpoint, checkpoint), pending_checkpoint = NULL
+                 WHERE connection = $1 AND stream = $2",
+                &[&connection, &stream],
+            )?;
+            tx.execute(
+                "UPDATE runs SET records_deleted = records_deleted + $2 WHERE id = $1",
+                &[&run, &(deleted as i64)],
+            )?;
+            Ok(deleted)
+        })
+    }
+
+    fn unseen(&self, connection: &str, stream: &str) -> Result<u64, StoreError> {
+        let Some(state) = self.stream_state(connection, stream)? else {
+            return Ok(0);
+        };
+        if !state.full {
+            return Ok(0);
+        }
+        self.with(|c| {
+            c.query_one(
+                "SELECT COUNT(*) FROM records
+                 WHERE connection = $1 AND stream = $2 AND sweep <> $3 AND deleted_at IS NULL",
+                &[&connection, &stream, &state.sweep],
+            )
+            .map(|r| r.get::<_, i64>(0) as u64)
+        })
+    }
+
+    fn live_records(&self, connection: &str) -> Result<u64, StoreError> {
+        self.with(|c| {
+            c.query_one(
+                "SELECT COUNT(*) FROM records WHERE connection = $1 AND deleted_at IS NULL",
+                &[&connection],
+            )
+            .map(|r| r.get::<_, i64>(0) as u64)
+        })
+    }
+
+    fn record(
+        &self,
+        connection: &str,
+        kind: EntityKind,
+        external_id: &str,
+    ) -> Result<Option<Record>, StoreError> {
+        let json: Option<String> = self.with(|c| {
+            c.query_opt(
+                "SELECT record FROM records
+                 WHERE connection = $1 AND kind = $2 AND external_id = $3 AND deleted_at IS NULL",
+                &[&connection, &kind.as_str(), &external_id],
+            )
+            .map(|r| r.map(|r| r.get(0)))
+        })?;
+        json.map(|j| {
+            serde_json::from_str(&j).map_err(|e| self.unreadable(connection, kind, external_id, e))
+        })
+        .transpose()
+    }
+
+    fn keys(&self, connection: &str) -> Result<Vec<tollgate_dmo::model::StoredKey>, StoreError> {
+        let rows = self.with(|c| {
+            c.query(
+                "SELECT kind, external_id, record::jsonb #>> '{entity,data,key}',
+                        record::jsonb #>> '{entity,data,initiative_key}'
+                 FROM records
+                 WHERE connection = $1 AND kind IN ('initiative', 'work-item') AND deleted_at IS NULL",
+                &[&connection],
+            )
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let kind = EntityKind::parse(r.get::<_, &str>(0))?;
+                let key: String = r.get::<_, Option<String>>(2)?;
+                let initiative_key = match kind {
+                    EntityKind::Initiative => Some(key.clone()),
+                    _ => r.get(3),
+                };
+                Some(tollgate_dmo::model::StoredKey {
+                    kind,
+                    external_id: r.get(1),
+                    key,
+                    initiative_key,
+                })
+            })
+            .collect())
+    }
+
+    fn finish_run(
+        &mut self,
+        run: RunId,
+        status: RunStatus,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let stamp = now();
+        self.with(|c| {
+            c.execute(
+                "UPDATE runs SET status = $2, finished_at = $3, error = $4 WHERE id = $1",
+                &[&run, &status.as_str(), &stamp, &error],
+            )
+            .map(|_| ())
+        })
+    }
+
+    fn record_job(&mut self, name: &str, due: &str, outcome: &str) -> Result<(), StoreError> {
+        let stamp = now();
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO jobs (name, last_due, last_outcome, last_finished) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (name) DO UPDATE SET last_due = $2, last_outcome = $3, last_finished = $4",
+                &[&name, &due, &outcome, &stamp],
+            )
+            .map(|_| ())
+        })
+    }
+
+    fn record_report(&mut self, kind: &str, as_of: &str, at: &str) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO reports (kind, as_of, generated_at) VALUES ($1, $2, $3)",
+                &[&kind, &as_of, &at],
+            )
+            .map(|_| ())
+        })
+    }
+
+    fn last_report(&self, kind: &str, until: Option<&str>) -> Result<Option<String>, StoreError> {
+        self.with(|c| {
+            c.query_opt(
+                "SELECT generated_at FROM reports WHERE kind = $1 AND ($2::text IS NULL OR as_of <= $2)
+                 ORDER BY id DESC LIMIT 1",
+                &[&kind, &until],
+            )
+            .map(|r| r.map(|r| r.get(0)))
+        })
+    }
+
+    fn job_last_due(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.job_state(name)?.map(|j| j.last_due))
+    }
+
+    fn job_state(&self, name: &str) -> Result<Option<crate::JobRecord>, StoreError> {
+        self.with(|c| {
+            c.query_opt(
+                "SELECT last_due, last_outcome, last_finished FROM jobs WHERE name = $1",
+                &[&name],
+            )
+            .map(|r| {
+                r.map(|r| crate::JobRecord {
+                    last_due: r.get(0),
+                    last_outcome: r.get(1),
+                    last_finished: r.get(2),
+                })
+            })
+        })
+    }
+
+    fn runs(&self, connection: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        let rows = self.with(|c| {
+            c.query(
+                "SELECT id, connection, \"full\", started_at, finished_at, status, pages,
+                        records_written, records_deleted, diagnostics, error
+                 FROM runs WHERE ($1::text IS NULL OR connection = $1) ORDER BY id DESC LIMIT $2",
+                &[&connection, &(limit.min(i64::MAX as usize) as i64)],
+            )
+        })?;
+        Ok(rows
+            .iter()
+            .map(|r| RunRecord {
+                id: r.get(0),
+                connection: r.get(1),
+                full: r.get::<_, i64>(2) != 0,
+                started_at: r.get(3),
+                finished_at: r.get(4),
+                status: RunStatus::parse(r.get(5)),
+                pages: r.get::<_, i64>(6) as u64,
+                records_written: r.get::<_, i64>(7) as u64,
+                records_deleted: r.get::<_, i64>(8) as u64,
+                diagnostics: r.get::<_, i64>(9) as u64,
+                error: r.get(10),
+            })
+            .collect())
+    }
+
+    fn current_diagnostics(&self) -> Result<Vec<(String, DiagnosticRecord)>, StoreError> {
+        let rows = self.with(|c| {
+            c.query(
+                "SELECT s.connection, d.stream, d.severity, d.code, d.message, d.location
+                 FROM stream_state s
+                 JOIN runs r ON r.connection = s.connection
+                   AND r.id BETWEEN COALESCE(s.diagnostics_since, s.diagnostics_run) AND s.diagnostics_run
+                 JOIN diagnostics d ON d.run = r.id AND d.stream = s.stream
+                 ORDER BY s.connection, d.run DESC, d.seq",
+                &[],
+            )
+        })?;
+        let rows = rows.iter().map(|r| {
+            (
+                r.get::<_, String>(0),
+                DiagnosticRecord {
+                    stream: r.get(1),
+                    severity: crate::sqlite::severity_of(r.get(2)),
+                    code: r.get(3),
+                    message: r.get(4),
+                    location: r.get(5),
+                },
+            )
+        });
+        Ok(crate::sqlite::latest_diagnostics(rows))
+    }
+
+    fn record_findings(
+        &mut self,
+        findings: &[Finding],
+        at: &str,
+    ) -> Result<FindingChanges, StoreError> {
+        let evidence: Vec<String> = findings.iter().map(|f| f.evidence.to_string()).collect();
+        self.transaction(|tx| {
+            let mut changes = FindingChanges::default();
+            let existing =
+                tx.prepare("SELECT resolved_at IS NULL FROM findings WHERE fingerprint = $1")?;
+            let upsert = tx.prepare(
+                "INSERT INTO findings (fingerprint, rule_id, severity, subject_kind, subject_key,
+                   title, message, evidence, first_seen, last_seen, resolved_at,
+                   subject_connection, subject_external_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, NULL, $10, $11)
+                 ON CONFLICT (fingerprint) DO UPDATE SET
+                   severity = excluded.severity, title = excluded.title,
+                   message = excluded.message, evidence = excluded.evidence,
+                   last_seen = excluded.last_seen, resolved_at = NULL,
+                   subject_connection = excluded.subject_connection,
+                   subject_external_id = excluded.subject_external_id",
+            )?;
+            for (f, evidence) in findings.iter().zip(&evidence) {
+                let open: Option<bool> = tx
+                    .query_opt(&existing, &[&f.fingerprint])?
+                    .map(|r| r.get(0));
+                match open {
+                    Some(true) => changes.persisting += 1,
+                    Some(false) => changes.reopened += 1,
+                    None => changes.new += 1,
+                }
+                tx.execute(
+                    &upsert,
+                    &[
+                        &f.fingerprint,
+                        &f.rule_id,
+                        &f.severity.as_str(),
+                        &f.subject.kind.as_str(),
+                        &f.subject.key,
+                        &f.title,
+                        &f.message,
+                        evidence,
+                        &at,
+                        &f.subject.connection,
+                        &f.subject.external_id,
+                    ],
+                )?;
+            }
+            let current: Vec<&str> = findings.iter().map(|f| f.fingerprint.as_str()).collect();
+            changes.resolved = tx.execute(
+                "UPDATE findings SET resolved_at = $1
+                 WHERE resolved_at IS NULL AND NOT (fingerprint = ANY($2))",
+                &[&at, &current],
+            )?;
+            Ok(changes)
+        })
+    }
+
+    fn findings(&self, include_resolved: bool) -> Result<Vec<StoredFinding>, StoreError> {
+        let rows = self.with(|c| {
+            c.query(
+                "SELECT fingerprint, rule_id, severity, subject_kind, subject_key, title, message,
+                        evidence, first_seen, last_seen, resolved_at, subject_connection,
+                        subject_external_id
+                 FROM findings WHERE $1 OR resolved_at IS NULL
+                 ORDER BY rule_id COLLATE \"C\", subject_kind COLLATE \"C\",
+                          subject_key COLLATE \"C\", fingerprint COLLATE \"C\"",
+                &[&include_resolved],
+            )
+        })?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredFinding {
+                finding: Finding {
+                    fingerprint: r.get(0),
+                    rule_id: r.get(1),
+                    severity: r
+                        .get::<_, &str>(2)
+                        .parse()
+                        .unwrap_or(tollgate_dmo::Severity::Warning),
+                    subject: tollgate_dmo::rules::Subject {
+                        kind: r
+                            .get::<_, &str>(3)
+                            .parse()
+                            .unwrap_or(tollgate_dmo::rules::SubjectKind::Record),
+                        key: r.get(4),
+                        connection: r.get(11),
+                        external_id: r.get(12),
+                    },
+                    title: r.get(5),
+                    message: r.get(6),
+                    evidence: serde_json::from_str(r.get(7)).unwrap_or_default(),
+                },
+                first_seen: r.get(8),
+                last_seen: r.get(9),
+                resolved_at: r.get(10),
+            })
+            .collect())
+    }
+
+    fn diagnostics(&self, run: RunId) -> Result<Vec<DiagnosticRecord>, StoreError> {
+        let rows = self.with(|c| {
+            c.query(
+                "SELECT stream, severity, code, message, location FROM diagnostics
+                 WHERE run = $1 ORDER BY seq",
+                &[&run],
+            )
+        })?;
+        Ok(rows
+            .iter()
+            .map(|r| DiagnosticRecord {
+                stream: r.get(0),
+                severity: crate::sqlite::severity_of(r.get(1)),
+                code: r.get(2),
+                message: r.get(3),
+                location: r.get(4),
+            })
+            .collect())
+    }
+
+    fn records(&self, kind: EntityKind) -> Result<Vec<Record>, StoreError> {
+        let mut out = Vec::new();
+        self.each_record(kind, &mut |r| out.push(r))?;
+        Ok(out)
+    }
+
+    fn each_record(
+        &self,
+        kind: EntityKind,
+        each: &mut dyn FnMut(Record),
+    ) -> Result<(), StoreError> {
+        // Rows are read in batches through a cursor, so neither the text nor the records are
+        // ever all in memory. Byte order (COLLATE "C") is SQLite's order, so both backends
+        // export alike.
+        let mut guard = self.client.borrow_mut();
+        let client: &mut Client = guard.as_mut().expect("open until dropped");
+        let location = self.location.clone();
+        let mut failure: Option<StoreError> = None;
+        let result = blocking(|| -> Result<(), postgres::Error> {
+            let mut tx = client.transaction()?;
+            tx.execute(
+                "DECLARE records_out NO SCROLL CURSOR FOR
+                 SELECT connection, external_id, record FROM records
+                 WHERE kind = $1 AND deleted_at IS NULL
+                 ORDER BY connection COLLATE \"C\", external_id COLLATE \"C\"",
+                &[&kind.as_str()],
+            )?;
+            loop {
+                let rows = tx.query("FETCH 1000 FROM records_out", &[])?;
+                if rows.is_empty() {
+                    break;
+                }
+                for r in &rows {
+                    match serde_json::from_str::<Record>(r.get(2)) {
+                        Ok(record) => each(record),
+                        Err(e) => {
+                            failure = Some(StoreError::Database {
+                                location: location.clone(),
+                                message: format!(
+                                    "record {}/{}/{} is not readable: {e}",
+                                    r.get::<_, &str>(0),
+                                    kind.as_str(),
+                                    r.get::<_, &str>(1)
+                                ),
+                            });
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+            tx.commit()
+        });
+        drop(guard);
+        result.map_err(|e| self.err(e))?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn claim(
+        &mut self,
+        key: &str,
+        instance: &str,
+        lease: std::time::Duration,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let (at, until) = (now(), now_plus(lease));
+        self.transaction(|tx| {
+            let granted = tx.execute(
+                "INSERT INTO claims (key, instance, claimed_at, lease_until, done)
+                 VALUES ($1, $2, $3, $4, 0)
+                 ON CONFLICT (key) DO UPDATE SET instance = excluded.instance,
+                   claimed_at = CASE WHEN claims.instance = excluded.instance
+                                THEN claims.claimed_at ELSE excluded.claimed_at END,
+                   lease_until = excluded.lease_until
+                 WHERE claims.done = 0
+                   AND (claims.lease_until < $3 OR claims.instance = excluded.instance)",
+                &[&key, &instance, &at, &until],
+            )?;
+            if granted == 1 {
+                return Ok(ClaimOutcome::Claimed);
+            }
+            let row = tx.query_one(
+                "SELECT key, instance, claimed_at, lease_until, done FROM claims WHERE key = $1",
+                &[&key],
+            )?;
+            let claim = Self::claim_row(&row);
+            Ok(if claim.done {
+                ClaimOutcome::Done(claim)
+            } else {
+                ClaimOutcome::Held(claim)
+            })
+        })
+    }
+
+    fn renew_claim(
+        &mut self,
+        key: &str,
+        instance: &str,
+        lease: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        let until = now_plus(lease);
+        self.with(|c| {
+            c.execute(
+                "UPDATE claims SET lease_until = $3 WHERE key = $1 AND instance = $2 AND done = 0",
+                &[&key, &instance, &until],
+            )
+            .map(|n| n == 1)
+        })
+    }
+
+    fn release_claim(&mut self, key: &str, instance: &str, done: bool) -> Result<(), StoreError> {
+        let (at, forget_before) = (now(), crate::now_minus(crate::DONE_CLAIMS_KEPT));
+        self.transaction(|tx| {
+            if done {
+                tx.execute(
+                    "UPDATE claims SET done = 1, lease_until = $3 WHERE key = $1 AND instance = $2",
+                    &[&key, &instance, &at],
+                )?;
+            } else {
+                tx.execute(
+                    "DELETE FROM claims WHERE key = $1 AND instance = $2 AND done = 0",
+                    &[&key, &instance],
+                )?;
+            }
+            tx.execute(
+                "DELETE FROM claims WHERE done = 1 AND lease_until < $1",
+                &[&forget_before],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn claims(&self) -> Result<Vec<Claim>, StoreError> {
+        let rows = self.with(|c| {
+            c.query(
+                "SELECT key, instance, claimed_at, lease_until, done FROM claims
+                 ORDER BY key COLLATE \"C\"",
+                &[],
+            )
+        })?;
+        Ok(rows.iter().map(Self::claim_row).collect())
+    }
+
+    fn dump_table(
+        &self,
+        table: &Table,
+        each: &mut dyn FnMut(Vec<Value>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        // Every column is BIGINT or TEXT; text is read as text whatever its type.
+        let columns: Vec<String> = table
+            .columns
+            .iter()
+            .map(|c| format!("\"{c}\"::text"))
+            .collect();
+        let integer = self.with(|c| {
+            c.query(
+                "SELECT column_name, data_type FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = $1",
+                &[&table.name],
+            )
+        })?;
+        let is_int: Vec<bool> = table
+            .columns
+            .iter()
+            .map(|col| {
+                integer
+                    .iter()
+                    .any(|r| r.get::<_, &str>(0) == *col && r.get::<_, &str>(1) == "bigint")
+            })
+            .collect();
+        // Text in byte order (SQLite's), so both backends dump alike.
+        let order: Vec<String> = table
+            .key
+            .split(", ")
+            .map(|k| {
+                let int = table
+                    .columns
+                    .iter()
+                    .position(|c| *c == k)
+                    .is_some_and(|i| is_int[i]);
+                if int {
+                    format!("\"{k}\"")
+                } else {
+                    format!("\"{k}\" COLLATE \"C\"")
+                }
+            })
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY {}",
+            columns.join(", "),
+            table.name,
+            order.join(", ")
+        );
+        let rows = self.with(|c| c.query(sql.as_str(), &[]))?;
+        for r in rows {
+            let mut values = Vec::with_capacity(table.columns.len());
+            for (i, int) in is_int.iter().enumerate() {
+                let text: Option<String> = r.get(i);
+                values.push(match text {
+                    None => Value::Null,
+                    Some(t) if *int => Value::Int(t.parse().map_err(|e| StoreError::Database {
+                        location: self.location.clone(),
+                        message: format!("{}.{}: {e}", table.name, table.columns[i]),
+                    })?),
+                    Some(t) => Value::Text(t),
+                });
+            }
+            each(values)?;
+        }
+        Ok(())
+    }
+
+    fn load_rows(&mut self, table: &Table, rows: &[Vec<Value>]) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            table.name,
+            quoted(table.columns),
+            (1..=table.columns.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let types: Vec<postgres::types::Type> = self.with(|c| c.prepare(&sql))?.params().to_vec();
+        // Every value converted before anything is written: a bad one writes nothing.
+        let mut converted: Vec<Vec<Box<dyn ToSql + Sync + Send>>> = Vec::with_capacity(rows.len());
+        for row in rows {
+            if row.len() != table.columns.len() {
+                return Err(StoreError::Database {
+                    location: self.location.clone(),
+                    message: format!(
+                        "{}: a row of {} values for {} columns",
+                        table.name,
+                        row.len(),
+                        table.columns.len()
+                    ),
+                });
+            }
+            let mut params: Vec<Box<dyn ToSql + Sync + Send>> = Vec::with_capacity(row.len());
+            for ((v, ty), column) in row.iter().zip(&types).zip(table.columns) {
+                let int = *ty == postgres::types::Type::INT8;
+                params.push(match v {
+                    Value::Null if int => Box::new(None::<i64>),
+                    Value::Null => Box::new(None::<String>),
+                    Value::Int(i) if int => Box::new(*i),
+                    Value::Int(i) => Box::new(i.to_string()),
+                    Value::Text(t) if int => match t.parse::<i64>() {
+                        Ok(i) => Box::new(i),
+                        Err(_) => {
+                            return Err(StoreError::Database {
+                                location: self.location.clone(),
+                                message: format!(
+                                    "{}.{column}: `{t}` is not an integer",
+                                    table.name
+                                ),
+                            });
+                        }
+                    },
+                    Value::Text(t) => Box::new(t.clone()),
+                });
+            }
+            converted.push(params);
+        }
+        self.transaction(|tx| {
+            let insert = tx.prepare(&sql)?;
+            for params in &converted {
+                let refs: Vec<&(dyn ToSql + Sync)> =
+                    params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
+                tx.execute(&insert, &refs)?;
+            }
+            // Identities continue after the highest copied id.
+            if table.columns.contains(&"id") {
+                tx.execute(
+                    &format!(
+                        "SELECT setval(pg_get_serial_sequence('{0}', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {0}",
+                        table.name
+                    ),
+                    &[],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn clear(&mut self) -> Result<(), StoreError> {
+        let names: Vec<&str> = crate::TABLES.iter().map(|t| t.name).collect();
+        self.with(|c| c.batch_execute(&format!("TRUNCATE {} RESTART IDENTITY", names.join(", "))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn database(test: &str) -> Option<String> {
+        let server = crate::testing::postgres_server()?;
+        Some(crate::testing::fresh_postgres_database(&server, test))
+    }
+
+    #[test]
+    fn instances_opening_a_new_database_at_once_migrate_it_once() {
+        let Some(url) = database("migrate-race") else {
+            return;
+        };
+        let barrier = std::sync::Barrier::new(4);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        PostgresStore::open(&url).map(|s| s.schema_version().unwrap())
+                    })
+                })
+                .collect();
+            for h in handles {
+                assert_eq!(
+                    h.join().unwrap().map_err(|e| e.to_string()),
+                    Ok(SCHEMA_VERSION)
+                );
+            }
+        });
+    }
+
+    #[test]
+    fn refuses_a_newer_schema_and_leaves_it_alone() {
+        let Some(url) = database("newer") else {
+            return;
+        };
+        PostgresStore::open(&url).unwrap();
+        let mut c = Client::connect(&url, NoTls).unwrap();
+        c.execute("UPDATE tollgate_schema SET version = version + 1", &[])
+            .unwrap();
+        let err = PostgresStore::open(&url).err().unwrap();
+        assert!(
+            matches!(err, StoreError::SchemaTooNew { found, .. } if found == SCHEMA_VERSION + 1),
+            "{err}"
+        );
+        assert!(err.to_string().contains("upgrade Tollgate"), "{err}");
+        let v: i64 = c
+            .query_one("SELECT version FROM tollgate_schema", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(v, SCHEMA_VERSION + 1);
+    }
+
+    #[test]
+    fn a_wrong_password_or_a_missing_server_is_a_clear_error_without_the_password() {
+        let Some(server) = crate::testing::postgres_server() else {
+            return;
+        };
+        // The test server trusts local users: a missing database stands in for a refusal.
+        let missing = format!(
+            "{}/no_such_database_here",
+            server.rsplit_once('/').unwrap().0
+        )
+        .replacen("://", "://tollgate:s3cret@", 1)
+        .replacen("tollgate:s3cret@tollgate@", "tollgate:s3cret@", 1);
+        let e = PostgresStore::open(&missing).err().unwrap().to_string();
+        assert!(
+            e.contains("no_such_database_here") && e.contains("cannot connect"),
+            "{e}"
+        );
+        assert!(!e.contains("s3cret"), "{e}");
+    }
+}

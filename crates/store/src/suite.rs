@@ -1,0 +1,637 @@
+//! The store's behaviour, run against every backend: SQLite always, PostgreSQL on the server
+//! `TOLLGATE_TEST_POSTGRES` names (`scripts/test` starts a throwaway one), each test in a
+//! database of its own. Without that variable the Postgres half fails, saying so, unless
+//! `TOLLGATE_SKIP_POSTGRES` is set.
+
+use super::*;
+use crate::testing::{fresh_postgres_database, postgres_server};
+use std::time::Duration;
+use tollgate_dmo::model::{Entity, Provenance, Team};
+
+/// One backend under test: how to open (and re-open) its store.
+pub(crate) struct Backend {
+    pub(crate) name: &'static str,
+    /// What error messages call the database.
+    pub(crate) location: String,
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Backend {
+    pub(crate) fn open(&self) -> Box<dyn Store> {
+        open(&self.url, std::path::Path::new("/")).unwrap_or_else(|e| panic!("{}: {e}", self.name))
+    }
+}
+
+/// Run `test` once per backend.
+pub(crate) fn each_backend(test: impl Fn(&Backend)) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let sqlite = Backend {
+        name: "sqlite",
+        location: path.display().to_string(),
+        url: format!("sqlite://{}", path.display()),
+        _dir: Some(dir),
+    };
+    test(&sqlite);
+    if let Some(server) = postgres_server() {
+        let thread = std::thread::current();
+        let url = fresh_postgres_database(&server, thread.name().unwrap_or("test"));
+        let backend = Backend {
+            name: "postgres",
+            location: redact_url(&url),
+            url,
+            _dir: None,
+        };
+        test(&backend);
+    }
+}
+
+fn table(name: &str) -> &'static Table {
+    TABLES.iter().find(|t| t.name == name).unwrap()
+}
+
+fn team(id: &str, name: &str) -> Record {
+    Record {
+        provenance: Provenance {
+            connection: "hr".into(),
+            external_id: id.into(),
+            url: None,
+            source_updated: None,
+            fetched_at: "2026-11-27T00:00:00.000Z".into(),
+        },
+        entity: Entity::Team(Team {
+            id: id.into(),
+            name: name.into(),
+            value_stream: None,
+            manager: None,
+        }),
+        extra: serde_json::json!({}),
+    }
+}
+
+fn page(records: Vec<Record>, next: Option<&str>) -> PageWrite {
+    PageWrite {
+        records,
+        next_cursor: next.map(str::to_string),
+        checkpoint: Some("cp-1".into()),
+        ..PageWrite::default()
+    }
+}
+
+fn names(store: &dyn Store) -> Vec<String> {
+    store
+        .records(EntityKind::Team)
+        .unwrap()
+        .into_iter()
+        .map(|r| match r.entity {
+            Entity::Team(t) => format!("{}={}", t.id, t.name),
+            _ => unreachable!(),
+        })
+        .collect()
+}
+
+fn finding(fingerprint: &str, key: &str) -> Finding {
+    Finding {
+        fingerprint: fingerprint.into(),
+        rule_id: "GATE-001".into(),
+        severity: tollgate_dmo::Severity::Warning,
+        subject: tollgate_dmo::rules::Subject {
+            kind: tollgate_dmo::rules::SubjectKind::Initiative,
+            key: key.into(),
+            connection: Some("jira".into()),
+            external_id: Some(format!("id-{key}")),
+        },
+        title: "t".into(),
+        message: format!("about {key}"),
+        evidence: serde_json::json!({"hours": 56}),
+    }
+}
+
+#[test]
+fn findings_are_new_persisting_resolved_and_reopened() {
+    each_backend(|b| {
+        let mut s = b.open();
+        let c = s
+            .record_findings(
+                &[finding("f1", "A-1"), finding("f2", "A-2")],
+                "2026-11-01T00:00:00.000Z",
+            )
+            .unwrap();
+        assert_eq!(
+            (c.new, c.persisting, c.resolved, c.reopened),
+            (2, 0, 0, 0),
+            "{}",
+            b.name
+        );
+        let c = s
+            .record_findings(&[finding("f1", "A-1")], "2026-11-02T00:00:00.000Z")
+            .unwrap();
+        assert_eq!(
+            (c.new, c.persisting, c.resolved, c.reopened),
+            (0, 1, 1, 0),
+            "{}",
+            b.name
+        );
+        let open: Vec<String> = s
+            .findings(false)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.finding.fingerprint)
+            .collect();
+        assert_eq!(open, ["f1"]);
+        let all = s.findings(true).unwrap();
+        assert_eq!(
+            all[1].resolved_at.as_deref(),
+            Some("2026-11-02T00:00:00.000Z")
+        );
+        assert_eq!(all[0].first_seen, "2026-11-01T00:00:00.000Z");
+        assert_eq!(all[0].last_seen, "2026-11-02T00:00:00.000Z");
+        assert_eq!(all[0].finding, finding("f1", "A-1"), "read back as written");
+        let c = s
+            .record_findings(
+                &[finding("f1", "A-1"), finding("f2", "A-2")],
+                "2026-11-03T00:00:00.000Z",
+            )
+            .unwrap();
+        assert_eq!(
+            (c.new, c.persisting, c.resolved, c.reopened),
+            (0, 1, 0, 1),
+            "{}",
+            b.name
+        );
+        // Nothing found: everything open resolves.
+        let c = s.record_findings(&[], "2026-11-04T00:00:00.000Z").unwrap();
+        assert_eq!(c.resolved, 2, "{}", b.name);
+    });
+}
+
+#[test]
+fn jobs_and_reports_are_remembered() {
+    each_backend(|b| {
+        let mut s = b.open();
+        assert_eq!(s.job_last_due("nightly").unwrap(), None);
+        s.record_job("nightly", "2026-11-01T02:00:00Z", "ok")
+            .unwrap();
+        s.record_job("nightly", "2026-11-02T02:00:00Z", "failed")
+            .unwrap();
+        let j = s.job_state("nightly").unwrap().unwrap();
+        assert_eq!(
+            (j.last_due.as_str(), j.last_outcome.as_str()),
+            ("2026-11-02T02:00:00Z", "failed")
+        );
+        assert_eq!(s.last_report("pack", None).unwrap(), None);
+        s.record_report("pack", "2026-10-31", "A").unwrap();
+        s.record_report("pack", "2026-11-30", "B").unwrap();
+        s.record_report("review", "2026-11-30", "C").unwrap();
+        assert_eq!(s.last_report("pack", None).unwrap().as_deref(), Some("B"));
+        assert_eq!(
+            s.last_report("pack", Some("2026-11-01"))
+                .unwrap()
+                .as_deref(),
+            Some("A")
+        );
+    });
+}
+
+#[test]
+fn a_claim_is_held_by_one_instance_until_its_lease_runs_out_or_it_is_done() {
+    each_backend(|b| {
+        let mut one = b.open();
+        let mut two = b.open();
+        let long = Duration::from_secs(60);
+        assert_eq!(
+            one.claim("job:nightly@T1", "one", long).unwrap(),
+            ClaimOutcome::Claimed
+        );
+        match two.claim("job:nightly@T1", "two", long).unwrap() {
+            ClaimOutcome::Held(c) => assert_eq!(c.instance, "one", "{}", b.name),
+            other => panic!("{}: {other:?}", b.name),
+        }
+        // The holder renews; the other cannot.
+        assert!(one.renew_claim("job:nightly@T1", "one", long).unwrap());
+        assert!(!two.renew_claim("job:nightly@T1", "two", long).unwrap());
+        assert_eq!(
+            one.claim("job:nightly@T1", "one", long).unwrap(),
+            ClaimOutcome::Claimed,
+            "a re-claim by the holder"
+        );
+        // Done: never granted again, to anyone.
+        one.release_claim("job:nightly@T1", "one", true).unwrap();
+        assert!(
+            matches!(two.claim("job:nightly@T1", "two", long).unwrap(), ClaimOutcome::Done(c) if c.instance == "one")
+        );
+        assert!(matches!(
+            one.claim("job:nightly@T1", "one", long).unwrap(),
+            ClaimOutcome::Done(_)
+        ));
+        // A holder that dies: its lease runs out and another takes the work.
+        assert_eq!(
+            one.claim("sync:jira", "one", Duration::from_millis(1))
+                .unwrap(),
+            ClaimOutcome::Claimed
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(
+            two.claim("sync:jira", "two", long).unwrap(),
+            ClaimOutcome::Claimed
+        );
+        assert!(
+            !one.renew_claim("sync:jira", "one", long).unwrap(),
+            "{}: the lease is lost",
+            b.name
+        );
+        // Released not done: free for anyone at once; a release by another is no release.
+        one.release_claim("sync:jira", "one", false).unwrap();
+        assert!(matches!(
+            one.claim("sync:jira", "one", long).unwrap(),
+            ClaimOutcome::Held(_)
+        ));
+        two.release_claim("sync:jira", "two", false).unwrap();
+        assert_eq!(
+            one.claim("sync:jira", "one", long).unwrap(),
+            ClaimOutcome::Claimed
+        );
+        let claims = two.claims().unwrap();
+        let keys: Vec<(&str, &str, bool)> = claims
+            .iter()
+            .map(|c| (c.key.as_str(), c.instance.as_str(), c.done))
+            .collect();
+        assert_eq!(
+            keys,
+            [("job:nightly@T1", "one", true), ("sync:jira", "one", false)],
+            "{}",
+            b.name
+        );
+    });
+}
+
+#[test]
+fn claims_raced_by_many_instances_are_granted_once() {
+    each_backend(|b| {
+        for round in 0..5 {
+            let key = format!("job:race@{round}");
+            let barrier = std::sync::Barrier::new(4);
+            let granted: usize = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..4)
+                    .map(|i| {
+                        let (barrier, key) = (&barrier, &key);
+                        let mut store = b.open();
+                        scope.spawn(move || {
+                            barrier.wait();
+                            let outcome = store
+                                .claim(key, &format!("i{i}"), Duration::from_secs(60))
+                                .unwrap();
+                            usize::from(outcome == ClaimOutcome::Claimed)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).sum()
+            });
+            assert_eq!(granted, 1, "{} round {round}", b.name);
+        }
+    });
+}
+
+#[test]
+fn a_store_copies_table_by_table_to_the_other_backend_and_reads_back_the_same() {
+    // The copy `tollgate migrate` makes, in both directions where Postgres is there.
+    each_backend(|b| {
+        let mut from = b.open();
+        let run = from.begin_run("hr", true).unwrap();
+        from.begin_stream(run, "hr", "teams", true).unwrap();
+        let mut p = page(vec![team("t1", "A"), team("t2", "B")], None);
+        p.diagnostics.push(DiagnosticRecord {
+            stream: "teams".into(),
+            severity: tollgate_dmo::Severity::Warning,
+            code: "odd".into(),
+            message: "odd row".into(),
+            location: Some("teams.csv:3".into()),
+        });
+        from.commit_page(run, "hr", "teams", &p).unwrap();
+        from.complete_stream(run, "hr", "teams", true).unwrap();
+        from.finish_run(run, RunStatus::Ok, None).unwrap();
+        from.record_findings(&[finding("f1", "A-1")], "2026-11-01T00:00:00.000Z")
+            .unwrap();
+        from.record_report("pack", "2026-11-30", "X").unwrap();
+        from.record_job("nightly", "D", "ok").unwrap();
+        from.claim("job:nightly@D", "one", Duration::from_secs(5))
+            .unwrap();
+
+        // SQLite copies to Postgres (when the tests have a server), Postgres to SQLite.
+        let dir = tempfile::tempdir().unwrap();
+        let target_url = match (b.name, postgres_server()) {
+            ("sqlite", Some(server)) => fresh_postgres_database(&server, "copy"),
+            _ => format!("sqlite://{}", dir.path().join("copy.db").display()),
+        };
+        let mut to = open(&target_url, dir.path()).unwrap();
+        for t in TABLES {
+            let mut rows = Vec::new();
+            from.dump_table(t, &mut |r| {
+                rows.push(r);
+                Ok(())
+            })
+            .unwrap();
+            to.load_rows(t, &rows).unwrap();
+        }
+        let dump = |s: &dyn Store| -> Vec<Vec<Value>> {
+            let mut all = Vec::new();
+            for t in TABLES {
+                s.dump_table(t, &mut |r| {
+                    all.push(r);
+                    Ok(())
+                })
+                .unwrap();
+            }
+            all
+        };
+        assert_eq!(
+            dump(&*from),
+            dump(&*to),
+            "{} -> {}",
+            b.name,
+            redact_url(&target_url)
+        );
+        assert_eq!(from.export().unwrap().len(), 2);
+        assert_eq!(
+            serde_json::to_string(&from.export().unwrap()).unwrap(),
+            serde_json::to_string(&to.export().unwrap()).unwrap()
+        );
+        assert_eq!(
+            from.current_diagnostics().unwrap(),
+            to.current_diagnostics().unwrap()
+        );
+        // Ids go on after the copied ones.
+        let next = to.begin_run("hr", false).unwrap();
+        assert_eq!(next, run + 1, "{}", b.name);
+        // A bad row is refused whole, naming the table and column.
+        let e = to
+            .load_rows(table("runs"), &[vec![Value::Text("x".into()); 11]])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("runs") || e.contains("datatype"), "{e}");
+        to.clear().unwrap();
+        assert!(dump(&*to).is_empty());
+        assert_eq!(
+            to.begin_run("hr", false).unwrap(),
+            1,
+            "cleared ids start again"
+        );
+    });
+}
+
+#[test]
+fn keys_of_live_initiatives_and_work_items_by_external_id() {
+    each_backend(|b| {
+        use tollgate_dmo::model::{Initiative, WorkItem};
+        let mut s = b.open();
+        let with = |id: &str, entity: Entity| Record {
+            entity,
+            ..team(id, "-")
+        };
+        let epic: Initiative = serde_json::from_value(serde_json::json!({
+            "key": "BIZ-1", "title": "t", "status": "s", "status_category": null,
+            "demand_type": null, "development_type": null, "value_stream": null,
+            "portfolio": null, "business_owner": null, "strategic_theme": null,
+            "current_gate": null, "cost_of_delay": null, "user_business_value": null,
+            "time_criticality": null, "risk_reduction": null, "job_size": null,
+            "planned_start": null, "planned_end": null, "next_gate_due": null,
+            "created": null, "labels": [], "risks": [], "kpis": []
+        }))
+        .unwrap();
+        let story: WorkItem = serde_json::from_value(serde_json::json!({
+            "key": "BIZ-7", "kind": "story", "title": "t", "status": "s",
+            "status_category": null, "initiative_key": "BIZ-1", "parent_key": null,
+            "assignee": null, "sprint_ids": [], "estimate": null, "created": null,
+            "started": null, "resolved": null
+        }))
+        .unwrap();
+        let run = s.begin_run("hr", false).unwrap();
+        s.begin_stream(run, "hr", "all", false).unwrap();
+        let mut p = page(
+            vec![
+                with("10001", Entity::Initiative(Box::new(epic))),
+                with("10007", Entity::WorkItem(story.clone())),
+                with(
+                    "10008",
+                    Entity::WorkItem(WorkItem {
+                        key: "BIZ-8".into(),
+                        ..story
+                    }),
+                ),
+                team("t1", "A"),
+            ],
+            None,
+        );
+        s.commit_page(run, "hr", "all", &p).unwrap();
+        p.records.clear();
+        p.deletions.push((EntityKind::WorkItem, "10008".into()));
+        s.commit_page(run, "hr", "all", &p).unwrap();
+        let mut keys = s.keys("hr").unwrap();
+        keys.sort();
+        let stored = |kind, id: &str, key: &str| tollgate_dmo::model::StoredKey {
+            kind,
+            external_id: id.into(),
+            key: key.into(),
+            initiative_key: Some("BIZ-1".into()),
+        };
+        assert_eq!(
+            keys,
+            [
+                stored(EntityKind::Initiative, "10001", "BIZ-1"),
+                stored(EntityKind::WorkItem, "10007", "BIZ-7"),
+            ],
+            "live records only, with their initiative; teams have no key"
+        );
+        assert!(s.keys("jira").unwrap().is_empty());
+    });
+}
+
+#[test]
+fn upserts_are_idempotent() {
+    each_backend(|b| {
+        let mut s = b.open();
+        let run = s.begin_run("hr", false).unwrap();
+        s.begin_stream(run, "hr", "teams", false).unwrap();
+        let p = page(vec![team("t1", "A"), team("t2", "B")], None);
+        s.commit_page(run, "hr", "teams", &p).unwrap();
+        s.commit_page(run, "hr", "teams", &p).unwrap();
+        s.commit_page(run, "hr", "teams", &page(vec![team("t1", "A2")], None))
+            .unwrap();
+        assert_eq!(names(&*s), ["t1=A2", "t2=B"]);
+    });
+}
+
+#[test]
+fn full_runs_mark_unseen_records_deleted_and_explicit_deletions_apply() {
+    each_backend(|b| {
+        let mut s = b.open();
+        let run = s.begin_run("hr", true).unwrap();
+        s.begin_stream(run, "hr", "teams", true).unwrap();
+        s.commit_page(
+            run,
+            "hr",
+            "teams",
+            &page(
+                vec![team("t1", "A"), team("t2", "B"), team("t3", "C")],
+                None,
+            ),
+        )
+        .unwrap();
+        assert_eq!(s.complete_stream(run, "hr", "teams", true).unwrap(), 0);
+
+        // Incremental: an explicit deletion only.
+        let run = s.begin_run("hr", false).unwrap();
+        let state = s.begin_stream(run, "hr", "teams", false).unwrap();
+        assert!(!state.full);
+        assert_eq!(state.checkpoint.as_deref(), Some("cp-1"));
+        let mut p = page(vec![], None);
+        p.deletions.push((EntityKind::Team, "t3".into()));
+        assert_eq!(s.commit_page(run, "hr", "teams", &p).unwrap(), (0, 1));
+        assert_eq!(s.complete_stream(run, "hr", "teams", true).unwrap(), 0);
+        assert_eq!(names(&*s), ["t1=A", "t2=B"]);
+
+        // Full: t2 is no longer there.
+        let run = s.begin_run("hr", true).unwrap();
+        let state = s.begin_stream(run, "hr", "teams", true).unwrap();
+        assert!(state.full && state.checkpoint.is_none());
+        s.commit_page(run, "hr", "teams", &page(vec![team("t1", "A")], None))
+            .unwrap();
+        assert_eq!(s.complete_stream(run, "hr", "teams", true).unwrap(), 1);
+        assert_eq!(names(&*s), ["t1=A"]);
+        s.finish_run(run, RunStatus::Ok, None).unwrap();
+        let runs = s.runs(Some("hr"), 10).unwrap();
+        assert_eq!(runs[0].records_deleted, 1);
+        assert_eq!(runs[0].status, RunStatus::Ok);
+        // A deleted record that comes back is live again.
+        let run = s.begin_run("hr", false).unwrap();
+        s.begin_stream(run, "hr", "teams", false).unwrap();
+        s.commit_page(run, "hr", "teams", &page(vec![team("t2", "B")], None))
+            .unwrap();
+        assert_eq!(names(&*s), ["t1=A", "t2=B"]);
+    });
+}
+
+#[test]
+fn incremental_passes_keep_the_diagnostics_of_records_they_did_not_reread() {
+    each_backend(|b| {
+        let mut s = b.open();
+        let diag = |location: &str| DiagnosticRecord {
+            stream: "issues".into(),
+            severity: tollgate_dmo::Severity::Warning,
+            code: "mistyped-value".into(),
+            message: format!("{location} is odd"),
+            location: Some(location.into()),
+        };
+        let pass =
+            |s: &mut dyn Store, full: bool, records: Vec<Record>, found: Vec<DiagnosticRecord>| {
+                let run = s.begin_run("jira", full).unwrap();
+                s.begin_stream(run, "jira", "issues", full).unwrap();
+                let write = PageWrite {
+                    diagnostics: found,
+                    ..page(records, None)
+                };
+                s.commit_page(run, "jira", "issues", &write).unwrap();
+                s.complete_stream(run, "jira", "issues", true).unwrap();
+                s.finish_run(run, RunStatus::Ok, None).unwrap();
+            };
+        let current = |s: &dyn Store| -> Vec<String> {
+            let mut v: Vec<String> = s
+                .current_diagnostics()
+                .unwrap()
+                .into_iter()
+                .map(|(_, d)| d.location.unwrap())
+                .collect();
+            v.sort();
+            v
+        };
+        pass(
+            &mut *s,
+            true,
+            vec![team("t1", "A"), team("t2", "B")],
+            vec![diag("BIZ-20")],
+        );
+        assert_eq!(current(&*s), ["BIZ-20"]);
+        // An incremental pass re-reads one other record and finds something there: BIZ-20,
+        // not re-read, keeps its diagnostic.
+        pass(&mut *s, false, vec![team("t2", "B2")], vec![diag("BIZ-21")]);
+        assert_eq!(current(&*s), ["BIZ-20", "BIZ-21"]);
+        pass(&mut *s, false, vec![team("t2", "B3")], vec![diag("BIZ-21")]);
+        assert_eq!(
+            current(&*s),
+            ["BIZ-20", "BIZ-21"],
+            "reported twice, counted once"
+        );
+        // A full pass starts afresh.
+        pass(
+            &mut *s,
+            true,
+            vec![team("t1", "A"), team("t2", "B")],
+            vec![],
+        );
+        assert!(current(&*s).is_empty());
+    });
+}
+
+#[test]
+fn an_unfinished_stream_resumes_from_its_cursor() {
+    each_backend(|b| {
+        {
+            let mut s = b.open();
+            let run = s.begin_run("hr", true).unwrap();
+            s.begin_stream(run, "hr", "teams", true).unwrap();
+            s.commit_page(
+                run,
+                "hr",
+                "teams",
+                &page(vec![team("t1", "A")], Some("page-2")),
+            )
+            .unwrap();
+            // The process dies here.
+        }
+        let mut s = b.open();
+        let run = s.begin_run("hr", false).unwrap();
+        let state = s.begin_stream(run, "hr", "teams", false).unwrap();
+        assert_eq!(state.cursor.as_deref(), Some("page-2"));
+        assert!(state.full, "the interrupted full run goes on as a full run");
+        let runs = s.runs(Some("hr"), 10).unwrap();
+        assert_eq!(runs[1].status, RunStatus::Interrupted);
+    });
+}
+
+#[test]
+fn records_are_handed_out_one_by_one_and_an_unreadable_one_is_named() {
+    each_backend(|b| {
+        let mut s = b.open();
+        let row = |id: &str, json: String| {
+            vec![
+                Value::Text("hr".into()),
+                Value::Text("team".into()),
+                Value::Text(id.into()),
+                Value::Text("teams".into()),
+                Value::Text(json),
+                Value::Int(1),
+                Value::Null,
+            ]
+        };
+        let rows: Vec<Vec<Value>> = [("t2", "Second"), ("t1", "First")]
+            .iter()
+            .map(|(id, name)| row(id, serde_json::to_string(&team(id, name)).unwrap()))
+            .collect();
+        s.load_rows(table("records"), &rows).unwrap();
+        let mut seen = Vec::new();
+        s.each_record(EntityKind::Team, &mut |r| {
+            seen.push(r.provenance.external_id)
+        })
+        .unwrap();
+        assert_eq!(seen, ["t1", "t2"], "in export order");
+        s.load_rows(
+            table("records"),
+            &[row("t9", r#"{"not": "a record"}"#.into())],
+        )
+        .unwrap();
+        let e = s.records(EntityKind::Team).unwrap_err().to_string();
+        assert!(e.contains("record hr/team/t9 is not readable"), "{e}");
+        assert!(e.contains(&b.location), "names the database: {e}");
+    });
+}
