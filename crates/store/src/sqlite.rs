@@ -1105,38 +1105,7 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tollgate_dmo::model::{Entity, Provenance, Team};
-
-    fn team(id: &str, name: &str) -> Record {
-        Record {
-            provenance: Provenance {
-                connection: "hr".into(),
-                external_id: id.into(),
-                url: None,
-                source_updated: None,
-                fetched_at: "2026-11-27T00:00:00.000Z".into(),
-            },
-            entity: Entity::Team(Team {
-                id: id.into(),
-                name: name.into(),
-                value_stream: None,
-                manager: None,
-            }),
-            extra: serde_json::json!({}),
-        }
-    }
-
-    fn names(store: &SqliteStore) -> Vec<String> {
-        store
-            .records(EntityKind::Team)
-            .unwrap()
-            .into_iter()
-            .map(|r| match r.entity {
-                Entity::Team(t) => format!("{}={}", t.id, t.name),
-                _ => unreachable!(),
-            })
-            .collect()
-    }
+    use crate::suite::{names, team};
 
     #[test]
     fn migrates_from_empty_and_from_the_previous_version() {

@@ -51,7 +51,7 @@ fn table(name: &str) -> &'static Table {
     TABLES.iter().find(|t| t.name == name).unwrap()
 }
 
-fn team(id: &str, name: &str) -> Record {
+pub(crate) fn team(id: &str, name: &str) -> Record {
     Record {
         provenance: Provenance {
             connection: "hr".into(),
@@ -79,7 +79,7 @@ fn page(records: Vec<Record>, next: Option<&str>) -> PageWrite {
     }
 }
 
-fn names(store: &dyn Store) -> Vec<String> {
+pub(crate) fn names(store: &dyn Store) -> Vec<String> {
     store
         .records(EntityKind::Team)
         .unwrap()

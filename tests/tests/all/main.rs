@@ -19,4 +19,5 @@ mod postgres;
 mod reports;
 mod rest_json;
 mod sandboxing;
+mod scale_out;
 mod sync;

@@ -570,11 +570,35 @@ fn status(config_path: &Path, format: Format, last: usize) -> Result<(), Error> 
             "next_run": next,
         }));
     }
+    // Work claimed by daemon instances on this store: held (lease running) or left by an
+    // instance that stopped renewing (expired; another takes it over). Done runs are history.
+    let stamp = tollgate_store::now();
+    let claims: Vec<serde_json::Value> = store
+        .claims()?
+        .into_iter()
+        .filter(|c| !c.done)
+        .map(|c| {
+            let state = if c.lease_until.as_str() >= stamp.as_str() {
+                "held"
+            } else {
+                "expired"
+            };
+            serde_json::json!({
+                "work": c.key,
+                "instance": c.instance,
+                "since": c.claimed_at,
+                "lease_until": c.lease_until,
+                "state": state,
+            })
+        })
+        .collect();
     match format {
         Format::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"runs": runs, "jobs": jobs}))
-                .expect("JSON")
+            serde_json::to_string_pretty(
+                &serde_json::json!({"runs": runs, "jobs": jobs, "claims": claims})
+            )
+            .expect("JSON")
         ),
         Format::Table => {
             let rows: Vec<[String; 8]> = runs
@@ -632,6 +656,26 @@ fn status(config_path: &Path, format: Format, last: usize) -> Result<(), Error> 
                         "LAST FINISHED",
                         "NEXT RUN",
                     ],
+                    &rows,
+                );
+            }
+            if !claims.is_empty() {
+                let text = |v: &serde_json::Value| v.as_str().unwrap_or("–").to_string();
+                let rows: Vec<[String; 5]> = claims
+                    .iter()
+                    .map(|c| {
+                        [
+                            text(&c["work"]),
+                            text(&c["instance"]),
+                            text(&c["state"]),
+                            text(&c["since"]),
+                            text(&c["lease_until"]),
+                        ]
+                    })
+                    .collect();
+                println!();
+                print_table(
+                    &["CLAIMED WORK", "INSTANCE", "STATE", "SINCE", "LEASE UNTIL"],
                     &rows,
                 );
             }

@@ -42,9 +42,38 @@ pub struct DaemonConfig {
     /// After SIGTERM, how long running jobs may take to finish their page and stop.
     #[serde(default = "default_grace")]
     pub shutdown_grace_secs: f64,
+    /// This instance's name, as other instances on the same store see it (in claims,
+    /// `tollgate status` and `/readyz`). Default: the host name and the process id
+    /// (`host-1234`). Give each instance its own.
+    pub instance: Option<String>,
+    /// How long a claim on a job's run or a connection's sync lasts without renewal. The
+    /// holder renews it every third of this; when an instance dies, another takes its work
+    /// over once the lease has run out (default 30 seconds; 2 to 3600).
+    #[serde(default = "default_lease")]
+    pub lease_secs: f64,
     /// Jobs by name.
     #[serde(default)]
     pub jobs: BTreeMap<String, JobConfig>,
+}
+
+impl DaemonConfig {
+    /// The instance name: `instance`, or the host name and process id.
+    pub fn instance_name(&self) -> String {
+        self.instance.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .or_else(|| std::env::var("HOSTNAME").ok())
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "tollgate".to_string());
+            format!("{host}-{}", std::process::id())
+        })
+    }
+
+    /// The lease, as a duration.
+    pub fn lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.lease_secs.clamp(2.0, 3600.0))
+    }
 }
 
 impl Default for DaemonConfig {
@@ -60,6 +89,8 @@ impl Default for DaemonConfig {
             time_zone: default_time_zone(),
             catch_up_hours: default_catch_up_hours(),
             shutdown_grace_secs: default_grace(),
+            instance: None,
+            lease_secs: default_lease(),
             jobs: BTreeMap::new(),
         }
     }
@@ -82,6 +113,10 @@ fn default_catch_up_hours() -> f64 {
 }
 
 fn default_grace() -> f64 {
+    30.0
+}
+
+fn default_lease() -> f64 {
     30.0
 }
 
@@ -178,6 +213,25 @@ impl Config {
                     "{} is out of range: expected more than 0 to 3600 seconds",
                     d.shutdown_grace_secs
                 ),
+            ));
+        }
+        if !(d.lease_secs.is_finite() && (2.0..=3600.0).contains(&d.lease_secs)) {
+            out.push(self.invalid(
+                "daemon.lease_secs".into(),
+                format!(
+                    "{} is out of range: expected 2 to 3600 seconds",
+                    d.lease_secs
+                ),
+            ));
+        }
+        if let Some(name) = &d.instance
+            && (name.trim().is_empty()
+                || name.len() > 100
+                || name.chars().any(|c| c.is_control() || c.is_whitespace()))
+        {
+            out.push(self.invalid(
+                "daemon.instance".into(),
+                "expected a name of 1 to 100 characters without spaces".to_string(),
             ));
         }
         for (name, job) in &d.jobs {

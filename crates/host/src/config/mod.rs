@@ -720,6 +720,10 @@ mod tests {
                 "daemon.shutdown_grace_secs",
             ),
             ("[daemon]\ncatch_up_hours = -1\n", "daemon.catch_up_hours"),
+            ("[daemon]\nlease_secs = 1\n", "daemon.lease_secs"),
+            ("[daemon]\nlease_secs = nan\n", "daemon.lease_secs"),
+            ("[daemon]\ninstance = \"two words\"\n", "daemon.instance"),
+            ("[store]\nurl = \"postgres://u:secret@db/\"\n", "store.url"),
             ("[reports]\ncapacity_fte = -3\n", "reports.capacity_fte"),
             (
                 "[reports]\nsteering_date = \"2026-02-30\"\n",

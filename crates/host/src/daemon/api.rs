@@ -3,11 +3,32 @@
 #[allow(unused_imports)]
 use super::*;
 
+/// 200 with this instance's name and the work each instance on the store holds, when the
+/// store answers and the service is not stopping.
 pub(super) async fn readyz(State(d): State<Arc<Daemon>>) -> Response {
-    blocking(move || match store_of(&d) {
-        Ok(_) if !d.stopping() => (StatusCode::OK, "ready\n").into_response(),
-        Ok(_) => json_error(StatusCode::SERVICE_UNAVAILABLE, "stopping"),
-        Err(r) => r,
+    blocking(move || {
+        let store = match store_of(&d) {
+            Ok(store) => store,
+            Err(r) => return r,
+        };
+        if d.stopping() {
+            return json_error(StatusCode::SERVICE_UNAVAILABLE, "stopping");
+        }
+        let claims = match store.claims() {
+            Ok(claims) => claims,
+            Err(e) => return json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        };
+        let now = tollgate_store::now();
+        let held: Vec<Value> = claims
+            .iter()
+            .filter(|c| live(c, &now))
+            .map(|c| json!({"work": c.key, "instance": c.instance, "since": c.claimed_at, "lease_until": c.lease_until}))
+            .collect();
+        (
+            StatusCode::OK,
+            axum::Json(json!({"status": "ready", "instance": d.instance, "held": held})),
+        )
+            .into_response()
     })
     .await
 }
@@ -212,6 +233,32 @@ pub(super) async fn trigger_sync(
         return json_error(
             StatusCode::CONFLICT,
             &format!("`{connection}` is being synced right now"),
+        );
+    }
+    // Another instance on the same store syncing it: the same answer, naming the instance.
+    let (me, conn) = (d.clone(), connection.clone());
+    let elsewhere = tokio::task::spawn_blocking(move || {
+        let now = tollgate_store::now();
+        me.session
+            .store()
+            .ok()
+            .and_then(|s| s.claims().ok())
+            .and_then(|claims| {
+                claims.into_iter().find(|c| {
+                    c.key == sync_key(&conn) && c.instance != me.instance && live(c, &now)
+                })
+            })
+    })
+    .await
+    .ok()
+    .flatten();
+    if let Some(claim) = elsewhere {
+        return json_error(
+            StatusCode::CONFLICT,
+            &format!(
+                "`{connection}` is being synced right now by instance `{}`",
+                claim.instance
+            ),
         );
     }
     let me = d.clone();

@@ -30,6 +30,12 @@ impl JobOutcome {
 pub(super) enum JobEvent<'a> {
     /// A scheduled run came due while the previous one still worked: not run.
     Overlapped { job: &'a str, due: &'a str },
+    /// Another instance on the same store claimed (or did) this run of the job: not run here.
+    ClaimedElsewhere {
+        job: &'a str,
+        due: &'a str,
+        instance: &'a str,
+    },
     /// A job ended.
     Finished { job: &'a str, outcome: JobOutcome },
     /// A job's code panicked; it failed, and what it held is free again.
@@ -44,6 +50,10 @@ impl Daemon {
             JobEvent::Overlapped { job, due } => {
                 tracing::warn!(job, due, "skipped: the previous run is still going");
                 *m.skipped.entry(job.to_string()).or_default() += 1;
+            }
+            JobEvent::ClaimedElsewhere { job, due, instance } => {
+                tracing::info!(job, due, instance, "another instance runs this one");
+                *m.elsewhere.entry(job.to_string()).or_default() += 1;
             }
             JobEvent::Finished { job, outcome } => {
                 tracing::info!(job, outcome = outcome.as_str(), "job finished");

@@ -70,7 +70,7 @@ impl Daemon {
             &self.session,
             only,
             &options,
-            &self.syncing,
+            self.as_ref(),
             self.as_ref(),
         )
         .await
@@ -113,13 +113,26 @@ impl Daemon {
             connection,
             "waiting for another job's sync of this connection to end"
         );
-        while self.syncing.lock().unwrap().contains(connection) {
+        let store = self.session.store().map_err(|f| f.error)?;
+        let key = sync_key(connection);
+        let mut polls = 0u64;
+        loop {
             if self.stopping() {
                 return Ok(None);
             }
+            // Here, or (asked of the store once a second) on another instance.
+            let here = self.syncing.lock().unwrap().contains(connection);
+            let elsewhere = !here
+                && polls.is_multiple_of(10)
+                && store.claims()?.iter().any(|c| {
+                    c.key == key && c.instance != self.instance && live(c, &tollgate_store::now())
+                });
+            if !here && !elsewhere {
+                break;
+            }
+            polls += 1;
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        let store = self.session.store().map_err(|f| f.error)?;
         // The newest run that ended (the other job may have started its next one since).
         let latest = store
             .runs(Some(connection), 5)?
@@ -222,7 +235,8 @@ impl Daemon {
         }
     }
 
-    /// Run a scheduled job unless it is still running; record when it was due.
+    /// Run a scheduled job unless it is still running here, or another instance on the same
+    /// store has claimed (or done) this run of it; record when it was due.
     pub(super) async fn fire(
         self: Arc<Self>,
         index: usize,
@@ -237,10 +251,27 @@ impl Daemon {
             });
             return;
         }
+        let lease = match Lease::take(&self, &job_key(&job.name, &due)) {
+            Ok(Taken::Mine(lease)) => Some(lease),
+            Ok(Taken::Held(claim) | Taken::Done(claim)) => {
+                self.emit(JobEvent::ClaimedElsewhere {
+                    job: &job.name,
+                    due: &due.to_rfc3339(),
+                    instance: &claim.instance,
+                });
+                job.running.store(false, Ordering::SeqCst);
+                return;
+            }
+            // The store is failing: the job's steps will fail on it too, and say so.
+            Err(e) => {
+                tracing::error!(job = %job.name, error = %e, "cannot claim the job's run in the store; running it unclaimed");
+                None
+            }
+        };
         let me = self.clone();
         tokio::spawn(async move {
             let job = &me.jobs[index];
-            tracing::info!(job = %job.name, trigger, due = %due.to_rfc3339(), "job due");
+            tracing::info!(job = %job.name, trigger, due = %due.to_rfc3339(), instance = %me.instance, "job due");
             let outcome = me
                 .run_guarded(
                     job.name.clone(),
@@ -252,7 +283,38 @@ impl Daemon {
             if let Ok(mut store) = store {
                 let _ = store.record_job(&job.name, &due.to_rfc3339(), outcome.as_str());
             }
+            match (lease, outcome) {
+                // Stopped: left for another instance to finish (resuming the sync).
+                (Some(lease), JobOutcome::Stopped) => lease.abandon(),
+                (Some(lease), _) => lease.release(true),
+                (None, _) => {}
+            }
             job.running.store(false, Ordering::SeqCst);
         });
+    }
+
+    /// Take over the runs of jobs whose holder died: claims not done whose lease ran out.
+    pub(super) async fn take_over(self: &Arc<Self>) {
+        let claims = match self.session.store().and_then(|s| Ok(s.claims()?)) {
+            Ok(claims) => claims,
+            Err(e) => {
+                tracing::warn!(error = %e.error, "cannot read the claims to take over work left unfinished");
+                return;
+            }
+        };
+        let now = tollgate_store::now();
+        for claim in claims {
+            if claim.done || live(&claim, &now) {
+                continue;
+            }
+            let Some((name, due)) = parse_job_key(&claim.key) else {
+                continue;
+            };
+            let Some(index) = self.jobs.iter().position(|j| j.name == name) else {
+                continue;
+            };
+            tracing::warn!(job = name, due = %due.to_rfc3339(), instance = %claim.instance, "taking over a job run whose instance stopped renewing its lease");
+            self.clone().fire(index, due, "takeover").await;
+        }
     }
 }

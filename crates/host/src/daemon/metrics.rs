@@ -130,6 +130,20 @@ pub(super) async fn metrics(State(d): State<Arc<Daemon>>) -> Response {
             .collect(),
     );
     family(
+        "tollgate_jobs_claimed_elsewhere_total",
+        "counter",
+        "Scheduled runs another instance on the same store claimed, so this one did not run them.",
+        d.jobs
+            .iter()
+            .map(|j| {
+                (
+                    format!("{{job=\"{}\"}}", escape(&j.name)),
+                    m.elsewhere.get(&j.name).copied().unwrap_or(0).to_string(),
+                )
+            })
+            .collect(),
+    );
+    family(
         "tollgate_sync_skipped_total",
         "counter",
         "Syncs a job left to another job that was syncing the connection; it waited for that sync to end and took its outcome.",

@@ -8,6 +8,11 @@
 //! recorded as interrupted and the next one resumes there); the process exits within
 //! `shutdown_grace_secs`.
 //!
+//! Several instances may share one store (PostgreSQL, or a SQLite file): each scheduled run
+//! and each connection's sync is claimed in the store with a lease (`lease.rs`), so a run
+//! happens on one instance, and the work of an instance that died is taken over once its
+//! lease has run out (docs/operations.md).
+//!
 //! Scheduling uses the `cron` crate's schedule arithmetic with `chrono-tz` zones and one tokio
 //! task per job, rather than tokio-cron-scheduler: the catch-up needs "the latest occurrence
 //! before now", which `cron::Schedule` gives directly, and nothing here needs that crate's
@@ -16,6 +21,7 @@
 mod api;
 mod events;
 mod jobs;
+mod lease;
 mod metrics;
 mod pages;
 mod server;
@@ -23,6 +29,7 @@ mod state;
 
 use api::*;
 use events::*;
+use lease::*;
 use metrics::*;
 use pages::*;
 use server::*;
@@ -65,7 +72,7 @@ pub async fn run(config_path: &std::path::Path) -> Result<(), Error> {
     if !addr.ip().is_loopback() && daemon.read_token.is_none() {
         tracing::warn!(%addr, "listening beyond loopback without a read token: anyone who reaches this address reads the portfolio (per-person data stays withheld); set daemon.read_token_env or daemon.read_token_file");
     }
-    tracing::info!(%addr, jobs = daemon.jobs.len(), "tollgate run: serving");
+    tracing::info!(%addr, jobs = daemon.jobs.len(), instance = %daemon.instance, "tollgate run: serving");
     eprintln!(
         "Tollgate is serving on http://{addr} (health /healthz, metrics /metrics, API /api/v1/)"
     );
@@ -115,6 +122,23 @@ pub async fn run(config_path: &std::path::Path) -> Result<(), Error> {
                 }
                 after = next;
                 d.clone().fire(i, next, "schedule").await;
+            }
+        });
+    }
+
+    // Work another instance on the same store left unfinished (it died, or stopped
+    // mid-job): taken over once its lease has run out.
+    {
+        let d = daemon.clone();
+        let mut stop = shutdown_rx.clone();
+        let every = d.session.config.daemon.lease() / 2;
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+                d.take_over().await;
             }
         });
     }

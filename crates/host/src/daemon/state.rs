@@ -22,6 +22,8 @@ pub(super) struct Metrics {
     pub(super) records: BTreeMap<String, u64>,
     /// (job, outcome) -> job runs.
     pub(super) jobs: BTreeMap<(String, String), u64>,
+    /// job -> runs another instance on the same store claimed.
+    pub(super) elsewhere: BTreeMap<String, u64>,
     /// job -> runs skipped because the previous one was still going.
     pub(super) skipped: BTreeMap<String, u64>,
     /// connection -> syncs a job left to another job that was syncing it (it waited for
@@ -45,6 +47,8 @@ pub struct Daemon {
     pub(super) syncing: Mutex<BTreeSet<String>>,
     pub(super) stop: crate::sync::Stop,
     pub(super) started: Instant,
+    /// This instance's name in the store's claims (`daemon.instance`).
+    pub(super) instance: String,
 }
 
 impl Daemon {
@@ -65,6 +69,7 @@ impl Daemon {
         }
         let api_token = session.config.api_token()?;
         let read_token = session.config.read_token()?;
+        let instance = session.config.daemon.instance_name();
         Ok(Daemon {
             session,
             jobs,
@@ -75,6 +80,7 @@ impl Daemon {
             syncing: Mutex::new(BTreeSet::new()),
             stop: crate::sync::Stop::default(),
             started: Instant::now(),
+            instance,
         })
     }
 
@@ -83,10 +89,39 @@ impl Daemon {
     }
 }
 
-/// A connection marked as being synced; unmarked when dropped, however the sync ended.
+/// A connection marked as being synced; unmarked when dropped, however the sync ended. In
+/// the daemon it also holds the connection's claim in the store, so that no other instance
+/// syncs it meanwhile.
 pub struct Syncing<'a> {
     set: &'a Mutex<BTreeSet<String>>,
     name: String,
+    lease: Option<Lease>,
+}
+
+impl crate::sync::Claims for Daemon {
+    type Claim<'a> = Syncing<'a>;
+
+    /// Mark `name` in this process, then claim it in the store, unless a sync of it runs
+    /// here or on another instance.
+    fn claim<'a>(&'a self, name: &str) -> Option<Syncing<'a>> {
+        let mut held = self.syncing.claim(name)?;
+        match Lease::take(self, &sync_key(name)) {
+            Ok(Taken::Mine(lease)) => {
+                held.lease = Some(lease);
+                Some(held)
+            }
+            Ok(Taken::Held(claim)) => {
+                tracing::info!(connection = name, instance = %claim.instance, "another instance is syncing this connection");
+                None
+            }
+            Ok(Taken::Done(_)) => None,
+            // The store is failing: the sync will fail on it too, and say so.
+            Err(e) => {
+                tracing::error!(connection = name, error = %e, "cannot claim the connection in the store");
+                Some(held)
+            }
+        }
+    }
 }
 
 impl crate::sync::Claims for Mutex<BTreeSet<String>> {
@@ -98,6 +133,7 @@ impl crate::sync::Claims for Mutex<BTreeSet<String>> {
         names.insert(name.to_string()).then(|| Syncing {
             set: self,
             name: name.to_string(),
+            lease: None,
         })
     }
 }
