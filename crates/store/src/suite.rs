@@ -635,3 +635,51 @@ fn records_are_handed_out_one_by_one_and_an_unreadable_one_is_named() {
         assert!(e.contains(&b.location), "names the database: {e}");
     });
 }
+
+#[test]
+fn a_record_or_finding_given_twice_in_one_write_counts_as_sqlite_counts_it() {
+    each_backend(|b| {
+        let mut s = b.open();
+        let run = s.begin_run("hr", false).unwrap();
+        s.begin_stream(run, "hr", "teams", false).unwrap();
+        let mut p = page(
+            vec![team("t1", "A"), team("t2", "B"), team("t1", "A2")],
+            None,
+        );
+        p.deletions = vec![
+            (EntityKind::Team, "t9".into()),
+            (EntityKind::Team, "t9".into()),
+        ];
+        assert_eq!(
+            s.commit_page(run, "hr", "teams", &p).unwrap(),
+            (3, 0),
+            "{}",
+            b.name
+        );
+        assert_eq!(
+            names(&*s),
+            ["t1=A2", "t2=B"],
+            "{}: the last one given",
+            b.name
+        );
+        let mut p = page(vec![], None);
+        p.deletions = vec![
+            (EntityKind::Team, "t2".into()),
+            (EntityKind::Team, "t2".into()),
+        ];
+        assert_eq!(
+            s.commit_page(run, "hr", "teams", &p).unwrap(),
+            (0, 1),
+            "{}",
+            b.name
+        );
+        assert_eq!(s.runs(None, 1).unwrap()[0].records_written, 3);
+        let mut second = finding("f1", "A-1");
+        second.message = "said again".into();
+        let c = s
+            .record_findings(&[finding("f1", "A-1"), second], "2026-11-01T00:00:00.000Z")
+            .unwrap();
+        assert_eq!((c.new, c.persisting), (1, 1), "{}", b.name);
+        assert_eq!(s.findings(false).unwrap()[0].finding.message, "said again");
+    });
+}

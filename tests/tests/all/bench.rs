@@ -124,3 +124,43 @@ fn bench_refuses_sizes_it_cannot_build_before_starting_anything() {
         );
     }
 }
+
+#[test]
+fn bench_runs_the_steps_on_a_postgres_store_given_by_its_url() {
+    let Some(url) = tollgate_store::testing::postgres_database("bench") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let with_password = url.replacen("://tollgate@", "://tollgate:hunter2@", 1);
+    let out = tollgate(
+        dir.path(),
+        &[
+            "bench",
+            "--sizes",
+            "2",
+            "--latency",
+            "0",
+            "--dir",
+            "work",
+            "--store",
+            "env:BENCH_PG",
+        ],
+        &[("BENCH_PG", with_password.as_str())],
+    );
+    let table = ok(&out, "tollgate bench --store");
+    assert!(
+        table.contains(&format!("Store: {url}")),
+        "the store named, without its password: {table}"
+    );
+    let full = row(&table, "22 issues, 200 worklogs", "full sync");
+    assert!(
+        number(full[6]) >= 222.0,
+        "every issue and worklog: {full:?}"
+    );
+    // The records are in Postgres, not in a SQLite file beside the config.
+    let store = tollgate_store::open(&url, dir.path()).unwrap();
+    assert_eq!(store.live_records("jira").unwrap() as f64, number(full[6]));
+    assert!(!dir.path().join("work/n2-l0/tollgate.db").exists());
+    let config = std::fs::read_to_string(dir.path().join("work/n2-l0/tollgate.toml")).unwrap();
+    assert!(!config.contains("hunter2"));
+}

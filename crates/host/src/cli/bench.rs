@@ -32,6 +32,11 @@ pub struct BenchArgs {
     /// default).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub concurrency: u64,
+    /// The store the steps write to, e.g. `postgres://tollgate@localhost/bench` (its rows are
+    /// deleted before each size); default a new SQLite file per size in `--dir`. `env:NAME`
+    /// reads the URL from the environment variable NAME.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
 }
 
 /// One measured step.
@@ -77,14 +82,41 @@ pub async fn run(args: BenchArgs) -> Result<(), Error> {
     // The steps run inside it, so every path handed to them is absolute.
     let dir = std::path::absolute(&dir)?;
     eprintln!("bench: working in {}", dir.display());
+    let store = match &args.store {
+        Some(url) => Some(match url.strip_prefix("env:") {
+            Some(name) => std::env::var(name).map_err(|_| {
+                Error::usage(anyhow!(
+                    "--store env:{name}: the environment variable {name} is not set"
+                ))
+            })?,
+            None => url.clone(),
+        }),
+        None => None,
+    };
+    if let Some(url) = &store {
+        tollgate_store::check_url(url).map_err(|e| Error::usage(anyhow!("--store: {e}")))?;
+    }
     let mut rows = Vec::new();
     for &latency in &args.latency {
         for &size in &args.sizes {
             let work = dir.join(format!("n{size}-l{latency}"));
-            rows.extend(one_size(&exe, &work, size, latency, args.concurrency).await?);
+            rows.extend(
+                one_size(
+                    &exe,
+                    &work,
+                    size,
+                    latency,
+                    args.concurrency,
+                    store.as_deref(),
+                )
+                .await?,
+            );
         }
     }
-    let table = markdown(&rows, args.concurrency);
+    let label = store
+        .as_deref()
+        .map_or_else(|| "SQLite".to_string(), tollgate_store::redact_url);
+    let table = format!("\nStore: {label}\n{}", markdown(&rows, args.concurrency));
     print!("{table}");
     if let Some(out) = &args.out {
         std::fs::write(out, &table).with_context(|| format!("cannot write {}", out.display()))?;
@@ -98,6 +130,7 @@ async fn one_size(
     size: usize,
     latency: u64,
     concurrency: u64,
+    store: Option<&str>,
 ) -> Result<Vec<Row>, Error> {
     if work.exists() {
         std::fs::remove_dir_all(work)
@@ -111,7 +144,7 @@ async fn one_size(
         started.elapsed().as_secs_f64(),
         sandbox.rss_kib().unwrap_or(0) / 1024
     );
-    let result = steps(exe, work, size, latency, concurrency, &mut sandbox).await;
+    let result = steps(exe, work, size, latency, concurrency, store, &mut sandbox).await;
     sandbox.stop();
     result
 }
@@ -122,9 +155,15 @@ async fn steps(
     size: usize,
     latency: u64,
     concurrency: u64,
+    store: Option<&str>,
     sandbox: &mut Sandbox,
 ) -> Result<Vec<Row>, Error> {
     let base = format!("http://{}/jira-cloud", sandbox.addr);
+    // A shared store starts each size empty, as a new SQLite file does. The steps get its
+    // URL in their environment (`TOLLGATE_STORE__URL`), so no password is written to a file.
+    if let Some(url) = store {
+        tokio::task::block_in_place(|| tollgate_store::open(url, work)?.clear())?;
+    }
     std::fs::write(
         work.join("secrets/jira.token"),
         tollgate_sandbox::JIRA_CLOUD_TOKEN,
@@ -138,8 +177,9 @@ async fn steps(
         ),
     )?;
     // Compile (or load from the cache) the plugin once, outside the measurements.
-    let warm =
-        tokio::task::block_in_place(|| child(exe, &config, &["plugins", "list"], work, "warm-up"))?;
+    let warm = tokio::task::block_in_place(|| {
+        child(exe, &config, &["plugins", "list"], work, "warm-up", store)
+    })?;
     if let Some(failure) = warm.failure {
         return Err(anyhow!("{failure}").into());
     }
@@ -189,7 +229,7 @@ async fn steps(
         }
         let before = sandbox.requests(&client).await?;
         let cpu_before = sandbox.cpu();
-        let m = tokio::task::block_in_place(|| child(exe, &config, &args, work, step))?;
+        let m = tokio::task::block_in_place(|| child(exe, &config, &args, work, step, store))?;
         let requests = sandbox.requests(&client).await? - before;
         push(Row {
             size,
@@ -461,6 +501,7 @@ fn child(
     args: &[&str],
     work: &Path,
     step: &str,
+    store: Option<&str>,
 ) -> Result<Measured, Error> {
     let name: String = step
         .chars()
@@ -469,7 +510,11 @@ fn child(
     let out_path = work.join(format!("{name}.out"));
     let err_path = work.join(format!("{name}.err"));
     let started = Instant::now();
-    let child = Command::new(exe)
+    let mut command = Command::new(exe);
+    if let Some(url) = store {
+        command.env("TOLLGATE_STORE__URL", url);
+    }
+    let child = command
         .arg("--config")
         .arg(config)
         .args(args)
