@@ -217,11 +217,29 @@ pub fn demo_hr_config(dir: &std::path::Path) {
     std::fs::write(
         dir.join("tollgate.toml"),
         format!(
-            "[runtime]\ncache_dir = \"{}\"\n[connections.hr]\nplugin = \"hr-csv\"\ndata_dir = \"hr\"\n",
+            "{}[runtime]\ncache_dir = \"{}\"\n[connections.hr]\nplugin = \"hr-csv\"\ndata_dir = \"hr\"\n",
+            store_table(dir),
             shared_cache_dir().display()
         ),
     )
     .unwrap();
+}
+
+/// The `[store]` table of the configs these helpers write: none (SQLite, `tollgate.db` beside
+/// the config), or with `TOLLGATE_TEST_STORE=postgres` a fresh database on the server
+/// `TOLLGATE_TEST_POSTGRES` names, so the end-to-end tests run on PostgreSQL.
+pub fn store_table(dir: &std::path::Path) -> String {
+    match std::env::var("TOLLGATE_TEST_STORE").as_deref() {
+        Ok("postgres") => {
+            let url = tollgate_store::testing::postgres_database(
+                &dir.file_name().unwrap_or_default().to_string_lossy(),
+            )
+            .expect("TOLLGATE_TEST_STORE=postgres needs TOLLGATE_TEST_POSTGRES");
+            format!("[store]\nurl = \"{url}\"\n\n")
+        }
+        Ok("sqlite") | Err(_) => String::new(),
+        Ok(other) => panic!("TOLLGATE_TEST_STORE={other}: expected postgres or sqlite"),
+    }
 }
 
 /// Which face of the sandbox's Jira a test config points at.
@@ -306,7 +324,8 @@ pub fn jira_config(
     extra: &str,
 ) {
     let mut config = format!(
-        "[runtime]\ncache_dir = \"{}\"\n",
+        "{}[runtime]\ncache_dir = \"{}\"\n",
+        store_table(dir),
         shared_cache_dir().display()
     );
     config.push_str(&jira_connection(dir, sandbox, face, extra));

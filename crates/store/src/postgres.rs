@@ -161,16 +161,20 @@ impl Drop for PostgresStore {
     }
 }
 
-/// Run blocking database work from wherever the caller is: on a worker of the host's
-/// multi-threaded runtime it runs under `block_in_place` (the driver blocks on a runtime of its
-/// own, which may not nest in the caller's); outside any runtime it runs as it is. The host
-/// has one runtime, multi-threaded; a current-thread runtime cannot host this store.
-pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
+/// Run blocking database work from wherever the caller is. The driver blocks on a runtime of
+/// its own, which may not nest in the caller's: on a worker of a multi-threaded runtime (the
+/// host's) the work runs under `block_in_place`; inside a current-thread runtime (a library
+/// user's, a test's) on a thread of its own; outside any runtime as it is.
+pub(crate) fn blocking<T: Send>(work: impl FnOnce() -> T + Send) -> T {
     match tokio::runtime::Handle::try_current() {
         Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
             tokio::task::block_in_place(work)
         }
-        _ => work(),
+        Ok(_) => std::thread::scope(|scope| match scope.spawn(work).join() {
+            Ok(value) => value,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }),
+        Err(_) => work(),
     }
 }
 
@@ -217,9 +221,9 @@ impl PostgresStore {
     }
 
     /// Run `work` with the client, off the async runtime's toes; errors name the database.
-    fn with<T>(
+    fn with<T: Send>(
         &self,
-        work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+        work: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send,
     ) -> Result<T, StoreError> {
         let mut client = self.client.borrow_mut();
         let client: &mut Client = client.as_mut().expect("open until dropped");
@@ -227,9 +231,9 @@ impl PostgresStore {
     }
 
     /// Run `work` in one transaction, committed when it returns Ok.
-    fn transaction<T>(
+    fn transaction<T: Send>(
         &self,
-        work: impl FnOnce(&mut Transaction<'_>) -> Result<T, postgres::Error>,
+        work: impl FnOnce(&mut Transaction<'_>) -> Result<T, postgres::Error> + Send,
     ) -> Result<T, StoreError> {
         self.with(|client| {
             let mut tx = client.transaction()?;
@@ -950,12 +954,11 @@ impl Store for PostgresStore {
     ) -> Result<(), StoreError> {
         // Rows are read in batches through a cursor, so neither the text nor the records are
         // ever all in memory. Byte order (COLLATE "C") is SQLite's order, so both backends
-        // export alike.
+        // export alike. Each batch is fetched as blocking work; the records are handed out
+        // here, on the caller's thread.
         let mut guard = self.client.borrow_mut();
         let client: &mut Client = guard.as_mut().expect("open until dropped");
-        let location = self.location.clone();
-        let mut failure: Option<StoreError> = None;
-        let result = blocking(|| -> Result<(), postgres::Error> {
+        let mut tx = blocking(|| {
             let mut tx = client.transaction()?;
             tx.execute(
                 "DECLARE records_out NO SCROLL CURSOR FOR
@@ -964,37 +967,33 @@ impl Store for PostgresStore {
                  ORDER BY connection COLLATE \"C\", external_id COLLATE \"C\"",
                 &[&kind.as_str()],
             )?;
-            loop {
-                let rows = tx.query("FETCH 1000 FROM records_out", &[])?;
-                if rows.is_empty() {
-                    break;
-                }
-                for r in &rows {
-                    match serde_json::from_str::<Record>(r.get(2)) {
-                        Ok(record) => each(record),
-                        Err(e) => {
-                            failure = Some(StoreError::Database {
-                                location: location.clone(),
-                                message: format!(
-                                    "record {}/{}/{} is not readable: {e}",
-                                    r.get::<_, &str>(0),
-                                    kind.as_str(),
-                                    r.get::<_, &str>(1)
-                                ),
-                            });
-                            return Ok(());
-                        }
-                    }
-                }
+            Ok::<_, postgres::Error>(tx)
+        })
+        .map_err(|e| self.err(e))?;
+        let outcome = loop {
+            let rows = match blocking(|| tx.query("FETCH 1000 FROM records_out", &[])) {
+                Ok(rows) => rows,
+                Err(e) => break Err(self.err(e)),
+            };
+            if rows.is_empty() {
+                break Ok(());
             }
-            tx.commit()
-        });
-        drop(guard);
-        result.map_err(|e| self.err(e))?;
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+            let unreadable =
+                rows.iter()
+                    .find_map(|r| match serde_json::from_str::<Record>(r.get(2)) {
+                        Ok(record) => {
+                            each(record);
+                            None
+                        }
+                        Err(e) => Some(self.unreadable(r.get(0), kind, r.get(1), e)),
+                    });
+            if let Some(e) = unreadable {
+                break Err(e);
+            }
+        };
+        // Read-only: ending the transaction either way closes the cursor.
+        blocking(move || tx.commit()).map_err(|e| self.err(e))?;
+        outcome
     }
 
     fn claim(
@@ -1258,6 +1257,49 @@ mod tests {
                 );
             }
         });
+    }
+
+    #[test]
+    fn the_store_works_from_either_kind_of_runtime_and_from_none() {
+        let Some(url) = database("runtimes") else {
+            return;
+        };
+        let exercise = || {
+            let mut s = PostgresStore::open(&url).unwrap();
+            let run = s.begin_run("hr", false).unwrap();
+            s.finish_run(run, RunStatus::Ok, None).unwrap();
+            let mut n = 0;
+            s.each_record(EntityKind::Team, &mut |_| n += 1).unwrap();
+            s.runs(None, 100).unwrap().len()
+        };
+        assert_eq!(exercise(), 1, "outside any runtime");
+        let current = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        assert_eq!(
+            current.block_on(async { exercise() }),
+            2,
+            "a current-thread runtime"
+        );
+        let multi = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        assert_eq!(
+            multi.block_on(async {
+                let url = url.clone();
+                tokio::spawn(async move {
+                    let s = PostgresStore::open(&url).unwrap();
+                    s.runs(None, 100).unwrap().len()
+                })
+                .await
+                .unwrap()
+            }),
+            2,
+            "a worker of a multi-threaded runtime"
+        );
     }
 
     #[test]

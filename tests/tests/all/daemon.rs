@@ -5,8 +5,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tollgate_sandbox::Sandbox;
-use tollgate_store::sqlite::SqliteStore;
-use tollgate_store::{RunStatus, Store};
+use tollgate_store::RunStatus;
 use tollgate_tests::{JiraFace, jira_config};
 
 pub(crate) const TOKEN: &str = "test-api-token-0123456789";
@@ -115,8 +114,15 @@ pub(crate) async fn wait_exit(child: &mut Child, limit: Duration) -> std::proces
     }
 }
 
+/// The runs of `jira` in the store the config names (none before the store exists).
 fn runs(dir: &Path) -> Vec<tollgate_store::RunRecord> {
-    match SqliteStore::open(&dir.join("tollgate.db")) {
+    let Ok(config) = tollgate_host::config::Config::load(&dir.join("tollgate.toml")) else {
+        return Vec::new();
+    };
+    if config.store.url == "sqlite://tollgate.db" && !dir.join("tollgate.db").exists() {
+        return Vec::new();
+    }
+    match tollgate_store::open(&config.store.url, &config.base_dir) {
         Ok(store) => store.runs(Some("jira"), 1000).unwrap_or_default(),
         Err(_) => Vec::new(),
     }

@@ -120,15 +120,27 @@ async fn case(fault: &'static str, rate: f64) -> Outcome {
         "{name}: the healthy run did not restore the store"
     );
 
-    // The credential the host added is nowhere in the store.
-    let db = std::fs::read(dir.path().join("tollgate.db")).unwrap();
+    // The credential the host added is nowhere in the store: not in the SQLite file (nor its
+    // log), and not in any row of whichever store the config names.
+    let db = std::fs::read(dir.path().join("tollgate.db")).unwrap_or_default();
     let wal = std::fs::read(dir.path().join("tollgate.db-wal")).unwrap_or_default();
+    let mut rows = Vec::new();
+    let store = session.store().unwrap();
+    for table in tollgate_store::TABLES {
+        store
+            .dump_table(table, &mut |row| {
+                rows.extend(serde_json::to_vec(&row).unwrap());
+                Ok(())
+            })
+            .unwrap();
+    }
+    assert!(rows.len() > 10_000, "{name}: the store was read");
     let basic = base64::engine::general_purpose::STANDARD.encode(format!(
         "{}:{}",
         tollgate_sandbox::JIRA_CLOUD_USER,
         tollgate_sandbox::JIRA_CLOUD_TOKEN
     ));
-    for bytes in [&db, &wal] {
+    for bytes in [&db, &wal, &rows] {
         for secret in [tollgate_sandbox::JIRA_CLOUD_TOKEN, basic.as_str()] {
             assert!(
                 memchr::memmem::find(bytes, secret.as_bytes()).is_none(),
