@@ -409,9 +409,10 @@ pub async fn run(out: &Path, addr: &str, as_of: &str) -> Result<(), Error> {
             .all(|r| r.headers.iter().any(|(k, _)| k == "authorization"))
     );
     println!(
-        "\nTo repeat by hand (the sandbox again on the port the config names):\n  tollgate sandbox --addr {addr} &\n  tollgate --config {cfg} config validate --online\n  tollgate --config {cfg} sync\n  tollgate --config {cfg} status\n  tollgate --config {cfg} export --format json\n  tollgate --config {cfg} check --as-of {as_of}\n  tollgate --config {cfg} publish --dry-run\n  tollgate --config {cfg} report --as-of {as_of} --format html --out pack.html\n  tollgate --config {cfg} run    # then open http://127.0.0.1:8080 with the token in {secret}",
+        "\nTo repeat by hand (the sandbox again on the port the config names):\n  tollgate sandbox --addr {addr} &\n  tollgate --config {cfg} config validate --online\n  tollgate --config {cfg} sync\n  tollgate --config {cfg} status\n  tollgate --config {cfg} export --format json\n  tollgate --config {cfg} check --as-of {as_of}\n  tollgate --config {cfg} publish --dry-run\n  tollgate --config {cfg} report --as-of {as_of} --format html --out pack.html\n  tollgate --config {cfg} run    # then open http://127.0.0.1:8080 with the token in {secret}\n\nTo run several instances on one PostgreSQL database instead (docs/operations.md):\n  tollgate migrate --from sqlite://{db} --to postgres://USER@HOST/DATABASE\n  TOLLGATE_STORE__URL=postgres://USER@HOST/DATABASE TOLLGATE_DAEMON__INSTANCE=a tollgate --config {cfg} run",
         addr = sandbox.addr(),
         cfg = config_path.display(),
+        db = out.join("tollgate.db").display(),
         secret = out.join("secrets/read.token").display()
     );
     Ok(())
