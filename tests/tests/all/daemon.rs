@@ -74,7 +74,7 @@ async fn post(url: &str, token: Option<&str>) -> u16 {
     post_text(url, token).await.0
 }
 
-async fn post_text(url: &str, token: Option<&str>) -> (u16, String) {
+pub(crate) async fn post_text(url: &str, token: Option<&str>) -> (u16, String) {
     let mut req = reqwest::Client::new().post(url);
     if let Some(t) = token {
         req = req.bearer_auth(t);

@@ -149,17 +149,19 @@ async fn an_instance_killed_mid_sync_is_taken_over_and_the_store_ends_as_one_run
     };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    // A sync of some seconds: 100 epics (1,100 issues, 10,000 worklogs), 40 ms per answer.
+    // A sync of some seconds: 100 epics (1,100 issues, 10,000 worklogs), 80 ms per answer.
     // The job's only run is the one missed on 1 January, caught up at start by both.
     let sandbox = synthetic_jira(
         d,
         100,
-        40,
+        80,
         "\n[daemon]\ncatch_up_hours = 8760\nlease_secs = 2\nshutdown_grace_secs = 10\n\
+         api_token_file = \"secrets/api.token\"\n\
          [daemon.jobs.yearly]\nschedule = \"0 0 0 1 1 *\"\ntime_zone = \"UTC\"\nsteps = [\"sync\"]\n",
     )
     .await;
     use_store(d, &url);
+    std::fs::write(d.join("secrets/api.token"), crate::daemon::TOKEN).unwrap();
     let (mut a, port_a) = instance(d, "a");
     let (mut b, port_b) = instance(d, "b");
     let store = open(&url);
@@ -214,6 +216,15 @@ async fn an_instance_killed_mid_sync_is_taken_over_and_the_store_ends_as_one_run
             .any(|c| c["work"] == "sync:jira" && c["instance"] == holder.as_str()),
         "{ready}"
     );
+
+    // A sync asked of the other instance is refused while the holder syncs.
+    let (code, said) = crate::daemon::post_text(
+        &format!("http://127.0.0.1:{other_port}/api/v1/sync/jira"),
+        Some(crate::daemon::TOKEN),
+    )
+    .await;
+    assert_eq!(code, 409, "{said}");
+    assert!(said.contains(&format!("by instance `{holder}`")), "{said}");
 
     let (victim, survivor) = if holder == "a" {
         (&mut a, &mut b)
