@@ -73,7 +73,7 @@ async fn three_instances_run_each_tick_of_a_job_once() {
     let mut config = std::fs::read_to_string(d.join("tollgate.toml")).unwrap();
     config.push_str(
         "\n[daemon]\ncatch_up_hours = 0\nlease_secs = 5\nshutdown_grace_secs = 10\n\
-         [daemon.jobs.tick]\nschedule = \"* * * * * *\"\nsteps = [\"sync\"]\n",
+         [daemon.jobs.tick]\nschedule = \"*/2 * * * * *\"\nsteps = [\"sync\"]\n",
     );
     std::fs::write(d.join("tollgate.toml"), config).unwrap();
     use_store(d, &url);
@@ -91,7 +91,7 @@ async fn three_instances_run_each_tick_of_a_job_once() {
             .map(|c| (c.key["job:tick@".len()..].to_string(), c.instance))
             .collect()
     };
-    wait_until("twenty ticks done", Duration::from_secs(90), async || {
+    wait_until("twenty ticks done", Duration::from_secs(120), async || {
         done(store.as_ref()).len() >= 20
     })
     .await;
@@ -108,7 +108,7 @@ async fn three_instances_run_each_tick_of_a_job_once() {
     let twice: Vec<_> = started.iter().filter(|(_, by)| by.len() > 1).collect();
     assert!(twice.is_empty(), "runs started twice: {twice:?}");
     // Every run done was started by the instance that claimed it, and ticks follow each
-    // other second by second (none lost between instances).
+    // other every two seconds (none lost between instances).
     for (due, by) in &done {
         assert_eq!(started.get(due), Some(&vec![by.clone()]), "{due}");
     }
@@ -116,7 +116,7 @@ async fn three_instances_run_each_tick_of_a_job_once() {
         .keys()
         .map(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap().timestamp())
         .collect();
-    let first_gap = seconds.windows(2).find(|w| w[1] - w[0] != 1);
+    let first_gap = seconds.windows(2).find(|w| w[1] - w[0] != 2);
     assert!(
         first_gap.is_none(),
         "a tick was lost: {first_gap:?} in {seconds:?}"
