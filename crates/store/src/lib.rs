@@ -344,6 +344,35 @@ pub const TABLES: &[Table] = &[
     },
 ];
 
+/// How a stream begins, given the state on record (see [`StreamState::begin`]).
+pub(crate) enum Begin {
+    /// The run under way goes on as it is.
+    Resume(StreamState),
+    /// A new pass: this state is written.
+    Fresh(StreamState),
+}
+
+impl StreamState {
+    /// What [`Store::begin_stream`] does given the state on record: resume the run under way,
+    /// or start a fresh pass (a full run ignores the checkpoint and sweeps; the first run of a
+    /// stream is full). Both backends decide here.
+    pub(crate) fn begin(self, run: RunId, full: bool) -> Begin {
+        if self.in_progress && (self.full || !full) {
+            return Begin::Resume(self);
+        }
+        let full = full || self.checkpoint.is_none();
+        Begin::Fresh(StreamState {
+            cursor: None,
+            in_progress: true,
+            full,
+            sweep: run,
+            checkpoint: if full { None } else { self.checkpoint },
+            exhausted: false,
+            rejected: false,
+        })
+    }
+}
+
 /// Now plus `d`, stamped as [`now`] stamps.
 pub fn now_plus(d: std::time::Duration) -> String {
     let at = std::time::SystemTime::now()

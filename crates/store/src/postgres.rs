@@ -398,11 +398,14 @@ impl Store for PostgresStore {
         stream: &str,
         full: bool,
     ) -> Result<StreamState, StoreError> {
-        let existing = self.stream_state(connection, stream)?.unwrap_or_default();
-        if existing.in_progress && (existing.full || !full) {
-            return Ok(existing);
-        }
-        let full = full || existing.checkpoint.is_none();
+        let fresh = match self
+            .stream_state(connection, stream)?
+            .unwrap_or_default()
+            .begin(run, full)
+        {
+            crate::Begin::Resume(resumed) => return Ok(resumed),
+            crate::Begin::Fresh(fresh) => fresh,
+        };
         self.with(|c| {
             c.execute(
                 "INSERT INTO stream_state (connection, stream, in_progress, exhausted, \"full\", sweep, cursor, pending_checkpoint, rejected)
@@ -410,18 +413,10 @@ impl Store for PostgresStore {
                  ON CONFLICT (connection, stream) DO UPDATE SET
                    in_progress = 1, exhausted = 0, \"full\" = $3, sweep = $4, cursor = NULL,
                    pending_checkpoint = NULL, rejected = 0",
-                &[&connection, &stream, &int(full), &run],
+                &[&connection, &stream, &int(fresh.full), &run],
             )
         })?;
-        Ok(StreamState {
-            cursor: None,
-            in_progress: true,
-            full,
-            sweep: run,
-            checkpoint: if full { None } else { existing.checkpoint },
-            exhausted: false,
-            rejected: false,
-        })
+        Ok(fresh)
     }
 
     fn commit_page(

@@ -351,12 +351,14 @@ impl Store for SqliteStore {
         stream: &str,
         full: bool,
     ) -> Result<StreamState, StoreError> {
-        let existing = self.stream_state(connection, stream)?.unwrap_or_default();
-        if existing.in_progress && (existing.full || !full) {
-            return Ok(existing);
-        }
-        // A full run ignores the checkpoint and sweeps; the first run of a stream is full.
-        let full = full || existing.checkpoint.is_none();
+        let fresh = match self
+            .stream_state(connection, stream)?
+            .unwrap_or_default()
+            .begin(run, full)
+        {
+            crate::Begin::Resume(resumed) => return Ok(resumed),
+            crate::Begin::Fresh(fresh) => fresh,
+        };
         self.conn
             .execute(
                 "INSERT INTO stream_state (connection, stream, in_progress, exhausted, full, sweep, cursor, pending_checkpoint, rejected)
@@ -364,18 +366,10 @@ impl Store for SqliteStore {
                  ON CONFLICT (connection, stream) DO UPDATE SET
                    in_progress = 1, exhausted = 0, full = ?3, sweep = ?4, cursor = NULL,
                    pending_checkpoint = NULL, rejected = 0",
-                params![connection, stream, full as i64, run],
+                params![connection, stream, fresh.full as i64, run],
             )
             .map_err(|e| self.err(e))?;
-        Ok(StreamState {
-            cursor: None,
-            in_progress: true,
-            full,
-            sweep: run,
-            checkpoint: if full { None } else { existing.checkpoint },
-            exhausted: false,
-            rejected: false,
-        })
+        Ok(fresh)
     }
 
     fn commit_page(
