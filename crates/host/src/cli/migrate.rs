@@ -46,8 +46,10 @@ fn open(flag: &str, url: &str, must_exist: bool) -> Result<Box<dyn Store>, Error
             redact_url(url)
         )));
     }
-    tollgate_store::open(url, &std::env::current_dir().unwrap_or_default())
-        .map_err(|e| Error::from(anyhow::Error::from(e).context(format!("--{flag}"))))
+    tollgate_store::open(url, &std::env::current_dir().unwrap_or_default()).map_err(|e| match e {
+        StoreError::Url(_, message) => Error::usage(anyhow!("--{flag}: {message}")),
+        other => Error::from(anyhow::Error::from(other).context(format!("--{flag}"))),
+    })
 }
 
 /// Rows and SHA-256 of a table's rows, in key order.
