@@ -72,7 +72,13 @@ impl DaemonConfig {
 
     /// The lease, as a duration.
     pub fn lease(&self) -> std::time::Duration {
-        std::time::Duration::from_secs_f64(self.lease_secs.clamp(2.0, 3600.0))
+        // Validation refuses anything else; this only keeps a NaN from panicking.
+        let secs = if self.lease_secs.is_finite() {
+            self.lease_secs.clamp(2.0, 3600.0)
+        } else {
+            default_lease()
+        };
+        std::time::Duration::from_secs_f64(secs)
     }
 }
 
