@@ -375,11 +375,7 @@ impl StreamState {
 
 /// Now plus `d`, stamped as [`now`] stamps.
 pub fn now_plus(d: std::time::Duration) -> String {
-    let at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .saturating_add(d);
-    tollgate_dmo::calendar::timestamp(at.as_secs() as i64, at.subsec_millis())
+    stamp(since_epoch().saturating_add(d))
 }
 
 /// Done claims older than this are forgotten when another is released.
@@ -388,11 +384,24 @@ pub(crate) const DONE_CLAIMS_KEPT: std::time::Duration =
 
 /// Now minus `d`, stamped as [`now`] stamps.
 pub(crate) fn now_minus(d: std::time::Duration) -> String {
-    let at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .saturating_sub(d);
-    tollgate_dmo::calendar::timestamp(at.as_secs() as i64, at.subsec_millis())
+    stamp(since_epoch().saturating_sub(d))
+}
+
+/// A record a backend cannot read back, named by connection, kind and external id.
+pub(crate) fn unreadable(
+    location: String,
+    connection: &str,
+    kind: EntityKind,
+    id: &str,
+    e: impl std::fmt::Display,
+) -> StoreError {
+    StoreError::Database {
+        location,
+        message: format!(
+            "record {connection}/{}/{id} is not readable: {e}",
+            kind.as_str()
+        ),
+    }
 }
 
 /// `url` without its password, for messages: `postgres://user@host/db`.
@@ -626,10 +635,17 @@ pub fn open(url: &str, base_dir: &std::path::Path) -> Result<Box<dyn Store>, Sto
 /// Now, as the store stamps it: RFC 3339 UTC with milliseconds (`2026-11-27T10:30:00.123Z`).
 /// The whole process reads the clock through this one function.
 pub fn now() -> String {
-    let now = std::time::SystemTime::now()
+    stamp(since_epoch())
+}
+
+fn since_epoch() -> std::time::Duration {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    tollgate_dmo::calendar::timestamp(now.as_secs() as i64, now.subsec_millis())
+        .unwrap_or_default()
+}
+
+fn stamp(at: std::time::Duration) -> String {
+    tollgate_dmo::calendar::timestamp(at.as_secs() as i64, at.subsec_millis())
 }
 
 #[cfg(test)]

@@ -328,13 +328,7 @@ impl PostgresStore {
         id: &str,
         e: impl std::fmt::Display,
     ) -> StoreError {
-        StoreError::Database {
-            location: self.location.clone(),
-            message: format!(
-                "record {connection}/{}/{id} is not readable: {e}",
-                kind.as_str()
-            ),
-        }
+        crate::unreadable(self.location.clone(), connection, kind, id, e)
     }
 
     fn claim_row(r: &Row) -> Claim {

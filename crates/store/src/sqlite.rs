@@ -611,12 +611,14 @@ impl Store for SqliteStore {
             .optional()
             .map_err(|e| self.err(e))?;
         json.map(|j| {
-            serde_json::from_str(&j).map_err(|e| StoreError::Database {
-                location: self.location.display().to_string(),
-                message: format!(
-                    "record {connection}/{}/{external_id} is not readable: {e}",
-                    kind.as_str()
-                ),
+            serde_json::from_str(&j).map_err(|e| {
+                crate::unreadable(
+                    self.location.display().to_string(),
+                    connection,
+                    kind,
+                    external_id,
+                    e,
+                )
             })
         })
         .transpose()
@@ -909,13 +911,13 @@ impl Store for SqliteStore {
             let record: Record = serde_json::from_str(text).map_err(|e| {
                 let connection: String = row.get(0).unwrap_or_default();
                 let id: String = row.get(1).unwrap_or_default();
-                StoreError::Database {
-                    location: self.location.display().to_string(),
-                    message: format!(
-                        "record {connection}/{}/{id} is not readable: {e}",
-                        kind.as_str()
-                    ),
-                }
+                crate::unreadable(
+                    self.location.display().to_string(),
+                    &connection,
+                    kind,
+                    &id,
+                    e,
+                )
             })?;
             each(record);
         }

@@ -83,14 +83,7 @@ pub async fn run(args: BenchArgs) -> Result<(), Error> {
     let dir = std::path::absolute(&dir)?;
     eprintln!("bench: working in {}", dir.display());
     let store = match &args.store {
-        Some(url) => Some(match url.strip_prefix("env:") {
-            Some(name) => std::env::var(name).map_err(|_| {
-                Error::usage(anyhow!(
-                    "--store env:{name}: the environment variable {name} is not set"
-                ))
-            })?,
-            None => url.clone(),
-        }),
+        Some(url) => Some(super::migrate::resolve("store", url)?),
         None => None,
     };
     if let Some(url) = &store {

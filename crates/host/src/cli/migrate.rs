@@ -25,7 +25,9 @@ pub struct MigrateArgs {
 /// Rows written per transaction.
 const BATCH: usize = 5_000;
 
-fn resolve(flag: &str, url: &str) -> Result<String, Error> {
+/// A store URL given to flag `--FLAG`: as it is, or from the environment variable NAME when
+/// given as `env:NAME` (so a password stays off the command line). `bench --store` too.
+pub fn resolve(flag: &str, url: &str) -> Result<String, Error> {
     match url.strip_prefix("env:") {
         Some(name) => std::env::var(name).map_err(|_| {
             Error::usage(anyhow!(
