@@ -172,7 +172,7 @@ pub fn split(p: &Portfolio, policy: &Policy) -> Vec<Line> {
         let Some(key) = p.initiative_of(t) else {
             continue;
         };
-        let Some(day) = day_number(&t.date) else {
+        let Some(day) = t.day else {
             continue;
         };
         let year: i64 = t.date[..4].parse().unwrap_or(0);
@@ -200,7 +200,7 @@ pub fn split(p: &Portfolio, policy: &Policy) -> Vec<Line> {
         } else {
             line.expensed_hours += hours;
         }
-        match p.hourly_rate(&t.person, &t.date) {
+        match p.hourly_rate(t.person, t.date) {
             Some((rate, currency)) => {
                 if line.currency.is_none() {
                     line.currency = Some(currency.to_string());

@@ -169,8 +169,8 @@ pub fn capacity(p: &Portfolio, today: i64, configured: Option<f64>) -> (f64, Str
     let unlisted: BTreeSet<&str> = p
         .time_entries
         .iter()
-        .filter(|t| in_last_quarter(&t.date, today) && !p.people.contains_key(&t.person))
-        .map(|t| t.person.as_str())
+        .filter(|t| in_last_quarter(t.date, today) && !p.people.contains_key(t.person))
+        .map(|t| t.person)
         .collect();
     let people = listed + unlisted.len() as f64;
     let line = people * RESERVE_LINE / 100.0;

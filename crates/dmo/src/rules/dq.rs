@@ -3,7 +3,6 @@
 use super::catalogue::*;
 use super::{Context, Portfolio, RuleConfig, SubjectKind};
 use crate::Severity;
-use crate::calendar::day_number;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,8 +10,8 @@ pub(crate) fn dq_002(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Em
     let min = rule.p("min_coverage");
     let mut days: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
     for t in &p.time_entries {
-        if let Some(d) = day_number(&t.date) {
-            days.entry(t.person.as_str()).or_default().insert(d);
+        if let Some(d) = t.day {
+            days.entry(t.person).or_default().insert(d);
         }
     }
     for (person, logged) in days {

@@ -37,7 +37,7 @@ pub(crate) fn fin_005(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
         };
         let entry = labour.entry(key).or_default();
         let hours = t.seconds as f64 / 3600.0;
-        match p.hourly_rate(&t.person, &t.date) {
+        match p.hourly_rate(t.person, t.date) {
             Some((rate, currency)) => {
                 entry.0 += hours * rate;
                 entry.3.get_or_insert(currency);

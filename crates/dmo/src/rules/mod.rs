@@ -10,6 +10,7 @@ mod dem;
 mod dq;
 mod fin;
 mod gate;
+mod logged;
 mod por;
 pub mod portfolio;
 mod res;

@@ -30,8 +30,8 @@ pub struct Portfolio {
     pub work_items: BTreeMap<String, WorkItem>,
     /// Sprints and iterations by id.
     pub sprints: BTreeMap<String, Sprint>,
-    /// Time entries.
-    pub time_entries: Vec<TimeEntry>,
+    /// Time entries, compact ([`TimeEntries`]).
+    pub time_entries: TimeEntries,
     /// People by id.
     pub people: BTreeMap<String, Person>,
     /// Teams by id.
@@ -53,8 +53,10 @@ pub struct Portfolio {
     pub dependencies: Vec<Dependency>,
     /// What syncs reported about the data.
     pub issues: Vec<DataIssue>,
-    /// Per initiative: (day, hours) of its time entries.
-    hours_by_initiative: BTreeMap<String, Vec<(Option<i64>, f64)>>,
+    /// Per initiative: (day, seconds) of its time entries; the day `i32::MIN` where the date
+    /// is not one, the seconds capped at `u32::MAX` (136 years; no tracker logs that much
+    /// in one entry), 8 bytes an entry.
+    hours_by_initiative: BTreeMap<String, Vec<(i32, u32)>>,
     /// Per initiative: indexes into `gate_decisions`.
     decisions_by_initiative: BTreeMap<String, Vec<usize>>,
     /// Per person: indexes into `cost_rates`.
@@ -67,6 +69,7 @@ pub struct Portfolio {
     pending_kpis: Vec<(crate::model::KpiMeasurement, crate::model::Provenance)>,
 }
 
+pub use super::logged::{Logged, TimeEntries};
 use crate::calendar::day_number;
 use crate::model::ENTERED;
 
@@ -159,14 +162,25 @@ impl Portfolio {
                     .cmp(&(b.initiative_key.as_str(), b.date.as_deref()))
             });
         }
-        let mut hours: BTreeMap<String, Vec<(Option<i64>, f64)>> = BTreeMap::new();
+        p.time_entries.shrink_to_fit();
+        let mut hours: BTreeMap<String, Vec<(i32, u32)>> = BTreeMap::new();
         for t in &p.time_entries {
             if let Some(key) = p.initiative_of(t) {
-                hours
-                    .entry(key.to_string())
-                    .or_default()
-                    .push((day_number(&t.date), t.seconds as f64 / 3600.0));
+                let day = t
+                    .day
+                    .and_then(|d| i32::try_from(d).ok())
+                    .unwrap_or(i32::MIN);
+                let seconds = u32::try_from(t.seconds).unwrap_or(u32::MAX);
+                match hours.get_mut(key) {
+                    Some(list) => list.push((day, seconds)),
+                    None => {
+                        hours.insert(key.to_string(), vec![(day, seconds)]);
+                    }
+                }
             }
+        }
+        for list in hours.values_mut() {
+            list.shrink_to_fit();
         }
         p.hours_by_initiative = hours;
         for (i, a) in p.allocations.iter().enumerate() {
@@ -260,10 +274,9 @@ impl Portfolio {
     }
 
     /// The initiative a time entry counts for: its own key, or its work item's initiative.
-    pub fn initiative_of<'a>(&'a self, t: &'a TimeEntry) -> Option<&'a str> {
-        t.initiative_key.as_deref().or_else(|| {
+    pub fn initiative_of<'a>(&'a self, t: Logged<'a>) -> Option<&'a str> {
+        t.initiative_key.or_else(|| {
             t.work_item_key
-                .as_deref()
                 .and_then(|k| self.work_items.get(k))
                 .and_then(|w| w.initiative_key.as_deref())
         })
@@ -310,10 +323,11 @@ impl Portfolio {
             .into_iter()
             .flatten()
             .filter(|(day, _)| {
+                let day = (*day != i32::MIN).then_some(i64::from(*day));
                 before.is_none_or(|b| day.is_some_and(|d| d < b))
                     && after.is_none_or(|a| day.is_some_and(|d| d > a))
             })
-            .map(|(_, h)| h)
+            .map(|(_, seconds)| f64::from(*seconds) / 3600.0)
             .sum()
     }
 

@@ -197,8 +197,8 @@ pub(crate) fn res_007(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
     let (max_dev, days) = (rule.p("max_deviation"), rule.p("working_days_per_month"));
     let mut logged: BTreeMap<(&str, &str), f64> = BTreeMap::new();
     for t in &p.time_entries {
-        if let Some(m) = month_of(&t.date) {
-            *logged.entry((t.person.as_str(), m)).or_default() += t.seconds as f64 / 3600.0;
+        if let Some(m) = month_of(t.date) {
+            *logged.entry((t.person, m)).or_default() += t.seconds as f64 / 3600.0;
         }
     }
     for ((person, month), actual) in logged {

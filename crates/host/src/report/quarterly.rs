@@ -388,10 +388,10 @@ pub fn capacity_demand(p: &Portfolio, today: i64, settings: &ReportsConfig) -> T
         let logged_hours: f64 = p
             .time_entries
             .iter()
-            .filter(|t| in_last_quarter(&t.date, today))
+            .filter(|t| in_last_quarter(t.date, today))
             .filter(|t| match id {
-                Some(_) => members.contains(&t.person.as_str()),
-                None => !p.people.contains_key(&t.person),
+                Some(_) => members.contains(&t.person),
+                None => !p.people.contains_key(t.person),
             })
             .map(|t| t.seconds as f64 / 3600.0)
             .sum();
@@ -420,7 +420,7 @@ pub fn capacity_demand(p: &Portfolio, today: i64, settings: &ReportsConfig) -> T
     let logged: f64 = p
         .time_entries
         .iter()
-        .filter(|t| in_last_quarter(&t.date, today))
+        .filter(|t| in_last_quarter(t.date, today))
         .map(|t| t.seconds as f64 / 3600.0)
         .sum::<f64>()
         / FTE_HOURS;

@@ -1,0 +1,206 @@
+//! Time entries as the portfolio holds them: compact, because there are millions of them.
+//!
+//! A portfolio of 10,000 initiatives has about a million time entries, and the rules read
+//! only who logged how long, when, and on what. A [`TimeEntry`] as synced carries five owned
+//! strings (about 350 bytes on the heap with its allocations); here each entry is 24 bytes,
+//! its strings (people, keys and dates, which repeat) interned once per portfolio. The rules
+//! and reports see an entry as a [`Logged`], a view borrowing those strings.
+
+use crate::model::TimeEntry;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One time entry as the rules read it: who, on what, which day, how long. (The entry's
+/// description and start time stay in the store; nothing computed from the portfolio reads
+/// them.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Logged<'a> {
+    /// The person's id.
+    pub person: &'a str,
+    /// The work item it was logged on, if any.
+    pub work_item_key: Option<&'a str>,
+    /// The initiative it was logged on directly, if any.
+    pub initiative_key: Option<&'a str>,
+    /// The day, as the source gave it (`YYYY-MM-DD` when valid).
+    pub date: &'a str,
+    /// The day's number ([`crate::calendar::day_number`]), if `date` is a valid date.
+    pub day: Option<i64>,
+    /// Seconds logged.
+    pub seconds: u64,
+}
+
+/// No string: an absent key.
+const NONE: u32 = u32::MAX;
+/// No day: a date that is not one.
+const NO_DAY: i32 = i32::MIN;
+
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    seconds: u64,
+    person: u32,
+    work_item: u32,
+    initiative: u32,
+    date: u32,
+    day: i32,
+}
+
+/// The portfolio's time entries, in the order they were added.
+#[derive(Debug, Default, Clone)]
+pub struct TimeEntries {
+    rows: Vec<Row>,
+    strings: Vec<Arc<str>>,
+    ids: HashMap<Arc<str>, u32>,
+}
+
+impl TimeEntries {
+    /// Take in one entry.
+    pub fn push(&mut self, t: TimeEntry) {
+        let row = Row {
+            seconds: t.seconds,
+            person: self.intern(&t.person),
+            work_item: t.work_item_key.as_deref().map_or(NONE, |k| self.intern(k)),
+            initiative: t.initiative_key.as_deref().map_or(NONE, |k| self.intern(k)),
+            date: self.intern(&t.date),
+            day: crate::calendar::day_number(&t.date)
+                .and_then(|d| i32::try_from(d).ok())
+                .filter(|d| *d != NO_DAY)
+                .unwrap_or(NO_DAY),
+        };
+        self.rows.push(row);
+    }
+
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(id) = self.ids.get(s) {
+            return *id;
+        }
+        // Past 4 billion distinct strings the ids would collide with NONE; a portfolio that
+        // large does not fit in memory anyway.
+        let id = u32::try_from(self.strings.len())
+            .ok()
+            .filter(|id| *id != NONE)
+            .expect("fewer than 2^32 distinct names and keys in one portfolio");
+        let s: Arc<str> = Arc::from(s);
+        self.strings.push(s.clone());
+        self.ids.insert(s, id);
+        id
+    }
+
+    fn view(&self, row: &Row) -> Logged<'_> {
+        let text = |id: u32| (id != NONE).then(|| &*self.strings[id as usize]);
+        Logged {
+            person: &self.strings[row.person as usize],
+            work_item_key: text(row.work_item),
+            initiative_key: text(row.initiative),
+            date: &self.strings[row.date as usize],
+            day: (row.day != NO_DAY).then_some(i64::from(row.day)),
+            seconds: row.seconds,
+        }
+    }
+
+    /// Give back the room reserved for entries not added.
+    pub fn shrink_to_fit(&mut self) {
+        self.rows.shrink_to_fit();
+        self.strings.shrink_to_fit();
+    }
+
+    /// Every entry, in the order added.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Logged<'_>> + Clone + '_ {
+        self.rows.iter().map(|r| self.view(r))
+    }
+
+    /// How many entries there are.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Keep only the entries `keep` is true of.
+    pub fn retain(&mut self, mut keep: impl FnMut(Logged<'_>) -> bool) {
+        let mut rows = std::mem::take(&mut self.rows);
+        rows.retain(|r| keep(self.view(r)));
+        self.rows = rows;
+    }
+}
+
+impl<'a> IntoIterator for &'a TimeEntries {
+    type Item = Logged<'a>;
+    type IntoIter = Box<dyn Iterator<Item = Logged<'a>> + 'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+impl FromIterator<TimeEntry> for TimeEntries {
+    fn from_iter<I: IntoIterator<Item = TimeEntry>>(iter: I) -> Self {
+        let mut out = TimeEntries::default();
+        for t in iter {
+            out.push(t);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(person: &str, item: Option<&str>, initiative: Option<&str>, date: &str) -> TimeEntry {
+        TimeEntry {
+            person: person.into(),
+            work_item_key: item.map(Into::into),
+            initiative_key: initiative.map(Into::into),
+            date: date.into(),
+            started: Some(format!("{date}T09:00:00Z")),
+            seconds: 3600,
+            description: Some("pairing".into()),
+        }
+    }
+
+    #[test]
+    fn entries_read_back_as_added_and_share_their_strings() {
+        let entries: TimeEntries = [
+            entry("ann", Some("DEM-12"), None, "2026-03-02"),
+            entry("bob", None, Some("DEM-1"), "2026-03-02"),
+            entry("ann", Some("DEM-12"), None, "not a date"),
+        ]
+        .into_iter()
+        .collect();
+        let read: Vec<Logged> = entries.iter().collect();
+        assert_eq!(read.len(), 3);
+        assert_eq!(
+            read[0],
+            Logged {
+                person: "ann",
+                work_item_key: Some("DEM-12"),
+                initiative_key: None,
+                date: "2026-03-02",
+                day: crate::calendar::day_number("2026-03-02"),
+                seconds: 3600,
+            }
+        );
+        assert_eq!(read[1].initiative_key, Some("DEM-1"));
+        assert_eq!(read[1].work_item_key, None);
+        assert_eq!(read[2].date, "not a date");
+        assert_eq!(read[2].day, None);
+        // ann, DEM-12, 2026-03-02, bob, DEM-1, "not a date": each stored once.
+        assert_eq!(entries.strings.len(), 6);
+        assert!(std::ptr::eq(read[0].person, read[2].person));
+    }
+
+    #[test]
+    fn retain_keeps_order_and_strings() {
+        let mut entries: TimeEntries = ["2026-01-01", "2026-02-01", "2026-03-01"]
+            .iter()
+            .map(|d| entry("ann", None, Some("DEM-1"), d))
+            .collect();
+        entries.retain(|t| t.date != "2026-02-01");
+        let dates: Vec<&str> = entries.iter().map(|t| t.date).collect();
+        assert_eq!(dates, ["2026-01-01", "2026-03-01"]);
+        assert_eq!(entries.len(), 2);
+    }
+}
