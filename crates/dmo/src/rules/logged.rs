@@ -41,7 +41,6 @@ struct Row {
     work_item: u32,
     initiative: u32,
     date: u32,
-    day: i32,
 }
 
 /// The portfolio's time entries, in the order they were added.
@@ -49,6 +48,9 @@ struct Row {
 pub struct TimeEntries {
     rows: Vec<Row>,
     strings: Vec<Arc<str>>,
+    /// Per string: its day number where it is a date, [`NO_DAY`] where it is not (kept per
+    /// string, not per entry, so that an entry stays 24 bytes).
+    days: Vec<i32>,
     ids: HashMap<Arc<str>, u32>,
 }
 
@@ -61,10 +63,6 @@ impl TimeEntries {
             work_item: t.work_item_key.as_deref().map_or(NONE, |k| self.intern(k)),
             initiative: t.initiative_key.as_deref().map_or(NONE, |k| self.intern(k)),
             date: self.intern(&t.date),
-            day: crate::calendar::day_number(&t.date)
-                .and_then(|d| i32::try_from(d).ok())
-                .filter(|d| *d != NO_DAY)
-                .unwrap_or(NO_DAY),
         };
         self.rows.push(row);
     }
@@ -79,6 +77,12 @@ impl TimeEntries {
             .ok()
             .filter(|id| *id != NONE)
             .expect("fewer than 2^32 distinct names and keys in one portfolio");
+        self.days.push(
+            crate::calendar::day_number(s)
+                .and_then(|d| i32::try_from(d).ok())
+                .filter(|d| *d != NO_DAY)
+                .unwrap_or(NO_DAY),
+        );
         let s: Arc<str> = Arc::from(s);
         self.strings.push(s.clone());
         self.ids.insert(s, id);
@@ -92,7 +96,9 @@ impl TimeEntries {
             work_item_key: text(row.work_item),
             initiative_key: text(row.initiative),
             date: &self.strings[row.date as usize],
-            day: (row.day != NO_DAY).then_some(i64::from(row.day)),
+            day: Some(self.days[row.date as usize])
+                .filter(|d| *d != NO_DAY)
+                .map(i64::from),
             seconds: row.seconds,
         }
     }
@@ -101,6 +107,7 @@ impl TimeEntries {
     pub fn shrink_to_fit(&mut self) {
         self.rows.shrink_to_fit();
         self.strings.shrink_to_fit();
+        self.days.shrink_to_fit();
     }
 
     /// Every entry, in the order added.
@@ -190,6 +197,11 @@ mod tests {
         // ann, DEM-12, 2026-03-02, bob, DEM-1, "not a date": each stored once.
         assert_eq!(entries.strings.len(), 6);
         assert!(std::ptr::eq(read[0].person, read[2].person));
+    }
+
+    #[test]
+    fn an_entry_is_24_bytes() {
+        assert_eq!(std::mem::size_of::<Row>(), 24);
     }
 
     #[test]
