@@ -4,6 +4,7 @@
 
 use crate::app::Session;
 use crate::error::Error;
+use futures_util::StreamExt;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -159,18 +160,34 @@ pub async fn publish(
         }
         let groups: Vec<Vec<&WireFinding>> = by_subject.into_values().collect();
         let settings = crate::plugins::settings_json(&session.config, name).to_string();
+        // Calls run side by side, as many as the connection may have requests in flight (each
+        // call makes one request at a time; the connection's limiter keeps the total within
+        // `max_concurrent_requests` and `requests_per_second`). Their outcomes come back in
+        // order. Each call is about its own initiatives, so no two write the same comment.
+        let in_flight = ctx.limits.max_concurrent_requests.max(1) as usize;
+        let ctx = &ctx;
+        // (Built in a loop, not by a closure: the daemon needs the future `Send`, which a
+        // closure's borrowed lifetimes would not prove.)
+        let mut calls = Vec::new();
         for chunk in groups.chunks(PUSH_INITIATIVES_PER_CALL) {
             let findings: Vec<WireFinding> = chunk.iter().flatten().map(|f| (*f).clone()).collect();
-            let subjects: BTreeMap<String, String> = findings
-                .iter()
-                .map(|f| (f.fingerprint.clone(), f.subject_key.clone()))
-                .collect();
             let request = PushRequest {
                 settings: settings.clone(),
                 findings: findings.clone(),
                 dry_run,
             };
-            match session.runtime.push(plugin, &ctx, request).await {
+            calls.push(async move {
+                let result = session.runtime.push(plugin, ctx, request).await;
+                (findings, result)
+            });
+        }
+        let mut calls = futures_util::stream::iter(calls).buffered(in_flight);
+        while let Some((findings, result)) = calls.next().await {
+            let subjects: BTreeMap<String, String> = findings
+                .iter()
+                .map(|f| (f.fingerprint.clone(), f.subject_key.clone()))
+                .collect();
+            match result {
                 Ok(results) => {
                     for r in results {
                         let (result, detail) = match r.result {

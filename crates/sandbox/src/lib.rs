@@ -78,6 +78,9 @@ struct Shared {
     latency_ms: std::sync::atomic::AtomicU64,
     /// Requests seen, for the latency's jitter.
     served: std::sync::atomic::AtomicU64,
+    /// Tracker requests being answered now, and the most there have been at once.
+    in_flight: std::sync::atomic::AtomicU64,
+    peak_in_flight: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -184,6 +187,8 @@ impl Sandbox {
             record_bodies: std::sync::atomic::AtomicBool::new(false),
             latency_ms: std::sync::atomic::AtomicU64::new(options.latency_ms),
             served: std::sync::atomic::AtomicU64::new(0),
+            in_flight: std::sync::atomic::AtomicU64::new(0),
+            peak_in_flight: std::sync::atomic::AtomicU64::new(0),
             faults: Mutex::new(faults::FaultState {
                 spec: options.faults,
                 ..Default::default()
@@ -228,6 +233,12 @@ impl Sandbox {
     /// Every request answered so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// The most tracker requests (the sandbox's own controls not counted) it has been
+    /// answering at one time: how many a client kept in flight.
+    pub fn peak_in_flight(&self) -> u64 {
+        self.shared.peak_in_flight.load(Ordering::SeqCst)
     }
 
     /// Make every request wait `ms` milliseconds (±25 %) before it is answered; 0 for none.
@@ -332,6 +343,23 @@ async fn latency(
     request: Request,
     next: axum::middleware::Next,
 ) -> Response {
+    // Counted from arrival to answer (or to the client hanging up: the guard), the sandbox's
+    // own controls left out.
+    struct InFlight<'a>(Option<&'a Shared>);
+    impl Drop for InFlight<'_> {
+        fn drop(&mut self) {
+            if let Some(shared) = self.0 {
+                shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+    let _counted = if request.uri().path().starts_with("/_sandbox/") {
+        InFlight(None)
+    } else {
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(Some(&shared))
+    };
     let ms = shared.latency_ms.load(Ordering::Relaxed);
     if ms > 0 {
         let n = shared.served.fetch_add(1, Ordering::Relaxed);
@@ -387,8 +415,9 @@ async fn admin_clock(
     )
 }
 
-/// `GET /_sandbox/stats`: how many tracker requests were answered so far (the sandbox's own
-/// controls not counted) and the size of the Jira site, for benchmarks.
+/// `GET /_sandbox/stats`: how many tracker requests were answered so far and the most answered
+/// at once (the sandbox's own controls not counted), and the size of the Jira site, for
+/// benchmarks.
 async fn admin_stats(State(shared): State<Arc<Shared>>) -> Response {
     let requests = shared
         .requests
@@ -403,7 +432,7 @@ async fn admin_stats(State(shared): State<Arc<Shared>>) -> Response {
     };
     json_response(
         axum::http::StatusCode::OK,
-        serde_json::json!({"requests": requests, "jira_issues": issues, "jira_worklogs": worklogs}),
+        serde_json::json!({"requests": requests, "peak_in_flight": shared.peak_in_flight.load(Ordering::SeqCst), "jira_issues": issues, "jira_worklogs": worklogs}),
     )
 }
 

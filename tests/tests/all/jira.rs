@@ -853,12 +853,12 @@ async fn a_search_paged_again_after_a_change_sees_the_change_and_stats_count_req
 }
 
 #[tokio::test]
-async fn publishing_many_initiatives_to_a_slow_tracker_fits_the_plugins_time_limit() {
+async fn publishing_many_initiatives_to_a_slow_tracker_fits_the_time_limit_side_by_side() {
     // 100 epics with findings, each answer after ~30 ms, and a 3 s limit per plugin call: one
     // call for all (a comment look-up per epic) would take 3 s; the host sends a few
     // initiatives per call instead.
     let dir = tempfile::tempdir().unwrap();
-    let _sandbox =
+    let sandbox =
         tollgate_tests::synthetic_jira(dir.path(), 100, 30, "limits = { timeout_secs = 3 }\n")
             .await;
     let session = session(dir.path()).await;
@@ -883,6 +883,51 @@ async fn publishing_many_initiatives_to_a_slow_tracker_fits_the_plugins_time_lim
         "{} not planned: {:?}",
         failed.len(),
         failed.first()
+    );
+    // The calls (25 initiatives each) run side by side, never more requests in flight than
+    // the connection allows (`max_concurrent_requests`, 4 by default), and the outcomes come
+    // back in the initiatives' order.
+    let peak = sandbox.peak_in_flight();
+    assert!(
+        (2..=4).contains(&peak),
+        "requests in flight at once: {peak}"
+    );
+    let order: Vec<&str> = planned.iter().map(|o| o.subject.as_str()).collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_eq!(order, sorted);
+
+    // Publishing for real, side by side: one comment per epic, and a second run posts
+    // nothing.
+    let first =
+        tollgate_host::publish::publish(&session, store.as_mut(), None, false, "2026-11-27")
+            .await
+            .unwrap();
+    assert!(
+        first.iter().all(|o| o.result == Published::Created),
+        "{:?}",
+        first.iter().find(|o| o.result != Published::Created)
+    );
+    {
+        let d = sandbox.jira();
+        let epics: Vec<_> = d
+            .issues
+            .iter()
+            .filter(|i| subjects.contains(i.key.as_str()))
+            .collect();
+        assert_eq!(epics.len(), 100);
+        for epic in epics {
+            assert_eq!(epic.comments.len(), 1, "{}", epic.key);
+        }
+    }
+    let again =
+        tollgate_host::publish::publish(&session, store.as_mut(), None, false, "2026-11-27")
+            .await
+            .unwrap();
+    assert!(
+        again.iter().all(|o| o.result == Published::Unchanged),
+        "{:?}",
+        again.iter().find(|o| o.result != Published::Unchanged)
     );
 }
 
