@@ -437,3 +437,53 @@ async fn the_store_is_readable_by_its_owner_only() {
         }
     }
 }
+
+#[tokio::test]
+async fn connections_are_synced_side_by_side_and_store_what_one_after_another_stores() {
+    // Jira, Azure DevOps and the HR files of the demo, each tracker answer after ~20 ms: with
+    // `parallel_connections = 1` one request is ever in flight (each plugin asks one at a
+    // time); by default the two trackers are synced at once. The store ends the same.
+    let mut exports = Vec::new();
+    for parallel in [1, 4] {
+        let sandbox = tollgate_sandbox::Sandbox::start_with(
+            "127.0.0.1:0",
+            tollgate_sandbox::Options {
+                dataset: "demo".into(),
+                faults: None,
+                latency_ms: 20,
+            },
+        )
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        tollgate_tests::demo_config(dir.path(), &sandbox, tollgate_tests::JiraFace::Cloud, "");
+        let config = dir.path().join("tollgate.toml");
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        if parallel != 4 {
+            text.push_str(&format!("\n[sync]\nparallel_connections = {parallel}\n"));
+        }
+        std::fs::write(&config, text).unwrap();
+        let session = Session::open(&config).await.unwrap();
+        let summaries = sync_all(&session, None, SyncFlags::default())
+            .await
+            .unwrap();
+        let names: Vec<&str> = summaries.iter().map(|s| s.connection.as_str()).collect();
+        assert_eq!(names.len(), 3, "{names:?}");
+        // Reported in the configured order, whichever finished first.
+        let configured: Vec<&str> = session
+            .config
+            .connections
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(names, configured);
+        let peak = sandbox.peak_in_flight();
+        if parallel == 1 {
+            assert_eq!(peak, 1, "one connection after another");
+        } else {
+            assert_eq!(peak, 2, "Jira and Azure DevOps at once, one request each");
+        }
+        exports.push(tollgate_tests::export(&session, &sandbox));
+    }
+    assert_eq!(exports[0], exports[1], "the same records either way");
+}

@@ -25,6 +25,12 @@ pub struct SyncConfig {
     /// 3). Each upstream request is also retried inside the call (`http_retries`).
     #[serde(default = "default_page_retries")]
     pub page_retries: u32,
+    /// Connections synced side by side (default 4; 1 syncs them one after another). Each has
+    /// its own limits towards its remote (`max_concurrent_requests`, `requests_per_second`),
+    /// so syncing a Jira site beside an Azure DevOps organisation and an HR file costs
+    /// neither more than alone.
+    #[serde(default = "default_parallel_connections")]
+    pub parallel_connections: u32,
 }
 
 impl Default for SyncConfig {
@@ -34,8 +40,13 @@ impl Default for SyncConfig {
             max_pages_per_stream: default_max_pages(),
             stream_timeout_secs: default_stream_timeout(),
             page_retries: default_page_retries(),
+            parallel_connections: default_parallel_connections(),
         }
     }
+}
+
+fn default_parallel_connections() -> u32 {
+    4
 }
 
 fn default_page_retries() -> u32 {
@@ -74,6 +85,15 @@ impl Config {
                 format!(
                     "{} is out of range: expected 0 to 10 retries",
                     s.page_retries
+                ),
+            ));
+        }
+        if !(1..=64).contains(&s.parallel_connections) {
+            out.push(self.invalid(
+                "sync.parallel_connections".into(),
+                format!(
+                    "{} is out of range: expected 1 (one connection after another) to 64",
+                    s.parallel_connections
                 ),
             ));
         }

@@ -27,6 +27,7 @@ use tollgate_runtime::PluginRegistry;
 use tollgate_runtime::bindings::types::{PluginError, PullRequest};
 use tollgate_runtime::{CallError, Runtime};
 use tollgate_store::{DiagnosticRecord, PageWrite, RunId, RunStatus, Store, StoreError};
+use tracing::Instrument;
 
 /// A request to stop, shared by whoever may ask (the daemon on SIGTERM) and every sync that
 /// should heed it: the sync stops after the page in hand is committed.
@@ -295,9 +296,11 @@ pub enum ConnectionSync {
 }
 
 /// The sync step of the pipeline, for every face: each configured connection (or only
-/// `only`) in turn, through one store. A config that does not fit its plugin fails the step;
-/// any other failure is the connection's own and the others go on. Stops early when
-/// `options.stop` is requested.
+/// `only`), up to `[sync] parallel_connections` of them side by side, each through a store
+/// handle of its own. A config that does not fit its plugin, or a store that cannot be
+/// opened, fails the step (after the connections under way have finished); any other failure
+/// is the connection's own and the others go on. Connections not yet started when
+/// `options.stop` is requested are not started. Results come in the configured order.
 pub async fn sync_connections<C: Claims>(
     session: &Session,
     only: Option<&str>,
@@ -305,64 +308,91 @@ pub async fn sync_connections<C: Claims>(
     claims: &C,
     observer: &dyn SyncObserver,
 ) -> Result<Vec<(String, ConnectionSync)>, Error> {
+    use futures_util::StreamExt;
     let names: Vec<String> = match only {
         Some(name) => vec![name.to_string()],
         None => session.config.connections.keys().cloned().collect(),
     };
-    let mut store = session.store()?;
-    let mut out = Vec::new();
+    // One store handle checked before anything starts: a store that cannot be opened fails
+    // the step at once, as it always did.
+    drop(session.store()?);
+    let parallel = session.config.sync.parallel_connections.clamp(1, 64) as usize;
+    // (Built in a loop, not by a closure: the daemon needs the future `Send`.)
+    let mut syncs = Vec::new();
     for name in names {
-        if options.stop.as_ref().is_some_and(Stop::requested) {
-            out.push((
-                name.clone(),
-                ConnectionSync::Failed(SyncError::Stopped { connection: name }),
-            ));
-            break;
-        }
-        let Some(_claim) = claims.claim(&name) else {
-            emit(observer, SyncEvent::ConnectionSkipped { connection: &name });
-            out.push((name, ConnectionSync::Skipped));
-            continue;
-        };
-        let started = std::time::Instant::now();
-        let result = sync_connection(
-            &session.runtime,
-            &session.registry,
-            &session.config,
-            store.as_mut(),
-            &name,
-            options.clone(),
-            observer,
-        )
-        .await;
-        let (status, written) = match &result {
-            Ok(s) => ("ok", s.written()),
-            Err(SyncError::Stopped { .. }) => ("interrupted", 0),
-            Err(e) => ("failed", e.summary().map_or(0, SyncSummary::written)),
-        };
-        emit(
-            observer,
-            SyncEvent::RunFinished {
-                connection: &name,
-                status,
-                written,
-                elapsed: started.elapsed(),
-            },
-        );
+        syncs.push(sync_one(session, name, options, claims, observer));
+    }
+    let mut syncs = futures_util::stream::iter(syncs).buffered(parallel);
+    let mut out = Vec::new();
+    let mut step_failure: Option<Error> = None;
+    // Every sync under way is driven to its end (never dropped mid-page), even after one
+    // failed the step.
+    while let Some(result) = syncs.next().await {
         match result {
-            Ok(summary) => out.push((name, ConnectionSync::Synced(summary))),
-            Err(SyncError::Config(e)) => return Err(e.into()),
+            Ok(done) => out.push(done),
             Err(e) => {
-                tracing::error!(connection = %name, error = %e, "sync failed");
-                let stopped = matches!(e, SyncError::Stopped { .. });
-                out.push((name, ConnectionSync::Failed(e)));
-                if stopped {
-                    break;
-                }
+                step_failure.get_or_insert(e);
             }
         }
     }
-    Ok(out)
+    match step_failure {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+/// One connection of [`sync_connections`]: claimed, synced through a store of its own.
+async fn sync_one<C: Claims>(
+    session: &Session,
+    name: String,
+    options: &SyncOptions,
+    claims: &C,
+    observer: &dyn SyncObserver,
+) -> Result<(String, ConnectionSync), Error> {
+    if options.stop.as_ref().is_some_and(Stop::requested) {
+        return Ok((
+            name.clone(),
+            ConnectionSync::Failed(SyncError::Stopped { connection: name }),
+        ));
+    }
+    let Some(_claim) = claims.claim(&name) else {
+        emit(observer, SyncEvent::ConnectionSkipped { connection: &name });
+        return Ok((name, ConnectionSync::Skipped));
+    };
+    let mut store = session.store()?;
+    let started = std::time::Instant::now();
+    let result = sync_connection(
+        &session.runtime,
+        &session.registry,
+        &session.config,
+        store.as_mut(),
+        &name,
+        options.clone(),
+        observer,
+    )
+    .await;
+    let (status, written) = match &result {
+        Ok(s) => ("ok", s.written()),
+        Err(SyncError::Stopped { .. }) => ("interrupted", 0),
+        Err(e) => ("failed", e.summary().map_or(0, SyncSummary::written)),
+    };
+    emit(
+        observer,
+        SyncEvent::RunFinished {
+            connection: &name,
+            status,
+            written,
+            elapsed: started.elapsed(),
+        },
+    );
+    match result {
+        Ok(summary) => Ok((name, ConnectionSync::Synced(summary))),
+        Err(SyncError::Config(e)) => Err(e.into()),
+        Err(e) => {
+            tracing::error!(connection = %name, error = %e, "sync failed");
+            Ok((name, ConnectionSync::Failed(e)))
+        }
+    }
 }
 
 /// Sync one connection into `store`.
@@ -378,8 +408,29 @@ pub async fn sync_connection(
     let (plugin, ctx) = crate::plugins::bind(registry, config, name)?;
     let settings = settings_json(config, name).to_string();
     let run = store.begin_run(name, options.full)?;
+    // Instrumented, not entered: connections are synced side by side in one task, and an
+    // entered span would tag one connection's log lines with another's name.
     let span = tracing::info_span!("sync", connection = %name, run);
-    let _guard = span.enter();
+    sync_run(
+        runtime, plugin, &ctx, &settings, store, run, name, options, observer,
+    )
+    .instrument(span)
+    .await
+}
+
+/// The body of [`sync_connection`], inside its span.
+#[allow(clippy::too_many_arguments)]
+async fn sync_run(
+    runtime: &Runtime,
+    plugin: &tollgate_runtime::LoadedPlugin,
+    ctx: &tollgate_runtime::JobContext,
+    settings: &str,
+    store: &mut dyn Store,
+    run: RunId,
+    name: &str,
+    options: SyncOptions,
+    observer: &dyn SyncObserver,
+) -> Result<SyncSummary, SyncError> {
     if plugin.info.streams.is_empty() {
         tracing::warn!(plugin = %plugin.info.id, "the plugin serves no streams yet; nothing to pull");
     }
@@ -408,7 +459,7 @@ pub async fn sync_connection(
             ctx.known = std::sync::Arc::new(tollgate_runtime::KnownKeys::new(store.keys(name)?));
         }
         let result = sync_stream(
-            runtime, plugin, &ctx, store, run, name, stream, &settings, &options, observer,
+            runtime, plugin, &ctx, store, run, name, stream, settings, &options, observer,
         )
         .await;
         match result {
