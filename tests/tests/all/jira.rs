@@ -898,7 +898,19 @@ async fn publishing_many_initiatives_to_a_slow_tracker_fits_the_time_limit_side_
     assert_eq!(order, sorted);
 
     // Publishing for real, side by side: one comment per epic, and a second run posts
-    // nothing.
+    // nothing. (Each initiative is a look-up and a write here, so the calls get the default
+    // time limit: this part is about the calls running side by side, not about the limit.)
+    let config = dir.path().join("tollgate.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            "limits = { timeout_secs = 3 }",
+            "limits = { timeout_secs = 120 }",
+        ),
+    )
+    .unwrap();
+    let session = tollgate_host::app::Session::open(&config).await.unwrap();
     let first =
         tollgate_host::publish::publish(&session, store.as_mut(), None, false, "2026-11-27")
             .await
