@@ -895,31 +895,55 @@ impl Store for SqliteStore {
         each: &mut dyn FnMut(Record),
     ) -> Result<(), StoreError> {
         // Row by row: neither the stored text nor the parsed records are ever all in memory.
+        // One connection at a time, so that each read is a range of the primary key
+        // (connection, kind, external_id) in its order: asked for one kind across all
+        // connections, SQLite scanned the whole key for every kind and sorted each
+        // connection's rows, record text and all, in a temporary B-tree (2.7 s instead of 1.1
+        // s for a million time entries). The order is the same: connection, then external id.
+        let connections: Vec<String> = {
+            // Each step is one seek in the key: as cheap for 1,000,000 rows as for 10.
+            let mut stmt = self
+                .conn
+                .prepare_cached(
+                    "WITH RECURSIVE c(name) AS (
+                         SELECT min(connection) FROM records
+                         UNION ALL
+                         SELECT (SELECT min(connection) FROM records WHERE connection > c.name)
+                         FROM c WHERE c.name IS NOT NULL)
+                     SELECT name FROM c WHERE name IS NOT NULL",
+                )
+                .map_err(|e| self.err(e))?;
+            stmt.query_map([], |r| r.get(0))
+                .and_then(|rows| rows.collect())
+                .map_err(|e| self.err(e))?
+        };
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT connection, external_id, record FROM records
-                 WHERE kind = ?1 AND deleted_at IS NULL ORDER BY connection, external_id",
+                "SELECT external_id, record FROM records
+                 WHERE connection = ?1 AND kind = ?2 AND deleted_at IS NULL
+                 ORDER BY external_id",
             )
             .map_err(|e| self.err(e))?;
-        let mut rows = stmt
-            .query(params![kind.as_str()])
-            .map_err(|e| self.err(e))?;
-        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
-            let json = row.get_ref(2).map_err(|e| self.err(e))?;
-            let text = json.as_str().map_err(|e| self.err(e.into()))?;
-            let record: Record = serde_json::from_str(text).map_err(|e| {
-                let connection: String = row.get(0).unwrap_or_default();
-                let id: String = row.get(1).unwrap_or_default();
-                crate::unreadable(
-                    self.location.display().to_string(),
-                    &connection,
-                    kind,
-                    &id,
-                    e,
-                )
-            })?;
-            each(record);
+        for connection in &connections {
+            let mut rows = stmt
+                .query(params![connection, kind.as_str()])
+                .map_err(|e| self.err(e))?;
+            while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+                let json = row.get_ref(1).map_err(|e| self.err(e))?;
+                let text = json.as_str().map_err(|e| self.err(e.into()))?;
+                let record: Record = serde_json::from_str(text).map_err(|e| {
+                    let id: String = row.get(0).unwrap_or_default();
+                    crate::unreadable(
+                        self.location.display().to_string(),
+                        connection,
+                        kind,
+                        &id,
+                        e,
+                    )
+                })?;
+                each(record);
+            }
         }
         Ok(())
     }
