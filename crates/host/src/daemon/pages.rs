@@ -67,14 +67,10 @@ pub(super) async fn dashboard(
             Err(r) => return r,
         };
         let today = crate::clock::today();
-        let built = crate::report::build(
-            store.as_ref(),
-            ReportKind::Steering,
-            &today,
-            &d.session.config,
-        )
-        .and_then(|report| {
-            let p = crate::check::portfolio(store.as_ref())?;
+        // The portfolio read once, for the pack and for the filter.
+        let built = crate::check::portfolio(store.as_ref()).and_then(|p| {
+            let report =
+                crate::report::build_steering(store.as_ref(), &p, &today, &d.session.config)?;
             let open = store.findings(false)?;
             Ok((report, p, open))
         });

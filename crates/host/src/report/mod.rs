@@ -209,9 +209,10 @@ pub fn build(
     as_of: &str,
     config: &crate::config::Config,
 ) -> Result<Report, Error> {
-    let mut report = match kind {
+    let report = match kind {
         ReportKind::Steering => {
-            steering_with_seed(store, as_of, &config.reports, forecast_seed(Some(config)))?
+            let p = crate::check::portfolio(store)?;
+            return build_steering(store, &p, as_of, config);
         }
         ReportKind::Capitalisation => capitalisation::report(store, as_of, &config.reports)?,
         ReportKind::Quarterly => quarterly::review(
@@ -221,6 +222,34 @@ pub fn build(
             &crate::check::rule_pack(config)?,
         )?,
     };
+    finish(report, store, kind, config)
+}
+
+/// [`build`] of the steering pack from a portfolio the caller has already read from `store`
+/// (the dashboard needs both, and reading a large portfolio takes seconds).
+pub fn build_steering(
+    store: &dyn Store,
+    p: &tollgate_dmo::rules::Portfolio,
+    as_of: &str,
+    config: &crate::config::Config,
+) -> Result<Report, Error> {
+    let report = steering_of(
+        store,
+        p,
+        as_of,
+        &config.reports,
+        forecast_seed(Some(config)),
+    )?;
+    finish(report, store, ReportKind::Steering, config)
+}
+
+/// What every built report ends with: its data's freshness, and the pack its officer's note.
+fn finish(
+    mut report: Report,
+    store: &dyn Store,
+    kind: ReportKind,
+    config: &crate::config::Config,
+) -> Result<Report, Error> {
     with_freshness(&mut report, store, config)?;
     if kind == ReportKind::Steering
         && let Some(path) = &config.reports.officer_note

@@ -17,10 +17,22 @@ pub fn steering_with_seed(
     settings: &ReportsConfig,
     seed: u64,
 ) -> Result<Report, Error> {
+    let p = crate::check::portfolio(store)?;
+    steering_of(store, &p, as_of, settings, seed)
+}
+
+/// The steering pack of the portfolio `p` (read from `store`, which also gives the findings
+/// and the last pack), so that a caller who needs the portfolio too reads it once.
+pub fn steering_of(
+    store: &dyn Store,
+    p: &Portfolio,
+    as_of: &str,
+    settings: &ReportsConfig,
+    seed: u64,
+) -> Result<Report, Error> {
     let today = parse_as_of(as_of)?;
     let meetings = settings.steering_around(today);
     let next = meetings.next;
-    let p = crate::check::portfolio(store)?;
     let all = store.findings(true)?;
     let open: Vec<&StoredFinding> = all.iter().filter(|f| f.resolved_at.is_none()).collect();
     // The last pack the steering group saw: filed for the previous meeting or before, so
@@ -115,7 +127,7 @@ pub fn steering_with_seed(
     });
 
     // Decision proposals and dependencies.
-    tables.extend(decisions::tables(&p, &open, today, settings));
+    tables.extend(decisions::tables(p, &open, today, settings));
 
     // Gate decisions due before the next steering meeting (overdue ones first).
     let mut due: Vec<(i64, Vec<String>)> = p
@@ -155,8 +167,8 @@ pub fn steering_with_seed(
         chart: None,
     });
 
-    tables.push(roadmap(&p, today));
-    tables.push(delivery_forecasts(&p, today, &seed));
+    tables.push(roadmap(p, today));
+    tables.push(delivery_forecasts(p, today, &seed));
 
     // Initiatives at risk: any open blocker or error.
     let mut at_risk: BTreeMap<&str, Vec<&StoredFinding>> = BTreeMap::new();
@@ -230,7 +242,7 @@ pub fn steering_with_seed(
     let mut conventions = std::collections::BTreeSet::new();
     for key in p.business_cases.keys() {
         let (row, convention) =
-            business_case_row(&p, key).expect("every key of business_cases has a case");
+            business_case_row(p, key).expect("every key of business_cases has a case");
         conventions.extend(convention);
         case_rows.push(row);
     }
@@ -244,7 +256,7 @@ pub fn steering_with_seed(
         chart: None,
     });
 
-    tables.push(resource_heat_map(&p, today));
+    tables.push(resource_heat_map(p, today));
 
     // Findings by rule and by severity.
     let mut by_rule: BTreeMap<(&str, &str), [usize; 4]> = BTreeMap::new();
@@ -338,8 +350,8 @@ pub fn steering_with_seed(
 
     // The decision page opens the pack: what this steering is asked to decide, and the
     // state of every initiative at a glance.
-    let (line, _) = tollgate_dmo::prioritisation::capacity(&p, today, settings.capacity_fte);
-    let page = decision_page(&tables, &open, &p, line, &date_of(next));
+    let (line, _) = tollgate_dmo::prioritisation::capacity(p, today, settings.capacity_fte);
+    let page = decision_page(&tables, &open, p, line, &date_of(next));
     tables.splice(0..0, page);
 
     Ok(Report {
