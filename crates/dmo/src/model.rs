@@ -283,6 +283,24 @@ pub struct StoredKey {
     pub initiative_key: Option<String>,
 }
 
+impl StoredKey {
+    /// What `record` makes known, if it is an initiative or a work item: the same as the
+    /// store's `keys` gives once it is stored.
+    pub fn of(record: &Record) -> Option<StoredKey> {
+        let (kind, key, initiative_key) = match &record.entity {
+            Entity::Initiative(i) => (EntityKind::Initiative, &i.key, Some(i.key.clone())),
+            Entity::WorkItem(w) => (EntityKind::WorkItem, &w.key, w.initiative_key.clone()),
+            _ => return None,
+        };
+        Some(StoredKey {
+            kind,
+            external_id: record.provenance.external_id.clone(),
+            key: key.clone(),
+            initiative_key,
+        })
+    }
+}
+
 /// One period of a business case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[allow(missing_docs)]

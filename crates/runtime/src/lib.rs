@@ -360,7 +360,7 @@ pub const MAX_KEYS_PER_CALL: usize = 10_000;
 /// A connection's stored initiatives and work items by kind and external id, with their key
 /// and initiative: what a plugin's `records.lookup` import answers from (built by the host
 /// before a stream's pass).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct KnownKeys(
     BTreeMap<
         tollgate_dmo::model::EntityKind,
@@ -380,6 +380,21 @@ impl KnownKeys {
                 .insert(k.external_id, (k.key, k.initiative_key));
         }
         known
+    }
+
+    /// Know `entry` (replacing what was known of its record).
+    pub fn insert(&mut self, entry: tollgate_dmo::model::StoredKey) {
+        self.0
+            .entry(entry.kind)
+            .or_default()
+            .insert(entry.external_id, (entry.key, entry.initiative_key));
+    }
+
+    /// Forget the record of `kind` with `external_id`.
+    pub fn remove(&mut self, kind: tollgate_dmo::model::EntityKind, external_id: &str) {
+        if let Some(of_kind) = self.0.get_mut(&kind) {
+            of_kind.remove(external_id);
+        }
     }
 
     /// The key and initiative of the record of `kind` with `external_id`, if known.

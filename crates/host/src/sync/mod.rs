@@ -452,14 +452,34 @@ async fn sync_run(
     let mut failures = Vec::new();
     // (stream, rejected rows in its pass) of the streams drained in this run.
     let mut drained: Vec<(String, bool)> = Vec::new();
+    // A plugin that asks what the store holds (`records.lookup`) is told as of each stream's
+    // pass: read from the store once, then kept up to date with every page committed (the
+    // store's answer would be the same; reading it again took 0.24 s per stream at 110,000
+    // issues). Each stream holds its own snapshot; a page's change copies the map once.
+    let mut known = if plugin.reads_records {
+        Some(std::sync::Arc::new(tollgate_runtime::KnownKeys::new(
+            store.keys(name)?,
+        )))
+    } else {
+        None
+    };
     for stream in &plugin.info.streams {
-        // A plugin that asks what the store holds (`records.keys`) is told as of this pass.
         let mut ctx = ctx.clone();
-        if plugin.reads_records {
-            ctx.known = std::sync::Arc::new(tollgate_runtime::KnownKeys::new(store.keys(name)?));
+        if let Some(known) = &known {
+            ctx.known = known.clone();
         }
         let result = sync_stream(
-            runtime, plugin, &ctx, store, run, name, stream, settings, &options, observer,
+            runtime,
+            plugin,
+            &ctx,
+            store,
+            run,
+            name,
+            stream,
+            settings,
+            &options,
+            observer,
+            known.as_mut(),
         )
         .await;
         match result {
@@ -625,6 +645,7 @@ async fn sync_stream(
     settings: &str,
     options: &SyncOptions,
     observer: &dyn SyncObserver,
+    mut known: Option<&mut std::sync::Arc<tollgate_runtime::KnownKeys>>,
 ) -> Result<(StreamSummary, bool), SyncError> {
     let state = store.begin_stream(run, connection, stream, options.full)?;
     let mut summary = StreamSummary {
@@ -801,6 +822,34 @@ async fn sync_stream(
             snapshot: page.snapshot,
         };
         let (written, deleted) = store.commit_page(run, connection, stream, &write)?;
+        if let Some(known) = known.as_deref_mut() {
+            // As the store applied the page: its records, then its deletions.
+            let keys: Vec<tollgate_dmo::model::StoredKey> = write
+                .records
+                .iter()
+                .filter_map(tollgate_dmo::model::StoredKey::of)
+                .collect();
+            let forgotten: Vec<&(tollgate_dmo::model::EntityKind, String)> = write
+                .deletions
+                .iter()
+                .filter(|(kind, _)| {
+                    matches!(
+                        kind,
+                        tollgate_dmo::model::EntityKind::Initiative
+                            | tollgate_dmo::model::EntityKind::WorkItem
+                    )
+                })
+                .collect();
+            if !keys.is_empty() || !forgotten.is_empty() {
+                let known = std::sync::Arc::make_mut(known);
+                for k in keys {
+                    known.insert(k);
+                }
+                for (kind, id) in forgotten {
+                    known.remove(*kind, id);
+                }
+            }
+        }
         summary.pages += 1;
         summary.written += written;
         summary.deleted += deleted;
