@@ -26,6 +26,7 @@ pub mod daemon;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod lease;
 pub mod logging;
 pub mod plugins;
 pub mod publish;

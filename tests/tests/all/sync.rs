@@ -487,3 +487,54 @@ async fn connections_are_synced_side_by_side_and_store_what_one_after_another_st
     }
     assert_eq!(exports[0], exports[1], "the same records either way");
 }
+
+#[tokio::test]
+async fn a_sync_by_hand_never_runs_beside_another_sync_of_the_same_connection() {
+    // A daemon (here: its claim in the store) is syncing `hr`; `tollgate sync` leaves it
+    // alone, says who holds it, and fails; once the claim is freed it syncs.
+    let dir = tempfile::tempdir().unwrap();
+    tollgate_tests::demo_hr_config(dir.path());
+    let session = Session::open(&dir.path().join("tollgate.toml"))
+        .await
+        .unwrap();
+    let mut store = session.store().unwrap();
+    assert_eq!(
+        store
+            .claim("sync:hr", "nightly-a", Duration::from_secs(60))
+            .unwrap(),
+        tollgate_store::ClaimOutcome::Claimed
+    );
+    let refused = sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("connection `hr` was not synced: instance `nightly-a` is syncing it"),
+        "{refused}"
+    );
+    assert_eq!(
+        store.live_records("hr").unwrap(),
+        0,
+        "nothing synced beside it"
+    );
+    store.release_claim("sync:hr", "nightly-a", false).unwrap();
+    let synced = sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap();
+    assert!(synced[0].written() > 0);
+    // The command line's own claim is freed when its sync ends: the daemon can sync again.
+    let now = tollgate_store::now();
+    let claims = store.claims().unwrap();
+    assert!(
+        claims
+            .iter()
+            .all(|c| c.key != "sync:hr" || c.lease_until <= now),
+        "{claims:?}"
+    );
+    assert_eq!(
+        store
+            .claim("sync:hr", "nightly-a", Duration::from_secs(60))
+            .unwrap(),
+        tollgate_store::ClaimOutcome::Claimed
+    );
+}

@@ -433,11 +433,14 @@ pub async fn sync_all(
         allow_mass_delete: flags.allow_mass_delete,
         ..crate::sync::SyncOptions::from_config(&session.config.sync)
     };
+    // Claimed in the store like a daemon's syncs: never beside another sync of the same
+    // connection, by a daemon or another `tollgate sync`.
+    let claims = crate::lease::StoreClaims::for_command_line(session);
     let results = crate::sync::sync_connections(
         session,
         only,
         &options,
-        &crate::sync::Unclaimed,
+        &claims,
         &progress::ProgressBars::for_stderr(),
     )
     .await?;
@@ -455,6 +458,12 @@ pub async fn sync_all(
             }
             crate::sync::ConnectionSync::Skipped => {}
         }
+    }
+    for (connection, claim) in claims.refused() {
+        failures.push(format!(
+            "connection `{connection}` was not synced: instance `{}` is syncing it (its lease runs until {}); try again when it is done",
+            claim.instance, claim.lease_until
+        ));
     }
     let rows: Vec<[String; 7]> = summaries
         .iter()

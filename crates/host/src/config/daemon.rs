@@ -59,15 +59,9 @@ pub struct DaemonConfig {
 impl DaemonConfig {
     /// The instance name: `instance`, or the host name and process id.
     pub fn instance_name(&self) -> String {
-        self.instance.clone().unwrap_or_else(|| {
-            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .ok()
-                .or_else(|| std::env::var("HOSTNAME").ok())
-                .map(|h| h.trim().to_string())
-                .filter(|h| !h.is_empty())
-                .unwrap_or_else(|| "tollgate".to_string());
-            format!("{host}-{}", std::process::id())
-        })
+        self.instance
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", host_name(), std::process::id()))
     }
 
     /// The lease, as a duration.
@@ -342,4 +336,14 @@ impl Config {
             .flatten()
             .collect()
     }
+}
+
+/// This machine's name, as the default instance names carry it.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "tollgate".to_string())
 }

@@ -13,7 +13,7 @@ mod runtime;
 mod sync;
 
 pub use connection::{AuthConfig, AuthKind, ConnectionConfig, EndpointConfig};
-pub use daemon::{DaemonConfig, JobConfig, JobStep};
+pub use daemon::{DaemonConfig, JobConfig, JobStep, host_name};
 pub use reports::{ReportKind, ReportsConfig, Scoring, WhenStale};
 pub use runtime::{LimitsConfig, RuntimeConfig};
 pub use sync::SyncConfig;

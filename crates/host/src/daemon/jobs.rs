@@ -251,7 +251,7 @@ impl Daemon {
             });
             return;
         }
-        let lease = match Lease::take(&self, &job_key(&job.name, &due)) {
+        let lease = match Lease::take(&self.session, &self.instance, &job_key(&job.name, &due)) {
             Ok(Taken::Mine(lease)) => Some(lease),
             Ok(Taken::Held(claim) | Taken::Done(claim)) => {
                 self.emit(JobEvent::ClaimedElsewhere {

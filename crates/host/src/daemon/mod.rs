@@ -9,7 +9,7 @@
 //! `shutdown_grace_secs`.
 //!
 //! Several instances may share one store (PostgreSQL, or a SQLite file): each scheduled run
-//! and each connection's sync is claimed in the store with a lease (`lease.rs`), so a run
+//! and each connection's sync is claimed in the store with a lease (`crate::lease`), so a run
 //! happens on one instance, and the work of an instance that died is taken over once its
 //! lease has run out (docs/operations.md).
 //!
@@ -21,15 +21,14 @@
 mod api;
 mod events;
 mod jobs;
-mod lease;
 mod metrics;
 mod pages;
 mod server;
 mod state;
 
+use crate::lease::*;
 use api::*;
 use events::*;
-use lease::*;
 use metrics::*;
 use pages::*;
 use server::*;

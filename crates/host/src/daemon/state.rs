@@ -105,7 +105,7 @@ impl crate::sync::Claims for Daemon {
     /// here or on another instance.
     fn claim<'a>(&'a self, name: &str) -> Option<Syncing<'a>> {
         let mut held = self.syncing.claim(name)?;
-        match Lease::take(self, &sync_key(name)) {
+        match Lease::take(&self.session, &self.instance, &sync_key(name)) {
             Ok(Taken::Mine(lease)) => {
                 held.lease = Some(lease);
                 Some(held)
