@@ -261,8 +261,8 @@ fn retryable(e: &CallError) -> Option<Duration> {
     }
 }
 
-/// Who may sync a connection right now. The daemon's jobs claim a connection so that two of
-/// them never sync it at once; the command line claims nothing.
+/// Who may sync a connection right now. The daemon's jobs and `tollgate sync` claim a
+/// connection (in the store: `crate::lease`) so that two syncs never run on it at once.
 pub trait Claims {
     /// Held while the sync runs; dropped (however the sync ends) to free the connection.
     type Claim<'a>
@@ -271,17 +271,6 @@ pub trait Claims {
 
     /// Claim `connection`, or `None` when another sync holds it.
     fn claim<'a>(&'a self, connection: &str) -> Option<Self::Claim<'a>>;
-}
-
-/// Every claim granted: nothing else syncs in this process.
-pub struct Unclaimed;
-
-impl Claims for Unclaimed {
-    type Claim<'a> = ();
-
-    fn claim(&self, _: &str) -> Option<()> {
-        Some(())
-    }
 }
 
 /// What a sync did to one connection.
