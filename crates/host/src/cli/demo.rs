@@ -241,6 +241,16 @@ pub async fn run(out: &Path, addr: &str, as_of: &str) -> Result<(), Error> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let parallel = session.config.sync.parallel_connections;
+    println!(
+        "The {} connections were synced {} ([sync] parallel_connections = {parallel}), each claimed in the store so no other sync, by a daemon or by hand, runs beside it.",
+        summaries.len(),
+        if parallel > 1 {
+            "side by side"
+        } else {
+            "one after another"
+        },
+    );
 
     println!("\n== Checks (tollgate check)");
     let mut store = store;
