@@ -287,9 +287,10 @@ pub enum ConnectionSync {
 /// The sync step of the pipeline, for every face: each configured connection (or only
 /// `only`), up to `[sync] parallel_connections` of them side by side, each through a store
 /// handle of its own. A config that does not fit its plugin, or a store that cannot be
-/// opened, fails the step (after the connections under way have finished); any other failure
-/// is the connection's own and the others go on. Connections not yet started when
-/// `options.stop` is requested are not started. Results come in the configured order.
+/// opened, fails the step, once the other connections have been synced (none is cut off
+/// mid-page); any other failure is the connection's own and the others go on. Connections not
+/// yet started when `options.stop` is requested are not started. Results come in the
+/// configured order.
 pub async fn sync_connections<C: Claims>(
     session: &Session,
     only: Option<&str>,
@@ -314,8 +315,8 @@ pub async fn sync_connections<C: Claims>(
     let mut syncs = futures_util::stream::iter(syncs).buffered(parallel);
     let mut out = Vec::new();
     let mut step_failure: Option<Error> = None;
-    // Every sync under way is driven to its end (never dropped mid-page), even after one
-    // failed the step.
+    // Every sync is driven to its end (never dropped mid-page), even after one failed the
+    // step.
     while let Some(result) = syncs.next().await {
         match result {
             Ok(done) => out.push(done),
