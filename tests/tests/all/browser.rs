@@ -75,6 +75,17 @@ impl Browser<'_> {
     async fn go(&self, url: &str) {
         self.call(reqwest::Method::POST, "url", Some(json!({ "url": url })))
             .await;
+        // Navigation returns once the page has loaded, but on a loaded machine ChromeDriver
+        // has been seen to answer while a long page was still being parsed (the figures after
+        // the first three missing): wait until the document says it is complete.
+        let started = std::time::Instant::now();
+        while self.script("return document.readyState;").await != "complete" {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "{url} did not finish loading within 60 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
