@@ -34,17 +34,27 @@ pub struct Seen {
 #[derive(Clone)]
 struct UpstreamState {
     seen: Arc<Mutex<Vec<Seen>>>,
+    slow: Arc<InFlight>,
     expected_auth: String,
     redirect_to: String,
 }
 
 /// A loopback HTTP server standing in for a remote: `/echo` answers whether the expected
 /// credentials arrived (and sets a cookie the plugin must not see), `/big` answers 8 MiB,
-/// `/redirect-away` redirects to `redirect_to`, `/redirect-here` to `/echo` on itself.
+/// `/redirect-away` redirects to `redirect_to`, `/redirect-here` to `/echo` on itself, `/slow`
+/// answers after 50 ms.
 pub struct Upstream {
     /// Bound address.
     pub addr: SocketAddr,
     seen: Arc<Mutex<Vec<Seen>>>,
+    slow: Arc<InFlight>,
+}
+
+/// Requests of `/slow` being answered now, and the most at one time.
+#[derive(Default)]
+struct InFlight {
+    now: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
 }
 
 impl Upstream {
@@ -52,8 +62,10 @@ impl Upstream {
     /// the host should inject.
     pub async fn start(expected_auth: &str, redirect_to: &str) -> Upstream {
         let seen = Arc::new(Mutex::new(Vec::new()));
+        let slow = Arc::new(InFlight::default());
         let state = UpstreamState {
             seen: seen.clone(),
+            slow: slow.clone(),
             expected_auth: expected_auth.to_string(),
             redirect_to: redirect_to.to_string(),
         };
@@ -64,6 +76,7 @@ impl Upstream {
             .route("/redirect-here", get(redirect_here))
             .route("/reflect", get(reflect))
             .route("/throttle-huge", get(throttle_huge))
+            .route("/slow", get(slow_answer))
             .fallback(fallback)
             .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -71,7 +84,12 @@ impl Upstream {
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Upstream { addr, seen }
+        Upstream { addr, seen, slow }
+    }
+
+    /// The most `/slow` requests (each answered after 50 ms) that were in flight at once.
+    pub fn slow_peak_in_flight(&self) -> usize {
+        self.slow.peak.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Base URL.
@@ -181,6 +199,17 @@ async fn reflect(State(state): State<UpstreamState>, headers: HeaderMap) -> Resp
         serde_json::json!({"headers": all, "escaped": auth.replace('/', "\\/")}).to_string(),
     )
         .into_response()
+}
+
+/// An answer after 50 ms, counting how many are being answered at once.
+async fn slow_answer(State(state): State<UpstreamState>, headers: HeaderMap) -> Response {
+    use std::sync::atomic::Ordering;
+    note(&state, "/slow", &headers);
+    let now = state.slow.now.fetch_add(1, Ordering::SeqCst) + 1;
+    state.slow.peak.fetch_max(now, Ordering::SeqCst);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    state.slow.now.fetch_sub(1, Ordering::SeqCst);
+    (StatusCode::OK, "{}").into_response()
 }
 
 /// A 429 asking for a wait no duration can hold.

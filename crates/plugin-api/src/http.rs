@@ -75,6 +75,56 @@ impl Client {
         self
     }
 
+    /// A request to this connection, not yet sent: for [`send_all`], which sends several side
+    /// by side.
+    pub fn prepare(
+        &self,
+        method: Method,
+        path: &str,
+        extra_headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Request {
+        let mut headers = self.headers.clone();
+        headers.extend(
+            extra_headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        Request(raw::Request {
+            connection: self.connection.clone(),
+            method,
+            path: path.to_string(),
+            headers,
+            body,
+        })
+    }
+
+    /// A GET of `path`, not yet sent ([`send_all`]).
+    pub fn get_request(&self, path: &str) -> Request {
+        self.prepare(Method::Get, path, &[], None)
+    }
+
+    /// A read sent as a POST with a JSON body, not yet sent ([`send_all`]); marked with an
+    /// `Idempotency-Key` like [`Client::query_json`].
+    pub fn query_request<B: Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<Request, PluginError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| PluginError::Internal(format!("cannot encode request body: {e}")))?;
+        let key = idempotency_key(path, &bytes);
+        Ok(self.prepare(
+            Method::Post,
+            path,
+            &[
+                ("content-type", "application/json"),
+                ("idempotency-key", &key),
+            ],
+            Some(bytes),
+        ))
+    }
+
     /// Send a request and return the response whatever its status; transport failures and
     /// host refusals are errors.
     pub fn send(
@@ -84,41 +134,8 @@ impl Client {
         extra_headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Result<Response, PluginError> {
-        let mut headers = self.headers.clone();
-        headers.extend(
-            extra_headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string())),
-        );
-        let request = raw::Request {
-            connection: self.connection.clone(),
-            method,
-            path: path.to_string(),
-            headers,
-            body,
-        };
-        match raw::send(&request) {
-            Ok(r) => Ok(Response {
-                method,
-                path: path.split('?').next().unwrap_or(path).to_string(),
-                status: r.status,
-                headers: r.headers,
-                body: r.body,
-            }),
-            Err(raw::HttpError::Denied(m)) => Err(PluginError::Internal(format!(
-                "the host refused {} {path}: {m}",
-                self.connection
-            ))),
-            Err(raw::HttpError::Timeout(m)) => {
-                Err(PluginError::Transient(format!("timeout on {path}: {m}")))
-            }
-            Err(raw::HttpError::TooLarge(cap)) => Err(PluginError::Remote(format!(
-                "response to {path} is larger than the host's cap of {cap} bytes"
-            ))),
-            Err(raw::HttpError::Transport(m)) => Err(PluginError::Transient(format!(
-                "transport error on {path}: {m}"
-            ))),
-        }
+        let request = self.prepare(method, path, extra_headers, body);
+        request.answered(raw::send(&request.0))
     }
 
     /// Send and turn a non-2xx status into the matching [`PluginError`].
@@ -161,18 +178,9 @@ impl Client {
     /// it again after a 503 or a lost answer, as it does a GET. Never for a POST that creates
     /// something.
     pub fn query_json<B: Serialize>(&self, path: &str, body: &B) -> Result<Response, PluginError> {
-        let bytes = serde_json::to_vec(body)
-            .map_err(|e| PluginError::Internal(format!("cannot encode request body: {e}")))?;
-        let key = idempotency_key(path, &bytes);
-        self.request(
-            Method::Post,
-            path,
-            &[
-                ("content-type", "application/json"),
-                ("idempotency-key", &key),
-            ],
-            Some(bytes),
-        )
+        let request = self.query_request(path, body)?;
+        let response = request.answered(raw::send(&request.0))?;
+        check_status(Method::Post, path, response)
     }
 
     /// Send a JSON body with any method; the response is returned unparsed.
@@ -191,6 +199,80 @@ impl Client {
             Some(bytes),
         )
     }
+}
+
+/// A request prepared by [`Client::prepare`] (or [`Client::get_request`],
+/// [`Client::query_request`]) to be sent with others by [`send_all`].
+#[derive(Debug, Clone)]
+pub struct Request(raw::Request);
+
+impl Request {
+    /// The path without its query, as messages name it.
+    fn path(&self) -> &str {
+        self.0.path.split('?').next().unwrap_or(&self.0.path)
+    }
+
+    /// The host's answer to this request as the SDK hands it out.
+    fn answered(
+        &self,
+        answer: Result<raw::Response, raw::HttpError>,
+    ) -> Result<Response, PluginError> {
+        let path = self.path();
+        match answer {
+            Ok(r) => Ok(Response {
+                method: self.0.method,
+                path: path.to_string(),
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+            }),
+            Err(raw::HttpError::Denied(m)) => Err(PluginError::Internal(format!(
+                "the host refused {} {path}: {m}",
+                self.0.connection
+            ))),
+            Err(raw::HttpError::Timeout(m)) => {
+                Err(PluginError::Transient(format!("timeout on {path}: {m}")))
+            }
+            Err(raw::HttpError::TooLarge(cap)) => Err(PluginError::Remote(format!(
+                "response to {path} is larger than the host's cap of {cap} bytes"
+            ))),
+            Err(raw::HttpError::Transport(m)) => Err(PluginError::Transient(format!(
+                "transport error on {path}: {m}"
+            ))),
+        }
+    }
+}
+
+/// The most requests [`send_all`] sends in one call; the host answers those past it with a
+/// refusal.
+pub const MAX_REQUESTS_PER_BATCH: usize = 16;
+
+/// Send requests that do not depend on each other side by side, and check each answer's
+/// status as [`Client::request`] does; the answers come in the requests' order. The host keeps
+/// the connection's limits (requests in flight, requests per second), so this is polite: it
+/// only stops a plugin from waiting for one answer before asking the next question when it
+/// already knows both. At most [`MAX_REQUESTS_PER_BATCH`] requests.
+pub fn send_all(requests: &[Request]) -> Vec<Result<Response, PluginError>> {
+    let raw_requests: Vec<raw::Request> = requests.iter().map(|r| r.0.clone()).collect();
+    let answers = raw::send_all(&raw_requests);
+    requests
+        .iter()
+        .zip(
+            answers
+                .into_iter()
+                .map(Some)
+                .chain(std::iter::repeat_with(|| None)),
+        )
+        .map(|(request, answer)| {
+            let answer = answer.unwrap_or_else(|| {
+                Err(raw::HttpError::Transport(
+                    "the host returned fewer answers than requests".to_string(),
+                ))
+            });
+            let response = request.answered(answer)?;
+            check_status(request.0.method, &request.0.path, response)
+        })
+        .collect()
 }
 
 /// The `Idempotency-Key` of a read sent as a POST (FNV-1a of the path and the body, in hex):

@@ -58,6 +58,10 @@ const HIDDEN_RESPONSE_HEADERS: &[&str] = &[
 
 const MAX_REDIRECTS: usize = 5;
 
+/// The most requests one `send-all` call sends; each answer may be as large as the response
+/// cap, so this bounds what a call holds at once.
+pub const MAX_REQUESTS_PER_BATCH: usize = 16;
+
 /// The per-job state of the HTTP capability.
 pub struct HttpCapability {
     pub(crate) client: reqwest::Client,
@@ -67,8 +71,9 @@ pub struct HttpCapability {
     pub(crate) stats: Arc<RuntimeStats>,
     pub(crate) plugin: String,
     pub(crate) connection: String,
-    /// Why requests were refused during this call, for the call's error report.
-    pub(crate) denials: Vec<String>,
+    /// Why requests were refused during this call, for the call's error report (a lock: the
+    /// requests of one `send-all` run side by side).
+    pub(crate) denials: std::sync::Mutex<Vec<String>>,
     /// Politeness towards the remote, shared by every job on the connection.
     pub(crate) limiter: Arc<crate::limiter::ConnectionLimiter>,
     /// Retries after 429, 503 or a dropped connection.
@@ -392,7 +397,7 @@ fn redact(bytes: &mut Vec<u8>, needles: &[Vec<u8>]) -> usize {
 }
 
 impl HttpCapability {
-    fn deny(&mut self, reason: String) -> HttpError {
+    fn deny(&self, reason: String) -> HttpError {
         tracing::warn!(
             plugin = %self.plugin,
             connection = %self.connection,
@@ -400,7 +405,10 @@ impl HttpCapability {
             "plugin HTTP request refused"
         );
         self.stats.http_denied.inc();
-        self.denials.push(reason.clone());
+        self.denials
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(reason.clone());
         HttpError::Denied(reason)
     }
 
@@ -408,7 +416,7 @@ impl HttpCapability {
     /// limits, waiting out 429s (for up to `max_retry_wait`) and retrying 503s and dropped
     /// connections when the method is safe to repeat. What the plugin finally gets is the last
     /// answer, so a persistent 429 still reaches it as a rate-limit error.
-    pub async fn send(&mut self, request: Request) -> Result<Response, HttpError> {
+    pub async fn send(&self, request: Request) -> Result<Response, HttpError> {
         let mut attempt = 0;
         loop {
             let limiter = self.limiter.clone();
@@ -476,7 +484,39 @@ impl HttpCapability {
         }
     }
 
-    async fn send_once(&mut self, request: &Request) -> Result<Response, HttpError> {
+    /// Carry out independent plugin requests side by side (`send-all`), each as [`Self::send`]
+    /// does; the connection's limiter still bounds how many are in flight and how fast they
+    /// start. Answers come back in the requests' order. Requests past
+    /// [`MAX_REQUESTS_PER_BATCH`] are refused, not sent: a plugin cannot hold more responses
+    /// at once than the host planned for.
+    pub async fn send_all(&self, requests: Vec<Request>) -> Vec<Result<Response, HttpError>> {
+        let total = requests.len();
+        let mut refused = Vec::new();
+        let sends: Vec<_> = requests
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, request)| {
+                if i < MAX_REQUESTS_PER_BATCH {
+                    Some(self.send(request))
+                } else {
+                    refused.push(i);
+                    None
+                }
+            })
+            .collect();
+        let mut answers = futures_util::future::join_all(sends).await;
+        if !refused.is_empty() {
+            let reason = format!(
+                "send-all takes at most {MAX_REQUESTS_PER_BATCH} requests; {total} were given, the {} past the {MAX_REQUESTS_PER_BATCH}th are not sent",
+                refused.len()
+            );
+            let denied = self.deny(reason);
+            answers.extend(refused.iter().map(|_| Err(denied.clone())));
+        }
+        answers
+    }
+
+    async fn send_once(&self, request: &Request) -> Result<Response, HttpError> {
         let Some(endpoint) = self.endpoints.get(&request.connection).cloned() else {
             let known: Vec<&str> = self.endpoints.keys().map(String::as_str).collect();
             return Err(self.deny(format!(

@@ -511,6 +511,18 @@ impl bindings::tollgate::plugin::http::Host for JobState {
     > {
         self.http.send(request).await
     }
+
+    async fn send_all(
+        &mut self,
+        requests: Vec<bindings::tollgate::plugin::http::Request>,
+    ) -> Vec<
+        Result<
+            bindings::tollgate::plugin::http::Response,
+            bindings::tollgate::plugin::http::HttpError,
+        >,
+    > {
+        self.http.send_all(requests).await
+    }
 }
 
 impl bindings::tollgate::plugin::log::Host for JobState {
@@ -867,7 +879,7 @@ impl Runtime {
                 stats: self.stats.clone(),
                 plugin: plugin.info.id.clone(),
                 connection: ctx.connection.clone(),
-                denials: Vec::new(),
+                denials: Default::default(),
                 limiter: self.limiters.get(
                     &ctx.connection,
                     limits.max_concurrent_requests,
@@ -1014,9 +1026,15 @@ impl Runtime {
         };
         // A call that failed after the host refused one of its requests is reported as a
         // refusal: that is the cause a person needs to see.
+        let denials = state
+            .http
+            .denials
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         let result = match result {
-            Err(cause) if !state.http.denials.is_empty() => Err(CallError::Denied {
-                reasons: state.http.denials.clone(),
+            Err(cause) if !denials.is_empty() => Err(CallError::Denied {
+                reasons: denials,
                 cause: Box::new(cause),
             }),
             other => other,

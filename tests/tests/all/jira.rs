@@ -33,6 +33,24 @@ async fn synced(
     (dir, session, doc)
 }
 
+/// The worklog ids the requests asked `/worklog/list` for, in the order asked (their bodies
+/// recorded).
+fn listed_worklog_ids(requests: &[tollgate_sandbox::RecordedRequest]) -> Vec<u64> {
+    requests
+        .iter()
+        .filter(|r| r.path.ends_with("/worklog/list"))
+        .flat_map(|r| {
+            let body: Value = serde_json::from_slice(r.request_body.as_ref().unwrap()).unwrap();
+            body["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 fn seconds_by_person_and_epic(doc: &Value) -> BTreeMap<(String, String), u64> {
     let mut out = BTreeMap::new();
     for r in records(doc, "time-entry") {
@@ -473,19 +491,7 @@ async fn an_incremental_sync_asks_only_for_what_changed() {
         .unwrap();
     assert_eq!((entries.written, entries.deleted), (10, 2));
     let requests = sandbox.requests();
-    let listed: Vec<u64> = requests
-        .iter()
-        .filter(|r| r.path.ends_with("/worklog/list"))
-        .flat_map(|r| {
-            let body: Value = serde_json::from_slice(r.request_body.as_ref().unwrap()).unwrap();
-            body["ids"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_u64().unwrap())
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let listed = listed_worklog_ids(&requests);
     let mut sorted = edited.clone();
     sorted.sort_unstable();
     assert_eq!(listed, sorted, "only the changed worklogs were fetched");
@@ -940,6 +946,54 @@ async fn publish_expecting(
         outcomes.iter().all(|o| o.result == expected),
         "{:?}",
         outcomes.iter().find(|o| o.result != expected)
+    );
+}
+
+#[tokio::test]
+async fn the_worklogs_of_a_page_are_read_beside_the_next_page_each_once() {
+    // 30 epics: 330 issues and about 3,000 worklogs, so several `/worklog/updated` pages; a
+    // tracker 30 ms away, so two requests sent together are seen together.
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tollgate_tests::synthetic_jira(dir.path(), 30, 30, "").await;
+    sandbox.record_bodies(true);
+    let session = session(dir.path()).await;
+    let summary = sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap()
+        .remove(0);
+    let truth = sandbox.jira().worklogs.len();
+    assert_eq!(
+        summary.stream("time-entries").unwrap().written as usize,
+        truth
+    );
+    let requests = sandbox.requests();
+    let pages = requests
+        .iter()
+        .filter(|r| r.path.ends_with("/worklog/updated"))
+        .count();
+    assert!(pages >= 3, "{pages} pages of /worklog/updated");
+    let mut listed = listed_worklog_ids(&requests);
+    let lists = listed.len();
+    listed.sort_unstable();
+    listed.dedup();
+    assert_eq!(
+        (lists, listed.len()),
+        (truth, truth),
+        "each worklog listed once"
+    );
+    // Streams are pulled one after another and searches page one at a time: the only
+    // requests in flight together are a page's worklogs and the next page.
+    assert_eq!(sandbox.peak_in_flight(), 2);
+    // The export holds every worklog, on its issue and epic, as a sync without the overlap
+    // stored it (the ground-truth test checks the demo site field by field).
+    let doc = export(&session, &sandbox);
+    let entries = records(&doc, "time-entry");
+    assert_eq!(entries.len(), truth);
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["entity"]["data"]["initiative_key"].is_string()),
+        "every time entry names its epic"
     );
 }
 

@@ -308,6 +308,31 @@ async fn response_larger_than_the_cap_is_refused() {
 }
 
 #[tokio::test]
+async fn a_batch_of_requests_is_capped_and_kept_within_the_connections_limits() {
+    let h = harness().await;
+    let two_at_a_time = Limits {
+        max_concurrent_requests: 2,
+        ..Limits::default()
+    };
+    let page = h.attack("send-all-flood", two_at_a_time).await.unwrap();
+    let codes: Vec<&str> = page.diagnostics.iter().map(|d| d.code.as_str()).collect();
+    // The first 16 are sent and answered in order; the other 24 are refused unsent.
+    assert_eq!(codes[..16], ["answered"; 16]);
+    assert_eq!(codes[16..], ["refused"; 24]);
+    assert!(
+        page.diagnostics[16]
+            .message
+            .contains("send-all takes at most 16 requests; 40 were given"),
+        "{}",
+        page.diagnostics[16].message
+    );
+    assert_eq!(h.upstream.seen().len(), 16);
+    // Side by side, but never more than the connection allows.
+    assert_eq!(h.upstream.slow_peak_in_flight(), 2);
+    h.assert_recovers().await;
+}
+
+#[tokio::test]
 async fn redirect_to_another_origin_is_refused() {
     let h = harness().await;
     let err = h.attack("redirect", Limits::default()).await.unwrap_err();
