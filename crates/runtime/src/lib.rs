@@ -290,7 +290,9 @@ impl From<PluginInfo> for PluginDescription {
     }
 }
 
-/// A compiled, type-checked plugin, ready to be instantiated for each call.
+/// A compiled, type-checked plugin, ready to be instantiated for each call. A clone shares the
+/// compiled code.
+#[derive(Clone)]
 pub struct LoadedPlugin {
     /// What it said about itself.
     pub info: PluginDescription,
@@ -311,6 +313,7 @@ pub struct LoadedPlugin {
 }
 
 /// A plugin type-checked against the bindings of the contract version it was built for.
+#[derive(Clone)]
 enum Pre {
     Current(bindings::PluginPre<JobState>),
     V0_1(bindings::v0_1::PluginPre<JobState>),
@@ -626,15 +629,17 @@ enum Returned {
     Push(Vec<PushOutcome>),
 }
 
-/// The plugin runtime of a process.
+/// The plugin runtime of a process. A clone is the same runtime (engine, cache, statistics,
+/// the connections' limiters), for a task of its own.
+#[derive(Clone)]
 pub struct Runtime {
     engine: Engine,
-    linker: Linker<JobState>,
-    cache: ArtifactCache,
+    linker: Arc<Linker<JobState>>,
+    cache: Arc<ArtifactCache>,
     client: reqwest::Client,
     stats: Arc<RuntimeStats>,
-    limiters: limiter::Limiters,
-    _ticker: EpochTicker,
+    limiters: Arc<limiter::Limiters>,
+    _ticker: Arc<EpochTicker>,
 }
 
 impl Runtime {
@@ -665,12 +670,12 @@ impl Runtime {
         let ticker = EpochTicker::start(&engine);
         Ok(Runtime {
             engine,
-            linker,
-            cache,
+            linker: Arc::new(linker),
+            cache: Arc::new(cache),
             client,
             stats: Arc::new(RuntimeStats::default()),
-            limiters: limiter::Limiters::default(),
-            _ticker: ticker,
+            limiters: Arc::default(),
+            _ticker: Arc::new(ticker),
         })
     }
 

@@ -65,6 +65,11 @@ pub struct RecordedRequest {
     pub request_body: Option<Vec<u8>>,
     /// The response body as sent, when bodies are recorded and it was sent whole.
     pub response_body: Option<Vec<u8>>,
+    /// When it arrived.
+    pub received: std::time::Instant,
+    /// When its answer was ready: with `received`, whether two requests were in flight
+    /// together.
+    pub answered: std::time::Instant,
 }
 
 struct Shared {
@@ -336,13 +341,20 @@ fn router(shared: Arc<Shared>) -> Router {
         .layer(axum::middleware::from_fn_with_state(shared, latency))
 }
 
+/// When a request arrived, before the latency it waits.
+#[derive(Clone, Copy)]
+struct Arrived(std::time::Instant);
+
 /// Each request waits the configured latency, ±25 % (a fixed pseudo-random sequence, so runs
 /// repeat), before it is handled: a tracker across the internet, for benchmarks and clients.
 async fn latency(
     State(shared): State<Arc<Shared>>,
-    request: Request,
+    mut request: Request,
     next: axum::middleware::Next,
 ) -> Response {
+    request
+        .extensions_mut()
+        .insert(Arrived(std::time::Instant::now()));
     // Counted from arrival to answer (or to the client hanging up: the guard), the sandbox's
     // own controls left out.
     struct InFlight<'a>(Option<&'a Shared>);
@@ -442,6 +454,11 @@ async fn record(
     request: Request,
     next: axum::middleware::Next,
 ) -> Response {
+    // From its arrival, before the latency it waits.
+    let received = request
+        .extensions()
+        .get::<Arrived>()
+        .map_or_else(std::time::Instant::now, |a| a.0);
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
     let query = request.uri().query().map(str::to_string);
@@ -496,6 +513,8 @@ async fn record(
         status,
         request_body,
         response_body,
+        received,
+        answered: std::time::Instant::now(),
     });
     response
 }

@@ -7,6 +7,7 @@ use crate::api::Jira;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use tollgate_plugin_api::http::{Request, Response};
 use tollgate_plugin_api::{Diagnostic, PluginError, Severity};
 
 /// The DMO attributes read from custom fields, and the field names used when the settings do
@@ -65,13 +66,36 @@ pub struct FieldMap {
 }
 
 impl FieldMap {
+    /// The request for the site's fields (`/field`), to send beside others
+    /// ([`FieldMap::from_answer`] reads its answer).
+    pub fn request(jira: &Jira) -> Request {
+        jira.client().get_request(&format!("{}/field", jira.api()))
+    }
+
     /// Resolve the configured names (or `customfield_NNNNN` ids) against `/field`.
     pub fn resolve(
         jira: &Jira,
         configured: &BTreeMap<String, String>,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Result<FieldMap, PluginError> {
-        let fields: Vec<FieldDetails> = jira.get(&format!("{}/field", jira.api()))?;
+        let fields = jira.get(&format!("{}/field", jira.api()))?;
+        Self::from_fields(fields, configured, diagnostics)
+    }
+
+    /// Resolve the configured names against an answer of `/field` ([`FieldMap::request`]).
+    pub fn from_answer(
+        answer: Result<Response, PluginError>,
+        configured: &BTreeMap<String, String>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Result<FieldMap, PluginError> {
+        Self::from_fields(answer?.json()?, configured, diagnostics)
+    }
+
+    fn from_fields(
+        fields: Vec<FieldDetails>,
+        configured: &BTreeMap<String, String>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Result<FieldMap, PluginError> {
         let mut ids = BTreeMap::new();
         let mut names = BTreeMap::new();
         for (attribute, default) in DEFAULT_FIELDS {

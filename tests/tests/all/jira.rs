@@ -720,9 +720,10 @@ async fn a_site_that_keeps_throttling_gets_bounded_retries_and_a_clear_error() {
         text.contains("rate limited") && text.contains("429"),
         "{text}"
     );
-    // The host tries each request 1 + 4 times; the sync tries the page 1 + 3 times.
+    // The first page asks for the site's fields and issue types side by side; the host
+    // tries each request 1 + 4 times; the sync tries the page 1 + 3 times.
     let requests = sandbox.requests();
-    assert_eq!(requests.len(), 5 * 4, "bounded, not forever");
+    assert_eq!(requests.len(), 2 * 5 * 4, "bounded, not forever");
     assert!(requests.iter().all(|r| r.status == 429));
     let store = session.store().unwrap();
     let runs = store.runs(Some("jira"), 1).unwrap();
@@ -981,9 +982,25 @@ async fn the_worklogs_of_a_page_are_read_beside_the_next_page_each_once() {
         (truth, truth),
         "each worklog listed once"
     );
-    // Streams are pulled one after another and searches page one at a time: the only
-    // requests in flight together are a page's worklogs and the next page.
-    assert_eq!(sandbox.peak_in_flight(), 2);
+    // Each page's worklogs were listed while the next page was being asked for: every list
+    // but the last page's was in flight together with an `/worklog/updated` request.
+    let overlapped = |r: &tollgate_sandbox::RecordedRequest| {
+        requests.iter().any(|u| {
+            u.path.ends_with("/worklog/updated")
+                && u.received < r.answered
+                && r.received < u.answered
+        })
+    };
+    let lists: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path.ends_with("/worklog/list"))
+        .collect();
+    let beside = lists.iter().filter(|r| overlapped(r)).count();
+    assert_eq!(beside, lists.len() - 1, "{} lists", lists.len());
+    assert!(
+        sandbox.peak_in_flight() <= 4,
+        "within max_concurrent_requests"
+    );
     // The export holds every worklog, on its issue and epic, as a sync without the overlap
     // stored it (the ground-truth test checks the demo site field by field).
     let doc = export(&session, &sandbox);

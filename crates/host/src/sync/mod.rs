@@ -672,6 +672,9 @@ async fn sync_stream(
         cursors_seen.insert(hash(c));
     }
     let mut done = state.exhausted;
+    // The next page, asked for while this one is converted and committed (the plugin's call
+    // and the store's work run side by side); dropped, and so stopped, on any early return.
+    let mut ahead: Option<PullAhead> = None;
     while !done {
         if options.stop.as_ref().is_some_and(Stop::requested) {
             return Err(SyncError::Stopped {
@@ -699,13 +702,17 @@ async fn sync_stream(
             page_size: options.page_size,
         };
         let mut attempt = 0;
+        let mut early = match ahead.take() {
+            Some(pull) => pull.result().await,
+            None => None,
+        };
         let page = loop {
-            let pulled = match tokio::time::timeout(
-                left,
-                runtime.pull(plugin, ctx, request.clone()),
-            )
-            .await
-            {
+            let pulled = match match early.take() {
+                Some(result) => result,
+                None => {
+                    tokio::time::timeout(left, runtime.pull(plugin, ctx, request.clone())).await
+                }
+            } {
                 Ok(result) => result,
                 Err(_) => {
                     return Err(runaway(format!(
@@ -740,6 +747,20 @@ async fn sync_stream(
                 "page {} returned a cursor the plugin had already returned in this run, so the stream would never end",
                 summary.pages + 1
             )));
+        }
+        if let Some(next) = &page.next_cursor
+            && summary.pages + 1 < options.max_pages
+        {
+            ahead = Some(PullAhead::start(
+                runtime,
+                plugin,
+                ctx,
+                PullRequest {
+                    cursor: Some(next.clone()),
+                    ..request
+                },
+                options.stream_timeout.saturating_sub(started.elapsed()),
+            ));
         }
         let fetched_at = crate::clock::now();
         let mut diagnostics: Vec<DiagnosticRecord> = page
@@ -867,6 +888,41 @@ async fn sync_stream(
         },
     );
     Ok((summary, rejected_rows))
+}
+
+/// A pull started before its turn, on a task of its own: the next page of a stream, asked
+/// for while the last one is committed. Stopped when dropped.
+struct PullAhead(tokio::task::JoinHandle<PullOutcome>);
+
+/// A pull's outcome within the time the stream had left.
+type PullOutcome =
+    Result<Result<tollgate_runtime::bindings::types::Page, CallError>, tokio::time::error::Elapsed>;
+
+impl PullAhead {
+    fn start(
+        runtime: &Runtime,
+        plugin: &tollgate_runtime::LoadedPlugin,
+        ctx: &tollgate_runtime::JobContext,
+        request: PullRequest,
+        left: Duration,
+    ) -> PullAhead {
+        let (runtime, plugin, ctx) = (runtime.clone(), plugin.clone(), ctx.clone());
+        PullAhead(tokio::spawn(
+            async move { tokio::time::timeout(left, runtime.pull(&plugin, &ctx, request)).await }
+                .instrument(tracing::Span::current()),
+        ))
+    }
+
+    /// Its outcome; none if the task did not finish (the page is then asked for again).
+    async fn result(mut self) -> Option<PullOutcome> {
+        (&mut self.0).await.ok()
+    }
+}
+
+impl Drop for PullAhead {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn hash(text: &str) -> u64 {

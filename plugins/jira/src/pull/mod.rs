@@ -20,6 +20,7 @@ use crate::{Deployment, Settings};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use tollgate_plugin_api::http::{Response, send_all};
 use tollgate_plugin_api::{
     Deletion, Dependency, Diagnostic, DmoRecord, Entity, EntityKind, GateDecision, Initiative, Kpi,
     Page, PluginError, Risk, Sprint, TimeEntry, WorkItem, paging, record,
@@ -56,8 +57,14 @@ pub(super) fn start_issue_cursor(
     settings: &Settings,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<IssueCursor, PluginError> {
-    let fields = FieldMap::resolve(jira, &settings.fields, diagnostics)?;
-    let types: Vec<IssueType> = jira.get(&format!("{}/issuetype", jira.api()))?;
+    // The site's fields and issue types, asked for together.
+    let [fields, types] = two_answers(send_all(&[
+        FieldMap::request(jira),
+        jira.client()
+            .get_request(&format!("{}/issuetype", jira.api())),
+    ]))?;
+    let fields = FieldMap::from_answer(fields, &settings.fields, diagnostics)?;
+    let types: Vec<IssueType> = types?.json()?;
     // Epics by their level in the hierarchy, not by the name "Epic", which sites rename.
     let mut epic_types: Vec<String> = types
         .iter()
@@ -94,6 +101,18 @@ pub(super) fn start_issue_cursor(
         epic_types,
         risk_types,
         newest: None,
+    })
+}
+
+/// The first two answers of a `send-all` of two requests.
+pub(super) fn two_answers(
+    answers: Vec<Result<Response, PluginError>>,
+) -> Result<[Result<Response, PluginError>; 2], PluginError> {
+    <[_; 2]>::try_from(answers).map_err(|a| {
+        PluginError::Internal(format!(
+            "the host answered {} requests where 2 were sent",
+            a.len()
+        ))
     })
 }
 

@@ -2,13 +2,24 @@
 
 #[allow(unused_imports)]
 use super::*;
+use tollgate_plugin_api::http::{send_all, with_query};
 
 #[derive(Debug, Serialize, Deserialize)]
 struct SprintCursor {
     boards: Vec<(u64, String)>,
+    /// In cursors written before boards were read side by side: the board being read, from
+    /// `start_at`. Now the next board not yet asked for.
     board: usize,
+    #[serde(default)]
     start_at: u64,
+    /// Boards with more sprint pages to read: (index into `boards`, startAt). Absent from
+    /// the older cursors, which `board` and `start_at` describe alone.
+    #[serde(default)]
+    more: Option<Vec<(usize, u64)>>,
 }
+
+/// Boards whose sprints are asked for side by side in one call.
+const BOARDS_AT_ONCE: usize = 16;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -80,46 +91,60 @@ pub fn sprints(
                 boards,
                 board: 0,
                 start_at: 0,
+                more: Some(Vec::new()),
             }
         }
     };
-    let Some((board, board_name)) = cursor.boards.get(cursor.board).cloned() else {
-        return Ok(page);
+    // What to read now: boards part-read first, then boards not yet asked for; one request
+    // each, side by side.
+    let (mut more, mut board) = match cursor.more {
+        Some(more) => (more, cursor.board),
+        None => (vec![(cursor.board, cursor.start_at)], cursor.board + 1),
     };
-    let p: AgilePage<AgileSprint> = jira.get_with(
-        &format!("/rest/agile/1.0/board/{board}/sprint"),
-        &[("startAt", &cursor.start_at.to_string())],
-    )?;
-    let n = p.values.len() as u64;
-    for s in p.values {
-        let sprint = Sprint {
-            id: s.id.to_string(),
-            name: s.name,
-            state: s.state.to_lowercase(),
-            team: Some(board_name.clone()),
-            start: s.start_date,
-            end: s.end_date,
-            completed: s.complete_date,
-            goal: s.goal.filter(|g| !g.is_empty()),
-        };
-        page.records
-            .push(record(s.id.to_string(), Entity::Sprint(sprint)));
+    let mut batch: Vec<(usize, u64)> = more.drain(..more.len().min(BOARDS_AT_ONCE)).collect();
+    while batch.len() < BOARDS_AT_ONCE && board < cursor.boards.len() {
+        batch.push((board, 0));
+        board += 1;
     }
-    // Sprint pages carry no total: go on until `isLast`.
-    let next = if !p.is_last && n > 0 {
-        Some(SprintCursor {
-            start_at: p.start_at.saturating_add(n),
-            ..cursor
+    batch.retain(|(i, _)| *i < cursor.boards.len());
+    let requests: Vec<_> = batch
+        .iter()
+        .map(|(i, start_at)| {
+            jira.client().get_request(&with_query(
+                &format!("/rest/agile/1.0/board/{}/sprint", cursor.boards[*i].0),
+                &[("startAt", &start_at.to_string())],
+            ))
         })
-    } else if cursor.board + 1 < cursor.boards.len() {
-        Some(SprintCursor {
-            board: cursor.board + 1,
-            start_at: 0,
-            ..cursor
-        })
-    } else {
-        None
-    };
+        .collect();
+    for ((i, _), answer) in batch.iter().zip(send_all(&requests)) {
+        let p: AgilePage<AgileSprint> = answer?.json()?;
+        let board_name = &cursor.boards[*i].1;
+        let n = p.values.len() as u64;
+        for s in p.values {
+            let sprint = Sprint {
+                id: s.id.to_string(),
+                name: s.name,
+                state: s.state.to_lowercase(),
+                team: Some(board_name.clone()),
+                start: s.start_date,
+                end: s.end_date,
+                completed: s.complete_date,
+                goal: s.goal.filter(|g| !g.is_empty()),
+            };
+            page.records
+                .push(record(s.id.to_string(), Entity::Sprint(sprint)));
+        }
+        // Sprint pages carry no total: go on until `isLast`.
+        if !p.is_last && n > 0 {
+            more.push((*i, p.start_at.saturating_add(n)));
+        }
+    }
+    let next = (!more.is_empty() || board < cursor.boards.len()).then_some(SprintCursor {
+        boards: cursor.boards,
+        board,
+        start_at: 0,
+        more: Some(more),
+    });
     page.next_cursor = next.map(|c| paging::encode(&c));
     Ok(page)
 }

@@ -68,15 +68,17 @@ pub fn time_entries(
 ) -> Result<Page, PluginError> {
     let mut page = Page::default();
     let checkpoint = paging::decode::<WorklogCheckpoint>(checkpoint)?;
+    // The first page of a pass also learns the site's fields (for issues the store does not
+    // know), asked for beside it.
+    let first = cursor.is_none();
     let mut cursor = match paging::decode::<WorklogCursor>(cursor)? {
         Some(c) => c,
         None => {
-            let fields = FieldMap::resolve(jira, &settings.fields, &mut Vec::new())?;
             let since = checkpoint.as_ref().map_or(0, |c| c.updated_since);
             WorklogCursor {
                 deleted_phase: false,
                 since,
-                fields,
+                fields: FieldMap::default(),
                 updated_until: since,
                 pending: Vec::new(),
             }
@@ -92,12 +94,20 @@ pub fn time_entries(
         &format!("{}/worklog/{what}", jira.api()),
         &[("since", &cursor.since.to_string())],
     ))];
+    if first {
+        requests.push(FieldMap::request(jira));
+    }
     requests.extend(list_requests(jira, &pending)?);
     let mut answers = send_all(&requests).into_iter();
-    let changed: Changed = answers
-        .next()
-        .ok_or_else(|| PluginError::Internal("send-all answered nothing".into()))??
-        .json()?;
+    let mut next_answer = || {
+        answers.next().ok_or_else(|| {
+            PluginError::Internal("send-all answered fewer requests than sent".into())
+        })
+    };
+    let changed: Changed = next_answer()??.json()?;
+    if first {
+        cursor.fields = FieldMap::from_answer(next_answer()?, &settings.fields, &mut Vec::new())?;
+    }
     let mut worklogs: Vec<Worklog> = Vec::new();
     for answer in answers {
         worklogs.extend(answer?.json::<Vec<Worklog>>()?);
