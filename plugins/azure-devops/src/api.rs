@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tollgate_plugin_api::PluginError;
-use tollgate_plugin_api::http::{Client, Method, Response, encode, excerpt};
+use tollgate_plugin_api::http::{Client, Method, Request, Response, encode, excerpt};
 
 /// The logical connection name this plugin sends requests to.
 pub const CONNECTION: &str = "azure-devops";
@@ -113,6 +113,19 @@ impl WorkItem {
             self.id
         ))
     }
+}
+
+/// A WIQL answer: the ids it found, and as of when.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WiqlIds {
+    as_of: String,
+    work_items: Vec<WiqlRef>,
+}
+
+#[derive(Deserialize)]
+struct WiqlRef {
+    id: u64,
 }
 
 /// The client of one organisation and project.
@@ -284,21 +297,62 @@ impl Ado {
         after: u64,
         top: usize,
     ) -> Result<IdPage, PluginError> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Result_ {
-            as_of: String,
-            work_items: Vec<Ref>,
-        }
-        #[derive(Deserialize)]
-        struct Ref {
-            id: u64,
-        }
+        let (path, body) = self.wiql(condition, after, top);
+        self.ids_from(self.query(&path, &body)?, after, top)
+    }
+
+    /// [`Ado::ids_after`] as a request to send beside others ([`Ado::call_all`]); its answer is
+    /// read by [`Ado::ids_answered`].
+    pub fn ids_after_request(
+        &self,
+        condition: &str,
+        after: u64,
+        top: usize,
+    ) -> Result<(Method, String, Request), PluginError> {
+        let (path, body) = self.wiql(condition, after, top);
+        let request = self.client.query_request(&path, &body)?;
+        Ok((Method::Post, path, request))
+    }
+
+    /// The ids of an answer to [`Ado::ids_after_request`].
+    pub fn ids_answered(
+        &self,
+        answer: Result<Response, PluginError>,
+        after: u64,
+        top: usize,
+    ) -> Result<IdPage, PluginError> {
+        self.ids_from(answer?.json()?, after, top)
+    }
+
+    /// A GET as a request to send beside others ([`Ado::call_all`]).
+    pub fn get_request(&self, path: String) -> (Method, String, Request) {
+        let request = self.client.get_request(&path);
+        (Method::Get, path, request)
+    }
+
+    /// Send requests side by side (the contract's `send-all`) and read each answer as
+    /// [`Ado::call`] reads one, in the requests' order.
+    pub fn call_all(
+        &self,
+        requests: &[(Method, String, Request)],
+    ) -> Vec<Result<Response, PluginError>> {
+        let raw: Vec<Request> = requests.iter().map(|(_, _, r)| r.clone()).collect();
+        tollgate_plugin_api::http::send_all(&raw)
+            .into_iter()
+            .zip(requests)
+            .map(|(answer, (method, path, _))| self.answer(*method, path, answer?))
+            .collect()
+    }
+
+    fn wiql(&self, condition: &str, after: u64, top: usize) -> (String, Value) {
         let query = format!(
             "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project AND {condition} AND [System.Id] > {after} ORDER BY [System.Id]"
         );
         let path = self.project_path(&format!("wit/wiql?$top={top}&timePrecision=true"));
-        let result: Result_ = self.query(&path, &json!({ "query": query }))?;
+        (path, json!({ "query": query }))
+    }
+
+    fn ids_from(&self, result: WiqlIds, after: u64, top: usize) -> Result<IdPage, PluginError> {
         let ids: Vec<u64> = result.work_items.into_iter().map(|r| r.id).collect();
         if ids.windows(2).any(|w| w[0] >= w[1]) || ids.first().is_some_and(|&i| i <= after) {
             return Err(PluginError::Remote(format!(

@@ -138,8 +138,10 @@ fn metric(text: &str, line_start: &str) -> Option<f64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_syncs_never_overlap_and_sigterm_leaves_a_store_that_resumes() {
     let sandbox = Sandbox::start("127.0.0.1:0").await.unwrap();
-    // Every answer takes 120 ms: a sync takes several seconds, longer than its 2 s interval.
-    sandbox.set_faults(Some("slow=1,slow-ms=120".parse().unwrap()));
+    // Every answer takes 400 ms: a sync takes several seconds (about 8), longer than its 2 s
+    // interval, and is still going when it is stopped below. (At 120 ms it took 2.4 s once
+    // the plugins sent independent requests together, and could end before the signal.)
+    sandbox.set_faults(Some("slow=1,slow-ms=400".parse().unwrap()));
     let dir = tempfile::tempdir().unwrap();
     let base = daemon_config(
         dir.path(),

@@ -10,6 +10,7 @@ use crate::fields::Reader;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use tollgate_plugin_api::http::Response;
 use tollgate_plugin_api::{DmoRecord, Entity, EntityKind, Page, PluginError, WorkItem, record};
 
 #[derive(Deserialize)]
@@ -21,10 +22,13 @@ struct Node {
     children: Vec<Node>,
 }
 
-/// Iteration path (as work items hold it) -> iteration id, from the iterations tree. The tree
-/// writes paths as `\Project\Iteration\Team\Sprint`; work items as `Project\Team\Sprint`.
-fn iteration_ids(ado: &Ado) -> Result<BTreeMap<String, String>, PluginError> {
-    let root: Node = ado.get(&ado.project_path("wit/classificationnodes/Iterations?$depth=20"))?;
+/// Iteration path (as work items hold it) -> iteration id, from an answer of the iterations
+/// tree (`classificationnodes/Iterations`). The tree writes paths as
+/// `\Project\Iteration\Team\Sprint`; work items as `Project\Team\Sprint`.
+fn iteration_ids(
+    answer: Result<Response, PluginError>,
+) -> Result<BTreeMap<String, String>, PluginError> {
+    let root: Node = answer?.json()?;
     let mut out = BTreeMap::new();
     let mut stack = vec![&root];
     while let Some(n) = stack.pop() {
@@ -54,13 +58,21 @@ pub fn work_items(
         skip.push(settings.risk_type.clone());
     }
     let base = format!("[System.WorkItemType] NOT IN {}", wiql_list(&skip));
-    let found = ado.ids_after(&condition(&base, &cursor), cursor.after, top)?;
+    // The page's ids and the iterations tree, asked for together.
+    let answers = ado.call_all(&[
+        ado.ids_after_request(&condition(&base, &cursor), cursor.after, top)?,
+        ado.get_request(ado.project_path("wit/classificationnodes/Iterations?$depth=20")),
+    ]);
+    let [found, tree] = <[_; 2]>::try_from(answers).map_err(|a| {
+        PluginError::Internal(format!("the host answered {} of 2 requests", a.len()))
+    })?;
+    let found = ado.ids_answered(found, cursor.after, top)?;
     let items = ado.read(&found.ids, None, true)?;
     let epics = epics_of(ado, settings, &items)?;
     let iterations = if items.is_empty() {
         BTreeMap::new()
     } else {
-        iteration_ids(ado)?
+        iteration_ids(tree)?
     };
     for w in &items {
         let kind = w.kind();
