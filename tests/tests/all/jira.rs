@@ -1012,6 +1012,46 @@ async fn the_worklogs_of_a_page_are_read_beside_the_next_page_each_once() {
             .all(|e| e["entity"]["data"]["initiative_key"].is_string()),
         "every time entry names its epic"
     );
+
+    // An incremental pass asks for deletions beside its first `/worklog/updated` page.
+    let now = sandbox.now_ms();
+    let gone: Vec<u64> = {
+        let mut d = sandbox.jira();
+        let ids: Vec<u64> = d
+            .worklogs
+            .iter()
+            .step_by(500)
+            .take(2)
+            .map(|w| w.id)
+            .collect();
+        for id in &ids {
+            assert!(d.delete_worklog(*id, now));
+        }
+        ids
+    };
+    sandbox.advance_clock(std::time::Duration::from_secs(90));
+    sandbox.clear_requests();
+    let summary = sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        summary.stream("time-entries").unwrap().deleted as usize,
+        gone.len()
+    );
+    let requests = sandbox.requests();
+    let of = |what: &str| {
+        requests
+            .iter()
+            .filter(|r| r.path.ends_with(what))
+            .collect::<Vec<_>>()
+    };
+    let (updated, deleted) = (of("/worklog/updated"), of("/worklog/deleted"));
+    assert_eq!((updated.len(), deleted.len()), (1, 1));
+    assert!(
+        updated[0].received < deleted[0].answered && deleted[0].received < updated[0].answered,
+        "in flight together"
+    );
 }
 
 #[tokio::test]

@@ -17,6 +17,13 @@ struct WorklogCursor {
     /// in the page after it. Absent in cursors written before it existed: nothing pending.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pending: Vec<u64>,
+    /// On an incremental pass, the first `/worklog/deleted` page is asked for beside the first
+    /// `/worklog/updated` page: where the `deleted` pages go on from after it...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    deleted_from: Option<i64>,
+    /// ...or, when that page was the last, where they ended (no `deleted` phase is left).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    deleted_done: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -81,6 +88,8 @@ pub fn time_entries(
                 fields: FieldMap::default(),
                 updated_until: since,
                 pending: Vec::new(),
+                deleted_from: None,
+                deleted_done: false,
             }
         }
     };
@@ -90,12 +99,17 @@ pub fn time_entries(
         "updated"
     };
     let pending = std::mem::take(&mut cursor.pending);
-    let mut requests = vec![jira.client().get_request(&with_query(
-        &format!("{}/worklog/{what}", jira.api()),
-        &[("since", &cursor.since.to_string())],
-    ))];
+    let mut requests = vec![changed_request(jira, what, cursor.since)];
+    // An incremental pass's first `deleted` page needs nothing from the `updated` ones.
+    let deleted_since = checkpoint
+        .as_ref()
+        .filter(|_| first)
+        .map(|cp| cp.deleted_since);
     if first {
         requests.push(FieldMap::request(jira));
+    }
+    if let Some(since) = deleted_since {
+        requests.push(changed_request(jira, "deleted", since));
     }
     requests.extend(list_requests(jira, &pending)?);
     let mut answers = send_all(&requests).into_iter();
@@ -108,43 +122,27 @@ pub fn time_entries(
     if first {
         cursor.fields = FieldMap::from_answer(next_answer()?, &settings.fields, &mut Vec::new())?;
     }
+    if let Some(since) = deleted_since {
+        let deleted: Changed = next_answer()??.json()?;
+        let until = deleted.until.unwrap_or(since).max(since);
+        page.diagnostics
+            .extend(same_moment(&deleted, "deleted", since, until));
+        page.deletions.extend(deletions(&deleted));
+        cursor.deleted_from = Some(until);
+        cursor.deleted_done = deleted.last_page || until <= since;
+    }
     let mut worklogs: Vec<Worklog> = Vec::new();
     for answer in answers {
         worklogs.extend(answer?.json::<Vec<Worklog>>()?);
     }
     let until = changed.until.unwrap_or(cursor.since).max(cursor.since);
-    // Jira pages by moment: the next page starts after `until`. A page that is not the last
-    // and holds nothing but worklogs of that one millisecond means more of them may exist
-    // than a page holds; those past the page cannot be read through this API. Said, not
-    // skipped in silence.
-    if !changed.last_page
-        && !changed.values.is_empty()
-        && changed
-            .values
-            .iter()
-            .all(|v| v.updated_time.is_none_or(|t| t == until))
-    {
-        page.diagnostics.push(Diagnostic {
-            severity: tollgate_plugin_api::Severity::Error,
-            code: "worklogs-same-moment".into(),
-            message: format!(
-                "Jira's /worklog/{what} answered a full page of {} worklogs all saved at the same millisecond ({until}); any more saved at that moment cannot be paged through and are missing from this sync",
-                changed.values.len()
-            ),
-            location: Some(format!("worklog/{what}?since={}", cursor.since)),
-        });
-    }
+    page.diagnostics
+        .extend(same_moment(&changed, what, cursor.since, until));
     let ids: Vec<u64> = changed.values.iter().map(|v| v.worklog_id).collect();
     let more = !changed.last_page && until > cursor.since;
     let mut listed_later = Vec::new();
     if cursor.deleted_phase {
-        page.deletions = ids
-            .iter()
-            .map(|id| Deletion {
-                kind: EntityKind::TimeEntry,
-                external_id: id.to_string(),
-            })
-            .collect();
+        page.deletions.extend(deletions(&changed));
     } else if more {
         listed_later = ids;
     } else {
@@ -175,14 +173,22 @@ pub fn time_entries(
         let updated_until = until;
         // A full pass needs no deletions (the host sweeps what it did not see); the next
         // incremental pass asks for deletions since where this one stopped.
-        match &checkpoint {
-            Some(cp) => Some(WorklogCursor {
+        match (&checkpoint, cursor.deleted_from) {
+            // The `deleted` pages were read beside the first `updated` one.
+            (Some(_), Some(deleted_until)) if cursor.deleted_done => {
+                page.checkpoint = Some(paging::encode(&WorklogCheckpoint {
+                    updated_since: updated_until,
+                    deleted_since: deleted_until,
+                }));
+                None
+            }
+            (Some(cp), from) => Some(WorklogCursor {
                 deleted_phase: true,
-                since: cp.deleted_since,
+                since: from.unwrap_or(cp.deleted_since),
                 updated_until,
                 ..cursor
             }),
-            None => {
+            (None, _) => {
                 page.checkpoint = Some(paging::encode(&WorklogCheckpoint {
                     updated_since: updated_until,
                     deleted_since: updated_until,
@@ -199,6 +205,43 @@ pub fn time_entries(
     };
     page.next_cursor = next.map(|c| paging::encode(&c));
     Ok(page)
+}
+
+/// The request for a page of `/worklog/updated` or `/worklog/deleted` since a moment.
+fn changed_request(jira: &Jira, what: &str, since: i64) -> Request {
+    jira.client().get_request(&with_query(
+        &format!("{}/worklog/{what}", jira.api()),
+        &[("since", &since.to_string())],
+    ))
+}
+
+/// The deletions a `/worklog/deleted` page names.
+fn deletions(changed: &Changed) -> impl Iterator<Item = Deletion> + '_ {
+    changed.values.iter().map(|v| Deletion {
+        kind: EntityKind::TimeEntry,
+        external_id: v.worklog_id.to_string(),
+    })
+}
+
+/// Jira pages by moment: the next page starts after `until`. A page that is not the last and
+/// holds nothing but worklogs of that one millisecond means more of them may exist than a page
+/// holds; those past the page cannot be read through this API. Said, not skipped in silence.
+fn same_moment(changed: &Changed, what: &str, since: i64, until: i64) -> Option<Diagnostic> {
+    let stuck = !changed.last_page
+        && !changed.values.is_empty()
+        && changed
+            .values
+            .iter()
+            .all(|v| v.updated_time.is_none_or(|t| t == until));
+    stuck.then(|| Diagnostic {
+        severity: tollgate_plugin_api::Severity::Error,
+        code: "worklogs-same-moment".into(),
+        message: format!(
+            "Jira's /worklog/{what} answered a full page of {} worklogs all saved at the same millisecond ({until}); any more saved at that moment cannot be paged through and are missing from this sync",
+            changed.values.len()
+        ),
+        location: Some(format!("worklog/{what}?since={since}")),
+    })
 }
 
 /// `/worklog/list` requests for these worklog ids, 1000 a request (Jira's limit). Reads sent
