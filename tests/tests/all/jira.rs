@@ -33,6 +33,20 @@ async fn synced(
     (dir, session, doc)
 }
 
+/// Move the sandbox's clock past the minute Jira hides from `/worklog/updated`, forget its
+/// requests, and sync the one connection.
+async fn sync_past_the_minute(
+    session: &tollgate_host::app::Session,
+    sandbox: &Sandbox,
+) -> tollgate_host::sync::SyncSummary {
+    sandbox.advance_clock(std::time::Duration::from_secs(90));
+    sandbox.clear_requests();
+    sync_all(session, None, SyncFlags::default())
+        .await
+        .unwrap()
+        .remove(0)
+}
+
 /// The worklog ids the requests asked `/worklog/list` for, in the order asked (their bodies
 /// recorded).
 fn listed_worklog_ids(requests: &[tollgate_sandbox::RecordedRequest]) -> Vec<u64> {
@@ -478,12 +492,7 @@ async fn an_incremental_sync_asks_only_for_what_changed() {
     );
 
     // A minute later they are.
-    sandbox.advance_clock(std::time::Duration::from_secs(90));
-    sandbox.clear_requests();
-    let summary = sync_all(&session, None, SyncFlags::default())
-        .await
-        .unwrap()
-        .remove(0);
+    let summary = sync_past_the_minute(&session, &sandbox).await;
     let entries = summary
         .streams
         .iter()
@@ -1029,12 +1038,7 @@ async fn the_worklogs_of_a_page_are_read_beside_the_next_page_each_once() {
         }
         ids
     };
-    sandbox.advance_clock(std::time::Duration::from_secs(90));
-    sandbox.clear_requests();
-    let summary = sync_all(&session, None, SyncFlags::default())
-        .await
-        .unwrap()
-        .remove(0);
+    let summary = sync_past_the_minute(&session, &sandbox).await;
     assert_eq!(
         summary.stream("time-entries").unwrap().deleted as usize,
         gone.len()
