@@ -675,6 +675,8 @@ async fn sync_stream(
     // The next page, asked for while this one is converted and committed (the plugin's call
     // and the store's work run side by side); dropped, and so stopped, on any early return.
     let mut ahead: Option<PullAhead> = None;
+    // What a pull on a task of its own owns: cloned once a stream, shared by every page's.
+    let owned = std::sync::Arc::new((runtime.clone(), plugin.clone(), ctx.clone()));
     while !done {
         if options.stop.as_ref().is_some_and(Stop::requested) {
             return Err(SyncError::Stopped {
@@ -752,9 +754,7 @@ async fn sync_stream(
             && summary.pages + 1 < options.max_pages
         {
             ahead = Some(PullAhead::start(
-                runtime,
-                plugin,
-                ctx,
+                owned.clone(),
                 PullRequest {
                     cursor: Some(next.clone()),
                     ..request
@@ -900,16 +900,20 @@ type PullOutcome =
 
 impl PullAhead {
     fn start(
-        runtime: &Runtime,
-        plugin: &tollgate_runtime::LoadedPlugin,
-        ctx: &tollgate_runtime::JobContext,
+        owned: std::sync::Arc<(
+            Runtime,
+            tollgate_runtime::LoadedPlugin,
+            tollgate_runtime::JobContext,
+        )>,
         request: PullRequest,
         left: Duration,
     ) -> PullAhead {
-        let (runtime, plugin, ctx) = (runtime.clone(), plugin.clone(), ctx.clone());
         PullAhead(tokio::spawn(
-            async move { tokio::time::timeout(left, runtime.pull(&plugin, &ctx, request)).await }
-                .instrument(tracing::Span::current()),
+            async move {
+                let (runtime, plugin, ctx) = &*owned;
+                tokio::time::timeout(left, runtime.pull(plugin, ctx, request)).await
+            }
+            .instrument(tracing::Span::current()),
         ))
     }
 
