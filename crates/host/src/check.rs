@@ -74,7 +74,11 @@ pub fn run_checks(
             today: as_of.to_string(),
         },
     );
+    // The portfolio and then the evaluated findings are let go as soon as they are used: the
+    // findings read back (with their history) are the third large value, not held beside them.
+    drop(portfolio);
     let changes = store.record_findings(&findings, &crate::clock::now())?;
+    drop(findings);
     let mut open = store.findings(false)?;
     open.sort_by(|a, b| {
         b.finding
