@@ -24,7 +24,7 @@ PLATFORM_PATHS = [
     '/rest/api/3/comment/{commentId}/properties/{propertyKey}',
     '/rest/api/3/serverInfo', '/rest/api/3/project/{projectIdOrKey}',
     '/rest/api/3/issue/{issueIdOrKey}/transitions', '/rest/api/3/search/approximate-count',
-    '/rest/api/3/issue/{issueIdOrKey}/changelog',
+    '/rest/api/3/issue/{issueIdOrKey}/changelog', '/rest/api/3/issue/bulkfetch',
 ]
 AGILE_PATHS = [
     '/rest/agile/1.0/board', '/rest/agile/1.0/board/{boardId}/sprint',

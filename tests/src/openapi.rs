@@ -107,9 +107,10 @@ impl Spec {
         );
         let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
         let paths = self.doc["paths"].as_object().unwrap();
+        // The most specific template that fits: `issue/bulkfetch` before `issue/{issueIdOrKey}`.
         let template = paths
             .keys()
-            .find(|t| {
+            .filter(|t| {
                 let ts: Vec<&str> = t.split('/').collect();
                 ts.len() == segments.len()
                     && ts
@@ -117,6 +118,7 @@ impl Spec {
                         .zip(&segments)
                         .all(|(t, s)| (t.starts_with('{') && t.ends_with('}')) || t == s)
             })
+            .min_by_key(|t| t.matches('{').count())
             .ok_or_else(|| format!("{method} {path}: no such path in the Jira documents"))?;
         let op = paths[template]
             .get(method.to_ascii_lowercase())

@@ -86,6 +86,9 @@ struct Shared {
     /// Tracker requests being answered now, and the most there have been at once.
     in_flight: std::sync::atomic::AtomicU64,
     peak_in_flight: std::sync::atomic::AtomicU64,
+    /// Issues a bulk fetch lists under `issueErrors` instead of returning, and how many more
+    /// times (Jira's "retriable error or payload constraint").
+    bulk_fetch_failures: Mutex<std::collections::BTreeMap<u64, u32>>,
 }
 
 impl Shared {
@@ -194,6 +197,7 @@ impl Sandbox {
             served: std::sync::atomic::AtomicU64::new(0),
             in_flight: std::sync::atomic::AtomicU64::new(0),
             peak_in_flight: std::sync::atomic::AtomicU64::new(0),
+            bulk_fetch_failures: Mutex::default(),
             faults: Mutex::new(faults::FaultState {
                 spec: options.faults,
                 ..Default::default()
@@ -281,6 +285,17 @@ impl Sandbox {
         self.shared
             .clock_offset_ms
             .fetch_add(by.as_millis() as i64, Ordering::SeqCst);
+    }
+
+    /// Make the next `times` bulk fetches (`POST /rest/api/3/issue/bulkfetch`) that ask for the
+    /// issue with this id list it under `issueErrors`, as Jira does on a retriable error,
+    /// instead of returning it.
+    pub fn fail_bulk_fetch(&self, issue_id: u64, times: u32) {
+        self.shared
+            .bulk_fetch_failures
+            .lock()
+            .unwrap()
+            .insert(issue_id, times);
     }
 
     /// Inject these faults from now on (`None`: answer normally).

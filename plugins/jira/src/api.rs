@@ -6,7 +6,7 @@ use crate::Deployment;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tollgate_plugin_api::PluginError;
-use tollgate_plugin_api::http::{Client, with_query};
+use tollgate_plugin_api::http::{Client, Request, Response, with_query};
 
 /// The logical connection name this plugin sends requests to.
 pub const CONNECTION: &str = "jira";
@@ -106,13 +106,7 @@ pub fn search_page(
     match deployment {
         Deployment::Cloud => {
             let page: CloudPage = response.json()?;
-            let next = match (page.next_page_token, page.is_last) {
-                (Some(token), Some(false) | None) => Some(SearchPosition {
-                    token: Some(token),
-                    start_at: 0,
-                }),
-                _ => None,
-            };
+            let next = cloud_next(page.next_page_token, page.is_last);
             Ok(SearchPage {
                 issues: page.issues,
                 next,
@@ -131,6 +125,80 @@ pub fn search_page(
             })
         }
     }
+}
+
+/// Cloud: the most issues a page of `/search/jql` holds when it asks for ids only.
+pub const ID_PAGE_SIZE: usize = 5000;
+
+/// The most issues one `POST /issue/bulkfetch` returns.
+pub const BULK_FETCH_SIZE: usize = 100;
+
+/// A page of issue ids (a Cloud search with `fields=id`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdPage {
+    issues: Vec<IssueId>,
+    next_page_token: Option<String>,
+    #[serde(default)]
+    is_last: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct IssueId {
+    id: String,
+}
+
+/// Where a Cloud search goes on: at the token, unless it is absent or `isLast` is true.
+fn cloud_next(token: Option<String>, is_last: Option<bool>) -> Option<SearchPosition> {
+    match (token, is_last) {
+        (Some(token), Some(false) | None) => Some(SearchPosition {
+            token: Some(token),
+            start_at: 0,
+        }),
+        _ => None,
+    }
+}
+
+/// The ids of a Cloud id page, and where the next one starts (`None`: this was the last).
+pub fn id_page(response: &Response) -> Result<(Vec<String>, Option<SearchPosition>), PluginError> {
+    let page: IdPage = response.json()?;
+    let next = cloud_next(page.next_page_token, page.is_last);
+    Ok((page.issues.into_iter().map(|i| i.id).collect(), next))
+}
+
+/// What a bulk fetch answers. `issues` is required: an answer without it is an error, never
+/// "no issues".
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BulkIssues {
+    issues: Vec<Issue>,
+    #[serde(default)]
+    issue_errors: Vec<BulkIssueError>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BulkIssueError {
+    id: Option<String>,
+    error_message: Option<String>,
+}
+
+/// The issues of a bulk fetch. Issues Jira could not load this time (`issueErrors`, "a
+/// retriable error or payload constraint") make the answer a transient error naming them, so
+/// the host asks again rather than the page going on without them. Issues it does not return
+/// at all are ones it no longer finds or the account may not see: deleted or moved since the
+/// ids were read, as a search would not have returned them either.
+pub fn bulk_issues(response: &Response) -> Result<Vec<Issue>, PluginError> {
+    let answer: BulkIssues = response.json()?;
+    if let Some(first) = answer.issue_errors.first() {
+        return Err(PluginError::Transient(format!(
+            "Jira could not load {} issue(s) of a bulk fetch, e.g. issue {}: {}",
+            answer.issue_errors.len(),
+            first.id.as_deref().unwrap_or("(no id)"),
+            first.error_message.as_deref().unwrap_or("(no message)")
+        )));
+    }
+    Ok(answer.issues)
 }
 
 /// The Jira API of one deployment.
@@ -191,7 +259,23 @@ impl Jira {
         at: &SearchPosition,
         page_size: u32,
     ) -> Result<SearchPage, PluginError> {
-        match self.deployment {
+        let request = self.search_request(jql, fields, expand, at, page_size)?;
+        let response = tollgate_plugin_api::http::send_all(&[request])
+            .pop()
+            .ok_or_else(|| PluginError::Internal("send-all answered no request".into()))??;
+        search_page(self.deployment, &response)
+    }
+
+    /// The request for one page of a JQL search, POSTed (id lists make long queries).
+    pub fn search_request(
+        &self,
+        jql: &str,
+        fields: &[String],
+        expand: &[&str],
+        at: &SearchPosition,
+        page_size: u32,
+    ) -> Result<Request, PluginError> {
+        let (path, body) = match self.deployment {
             Deployment::Cloud => {
                 let mut body = serde_json::json!({
                     "jql": jql,
@@ -204,10 +288,7 @@ impl Jira {
                 if let Some(t) = &at.token {
                     body["nextPageToken"] = Value::String(t.clone());
                 }
-                let response = self
-                    .client
-                    .query_json(&format!("{}/search/jql", self.api()), &body)?;
-                search_page(self.deployment, &response)
+                (format!("{}/search/jql", self.api()), body)
             }
             Deployment::DataCenter => {
                 let mut body = serde_json::json!({
@@ -219,12 +300,76 @@ impl Jira {
                 if !expand.is_empty() {
                     body["expand"] = serde_json::json!(expand);
                 }
-                let response = self
-                    .client
-                    .query_json(&format!("{}/search", self.api()), &body)?;
-                search_page(self.deployment, &response)
+                (format!("{}/search", self.api()), body)
+            }
+        };
+        self.client.query_request(&path, &body)
+    }
+
+    /// Every issue of several searches, their first pages asked for side by side (16 at a
+    /// time), the pages after a first one (a search with more than a page of hits) one after
+    /// another. The issues come search by search, each in its own order.
+    pub fn search_all_of(
+        &self,
+        jqls: &[String],
+        fields: &[String],
+    ) -> Result<Vec<Issue>, PluginError> {
+        let mut out = Vec::new();
+        let start = SearchPosition::default();
+        for group in jqls.chunks(tollgate_plugin_api::http::MAX_REQUESTS_PER_BATCH) {
+            let requests = group
+                .iter()
+                .map(|jql| self.search_request(jql, fields, &[], &start, 100))
+                .collect::<Result<Vec<_>, _>>()?;
+            let answers = tollgate_plugin_api::http::send_all(&requests);
+            for (jql, answer) in group.iter().zip(answers) {
+                let mut page = search_page(self.deployment, &answer?)?;
+                loop {
+                    out.extend(page.issues);
+                    match page.next {
+                        Some(at) => page = self.search(jql, fields, &at, 100)?,
+                        None => break,
+                    }
+                }
             }
         }
+        Ok(out)
+    }
+
+    /// Cloud: the request for a page of the ids of the issues `jql` finds, `size` at most
+    /// (Jira serves up to 5,000).
+    pub fn id_search_request(
+        &self,
+        jql: &str,
+        at: &SearchPosition,
+        size: usize,
+    ) -> Result<Request, PluginError> {
+        let mut body = serde_json::json!({
+            "jql": jql,
+            "fields": ["id"],
+            "maxResults": size.clamp(1, ID_PAGE_SIZE),
+        });
+        if let Some(t) = &at.token {
+            body["nextPageToken"] = Value::String(t.clone());
+        }
+        self.client
+            .query_request(&format!("{}/search/jql", self.api()), &body)
+    }
+
+    /// Cloud: the request for up to 100 issues by id, with these fields and expansions.
+    pub fn bulk_fetch_request(
+        &self,
+        ids: &[String],
+        fields: &[String],
+        expand: &[&str],
+    ) -> Result<Request, PluginError> {
+        let body = serde_json::json!({
+            "issueIdsOrKeys": ids,
+            "fields": fields,
+            "expand": expand,
+        });
+        self.client
+            .query_request(&format!("{}/issue/bulkfetch", self.api()), &body)
     }
 
     /// Every page of a search, for bounded look-ups (risks of a page of epics, the issues of a

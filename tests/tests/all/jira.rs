@@ -303,13 +303,13 @@ fn entered(doc: &Value, key: &str) -> Vec<(String, String)> {
 async fn an_epics_history_is_read_whole_even_where_a_search_embeds_only_its_latest_entries() {
     for face in [JiraFace::Cloud, JiraFace::DataCenter] {
         let sandbox = sandbox().await;
-        // 30 later edits push BIZ-9's gate moves out of the 20 entries Cloud embeds in a
-        // search; its KPI is measured once more on a new day, and once with a value that is
-        // not a number.
+        // 50 later edits push BIZ-9's gate moves out of the 20 entries Cloud embeds in a
+        // search and the 40 of a bulk fetch (a full pass reads epics by id, in bulk); its KPI
+        // is measured once more on a new day, and once with a value that is not a number.
         let now = sandbox.now_ms();
         {
             let mut d = sandbox.jira();
-            for n in 0..30 {
+            for n in 0..50 {
                 assert!(d.edit_summary(
                     "BIZ-9",
                     &format!("Savings goals ({n})"),
@@ -1091,4 +1091,143 @@ async fn a_full_page_of_worklogs_saved_in_one_millisecond_is_reported_not_skippe
                 && d.message.contains("1000 worklogs")),
         "{diagnostics:?}"
     );
+}
+
+/// The ids a bulk fetch asked for.
+fn bulk_fetched_ids(request: &tollgate_sandbox::RecordedRequest) -> Vec<String> {
+    let body: Value = serde_json::from_slice(request.request_body.as_ref().unwrap()).unwrap();
+    body["issueIdsOrKeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_stories_are_read_by_id_in_bulk_fetches_side_by_side_and_a_failed_one_is_asked_again() {
+    // 30 epics: 300 stories below them, bulk fetches of 100; a tracker 30 ms away, so
+    // requests sent together are seen together.
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tollgate_tests::synthetic_jira(dir.path(), 30, 30, "").await;
+    sandbox.record_bodies(true);
+    let stories: Vec<u64> = {
+        let d = sandbox.jira();
+        d.issues
+            .iter()
+            .filter(|i| tollgate_sandbox::jira::data::ISSUE_TYPES[i.issue_type].name == "Story")
+            .map(|i| i.id)
+            .collect()
+    };
+    assert!(stories.len() >= 300, "{} stories", stories.len());
+    let epics = {
+        let d = sandbox.jira();
+        d.issues
+            .iter()
+            .filter(|i| {
+                tollgate_sandbox::jira::data::ISSUE_TYPES[i.issue_type].hierarchy_level == 1
+            })
+            .count()
+    };
+    assert_eq!(epics, 30);
+    let session = session(dir.path()).await;
+    let summary = sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap()
+        .remove(0);
+    let work_items = summary.stream("work-items").unwrap().written as usize;
+    let requests = sandbox.requests();
+    let fetches: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path.ends_with("/issue/bulkfetch"))
+        .collect();
+    let mut asked: Vec<String> = fetches.iter().flat_map(|r| bulk_fetched_ids(r)).collect();
+    assert!(fetches.iter().all(|r| bulk_fetched_ids(r).len() <= 100));
+    let n = asked.len();
+    asked.sort();
+    asked.dedup();
+    // The epics are read the same way, by the initiatives stream.
+    assert_eq!(
+        (n, asked.len()),
+        (work_items + epics, work_items + epics),
+        "each story and epic asked for once"
+    );
+    let doc = export(&session, &sandbox);
+    assert_eq!(records(&doc, "work-item").len(), work_items);
+    for id in &stories {
+        assert!(asked.contains(&id.to_string()), "story {id} fetched");
+    }
+    // Side by side: the stories' bulk fetches were in flight together (the epics' one, of
+    // 30, is alone in its page), and never more than the connection's
+    // `max_concurrent_requests` (4) requests at once.
+    let fetches: Vec<_> = fetches
+        .into_iter()
+        .filter(|r| stories.contains(&bulk_fetched_ids(r)[0].parse().unwrap()))
+        .collect();
+    assert_eq!(fetches.len(), 3);
+    let beside = fetches
+        .iter()
+        .filter(|r| {
+            fetches.iter().any(|o| {
+                !std::ptr::eq::<tollgate_sandbox::RecordedRequest>(**r, *o)
+                    && o.received < r.answered
+                    && r.received < o.answered
+            })
+        })
+        .count();
+    assert!(
+        beside * 10 >= fetches.len() * 9,
+        "{beside} of {}",
+        fetches.len()
+    );
+    assert!(sandbox.peak_in_flight() <= 4);
+    // The ids come from searches asking for ids only, 5,000 a page.
+    let id_searches = requests
+        .iter()
+        .filter(|r| r.path.ends_with("/search/jql"))
+        .filter(|r| {
+            let body: Value = serde_json::from_slice(r.request_body.as_ref().unwrap()).unwrap();
+            body["fields"] == serde_json::json!(["id"])
+        })
+        .count();
+    assert_eq!(id_searches, 2, "an id page of epics, one of stories");
+    assert_faithful(&sandbox);
+
+    // Jira could not load a story this time (`issueErrors`): the page is asked for again and
+    // the story is stored, not swept away by the full sync.
+    let flaky = stories[7];
+    sandbox.fail_bulk_fetch(flaky, 1);
+    sandbox.clear_requests();
+    let full = SyncFlags {
+        full: true,
+        ..SyncFlags::default()
+    };
+    let summary = sync_all(&session, None, full).await.unwrap().remove(0);
+    assert_eq!(summary.stream("work-items").unwrap().deleted, 0);
+    let asked_for_flaky = sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/issue/bulkfetch"))
+        .filter(|r| bulk_fetched_ids(r).contains(&flaky.to_string()))
+        .count();
+    assert_eq!(asked_for_flaky, 2, "asked again after the issue error");
+    let doc = export(&session, &sandbox);
+    assert_eq!(records(&doc, "work-item").len(), work_items);
+
+    // One that keeps failing fails the sync, naming it, and deletes nothing.
+    sandbox.fail_bulk_fetch(flaky, 1000);
+    let err = sync_all(&session, None, full).await.unwrap_err();
+    let text = format!("{:#}", err.error);
+    assert!(
+        text.contains("could not load") && text.contains(&flaky.to_string()),
+        "{text}"
+    );
+    let doc = export(&session, &sandbox);
+    // (The export holds live records only: a story swept away would be missing here.)
+    assert_eq!(
+        records(&doc, "work-item").len(),
+        work_items,
+        "nothing swept"
+    );
+    assert_faithful(&sandbox);
 }

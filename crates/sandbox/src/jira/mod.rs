@@ -106,6 +106,7 @@ pub(crate) fn router(shared: Arc<Shared>, flavour: Flavour) -> Router {
             "/rest/api/{version}/search/approximate-count",
             post(approximate_count),
         )
+        .route("/rest/api/{version}/issue/bulkfetch", post(bulk_fetch))
         .route(
             "/rest/api/{version}/issue/{key}",
             get(get_issue).put(edit_issue),

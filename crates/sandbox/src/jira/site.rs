@@ -131,6 +131,132 @@ pub(super) async fn get_issue(
     crate::json_response(StatusCode::OK, v)
 }
 
+/// The credentials check of a resource only Cloud has: Data Center answers 404, as its
+/// servlet does for a path it does not know.
+fn cloud_only(ctx: &Ctx, headers: &HeaderMap, version: &str) -> Result<(), Response> {
+    gate(ctx, headers, Some(version))?;
+    if ctx.flavour == Flavour::DataCenter {
+        return Err(error(StatusCode::NOT_FOUND, "null for uri"));
+    }
+    Ok(())
+}
+
+/// At most this many issues a bulk fetch.
+const BULK_FETCH_MAX: usize = 100;
+
+/// `POST /rest/api/{2,3}/issue/bulkfetch` (Cloud): up to 100 issues by id or key, with
+/// `fields` (navigable ones by default) and `expand` (a list here, unlike the search's string;
+/// `changelog` is served, 40 entries at most).
+/// The issues come back in ascending id order; ids or keys that match no issue are left out
+/// without a word, as Jira leaves out what it cannot find or the caller may not see; issues
+/// that failed to load (see [`crate::Sandbox::fail_bulk_fetch`]) are listed under
+/// `issueErrors`. No ids, more than 100, or a body of another shape: 400.
+pub(super) async fn bulk_fetch(
+    State(ctx): State<Ctx>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = cloud_only(&ctx, &headers, &version) {
+        return r;
+    }
+    let bad = |m: &str| error(StatusCode::BAD_REQUEST, m);
+    let Ok(Value::Object(v)) = serde_json::from_slice::<Value>(&body) else {
+        return bad("The request body is not a JSON object.");
+    };
+    if let Some(k) = v.keys().find(|k| {
+        !matches!(
+            k.as_str(),
+            "issueIdsOrKeys" | "fields" | "expand" | "fieldsByKeys" | "properties"
+        )
+    }) {
+        return bad(&format!(
+            "Unrecognized field \"{k}\" (class BulkFetchIssueRequestBean), not marked as ignorable"
+        ));
+    }
+    let strings = |name: &str| -> Result<Vec<String>, Response> {
+        match v.get(name) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|e| e.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| bad(&format!("`{name}` must be a list of strings."))),
+            Some(_) => Err(bad(&format!(
+                "Cannot deserialize `{name}`: expected a list of strings."
+            ))),
+        }
+    };
+    let (ids, fields, expand) = match (
+        strings("issueIdsOrKeys"),
+        strings("fields"),
+        strings("expand"),
+    ) {
+        (Ok(i), Ok(f), Ok(e)) => (i, f, e),
+        (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return r,
+    };
+    if ids.is_empty() {
+        return bad("No issue IDs or keys were given (issueIdsOrKeys).");
+    }
+    if ids.len() > BULK_FETCH_MAX {
+        return bad(&format!(
+            "At most {BULK_FETCH_MAX} issues can be fetched at once; {} were asked for.",
+            ids.len()
+        ));
+    }
+    let data = ctx.shared.jira.read().unwrap();
+    let mut found: Vec<&Issue> = Vec::with_capacity(ids.len());
+    let mut errors = Vec::new();
+    {
+        let mut failures = ctx.shared.bulk_fetch_failures.lock().unwrap();
+        for wanted in &ids {
+            let Some(issue) = data.issue(wanted).or_else(|| {
+                data.issues
+                    .iter()
+                    .find(|i| i.key.eq_ignore_ascii_case(wanted))
+            }) else {
+                continue;
+            };
+            if found.iter().any(|i| i.id == issue.id) {
+                continue;
+            }
+            match failures.get_mut(&issue.id) {
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    errors.push(json!({
+                        "id": issue.id.to_string(),
+                        "errorMessage": "The issue could not be retrieved, try again later."
+                    }));
+                }
+                _ => found.push(issue),
+            }
+        }
+    }
+    found.sort_by_key(|i| i.id);
+    let base = base_url(&headers, &ctx);
+    let wanted = Wanted::parse(&fields, true);
+    let issues: Vec<Value> = found
+        .iter()
+        .map(|i| {
+            let mut out = issue_json(&ctx, &base, &version, &data, i, &wanted, false);
+            if expand.iter().any(|e| e == "changelog") {
+                out["changelog"] =
+                    changelog_json(&ctx, &base, &data, i, BULK_FETCH_CHANGELOG_LIMIT);
+            }
+            out
+        })
+        .collect();
+    // `BulkIssueResults` is closed: the issues and the errors, nothing else (the document's
+    // example shows an `expand` its schema does not allow; the schema is what clients read).
+    crate::json_response(
+        StatusCode::OK,
+        json!({"issues": issues, "issueErrors": errors}),
+    )
+}
+
+/// The changelog entries a bulk-fetched issue carries, at most ("a maximum of 40").
+const BULK_FETCH_CHANGELOG_LIMIT: usize = 40;
+
 /// `GET /rest/api/3/issue/{key}/changelog` (Cloud): the history, a page at a time.
 pub(super) async fn issue_changelog(
     State(ctx): State<Ctx>,
@@ -138,11 +264,8 @@ pub(super) async fn issue_changelog(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = gate(&ctx, &headers, Some(&version)) {
+    if let Err(r) = cloud_only(&ctx, &headers, &version) {
         return r;
-    }
-    if ctx.flavour == Flavour::DataCenter {
-        return error(StatusCode::NOT_FOUND, "null for uri");
     }
     let ps = params(&q);
     let (start, max) = match page_args(&ps, 100, 1, 100) {
@@ -257,11 +380,8 @@ pub(super) async fn approximate_count(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = gate(&ctx, &headers, Some(&version)) {
+    if let Err(r) = cloud_only(&ctx, &headers, &version) {
         return r;
-    }
-    if ctx.flavour == Flavour::DataCenter {
-        return error(StatusCode::NOT_FOUND, "null for uri");
     }
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return error(

@@ -42,7 +42,7 @@ pub fn initiatives(
     page_size: u32,
 ) -> Result<Page, PluginError> {
     let mut page = Page::default();
-    let cursor = open_cursor(jira, settings, cursor, &mut page)?;
+    let mut cursor = open_cursor(jira, settings, cursor, &mut page)?;
     let jql = format!(
         "project = {} AND issuetype in ({}){} ORDER BY key ASC",
         jql_list(&[&settings.project]),
@@ -64,22 +64,21 @@ pub fn initiatives(
         wanted.push("issuelinks".to_string());
     }
     wanted.extend(cursor.fields.ids_of(INITIATIVE_ATTRIBUTES));
-    let result = jira.search_expanded(
+    // A full pass reads the epics by id, in bulk (see `next_issues`); an incremental one reads
+    // the few changed ones from the search itself.
+    let by_ids = checkpoint.is_none();
+    let (issues, more) = next_issues(
+        jira,
         &jql,
         &wanted,
         &["changelog"],
-        &cursor.at,
-        page_size.clamp(1, 100),
+        &mut cursor,
+        page_size,
+        by_ids,
     )?;
-    let (risks, risks_unread) = risks_of(
-        jira,
-        settings,
-        &cursor,
-        &result.issues,
-        &mut page.diagnostics,
-    )?;
+    let (risks, risks_unread) = risks_of(jira, settings, &cursor, &issues, &mut page.diagnostics)?;
     let mut newest = cursor.newest.clone();
-    for issue in &result.issues {
+    for issue in &issues {
         let key = issue.key();
         let mut r = Reader::new(&cursor.fields, key.clone(), &issue.fields);
         let updated = r.system_timestamp("updated", "source_updated");
@@ -217,8 +216,12 @@ pub fn initiatives(
         );
     }
     let cursor = IssueCursor { newest, ..cursor };
-    Ok(finish(page, cursor, result.next, checkpoint))
+    let next = more.then(|| cursor.at.clone());
+    Ok(finish(page, cursor, next, checkpoint))
 }
+
+/// The epics whose risks one search asks for.
+const RISK_SEARCH_EPICS: usize = 100;
 
 /// Risks by the key of their epic.
 type RisksByEpic = BTreeMap<String, Vec<Risk>>;
@@ -241,12 +244,18 @@ fn risks_of(
     let Some(link) = parent_clause(jira.deployment, &cursor.fields) else {
         return Ok((out, unread));
     };
-    let jql = format!(
-        "project = {} AND issuetype in ({}) AND {link} in ({}) ORDER BY key ASC",
-        jql_list(&[&settings.project]),
-        jql_list(&cursor.risk_types),
-        jql_list(&keys)
-    );
+    // The risks of 100 epics a search, the searches side by side.
+    let jqls: Vec<String> = keys
+        .chunks(RISK_SEARCH_EPICS)
+        .map(|chunk| {
+            format!(
+                "project = {} AND issuetype in ({}) AND {link} in ({}) ORDER BY key ASC",
+                jql_list(&[&settings.project]),
+                jql_list(&cursor.risk_types),
+                jql_list(chunk)
+            )
+        })
+        .collect();
     let mut wanted = vec![
         "summary".to_string(),
         "assignee".to_string(),
@@ -257,7 +266,7 @@ fn risks_of(
             .fields
             .ids_of(&["probability", "impact", "mitigation", "epic-link"]),
     );
-    for issue in jira.search_all(&jql, &wanted)? {
+    for issue in jira.search_all_of(&jqls, &wanted)? {
         let Some(epic) = parent_key(jira.deployment, &cursor.fields, &issue) else {
             continue;
         };

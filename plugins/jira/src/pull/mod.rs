@@ -13,14 +13,17 @@ pub use sprints::sprints;
 pub use time_entries::time_entries;
 pub use work_items::work_items;
 
-use crate::api::{Issue, Jira, SearchPosition, jql_list, jql_minute, rfc3339};
+use crate::api::{
+    BULK_FETCH_SIZE, Issue, Jira, SearchPosition, bulk_issues, id_page, jql_list, jql_minute,
+    rfc3339,
+};
 use crate::fields::{FieldMap, Reader, vocabulary};
 use crate::rich_text::comment_text;
 use crate::{Deployment, Settings};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use tollgate_plugin_api::http::{Response, send_all};
+use tollgate_plugin_api::http::{MAX_REQUESTS_PER_BATCH, Response, send_all};
 use tollgate_plugin_api::{
     Deletion, Dependency, Diagnostic, DmoRecord, Entity, EntityKind, GateDecision, Initiative, Kpi,
     Page, PluginError, Risk, Sprint, TimeEntry, WorkItem, paging, record,
@@ -35,6 +38,12 @@ pub(super) struct IssueCursor {
     risk_types: Vec<String>,
     /// The newest `updated` seen so far in this pass, as Jira wrote it.
     newest: Option<String>,
+    /// Cloud, streams read through ids: the ids of the last id page not fetched yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    ids: Vec<String>,
+    /// Cloud, streams read through ids: the id pages are all read (`at` is spent).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    ids_done: bool,
 }
 
 /// Checkpoint of the issue streams: the newest `updated` of the last completed pass.
@@ -101,6 +110,8 @@ pub(super) fn start_issue_cursor(
         epic_types,
         risk_types,
         newest: None,
+        ids: Vec::new(),
+        ids_done: false,
     })
 }
 
@@ -187,6 +198,76 @@ pub(super) fn updated_clause(checkpoint: Option<&str>) -> Result<String, PluginE
         ))
     })?;
     Ok(format!(" AND updated >= \"{minute}\""))
+}
+
+/// The next issues of a stream's search, the cursor moved past them; `false` once the search
+/// is read to its end.
+///
+/// Data Center, and `by_ids` false (an incremental pass, whose changes are typically a page or
+/// two: one round trip each, where ids then issues would be two): a page of the search itself
+/// (`page_size` issues, at most 100). Cloud with `by_ids`: the ids
+/// first (`fields=id`, as many a page as a call fetches, chained by token), then the issues
+/// themselves through
+/// `POST /issue/bulkfetch`, 100 a request, up to 15 requests side by side a page, as
+/// Atlassian advises for throughput: the search's own pages of 100 issues can only be read one
+/// after another, the bulk fetches of known ids need not wait for each other. The next id page
+/// is asked for beside the bulk fetches that use up the last ids of a page.
+pub(super) fn next_issues(
+    jira: &Jira,
+    jql: &str,
+    fields: &[String],
+    expand: &[&str],
+    cursor: &mut IssueCursor,
+    page_size: u32,
+    by_ids: bool,
+) -> Result<(Vec<Issue>, bool), PluginError> {
+    if jira.deployment == Deployment::DataCenter || !by_ids {
+        let result =
+            jira.search_expanded(jql, fields, expand, &cursor.at, page_size.clamp(1, 100))?;
+        let more = result.next.is_some();
+        cursor.at = result.next.unwrap_or_default();
+        return Ok((result.issues, more));
+    }
+    // A page's ids are what one call fetches, so the cursor carries at most a page of them
+    // (well within its 64 KiB).
+    let per_request = (page_size as usize).clamp(1, BULK_FETCH_SIZE);
+    let per_call = per_request * (MAX_REQUESTS_PER_BATCH - 1);
+    if cursor.ids.is_empty() && !cursor.ids_done {
+        // The first id page of the pass (or of a cursor written before ids were read).
+        let answer = send_all(&[jira.id_search_request(jql, &cursor.at, per_call)?])
+            .pop()
+            .ok_or_else(|| PluginError::Internal("send-all answered no request".into()))??;
+        let (ids, next) = id_page(&answer)?;
+        cursor.ids = ids;
+        cursor.ids_done = next.is_none();
+        cursor.at = next.unwrap_or_default();
+    }
+    let take = cursor.ids.len().min(per_call);
+    let batch: Vec<String> = cursor.ids.drain(..take).collect();
+    let mut requests = batch
+        .chunks(per_request)
+        .map(|chunk| jira.bulk_fetch_request(chunk, fields, expand))
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_ids = cursor.ids.is_empty() && !cursor.ids_done;
+    if next_ids {
+        requests.push(jira.id_search_request(jql, &cursor.at, per_call)?);
+    }
+    if requests.is_empty() {
+        return Ok((Vec::new(), false));
+    }
+    let mut answers = send_all(&requests);
+    let ids_answer = if next_ids { answers.pop() } else { None };
+    let mut issues = Vec::with_capacity(batch.len());
+    for answer in answers {
+        issues.extend(bulk_issues(&answer?)?);
+    }
+    if let Some(answer) = ids_answer {
+        let (ids, next) = id_page(&answer?)?;
+        cursor.ids = ids;
+        cursor.ids_done = next.is_none();
+        cursor.at = next.unwrap_or_default();
+    }
+    Ok((issues, !cursor.ids.is_empty() || !cursor.ids_done))
 }
 
 pub(super) fn finish(

@@ -12,7 +12,7 @@ pub fn work_items(
     page_size: u32,
 ) -> Result<Page, PluginError> {
     let mut page = Page::default();
-    let cursor = open_cursor(jira, settings, cursor, &mut page)?;
+    let mut cursor = open_cursor(jira, settings, cursor, &mut page)?;
     let mut excluded = cursor.epic_types.clone();
     excluded.extend(cursor.risk_types.iter().cloned());
     let jql = format!(
@@ -39,9 +39,12 @@ pub fn work_items(
             .fields
             .ids_of(&["story-points", "sprint", "epic-link"]),
     );
-    let result = jira.search(&jql, &wanted, &cursor.at, page_size.clamp(1, 100))?;
+    // A full pass reads the stories by id, in bulk; an incremental one reads the few changed
+    // ones from the search itself.
+    let by_ids = checkpoint.is_none();
+    let (issues, more) = next_issues(jira, &jql, &wanted, &[], &mut cursor, page_size, by_ids)?;
     let mut newest = cursor.newest.clone();
-    for issue in &result.issues {
+    for issue in &issues {
         let key = issue.key();
         let mut r = Reader::new(&cursor.fields, key.clone(), &issue.fields);
         let updated = r.system_timestamp("updated", "source_updated");
@@ -87,5 +90,6 @@ pub fn work_items(
         );
     }
     let cursor = IssueCursor { newest, ..cursor };
-    Ok(finish(page, cursor, result.next, checkpoint))
+    let next = more.then(|| cursor.at.clone());
+    Ok(finish(page, cursor, next, checkpoint))
 }
