@@ -1231,3 +1231,77 @@ async fn the_stories_are_read_by_id_in_bulk_fetches_side_by_side_and_a_failed_on
     );
     assert_faithful(&sandbox);
 }
+
+#[tokio::test]
+async fn a_sync_stopped_between_bulk_pages_resumes_with_the_ids_it_had_not_fetched() {
+    // 200 epics: 2,000 stories, so the work-items stream takes two pages (1,500 stories, then
+    // the 500 whose ids the first page's id search brought and the cursor carries).
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox =
+        tollgate_tests::synthetic_jira(dir.path(), 200, 0, "[sync]\nmax_pages_per_stream = 1\n")
+            .await;
+    sandbox.record_bodies(true);
+    let config = dir.path().join("tollgate.toml");
+    let stopped = session(dir.path()).await;
+    let err = sync_all(&stopped, None, SyncFlags::default())
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{:#}", err.error).contains("max_pages_per_stream"),
+        "{:#}",
+        err.error
+    );
+    let first: Vec<String> = sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/issue/bulkfetch"))
+        .flat_map(bulk_fetched_ids)
+        .collect();
+    drop(stopped);
+    // The same sync, let run to its end, goes on from the cursor: the stories not fetched yet,
+    // each once, without searching for their ids again.
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("max_pages_per_stream = 1", "")).unwrap();
+    sandbox.clear_requests();
+    let session = session(dir.path()).await;
+    sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap();
+    let requests = sandbox.requests();
+    let second: Vec<String> = requests
+        .iter()
+        .filter(|r| r.path.ends_with("/issue/bulkfetch"))
+        .flat_map(bulk_fetched_ids)
+        .collect();
+    let stories = sandbox
+        .jira()
+        .issues
+        .iter()
+        .filter(|i| tollgate_sandbox::jira::data::ISSUE_TYPES[i.issue_type].name == "Story")
+        .map(|i| i.id.to_string())
+        .collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(stories.len(), 2000);
+    let resumed: Vec<&String> = second.iter().filter(|id| stories.contains(*id)).collect();
+    assert_eq!(resumed.len(), 500, "the stories left, and only they");
+    let mut all: Vec<&String> = first
+        .iter()
+        .filter(|id| stories.contains(*id))
+        .chain(resumed)
+        .collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 2000, "every story fetched, once");
+    let story_id_searches = requests
+        .iter()
+        .filter(|r| r.path.ends_with("/search/jql"))
+        .filter(|r| {
+            let body: Value = serde_json::from_slice(r.request_body.as_ref().unwrap()).unwrap();
+            body["fields"] == serde_json::json!(["id"])
+                && body["jql"].as_str().unwrap().contains("issuetype not in")
+        })
+        .count();
+    assert_eq!(story_id_searches, 0, "the ids came with the cursor");
+    let doc = export(&session, &sandbox);
+    assert_eq!(records(&doc, "work-item").len(), 2000);
+    assert_faithful(&sandbox);
+}
