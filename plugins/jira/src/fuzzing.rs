@@ -3,7 +3,7 @@
 //! returns values or errors, never a panic.
 
 use crate::Deployment;
-use crate::api::search_page;
+use crate::api::{bulk_issues, id_page, search_page};
 use crate::fields::{DEFAULT_FIELDS, FieldMap, Reader};
 use tollgate_plugin_api::http::{Method, Response};
 
@@ -17,45 +17,50 @@ pub fn page_decoding(data: &[u8]) {
         headers: vec![("content-type".into(), "application/json".into())],
         body: data.to_vec(),
     };
+    // The same bytes as an id page and as a bulk fetch's answer (Cloud's full passes).
+    let _ = id_page(&response);
+    if let Ok(issues) = bulk_issues(&response) {
+        issues.iter().for_each(read_issue);
+    }
     for deployment in [Deployment::Cloud, Deployment::DataCenter] {
         let Ok(page) = search_page(deployment, &response) else {
             continue;
         };
-        for issue in &page.issues {
-            // Every attribute reads one of the issue's fields, whatever they hold.
-            let keys: Vec<&String> = issue.fields.keys().collect();
-            let map = FieldMap {
-                ids: DEFAULT_FIELDS
-                    .iter()
-                    .enumerate()
-                    .filter(|_| !keys.is_empty())
-                    .map(|(i, (attribute, _))| {
-                        (attribute.to_string(), keys[i % keys.len()].clone())
-                    })
-                    .collect(),
-                names: Default::default(),
-            };
-            let _ = issue.browse_url();
-            let mut r = Reader::new(&map, issue.key(), &issue.fields);
-            for (attribute, _) in DEFAULT_FIELDS {
-                let _ = r.text(attribute);
-                let _ = r.number(attribute);
-                let _ = r.date(attribute);
-                let _ = r.sprint_ids(attribute);
-            }
-            let _ = r.system_text("summary", "title");
-            let _ = r.system_timestamp("updated", "source_updated");
-            let _ = r.system_name("status", "status");
-            let _ = r.labels();
-            let _ = r.take_extra();
-            // The changelog, when the answer carries one, as the initiatives stream reads it.
-            if let Ok((history, _)) = crate::pull::history::embedded(issue) {
-                let mut diagnostics = Vec::new();
-                let _ = crate::pull::history::gate_entries(&map, &history);
-                let _ =
-                    crate::pull::history::kpi_measurements(&map, "X-1", &history, &mut diagnostics);
-            }
-        }
+        page.issues.iter().for_each(read_issue);
+    }
+}
+
+/// Read an issue as the streams do: every attribute, the system fields, the changelog.
+fn read_issue(issue: &crate::api::Issue) {
+    // Every attribute reads one of the issue's fields, whatever they hold.
+    let keys: Vec<&String> = issue.fields.keys().collect();
+    let map = FieldMap {
+        ids: DEFAULT_FIELDS
+            .iter()
+            .enumerate()
+            .filter(|_| !keys.is_empty())
+            .map(|(i, (attribute, _))| (attribute.to_string(), keys[i % keys.len()].clone()))
+            .collect(),
+        names: Default::default(),
+    };
+    let _ = issue.browse_url();
+    let mut r = Reader::new(&map, issue.key(), &issue.fields);
+    for (attribute, _) in DEFAULT_FIELDS {
+        let _ = r.text(attribute);
+        let _ = r.number(attribute);
+        let _ = r.date(attribute);
+        let _ = r.sprint_ids(attribute);
+    }
+    let _ = r.system_text("summary", "title");
+    let _ = r.system_timestamp("updated", "source_updated");
+    let _ = r.system_name("status", "status");
+    let _ = r.labels();
+    let _ = r.take_extra();
+    // The changelog, when the answer carries one, as the initiatives stream reads it.
+    if let Ok((history, _)) = crate::pull::history::embedded(issue) {
+        let mut diagnostics = Vec::new();
+        let _ = crate::pull::history::gate_entries(&map, &history);
+        let _ = crate::pull::history::kpi_measurements(&map, "X-1", &history, &mut diagnostics);
     }
 }
 
