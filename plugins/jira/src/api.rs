@@ -259,11 +259,15 @@ impl Jira {
         at: &SearchPosition,
         page_size: u32,
     ) -> Result<SearchPage, PluginError> {
-        let request = self.search_request(jql, fields, expand, at, page_size)?;
-        let response = tollgate_plugin_api::http::send_all(&[request])
-            .pop()
-            .ok_or_else(|| PluginError::Internal("send-all answered no request".into()))??;
+        let response = self.send(self.search_request(jql, fields, expand, at, page_size)?)?;
         search_page(self.deployment, &response)
+    }
+
+    /// Send one prepared request (its status checked).
+    pub fn send(&self, request: Request) -> Result<Response, PluginError> {
+        tollgate_plugin_api::http::send_all(&[request])
+            .pop()
+            .ok_or_else(|| PluginError::Internal("send-all answered no request".into()))?
     }
 
     /// The request for one page of a JQL search, POSTed (id lists make long queries).
@@ -372,19 +376,10 @@ impl Jira {
             .query_request(&format!("{}/issue/bulkfetch", self.api()), &body)
     }
 
-    /// Every page of a search, for bounded look-ups (risks of a page of epics, the issues of a
-    /// page of worklogs).
+    /// Every page of a search, for bounded look-ups (the issues of a page of worklogs that the
+    /// store does not know).
     pub fn search_all(&self, jql: &str, fields: &[String]) -> Result<Vec<Issue>, PluginError> {
-        let mut at = SearchPosition::default();
-        let mut out = Vec::new();
-        loop {
-            let page = self.search(jql, fields, &at, 100)?;
-            out.extend(page.issues);
-            match page.next {
-                Some(next) => at = next,
-                None => return Ok(out),
-            }
-        }
+        self.search_all_of(&[jql.to_string()], fields)
     }
 
     /// GET with query parameters.

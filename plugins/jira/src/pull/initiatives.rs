@@ -216,8 +216,7 @@ pub fn initiatives(
         );
     }
     let cursor = IssueCursor { newest, ..cursor };
-    let next = more.then(|| cursor.at.clone());
-    Ok(finish(page, cursor, next, checkpoint))
+    Ok(finish(page, cursor, more, checkpoint))
 }
 
 /// The epics whose risks one search asks for.

@@ -234,9 +234,7 @@ pub(super) fn next_issues(
     let per_call = per_request * (MAX_REQUESTS_PER_BATCH - 1);
     if cursor.ids.is_empty() && !cursor.ids_done {
         // The first id page of the pass (or of a cursor written before ids were read).
-        let answer = send_all(&[jira.id_search_request(jql, &cursor.at, per_call)?])
-            .pop()
-            .ok_or_else(|| PluginError::Internal("send-all answered no request".into()))??;
+        let answer = jira.send(jira.id_search_request(jql, &cursor.at, per_call)?)?;
         let (ids, next) = id_page(&answer)?;
         cursor.ids = ids;
         cursor.ids_done = next.is_none();
@@ -270,23 +268,22 @@ pub(super) fn next_issues(
     Ok((issues, !cursor.ids.is_empty() || !cursor.ids_done))
 }
 
+/// The page with where its stream goes on: the cursor while `more` is left of the pass, else
+/// the checkpoint for the next pass.
 pub(super) fn finish(
     mut page: Page,
     cursor: IssueCursor,
-    next: Option<SearchPosition>,
+    more: bool,
     checkpoint: Option<&str>,
 ) -> Page {
-    match next {
-        Some(at) => {
-            page.next_cursor = Some(paging::encode(&IssueCursor { at, ..cursor }));
-        }
-        None => {
-            // Keep the newest timestamp seen; an empty incremental pass keeps the old one.
-            page.checkpoint = cursor
-                .newest
-                .map(|updated| paging::encode(&IssueCheckpoint { updated }))
-                .or_else(|| checkpoint.map(str::to_string));
-        }
+    if more {
+        page.next_cursor = Some(paging::encode(&cursor));
+    } else {
+        // Keep the newest timestamp seen; an empty incremental pass keeps the old one.
+        page.checkpoint = cursor
+            .newest
+            .map(|updated| paging::encode(&IssueCheckpoint { updated }))
+            .or_else(|| checkpoint.map(str::to_string));
     }
     page
 }

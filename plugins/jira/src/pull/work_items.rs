@@ -90,6 +90,5 @@ pub fn work_items(
         );
     }
     let cursor = IssueCursor { newest, ..cursor };
-    let next = more.then(|| cursor.at.clone());
-    Ok(finish(page, cursor, next, checkpoint))
+    Ok(finish(page, cursor, more, checkpoint))
 }
