@@ -1093,6 +1093,30 @@ async fn a_full_page_of_worklogs_saved_in_one_millisecond_is_reported_not_skippe
     );
 }
 
+/// The ids of the sandbox site's stories.
+fn story_ids(sandbox: &Sandbox) -> Vec<u64> {
+    sandbox
+        .jira()
+        .issues
+        .iter()
+        .filter(|i| tollgate_sandbox::jira::data::ISSUE_TYPES[i.issue_type].name == "Story")
+        .map(|i| i.id)
+        .collect()
+}
+
+/// The JQL of the searches that asked for ids only: the first step of reading issues in bulk.
+fn id_search_jqls(requests: &[tollgate_sandbox::RecordedRequest]) -> Vec<String> {
+    requests
+        .iter()
+        .filter(|r| r.path.ends_with("/search/jql"))
+        .filter_map(|r| {
+            let body: Value = serde_json::from_slice(r.request_body.as_ref().unwrap()).unwrap();
+            (body["fields"] == serde_json::json!(["id"]))
+                .then(|| body["jql"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
 /// The ids a bulk fetch asked for.
 fn bulk_fetched_ids(request: &tollgate_sandbox::RecordedRequest) -> Vec<String> {
     let body: Value = serde_json::from_slice(request.request_body.as_ref().unwrap()).unwrap();
@@ -1111,14 +1135,7 @@ async fn the_stories_are_read_by_id_in_bulk_fetches_side_by_side_and_a_failed_on
     let dir = tempfile::tempdir().unwrap();
     let sandbox = tollgate_tests::synthetic_jira(dir.path(), 30, 30, "").await;
     sandbox.record_bodies(true);
-    let stories: Vec<u64> = {
-        let d = sandbox.jira();
-        d.issues
-            .iter()
-            .filter(|i| tollgate_sandbox::jira::data::ISSUE_TYPES[i.issue_type].name == "Story")
-            .map(|i| i.id)
-            .collect()
-    };
+    let stories = story_ids(&sandbox);
     assert!(stories.len() >= 300, "{} stories", stories.len());
     let epics = {
         let d = sandbox.jira();
@@ -1181,15 +1198,8 @@ async fn the_stories_are_read_by_id_in_bulk_fetches_side_by_side_and_a_failed_on
         fetches.len()
     );
     assert!(sandbox.peak_in_flight() <= 4);
-    // The ids come from searches asking for ids only, 5,000 a page.
-    let id_searches = requests
-        .iter()
-        .filter(|r| r.path.ends_with("/search/jql"))
-        .filter(|r| {
-            let body: Value = serde_json::from_slice(r.request_body.as_ref().unwrap()).unwrap();
-            body["fields"] == serde_json::json!(["id"])
-        })
-        .count();
+    // The ids come from searches asking for ids only, a page's worth at a time.
+    let id_searches = id_search_jqls(&requests).len();
     assert_eq!(id_searches, 2, "an id page of epics, one of stories");
     assert_faithful(&sandbox);
 
@@ -1273,12 +1283,9 @@ async fn a_sync_stopped_between_bulk_pages_resumes_with_the_ids_it_had_not_fetch
         .filter(|r| r.path.ends_with("/issue/bulkfetch"))
         .flat_map(bulk_fetched_ids)
         .collect();
-    let stories = sandbox
-        .jira()
-        .issues
+    let stories = story_ids(&sandbox)
         .iter()
-        .filter(|i| tollgate_sandbox::jira::data::ISSUE_TYPES[i.issue_type].name == "Story")
-        .map(|i| i.id.to_string())
+        .map(u64::to_string)
         .collect::<std::collections::BTreeSet<_>>();
     assert_eq!(stories.len(), 2000);
     let resumed: Vec<&String> = second.iter().filter(|id| stories.contains(*id)).collect();
@@ -1291,14 +1298,9 @@ async fn a_sync_stopped_between_bulk_pages_resumes_with_the_ids_it_had_not_fetch
     all.sort();
     all.dedup();
     assert_eq!(all.len(), 2000, "every story fetched, once");
-    let story_id_searches = requests
+    let story_id_searches = id_search_jqls(&requests)
         .iter()
-        .filter(|r| r.path.ends_with("/search/jql"))
-        .filter(|r| {
-            let body: Value = serde_json::from_slice(r.request_body.as_ref().unwrap()).unwrap();
-            body["fields"] == serde_json::json!(["id"])
-                && body["jql"].as_str().unwrap().contains("issuetype not in")
-        })
+        .filter(|jql| jql.contains("issuetype not in"))
         .count();
     assert_eq!(story_id_searches, 0, "the ids came with the cursor");
     let doc = export(&session, &sandbox);
