@@ -287,6 +287,14 @@ impl Sandbox {
             .fetch_add(by.as_millis() as i64, Ordering::SeqCst);
     }
 
+    /// Set the sandbox's clock to this moment (milliseconds since the epoch), earlier or later
+    /// than this machine's: a tracker whose clock is not ours.
+    pub fn set_clock(&self, now_ms: i64) {
+        self.shared
+            .clock_offset_ms
+            .store(now_ms - time::system_now_ms(), Ordering::SeqCst);
+    }
+
     /// Make the next `times` bulk fetches (`POST /rest/api/3/issue/bulkfetch`) that ask for the
     /// issue with this id list it under `issueErrors`, as Jira does on a retriable error,
     /// instead of returning it.

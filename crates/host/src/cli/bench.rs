@@ -261,10 +261,10 @@ fn synced_records(stdout: &str) -> Option<u64> {
 
 /// Fetch every issue (the ids in search pages of 5,000, the issues with the fields the plugin
 /// reads through bulk fetches of 100) and every worklog (`/worklog/updated`, then
-/// `/worklog/list` per 1,000 ids) once. The id pages and the worklog pages are two chains
-/// (each page names the next); the bulk fetches and the worklog lists run beside them,
-/// `concurrency` requests in flight in all, one slot kept for the worklog chain (the longest
-/// path). Returns issues + worklogs fetched.
+/// `/worklog/list` per 1,000 ids) once. The id pages are one chain (each page names the next);
+/// the worklog pages are eight, one a stretch of time, as the plugin reads them; the bulk
+/// fetches and the worklog lists run beside them, `concurrency` requests in flight in all.
+/// Returns issues + worklogs fetched.
 async fn floor(client: &reqwest::Client, base: &str, concurrency: usize) -> Result<u64, Error> {
     use base64::Engine as _;
     let auth = format!(
@@ -275,12 +275,8 @@ async fn floor(client: &reqwest::Client, base: &str, concurrency: usize) -> Resu
             tollgate_sandbox::JIRA_CLOUD_TOKEN
         ))
     );
-    // The worklog chain (each page names the next) is the longest path: it keeps a request
-    // slot of its own, so that the fetches spawned beside it never queue it; the id pages, the
-    // bulk fetches and the worklog lists share the others.
-    let concurrency = concurrency.max(2);
-    let chain = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
-    let shared = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency - 1));
+    // All requests share `concurrency` slots, first come first served.
+    let shared = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let send =
         |url: String, body: Option<String>, permits: std::sync::Arc<tokio::sync::Semaphore>| {
             let client = client.clone();
@@ -314,13 +310,16 @@ async fn floor(client: &reqwest::Client, base: &str, concurrency: usize) -> Resu
     #[derive(serde::Deserialize)]
     struct Changed {
         values: Vec<ChangedValue>,
-        #[serde(rename = "nextPage")]
-        next: Option<String>,
+        until: i64,
+        #[serde(rename = "lastPage")]
+        last_page: bool,
     }
     #[derive(serde::Deserialize)]
     struct ChangedValue {
         #[serde(rename = "worklogId")]
         id: u64,
+        #[serde(rename = "updatedTime")]
+        updated: i64,
     }
     #[derive(serde::Deserialize)]
     struct IdPage {
@@ -376,28 +375,79 @@ async fn floor(client: &reqwest::Client, base: &str, concurrency: usize) -> Resu
         }
         Ok::<u64, anyhow::Error>(count)
     };
-    let worklogs = async {
-        let mut lists = tokio::task::JoinSet::new();
-        let mut url = format!("{base}/rest/api/3/worklog/updated?since=0");
-        loop {
-            let page: Changed =
-                serde_json::from_slice(&send(url.clone(), None, chain.clone()).await?)?;
-            let ids: Vec<u64> = page.values.iter().map(|v| v.id).collect();
-            if !ids.is_empty() {
-                let body = serde_json::json!({ "ids": ids }).to_string();
-                let n = ids.len() as u64;
-                let list = send(
-                    format!("{base}/rest/api/3/worklog/list"),
-                    Some(body),
-                    shared.clone(),
-                );
-                lists.spawn(async move { list.await.map(|_| n) });
-            }
-            match page.next {
-                Some(next) => url = next,
-                None => break,
+    // Worklogs the way the plugin reads them: the first `/worklog/updated` page, then the
+    // time from there to now in 8 stretches, each a chain of pages, side by side; each page's
+    // worklogs listed beside the next pages.
+    let lists = std::sync::Mutex::new(tokio::task::JoinSet::new());
+    let list = |ids: Vec<u64>| {
+        if ids.is_empty() {
+            return;
+        }
+        let body = serde_json::json!({ "ids": ids }).to_string();
+        let n = ids.len() as u64;
+        let list = send(
+            format!("{base}/rest/api/3/worklog/list"),
+            Some(body),
+            shared.clone(),
+        );
+        lists
+            .lock()
+            .unwrap()
+            .spawn(async move { list.await.map(|_| n) });
+    };
+    // One stretch: the worklogs saved after `since` and, with `to`, at or before it.
+    let stretch = |mut since: i64, to: Option<i64>| {
+        let send = &send;
+        let list = &list;
+        let permits = shared.clone();
+        async move {
+            loop {
+                let url = format!("{base}/rest/api/3/worklog/updated?since={since}");
+                let page: Changed =
+                    serde_json::from_slice(&send(url, None, permits.clone()).await?)?;
+                let until = page.until.max(since);
+                let ids = page
+                    .values
+                    .iter()
+                    .filter(|v| to.is_none_or(|to| v.updated <= to))
+                    .map(|v| v.id)
+                    .collect::<Vec<_>>();
+                let past_end = ids.len() < page.values.len();
+                list(ids);
+                if page.last_page || until <= since || past_end || to.is_some_and(|to| until >= to)
+                {
+                    return Ok::<i64, anyhow::Error>(until);
+                }
+                since = until;
             }
         }
+    };
+    let worklogs = async {
+        let first: Changed = serde_json::from_slice(
+            &send(
+                format!("{base}/rest/api/3/worklog/updated?since=0"),
+                None,
+                shared.clone(),
+            )
+            .await?,
+        )?;
+        list(first.values.iter().map(|v| v.id).collect());
+        if !first.last_page {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_millis() as i64;
+            let from = first.until;
+            let width = (now - from).max(8) / 8;
+            let bounds: Vec<i64> = (0..8).map(|i| from + i * width).collect();
+            futures_util::future::try_join_all(
+                bounds
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &since)| stretch(since, bounds.get(i + 1).copied())),
+            )
+            .await?;
+        }
+        let mut lists = std::mem::take(&mut *lists.lock().unwrap());
         let mut count = 0;
         while let Some(done) = lists.join_next().await {
             count += done??;

@@ -8,13 +8,15 @@ use tollgate_plugin_api::http::{Request, send_all, with_query};
 struct WorklogCursor {
     /// `updated` pages first, then `deleted` ones.
     deleted_phase: bool,
+    /// The `deleted` pages: where the next one starts. (Cursors written before the `updated`
+    /// pages were read in stretches: where the one chain of `updated` pages goes on.)
     since: i64,
     fields: FieldMap,
     /// Where the `updated` phase ended: the next run's `updated` watermark.
     updated_until: i64,
-    /// Worklog ids the last `updated` page named, not read yet: read through `/worklog/list`
-    /// beside the next `updated` page (one round trip for both), so the worklogs of a page are
-    /// in the page after it. Absent in cursors written before it existed: nothing pending.
+    /// Worklog ids the last `updated` pages named, not read yet: read through `/worklog/list`
+    /// beside the next `updated` pages (one round trip for both), so the worklogs of a page
+    /// are in the page after it. Absent in cursors written before it existed: nothing pending.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pending: Vec<u64>,
     /// On an incremental pass, the first `/worklog/deleted` page is asked for beside the first
@@ -24,7 +26,34 @@ struct WorklogCursor {
     /// ...or, when that page was the last, where they ended (no `deleted` phase is left).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     deleted_done: bool,
+    /// The `updated` phase: the stretches of time still being paged through, side by side.
+    /// Empty in cursors written before stretches existed: one chain from `since`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    stretches: Vec<Stretch>,
+    /// The `updated` phase: the least `until` of the stretches Jira answered were complete
+    /// (its last page); the watermark the phase ends with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    complete_until: Option<i64>,
 }
+
+/// A stretch of `/worklog/updated`: the worklogs saved after `since` and, when `to` is set, at
+/// or before `to` (the next stretch reads from there). `/worklog/updated` pages by moment, each
+/// page naming where the next starts, so one chain of pages is one round trip after another;
+/// stretches that start at different moments are read side by side.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Stretch {
+    since: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    to: Option<i64>,
+}
+
+/// How many stretches are read side by side: each asks for one `updated` page and lists the
+/// worklogs of its last one, so a call sends at most twice this, within `send-all`'s limit.
+const STRETCHES: usize = MAX_REQUESTS_PER_BATCH / 2;
+
+/// A stretch shorter than this is not split: splitting costs a request, and so many worklogs
+/// saved within one hour are better paged through than guessed at.
+const MIN_SPLIT_MS: i64 = 3_600_000;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct WorklogCheckpoint {
@@ -64,9 +93,14 @@ struct Worklog {
 /// never "now"), the worklogs themselves through `/worklog/list` (at most 1000 ids), then
 /// `/worklog/deleted` for explicit deletions. The 20 worklogs a search embeds are never used.
 ///
-/// The two chains overlap: the worklogs an `updated` page names are listed beside the next
-/// `updated` page (`send-all`, one round trip for both), so a pass of N pages costs about N + 1
-/// round trips instead of 2N. The last `updated` page's worklogs are listed at once.
+/// `/worklog/updated` pages by moment (each page names where the next starts), a chain of
+/// round trips one after another. Once its first page shows there is more, the time from
+/// there to now is split into stretches read side by side ([`STRETCHES`]); a stretch that
+/// ends early gives its place to half of the widest one left. The worklogs the `updated`
+/// pages name are listed beside the next `updated` pages (`send-all`, one round trip for
+/// both); those of the last pages are listed at once. The watermark is the least `until` of
+/// the stretches Jira answered were complete: nothing saved before it was left unread, even
+/// where a stretch reached past the minute Jira hides.
 pub fn time_entries(
     jira: &Jira,
     settings: &Settings,
@@ -90,16 +124,31 @@ pub fn time_entries(
                 pending: Vec::new(),
                 deleted_from: None,
                 deleted_done: false,
+                stretches: Vec::new(),
+                complete_until: None,
             }
         }
     };
-    let what = if cursor.deleted_phase {
-        "deleted"
+    let stretches = if cursor.deleted_phase {
+        Vec::new()
+    } else if cursor.stretches.is_empty() {
+        vec![Stretch {
+            since: cursor.since,
+            to: None,
+        }]
     } else {
-        "updated"
+        std::mem::take(&mut cursor.stretches)
     };
     let pending = std::mem::take(&mut cursor.pending);
-    let mut requests = vec![changed_request(jira, what, cursor.since)];
+    let mut requests: Vec<Request> = if cursor.deleted_phase {
+        vec![changed_request(jira, "deleted", cursor.since)]
+    } else {
+        stretches
+            .iter()
+            .map(|s| changed_request(jira, "updated", s.since))
+            .collect()
+    };
+    let pages = requests.len();
     // An incremental pass's first `deleted` page needs nothing from the `updated` ones.
     let deleted_since = checkpoint
         .as_ref()
@@ -118,7 +167,10 @@ pub fn time_entries(
             PluginError::Internal("send-all answered fewer requests than sent".into())
         })
     };
-    let changed: Changed = next_answer()??.json()?;
+    let mut changed: Vec<Changed> = Vec::with_capacity(pages);
+    for _ in 0..pages {
+        changed.push(next_answer()??.json()?);
+    }
     if first {
         cursor.fields = FieldMap::from_answer(next_answer()?, &settings.fields, &mut Vec::new())?;
     }
@@ -135,76 +187,143 @@ pub fn time_entries(
     for answer in answers {
         worklogs.extend(answer?.json::<Vec<Worklog>>()?);
     }
-    let until = changed.until.unwrap_or(cursor.since).max(cursor.since);
-    page.diagnostics
-        .extend(same_moment(&changed, what, cursor.since, until));
-    let ids: Vec<u64> = changed.values.iter().map(|v| v.worklog_id).collect();
-    let more = !changed.last_page && until > cursor.since;
-    let mut listed_later = Vec::new();
-    if cursor.deleted_phase {
-        page.deletions.extend(deletions(&changed));
-    } else if more {
-        listed_later = ids;
-    } else {
-        // The last `updated` page: nothing to overlap its list with.
-        for answer in send_all(&list_requests(jira, &ids)?) {
-            worklogs.extend(answer?.json::<Vec<Worklog>>()?);
-        }
-    }
-    page.records = entries(
-        jira,
-        settings,
-        &cursor.fields,
-        worklogs,
-        &mut page.diagnostics,
-    )?;
-    let next = if more {
-        Some(WorklogCursor {
-            since: until,
-            updated_until: if cursor.deleted_phase {
-                cursor.updated_until
-            } else {
-                until
-            },
-            pending: listed_later,
-            ..cursor
-        })
-    } else if !cursor.deleted_phase {
-        let updated_until = until;
-        // A full pass needs no deletions (the host sweeps what it did not see); the next
-        // incremental pass asks for deletions since where this one stopped.
-        match (&checkpoint, cursor.deleted_from) {
-            // The `deleted` pages were read beside the first `updated` one.
-            (Some(_), Some(deleted_until)) if cursor.deleted_done => {
-                page.checkpoint = Some(paging::encode(&WorklogCheckpoint {
-                    updated_since: updated_until,
-                    deleted_since: deleted_until,
-                }));
-                None
-            }
-            (Some(cp), from) => Some(WorklogCursor {
-                deleted_phase: true,
-                since: from.unwrap_or(cp.deleted_since),
-                updated_until,
+    let fields = cursor.fields.clone();
+    let next = if cursor.deleted_phase {
+        let deleted = changed.pop().ok_or_else(|| {
+            PluginError::Internal("no /worklog/deleted page was asked for".into())
+        })?;
+        let until = deleted.until.unwrap_or(cursor.since).max(cursor.since);
+        page.diagnostics
+            .extend(same_moment(&deleted, "deleted", cursor.since, until));
+        page.deletions.extend(deletions(&deleted));
+        if !deleted.last_page && until > cursor.since {
+            Some(WorklogCursor {
+                since: until,
                 ..cursor
-            }),
-            (None, _) => {
-                page.checkpoint = Some(paging::encode(&WorklogCheckpoint {
-                    updated_since: updated_until,
-                    deleted_since: updated_until,
-                }));
-                None
-            }
+            })
+        } else {
+            page.checkpoint = Some(paging::encode(&WorklogCheckpoint {
+                updated_since: cursor.updated_until,
+                deleted_since: until,
+            }));
+            None
         }
     } else {
-        page.checkpoint = Some(paging::encode(&WorklogCheckpoint {
-            updated_since: cursor.updated_until,
-            deleted_since: until,
-        }));
-        None
+        let (live, ids) = read_stretches(&mut cursor, stretches, changed, &mut page.diagnostics);
+        if !live.is_empty() {
+            Some(WorklogCursor {
+                since: live[0].since,
+                stretches: live,
+                pending: ids,
+                ..cursor
+            })
+        } else {
+            // The last `updated` pages: nothing to overlap their lists with.
+            for answer in send_all(&list_requests(jira, &ids)?) {
+                worklogs.extend(answer?.json::<Vec<Worklog>>()?);
+            }
+            let updated_until = cursor.complete_until.unwrap_or(cursor.since);
+            // A full pass needs no deletions (the host sweeps what it did not see); the next
+            // incremental pass asks for deletions since where this one stopped.
+            match (&checkpoint, cursor.deleted_from) {
+                // The `deleted` pages were read beside the first `updated` one.
+                (Some(_), Some(deleted_until)) if cursor.deleted_done => {
+                    page.checkpoint = Some(paging::encode(&WorklogCheckpoint {
+                        updated_since: updated_until,
+                        deleted_since: deleted_until,
+                    }));
+                    None
+                }
+                (Some(cp), from) => Some(WorklogCursor {
+                    deleted_phase: true,
+                    since: from.unwrap_or(cp.deleted_since),
+                    updated_until,
+                    ..cursor
+                }),
+                (None, _) => {
+                    page.checkpoint = Some(paging::encode(&WorklogCheckpoint {
+                        updated_since: updated_until,
+                        deleted_since: updated_until,
+                    }));
+                    None
+                }
+            }
+        }
     };
+    page.records = entries(jira, settings, &fields, worklogs, &mut page.diagnostics)?;
     page.next_cursor = next.map(|c| paging::encode(&c));
     Ok(page)
+}
+/// Reads this call's `updated` pages, one a stretch: the worklog ids they name within their
+/// stretches, and the stretches left, split so that up to [`STRETCHES`] are read side by side.
+/// A stretch whose page Jira answered was the last (or that did not move on) is complete up to
+/// that page's `until`: the least such `until` is the pass's watermark.
+fn read_stretches(
+    cursor: &mut WorklogCursor,
+    stretches: Vec<Stretch>,
+    pages: Vec<Changed>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> (Vec<Stretch>, Vec<u64>) {
+    let mut live = Vec::new();
+    let mut ids = Vec::new();
+    for (stretch, changed) in stretches.into_iter().zip(pages) {
+        let until = changed.until.unwrap_or(stretch.since).max(stretch.since);
+        diagnostics.extend(same_moment(&changed, "updated", stretch.since, until));
+        let mut past_end = false;
+        for v in &changed.values {
+            match (stretch.to, v.updated_time) {
+                // Saved after this stretch: the next stretch reads it.
+                (Some(to), Some(t)) if t > to => past_end = true,
+                _ => ids.push(v.worklog_id),
+            }
+        }
+        if changed.last_page || until <= stretch.since {
+            cursor.complete_until = Some(cursor.complete_until.map_or(until, |u| u.min(until)));
+        } else if !past_end && stretch.to.is_none_or(|to| until < to) {
+            live.push(Stretch {
+                since: until,
+                to: stretch.to,
+            });
+        }
+    }
+    split(&mut live, now_ms());
+    (live, ids)
+}
+
+/// Splits the widest stretches in halves until [`STRETCHES`] are read side by side or none is
+/// wider than [`MIN_SPLIT_MS`]. The open stretch (no `to`) reaches to `now`, as far as this
+/// clock can tell; a wrong clock only balances the stretches worse, as every moment after the
+/// first `since` stays in exactly one stretch.
+fn split(live: &mut Vec<Stretch>, now: Option<i64>) {
+    if live.is_empty() {
+        return;
+    }
+    while live.len() < STRETCHES {
+        let widest = live
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| Some((i, s.to.or(now)?.saturating_sub(s.since))))
+            .max_by_key(|&(_, span)| span);
+        let Some((i, span)) = widest else { break };
+        if span < MIN_SPLIT_MS {
+            break;
+        }
+        let mid = live[i].since + span / 2;
+        let upper = Stretch {
+            since: mid,
+            to: live[i].to,
+        };
+        live[i].to = Some(mid);
+        live.insert(i + 1, upper);
+    }
+}
+
+/// The wall clock in Unix milliseconds, if the host gives the plugin one.
+fn now_ms() -> Option<i64> {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_millis()).ok())
 }
 
 /// The request for a page of `/worklog/updated` or `/worklog/deleted` since a moment.
@@ -380,4 +499,128 @@ fn issues_by_id(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cursor() -> WorklogCursor {
+        WorklogCursor {
+            deleted_phase: false,
+            since: 0,
+            fields: FieldMap::default(),
+            updated_until: 0,
+            pending: Vec::new(),
+            deleted_from: None,
+            deleted_done: false,
+            stretches: Vec::new(),
+            complete_until: None,
+        }
+    }
+
+    fn page(values: &[(u64, i64)], until: i64, last_page: bool) -> Changed {
+        Changed {
+            values: values
+                .iter()
+                .map(|&(worklog_id, t)| ChangedItem {
+                    worklog_id,
+                    updated_time: Some(t),
+                })
+                .collect(),
+            until: Some(until),
+            last_page,
+        }
+    }
+
+    const HOUR: i64 = 3_600_000;
+
+    #[test]
+    fn the_time_after_the_first_page_is_split_into_stretches_that_cover_it_once() {
+        let mut live = vec![Stretch {
+            since: 100 * HOUR,
+            to: None,
+        }];
+        split(&mut live, Some(900 * HOUR));
+        assert_eq!(live.len(), STRETCHES);
+        assert_eq!(live[0].since, 100 * HOUR);
+        assert_eq!(live.last().unwrap().to, None, "the last stays open");
+        for pair in live.windows(2) {
+            assert_eq!(pair[0].to, Some(pair[1].since), "no gap, no overlap");
+        }
+        // 800 hours in 8 stretches of 100.
+        assert!(
+            live.iter()
+                .all(|s| s.to.is_none_or(|to| to - s.since == 100 * HOUR))
+        );
+
+        // Nothing narrower than an hour is split, and without a clock the open one is not.
+        let mut narrow = vec![Stretch {
+            since: 0,
+            to: Some(HOUR - 1),
+        }];
+        split(&mut narrow, Some(1000 * HOUR));
+        assert_eq!(narrow.len(), 1);
+        let mut open = vec![Stretch { since: 0, to: None }];
+        split(&mut open, None);
+        assert_eq!(open.len(), 1);
+        // A clock behind the data splits nothing either.
+        split(&mut open, Some(-5));
+        assert_eq!(open.len(), 1);
+    }
+
+    #[test]
+    fn a_stretch_keeps_only_its_own_worklogs_and_the_watermark_is_the_least_complete_one() {
+        let mut c = cursor();
+        let mut diagnostics = Vec::new();
+        let stretches = vec![
+            // Reaches past its end: done, the worklog after `to` left to the next one.
+            Stretch {
+                since: 0,
+                to: Some(10),
+            },
+            // Goes on.
+            Stretch {
+                since: 10,
+                to: Some(100),
+            },
+            // The open one, complete: nothing after 150 (up to the minute Jira hides).
+            Stretch {
+                since: 100,
+                to: None,
+            },
+        ];
+        let pages = vec![
+            page(&[(1, 5), (2, 10), (3, 11)], 11, false),
+            page(&[(4, 20), (5, 30)], 30, false),
+            page(&[(6, 150)], 150, true),
+        ];
+        let (live, ids) = read_stretches(&mut c, stretches, pages, &mut diagnostics);
+        assert_eq!(
+            ids,
+            vec![1, 2, 4, 5, 6],
+            "worklog 3 belongs to the second stretch"
+        );
+        assert_eq!(c.complete_until, Some(150));
+        // The second stretch goes on from 30; too narrow to split.
+        assert_eq!(live.len(), 1);
+        assert_eq!((live[0].since, live[0].to), (30, Some(100)));
+
+        // A closed stretch Jira answered complete before its end (its end lay in the minute
+        // Jira hides): the watermark stays there, so what is saved later is read next time.
+        let stretches = vec![Stretch {
+            since: 30,
+            to: Some(100),
+        }];
+        let (live, ids) = read_stretches(
+            &mut c,
+            stretches,
+            vec![page(&[(7, 40)], 40, true)],
+            &mut diagnostics,
+        );
+        assert!(live.is_empty());
+        assert_eq!(ids, vec![7]);
+        assert_eq!(c.complete_until, Some(40));
+        assert!(diagnostics.is_empty());
+    }
 }
