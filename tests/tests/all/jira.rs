@@ -1165,6 +1165,40 @@ async fn the_worklog_pages_are_read_in_stretches_side_by_side_and_nothing_hidden
 }
 
 #[tokio::test]
+async fn worklog_ids_far_apart_are_listed_at_once_rather_than_overflow_the_cursor() {
+    // Ids 10^15 apart: the thousands a call's pages name would pass a cursor's 64 KiB, so the
+    // worklogs a call's pages name are listed in that call, and the sync still reads each once.
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tollgate_tests::synthetic_jira(dir.path(), 100, 0, "").await;
+    sandbox.record_bodies(true);
+    // Saved an hour apart up to two minutes ago, so that each of the 8 stretches fills a page.
+    {
+        let now = sandbox.now_ms();
+        let mut d = sandbox.jira();
+        let n = d.worklogs.len() as i64;
+        for (i, w) in d.worklogs.iter_mut().enumerate() {
+            w.id = (i as u64 + 1) * 1_000_000_000_000_037;
+            w.updated = now - 120_000 - (n - i as i64) * 3_600_000;
+        }
+    }
+    let session = session(dir.path()).await;
+    let summary = sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap()
+        .remove(0);
+    let truth = sandbox.jira().worklogs.len();
+    assert_eq!(
+        summary.stream("time-entries").unwrap().written as usize,
+        truth
+    );
+    let mut listed = listed_worklog_ids(&sandbox.requests());
+    let lists = listed.len();
+    listed.sort_unstable();
+    listed.dedup();
+    assert_eq!((lists, listed.len()), (truth, truth), "each listed once");
+}
+
+#[tokio::test]
 async fn a_full_page_of_worklogs_saved_in_one_millisecond_is_reported_not_skipped_in_silence() {
     // A bulk import saved 1,200 worklogs in the same millisecond: Jira's /worklog/updated
     // answers 1,000 of them and then pages on from after that moment, so 200 cannot be read.

@@ -17,7 +17,9 @@ struct WorklogCursor {
     /// Worklog ids the last `updated` pages named, not read yet: read through `/worklog/list`
     /// beside the next `updated` pages (one round trip for both), so the worklogs of a page
     /// are in the page after it. Absent in cursors written before it existed: nothing pending.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Written compactly ([`compact_ids`]): 8,000 ids as a JSON list would take most of the
+    /// 64 KiB a cursor may hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "compact_ids")]
     pending: Vec<u64>,
     /// On an incremental pass, the first `/worklog/deleted` page is asked for beside the first
     /// `/worklog/updated` page: where the `deleted` pages go on from after it...
@@ -210,7 +212,7 @@ pub fn time_entries(
         }
     } else {
         let (live, ids) = read_stretches(&mut cursor, stretches, changed, &mut page.diagnostics);
-        if !live.is_empty() {
+        if !live.is_empty() && compact_ids::encode(&ids).len() <= MAX_PENDING_BYTES {
             Some(WorklogCursor {
                 since: live[0].since,
                 stretches: live,
@@ -218,34 +220,43 @@ pub fn time_entries(
                 ..cursor
             })
         } else {
-            // The last `updated` pages: nothing to overlap their lists with.
+            // The last `updated` pages: nothing to overlap their lists with (or ids too many
+            // to carry in the cursor: listed now, at the cost of a round trip).
             for answer in send_all(&list_requests(jira, &ids)?) {
                 worklogs.extend(answer?.json::<Vec<Worklog>>()?);
             }
-            let updated_until = cursor.complete_until.unwrap_or(cursor.since);
-            // A full pass needs no deletions (the host sweeps what it did not see); the next
-            // incremental pass asks for deletions since where this one stopped.
-            match (&checkpoint, cursor.deleted_from) {
-                // The `deleted` pages were read beside the first `updated` one.
-                (Some(_), Some(deleted_until)) if cursor.deleted_done => {
-                    page.checkpoint = Some(paging::encode(&WorklogCheckpoint {
-                        updated_since: updated_until,
-                        deleted_since: deleted_until,
-                    }));
-                    None
-                }
-                (Some(cp), from) => Some(WorklogCursor {
-                    deleted_phase: true,
-                    since: from.unwrap_or(cp.deleted_since),
-                    updated_until,
+            if !live.is_empty() {
+                Some(WorklogCursor {
+                    since: live[0].since,
+                    stretches: live,
                     ..cursor
-                }),
-                (None, _) => {
-                    page.checkpoint = Some(paging::encode(&WorklogCheckpoint {
-                        updated_since: updated_until,
-                        deleted_since: updated_until,
-                    }));
-                    None
+                })
+            } else {
+                let updated_until = cursor.complete_until.unwrap_or(cursor.since);
+                // A full pass needs no deletions (the host sweeps what it did not see); the next
+                // incremental pass asks for deletions since where this one stopped.
+                match (&checkpoint, cursor.deleted_from) {
+                    // The `deleted` pages were read beside the first `updated` one.
+                    (Some(_), Some(deleted_until)) if cursor.deleted_done => {
+                        page.checkpoint = Some(paging::encode(&WorklogCheckpoint {
+                            updated_since: updated_until,
+                            deleted_since: deleted_until,
+                        }));
+                        None
+                    }
+                    (Some(cp), from) => Some(WorklogCursor {
+                        deleted_phase: true,
+                        since: from.unwrap_or(cp.deleted_since),
+                        updated_until,
+                        ..cursor
+                    }),
+                    (None, _) => {
+                        page.checkpoint = Some(paging::encode(&WorklogCheckpoint {
+                            updated_since: updated_until,
+                            deleted_since: updated_until,
+                        }));
+                        None
+                    }
                 }
             }
         }
@@ -315,6 +326,79 @@ fn split(live: &mut Vec<Stretch>, now: Option<i64>) {
         };
         live[i].to = Some(mid);
         live.insert(i + 1, upper);
+    }
+}
+
+/// The most the pending worklog ids may take in a cursor (half of what a cursor may hold);
+/// more are listed in the call that found them.
+const MAX_PENDING_BYTES: usize = 32 * 1024;
+
+/// Worklog ids in a cursor: sorted, each written as its distance from the one before in base
+/// 36, separated by commas ("2s,1,a" is 100, 101, 111). Ids saved together are close, so 8,000
+/// of them take a few bytes each. A JSON list of numbers (cursors written before) is read too.
+mod compact_ids {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn encode(ids: &[u64]) -> String {
+        let mut sorted = ids.to_vec();
+        sorted.sort_unstable();
+        let mut out = String::with_capacity(sorted.len() * 4);
+        let mut last = 0;
+        for (i, id) in sorted.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_base36(&mut out, id - last);
+            last = id;
+        }
+        out
+    }
+
+    fn push_base36(out: &mut String, mut n: u64) {
+        let mut digits = [0u8; 13];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize];
+            n /= 36;
+            if n == 0 {
+                break;
+            }
+        }
+        out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+    }
+
+    pub fn decode(text: &str) -> Result<Vec<u64>, String> {
+        let mut last: u64 = 0;
+        text.split(',')
+            .filter(|part| !part.is_empty())
+            .map(|part| {
+                let delta = u64::from_str_radix(part, 36)
+                    .map_err(|e| format!("pending worklog id `{part}`: {e}"))?;
+                last = last
+                    .checked_add(delta)
+                    .ok_or_else(|| "pending worklog ids overflow".to_string())?;
+                Ok(last)
+            })
+            .collect()
+    }
+
+    pub fn serialize<S: Serializer>(ids: &[u64], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&encode(ids))
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Compact(String),
+        List(Vec<u64>),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+        match Written::deserialize(d)? {
+            Written::Compact(text) => decode(&text).map_err(serde::de::Error::custom),
+            Written::List(ids) => Ok(ids),
+        }
     }
 }
 
@@ -534,6 +618,32 @@ mod tests {
     }
 
     const HOUR: i64 = 3_600_000;
+
+    #[test]
+    fn pending_worklog_ids_are_carried_compactly_and_old_cursors_still_read() {
+        let ids: Vec<u64> = (0..8000u64)
+            .map(|i| 1_000_000_000 + i * 37 % 8000 * 3)
+            .collect();
+        let text = compact_ids::encode(&ids);
+        assert!(text.len() < 20_000, "{} bytes", text.len());
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        assert_eq!(compact_ids::decode(&text).unwrap(), sorted);
+        assert_eq!(compact_ids::encode(&[100, 111, 101]), "2s,1,a");
+        assert_eq!(compact_ids::decode("").unwrap(), Vec::<u64>::new());
+        assert!(compact_ids::decode("2s,!").is_err());
+        assert!(
+            compact_ids::decode("3w5e11264sgsf,3w5e11264sgsf").is_err(),
+            "overflow"
+        );
+
+        // A cursor as written before, with a list of numbers, reads; written again, compactly.
+        let mut old = serde_json::to_value(cursor()).unwrap();
+        old["pending"] = json!([5, 3]);
+        let read: WorklogCursor = serde_json::from_value(old).unwrap();
+        assert_eq!(read.pending, vec![5, 3]);
+        assert_eq!(serde_json::to_value(&read).unwrap()["pending"], "3,2");
+    }
 
     #[test]
     fn the_time_after_the_first_page_is_split_into_stretches_that_cover_it_once() {
