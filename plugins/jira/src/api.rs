@@ -66,6 +66,13 @@ pub struct SearchPosition {
     /// Data Center's offset.
     #[serde(default)]
     pub start_at: u64,
+    /// Data Center, once the first page is read: the hits the search had then, so that the
+    /// pages after it can be asked for side by side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+    /// Data Center, once the first page is read: the page size the server really uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stride: Option<u64>,
 }
 
 /// One page of issues, and where the next one starts (`None`: this was the last).
@@ -87,12 +94,57 @@ struct CloudPage {
     is_last: Option<bool>,
 }
 
+/// A page of Data Center's classic search.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct DcPage {
+pub struct DcPage {
     issues: Vec<Issue>,
     start_at: u64,
     total: u64,
+    /// The page size the server used (it caps `maxResults` silently).
+    #[serde(default)]
+    max_results: u64,
+}
+
+/// Data Center pages asked for side by side, at `starts`, each `stride` issues after the one
+/// before, when the search had `total` hits: their issues in order, and where the search goes
+/// on. The pages are taken in order while they agree with that plan; the first one that does
+/// not (the hits changed in between, the server answered another offset or a short page) is
+/// taken if it answered its offset, and the read goes on after it, as a reader of one page
+/// after another would have; the pages after it are dropped and asked for again.
+pub fn merge_dc_pages(
+    starts: &[u64],
+    stride: u64,
+    total: u64,
+    pages: Vec<DcPage>,
+) -> Result<SearchPage, PluginError> {
+    let mut issues = Vec::new();
+    let mut next = None;
+    for (&start, page) in starts.iter().zip(pages) {
+        if page.start_at != start {
+            // An offset the server moved: nothing of it is taken; read on from there.
+            next = Some(dc_position(start, total, stride));
+            break;
+        }
+        let end = start.saturating_add(page.issues.len() as u64);
+        let more = end < page.total && !page.issues.is_empty();
+        let as_planned = page.total == total && (page.issues.len() as u64 == stride || !more);
+        issues.extend(page.issues);
+        next = more.then(|| dc_position(end, page.total, stride));
+        if !as_planned || !more {
+            break;
+        }
+    }
+    Ok(SearchPage { issues, next })
+}
+
+fn dc_position(start_at: u64, total: u64, stride: u64) -> SearchPosition {
+    SearchPosition {
+        token: None,
+        start_at,
+        total: Some(total),
+        stride: Some(stride),
+    }
 }
 
 /// One page of a search answer: Cloud pages on `nextPageToken` and stops when the key is
@@ -115,10 +167,13 @@ pub fn search_page(
         Deployment::DataCenter => {
             let page: DcPage = response.json()?;
             let end = page.start_at.saturating_add(page.issues.len() as u64);
-            let next = (end < page.total && !page.issues.is_empty()).then_some(SearchPosition {
-                token: None,
-                start_at: end,
-            });
+            // The page size the server really used: what it says, or what it gave.
+            let stride = match page.max_results {
+                0 => page.issues.len() as u64,
+                n => n.min(page.issues.len().max(1) as u64).max(1),
+            };
+            let next = (end < page.total && !page.issues.is_empty())
+                .then(|| dc_position(end, page.total, stride));
             Ok(SearchPage {
                 issues: page.issues,
                 next,
@@ -153,7 +208,7 @@ fn cloud_next(token: Option<String>, is_last: Option<bool>) -> Option<SearchPosi
     match (token, is_last) {
         (Some(token), Some(false) | None) => Some(SearchPosition {
             token: Some(token),
-            start_at: 0,
+            ..SearchPosition::default()
         }),
         _ => None,
     }
@@ -476,5 +531,70 @@ mod tests {
             issue.browse_url().as_deref(),
             Some("https://jira.example.com/jira/browse/BIZ-1")
         );
+    }
+}
+
+#[cfg(test)]
+mod dc_pages_tests {
+    use super::*;
+
+    /// A Data Center page: issues `from..to` (ids), at offset `start`, with `total` hits.
+    fn page(start: u64, from: u64, to: u64, total: u64) -> DcPage {
+        let issues: Vec<Value> = (from..to)
+            .map(|id| serde_json::json!({"id": id.to_string(), "key": format!("P-{id}"), "fields": {}}))
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "startAt": start, "maxResults": 2, "total": total, "issues": issues
+        }))
+        .unwrap()
+    }
+
+    fn ids(page: &SearchPage) -> Vec<String> {
+        page.issues.iter().map(|i| i.id.clone()).collect()
+    }
+
+    #[test]
+    fn pages_side_by_side_are_taken_in_order_and_the_read_goes_on_after_the_last() {
+        let starts = [2, 4, 6];
+        let got = merge_dc_pages(
+            &starts,
+            2,
+            10,
+            vec![page(2, 2, 4, 10), page(4, 4, 6, 10), page(6, 6, 8, 10)],
+        )
+        .unwrap();
+        assert_eq!(ids(&got), ["2", "3", "4", "5", "6", "7"]);
+        assert_eq!(got.next, Some(dc_position(8, 10, 2)));
+        // The last page of the search ends the read, whatever was asked for past it.
+        let got = merge_dc_pages(&[8], 2, 9, vec![page(8, 8, 9, 9)]).unwrap();
+        assert_eq!((ids(&got), got.next), (vec!["8".to_string()], None));
+    }
+
+    #[test]
+    fn a_page_that_does_not_agree_with_the_plan_is_where_the_read_goes_on_from() {
+        // The hits grew between the first page and these: the first page that says so is
+        // taken, the read goes on after it with the new total, and later pages are asked again.
+        let got = merge_dc_pages(
+            &[2, 4, 6],
+            2,
+            10,
+            vec![page(2, 2, 4, 10), page(4, 40, 42, 11), page(6, 6, 8, 11)],
+        )
+        .unwrap();
+        assert_eq!(ids(&got), ["2", "3", "40", "41"]);
+        assert_eq!(got.next, Some(dc_position(6, 11, 2)));
+        // A short page before the end: taken, read on right after it.
+        let got =
+            merge_dc_pages(&[2, 4], 2, 10, vec![page(2, 2, 3, 10), page(4, 4, 6, 10)]).unwrap();
+        assert_eq!(ids(&got), ["2"]);
+        assert_eq!(got.next, Some(dc_position(3, 10, 2)));
+        // An offset the server did not answer: nothing of it, read on from that offset.
+        let got =
+            merge_dc_pages(&[2, 4], 2, 10, vec![page(2, 2, 4, 10), page(0, 0, 2, 10)]).unwrap();
+        assert_eq!(ids(&got), ["2", "3"]);
+        assert_eq!(got.next, Some(dc_position(4, 10, 2)));
+        // Hits gone: an empty page ends the read as one page after another would.
+        let got = merge_dc_pages(&[2], 2, 10, vec![page(2, 2, 2, 2)]).unwrap();
+        assert!(got.issues.is_empty() && got.next.is_none());
     }
 }

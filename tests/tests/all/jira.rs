@@ -1199,6 +1199,83 @@ async fn worklog_ids_far_apart_are_listed_at_once_rather_than_overflow_the_curso
 }
 
 #[tokio::test]
+async fn data_center_reads_the_search_pages_after_the_first_side_by_side_and_misses_none() {
+    // 100 epics: 1,000 stories, ten pages of Data Center's classic search. The first page
+    // tells the hits; the pages after it are asked for together. The same site read through
+    // the Cloud face is the reference.
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = tollgate_tests::synthetic_jira(dir.path(), 100, 20, "").await;
+    sandbox.record_bodies(true);
+    let cloud_session = session(dir.path()).await;
+    let cloud = sync_all(&cloud_session, None, SyncFlags::default())
+        .await
+        .unwrap()
+        .remove(0);
+    let cloud_doc = export(&cloud_session, &sandbox);
+    let dc_dir = tempfile::tempdir().unwrap();
+    jira_config(dc_dir.path(), &sandbox, JiraFace::DataCenter, "");
+    let config = dc_dir.path().join("tollgate.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("project = \"BIZ\"", "project = \"SYN\""),
+    )
+    .unwrap();
+    sandbox.clear_requests();
+    let dc_session = session(dc_dir.path()).await;
+    let dc = sync_all(&dc_session, None, SyncFlags::default())
+        .await
+        .unwrap()
+        .remove(0);
+    for stream in ["initiatives", "work-items", "sprints", "time-entries"] {
+        assert_eq!(
+            dc.stream(stream).unwrap().written,
+            cloud.stream(stream).unwrap().written,
+            "{stream}"
+        );
+    }
+    let keys = |doc: &Value| {
+        let mut keys: Vec<String> = records(doc, "work-item")
+            .iter()
+            .map(|r| r["entity"]["data"]["key"].as_str().unwrap().to_string())
+            .collect();
+        keys.sort();
+        keys
+    };
+    let dc_doc = export(&dc_session, &sandbox);
+    assert_eq!(keys(&dc_doc), keys(&cloud_doc));
+    assert!(keys(&dc_doc).len() >= 1_000);
+    let requests = sandbox.requests();
+    let searches: Vec<(String, u64, &tollgate_sandbox::RecordedRequest)> = requests
+        .iter()
+        .filter(|r| r.path.ends_with("/rest/api/2/search"))
+        .map(|r| {
+            let body: Value = serde_json::from_slice(r.request_body.as_ref().unwrap()).unwrap();
+            (
+                body["jql"].as_str().unwrap().to_string(),
+                body["startAt"].as_u64().unwrap(),
+                r,
+            )
+        })
+        .collect();
+    let mut asked: Vec<(&str, u64)> = searches.iter().map(|(j, s, _)| (j.as_str(), *s)).collect();
+    let all = asked.len();
+    asked.sort();
+    asked.dedup();
+    assert_eq!(asked.len(), all, "no page asked for twice");
+    let side_by_side = searches.iter().any(|(ja, sa, a)| {
+        searches.iter().any(|(jb, sb, b)| {
+            ja == jb && sa != sb && a.received < b.answered && b.received < a.answered
+        })
+    });
+    assert!(side_by_side, "{all} search pages, one after another");
+    assert!(
+        sandbox.peak_in_flight() <= 4,
+        "within max_concurrent_requests"
+    );
+}
+
+#[tokio::test]
 async fn a_full_page_of_worklogs_saved_in_one_millisecond_is_reported_not_skipped_in_silence() {
     // A bulk import saved 1,200 worklogs in the same millisecond: Jira's /worklog/updated
     // answers 1,000 of them and then pages on from after that moment, so 200 cannot be read.

@@ -14,8 +14,8 @@ pub use time_entries::time_entries;
 pub use work_items::work_items;
 
 use crate::api::{
-    BULK_FETCH_SIZE, Issue, Jira, SearchPosition, bulk_issues, id_page, jql_list, jql_minute,
-    rfc3339,
+    BULK_FETCH_SIZE, DcPage, Issue, Jira, SearchPosition, bulk_issues, id_page, jql_list,
+    jql_minute, merge_dc_pages, rfc3339,
 };
 use crate::fields::{FieldMap, Reader, vocabulary};
 use crate::rich_text::comment_text;
@@ -203,9 +203,11 @@ pub(super) fn updated_clause(checkpoint: Option<&str>) -> Result<String, PluginE
 /// The next issues of a stream's search, the cursor moved past them; `false` once the search
 /// is read to its end.
 ///
-/// Data Center, and `by_ids` false (an incremental pass, whose changes are typically a page or
-/// two: one round trip each, where ids then issues would be two): a page of the search itself
-/// (`page_size` issues, at most 100). Cloud with `by_ids`: the ids
+/// Data Center: the first page of the search alone (`page_size` issues, at most 100), which
+/// tells the hits and the page size the server uses; then the pages after it, whose offsets
+/// are known, up to 15 side by side ([`merge_dc_pages`]). Cloud with `by_ids` false (an
+/// incremental pass, whose changes are typically a page or two: one round trip each, where
+/// ids then issues would be two): a page of the search itself, one after another. Cloud with `by_ids`: the ids
 /// first (`fields=id`, as many a page as a call fetches, chained by token), then the issues
 /// themselves through
 /// `POST /issue/bulkfetch`, 100 a request, up to 15 requests side by side a page, as
@@ -221,6 +223,38 @@ pub(super) fn next_issues(
     page_size: u32,
     by_ids: bool,
 ) -> Result<(Vec<Issue>, bool), PluginError> {
+    if jira.deployment == Deployment::DataCenter
+        && let (Some(total), Some(stride)) = (cursor.at.total, cursor.at.stride)
+    {
+        // The pages after the first, whose offsets are known: up to 15 side by side.
+        let first = cursor.at.start_at;
+        let mut starts: Vec<u64> = (0..MAX_REQUESTS_PER_BATCH as u64 - 1)
+            .map(|i| first.saturating_add(i.saturating_mul(stride)))
+            .take_while(|&start| start < total)
+            .collect();
+        if starts.is_empty() {
+            starts.push(first);
+        }
+        let requests = starts
+            .iter()
+            .map(|&start_at| {
+                let at = SearchPosition {
+                    start_at,
+                    ..SearchPosition::default()
+                };
+                let size = u32::try_from(stride).unwrap_or(100).clamp(1, 100);
+                jira.search_request(jql, fields, expand, &at, size)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut pages = Vec::with_capacity(requests.len());
+        for answer in send_all(&requests) {
+            pages.push(answer?.json::<DcPage>()?);
+        }
+        let result = merge_dc_pages(&starts, stride, total, pages)?;
+        let more = result.next.is_some();
+        cursor.at = result.next.unwrap_or_default();
+        return Ok((result.issues, more));
+    }
     if jira.deployment == Deployment::DataCenter || !by_ids {
         let result =
             jira.search_expanded(jql, fields, expand, &cursor.at, page_size.clamp(1, 100))?;
