@@ -304,6 +304,41 @@ async fn a_project_above_the_wiql_cap_syncs_every_item_once() {
 }
 
 #[tokio::test]
+async fn work_item_batches_of_a_page_are_read_side_by_side() {
+    // 100 epics: 1,000 work items, read 200 a `workitemsbatch`; an organisation 20 ms away,
+    // so two requests sent together are seen together.
+    let sandbox = tollgate_sandbox::Sandbox::start_with(
+        "127.0.0.1:0",
+        tollgate_sandbox::Options {
+            dataset: "synthetic:100".into(),
+            faults: None,
+            latency_ms: 20,
+        },
+    )
+    .await
+    .unwrap();
+    sandbox.record_bodies(false);
+    let (_dir, session) = synced(&sandbox).await;
+    let doc = export(&session, &sandbox);
+    assert_eq!(ids(&doc, "work-item").len(), 1_000);
+    let requests = sandbox.requests();
+    let batches: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path.ends_with("/workitemsbatch"))
+        .collect();
+    let together = batches.iter().any(|a| {
+        batches
+            .iter()
+            .any(|b| !std::ptr::eq(*a, *b) && a.received < b.answered && b.received < a.answered)
+    });
+    assert!(together, "{} batches, one after another", batches.len());
+    assert!(
+        sandbox.peak_in_flight() <= 4,
+        "within max_concurrent_requests"
+    );
+}
+
+#[tokio::test]
 async fn a_bad_pat_is_an_authentication_error_naming_the_connection() {
     let sandbox = sandbox("demo").await;
     let dir = tempfile::tempdir().unwrap();

@@ -6,7 +6,7 @@ use super::{
     value_stream_of, wiql_list,
 };
 use crate::Settings;
-use crate::api::{Ado, WorkItem};
+use crate::api::{Ado, MAX_PAGE, WorkItem};
 use crate::fields::{Reader, vocabulary};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -28,7 +28,9 @@ pub fn initiatives(
 ) -> Result<Page, PluginError> {
     let mut page = Page::default();
     let cursor = open_cursor(ado, settings, cursor, checkpoint, &mut page)?;
-    let top = page_size.clamp(1, 200) as usize;
+    // A page is the sync's page size (500 by default) of ids, read 200 a batch, the batches
+    // side by side ([`Ado::read`]).
+    let top = page_size.clamp(1, MAX_PAGE) as usize;
     let base = format!(
         "[System.WorkItemType] IN {}",
         wiql_list(&settings.epic_types)

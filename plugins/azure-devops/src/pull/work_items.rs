@@ -5,7 +5,7 @@ use super::{
     condition, epics_of, finish, open_cursor, person_of, status_category, timestamp, wiql_list,
 };
 use crate::Settings;
-use crate::api::Ado;
+use crate::api::{Ado, MAX_PAGE};
 use crate::fields::Reader;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -52,7 +52,9 @@ pub fn work_items(
 ) -> Result<Page, PluginError> {
     let mut page = Page::default();
     let cursor = open_cursor(ado, settings, cursor, checkpoint, &mut page)?;
-    let top = page_size.clamp(1, 200) as usize;
+    // A page is the sync's page size (500 by default) of ids, read 200 a batch, the batches
+    // side by side ([`Ado::read`]).
+    let top = page_size.clamp(1, MAX_PAGE) as usize;
     let mut skip = settings.epic_types.clone();
     if !settings.risk_type.is_empty() {
         skip.push(settings.risk_type.clone());
