@@ -3,7 +3,8 @@
 # through the azure-devops plugin against the sandbox; time and peak memory of each.
 # Usage: scripts/bench-ado-sync.sh [EPICS] [WORKDIR]
 #   EPICS: synthetic epics (default 1900: 1,900 epics + 19,000 work items = 20,900 items)
-#   PROFILE=release (default dev) picks the build; needs /usr/bin/time.
+#   PROFILE=release (default dev) picks the build; LATENCY=150 makes every request wait that
+#   many milliseconds (±25 %), as a service across the internet does; needs /usr/bin/time.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 epics="${1:-1900}"
@@ -15,7 +16,8 @@ bin="$here/target/$dir/tollgate"
 mkdir -p "$work/secrets"
 printf 'sandbox-ado-pat' > "$work/secrets/ado.token"
 port=$((20000 + RANDOM % 20000))
-"$bin" sandbox --addr "127.0.0.1:$port" --dataset "synthetic:$epics" > "$work/sandbox.log" 2>&1 &
+"$bin" sandbox --addr "127.0.0.1:$port" --dataset "synthetic:$epics" --latency "${LATENCY:-0}" \
+  > "$work/sandbox.log" 2>&1 &
 sandbox=$!
 trap 'kill $sandbox 2>/dev/null || true' EXIT
 for _ in $(seq 1 600); do

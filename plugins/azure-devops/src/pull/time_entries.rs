@@ -20,8 +20,10 @@ pub const COMPLETED_WORK: &str = "Microsoft.VSTS.Scheduling.CompletedWork";
 
 /// More hours than one task can hold (a century of full days): a value above is not believed.
 const MAX_HOURS: f64 = 1_000_000.0;
-/// Work items per page: each costs one or more reads of its updates.
-const ITEMS_PER_PAGE: usize = 50;
+/// Work items per page: each costs one or more reads of its updates, asked for
+/// [`ITEMS_AT_ONCE`] at a time; a page also costs its query, its read and its epics' look-up,
+/// so pages of 10 such groups keep those a small part of the round trips.
+const ITEMS_PER_PAGE: usize = 10 * ITEMS_AT_ONCE;
 /// Updates per read (the service's largest page).
 const UPDATES_PER_READ: usize = 200;
 
