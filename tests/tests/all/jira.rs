@@ -65,6 +65,21 @@ fn listed_worklog_ids(requests: &[tollgate_sandbox::RecordedRequest]) -> Vec<u64
         .collect()
 }
 
+/// The worklog ids `/worklog/list` was asked for, sorted, after checking that each of
+/// `expected` worklogs was asked for exactly once.
+fn listed_once(requests: &[tollgate_sandbox::RecordedRequest], expected: usize) -> Vec<u64> {
+    let mut listed = listed_worklog_ids(requests);
+    let lists = listed.len();
+    listed.sort_unstable();
+    listed.dedup();
+    assert_eq!(
+        (lists, listed.len()),
+        (expected, expected),
+        "each worklog listed once"
+    );
+    listed
+}
+
 fn seconds_by_person_and_epic(doc: &Value) -> BTreeMap<(String, String), u64> {
     let mut out = BTreeMap::new();
     for r in records(doc, "time-entry") {
@@ -982,15 +997,7 @@ async fn the_worklogs_of_a_page_are_read_beside_the_next_page_each_once() {
         .filter(|r| r.path.ends_with("/worklog/updated"))
         .count();
     assert!(pages >= 3, "{pages} pages of /worklog/updated");
-    let mut listed = listed_worklog_ids(&requests);
-    let lists = listed.len();
-    listed.sort_unstable();
-    listed.dedup();
-    assert_eq!(
-        (lists, listed.len()),
-        (truth, truth),
-        "each worklog listed once"
-    );
+    listed_once(&requests, truth);
     // Each page's worklogs were listed while the next pages were being asked for: every list
     // but those of the last pages was in flight together with an `/worklog/updated` request,
     // and those were asked for once every `/worklog/updated` page had been answered.
@@ -1133,15 +1140,7 @@ async fn the_worklog_pages_are_read_in_stretches_side_by_side_and_nothing_hidden
         waves < truth / 1000,
         "{waves} round trips of /worklog/updated pages"
     );
-    let mut listed = listed_worklog_ids(&requests);
-    let lists = listed.len();
-    listed.sort_unstable();
-    listed.dedup();
-    assert_eq!(
-        (lists, listed.len()),
-        (truth - 1, truth - 1),
-        "each listed once"
-    );
+    let listed = listed_once(&requests, truth - 1);
     assert!(!listed.contains(&hidden));
     assert!(
         sandbox.peak_in_flight() <= 4,
@@ -1191,11 +1190,7 @@ async fn worklog_ids_far_apart_are_listed_at_once_rather_than_overflow_the_curso
         summary.stream("time-entries").unwrap().written as usize,
         truth
     );
-    let mut listed = listed_worklog_ids(&sandbox.requests());
-    let lists = listed.len();
-    listed.sort_unstable();
-    listed.dedup();
-    assert_eq!((lists, listed.len()), (truth, truth), "each listed once");
+    listed_once(&sandbox.requests(), truth);
 }
 
 #[tokio::test]
