@@ -72,6 +72,14 @@ pub struct RecordedRequest {
     pub answered: std::time::Instant,
 }
 
+impl RecordedRequest {
+    /// Whether this request and `other` were in flight together (each arrived before the
+    /// other was answered): sent side by side, not one after the other.
+    pub fn in_flight_with(&self, other: &RecordedRequest) -> bool {
+        self.received < other.answered && other.received < self.answered
+    }
+}
+
 struct Shared {
     requests: Mutex<Vec<RecordedRequest>>,
     jira: RwLock<Dataset>,

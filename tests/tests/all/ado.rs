@@ -329,7 +329,7 @@ async fn work_item_batches_of_a_page_are_read_side_by_side() {
     let together = batches.iter().any(|a| {
         batches
             .iter()
-            .any(|b| !std::ptr::eq(*a, *b) && a.received < b.answered && b.received < a.answered)
+            .any(|b| !std::ptr::eq(*a, *b) && a.in_flight_with(b))
     });
     assert!(together, "{} batches, one after another", batches.len());
     assert!(

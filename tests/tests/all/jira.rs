@@ -1005,11 +1005,8 @@ async fn the_worklogs_of_a_page_are_read_beside_the_next_page_each_once() {
         .iter()
         .filter(|r| r.path.ends_with("/worklog/updated"))
         .collect();
-    let overlapped = |r: &tollgate_sandbox::RecordedRequest| {
-        updated
-            .iter()
-            .any(|u| u.received < r.answered && r.received < u.answered)
-    };
+    let overlapped =
+        |r: &tollgate_sandbox::RecordedRequest| updated.iter().any(|u| u.in_flight_with(r));
     let last_answer = updated.iter().map(|u| u.answered).max().unwrap();
     let lists: Vec<_> = requests
         .iter()
@@ -1068,10 +1065,7 @@ async fn the_worklogs_of_a_page_are_read_beside_the_next_page_each_once() {
     };
     let (updated, deleted) = (of("/worklog/updated"), of("/worklog/deleted"));
     assert_eq!((updated.len(), deleted.len()), (1, 1));
-    assert!(
-        updated[0].received < deleted[0].answered && deleted[0].received < updated[0].answered,
-        "in flight together"
-    );
+    assert!(updated[0].in_flight_with(deleted[0]), "in flight together");
 }
 
 #[tokio::test]
@@ -1117,7 +1111,7 @@ async fn the_worklog_pages_are_read_in_stretches_side_by_side_and_nothing_hidden
     let side_by_side = updated.iter().any(|a| {
         updated
             .iter()
-            .any(|b| a.query != b.query && a.received < b.answered && b.received < a.answered)
+            .any(|b| a.query != b.query && a.in_flight_with(b))
     });
     assert!(side_by_side, "{} pages, one after another", updated.len());
     // ...each page asked for once, and the pass took fewer round trips than one chain would:
@@ -1259,9 +1253,9 @@ async fn data_center_reads_the_search_pages_after_the_first_side_by_side_and_mis
     asked.dedup();
     assert_eq!(asked.len(), all, "no page asked for twice");
     let side_by_side = searches.iter().any(|(ja, sa, a)| {
-        searches.iter().any(|(jb, sb, b)| {
-            ja == jb && sa != sb && a.received < b.answered && b.received < a.answered
-        })
+        searches
+            .iter()
+            .any(|(jb, sb, b)| ja == jb && sa != sb && a.in_flight_with(b))
     });
     assert!(side_by_side, "{all} search pages, one after another");
     assert!(
@@ -1398,9 +1392,7 @@ async fn the_stories_are_read_by_id_in_bulk_fetches_side_by_side_and_a_failed_on
         .iter()
         .filter(|r| {
             fetches.iter().any(|o| {
-                !std::ptr::eq::<tollgate_sandbox::RecordedRequest>(**r, *o)
-                    && o.received < r.answered
-                    && r.received < o.answered
+                !std::ptr::eq::<tollgate_sandbox::RecordedRequest>(**r, *o) && o.in_flight_with(r)
             })
         })
         .count();

@@ -212,51 +212,49 @@ pub fn time_entries(
         }
     } else {
         let (live, ids) = read_stretches(&mut cursor, stretches, changed, &mut page.diagnostics);
-        if !live.is_empty() && compact_ids::encode(&ids).len() <= MAX_PENDING_BYTES {
-            Some(WorklogCursor {
-                since: live[0].since,
-                stretches: live,
-                pending: ids,
-                ..cursor
-            })
+        // The ids are listed beside the next pages; those of the last pages (nothing to
+        // overlap with), or too many to carry in the cursor, are listed now.
+        let carried = !live.is_empty() && compact_ids::encode(&ids).len() <= MAX_PENDING_BYTES;
+        let pending = if carried {
+            ids
         } else {
-            // The last `updated` pages: nothing to overlap their lists with (or ids too many
-            // to carry in the cursor: listed now, at the cost of a round trip).
             for answer in send_all(&list_requests(jira, &ids)?) {
                 worklogs.extend(answer?.json::<Vec<Worklog>>()?);
             }
-            if !live.is_empty() {
-                Some(WorklogCursor {
-                    since: live[0].since,
-                    stretches: live,
+            Vec::new()
+        };
+        if !live.is_empty() {
+            Some(WorklogCursor {
+                since: live[0].since,
+                stretches: live,
+                pending,
+                ..cursor
+            })
+        } else {
+            let updated_until = cursor.complete_until.unwrap_or(cursor.since);
+            // A full pass needs no deletions (the host sweeps what it did not see); the next
+            // incremental pass asks for deletions since where this one stopped.
+            match (&checkpoint, cursor.deleted_from) {
+                // The `deleted` pages were read beside the first `updated` one.
+                (Some(_), Some(deleted_until)) if cursor.deleted_done => {
+                    page.checkpoint = Some(paging::encode(&WorklogCheckpoint {
+                        updated_since: updated_until,
+                        deleted_since: deleted_until,
+                    }));
+                    None
+                }
+                (Some(cp), from) => Some(WorklogCursor {
+                    deleted_phase: true,
+                    since: from.unwrap_or(cp.deleted_since),
+                    updated_until,
                     ..cursor
-                })
-            } else {
-                let updated_until = cursor.complete_until.unwrap_or(cursor.since);
-                // A full pass needs no deletions (the host sweeps what it did not see); the next
-                // incremental pass asks for deletions since where this one stopped.
-                match (&checkpoint, cursor.deleted_from) {
-                    // The `deleted` pages were read beside the first `updated` one.
-                    (Some(_), Some(deleted_until)) if cursor.deleted_done => {
-                        page.checkpoint = Some(paging::encode(&WorklogCheckpoint {
-                            updated_since: updated_until,
-                            deleted_since: deleted_until,
-                        }));
-                        None
-                    }
-                    (Some(cp), from) => Some(WorklogCursor {
-                        deleted_phase: true,
-                        since: from.unwrap_or(cp.deleted_since),
-                        updated_until,
-                        ..cursor
-                    }),
-                    (None, _) => {
-                        page.checkpoint = Some(paging::encode(&WorklogCheckpoint {
-                            updated_since: updated_until,
-                            deleted_since: updated_until,
-                        }));
-                        None
-                    }
+                }),
+                (None, _) => {
+                    page.checkpoint = Some(paging::encode(&WorklogCheckpoint {
+                        updated_since: updated_until,
+                        deleted_since: updated_until,
+                    }));
+                    None
                 }
             }
         }
