@@ -138,7 +138,7 @@ fn run(p: &Portfolio, today: i64, seed: u64, only: Option<&str>) -> Vec<Forecast
     }
     let mut stream_counts: std::collections::BTreeMap<&str, Vec<u32>> =
         std::collections::BTreeMap::new();
-    delivering
+    let throughputs: Vec<(&str, usize, Vec<f64>, String)> = delivering
         .iter()
         .filter(|(key, _)| only.is_none_or(|o| o == *key))
         .map(|(key, remaining)| {
@@ -172,11 +172,15 @@ fn run(p: &Portfolio, today: i64, seed: u64, only: Option<&str>) -> Vec<Forecast
                         own.iter().sum::<u32>()
                     ),
                 )
-            }
-            ;
-            simulate(p, key, *remaining, &samples, basis, today, seed)
+            };
+            (*key, *remaining, samples, basis)
         })
-        .collect()
+        .collect();
+    // The simulations, the cost (a thousand runs each), side by side: each draws from its own
+    // generator, seeded by its key, so the forecasts do not depend on which thread ran them.
+    crate::parallel::map(&throughputs, |(key, remaining, samples, basis)| {
+        simulate(p, key, *remaining, samples, basis.clone(), today, seed)
+    })
 }
 
 fn simulate(

@@ -16,6 +16,7 @@ pub mod delivery;
 pub mod finance;
 pub mod forecast;
 pub mod model;
+pub mod parallel;
 pub mod prioritisation;
 pub mod rules;
 

@@ -15,6 +15,23 @@ pub struct Entry {
     pub params: &'static [&'static str],
     /// The check.
     pub check: fn(&RuleConfig, &Portfolio, &Context, &mut Emitter),
+    /// How long it takes against the others over a large portfolio (`cargo bench -p
+    /// tollgate-dmo --bench checks` with `TOLLGATE_BENCH_RULES=1`): the costly ones start
+    /// first when the rules run side by side.
+    pub cost: Cost,
+}
+
+/// A rule's cost, roughly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Cost {
+    /// A pass over the initiatives or the records of one kind.
+    #[default]
+    Pass,
+    /// Hundreds of milliseconds over a million time entries: a pass with a map per person or
+    /// initiative.
+    Heavy,
+    /// The delivery forecasts' simulation: the slowest by far.
+    Simulation,
 }
 
 /// Collects a rule's findings.

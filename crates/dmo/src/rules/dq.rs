@@ -97,20 +97,24 @@ pub(crate) const ENTRIES: &[Entry] = &[
         id: "DQ-002",
         params: &["min_coverage"],
         check: dq_002,
+        cost: Cost::Pass,
     },
     Entry {
         id: "DQ-001",
         params: &[],
         check: dq_001,
+        cost: Cost::Pass,
     },
     Entry {
         id: "DQ-003",
         params: &["max_share"],
         check: dq_003,
+        cost: Cost::Pass,
     },
     Entry {
         id: "DQ-004",
         params: &[],
         check: dq_004,
+        cost: Cost::Pass,
     },
 ];

@@ -238,40 +238,48 @@ pub(crate) const ENTRIES: &[Entry] = &[
         id: "FIN-008",
         params: &["max_roi_drop"],
         check: fin_008,
+        cost: Cost::Pass,
     },
     Entry {
         id: "FIN-006",
         params: &["warning_ratio", "error_ratio"],
         check: fin_006,
+        cost: Cost::Pass,
     },
     Entry {
         id: "FIN-007",
         params: &[],
         check: fin_007,
+        cost: Cost::Pass,
     },
     Entry {
         id: "FIN-001",
         params: &["budget_threshold"],
         check: fin_001,
+        cost: Cost::Pass,
     },
     Entry {
         id: "FIN-002",
         params: &[],
         check: fin_002,
+        cost: Cost::Pass,
     },
     Entry {
         id: "FIN-003",
         params: &["default_hurdle_rate"],
         check: fin_003,
+        cost: Cost::Pass,
     },
     Entry {
         id: "FIN-004",
         params: &["max_payback_months"],
         check: fin_004,
+        cost: Cost::Pass,
     },
     Entry {
         id: "FIN-005",
         params: &["warning_ratio", "error_ratio"],
         check: fin_005,
+        cost: Cost::Heavy,
     },
 ];

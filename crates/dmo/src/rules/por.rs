@@ -134,20 +134,24 @@ pub(crate) const ENTRIES: &[Entry] = &[
             "target_increments_and_improvements",
         ],
         check: por_001,
+        cost: Cost::Pass,
     },
     Entry {
         id: "POR-002",
         params: &["max_wip"],
         check: por_002,
+        cost: Cost::Pass,
     },
     Entry {
         id: "POR-003",
         params: &["max_days"],
         check: por_003,
+        cost: Cost::Pass,
     },
     Entry {
         id: "POR-004",
         params: &["max_age_days"],
         check: por_004,
+        cost: Cost::Pass,
     },
 ];

@@ -237,17 +237,16 @@ pub(crate) fn approved(p: &Portfolio, key: &str) -> bool {
 
 pub(crate) fn res_008(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
     let max = rule.p("max_share");
-    let (mut total, mut unplanned) = (0.0, BTreeMap::<String, f64>::new());
+    // Whether an initiative is approved, asked once per initiative rather than once per time
+    // entry (a million of them over a large portfolio).
+    let mut approval = std::collections::HashMap::<&str, bool>::new();
+    let (mut total, mut unplanned) = (0.0, BTreeMap::<&str, f64>::new());
     for t in &p.time_entries {
         let hours = t.seconds as f64 / 3600.0;
         total += hours;
         match p.initiative_of(t) {
-            Some(k) if approved(p, k) => {}
-            other => {
-                *unplanned
-                    .entry(other.unwrap_or("(none)").to_string())
-                    .or_default() += hours
-            }
+            Some(k) if *approval.entry(k).or_insert_with(|| approved(p, k)) => {}
+            other => *unplanned.entry(other.unwrap_or("(none)")).or_default() += hours,
         }
     }
     let sum: f64 = unplanned.values().sum();
@@ -272,40 +271,48 @@ pub(crate) const ENTRIES: &[Entry] = &[
         id: "RES-002",
         params: &["availability"],
         check: res_002,
+        cost: Cost::Pass,
     },
     Entry {
         id: "RES-007",
         params: &["max_deviation", "working_days_per_month"],
         check: res_007,
+        cost: Cost::Pass,
     },
     Entry {
         id: "RES-008",
         params: &["max_share"],
         check: res_008,
+        cost: Cost::Heavy,
     },
     Entry {
         id: "RES-001",
         params: &["max_percent"],
         check: res_001,
+        cost: Cost::Pass,
     },
     Entry {
         id: "RES-003",
         params: &["warning_ratio", "error_ratio"],
         check: res_003,
+        cost: Cost::Pass,
     },
     Entry {
         id: "RES-004",
         params: &["min_size", "max_size"],
         check: res_004,
+        cost: Cost::Pass,
     },
     Entry {
         id: "RES-005",
         params: &["max_percent"],
         check: res_005,
+        cost: Cost::Pass,
     },
     Entry {
         id: "RES-006",
         params: &["max_initiatives"],
         check: res_006,
+        cost: Cost::Pass,
     },
 ];
