@@ -525,7 +525,11 @@ pub trait Store: Send {
     fn diagnostics(&self, run: RunId) -> Result<Vec<DiagnosticRecord>, StoreError>;
 
     /// Live (not deleted) records of one kind, ordered by connection and external id.
-    fn records(&self, kind: EntityKind) -> Result<Vec<Record>, StoreError>;
+    fn records(&self, kind: EntityKind) -> Result<Vec<Record>, StoreError> {
+        let mut out = Vec::new();
+        self.each_record(kind, &mut |r| out.push(r))?;
+        Ok(out)
+    }
 
     /// Every live record of `kind`, in the order of [`Store::records`], handed to `each` one
     /// at a time, so a caller that folds them (the portfolio) never holds them all.
@@ -534,11 +538,21 @@ pub trait Store: Send {
         kind: EntityKind,
         each: &mut dyn FnMut(Record),
     ) -> Result<(), StoreError> {
-        for r in self.records(kind)? {
-            each(r);
-        }
-        Ok(())
+        self.each_stored(kind, &mut |text| {
+            each(serde_json::from_str(text)?);
+            Ok(())
+        })
     }
+
+    /// Every live record of `kind` as stored (a [`Record`] as JSON), in the order of
+    /// [`Store::records`], row by row: for a reader that needs a few of its fields and would
+    /// rather not build the whole record (the portfolio's million time entries). A text that
+    /// `read` cannot read stops the read; the error names the record and the database.
+    fn each_stored(
+        &self,
+        kind: EntityKind,
+        read: &mut dyn FnMut(&str) -> Result<(), serde_json::Error>,
+    ) -> Result<(), StoreError>;
 
     /// Claim the work `key` for `instance` for `lease`: granted when nobody holds it, when
     /// the holder's lease ran out (it died), or when `instance` holds it already (a renewal).

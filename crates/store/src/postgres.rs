@@ -930,16 +930,10 @@ impl Store for PostgresStore {
             .collect())
     }
 
-    fn records(&self, kind: EntityKind) -> Result<Vec<Record>, StoreError> {
-        let mut out = Vec::new();
-        self.each_record(kind, &mut |r| out.push(r))?;
-        Ok(out)
-    }
-
-    fn each_record(
+    fn each_stored(
         &self,
         kind: EntityKind,
-        each: &mut dyn FnMut(Record),
+        read: &mut dyn FnMut(&str) -> Result<(), serde_json::Error>,
     ) -> Result<(), StoreError> {
         // Rows are read in batches through a cursor, so neither the text nor the records are
         // ever all in memory. Byte order (COLLATE "C") is SQLite's order, so both backends
@@ -967,15 +961,11 @@ impl Store for PostgresStore {
             if rows.is_empty() {
                 break Ok(());
             }
-            let unreadable =
-                rows.iter()
-                    .find_map(|r| match serde_json::from_str::<Record>(r.get(2)) {
-                        Ok(record) => {
-                            each(record);
-                            None
-                        }
-                        Err(e) => Some(self.unreadable(r.get(0), kind, r.get(1), e)),
-                    });
+            let unreadable = rows.iter().find_map(|r| {
+                read(r.get(2))
+                    .err()
+                    .map(|e| self.unreadable(r.get(0), kind, r.get(1), e))
+            });
             if let Some(e) = unreadable {
                 break Err(e);
             }

@@ -883,16 +883,10 @@ impl Store for SqliteStore {
         )
     }
 
-    fn records(&self, kind: EntityKind) -> Result<Vec<Record>, StoreError> {
-        let mut out = Vec::new();
-        self.each_record(kind, &mut |r| out.push(r))?;
-        Ok(out)
-    }
-
-    fn each_record(
+    fn each_stored(
         &self,
         kind: EntityKind,
-        each: &mut dyn FnMut(Record),
+        read: &mut dyn FnMut(&str) -> Result<(), serde_json::Error>,
     ) -> Result<(), StoreError> {
         // Row by row: neither the stored text nor the parsed records are ever all in memory.
         // One connection at a time, so that each read is a range of the primary key
@@ -932,7 +926,7 @@ impl Store for SqliteStore {
             while let Some(row) = rows.next().map_err(|e| self.err(e))? {
                 let json = row.get_ref(1).map_err(|e| self.err(e))?;
                 let text = json.as_str().map_err(|e| self.err(e.into()))?;
-                let record: Record = serde_json::from_str(text).map_err(|e| {
+                read(text).map_err(|e| {
                     let id: String = row.get(0).unwrap_or_default();
                     crate::unreadable(
                         self.location.display().to_string(),
@@ -942,7 +936,6 @@ impl Store for SqliteStore {
                         e,
                     )
                 })?;
-                each(record);
             }
         }
         Ok(())

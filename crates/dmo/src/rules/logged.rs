@@ -57,12 +57,53 @@ pub struct TimeEntries {
 impl TimeEntries {
     /// Take in one entry.
     pub fn push(&mut self, t: TimeEntry) {
+        self.push_parts(
+            &t.person,
+            t.work_item_key.as_deref(),
+            t.initiative_key.as_deref(),
+            &t.date,
+            t.seconds,
+        );
+    }
+
+    /// Take in one entry as the store holds it: a time entry's [`crate::model::Record`] as
+    /// JSON. Only what the portfolio keeps is read, borrowed from the text where it has no
+    /// escapes: building the whole record (eleven strings and a map) and dropping most of it
+    /// was most of the time a portfolio of a million time entries took to load. A text that is
+    /// not a time entry's record is an error, as it would be for the record.
+    pub fn push_stored(&mut self, text: &str) -> Result<(), serde_json::Error> {
+        let stored: Stored = serde_json::from_str(text)?;
+        if stored.entity.kind.0 != "time-entry" {
+            return Err(serde::de::Error::custom(format!(
+                "a record of kind `{}` where a time entry was expected",
+                stored.entity.kind.0
+            )));
+        }
+        let t = stored.entity.data;
+        self.push_parts(
+            &t.person.0,
+            t.work_item_key.as_ref().map(|k| &*k.0),
+            t.initiative_key.as_ref().map(|k| &*k.0),
+            &t.date.0,
+            t.seconds,
+        );
+        Ok(())
+    }
+
+    fn push_parts(
+        &mut self,
+        person: &str,
+        work_item: Option<&str>,
+        initiative: Option<&str>,
+        date: &str,
+        seconds: u64,
+    ) {
         let row = Row {
-            seconds: t.seconds,
-            person: self.intern(&t.person),
-            work_item: t.work_item_key.as_deref().map_or(NONE, |k| self.intern(k)),
-            initiative: t.initiative_key.as_deref().map_or(NONE, |k| self.intern(k)),
-            date: self.intern(&t.date),
+            seconds,
+            person: self.intern(person),
+            work_item: work_item.map_or(NONE, |k| self.intern(k)),
+            initiative: initiative.map_or(NONE, |k| self.intern(k)),
+            date: self.intern(date),
         };
         self.rows.push(row);
     }
@@ -133,6 +174,63 @@ impl TimeEntries {
     }
 }
 
+/// A stored time entry's record, as far as the portfolio reads it.
+#[derive(serde::Deserialize)]
+struct Stored<'a> {
+    /// Present, as in every record; not read.
+    #[allow(dead_code)]
+    provenance: serde::de::IgnoredAny,
+    #[serde(borrow)]
+    entity: StoredEntity<'a>,
+}
+
+#[derive(serde::Deserialize)]
+struct StoredEntity<'a> {
+    #[serde(borrow)]
+    kind: Text<'a>,
+    #[serde(borrow)]
+    data: StoredTimeEntry<'a>,
+}
+
+#[derive(serde::Deserialize)]
+struct StoredTimeEntry<'a> {
+    #[serde(borrow)]
+    person: Text<'a>,
+    #[serde(borrow, default)]
+    work_item_key: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    initiative_key: Option<Text<'a>>,
+    #[serde(borrow)]
+    date: Text<'a>,
+    seconds: u64,
+}
+
+/// A string borrowed from the JSON text, or owned where it had escapes (a plain `&str` would
+/// fail on those, and `Option<Cow<str>>` always owns).
+struct Text<'a>(std::borrow::Cow<'a, str>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(std::borrow::Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(std::borrow::Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
+
 impl<'a> IntoIterator for &'a TimeEntries {
     type Item = Logged<'a>;
     type IntoIter = Box<dyn Iterator<Item = Logged<'a>> + 'a>;
@@ -197,6 +295,73 @@ mod tests {
         // ann, DEM-12, 2026-03-02, bob, DEM-1, "not a date": each stored once.
         assert_eq!(entries.strings.len(), 6);
         assert!(std::ptr::eq(read[0].person, read[2].person));
+    }
+
+    #[test]
+    fn an_entry_read_from_its_stored_record_is_the_entry_added_from_the_record() {
+        let entries = [
+            entry("ann", Some("DEM-12"), None, "2026-03-02"),
+            entry("b\"o\\b \u{e9}", None, Some("DEM-1"), "2026-03-02"),
+            entry("712020:5c1b", Some("SYN-1001"), Some("SYN-1"), "not a date"),
+        ];
+        let (mut added, mut stored) = (TimeEntries::default(), TimeEntries::default());
+        for (n, t) in entries.into_iter().enumerate() {
+            let record = crate::rules::test_support::record_with_id(
+                format!("w{n}"),
+                crate::model::Entity::TimeEntry(t.clone()),
+            );
+            let text = serde_json::to_string(&record).unwrap();
+            stored.push_stored(&text).unwrap();
+            added.push(t);
+        }
+        assert_eq!(
+            stored.iter().collect::<Vec<_>>(),
+            added.iter().collect::<Vec<_>>()
+        );
+        assert_eq!(stored.iter().nth(1).unwrap().person, "b\"o\\b \u{e9}");
+    }
+
+    #[test]
+    fn a_stored_text_that_is_not_a_time_entrys_record_is_an_error() {
+        let mut entries = TimeEntries::default();
+        let person = crate::rules::test_support::record_with_id(
+            "p1".into(),
+            crate::model::Entity::Person(crate::model::Person {
+                id: "p1".into(),
+                name: "Ann".into(),
+                email: None,
+                team: None,
+                role: None,
+                resource_owner: None,
+                fte: None,
+                hours_per_day: None,
+                start_date: None,
+                end_date: None,
+            }),
+        );
+        assert!(
+            entries
+                .push_stored(&serde_json::to_string(&person).unwrap())
+                .is_err()
+        );
+        let time = crate::rules::test_support::record_with_id(
+            "w1".into(),
+            crate::model::Entity::TimeEntry(entry("ann", None, Some("DEM-1"), "2026-03-02")),
+        );
+        let mislabelled = serde_json::to_string(&time)
+            .unwrap()
+            .replace(r#""kind":"time-entry""#, r#""kind":"allocation""#);
+        let e = entries.push_stored(&mislabelled).unwrap_err();
+        assert!(e.to_string().contains("kind `allocation`"), "{e}");
+        for broken in [
+            r#"{"entity":{"kind":"time-entry","data":{"person":"a","date":"2026-01-01","seconds":1}}}"#,
+            r#"{"provenance":{},"entity":{"kind":"time-entry","data":{"person":"a","date":"2026-01-01","seconds":"1"}}}"#,
+            r#"{"provenance":{},"entity":{"kind":"time-entry","data":{"person":"a","seconds":1}}}"#,
+            r#"{"provenance":{},"entity":{"kind":"time-entry","data":{"person":"a","date":"2026-01-01","seconds":1}"#,
+        ] {
+            assert!(entries.push_stored(broken).is_err(), "{broken}");
+        }
+        assert!(entries.is_empty(), "nothing added from a broken text");
     }
 
     #[test]
