@@ -240,7 +240,58 @@ impl PublishStep {
             .filter(|o| o.result == Published::Failed)
             .count()
     }
+
+    /// How many findings could not be published and why: each reason once, with the
+    /// initiatives it struck, the commonest first (at most [`REASONS_SHOWN`]); `None` when
+    /// every finding was published. The daemon's log has nothing else to say why.
+    pub fn failure(&self) -> Option<String> {
+        let mut reasons: BTreeMap<&str, BTreeSet<(&str, &str)>> = BTreeMap::new();
+        for o in self
+            .outcomes
+            .iter()
+            .filter(|o| o.result == Published::Failed)
+        {
+            reasons
+                .entry(o.detail.as_str())
+                .or_default()
+                .insert((o.connection.as_str(), o.subject.as_str()));
+        }
+        if reasons.is_empty() {
+            return None;
+        }
+        let mut reasons: Vec<_> = reasons.into_iter().collect();
+        reasons.sort_by_key(|(_, struck)| std::cmp::Reverse(struck.len()));
+        let mut parts: Vec<String> = reasons
+            .iter()
+            .take(REASONS_SHOWN)
+            .map(|(reason, struck)| {
+                let mut names: Vec<String> = struck
+                    .iter()
+                    .take(3)
+                    .map(|(connection, subject)| format!("{connection} {subject}"))
+                    .collect();
+                if struck.len() > 3 {
+                    names.push(format!("{} more", struck.len() - 3));
+                }
+                format!("{}: {reason}", names.join(", "))
+            })
+            .collect();
+        if reasons.len() > REASONS_SHOWN {
+            parts.push(format!(
+                "and {} other reasons",
+                reasons.len() - REASONS_SHOWN
+            ));
+        }
+        Some(format!(
+            "{} finding(s) could not be published: {}",
+            self.failed(),
+            parts.join("; ")
+        ))
+    }
 }
+
+/// The reasons a failed publish names at most.
+pub const REASONS_SHOWN: usize = 3;
 
 /// The publish step of the pipeline, for every face: findings back to the trackers (every
 /// connection that can, or only `only`), then, unless it is a dry run, the configured reports
@@ -385,5 +436,71 @@ pub fn summary(outcomes: &[Outcome]) -> String {
         "nothing to publish".to_string()
     } else {
         format!("{} (initiatives)", parts.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(subject: &str, result: Published, detail: &str) -> Outcome {
+        Outcome {
+            connection: "jira".into(),
+            subject: subject.into(),
+            fingerprint: format!("{subject}-{detail}"),
+            result,
+            detail: detail.into(),
+        }
+    }
+
+    #[test]
+    fn a_failed_publish_says_why_each_reason_once_with_the_initiatives_it_struck() {
+        let mut outcomes = vec![
+            outcome("DEM-1", Published::Created, "comment 10"),
+            outcome(
+                "DEM-2",
+                Published::Failed,
+                "HTTP 403: no permission to comment",
+            ),
+            outcome(
+                "DEM-3",
+                Published::Failed,
+                "HTTP 404: the issue was not found",
+            ),
+        ];
+        for n in 4..9 {
+            outcomes.push(outcome(
+                &format!("DEM-{n}"),
+                Published::Failed,
+                "HTTP 403: no permission to comment",
+            ));
+        }
+        let step = PublishStep {
+            outcomes,
+            files: Vec::new(),
+        };
+        assert_eq!(
+            step.failure().unwrap(),
+            "7 finding(s) could not be published: jira DEM-2, jira DEM-4, jira DEM-5, 3 more: HTTP 403: no permission to comment; jira DEM-3: HTTP 404: the issue was not found"
+        );
+        let fine = PublishStep {
+            outcomes: vec![outcome("DEM-1", Published::Unchanged, "")],
+            files: Vec::new(),
+        };
+        assert_eq!(fine.failure(), None);
+        let many = PublishStep {
+            outcomes: (0..5)
+                .map(|n| {
+                    outcome(
+                        &format!("DEM-{n}"),
+                        Published::Failed,
+                        &format!("reason {n}"),
+                    )
+                })
+                .collect(),
+            files: Vec::new(),
+        };
+        let text = many.failure().unwrap();
+        assert!(text.ends_with("; and 2 other reasons"), "{text}");
     }
 }

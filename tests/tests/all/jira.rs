@@ -1511,3 +1511,49 @@ async fn a_sync_stopped_between_bulk_pages_resumes_with_the_ids_it_had_not_fetch
     assert_eq!(records(&doc, "work-item").len(), 2000);
     assert_faithful(&sandbox);
 }
+
+#[tokio::test]
+async fn a_publish_that_fails_for_some_epics_says_which_and_why_and_publishes_the_others() {
+    let sandbox = sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    demo_config(dir.path(), &sandbox, JiraFace::Cloud, "");
+    let session = session(dir.path()).await;
+    sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap();
+    let mut store = session.store().unwrap();
+    let outcome = run_checks(&session.config, store.as_mut(), "2026-11-27").unwrap();
+    let epics: std::collections::BTreeSet<String> = outcome
+        .findings
+        .iter()
+        .filter(|f| f.finding.subject.key.starts_with("BIZ-"))
+        .map(|f| f.finding.subject.key.clone())
+        .collect();
+    // Two epics with findings are deleted on the site between the check and the publish.
+    let gone: Vec<String> = epics.iter().take(2).cloned().collect();
+    sandbox.jira().issues.retain(|i| !gone.contains(&i.key));
+    let step =
+        tollgate_host::publish::publish_step(&session, store.as_mut(), None, false, "2026-11-27")
+            .await
+            .unwrap();
+    let failure = step.failure().expect("two epics could not be published");
+    for key in &gone {
+        assert!(failure.contains(&format!("jira {key}")), "{failure}");
+    }
+    assert!(failure.contains("404"), "the tracker's answer: {failure}");
+    assert!(
+        !failure.contains(tollgate_sandbox::JIRA_CLOUD_TOKEN),
+        "no credential in the error: {failure}"
+    );
+    let published: std::collections::BTreeSet<&str> = step
+        .outcomes
+        .iter()
+        .filter(|o| o.connection == "jira" && o.result == Published::Created)
+        .map(|o| o.subject.as_str())
+        .collect();
+    assert_eq!(
+        published.len(),
+        epics.len() - 2,
+        "the others: {published:?}"
+    );
+}

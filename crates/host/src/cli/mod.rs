@@ -1236,11 +1236,8 @@ async fn publish(config_path: &Path, only: Option<&str>, dry_run: bool) -> Resul
     for path in &step.files {
         println!("wrote {}", path.display());
     }
-    if step.failed() > 0 {
-        return Err(Error::runtime(anyhow::anyhow!(
-            "{} finding(s) could not be published",
-            step.failed()
-        )));
+    if let Some(failure) = step.failure() {
+        return Err(Error::runtime(anyhow::anyhow!(failure)));
     }
     Ok(())
 }

@@ -183,8 +183,8 @@ impl Daemon {
         if !step.files.is_empty() {
             tracing::info!(files = step.files.len(), "reports written");
         }
-        if step.failed() > 0 {
-            anyhow::bail!("{} finding(s) could not be published", step.failed());
+        if let Some(failure) = step.failure() {
+            anyhow::bail!(failure);
         }
         Ok(StepEnd::Done)
     }
