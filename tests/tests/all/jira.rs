@@ -1514,13 +1514,8 @@ async fn a_sync_stopped_between_bulk_pages_resumes_with_the_ids_it_had_not_fetch
 
 #[tokio::test]
 async fn a_publish_that_fails_for_some_epics_says_which_and_why_and_publishes_the_others() {
-    let sandbox = sandbox().await;
     let dir = tempfile::tempdir().unwrap();
-    demo_config(dir.path(), &sandbox, JiraFace::Cloud, "");
-    let session = session(dir.path()).await;
-    sync_all(&session, None, SyncFlags::default())
-        .await
-        .unwrap();
+    let (session, sandbox) = tollgate_tests::demo_synced(dir.path(), "").await;
     let mut store = session.store().unwrap();
     let outcome = run_checks(&session.config, store.as_mut(), "2026-11-27").unwrap();
     let epics: std::collections::BTreeSet<String> = outcome

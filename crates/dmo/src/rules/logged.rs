@@ -324,26 +324,8 @@ mod tests {
     #[test]
     fn a_stored_text_that_is_not_a_time_entrys_record_is_an_error() {
         let mut entries = TimeEntries::default();
-        let person = crate::rules::test_support::record_with_id(
-            "p1".into(),
-            crate::model::Entity::Person(crate::model::Person {
-                id: "p1".into(),
-                name: "Ann".into(),
-                email: None,
-                team: None,
-                role: None,
-                resource_owner: None,
-                fte: None,
-                hours_per_day: None,
-                start_date: None,
-                end_date: None,
-            }),
-        );
-        assert!(
-            entries
-                .push_stored(&serde_json::to_string(&person).unwrap())
-                .is_err()
-        );
+        let team = r#"{"provenance":{"connection":"hr","external_id":"t1","fetched_at":"2026-11-27T00:00:00Z"},"entity":{"kind":"team","data":{"id":"t1","name":"Platform"}},"extra":{}}"#;
+        assert!(entries.push_stored(team).is_err());
         let time = crate::rules::test_support::record_with_id(
             "w1".into(),
             crate::model::Entity::TimeEntry(entry("ann", None, Some("DEM-1"), "2026-03-02")),
