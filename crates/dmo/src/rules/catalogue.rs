@@ -27,8 +27,8 @@ pub enum Cost {
     /// A pass over the initiatives or the records of one kind.
     #[default]
     Pass,
-    /// Hundreds of milliseconds over a million time entries: a pass with a map per person or
-    /// initiative.
+    /// A tenth of a second or more over a million time entries: a pass that looks each entry
+    /// up in a map by person or initiative.
     Heavy,
     /// The delivery forecasts' simulation: the slowest by far.
     Simulation,

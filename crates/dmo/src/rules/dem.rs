@@ -98,11 +98,9 @@ pub(crate) fn dem_004(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
             };
             c.horizon.map(|h| f64::from(h) / per_year)
         });
-        let run_costs = p.finance.iter().any(|f| {
-            f.initiative_key == i.key
-                && f.kind == "budget"
-                && f.expense_type.as_deref() == Some("opex")
-        });
+        let run_costs = p
+            .finance_of(&i.key)
+            .any(|f| f.kind == "budget" && f.expense_type.as_deref() == Some("opex"));
         let mut missing = Vec::new();
         if years.is_none_or(|y| y < min_years) {
             missing.push(format!("a horizon of at least {min_years} years"));
@@ -236,7 +234,7 @@ pub(crate) const ENTRIES: &[Entry] = &[
         id: "DEM-004",
         params: &["min_horizon_years"],
         check: dem_004,
-        cost: Cost::Heavy,
+        cost: Cost::Pass,
     },
     Entry {
         id: "DEM-006",

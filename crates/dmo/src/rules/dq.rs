@@ -52,12 +52,16 @@ pub(crate) fn dq_003(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Em
     }
     let max = rule.p("max_share");
     let (mut total, mut orphan) = (0.0, 0.0);
+    // Whether a key is a known initiative, asked once per key rather than per time entry.
+    let mut known = std::collections::HashMap::<&str, bool>::new();
     for t in &p.time_entries {
         let hours = t.seconds as f64 / 3600.0;
         total += hours;
-        if p.initiative_of(t)
-            .is_none_or(|k| !p.initiatives.contains_key(k))
-        {
+        if p.initiative_of(t).is_none_or(|k| {
+            !*known
+                .entry(k)
+                .or_insert_with(|| p.initiatives.contains_key(k))
+        }) {
             orphan += hours;
         }
     }
@@ -97,7 +101,7 @@ pub(crate) const ENTRIES: &[Entry] = &[
         id: "DQ-002",
         params: &["min_coverage"],
         check: dq_002,
-        cost: Cost::Pass,
+        cost: Cost::Heavy,
     },
     Entry {
         id: "DQ-001",

@@ -30,7 +30,9 @@ pub(crate) fn fin_001(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
 pub(crate) fn fin_005(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
     let (warn, err) = (rule.p("warning_ratio"), rule.p("error_ratio"));
     // Per initiative: labour cost, hours, entries without a rate, the rates' currency.
-    let mut labour: BTreeMap<&str, (f64, f64, u64, Option<&str>)> = BTreeMap::new();
+    // Hashed while a million entries are added up, in key order afterwards.
+    let mut labour: std::collections::HashMap<&str, (f64, f64, u64, Option<&str>)> =
+        std::collections::HashMap::new();
     for t in &p.time_entries {
         let Some(key) = p.initiative_of(t) else {
             continue;
@@ -46,7 +48,7 @@ pub(crate) fn fin_005(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
         }
         entry.1 += hours;
     }
-    for (key, (cost, hours, unpriced, currency)) in labour {
+    for (key, (cost, hours, unpriced, currency)) in labour.into_iter().collect::<BTreeMap<_, _>>() {
         let key = key.to_string();
         let budget = p.finance_total(&key, "budget");
         if budget <= 0.0 {

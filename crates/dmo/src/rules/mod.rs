@@ -279,8 +279,8 @@ pub struct Context {
 /// subject.
 ///
 /// The rules read the portfolio and nothing else, so they run side by side, one thread per
-/// core, each taking the next rule not yet taken; the slowest (the delivery forecasts) are
-/// taken first so that one of them does not start last. The findings are the same whatever the
+/// core, each taking the next rule not yet taken; the slowest (the delivery forecasts, then
+/// the passes over every time entry) are taken first so that none of them starts last. The findings are the same whatever the
 /// order: they are sorted on a total order at the end.
 pub fn evaluate(pack: &RulePack, portfolio: &Portfolio, ctx: &Context) -> Vec<Finding> {
     let mut rules: Vec<(&RuleConfig, &catalogue::Entry)> = pack

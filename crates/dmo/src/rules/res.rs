@@ -277,13 +277,13 @@ pub(crate) const ENTRIES: &[Entry] = &[
         id: "RES-007",
         params: &["max_deviation", "working_days_per_month"],
         check: res_007,
-        cost: Cost::Pass,
+        cost: Cost::Heavy,
     },
     Entry {
         id: "RES-008",
         params: &["max_share"],
         check: res_008,
-        cost: Cost::Heavy,
+        cost: Cost::Pass,
     },
     Entry {
         id: "RES-001",
