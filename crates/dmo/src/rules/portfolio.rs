@@ -169,7 +169,9 @@ impl Portfolio {
             });
         }
         p.time_entries.shrink_to_fit();
-        let mut hours: BTreeMap<String, Vec<(i32, u32)>> = BTreeMap::new();
+        // Hashed while a million entries are sorted in, then kept in key order.
+        let mut hours: std::collections::HashMap<&str, Vec<(i32, u32)>> =
+            std::collections::HashMap::new();
         for t in &p.time_entries {
             if let Some(key) = p.initiative_of(t) {
                 let day = t
@@ -177,17 +179,16 @@ impl Portfolio {
                     .and_then(|d| i32::try_from(d).ok())
                     .unwrap_or(i32::MIN);
                 let seconds = u32::try_from(t.seconds).unwrap_or(u32::MAX);
-                match hours.get_mut(key) {
-                    Some(list) => list.push((day, seconds)),
-                    None => {
-                        hours.insert(key.to_string(), vec![(day, seconds)]);
-                    }
-                }
+                hours.entry(key).or_default().push((day, seconds));
             }
         }
-        for list in hours.values_mut() {
-            list.shrink_to_fit();
-        }
+        let hours: BTreeMap<String, Vec<(i32, u32)>> = hours
+            .into_iter()
+            .map(|(key, mut list)| {
+                list.shrink_to_fit();
+                (key.to_string(), list)
+            })
+            .collect();
         p.hours_by_initiative = hours;
         for (i, a) in p.allocations.iter().enumerate() {
             p.allocations_by_person
