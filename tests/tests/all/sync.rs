@@ -548,3 +548,48 @@ async fn a_sync_by_hand_never_runs_beside_another_sync_of_the_same_connection() 
         tollgate_store::ClaimOutcome::Claimed
     );
 }
+
+#[test]
+fn validating_online_opens_the_store_and_names_one_it_cannot_open_without_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), 3, 10, 5, 0, 1);
+    let validate = |dir: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_tollgate-e2e"))
+            .args(["config", "validate", "--online"])
+            .current_dir(dir)
+            .env("XDG_CACHE_HOME", shared_cache_dir())
+            .env_remove("TOLLGATE_STORE__URL")
+            .output()
+            .unwrap()
+    };
+    let out = validate(dir.path());
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("store sqlite://state/tollgate.db: opened"),
+        "{stdout}"
+    );
+    assert!(dir.path().join("state/tollgate.db").exists());
+
+    // A PostgreSQL server nobody listens on: the command fails, naming the store, and the
+    // password stays out of what it says.
+    let path = dir.path().join("tollgate.toml");
+    let config = std::fs::read_to_string(&path).unwrap().replace(
+        "sqlite://state/tollgate.db",
+        "postgres://tollgate:s3cret-pw@127.0.0.1:1/tollgate",
+    );
+    std::fs::write(&path, config).unwrap();
+    let out = validate(dir.path());
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("cannot be opened"), "{said}");
+    assert!(said.contains("127.0.0.1:1"), "{said}");
+    assert!(!said.contains("s3cret-pw"), "{said}");
+}

@@ -244,9 +244,12 @@ pub enum PluginsCommand {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Check the config: syntax, keys, URLs, credentials present, each connection fits its
-    /// plugin. With --online, also ask each connection's plugin to reach its source.
+    /// plugin. With --online, also ask each connection's plugin to reach its source, and open
+    /// the store.
     Validate {
-        /// Also contact every source (authenticate, find the project, read the directory).
+        /// Also contact every source (authenticate, find the project, read the directory) and
+        /// open the store as every other command does (created and brought to this version's
+        /// schema if need be, as the first sync would).
         #[arg(long)]
         online: bool,
     },
@@ -1135,8 +1138,28 @@ async fn validate(config_path: &Path, online: bool) -> Result<(), Error> {
             problems.len()
         )));
     }
+    // The store too, first, so that its line is there whatever the sources answer: a daemon
+    // whose database cannot be reached, or is of a newer version, would fail at its first job.
+    let store_failure = if online {
+        let store = tollgate_store::redact_url(&config.store.url);
+        match tollgate_store::open(&config.store.url, &config.base_dir) {
+            Ok(_) => {
+                println!("store {store}: opened");
+                None
+            }
+            Err(e) => {
+                println!("store: FAILED: {e}");
+                Some(format!("the store {store} cannot be opened"))
+            }
+        }
+    } else {
+        None
+    };
     let rows = check_connections(&config, &registry, &runtime, online).await?;
     print_table(&["CONNECTION", "PLUGIN", "RESULT"], &rows);
+    if let Some(failure) = store_failure {
+        return Err(Error::runtime(anyhow::anyhow!(failure)));
+    }
     println!("{}: valid", config_path.display());
     Ok(())
 }
