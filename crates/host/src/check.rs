@@ -54,12 +54,7 @@ pub fn portfolio(store: &dyn Store) -> Result<Portfolio, Error> {
     // Record by record: the store's records are never all in memory beside the portfolio.
     let mut portfolio = Portfolio::start(issues);
     for kind in tollgate_dmo::model::EntityKind::ALL {
-        if kind == tollgate_dmo::model::EntityKind::TimeEntry {
-            // A million of them in a large portfolio: read for what the portfolio keeps.
-            store.each_stored(kind, &mut |text| portfolio.add_stored_time_entry(text))?;
-        } else {
-            store.each_record(kind, &mut |r| portfolio.add(r))?;
-        }
+        store.each_stored(kind, &mut |text| portfolio.add_stored(kind, text))?;
     }
     Ok(portfolio.finish())
 }

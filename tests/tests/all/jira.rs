@@ -41,10 +41,24 @@ async fn sync_past_the_minute(
 ) -> tollgate_host::sync::SyncSummary {
     sandbox.advance_clock(std::time::Duration::from_secs(90));
     sandbox.clear_requests();
+    sync_one(session).await
+}
+
+/// Sync the session's connections and give the first one's summary (the tests that call it
+/// configure one Jira connection, or the demo's with Jira first).
+async fn sync_one(session: &tollgate_host::app::Session) -> tollgate_host::sync::SyncSummary {
     sync_all(session, None, SyncFlags::default())
         .await
         .unwrap()
         .remove(0)
+}
+
+/// A sandbox serving `synthetic:EPICS` `latency_ms` away that records request bodies, and in
+/// `dir` a config with its `jira` connection (see [`tollgate_tests::synthetic_jira`]).
+async fn recording_synthetic(dir: &std::path::Path, epics: usize, latency_ms: u64) -> Sandbox {
+    let sandbox = tollgate_tests::synthetic_jira(dir, epics, latency_ms, "").await;
+    sandbox.record_bodies(true);
+    sandbox
 }
 
 /// The worklog ids the requests asked `/worklog/list` for, in the order asked (their bodies
@@ -487,10 +501,7 @@ async fn an_incremental_sync_asks_only_for_what_changed() {
     // Within the minute Jira hides recent worklog changes: none is seen yet, and the
     // watermark does not pass them.
     sandbox.clear_requests();
-    let summary = sync_all(&session, None, SyncFlags::default())
-        .await
-        .unwrap()
-        .remove(0);
+    let summary = sync_one(&session).await;
     let stream = |name: &str| summary.stream(name).unwrap().clone();
     assert_eq!(stream("work-items").written, 5 + boundary_children);
     assert_eq!(
@@ -791,10 +802,7 @@ async fn the_sandbox_changes_a_share_of_its_data_over_http_for_an_incremental_sy
         assert_eq!(status, 400, "{bad}: {body}");
     }
 
-    let summary = sync_all(&session, None, SyncFlags::default())
-        .await
-        .unwrap()
-        .remove(0);
+    let summary = sync_one(&session).await;
     let written = |name: &str| summary.stream(name).unwrap().written;
     assert_eq!(
         written("time-entries"),
@@ -979,13 +987,9 @@ async fn the_worklogs_of_a_page_are_read_beside_the_next_page_each_once() {
     // 30 epics: 330 issues and about 3,000 worklogs, so several `/worklog/updated` pages; a
     // tracker 30 ms away, so two requests sent together are seen together.
     let dir = tempfile::tempdir().unwrap();
-    let sandbox = tollgate_tests::synthetic_jira(dir.path(), 30, 30, "").await;
-    sandbox.record_bodies(true);
+    let sandbox = recording_synthetic(dir.path(), 30, 30).await;
     let session = session(dir.path()).await;
-    let summary = sync_all(&session, None, SyncFlags::default())
-        .await
-        .unwrap()
-        .remove(0);
+    let summary = sync_one(&session).await;
     let truth = sandbox.jira().worklogs.len();
     assert_eq!(
         summary.stream("time-entries").unwrap().written as usize,
@@ -1076,8 +1080,7 @@ async fn the_worklog_pages_are_read_in_stretches_side_by_side_and_nothing_hidden
     // A worklog saved at the site's "now" is in that minute: not in the full pass, read by the
     // next one.
     let dir = tempfile::tempdir().unwrap();
-    let sandbox = tollgate_tests::synthetic_jira(dir.path(), 100, 20, "").await;
-    sandbox.record_bodies(true);
+    let sandbox = recording_synthetic(dir.path(), 100, 20).await;
     let hidden = {
         const YEAR: i64 = 365 * 24 * 3_600_000;
         let mut d = sandbox.jira();
@@ -1091,10 +1094,7 @@ async fn the_worklog_pages_are_read_in_stretches_side_by_side_and_nothing_hidden
         w.id
     };
     let session = session(dir.path()).await;
-    let summary = sync_all(&session, None, SyncFlags::default())
-        .await
-        .unwrap()
-        .remove(0);
+    let summary = sync_one(&session).await;
     let truth = sandbox.jira().worklogs.len();
     assert!(truth >= 9_000, "{truth} worklogs");
     assert_eq!(
@@ -1162,8 +1162,7 @@ async fn worklog_ids_far_apart_are_listed_at_once_rather_than_overflow_the_curso
     // Ids 10^15 apart: the thousands a call's pages name would pass a cursor's 64 KiB, so the
     // worklogs a call's pages name are listed in that call, and the sync still reads each once.
     let dir = tempfile::tempdir().unwrap();
-    let sandbox = tollgate_tests::synthetic_jira(dir.path(), 100, 0, "").await;
-    sandbox.record_bodies(true);
+    let sandbox = recording_synthetic(dir.path(), 100, 0).await;
     // Saved an hour apart up to two minutes ago, so that each of the 8 stretches fills a page.
     {
         let now = sandbox.now_ms();
@@ -1175,10 +1174,7 @@ async fn worklog_ids_far_apart_are_listed_at_once_rather_than_overflow_the_curso
         }
     }
     let session = session(dir.path()).await;
-    let summary = sync_all(&session, None, SyncFlags::default())
-        .await
-        .unwrap()
-        .remove(0);
+    let summary = sync_one(&session).await;
     let truth = sandbox.jira().worklogs.len();
     assert_eq!(
         summary.stream("time-entries").unwrap().written as usize,
@@ -1193,13 +1189,9 @@ async fn data_center_reads_the_search_pages_after_the_first_side_by_side_and_mis
     // tells the hits; the pages after it are asked for together. The same site read through
     // the Cloud face is the reference.
     let dir = tempfile::tempdir().unwrap();
-    let sandbox = tollgate_tests::synthetic_jira(dir.path(), 100, 20, "").await;
-    sandbox.record_bodies(true);
+    let sandbox = recording_synthetic(dir.path(), 100, 20).await;
     let cloud_session = session(dir.path()).await;
-    let cloud = sync_all(&cloud_session, None, SyncFlags::default())
-        .await
-        .unwrap()
-        .remove(0);
+    let cloud = sync_one(&cloud_session).await;
     let cloud_doc = export(&cloud_session, &sandbox);
     let dc_dir = tempfile::tempdir().unwrap();
     jira_config(dc_dir.path(), &sandbox, JiraFace::DataCenter, "");
@@ -1212,10 +1204,7 @@ async fn data_center_reads_the_search_pages_after_the_first_side_by_side_and_mis
     .unwrap();
     sandbox.clear_requests();
     let dc_session = session(dc_dir.path()).await;
-    let dc = sync_all(&dc_session, None, SyncFlags::default())
-        .await
-        .unwrap()
-        .remove(0);
+    let dc = sync_one(&dc_session).await;
     for stream in ["initiatives", "work-items", "sprints", "time-entries"] {
         assert_eq!(
             dc.stream(stream).unwrap().written,
@@ -1280,10 +1269,7 @@ async fn a_full_page_of_worklogs_saved_in_one_millisecond_is_reported_not_skippe
     let dir = tempfile::tempdir().unwrap();
     jira_config(dir.path(), &sandbox, JiraFace::Cloud, "");
     let session = session(dir.path()).await;
-    let summary = sync_all(&session, None, SyncFlags::default())
-        .await
-        .unwrap()
-        .remove(0);
+    let summary = sync_one(&session).await;
     assert!(
         summary.stream("time-entries").unwrap().diagnostics >= 1,
         "{summary:?}"
@@ -1339,8 +1325,7 @@ async fn the_stories_are_read_by_id_in_bulk_fetches_side_by_side_and_a_failed_on
     // 30 epics: 300 stories below them, bulk fetches of 100; a tracker 30 ms away, so
     // requests sent together are seen together.
     let dir = tempfile::tempdir().unwrap();
-    let sandbox = tollgate_tests::synthetic_jira(dir.path(), 30, 30, "").await;
-    sandbox.record_bodies(true);
+    let sandbox = recording_synthetic(dir.path(), 30, 30).await;
     let stories = story_ids(&sandbox);
     assert!(stories.len() >= 300, "{} stories", stories.len());
     let epics = {
@@ -1354,10 +1339,7 @@ async fn the_stories_are_read_by_id_in_bulk_fetches_side_by_side_and_a_failed_on
     };
     assert_eq!(epics, 30);
     let session = session(dir.path()).await;
-    let summary = sync_all(&session, None, SyncFlags::default())
-        .await
-        .unwrap()
-        .remove(0);
+    let summary = sync_one(&session).await;
     let work_items = summary.stream("work-items").unwrap().written as usize;
     let requests = sandbox.requests();
     let fetches: Vec<_> = requests

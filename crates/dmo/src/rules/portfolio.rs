@@ -151,10 +151,16 @@ impl Portfolio {
         }
     }
 
-    /// Add a time entry as the store holds it (its record as JSON), reading only what the
-    /// portfolio keeps of it: the same as [`Portfolio::add`] of the parsed record, faster.
-    pub fn add_stored_time_entry(&mut self, text: &str) -> Result<(), serde_json::Error> {
-        self.time_entries.push_stored(text)
+    /// Add a record of `kind` as the store holds it (the record as JSON): the same as
+    /// [`Portfolio::add`] of the parsed record. A time entry (a million of them in a large
+    /// portfolio) is read only for what the portfolio keeps of it.
+    pub fn add_stored(&mut self, kind: EntityKind, text: &str) -> Result<(), serde_json::Error> {
+        if kind == EntityKind::TimeEntry {
+            self.time_entries.push_stored(text)
+        } else {
+            self.add(serde_json::from_str(text)?);
+            Ok(())
+        }
     }
 
     /// Build the indexes over what was added.
