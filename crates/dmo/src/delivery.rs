@@ -53,14 +53,14 @@ impl Delivery {
 /// sprint's end, sprints without an end left out), how many of them existed by the sprint's
 /// end (scope) and how many were resolved by then (done).
 pub fn delivery(p: &Portfolio, key: &str) -> Delivery {
-    let items: Vec<&crate::model::WorkItem> = p
+    let items: Vec<crate::rules::portfolio::Item> = p
         .work_items
-        .values()
-        .filter(|w| w.initiative_key.as_deref() == Some(key))
+        .iter()
+        .filter(|w| w.initiative_key == Some(key))
         .collect();
     let mut out = Delivery::default();
     for w in &items {
-        let slot = match w.status_category.as_deref() {
+        let slot = match w.status_category {
             Some("todo") => &mut out.to_do,
             Some("in-progress") => &mut out.in_progress,
             Some("done") => &mut out.done,
@@ -71,18 +71,14 @@ pub fn delivery(p: &Portfolio, key: &str) -> Delivery {
     }
     let mut sprints: Vec<(i64, &crate::model::Sprint)> = items
         .iter()
-        .flat_map(|w| w.sprint_ids.iter())
-        .collect::<std::collections::BTreeSet<&String>>()
+        .flat_map(|w| w.sprint_ids())
+        .collect::<std::collections::BTreeSet<&str>>()
         .into_iter()
         .filter_map(|id| p.sprints.get(id))
         .filter_map(|s| Some((s.end.as_deref().and_then(day_number)?, s)))
         .collect();
     sprints.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
-    let by = |date: &Option<String>, end: i64| {
-        date.as_deref()
-            .and_then(day_number)
-            .is_some_and(|d| d <= end)
-    };
+    let by = |date: Option<&str>, end: i64| date.and_then(day_number).is_some_and(|d| d <= end);
     out.burn_up = sprints
         .into_iter()
         .map(|(end, s)| BurnUpPoint {
@@ -91,11 +87,11 @@ pub fn delivery(p: &Portfolio, key: &str) -> Delivery {
             // An item without a creation date counts in the scope from the start.
             scope: items
                 .iter()
-                .filter(|w| w.created.is_none() || by(&w.created, end))
+                .filter(|w| w.created.is_none() || by(w.created, end))
                 .count(),
             done: items
                 .iter()
-                .filter(|w| w.status_category.as_deref() == Some("done") && by(&w.resolved, end))
+                .filter(|w| w.status_category == Some("done") && by(w.resolved, end))
                 .count(),
         })
         .collect();

@@ -61,7 +61,7 @@ pub struct Forecast {
 }
 
 /// Work items by initiative key.
-type Items<'a> = std::collections::BTreeMap<&'a str, Vec<&'a crate::model::WorkItem>>;
+type Items<'a> = std::collections::BTreeMap<&'a str, Vec<crate::rules::portfolio::Item<'a>>>;
 
 /// Whether an initiative is in delivery (open, past its G2 go or in progress), and its work
 /// items not done.
@@ -77,7 +77,7 @@ fn in_delivery(p: &Portfolio, items: &Items, key: &str) -> Option<usize> {
         .get(key)
         .into_iter()
         .flatten()
-        .filter(|w| w.status_category.as_deref() != Some("done"))
+        .filter(|w| w.status_category != Some("done"))
         .count();
     (started && remaining > 0).then_some(remaining)
 }
@@ -87,10 +87,10 @@ fn in_delivery(p: &Portfolio, items: &Items, key: &str) -> Option<usize> {
 fn weekly(items: &Items, keys: &[&str], today: i64) -> Vec<u32> {
     let mut weeks = vec![0u32; WINDOW_WEEKS as usize];
     for w in keys.iter().filter_map(|k| items.get(k)).flatten() {
-        if w.status_category.as_deref() != Some("done") {
+        if w.status_category != Some("done") {
             continue;
         }
-        let Some(day) = w.resolved.as_deref().and_then(day_number) else {
+        let Some(day) = w.resolved.and_then(day_number) else {
             continue;
         };
         let back = today - day;
@@ -113,8 +113,8 @@ pub fn forecast_of(p: &Portfolio, key: &str, today: i64, seed: u64) -> Option<Fo
 
 fn run(p: &Portfolio, today: i64, seed: u64, only: Option<&str>) -> Vec<Forecast> {
     let mut items: Items = Items::new();
-    for w in p.work_items.values() {
-        if let Some(k) = w.initiative_key.as_deref() {
+    for w in p.work_items.iter() {
+        if let Some(k) = w.initiative_key {
             items.entry(k).or_default().push(w);
         }
     }

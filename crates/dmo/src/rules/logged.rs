@@ -30,7 +30,7 @@ pub struct Logged<'a> {
 }
 
 /// No string: an absent key.
-const NONE: u32 = u32::MAX;
+pub(crate) const NONE: u32 = u32::MAX;
 /// No day: a date that is not one.
 const NO_DAY: i32 = i32::MIN;
 
@@ -47,11 +47,83 @@ struct Row {
 #[derive(Debug, Default, Clone)]
 pub struct TimeEntries {
     rows: Vec<Row>,
+    names: Names,
+}
+
+/// Strings that repeat (people, keys, dates, categories), each kept once and named by a
+/// number: the compact parts of the portfolio ([`TimeEntries`], [`super::items::WorkItems`])
+/// hold these numbers instead of strings.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Names {
     strings: Vec<Arc<str>>,
     /// Per string: its day number where it is a date, [`NO_DAY`] where it is not (kept per
     /// string, not per entry, so that an entry stays 24 bytes).
     days: Vec<i32>,
     ids: HashMap<Arc<str>, u32>,
+}
+
+impl Names {
+    /// The number of `s`, given it if it has none yet.
+    pub(crate) fn intern(&mut self, s: &str) -> u32 {
+        if let Some(id) = self.ids.get(s) {
+            return *id;
+        }
+        // Past 4 billion distinct strings the ids would collide with NONE; a portfolio that
+        // large does not fit in memory anyway.
+        let id = u32::try_from(self.strings.len())
+            .ok()
+            .filter(|id| *id != NONE)
+            .expect("fewer than 2^32 distinct names and keys in one portfolio");
+        self.days.push(
+            crate::calendar::day_number(s)
+                .and_then(|d| i32::try_from(d).ok())
+                .filter(|d| *d != NO_DAY)
+                .unwrap_or(NO_DAY),
+        );
+        let s: Arc<str> = Arc::from(s);
+        self.strings.push(s.clone());
+        self.ids.insert(s, id);
+        id
+    }
+
+    /// The number of an optional string, [`NONE`] for none.
+    pub(crate) fn intern_opt(&mut self, s: Option<&str>) -> u32 {
+        s.map_or(NONE, |s| self.intern(s))
+    }
+
+    /// The number `s` has, if it has one.
+    pub(crate) fn id(&self, s: &str) -> Option<u32> {
+        self.ids.get(s).copied()
+    }
+
+    /// The string numbered `id`.
+    pub(crate) fn text(&self, id: u32) -> &str {
+        &self.strings[id as usize]
+    }
+
+    /// The string numbered `id`; none for [`NONE`].
+    pub(crate) fn text_opt(&self, id: u32) -> Option<&str> {
+        (id != NONE).then(|| self.text(id))
+    }
+
+    /// The day number of the string `id`, if it is a date.
+    pub(crate) fn day(&self, id: u32) -> Option<i64> {
+        Some(self.days[id as usize])
+            .filter(|d| *d != NO_DAY)
+            .map(i64::from)
+    }
+
+    /// How many strings there are.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.strings.len()
+    }
+
+    /// Give back the room reserved for strings not added.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.strings.shrink_to_fit();
+        self.days.shrink_to_fit();
+    }
 }
 
 impl TimeEntries {
@@ -98,48 +170,25 @@ impl TimeEntries {
         date: &str,
         seconds: u64,
     ) {
+        let names = &mut self.names;
         let row = Row {
             seconds,
-            person: self.intern(person),
-            work_item: work_item.map_or(NONE, |k| self.intern(k)),
-            initiative: initiative.map_or(NONE, |k| self.intern(k)),
-            date: self.intern(date),
+            person: names.intern(person),
+            work_item: names.intern_opt(work_item),
+            initiative: names.intern_opt(initiative),
+            date: names.intern(date),
         };
         self.rows.push(row);
     }
 
-    fn intern(&mut self, s: &str) -> u32 {
-        if let Some(id) = self.ids.get(s) {
-            return *id;
-        }
-        // Past 4 billion distinct strings the ids would collide with NONE; a portfolio that
-        // large does not fit in memory anyway.
-        let id = u32::try_from(self.strings.len())
-            .ok()
-            .filter(|id| *id != NONE)
-            .expect("fewer than 2^32 distinct names and keys in one portfolio");
-        self.days.push(
-            crate::calendar::day_number(s)
-                .and_then(|d| i32::try_from(d).ok())
-                .filter(|d| *d != NO_DAY)
-                .unwrap_or(NO_DAY),
-        );
-        let s: Arc<str> = Arc::from(s);
-        self.strings.push(s.clone());
-        self.ids.insert(s, id);
-        id
-    }
-
     fn view(&self, row: &Row) -> Logged<'_> {
-        let text = |id: u32| (id != NONE).then(|| &*self.strings[id as usize]);
+        let names = &self.names;
         Logged {
-            person: &self.strings[row.person as usize],
-            work_item_key: text(row.work_item),
-            initiative_key: text(row.initiative),
-            date: &self.strings[row.date as usize],
-            day: Some(self.days[row.date as usize])
-                .filter(|d| *d != NO_DAY)
-                .map(i64::from),
+            person: names.text(row.person),
+            work_item_key: names.text_opt(row.work_item),
+            initiative_key: names.text_opt(row.initiative),
+            date: names.text(row.date),
+            day: names.day(row.date),
             seconds: row.seconds,
         }
     }
@@ -147,8 +196,7 @@ impl TimeEntries {
     /// Give back the room reserved for entries not added.
     pub fn shrink_to_fit(&mut self) {
         self.rows.shrink_to_fit();
-        self.strings.shrink_to_fit();
-        self.days.shrink_to_fit();
+        self.names.shrink_to_fit();
     }
 
     /// Every entry, in the order added.
@@ -207,7 +255,7 @@ struct StoredTimeEntry<'a> {
 
 /// A string borrowed from the JSON text, or owned where it had escapes (a plain `&str` would
 /// fail on those, and `Option<Cow<str>>` always owns).
-struct Text<'a>(std::borrow::Cow<'a, str>);
+pub(crate) struct Text<'a>(pub(crate) std::borrow::Cow<'a, str>);
 
 impl<'de: 'a, 'a> serde::Deserialize<'de> for Text<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -293,7 +341,7 @@ mod tests {
         assert_eq!(read[2].date, "not a date");
         assert_eq!(read[2].day, None);
         // ann, DEM-12, 2026-03-02, bob, DEM-1, "not a date": each stored once.
-        assert_eq!(entries.strings.len(), 6);
+        assert_eq!(entries.names.len(), 6);
         assert!(std::ptr::eq(read[0].person, read[2].person));
     }
 

@@ -10,6 +10,7 @@ mod dem;
 mod dq;
 mod fin;
 mod gate;
+mod items;
 mod logged;
 mod por;
 pub mod portfolio;

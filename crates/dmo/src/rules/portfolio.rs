@@ -26,8 +26,8 @@ pub struct Portfolio {
     pub initiatives: BTreeMap<String, (Initiative, Option<String>)>,
     /// Where each initiative came from, by key.
     pub sources: BTreeMap<String, Provenance>,
-    /// Work items by key.
-    pub work_items: BTreeMap<String, WorkItem>,
+    /// Work items by key, compact ([`WorkItems`]).
+    pub work_items: WorkItems,
     /// Sprints and iterations by id.
     pub sprints: BTreeMap<String, Sprint>,
     /// Time entries, compact ([`TimeEntries`]).
@@ -69,6 +69,7 @@ pub struct Portfolio {
     pending_kpis: Vec<(crate::model::KpiMeasurement, crate::model::Provenance)>,
 }
 
+pub use super::items::{Item, WorkItems};
 pub use super::logged::{Logged, TimeEntries};
 use crate::calendar::day_number;
 use crate::model::ENTERED;
@@ -109,9 +110,7 @@ impl Portfolio {
                     p.sources.insert(i.key.clone(), r.provenance.clone());
                     p.initiatives.insert(i.key.clone(), (*i, r.provenance.url));
                 }
-                Entity::WorkItem(w) => {
-                    p.work_items.insert(w.key.clone(), w);
-                }
+                Entity::WorkItem(w) => p.work_items.push(w),
                 Entity::TimeEntry(t) => p.time_entries.push(t),
                 Entity::Person(x) => {
                     p.people.insert(x.id.clone(), x);
@@ -152,11 +151,14 @@ impl Portfolio {
     }
 
     /// Add a record of `kind` as the store holds it (the record as JSON): the same as
-    /// [`Portfolio::add`] of the parsed record. A time entry (a million of them in a large
-    /// portfolio) is read only for what the portfolio keeps of it.
+    /// [`Portfolio::add`] of the parsed record. A time entry or a work item (a million and a
+    /// hundred thousand of them in a large portfolio) is read only for what the portfolio
+    /// keeps of it.
     pub fn add_stored(&mut self, kind: EntityKind, text: &str) -> Result<(), serde_json::Error> {
         if kind == EntityKind::TimeEntry {
             self.time_entries.push_stored(text)
+        } else if kind == EntityKind::WorkItem {
+            self.work_items.push_stored(text)
         } else {
             self.add(serde_json::from_str(text)?);
             Ok(())
@@ -175,6 +177,7 @@ impl Portfolio {
             });
         }
         p.time_entries.shrink_to_fit();
+        p.work_items.finish();
         // Hashed while a million entries are sorted in, then kept in key order.
         let mut hours: std::collections::HashMap<&str, Vec<(i32, u32)>> =
             std::collections::HashMap::new();
@@ -290,8 +293,7 @@ impl Portfolio {
     pub fn initiative_of<'a>(&'a self, t: Logged<'a>) -> Option<&'a str> {
         t.initiative_key.or_else(|| {
             t.work_item_key
-                .and_then(|k| self.work_items.get(k))
-                .and_then(|w| w.initiative_key.as_deref())
+                .and_then(|k| self.work_items.initiative_of(k))
         })
     }
 
