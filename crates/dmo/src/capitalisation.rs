@@ -166,8 +166,8 @@ impl Verdict {
 
 /// Effort per initiative and quarter, split by `policy`, by initiative then quarter.
 pub fn split(p: &Portfolio, policy: &Policy) -> Vec<Line> {
-    let mut verdicts: std::collections::HashMap<&str, Verdict> = Default::default();
-    let mut lines: std::collections::HashMap<(&str, i64), Line> = Default::default();
+    let mut verdicts: crate::HashMap<&str, Verdict> = Default::default();
+    let mut lines: crate::HashMap<(&str, i64), Line> = Default::default();
     for t in &p.time_entries {
         let Some(key) = p.initiative_of(t) else {
             continue;

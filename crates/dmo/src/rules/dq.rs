@@ -53,7 +53,7 @@ pub(crate) fn dq_003(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Em
     let max = rule.p("max_share");
     let (mut total, mut orphan) = (0.0, 0.0);
     // Whether a key is a known initiative, asked once per key rather than per time entry.
-    let mut known = std::collections::HashMap::<&str, bool>::new();
+    let mut known = crate::HashMap::<&str, bool>::default();
     for t in &p.time_entries {
         let hours = t.seconds as f64 / 3600.0;
         total += hours;

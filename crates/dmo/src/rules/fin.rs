@@ -31,8 +31,7 @@ pub(crate) fn fin_005(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
     let (warn, err) = (rule.p("warning_ratio"), rule.p("error_ratio"));
     // Per initiative: labour cost, hours, entries without a rate, the rates' currency.
     // Hashed while a million entries are added up, in key order afterwards.
-    let mut labour: std::collections::HashMap<&str, (f64, f64, u64, Option<&str>)> =
-        std::collections::HashMap::new();
+    let mut labour: crate::HashMap<&str, (f64, f64, u64, Option<&str>)> = crate::HashMap::default();
     for t in &p.time_entries {
         let Some(key) = p.initiative_of(t) else {
             continue;

@@ -8,8 +8,8 @@
 //! strings are numbers ([`Names`]). They see an item as an [`Item`], a view borrowing them.
 
 use super::logged::{NONE, Names, Text};
+use crate::HashMap;
 use crate::model::WorkItem;
-use std::collections::HashMap;
 
 /// One work item as the rules read it. (Its title, kind, status, parent and assignee stay
 /// in the store; nothing computed from the portfolio reads them.)

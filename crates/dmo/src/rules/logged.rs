@@ -6,8 +6,8 @@
 //! its strings (people, keys and dates, which repeat) interned once per portfolio. The rules
 //! and reports see an entry as a [`Logged`], a view borrowing those strings.
 
+use crate::HashMap;
 use crate::model::TimeEntry;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// One time entry as the rules read it: who, on what, which day, how long. (The entry's

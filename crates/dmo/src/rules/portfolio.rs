@@ -179,8 +179,7 @@ impl Portfolio {
         p.time_entries.shrink_to_fit();
         p.work_items.finish();
         // Hashed while a million entries are sorted in, then kept in key order.
-        let mut hours: std::collections::HashMap<&str, Vec<(i32, u32)>> =
-            std::collections::HashMap::new();
+        let mut hours: crate::HashMap<&str, Vec<(i32, u32)>> = crate::HashMap::default();
         for t in &p.time_entries {
             if let Some(key) = p.initiative_of(t) {
                 let day = t

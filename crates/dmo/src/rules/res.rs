@@ -239,7 +239,7 @@ pub(crate) fn res_008(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
     let max = rule.p("max_share");
     // Whether an initiative is approved, asked once per initiative rather than once per time
     // entry (a million of them over a large portfolio).
-    let mut approval = std::collections::HashMap::<&str, bool>::new();
+    let mut approval = crate::HashMap::<&str, bool>::default();
     let (mut total, mut unplanned) = (0.0, BTreeMap::<&str, f64>::new());
     for t in &p.time_entries {
         let hours = t.seconds as f64 / 3600.0;
