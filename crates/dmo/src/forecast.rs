@@ -60,8 +60,17 @@ pub struct Forecast {
     pub no_forecast: Option<String>,
 }
 
-/// Work items by initiative key.
-type Items<'a> = std::collections::BTreeMap<&'a str, Vec<crate::rules::portfolio::Item<'a>>>;
+/// What a forecast reads of a work item: whether it is done, and the day it was resolved
+/// (none where no valid date was given).
+#[derive(Clone, Copy)]
+struct Status {
+    done: bool,
+    resolved: Option<i64>,
+}
+
+/// Work items by initiative key (a hundred thousand of them in a large portfolio, so 16
+/// bytes each rather than the item).
+type Items<'a> = std::collections::BTreeMap<&'a str, Vec<Status>>;
 
 /// Whether an initiative is in delivery (open, past its G2 go or in progress), and its work
 /// items not done.
@@ -77,7 +86,7 @@ fn in_delivery(p: &Portfolio, items: &Items, key: &str) -> Option<usize> {
         .get(key)
         .into_iter()
         .flatten()
-        .filter(|w| w.status_category != Some("done"))
+        .filter(|w| !w.done)
         .count();
     (started && remaining > 0).then_some(remaining)
 }
@@ -87,10 +96,10 @@ fn in_delivery(p: &Portfolio, items: &Items, key: &str) -> Option<usize> {
 fn weekly(items: &Items, keys: &[&str], today: i64) -> Vec<u32> {
     let mut weeks = vec![0u32; WINDOW_WEEKS as usize];
     for w in keys.iter().filter_map(|k| items.get(k)).flatten() {
-        if w.status_category != Some("done") {
+        if !w.done {
             continue;
         }
-        let Some(day) = w.resolved.and_then(day_number) else {
+        let Some(day) = w.resolved else {
             continue;
         };
         let back = today - day;
@@ -115,7 +124,10 @@ fn run(p: &Portfolio, today: i64, seed: u64, only: Option<&str>) -> Vec<Forecast
     let mut items: Items = Items::new();
     for w in p.work_items.iter() {
         if let Some(k) = w.initiative_key {
-            items.entry(k).or_default().push(w);
+            items.entry(k).or_default().push(Status {
+                done: w.status_category == Some("done"),
+                resolved: w.resolved.and_then(day_number),
+            });
         }
     }
     let delivering: Vec<(&str, usize)> = p
