@@ -7,7 +7,7 @@
 //! estimate, sprints and when it was created and resolved; here an item is 48 bytes and its
 //! strings are numbers ([`Names`]). They see an item as an [`Item`], a view borrowing them.
 
-use super::logged::{NONE, Names, Text};
+use super::logged::{NONE, Names, Text, stored_data};
 use crate::HashMap;
 use crate::model::WorkItem;
 
@@ -83,14 +83,7 @@ impl WorkItems {
     /// does). A text that is not a work item's record is an error, as it would be for the
     /// record.
     pub fn push_stored(&mut self, text: &str) -> Result<(), serde_json::Error> {
-        let stored: Stored = serde_json::from_str(text)?;
-        if stored.entity.kind.0 != "work-item" {
-            return Err(serde::de::Error::custom(format!(
-                "a record of kind `{}` where a work item was expected",
-                stored.entity.kind.0
-            )));
-        }
-        let w = stored.entity.data;
+        let w: StoredWorkItem = stored_data(text, "work-item", "a work item")?;
         self.push_parts(Parts {
             key: &w.key.0,
             initiative: text_of(&w.initiative_key),
@@ -200,24 +193,6 @@ struct Parts<'s, S> {
     created: Option<&'s str>,
     resolved: Option<&'s str>,
     sprints: S,
-}
-
-/// A stored work item's record, as far as the portfolio reads it.
-#[derive(serde::Deserialize)]
-struct Stored<'a> {
-    /// Present, as in every record; not read.
-    #[allow(dead_code)]
-    provenance: serde::de::IgnoredAny,
-    #[serde(borrow)]
-    entity: StoredEntity<'a>,
-}
-
-#[derive(serde::Deserialize)]
-struct StoredEntity<'a> {
-    #[serde(borrow)]
-    kind: Text<'a>,
-    #[serde(borrow)]
-    data: StoredWorkItem<'a>,
 }
 
 /// The fields a [`WorkItem`] must have are required here too, so that a text the full

@@ -144,14 +144,7 @@ impl TimeEntries {
     /// was a third of the time a portfolio of a million time entries took to load. A text
     /// that is not a time entry's record is an error, as it would be for the record.
     pub fn push_stored(&mut self, text: &str) -> Result<(), serde_json::Error> {
-        let stored: Stored = serde_json::from_str(text)?;
-        if stored.entity.kind.0 != "time-entry" {
-            return Err(serde::de::Error::custom(format!(
-                "a record of kind `{}` where a time entry was expected",
-                stored.entity.kind.0
-            )));
-        }
-        let t = stored.entity.data;
+        let t: StoredTimeEntry = stored_data(text, "time-entry", "a time entry")?;
         self.push_parts(
             &t.person.0,
             t.work_item_key.as_ref().map(|k| &*k.0),
@@ -222,24 +215,44 @@ impl TimeEntries {
     }
 }
 
-/// A stored time entry's record, as far as the portfolio reads it.
+/// The data of a stored record of the kind `kind` (`what`, in words), read as `D`: for what
+/// the portfolio keeps of it, borrowed from the text where it can be. A record of another
+/// kind is an error naming that kind.
+pub(crate) fn stored_data<'a, D: serde::Deserialize<'a>>(
+    text: &'a str,
+    kind: &str,
+    what: &str,
+) -> Result<D, serde_json::Error> {
+    let stored: Stored<D> = serde_json::from_str(text)?;
+    if stored.entity.kind.0 != kind {
+        return Err(serde::de::Error::custom(format!(
+            "a record of kind `{}` where {what} was expected",
+            stored.entity.kind.0
+        )));
+    }
+    Ok(stored.entity.data)
+}
+
+/// A stored record, as far as the portfolio reads it.
 #[derive(serde::Deserialize)]
-struct Stored<'a> {
+#[serde(bound = "D: serde::Deserialize<'de>")]
+struct Stored<'a, D> {
     /// Present, as in every record; not read.
     #[allow(dead_code)]
     provenance: serde::de::IgnoredAny,
     #[serde(borrow)]
-    entity: StoredEntity<'a>,
+    entity: StoredEntity<'a, D>,
 }
 
 #[derive(serde::Deserialize)]
-struct StoredEntity<'a> {
+#[serde(bound = "D: serde::Deserialize<'de>")]
+struct StoredEntity<'a, D> {
     #[serde(borrow)]
     kind: Text<'a>,
-    #[serde(borrow)]
-    data: StoredTimeEntry<'a>,
+    data: D,
 }
 
+/// A stored time entry's data, as far as the portfolio reads it.
 #[derive(serde::Deserialize)]
 struct StoredTimeEntry<'a> {
     #[serde(borrow)]
