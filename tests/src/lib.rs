@@ -580,3 +580,51 @@ pub fn use_store(dir: &std::path::Path, url: &str) {
     }
     std::fs::write(path, format!("[store]\nurl = \"{url}\"\n\n{out}")).unwrap();
 }
+
+/// A process a test started (a daemon, a sync to kill): killed and reaped when the test lets
+/// it go, so that a test that fails half-way leaves nothing running behind it. Use it as the
+/// [`std::process::Child`] it holds.
+pub struct Running(pub std::process::Child);
+
+impl std::ops::Deref for Running {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_running_process_let_go_is_killed_and_reaped() {
+        let running = super::Running(
+            std::process::Command::new("sleep")
+                .arg("60")
+                .spawn()
+                .unwrap(),
+        );
+        let pid = running.id().to_string();
+        drop(running);
+        let alive = std::process::Command::new("kill")
+            .args(["-0", &pid])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(!alive.success(), "process {pid} still runs");
+    }
+}

@@ -30,8 +30,8 @@ fn daemon_config(dir: &Path, sandbox: &Sandbox, jobs: &str) -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-pub(crate) fn start(dir: &Path, json_logs: bool) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_tollgate-e2e"))
+pub(crate) fn start(dir: &Path, json_logs: bool) -> tollgate_tests::Running {
+    let child = Command::new(env!("CARGO_BIN_EXE_tollgate-e2e"))
         .arg("run")
         .current_dir(dir)
         .env("RUST_LOG", "info")
@@ -43,7 +43,8 @@ pub(crate) fn start(dir: &Path, json_logs: bool) -> Child {
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join("daemon.log")).unwrap())
         .spawn()
-        .unwrap()
+        .unwrap();
+    tollgate_tests::Running(child)
 }
 
 /// The command line in `dir`, off the test's runtime threads.

@@ -13,7 +13,7 @@ use tollgate_store::{RunStatus, Store};
 use tollgate_tests::{demo_hr_config, synthetic_jira, use_store};
 
 /// `tollgate run` in `dir` as instance `name`, its log in `dir/NAME.log`; with its HTTP port.
-fn instance(dir: &Path, name: &str) -> (Child, u16) {
+fn instance(dir: &Path, name: &str) -> (tollgate_tests::Running, u16) {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_tollgate-e2e"))
         .arg("run")
@@ -28,7 +28,7 @@ fn instance(dir: &Path, name: &str) -> (Child, u16) {
         .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).unwrap())
         .spawn()
         .unwrap();
-    (child, port)
+    (tollgate_tests::Running(child), port)
 }
 
 fn open(url: &str) -> Box<dyn Store> {
@@ -78,7 +78,8 @@ async fn three_instances_run_each_tick_of_a_job_once() {
     std::fs::write(d.join("tollgate.toml"), config).unwrap();
     use_store(d, &url);
     let names = ["a", "b", "c"];
-    let mut children: Vec<Child> = names.iter().map(|n| instance(d, n).0).collect();
+    let mut children: Vec<tollgate_tests::Running> =
+        names.iter().map(|n| instance(d, n).0).collect();
 
     // Twenty ticks done, each by one instance.
     let store = open(&url);

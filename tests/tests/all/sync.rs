@@ -196,11 +196,13 @@ fn a_sync_killed_at_twelve_points_ends_identical_to_an_uninterrupted_one() {
     let mut kills = 0;
     for target in [1u64, 2, 3, 4, 6, 9, 12, 15, 19, 23, 27, 31] {
         let log = crashy.path().join(format!("sync-{target}.log"));
-        let mut child = tollgate(crashy.path())
-            .arg("sync")
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
+        let mut child = tollgate_tests::Running(
+            tollgate(crashy.path())
+                .arg("sync")
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .unwrap(),
+        );
         let started = Instant::now();
         loop {
             if let Ok(store) = SqliteStore::open(&db)
