@@ -1044,8 +1044,11 @@ impl Runtime {
             }),
             other => other,
         };
+        // Every caller reports a failed call itself, with what it was doing (the sync's
+        // "stream failed", the command's error, the publish's summary): a warning here too
+        // printed each failure twice. Kept at debug, for `-v`.
         if let Err(e) = &result {
-            tracing::warn!(plugin = %plugin.info.id, connection = %ctx.connection, error = %e, "plugin call failed");
+            tracing::debug!(plugin = %plugin.info.id, connection = %ctx.connection, error = %e, "plugin call failed");
         }
         result
     }
