@@ -100,6 +100,13 @@ fn the_demo_gives_the_same_findings_a_month_later() {
         ),
         "{stdout}"
     );
+    // A publish some epics refuse goes on with the others and names each refusal.
+    assert!(
+        stdout.contains("unchanged 14, failed 2 (initiatives)")
+            && stdout.contains("2 finding(s) could not be published: jira BIZ-")
+            && stdout.contains("answered 404"),
+        "{stdout}"
+    );
     // The clock did move: the runs the demo recorded started a month from now.
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate-e2e"))
         .args([

@@ -410,6 +410,31 @@ pub async fn run(out: &Path, addr: &str, as_of: &str) -> Result<(), Error> {
         healed.run
     );
 
+    println!(
+        "\n== A publish some epics refuse (tollgate publish, two epics deleted on the site since the check)"
+    );
+    let gone: Vec<String> = outcome
+        .findings
+        .iter()
+        .filter(|f| f.finding.subject.connection.as_deref() == Some("jira"))
+        .map(|f| f.finding.subject.key.clone())
+        .collect::<std::collections::BTreeSet<String>>()
+        .into_iter()
+        .take(2)
+        .collect();
+    sandbox.jira().issues.retain(|i| !gone.contains(&i.key));
+    let step = crate::publish::publish_step(&session, store.as_mut(), None, false, &as_of).await?;
+    println!("{}", crate::publish::summary(&step.outcomes));
+    match step.failure() {
+        Some(failure) => {
+            println!("`tollgate publish` goes on with the others, then exits 1: {failure}")
+        }
+        None => println!(
+            "The publish passed, which it must not: {} are gone.",
+            gone.join(" and ")
+        ),
+    }
+
     let requests = sandbox.requests();
     println!(
         "\nThe sandbox answered {} request(s); every one carried credentials the host added: {}",
