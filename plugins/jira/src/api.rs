@@ -121,6 +121,13 @@ pub fn merge_dc_pages(
     let mut issues = Vec::new();
     let mut next = None;
     for (&start, page) in starts.iter().zip(pages) {
+        if page.issues.is_empty() && page.start_at < page.total {
+            return Err(empty_before_total(
+                "a Data Center search page",
+                page.start_at,
+                page.total,
+            ));
+        }
         if page.start_at != start {
             // An offset the server moved: nothing of it is taken; read on from there.
             next = Some(dc_position(start, total, stride));
@@ -136,6 +143,18 @@ pub fn merge_dc_pages(
         }
     }
     Ok(SearchPage { issues, next })
+}
+
+/// A Data Center search page without issues at an offset below the search's total: the
+/// hits changed while they were read, or the server held some back. Ending the read there
+/// would end the stream short (and a full sync would take the rest for deleted), so it is a
+/// transient error: the host asks again, and fails the stream if the answer stays so.
+fn empty_before_total(what: &str, start_at: u64, total: u64) -> PluginError {
+    PluginError::Transient(format!(
+        "{what} answered no issues at startAt {start_at} although its total is {total}: the \
+         hits changed while they were read, or the server held some back; not read as the \
+         end of the search"
+    ))
 }
 
 fn dc_position(start_at: u64, total: u64, stride: u64) -> SearchPosition {
@@ -166,6 +185,13 @@ pub fn search_page(
         }
         Deployment::DataCenter => {
             let page: DcPage = response.json()?;
+            if page.issues.is_empty() && page.start_at < page.total {
+                return Err(empty_before_total(
+                    &format!("POST {}", response.path),
+                    page.start_at,
+                    page.total,
+                ));
+            }
             let end = page.start_at.saturating_add(page.issues.len() as u64);
             // The page size the server really used: what it says, or what it gave.
             let stride = match page.max_results {
@@ -538,6 +564,29 @@ mod tests {
 mod dc_pages_tests {
     use super::*;
 
+    #[test]
+    fn a_data_center_page_without_issues_below_its_total_is_an_error_not_the_end() {
+        let answer = |body: &str| tollgate_plugin_api::http::Response {
+            method: tollgate_plugin_api::http::Method::Post,
+            path: "/rest/api/2/search".into(),
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.as_bytes().to_vec(),
+        };
+        let short = answer(r#"{"startAt":50,"maxResults":50,"total":120,"issues":[]}"#);
+        match search_page(Deployment::DataCenter, &short) {
+            Err(PluginError::Transient(m)) => assert!(
+                m.contains("POST /rest/api/2/search answered no issues at startAt 50 although its total is 120"),
+                "{m}"
+            ),
+            other => panic!("expected a transient error, got {:?}", other.map(|p| p.next)),
+        }
+        // At or past the total, an empty page is the end of the search.
+        let end = answer(r#"{"startAt":120,"maxResults":50,"total":120,"issues":[]}"#);
+        let page = search_page(Deployment::DataCenter, &end).unwrap();
+        assert!(page.issues.is_empty() && page.next.is_none());
+    }
+
     /// A Data Center page: issues `from..to` (ids), at offset `start`, with `total` hits.
     fn page(start: u64, from: u64, to: u64, total: u64) -> DcPage {
         let issues: Vec<Value> = (from..to)
@@ -596,5 +645,14 @@ mod dc_pages_tests {
         // Hits gone: an empty page ends the read as one page after another would.
         let got = merge_dc_pages(&[2], 2, 10, vec![page(2, 2, 2, 2)]).unwrap();
         assert!(got.issues.is_empty() && got.next.is_none());
+        // An empty page below its own total is not the end: an error, so the page is asked
+        // for again and a stream never ends short on it.
+        let e = merge_dc_pages(&[2, 4], 2, 10, vec![page(2, 2, 4, 10), page(4, 4, 4, 10)])
+            .err()
+            .expect("an error");
+        assert!(
+            matches!(&e, PluginError::Transient(m) if m.contains("no issues at startAt 4 although its total is 10")),
+            "{e:?}"
+        );
     }
 }
