@@ -52,6 +52,24 @@ pub struct Table {
     pub chart: Option<Chart>,
 }
 
+/// A column name made at run time (a month, a quarter) as the `&'static str` a [`Table`]
+/// names its columns with: each distinct name is kept once for the life of the process, so a
+/// daemon that builds a pack every night holds a few dozen such names a year, not one more
+/// set per pack.
+pub(crate) fn column_name(name: &str) -> &'static str {
+    static NAMES: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut names = NAMES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(kept) = names.get(name) {
+        return kept;
+    }
+    let kept: &'static str = Box::leak(name.to_string().into_boxed_str());
+    names.insert(kept);
+    kept
+}
+
 /// Columns whose cells are keys or names even when they look like numbers (Azure DevOps
 /// work items are keyed by number).
 const KEY_COLUMNS: &[&str] = &["initiative", "depends on", "person", "team", "subject"];
@@ -281,6 +299,14 @@ pub fn with_freshness(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_column_name_made_at_run_time_is_kept_once() {
+        let first = super::column_name(&format!("2026-{}", 12));
+        let again = super::column_name(&String::from("2026-12"));
+        assert_eq!(first, "2026-12");
+        assert!(std::ptr::eq(first, again), "the same name, kept once");
+    }
+
     use super::*;
 
     #[test]

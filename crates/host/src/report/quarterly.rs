@@ -209,7 +209,7 @@ pub fn review(
     }
     let mut kpi_columns = vec!["value stream", "KPIs"];
     for q in &quarters {
-        kpi_columns.push(Box::leak(q.clone().into_boxed_str()));
+        kpi_columns.push(super::column_name(q));
     }
     kpi_columns.push("this quarter");
     tables.push(Table {

@@ -545,7 +545,7 @@ fn resource_heat_map(p: &Portfolio, today: i64) -> Table {
     }
     let mut columns = vec!["person"];
     for (start, _) in &months {
-        columns.push(Box::leak(date_of(*start)[..7].to_string().into_boxed_str()));
+        columns.push(super::column_name(&date_of(*start)[..7]));
     }
     let heat_chart = Chart::Heatmap {
         title: "Planned allocation, % of each person's time".into(),
