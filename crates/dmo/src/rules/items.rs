@@ -79,7 +79,7 @@ impl WorkItems {
     }
 
     /// Take in one item as the store holds it: a work item's [`crate::model::Record`] as
-    /// JSON, read only for what the portfolio keeps (as [`super::TimeEntries::push_stored`]
+    /// JSON, read only for what the portfolio keeps (as [`super::logged::TimeEntries::push_stored`]
     /// does). A text that is not a work item's record is an error, as it would be for the
     /// record.
     pub fn push_stored(&mut self, text: &str) -> Result<(), serde_json::Error> {
