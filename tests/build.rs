@@ -13,6 +13,7 @@ fn main() {
             "tollgate-fixture-hostile",
             "tollgate-fixture-paged",
             "tollgate-fixture-contract-0-1",
+            "tollgate-fixture-contract-0-2-0",
             "tollgate-example-rest-json",
         ],
     );
@@ -26,8 +27,12 @@ fn main() {
         files[2].display()
     );
     println!(
-        "cargo:rustc-env=EXAMPLE_REST_JSON_WASM={}",
+        "cargo:rustc-env=FIXTURE_CONTRACT_0_2_0_WASM={}",
         files[3].display()
+    );
+    println!(
+        "cargo:rustc-env=EXAMPLE_REST_JSON_WASM={}",
+        files[4].display()
     );
     println!("cargo:rerun-if-changed=build.rs");
 }

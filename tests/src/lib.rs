@@ -17,6 +17,9 @@ pub const HOSTILE_PLUGIN: &str = env!("FIXTURE_HOSTILE_WASM");
 pub const PAGED_PLUGIN: &str = env!("FIXTURE_PAGED_WASM");
 /// A plugin built against contract 0.1.0 as released (tests/fixtures/contract-0.1).
 pub const CONTRACT_0_1_PLUGIN: &str = env!("FIXTURE_CONTRACT_0_1_WASM");
+/// A plugin built against contract 0.2.0 as released, before 0.2.1 added `http.send-all`
+/// (tests/fixtures/contract-0.2.0).
+pub const CONTRACT_0_2_0_PLUGIN: &str = env!("FIXTURE_CONTRACT_0_2_0_WASM");
 /// The example plugin examples/rest-json.
 pub const REST_JSON_PLUGIN: &str = env!("EXAMPLE_REST_JSON_WASM");
 

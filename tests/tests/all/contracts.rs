@@ -1,6 +1,8 @@
 //! Contract versions: a plugin built against contract 0.1 as released (tests/fixtures/
 //! contract-0.1, compiled with wit-bindgen from crates/plugin-api/contracts/0.1.0) keeps
-//! loading, reaching its connection, syncing into a store and publishing on this host.
+//! loading, reaching its connection, syncing into a store and publishing on this host; so
+//! does one built against 0.2.0 as released (tests/fixtures/contract-0.2.0), before 0.2.1
+//! added `http.send-all`.
 
 use crate::cli::{ok, plugin_home, tollgate};
 use std::collections::BTreeMap;
@@ -8,7 +10,7 @@ use std::path::Path;
 use tollgate_runtime::bindings::types::{Entity, Finding, FindingStatus, PullRequest, PushRequest};
 use tollgate_runtime::http::{Endpoint, Url};
 use tollgate_runtime::{Credentials, JobContext, Limits, PluginSource, Runtime, Secret};
-use tollgate_tests::{CONTRACT_0_1_PLUGIN, Upstream, shared_cache_dir};
+use tollgate_tests::{CONTRACT_0_1_PLUGIN, CONTRACT_0_2_0_PLUGIN, Upstream, shared_cache_dir};
 
 const TOKEN: &str = "legacy-token-1d7c";
 
@@ -192,4 +194,104 @@ async fn a_plugin_of_contract_0_1_syncs_into_a_store_from_the_command_line() {
         "{stdout}"
     );
     assert!(stdout.contains("Built before 0.2"), "{stdout}");
+}
+
+/// A plugin built against 0.2.0, before 0.2.1 added `http.send-all`, finds every import it
+/// was built with on this 0.2.x host (`http.send`, `log`, and `records.lookup`, new in 0.2.0)
+/// and its records arrive whole, the 0.2.0 additions (KPI measurements) included.
+#[tokio::test]
+async fn a_plugin_of_contract_0_2_0_loads_and_every_import_it_was_built_with_works() {
+    let runtime = Runtime::new(shared_cache_dir()).unwrap();
+    let bytes = std::fs::read(CONTRACT_0_2_0_PLUGIN).unwrap();
+    let plugin = runtime
+        .load(&bytes, PluginSource::File(CONTRACT_0_2_0_PLUGIN.into()))
+        .await
+        .expect("a 0.2.0 plugin loads on a 0.2.1 host");
+    assert_eq!(plugin.contract, "0.2.0");
+    assert_eq!(plugin.info.id, "earlier");
+    assert!(
+        !tollgate_runtime::bindings::contract_version().starts_with("0.2.0"),
+        "this test is about an earlier patch than the host's own"
+    );
+
+    let upstream = Upstream::start(&basic(), "http://127.0.0.1:9").await;
+    let mut endpoints = BTreeMap::new();
+    endpoints.insert(
+        "api".to_string(),
+        Endpoint {
+            base_url: Url::parse(&upstream.url()).unwrap(),
+            credentials: Credentials::Basic {
+                user: "bot".into(),
+                token: Secret::new(TOKEN),
+            },
+        },
+    );
+    let known = tollgate_runtime::KnownKeys::new([tollgate_dmo::model::StoredKey {
+        kind: tollgate_dmo::model::EntityKind::Initiative,
+        external_id: "100".into(),
+        key: "NEW-1".into(),
+        initiative_key: Some("NEW-1".into()),
+    }]);
+    let ctx = JobContext {
+        connection: "earlier".into(),
+        endpoints,
+        data_dir: None,
+        limits: Limits::default(),
+        known: std::sync::Arc::new(known),
+    };
+    let answer = runtime
+        .check(&plugin, &ctx, &serde_json::json!({}))
+        .await
+        .unwrap();
+    assert_eq!(answer, r#"200 {"authenticated":true,"probe":false}"#);
+
+    let page = runtime
+        .pull(
+            &plugin,
+            &ctx,
+            PullRequest {
+                stream: "work-items".into(),
+                settings: "{}".into(),
+                cursor: None,
+                checkpoint: None,
+                page_size: 50,
+            },
+        )
+        .await
+        .unwrap();
+    let Entity::WorkItem(item) = &page.records[0].entity else {
+        panic!("a work item: {:?}", page.records[0].entity);
+    };
+    // Linked through what the store holds, as the plugin asked it.
+    assert_eq!(item.initiative_key.as_deref(), Some("NEW-1"));
+    let Entity::KpiMeasurement(kpi) = &page.records[1].entity else {
+        panic!("a KPI measurement: {:?}", page.records[1].entity);
+    };
+    assert_eq!((kpi.initiative_key.as_str(), kpi.value), ("NEW-1", 40.0));
+
+    let outcomes = runtime
+        .push(
+            &plugin,
+            &ctx,
+            PushRequest {
+                settings: "{}".into(),
+                findings: vec![Finding {
+                    fingerprint: "f1".into(),
+                    rule_id: "GATE-001".into(),
+                    severity: tollgate_runtime::bindings::types::Severity::Error,
+                    status: FindingStatus::Open,
+                    subject_key: "NEW-1".into(),
+                    title: "t".into(),
+                    message: "m".into(),
+                    evidence: "{}".into(),
+                }],
+                dry_run: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        format!("{} {:?}", outcomes[0].fingerprint, outcomes[0].result),
+        r#"f1 PushResult::Unchanged("GATE-001 on NEW-1")"#
+    );
 }
