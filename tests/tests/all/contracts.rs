@@ -22,6 +22,33 @@ fn basic() -> String {
     )
 }
 
+/// A job context for the fixture plugins' connection `api`, at `upstream` with basic
+/// credentials the host adds, the store holding `known`.
+fn context(
+    connection: &str,
+    upstream: &Upstream,
+    known: tollgate_runtime::KnownKeys,
+) -> JobContext {
+    let mut endpoints = BTreeMap::new();
+    endpoints.insert(
+        "api".to_string(),
+        Endpoint {
+            base_url: Url::parse(&upstream.url()).unwrap(),
+            credentials: Credentials::Basic {
+                user: "bot".into(),
+                token: Secret::new(TOKEN),
+            },
+        },
+    );
+    JobContext {
+        connection: connection.into(),
+        endpoints,
+        data_dir: None,
+        limits: Limits::default(),
+        known: std::sync::Arc::new(known),
+    }
+}
+
 #[tokio::test]
 async fn a_plugin_of_contract_0_1_loads_and_every_call_works() {
     let runtime = Runtime::new(shared_cache_dir()).unwrap();
@@ -36,24 +63,7 @@ async fn a_plugin_of_contract_0_1_loads_and_every_call_works() {
 
     // Its HTTP import is the host's, credentials added by the host.
     let upstream = Upstream::start(&basic(), "http://127.0.0.1:9").await;
-    let mut endpoints = BTreeMap::new();
-    endpoints.insert(
-        "api".to_string(),
-        Endpoint {
-            base_url: Url::parse(&upstream.url()).unwrap(),
-            credentials: Credentials::Basic {
-                user: "bot".into(),
-                token: Secret::new(TOKEN),
-            },
-        },
-    );
-    let ctx = JobContext {
-        connection: "legacy".into(),
-        endpoints,
-        data_dir: None,
-        limits: Limits::default(),
-        known: Default::default(),
-    };
+    let ctx = context("legacy", &upstream, Default::default());
     let answer = runtime
         .check(&plugin, &ctx, &serde_json::json!({}))
         .await
@@ -215,30 +225,13 @@ async fn a_plugin_of_contract_0_2_0_loads_and_every_import_it_was_built_with_wor
     );
 
     let upstream = Upstream::start(&basic(), "http://127.0.0.1:9").await;
-    let mut endpoints = BTreeMap::new();
-    endpoints.insert(
-        "api".to_string(),
-        Endpoint {
-            base_url: Url::parse(&upstream.url()).unwrap(),
-            credentials: Credentials::Basic {
-                user: "bot".into(),
-                token: Secret::new(TOKEN),
-            },
-        },
-    );
     let known = tollgate_runtime::KnownKeys::new([tollgate_dmo::model::StoredKey {
         kind: tollgate_dmo::model::EntityKind::Initiative,
         external_id: "100".into(),
         key: "NEW-1".into(),
         initiative_key: Some("NEW-1".into()),
     }]);
-    let ctx = JobContext {
-        connection: "earlier".into(),
-        endpoints,
-        data_dir: None,
-        limits: Limits::default(),
-        known: std::sync::Arc::new(known),
-    };
+    let ctx = context("earlier", &upstream, known);
     let answer = runtime
         .check(&plugin, &ctx, &serde_json::json!({}))
         .await
