@@ -369,8 +369,8 @@ impl Guidance {
     }
 
     fn evidence(&self, f: &tollgate_store::StoredFinding) -> serde_json::Value {
-        let mut evidence = match &f.finding.evidence {
-            serde_json::Value::Object(o) => serde_json::Value::Object(o.clone()),
+        let mut evidence = match f.finding.evidence.value() {
+            serde_json::Value::Object(o) => serde_json::Value::Object(o),
             serde_json::Value::Null => serde_json::json!({}),
             other => serde_json::json!({ "value": other }),
         };

@@ -22,7 +22,7 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Transaction};
 use std::cell::RefCell;
 use tollgate_dmo::model::{EntityKind, Record};
-use tollgate_dmo::rules::Finding;
+use tollgate_dmo::rules::{Evidence, Finding};
 
 /// Each entry brings the schema from version `index` to `index + 1`. Version 1 is the SQLite
 /// schema at its version 10, in one step: Postgres stores start there. Text that orders or
@@ -799,7 +799,7 @@ impl Store for PostgresStore {
         let keys = column(|f| f.subject.key.clone());
         let titles = column(|f| f.title.clone());
         let messages = column(|f| f.message.clone());
-        let evidence = column(|f| f.evidence.to_string());
+        let evidence = column(|f| f.evidence.as_str().to_owned());
         let connections: Vec<Option<&str>> = kept
             .iter()
             .map(|f| f.subject.connection.as_deref())
@@ -901,7 +901,7 @@ impl Store for PostgresStore {
                     },
                     title: r.get(5),
                     message: r.get(6),
-                    evidence: serde_json::from_str(r.get(7)).unwrap_or_default(),
+                    evidence: Evidence::from_json(r.get(7)).unwrap_or_default(),
                 },
                 first_seen: r.get(8),
                 last_seen: r.get(9),

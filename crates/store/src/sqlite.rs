@@ -11,7 +11,7 @@ use super::{
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use tollgate_dmo::model::{EntityKind, Record};
-use tollgate_dmo::rules::Finding;
+use tollgate_dmo::rules::{Evidence, Finding};
 
 /// A severity as stored; anything else (a database edited by hand) reads as an error, so it is
 /// seen rather than lost.
@@ -811,7 +811,7 @@ impl Store for SqliteStore {
                         f.subject.key,
                         f.title,
                         f.message,
-                        f.evidence.to_string(),
+                        f.evidence.as_str(),
                         at,
                         f.subject.connection,
                         f.subject.external_id
@@ -873,7 +873,7 @@ impl Store for SqliteStore {
                         },
                         title: r.get(5)?,
                         message: r.get(6)?,
-                        evidence: serde_json::from_str(&evidence).unwrap_or_default(),
+                        evidence: Evidence::from_json(evidence).unwrap_or_default(),
                     },
                     first_seen: r.get(8)?,
                     last_seen: r.get(9)?,

@@ -104,7 +104,7 @@ fn finding(fingerprint: &str, key: &str) -> Finding {
         },
         title: "t".into(),
         message: format!("about {key}"),
-        evidence: serde_json::json!({"hours": 56}),
+        evidence: serde_json::json!({"hours": 56}).into(),
     }
 }
 

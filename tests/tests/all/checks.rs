@@ -62,14 +62,14 @@ async fn the_demo_dataset_yields_exactly_its_ground_truth() {
         .iter()
         .find(|f| f.finding.rule_id == "GATE-001" && f.finding.subject.key == "BIZ-22")
         .unwrap();
-    assert_eq!(early.finding.evidence["hours"], 56.0);
+    assert_eq!(early.finding.evidence.value()["hours"], 56.0);
     // Evidence carries the numbers.
     let aino = outcome
         .findings
         .iter()
         .find(|f| f.finding.rule_id == "RES-001")
         .unwrap();
-    assert_eq!(aino.finding.evidence["total_percent"], 110.0);
+    assert_eq!(aino.finding.evidence.value()["total_percent"], 110.0);
 }
 
 #[tokio::test]

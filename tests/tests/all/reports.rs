@@ -664,7 +664,7 @@ async fn the_pack_forecasts_with_the_configured_packs_seed_as_the_rule_does() {
         .iter()
         .find(|f| f.finding.rule_id == "GATE-009" && f.finding.subject.key == "BIZ-10")
         .expect("BIZ-10 is still unlikely to make it");
-    let chance = finding.finding.evidence["probability_by_planned_end"]
+    let chance = finding.finding.evidence.value()["probability_by_planned_end"]
         .as_f64()
         .unwrap();
     let report = tollgate_host::report::build(

@@ -72,7 +72,7 @@ impl<'a> Emitter<'a> {
             },
             title: self.rule.title.clone(),
             message,
-            evidence,
+            evidence: super::Evidence::new(&evidence),
         });
     }
 }
@@ -205,7 +205,7 @@ mod tests {
         ]);
         assert_eq!(ids(&findings, "RES-001"), ["p1"]);
         let over = findings.iter().find(|f| f.rule_id == "RES-001").unwrap();
-        assert_eq!(over.evidence["total_percent"], 110.0);
+        assert_eq!(over.evidence.value()["total_percent"], 110.0);
         assert_eq!(over.severity, Severity::Error);
         assert_eq!(ids(&findings, "RES-005"), ["p1"], "only the 20 % slice");
         assert_eq!(
@@ -311,18 +311,23 @@ mod finance_rules {
         };
         let findings = default_pack_on(vec![record(Entity::BusinessCase(case))]);
         let by = |id: &str| findings.iter().find(|f| f.rule_id == id).unwrap();
-        assert!((by("FIN-002").evidence["npv"].as_f64().unwrap() + 21.036_814).abs() < 1e-6);
-        assert!((by("FIN-003").evidence["irr"].as_f64().unwrap() - 0.088_963_394_693).abs() < 1e-9);
+        assert!(
+            (by("FIN-002").evidence.value()["npv"].as_f64().unwrap() + 21.036_814).abs() < 1e-6
+        );
+        assert!(
+            (by("FIN-003").evidence.value()["irr"].as_f64().unwrap() - 0.088_963_394_693).abs()
+                < 1e-9
+        );
         assert_eq!(
-            by("FIN-004").evidence["simple_payback_months"]
+            by("FIN-004").evidence.value()["simple_payback_months"]
                 .as_f64()
                 .unwrap()
                 .round(),
             31.0
         );
-        assert!(by("FIN-004").evidence["discounted_payback_months"].is_null());
+        assert!(by("FIN-004").evidence.value()["discounted_payback_months"].is_null());
         assert_eq!(
-            by("FIN-002").evidence["rate_convention"],
+            by("FIN-002").evidence.value()["rate_convention"],
             "yearly periods at 10.0 % a year"
         );
     }
@@ -799,7 +804,7 @@ mod more_rules {
         .find(|f| f.rule_id == "GATE-003")
         .unwrap();
         assert_eq!(
-            f.evidence["missing"],
+            f.evidence.value()["missing"],
             serde_json::json!([
                 "strategy link",
                 "quantified benefit",

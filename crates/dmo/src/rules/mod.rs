@@ -254,7 +254,87 @@ pub struct Finding {
     /// What is wrong, with the numbers.
     pub message: String,
     /// The values that triggered it.
-    pub evidence: serde_json::Value,
+    pub evidence: Evidence,
+}
+
+/// The values that triggered a finding, kept as the JSON text they are written as.
+///
+/// Evidence is stored, published and shown whole and seldom looked into, so a finding holds
+/// its text (one allocation the size of the JSON) rather than a tree of values: a map of one
+/// number took about 650 bytes as a `serde_json::Value`, which made the findings a third of
+/// `check`'s and `report`'s memory on a large store. [`Evidence::value`] parses it when a
+/// value is needed.
+///
+/// It serialises as the value it holds (so pretty-printed output stays pretty) and
+/// deserialises from any value.
+#[derive(Clone)]
+pub struct Evidence(Box<serde_json::value::RawValue>);
+
+impl Serialize for Evidence {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Evidence {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Evidence, D::Error> {
+        serde_json::Value::deserialize(deserializer).map(|v| Evidence::new(&v))
+    }
+}
+
+impl Evidence {
+    /// The evidence `value`, as compact JSON text.
+    pub fn new(value: &serde_json::Value) -> Evidence {
+        // Serialising a `Value` cannot fail: its map keys are strings.
+        Evidence(serde_json::value::to_raw_value(value).expect("a JSON value always serialises"))
+    }
+
+    /// Evidence from JSON text (as stored); an error if the text is not JSON.
+    pub fn from_json(text: String) -> Result<Evidence, serde_json::Error> {
+        serde_json::value::RawValue::from_string(text).map(Evidence)
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The evidence as a JSON value.
+    pub fn value(&self) -> serde_json::Value {
+        // The text was JSON when the evidence was made (`new`, `from_json`, deserialising).
+        serde_json::from_str(self.0.get()).expect("evidence holds JSON text")
+    }
+}
+
+impl From<serde_json::Value> for Evidence {
+    fn from(value: serde_json::Value) -> Evidence {
+        Evidence::new(&value)
+    }
+}
+
+impl Default for Evidence {
+    fn default() -> Evidence {
+        Evidence::new(&serde_json::Value::Object(Default::default()))
+    }
+}
+
+/// Equal when they hold the same values, whatever the spacing or key order of the text.
+impl PartialEq for Evidence {
+    fn eq(&self, other: &Evidence) -> bool {
+        self.as_str() == other.as_str() || self.value() == other.value()
+    }
+}
+
+impl std::fmt::Debug for Evidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Evidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// 64-bit FNV-1a, hex: stable across runs, platforms and versions.
@@ -296,14 +376,16 @@ pub fn evaluate(pack: &RulePack, portfolio: &Portfolio, ctx: &Context) -> Vec<Fi
         })
         .collect();
     rules.sort_by_key(|(_, entry)| std::cmp::Reverse(entry.cost));
-    let mut out: Vec<Finding> = crate::parallel::map(&rules, |(rule, entry)| {
+    let per_rule = crate::parallel::map(&rules, |(rule, entry)| {
         let mut emit = catalogue::Emitter::new(rule);
         (entry.check)(rule, portfolio, ctx, &mut emit);
         emit.findings
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+    });
+    // One allocation of the final size rather than doubling through the rules' findings.
+    let mut out: Vec<Finding> = Vec::with_capacity(per_rule.iter().map(Vec::len).sum());
+    for findings in per_rule {
+        out.extend(findings);
+    }
     for f in &mut out {
         if f.subject.kind == SubjectKind::Initiative
             && let Some(source) = portfolio.sources.get(&f.subject.key)
@@ -378,6 +460,33 @@ pub(crate) mod test_support {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn evidence_reads_and_prints_as_the_values_it_was_given() {
+        let given = serde_json::json!({"hours": 56.5, "missing": ["cost of delay"], "gate": "G2"});
+        let evidence = Evidence::new(&given);
+        assert_eq!(evidence.value(), given);
+        assert_eq!(
+            evidence.as_str(),
+            r#"{"gate":"G2","hours":56.5,"missing":["cost of delay"]}"#
+        );
+        // Pretty output is as pretty as the value's; a round trip keeps it.
+        assert_eq!(
+            serde_json::to_string_pretty(&evidence).unwrap(),
+            serde_json::to_string_pretty(&given).unwrap()
+        );
+        let back: Evidence =
+            serde_json::from_str(&serde_json::to_string_pretty(&evidence).unwrap()).unwrap();
+        assert_eq!(back.as_str(), evidence.as_str());
+        // Stored text with other spacing or key order is the same evidence; other values are not.
+        let stored = Evidence::from_json(
+            r#"{ "missing": [ "cost of delay" ], "hours": 56.5, "gate": "G2" }"#.into(),
+        )
+        .unwrap();
+        assert_eq!(stored, evidence);
+        assert_ne!(Evidence::new(&serde_json::json!({"hours": 56})), evidence);
+        assert!(Evidence::from_json("{\"hours\": ".into()).is_err());
+    }
 
     #[test]
     fn findings_about_an_initiative_know_where_it_came_from() {
