@@ -521,6 +521,12 @@ pub trait Store: Send {
     /// Findings, open only or with the resolved ones.
     fn findings(&self, include_resolved: bool) -> Result<Vec<StoredFinding>, StoreError>;
 
+    /// The findings resolved after `after` (a time as the store writes them, `resolved_at >
+    /// after` compared as text), in the order of [`Store::findings`]: what was resolved since
+    /// a point in time, without reading every finding ever resolved (they are kept, so that
+    /// list grows with the store's history).
+    fn findings_resolved_after(&self, after: &str) -> Result<Vec<StoredFinding>, StoreError>;
+
     /// The diagnostics recorded in a run, in the order reported.
     fn diagnostics(&self, run: RunId) -> Result<Vec<DiagnosticRecord>, StoreError>;
 

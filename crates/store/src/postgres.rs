@@ -220,6 +220,52 @@ impl PostgresStore {
         }
     }
 
+    /// The findings `filter` (an SQL condition written in this file, its parameters
+    /// `params`) admits, in rule, subject and fingerprint order (byte order).
+    fn findings_where(
+        &self,
+        filter: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<StoredFinding>, StoreError> {
+        let sql = format!(
+            "SELECT fingerprint, rule_id, severity, subject_kind, subject_key, title, message,
+                    evidence, first_seen, last_seen, resolved_at, subject_connection,
+                    subject_external_id
+             FROM findings WHERE {filter}
+             ORDER BY rule_id COLLATE \"C\", subject_kind COLLATE \"C\",
+                      subject_key COLLATE \"C\", fingerprint COLLATE \"C\""
+        );
+        let rows = self.with(|c| c.query(&sql, params))?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredFinding {
+                finding: Finding {
+                    fingerprint: r.get(0),
+                    rule_id: r.get(1),
+                    severity: r
+                        .get::<_, &str>(2)
+                        .parse()
+                        .unwrap_or(tollgate_dmo::Severity::Warning),
+                    subject: tollgate_dmo::rules::Subject {
+                        kind: r
+                            .get::<_, &str>(3)
+                            .parse()
+                            .unwrap_or(tollgate_dmo::rules::SubjectKind::Record),
+                        key: r.get(4),
+                        connection: r.get(11),
+                        external_id: r.get(12),
+                    },
+                    title: r.get(5),
+                    message: r.get(6),
+                    evidence: Evidence::from_json(r.get(7)).unwrap_or_default(),
+                },
+                first_seen: r.get(8),
+                last_seen: r.get(9),
+                resolved_at: r.get(10),
+            })
+            .collect())
+    }
+
     /// Run `work` with the client, off the async runtime's toes; errors name the database.
     fn with<T: Send>(
         &self,
@@ -869,45 +915,12 @@ impl Store for PostgresStore {
     }
 
     fn findings(&self, include_resolved: bool) -> Result<Vec<StoredFinding>, StoreError> {
-        let rows = self.with(|c| {
-            c.query(
-                "SELECT fingerprint, rule_id, severity, subject_kind, subject_key, title, message,
-                        evidence, first_seen, last_seen, resolved_at, subject_connection,
-                        subject_external_id
-                 FROM findings WHERE $1 OR resolved_at IS NULL
-                 ORDER BY rule_id COLLATE \"C\", subject_kind COLLATE \"C\",
-                          subject_key COLLATE \"C\", fingerprint COLLATE \"C\"",
-                &[&include_resolved],
-            )
-        })?;
-        Ok(rows
-            .iter()
-            .map(|r| StoredFinding {
-                finding: Finding {
-                    fingerprint: r.get(0),
-                    rule_id: r.get(1),
-                    severity: r
-                        .get::<_, &str>(2)
-                        .parse()
-                        .unwrap_or(tollgate_dmo::Severity::Warning),
-                    subject: tollgate_dmo::rules::Subject {
-                        kind: r
-                            .get::<_, &str>(3)
-                            .parse()
-                            .unwrap_or(tollgate_dmo::rules::SubjectKind::Record),
-                        key: r.get(4),
-                        connection: r.get(11),
-                        external_id: r.get(12),
-                    },
-                    title: r.get(5),
-                    message: r.get(6),
-                    evidence: Evidence::from_json(r.get(7)).unwrap_or_default(),
-                },
-                first_seen: r.get(8),
-                last_seen: r.get(9),
-                resolved_at: r.get(10),
-            })
-            .collect())
+        self.findings_where("$1 OR resolved_at IS NULL", &[&include_resolved])
+    }
+
+    fn findings_resolved_after(&self, after: &str) -> Result<Vec<StoredFinding>, StoreError> {
+        // Byte order, as Rust's `>` on the same strings, whatever the database's collation.
+        self.findings_where("resolved_at COLLATE \"C\" > $1", &[&after])
     }
 
     fn diagnostics(&self, run: RunId) -> Result<Vec<DiagnosticRecord>, StoreError> {

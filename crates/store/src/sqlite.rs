@@ -261,6 +261,51 @@ impl SqliteStore {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
+    /// The findings `filter` (an SQL condition written in this file, its parameters
+    /// `params`) admits, in rule, subject and fingerprint order.
+    fn findings_where(
+        &self,
+        filter: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<StoredFinding>, StoreError> {
+        self.query(
+            &format!(
+                "SELECT fingerprint, rule_id, severity, subject_kind, subject_key, title, message,
+                        evidence, first_seen, last_seen, resolved_at, subject_connection,
+                        subject_external_id
+                 FROM findings WHERE {filter}
+                 ORDER BY rule_id, subject_kind, subject_key, fingerprint"
+            ),
+            params,
+            |r| {
+                let severity: String = r.get(2)?;
+                let evidence: String = r.get(7)?;
+                Ok(StoredFinding {
+                    finding: Finding {
+                        fingerprint: r.get(0)?,
+                        rule_id: r.get(1)?,
+                        severity: severity.parse().unwrap_or(tollgate_dmo::Severity::Warning),
+                        subject: tollgate_dmo::rules::Subject {
+                            kind: r
+                                .get::<_, String>(3)?
+                                .parse()
+                                .unwrap_or(tollgate_dmo::rules::SubjectKind::Record),
+                            key: r.get(4)?,
+                            connection: r.get(11)?,
+                            external_id: r.get(12)?,
+                        },
+                        title: r.get(5)?,
+                        message: r.get(6)?,
+                        evidence: Evidence::from_json(evidence).unwrap_or_default(),
+                    },
+                    first_seen: r.get(8)?,
+                    last_seen: r.get(9)?,
+                    resolved_at: r.get(10)?,
+                })
+            },
+        )
+    }
+
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         self.conn
@@ -847,40 +892,13 @@ impl Store for SqliteStore {
     }
 
     fn findings(&self, include_resolved: bool) -> Result<Vec<StoredFinding>, StoreError> {
-        self.query(
-            "SELECT fingerprint, rule_id, severity, subject_kind, subject_key, title, message,
-                        evidence, first_seen, last_seen, resolved_at, subject_connection,
-                        subject_external_id
-                 FROM findings WHERE ?1 OR resolved_at IS NULL
-                 ORDER BY rule_id, subject_kind, subject_key, fingerprint",
-            params![include_resolved],
-            |r| {
-                let severity: String = r.get(2)?;
-                let evidence: String = r.get(7)?;
-                Ok(StoredFinding {
-                    finding: Finding {
-                        fingerprint: r.get(0)?,
-                        rule_id: r.get(1)?,
-                        severity: severity.parse().unwrap_or(tollgate_dmo::Severity::Warning),
-                        subject: tollgate_dmo::rules::Subject {
-                            kind: r
-                                .get::<_, String>(3)?
-                                .parse()
-                                .unwrap_or(tollgate_dmo::rules::SubjectKind::Record),
-                            key: r.get(4)?,
-                            connection: r.get(11)?,
-                            external_id: r.get(12)?,
-                        },
-                        title: r.get(5)?,
-                        message: r.get(6)?,
-                        evidence: Evidence::from_json(evidence).unwrap_or_default(),
-                    },
-                    first_seen: r.get(8)?,
-                    last_seen: r.get(9)?,
-                    resolved_at: r.get(10)?,
-                })
-            },
-        )
+        self.findings_where("?1 OR resolved_at IS NULL", params![include_resolved])
+    }
+
+    fn findings_resolved_after(&self, after: &str) -> Result<Vec<StoredFinding>, StoreError> {
+        // Text against text in the BINARY collation: the comparison Rust's `>` on the same
+        // strings makes.
+        self.findings_where("resolved_at > ?1", params![after])
     }
 
     fn each_stored(

@@ -167,6 +167,44 @@ fn findings_are_new_persisting_resolved_and_reopened() {
 }
 
 #[test]
+fn findings_resolved_after_a_time_are_read_without_the_older_ones() {
+    each_backend(|b| {
+        let mut s = b.open();
+        let all = [
+            finding("f1", "A-1"),
+            finding("f2", "A-2"),
+            finding("f3", "A-3"),
+        ];
+        s.record_findings(&all, "2026-11-01T00:00:00.000Z").unwrap();
+        // f1 resolves on the 2nd, f2 on the 3rd (a minute after noon), f3 stays open.
+        s.record_findings(&all[1..], "2026-11-02T00:00:00.000Z")
+            .unwrap();
+        s.record_findings(&all[2..], "2026-11-03T12:01:00.000Z")
+            .unwrap();
+        let after = |t: &str| -> Vec<String> {
+            s.findings_resolved_after(t)
+                .unwrap()
+                .into_iter()
+                .map(|f| f.finding.fingerprint)
+                .collect()
+        };
+        assert_eq!(
+            after("2026-11-01T00:00:00.000Z"),
+            ["f1", "f2"],
+            "{}",
+            b.name
+        );
+        // Strictly after, compared as text: the same instant is not after itself.
+        assert_eq!(after("2026-11-02T00:00:00.000Z"), ["f2"], "{}", b.name);
+        assert_eq!(after("2026-11-03T12:00:00.000Z"), ["f2"], "{}", b.name);
+        assert!(after("2026-11-03T12:01:00.000Z").is_empty(), "{}", b.name);
+        let f2 = &s.findings_resolved_after("2026-11-03").unwrap()[0];
+        assert_eq!(f2.resolved_at.as_deref(), Some("2026-11-03T12:01:00.000Z"));
+        assert_eq!(f2.finding, finding("f2", "A-2"), "read back as written");
+    });
+}
+
+#[test]
 fn jobs_and_reports_are_remembered() {
     each_backend(|b| {
         let mut s = b.open();

@@ -306,6 +306,21 @@ async fn the_steering_pack_of_the_demo_shows_the_ground_truth() {
     let again = steering(store.as_ref(), "2026-11-27", &demo_settings()).unwrap();
     assert_eq!(table(&again, "changes").rows[0], ["0", "0", "55"]);
     assert!(again.previous_pack.is_some());
+    // A finding resolved before that pack was filed is not news; one resolved after it is.
+    let open: Vec<tollgate_dmo::rules::Finding> = store
+        .findings(false)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.finding)
+        .collect();
+    store
+        .record_findings(&open[1..], "2000-01-01T00:00:00.000Z")
+        .unwrap();
+    store
+        .record_findings(&open[2..], "2099-01-01T00:00:00.000Z")
+        .unwrap();
+    let later = steering(store.as_ref(), "2026-11-27", &demo_settings()).unwrap();
+    assert_eq!(table(&later, "changes").rows[0], ["0", "1", "53"]);
     // With a steering calendar, the pack names the real next meeting.
     let calendar = ReportsConfig {
         steering_date: Some("2026-01-08".into()),

@@ -33,11 +33,17 @@ pub fn steering_of(
     let today = parse_as_of(as_of)?;
     let meetings = settings.steering_around(today);
     let next = meetings.next;
-    let all = store.findings(true)?;
-    let open: Vec<&StoredFinding> = all.iter().filter(|f| f.resolved_at.is_none()).collect();
+    let open = store.findings(false)?;
+    let open: Vec<&StoredFinding> = open.iter().collect();
     // The last pack the steering group saw: filed for the previous meeting or before, so
     // that nightly packs in between do not reset "since the last pack".
     let previous = store.last_report("steering", Some(&date_of(meetings.previous)))?;
+    // Of the resolved findings, only those resolved since that pack count: the store keeps
+    // every finding ever resolved, so reading them all would grow with its history.
+    let resolved_since = match &previous {
+        Some(since) => store.findings_resolved_after(since)?,
+        None => Vec::new(),
+    };
     let mut tables = Vec::new();
 
     // Portfolio per value stream.
@@ -316,14 +322,6 @@ pub fn steering_of(
     let is_after = |t: &str| since.as_deref().is_none_or(|s| t > s);
     let new = open.iter().filter(|f| is_after(&f.first_seen)).count();
     let persisting = open.len() - new;
-    let resolved: Vec<&StoredFinding> = all
-        .iter()
-        .filter(|f| {
-            f.resolved_at
-                .as_deref()
-                .is_some_and(|r| since.is_some() && is_after(r))
-        })
-        .collect();
     tables.push(Table {
         name: "changes",
         title: "Since the last pack",
@@ -342,7 +340,7 @@ pub fn steering_of(
         columns: vec!["new", "resolved", "persisting"],
         rows: vec![vec![
             new.to_string(),
-            resolved.len().to_string(),
+            resolved_since.len().to_string(),
             persisting.to_string(),
         ]],
         chart: None,
