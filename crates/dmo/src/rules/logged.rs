@@ -7,6 +7,7 @@
 //! and reports see an entry as a [`Logged`], a view borrowing those strings.
 
 use crate::model::TimeEntry;
+use std::hash::BuildHasher;
 
 /// One time entry as the rules read it: who, on what, which day, how long. (The entry's
 /// description and start time stay in the store; nothing computed from the portfolio reads
@@ -82,33 +83,30 @@ fn slice<'a>(text: &'a str, ends: &[usize], id: u32) -> &'a str {
 impl Names {
     /// The number of `s`, given it if it has none yet.
     pub(crate) fn intern(&mut self, s: &str) -> u32 {
-        use std::hash::BuildHasher;
         let hash = self.hasher.hash_one(s);
-        let Names {
-            text,
-            ends,
-            days,
-            ids,
-            hasher,
-        } = self;
-        if let Some(id) = ids.find(hash, |&id| slice(text, ends, id) == s) {
+        if let Some(id) = self
+            .ids
+            .find(hash, |&id| slice(&self.text, &self.ends, id) == s)
+        {
             return *id;
         }
         // Past 4 billion distinct strings the ids would collide with NONE; a portfolio that
         // large does not fit in memory anyway.
-        let id = u32::try_from(ends.len())
+        let id = u32::try_from(self.ends.len())
             .ok()
             .filter(|id| *id != NONE)
             .expect("fewer than 2^32 distinct names and keys in one portfolio");
-        days.push(
+        self.days.push(
             crate::calendar::day_number(s)
                 .and_then(|d| i32::try_from(d).ok())
                 .filter(|d| *d != NO_DAY)
                 .unwrap_or(NO_DAY),
         );
-        text.push_str(s);
-        ends.push(text.len());
-        ids.insert_unique(hash, id, |&id| hasher.hash_one(slice(text, ends, id)));
+        self.text.push_str(s);
+        self.ends.push(self.text.len());
+        let (text, ends, hasher) = (&self.text, &self.ends, &self.hasher);
+        self.ids
+            .insert_unique(hash, id, |&id| hasher.hash_one(slice(text, ends, id)));
         id
     }
 
@@ -119,7 +117,6 @@ impl Names {
 
     /// The number `s` has, if it has one.
     pub(crate) fn id(&self, s: &str) -> Option<u32> {
-        use std::hash::BuildHasher;
         self.ids
             .find(self.hasher.hash_one(s), |&id| {
                 slice(&self.text, &self.ends, id) == s
@@ -152,18 +149,12 @@ impl Names {
 
     /// Give back the room reserved for strings not added.
     pub(crate) fn shrink_to_fit(&mut self) {
-        use std::hash::BuildHasher;
-        let Names {
-            text,
-            ends,
-            days,
-            ids,
-            hasher,
-        } = self;
-        text.shrink_to_fit();
-        ends.shrink_to_fit();
-        days.shrink_to_fit();
-        ids.shrink_to_fit(|&id| hasher.hash_one(slice(text, ends, id)));
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+        self.days.shrink_to_fit();
+        let (text, ends, hasher) = (&self.text, &self.ends, &self.hasher);
+        self.ids
+            .shrink_to_fit(|&id| hasher.hash_one(slice(text, ends, id)));
     }
 }
 
