@@ -301,8 +301,11 @@ impl Evidence {
 
     /// The evidence as a JSON value.
     pub fn value(&self) -> serde_json::Value {
-        // The text was JSON when the evidence was made (`new`, `from_json`, deserialising).
-        serde_json::from_str(self.0.get()).expect("evidence holds JSON text")
+        // The text was JSON when the evidence was made (`new`, `from_json`, deserialising);
+        // only a value nested deeper than the parser's limit (128) can fail to read back, and
+        // then it is shown as its text rather than lost.
+        serde_json::from_str(self.0.get())
+            .unwrap_or_else(|_| serde_json::Value::String(self.0.get().to_owned()))
     }
 }
 
@@ -486,6 +489,16 @@ mod tests {
         assert_eq!(stored, evidence);
         assert_ne!(Evidence::new(&serde_json::json!({"hours": 56})), evidence);
         assert!(Evidence::from_json("{\"hours\": ".into()).is_err());
+        // Nested deeper than the parser reads back: kept and shown as text, no panic.
+        let mut deep = serde_json::json!(1);
+        for _ in 0..200 {
+            deep = serde_json::json!([deep]);
+        }
+        let deep = Evidence::new(&deep);
+        assert_eq!(
+            deep.value(),
+            serde_json::Value::String(deep.as_str().to_owned())
+        );
     }
 
     #[test]
