@@ -156,6 +156,7 @@ pub fn bind<'a>(
             data_dir,
             limits: config.limits(conn),
             known: Default::default(),
+            answered: None,
         },
     ))
 }

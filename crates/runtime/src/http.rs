@@ -76,6 +76,8 @@ pub struct HttpCapability {
     pub(crate) denials: std::sync::Mutex<Vec<String>>,
     /// Politeness towards the remote, shared by every job on the connection.
     pub(crate) limiter: Arc<crate::limiter::ConnectionLimiter>,
+    /// Told when a request is answered with success (see [`crate::JobContext::answered`]).
+    pub(crate) answered: Option<Arc<tokio::sync::watch::Sender<bool>>>,
     /// Retries after 429, 503 or a dropped connection.
     pub(crate) retries: u32,
     /// Longest `Retry-After` waited for.
@@ -425,6 +427,13 @@ impl HttpCapability {
             drop(permit);
             self.stats
                 .upstream(&self.connection, result.as_ref().map_or(0, |r| r.status));
+            // (203 is Azure DevOps's sign-in page for a refused token, not a success.)
+            if let (Some(answered), Ok(r)) = (&self.answered, &result)
+                && (200..300).contains(&r.status)
+                && r.status != 203
+            {
+                answered.send_if_modified(|a| !std::mem::replace(a, true));
+            }
             // A successful answer that asks for a pause (Azure DevOps's delayed 200 with
             // `Retry-After`): this one counts, the next request on the connection waits.
             if let Ok(r) = &result

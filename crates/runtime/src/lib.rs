@@ -340,7 +340,11 @@ pub struct JobContext {
     /// Limits of each call.
     pub limits: Limits,
     /// What the store holds of the connection, for the plugin's `records` import.
-    pub known: Arc<KnownKeys>,
+    pub known: KnownView,
+    /// Told (set to true) when one of the call's requests is answered with success: the sync
+    /// starts a connection's other streams once the site has shown it accepts the credentials
+    /// and is not throttling, so that a refusing site is asked once, not once per stream.
+    pub answered: Option<Arc<tokio::sync::watch::Sender<bool>>>,
 }
 
 impl JobContext {
@@ -352,7 +356,8 @@ impl JobContext {
             endpoints: BTreeMap::new(),
             data_dir: None,
             limits: Limits::default(),
-            known: Arc::default(),
+            known: KnownView::default(),
+            answered: None,
         }
     }
 }
@@ -423,9 +428,59 @@ impl KnownKeys {
     }
 }
 
+/// What a plugin's `records.lookup` answers from: the connection's keys as the store holds
+/// them, kept up to date by the host as pages commit, shared by the streams of one sync run.
+///
+/// A stream's view may be made to wait (see [`KnownView::after`]): the host pulls a plugin's
+/// streams side by side, and a stream that looks records up first waits until the streams
+/// listed before it, which hold the records it refers to, have finished. That wait does not
+/// count against the call's time limit.
+#[derive(Debug, Clone, Default)]
+pub struct KnownView {
+    keys: Arc<std::sync::Mutex<Arc<KnownKeys>>>,
+    /// (streams finished in order so far, how many must be) before an answer.
+    ready: Option<(tokio::sync::watch::Receiver<usize>, usize)>,
+}
+
+impl KnownView {
+    /// A view of `keys` that never waits.
+    pub fn new(keys: KnownKeys) -> KnownView {
+        KnownView {
+            keys: Arc::new(std::sync::Mutex::new(Arc::new(keys))),
+            ready: None,
+        }
+    }
+
+    /// The same keys, answered once `finished` has counted at least `before` (the host
+    /// counts the streams finished, in the plugin's order, before the first still running).
+    pub fn after(&self, finished: tokio::sync::watch::Receiver<usize>, before: usize) -> KnownView {
+        KnownView {
+            keys: self.keys.clone(),
+            ready: (before > 0).then_some((finished, before)),
+        }
+    }
+
+    /// Change the keys (as the store applied a page); every view sees the change.
+    pub fn update(&self, change: impl FnOnce(&mut KnownKeys)) {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        change(Arc::make_mut(&mut keys));
+    }
+
+    /// The keys now, once this view is ready. A sender gone (the run ended) counts as ready.
+    async fn current(&self) -> Arc<KnownKeys> {
+        if let Some((finished, before)) = &self.ready {
+            let mut finished = finished.clone();
+            let _ = finished.wait_for(|n| *n >= *before).await;
+        }
+        self.keys.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
 /// Store data of one call.
 pub struct JobState {
-    known: Arc<KnownKeys>,
+    known: KnownView,
+    /// Time the call spent waiting for its `known` view: added to its time limit.
+    waited: Arc<WaitClock>,
     wasi: WasiCtx,
     table: ResourceTable,
     memory: MemoryLimiter,
@@ -489,12 +544,14 @@ impl bindings::tollgate::plugin::records::Host for JobState {
         external_ids: Vec<String>,
     ) -> Vec<Option<bindings::tollgate::plugin::records::Stored>> {
         let kind = conversions::kind(kind);
+        self.waited.start();
+        let known = self.known.current().await;
+        self.waited.stop();
         external_ids
             .iter()
             .enumerate()
             .map(|(i, id)| {
-                let (key, initiative) =
-                    self.known.get(kind, id).filter(|_| i < MAX_KEYS_PER_CALL)?;
+                let (key, initiative) = known.get(kind, id).filter(|_| i < MAX_KEYS_PER_CALL)?;
                 Some(bindings::tollgate::plugin::records::Stored {
                     key: key.to_string(),
                     initiative_key: initiative.map(str::to_string),
@@ -870,6 +927,7 @@ impl Runtime {
         let limits = ctx.limits;
         let state = JobState {
             known: ctx.known.clone(),
+            waited: Arc::default(),
             wasi: wasi.build(),
             table: ResourceTable::new(),
             memory: MemoryLimiter {
@@ -892,6 +950,7 @@ impl Runtime {
                 ),
                 retries: limits.http_retries,
                 max_retry_wait: limits.max_retry_wait,
+                answered: ctx.answered.clone(),
             },
             cpu_ticks_used: 0,
             cpu_ticks_budget: (limits.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64,
@@ -924,6 +983,7 @@ impl Runtime {
     ) -> Result<Returned, CallError> {
         let (mut store, stdout, stderr) = self.new_store(plugin, ctx)?;
         let limit = ctx.limits.timeout;
+        let waited = store.data().waited.clone();
         let outcome = {
             let store = &mut store;
             let fut = async move {
@@ -977,7 +1037,7 @@ impl Runtime {
                     }
                 })
             };
-            tokio::time::timeout(limit, fut).await
+            within(limit, &waited, fut).await
         };
         let state = store.data();
         // A trap's stderr (a panic) goes into the one paragraph that reports it, not the log
@@ -1051,6 +1111,63 @@ impl Runtime {
             tracing::debug!(plugin = %plugin.info.id, connection = %ctx.connection, error = %e, "plugin call failed");
         }
         result
+    }
+}
+
+/// The time a call spends waiting for the host rather than working (a look-up waiting for the
+/// streams before its own), which its time limit does not count.
+#[derive(Debug, Default)]
+struct WaitClock(std::sync::Mutex<(Duration, Option<tokio::time::Instant>)>);
+
+impl WaitClock {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Duration, Option<tokio::time::Instant>)> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn start(&self) {
+        self.lock().1 = Some(tokio::time::Instant::now());
+    }
+
+    fn stop(&self) {
+        let mut clock = self.lock();
+        if let Some(since) = clock.1.take() {
+            clock.0 += since.elapsed();
+        }
+    }
+
+    /// Waited so far, a wait under way included.
+    fn waited(&self) -> Duration {
+        let clock = self.lock();
+        clock.0 + clock.1.map_or(Duration::ZERO, |since| since.elapsed())
+    }
+}
+
+/// `fut`'s output if it ends within `limit` plus the time it spent waiting for the host
+/// (`waits`); `Err(())` if not.
+async fn within<T>(
+    limit: Duration,
+    waits: &WaitClock,
+    fut: impl std::future::Future<Output = T>,
+) -> Result<T, ()> {
+    let started = tokio::time::Instant::now();
+    let deadline = || started + limit.saturating_add(waits.waited());
+    let mut fut = std::pin::pin!(fut);
+    let mut at = deadline();
+    loop {
+        match tokio::time::timeout_at(at, &mut fut).await {
+            Ok(out) => return Ok(out),
+            Err(_) => {
+                let moved = deadline();
+                if moved <= at {
+                    return Err(());
+                }
+                // The call waited meanwhile (or waits still): its limit moved on, by at least
+                // a tick so that a wait under way is not polled in a busy loop.
+                at = moved.max(at + Duration::from_millis(10));
+            }
+        }
     }
 }
 
@@ -1252,6 +1369,62 @@ fn forward_output(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_waiting_for_the_host_is_not_timed_out_for_it_but_one_working_is() {
+        let limit = Duration::from_millis(100);
+        // Works 60 ms, waits 1 s for earlier streams, then works 30 ms: within its limit.
+        let waits = WaitClock::default();
+        let patient = async {
+            tokio::time::sleep(Duration::from_millis(60)).await;
+            waits.start();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            waits.stop();
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            "done"
+        };
+        assert_eq!(within(limit, &waits, patient).await, Ok("done"));
+        // The same, then works 60 ms more: 150 ms of work, cut off.
+        let waits = WaitClock::default();
+        let tired = async {
+            tokio::time::sleep(Duration::from_millis(60)).await;
+            waits.start();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            waits.stop();
+            tokio::time::sleep(Duration::from_millis(90)).await;
+            "done"
+        };
+        assert_eq!(within(limit, &waits, tired).await, Err(()));
+        // Works 1 s: cut off.
+        let slow = tokio::time::sleep(Duration::from_secs(1));
+        assert_eq!(within(limit, &WaitClock::default(), slow).await, Err(()));
+    }
+
+    #[tokio::test]
+    async fn a_view_of_the_known_keys_answers_once_the_streams_before_it_finished() {
+        let view = KnownView::new(KnownKeys::default());
+        let (finished, rx) = tokio::sync::watch::channel(0usize);
+        let third = view.after(rx, 2);
+        let answer = tokio::spawn(async move { third.current().await.len() });
+        tokio::task::yield_now().await;
+        view.update(|k| {
+            k.insert(tollgate_dmo::model::StoredKey {
+                kind: tollgate_dmo::model::EntityKind::WorkItem,
+                external_id: "10001".into(),
+                key: "SYN-1".into(),
+                initiative_key: None,
+            })
+        });
+        finished.send_replace(1);
+        tokio::task::yield_now().await;
+        assert!(
+            !answer.is_finished(),
+            "answered before the second stream finished"
+        );
+        finished.send_replace(2);
+        // Sees what the streams before it stored.
+        assert_eq!(answer.await.unwrap(), 1);
+    }
 
     #[test]
     fn the_contract_version_is_the_wit_packages() {

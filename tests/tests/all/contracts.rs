@@ -45,7 +45,8 @@ fn context(
         endpoints,
         data_dir: None,
         limits: Limits::default(),
-        known: std::sync::Arc::new(known),
+        known: tollgate_runtime::KnownView::new(known),
+        answered: None,
     }
 }
 

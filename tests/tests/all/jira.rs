@@ -1323,9 +1323,18 @@ fn bulk_fetched_ids(request: &tollgate_sandbox::RecordedRequest) -> Vec<String> 
 #[tokio::test]
 async fn the_stories_are_read_by_id_in_bulk_fetches_side_by_side_and_a_failed_one_is_asked_again() {
     // 30 epics: 300 stories below them, bulk fetches of 100; a tracker 30 ms away, so
-    // requests sent together are seen together.
+    // requests sent together are seen together. The connection may have 32 requests in
+    // flight: the other streams, pulled beside the work items, do not take the slots the
+    // stories' fetches would have.
     let dir = tempfile::tempdir().unwrap();
-    let sandbox = recording_synthetic(dir.path(), 30, 30).await;
+    let sandbox = tollgate_tests::synthetic_jira(
+        dir.path(),
+        30,
+        30,
+        "[connections.jira.limits]\nmax_concurrent_requests = 32\n",
+    )
+    .await;
+    sandbox.record_bodies(true);
     let stories = story_ids(&sandbox);
     assert!(stories.len() >= 300, "{} stories", stories.len());
     let epics = {
@@ -1364,7 +1373,7 @@ async fn the_stories_are_read_by_id_in_bulk_fetches_side_by_side_and_a_failed_on
     }
     // Side by side: the stories' bulk fetches were in flight together (the epics' one, of
     // 30, is alone in its page), and never more than the connection's
-    // `max_concurrent_requests` (4) requests at once.
+    // `max_concurrent_requests` (32) requests at once.
     let fetches: Vec<_> = fetches
         .into_iter()
         .filter(|r| stories.contains(&bulk_fetched_ids(r)[0].parse().unwrap()))
@@ -1383,7 +1392,23 @@ async fn the_stories_are_read_by_id_in_bulk_fetches_side_by_side_and_a_failed_on
         "{beside} of {}",
         fetches.len()
     );
-    assert!(sandbox.peak_in_flight() <= 4);
+    assert!(sandbox.peak_in_flight() <= 32);
+    // The streams are pulled side by side: the sprints' and the time entries' first requests
+    // went out before the stories were all read; and yet (above) no story was asked for
+    // twice: the time entries' look-up of the worklogs' issues waited for the work items.
+    let stories_read = fetches.iter().map(|r| r.answered).max().unwrap();
+    for path in ["/rest/agile/1.0/board", "/worklog/updated"] {
+        let first = requests
+            .iter()
+            .filter(|r| r.path.contains(path))
+            .map(|r| r.received)
+            .min()
+            .unwrap_or_else(|| panic!("no {path} request"));
+        assert!(
+            first < stories_read,
+            "{path} asked for only after the stories were read: the streams were pulled one after another"
+        );
+    }
     // The ids come from searches asking for ids only, a page's worth at a time.
     let id_searches = id_search_jqls(&requests).len();
     assert_eq!(id_searches, 2, "an id page of epics, one of stories");

@@ -72,6 +72,7 @@ impl Harness {
             data_dir: Some(self.data.path().to_path_buf()),
             limits,
             known: Default::default(),
+            answered: None,
         }
     }
 

@@ -321,6 +321,7 @@ pub async fn run_plugin(runtime: &Runtime, args: RunArgs) -> Result<(), Error> {
         data_dir: args.data_dir.clone(),
         limits: Limits::default(),
         known: Default::default(),
+        answered: None,
     };
     let mut out = std::io::stdout().lock();
     let mut line = |value: serde_json::Value| -> Result<(), Error> {

@@ -1,5 +1,9 @@
 //! The sync engine: pull every stream of a connection page by page into the store.
 //!
+//! A connection's streams are pulled side by side, within the connection's shared limits; a
+//! stream that looks stored records up is answered once the streams the plugin lists before it
+//! have finished (they hold what it refers to).
+//!
 //! Each page is written together with the cursor of the next one in one transaction, so a
 //! run that dies resumes from the last committed page and nothing is written twice. When a
 //! stream is drained, its checkpoint is kept for the next incremental run. A full pass (the
@@ -442,66 +446,100 @@ async fn sync_run(
     let mut failures = Vec::new();
     // (stream, rejected rows in its pass) of the streams drained in this run.
     let mut drained: Vec<(String, bool)> = Vec::new();
-    // A plugin that asks what the store holds (`records.lookup`) is told as of each stream's
-    // pass: read from the store once, then kept up to date with every page committed (the
-    // store's answer would be the same; reading it again took 0.24 s per stream at 110,000
-    // issues). Each stream holds its own snapshot; a page's change copies the map once.
-    let mut known = if plugin.reads_records {
-        Some(std::sync::Arc::new(tollgate_runtime::KnownKeys::new(
-            store.keys(name)?,
-        )))
+    // A plugin that asks what the store holds (`records.lookup`) is told from one map, read
+    // from the store once, then kept up to date with every page committed (the store's answer
+    // would be the same; reading it again took 0.24 s per stream at 110,000 issues).
+    let known = if plugin.reads_records {
+        Some(tollgate_runtime::KnownView::new(
+            tollgate_runtime::KnownKeys::new(store.keys(name)?),
+        ))
     } else {
         None
     };
-    for stream in &plugin.info.streams {
+    // The streams are pulled side by side, each in its own chain of pages, within the
+    // connection's limits (`max_concurrent_requests`, `requests_per_second`), which all its
+    // calls share. A stream that looks records up waits, at its first look-up, for the
+    // streams the plugin lists before it: they hold what it refers to (the time entries'
+    // issues), and asking before they are stored would fetch them twice.
+    let (finished, finished_rx) = tokio::sync::watch::channel(0usize);
+    let shared = RunShared {
+        store: std::sync::Mutex::new(store),
+        finished,
+        done: std::sync::Mutex::new(vec![false; plugin.info.streams.len()]),
+        halt: std::sync::atomic::AtomicBool::new(false),
+    };
+    // A plugin that reads files reads them one after another: they are local, side by side
+    // they would gain nothing and mix the order of their diagnostics. A plugin that talks to
+    // a site starts its other streams once the site has answered one request with success,
+    // so that a site that refuses the credentials or throttles is asked once, not once per
+    // stream.
+    let networked = !plugin.info.connections.is_empty();
+    let answered = std::sync::Arc::new(tokio::sync::watch::channel(false).0);
+    let mut pulls = Vec::new();
+    for (i, stream) in plugin.info.streams.iter().enumerate() {
         let mut ctx = ctx.clone();
         if let Some(known) = &known {
-            ctx.known = known.clone();
+            ctx.known = known.after(finished_rx.clone(), i);
         }
-        let result = sync_stream(
+        if networked {
+            ctx.answered = Some(answered.clone());
+        }
+        let start = if i == 0 {
+            Start::AtOnce
+        } else if plugin.info.data_dir {
+            Start::After(i)
+        } else if networked {
+            Start::OnceAnswered(answered.subscribe())
+        } else {
+            Start::AtOnce
+        };
+        pulls.push(stream_in_run(
+            i,
+            start,
             runtime,
             plugin,
-            &ctx,
-            store,
+            ctx,
+            &shared,
             run,
             name,
             stream,
             settings,
             &options,
             observer,
-            known.as_mut(),
-        )
-        .await;
+            known.as_ref(),
+        ));
+    }
+    let results = futures_util::future::join_all(pulls).await;
+    let store = shared
+        .store
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut fatal = None;
+    for (stream, result) in plugin.info.streams.iter().zip(results) {
         match result {
-            Ok((s, rejected)) => {
+            Ok(Some((s, rejected))) => {
                 drained.push((stream.clone(), rejected));
                 summary.streams.push(s);
             }
+            // Stopped before its next page because another stream failed for the whole site:
+            // it resumes in the next run.
+            Ok(None) => {}
             // The process is stopping, or the store or config is broken: no point going on.
             Err(e @ (SyncError::Stopped { .. } | SyncError::Store(_) | SyncError::Config(_))) => {
-                return Err(fail(store, e));
+                fatal.get_or_insert(e);
             }
             Err(e) => {
-                // Refused credentials and throttling hold for the whole site: asking for the
-                // next stream would only add load. Anything else is the stream's own.
-                let site_wide = matches!(
-                    e,
-                    SyncError::Plugin {
-                        error: CallError::Plugin(
-                            PluginError::Unauthorized(_) | PluginError::RateLimited(_)
-                        ),
-                        ..
-                    }
-                );
-                if site_wide {
-                    tracing::error!(stream = %stream, error = %e, "stream failed; the source refuses or throttles us, so the other streams wait for the next run");
-                    failures.push(e);
-                    break;
+                if site_wide(&e) {
+                    tracing::error!(stream = %stream, error = %e, "stream failed; the source refuses or throttles us, so the other streams stopped and wait for the next run");
+                } else {
+                    tracing::error!(stream = %stream, error = %e, "stream failed; the others went on");
                 }
-                tracing::error!(stream = %stream, error = %e, "stream failed; going on with the others");
                 failures.push(e);
             }
         }
+    }
+    if let Some(e) = fatal {
+        return Err(fail(store, e));
     }
     // Deletions are believed only from a run in which every stream completed.
     let mut sweeps = Vec::new();
@@ -526,7 +564,12 @@ async fn sync_run(
             }
         }
     }
-    let live = store.live_records(name)?;
+    // (Counted only when there is something to weigh: it reads every row of the connection.)
+    let live = if would_delete > 0 {
+        store.live_records(name)?
+    } else {
+        0
+    };
     let mass = would_delete > 0
         && !options.allow_mass_delete
         && would_delete as f64 > options.max_delete_share * live as f64;
@@ -561,6 +604,118 @@ async fn sync_run(
     }
     store.finish_run(run, RunStatus::Ok, None)?;
     Ok(summary)
+}
+
+/// Refused credentials and throttling hold for the whole site: asking for the next page of
+/// any stream would only add load.
+fn site_wide(e: &SyncError) -> bool {
+    matches!(
+        e,
+        SyncError::Plugin {
+            error: CallError::Plugin(PluginError::Unauthorized(_) | PluginError::RateLimited(_)),
+            ..
+        }
+    )
+}
+
+/// What the streams of one run pulled side by side share.
+struct RunShared<'s> {
+    /// The store, held only while a page is read or written (never across a wait).
+    store: std::sync::Mutex<&'s mut dyn Store>,
+    /// How many streams, in the plugin's order, have finished before the first still running.
+    finished: tokio::sync::watch::Sender<usize>,
+    /// Which streams have finished.
+    done: std::sync::Mutex<Vec<bool>>,
+    /// Set when a stream failed in a way that holds for the whole run (the site refuses or
+    /// throttles us, the store or the config is broken, a stop was asked for): the others
+    /// stop before their next page.
+    halt: std::sync::atomic::AtomicBool,
+}
+
+impl<'s> RunShared<'s> {
+    fn store(&self) -> std::sync::MutexGuard<'_, &'s mut dyn Store> {
+        self.store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn halted(&self) -> bool {
+        self.halt.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Stream `i` has finished (drained, failed or stopped): the streams waiting for it may
+    /// look records up.
+    fn finish(&self, i: usize) {
+        let mut done = self
+            .done
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        done[i] = true;
+        let prefix = done.iter().take_while(|d| **d).count();
+        self.finished.send_replace(prefix);
+    }
+}
+
+/// When a stream of a run starts.
+enum Start {
+    AtOnce,
+    /// Once this many streams, in the plugin's order, have finished.
+    After(usize),
+    /// Once the site has answered a request with success, or the first stream has finished.
+    OnceAnswered(tokio::sync::watch::Receiver<bool>),
+}
+
+/// One stream of a run, pulled beside the others; says when it has finished.
+#[allow(clippy::too_many_arguments)]
+async fn stream_in_run(
+    i: usize,
+    start: Start,
+    runtime: &Runtime,
+    plugin: &tollgate_runtime::LoadedPlugin,
+    ctx: tollgate_runtime::JobContext,
+    shared: &RunShared<'_>,
+    run: RunId,
+    connection: &str,
+    stream: &str,
+    settings: &str,
+    options: &SyncOptions,
+    observer: &dyn SyncObserver,
+    known: Option<&tollgate_runtime::KnownView>,
+) -> Result<Option<(StreamSummary, bool)>, SyncError> {
+    let mut finished = shared.finished.subscribe();
+    match start {
+        Start::AtOnce => {}
+        Start::After(n) => {
+            let _ = finished.wait_for(|f| *f >= n).await;
+        }
+        Start::OnceAnswered(mut answered) => {
+            tokio::select! {
+                _ = answered.wait_for(|a| *a) => {}
+                _ = finished.wait_for(|f| *f >= 1) => {}
+            }
+        }
+    }
+    if shared.halted() {
+        shared.finish(i);
+        return Ok(None);
+    }
+    let result = sync_stream(
+        runtime, plugin, &ctx, shared, run, connection, stream, settings, options, observer, known,
+    )
+    .await;
+    if let Err(e) = &result
+        && (site_wide(e)
+            || matches!(
+                e,
+                SyncError::Stopped { .. } | SyncError::Store(_) | SyncError::Config(_)
+            ))
+    {
+        shared
+            .halt
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    shared.finish(i);
+    result
 }
 
 /// Keep the last stored value of the fields a plugin marked unread (`_unread` in `extra`):
@@ -628,16 +783,18 @@ async fn sync_stream(
     runtime: &Runtime,
     plugin: &tollgate_runtime::LoadedPlugin,
     ctx: &tollgate_runtime::JobContext,
-    store: &mut dyn Store,
+    shared: &RunShared<'_>,
     run: RunId,
     connection: &str,
     stream: &str,
     settings: &str,
     options: &SyncOptions,
     observer: &dyn SyncObserver,
-    mut known: Option<&mut std::sync::Arc<tollgate_runtime::KnownKeys>>,
-) -> Result<(StreamSummary, bool), SyncError> {
-    let state = store.begin_stream(run, connection, stream, options.full)?;
+    known: Option<&tollgate_runtime::KnownView>,
+) -> Result<Option<(StreamSummary, bool)>, SyncError> {
+    let state = shared
+        .store()
+        .begin_stream(run, connection, stream, options.full)?;
     let mut summary = StreamSummary {
         stream: stream.to_string(),
         full: state.full,
@@ -678,6 +835,9 @@ async fn sync_stream(
     // What a pull on a task of its own owns: cloned once a stream, shared by every page's.
     let owned = std::sync::Arc::new((runtime.clone(), plugin.clone(), ctx.clone()));
     while !done {
+        if shared.halted() {
+            return Ok(None);
+        }
         if options.stop.as_ref().is_some_and(Stop::requested) {
             return Err(SyncError::Stopped {
                 connection: connection.to_string(),
@@ -777,7 +937,7 @@ async fn sync_stream(
         let mut records = Vec::with_capacity(page.records.len());
         for r in page.records {
             let mut record = tollgate_runtime::conversions::record(connection, &fetched_at, r);
-            keep_unread_fields(&*store, connection, &mut record)?;
+            keep_unread_fields(&**shared.store(), connection, &mut record)?;
             records.push(record);
         }
         for record in &records {
@@ -832,8 +992,10 @@ async fn sync_stream(
             diagnostics,
             snapshot: page.snapshot,
         };
-        let (written, deleted) = store.commit_page(run, connection, stream, &write)?;
-        if let Some(known) = known.as_deref_mut() {
+        let (written, deleted) = shared
+            .store()
+            .commit_page(run, connection, stream, &write)?;
+        if let Some(known) = known {
             // As the store applied the page: its records, then its deletions.
             let keys: Vec<tollgate_dmo::model::StoredKey> = write
                 .records
@@ -852,13 +1014,14 @@ async fn sync_stream(
                 })
                 .collect();
             if !keys.is_empty() || !forgotten.is_empty() {
-                let known = std::sync::Arc::make_mut(known);
-                for k in keys {
-                    known.insert(k);
-                }
-                for (kind, id) in forgotten {
-                    known.remove(*kind, id);
-                }
+                known.update(|known| {
+                    for k in keys {
+                        known.insert(k);
+                    }
+                    for (kind, id) in forgotten {
+                        known.remove(*kind, id);
+                    }
+                });
             }
         }
         summary.pages += 1;
@@ -887,7 +1050,7 @@ async fn sync_stream(
             written: summary.written,
         },
     );
-    Ok((summary, rejected_rows))
+    Ok(Some((summary, rejected_rows)))
 }
 
 /// A pull started before its turn, on a task of its own: the next page of a stream, asked
