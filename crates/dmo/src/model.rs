@@ -34,9 +34,13 @@ pub const SPRINT_STATES: &[&str] = &["future", "active", "closed"];
 /// Where a record came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
-    /// Configured connection name.
+    /// Configured connection name. (The store keeps it in a column, not in the record's
+    /// document, and sets it again when the record is read.)
+    #[serde(default)]
     pub connection: String,
-    /// Id in the source; unique per entity kind within the connection.
+    /// Id in the source; unique per entity kind within the connection. (Kept by the store
+    /// as the connection is.)
+    #[serde(default)]
     pub external_id: String,
     /// A link a person can open.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -494,9 +498,14 @@ pub struct Record {
     pub provenance: Provenance,
     /// The typed data.
     pub entity: Entity,
-    /// Source data that did not map onto the typed fields (a JSON object).
-    #[serde(default)]
+    /// Source data that did not map onto the typed fields (a JSON object; empty when left
+    /// out).
+    #[serde(default = "empty_object")]
     pub extra: serde_json::Value,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(serde_json::Map::new())
 }
 
 /// A problem with a record's values.

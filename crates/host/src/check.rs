@@ -54,7 +54,9 @@ pub fn portfolio(store: &dyn Store) -> Result<Portfolio, Error> {
     // Record by record: the store's records are never all in memory beside the portfolio.
     let mut portfolio = Portfolio::start(issues);
     for kind in tollgate_dmo::model::EntityKind::ALL {
-        store.each_stored(kind, &mut |text| portfolio.add_stored(kind, text))?;
+        store.each_stored(kind, &mut |connection, external_id, text| {
+            portfolio.add_stored(kind, connection, external_id, text)
+        })?;
     }
     Ok(portfolio.finish())
 }

@@ -544,20 +544,21 @@ pub trait Store: Send {
         kind: EntityKind,
         each: &mut dyn FnMut(Record),
     ) -> Result<(), StoreError> {
-        self.each_stored(kind, &mut |text| {
-            each(serde_json::from_str(text)?);
+        self.each_stored(kind, &mut |connection, external_id, text| {
+            each(record_from_document(connection, external_id, text)?);
             Ok(())
         })
     }
 
-    /// Every live record of `kind` as stored (a [`Record`] as JSON), in the order of
+    /// Every live record of `kind` as stored (its connection, its external id, and the
+    /// [`Record`] as JSON, which may leave those two out), in the order of
     /// [`Store::records`], row by row: for a reader that needs a few of its fields and would
     /// rather not build the whole record (the portfolio's million time entries). A text that
     /// `read` cannot read stops the read; the error names the record and the database.
     fn each_stored(
         &self,
         kind: EntityKind,
-        read: &mut dyn FnMut(&str) -> Result<(), serde_json::Error>,
+        read: &mut dyn FnMut(&str, &str, &str) -> Result<(), serde_json::Error>,
     ) -> Result<(), StoreError>;
 
     /// Claim the work `key` for `instance` for `lease`: granted when nobody holds it, when
@@ -658,6 +659,103 @@ pub fn now() -> String {
     stamp(since_epoch())
 }
 
+/// A record as the store keeps it: its JSON without what the row's columns already hold
+/// (the connection and the external id, which every document repeated), without the typed
+/// fields that have no value (`null`) and without an empty `extra`. Read back with
+/// [`record_from_document`], it is the same record; documents written whole (by an earlier
+/// version) read the same way. (Only the entity's nulls go: in `extra`, the source's own
+/// data, a null is kept as given.)
+pub(crate) fn document(connection: &str, record: &Record) -> String {
+    /// The provenance without the row's columns.
+    #[derive(Serialize)]
+    struct Stored<'a> {
+        /// Only when it is not the row's (never from the sync).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        connection: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        url: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        source_updated: Option<&'a str>,
+        fetched_at: &'a str,
+    }
+    let p = &record.provenance;
+    let provenance = Stored {
+        connection: (p.connection != connection).then_some(p.connection.as_str()),
+        url: p.url.as_deref(),
+        source_updated: p.source_updated.as_deref(),
+        fetched_at: &p.fetched_at,
+    };
+    let mut text = String::with_capacity(512);
+    text.push_str("{\"provenance\":");
+    text.push_str(&serde_json::to_string(&provenance).expect("provenance serialises"));
+    text.push_str(",\"entity\":");
+    without_nulls(
+        &serde_json::to_string(&record.entity).expect("records serialise"),
+        &mut text,
+    );
+    if record.extra.as_object().is_none_or(|o| !o.is_empty()) {
+        text.push_str(",\"extra\":");
+        text.push_str(&serde_json::to_string(&record.extra).expect("records serialise"));
+    }
+    text.push('}');
+    text
+}
+
+/// `json` (as serde_json writes it) onto `out`, without its members whose value is `null`.
+/// A quoted string followed by `:null` is always a member's name (a string value is followed
+/// by `,`, `}` or `]`), and strings are skipped whole, escapes included, so nothing inside a
+/// string is ever touched.
+fn without_nulls(json: &str, out: &mut String) {
+    let b = json.as_bytes();
+    let mut i = 0;
+    let mut kept = 0;
+    while i < b.len() {
+        if b[i] != b'"' {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        i += 1;
+        while i < b.len() {
+            match b[i] {
+                b'\\' => i += 2,
+                b'"' => {
+                    i += 1;
+                    break;
+                }
+                _ => i += 1,
+            }
+        }
+        let end = i.min(b.len());
+        if b[end..].starts_with(b":null") && matches!(b.get(end + 5), Some(b',' | b'}')) {
+            // The member goes with one comma: the one before it, or else the one after.
+            out.push_str(&json[kept..start]);
+            if out.ends_with(',') {
+                out.pop();
+                kept = end + 5;
+            } else if b.get(end + 5) == Some(&b',') {
+                kept = end + 6;
+            } else {
+                kept = end + 5;
+            }
+            i = kept;
+        }
+    }
+    out.push_str(&json[kept..]);
+}
+
+/// The record a stored document holds, its connection and external id from the row.
+pub(crate) fn record_from_document(
+    connection: &str,
+    external_id: &str,
+    text: &str,
+) -> Result<Record, serde_json::Error> {
+    let mut record: Record = serde_json::from_str(text)?;
+    connection.clone_into(&mut record.provenance.connection);
+    external_id.clone_into(&mut record.provenance.external_id);
+    Ok(record)
+}
+
 fn since_epoch() -> std::time::Duration {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -671,6 +769,42 @@ fn stamp(at: std::time::Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn members_without_a_value_are_left_out_and_strings_never_touched() {
+        let strip = |json: &str| {
+            let mut out = String::new();
+            without_nulls(json, &mut out);
+            out
+        };
+        assert_eq!(strip(r#"{"a":null,"b":1}"#), r#"{"b":1}"#);
+        assert_eq!(strip(r#"{"a":1,"b":null,"c":2}"#), r#"{"a":1,"c":2}"#);
+        assert_eq!(strip(r#"{"a":1,"b":null}"#), r#"{"a":1}"#);
+        assert_eq!(strip(r#"{"a":null}"#), r#"{}"#);
+        assert_eq!(strip(r#"{"a":null,"b":null}"#), r#"{}"#);
+        assert_eq!(
+            strip(r#"{"k":{"x":null,"y":[null,{"z":null}]},"n":null}"#),
+            r#"{"k":{"y":[null,{}]}}"#
+        );
+        // Inside strings, whatever they hold: quotes, backslashes, `":null`.
+        let tricky = r#"{"t":"a\":null,\"b","u":"c\\","v":null,"w":"\\\":null}"}"#;
+        assert_eq!(
+            strip(tricky),
+            r#"{"t":"a\":null,\"b","u":"c\\","w":"\\\":null}"}"#
+        );
+        // (Each a real JSON text, and the same value read back, nulls aside.)
+        let read = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap();
+        assert_eq!(read(&strip(tricky))["w"], read(tricky)["w"]);
+        assert_eq!(
+            strip(r#"{"nullish":"null","x":nullx}"#),
+            r#"{"nullish":"null","x":nullx}"#
+        );
+        assert_eq!(strip(""), "");
+        assert_eq!(
+            strip(r#"{"open":"unterminated"#),
+            r#"{"open":"unterminated"#
+        );
+    }
 
     #[test]
     fn store_urls() {

@@ -28,7 +28,8 @@ use tollgate_dmo::rules::{Evidence, Finding};
 /// schema at its version 10, in one step: Postgres stores start there. Text that orders or
 /// identifies rows is in byte order (`COLLATE "C"`), SQLite's, so both backends list alike
 /// and the ordered reads use the indexes.
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE records (
         connection     TEXT COLLATE "C" NOT NULL,
         kind           TEXT COLLATE "C" NOT NULL,
@@ -121,7 +122,14 @@ pub const MIGRATIONS: &[&str] = &[r#"
         lease_until  TEXT NOT NULL,
         done         BIGINT NOT NULL DEFAULT 0
     );
-    "#];
+    "#,
+    // 2: as SQLite's 11: documents that leave out what their row holds (an older Tollgate
+    // refuses the store), and an index for the findings resolved since a time.
+    r#"
+    CREATE INDEX findings_by_resolved ON findings (resolved_at COLLATE "C")
+        WHERE resolved_at IS NOT NULL;
+    "#,
+];
 
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -483,7 +491,7 @@ impl Store for PostgresStore {
             if last[&(r.entity.kind().as_str(), r.provenance.external_id.as_str())] == i {
                 kinds.push(r.entity.kind().as_str());
                 ids.push(r.provenance.external_id.as_str());
-                docs.push(serde_json::to_string(r).expect("records serialise"));
+                docs.push(crate::document(connection, r));
             }
         }
         let written = page.records.len() as u64;
@@ -662,7 +670,8 @@ impl Store for PostgresStore {
             .map(|r| r.map(|r| r.get(0)))
         })?;
         json.map(|j| {
-            serde_json::from_str(&j).map_err(|e| self.unreadable(connection, kind, external_id, e))
+            crate::record_from_document(connection, external_id, &j)
+                .map_err(|e| self.unreadable(connection, kind, external_id, e))
         })
         .transpose()
     }
@@ -946,7 +955,7 @@ impl Store for PostgresStore {
     fn each_stored(
         &self,
         kind: EntityKind,
-        read: &mut dyn FnMut(&str) -> Result<(), serde_json::Error>,
+        read: &mut dyn FnMut(&str, &str, &str) -> Result<(), serde_json::Error>,
     ) -> Result<(), StoreError> {
         // Rows are read in batches through a cursor, so neither the text nor the records are
         // ever all in memory. Byte order (COLLATE "C") is SQLite's order, so both backends
@@ -975,7 +984,7 @@ impl Store for PostgresStore {
                 break Ok(());
             }
             let unreadable = rows.iter().find_map(|r| {
-                read(r.get(2))
+                read(r.get(0), r.get(1), r.get(2))
                     .err()
                     .map(|e| self.unreadable(r.get(0), kind, r.get(1), e))
             });

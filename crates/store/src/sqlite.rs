@@ -137,6 +137,13 @@ pub const MIGRATIONS: &[&str] = &[
         done         INTEGER NOT NULL DEFAULT 0
     );
     "#,
+    // 11: records' documents leave out what their row holds (the connection, the external
+    // id), their fields without a value and an empty `extra` (crate::document). An older
+    // Tollgate could not read them, so this version makes it refuse the store. And the
+    // findings resolved since a time (the steering pack's) are found by an index.
+    r#"
+    CREATE INDEX findings_by_resolved ON findings (resolved_at) WHERE resolved_at IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this binary writes.
@@ -445,7 +452,7 @@ impl Store for SqliteStore {
                 )
                 .map_err(db)?;
             for record in &page.records {
-                let json = serde_json::to_string(record).expect("records serialise");
+                let json = crate::document(connection, record);
                 written += upsert
                     .execute(params![
                         connection,
@@ -656,7 +663,7 @@ impl Store for SqliteStore {
             .optional()
             .map_err(|e| self.err(e))?;
         json.map(|j| {
-            serde_json::from_str(&j).map_err(|e| {
+            crate::record_from_document(connection, external_id, &j).map_err(|e| {
                 crate::unreadable(
                     self.location.display().to_string(),
                     connection,
@@ -904,7 +911,7 @@ impl Store for SqliteStore {
     fn each_stored(
         &self,
         kind: EntityKind,
-        read: &mut dyn FnMut(&str) -> Result<(), serde_json::Error>,
+        read: &mut dyn FnMut(&str, &str, &str) -> Result<(), serde_json::Error>,
     ) -> Result<(), StoreError> {
         // Row by row: neither the stored text nor the parsed records are ever all in memory.
         // One connection at a time, so that each read is a range of the primary key
@@ -944,15 +951,10 @@ impl Store for SqliteStore {
             while let Some(row) = rows.next().map_err(|e| self.err(e))? {
                 let json = row.get_ref(1).map_err(|e| self.err(e))?;
                 let text = json.as_str().map_err(|e| self.err(e.into()))?;
-                read(text).map_err(|e| {
-                    let id: String = row.get(0).unwrap_or_default();
-                    crate::unreadable(
-                        self.location.display().to_string(),
-                        connection,
-                        kind,
-                        &id,
-                        e,
-                    )
+                let id = row.get_ref(0).map_err(|e| self.err(e))?;
+                let id = id.as_str().map_err(|e| self.err(e.into()))?;
+                read(connection, id, text).map_err(|e| {
+                    crate::unreadable(self.location.display().to_string(), connection, kind, id, e)
                 })?;
             }
         }

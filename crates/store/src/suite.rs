@@ -486,6 +486,76 @@ fn keys_of_live_initiatives_and_work_items_by_external_id() {
 }
 
 #[test]
+fn a_record_is_stored_without_what_its_row_holds_and_read_back_whole() {
+    each_backend(|b| {
+        let mut s = b.open();
+        let run = s.begin_run("hr", false).unwrap();
+        s.begin_stream(run, "hr", "teams", false).unwrap();
+        // An id JSON escapes, and a record with something in `extra`.
+        let mut odd = team("t\"2", "B");
+        odd.extra = serde_json::json!({"cost_centre": "42"});
+        let p = page(vec![team("t1", "A"), odd.clone()], None);
+        s.commit_page(run, "hr", "teams", &p).unwrap();
+        assert_eq!(
+            s.records(EntityKind::Team).unwrap(),
+            [odd.clone(), team("t1", "A")],
+            "{}",
+            b.name
+        );
+        assert_eq!(s.record("hr", EntityKind::Team, "t\"2").unwrap(), Some(odd));
+        // The documents leave out the connection, the id, the fields without a value and an
+        // empty `extra`: the row has the first two, and the others are what missing fields
+        // read as.
+        let records = table("records");
+        let at = records.columns.iter().position(|c| *c == "record").unwrap();
+        let mut docs = Vec::new();
+        s.dump_table(records, &mut |row| {
+            if let Value::Text(doc) = &row[at] {
+                docs.push(doc.clone());
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(docs.len(), 2);
+        for doc in &docs {
+            assert!(
+                !doc.contains("\"connection\"") && !doc.contains("\"external_id\""),
+                "{doc}"
+            );
+            assert!(doc.starts_with("{\"provenance\":{\"fetched_at\""), "{doc}");
+            // The team's manager and value stream, none, are left out too.
+            assert!(!doc.contains("null"), "{doc}");
+        }
+        assert!(
+            docs.iter()
+                .any(|d| d.ends_with("\"extra\":{\"cost_centre\":\"42\"}}"))
+        );
+        assert!(docs.iter().any(|d| !d.contains("extra")));
+        // A document written whole, as earlier versions did, reads the same.
+        let whole = serde_json::to_string(&team("t3", "C")).unwrap();
+        let row: Vec<Value> = records
+            .columns
+            .iter()
+            .map(|c| match *c {
+                "connection" => Value::Text("hr".into()),
+                "kind" => Value::Text("team".into()),
+                "external_id" => Value::Text("t3".into()),
+                "stream" => Value::Text("teams".into()),
+                "record" => Value::Text(whole.clone()),
+                "sweep" => Value::Int(run),
+                _ => Value::Null,
+            })
+            .collect();
+        s.load_rows(records, &[row]).unwrap();
+        assert_eq!(
+            s.record("hr", EntityKind::Team, "t3").unwrap(),
+            Some(team("t3", "C"))
+        );
+        assert_eq!(names(&*s), ["t\"2=B", "t1=A", "t3=C"]);
+    });
+}
+
+#[test]
 fn upserts_are_idempotent() {
     each_backend(|b| {
         let mut s = b.open();

@@ -150,17 +150,27 @@ impl Portfolio {
         }
     }
 
-    /// Add a record of `kind` as the store holds it (the record as JSON): the same as
-    /// [`Portfolio::add`] of the parsed record. A time entry or a work item (a million and a
+    /// Add a record of `kind` as the store holds it (the record as JSON, which may leave out
+    /// its connection and external id, given beside it): the same as [`Portfolio::add`] of
+    /// the parsed record. A time entry or a work item (a million and a
     /// hundred thousand of them in a large portfolio) is read only for what the portfolio
     /// keeps of it.
-    pub fn add_stored(&mut self, kind: EntityKind, text: &str) -> Result<(), serde_json::Error> {
+    pub fn add_stored(
+        &mut self,
+        kind: EntityKind,
+        connection: &str,
+        external_id: &str,
+        text: &str,
+    ) -> Result<(), serde_json::Error> {
         if kind == EntityKind::TimeEntry {
             self.time_entries.push_stored(text)
         } else if kind == EntityKind::WorkItem {
             self.work_items.push_stored(text)
         } else {
-            self.add(serde_json::from_str(text)?);
+            let mut record: Record = serde_json::from_str(text)?;
+            connection.clone_into(&mut record.provenance.connection);
+            external_id.clone_into(&mut record.provenance.external_id);
+            self.add(record);
             Ok(())
         }
     }
