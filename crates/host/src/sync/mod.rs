@@ -473,6 +473,16 @@ async fn sync_run(
     // a site starts its other streams once the site has answered one request with success,
     // so that a site that refuses the credentials or throttles is asked once, not once per
     // stream.
+    let each = Each {
+        runtime,
+        plugin,
+        run,
+        connection: name,
+        settings,
+        options: &options,
+        observer,
+        known: known.as_ref(),
+    };
     let networked = !plugin.info.connections.is_empty();
     let answered = std::sync::Arc::new(tokio::sync::watch::channel(false).0);
     let mut pulls = Vec::new();
@@ -493,21 +503,7 @@ async fn sync_run(
         } else {
             Start::AtOnce
         };
-        pulls.push(stream_in_run(
-            i,
-            start,
-            runtime,
-            plugin,
-            ctx,
-            &shared,
-            run,
-            name,
-            stream,
-            settings,
-            &options,
-            observer,
-            known.as_ref(),
-        ));
+        pulls.push(stream_in_run(i, start, &each, ctx, stream, &shared));
     }
     let results = futures_util::future::join_all(pulls).await;
     let store = shared
@@ -618,7 +614,20 @@ fn site_wide(e: &SyncError) -> bool {
     )
 }
 
-/// What the streams of one run pulled side by side share.
+/// What the streams of one run pulled side by side read.
+struct Each<'r> {
+    runtime: &'r Runtime,
+    plugin: &'r tollgate_runtime::LoadedPlugin,
+    run: RunId,
+    connection: &'r str,
+    settings: &'r str,
+    options: &'r SyncOptions,
+    observer: &'r dyn SyncObserver,
+    /// The connection's keys, for a plugin that looks records up.
+    known: Option<&'r tollgate_runtime::KnownView>,
+}
+
+/// What the streams of one run pulled side by side share and change.
 struct RunShared<'s> {
     /// The store, held only while a page is read or written (never across a wait).
     store: std::sync::Mutex<&'s mut dyn Store>,
@@ -666,21 +675,13 @@ enum Start {
 }
 
 /// One stream of a run, pulled beside the others; says when it has finished.
-#[allow(clippy::too_many_arguments)]
 async fn stream_in_run(
     i: usize,
     start: Start,
-    runtime: &Runtime,
-    plugin: &tollgate_runtime::LoadedPlugin,
+    each: &Each<'_>,
     ctx: tollgate_runtime::JobContext,
-    shared: &RunShared<'_>,
-    run: RunId,
-    connection: &str,
     stream: &str,
-    settings: &str,
-    options: &SyncOptions,
-    observer: &dyn SyncObserver,
-    known: Option<&tollgate_runtime::KnownView>,
+    shared: &RunShared<'_>,
 ) -> Result<Option<(StreamSummary, bool)>, SyncError> {
     let mut finished = shared.finished.subscribe();
     match start {
@@ -699,10 +700,7 @@ async fn stream_in_run(
         shared.finish(i);
         return Ok(None);
     }
-    let result = sync_stream(
-        runtime, plugin, &ctx, shared, run, connection, stream, settings, options, observer, known,
-    )
-    .await;
+    let result = sync_stream(each, &ctx, stream, shared).await;
     if let Err(e) = &result
         && (site_wide(e)
             || matches!(
@@ -778,20 +776,22 @@ pub const UNREAD_KEY: &str = "_unread";
 /// Pull one stream until it is drained; returns what it did and whether its pass rejected
 /// rows or files. The stream is left drained but not completed: the connection completes all
 /// its streams together, once it knows whether deletions may be marked.
-#[allow(clippy::too_many_arguments)]
 async fn sync_stream(
-    runtime: &Runtime,
-    plugin: &tollgate_runtime::LoadedPlugin,
+    each: &Each<'_>,
     ctx: &tollgate_runtime::JobContext,
-    shared: &RunShared<'_>,
-    run: RunId,
-    connection: &str,
     stream: &str,
-    settings: &str,
-    options: &SyncOptions,
-    observer: &dyn SyncObserver,
-    known: Option<&tollgate_runtime::KnownView>,
+    shared: &RunShared<'_>,
 ) -> Result<Option<(StreamSummary, bool)>, SyncError> {
+    let &Each {
+        runtime,
+        plugin,
+        run,
+        connection,
+        settings,
+        options,
+        observer,
+        known,
+    } = each;
     let state = shared
         .store()
         .begin_stream(run, connection, stream, options.full)?;
