@@ -576,6 +576,19 @@ impl Checker {
 }
 
 impl Record {
+    /// The record a store's document holds: the document may leave out its connection and
+    /// external id (the store keeps them in its row), which are set from the row's.
+    pub fn from_stored(
+        connection: &str,
+        external_id: &str,
+        document: &str,
+    ) -> Result<Record, serde_json::Error> {
+        let mut record: Record = serde_json::from_str(document)?;
+        connection.clone_into(&mut record.provenance.connection);
+        external_id.clone_into(&mut record.provenance.external_id);
+        Ok(record)
+    }
+
     /// Problems with the values; an empty list means valid. Records with problems are still
     /// stored (data-quality findings report them); only the caller decides to reject.
     pub fn validate(&self) -> Vec<Problem> {

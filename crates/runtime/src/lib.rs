@@ -1373,27 +1373,22 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_call_waiting_for_the_host_is_not_timed_out_for_it_but_one_working_is() {
         let limit = Duration::from_millis(100);
-        // Works 60 ms, waits 1 s for earlier streams, then works 30 ms: within its limit.
-        let waits = WaitClock::default();
-        let patient = async {
+        // Works 60 ms, waits 1 s for earlier streams, then works `after`.
+        async fn call(waits: &WaitClock, after: Duration) -> &'static str {
             tokio::time::sleep(Duration::from_millis(60)).await;
             waits.start();
             tokio::time::sleep(Duration::from_secs(1)).await;
             waits.stop();
-            tokio::time::sleep(Duration::from_millis(30)).await;
+            tokio::time::sleep(after).await;
             "done"
-        };
+        }
+        // 90 ms of work: within its limit.
+        let waits = WaitClock::default();
+        let patient = call(&waits, Duration::from_millis(30));
         assert_eq!(within(limit, &waits, patient).await, Ok("done"));
-        // The same, then works 60 ms more: 150 ms of work, cut off.
+        // 150 ms of work: cut off.
         let waits = WaitClock::default();
-        let tired = async {
-            tokio::time::sleep(Duration::from_millis(60)).await;
-            waits.start();
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            waits.stop();
-            tokio::time::sleep(Duration::from_millis(90)).await;
-            "done"
-        };
+        let tired = call(&waits, Duration::from_millis(90));
         assert_eq!(within(limit, &waits, tired).await, Err(()));
         // Works 1 s: cut off.
         let slow = tokio::time::sleep(Duration::from_secs(1));

@@ -545,7 +545,7 @@ pub trait Store: Send {
         each: &mut dyn FnMut(Record),
     ) -> Result<(), StoreError> {
         self.each_stored(kind, &mut |connection, external_id, text| {
-            each(record_from_document(connection, external_id, text)?);
+            each(Record::from_stored(connection, external_id, text)?);
             Ok(())
         })
     }
@@ -662,7 +662,7 @@ pub fn now() -> String {
 /// A record as the store keeps it: its JSON without what the row's columns already hold
 /// (the connection and the external id, which every document repeated), without the typed
 /// fields that have no value (`null`) and without an empty `extra`. Read back with
-/// [`record_from_document`], it is the same record; documents written whole (by an earlier
+/// [`Record::from_stored`], it is the same record; documents written whole (by an earlier
 /// version) read the same way. (Only the entity's nulls go: in `extra`, the source's own
 /// data, a null is kept as given.)
 pub(crate) fn document(connection: &str, record: &Record) -> String {
@@ -742,18 +742,6 @@ fn without_nulls(json: &str, out: &mut String) {
         }
     }
     out.push_str(&json[kept..]);
-}
-
-/// The record a stored document holds, its connection and external id from the row.
-pub(crate) fn record_from_document(
-    connection: &str,
-    external_id: &str,
-    text: &str,
-) -> Result<Record, serde_json::Error> {
-    let mut record: Record = serde_json::from_str(text)?;
-    connection.clone_into(&mut record.provenance.connection);
-    external_id.clone_into(&mut record.provenance.external_id);
-    Ok(record)
 }
 
 fn since_epoch() -> std::time::Duration {

@@ -670,7 +670,7 @@ impl Store for PostgresStore {
             .map(|r| r.map(|r| r.get(0)))
         })?;
         json.map(|j| {
-            crate::record_from_document(connection, external_id, &j)
+            Record::from_stored(connection, external_id, &j)
                 .map_err(|e| self.unreadable(connection, kind, external_id, e))
         })
         .transpose()

@@ -663,7 +663,7 @@ impl Store for SqliteStore {
             .optional()
             .map_err(|e| self.err(e))?;
         json.map(|j| {
-            crate::record_from_document(connection, external_id, &j).map_err(|e| {
+            Record::from_stored(connection, external_id, &j).map_err(|e| {
                 crate::unreadable(
                     self.location.display().to_string(),
                     connection,

@@ -167,10 +167,7 @@ impl Portfolio {
         } else if kind == EntityKind::WorkItem {
             self.work_items.push_stored(text)
         } else {
-            let mut record: Record = serde_json::from_str(text)?;
-            connection.clone_into(&mut record.provenance.connection);
-            external_id.clone_into(&mut record.provenance.external_id);
-            self.add(record);
+            self.add(Record::from_stored(connection, external_id, text)?);
             Ok(())
         }
     }

@@ -468,11 +468,6 @@ async fn sync_run(
         done: std::sync::Mutex::new(vec![false; plugin.info.streams.len()]),
         halt: std::sync::atomic::AtomicBool::new(false),
     };
-    // A plugin that reads files reads them one after another: they are local, side by side
-    // they would gain nothing and mix the order of their diagnostics. A plugin that talks to
-    // a site starts its other streams once the site has answered one request with success,
-    // so that a site that refuses the credentials or throttles is asked once, not once per
-    // stream.
     let each = Each {
         runtime,
         plugin,
@@ -483,6 +478,11 @@ async fn sync_run(
         observer,
         known: known.as_ref(),
     };
+    // A plugin that reads files reads them one after another: they are local, side by side
+    // they would gain nothing and mix the order of their diagnostics. A plugin that talks to
+    // a site starts its other streams once the site has answered one request with success,
+    // so that a site that refuses the credentials or throttles is asked once, not once per
+    // stream.
     let networked = !plugin.info.connections.is_empty();
     let answered = std::sync::Arc::new(tokio::sync::watch::channel(false).0);
     let mut pulls = Vec::new();
@@ -521,7 +521,7 @@ async fn sync_run(
             // it resumes in the next run.
             Ok(None) => {}
             // The process is stopping, or the store or config is broken: no point going on.
-            Err(e @ (SyncError::Stopped { .. } | SyncError::Store(_) | SyncError::Config(_))) => {
+            Err(e) if ends_run(&e) => {
                 fatal.get_or_insert(e);
             }
             Err(e) => {
@@ -600,6 +600,14 @@ async fn sync_run(
     }
     store.finish_run(run, RunStatus::Ok, None)?;
     Ok(summary)
+}
+
+/// A stop asked for, a broken store or config: the run ends, whatever its other streams do.
+fn ends_run(e: &SyncError) -> bool {
+    matches!(
+        e,
+        SyncError::Stopped { .. } | SyncError::Store(_) | SyncError::Config(_)
+    )
 }
 
 /// Refused credentials and throttling hold for the whole site: asking for the next page of
@@ -702,11 +710,7 @@ async fn stream_in_run(
     }
     let result = sync_stream(each, &ctx, stream, shared).await;
     if let Err(e) = &result
-        && (site_wide(e)
-            || matches!(
-                e,
-                SyncError::Stopped { .. } | SyncError::Store(_) | SyncError::Config(_)
-            ))
+        && (site_wide(e) || ends_run(e))
     {
         shared
             .halt
@@ -719,7 +723,7 @@ async fn stream_in_run(
 /// Keep the last stored value of the fields a plugin marked unread (`_unread` in `extra`):
 /// a value of an unexpected type upstream must not blank what was known.
 fn keep_unread_fields(
-    store: &dyn Store,
+    shared: &RunShared<'_>,
     connection: &str,
     record: &mut tollgate_dmo::model::Record,
 ) -> Result<(), StoreError> {
@@ -737,7 +741,7 @@ fn keep_unread_fields(
             .collect(),
         _ => return Ok(()),
     };
-    let Some(previous) = store.record(
+    let Some(previous) = shared.store().record(
         connection,
         record.entity.kind(),
         &record.provenance.external_id,
@@ -937,7 +941,7 @@ async fn sync_stream(
         let mut records = Vec::with_capacity(page.records.len());
         for r in page.records {
             let mut record = tollgate_runtime::conversions::record(connection, &fetched_at, r);
-            keep_unread_fields(&**shared.store(), connection, &mut record)?;
+            keep_unread_fields(shared, connection, &mut record)?;
             records.push(record);
         }
         for record in &records {
