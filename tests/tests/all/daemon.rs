@@ -193,8 +193,14 @@ async fn scheduled_syncs_never_overlap_and_sigterm_leaves_a_store_that_resumes()
         "never two syncs at once: {all:?}"
     );
     // SIGTERM in the middle of a sync: it commits the pages in hand, stops, and the process
-    // exits. (Early in the run: its streams are pulled side by side, so once one has
-    // committed a page the others may be on their last.)
+    // exits. Every issue and worklog changed (and the clock past the minute Jira hides), so
+    // that the next run has several pages to read: its streams start together after a run
+    // that ended well, and a run of one page each would be over before the signal.
+    {
+        let now = sandbox.now_ms();
+        sandbox.jira().change_share(1.0, now);
+    }
+    sandbox.advance_clock(Duration::from_secs(90));
     let newest = runs(dir.path()).first().map_or(0, |r| r.id);
     wait_until("a sync under way", Duration::from_secs(20), async || {
         runs(dir.path())

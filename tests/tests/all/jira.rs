@@ -781,6 +781,147 @@ async fn a_site_that_keeps_throttling_gets_bounded_retries_and_a_clear_error() {
 }
 
 #[tokio::test]
+async fn after_a_run_that_ended_well_every_stream_starts_at_once_and_after_a_failed_one_the_site_is_asked_first()
+ {
+    // A tracker 30 ms away, room for every stream's requests at once.
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = roomy_synthetic(dir.path(), 5, 30).await;
+    let session = session(dir.path()).await;
+    // When the sprints stream sent its first request, against the site's first answer.
+    let sprints_waited = || {
+        let requests = sandbox.requests();
+        let first_answer = requests.iter().map(|r| r.answered).min().unwrap();
+        let boards = requests
+            .iter()
+            .filter(|r| r.path.ends_with("/agile/1.0/board"))
+            .map(|r| r.received)
+            .min()
+            .expect("the sprints stream asked for the boards");
+        boards >= first_answer
+    };
+
+    // The first run: the site has answered nothing yet, so the other streams wait for its
+    // first answer.
+    sandbox.clear_requests();
+    sync_one(&session).await;
+    assert!(sprints_waited(), "the first run asks the site once first");
+
+    // The last run ended well: every stream starts at once.
+    sync_past_the_minute(&session, &sandbox).await;
+    assert!(
+        !sprints_waited(),
+        "after a good run the streams start together"
+    );
+
+    // A run that fails (the site throttles throughout; trusted after the good run, each
+    // stream asked it), then one after it: the site is asked once first again.
+    sandbox.set_faults(Some(
+        "429=1,max-in-row=100000,retry-after=0".parse().unwrap(),
+    ));
+    assert!(
+        sync_all(&session, None, SyncFlags::default())
+            .await
+            .is_err()
+    );
+    sandbox.set_faults(None);
+    sync_past_the_minute(&session, &sandbox).await;
+    assert!(
+        sprints_waited(),
+        "after a failed run the site is asked once first"
+    );
+}
+
+/// The searches of the issue streams among these requests: whose ("epics" or "stories"), and
+/// the request.
+fn issue_searches(
+    requests: &[tollgate_sandbox::RecordedRequest],
+) -> Vec<(&'static str, &tollgate_sandbox::RecordedRequest)> {
+    requests
+        .iter()
+        .filter(|r| r.path.ends_with("/search/jql"))
+        .filter_map(|r| {
+            let body: Value = serde_json::from_slice(r.request_body.as_ref().unwrap()).unwrap();
+            let jql = body["jql"].as_str().unwrap();
+            if jql.contains("issuetype not in") {
+                Some(("stories", r))
+            } else if jql.contains("issuetype in") && !jql.contains(" in (SYN-") {
+                Some(("epics", r))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_incremental_pass_searches_beside_asking_the_site_its_fields_and_again_if_they_changed()
+{
+    // A tracker 30 ms away, so that requests sent together are seen together.
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = roomy_synthetic(dir.path(), 10, 30).await;
+    let session = session(dir.path()).await;
+    sync_one(&session).await;
+
+    // Nothing changed: each issue stream's search went out beside `/field`, once.
+    sync_past_the_minute(&session, &sandbox).await;
+    let requests = sandbox.requests();
+    let searches = issue_searches(&requests);
+    let streams: Vec<_> = searches.iter().map(|(s, _)| *s).collect();
+    assert_eq!(
+        streams.len(),
+        2,
+        "one search of epics, one of stories: {streams:?}"
+    );
+    for (stream, search) in &searches {
+        assert!(
+            requests
+                .iter()
+                .filter(|r| r.path.ends_with("/field"))
+                .any(|f| f.in_flight_with(search)),
+            "the {stream}' search waited for the site's fields"
+        );
+    }
+
+    // The config now reads "user business value" from the field "Time Criticality", and an
+    // epic changed: the search made with the remembered fields is dropped, the pass searches
+    // again with the site's fields as configured now, and the epic is read through them.
+    let key = "SYN-1";
+    let now = sandbox.now_ms();
+    assert!(sandbox.jira().edit_summary(key, "SYN-1 renamed", now));
+    let config = std::fs::read_to_string(dir.path().join("tollgate.toml")).unwrap();
+    let moved = config.replace(
+        "project = \"SYN\" }",
+        "project = \"SYN\", fields = { business-value = \"Time Criticality\" } }",
+    );
+    assert_ne!(
+        moved, config,
+        "the settings are where this test expects them"
+    );
+    std::fs::write(dir.path().join("tollgate.toml"), moved).unwrap();
+    let session = tollgate_tests::open_session(dir.path()).await;
+    let summary = sync_past_the_minute(&session, &sandbox).await;
+    assert!(summary.stream("initiatives").unwrap().written >= 1);
+    let requests = sandbox.requests();
+    let epics = issue_searches(&requests)
+        .into_iter()
+        .filter(|(s, _)| *s == "epics")
+        .count();
+    assert_eq!(
+        epics, 2,
+        "the epics' search asked again after the fields changed"
+    );
+    let doc = export(&session, &sandbox);
+    let epic = &initiative(&doc, key)["entity"]["data"];
+    assert!(epic["time_criticality"].is_number(), "{epic}");
+    assert_eq!(epic["title"], "SYN-1 renamed");
+    assert_eq!(
+        epic["user_business_value"], epic["time_criticality"],
+        "read through the field now configured"
+    );
+    assert_faithful(&sandbox);
+}
+
+#[tokio::test]
 async fn the_sandbox_changes_a_share_of_its_data_over_http_for_an_incremental_sync() {
     let sandbox = sandbox().await;
     let dir = tempfile::tempdir().unwrap();

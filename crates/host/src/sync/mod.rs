@@ -461,6 +461,7 @@ async fn sync_run(
     // calls share. A stream that looks records up waits, at its first look-up, for the
     // streams the plugin lists before it: they hold what it refers to (the time entries'
     // issues), and asking before they are stored would fetch them twice.
+    let trusted = last_run_ended_well(&*store, name, run)?;
     let (finished, finished_rx) = tokio::sync::watch::channel(0usize);
     let shared = RunShared {
         store: std::sync::Mutex::new(store),
@@ -482,7 +483,10 @@ async fn sync_run(
     // they would gain nothing and mix the order of their diagnostics. A plugin that talks to
     // a site starts its other streams once the site has answered one request with success,
     // so that a site that refuses the credentials or throttles is asked once, not once per
-    // stream.
+    // stream; unless the connection's last run ended well, in which case the site is
+    // trusted to answer this one too and every stream starts at once (a round trip less;
+    // should the site refuse after all, each stream's first request is refused, and the
+    // first refusal halts the others).
     let networked = !plugin.info.connections.is_empty();
     let answered = std::sync::Arc::new(tokio::sync::watch::channel(false).0);
     let mut pulls = Vec::new();
@@ -498,7 +502,7 @@ async fn sync_run(
             Start::AtOnce
         } else if plugin.info.data_dir {
             Start::After(i)
-        } else if networked {
+        } else if networked && !trusted {
             Start::OnceAnswered(answered.subscribe())
         } else {
             Start::AtOnce
@@ -671,6 +675,15 @@ impl<'s> RunShared<'s> {
         let prefix = done.iter().take_while(|d| **d).count();
         self.finished.send_replace(prefix);
     }
+}
+
+/// Whether the connection's run before `run` ended well (its streams drained).
+fn last_run_ended_well(store: &dyn Store, connection: &str, run: RunId) -> Result<bool, SyncError> {
+    Ok(store
+        .runs(Some(connection), 2)?
+        .into_iter()
+        .find(|r| r.id != run)
+        .is_some_and(|r| r.status == RunStatus::Ok))
 }
 
 /// When a stream of a run starts.

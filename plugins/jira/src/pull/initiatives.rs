@@ -42,39 +42,33 @@ pub fn initiatives(
     page_size: u32,
 ) -> Result<Page, PluginError> {
     let mut page = Page::default();
-    let mut cursor = open_cursor(jira, settings, cursor, &mut page)?;
-    let jql = format!(
-        "project = {} AND issuetype in ({}){} ORDER BY key ASC",
-        jql_list(&[&settings.project]),
-        jql_list(&cursor.epic_types),
-        updated_clause(checkpoint)?
-    );
-    let mut wanted: Vec<String> = [
-        "summary",
-        "status",
-        "created",
-        "updated",
-        "labels",
-        "issuetype",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    if !settings.dependency_link_types.is_empty() {
-        wanted.push("issuelinks".to_string());
-    }
-    wanted.extend(cursor.fields.ids_of(INITIATIVE_ATTRIBUTES));
-    // A full pass reads the epics by id, in bulk (see `next_issues`); an incremental one reads
-    // the few changed ones from the search itself.
-    let by_ids = checkpoint.is_none();
-    let (issues, more) = next_issues(
+    let updated = updated_clause(checkpoint)?;
+    let query = |cursor: &IssueCursor| {
+        let mut fields: Vec<String> = [
+            "summary",
+            "status",
+            "created",
+            "updated",
+            "labels",
+            "issuetype",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if !settings.dependency_link_types.is_empty() {
+            fields.push("issuelinks".to_string());
+        }
+        fields.extend(cursor.fields.ids_of(INITIATIVE_ATTRIBUTES));
+        Query::of_types(settings, "in", &cursor.epic_types, &updated, fields)
+    };
+    let (cursor, issues, more) = read_pass(
         jira,
-        &jql,
-        &wanted,
+        settings,
+        (cursor, checkpoint),
+        &mut page,
+        &query,
         &["changelog"],
-        &mut cursor,
         page_size,
-        by_ids,
     )?;
     let (risks, risks_unread) = risks_of(jira, settings, &cursor, &issues, &mut page.diagnostics)?;
     let mut newest = cursor.newest.clone();

@@ -46,10 +46,73 @@ pub(super) struct IssueCursor {
     ids_done: bool,
 }
 
-/// Checkpoint of the issue streams: the newest `updated` of the last completed pass.
+/// Checkpoint of the issue streams: the newest `updated` of the last completed pass, and what
+/// that pass learnt of the site (absent in checkpoints written before it was kept).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct IssueCheckpoint {
     updated: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    site: Option<SiteShape>,
+}
+
+/// What an issue stream learns of the site before its first search (`/field`, `/issuetype`):
+/// the ids of the configured fields and of the epic and risk issue types. The next pass
+/// searches with it at once and checks it against the site in the same round trip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct SiteShape {
+    fields: FieldMap,
+    epic_types: Vec<String>,
+    risk_types: Vec<String>,
+}
+
+impl IssueCursor {
+    /// The start of a pass on a site of this shape.
+    fn at_start(site: SiteShape) -> Self {
+        IssueCursor {
+            at: SearchPosition::default(),
+            fields: site.fields,
+            epic_types: site.epic_types,
+            risk_types: site.risk_types,
+            newest: None,
+            ids: Vec::new(),
+            ids_done: false,
+        }
+    }
+
+    fn site(&self) -> SiteShape {
+        SiteShape {
+            fields: self.fields.clone(),
+            epic_types: self.epic_types.clone(),
+            risk_types: self.risk_types.clone(),
+        }
+    }
+}
+
+/// A search of an issue stream, made from what is known of the site.
+pub(super) struct Query {
+    pub jql: String,
+    pub fields: Vec<String>,
+}
+
+impl Query {
+    /// The project's issues whose type is (`in`) or is not (`not in`) one of `types`, with
+    /// the `updated` clause of an incremental pass, in key order.
+    pub fn of_types(
+        settings: &Settings,
+        op: &str,
+        types: &[String],
+        updated: &str,
+        fields: Vec<String>,
+    ) -> Query {
+        Query {
+            jql: format!(
+                "project = {} AND issuetype {op} ({}){updated} ORDER BY key ASC",
+                jql_list(&[&settings.project]),
+                jql_list(types)
+            ),
+            fields,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -61,17 +124,23 @@ pub(super) struct IssueType {
     hierarchy_level: Option<i32>,
 }
 
-pub(super) fn start_issue_cursor(
-    jira: &Jira,
-    settings: &Settings,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Result<IssueCursor, PluginError> {
-    // The site's fields and issue types, asked for together.
-    let [fields, types] = two_answers(send_all(&[
+/// The requests for the site's fields and issue types, sent together (read by [`site_shape`]).
+fn site_requests(jira: &Jira) -> [tollgate_plugin_api::http::Request; 2] {
+    [
         FieldMap::request(jira),
         jira.client()
             .get_request(&format!("{}/issuetype", jira.api())),
-    ]))?;
+    ]
+}
+
+/// The site's shape from its answers to [`site_requests`]; a configured field the site lacks
+/// is a diagnostic.
+fn site_shape(
+    fields: Result<Response, PluginError>,
+    types: Result<Response, PluginError>,
+    settings: &Settings,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<SiteShape, PluginError> {
     let fields = FieldMap::from_answer(fields, &settings.fields, diagnostics)?;
     let types: Vec<IssueType> = types?.json()?;
     // Epics by their level in the hierarchy, not by the name "Epic", which sites rename.
@@ -104,14 +173,10 @@ pub(super) fn start_issue_cursor(
         .filter(|t| t.name.eq_ignore_ascii_case(&settings.risk_issue_type))
         .map(|t| t.id.clone())
         .collect();
-    Ok(IssueCursor {
-        at: SearchPosition::default(),
+    Ok(SiteShape {
         fields,
         epic_types,
         risk_types,
-        newest: None,
-        ids: Vec::new(),
-        ids_done: false,
     })
 }
 
@@ -127,18 +192,77 @@ pub(super) fn two_answers(
     })
 }
 
-/// The cursor of this pass: decoded, or on the first page made by resolving fields and
-/// issue types (their diagnostics go on the page).
-pub(super) fn open_cursor(
+/// The next issues of a stream's pass, with the cursor moved past them; `false` once the pass
+/// is read to its end. A full pass reads the issues by id, in bulk (see [`next_issues`]); an
+/// incremental one reads the few changed ones from the search itself.
+///
+/// The first page of a pass learns the site's shape (fields and issue types, their
+/// diagnostics on the page). An incremental pass whose checkpoint keeps the last pass's shape
+/// sends its first search beside those two requests, made with the shape it remembers: one
+/// round trip where there were two. If the site's shape changed since (a field renamed, an
+/// issue type added), that search is dropped and made again with the shape the site has now.
+pub(super) fn read_pass(
     jira: &Jira,
     settings: &Settings,
-    cursor: Option<&str>,
+    (cursor, checkpoint): (Option<&str>, Option<&str>),
     page: &mut Page,
-) -> Result<IssueCursor, PluginError> {
-    match paging::decode::<IssueCursor>(cursor)? {
-        Some(c) => Ok(c),
-        None => start_issue_cursor(jira, settings, &mut page.diagnostics),
-    }
+    query: &dyn Fn(&IssueCursor) -> Query,
+    expand: &[&str],
+    page_size: u32,
+) -> Result<(IssueCursor, Vec<Issue>, bool), PluginError> {
+    let by_ids = checkpoint.is_none();
+    let mut cursor = match paging::decode::<IssueCursor>(cursor)? {
+        Some(cursor) => cursor,
+        None => {
+            let remembered = paging::decode::<IssueCheckpoint>(checkpoint)?.and_then(|cp| cp.site);
+            let [fields, types] = site_requests(jira);
+            match remembered {
+                Some(site) if !by_ids => {
+                    let guess = IssueCursor::at_start(site.clone());
+                    let q = query(&guess);
+                    let size = page_size.clamp(1, 100);
+                    let search = jira.search_request(&q.jql, &q.fields, expand, &guess.at, size)?;
+                    let mut answers = send_all(&[fields, types, search]).into_iter();
+                    let (Some(fields), Some(types), Some(search)) =
+                        (answers.next(), answers.next(), answers.next())
+                    else {
+                        return Err(PluginError::Internal(
+                            "the host answered fewer requests than were sent".into(),
+                        ));
+                    };
+                    let now = site_shape(fields, types, settings, &mut page.diagnostics)?;
+                    if now == site {
+                        let mut cursor = guess;
+                        let result = crate::api::search_page(jira.deployment, &search?)?;
+                        let more = result.next.is_some();
+                        cursor.at = result.next.unwrap_or_default();
+                        return Ok((cursor, result.issues, more));
+                    }
+                    IssueCursor::at_start(now)
+                }
+                _ => {
+                    let [fields, types] = two_answers(send_all(&[fields, types]))?;
+                    IssueCursor::at_start(site_shape(
+                        fields,
+                        types,
+                        settings,
+                        &mut page.diagnostics,
+                    )?)
+                }
+            }
+        }
+    };
+    let q = query(&cursor);
+    let (issues, more) = next_issues(
+        jira,
+        &q.jql,
+        &q.fields,
+        expand,
+        &mut cursor,
+        page_size,
+        by_ids,
+    )?;
+    Ok((cursor, issues, more))
 }
 
 pub(super) fn newer(a: Option<String>, b: Option<&str>) -> Option<String> {
@@ -313,11 +437,19 @@ pub(super) fn finish(
     if more {
         page.next_cursor = Some(paging::encode(&cursor));
     } else {
-        // Keep the newest timestamp seen; an empty incremental pass keeps the old one.
-        page.checkpoint = cursor
-            .newest
-            .map(|updated| paging::encode(&IssueCheckpoint { updated }))
-            .or_else(|| checkpoint.map(str::to_string));
+        // Keep the newest timestamp seen (an empty incremental pass keeps the old one), and
+        // the site's shape for the next pass.
+        let site = Some(cursor.site());
+        let updated = cursor.newest.or_else(|| {
+            paging::decode::<IssueCheckpoint>(checkpoint)
+                .ok()
+                .flatten()
+                .map(|cp| cp.updated)
+        });
+        page.checkpoint = match updated {
+            Some(updated) => Some(paging::encode(&IssueCheckpoint { updated, site })),
+            None => checkpoint.map(str::to_string),
+        };
     }
     page
 }

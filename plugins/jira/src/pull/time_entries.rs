@@ -11,6 +11,9 @@ struct WorklogCursor {
     /// The `deleted` pages: where the next one starts. (Cursors written before the `updated`
     /// pages were read in stretches: where the one chain of `updated` pages goes on.)
     since: i64,
+    /// The site's fields, once a worklog's issue had to be searched for (one the store does
+    /// not know): asked for then, not on every pass.
+    #[serde(default)]
     fields: FieldMap,
     /// Where the `updated` phase ended: the next run's `updated` watermark.
     updated_until: i64,
@@ -111,8 +114,6 @@ pub fn time_entries(
 ) -> Result<Page, PluginError> {
     let mut page = Page::default();
     let checkpoint = paging::decode::<WorklogCheckpoint>(checkpoint)?;
-    // The first page of a pass also learns the site's fields (for issues the store does not
-    // know), asked for beside it.
     let first = cursor.is_none();
     let mut cursor = match paging::decode::<WorklogCursor>(cursor)? {
         Some(c) => c,
@@ -156,9 +157,6 @@ pub fn time_entries(
         .as_ref()
         .filter(|_| first)
         .map(|cp| cp.deleted_since);
-    if first {
-        requests.push(FieldMap::request(jira));
-    }
     if let Some(since) = deleted_since {
         requests.push(changed_request(jira, "deleted", since));
     }
@@ -173,9 +171,6 @@ pub fn time_entries(
     for _ in 0..pages {
         changed.push(next_answer()??.json()?);
     }
-    if first {
-        cursor.fields = FieldMap::from_answer(next_answer()?, &settings.fields, &mut Vec::new())?;
-    }
     if let Some(since) = deleted_since {
         let deleted: Changed = next_answer()??.json()?;
         let until = deleted.until.unwrap_or(since).max(since);
@@ -189,7 +184,7 @@ pub fn time_entries(
     for answer in answers {
         worklogs.extend(answer?.json::<Vec<Worklog>>()?);
     }
-    let fields = cursor.fields.clone();
+    let mut fields = std::mem::take(&mut cursor.fields);
     let next = if cursor.deleted_phase {
         let deleted = changed.pop().ok_or_else(|| {
             PluginError::Internal("no /worklog/deleted page was asked for".into())
@@ -259,8 +254,8 @@ pub fn time_entries(
             }
         }
     };
-    page.records = entries(jira, settings, &fields, worklogs, &mut page.diagnostics)?;
-    page.next_cursor = next.map(|c| paging::encode(&c));
+    page.records = entries(jira, settings, &mut fields, worklogs, &mut page.diagnostics)?;
+    page.next_cursor = next.map(|c| paging::encode(&WorklogCursor { fields, ..c }));
     Ok(page)
 }
 /// Reads this call's `updated` pages, one a stretch: the worklog ids they name within their
@@ -459,14 +454,14 @@ fn list_requests(jira: &Jira, ids: &[u64]) -> Result<Vec<Request>, PluginError> 
 fn entries(
     jira: &Jira,
     settings: &Settings,
-    fields: &FieldMap,
+    fields: &mut FieldMap,
     worklogs: Vec<Worklog>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Vec<DmoRecord>, PluginError> {
     if worklogs.is_empty() {
         return Ok(Vec::new());
     }
-    let issues = issues_of(jira, fields, &worklogs)?;
+    let issues = issues_of(jira, settings, fields, &worklogs)?;
     let mut records = Vec::with_capacity(worklogs.len());
     for w in worklogs {
         let Some((key, epic, is_epic)) = issues.get(&w.issue_id) else {
@@ -519,10 +514,12 @@ type IssueRef = (String, Option<String>, bool);
 /// Key, epic key and whether it is an epic, for the issues of these worklogs: from what the
 /// store holds (the initiatives and work-items streams stored every issue in scope, under its
 /// id, earlier in the run), and for issues the store does not know (a worklog on an issue
-/// outside the project, or a run without a store) from one batched search.
+/// outside the project, or a run without a store) from one batched search, the site's fields
+/// asked for first if this pass has not yet.
 fn issues_of(
     jira: &Jira,
-    fields: &FieldMap,
+    settings: &Settings,
+    fields: &mut FieldMap,
     worklogs: &[Worklog],
 ) -> Result<BTreeMap<String, IssueRef>, PluginError> {
     let mut ids: Vec<String> = worklogs.iter().map(|w| w.issue_id.clone()).collect();
@@ -544,6 +541,9 @@ fn issues_of(
         }
     }
     if !unknown.is_empty() {
+        if fields.ids.is_empty() {
+            *fields = FieldMap::resolve(jira, &settings.fields, &mut Vec::new())?;
+        }
         let unknown: Vec<&str> = unknown.iter().map(String::as_str).collect();
         out.extend(issues_by_id(jira, fields, &unknown)?);
     }

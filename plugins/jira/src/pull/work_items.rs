@@ -12,37 +12,39 @@ pub fn work_items(
     page_size: u32,
 ) -> Result<Page, PluginError> {
     let mut page = Page::default();
-    let mut cursor = open_cursor(jira, settings, cursor, &mut page)?;
-    let mut excluded = cursor.epic_types.clone();
-    excluded.extend(cursor.risk_types.iter().cloned());
-    let jql = format!(
-        "project = {} AND issuetype not in ({}){} ORDER BY key ASC",
-        jql_list(&[&settings.project]),
-        jql_list(&excluded),
-        updated_clause(checkpoint)?
-    );
-    let mut wanted: Vec<String> = [
-        "summary",
-        "status",
-        "issuetype",
-        "parent",
-        "assignee",
-        "created",
-        "updated",
-        "resolutiondate",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    wanted.extend(
-        cursor
-            .fields
-            .ids_of(&["story-points", "sprint", "epic-link"]),
-    );
-    // A full pass reads the stories by id, in bulk; an incremental one reads the few changed
-    // ones from the search itself.
-    let by_ids = checkpoint.is_none();
-    let (issues, more) = next_issues(jira, &jql, &wanted, &[], &mut cursor, page_size, by_ids)?;
+    let updated = updated_clause(checkpoint)?;
+    let query = |cursor: &IssueCursor| {
+        let mut excluded = cursor.epic_types.clone();
+        excluded.extend(cursor.risk_types.iter().cloned());
+        let mut fields: Vec<String> = [
+            "summary",
+            "status",
+            "issuetype",
+            "parent",
+            "assignee",
+            "created",
+            "updated",
+            "resolutiondate",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        fields.extend(
+            cursor
+                .fields
+                .ids_of(&["story-points", "sprint", "epic-link"]),
+        );
+        Query::of_types(settings, "not in", &excluded, &updated, fields)
+    };
+    let (cursor, issues, more) = read_pass(
+        jira,
+        settings,
+        (cursor, checkpoint),
+        &mut page,
+        &query,
+        &[],
+        page_size,
+    )?;
     let mut newest = cursor.newest.clone();
     for issue in &issues {
         let key = issue.key();
