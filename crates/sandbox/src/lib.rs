@@ -458,24 +458,31 @@ async fn admin_clock(
     )
 }
 
-/// `GET /_sandbox/stats`: how many tracker requests were answered so far and the most answered
-/// at once (the sandbox's own controls not counted), and the size of the Jira site, for
-/// benchmarks.
+/// `GET /_sandbox/stats`: how many tracker requests were answered so far, the most answered
+/// at once, and the seconds they were in flight in all (each from its arrival, latency
+/// included, to its answer; against a step's wall clock times its requests in flight, how
+/// busy the client kept its request slots), the sandbox's own controls not counted; and the
+/// size of the Jira site, for benchmarks.
 async fn admin_stats(State(shared): State<Arc<Shared>>) -> Response {
-    let requests = shared
+    let (requests, busy) = shared
         .requests
         .lock()
         .unwrap()
         .iter()
         .filter(|r| !r.path.starts_with("/_sandbox/"))
-        .count();
+        .fold((0u64, 0f64), |(n, busy), r| {
+            (
+                n + 1,
+                busy + r.answered.duration_since(r.received).as_secs_f64(),
+            )
+        });
     let (issues, worklogs) = {
         let jira = shared.jira.read().unwrap();
         (jira.issues.len(), jira.worklogs.len())
     };
     json_response(
         axum::http::StatusCode::OK,
-        serde_json::json!({"requests": requests, "peak_in_flight": shared.peak_in_flight.load(Ordering::SeqCst), "jira_issues": issues, "jira_worklogs": worklogs}),
+        serde_json::json!({"requests": requests, "busy_seconds": busy, "peak_in_flight": shared.peak_in_flight.load(Ordering::SeqCst), "jira_issues": issues, "jira_worklogs": worklogs}),
     )
 }
 

@@ -48,6 +48,7 @@ fn bench_measures_each_step_at_two_sizes_against_the_floor() {
         "--out holds what was printed"
     );
     // size | step | wall | CPU | peak RSS | requests | records | records/s | against | sandbox
+    // CPU / wall | request slots busy
     let small = "22 issues, 200 worklogs";
     let overhead = number(row(&table, small, "full sync")[5])
         - number(row(&table, small, "floor (download only)")[5]);
@@ -88,6 +89,14 @@ fn bench_measures_each_step_at_two_sizes_against_the_floor() {
             let r = row(&table, size, step);
             assert!(number(r[3]) > 0.0, "CPU measured: {r:?}");
         }
+        // How full the request slots were kept: a share for steps that asked the tracker
+        // (at most all of them, with the sandbox's and the clock's rounding), none for those
+        // that did not.
+        for r in [&floor, &full, &incremental] {
+            let busy = number(r[10].trim_end_matches(" %"));
+            assert!(busy > 0.0 && busy <= 101.0, "slots busy: {r:?}");
+        }
+        assert_eq!(row(&table, size, "check")[10], "—");
     }
     // Each step left its output behind for a look.
     assert!(dir.path().join("work/n20-l0/steering.html").exists());

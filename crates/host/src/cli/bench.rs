@@ -28,8 +28,8 @@ pub struct BenchArgs {
     /// Also write the results (Markdown) to this file.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Requests the floor client keeps in flight (the runtime's `max_concurrent_requests`
-    /// default).
+    /// Requests kept in flight: by the floor client, and by the steps' connection (its
+    /// `max_concurrent_requests`); the default is the runtime's.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub concurrency: u64,
     /// The store the steps write to, e.g. `postgres://tollgate@localhost/bench` (its rows are
@@ -37,6 +37,23 @@ pub struct BenchArgs {
     /// reads the URL from the environment variable NAME.
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
+}
+
+/// What the sandbox had served at a moment: requests, and seconds in flight in all.
+#[derive(Debug, Clone, Copy)]
+struct Served {
+    requests: u64,
+    busy: f64,
+}
+
+impl std::ops::Sub for Served {
+    type Output = Served;
+    fn sub(self, before: Served) -> Served {
+        Served {
+            requests: self.requests.saturating_sub(before.requests),
+            busy: (self.busy - before.busy).max(0.0),
+        }
+    }
 }
 
 /// One measured step.
@@ -49,6 +66,8 @@ struct Row {
     cpu: Duration,
     rss_kib: Option<u64>,
     requests: u64,
+    /// Seconds the step's requests were in flight in all, latency included.
+    busy: f64,
     records: Option<u64>,
     sandbox_cpu: Duration,
     /// Why the step failed (it is measured all the same, and the run goes on).
@@ -165,7 +184,7 @@ async fn steps(
     std::fs::write(
         &config,
         format!(
-            "[connections.jira]\nplugin = \"jira\"\nbase_url = \"{base}\"\nauth = {{ kind = \"basic\", user = \"{}\", token_file = \"secrets/jira.token\" }}\nsettings = {{ deployment = \"cloud\", project = \"SYN\" }}\n",
+            "[connections.jira]\nplugin = \"jira\"\nbase_url = \"{base}\"\nauth = {{ kind = \"basic\", user = \"{}\", token_file = \"secrets/jira.token\" }}\nsettings = {{ deployment = \"cloud\", project = \"SYN\" }}\n\n[connections.jira.limits]\nmax_concurrent_requests = {concurrency}\n",
             tollgate_sandbox::JIRA_CLOUD_USER
         ),
     )?;
@@ -194,6 +213,7 @@ async fn steps(
     let started = Instant::now();
     let records = floor(&client, &base, concurrency as usize).await?;
     let wall = started.elapsed();
+    let served = sandbox.requests(&client).await? - before;
     push(Row {
         size,
         latency,
@@ -201,7 +221,8 @@ async fn steps(
         wall,
         cpu: own_cpu().saturating_sub(self_before),
         rss_kib: None,
-        requests: sandbox.requests(&client).await? - before,
+        requests: served.requests,
+        busy: served.busy,
         records: Some(records),
         sandbox_cpu: sandbox.cpu().saturating_sub(cpu_before),
         failure: None,
@@ -223,7 +244,7 @@ async fn steps(
         let before = sandbox.requests(&client).await?;
         let cpu_before = sandbox.cpu();
         let m = tokio::task::block_in_place(|| child(exe, &config, &args, work, step, store))?;
-        let requests = sandbox.requests(&client).await? - before;
+        let served = sandbox.requests(&client).await? - before;
         push(Row {
             size,
             latency,
@@ -231,7 +252,8 @@ async fn steps(
             wall: m.wall,
             cpu: m.cpu,
             rss_kib: Some(m.rss_kib),
-            requests,
+            requests: served.requests,
+            busy: served.busy,
             records: step
                 .contains("sync")
                 .then(|| synced_records(&m.stdout))
@@ -506,8 +528,8 @@ impl Sandbox {
         }
     }
 
-    /// Tracker requests answered so far.
-    async fn requests(&self, client: &reqwest::Client) -> Result<u64, Error> {
+    /// Tracker requests answered so far, and the seconds they were in flight in all.
+    async fn requests(&self, client: &reqwest::Client) -> Result<Served, Error> {
         let body = client
             .get(format!("http://{}/_sandbox/stats", self.addr))
             .send()
@@ -516,9 +538,12 @@ impl Sandbox {
             .bytes()
             .await?;
         let stats: serde_json::Value = serde_json::from_slice(&body)?;
-        stats["requests"]
-            .as_u64()
-            .ok_or_else(|| anyhow!("the sandbox's stats have no request count: {stats}").into())
+        match (stats["requests"].as_u64(), stats["busy_seconds"].as_f64()) {
+            (Some(requests), Some(busy)) => Ok(Served { requests, busy }),
+            _ => Err(
+                anyhow!("the sandbox's stats lack the request count or busy time: {stats}").into(),
+            ),
+        }
     }
 
     /// Change 1 % of the issues and worklogs, then move the clock past Jira's one-minute
@@ -670,7 +695,7 @@ fn markdown(rows: &[Row], concurrency: u64) -> String {
     latencies.dedup();
     for latency in latencies {
         out.push_str(&format!(
-            "\n### Latency {latency} ms (±25 %)\n\n| size | step | wall | CPU | peak RSS | requests | records | records/s | against | sandbox CPU / wall |\n|---|---|---|---|---|---|---|---|---|---|\n"
+            "\n### Latency {latency} ms (±25 %)\n\n| size | step | wall | CPU | peak RSS | requests | records | records/s | against | sandbox CPU / wall | request slots busy |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
         ));
         for r in rows.iter().filter(|r| r.latency == latency) {
             let floor = rows
@@ -696,7 +721,7 @@ fn markdown(rows: &[Row], concurrency: u64) -> String {
                 _ => "—".into(),
             };
             out.push_str(&format!(
-                "| {} issues, {} worklogs | {} | {:.2} s | {:.2} s | {} | {} | {} | {} | {} | {:.0} % |\n",
+                "| {} issues, {} worklogs | {} | {:.2} s | {:.2} s | {} | {} | {} | {} | {} | {:.0} % | {} |\n",
                 thousands(issues),
                 thousands(worklogs),
                 if r.failure.is_some() {
@@ -717,6 +742,14 @@ fn markdown(rows: &[Row], concurrency: u64) -> String {
                     .unwrap_or_else(|| "—".into()),
                 ratio,
                 100.0 * r.sandbox_cpu.as_secs_f64() / r.wall.as_secs_f64().max(1e-9),
+                if r.requests == 0 {
+                    "—".to_string()
+                } else {
+                    format!(
+                        "{:.0} %",
+                        100.0 * r.busy / (r.wall.as_secs_f64() * concurrency as f64).max(1e-9)
+                    )
+                },
             ));
         }
     }
@@ -729,7 +762,7 @@ fn markdown(rows: &[Row], concurrency: u64) -> String {
         ));
     }
     out.push_str(&format!(
-        "\nThe floor fetches every issue and worklog once with {concurrency} requests in flight and parses only the cursors; CPU of the floor is this process's. Each other step is a `tollgate` child process: its own wall clock, CPU (user + system) and peak resident memory.\n"
+        "\nThe floor fetches every issue and worklog once with {concurrency} requests in flight and parses only the cursors; CPU of the floor is this process's. Each other step is a `tollgate` child process: its own wall clock, CPU (user + system) and peak resident memory; its connection may keep {concurrency} requests in flight too (`max_concurrent_requests`). \"Request slots busy\" is the time the step's requests were in flight (the sandbox's count, latency included) against its wall clock times {concurrency}: how full the client kept its slots.\n"
     ));
     out
 }
