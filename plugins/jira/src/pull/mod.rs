@@ -538,13 +538,16 @@ pub fn person_of(settings: &Settings, user: &Value) -> Option<String> {
         .get("accountId")
         .or_else(|| user.get("name"))
         .and_then(Value::as_str)?;
-    Some(
-        settings
-            .people
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| id.to_string()),
-    )
+    Some(person_named(settings, id))
+}
+
+/// The person a user id names: as the settings' `people` map it, or the id itself.
+pub fn person_named(settings: &Settings, id: &str) -> String {
+    settings
+        .people
+        .get(id)
+        .cloned()
+        .unwrap_or_else(|| id.to_string())
 }
 
 #[cfg(test)]

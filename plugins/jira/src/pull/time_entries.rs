@@ -86,11 +86,46 @@ struct ChangedItem {
 struct Worklog {
     id: String,
     issue_id: String,
-    author: Option<Value>,
+    author: Option<Author>,
     started: String,
     time_spent_seconds: u64,
     updated: Option<String>,
     comment: Option<Value>,
+}
+
+/// A worklog's author as far as it names them: the account id (Cloud) or, without one, the
+/// user name (Data Center); read as [`person_of`] reads a user object, the rest of the
+/// object skipped rather than kept as a tree (a million worklogs each carry one).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Author {
+    #[serde(default, deserialize_with = "present")]
+    account_id: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    name: Option<Scalar>,
+}
+
+/// A member's value: text, or anything else (which names no one).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Scalar {
+    Text(String),
+    Other(serde::de::IgnoredAny),
+}
+
+/// A member that is present, whatever its value (`null` included): `accountId: null` names
+/// no one, as in [`person_of`], rather than falling back to `name`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Scalar>, D::Error> {
+    Scalar::deserialize(d).map(Some)
+}
+
+impl Author {
+    fn id(&self) -> Option<&str> {
+        match self.account_id.as_ref().or(self.name.as_ref())? {
+            Scalar::Text(id) => Some(id),
+            Scalar::Other(_) => None,
+        }
+    }
 }
 
 /// The time-entries stream, incremental the way Jira allows: `/worklog/updated` since the
@@ -476,7 +511,12 @@ fn entries(
             });
             continue;
         };
-        let Some(person) = w.author.as_ref().and_then(|a| person_of(settings, a)) else {
+        let Some(person) = w
+            .author
+            .as_ref()
+            .and_then(Author::id)
+            .map(|id| person_named(settings, id))
+        else {
             diagnostics.push(Diagnostic {
                 severity: tollgate_plugin_api::Severity::Warning,
                 code: "worklog-without-author".into(),
@@ -586,6 +626,34 @@ fn issues_by_id(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_worklog_author_names_the_person_a_user_object_would() {
+        let settings: Settings =
+            serde_json::from_value(json!({"people": {"acc-1": "P-001"}})).unwrap();
+        for user in [
+            json!({"accountId": "acc-1", "name": "n", "avatarUrls": {"48x48": "x"}}),
+            json!({"accountId": "acc-2", "displayName": "Someone"}),
+            json!({"name": "jdoe", "key": "JIRAUSER1"}),
+            json!({"accountId": null, "name": "jdoe"}),
+            json!({"accountId": 5, "name": "jdoe"}),
+            json!({"name": ["jdoe"]}),
+            json!({"displayName": "No id"}),
+            json!({}),
+        ] {
+            let author: Author = serde_json::from_value(user.clone()).unwrap();
+            assert_eq!(
+                author.id().map(|id| person_named(&settings, id)),
+                person_of(&settings, &user),
+                "{user}"
+            );
+        }
+        let named: Author = serde_json::from_value(json!({"accountId": "acc-1"})).unwrap();
+        assert_eq!(
+            named.id().map(|id| person_named(&settings, id)).as_deref(),
+            Some("P-001")
+        );
+    }
 
     fn cursor() -> WorklogCursor {
         WorklogCursor {
