@@ -625,6 +625,62 @@ mod more_rules {
         assert_eq!(keys(entities, "DEM-010"), ["warning BIG"]);
     }
 
+    #[test]
+    fn a_wsjf_inversion_names_the_ready_items_ranked_above_in_portfolio_order() {
+        // (key, status, user business value = time criticality = risk reduction, job size)
+        let items = [
+            ("LOW", "in-progress", Some(1.0), 8.0), // WSJF 0.375
+            ("MID", "in-progress", Some(7.0), 3.0), // 7
+            ("R-1", "todo", Some(4.0), 2.0),        // 6
+            ("R-2", "todo", Some(1.0), 3.0),        // 1
+            ("R-3", "todo", Some(1.0), 8.0),        // 0.375: level with LOW, not above it
+            ("R-4", "todo", Some(8.0), 2.0),        // 12
+            ("R-5", "todo", Some(8.0), 2.0),        // 12
+            ("R-6", "todo", None, 2.0),             // no WSJF
+        ];
+        let entities: Vec<Entity> = items
+            .iter()
+            .map(|(key, status, value, size)| {
+                let mut i = initiative(key);
+                i.status_category = Some(status.to_string());
+                (
+                    i.user_business_value,
+                    i.time_criticality,
+                    i.risk_reduction,
+                    i.job_size,
+                ) = (*value, *value, *value, Some(*size));
+                init(i)
+            })
+            .collect();
+        let records: Vec<_> = entities
+            .into_iter()
+            .enumerate()
+            .map(|(n, e)| record(n, e))
+            .collect();
+        let pack = RulePack::from_toml(DEFAULT_PACK).unwrap();
+        let findings = evaluate(
+            &pack,
+            &Portfolio::new(records, vec![]),
+            &Context {
+                today: "2026-11-27".into(),
+            },
+        );
+        let messages: Vec<(&str, &str)> = findings
+            .iter()
+            .filter(|f| f.rule_id == "DEM-008")
+            .map(|f| (f.subject.key.as_str(), f.message.as_str()))
+            .collect();
+        // LOW: four above it (more than the 3 allowed), named as the portfolio lists them;
+        // MID: two above it, within the limit.
+        assert_eq!(
+            messages,
+            [(
+                "LOW",
+                "LOW was started with a WSJF of 0.38 while 4 higher-ranked ready items wait (R-1, R-2, R-4, R-5)."
+            )]
+        );
+    }
+
     fn allocation(person: &str, key: &str, percent: f64) -> Entity {
         Entity::Allocation(Allocation {
             person: person.into(),
