@@ -374,7 +374,7 @@ mod finance_rules {
 
 #[cfg(test)]
 mod more_rules {
-    use super::super::{Context, DEFAULT_PACK, RulePack, evaluate};
+    use super::super::{Context, DEFAULT_PACK, Finding, RulePack, evaluate};
     use super::Portfolio;
     use crate::model::*;
 
@@ -403,21 +403,25 @@ mod more_rules {
         }
     }
 
-    fn keys(entities: Vec<Entity>, rule: &str) -> Vec<String> {
+    /// The default pack's findings over these entities, as of 2026-11-27.
+    fn findings_of(entities: Vec<Entity>) -> Vec<Finding> {
         let records = entities
             .into_iter()
             .enumerate()
             .map(|(n, e)| record(n, e))
             .collect::<Vec<_>>();
         let pack = RulePack::from_toml(DEFAULT_PACK).unwrap();
-        let findings = evaluate(
+        evaluate(
             &pack,
             &Portfolio::new(records, vec![]),
             &Context {
                 today: "2026-11-27".into(),
             },
-        );
-        findings
+        )
+    }
+
+    fn keys(entities: Vec<Entity>, rule: &str) -> Vec<String> {
+        findings_of(entities)
             .iter()
             .filter(|f| f.rule_id == rule)
             .map(|f| format!("{} {}", f.severity.as_str(), f.subject.key))
@@ -652,19 +656,7 @@ mod more_rules {
                 init(i)
             })
             .collect();
-        let records: Vec<_> = entities
-            .into_iter()
-            .enumerate()
-            .map(|(n, e)| record(n, e))
-            .collect();
-        let pack = RulePack::from_toml(DEFAULT_PACK).unwrap();
-        let findings = evaluate(
-            &pack,
-            &Portfolio::new(records, vec![]),
-            &Context {
-                today: "2026-11-27".into(),
-            },
-        );
+        let findings = findings_of(entities);
         let messages: Vec<(&str, &str)> = findings
             .iter()
             .filter(|f| f.rule_id == "DEM-008")
