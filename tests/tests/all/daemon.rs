@@ -10,12 +10,26 @@ use tollgate_tests::{JiraFace, jira_config};
 
 pub(crate) const TOKEN: &str = "test-api-token-0123456789";
 
+/// A local port free now and never handed out before in this test process: the kernel may
+/// give a port just released to the next `bind(0)`, and the tests run side by side, so two of
+/// them (or two instances of one) could otherwise be told the same port before either binds
+/// it.
 pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// A config with the sandbox's Jira and a `[daemon]` section; returns the base URL.
