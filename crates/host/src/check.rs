@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::error::Error;
 use tollgate_dmo::rules::portfolio::DataIssue;
-use tollgate_dmo::rules::{Context, DEFAULT_PACK, Portfolio, RulePack, evaluate};
+use tollgate_dmo::rules::{Context, DEFAULT_PACK, Portfolio, RulePack, evaluate_by_rule};
 use tollgate_store::{FindingChanges, Store, StoredFinding};
 
 /// What a check found.
@@ -69,18 +69,19 @@ pub fn run_checks(
 ) -> Result<CheckOutcome, Error> {
     let pack = rule_pack(config)?;
     let portfolio = portfolio(store)?;
-    let findings = evaluate(
+    // Each rule's findings are written as the rule is done, not all held beside the portfolio
+    // (at 10,000 initiatives, 44,000 findings took a third of the check's memory).
+    let at = crate::clock::now();
+    let changes = evaluate_by_rule(
         &pack,
         &portfolio,
         &Context {
             today: as_of.to_string(),
         },
-    );
-    // The portfolio and then the evaluated findings are let go as soon as they are used: the
-    // findings read back (with their history) are the third large value, not held beside them.
+        |findings| store.record_finding_batches(findings, &at),
+    )?;
+    // The portfolio is let go before the findings are read back (with their history).
     drop(portfolio);
-    let changes = store.record_findings(&findings, &crate::clock::now())?;
-    drop(findings);
     let mut open = store.findings(false)?;
     open.sort_by(|a, b| {
         b.finding

@@ -516,6 +516,18 @@ pub trait Store: Send {
         &mut self,
         findings: &[Finding],
         at: &str,
+    ) -> Result<FindingChanges, StoreError> {
+        self.record_finding_batches(&mut std::iter::once(findings.to_vec()), at)
+    }
+
+    /// [`Store::record_findings`] of the findings of all `batches`, taken one batch at a time
+    /// (a check hands over each rule's findings as the rule is done, so that they are written
+    /// rather than all held), in one transaction: the findings not in any batch are resolved
+    /// only once the last batch is in. If pulling a batch panics, nothing is recorded.
+    fn record_finding_batches(
+        &mut self,
+        batches: &mut (dyn Iterator<Item = Vec<Finding>> + Send),
+        at: &str,
     ) -> Result<FindingChanges, StoreError>;
 
     /// Findings, open only or with the resolved ones.

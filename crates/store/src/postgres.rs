@@ -827,97 +827,25 @@ impl Store for PostgresStore {
         Ok(crate::sqlite::latest_diagnostics(rows))
     }
 
-    fn record_findings(
+    fn record_finding_batches(
         &mut self,
-        findings: &[Finding],
+        batches: &mut (dyn Iterator<Item = Vec<Finding>> + Send),
         at: &str,
     ) -> Result<FindingChanges, StoreError> {
-        // Three statements whatever the number of findings: the states before, one upsert, one
-        // sweep of the resolved. A fingerprint given twice counts as new (or reopened) once and
-        // persisting after, and keeps the last values given, as SQLite's row-by-row upsert.
-        let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        for (i, f) in findings.iter().enumerate() {
-            last.insert(f.fingerprint.as_str(), i);
-        }
-        let kept: Vec<&Finding> = findings
-            .iter()
-            .enumerate()
-            .filter(|(i, f)| last[f.fingerprint.as_str()] == *i)
-            .map(|(_, f)| f)
-            .collect();
-        let column =
-            |get: fn(&Finding) -> String| -> Vec<String> { kept.iter().map(|f| get(f)).collect() };
-        let fingerprints = column(|f| f.fingerprint.clone());
-        let rules = column(|f| f.rule_id.clone());
-        let severities = column(|f| f.severity.as_str().to_string());
-        let kinds = column(|f| f.subject.kind.as_str().to_string());
-        let keys = column(|f| f.subject.key.clone());
-        let titles = column(|f| f.title.clone());
-        let messages = column(|f| f.message.clone());
-        let evidence = column(|f| f.evidence.as_str().to_owned());
-        let connections: Vec<Option<&str>> = kept
-            .iter()
-            .map(|f| f.subject.connection.as_deref())
-            .collect();
-        let external_ids: Vec<Option<&str>> = kept
-            .iter()
-            .map(|f| f.subject.external_id.as_deref())
-            .collect();
         self.transaction(|tx| {
             let mut changes = FindingChanges::default();
-            let before: std::collections::HashMap<String, bool> = tx
-                .query(
-                    "SELECT fingerprint, resolved_at IS NULL FROM findings
-                     WHERE fingerprint IN (SELECT UNNEST($1::text[]))",
-                    &[&fingerprints],
-                )?
-                .iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect();
-            let mut counted = std::collections::HashSet::new();
-            for f in findings {
-                let first = counted.insert(f.fingerprint.as_str());
-                match before.get(&f.fingerprint) {
-                    _ if !first => changes.persisting += 1,
-                    Some(true) => changes.persisting += 1,
-                    Some(false) => changes.reopened += 1,
-                    None => changes.new += 1,
-                }
+            // Every fingerprint given, for the sweep of the resolved once the last batch is in.
+            let mut counted: std::collections::HashSet<String> = std::collections::HashSet::new();
+            // A panic while a batch is pulled unwinds through here: the transaction is rolled
+            // back when dropped, and nothing is recorded.
+            for findings in batches {
+                record_finding_batch(tx, &findings, at, &mut counted, &mut changes)?;
             }
-            if !kept.is_empty() {
-                tx.execute(
-                    "INSERT INTO findings (fingerprint, rule_id, severity, subject_kind, subject_key,
-                       title, message, evidence, first_seen, last_seen, resolved_at,
-                       subject_connection, subject_external_id)
-                     SELECT f, r, s, k, y, t, m, e, $9, $9, NULL, c, x
-                     FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                                 $6::text[], $7::text[], $8::text[], $10::text[], $11::text[])
-                       AS u (f, r, s, k, y, t, m, e, c, x)
-                     ON CONFLICT (fingerprint) DO UPDATE SET
-                       severity = excluded.severity, title = excluded.title,
-                       message = excluded.message, evidence = excluded.evidence,
-                       last_seen = excluded.last_seen, resolved_at = NULL,
-                       subject_connection = excluded.subject_connection,
-                       subject_external_id = excluded.subject_external_id",
-                    &[
-                        &fingerprints,
-                        &rules,
-                        &severities,
-                        &kinds,
-                        &keys,
-                        &titles,
-                        &messages,
-                        &evidence,
-                        &at,
-                        &connections,
-                        &external_ids,
-                    ],
-                )?;
-            }
+            let given: Vec<&str> = counted.iter().map(String::as_str).collect();
             changes.resolved = tx.execute(
                 "UPDATE findings SET resolved_at = $1
                  WHERE resolved_at IS NULL AND fingerprint NOT IN (SELECT UNNEST($2::text[]))",
-                &[&at, &fingerprints],
+                &[&at, &given],
             )?;
             Ok(changes)
         })
@@ -1225,6 +1153,97 @@ impl Store for PostgresStore {
         let names: Vec<&str> = crate::TABLES.iter().map(|t| t.name).collect();
         self.with(|c| c.batch_execute(&format!("TRUNCATE {} RESTART IDENTITY", names.join(", "))))
     }
+}
+
+/// One batch of [`Store::record_finding_batches`]: two statements whatever its size (the
+/// states before, one upsert). A fingerprint given twice counts as new (or reopened) once and
+/// persisting after (`counted` holds those given in earlier batches), and keeps the last values
+/// given, as SQLite's row-by-row upsert.
+fn record_finding_batch(
+    tx: &mut Transaction<'_>,
+    findings: &[Finding],
+    at: &str,
+    counted: &mut std::collections::HashSet<String>,
+    changes: &mut FindingChanges,
+) -> Result<(), postgres::Error> {
+    let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        last.insert(f.fingerprint.as_str(), i);
+    }
+    let kept: Vec<&Finding> = findings
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| last[f.fingerprint.as_str()] == *i)
+        .map(|(_, f)| f)
+        .collect();
+    if kept.is_empty() {
+        return Ok(());
+    }
+    let column =
+        |get: fn(&Finding) -> String| -> Vec<String> { kept.iter().map(|f| get(f)).collect() };
+    let fingerprints = column(|f| f.fingerprint.clone());
+    let rules = column(|f| f.rule_id.clone());
+    let severities = column(|f| f.severity.as_str().to_string());
+    let kinds = column(|f| f.subject.kind.as_str().to_string());
+    let keys = column(|f| f.subject.key.clone());
+    let titles = column(|f| f.title.clone());
+    let messages = column(|f| f.message.clone());
+    let evidence = column(|f| f.evidence.as_str().to_owned());
+    let connections: Vec<Option<&str>> = kept
+        .iter()
+        .map(|f| f.subject.connection.as_deref())
+        .collect();
+    let external_ids: Vec<Option<&str>> = kept
+        .iter()
+        .map(|f| f.subject.external_id.as_deref())
+        .collect();
+    let before: std::collections::HashMap<String, bool> = tx
+        .query(
+            "SELECT fingerprint, resolved_at IS NULL FROM findings
+             WHERE fingerprint IN (SELECT UNNEST($1::text[]))",
+            &[&fingerprints],
+        )?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    for f in findings {
+        let first = counted.insert(f.fingerprint.clone());
+        match before.get(&f.fingerprint) {
+            _ if !first => changes.persisting += 1,
+            Some(true) => changes.persisting += 1,
+            Some(false) => changes.reopened += 1,
+            None => changes.new += 1,
+        }
+    }
+    tx.execute(
+        "INSERT INTO findings (fingerprint, rule_id, severity, subject_kind, subject_key,
+           title, message, evidence, first_seen, last_seen, resolved_at,
+           subject_connection, subject_external_id)
+         SELECT f, r, s, k, y, t, m, e, $9, $9, NULL, c, x
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                     $6::text[], $7::text[], $8::text[], $10::text[], $11::text[])
+           AS u (f, r, s, k, y, t, m, e, c, x)
+         ON CONFLICT (fingerprint) DO UPDATE SET
+           severity = excluded.severity, title = excluded.title,
+           message = excluded.message, evidence = excluded.evidence,
+           last_seen = excluded.last_seen, resolved_at = NULL,
+           subject_connection = excluded.subject_connection,
+           subject_external_id = excluded.subject_external_id",
+        &[
+            &fingerprints,
+            &rules,
+            &severities,
+            &kinds,
+            &keys,
+            &titles,
+            &messages,
+            &evidence,
+            &at,
+            &connections,
+            &external_ids,
+        ],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -818,14 +818,21 @@ impl Store for SqliteStore {
         Ok(latest_diagnostics(rows))
     }
 
-    fn record_findings(
+    fn record_finding_batches(
         &mut self,
-        findings: &[Finding],
+        batches: &mut (dyn Iterator<Item = Vec<Finding>> + Send),
         at: &str,
     ) -> Result<FindingChanges, StoreError> {
         let db = db_error(&self.location);
         let tx = self.conn.transaction().map_err(db)?;
         let mut changes = FindingChanges::default();
+        tx.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS current_fingerprints (fingerprint TEXT PRIMARY KEY)",
+            [],
+        )
+        .map_err(db)?;
+        tx.execute("DELETE FROM current_fingerprints", [])
+            .map_err(db)?;
         {
             let mut existing = tx
                 .prepare_cached("SELECT resolved_at IS NULL FROM findings WHERE fingerprint = ?1")
@@ -844,46 +851,39 @@ impl Store for SqliteStore {
                        subject_external_id = excluded.subject_external_id",
                 )
                 .map_err(db)?;
-            for f in findings {
-                let open: Option<bool> = existing
-                    .query_row(params![f.fingerprint], |r| r.get(0))
-                    .optional()
-                    .map_err(db)?;
-                match open {
-                    Some(true) => changes.persisting += 1,
-                    Some(false) => changes.reopened += 1,
-                    None => changes.new += 1,
-                }
-                upsert
-                    .execute(params![
-                        f.fingerprint,
-                        f.rule_id,
-                        f.severity.as_str(),
-                        f.subject.kind.as_str(),
-                        f.subject.key,
-                        f.title,
-                        f.message,
-                        f.evidence.as_str(),
-                        at,
-                        f.subject.connection,
-                        f.subject.external_id
-                    ])
-                    .map_err(db)?;
-            }
-        }
-        tx.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS current_fingerprints (fingerprint TEXT PRIMARY KEY)",
-            [],
-        )
-        .map_err(db)?;
-        tx.execute("DELETE FROM current_fingerprints", [])
-            .map_err(db)?;
-        {
-            let mut insert = tx
+            let mut current = tx
                 .prepare_cached("INSERT OR IGNORE INTO current_fingerprints VALUES (?1)")
                 .map_err(db)?;
-            for f in findings {
-                insert.execute(params![f.fingerprint]).map_err(db)?;
+            // A panic while a batch is pulled unwinds through here: the transaction is rolled
+            // back when dropped, and nothing is recorded.
+            for batch in batches {
+                for f in &batch {
+                    let open: Option<bool> = existing
+                        .query_row(params![f.fingerprint], |r| r.get(0))
+                        .optional()
+                        .map_err(db)?;
+                    match open {
+                        Some(true) => changes.persisting += 1,
+                        Some(false) => changes.reopened += 1,
+                        None => changes.new += 1,
+                    }
+                    upsert
+                        .execute(params![
+                            f.fingerprint,
+                            f.rule_id,
+                            f.severity.as_str(),
+                            f.subject.kind.as_str(),
+                            f.subject.key,
+                            f.title,
+                            f.message,
+                            f.evidence.as_str(),
+                            at,
+                            f.subject.connection,
+                            f.subject.external_id
+                        ])
+                        .map_err(db)?;
+                    current.execute(params![f.fingerprint]).map_err(db)?;
+                }
             }
         }
         changes.resolved = tx

@@ -167,6 +167,65 @@ fn findings_are_new_persisting_resolved_and_reopened() {
 }
 
 #[test]
+fn findings_given_in_batches_count_as_one_list_and_a_failed_batch_records_nothing() {
+    each_backend(|b| {
+        let mut s = b.open();
+        s.record_findings(
+            &[finding("f1", "A-1"), finding("f2", "A-2")],
+            "2026-11-01T00:00:00.000Z",
+        )
+        .unwrap();
+        // f1 again, f3 new, f2 given in no batch: resolved only once the last batch is in;
+        // f3 twice across batches counts as new once.
+        let mut batches = vec![
+            vec![finding("f3", "A-3")],
+            vec![],
+            vec![finding("f1", "A-1"), finding("f3", "A-3")],
+        ]
+        .into_iter();
+        let c = s
+            .record_finding_batches(&mut batches, "2026-11-02T00:00:00.000Z")
+            .unwrap();
+        assert_eq!(
+            (c.new, c.persisting, c.resolved, c.reopened),
+            (1, 2, 1, 0),
+            "{}",
+            b.name
+        );
+        let open = |s: &dyn Store| -> Vec<String> {
+            s.findings(false)
+                .unwrap()
+                .into_iter()
+                .map(|f| f.finding.fingerprint)
+                .collect()
+        };
+        assert_eq!(open(&*s), ["f1", "f3"], "{}", b.name);
+        // A rule that panics while its batch is pulled (a check's rules hand their findings
+        // over as they finish): nothing of the check is recorded, nothing resolved.
+        let failing = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut batches = [vec![finding("f4", "A-4")]]
+                .into_iter()
+                .chain(std::iter::from_fn(|| panic!("a rule failed")));
+            s.record_finding_batches(&mut batches, "2026-11-03T00:00:00.000Z")
+        }));
+        assert!(failing.is_err(), "{}", b.name);
+        assert_eq!(open(&*s), ["f1", "f3"], "{}", b.name);
+        let all = s.findings(true).unwrap();
+        assert!(
+            all.iter()
+                .all(|f| f.last_seen.as_str() <= "2026-11-02T00:00:00.000Z"),
+            "{}: {all:?}",
+            b.name
+        );
+        // The store is usable after it.
+        let c = s
+            .record_findings(&[finding("f3", "A-3")], "2026-11-04T00:00:00.000Z")
+            .unwrap();
+        assert_eq!((c.persisting, c.resolved), (1, 1), "{}", b.name);
+    });
+}
+
+#[test]
 fn findings_resolved_after_a_time_are_read_without_the_older_ones() {
     each_backend(|b| {
         let mut s = b.open();

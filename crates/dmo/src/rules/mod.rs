@@ -367,6 +367,33 @@ pub struct Context {
 /// the passes over every time entry) are taken first so that none of them starts last. The findings are the same whatever the
 /// order: they are sorted on a total order at the end.
 pub fn evaluate(pack: &RulePack, portfolio: &Portfolio, ctx: &Context) -> Vec<Finding> {
+    let mut out = evaluate_by_rule(pack, portfolio, ctx, |rules| {
+        rules.flatten().collect::<Vec<Finding>>()
+    });
+    // The fingerprint tells any two findings apart: the order is the same as a stable sort's.
+    out.sort_unstable_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.rule_id.cmp(&b.rule_id))
+            .then_with(|| a.subject.cmp(&b.subject))
+            .then_with(|| a.fingerprint.cmp(&b.fingerprint))
+    });
+    out
+}
+
+/// Evaluate the pack, handing `consume` the findings one rule at a time, each rule's as soon
+/// as it is done (in no set order, an initiative's connection and external id filled in as
+/// [`evaluate`] does). The rules run side by side on the machine's cores while `consume` runs
+/// on the calling thread: a consumer that writes the findings away (`tollgate check` into the
+/// store) holds only the rules' findings not yet written, instead of all of them beside the
+/// portfolio. If a rule panics, the panic is raised in `consume`'s pull before the iterator
+/// could end: a consumer never takes the findings of some rules for those of all.
+pub fn evaluate_by_rule<C>(
+    pack: &RulePack,
+    portfolio: &Portfolio,
+    ctx: &Context,
+    consume: impl FnOnce(&mut (dyn Iterator<Item = Vec<Finding>> + Send)) -> C,
+) -> C {
     let mut rules: Vec<(&RuleConfig, &catalogue::Entry)> = pack
         .rules
         .iter()
@@ -379,32 +406,22 @@ pub fn evaluate(pack: &RulePack, portfolio: &Portfolio, ctx: &Context) -> Vec<Fi
         })
         .collect();
     rules.sort_by_key(|(_, entry)| std::cmp::Reverse(entry.cost));
-    let per_rule = crate::parallel::map(&rules, |(rule, entry)| {
+    let one_rule = |(rule, entry): &(&RuleConfig, &catalogue::Entry)| {
         let mut emit = catalogue::Emitter::new(rule);
         (entry.check)(rule, portfolio, ctx, &mut emit);
-        emit.findings
-    });
-    // One allocation of the final size rather than doubling through the rules' findings.
-    let mut out: Vec<Finding> = Vec::with_capacity(per_rule.iter().map(Vec::len).sum());
-    for findings in per_rule {
-        out.extend(findings);
-    }
-    for f in &mut out {
-        if f.subject.kind == SubjectKind::Initiative
-            && let Some(source) = portfolio.sources.get(&f.subject.key)
-        {
-            f.subject.connection = Some(source.connection.clone());
-            f.subject.external_id = Some(source.external_id.clone());
+        let mut findings = emit.findings;
+        findings.shrink_to_fit();
+        for f in &mut findings {
+            if f.subject.kind == SubjectKind::Initiative
+                && let Some(source) = portfolio.sources.get(&f.subject.key)
+            {
+                f.subject.connection = Some(source.connection.clone());
+                f.subject.external_id = Some(source.external_id.clone());
+            }
         }
-    }
-    out.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.rule_id.cmp(&b.rule_id))
-            .then_with(|| a.subject.cmp(&b.subject))
-            .then_with(|| a.fingerprint.cmp(&b.fingerprint))
-    });
-    out
+        findings
+    };
+    crate::parallel::stream(&rules, one_rule, consume)
 }
 
 /// The default pack, as shipped in `config/rules.toml`.
