@@ -857,7 +857,8 @@ impl Store for SqliteStore {
             // A panic while a batch is pulled unwinds through here: the transaction is rolled
             // back when dropped, and nothing is recorded.
             for batch in batches {
-                for f in &batch {
+                // Each finding let go as soon as it is written.
+                for f in batch {
                     let open: Option<bool> = existing
                         .query_row(params![f.fingerprint], |r| r.get(0))
                         .optional()

@@ -94,7 +94,7 @@ pub(crate) fn initiatives<'p>(
 ) -> impl Iterator<Item = &'p Initiative> {
     p.initiatives
         .values()
-        .map(|(i, _)| i)
+        .map(|(i, _)| &**i)
         .filter(move |i| applies(rule, i))
 }
 

@@ -233,11 +233,15 @@ impl TimeEntries {
             initiative_key: names.text_opt(row.initiative),
             date: names.text(row.date),
             day: names.day(row.date),
-            seconds: if row.seconds < LARGE {
-                u64::from(row.seconds)
-            } else {
-                self.large[(row.seconds & !LARGE) as usize]
-            },
+            seconds: self.seconds(row),
+        }
+    }
+
+    fn seconds(&self, row: &Row) -> u64 {
+        if row.seconds < LARGE {
+            u64::from(row.seconds)
+        } else {
+            self.large[(row.seconds & !LARGE) as usize]
         }
     }
 
@@ -263,8 +267,15 @@ impl TimeEntries {
         self.rows.is_empty()
     }
 
-    /// Keep only the entries `keep` is true of.
-    pub fn retain(&mut self, mut keep: impl FnMut(Logged<'_>) -> bool) {
+    /// The day and the seconds of the entry at `i` (in the order added).
+    pub(crate) fn day_and_seconds(&self, i: usize) -> (Option<i64>, u64) {
+        let row = &self.rows[i];
+        (self.names.day(row.date), self.seconds(row))
+    }
+
+    /// Keep only the entries `keep` is true of ([`super::Portfolio::retain_time_entries`],
+    /// which keeps the portfolio's indexes over them in step).
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(Logged<'_>) -> bool) {
         let mut rows = std::mem::take(&mut self.rows);
         rows.retain(|r| keep(self.view(r)));
         self.rows = rows;

@@ -19,13 +19,24 @@ pub struct DataIssue {
     pub location: Option<String>,
 }
 
+/// Where an initiative came from: what a finding about it needs to find it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// The connection it was synced from.
+    pub connection: String,
+    /// Its id there.
+    pub external_id: String,
+}
+
 /// Indexed portfolio data.
 #[derive(Debug, Default, Clone)]
 pub struct Portfolio {
-    /// Initiatives by key, with their links.
-    pub initiatives: BTreeMap<String, (Initiative, Option<String>)>,
-    /// Where each initiative came from, by key.
-    pub sources: BTreeMap<String, Provenance>,
+    /// Initiatives by key, with their links. Boxed as the records bring them: a map's node
+    /// holds eleven entries and is about half full, so a 500-byte initiative held in place
+    /// took twice its size.
+    pub initiatives: BTreeMap<String, (Box<Initiative>, Option<String>)>,
+    /// Where each initiative came from, by key: its connection and its id there.
+    pub sources: BTreeMap<String, Source>,
     /// Work items by key, compact ([`WorkItems`]).
     pub work_items: WorkItems,
     /// Sprints and iterations by id.
@@ -53,10 +64,11 @@ pub struct Portfolio {
     pub dependencies: Vec<Dependency>,
     /// What syncs reported about the data.
     pub issues: Vec<DataIssue>,
-    /// Per initiative: (day, seconds) of its time entries; the day `i32::MIN` where the date
-    /// is not one, the seconds capped at `u32::MAX` (136 years; no tracker logs that much
-    /// in one entry), 8 bytes an entry.
-    hours_by_initiative: BTreeMap<String, Vec<(i32, u32)>>,
+    /// The time entries' positions in `time_entries`, grouped by the initiative they count
+    /// for (4 bytes an entry; a copy of each entry's day and seconds took 8).
+    hours_order: Vec<u32>,
+    /// Per initiative: where its entries' positions lie in `hours_order`.
+    hours_by_initiative: BTreeMap<String, std::ops::Range<usize>>,
     /// Per initiative: indexes into `gate_decisions`.
     decisions_by_initiative: BTreeMap<String, Vec<usize>>,
     /// Per person: indexes into `cost_rates`.
@@ -107,8 +119,20 @@ impl Portfolio {
         {
             match r.entity {
                 Entity::Initiative(i) => {
-                    p.sources.insert(i.key.clone(), r.provenance.clone());
-                    p.initiatives.insert(i.key.clone(), (*i, r.provenance.url));
+                    let Provenance {
+                        connection,
+                        external_id,
+                        url,
+                        ..
+                    } = r.provenance;
+                    p.sources.insert(
+                        i.key.clone(),
+                        Source {
+                            connection,
+                            external_id,
+                        },
+                    );
+                    p.initiatives.insert(i.key.clone(), (i, url));
                 }
                 Entity::WorkItem(w) => p.work_items.push(w),
                 Entity::TimeEntry(t) => p.time_entries.push(t),
@@ -185,26 +209,7 @@ impl Portfolio {
         }
         p.time_entries.shrink_to_fit();
         p.work_items.finish();
-        // Hashed while a million entries are sorted in, then kept in key order.
-        let mut hours: crate::HashMap<&str, Vec<(i32, u32)>> = crate::HashMap::default();
-        for t in &p.time_entries {
-            if let Some(key) = p.initiative_of(t) {
-                let day = t
-                    .day
-                    .and_then(|d| i32::try_from(d).ok())
-                    .unwrap_or(i32::MIN);
-                let seconds = u32::try_from(t.seconds).unwrap_or(u32::MAX);
-                hours.entry(key).or_default().push((day, seconds));
-            }
-        }
-        let hours: BTreeMap<String, Vec<(i32, u32)>> = hours
-            .into_iter()
-            .map(|(key, mut list)| {
-                list.shrink_to_fit();
-                (key.to_string(), list)
-            })
-            .collect();
-        p.hours_by_initiative = hours;
+        p.index_hours();
         for (i, a) in p.allocations.iter().enumerate() {
             p.allocations_by_person
                 .entry(a.person.clone())
@@ -229,6 +234,43 @@ impl Portfolio {
                 .push(i);
         }
         self
+    }
+
+    /// Keep only the time entries `keep` is true of; what counts their hours follows.
+    pub fn retain_time_entries(&mut self, keep: impl FnMut(Logged<'_>) -> bool) {
+        self.time_entries.retain(keep);
+        self.index_hours();
+    }
+
+    /// Group the time entries' positions by the initiative they count for.
+    fn index_hours(&mut self) {
+        // Counted per initiative (hashed while a million entries are looked at), then each
+        // initiative given its stretch of the order and its entries placed in it.
+        let mut counts: crate::HashMap<&str, usize> = crate::HashMap::default();
+        for t in &self.time_entries {
+            if let Some(key) = self.initiative_of(t) {
+                *counts.entry(key).or_default() += 1;
+            }
+        }
+        let mut ranges: BTreeMap<String, std::ops::Range<usize>> = BTreeMap::new();
+        let mut next: crate::HashMap<&str, usize> = crate::HashMap::default();
+        let mut end = 0;
+        for (key, count) in counts.into_iter().collect::<BTreeMap<_, _>>() {
+            ranges.insert(key.to_string(), end..end + count);
+            next.insert(key, end);
+            end += count;
+        }
+        let mut order = vec![0u32; end];
+        for (i, t) in self.time_entries.iter().enumerate() {
+            if let Some(key) = self.initiative_of(t) {
+                let at = next.get_mut(key).expect("counted above");
+                // Fewer than 2^32 entries: a u32 position each.
+                order[*at] = u32::try_from(i).expect("fewer than 2^32 time entries");
+                *at += 1;
+            }
+        }
+        self.hours_order = order;
+        self.hours_by_initiative = ranges;
     }
 
     /// Add measurements from other sources to their initiatives' KPIs: to the KPI of the same
@@ -339,16 +381,17 @@ impl Portfolio {
     /// Hours logged on an initiative, optionally only on days before `before` (exclusive) or
     /// after `after` (exclusive).
     pub fn hours(&self, key: &str, before: Option<i64>, after: Option<i64>) -> f64 {
-        self.hours_by_initiative
-            .get(key)
-            .into_iter()
-            .flatten()
+        let Some(range) = self.hours_by_initiative.get(key) else {
+            return 0.0;
+        };
+        self.hours_order[range.clone()]
+            .iter()
+            .map(|i| self.time_entries.day_and_seconds(*i as usize))
             .filter(|(day, _)| {
-                let day = (*day != i32::MIN).then_some(i64::from(*day));
                 before.is_none_or(|b| day.is_some_and(|d| d < b))
                     && after.is_none_or(|a| day.is_some_and(|d| d > a))
             })
-            .map(|(_, seconds)| f64::from(*seconds) / 3600.0)
+            .map(|(_, seconds)| seconds as f64 / 3600.0)
             .sum()
     }
 
@@ -495,6 +538,70 @@ mod tests {
             "{}",
             p.issues[0].message
         );
+    }
+
+    #[test]
+    fn hours_count_an_initiatives_entries_directly_and_through_its_items_and_follow_a_retain() {
+        use crate::rules::test_support::{bare_initiative, record_with_id};
+        let entry = |item: Option<&str>, initiative: Option<&str>, date: &str, seconds| {
+            Entity::TimeEntry(TimeEntry {
+                person: "p1".into(),
+                work_item_key: item.map(Into::into),
+                initiative_key: initiative.map(Into::into),
+                date: date.into(),
+                started: None,
+                seconds,
+                description: None,
+            })
+        };
+        let story = WorkItem {
+            key: "BIZ-2".into(),
+            kind: "Story".into(),
+            title: "A story".into(),
+            status: "In Progress".into(),
+            status_category: Some("in-progress".into()),
+            initiative_key: Some("BIZ-1".into()),
+            parent_key: None,
+            assignee: None,
+            sprint_ids: vec![],
+            estimate: None,
+            created: None,
+            started: None,
+            resolved: None,
+        };
+        let records = vec![
+            record_with_id(
+                "1".into(),
+                Entity::Initiative(Box::new(bare_initiative("BIZ-1"))),
+            ),
+            record_with_id("2".into(), Entity::WorkItem(story)),
+            record_with_id("t1".into(), entry(Some("BIZ-2"), None, "2026-03-01", 3600)),
+            record_with_id("t2".into(), entry(None, Some("OPS-9"), "2026-03-02", 7200)),
+            record_with_id("t3".into(), entry(None, Some("BIZ-1"), "2026-03-05", 1800)),
+            record_with_id("t4".into(), entry(Some("BIZ-2"), None, "not a date", 3600)),
+            // Past what 32 bits hold: counted exactly.
+            record_with_id(
+                "t5".into(),
+                entry(None, Some("OPS-9"), "2026-03-09", 1 << 40),
+            ),
+        ];
+        let mut p = Portfolio::new(records, vec![]);
+        let day = |d: &str| day_number(d).unwrap();
+        assert_eq!(p.hours("BIZ-1", None, None), 2.5);
+        assert_eq!(p.hours("BIZ-1", Some(day("2026-03-05")), None), 1.0);
+        assert_eq!(p.hours("BIZ-1", None, Some(day("2026-03-01"))), 0.5);
+        assert_eq!(
+            p.hours("OPS-9", None, None),
+            2.0 + (1u64 << 40) as f64 / 3600.0
+        );
+        assert_eq!(p.hours("NONE-1", None, None), 0.0);
+        assert!(p.initiative_keys().contains("OPS-9"));
+        p.retain_time_entries(|t| t.day.is_some_and(|d| d < day("2026-03-03")));
+        assert_eq!(p.hours("BIZ-1", None, None), 1.0);
+        assert_eq!(p.hours("OPS-9", None, None), 2.0);
+        p.retain_time_entries(|t| t.initiative_key.is_none());
+        assert_eq!(p.hours("OPS-9", None, None), 0.0);
+        assert!(!p.initiative_keys().contains("OPS-9"));
     }
 
     #[test]

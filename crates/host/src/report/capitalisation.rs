@@ -12,7 +12,7 @@ use tollgate_store::Store;
 pub fn report(store: &dyn Store, as_of: &str, settings: &ReportsConfig) -> Result<Report, Error> {
     let today = parse_as_of(as_of)?;
     let mut p = crate::check::portfolio(store)?;
-    p.time_entries.retain(|t| t.day.is_some_and(|d| d <= today));
+    p.retain_time_entries(|t| t.day.is_some_and(|d| d <= today));
     let policy = settings.capitalisation.policy();
     let mut lines = tollgate_dmo::capitalisation::split(&p, &policy);
     lines.sort_by(|a, b| {

@@ -621,7 +621,7 @@ fn roadmap(p: &Portfolio, today: i64) -> Table {
     let mut open: Vec<&tollgate_dmo::model::Initiative> = p
         .initiatives
         .values()
-        .map(|(i, _)| i)
+        .map(|(i, _)| &**i)
         .filter(|i| tollgate_dmo::prioritisation::is_open(p, i))
         .collect();
     let start_of =
