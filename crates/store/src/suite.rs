@@ -804,6 +804,61 @@ fn records_are_handed_out_one_by_one_and_an_unreadable_one_is_named() {
 }
 
 #[test]
+fn stored_records_come_in_key_order_past_a_batch_and_a_refused_one_stops_the_reading() {
+    each_backend(|b| {
+        let mut s = b.open();
+        // 1,300 teams in each of two connections: more rows than a batch of the reader's.
+        let mut rows = Vec::new();
+        for connection in ["b", "a"] {
+            for i in (0..1_300).rev() {
+                let id = format!("t{i:05}");
+                rows.push(vec![
+                    Value::Text(connection.into()),
+                    Value::Text("team".into()),
+                    Value::Text(id.clone()),
+                    Value::Text("teams".into()),
+                    Value::Text(serde_json::to_string(&team(&id, "T")).unwrap()),
+                    Value::Int(1),
+                    Value::Null,
+                ]);
+            }
+        }
+        s.load_rows(table("records"), &rows).unwrap();
+        let mut seen = Vec::new();
+        s.each_stored(EntityKind::Team, &mut |connection, id, text| {
+            assert!(text.contains(id), "{id}: {text}");
+            seen.push(format!("{connection}/{id}"));
+            Ok(())
+        })
+        .unwrap();
+        let expected: Vec<String> = ["a", "b"]
+            .iter()
+            .flat_map(|c| (0..1_300).map(move |i| format!("{c}/t{i:05}")))
+            .collect();
+        assert_eq!(seen, expected, "{}", b.name);
+        // The reader refusing a record: the error names it, and nothing after it is read.
+        let mut read = 0;
+        let e = s
+            .each_stored(EntityKind::Team, &mut |_, _, _| {
+                read += 1;
+                if read == 700 {
+                    Err(<serde_json::Error as serde::de::Error>::custom("refused"))
+                } else {
+                    Ok(())
+                }
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("record a/team/t00699 is not readable: refused"),
+            "{}: {e}",
+            b.name
+        );
+        assert_eq!(read, 700, "{}", b.name);
+    });
+}
+
+#[test]
 fn a_record_or_finding_given_twice_in_one_write_counts_as_sqlite_counts_it() {
     each_backend(|b| {
         let mut s = b.open();
