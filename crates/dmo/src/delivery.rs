@@ -112,19 +112,13 @@ mod tests {
         resolved: Option<&str>,
     ) -> Entity {
         Entity::WorkItem(WorkItem {
-            key: key.into(),
-            kind: "Story".into(),
-            title: key.into(),
             status: status.into(),
             status_category: Some(status.into()),
-            initiative_key: Some("BIZ-1".into()),
-            parent_key: None,
-            assignee: None,
             sprint_ids: vec![sprint.into()],
             estimate: Some(3.0),
             created: Some(created.into()),
-            started: None,
             resolved: resolved.map(String::from),
+            ..crate::rules::test_support::bare_work_item(key, "BIZ-1")
         })
     }
 

@@ -272,19 +272,10 @@ mod tests {
 
     fn item(key: &str, initiative: &str, resolved: Option<&str>) -> Entity {
         Entity::WorkItem(WorkItem {
-            key: key.into(),
-            kind: "Story".into(),
-            title: key.into(),
             status: "x".into(),
             status_category: Some(if resolved.is_some() { "done" } else { "todo" }.into()),
-            initiative_key: Some(initiative.into()),
-            parent_key: None,
-            assignee: None,
-            sprint_ids: vec![],
-            estimate: None,
-            created: None,
-            started: None,
             resolved: resolved.map(String::from),
+            ..crate::rules::test_support::bare_work_item(key, initiative)
         })
     }
 

@@ -461,6 +461,25 @@ pub(crate) mod test_support {
         }
     }
 
+    /// A story under `initiative`, to do, with only its key (and its key as title) set.
+    pub fn bare_work_item(key: &str, initiative: &str) -> crate::model::WorkItem {
+        crate::model::WorkItem {
+            key: key.into(),
+            kind: "Story".into(),
+            title: key.into(),
+            status: "To Do".into(),
+            status_category: Some("todo".into()),
+            initiative_key: Some(initiative.into()),
+            parent_key: None,
+            assignee: None,
+            sprint_ids: vec![],
+            estimate: None,
+            created: None,
+            started: None,
+            resolved: None,
+        }
+    }
+
     /// A record of connection `t` with the given external id.
     pub fn record_with_id(external_id: String, entity: Entity) -> Record {
         Record {

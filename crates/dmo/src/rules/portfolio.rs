@@ -554,21 +554,7 @@ mod tests {
                 description: None,
             })
         };
-        let story = WorkItem {
-            key: "BIZ-2".into(),
-            kind: "Story".into(),
-            title: "A story".into(),
-            status: "In Progress".into(),
-            status_category: Some("in-progress".into()),
-            initiative_key: Some("BIZ-1".into()),
-            parent_key: None,
-            assignee: None,
-            sprint_ids: vec![],
-            estimate: None,
-            created: None,
-            started: None,
-            resolved: None,
-        };
+        let story = crate::rules::test_support::bare_work_item("BIZ-2", "BIZ-1");
         let records = vec![
             record_with_id(
                 "1".into(),
