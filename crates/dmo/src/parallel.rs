@@ -7,34 +7,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// takes the next item no thread has taken, so put the costliest items first. A panic in `f`
 /// is raised again here, as if `f` had run on this thread.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
-    if threads <= 1 {
-        return items.iter().map(f).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let work = || {
-        let mut done = Vec::new();
-        loop {
-            let at = next.fetch_add(1, Ordering::Relaxed);
-            let Some(item) = items.get(at) else {
-                return done;
-            };
-            done.push((at, f(item)));
-        }
-    };
-    let mut done = std::thread::scope(|scope| {
-        let others: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
-        let mut done = work();
-        for other in others {
-            match other.join() {
-                Ok(theirs) => done.extend(theirs),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        done
-    });
+    let numbered: Vec<(usize, &T)> = items.iter().enumerate().collect();
+    let mut done = stream(
+        &numbered,
+        |(at, item)| (*at, f(item)),
+        |results| results.collect::<Vec<_>>(),
+    );
     done.sort_unstable_by_key(|(at, _)| *at);
     done.into_iter().map(|(_, r)| r).collect()
 }
