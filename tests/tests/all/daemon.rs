@@ -216,11 +216,17 @@ async fn scheduled_syncs_never_overlap_and_sigterm_leaves_a_store_that_resumes()
     }
     sandbox.advance_clock(Duration::from_secs(90));
     let newest = runs(dir.path()).first().map_or(0, |r| r.id);
-    wait_until("a sync under way", Duration::from_secs(20), async || {
-        runs(dir.path())
-            .first()
-            .is_some_and(|r| r.id > newest && r.status == RunStatus::Running)
-    })
+    // Under way with a page committed: a signal in the run's first milliseconds, before any
+    // page is in hand, rightly commits none (CI saw one 6 ms after the run began).
+    wait_until(
+        "a sync under way with a page committed",
+        Duration::from_secs(20),
+        async || {
+            runs(dir.path())
+                .first()
+                .is_some_and(|r| r.id > newest && r.status == RunStatus::Running && r.pages > 0)
+        },
+    )
     .await;
     let asked = Instant::now();
     terminate(&child);
