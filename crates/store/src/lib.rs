@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod files;
+mod packed;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]

@@ -1,13 +1,16 @@
 //! The embedded store: one SQLite file in WAL mode.
 //!
-//! Records are JSON documents keyed by (connection, kind, external id), with their stream,
-//! the sweep that last saw them, and a deletion time. The schema version is SQLite's
+//! Records are JSON documents, each packed on its own ([`crate::packed`]), keyed by
+//! (connection, kind, external id), with their stream, the sweep that last saw them, and a
+//! deletion time. The schema version is SQLite's
 //! `user_version`; migrations run on open, and a newer database is refused.
 
 use super::{
     Claim, ClaimOutcome, DiagnosticRecord, FindingChanges, PageWrite, RunId, RunRecord, RunStatus,
     Store, StoreError, StoredFinding, StreamState, Table, Value, now, now_plus,
 };
+use crate::packed::{Packer, Unpacker};
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use tollgate_dmo::model::{EntityKind, Record};
@@ -144,6 +147,11 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX findings_by_resolved ON findings (resolved_at) WHERE resolved_at IS NOT NULL;
     "#,
+    // 12: records' documents are written packed (crate::packed), a BLOB of a fifth of the
+    // text; those written as text before read as they did. Nothing is rewritten here (a sync
+    // packs what it writes); an older Tollgate could not read a packed document, so this
+    // version makes it refuse the store.
+    "-- documents packed from now on",
 ];
 
 /// The schema version this binary writes.
@@ -156,6 +164,44 @@ fn db_error(location: &Path) -> impl Fn(rusqlite::Error) -> StoreError + Copy + 
         location: location.display().to_string(),
         message: e.to_string(),
     }
+}
+
+/// A record's document from its row onto `out`: packed ([`crate::packed`]), or JSON text as
+/// written before schema 12.
+fn document_onto(
+    document: ValueRef<'_>,
+    unpacker: &mut Unpacker,
+    out: &mut String,
+) -> Result<(), String> {
+    match document {
+        ValueRef::Blob(packed) => unpacker.unpack_onto(packed, out),
+        ValueRef::Text(text) => {
+            let text = std::str::from_utf8(text)
+                .map_err(|e| format!("its document is not UTF-8 text: {e}"))?;
+            out.push_str(text);
+            Ok(())
+        }
+        other => Err(format!(
+            "its document is a {:?} value, which Tollgate never writes",
+            other.data_type()
+        )),
+    }
+}
+
+/// A new [`Packer`], or an error naming the database.
+fn packer(location: &Path) -> Result<Packer, StoreError> {
+    Packer::new().map_err(|e| StoreError::Database {
+        location: location.display().to_string(),
+        message: format!("cannot set up packing records: {e}"),
+    })
+}
+
+/// A new [`Unpacker`], or an error naming the database.
+fn unpacker(location: &Path) -> Result<Unpacker, StoreError> {
+    Unpacker::new().map_err(|e| StoreError::Database {
+        location: location.display().to_string(),
+        message: format!("cannot set up unpacking records: {e}"),
+    })
 }
 
 /// Rows of one connection's records, read for [`Store::each_stored`]: external ids and
@@ -180,11 +226,22 @@ impl Rows {
         }
     }
 
-    fn push(&mut self, id: &str, record: &str) {
+    /// A row: its id and its document (as text, or unpacked onto the batch's text).
+    fn push(
+        &mut self,
+        id: &str,
+        document: ValueRef<'_>,
+        unpacker: &mut Unpacker,
+    ) -> Result<(), String> {
+        let start = self.text.len();
         self.text.push_str(id);
         let id_end = self.text.len();
-        self.text.push_str(record);
+        if let Err(e) = document_onto(document, unpacker, &mut self.text) {
+            self.text.truncate(start);
+            return Err(e);
+        }
         self.ends.push((id_end, self.text.len()));
+        Ok(())
     }
 
     fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
@@ -215,6 +272,7 @@ fn read_rows(
     .map_err(db)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(db)?;
+    let mut unpacker = unpacker(path)?;
     let mut stmt = conn
         .prepare(
             "SELECT external_id, record FROM records
@@ -228,9 +286,10 @@ fn read_rows(
         while let Some(row) = rows.next().map_err(db)? {
             let id = row.get_ref(0).map_err(db)?;
             let id = id.as_str().map_err(|e| db(e.into()))?;
-            let json = row.get_ref(1).map_err(db)?;
-            let text = json.as_str().map_err(|e| db(e.into()))?;
-            batch.push(id, text);
+            let document = row.get_ref(1).map_err(db)?;
+            batch.push(id, document, &mut unpacker).map_err(|e| {
+                crate::unreadable(path.display().to_string(), connection, kind, id, e)
+            })?;
             if batch.ends.len() == ROWS_PER_BATCH
                 && batches
                     .send(Ok(std::mem::replace(&mut batch, Rows::new(at))))
@@ -530,6 +589,7 @@ impl Store for SqliteStore {
             .map_err(db)?;
         let mut written = 0u64;
         {
+            let mut packer = packer(&self.location)?;
             let mut upsert = tx
                 .prepare_cached(
                     "INSERT INTO records (connection, kind, external_id, stream, record, sweep, deleted_at)
@@ -541,13 +601,21 @@ impl Store for SqliteStore {
                 .map_err(db)?;
             for record in &page.records {
                 let json = crate::document(connection, record);
+                let packed = packer.pack(&json).map_err(|e| StoreError::Database {
+                    location: self.location.display().to_string(),
+                    message: format!(
+                        "record {connection}/{}/{} cannot be packed: {e}",
+                        record.entity.kind().as_str(),
+                        record.provenance.external_id
+                    ),
+                })?;
                 written += upsert
                     .execute(params![
                         connection,
                         record.entity.kind().as_str(),
                         record.provenance.external_id,
                         stream,
-                        json,
+                        packed,
                         sweep
                     ])
                     .map_err(db)? as u64;
@@ -706,15 +774,52 @@ impl Store for SqliteStore {
     }
 
     fn keys(&self, connection: &str) -> Result<Vec<tollgate_dmo::model::StoredKey>, StoreError> {
+        /// What is read of a document: its entity's key and initiative.
+        #[derive(serde::Deserialize)]
+        struct Document {
+            entity: Entity,
+        }
+        #[derive(serde::Deserialize)]
+        struct Entity {
+            data: Keys,
+        }
+        #[derive(serde::Deserialize)]
+        struct Keys {
+            key: Option<String>,
+            initiative_key: Option<String>,
+        }
         type Row = (String, String, Option<String>, Option<String>);
-        let rows: Vec<Row> = self.query(
-            "SELECT kind, external_id, json_extract(record, '$.entity.data.key'),
-                    json_extract(record, '$.entity.data.initiative_key')
+        let mut unpacker = unpacker(&self.location)?;
+        let mut text = String::new();
+        let rows: Vec<Result<Row, StoreError>> = self.query(
+            "SELECT kind, external_id, record
              FROM records
              WHERE connection = ?1 AND kind IN ('initiative', 'work-item') AND deleted_at IS NULL",
             params![connection],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| {
+                let (kind, external_id): (String, String) = (r.get(0)?, r.get(1)?);
+                text.clear();
+                let read = document_onto(r.get_ref(2)?, &mut unpacker, &mut text).and_then(|()| {
+                    serde_json::from_str::<Document>(&text).map_err(|e| e.to_string())
+                });
+                Ok(match read {
+                    Ok(d) => Ok((
+                        kind,
+                        external_id,
+                        d.entity.data.key,
+                        d.entity.data.initiative_key,
+                    )),
+                    Err(e) => Err(crate::unreadable(
+                        self.location.display().to_string(),
+                        connection,
+                        EntityKind::parse(&kind).unwrap_or(EntityKind::WorkItem),
+                        &external_id,
+                        e,
+                    )),
+                })
+            },
         )?;
+        let rows = rows.into_iter().collect::<Result<Vec<Row>, StoreError>>()?;
         Ok(rows
             .into_iter()
             .filter_map(|(kind, external_id, key, initiative)| {
@@ -740,28 +845,35 @@ impl Store for SqliteStore {
         kind: EntityKind,
         external_id: &str,
     ) -> Result<Option<Record>, StoreError> {
-        let json: Option<String> = self
+        let mut unpacker = unpacker(&self.location)?;
+        let document: Option<Result<String, String>> = self
             .conn
             .query_row(
                 "SELECT record FROM records
                  WHERE connection = ?1 AND kind = ?2 AND external_id = ?3 AND deleted_at IS NULL",
                 params![connection, kind.as_str(), external_id],
-                |r| r.get(0),
+                |r| {
+                    let mut text = String::new();
+                    Ok(document_onto(r.get_ref(0)?, &mut unpacker, &mut text).map(|()| text))
+                },
             )
             .optional()
             .map_err(|e| self.err(e))?;
-        json.map(|j| {
-            Record::from_stored(connection, external_id, &j).map_err(|e| {
-                crate::unreadable(
-                    self.location.display().to_string(),
-                    connection,
-                    kind,
-                    external_id,
-                    e,
-                )
+        let unreadable = |e: &dyn std::fmt::Display| {
+            crate::unreadable(
+                self.location.display().to_string(),
+                connection,
+                kind,
+                external_id,
+                e,
+            )
+        };
+        document
+            .map(|text| {
+                let text = text.map_err(|e| unreadable(&e))?;
+                Record::from_stored(connection, external_id, &text).map_err(|e| unreadable(&e))
             })
-        })
-        .transpose()
+            .transpose()
     }
 
     fn finish_run(
@@ -1152,6 +1264,7 @@ impl Store for SqliteStore {
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        let mut unpacker = None;
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
             let mut values = Vec::with_capacity(table.columns.len());
             for (i, column) in table.columns.iter().enumerate() {
@@ -1160,6 +1273,18 @@ impl Store for SqliteStore {
                     ValueRef::Null => Value::Null,
                     ValueRef::Integer(n) => Value::Int(n),
                     ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                    // A packed record's document goes as its text: what the other backend
+                    // keeps, and what `load_rows` packs again.
+                    ValueRef::Blob(packed) if table.name == "records" && *column == "record" => {
+                        let unpacker = match &mut unpacker {
+                            Some(u) => u,
+                            None => unpacker.insert(self::unpacker(&self.location)?),
+                        };
+                        Value::Text(unpacker.unpack(packed).map_err(|e| StoreError::Database {
+                            location: self.location.display().to_string(),
+                            message: format!("a row of records is not readable: {e}"),
+                        })?)
+                    }
                     other => {
                         return Err(StoreError::Database {
                             location: self.location.display().to_string(),
@@ -1191,15 +1316,31 @@ impl Store for SqliteStore {
         let tx = self.conn.transaction().map_err(db)?;
         {
             let mut insert = tx.prepare(&sql).map_err(db)?;
+            // Records' documents are packed, as a sync writes them.
+            let document = (table.name == "records")
+                .then(|| table.columns.iter().position(|c| *c == "record"))
+                .flatten();
+            let mut packer = match document {
+                Some(_) => Some(packer(&self.location)?),
+                None => None,
+            };
             for row in rows {
-                let values: Vec<rusqlite::types::Value> = row
-                    .iter()
-                    .map(|v| match v {
-                        Value::Null => rusqlite::types::Value::Null,
-                        Value::Int(n) => rusqlite::types::Value::Integer(*n),
-                        Value::Text(t) => rusqlite::types::Value::Text(t.clone()),
-                    })
-                    .collect();
+                let mut values = Vec::with_capacity(row.len());
+                for (i, v) in row.iter().enumerate() {
+                    values.push(match (v, packer.as_mut()) {
+                        (Value::Null, _) => rusqlite::types::Value::Null,
+                        (Value::Int(n), _) => rusqlite::types::Value::Integer(*n),
+                        (Value::Text(t), Some(packer)) if Some(i) == document => {
+                            rusqlite::types::Value::Blob(packer.pack(t).map_err(|e| {
+                                StoreError::Database {
+                                    location: self.location.display().to_string(),
+                                    message: format!("a row of records cannot be packed: {e}"),
+                                }
+                            })?)
+                        }
+                        (Value::Text(t), _) => rusqlite::types::Value::Text(t.clone()),
+                    });
+                }
                 insert
                     .execute(rusqlite::params_from_iter(values))
                     .map_err(db)?;
@@ -1253,6 +1394,100 @@ mod tests {
         assert_eq!(names(&s), ["t1=Kept"]);
         let fresh = SqliteStore::open(&dir.path().join("new.db")).unwrap();
         assert_eq!(fresh.schema_version().unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn documents_are_stored_packed_beside_older_text_and_a_damaged_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut s = SqliteStore::open(&path).unwrap();
+        let run = s.begin_run("hr", false).unwrap();
+        s.begin_stream(run, "hr", "teams", false).unwrap();
+        let mut long = team("t1", &"a long team name ".repeat(20));
+        long.extra = serde_json::json!({"cost_centre": "42", "note": "x".repeat(300)});
+        let page = PageWrite {
+            records: vec![long.clone(), team("t2", "Second")],
+            next_cursor: None,
+            checkpoint: Some("cp".into()),
+            ..PageWrite::default()
+        };
+        s.commit_page(run, "hr", "teams", &page).unwrap();
+        // A row as a version before schema 12 wrote it: JSON text.
+        s.conn
+            .execute(
+                "INSERT INTO records VALUES ('hr','team','t3','teams',?1,1,NULL)",
+                params![serde_json::to_string(&team("t3", "Old")).unwrap()],
+            )
+            .unwrap();
+        let stored: Vec<(String, String, i64)> = s
+            .query(
+                "SELECT external_id, typeof(record), length(record) FROM records ORDER BY 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        let text = crate::document("hr", &long).len() as i64;
+        assert_eq!(stored[0].1, "blob");
+        assert!(stored[0].2 * 3 < text, "{} bytes for {text}", stored[0].2);
+        assert_eq!(stored[1].1, "blob");
+        assert_eq!(stored[2].1, "text");
+        // Read back whole, packed or not, by every reader.
+        assert_eq!(
+            names(&s),
+            [
+                format!("t1={}", "a long team name ".repeat(20)),
+                "t2=Second".into(),
+                "t3=Old".into()
+            ]
+        );
+        assert_eq!(s.record("hr", EntityKind::Team, "t1").unwrap(), Some(long));
+        let mut exported = Vec::new();
+        s.dump_table(
+            crate::TABLES.iter().find(|t| t.name == "records").unwrap(),
+            &mut |row| {
+                exported.push(row[4].clone());
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert!(
+            exported
+                .iter()
+                .all(|v| matches!(v, Value::Text(t) if t.starts_with('{'))),
+            "{exported:?}"
+        );
+        // A damaged document, and one packed against a dictionary this version lacks: errors
+        // that name the record and say what is wrong, from every reader.
+        for (bytes, says) in [
+            (vec![1u8, 0x28, 0xb5, 0x2f, 0xfd, 0, 0], "damaged"),
+            (vec![9u8, 1, 2, 3], "dictionary 9"),
+        ] {
+            s.conn
+                .execute(
+                    "UPDATE records SET record = ?1 WHERE external_id = 't2'",
+                    params![bytes],
+                )
+                .unwrap();
+            let e = s.records(EntityKind::Team).unwrap_err().to_string();
+            assert!(e.contains("record hr/team/t2 is not readable"), "{e}");
+            assert!(e.contains(says) && e.contains("t.db"), "{e}");
+            let e = s
+                .record("hr", EntityKind::Team, "t2")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("record hr/team/t2 is not readable") && e.contains(says),
+                "{e}"
+            );
+        }
+        s.conn
+            .execute(
+                "UPDATE records SET kind = 'work-item' WHERE external_id = 't2'",
+                [],
+            )
+            .unwrap();
+        let e = s.keys("hr").unwrap_err().to_string();
+        assert!(e.contains("record hr/work-item/t2 is not readable"), "{e}");
     }
 
     #[test]
