@@ -147,12 +147,80 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX findings_by_resolved ON findings (resolved_at) WHERE resolved_at IS NOT NULL;
     "#,
-    // 12: records' documents are written packed (crate::packed), a BLOB of a fifth of the
-    // text; those written as text before read as they did. Nothing is rewritten here (a sync
-    // packs what it writes); an older Tollgate could not read a packed document, so this
-    // version makes it refuse the store.
-    "-- documents packed from now on",
+    // 12: a store near the size of its data. Records' documents are written packed
+    // (crate::packed), a BLOB of a fifth of the text (`migrate` packs those written before,
+    // after this SQL; rows given as text later still read). A record's kind and stream are numbers, named
+    // in `record_kinds` and `record_streams`, instead of text repeated in every row and in
+    // both indexes. `records_as_text` shows the rows with the names (what `dump_table` reads
+    // and `load_rows` writes, and what a person at the `sqlite3` shell reads). An older
+    // Tollgate could read none of this, so this version makes it refuse the store.
+    r#"
+    CREATE TABLE record_kinds (
+        code  INTEGER PRIMARY KEY,
+        name  TEXT NOT NULL UNIQUE
+    );
+    INSERT INTO record_kinds (code, name) VALUES
+        (1, 'initiative'), (2, 'work-item'), (3, 'sprint'), (4, 'time-entry'),
+        (5, 'person'), (6, 'team'), (7, 'allocation'), (8, 'cost-rate'),
+        (9, 'finance-entry'), (10, 'business-case'), (11, 'gate-decision'),
+        (12, 'dependency'), (13, 'kpi-measurement');
+    CREATE TABLE record_streams (
+        code  INTEGER PRIMARY KEY,
+        name  TEXT NOT NULL UNIQUE
+    );
+    INSERT INTO record_streams (name) SELECT DISTINCT stream FROM records ORDER BY stream;
+    CREATE TABLE records_12 (
+        connection     TEXT NOT NULL,
+        kind           INTEGER NOT NULL REFERENCES record_kinds (code),
+        external_id    TEXT NOT NULL,
+        stream         INTEGER NOT NULL REFERENCES record_streams (code),
+        record         BLOB NOT NULL,
+        sweep          INTEGER NOT NULL,
+        deleted_at     TEXT,
+        PRIMARY KEY (connection, kind, external_id)
+    );
+    -- A kind this version does not know (a database edited by hand) has no code: the NOT
+    -- NULL constraint fails the migration, naming the column, and the store stays as it was.
+    INSERT INTO records_12
+        SELECT connection, (SELECT code FROM record_kinds WHERE name = records.kind),
+               external_id, (SELECT code FROM record_streams WHERE name = records.stream),
+               record, sweep, deleted_at
+        FROM records ORDER BY rowid;
+    DROP TABLE records;
+    ALTER TABLE records_12 RENAME TO records;
+    CREATE INDEX records_by_stream ON records (connection, stream, sweep);
+    CREATE VIEW records_as_text AS
+        SELECT r.connection AS connection, k.name AS kind, r.external_id AS external_id,
+               s.name AS stream, r.record AS record, r.sweep AS sweep,
+               r.deleted_at AS deleted_at
+        FROM records r
+        JOIN record_kinds k ON k.code = r.kind
+        JOIN record_streams s ON s.code = r.stream;
+    CREATE TRIGGER records_as_text_insert INSTEAD OF INSERT ON records_as_text
+    BEGIN
+        INSERT OR IGNORE INTO record_streams (name) VALUES (NEW.stream);
+        INSERT INTO records (connection, kind, external_id, stream, record, sweep, deleted_at)
+        VALUES (NEW.connection, (SELECT code FROM record_kinds WHERE name = NEW.kind),
+                NEW.external_id, (SELECT code FROM record_streams WHERE name = NEW.stream),
+                NEW.record, NEW.sweep, NEW.deleted_at);
+    END;
+    "#,
 ];
+
+/// A record's kind as its row holds it: the code `record_kinds` gives the name `?N`.
+macro_rules! kind_code {
+    ($n:literal) => {
+        concat!("(SELECT code FROM record_kinds WHERE name = ?", $n, ")")
+    };
+}
+
+/// A record's stream as its row holds it: the code `record_streams` gives the name `?N`
+/// (NULL, matching no row, for a stream never written).
+macro_rules! stream_code {
+    ($n:literal) => {
+        concat!("(SELECT code FROM record_streams WHERE name = ?", $n, ")")
+    };
+}
 
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -185,6 +253,43 @@ fn document_onto(
             "its document is a {:?} value, which Tollgate never writes",
             other.data_type()
         )),
+    }
+}
+
+/// Where `table`'s rows are read and written as both backends have them: the table itself,
+/// but for the records, whose kind and stream SQLite keeps as numbers (`records_as_text`,
+/// schema 12).
+fn as_text(table: &Table) -> &'static str {
+    match table.name {
+        "records" => "records_as_text",
+        name => name,
+    }
+}
+
+/// Pack every document stored as text (schema 12), a thousand rows at a time: a store
+/// upgraded is as small as one synced anew once `VACUUM` has given the space back.
+fn pack_documents(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let failed = |e: std::io::Error| {
+        rusqlite::Error::ToSqlConversionFailure(format!("packing a document: {e}").into())
+    };
+    let mut packer = Packer::new().map_err(failed)?;
+    let mut after = 0i64;
+    loop {
+        let rows: Vec<(i64, String)> = tx
+            .prepare_cached(
+                "SELECT rowid, record FROM records
+                 WHERE rowid > ?1 AND typeof(record) = 'text' ORDER BY rowid LIMIT 1000",
+            )?
+            .query_map([after], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let Some(&(last, _)) = rows.last() else {
+            return Ok(());
+        };
+        let mut update = tx.prepare_cached("UPDATE records SET record = ?2 WHERE rowid = ?1")?;
+        for (rowid, text) in &rows {
+            update.execute(params![rowid, packer.pack(text).map_err(failed)?])?;
+        }
+        after = last;
     }
 }
 
@@ -274,11 +379,13 @@ fn read_rows(
         .map_err(db)?;
     let mut unpacker = unpacker(path)?;
     let mut stmt = conn
-        .prepare(
+        .prepare(concat!(
             "SELECT external_id, record FROM records
-             WHERE connection = ?1 AND kind = ?2 AND deleted_at IS NULL
-             ORDER BY external_id",
-        )
+                 WHERE connection = ?1 AND kind = ",
+            kind_code!(2),
+            " AND deleted_at IS NULL
+                 ORDER BY external_id"
+        ))
         .map_err(db)?;
     for (at, connection) in connections.iter().enumerate() {
         let mut rows = stmt.query(params![connection, kind.as_str()]).map_err(db)?;
@@ -359,6 +466,8 @@ fn claim_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Claim> {
 pub struct SqliteStore {
     conn: Connection,
     location: PathBuf,
+    /// Made on the first write and kept: its working memory is allocated once.
+    packer: Option<Packer>,
 }
 
 impl SqliteStore {
@@ -394,6 +503,7 @@ impl SqliteStore {
         let mut store = SqliteStore {
             conn,
             location: path.to_path_buf(),
+            packer: None,
         };
         store.migrate(MIGRATIONS)?;
         Ok(store)
@@ -488,6 +598,10 @@ impl SqliteStore {
                 return Ok(());
             }
             tx.execute_batch(migrations[found as usize])
+                .and_then(|_| match found + 1 {
+                    12 => pack_documents(&tx),
+                    _ => Ok(()),
+                })
                 .and_then(|_| tx.pragma_update(None, "user_version", found + 1))
                 .and_then(|_| tx.commit())
                 .map_err(|e| StoreError::Database {
@@ -579,6 +693,10 @@ impl Store for SqliteStore {
         page: &PageWrite,
     ) -> Result<(u64, u64), StoreError> {
         let db = db_error(&self.location);
+        let packer = match &mut self.packer {
+            Some(packer) => packer,
+            None => self.packer.insert(packer(&self.location)?),
+        };
         let tx = self.conn.transaction().map_err(db)?;
         let sweep: RunId = tx
             .query_row(
@@ -589,15 +707,24 @@ impl Store for SqliteStore {
             .map_err(db)?;
         let mut written = 0u64;
         {
-            let mut packer = packer(&self.location)?;
+            // The stream's number, given it the first time the stream writes.
+            tx.prepare_cached("INSERT OR IGNORE INTO record_streams (name) VALUES (?1)")
+                .and_then(|mut s| s.execute([stream]))
+                .map_err(db)?;
+            let stream: i64 = tx
+                .prepare_cached("SELECT code FROM record_streams WHERE name = ?1")
+                .and_then(|mut s| s.query_row([stream], |r| r.get(0)))
+                .map_err(db)?;
             let mut upsert = tx
-                .prepare_cached(
+                .prepare_cached(concat!(
                     "INSERT INTO records (connection, kind, external_id, stream, record, sweep, deleted_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)
+                     VALUES (?1, ",
+                    kind_code!(2),
+                    ", ?3, ?4, ?5, ?6, NULL)
                      ON CONFLICT (connection, kind, external_id) DO UPDATE SET
                        stream = excluded.stream, record = excluded.record,
-                       sweep = excluded.sweep, deleted_at = NULL",
-                )
+                       sweep = excluded.sweep, deleted_at = NULL"
+                ))
                 .map_err(db)?;
             for record in &page.records {
                 let json = crate::document(connection, record);
@@ -625,10 +752,12 @@ impl Store for SqliteStore {
         {
             let now = now();
             let mut delete = tx
-                .prepare_cached(
+                .prepare_cached(concat!(
                     "UPDATE records SET deleted_at = ?4
-                     WHERE connection = ?1 AND kind = ?2 AND external_id = ?3 AND deleted_at IS NULL",
-                )
+                         WHERE connection = ?1 AND kind = ",
+                    kind_code!(2),
+                    " AND external_id = ?3 AND deleted_at IS NULL"
+                ))
                 .map_err(db)?;
             for (kind, id) in &page.deletions {
                 deleted += delete
@@ -722,8 +851,12 @@ impl Store for SqliteStore {
         if full != 0 && sweep {
             deleted = tx
                 .execute(
-                    "UPDATE records SET deleted_at = ?4
-                     WHERE connection = ?1 AND stream = ?2 AND sweep <> ?3 AND deleted_at IS NULL",
+                    concat!(
+                        "UPDATE records SET deleted_at = ?4
+                         WHERE connection = ?1 AND stream = ",
+                        stream_code!(2),
+                        " AND sweep <> ?3 AND deleted_at IS NULL"
+                    ),
                     params![connection, stream, sweep_id, now()],
                 )
                 .map_err(db)? as u64;
@@ -753,8 +886,12 @@ impl Store for SqliteStore {
         }
         self.conn
             .query_row(
-                "SELECT COUNT(*) FROM records
-                 WHERE connection = ?1 AND stream = ?2 AND sweep <> ?3 AND deleted_at IS NULL",
+                concat!(
+                    "SELECT COUNT(*) FROM records
+                     WHERE connection = ?1 AND stream = ",
+                    stream_code!(2),
+                    " AND sweep <> ?3 AND deleted_at IS NULL"
+                ),
                 params![connection, stream, state.sweep],
                 |r| r.get::<_, i64>(0),
             )
@@ -792,9 +929,10 @@ impl Store for SqliteStore {
         let mut unpacker = unpacker(&self.location)?;
         let mut text = String::new();
         let rows: Vec<Result<Row, StoreError>> = self.query(
-            "SELECT kind, external_id, record
-             FROM records
-             WHERE connection = ?1 AND kind IN ('initiative', 'work-item') AND deleted_at IS NULL",
+            "SELECT k.name, r.external_id, r.record
+             FROM records r JOIN record_kinds k ON k.code = r.kind
+             WHERE r.connection = ?1 AND k.name IN ('initiative', 'work-item')
+               AND r.deleted_at IS NULL",
             params![connection],
             |r| {
                 let (kind, external_id): (String, String) = (r.get(0)?, r.get(1)?);
@@ -849,8 +987,12 @@ impl Store for SqliteStore {
         let document: Option<Result<String, String>> = self
             .conn
             .query_row(
-                "SELECT record FROM records
-                 WHERE connection = ?1 AND kind = ?2 AND external_id = ?3 AND deleted_at IS NULL",
+                concat!(
+                    "SELECT record FROM records
+                     WHERE connection = ?1 AND kind = ",
+                    kind_code!(2),
+                    " AND external_id = ?3 AND deleted_at IS NULL"
+                ),
                 params![connection, kind.as_str(), external_id],
                 |r| {
                     let mut text = String::new();
@@ -1259,7 +1401,7 @@ impl Store for SqliteStore {
         let sql = format!(
             "SELECT {} FROM {} ORDER BY {}",
             crate::postgres::quoted(table.columns),
-            table.name,
+            as_text(table),
             table.key
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
@@ -1305,7 +1447,7 @@ impl Store for SqliteStore {
     fn load_rows(&mut self, table: &Table, rows: &[Vec<Value>]) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO {} ({}) VALUES ({})",
-            table.name,
+            as_text(table),
             crate::postgres::quoted(table.columns),
             (1..=table.columns.len())
                 .map(|i| format!("?{i}"))
@@ -1357,6 +1499,7 @@ impl Store for SqliteStore {
             tx.execute(&format!("DELETE FROM {}", table.name), [])
                 .map_err(db)?;
         }
+        tx.execute("DELETE FROM record_streams", []).map_err(db)?;
         tx.execute(
             "DELETE FROM sqlite_sequence WHERE name IN ('runs', 'reports')",
             [],
@@ -1379,6 +1522,7 @@ mod tests {
             let mut old = SqliteStore {
                 conn: Connection::open(&path).unwrap(),
                 location: path.clone(),
+                packer: None,
             };
             old.migrate(&MIGRATIONS[..MIGRATIONS.len() - 1]).unwrap();
             assert_eq!(old.schema_version().unwrap(), SCHEMA_VERSION - 1);
@@ -1392,8 +1536,54 @@ mod tests {
         let s = SqliteStore::open(&path).unwrap();
         assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
         assert_eq!(names(&s), ["t1=Kept"]);
+        // Schema 12 packed the document written as text.
+        let stored: String = s
+            .conn
+            .query_row("SELECT typeof(record) FROM records", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stored, "blob");
         let fresh = SqliteStore::open(&dir.path().join("new.db")).unwrap();
         assert_eq!(fresh.schema_version().unwrap(), SCHEMA_VERSION);
+        // Every kind has its number (a new kind comes with a migration that numbers it).
+        let kinds: Vec<String> = fresh
+            .query("SELECT name FROM record_kinds ORDER BY code", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(kinds, EntityKind::ALL.map(|k| k.as_str().to_string()));
+    }
+
+    #[test]
+    fn a_record_of_a_kind_without_a_number_fails_the_migration_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut old = SqliteStore {
+            conn: Connection::open(&path).unwrap(),
+            location: path.clone(),
+            packer: None,
+        };
+        old.migrate(&MIGRATIONS[..11]).unwrap();
+        old.conn
+            .execute_batch(
+                "INSERT INTO records VALUES ('hr','team','t1','teams','{}',1,NULL);
+                 INSERT INTO records VALUES ('hr','gadget','g1','gadgets','{}',1,NULL);",
+            )
+            .unwrap();
+        let e = old.migrate(MIGRATIONS).unwrap_err().to_string();
+        assert!(
+            e.contains("migration to schema version 12") && e.contains("NOT NULL"),
+            "{e}"
+        );
+        assert_eq!(old.schema_version().unwrap(), 11);
+        let kept: i64 = old
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM records WHERE kind = 'gadget'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(kept, 1);
     }
 
     #[test]
@@ -1412,10 +1602,10 @@ mod tests {
             ..PageWrite::default()
         };
         s.commit_page(run, "hr", "teams", &page).unwrap();
-        // A row as a version before schema 12 wrote it: JSON text.
+        // A document as a version before schema 12 wrote it: JSON text.
         s.conn
             .execute(
-                "INSERT INTO records VALUES ('hr','team','t3','teams',?1,1,NULL)",
+                "INSERT INTO records_as_text VALUES ('hr','team','t3','teams',?1,1,NULL)",
                 params![serde_json::to_string(&team("t3", "Old")).unwrap()],
             )
             .unwrap();
@@ -1426,6 +1616,16 @@ mod tests {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .unwrap();
+        let numbered: i64 = s
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM records WHERE typeof(kind) = 'integer'
+                   AND typeof(stream) = 'integer'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(numbered, 3, "kinds and streams are kept as numbers");
         let text = crate::document("hr", &long).len() as i64;
         assert_eq!(stored[0].1, "blob");
         assert!(stored[0].2 * 3 < text, "{} bytes for {text}", stored[0].2);
@@ -1481,10 +1681,7 @@ mod tests {
             );
         }
         s.conn
-            .execute(
-                "UPDATE records SET kind = 'work-item' WHERE external_id = 't2'",
-                [],
-            )
+            .execute("UPDATE records SET kind = 2 WHERE external_id = 't2'", [])
             .unwrap();
         let e = s.keys("hr").unwrap_err().to_string();
         assert!(e.contains("record hr/work-item/t2 is not readable"), "{e}");
