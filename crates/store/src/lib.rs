@@ -679,6 +679,13 @@ pub fn now() -> String {
 /// version) read the same way. (Only the entity's nulls go: in `extra`, the source's own
 /// data, a null is kept as given.)
 pub(crate) fn document(connection: &str, record: &Record) -> String {
+    document_with(connection, record, true)
+}
+
+/// [`document`], without the fetch time when `fetched_at` is false: for a row that holds it
+/// (SQLite's, which numbers the fetch times a page shares), to be put back by
+/// [`with_fetched_at`].
+pub(crate) fn document_with(connection: &str, record: &Record, fetched_at: bool) -> String {
     /// The provenance without the row's columns.
     #[derive(Serialize)]
     struct Stored<'a> {
@@ -689,14 +696,15 @@ pub(crate) fn document(connection: &str, record: &Record) -> String {
         url: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         source_updated: Option<&'a str>,
-        fetched_at: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fetched_at: Option<&'a str>,
     }
     let p = &record.provenance;
     let provenance = Stored {
         connection: (p.connection != connection).then_some(p.connection.as_str()),
         url: p.url.as_deref(),
         source_updated: p.source_updated.as_deref(),
-        fetched_at: &p.fetched_at,
+        fetched_at: fetched_at.then_some(p.fetched_at.as_str()),
     };
     let mut text = String::with_capacity(512);
     text.push_str("{\"provenance\":");
@@ -712,6 +720,29 @@ pub(crate) fn document(connection: &str, record: &Record) -> String {
     }
     text.push('}');
     text
+}
+
+/// A document [`document_with`] wrote without its fetch time, onto `out` with `fetched_at`
+/// put back (as the provenance's first member: members are read by name). A text that does
+/// not start as such a document does is an error saying so.
+pub(crate) fn with_fetched_at(
+    document: &str,
+    fetched_at: &str,
+    out: &mut String,
+) -> Result<(), String> {
+    const START: &str = "{\"provenance\":{";
+    let rest = document.strip_prefix(START).ok_or_else(|| {
+        "its document does not begin with its provenance, where its fetch time goes".to_string()
+    })?;
+    out.reserve(document.len() + fetched_at.len() + 16);
+    out.push_str(START);
+    out.push_str("\"fetched_at\":");
+    out.push_str(&serde_json::to_string(fetched_at).expect("a string serialises"));
+    if !rest.starts_with('}') {
+        out.push(',');
+    }
+    out.push_str(rest);
+    Ok(())
 }
 
 /// `json` (as serde_json writes it) onto `out`, without its members whose value is `null`.
@@ -770,6 +801,26 @@ fn stamp(at: std::time::Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_document_kept_without_its_fetch_time_reads_whole_with_it_put_back() {
+        let mut record = crate::suite::team("t1", "A");
+        for (url, fetched_at) in [
+            (None, "2026-11-27T00:00:00.000Z"),
+            (Some("https://x.example/t1"), "a \"quoted\" time\n"),
+        ] {
+            record.provenance.url = url.map(str::to_string);
+            record.provenance.fetched_at = fetched_at.into();
+            let kept = document_with("hr", &record, false);
+            assert!(!kept.contains("fetched_at"), "{kept}");
+            let mut whole = String::new();
+            with_fetched_at(&kept, fetched_at, &mut whole).unwrap();
+            assert_eq!(Record::from_stored("hr", "t1", &whole).unwrap(), record);
+        }
+        let mut out = String::from("kept");
+        let e = with_fetched_at(r#"{"entity":{}}"#, "t", &mut out).unwrap_err();
+        assert!(e.contains("does not begin with its provenance"), "{e}");
+    }
 
     #[test]
     fn members_without_a_value_are_left_out_and_strings_never_touched() {

@@ -149,9 +149,11 @@ pub const MIGRATIONS: &[&str] = &[
     "#,
     // 12: a store near the size of its data. Records' documents are written packed
     // (crate::packed), a BLOB of a fifth of the text (`migrate` packs those written before,
-    // after this SQL; rows given as text later still read). A record's kind and stream are numbers, named
-    // in `record_kinds` and `record_streams`, instead of text repeated in every row and in
-    // both indexes. `records_as_text` shows the rows with the names (what `dump_table` reads
+    // after this SQL; rows given as text later still read). A record's kind and stream are
+    // numbers, named in `record_kinds` and `record_streams`, instead of text repeated in
+    // every row and in both indexes; and the fetch time, which every record of a page
+    // shares, is a number named in `record_fetches` instead of part of each document
+    // (`fetched`; NULL where the document holds its own, as those written before do). `records_as_text` shows the rows with the names (what `dump_table` reads
     // and `load_rows` writes, and what a person at the `sqlite3` shell reads). An older
     // Tollgate could read none of this, so this version makes it refuse the store.
     r#"
@@ -169,19 +171,24 @@ pub const MIGRATIONS: &[&str] = &[
         name  TEXT NOT NULL UNIQUE
     );
     INSERT INTO record_streams (name) SELECT DISTINCT stream FROM records ORDER BY stream;
+    CREATE TABLE record_fetches (
+        code        INTEGER PRIMARY KEY,
+        fetched_at  TEXT NOT NULL UNIQUE
+    );
     CREATE TABLE records_12 (
         connection     TEXT NOT NULL,
         kind           INTEGER NOT NULL REFERENCES record_kinds (code),
         external_id    TEXT NOT NULL,
         stream         INTEGER NOT NULL REFERENCES record_streams (code),
         record         BLOB NOT NULL,
+        fetched        INTEGER REFERENCES record_fetches (code),
         sweep          INTEGER NOT NULL,
         deleted_at     TEXT,
         PRIMARY KEY (connection, kind, external_id)
     );
     -- A kind this version does not know (a database edited by hand) has no code: the NOT
     -- NULL constraint fails the migration, naming the column, and the store stays as it was.
-    INSERT INTO records_12
+    INSERT INTO records_12 (connection, kind, external_id, stream, record, sweep, deleted_at)
         SELECT connection, (SELECT code FROM record_kinds WHERE name = records.kind),
                external_id, (SELECT code FROM record_streams WHERE name = records.stream),
                record, sweep, deleted_at
@@ -192,10 +199,12 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE VIEW records_as_text AS
         SELECT r.connection AS connection, k.name AS kind, r.external_id AS external_id,
                s.name AS stream, r.record AS record, r.sweep AS sweep,
-               r.deleted_at AS deleted_at
+               r.deleted_at AS deleted_at, f.fetched_at AS fetched_at
         FROM records r
         JOIN record_kinds k ON k.code = r.kind
-        JOIN record_streams s ON s.code = r.stream;
+        JOIN record_streams s ON s.code = r.stream
+        LEFT JOIN record_fetches f ON f.code = r.fetched;
+    -- Documents given here hold their own fetch time.
     CREATE TRIGGER records_as_text_insert INSTEAD OF INSERT ON records_as_text
     BEGIN
         INSERT OR IGNORE INTO record_streams (name) VALUES (NEW.stream);
@@ -253,6 +262,68 @@ fn document_onto(
             "its document is a {:?} value, which Tollgate never writes",
             other.data_type()
         )),
+    }
+}
+
+/// Reads records' documents from their rows: unpacked, their fetch time put back.
+struct Documents<'c> {
+    conn: &'c Connection,
+    unpacker: Unpacker,
+    /// Fetch times by number, as looked up (a few per sync: one per page at most).
+    fetches: std::collections::HashMap<i64, String>,
+    scratch: String,
+}
+
+impl<'c> Documents<'c> {
+    fn new(conn: &'c Connection, location: &Path) -> Result<Documents<'c>, StoreError> {
+        Ok(Documents {
+            conn,
+            unpacker: unpacker(location)?,
+            fetches: Default::default(),
+            scratch: String::new(),
+        })
+    }
+
+    /// The document of a row (its `record` and `fetched` columns) onto `out`.
+    fn onto(
+        &mut self,
+        document: ValueRef<'_>,
+        fetched: Option<i64>,
+        out: &mut String,
+    ) -> Result<(), String> {
+        let Some(code) = fetched else {
+            return document_onto(document, &mut self.unpacker, out);
+        };
+        if !self.fetches.contains_key(&code) {
+            let at: Option<String> = self
+                .conn
+                .prepare_cached("SELECT fetched_at FROM record_fetches WHERE code = ?1")
+                .and_then(|mut s| s.query_row([code], |r| r.get(0)).optional())
+                .map_err(|e| e.to_string())?;
+            let at =
+                at.ok_or_else(|| format!("its fetch time (number {code}) is not on record"))?;
+            self.fetches.insert(code, at);
+        }
+        let at = &self.fetches[&code];
+        self.scratch.clear();
+        document_onto(document, &mut self.unpacker, &mut self.scratch)?;
+        crate::with_fetched_at(&self.scratch, at, out)
+    }
+
+    /// The document of a row onto `out`, with its fetch time `fetched_at` put back if it has
+    /// one apart.
+    fn onto_at(
+        &mut self,
+        document: ValueRef<'_>,
+        fetched_at: Option<&str>,
+        out: &mut String,
+    ) -> Result<(), String> {
+        let Some(at) = fetched_at else {
+            return document_onto(document, &mut self.unpacker, out);
+        };
+        self.scratch.clear();
+        document_onto(document, &mut self.unpacker, &mut self.scratch)?;
+        crate::with_fetched_at(&self.scratch, at, out)
     }
 }
 
@@ -331,17 +402,19 @@ impl Rows {
         }
     }
 
-    /// A row: its id and its document (as text, or unpacked onto the batch's text).
+    /// A row: its id and its document (its `record` and `fetched` columns, read onto the
+    /// batch's text).
     fn push(
         &mut self,
         id: &str,
         document: ValueRef<'_>,
-        unpacker: &mut Unpacker,
+        fetched: Option<i64>,
+        documents: &mut Documents<'_>,
     ) -> Result<(), String> {
         let start = self.text.len();
         self.text.push_str(id);
         let id_end = self.text.len();
-        if let Err(e) = document_onto(document, unpacker, &mut self.text) {
+        if let Err(e) = documents.onto(document, fetched, &mut self.text) {
             self.text.truncate(start);
             return Err(e);
         }
@@ -377,10 +450,10 @@ fn read_rows(
     .map_err(db)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(db)?;
-    let mut unpacker = unpacker(path)?;
+    let mut documents = Documents::new(&conn, path)?;
     let mut stmt = conn
         .prepare(concat!(
-            "SELECT external_id, record FROM records
+            "SELECT external_id, record, fetched FROM records
                  WHERE connection = ?1 AND kind = ",
             kind_code!(2),
             " AND deleted_at IS NULL
@@ -394,9 +467,12 @@ fn read_rows(
             let id = row.get_ref(0).map_err(db)?;
             let id = id.as_str().map_err(|e| db(e.into()))?;
             let document = row.get_ref(1).map_err(db)?;
-            batch.push(id, document, &mut unpacker).map_err(|e| {
-                crate::unreadable(path.display().to_string(), connection, kind, id, e)
-            })?;
+            let fetched = row.get(2).map_err(db)?;
+            batch
+                .push(id, document, fetched, &mut documents)
+                .map_err(|e| {
+                    crate::unreadable(path.display().to_string(), connection, kind, id, e)
+                })?;
             if batch.ends.len() == ROWS_PER_BATCH
                 && batches
                     .send(Ok(std::mem::replace(&mut batch, Rows::new(at))))
@@ -717,17 +793,36 @@ impl Store for SqliteStore {
                 .map_err(db)?;
             let mut upsert = tx
                 .prepare_cached(concat!(
-                    "INSERT INTO records (connection, kind, external_id, stream, record, sweep, deleted_at)
+                    "INSERT INTO records (connection, kind, external_id, stream, record, fetched, sweep, deleted_at)
                      VALUES (?1, ",
                     kind_code!(2),
-                    ", ?3, ?4, ?5, ?6, NULL)
+                    ", ?3, ?4, ?5, ?7, ?6, NULL)
                      ON CONFLICT (connection, kind, external_id) DO UPDATE SET
                        stream = excluded.stream, record = excluded.record,
-                       sweep = excluded.sweep, deleted_at = NULL"
+                       fetched = excluded.fetched, sweep = excluded.sweep, deleted_at = NULL"
                 ))
                 .map_err(db)?;
+            // The fetch time's number: the records of a page share theirs, as a rule.
+            let mut fetched: Option<(&str, i64)> = None;
             for record in &page.records {
-                let json = crate::document(connection, record);
+                let at = record.provenance.fetched_at.as_str();
+                let code = match fetched {
+                    Some((known, code)) if known == at => code,
+                    _ => {
+                        tx.prepare_cached(
+                            "INSERT OR IGNORE INTO record_fetches (fetched_at) VALUES (?1)",
+                        )
+                        .and_then(|mut s| s.execute([at]))
+                        .map_err(db)?;
+                        let code: i64 = tx
+                            .prepare_cached("SELECT code FROM record_fetches WHERE fetched_at = ?1")
+                            .and_then(|mut s| s.query_row([at], |r| r.get(0)))
+                            .map_err(db)?;
+                        fetched = Some((at, code));
+                        code
+                    }
+                };
+                let json = crate::document_with(connection, record, false);
                 let packed = packer.pack(&json).map_err(|e| StoreError::Database {
                     location: self.location.display().to_string(),
                     message: format!(
@@ -743,7 +838,8 @@ impl Store for SqliteStore {
                         record.provenance.external_id,
                         stream,
                         packed,
-                        sweep
+                        sweep,
+                        code
                     ])
                     .map_err(db)? as u64;
             }
@@ -983,12 +1079,12 @@ impl Store for SqliteStore {
         kind: EntityKind,
         external_id: &str,
     ) -> Result<Option<Record>, StoreError> {
-        let mut unpacker = unpacker(&self.location)?;
+        let mut documents = Documents::new(&self.conn, &self.location)?;
         let document: Option<Result<String, String>> = self
             .conn
             .query_row(
                 concat!(
-                    "SELECT record FROM records
+                    "SELECT record, fetched FROM records
                      WHERE connection = ?1 AND kind = ",
                     kind_code!(2),
                     " AND external_id = ?3 AND deleted_at IS NULL"
@@ -996,7 +1092,8 @@ impl Store for SqliteStore {
                 params![connection, kind.as_str(), external_id],
                 |r| {
                     let mut text = String::new();
-                    Ok(document_onto(r.get_ref(0)?, &mut unpacker, &mut text).map(|()| text))
+                    let read = documents.onto(r.get_ref(0)?, r.get(1)?, &mut text);
+                    Ok(read.map(|()| text))
                 },
             )
             .optional()
@@ -1398,35 +1495,46 @@ impl Store for SqliteStore {
         table: &Table,
         each: &mut dyn FnMut(Vec<Value>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        // A record's document goes whole, as text: what the other backend keeps, and what
+        // `load_rows` packs again.
+        let mut documents = match table.name {
+            "records" => Some(Documents::new(&self.conn, &self.location)?),
+            _ => None,
+        };
         let sql = format!(
-            "SELECT {} FROM {} ORDER BY {}",
+            "SELECT {}{} FROM {} ORDER BY {}",
             crate::postgres::quoted(table.columns),
+            if documents.is_some() {
+                ", fetched_at"
+            } else {
+                ""
+            },
             as_text(table),
             table.key
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
-        let mut unpacker = None;
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
             let mut values = Vec::with_capacity(table.columns.len());
             for (i, column) in table.columns.iter().enumerate() {
-                use rusqlite::types::ValueRef;
-                values.push(match row.get_ref(i).map_err(|e| self.err(e))? {
+                let value = row.get_ref(i).map_err(|e| self.err(e))?;
+                if let (Some(documents), &"record") = (documents.as_mut(), column) {
+                    let fetched_at: Option<String> =
+                        row.get(table.columns.len()).map_err(|e| self.err(e))?;
+                    let mut text = String::new();
+                    documents
+                        .onto_at(value, fetched_at.as_deref(), &mut text)
+                        .map_err(|e| StoreError::Database {
+                            location: self.location.display().to_string(),
+                            message: format!("a row of records is not readable: {e}"),
+                        })?;
+                    values.push(Value::Text(text));
+                    continue;
+                }
+                values.push(match value {
                     ValueRef::Null => Value::Null,
                     ValueRef::Integer(n) => Value::Int(n),
                     ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-                    // A packed record's document goes as its text: what the other backend
-                    // keeps, and what `load_rows` packs again.
-                    ValueRef::Blob(packed) if table.name == "records" && *column == "record" => {
-                        let unpacker = match &mut unpacker {
-                            Some(u) => u,
-                            None => unpacker.insert(self::unpacker(&self.location)?),
-                        };
-                        Value::Text(unpacker.unpack(packed).map_err(|e| StoreError::Database {
-                            location: self.location.display().to_string(),
-                            message: format!("a row of records is not readable: {e}"),
-                        })?)
-                    }
                     other => {
                         return Err(StoreError::Database {
                             location: self.location.display().to_string(),
@@ -1499,7 +1607,8 @@ impl Store for SqliteStore {
             tx.execute(&format!("DELETE FROM {}", table.name), [])
                 .map_err(db)?;
         }
-        tx.execute("DELETE FROM record_streams", []).map_err(db)?;
+        tx.execute_batch("DELETE FROM record_streams; DELETE FROM record_fetches;")
+            .map_err(db)?;
         tx.execute(
             "DELETE FROM sqlite_sequence WHERE name IN ('runs', 'reports')",
             [],
@@ -1605,7 +1714,9 @@ mod tests {
         // A document as a version before schema 12 wrote it: JSON text.
         s.conn
             .execute(
-                "INSERT INTO records_as_text VALUES ('hr','team','t3','teams',?1,1,NULL)",
+                "INSERT INTO records_as_text
+                   (connection, kind, external_id, stream, record, sweep, deleted_at)
+                 VALUES ('hr','team','t3','teams',?1,1,NULL)",
                 params![serde_json::to_string(&team("t3", "Old")).unwrap()],
             )
             .unwrap();
@@ -1626,6 +1737,17 @@ mod tests {
             )
             .unwrap();
         assert_eq!(numbered, 3, "kinds and streams are kept as numbers");
+        // The page's one fetch time, numbered once; the older row holds its own.
+        let fetches: (i64, i64) = s
+            .conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM record_fetches),
+                        (SELECT COUNT(*) FROM records WHERE fetched IS NOT NULL)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(fetches, (1, 2));
         let text = crate::document("hr", &long).len() as i64;
         assert_eq!(stored[0].1, "blob");
         assert!(stored[0].2 * 3 < text, "{} bytes for {text}", stored[0].2);
@@ -1659,7 +1781,7 @@ mod tests {
         // A damaged document, and one packed against a dictionary this version lacks: errors
         // that name the record and say what is wrong, from every reader.
         for (bytes, says) in [
-            (vec![1u8, 0x28, 0xb5, 0x2f, 0xfd, 0, 0], "damaged"),
+            (vec![1u8, 0x20, 0x05, 0xff, 0xff], "damaged"),
             (vec![9u8, 1, 2, 3], "dictionary 9"),
         ] {
             s.conn
@@ -1680,6 +1802,21 @@ mod tests {
                 "{e}"
             );
         }
+        // (Past the foreign key, as a damaged file would be.)
+        s.conn
+            .execute_batch(
+                "PRAGMA foreign_keys = OFF;
+                 UPDATE records SET fetched = 99 WHERE external_id = 't1';",
+            )
+            .unwrap();
+        let e = s
+            .record("hr", EntityKind::Team, "t1")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("record hr/team/t1 is not readable") && e.contains("number 99"),
+            "{e}"
+        );
         s.conn
             .execute("UPDATE records SET kind = 2 WHERE external_id = 't2'", [])
             .unwrap();
