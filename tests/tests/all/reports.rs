@@ -591,11 +591,29 @@ async fn reports_on_the_command_line() {
     assert!(doc["stale"].is_null(), "{}", doc["stale"]);
     let out = run(&["report", "--format", "html", "--out", "pack.html"]);
     assert!(out.status.success());
-    assert!(
-        std::fs::read_to_string(dir.path().join("pack.html"))
-            .unwrap()
-            .starts_with("<!DOCTYPE html>")
-    );
+    let page = std::fs::read_to_string(dir.path().join("pack.html")).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.ends_with("</body></html>\n"));
+    // The page on stdout is the page in the file.
+    let out = run(&["report", "--format", "html"]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), page);
+    // A full disk is an error that says where, in every format, not a panic.
+    if let Ok(full) = std::fs::File::create("/dev/full") {
+        for format in ["md", "html", "json"] {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate-e2e"))
+                .args(["report", "--format", format])
+                .current_dir(dir.path())
+                .stdout(full.try_clone().unwrap())
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{format}: {stderr}");
+            assert!(
+                stderr.contains("cannot write the report to stdout: No space left on device"),
+                "{format}: {stderr}"
+            );
+        }
+    }
     let out = run(&["report", "--kind", "quarterly", "--as-of", "2026-11-27"]);
     assert!(out.status.success());
     assert!(

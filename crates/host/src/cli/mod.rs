@@ -1219,29 +1219,42 @@ fn report(
         .map(str::to_string)
         .unwrap_or_else(crate::clock::today);
     let pack = crate::report::build(store.as_ref(), kind, &as_of, &config)?;
-    let text = match format {
-        ReportFormat::Md => Some(crate::report::markdown(&pack)),
-        ReportFormat::Html => Some(crate::report::html(&pack)),
-        ReportFormat::Json => Some(serde_json::to_string_pretty(&pack).unwrap_or_default() + "\n"),
-        ReportFormat::Csv => None,
-    };
-    match (text, out) {
-        (Some(text), Some(path)) => {
-            std::fs::write(path, text).map_err(|e| {
-                Error::runtime(anyhow::anyhow!("cannot write {}: {e}", path.display()))
-            })?;
-            eprintln!("wrote {}", path.display());
-        }
-        (Some(text), None) => print!("{text}"),
-        (None, Some(dir)) => {
-            for path in crate::report::write_tables(&pack, dir)? {
-                eprintln!("wrote {}", path.display());
-            }
-        }
-        (None, None) => {
+    if format == ReportFormat::Csv {
+        let Some(dir) = out else {
             return Err(Error::usage(anyhow::anyhow!(
                 "--format csv writes one file per table: give --out DIR"
             )));
+        };
+        for path in crate::report::write_tables(&pack, dir)? {
+            eprintln!("wrote {}", path.display());
+        }
+    } else {
+        // Onto the file or stdout as it is made: a full disk or a closed pipe is an error
+        // naming where, not a panic.
+        let write = |w: &mut dyn std::io::Write| -> std::io::Result<()> {
+            match format {
+                ReportFormat::Html => crate::report::write_html(&pack, w)?,
+                ReportFormat::Json => {
+                    serde_json::to_writer_pretty(&mut *w, &pack)?;
+                    w.write_all(b"\n")?;
+                }
+                _ => w.write_all(crate::report::markdown(&pack).as_bytes())?,
+            }
+            w.flush()
+        };
+        let written = match out {
+            Some(path) => std::fs::File::create(path)
+                .and_then(|file| write(&mut std::io::BufWriter::new(file))),
+            None => write(&mut std::io::BufWriter::new(std::io::stdout().lock())),
+        };
+        written.map_err(|e| {
+            Error::runtime(anyhow::anyhow!(
+                "cannot write {}: {e}",
+                out.map_or("the report to stdout".into(), |p| p.display().to_string())
+            ))
+        })?;
+        if let Some(path) = out {
+            eprintln!("wrote {}", path.display());
         }
     }
     crate::report::remember(store.as_mut(), kind.as_str(), &as_of)?;

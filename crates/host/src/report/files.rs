@@ -57,14 +57,13 @@ pub fn write_folder(
     tollgate_store::files::create_private_dir_all(folder)?;
     tollgate_store::files::remove_stale_temporaries(folder);
     let mut written = Vec::new();
-    for (ext, text) in [
-        ("html", html(report)),
-        ("md", markdown(report)),
-        (
-            "json",
-            serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
-        ),
-    ] {
+    // One text at a time: at 10,000 initiatives each is ~25 MB.
+    for ext in ["html", "md", "json"] {
+        let text = match ext {
+            "html" => html(report),
+            "md" => markdown(report),
+            _ => serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
+        };
         let path = folder.join(format!("{stem}.{ext}"));
         tollgate_store::files::write_atomically(&path, text.as_bytes())?;
         written.push(path);

@@ -99,7 +99,46 @@ pub const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color
 /// The pack as HTML; with `initiative_links` (e.g. `/initiatives/`), initiative keys link
 /// to that path (the dashboard); `nav` goes first in the body.
 pub fn html_page(pack: &Report, initiative_links: Option<&str>, nav: &str) -> String {
-    let mut out = format!(
+    let mut out = String::new();
+    // Writing to a `String` cannot fail.
+    let _ = write_html_page(pack, initiative_links, nav, &mut out);
+    out
+}
+
+/// The pack as one self-contained HTML file, written to `out` as it is made: at 10,000
+/// initiatives the page is ~25 MB, which `html` would hold whole on top of the pack.
+pub fn write_html(pack: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    /// `fmt::Write` onto an `io::Write`, keeping the I/O error `fmt::Error` cannot carry.
+    struct Adapter<'a> {
+        out: &'a mut dyn std::io::Write,
+        error: Option<std::io::Error>,
+    }
+    impl std::fmt::Write for Adapter<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.out.write_all(s.as_bytes()).map_err(|e| {
+                self.error = Some(e);
+                std::fmt::Error
+            })
+        }
+    }
+    let mut adapter = Adapter { out, error: None };
+    write_html_page(pack, None, "", &mut adapter).map_err(|_| {
+        adapter
+            .error
+            .take()
+            .unwrap_or_else(|| std::io::Error::other("formatting the page failed"))
+    })
+}
+
+/// The pack as HTML onto `out` (see [`html_page`]).
+fn write_html_page(
+    pack: &Report,
+    initiative_links: Option<&str>,
+    nav: &str,
+    out: &mut impl std::fmt::Write,
+) -> std::fmt::Result {
+    write!(
+        out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\n<style>{STYLE}</style></head>\n<body>\n{nav}<h1>{title}</h1>\n{banner}<p>Next steering: {next}.{prev}</p>\n",
         title = esc(&pack.title),
         banner = pack
@@ -113,40 +152,42 @@ pub fn html_page(pack: &Report, initiative_links: Option<&str>, nav: &str) -> St
             .as_ref()
             .map(|p| format!(" Previous pack: {}.", esc(p)))
             .unwrap_or_default()
-    );
+    )?;
     if let Some(note) = &pack.officer_note {
-        out.push_str("<section id=\"officer-note\">\n<h2>Officer's note</h2>\n");
+        out.write_str("<section id=\"officer-note\">\n<h2>Officer's note</h2>\n")?;
         for para in note.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
-            out.push_str(&format!("<p>{}</p>\n", esc(para)));
+            writeln!(out, "<p>{}</p>", esc(para))?;
         }
-        out.push_str("</section>\n");
+        out.write_str("</section>\n")?;
     }
     for t in &pack.tables {
-        out.push_str(&format!(
+        write!(
+            out,
             "<section id=\"{}\">\n<h2>{}</h2>\n<p class=\"note\">{}</p>\n",
             t.name,
             esc(t.title),
             esc(&t.note)
-        ));
+        )?;
         if t.rows.is_empty() {
-            out.push_str("<p>None.</p>\n</section>\n");
+            out.write_str("<p>None.</p>\n</section>\n")?;
             continue;
         }
         if let Some(chart) = &t.chart {
-            out.push_str(&format!(
-                "<figure class=\"chart\" id=\"chart-{}\">{}<figcaption>{}</figcaption></figure>\n",
+            writeln!(
+                out,
+                "<figure class=\"chart\" id=\"chart-{}\">{}<figcaption>{}</figcaption></figure>",
                 t.name,
                 chart.svg(),
                 esc(chart.title())
-            ));
+            )?;
         }
-        out.push_str("<table>\n<thead><tr>");
+        out.write_str("<table>\n<thead><tr>")?;
         for c in &t.columns {
-            out.push_str(&format!("<th>{}</th>", esc(c)));
+            write!(out, "<th>{}</th>", esc(c))?;
         }
-        out.push_str("</tr></thead>\n<tbody>\n");
+        out.write_str("</tr></thead>\n<tbody>\n")?;
         for r in &t.rows {
-            out.push_str("<tr>");
+            out.write_str("<tr>")?;
             for (i, cell) in r.iter().enumerate() {
                 let number = cell
                     .trim_end_matches(" %")
@@ -170,14 +211,13 @@ pub fn html_page(pack: &Report, initiative_links: Option<&str>, nav: &str) -> St
                 } else {
                     keep_numbers_whole(&esc(cell)).replace('\n', "<br>")
                 };
-                out.push_str(&format!("<td{class}>{text}</td>"));
+                write!(out, "<td{class}>{text}</td>")?;
             }
-            out.push_str("</tr>\n");
+            out.write_str("</tr>\n")?;
         }
-        out.push_str("</tbody></table>\n</section>\n");
+        out.write_str("</tbody></table>\n</section>\n")?;
     }
-    out.push_str("</body></html>\n");
-    out
+    out.write_str("</body></html>\n")
 }
 
 /// Spaces inside a number or between a number and its unit ("−60 000 EUR", "8.0 %") as
@@ -219,6 +259,73 @@ pub fn csv(table: &Table) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A pack with every part the page shows: a banner, a note, a chart, links and text
+    /// from a tracker that must stay text.
+    fn pack() -> Report {
+        Report {
+            kind: "steering",
+            title: "Steering pack, 2026-11-27".into(),
+            as_of: "2026-11-27".into(),
+            next_steering: "2026-12-11".into(),
+            previous_pack: Some("2026-11-13".into()),
+            stale: Some("Jira's last sync failed <b>".into()),
+            officer_note: Some("First.\n\nSecond & last.".into()),
+            tables: vec![Table {
+                name: "roadmap",
+                title: "Roadmap",
+                note: "Open initiatives.".into(),
+                columns: vec!["initiative", "title", "link", "cost"],
+                rows: vec![
+                    vec![
+                        "BIZ-1".into(),
+                        "<script>alert(1)</script>".into(),
+                        "https://jira.example/browse/BIZ-1".into(),
+                        "−60 000 EUR".into(),
+                    ];
+                    3
+                ],
+                chart: Some(Chart::Bars {
+                    title: "Cost".into(),
+                    categories: vec!["BIZ-1".into()],
+                    series: vec![("cost".into(), vec![60_000.0])],
+                    stacked: false,
+                    line: None,
+                }),
+            }],
+        }
+    }
+
+    #[test]
+    fn the_page_written_as_it_is_made_is_the_page() {
+        let pack = pack();
+        let mut written = Vec::new();
+        write_html(&pack, &mut written).unwrap();
+        let page = html(&pack);
+        assert_eq!(String::from_utf8(written).unwrap(), page);
+        assert!(page.contains("&lt;script&gt;") && !page.contains("<script>"));
+        assert!(page.contains("<svg") && page.ends_with("</body></html>\n"));
+    }
+
+    #[test]
+    fn a_failed_write_is_the_writers_error() {
+        /// Takes 100 bytes, then the disk is full.
+        struct Full(usize);
+        impl std::io::Write for Full {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                if self.0 + buf.len() > 100 {
+                    return Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
+                }
+                self.0 += buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let e = write_html(&pack(), &mut Full(0)).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::StorageFull);
+    }
 
     #[test]
     fn amounts_do_not_break_over_lines() {
