@@ -333,6 +333,7 @@ pub fn main() -> std::process::ExitCode {
         }
     };
     crate::logging::init(cli.verbose);
+    stdout_failure_is_an_error();
     if matches!(
         cli.command,
         Command::Check { .. } | Command::Report { .. } | Command::Sync { .. }
@@ -360,6 +361,25 @@ pub fn main() -> std::process::ExitCode {
             ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// Output that cannot be written (a full disk, a closed pipe) ends the command with an error
+/// that says so (exit 1), not a panic with a backtrace (exit 101): `print!` panics when
+/// stdout fails, and the commands print through it in many places. What the command stored
+/// before it printed stays stored; one that was writing the store at that moment is left as
+/// a kill would leave it (its transaction rolled back).
+fn stdout_failure_is_an_error() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if let Some(reason) = info
+            .payload_as_str()
+            .and_then(|m| m.strip_prefix("failed printing to stdout: "))
+        {
+            eprintln!("error: cannot write to stdout: {reason}");
+            std::process::exit(1);
+        }
+        default(info)
+    }));
 }
 
 /// One heap for all of the process's threads. `check` and `report` hold the whole portfolio

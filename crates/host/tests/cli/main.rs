@@ -521,3 +521,33 @@ fn docs_configuration_md_carries_the_reference_the_code_writes() {
         assert!(generated.contains(&format!("`{key}`")), "{key}");
     }
 }
+
+#[test]
+fn output_that_cannot_be_written_is_an_error_not_a_panic() {
+    let Ok(full) = std::fs::File::create("/dev/full") else {
+        eprintln!("skipped: no /dev/full here");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["rules"][..],
+        &["rules", "--format", "md"],
+        &["config", "reference"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("XDG_CACHE_HOME", cache_dir())
+            .env_remove("RUST_LOG")
+            .stdout(full.try_clone().unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            "error: cannot write to stdout: No space left on device (os error 28)",
+            "{args:?}"
+        );
+    }
+}
