@@ -405,6 +405,35 @@ pub(crate) fn unreadable(
     }
 }
 
+/// What a stored finding's severity, subject kind and evidence say, read from their text;
+/// a value Tollgate never writes (a damaged store, a hand edit) is an error naming the finding
+/// and the column, never read as some default.
+pub(crate) fn finding_parts(
+    location: &str,
+    fingerprint: &str,
+    severity: &str,
+    kind: &str,
+    evidence: String,
+) -> Result<
+    (
+        tollgate_dmo::Severity,
+        tollgate_dmo::rules::SubjectKind,
+        tollgate_dmo::rules::Evidence,
+    ),
+    StoreError,
+> {
+    let unreadable = |column: &str, e: String| StoreError::Database {
+        location: location.to_string(),
+        message: format!("finding {fingerprint} is not readable: its {column}: {e}"),
+    };
+    Ok((
+        severity.parse().map_err(|e| unreadable("severity", e))?,
+        kind.parse().map_err(|e| unreadable("subject_kind", e))?,
+        tollgate_dmo::rules::Evidence::from_json(evidence)
+            .map_err(|e| unreadable("evidence", e.to_string()))?,
+    ))
+}
+
 /// `url` without its password, for messages: `postgres://user@host/db`.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {

@@ -22,7 +22,7 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Transaction};
 use std::cell::RefCell;
 use tollgate_dmo::model::{EntityKind, Record};
-use tollgate_dmo::rules::{Evidence, Finding};
+use tollgate_dmo::rules::Finding;
 
 /// Each entry brings the schema from version `index` to `index + 1`. Version 1 is the SQLite
 /// schema at its version 10, in one step: Postgres stores start there. Text that orders or
@@ -244,34 +244,37 @@ impl PostgresStore {
                       subject_key COLLATE \"C\", fingerprint COLLATE \"C\""
         );
         let rows = self.with(|c| c.query(&sql, params))?;
-        Ok(rows
-            .iter()
-            .map(|r| StoredFinding {
-                finding: Finding {
-                    fingerprint: r.get(0),
-                    rule_id: r.get(1),
-                    severity: r
-                        .get::<_, &str>(2)
-                        .parse()
-                        .unwrap_or(tollgate_dmo::Severity::Warning),
-                    subject: tollgate_dmo::rules::Subject {
-                        kind: r
-                            .get::<_, &str>(3)
-                            .parse()
-                            .unwrap_or(tollgate_dmo::rules::SubjectKind::Record),
-                        key: r.get(4),
-                        connection: r.get(11),
-                        external_id: r.get(12),
+        rows.iter()
+            .map(|r| {
+                let fingerprint: String = r.get(0);
+                let (severity, kind, evidence) = crate::finding_parts(
+                    &self.location,
+                    &fingerprint,
+                    r.get(2),
+                    r.get(3),
+                    r.get(7),
+                )?;
+                Ok(StoredFinding {
+                    finding: Finding {
+                        fingerprint,
+                        rule_id: r.get(1),
+                        severity,
+                        subject: tollgate_dmo::rules::Subject {
+                            kind,
+                            key: r.get(4),
+                            connection: r.get(11),
+                            external_id: r.get(12),
+                        },
+                        title: r.get(5),
+                        message: r.get(6),
+                        evidence,
                     },
-                    title: r.get(5),
-                    message: r.get(6),
-                    evidence: Evidence::from_json(r.get(7)).unwrap_or_default(),
-                },
-                first_seen: r.get(8),
-                last_seen: r.get(9),
-                resolved_at: r.get(10),
+                    first_seen: r.get(8),
+                    last_seen: r.get(9),
+                    resolved_at: r.get(10),
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Run `work` with the client, off the async runtime's toes; errors name the database.

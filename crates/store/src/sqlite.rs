@@ -14,7 +14,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use tollgate_dmo::model::{EntityKind, Record};
-use tollgate_dmo::rules::{Evidence, Finding};
+use tollgate_dmo::rules::Finding;
 
 /// A severity as stored; anything else (a database edited by hand) reads as an error, so it is
 /// seen rather than lost.
@@ -608,6 +608,7 @@ impl SqliteStore {
         filter: &str,
         params: impl rusqlite::Params,
     ) -> Result<Vec<StoredFinding>, StoreError> {
+        let location = self.location.display().to_string();
         self.query(
             &format!(
                 "SELECT fingerprint, rule_id, severity, subject_kind, subject_key, title, message,
@@ -618,32 +619,41 @@ impl SqliteStore {
             ),
             params,
             |r| {
-                let severity: String = r.get(2)?;
-                let evidence: String = r.get(7)?;
-                Ok(StoredFinding {
+                let fingerprint: String = r.get(0)?;
+                let parts = crate::finding_parts(
+                    &location,
+                    &fingerprint,
+                    r.get_ref(2)?.as_str()?,
+                    r.get_ref(3)?.as_str()?,
+                    r.get(7)?,
+                );
+                let (severity, kind, evidence) = match parts {
+                    Ok(parts) => parts,
+                    Err(e) => return Ok(Err(e)),
+                };
+                Ok(Ok(StoredFinding {
                     finding: Finding {
-                        fingerprint: r.get(0)?,
+                        fingerprint,
                         rule_id: r.get(1)?,
-                        severity: severity.parse().unwrap_or(tollgate_dmo::Severity::Warning),
+                        severity,
                         subject: tollgate_dmo::rules::Subject {
-                            kind: r
-                                .get::<_, String>(3)?
-                                .parse()
-                                .unwrap_or(tollgate_dmo::rules::SubjectKind::Record),
+                            kind,
                             key: r.get(4)?,
                             connection: r.get(11)?,
                             external_id: r.get(12)?,
                         },
                         title: r.get(5)?,
                         message: r.get(6)?,
-                        evidence: Evidence::from_json(evidence).unwrap_or_default(),
+                        evidence,
                     },
                     first_seen: r.get(8)?,
                     last_seen: r.get(9)?,
                     resolved_at: r.get(10)?,
-                })
+                }))
             },
-        )
+        )?
+        .into_iter()
+        .collect()
     }
 
     /// The schema version of the open database.

@@ -21,6 +21,20 @@ impl Backend {
     pub(crate) fn open(&self) -> Box<dyn Store> {
         open(&self.url, std::path::Path::new("/")).unwrap_or_else(|e| panic!("{}: {e}", self.name))
     }
+
+    /// Run `sql` on the database behind Tollgate's back, as a hand edit or damage would.
+    fn execute(&self, sql: &str) {
+        match self.url.strip_prefix("sqlite://") {
+            Some(path) => {
+                rusqlite::Connection::open(path)
+                    .and_then(|c| c.execute_batch(sql))
+                    .unwrap();
+            }
+            None => ::postgres::Client::connect(&self.url, ::postgres::NoTls)
+                .and_then(|mut c| c.batch_execute(sql))
+                .unwrap(),
+        }
+    }
 }
 
 /// Run `test` once per backend.
@@ -903,5 +917,42 @@ fn a_record_or_finding_given_twice_in_one_write_counts_as_sqlite_counts_it() {
             .unwrap();
         assert_eq!((c.new, c.persisting), (1, 1), "{}", b.name);
         assert_eq!(s.findings(false).unwrap()[0].finding.message, "said again");
+    });
+}
+
+#[test]
+fn a_finding_stored_with_a_value_tollgate_never_writes_is_named_not_read_as_another() {
+    each_backend(|b| {
+        let mut s = b.open();
+        s.record_findings(
+            &[finding("f1", "A-1"), finding("f2", "A-2")],
+            "2026-11-01T00:00:00.000Z",
+        )
+        .unwrap();
+        for (column, damaged, was) in [
+            ("severity", "urgent", "warning"),
+            ("subject_kind", "epic", "initiative"),
+            ("evidence", "{\"hours\": 5", "{\"hours\":56}"),
+        ] {
+            b.execute(&format!(
+                "UPDATE findings SET {column} = '{damaged}' WHERE fingerprint = 'f2'"
+            ));
+            let e = s.findings(false).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("finding f2 is not readable: its {column}: ")),
+                "{}: {e}",
+                b.name
+            );
+            assert!(e.contains(&b.location), "{}: {e}", b.name);
+            b.execute(&format!(
+                "UPDATE findings SET {column} = '{was}' WHERE fingerprint = 'f2'"
+            ));
+        }
+        let findings = s.findings(false).unwrap();
+        assert_eq!(findings.len(), 2, "{}", b.name);
+        assert_eq!(
+            findings[1].finding.severity,
+            tollgate_dmo::Severity::Warning
+        );
     });
 }
