@@ -154,12 +154,22 @@ impl RunStatus {
             RunStatus::Interrupted => "interrupted",
         }
     }
-    fn parse(s: &str) -> RunStatus {
+    /// A run's stored status; a value Tollgate never writes (a damaged store, a hand edit) is
+    /// an error naming the run, never read as "running" (which would keep the connection
+    /// looking busy) or as any other status.
+    pub(crate) fn parse(location: &str, run: RunId, s: &str) -> Result<RunStatus, StoreError> {
         match s {
-            "ok" => RunStatus::Ok,
-            "failed" => RunStatus::Failed,
-            "interrupted" => RunStatus::Interrupted,
-            _ => RunStatus::Running,
+            "running" => Ok(RunStatus::Running),
+            "ok" => Ok(RunStatus::Ok),
+            "failed" => Ok(RunStatus::Failed),
+            "interrupted" => Ok(RunStatus::Interrupted),
+            other => Err(StoreError::Database {
+                location: location.to_string(),
+                message: format!(
+                    "run {run} is not readable: its status: {:?} is none of running, ok, failed, interrupted",
+                    other.chars().take(40).collect::<String>()
+                ),
+            }),
         }
     }
 }

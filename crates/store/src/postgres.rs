@@ -785,22 +785,24 @@ impl Store for PostgresStore {
                 &[&connection, &(limit.min(i64::MAX as usize) as i64)],
             )
         })?;
-        Ok(rows
-            .iter()
-            .map(|r| RunRecord {
-                id: r.get(0),
-                connection: r.get(1),
-                full: r.get::<_, i64>(2) != 0,
-                started_at: r.get(3),
-                finished_at: r.get(4),
-                status: RunStatus::parse(r.get(5)),
-                pages: r.get::<_, i64>(6) as u64,
-                records_written: r.get::<_, i64>(7) as u64,
-                records_deleted: r.get::<_, i64>(8) as u64,
-                diagnostics: r.get::<_, i64>(9) as u64,
-                error: r.get(10),
+        rows.iter()
+            .map(|r| {
+                let id = r.get(0);
+                Ok(RunRecord {
+                    id,
+                    connection: r.get(1),
+                    full: r.get::<_, i64>(2) != 0,
+                    started_at: r.get(3),
+                    finished_at: r.get(4),
+                    status: RunStatus::parse(&self.location, id, r.get(5))?,
+                    pages: r.get::<_, i64>(6) as u64,
+                    records_written: r.get::<_, i64>(7) as u64,
+                    records_deleted: r.get::<_, i64>(8) as u64,
+                    diagnostics: r.get::<_, i64>(9) as u64,
+                    error: r.get(10),
+                })
             })
-            .collect())
+            .collect()
     }
 
     fn current_diagnostics(&self) -> Result<Vec<(String, DiagnosticRecord)>, StoreError> {

@@ -1141,27 +1141,35 @@ impl Store for SqliteStore {
     }
 
     fn runs(&self, connection: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        let location = self.location.display().to_string();
         self.query(
             "SELECT id, connection, full, started_at, finished_at, status, pages,
                     records_written, records_deleted, diagnostics, error
              FROM runs WHERE (?1 IS NULL OR connection = ?1) ORDER BY id DESC LIMIT ?2",
             params![connection, limit as i64],
             |r| {
-                Ok(RunRecord {
-                    id: r.get(0)?,
+                let id = r.get(0)?;
+                let status = match RunStatus::parse(&location, id, r.get_ref(5)?.as_str()?) {
+                    Ok(status) => status,
+                    Err(e) => return Ok(Err(e)),
+                };
+                Ok(Ok(RunRecord {
+                    id,
                     connection: r.get(1)?,
                     full: r.get::<_, i64>(2)? != 0,
                     started_at: r.get(3)?,
                     finished_at: r.get(4)?,
-                    status: RunStatus::parse(&r.get::<_, String>(5)?),
+                    status,
                     pages: r.get::<_, i64>(6)? as u64,
                     records_written: r.get::<_, i64>(7)? as u64,
                     records_deleted: r.get::<_, i64>(8)? as u64,
                     diagnostics: r.get::<_, i64>(9)? as u64,
                     error: r.get(10)?,
-                })
+                }))
             },
-        )
+        )?
+        .into_iter()
+        .collect()
     }
 
     fn diagnostics(&self, run: RunId) -> Result<Vec<DiagnosticRecord>, StoreError> {

@@ -956,3 +956,27 @@ fn a_finding_stored_with_a_value_tollgate_never_writes_is_named_not_read_as_anot
         );
     });
 }
+
+#[test]
+fn a_run_stored_with_a_status_tollgate_never_writes_is_named_not_read_as_running() {
+    each_backend(|b| {
+        let mut s = b.open();
+        let run = s.begin_run("jira", true).unwrap();
+        s.finish_run(run, RunStatus::Ok, None).unwrap();
+        b.execute(&format!(
+            "UPDATE runs SET status = 'paused' WHERE id = {run}"
+        ));
+        let e = s.runs(Some("jira"), 10).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!(
+                "run {run} is not readable: its status: \"paused\""
+            )),
+            "{}: {e}",
+            b.name
+        );
+        assert!(e.contains(&b.location), "{}: {e}", b.name);
+        b.execute(&format!("UPDATE runs SET status = 'ok' WHERE id = {run}"));
+        let runs = s.runs(Some("jira"), 10).unwrap();
+        assert_eq!(runs[0].status, RunStatus::Ok, "{}", b.name);
+    });
+}

@@ -62,7 +62,9 @@ pub fn write_folder(
         let text = match ext {
             "html" => html(report),
             "md" => markdown(report),
-            _ => serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
+            // Never an empty file in silence: a report that cannot be written as JSON is
+            // this write's error.
+            _ => serde_json::to_string_pretty(report).map_err(std::io::Error::other)? + "\n",
         };
         let path = folder.join(format!("{stem}.{ext}"));
         tollgate_store::files::write_atomically(&path, text.as_bytes())?;
@@ -82,7 +84,7 @@ pub fn write_tables(
     let mut written = Vec::new();
     for t in &report.tables {
         let path = dir.join(format!("{}.csv", t.name));
-        tollgate_store::files::write_atomically(&path, csv(t).as_bytes())?;
+        tollgate_store::files::write_atomically(&path, csv(t)?.as_bytes())?;
         written.push(path);
     }
     Ok(written)

@@ -242,18 +242,26 @@ fn keep_numbers_whole(text: &str) -> String {
         .collect()
 }
 
-/// One table as CSV.
-pub fn csv(table: &Table) -> String {
+/// One table as CSV. A row whose cells do not match the columns is an error naming the table
+/// and the row, never a row left out of the file in silence.
+pub fn csv(table: &Table) -> std::io::Result<String> {
     let mut w = ::csv::Writer::from_writer(Vec::new());
-    let _ = w.write_record(&table.columns);
-    for r in &table.rows {
-        let _ = w.write_record(r.iter().enumerate().map(|(i, c)| {
+    let failed = |row: usize, e: ::csv::Error| {
+        std::io::Error::other(format!("table {}, row {row}: {e}", table.name))
+    };
+    w.write_record(&table.columns).map_err(|e| failed(0, e))?;
+    for (n, r) in table.rows.iter().enumerate() {
+        w.write_record(r.iter().enumerate().map(|(i, c)| {
             table
                 .plain_cell(i, c)
                 .unwrap_or_else(|| spreadsheet_safe(c).into_owned())
-        }));
+        }))
+        .map_err(|e| failed(n + 1, e))?;
     }
-    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    let bytes = w
+        .into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    String::from_utf8(bytes).map_err(std::io::Error::other)
 }
 
 #[cfg(test)]
@@ -325,6 +333,17 @@ mod tests {
         }
         let e = write_html(&pack(), &mut Full(0)).unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::StorageFull);
+    }
+
+    #[test]
+    fn a_table_as_csv_has_every_row_or_says_which_one_it_cannot_write() {
+        let mut table = pack().tables.remove(0);
+        let text = csv(&table).unwrap();
+        assert_eq!(text.lines().count(), 4, "the header and three rows: {text}");
+        assert!(text.starts_with("initiative,title,link,cost\n"));
+        table.rows[1].pop();
+        let e = csv(&table).unwrap_err().to_string();
+        assert!(e.starts_with("table roadmap, row 2: "), "{e}");
     }
 
     #[test]
