@@ -6,7 +6,7 @@
 //!   and called by both faces.
 //! - **The bottom**: [`app`] (the loaded config, runtime and plugins), [`config`], [`error`]
 //!   (an error with a kind, mapped to an exit code or a status only by the faces),
-//!   [`schedule`], [`clock`], [`plugins`] (binding a connection to its plugin), [`schema`],
+//!   [`schedule`], [`clock`], [`memory`], [`plugins`] (binding a connection to its plugin), [`schema`],
 //!   [`logging`].
 //!
 //! Below all of them are the library crates: `tollgate-runtime` (the one crate with
@@ -28,6 +28,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod lease;
 pub mod logging;
+pub mod memory;
 pub mod plugins;
 pub mod publish;
 pub mod report;

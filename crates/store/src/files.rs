@@ -48,11 +48,29 @@ pub fn touch_private(path: &Path) -> std::io::Result<()> {
 /// name is the file's own plus this process and a counter (`.NAME.PID.N.tmp`), so two writers
 /// (a job and an API call) never share one.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomically_with(path, |out| out.write_all(bytes))
+}
+
+/// [`write_atomically`] what `write` writes, through a buffer, as it is made: a file of many
+/// megabytes need not be held whole first. An error of `write` leaves `path` as it was.
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let tmp = path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()));
-    let written = write_private(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    let written = private_options()
+        .open(&tmp)
+        .and_then(|file| {
+            let mut out = std::io::BufWriter::new(file);
+            write(&mut out)?;
+            out.into_inner()
+                .map_err(std::io::IntoInnerError::into_error)?;
+            Ok(())
+        })
+        .and_then(|()| std::fs::rename(&tmp, path));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
@@ -141,6 +159,33 @@ mod tests {
                 "steering-2026-11-27.html".to_string()
             ]
         );
+    }
+
+    #[test]
+    fn a_file_written_as_it_is_made_replaces_the_old_one_only_when_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("steering.html");
+        std::fs::write(&file, b"last night's").unwrap();
+        let e = write_atomically_with(&file, |out| {
+            out.write_all(b"half a page")?;
+            Err(std::io::Error::from(std::io::ErrorKind::StorageFull))
+        })
+        .unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::StorageFull);
+        assert_eq!(std::fs::read(&file).unwrap(), b"last night's");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left behind"
+        );
+        write_atomically_with(&file, |out| {
+            for _ in 0..10_000 {
+                out.write_all(b"0123456789")?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(std::fs::read(&file).unwrap().len(), 100_000);
     }
 
     #[cfg(unix)]

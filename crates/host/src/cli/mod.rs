@@ -336,9 +336,9 @@ pub fn main() -> std::process::ExitCode {
     stdout_failure_is_an_error();
     if matches!(
         cli.command,
-        Command::Check { .. } | Command::Report { .. } | Command::Sync { .. }
+        Command::Check { .. } | Command::Report { .. } | Command::Sync { .. } | Command::Run
     ) {
-        one_allocator_arena();
+        crate::memory::one_allocator_arena();
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -380,23 +380,6 @@ fn stdout_failure_is_an_error() {
         }
         default(info)
     }));
-}
-
-/// One heap for all of the process's threads. `check` and `report` hold the whole portfolio
-/// while the rules run side by side on other threads; glibc's allocator gives threads heaps
-/// of their own (arenas), and what one thread's findings free is not reused by another's:
-/// at 10,000 initiatives that was 4-8 MiB of `check`'s peak memory of ~100 (BENCHMARKS.md).
-/// `sync` parses pages on the runtime's threads and writes them on the store's: its own
-/// heap per thread held ~11 MiB of a full sync's peak of ~100 MiB at 10,000 epics. None of
-/// them took measurably longer on one heap. Elsewhere (musl, other systems) the allocator is
-/// left as it is.
-fn one_allocator_arena() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: `mallopt` sets one of the allocator's parameters; it is called before this
-    // process starts its other threads, and a refusal (0) leaves the default.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-    }
 }
 
 /// Run a parsed command line.
@@ -1258,7 +1241,7 @@ fn report(
                     serde_json::to_writer_pretty(&mut *w, &pack)?;
                     w.write_all(b"\n")?;
                 }
-                _ => w.write_all(crate::report::markdown(&pack).as_bytes())?,
+                _ => crate::report::write_markdown(&pack, w)?,
             }
             w.flush()
         };

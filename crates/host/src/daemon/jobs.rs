@@ -53,6 +53,9 @@ impl Daemon {
                 }
             }
             self.emit(JobEvent::Finished { job, outcome });
+            // The portfolio and the findings the steps held are freed: hand their pages back
+            // rather than keep them resident until the next job.
+            crate::memory::give_back_freed();
             outcome
         }
         .instrument(span)

@@ -197,6 +197,12 @@ pub(super) fn persons_withheld() -> Response {
 /// Run `work` (store reads, HTML rendering) on the blocking pool, off the async workers that
 /// answer /healthz.
 pub(super) async fn blocking(work: impl FnOnce() -> Response + Send + 'static) -> Response {
+    let work = move || {
+        let response = work();
+        // A page built from the whole store (the dashboard reads the portfolio) freed it.
+        crate::memory::give_back_freed();
+        response
+    };
     match tokio::task::spawn_blocking(work).await {
         Ok(r) => r,
         Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),

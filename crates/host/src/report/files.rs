@@ -57,17 +57,18 @@ pub fn write_folder(
     tollgate_store::files::create_private_dir_all(folder)?;
     tollgate_store::files::remove_stale_temporaries(folder);
     let mut written = Vec::new();
-    // One text at a time: at 10,000 initiatives each is ~25 MB.
+    // Each written as it is made: at 10,000 initiatives each is ~25 MB, which the daemon's
+    // report step held whole on top of the pack.
     for ext in ["html", "md", "json"] {
-        let text = match ext {
-            "html" => html(report),
-            "md" => markdown(report),
-            // Never an empty file in silence: a report that cannot be written as JSON is
-            // this write's error.
-            _ => serde_json::to_string_pretty(report).map_err(std::io::Error::other)? + "\n",
-        };
         let path = folder.join(format!("{stem}.{ext}"));
-        tollgate_store::files::write_atomically(&path, text.as_bytes())?;
+        tollgate_store::files::write_atomically_with(&path, |out| match ext {
+            "html" => write_html(report, out),
+            "md" => write_markdown(report, out),
+            _ => {
+                serde_json::to_writer_pretty(&mut *out, report)?;
+                out.write_all(b"\n")
+            }
+        })?;
         written.push(path);
     }
     written.extend(write_tables(report, &csv_dir)?);
@@ -84,7 +85,7 @@ pub fn write_tables(
     let mut written = Vec::new();
     for t in &report.tables {
         let path = dir.join(format!("{}.csv", t.name));
-        tollgate_store::files::write_atomically(&path, csv(t)?.as_bytes())?;
+        tollgate_store::files::write_atomically_with(&path, |out| write_csv(t, out))?;
         written.push(path);
     }
     Ok(written)

@@ -6,7 +6,20 @@ use super::*;
 
 /// The pack as Markdown.
 pub fn markdown(pack: &Report) -> String {
-    let mut out = format!(
+    let mut out = String::new();
+    // Writing to a `String` cannot fail.
+    let _ = write_markdown_page(pack, &mut out);
+    out
+}
+
+/// The pack as Markdown, written to `out` as it is made (see [`write_html`]).
+pub fn write_markdown(pack: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    onto_io(out, |adapter| write_markdown_page(pack, adapter))
+}
+
+fn write_markdown_page(pack: &Report, out: &mut impl std::fmt::Write) -> std::fmt::Result {
+    write!(
+        out,
         "# {}\n\n{}Next steering: {}.{}\n",
         pack.title,
         pack.stale
@@ -18,27 +31,31 @@ pub fn markdown(pack: &Report) -> String {
             .as_ref()
             .map(|p| format!(" Previous pack: {p}."))
             .unwrap_or_default()
-    );
+    )?;
     if let Some(note) = &pack.officer_note {
-        out.push_str(&format!("\n## Officer's note\n\n{}\n", md_text(note)));
+        write!(out, "\n## Officer's note\n\n{}\n", md_text(note))?;
     }
     for t in &pack.tables {
-        out.push_str(&format!("\n## {}\n\n{}\n\n", t.title, md_text(&t.note)));
+        write!(out, "\n## {}\n\n{}\n\n", t.title, md_text(&t.note))?;
         if t.rows.is_empty() {
-            out.push_str("None.\n");
+            out.write_str("None.\n")?;
             continue;
         }
-        out.push_str(&format!(
+        write!(
+            out,
             "| {} |\n|{}\n",
             t.columns.join(" | "),
             "---|".repeat(t.columns.len())
-        ));
+        )?;
         for r in &t.rows {
-            let cells: Vec<String> = r.iter().map(|c| md_text(c).replace('\n', "<br>")).collect();
-            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+            out.write_str("|")?;
+            for c in r {
+                write!(out, " {} |", md_text(c).replace('\n', "<br>"))?;
+            }
+            out.write_str("\n")?;
         }
     }
-    out
+    Ok(())
 }
 
 /// Text from the trackers and files as Markdown that shows it and does nothing else: no HTML
@@ -108,26 +125,37 @@ pub fn html_page(pack: &Report, initiative_links: Option<&str>, nav: &str) -> St
 /// The pack as one self-contained HTML file, written to `out` as it is made: at 10,000
 /// initiatives the page is ~25 MB, which `html` would hold whole on top of the pack.
 pub fn write_html(pack: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    /// `fmt::Write` onto an `io::Write`, keeping the I/O error `fmt::Error` cannot carry.
-    struct Adapter<'a> {
-        out: &'a mut dyn std::io::Write,
-        error: Option<std::io::Error>,
-    }
-    impl std::fmt::Write for Adapter<'_> {
-        fn write_str(&mut self, s: &str) -> std::fmt::Result {
-            self.out.write_all(s.as_bytes()).map_err(|e| {
-                self.error = Some(e);
-                std::fmt::Error
-            })
-        }
-    }
+    onto_io(out, |adapter| write_html_page(pack, None, "", adapter))
+}
+
+/// Run `write` with a `fmt::Write` onto `out`, keeping the I/O error `fmt::Error` cannot
+/// carry.
+fn onto_io(
+    out: &mut dyn std::io::Write,
+    write: impl FnOnce(&mut Adapter<'_>) -> std::fmt::Result,
+) -> std::io::Result<()> {
     let mut adapter = Adapter { out, error: None };
-    write_html_page(pack, None, "", &mut adapter).map_err(|_| {
+    write(&mut adapter).map_err(|_| {
         adapter
             .error
             .take()
-            .unwrap_or_else(|| std::io::Error::other("formatting the page failed"))
+            .unwrap_or_else(|| std::io::Error::other("formatting the report failed"))
     })
+}
+
+/// `fmt::Write` onto an `io::Write` (see [`onto_io`]).
+struct Adapter<'a> {
+    out: &'a mut dyn std::io::Write,
+    error: Option<std::io::Error>,
+}
+
+impl std::fmt::Write for Adapter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.out.write_all(s.as_bytes()).map_err(|e| {
+            self.error = Some(e);
+            std::fmt::Error
+        })
+    }
 }
 
 /// The pack as HTML onto `out` (see [`html_page`]).
@@ -245,9 +273,21 @@ fn keep_numbers_whole(text: &str) -> String {
 /// One table as CSV. A row whose cells do not match the columns is an error naming the table
 /// and the row, never a row left out of the file in silence.
 pub fn csv(table: &Table) -> std::io::Result<String> {
-    let mut w = ::csv::Writer::from_writer(Vec::new());
+    let mut bytes = Vec::new();
+    write_csv(table, &mut bytes)?;
+    String::from_utf8(bytes).map_err(std::io::Error::other)
+}
+
+/// [`csv`] written to `out` as it is made.
+pub fn write_csv(table: &Table, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut w = ::csv::Writer::from_writer(out);
+    // The writer's own error (a full disk) as it is; a row of the wrong length named.
     let failed = |row: usize, e: ::csv::Error| {
-        std::io::Error::other(format!("table {}, row {row}: {e}", table.name))
+        let text = e.to_string();
+        match e.into_kind() {
+            ::csv::ErrorKind::Io(e) => e,
+            _ => std::io::Error::other(format!("table {}, row {row}: {text}", table.name)),
+        }
     };
     w.write_record(&table.columns).map_err(|e| failed(0, e))?;
     for (n, r) in table.rows.iter().enumerate() {
@@ -258,10 +298,7 @@ pub fn csv(table: &Table) -> std::io::Result<String> {
         }))
         .map_err(|e| failed(n + 1, e))?;
     }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    String::from_utf8(bytes).map_err(std::io::Error::other)
+    w.flush()
 }
 
 #[cfg(test)]
