@@ -33,11 +33,23 @@ impl Daemon {
                     tracing::warn!(step = ?step, "step left out: the sync failed, so the data may be old or partial ([reports] when_stale = \"skip\")");
                     continue;
                 }
+                // Check and report read the whole store: they take their turn with the
+                // pages built from it (`server::building`), so that a job and a dashboard
+                // never hold two portfolios at once.
                 let result = match step {
                     JobStep::Sync => self.sync_step(connection).await,
-                    JobStep::Check => self.check_step(),
+                    JobStep::Check | JobStep::Report => {
+                        let Ok(_turn) = self.builds.clone().acquire_owned().await else {
+                            outcome = JobOutcome::Stopped;
+                            break;
+                        };
+                        if *step == JobStep::Check {
+                            self.check_step()
+                        } else {
+                            self.report_step()
+                        }
+                    }
                     JobStep::Publish => self.publish_step(connection).await,
-                    JobStep::Report => self.report_step(),
                 };
                 match result {
                     Ok(StepEnd::Done) => {}

@@ -201,6 +201,36 @@ mod tests {
         assert!(set.claim("jira").is_some());
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pages_built_from_the_whole_store_take_their_turn() {
+        use std::sync::atomic::AtomicUsize;
+        let turns = Arc::new(tokio::sync::Semaphore::new(1));
+        let inside = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let pages = (0..4).map(|_| {
+            let (turns, inside, most) = (turns.clone(), inside.clone(), most.clone());
+            tokio::spawn(async move {
+                building(&turns, move || {
+                    let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(50));
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                    StatusCode::OK.into_response()
+                })
+                .await
+                .status()
+            })
+        });
+        for page in pages.collect::<Vec<_>>() {
+            assert_eq!(page.await.unwrap(), StatusCode::OK, "every page is served");
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 1, "one build at a time");
+        // Closed (the daemon stopping): a waiting page is told so, not left waiting.
+        turns.close();
+        let refused = building(&turns, || StatusCode::OK.into_response()).await;
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
     #[test]
     fn tokens_come_as_bearer_or_as_the_password_of_basic_auth() {
         use base64::Engine as _;

@@ -22,7 +22,8 @@ pub(super) async fn live_report(
     + Send
     + 'static,
 ) -> Response {
-    blocking(move || {
+    let builds = d.builds.clone();
+    building(&builds, move || {
         let store = match store_of(&d) {
             Ok(s) => s,
             Err(r) => return r,
@@ -61,7 +62,8 @@ pub(super) async fn dashboard(
             );
         }
     };
-    blocking(move || {
+    let builds = d.builds.clone();
+    building(&builds, move || {
         let store = match store_of(&d) {
             Ok(s) => s,
             Err(r) => return r,
@@ -187,7 +189,7 @@ pub(super) async fn initiative_page(
     State(d): State<Arc<Daemon>>,
     Path(key): Path<String>,
 ) -> Response {
-    blocking(move || initiative_page_now(&d, &key)).await
+    building(&d.builds.clone(), move || initiative_page_now(&d, &key)).await
 }
 
 pub(super) fn initiative_page_now(d: &Daemon, key: &str) -> Response {

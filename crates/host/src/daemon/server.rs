@@ -209,6 +209,22 @@ pub(super) async fn blocking(work: impl FnOnce() -> Response + Send + 'static) -
     }
 }
 
+/// [`blocking`] for work that reads the whole store (the portfolio, every finding): one such
+/// build runs at a time (a job's check and report steps included) and the others wait their
+/// turn. With no bound, four dashboards built side by side at 10,000 initiatives took
+/// 780-860 MiB, and the daemon's `max_connections` requests at once could take all the
+/// machine's memory; one at a time they peak at 230-240 MiB and each page still takes the
+/// 3 s it takes alone (BENCHMARKS.md, "The daemon's memory").
+pub(super) async fn building(
+    turns: &Arc<tokio::sync::Semaphore>,
+    work: impl FnOnce() -> Response + Send + 'static,
+) -> Response {
+    let Ok(_turn) = turns.clone().acquire_owned().await else {
+        return json_error(StatusCode::SERVICE_UNAVAILABLE, "stopping");
+    };
+    blocking(work).await
+}
+
 /// The answer to a failed request: a usage error is the asker's (400), anything else the
 /// service's (500). The only place an error's kind becomes an HTTP status.
 pub(super) fn error_response(e: &crate::error::Error) -> Response {

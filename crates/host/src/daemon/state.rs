@@ -49,6 +49,11 @@ pub struct Daemon {
     pub(super) started: Instant,
     /// This instance's name in the store's claims (`daemon.instance`).
     pub(super) instance: String,
+    /// The turn to read the whole store: one page, API answer, check or report at a time.
+    /// Each holds the portfolio and the findings (~180 MiB at 10,000 initiatives), so the
+    /// others wait their turn instead of each taking that much beside the others (see
+    /// [`super::server::building`]).
+    pub(super) builds: Arc<tokio::sync::Semaphore>,
 }
 
 impl Daemon {
@@ -81,6 +86,7 @@ impl Daemon {
             stop: crate::sync::Stop::default(),
             started: Instant::now(),
             instance,
+            builds: Arc::new(tokio::sync::Semaphore::new(1)),
         })
     }
 
