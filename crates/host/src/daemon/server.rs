@@ -197,12 +197,6 @@ pub(super) fn persons_withheld() -> Response {
 /// Run `work` (store reads, HTML rendering) on the blocking pool, off the async workers that
 /// answer /healthz.
 pub(super) async fn blocking(work: impl FnOnce() -> Response + Send + 'static) -> Response {
-    let work = move || {
-        let response = work();
-        // A page built from the whole store (the dashboard reads the portfolio) freed it.
-        crate::memory::give_back_freed();
-        response
-    };
     match tokio::task::spawn_blocking(work).await {
         Ok(r) => r,
         Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
@@ -222,7 +216,14 @@ pub(super) async fn building(
     let Ok(_turn) = turns.clone().acquire_owned().await else {
         return json_error(StatusCode::SERVICE_UNAVAILABLE, "stopping");
     };
-    blocking(work).await
+    blocking(move || {
+        let response = work();
+        // The portfolio and the findings it read are freed: hand their pages back (not
+        // after the light answers, /readyz say, which free next to nothing).
+        crate::memory::give_back_freed();
+        response
+    })
+    .await
 }
 
 /// The answer to a failed request: a usage error is the asker's (400), anything else the
