@@ -84,6 +84,8 @@ pub(super) async fn dashboard(
                 let keys = filter.select(&p, &open);
                 filter.apply(&mut report, &keys);
                 let top = format!("{NAV}{}", filter.form(&p, keys.len()));
+                // Not held while the page's ~25 MB are written (10,000 initiatives).
+                drop((p, open, keys));
                 html_response(
                     StatusCode::OK,
                     crate::report::html_page(&report, Some("/initiatives/"), &top),

@@ -207,7 +207,7 @@ pub(super) async fn blocking(work: impl FnOnce() -> Response + Send + 'static) -
 /// build runs at a time (a job's check and report steps included) and the others wait their
 /// turn. With no bound, four dashboards built side by side at 10,000 initiatives took
 /// 780-860 MiB, and the daemon's `max_connections` requests at once could take all the
-/// machine's memory; one at a time they peak at 230-240 MiB and each page still takes the
+/// machine's memory; one at a time they peak at ~200 MiB and each page still takes the
 /// 3 s it takes alone (BENCHMARKS.md, "The daemon's memory").
 pub(super) async fn building(
     turns: &Arc<tokio::sync::Semaphore>,
