@@ -83,7 +83,7 @@ pub(super) fn records_of(
 }
 
 pub(super) async fn initiatives(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
-    building(&d.builds.clone(), move || initiatives_now(&d, &q)).await
+    building(d.builds.clone(), move || initiatives_now(&d, &q)).await
 }
 
 pub(super) fn initiatives_now(d: &Daemon, q: &BTreeMap<String, String>) -> Response {
@@ -115,7 +115,7 @@ pub(super) fn initiatives_now(d: &Daemon, q: &BTreeMap<String, String>) -> Respo
 }
 
 pub(super) async fn findings(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
-    building(&d.builds.clone(), move || findings_now(&d, &q)).await
+    building(d.builds.clone(), move || findings_now(&d, &q)).await
 }
 
 pub(super) fn findings_now(d: &Daemon, q: &BTreeMap<String, String>) -> Response {

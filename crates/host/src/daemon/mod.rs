@@ -210,7 +210,7 @@ mod tests {
         let pages = (0..4).map(|_| {
             let (turns, inside, most) = (turns.clone(), inside.clone(), most.clone());
             tokio::spawn(async move {
-                building(&turns, move || {
+                building(turns, move || {
                     let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
                     most.fetch_max(now, Ordering::SeqCst);
                     std::thread::sleep(Duration::from_millis(50));
@@ -227,7 +227,7 @@ mod tests {
         assert_eq!(most.load(Ordering::SeqCst), 1, "one build at a time");
         // Closed (the daemon stopping): a waiting page is told so, not left waiting.
         turns.close();
-        let refused = building(&turns, || StatusCode::OK.into_response()).await;
+        let refused = building(turns.clone(), || StatusCode::OK.into_response()).await;
         assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
     }
 

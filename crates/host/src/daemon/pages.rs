@@ -22,8 +22,7 @@ pub(super) async fn live_report(
     + Send
     + 'static,
 ) -> Response {
-    let builds = d.builds.clone();
-    building(&builds, move || {
+    building(d.builds.clone(), move || {
         let store = match store_of(&d) {
             Ok(s) => s,
             Err(r) => return r,
@@ -62,8 +61,7 @@ pub(super) async fn dashboard(
             );
         }
     };
-    let builds = d.builds.clone();
-    building(&builds, move || {
+    building(d.builds.clone(), move || {
         let store = match store_of(&d) {
             Ok(s) => s,
             Err(r) => return r,
@@ -191,7 +189,7 @@ pub(super) async fn initiative_page(
     State(d): State<Arc<Daemon>>,
     Path(key): Path<String>,
 ) -> Response {
-    building(&d.builds.clone(), move || initiative_page_now(&d, &key)).await
+    building(d.builds.clone(), move || initiative_page_now(&d, &key)).await
 }
 
 pub(super) fn initiative_page_now(d: &Daemon, key: &str) -> Response {

@@ -210,10 +210,10 @@ pub(super) async fn blocking(work: impl FnOnce() -> Response + Send + 'static) -
 /// machine's memory; one at a time they peak at ~200 MiB and each page still takes the
 /// 3 s it takes alone (BENCHMARKS.md, "The daemon's memory").
 pub(super) async fn building(
-    turns: &Arc<tokio::sync::Semaphore>,
+    turns: Arc<tokio::sync::Semaphore>,
     work: impl FnOnce() -> Response + Send + 'static,
 ) -> Response {
-    let Ok(_turn) = turns.clone().acquire_owned().await else {
+    let Ok(_turn) = turns.acquire_owned().await else {
         return json_error(StatusCode::SERVICE_UNAVAILABLE, "stopping");
     };
     blocking(move || {
