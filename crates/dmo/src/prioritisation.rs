@@ -8,9 +8,9 @@
 
 use crate::calendar::{date_of, day_number};
 use crate::model::{Allocation, Initiative};
+use crate::rules::Portfolio;
 use crate::rules::catalogue::is_stopped;
 use crate::rules::portfolio::gate_number;
-use crate::rules::{Finding, Portfolio};
 use crate::{Severity, finance};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -334,6 +334,22 @@ pub struct Proposal {
     pub tie: Option<String>,
 }
 
+/// An open finding as [`propose`] weighs it: what it is about, how serious, and the rule that
+/// found it (named in the reasons).
+#[derive(Debug, Clone, Copy)]
+pub struct FindingRef<'a> {
+    /// The kind of what it is about.
+    pub kind: crate::rules::SubjectKind,
+    /// The key of what it is about.
+    pub key: &'a str,
+    /// Its severity.
+    pub severity: Severity,
+    /// The rule's id.
+    pub rule_id: &'a str,
+    /// The rule's title.
+    pub title: &'a str,
+}
+
 /// The proposals: the open portfolio (not done, not stopped) ranked by `scoring` (unscored
 /// last), with the capacity line (in FTE) they were held against. Equal scores are ranked by
 /// the cost of delay (higher first, none last), then by the age of the demand (created
@@ -341,7 +357,7 @@ pub struct Proposal {
 /// severity error or worse about an initiative keep it back.
 pub fn propose(
     p: &Portfolio,
-    open: &[&Finding],
+    open: &[FindingRef<'_>],
     today: i64,
     scoring: Scoring,
     line: f64,
@@ -357,11 +373,10 @@ pub fn propose(
                     .map(|f| format!("dependency on {}: {f}", d.to_key)),
             );
     }
-    let mut serious: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    let mut serious: BTreeMap<&str, Vec<&FindingRef>> = BTreeMap::new();
     for f in open {
-        if f.subject.kind == crate::rules::SubjectKind::Initiative && f.severity >= Severity::Error
-        {
-            serious.entry(f.subject.key.as_str()).or_default().push(f);
+        if f.kind == crate::rules::SubjectKind::Initiative && f.severity >= Severity::Error {
+            serious.entry(f.key).or_default().push(f);
         }
     }
     let mut ranked: Vec<(&str, Option<f64>)> = p

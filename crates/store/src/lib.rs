@@ -573,6 +573,11 @@ pub trait Store: Send {
     /// Findings, open only or with the resolved ones.
     fn findings(&self, include_resolved: bool) -> Result<Vec<StoredFinding>, StoreError>;
 
+    /// The open findings handed to `each` one at a time, in the order of [`Store::findings`]:
+    /// for a reader that keeps only part of each (a report keeps a fifth of a finding's
+    /// memory; at 10,000 initiatives the 44,000 open findings whole took 28 MB).
+    fn each_open_finding(&self, each: &mut dyn FnMut(StoredFinding)) -> Result<(), StoreError>;
+
     /// The findings resolved after `after` (a time as the store writes them, `resolved_at >
     /// after` compared as text), in the order of [`Store::findings`]: what was resolved since
     /// a point in time, without reading every finding ever resolved (they are kept, so that

@@ -235,6 +235,18 @@ impl PostgresStore {
         filter: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<StoredFinding>, StoreError> {
+        let mut all = Vec::new();
+        self.each_finding_where(filter, params, &mut |f| all.push(f))?;
+        Ok(all)
+    }
+
+    /// [`Self::findings_where`], each finding handed to `each` as it is made from its row.
+    fn each_finding_where(
+        &self,
+        filter: &str,
+        params: &[&(dyn ToSql + Sync)],
+        each: &mut dyn FnMut(StoredFinding),
+    ) -> Result<(), StoreError> {
         let sql = format!(
             "SELECT fingerprint, rule_id, severity, subject_kind, subject_key, title, message,
                     evidence, first_seen, last_seen, resolved_at, subject_connection,
@@ -244,37 +256,31 @@ impl PostgresStore {
                       subject_key COLLATE \"C\", fingerprint COLLATE \"C\""
         );
         let rows = self.with(|c| c.query(&sql, params))?;
-        rows.iter()
-            .map(|r| {
-                let fingerprint: String = r.get(0);
-                let (severity, kind, evidence) = crate::finding_parts(
-                    &self.location,
-                    &fingerprint,
-                    r.get(2),
-                    r.get(3),
-                    r.get(7),
-                )?;
-                Ok(StoredFinding {
-                    finding: Finding {
-                        fingerprint,
-                        rule_id: r.get(1),
-                        severity,
-                        subject: tollgate_dmo::rules::Subject {
-                            kind,
-                            key: r.get(4),
-                            connection: r.get(11),
-                            external_id: r.get(12),
-                        },
-                        title: r.get(5),
-                        message: r.get(6),
-                        evidence,
+        for r in &rows {
+            let fingerprint: String = r.get(0);
+            let (severity, kind, evidence) =
+                crate::finding_parts(&self.location, &fingerprint, r.get(2), r.get(3), r.get(7))?;
+            each(StoredFinding {
+                finding: Finding {
+                    fingerprint,
+                    rule_id: r.get(1),
+                    severity,
+                    subject: tollgate_dmo::rules::Subject {
+                        kind,
+                        key: r.get(4),
+                        connection: r.get(11),
+                        external_id: r.get(12),
                     },
-                    first_seen: r.get(8),
-                    last_seen: r.get(9),
-                    resolved_at: r.get(10),
-                })
-            })
-            .collect()
+                    title: r.get(5),
+                    message: r.get(6),
+                    evidence,
+                },
+                first_seen: r.get(8),
+                last_seen: r.get(9),
+                resolved_at: r.get(10),
+            });
+        }
+        Ok(())
     }
 
     /// Run `work` with the client, off the async runtime's toes; errors name the database.
@@ -858,6 +864,12 @@ impl Store for PostgresStore {
 
     fn findings(&self, include_resolved: bool) -> Result<Vec<StoredFinding>, StoreError> {
         self.findings_where("$1 OR resolved_at IS NULL", &[&include_resolved])
+    }
+
+    fn each_open_finding(&self, each: &mut dyn FnMut(StoredFinding)) -> Result<(), StoreError> {
+        // The rows come whole from the server (as for `findings`), but each finding is made
+        // only as it is handed out.
+        self.each_finding_where("resolved_at IS NULL", &[], each)
     }
 
     fn findings_resolved_after(&self, after: &str) -> Result<Vec<StoredFinding>, StoreError> {

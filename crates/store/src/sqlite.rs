@@ -608,17 +608,32 @@ impl SqliteStore {
         filter: &str,
         params: impl rusqlite::Params,
     ) -> Result<Vec<StoredFinding>, StoreError> {
+        let mut all = Vec::new();
+        self.each_finding_where(filter, params, &mut |f| all.push(f))?;
+        Ok(all)
+    }
+
+    /// [`Self::findings_where`], each finding handed to `each` as its row is read.
+    fn each_finding_where(
+        &self,
+        filter: &str,
+        params: impl rusqlite::Params,
+        each: &mut dyn FnMut(StoredFinding),
+    ) -> Result<(), StoreError> {
         let location = self.location.display().to_string();
-        self.query(
-            &format!(
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
                 "SELECT fingerprint, rule_id, severity, subject_kind, subject_key, title, message,
                         evidence, first_seen, last_seen, resolved_at, subject_connection,
                         subject_external_id
                  FROM findings WHERE {filter}
                  ORDER BY rule_id, subject_kind, subject_key, fingerprint"
-            ),
-            params,
-            |r| {
+            ))
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query(params).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let read = || -> rusqlite::Result<Result<StoredFinding, StoreError>> {
                 let fingerprint: String = r.get(0)?;
                 let parts = crate::finding_parts(
                     &location,
@@ -650,10 +665,10 @@ impl SqliteStore {
                     last_seen: r.get(9)?,
                     resolved_at: r.get(10)?,
                 }))
-            },
-        )?
-        .into_iter()
-        .collect()
+            };
+            each(read().map_err(|e| self.err(e))??);
+        }
+        Ok(())
     }
 
     /// The schema version of the open database.
@@ -1358,6 +1373,10 @@ impl Store for SqliteStore {
 
     fn findings(&self, include_resolved: bool) -> Result<Vec<StoredFinding>, StoreError> {
         self.findings_where("?1 OR resolved_at IS NULL", params![include_resolved])
+    }
+
+    fn each_open_finding(&self, each: &mut dyn FnMut(StoredFinding)) -> Result<(), StoreError> {
+        self.each_finding_where("resolved_at IS NULL", [], each)
     }
 
     fn findings_resolved_after(&self, after: &str) -> Result<Vec<StoredFinding>, StoreError> {

@@ -278,6 +278,42 @@ fn findings_resolved_after_a_time_are_read_without_the_older_ones() {
 }
 
 #[test]
+fn the_open_findings_come_one_at_a_time_as_the_list_of_them_does() {
+    each_backend(|b| {
+        let mut s = b.open();
+        let all = [
+            finding("f3", "A-3"),
+            finding("f1", "A-1"),
+            finding("f2", "A-2"),
+        ];
+        s.record_findings(&all, "2026-11-01T00:00:00.000Z").unwrap();
+        // f1 resolves: it is not handed out.
+        s.record_findings(
+            &[all[0].clone(), all[2].clone()],
+            "2026-11-02T00:00:00.000Z",
+        )
+        .unwrap();
+        let mut one_by_one = Vec::new();
+        s.each_open_finding(&mut |f| one_by_one.push(f)).unwrap();
+        assert_eq!(one_by_one, s.findings(false).unwrap(), "{}", b.name);
+        let read: Vec<_> = one_by_one
+            .iter()
+            .map(|f| (f.finding.fingerprint.as_str(), f.first_seen.as_str()))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("f2", "2026-11-01T00:00:00.000Z"),
+                ("f3", "2026-11-01T00:00:00.000Z")
+            ],
+            "{}: open only, in subject order, each whole",
+            b.name
+        );
+        assert_eq!(one_by_one[0].finding, finding("f2", "A-2"), "{}", b.name);
+    });
+}
+
+#[test]
 fn jobs_and_reports_are_remembered() {
     each_backend(|b| {
         let mut s = b.open();

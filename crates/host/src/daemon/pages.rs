@@ -71,7 +71,7 @@ pub(super) async fn dashboard(
         let built = crate::check::portfolio(store.as_ref()).and_then(|p| {
             let report =
                 crate::report::build_steering(store.as_ref(), &p, &today, &d.session.config)?;
-            let open = store.findings(false)?;
+            let open = crate::report::OpenFindings::read(store.as_ref(), None)?;
             Ok((report, p, open))
         });
         match built {
@@ -254,15 +254,18 @@ pub(super) fn initiative_page_now(d: &Daemon, key: &str) -> Response {
     let seed = crate::report::forecast_seed(Some(&d.session.config));
     out.push_str(&delivery_section(&portfolio, &key, seed));
     out.push_str("<h2>Open findings</h2>\n");
-    let findings: Vec<tollgate_store::StoredFinding> = store
-        .findings(false)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|f| {
-            f.finding.subject.kind == tollgate_dmo::rules::SubjectKind::Initiative
-                && f.finding.subject.key == key
-        })
-        .collect();
+    // This initiative's only, kept as they are read: not every open finding of the store.
+    // A store that cannot give them is the page's error, never "None".
+    let mut findings: Vec<tollgate_store::StoredFinding> = Vec::new();
+    if let Err(e) = store.each_open_finding(&mut |f| {
+        if f.finding.subject.kind == tollgate_dmo::rules::SubjectKind::Initiative
+            && f.finding.subject.key == key
+        {
+            findings.push(f);
+        }
+    }) {
+        return error_response(&e.into());
+    }
     if findings.is_empty() {
         out.push_str("<p id=\"findings\">None.</p>\n");
     } else {

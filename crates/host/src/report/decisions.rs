@@ -5,12 +5,11 @@ use super::{Chart, Table, fte, money_in, natural, pct};
 use crate::config::{ReportsConfig, Scoring};
 use tollgate_dmo::prioritisation::{capacity, capacity_definition, check_dependencies, propose};
 use tollgate_dmo::rules::Portfolio;
-use tollgate_store::StoredFinding;
 
 /// The decision-proposal and dependency tables of the steering pack.
 pub fn tables(
     p: &Portfolio,
-    open: &[&StoredFinding],
+    open: &super::OpenFindings,
     today: i64,
     settings: &ReportsConfig,
 ) -> Vec<Table> {
@@ -44,7 +43,16 @@ pub fn tables(
             .collect()
     };
     let (line, line_note) = capacity(p, today, settings.capacity_fte);
-    let findings: Vec<&tollgate_dmo::rules::Finding> = open.iter().map(|f| &f.finding).collect();
+    let findings: Vec<tollgate_dmo::prioritisation::FindingRef> = open
+        .iter()
+        .map(|f| tollgate_dmo::prioritisation::FindingRef {
+            kind: f.kind,
+            key: f.key,
+            severity: f.severity,
+            rule_id: f.rule_id,
+            title: f.title,
+        })
+        .collect();
     let proposals = propose(p, &findings, today, settings.scoring, line);
     let cumulative = proposals.last().map_or(0.0, |x| x.cumulative);
     let mut rows = Vec::new();

@@ -5,7 +5,6 @@ use super::{Chart, Report, esc};
 use std::collections::{BTreeMap, BTreeSet};
 use tollgate_dmo::Severity;
 use tollgate_dmo::rules::{Portfolio, SubjectKind};
-use tollgate_store::StoredFinding;
 
 /// A selection of initiatives; an empty field selects all. Read from the dashboard's query
 /// string (`?value_stream=...&gate=G2&severity=error&owner=...`).
@@ -49,7 +48,7 @@ impl Filter {
     }
 
     /// The keys of the initiatives it selects.
-    pub fn select(&self, p: &Portfolio, open: &[StoredFinding]) -> BTreeSet<String> {
+    pub fn select(&self, p: &Portfolio, open: &super::OpenFindings) -> BTreeSet<String> {
         let same = |want: &Option<String>, have: Option<&str>| {
             want.as_deref()
                 .is_none_or(|w| have.is_some_and(|h| h.trim().eq_ignore_ascii_case(w)))
@@ -58,12 +57,8 @@ impl Filter {
             None => BTreeSet::new(),
             Some(min) => open
                 .iter()
-                .filter(|f| {
-                    f.resolved_at.is_none()
-                        && f.finding.subject.kind == SubjectKind::Initiative
-                        && f.finding.severity >= min
-                })
-                .map(|f| f.finding.subject.key.as_str())
+                .filter(|f| f.kind == SubjectKind::Initiative && f.severity >= min)
+                .map(|f| f.key)
                 .collect(),
         };
         p.initiatives

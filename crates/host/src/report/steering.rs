@@ -33,11 +33,10 @@ pub fn steering_of(
     let today = parse_as_of(as_of)?;
     let meetings = settings.steering_around(today);
     let next = meetings.next;
-    let open = store.findings(false)?;
-    let open: Vec<&StoredFinding> = open.iter().collect();
     // The last pack the steering group saw: filed for the previous meeting or before, so
     // that nightly packs in between do not reset "since the last pack".
     let previous = store.last_report("steering", Some(&date_of(meetings.previous)))?;
+    let open = OpenFindings::read(store, previous.as_deref())?;
     // Of the resolved findings, only those resolved since that pack count: the store keeps
     // every finding ever resolved, so reading them all would grow with its history.
     let resolved_since = match &previous {
@@ -100,14 +99,8 @@ pub fn steering_of(
                 for s in severities {
                     let count = open
                         .iter()
-                        .filter(|f| {
-                            f.finding.severity == s
-                                && f.finding.subject.kind
-                                    == tollgate_dmo::rules::SubjectKind::Initiative
-                        })
-                        .filter(|f| {
-                            stream_of.get(f.finding.subject.key.as_str()) == Some(&stream.as_str())
-                        })
+                        .filter(|f| f.severity == s && f.on_initiative())
+                        .filter(|f| stream_of.get(f.key) == Some(&stream.as_str()))
                         .count();
                     row.push(count.to_string());
                 }
@@ -177,16 +170,14 @@ pub fn steering_of(
     tables.push(delivery_forecasts(p, today, &seed));
 
     // Initiatives at risk: any open blocker or error.
-    let mut at_risk: BTreeMap<&str, Vec<&StoredFinding>> = BTreeMap::new();
-    for f in &open {
-        if f.finding.subject.kind == tollgate_dmo::rules::SubjectKind::Initiative
-            && f.finding.severity >= Severity::Error
-        {
-            at_risk.entry(f.finding.subject.key.as_str()).or_default();
+    let mut at_risk: BTreeMap<&str, Vec<OpenFinding>> = BTreeMap::new();
+    for f in open.iter() {
+        if f.on_initiative() && f.severity >= Severity::Error {
+            at_risk.entry(f.key).or_default();
         }
     }
-    for f in &open {
-        if let Some(list) = at_risk.get_mut(f.finding.subject.key.as_str()) {
+    for f in open.iter() {
+        if let Some(list) = at_risk.get_mut(f.key) {
             list.push(f);
         }
     }
@@ -195,16 +186,11 @@ pub fn steering_of(
         .map(|(key, findings)| {
             let worst = findings
                 .iter()
-                .map(|f| f.finding.severity)
+                .map(|f| f.severity)
                 .max()
                 .unwrap_or(Severity::Info);
             let mut sorted = findings.clone();
-            sorted.sort_by(|a, b| {
-                b.finding
-                    .severity
-                    .cmp(&a.finding.severity)
-                    .then(a.finding.rule_id.cmp(&b.finding.rule_id))
-            });
+            sorted.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule_id.cmp(b.rule_id)));
             vec![
                 key.to_string(),
                 p.initiatives
@@ -214,14 +200,7 @@ pub fn steering_of(
                 worst.as_str().to_string(),
                 sorted
                     .iter()
-                    .map(|f| {
-                        format!(
-                            "{} {}: {}",
-                            f.finding.severity.as_str(),
-                            f.finding.rule_id,
-                            f.finding.message
-                        )
-                    })
+                    .map(|f| format!("{} {}: {}", f.severity.as_str(), f.rule_id, f.message))
                     .collect::<Vec<_>>()
                     .join("\n"),
             ]
@@ -266,16 +245,14 @@ pub fn steering_of(
 
     // Findings by rule and by severity.
     let mut by_rule: BTreeMap<(&str, &str), [usize; 4]> = BTreeMap::new();
-    for f in &open {
-        let slot = match f.finding.severity {
+    for f in open.iter() {
+        let slot = match f.severity {
             Severity::Blocker => 0,
             Severity::Error => 1,
             Severity::Warning => 2,
             Severity::Info => 3,
         };
-        by_rule
-            .entry((f.finding.rule_id.as_str(), f.finding.title.as_str()))
-            .or_default()[slot] += 1;
+        by_rule.entry((f.rule_id, f.title)).or_default()[slot] += 1;
     }
     let mut totals = [0usize; 4];
     let mut rule_rows: Vec<Vec<String>> = by_rule
@@ -319,8 +296,7 @@ pub fn steering_of(
 
     // What changed since the last pack.
     let since = previous.clone();
-    let is_after = |t: &str| since.as_deref().is_none_or(|s| t > s);
-    let new = open.iter().filter(|f| is_after(&f.first_seen)).count();
+    let new = open.iter().filter(|f| f.new).count();
     let persisting = open.len() - new;
     tables.push(Table {
         name: "changes",
@@ -370,7 +346,7 @@ pub fn steering_of(
 /// behind each colour.
 fn decision_page(
     tables: &[Table],
-    open: &[&StoredFinding],
+    open: &OpenFindings,
     p: &Portfolio,
     line: f64,
     next: &str,
@@ -416,14 +392,12 @@ fn decision_page(
         }
     }
     let mut blocked: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for f in open {
-        if f.finding.severity == Severity::Blocker
-            && f.finding.subject.kind == tollgate_dmo::rules::SubjectKind::Initiative
-        {
+    for f in open.iter() {
+        if f.severity == Severity::Blocker && f.on_initiative() {
             blocked
-                .entry(f.finding.subject.key.as_str())
+                .entry(f.key)
                 .or_default()
-                .push(format!("{} {}", f.finding.rule_id, f.finding.title));
+                .push(format!("{} {}", f.rule_id, f.title));
         }
     }
     let mut blocked: Vec<(&str, Vec<String>)> = blocked.into_iter().collect();
@@ -456,21 +430,17 @@ fn decision_page(
         chart: None,
     };
     // Red: an open blocker or error; amber: an open warning; green: neither.
-    let mut worst: BTreeMap<&str, (Severity, Vec<String>)> = BTreeMap::new();
-    for f in open {
-        if f.finding.subject.kind != tollgate_dmo::rules::SubjectKind::Initiative
-            || f.finding.severity < Severity::Warning
-        {
+    let mut worst: BTreeMap<&str, (Severity, Vec<&str>)> = BTreeMap::new();
+    for f in open.iter() {
+        if !f.on_initiative() || f.severity < Severity::Warning {
             continue;
         }
-        let e = worst
-            .entry(f.finding.subject.key.as_str())
-            .or_insert((f.finding.severity, Vec::new()));
-        if f.finding.severity > e.0 {
-            *e = (f.finding.severity, Vec::new());
+        let e = worst.entry(f.key).or_insert((f.severity, Vec::new()));
+        if f.severity > e.0 {
+            *e = (f.severity, Vec::new());
         }
-        if f.finding.severity == e.0 && !e.1.contains(&f.finding.rule_id) {
-            e.1.push(f.finding.rule_id.clone());
+        if f.severity == e.0 && !e.1.contains(&f.rule_id) {
+            e.1.push(f.rule_id);
         }
     }
     let mut rag: Vec<(u8, Vec<String>)> = p
