@@ -61,7 +61,15 @@ impl Decision {
 
 /// Whether a date falls in the [`HORIZON_DAYS`] up to and including `today` (a day number).
 pub fn in_last_quarter(date: &str, today: i64) -> bool {
-    day_number(date).is_some_and(|d| d > today - HORIZON_DAYS && d <= today)
+    let (first, last) = last_quarter(today);
+    day_number(date).is_some_and(|d| first <= d && d <= last)
+}
+
+/// The first and the last day (day numbers) of the [`HORIZON_DAYS`] up to `today`: the only
+/// time logged that the capacity line ([`capacity`]) and an initiative's [`demand`] count,
+/// so all the time a reader of them alone needs.
+pub fn last_quarter(today: i64) -> (i64, i64) {
+    (today - HORIZON_DAYS + 1, today)
 }
 
 /// Whether an allocation covers any day of `start..=end` (an open end covers all).

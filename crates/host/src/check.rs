@@ -40,6 +40,16 @@ pub fn rule_pack(config: &Config) -> Result<RulePack, Error> {
 /// The store's current model (deleted records left out) and its data issues, as the rules see
 /// them.
 pub fn portfolio(store: &dyn Store) -> Result<Portfolio, Error> {
+    read_portfolio(store, None)
+}
+
+/// [`portfolio`] keeping only the time logged from the first to the last of `days` (day
+/// numbers, both included): for a reader that counts no other time (the steering pack).
+pub fn portfolio_logged_within(store: &dyn Store, days: (i64, i64)) -> Result<Portfolio, Error> {
+    read_portfolio(store, Some(days))
+}
+
+fn read_portfolio(store: &dyn Store, days: Option<(i64, i64)>) -> Result<Portfolio, Error> {
     let issues = store
         .current_diagnostics()?
         .into_iter()
@@ -53,6 +63,9 @@ pub fn portfolio(store: &dyn Store) -> Result<Portfolio, Error> {
         .collect();
     // Record by record: the store's records are never all in memory beside the portfolio.
     let mut portfolio = Portfolio::start(issues);
+    if let Some((first, last)) = days {
+        portfolio.time_entries.keep_only_days(first, last);
+    }
     for kind in tollgate_dmo::model::EntityKind::ALL {
         store.each_stored(kind, &mut |connection, external_id, text| {
             portfolio.add_stored(kind, connection, external_id, text)

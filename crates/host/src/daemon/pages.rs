@@ -68,7 +68,7 @@ pub(super) async fn dashboard(
         };
         let today = crate::clock::today();
         // The portfolio read once, for the pack and for the filter.
-        let built = crate::check::portfolio(store.as_ref()).and_then(|p| {
+        let built = crate::report::steering_portfolio(store.as_ref(), &today).and_then(|p| {
             let report =
                 crate::report::build_steering(store.as_ref(), &p, &today, &d.session.config)?;
             let open = crate::report::OpenFindings::read(store.as_ref(), None)?;

@@ -251,7 +251,7 @@ pub fn build(
 ) -> Result<Report, Error> {
     let report = match kind {
         ReportKind::Steering => {
-            let p = crate::check::portfolio(store)?;
+            let p = steering_portfolio(store, as_of)?;
             return build_steering(store, &p, as_of, config);
         }
         ReportKind::Capitalisation => capitalisation::report(store, as_of, &config.reports)?,
@@ -266,7 +266,8 @@ pub fn build(
 }
 
 /// [`build`] of the steering pack from a portfolio the caller has already read from `store`
-/// (the dashboard needs both, and reading a large portfolio takes seconds).
+/// (the dashboard needs both, and reading a large portfolio takes seconds), with at least
+/// the time logged that [`steering_portfolio`] keeps.
 pub fn build_steering(
     store: &dyn Store,
     p: &tollgate_dmo::rules::Portfolio,
