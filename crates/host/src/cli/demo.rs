@@ -285,7 +285,7 @@ pub async fn run(out: &Path, addr: &str, as_of: &str) -> Result<(), Error> {
             .tables
             .iter()
             .find(|t| t.name == name)
-            .map(|t| t.rows.clone())
+            .map(|t| t.rows.to_vecs())
             .unwrap_or_default()
     };
     println!(

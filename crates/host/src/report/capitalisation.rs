@@ -1,7 +1,7 @@
 //! The capitalisation report: logged effort at the people's cost rates per initiative and
 //! quarter, capitalisable or expensed by the configured policy, with the reasons.
 
-use super::{Chart, Report, Table, money_in, natural, parse_as_of, pct};
+use super::{Chart, Report, Rows, Table, money_in, natural, parse_as_of, pct};
 use crate::config::ReportsConfig;
 use crate::error::Error;
 use std::collections::BTreeMap;
@@ -21,7 +21,7 @@ pub fn report(store: &dyn Store, as_of: &str, settings: &ReportsConfig) -> Resul
             .then_with(|| a.quarter.cmp(&b.quarter))
     });
     let hours = |h: f64| format!("{:.1}", h + 0.0);
-    let rows: Vec<Vec<String>> = lines
+    let rows: Rows = lines
         .iter()
         .map(|l| {
             vec![
@@ -56,7 +56,7 @@ pub fn report(store: &dyn Store, as_of: &str, settings: &ReportsConfig) -> Resul
         q[4] += l.unpriced_hours;
         currencies.extend(l.currency.clone());
     }
-    let quarter_rows: Vec<Vec<String>> = quarters
+    let quarter_rows: Rows = quarters
         .iter()
         .map(
             |(quarter, ([cap, exp, cap_h, exp_h, unpriced], currencies))| {

@@ -55,7 +55,7 @@ pub fn tables(
         .collect();
     let proposals = propose(p, &findings, today, settings.scoring, line);
     let cumulative = proposals.last().map_or(0.0, |x| x.cumulative);
-    let mut rows = Vec::new();
+    let mut rows = super::Rows::new();
     let mut chart_keys = Vec::new();
     let mut chart_cumulative = Vec::new();
     for (rank, x) in proposals.into_iter().enumerate() {
@@ -128,7 +128,7 @@ pub fn tables(
             title: "Dependencies",
             note: "Each initiative's dependencies on others: cycles, dependencies on stopped, rejected or late work (planned end or gate decision passed) and unaccepted ones are flagged.".into(),
             columns: vec!["initiative", "depends on", "kind", "accepted", "status of the other", "flags"],
-            rows: dep_rows,
+            rows: dep_rows.into(),
             chart: None,
         },
     ]

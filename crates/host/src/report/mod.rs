@@ -15,12 +15,14 @@ pub mod freshness;
 mod open;
 pub mod quarterly;
 mod render;
+mod rows;
 mod steering;
 
 pub use charts::Chart;
 pub use files::*;
 pub use open::{OpenFinding, OpenFindings};
 pub use render::*;
+pub use rows::{Row, Rows};
 pub use steering::*;
 
 use crate::config::{ReportKind, ReportsConfig};
@@ -49,7 +51,7 @@ pub struct Table {
     /// Column names.
     pub columns: Vec<&'static str>,
     /// Rows.
-    pub rows: Vec<Vec<String>>,
+    pub rows: Rows,
     /// A chart of the same numbers (HTML only; the other formats carry the table).
     pub chart: Option<Chart>,
 }
@@ -115,7 +117,7 @@ impl Serialize for PlainRows<'_> {
     }
 }
 
-struct PlainRow<'a>(&'a Table, &'a [String]);
+struct PlainRow<'a>(&'a Table, Row<'a>);
 
 impl Serialize for PlainRow<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -2,7 +2,7 @@
 //! value KPIs' trend per value stream, capacity against demand per team, and the investment
 //! mix by demand type against the guardrail targets of the rule pack (POR-001).
 
-use super::{Chart, Report, Table, fte, money_in, natural, pct};
+use super::{Chart, Report, Rows, Table, fte, money_in, natural, pct};
 use crate::config::ReportsConfig;
 use crate::error::Error;
 use std::collections::BTreeMap;
@@ -66,7 +66,7 @@ pub fn review(
         param(pack, "FIN-006", "warning_ratio", 0.7),
         param(pack, "FIN-006", "error_ratio", 0.5),
     );
-    let mut value_rows = Vec::new();
+    let mut value_rows = Rows::new();
     let mut chart_keys = Vec::new();
     let (mut planned_series, mut realised_series) = (Vec::new(), Vec::new());
     let mut keys: Vec<&String> = p.initiatives.keys().collect();
@@ -178,7 +178,7 @@ pub fn review(
             }
         }
     }
-    let mut kpi_rows = Vec::new();
+    let mut kpi_rows = Rows::new();
     let mut kpi_series = Vec::new();
     for (stream, count) in &kpi_count {
         let by_q = progress.get(stream);
@@ -344,7 +344,7 @@ pub fn review(
 /// Capacity against demand per team, in FTE.
 pub fn capacity_demand(p: &Portfolio, today: i64, settings: &ReportsConfig) -> Table {
     let (line, line_note) = capacity(p, today, settings.capacity_fte);
-    let mut team_rows = Vec::new();
+    let mut team_rows = Rows::new();
     let (mut cap_series, mut plan_series, mut logged_series, mut team_names) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let balance = |capacity: f64, demand: f64| {

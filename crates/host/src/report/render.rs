@@ -323,13 +323,14 @@ mod tests {
                 columns: vec!["initiative", "title", "link", "cost"],
                 rows: vec![
                     vec![
-                        "BIZ-1".into(),
-                        "<script>alert(1)</script>".into(),
-                        "https://jira.example/browse/BIZ-1".into(),
-                        "−60 000 EUR".into(),
+                        "BIZ-1",
+                        "<script>alert(1)</script>",
+                        "https://jira.example/browse/BIZ-1",
+                        "−60 000 EUR",
                     ];
                     3
-                ],
+                ]
+                .into(),
                 chart: Some(Chart::Bars {
                     title: "Cost".into(),
                     categories: vec!["BIZ-1".into()],
@@ -378,7 +379,9 @@ mod tests {
         let text = csv(&table).unwrap();
         assert_eq!(text.lines().count(), 4, "the header and three rows: {text}");
         assert!(text.starts_with("initiative,title,link,cost\n"));
-        table.rows[1].pop();
+        let mut rows = table.rows.to_vecs();
+        rows[1].pop();
+        table.rows = rows.into();
         let e = csv(&table).unwrap_err().to_string();
         assert!(e.starts_with("table roadmap, row 2: "), "{e}");
     }

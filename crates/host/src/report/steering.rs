@@ -192,37 +192,33 @@ pub fn steering_of(
             list.push(f);
         }
     }
-    let mut risk_rows: Vec<Vec<String>> = at_risk
-        .iter()
-        .map(|(key, findings)| {
+    // The worst first, then by key; each row written once in that order.
+    let mut at_risk: Vec<(&str, Severity, Vec<OpenFinding>)> = at_risk
+        .into_iter()
+        .map(|(key, mut findings)| {
             let worst = findings
                 .iter()
                 .map(|f| f.severity)
                 .max()
                 .unwrap_or(Severity::Info);
-            let mut sorted = findings.clone();
-            sorted.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule_id.cmp(b.rule_id)));
-            vec![
-                key.to_string(),
-                p.initiatives
-                    .get(*key)
-                    .map(|(i, _)| i.title.clone())
-                    .unwrap_or_default(),
-                worst.as_str().to_string(),
-                sorted
-                    .iter()
-                    .map(|f| format!("{} {}: {}", f.severity.as_str(), f.rule_id, f.message))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            ]
+            findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule_id.cmp(b.rule_id)));
+            (key, worst, findings)
         })
         .collect();
-    risk_rows.sort_by(|a, b| {
-        let rank = |s: &str| s.parse::<Severity>().map(|s| s as u8).unwrap_or(0);
-        rank(&b[2])
-            .cmp(&rank(&a[2]))
-            .then_with(|| natural(&a[0]).cmp(&natural(&b[0])))
-    });
+    at_risk.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| natural(a.0).cmp(&natural(b.0))));
+    let mut risk_rows = Rows::new();
+    for (key, worst, findings) in at_risk {
+        risk_rows.push([
+            key,
+            p.initiatives.get(key).map_or("", |(i, _)| i.title.as_str()),
+            worst.as_str(),
+            &findings
+                .iter()
+                .map(|f| format!("{} {}: {}", f.severity.as_str(), f.rule_id, f.message))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ]);
+    }
     tables.push(Table {
         name: "initiatives-at-risk",
         title: "Initiatives at risk",
@@ -234,15 +230,16 @@ pub fn steering_of(
     });
 
     // Business cases.
-    let mut case_rows = Vec::new();
+    let mut case_rows = Rows::new();
     let mut conventions = std::collections::BTreeSet::new();
-    for key in p.business_cases.keys() {
+    let mut keys: Vec<&String> = p.business_cases.keys().collect();
+    keys.sort_by_key(|key| natural(key));
+    for key in keys {
         let (row, convention) =
             business_case_row(p, key).expect("every key of business_cases has a case");
         conventions.extend(convention);
         case_rows.push(row);
     }
-    case_rows.sort_by(|a, b| natural(&a[0]).cmp(&natural(&b[0])));
     tables.push(Table {
         name: "business-cases",
         title: "Business cases",
@@ -301,7 +298,7 @@ pub fn steering_of(
         title: "Findings by rule and severity",
         note: "Open findings; docs/rules.md explains each rule.".into(),
         columns: vec!["rule", "title", "blocker", "error", "warning", "info"],
-        rows: rule_rows,
+        rows: rule_rows.into(),
         chart: Some(rule_chart),
     });
 
@@ -329,7 +326,8 @@ pub fn steering_of(
             new.to_string(),
             resolved_since.len().to_string(),
             persisting.to_string(),
-        ]],
+        ]]
+        .into(),
         chart: None,
     });
 
@@ -363,11 +361,12 @@ fn decision_page(
     next: &str,
 ) -> Vec<Table> {
     // Borrowed: at 10,000 initiatives a copy of the proposals alone was megabytes.
-    let rows_of = |name: &str| -> &[Vec<String>] {
+    let none = Rows::new();
+    let rows_of = |name: &str| -> &Rows {
         tables
             .iter()
             .find(|t| t.name == name)
-            .map_or(&[], |t| t.rows.as_slice())
+            .map_or(&none, |t| &t.rows)
     };
     let title_of = |key: &str| {
         p.initiatives
@@ -375,30 +374,30 @@ fn decision_page(
             .map(|(i, _)| i.title.clone())
             .unwrap_or_default()
     };
-    let mut rows = Vec::new();
+    let mut rows = Rows::new();
     for r in rows_of("gate-decisions-due") {
         let next_gate = r[2]
             .strip_prefix('G')
             .and_then(|n| n.parse::<u32>().ok())
             .map(|n| format!("G{}", n + 1))
             .unwrap_or_else(|| "the next gate".into());
-        rows.push(vec![
-            "gate decision".to_string(),
-            r[0].clone(),
-            r[1].clone(),
-            format!("{next_gate} decision, due {} ({})", r[3], r[4]),
-            String::new(),
+        rows.push([
+            "gate decision",
+            &r[0],
+            &r[1],
+            &format!("{next_gate} decision, due {} ({})", &r[3], &r[4]),
+            "",
         ]);
     }
     let proposals = rows_of("decision-proposals");
     for r in proposals {
-        if matches!(r[9].as_str(), "include" | "reject" | "remove") {
-            rows.push(vec![
-                r[9].clone(),
-                r[1].clone(),
-                r[2].clone(),
-                format!("{} (proposed; rank {})", r[9], r[0]),
-                r[10].lines().next().unwrap_or_default().to_string(),
+        if matches!(&r[9], "include" | "reject" | "remove") {
+            rows.push([
+                &r[9],
+                &r[1],
+                &r[2],
+                &format!("{} (proposed; rank {})", &r[9], &r[0]),
+                r[10].lines().next().unwrap_or_default(),
             ]);
         }
     }
@@ -414,12 +413,12 @@ fn decision_page(
     let mut blocked: Vec<(&str, Vec<String>)> = blocked.into_iter().collect();
     blocked.sort_by_key(|(key, _)| natural(key));
     for (key, rules) in blocked {
-        rows.push(vec![
-            "blocker".to_string(),
-            key.to_string(),
-            title_of(key),
-            "how to go on: resolve the blocker, or stop the work".to_string(),
-            rules.join("; "),
+        rows.push([
+            "blocker",
+            key,
+            &title_of(key),
+            "how to go on: resolve the blocker, or stop the work",
+            &rules.join("; "),
         ]);
     }
     let cumulative = proposals
@@ -454,32 +453,37 @@ fn decision_page(
             e.1.push(f.rule_id);
         }
     }
-    let mut rag: Vec<(u8, Vec<String>)> = p
+    let status_of = |key: &str| match worst.get(key) {
+        Some((s, _)) if *s >= Severity::Error => 0,
+        Some(_) => 1,
+        None => 2,
+    };
+    let mut in_order: Vec<(u8, &tollgate_dmo::model::Initiative)> = p
         .initiatives
         .values()
-        .map(|(i, _)| {
-            let (rank, colour, why) = match worst.get(i.key.as_str()) {
-                Some((s, rules)) if *s >= Severity::Error => (
-                    0,
-                    "red",
-                    format!("open {}: {}", s.as_str(), rules.join(", ")),
-                ),
-                Some((_, rules)) => (1, "amber", format!("open warning: {}", rules.join(", "))),
-                None => (2, "green", "no open blocker, error or warning".to_string()),
-            };
-            (
-                rank,
-                vec![i.key.clone(), i.title.clone(), colour.to_string(), why],
-            )
-        })
+        .map(|(i, _)| (status_of(&i.key), &**i))
         .collect();
-    rag.sort_by(|a, b| a.0.cmp(&b.0).then(natural(&a.1[0]).cmp(&natural(&b.1[0]))));
+    in_order.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(natural(&a.1.key).cmp(&natural(&b.1.key)))
+    });
+    let mut rag = Rows::new();
+    for (_, i) in in_order {
+        let (colour, why) = match worst.get(i.key.as_str()) {
+            Some((s, rules)) if *s >= Severity::Error => {
+                ("red", format!("open {}: {}", s.as_str(), rules.join(", ")))
+            }
+            Some((_, rules)) => ("amber", format!("open warning: {}", rules.join(", "))),
+            None => ("green", "no open blocker, error or warning".to_string()),
+        };
+        rag.push([i.key.as_str(), i.title.as_str(), colour, &why]);
+    }
     let status = Table {
         name: "rag-status",
         title: "Status of every initiative",
         note: "Red: an open blocker or error; amber: an open warning; green: neither. The rules behind each colour are named.".into(),
         columns: vec!["initiative", "title", "status", "why"],
-        rows: rag.into_iter().map(|(_, r)| r).collect(),
+        rows: rag,
         chart: None,
     };
     vec![decisions, status]
@@ -567,7 +571,7 @@ fn resource_heat_map(p: &Portfolio, today: i64) -> Table {
             super::charts::HEATMAP_LEGEND
         ),
         columns,
-        rows: heat_rows,
+        rows: heat_rows.into(),
         chart: Some(heat_chart),
     }
 }
@@ -613,7 +617,7 @@ fn roadmap(p: &Portfolio, today: i64) -> Table {
             .cmp(&start_of(b).unwrap_or(i64::MAX))
             .then_with(|| natural(&a.key).cmp(&natural(&b.key)))
     });
-    let (mut rows, mut bars, mut milestones) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut rows, mut bars, mut milestones) = (Rows::new(), Vec::new(), Vec::new());
     for i in open {
         let label = format!("{} {}", i.key, i.title);
         let (start, end) = (start_of(i), i.planned_end.as_deref().and_then(day_number));
