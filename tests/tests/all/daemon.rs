@@ -487,6 +487,37 @@ async fn the_api_wants_its_token_and_metrics_move_after_a_run() {
         page.contains("Steering pack") && page.contains("href=\"/initiatives/BIZ-12\""),
         "{page}"
     );
+    // A browser that takes gzip gets the same page compressed (written so, never held whole).
+    for (path, plain) in [
+        ("/", page.clone()),
+        ("/quarterly", get(&format!("{base}/quarterly")).await.1),
+    ] {
+        let answer = reqwest::Client::new()
+            .get(format!("{base}{path}"))
+            .header("accept-encoding", "br;q=1.0, gzip;q=0.8")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "{path}");
+        assert_eq!(answer.headers()["content-encoding"], "gzip", "{path}");
+        assert_eq!(answer.headers()["vary"], "accept-encoding", "{path}");
+        let packed = answer.bytes().await.unwrap();
+        let mut unpacked = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(&packed[..]),
+            &mut unpacked,
+        )
+        .unwrap();
+        assert!(packed.len() * 3 < unpacked.len(), "{path}: compressed");
+        assert_eq!(unpacked, plain, "{path}: the page, byte for byte");
+    }
+    let refused = reqwest::Client::new()
+        .get(format!("{base}/"))
+        .header("accept-encoding", "gzip;q=0")
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.headers().get("content-encoding").is_none());
     let (status, page) = get(&format!("{base}/initiatives/BIZ-12")).await;
     assert_eq!(status, 200);
     assert!(

@@ -232,6 +232,34 @@ mod tests {
     }
 
     #[test]
+    fn a_page_is_compressed_only_for_a_client_that_takes_gzip() {
+        let takes = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::ACCEPT_ENCODING, v.parse().unwrap());
+            pages::takes_gzip(&m)
+        };
+        for yes in [
+            "gzip",
+            "gzip, deflate, br, zstd",
+            "GZIP",
+            "deflate, gzip;q=0.5",
+            "*",
+        ] {
+            assert!(takes(yes), "{yes}");
+        }
+        for no in [
+            "identity",
+            "br;q=1.0, gzip;q=0",
+            "gzip; q=0.0",
+            "x-gzip-not",
+            "",
+        ] {
+            assert!(!takes(no), "{no}");
+        }
+        assert!(!pages::takes_gzip(&HeaderMap::new()), "no header: text");
+    }
+
+    #[test]
     fn tokens_come_as_bearer_or_as_the_password_of_basic_auth() {
         use base64::Engine as _;
         let h = |v: &str| {

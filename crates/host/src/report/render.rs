@@ -125,7 +125,19 @@ pub fn html_page(pack: &Report, initiative_links: Option<&str>, nav: &str) -> St
 /// The pack as one self-contained HTML file, written to `out` as it is made: at 10,000
 /// initiatives the page is ~25 MB, which `html` would hold whole on top of the pack.
 pub fn write_html(pack: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    onto_io(out, |adapter| write_html_page(pack, None, "", adapter))
+    write_html_to(pack, None, "", out)
+}
+
+/// [`html_page`], written to `out` as it is made (the dashboard's pages).
+pub fn write_html_to(
+    pack: &Report,
+    initiative_links: Option<&str>,
+    nav: &str,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    onto_io(out, |adapter| {
+        write_html_page(pack, initiative_links, nav, adapter)
+    })
 }
 
 /// Run `write` with a `fmt::Write` onto `out`, keeping the I/O error `fmt::Error` cannot
