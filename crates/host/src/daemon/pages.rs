@@ -327,7 +327,8 @@ pub(super) fn initiative_page_now(d: &Daemon, key: &str) -> Response {
                 f.finding.severity.as_str(),
                 crate::report::esc(&f.finding.rule_id),
                 crate::report::esc(&f.finding.message),
-                crate::report::esc(&f.first_seen[..10.min(f.first_seen.len())])
+                // The day; the whole text if it is not a time as the store writes them.
+                crate::report::esc(f.first_seen.get(..10).unwrap_or(&f.first_seen))
             ));
         }
         out.push_str("</tbody></table>\n");
