@@ -4,7 +4,7 @@
 //! At 10,000 initiatives the steering pack reads ~44,000 open findings. Whole, as the store's
 //! `StoredFinding`s (fingerprint, evidence, provenance, three times, the rule's title in
 //! every one, each text an allocation of its own), they took 28 MB beside the portfolio and
-//! the tables for as long as the pack was built. Here each is 40 bytes with its key and
+//! the tables for as long as the pack was built. Here each is 48 bytes with its key and
 //! message in one shared text and its rule's id and title kept once per rule.
 
 use std::ops::Range;
@@ -150,6 +150,11 @@ mod tests {
             message: message.into(),
             evidence: Evidence::default(),
         }
+    }
+
+    #[test]
+    fn a_finding_kept_is_48_bytes_beside_its_texts() {
+        assert_eq!(std::mem::size_of::<Slot>(), 48);
     }
 
     #[test]
