@@ -122,7 +122,12 @@ pub(super) async fn dashboard(
         let built = crate::report::steering_portfolio(store.as_ref(), &today).and_then(|p| {
             let report =
                 crate::report::build_steering(store.as_ref(), &p, &today, &d.session.config)?;
-            let open = crate::report::OpenFindings::read(store.as_ref(), None)?;
+            // The open findings again only for a filter by severity (the pack read its own);
+            // every other filter ignores them.
+            let open = match filter.severity {
+                Some(_) => crate::report::OpenFindings::read(store.as_ref(), None)?,
+                None => crate::report::OpenFindings::default(),
+            };
             Ok((report, p, open))
         });
         match built {
