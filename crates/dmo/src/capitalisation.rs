@@ -12,7 +12,6 @@ use crate::calendar::day_number;
 use crate::rules::Portfolio;
 use crate::rules::portfolio::gate_number;
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// How effort is split (the host's `[reports.capitalisation]` settings).
 #[derive(Debug, Clone, PartialEq)]
@@ -66,8 +65,10 @@ pub struct Line {
     pub unpriced_hours: f64,
     /// The currency of the rates used (the first met).
     pub currency: Option<String>,
-    /// Why, per reason: the hours it covers.
-    pub evidence: BTreeMap<String, f64>,
+    /// Why, per reason: the hours it covers, ordered by reason. A list, not a map: a line
+    /// has one to three reasons, and a map's node for them took ~350 bytes (at 10,000
+    /// initiatives, 10 MB of the report's 100).
+    pub evidence: Vec<(String, f64)>,
 }
 
 /// The day of the first go (or conditional go) at `gate` on an initiative.
@@ -167,7 +168,10 @@ impl Verdict {
 /// Effort per initiative and quarter, split by `policy`, by initiative then quarter.
 pub fn split(p: &Portfolio, policy: &Policy) -> Vec<Line> {
     let mut verdicts: crate::HashMap<&str, Verdict> = Default::default();
-    let mut lines: crate::HashMap<(&str, i64), Line> = Default::default();
+    // The lines in a list and their places by initiative and quarter in a map: a map of
+    // whole lines took twice the room as it grew (a line is ~150 bytes, a place 4).
+    let mut lines: Vec<Line> = Vec::new();
+    let mut places: crate::HashMap<(&str, i64), u32> = Default::default();
     for t in &p.time_entries {
         let Some(key) = p.initiative_of(t) else {
             continue;
@@ -183,17 +187,19 @@ pub fn split(p: &Portfolio, policy: &Policy) -> Vec<Line> {
             .entry(key)
             .or_insert_with(|| Verdict::new(p, policy, key));
         let (capitalisable, reason) = verdict.on(day);
-        let line = lines.entry((key, quarter)).or_insert_with(|| Line {
-            key: key.to_string(),
-            quarter: format!("{year}-Q{}", quarter - year * 4 + 1),
-            ..Line::default()
+        let place = *places.entry((key, quarter)).or_insert_with(|| {
+            lines.push(Line {
+                key: key.to_string(),
+                quarter: format!("{year}-Q{}", quarter - year * 4 + 1),
+                ..Line::default()
+            });
+            u32::try_from(lines.len() - 1).expect("fewer than 2^32 lines")
         });
+        let line = &mut lines[place as usize];
         line.hours += hours;
-        match line.evidence.get_mut(reason) {
-            Some(h) => *h += hours,
-            None => {
-                line.evidence.insert(reason.to_string(), hours);
-            }
+        match line.evidence.iter_mut().find(|(why, _)| why == reason) {
+            Some((_, h)) => *h += hours,
+            None => line.evidence.push((reason.to_string(), hours)),
         }
         if capitalisable {
             line.capitalisable_hours += hours;
@@ -214,9 +220,13 @@ pub fn split(p: &Portfolio, policy: &Policy) -> Vec<Line> {
             None => line.unpriced_hours += hours,
         }
     }
-    let mut out: Vec<Line> = lines.into_values().collect();
-    out.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.quarter.cmp(&b.quarter)));
-    out
+    drop(places);
+    for line in &mut lines {
+        line.evidence.sort_by(|a, b| a.0.cmp(&b.0));
+        line.evidence.shrink_to_fit();
+    }
+    lines.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.quarter.cmp(&b.quarter)));
+    lines
 }
 
 #[cfg(test)]
@@ -284,10 +294,20 @@ mod tests {
             .map(|l| (l.quarter.as_str(), l.capitalisable, l.expensed))
             .collect();
         assert_eq!(q, [("2026-Q1", 2500.0, 1000.0), ("2026-Q2", 0.0, 800.0)]);
-        assert_eq!(lines[0].evidence["expensed: before the G2 go"], 10.0);
+        // The reasons in their order, each with its hours.
         assert_eq!(
-            lines[0].evidence["capitalisable: development between the G2 and G3 go"],
-            25.0
+            lines[0].evidence,
+            [
+                (
+                    "capitalisable: development between the G2 and G3 go".to_string(),
+                    25.0
+                ),
+                ("expensed: before the G2 go".to_string(), 10.0),
+            ]
+        );
+        assert_eq!(
+            lines[1].evidence,
+            [("expensed: after go-live (the G3 go)".to_string(), 8.0)]
         );
         // Ideas and concepts are expensed whatever the gates say.
         let mut p = p;
