@@ -88,13 +88,18 @@ fn dress(base: &mut ChartBase, width: f32, height: f32, title: &str) {
     base.legend.align = Align::Right;
 }
 
+/// The rows a timeline draws at most: as many as its greatest height holds at a readable
+/// size ([`height_for`]); the table beside it lists them all.
+const TIMELINE_ROWS: usize = 30;
+
 fn height_for(rows: usize) -> f32 {
     (110 + 28 * rows).clamp(220, 900) as f32
 }
 
 /// A chart drawn: its `<svg>` element, written with a font list that falls back from the
-/// library's Roboto (the roadmap's at 10,000 initiatives is 7 MB: written, not copied to
-/// change its fonts), or a short note where the library could not draw it.
+/// library's Roboto (a chart can be megabytes: the cumulative demand's at 10,000 initiatives
+/// is 1.6 MB; written, not copied to change its fonts), or a short note where the library
+/// could not draw it.
 pub struct Drawn(Result<String, String>);
 
 impl std::fmt::Display for Drawn {
@@ -225,8 +230,39 @@ impl Chart {
                 today,
             } => {
                 let seconds = |day: i64| (day * 86_400) as f64;
+                // The first rows, in the order given (the table's): past them a row would be
+                // thinner than a line of text (the chart is at most 900 pixels high), and at
+                // 10,000 rows the drawing took a 16 MB canvas for a picture nobody could read.
+                let mut shown: Vec<&str> = Vec::new();
+                for row in bars
+                    .iter()
+                    .map(|b| b.0.as_str())
+                    .chain(milestones.iter().map(|m| m.0.as_str()))
+                {
+                    if shown.len() == TIMELINE_ROWS {
+                        break;
+                    }
+                    if !shown.contains(&row) {
+                        shown.push(row);
+                    }
+                }
+                let total = bars
+                    .iter()
+                    .map(|b| b.0.as_str())
+                    .chain(milestones.iter().map(|m| m.0.as_str()))
+                    .collect::<std::collections::BTreeSet<&str>>()
+                    .len();
+                let title = if total > shown.len() {
+                    format!(
+                        "{title} (the first {} of {total}, as the table lists them)",
+                        shown.len()
+                    )
+                } else {
+                    title.clone()
+                };
                 let mut tasks: Vec<GanttTask> = bars
                     .iter()
+                    .filter(|b| shown.contains(&b.0.as_str()))
                     .map(|(row, first, last, category)| GanttTask {
                         name: category.clone(),
                         start: seconds(*first),
@@ -236,23 +272,23 @@ impl Chart {
                         ..Default::default()
                     })
                     .collect();
-                tasks.extend(milestones.iter().map(|(row, day, category)| GanttTask {
-                    name: category.clone(),
-                    start: seconds(*day),
-                    end: seconds(*day),
-                    row: Some(row.clone()),
-                    category: Some(category.clone()),
-                    ..Default::default()
-                }));
-                let rows = tasks
-                    .iter()
-                    .filter_map(|t| t.row.as_deref())
-                    .collect::<std::collections::BTreeSet<&str>>()
-                    .len();
+                tasks.extend(
+                    milestones
+                        .iter()
+                        .filter(|m| shown.contains(&m.0.as_str()))
+                        .map(|(row, day, category)| GanttTask {
+                            name: category.clone(),
+                            start: seconds(*day),
+                            end: seconds(*day),
+                            row: Some(row.clone()),
+                            category: Some(category.clone()),
+                            ..Default::default()
+                        }),
+                );
                 let mut c = GanttChart::new(tasks);
                 c.label_show = false;
                 c.now = Some(seconds(*today));
-                dress(&mut c, 1100.0, height_for(rows) + 40.0, title);
+                dress(&mut c, 1100.0, height_for(shown.len()) + 40.0, &title);
                 c.svg()
             }
             Chart::Lines {
@@ -368,6 +404,39 @@ mod tests {
                 c.title()
             );
         }
+    }
+
+    #[test]
+    fn a_timeline_draws_its_first_rows_and_says_how_many_there_are() {
+        // `rows` rows with a bar each, then one with only a milestone (a row too).
+        let timeline = |rows: usize, milestone: bool| Chart::Timeline {
+            title: "Roadmap".into(),
+            bars: (0..rows)
+                .map(|n| (format!("BIZ-{n}"), 20_400 + n as i64, 20_500, "G2".into()))
+                .collect(),
+            milestones: milestone
+                .then(|| (format!("BIZ-{rows}"), 20_450, "next gate due".into()))
+                .into_iter()
+                .collect(),
+            today: 20_450,
+        };
+        let all = timeline(TIMELINE_ROWS - 1, true).svg().to_string();
+        assert!(all.contains(">\nRoadmap\n<"), "{all}");
+        assert!(all.contains("next gate due"), "{all}");
+        let many = timeline(10 * TIMELINE_ROWS, true).svg().to_string();
+        assert!(
+            many.contains(&format!(
+                ">\nRoadmap (the first {TIMELINE_ROWS} of {}, as the table lists them)\n<",
+                10 * TIMELINE_ROWS + 1
+            )),
+            "{many}"
+        );
+        // The same shapes as a chart of just those rows: the milestone's row, last, is not
+        // drawn.
+        let first = timeline(TIMELINE_ROWS, false).svg().to_string();
+        let shapes = |svg: &str| svg.matches("<rect").count() + svg.matches("<path").count();
+        assert_eq!(shapes(&many), shapes(&first), "{many}");
+        assert!(!many.contains("next gate due"), "{many}");
     }
 
     #[test]
