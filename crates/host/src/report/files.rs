@@ -70,6 +70,9 @@ pub fn write_folder(
             }
         })?;
         written.push(path);
+        // What writing this one freed (the HTML's charts drew on a canvas of up to 16 MB)
+        // goes back before the next is written, instead of lying under it.
+        crate::memory::give_back_freed();
     }
     written.extend(write_tables(report, &csv_dir)?);
     Ok(written)
