@@ -22,8 +22,8 @@ pub fn one_allocator_arena() {
 /// Give the memory freed since the last call back to the system. glibc keeps what a process
 /// frees for its next allocations and returns only the top of its heap; a daemon that built a
 /// portfolio of 10,000 initiatives at night kept ~170-240 MiB resident all day for nothing.
-/// Called when a job or a page built from the whole store is done: it walks the heap once
-/// (milliseconds) and changes nothing the process holds.
+/// Called when a job, a step of one, a report file or a page built from the whole store is
+/// done: it walks the heap once (milliseconds) and changes nothing the process holds.
 pub fn give_back_freed() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `malloc_trim` only returns free pages of the allocator's heaps to the system;
