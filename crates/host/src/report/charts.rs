@@ -233,25 +233,19 @@ impl Chart {
                 // The first rows, in the order given (the table's): past them a row would be
                 // thinner than a line of text (the chart is at most 900 pixels high), and at
                 // 10,000 rows the drawing took a 16 MB canvas for a picture nobody could read.
-                let mut shown: Vec<&str> = Vec::new();
+                let mut rows: Vec<&str> = Vec::new();
+                let mut seen = std::collections::HashSet::new();
                 for row in bars
                     .iter()
                     .map(|b| b.0.as_str())
                     .chain(milestones.iter().map(|m| m.0.as_str()))
                 {
-                    if shown.len() == TIMELINE_ROWS {
-                        break;
-                    }
-                    if !shown.contains(&row) {
-                        shown.push(row);
+                    if seen.insert(row) {
+                        rows.push(row);
                     }
                 }
-                let total = bars
-                    .iter()
-                    .map(|b| b.0.as_str())
-                    .chain(milestones.iter().map(|m| m.0.as_str()))
-                    .collect::<std::collections::BTreeSet<&str>>()
-                    .len();
+                let total = rows.len();
+                let shown = &rows[..total.min(TIMELINE_ROWS)];
                 let title = if total > shown.len() {
                     format!(
                         "{title} (the first {} of {total}, as the table lists them)",
