@@ -62,12 +62,17 @@ fn read_portfolio(store: &dyn Store, days: Option<(i64, i64)>) -> Result<Portfol
         })
         .collect();
     // Record by record: the store's records are never all in memory beside the portfolio.
+    // In whatever order the store reads fastest (SQLite: the time entries in the table's
+    // order), the same from one read of an unchanged store to the next. The rules fold the
+    // time entries into totals; what the order could change is the last binary digit of a
+    // floating-point sum (a ratio in a finding's evidence, say; messages and reports round
+    // it away), and the same store gives the same digit each time.
     let mut portfolio = Portfolio::start(issues);
     if let Some((first, last)) = days {
         portfolio.time_entries.keep_only_days(first, last);
     }
     for kind in tollgate_dmo::model::EntityKind::ALL {
-        store.each_stored(kind, &mut |connection, external_id, text| {
+        store.each_stored_in_any_order(kind, &mut |connection, external_id, text| {
             portfolio.add_stored(kind, connection, external_id, text)
         })?;
     }

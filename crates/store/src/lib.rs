@@ -618,6 +618,19 @@ pub trait Store: Send {
         read: &mut dyn FnMut(&str, &str, &str) -> Result<(), serde_json::Error>,
     ) -> Result<(), StoreError>;
 
+    /// [`Store::each_stored`] in whatever order the store reads `kind` fastest (the SQLite
+    /// store: its time entries in the table's own order, one pass over the table instead of
+    /// a seek per row): for a reader whose result does not depend on the order (the
+    /// portfolio, which folds the entries into totals). The records are the same; so is the
+    /// order from one read to the next of an unchanged store.
+    fn each_stored_in_any_order(
+        &self,
+        kind: EntityKind,
+        read: &mut dyn FnMut(&str, &str, &str) -> Result<(), serde_json::Error>,
+    ) -> Result<(), StoreError> {
+        self.each_stored(kind, read)
+    }
+
     /// Claim the work `key` for `instance` for `lease`: granted when nobody holds it, when
     /// the holder's lease ran out (it died), or when `instance` holds it already (a renewal).
     /// Work released as done is never granted again. This is how several instances on one
@@ -774,14 +787,30 @@ pub(crate) fn with_fetched_at(
     fetched_at: &str,
     out: &mut String,
 ) -> Result<(), String> {
+    with_quoted_fetched_at(document, &quoted(fetched_at), out)
+}
+
+/// A fetch time as a JSON string, for [`with_quoted_fetched_at`].
+pub(crate) fn quoted(fetched_at: &str) -> String {
+    serde_json::to_string(fetched_at).expect("a string serialises")
+}
+
+/// [`with_fetched_at`] with the fetch time given as a JSON string ([`quoted`]): for a reader
+/// that puts the same fetch time back into many documents (a page's records share it), so
+/// that it is quoted once rather than once a record.
+pub(crate) fn with_quoted_fetched_at(
+    document: &str,
+    quoted: &str,
+    out: &mut String,
+) -> Result<(), String> {
     const START: &str = "{\"provenance\":{";
     let rest = document.strip_prefix(START).ok_or_else(|| {
         "its document does not begin with its provenance, where its fetch time goes".to_string()
     })?;
-    out.reserve(document.len() + fetched_at.len() + 16);
+    out.reserve(document.len() + quoted.len() + 14);
     out.push_str(START);
     out.push_str("\"fetched_at\":");
-    out.push_str(&serde_json::to_string(fetched_at).expect("a string serialises"));
+    out.push_str(quoted);
     if !rest.starts_with('}') {
         out.push(',');
     }

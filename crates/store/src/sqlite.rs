@@ -269,8 +269,14 @@ fn document_onto(
 struct Documents<'c> {
     conn: &'c Connection,
     unpacker: Unpacker,
-    /// Fetch times by number, as looked up (a few per sync: one per page at most).
-    fetches: std::collections::HashMap<i64, String>,
+    /// Fetch times by number, as looked up (a few per sync: one per page at most): where
+    /// each is in `quoted`.
+    fetches: std::collections::HashMap<i64, usize>,
+    /// The fetch times looked up, each as a JSON string ([`crate::quoted`]).
+    quoted: Vec<String>,
+    /// The number of the last row's fetch time and where it is in `quoted`: rows read in
+    /// the table's order come a page at a time, and a page's records share their fetch time.
+    last: Option<(i64, usize)>,
     scratch: String,
 }
 
@@ -280,6 +286,8 @@ impl<'c> Documents<'c> {
             conn,
             unpacker: unpacker(location)?,
             fetches: Default::default(),
+            quoted: Vec::new(),
+            last: None,
             scratch: String::new(),
         })
     }
@@ -294,20 +302,32 @@ impl<'c> Documents<'c> {
         let Some(code) = fetched else {
             return document_onto(document, &mut self.unpacker, out);
         };
-        if !self.fetches.contains_key(&code) {
-            let at: Option<String> = self
-                .conn
-                .prepare_cached("SELECT fetched_at FROM record_fetches WHERE code = ?1")
-                .and_then(|mut s| s.query_row([code], |r| r.get(0)).optional())
-                .map_err(|e| e.to_string())?;
-            let at =
-                at.ok_or_else(|| format!("its fetch time (number {code}) is not on record"))?;
-            self.fetches.insert(code, at);
-        }
-        let at = &self.fetches[&code];
+        let at = match self.last {
+            Some((last, at)) if last == code => at,
+            _ => {
+                let at = match self.fetches.get(&code) {
+                    Some(&at) => at,
+                    None => {
+                        let at: Option<String> = self
+                            .conn
+                            .prepare_cached("SELECT fetched_at FROM record_fetches WHERE code = ?1")
+                            .and_then(|mut s| s.query_row([code], |r| r.get(0)).optional())
+                            .map_err(|e| e.to_string())?;
+                        let at = at.ok_or_else(|| {
+                            format!("its fetch time (number {code}) is not on record")
+                        })?;
+                        self.quoted.push(crate::quoted(&at));
+                        self.fetches.insert(code, self.quoted.len() - 1);
+                        self.quoted.len() - 1
+                    }
+                };
+                self.last = Some((code, at));
+                at
+            }
+        };
         self.scratch.clear();
         document_onto(document, &mut self.unpacker, &mut self.scratch)?;
-        crate::with_fetched_at(&self.scratch, at, out)
+        crate::with_quoted_fetched_at(&self.scratch, &self.quoted[at], out)
     }
 
     /// The document of a row onto `out`, with its fetch time `fetched_at` put back if it has
@@ -380,37 +400,46 @@ fn unpacker(location: &Path) -> Result<Unpacker, StoreError> {
     })
 }
 
-/// Rows of one connection's records, read for [`Store::each_stored`]: external ids and
-/// record texts one after another in one buffer, so that a batch is two allocations.
+/// Rows of records, read for [`Store::each_stored`]: their connections' names, external ids
+/// and record texts one after another in one buffer, so that a batch is a few allocations.
 struct Rows {
-    /// Which of the connections asked for.
-    connection: usize,
+    /// The connections' names the batch's rows name (one, mostly).
+    connections: Vec<String>,
     text: String,
-    /// Per row: where its id ends and where its record ends in `text`.
-    ends: Vec<(usize, usize)>,
+    /// Per row: its connection in `connections`, where its id ends and where its record
+    /// ends in `text` (its id starts where the row before it ends).
+    ends: Vec<(usize, usize, usize)>,
 }
 
 /// Rows a batch holds.
 const ROWS_PER_BATCH: usize = 512;
 
 impl Rows {
-    fn new(connection: usize) -> Rows {
+    fn new() -> Rows {
         Rows {
-            connection,
+            connections: Vec::new(),
             text: String::new(),
             ends: Vec::with_capacity(ROWS_PER_BATCH),
         }
     }
 
-    /// A row: its id and its document (its `record` and `fetched` columns, read onto the
-    /// batch's text).
+    /// A row: its connection, its id and its document (its `record` and `fetched` columns,
+    /// read onto the batch's text).
     fn push(
         &mut self,
+        connection: &str,
         id: &str,
         document: ValueRef<'_>,
         fetched: Option<i64>,
         documents: &mut Documents<'_>,
     ) -> Result<(), String> {
+        let at = match self.connections.iter().rposition(|c| c == connection) {
+            Some(at) => at,
+            None => {
+                self.connections.push(connection.to_string());
+                self.connections.len() - 1
+            }
+        };
         let start = self.text.len();
         self.text.push_str(id);
         let id_end = self.text.len();
@@ -418,26 +447,41 @@ impl Rows {
             self.text.truncate(start);
             return Err(e);
         }
-        self.ends.push((id_end, self.text.len()));
+        self.ends.push((at, id_end, self.text.len()));
         Ok(())
     }
 
-    fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+    /// Each row's connection, external id and document.
+    fn iter(&self) -> impl Iterator<Item = (&str, &str, &str)> {
         let mut start = 0;
-        self.ends.iter().map(move |&(id_end, end)| {
-            let row = (&self.text[start..id_end], &self.text[id_end..end]);
+        self.ends.iter().map(move |&(at, id_end, end)| {
+            let row = (
+                self.connections[at].as_str(),
+                &self.text[start..id_end],
+                &self.text[id_end..end],
+            );
             start = end;
             row
         })
     }
 }
 
-/// Read the live records of `kind` of each of `connections`, in the order of the key
-/// (connection, then external id), on a connection to `path` of this thread's own, and send
-/// them in batches; stop when the receiver is gone.
+/// The order [`read_rows`] reads a kind's rows in.
+enum Reading<'a> {
+    /// The key's: connection after connection (these, in their order), then external id.
+    ByKey(&'a [String]),
+    /// The table's own, in one pass over all its rows: for the kind that is the bulk of a
+    /// store, where reading by the key costs a seek in the table for every row (about a
+    /// third of a second per million rows, the larger part of reading them), while a pass
+    /// over the records of the other kinds besides costs ~60 ms per million.
+    Table,
+}
+
+/// Read the live records of `kind`, in the order `reading` says, on a connection to `path`
+/// of this thread's own, and send them in batches; stop when the receiver is gone.
 fn read_rows(
     path: &Path,
-    connections: &[String],
+    reading: Reading<'_>,
     kind: EntityKind,
     batches: &std::sync::mpsc::SyncSender<Result<Rows, StoreError>>,
 ) -> Result<(), StoreError> {
@@ -451,40 +495,66 @@ fn read_rows(
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(db)?;
     let mut documents = Documents::new(&conn, path)?;
-    let mut stmt = conn
-        .prepare(concat!(
-            "SELECT external_id, record, fetched FROM records
-                 WHERE connection = ?1 AND kind = ",
-            kind_code!(2),
-            " AND deleted_at IS NULL
-                 ORDER BY external_id"
-        ))
-        .map_err(db)?;
-    for (at, connection) in connections.iter().enumerate() {
-        let mut rows = stmt.query(params![connection, kind.as_str()]).map_err(db)?;
-        let mut batch = Rows::new(at);
-        while let Some(row) = rows.next().map_err(db)? {
-            let id = row.get_ref(0).map_err(db)?;
-            let id = id.as_str().map_err(|e| db(e.into()))?;
-            let document = row.get_ref(1).map_err(db)?;
-            let fetched = row.get(2).map_err(db)?;
-            batch
-                .push(id, document, fetched, &mut documents)
-                .map_err(|e| {
-                    crate::unreadable(path.display().to_string(), connection, kind, id, e)
-                })?;
-            if batch.ends.len() == ROWS_PER_BATCH
-                && batches
-                    .send(Ok(std::mem::replace(&mut batch, Rows::new(at))))
-                    .is_err()
-            {
-                return Ok(());
+    let mut batch = Rows::new();
+    // Sends the batch if it is full (or `last`); false when the receiver is gone.
+    let send = |batch: &mut Rows, last: bool| {
+        let full = batch.ends.len() == ROWS_PER_BATCH || (last && !batch.ends.is_empty());
+        !full
+            || batches
+                .send(Ok(std::mem::replace(batch, Rows::new())))
+                .is_ok()
+    };
+    let mut take = |connection: &str, row: &rusqlite::Row<'_>, batch: &mut Rows| {
+        let id = row.get_ref(0).map_err(db)?;
+        let id = id.as_str().map_err(|e| db(e.into()))?;
+        let document = row.get_ref(1).map_err(db)?;
+        let fetched = row.get(2).map_err(db)?;
+        batch
+            .push(connection, id, document, fetched, &mut documents)
+            .map_err(|e| crate::unreadable(path.display().to_string(), connection, kind, id, e))
+    };
+    match reading {
+        Reading::ByKey(connections) => {
+            let mut stmt = conn
+                .prepare(concat!(
+                    "SELECT external_id, record, fetched FROM records
+                     WHERE connection = ?1 AND kind = ",
+                    kind_code!(2),
+                    " AND deleted_at IS NULL
+                     ORDER BY external_id"
+                ))
+                .map_err(db)?;
+            for connection in connections {
+                let mut rows = stmt.query(params![connection, kind.as_str()]).map_err(db)?;
+                while let Some(row) = rows.next().map_err(db)? {
+                    take(connection, row, &mut batch)?;
+                    if !send(&mut batch, false) {
+                        return Ok(());
+                    }
+                }
             }
         }
-        if !batch.ends.is_empty() && batches.send(Ok(batch)).is_err() {
-            return Ok(());
+        Reading::Table => {
+            let mut stmt = conn
+                .prepare(concat!(
+                    "SELECT external_id, record, fetched, connection FROM records NOT INDEXED
+                     WHERE kind = ",
+                    kind_code!(1),
+                    " AND deleted_at IS NULL"
+                ))
+                .map_err(db)?;
+            let mut rows = stmt.query(params![kind.as_str()]).map_err(db)?;
+            while let Some(row) = rows.next().map_err(db)? {
+                let connection = row.get_ref(3).map_err(db)?;
+                let connection = connection.as_str().map_err(|e| db(e.into()))?;
+                take(connection, row, &mut batch)?;
+                if !send(&mut batch, false) {
+                    return Ok(());
+                }
+            }
         }
     }
+    send(&mut batch, true);
     Ok(())
 }
 
@@ -547,6 +617,36 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// The rows of `kind` in the order `reading` says, handed to `read`: SQLite reads them
+    /// on a connection of its own on another thread while `read` takes them in on this one
+    /// (at a million time entries the two took about as long as each other, one after the
+    /// other). A few batches of rows wait at most.
+    fn read_stored(
+        &self,
+        reading: Reading<'_>,
+        kind: EntityKind,
+        read: &mut dyn FnMut(&str, &str, &str) -> Result<(), serde_json::Error>,
+    ) -> Result<(), StoreError> {
+        let location = self.location.as_path();
+        std::thread::scope(|scope| {
+            let (batches, received) = std::sync::mpsc::sync_channel::<Result<Rows, StoreError>>(4);
+            scope.spawn(move || {
+                if let Err(e) = read_rows(location, reading, kind, &batches) {
+                    let _ = batches.send(Err(e));
+                }
+            });
+            // Returning early drops `received`: the reader stops at its next batch.
+            for batch in received {
+                for (connection, id, text) in batch?.iter() {
+                    read(connection, id, text).map_err(|e| {
+                        crate::unreadable(location.display().to_string(), connection, kind, id, e)
+                    })?;
+                }
+            }
+            Ok(())
+        })
+    }
+
     /// Open (creating if needed) and migrate the database at `path`.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let db = |e: rusqlite::Error| StoreError::Database {
@@ -1413,30 +1513,21 @@ impl Store for SqliteStore {
                 .and_then(|rows| rows.collect())
                 .map_err(|e| self.err(e))?
         };
-        // SQLite reads the rows on a connection of its own on another thread while `read`
-        // takes them in on this one: at a million time entries the two took about as long
-        // as each other, one after the other. A few batches of rows wait at most.
-        let location = self.location.as_path();
-        std::thread::scope(|scope| {
-            let (batches, received) = std::sync::mpsc::sync_channel::<Result<Rows, StoreError>>(4);
-            let connections = &connections;
-            scope.spawn(move || {
-                if let Err(e) = read_rows(location, connections, kind, &batches) {
-                    let _ = batches.send(Err(e));
-                }
-            });
-            // Returning early drops `received`: the reader stops at its next batch.
-            for batch in received {
-                let batch = batch?;
-                let connection = &connections[batch.connection];
-                for (id, text) in batch.iter() {
-                    read(connection, id, text).map_err(|e| {
-                        crate::unreadable(location.display().to_string(), connection, kind, id, e)
-                    })?;
-                }
-            }
-            Ok(())
-        })
+        self.read_stored(Reading::ByKey(&connections), kind, read)
+    }
+
+    fn each_stored_in_any_order(
+        &self,
+        kind: EntityKind,
+        read: &mut dyn FnMut(&str, &str, &str) -> Result<(), serde_json::Error>,
+    ) -> Result<(), StoreError> {
+        // Time entries are the bulk of a store (a million beside 100,000 work items and
+        // 10,000 initiatives): they are read in the table's order, the others by the key.
+        if kind == EntityKind::TimeEntry {
+            self.read_stored(Reading::Table, kind, read)
+        } else {
+            self.each_stored(kind, read)
+        }
     }
 
     fn claim(

@@ -1016,3 +1016,111 @@ fn a_run_stored_with_a_status_tollgate_never_writes_is_named_not_read_as_running
         assert_eq!(runs[0].status, RunStatus::Ok, "{}", b.name);
     });
 }
+
+fn time_entry(connection: &str, id: &str, fetched_at: &str) -> Record {
+    Record {
+        provenance: Provenance {
+            connection: connection.into(),
+            external_id: id.into(),
+            url: None,
+            source_updated: None,
+            fetched_at: fetched_at.into(),
+        },
+        entity: Entity::TimeEntry(tollgate_dmo::model::TimeEntry {
+            person: format!("p-{id}"),
+            work_item_key: Some("W-1".into()),
+            initiative_key: None,
+            date: "2026-11-02".into(),
+            started: None,
+            seconds: 3600,
+            description: None,
+        }),
+        extra: serde_json::json!({}),
+    }
+}
+
+#[test]
+fn records_read_in_any_order_are_the_records_each_with_its_fetch_time() {
+    each_backend(|b| {
+        let mut s = b.open();
+        // Two connections synced page by page in turn, ids falling (so neither the table's
+        // order nor the pages' is the key's), each page fetched at a time of its own (one
+        // with a quote in it), more records than a batch of the reader's; some deleted.
+        let mut expected = Vec::new();
+        let runs: Vec<(&str, i64)> = ["b", "a"]
+            .into_iter()
+            .map(|c| {
+                let run = s.begin_run(c, false).unwrap();
+                s.begin_stream(run, c, "worklogs", false).unwrap();
+                (c, run)
+            })
+            .collect();
+        for page_no in 0..7 {
+            for &(connection, run) in &runs {
+                let at = format!("2026-11-27T00:00:0{page_no}.000Z {connection}\"");
+                let records: Vec<Record> = (0..100)
+                    .map(|i| {
+                        let id = format!("e{:04}", 9_999 - page_no * 100 - i);
+                        time_entry(connection, &id, &at)
+                    })
+                    .collect();
+                expected.extend(records.iter().cloned());
+                s.commit_page(run, connection, "worklogs", &page(records, Some("next")))
+                    .unwrap();
+            }
+        }
+        b.execute("UPDATE records SET deleted_at = '2026-11-28' WHERE external_id LIKE '%7'");
+        expected.retain(|r| !r.provenance.external_id.ends_with('7'));
+        let key = |r: &Record| {
+            (
+                r.provenance.connection.clone(),
+                r.provenance.external_id.clone(),
+            )
+        };
+        expected.sort_by_key(key);
+        let mut in_key_order = Vec::new();
+        s.each_record(EntityKind::TimeEntry, &mut |r| in_key_order.push(r))
+            .unwrap();
+        assert_eq!(in_key_order, expected, "{}", b.name);
+        let mut seen = Vec::new();
+        s.each_stored_in_any_order(EntityKind::TimeEntry, &mut |connection, id, text| {
+            seen.push(Record::from_stored(connection, id, text)?);
+            Ok(())
+        })
+        .unwrap();
+        let mut again = Vec::new();
+        s.each_stored_in_any_order(EntityKind::TimeEntry, &mut |connection, id, _| {
+            again.push(format!("{connection}/{id}"));
+            Ok(())
+        })
+        .unwrap();
+        let order: Vec<String> = seen
+            .iter()
+            .map(|r| format!("{}/{}", r.provenance.connection, r.provenance.external_id))
+            .collect();
+        assert_eq!(again, order, "{}: the same order twice", b.name);
+        seen.sort_by_key(key);
+        assert_eq!(seen, expected, "{}", b.name);
+        // The reader refusing a record: the error names the record it refused, and nothing
+        // after it is read.
+        let (mut read, mut refused) = (0, String::new());
+        let e = s
+            .each_stored_in_any_order(EntityKind::TimeEntry, &mut |connection, id, _| {
+                read += 1;
+                if read == 700 {
+                    refused = format!("record {connection}/time-entry/{id} is not readable");
+                    Err(<serde_json::Error as serde::de::Error>::custom("refused"))
+                } else {
+                    Ok(())
+                }
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&format!("{refused}: refused")),
+            "{}: {e}",
+            b.name
+        );
+        assert_eq!(read, 700, "{}", b.name);
+    });
+}
