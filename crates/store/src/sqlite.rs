@@ -558,6 +558,83 @@ fn read_rows(
     Ok(())
 }
 
+/// The fingerprints of the open findings, for [`Store::record_finding_batches`], each marked
+/// when given. Tollgate's fingerprints are 16 lowercase hexadecimal digits
+/// ([`tollgate_dmo::rules::fingerprint`]): those are held as the number they write, 8 bytes
+/// each in a sorted list (a map of the strings would take ~3 MB at 44,000 findings, at the
+/// moment a check holds the most); any other (a store edited by hand) as text.
+#[derive(Default)]
+struct OpenFindings {
+    numbers: Vec<u64>,
+    /// Per number, whether it was given.
+    given: Vec<bool>,
+    others: std::collections::HashMap<String, bool>,
+}
+
+impl OpenFindings {
+    /// The number a fingerprint as Tollgate writes it stands for (and writes back the same).
+    fn number(fingerprint: &str) -> Option<u64> {
+        (fingerprint.len() == 16
+            && fingerprint
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        .then(|| u64::from_str_radix(fingerprint, 16).ok())
+        .flatten()
+    }
+
+    fn add(&mut self, fingerprint: &str) {
+        match Self::number(fingerprint) {
+            Some(n) => self.numbers.push(n),
+            None => {
+                self.others.insert(fingerprint.to_string(), false);
+            }
+        }
+    }
+
+    /// Done adding.
+    fn ready(&mut self) {
+        self.numbers.sort_unstable();
+        self.numbers.dedup();
+        self.numbers.shrink_to_fit();
+        self.given = vec![false; self.numbers.len()];
+    }
+
+    /// Whether `fingerprint` is open; marked given if so.
+    fn given(&mut self, fingerprint: &str) -> bool {
+        let at = match Self::number(fingerprint) {
+            Some(n) => self.numbers.binary_search(&n).ok(),
+            None => None,
+        };
+        if let Some(at) = at {
+            self.given[at] = true;
+            return true;
+        }
+        match self.others.get_mut(fingerprint) {
+            Some(given) => {
+                *given = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The open fingerprints not given.
+    fn not_given(self) -> impl Iterator<Item = String> {
+        let numbers = self
+            .numbers
+            .into_iter()
+            .zip(self.given)
+            .filter(|(_, given)| !given)
+            .map(|(n, _)| format!("{n:016x}"));
+        let others = self
+            .others
+            .into_iter()
+            .filter(|(_, given)| !given)
+            .map(|(f, _)| f);
+        numbers.chain(others)
+    }
+}
+
 /// Switch to WAL. Changing the journal mode does not wait on SQLite's busy handler, so a
 /// database that another process is creating at the same moment is retried for a while.
 fn set_wal(conn: &Connection) -> rusqlite::Result<()> {
@@ -1398,14 +1475,31 @@ impl Store for SqliteStore {
         let db = db_error(&self.location);
         let tx = self.conn.transaction().map_err(db)?;
         let mut changes = FindingChanges::default();
-        tx.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS current_fingerprints (fingerprint TEXT PRIMARY KEY)",
-            [],
-        )
-        .map_err(db)?;
-        tx.execute("DELETE FROM current_fingerprints", [])
-            .map_err(db)?;
         {
+            // The open findings, read once, each marked when given again: a finding given
+            // that is open needs no look-up, and those not given are resolved at the end.
+            // (A look-up and a row in a temporary table for each finding given took as long
+            // as writing it.) The resolved ones, which a store keeps for good, are not read:
+            // a finding given that is not open is looked up.
+            let mut open = OpenFindings::default();
+            {
+                let mut stmt = tx
+                    .prepare_cached("SELECT fingerprint FROM findings WHERE resolved_at IS NULL")
+                    .map_err(db)?;
+                let mut rows = stmt.query([]).map_err(db)?;
+                while let Some(row) = rows.next().map_err(db)? {
+                    open.add(
+                        row.get_ref(0)
+                            .map_err(db)?
+                            .as_str()
+                            .map_err(|e| db(e.into()))?,
+                    );
+                }
+            }
+            open.ready();
+            // The pass left the findings' pages in the page cache (2 MB of them at 44,000
+            // findings), at the moment the rules hold the most: let them go.
+            tx.execute_batch("PRAGMA shrink_memory").map_err(db)?;
             let mut existing = tx
                 .prepare_cached("SELECT resolved_at IS NULL FROM findings WHERE fingerprint = ?1")
                 .map_err(db)?;
@@ -1423,22 +1517,25 @@ impl Store for SqliteStore {
                        subject_external_id = excluded.subject_external_id",
                 )
                 .map_err(db)?;
-            let mut current = tx
-                .prepare_cached("INSERT OR IGNORE INTO current_fingerprints VALUES (?1)")
-                .map_err(db)?;
             // A panic while a batch is pulled unwinds through here: the transaction is rolled
             // back when dropped, and nothing is recorded.
             for batch in batches {
                 // Each finding let go as soon as it is written.
                 for f in batch {
-                    let open: Option<bool> = existing
-                        .query_row(params![f.fingerprint], |r| r.get(0))
-                        .optional()
-                        .map_err(db)?;
-                    match open {
-                        Some(true) => changes.persisting += 1,
-                        Some(false) => changes.reopened += 1,
-                        None => changes.new += 1,
+                    match open.given(&f.fingerprint) {
+                        true => changes.persisting += 1,
+                        false => {
+                            let was_open: Option<bool> = existing
+                                .query_row(params![f.fingerprint], |r| r.get(0))
+                                .optional()
+                                .map_err(db)?;
+                            match was_open {
+                                // Written earlier in this call: given twice.
+                                Some(true) => changes.persisting += 1,
+                                Some(false) => changes.reopened += 1,
+                                None => changes.new += 1,
+                            }
+                        }
                     }
                     upsert
                         .execute(params![
@@ -1455,18 +1552,18 @@ impl Store for SqliteStore {
                             f.subject.external_id
                         ])
                         .map_err(db)?;
-                    current.execute(params![f.fingerprint]).map_err(db)?;
                 }
             }
+            let mut resolve = tx
+                .prepare_cached(
+                    "UPDATE findings SET resolved_at = ?1
+                     WHERE fingerprint = ?2 AND resolved_at IS NULL",
+                )
+                .map_err(db)?;
+            for fingerprint in open.not_given() {
+                changes.resolved += resolve.execute(params![at, fingerprint]).map_err(db)? as u64;
+            }
         }
-        changes.resolved = tx
-            .execute(
-                "UPDATE findings SET resolved_at = ?1
-                 WHERE resolved_at IS NULL
-                   AND fingerprint NOT IN (SELECT fingerprint FROM current_fingerprints)",
-                params![at],
-            )
-            .map_err(db)? as u64;
         tx.commit().map_err(db)?;
         Ok(changes)
     }

@@ -181,6 +181,69 @@ fn findings_are_new_persisting_resolved_and_reopened() {
 }
 
 #[test]
+fn findings_count_alike_whatever_their_fingerprints_look_like() {
+    each_backend(|b| {
+        let mut s = b.open();
+        // Tollgate's own (16 hexadecimal digits), and what a store edited by hand may hold:
+        // the same digits in capitals (another finding), a word, fewer digits.
+        let prints = [
+            "00000000000000ff",
+            "fedcba9876543210",
+            "FEDCBA9876543210",
+            "f1",
+            "00ff",
+        ];
+        let all: Vec<Finding> = prints
+            .iter()
+            .map(|f| finding(f, &format!("K-{f}")))
+            .collect();
+        let counts = |c: FindingChanges| (c.new, c.persisting, c.resolved, c.reopened);
+        let open = |s: &dyn Store| {
+            let mut open: Vec<String> = s
+                .findings(false)
+                .unwrap()
+                .into_iter()
+                .map(|f| f.finding.fingerprint)
+                .collect();
+            open.sort();
+            open
+        };
+        let c = s.record_findings(&all, "2026-11-01T00:00:00.000Z").unwrap();
+        assert_eq!(counts(c), (5, 0, 0, 0), "{}", b.name);
+        let c = s
+            .record_findings(&all[2..], "2026-11-02T00:00:00.000Z")
+            .unwrap();
+        assert_eq!(counts(c), (0, 3, 2, 0), "{}", b.name);
+        assert_eq!(open(&*s), ["00ff", "FEDCBA9876543210", "f1"], "{}", b.name);
+        let c = s.record_findings(&all, "2026-11-03T00:00:00.000Z").unwrap();
+        assert_eq!(counts(c), (0, 3, 0, 2), "{}", b.name);
+        // One given twice in one call counts twice, as SQLite's upsert does; the three not
+        // given resolve, whatever their fingerprints.
+        let twice = [all[1].clone(), all[1].clone(), all[3].clone()];
+        let c = s
+            .record_findings(&twice, "2026-11-04T00:00:00.000Z")
+            .unwrap();
+        assert_eq!(counts(c), (0, 3, 3, 0), "{}", b.name);
+        assert_eq!(open(&*s), ["f1", "fedcba9876543210"], "{}", b.name);
+        let resolved: Vec<(String, Option<String>)> = s
+            .findings(true)
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.finding.fingerprint, f.resolved_at))
+            .filter(|(_, at)| at.is_some())
+            .collect();
+        assert_eq!(resolved.len(), 3, "{}: {resolved:?}", b.name);
+        assert!(
+            resolved
+                .iter()
+                .all(|(_, at)| at.as_deref() == Some("2026-11-04T00:00:00.000Z")),
+            "{}: {resolved:?}",
+            b.name
+        );
+    });
+}
+
+#[test]
 fn findings_given_in_batches_count_as_one_list_and_a_failed_batch_records_nothing() {
     each_backend(|b| {
         let mut s = b.open();
