@@ -422,6 +422,26 @@ async fn the_api_wants_its_token_and_metrics_move_after_a_run() {
     assert_eq!(status, 200);
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(doc["items"][0]["status"], "ok");
+    // The check step's log line (written once the findings are in) counts the open findings
+    // the API lists.
+    let checks_done = || {
+        std::fs::read_to_string(dir.path().join("daemon.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|l| l["fields"]["message"] == "checks done")
+    };
+    wait_until(
+        "the check step's log line",
+        Duration::from_secs(10),
+        async || checks_done().is_some(),
+    )
+    .await;
+    let (_, text) = get(&format!("{base}/api/v1/findings")).await;
+    let listed = serde_json::from_str::<serde_json::Value>(&text).unwrap()["total"].as_u64();
+    let counted = checks_done().unwrap();
+    assert_eq!(counted["fields"]["open"].as_u64(), listed, "{counted}");
+    assert!(listed.is_some_and(|n| n > 0));
 
     let (_, text) = get(&format!("{base}/metrics")).await;
     assert_eq!(
