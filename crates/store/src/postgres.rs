@@ -1053,7 +1053,11 @@ impl Store for PostgresStore {
                     .any(|r| r.get::<_, &str>(0) == *col && r.get::<_, &str>(1) == "bigint")
             })
             .collect();
-        // Text in byte order (SQLite's), so both backends dump alike.
+        // Text in byte order (SQLite's), so both backends dump alike. Each key is the
+        // table's column, named with the table: a bare name in ORDER BY means the output
+        // column of that name, here its `::text` cast, and numbers sorted as text (1, 10,
+        // 2) made `tollgate migrate` find every store of ten runs or reports different from
+        // its copy.
         let order: Vec<String> = table
             .key
             .split(", ")
@@ -1064,9 +1068,9 @@ impl Store for PostgresStore {
                     .position(|c| *c == k)
                     .is_some_and(|i| is_int[i]);
                 if int {
-                    format!("\"{k}\"")
+                    format!("{}.\"{k}\"", table.name)
                 } else {
-                    format!("\"{k}\" COLLATE \"C\"")
+                    format!("{}.\"{k}\" COLLATE \"C\"", table.name)
                 }
             })
             .collect();

@@ -523,7 +523,23 @@ fn a_store_copies_table_by_table_to_the_other_backend_and_reads_back_the_same() 
         from.finish_run(run, RunStatus::Ok, None).unwrap();
         from.record_findings(&[finding("f1", "A-1")], "2026-11-01T00:00:00.000Z")
             .unwrap();
-        from.record_report("pack", "2026-11-30", "X").unwrap();
+        // Eleven reports: ids whose order as numbers (1, 2, ... 10, 11) is not their
+        // order as text (1, 10, 11, 2, ...).
+        for _ in 0..11 {
+            from.record_report("pack", "2026-11-30", "X").unwrap();
+        }
+        let mut ids = Vec::new();
+        from.dump_table(table("reports"), &mut |r| {
+            ids.push(r[0].clone());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            ids,
+            (1..=11).map(Value::Int).collect::<Vec<_>>(),
+            "{}: a table with a number for its key dumps in the numbers' order",
+            b.name
+        );
         from.record_job("nightly", "D", "ok").unwrap();
         from.claim("job:nightly@D", "one", Duration::from_secs(5))
             .unwrap();
