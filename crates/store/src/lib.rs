@@ -779,6 +779,23 @@ pub(crate) fn document_with(connection: &str, record: &Record, fetched_at: bool)
     text
 }
 
+/// The number a finding's fingerprint as Tollgate writes it stands for (16 lowercase
+/// hexadecimal digits, [`tollgate_dmo::rules::fingerprint`]), for holding many of them in 8
+/// bytes each; `None` for any other text (a store edited by hand), which is held as text.
+pub(crate) fn fingerprint_number(fingerprint: &str) -> Option<u64> {
+    (fingerprint.len() == 16
+        && fingerprint
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    .then(|| u64::from_str_radix(fingerprint, 16).ok())
+    .flatten()
+}
+
+/// The fingerprint [`fingerprint_number`] read `n` from.
+pub(crate) fn fingerprint_text(n: u64) -> String {
+    format!("{n:016x}")
+}
+
 /// A document [`document_with`] wrote without its fetch time, onto `out` with `fetched_at`
 /// put back (as the provenance's first member: members are read by name). A text that does
 /// not start as such a document does is an error saying so.

@@ -572,18 +572,8 @@ struct OpenFindings {
 }
 
 impl OpenFindings {
-    /// The number a fingerprint as Tollgate writes it stands for (and writes back the same).
-    fn number(fingerprint: &str) -> Option<u64> {
-        (fingerprint.len() == 16
-            && fingerprint
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-        .then(|| u64::from_str_radix(fingerprint, 16).ok())
-        .flatten()
-    }
-
     fn add(&mut self, fingerprint: &str) {
-        match Self::number(fingerprint) {
+        match crate::fingerprint_number(fingerprint) {
             Some(n) => self.numbers.push(n),
             None => {
                 self.others.insert(fingerprint.to_string(), false);
@@ -601,7 +591,7 @@ impl OpenFindings {
 
     /// Whether `fingerprint` is open; marked given if so.
     fn given(&mut self, fingerprint: &str) -> bool {
-        let at = match Self::number(fingerprint) {
+        let at = match crate::fingerprint_number(fingerprint) {
             Some(n) => self.numbers.binary_search(&n).ok(),
             None => None,
         };
@@ -625,7 +615,7 @@ impl OpenFindings {
             .into_iter()
             .zip(self.given)
             .filter(|(_, given)| !given)
-            .map(|(n, _)| format!("{n:016x}"));
+            .map(|(n, _)| crate::fingerprint_text(n));
         let others = self
             .others
             .into_iter()
