@@ -255,32 +255,40 @@ impl PostgresStore {
              ORDER BY rule_id COLLATE \"C\", subject_kind COLLATE \"C\",
                       subject_key COLLATE \"C\", fingerprint COLLATE \"C\""
         );
-        // Through a cursor, 1,000 rows at a time: the rows of 44,000 findings as the client
-        // holds them (beside the findings made of them) were 30 MB, the peak of `check` on
-        // this backend. Each batch is fetched as blocking work; the findings are made here.
+        // Through a cursor: the rows of 44,000 findings as the client holds them (beside the
+        // findings made of them) were 30 MB, the peak of `check` on this backend.
+        self.each_row(&sql, params, &mut |r| self.finding_of(r).map(&mut *each))
+    }
+
+    /// The rows of `sql` through a cursor, 1,000 at a time, so that they are never all in
+    /// memory, each handed to `each` on this thread (each batch is fetched as blocking work);
+    /// the first error stops the reading.
+    fn each_row(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        each: &mut dyn FnMut(&postgres::Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let mut guard = self.client.borrow_mut();
         let client: &mut Client = guard.as_mut().expect("open until dropped");
         let mut tx = blocking(|| {
             let mut tx = client.transaction()?;
             tx.execute(
-                format!("DECLARE findings_out NO SCROLL CURSOR FOR {sql}").as_str(),
+                format!("DECLARE rows_out NO SCROLL CURSOR FOR {sql}").as_str(),
                 params,
             )?;
             Ok::<_, postgres::Error>(tx)
         })
         .map_err(|e| self.err(e))?;
         let outcome = loop {
-            let rows = match blocking(|| tx.query("FETCH 1000 FROM findings_out", &[])) {
+            let rows = match blocking(|| tx.query("FETCH 1000 FROM rows_out", &[])) {
                 Ok(rows) => rows,
                 Err(e) => break Err(self.err(e)),
             };
             if rows.is_empty() {
                 break Ok(());
             }
-            if let Err(e) = rows
-                .iter()
-                .try_for_each(|r| self.finding_of(r).map(&mut *each))
-            {
+            if let Err(e) = rows.iter().try_for_each(&mut *each) {
                 break Err(e);
             }
         };
@@ -934,44 +942,17 @@ impl Store for PostgresStore {
         kind: EntityKind,
         read: &mut dyn FnMut(&str, &str, &str) -> Result<(), serde_json::Error>,
     ) -> Result<(), StoreError> {
-        // Rows are read in batches through a cursor, so neither the text nor the records are
-        // ever all in memory. Byte order (COLLATE "C") is SQLite's order, so both backends
-        // export alike. Each batch is fetched as blocking work; the records are handed out
-        // here, on the caller's thread.
-        let mut guard = self.client.borrow_mut();
-        let client: &mut Client = guard.as_mut().expect("open until dropped");
-        let mut tx = blocking(|| {
-            let mut tx = client.transaction()?;
-            tx.execute(
-                "DECLARE records_out NO SCROLL CURSOR FOR
-                 SELECT connection, external_id, record FROM records
-                 WHERE kind = $1 AND deleted_at IS NULL
-                 ORDER BY connection COLLATE \"C\", external_id COLLATE \"C\"",
-                &[&kind.as_str()],
-            )?;
-            Ok::<_, postgres::Error>(tx)
-        })
-        .map_err(|e| self.err(e))?;
-        let outcome = loop {
-            let rows = match blocking(|| tx.query("FETCH 1000 FROM records_out", &[])) {
-                Ok(rows) => rows,
-                Err(e) => break Err(self.err(e)),
-            };
-            if rows.is_empty() {
-                break Ok(());
-            }
-            let unreadable = rows.iter().find_map(|r| {
+        // Byte order (COLLATE "C") is SQLite's order, so both backends export alike.
+        self.each_row(
+            "SELECT connection, external_id, record FROM records
+             WHERE kind = $1 AND deleted_at IS NULL
+             ORDER BY connection COLLATE \"C\", external_id COLLATE \"C\"",
+            &[&kind.as_str()],
+            &mut |r| {
                 read(r.get(0), r.get(1), r.get(2))
-                    .err()
-                    .map(|e| self.unreadable(r.get(0), kind, r.get(1), e))
-            });
-            if let Some(e) = unreadable {
-                break Err(e);
-            }
-        };
-        // Read-only: ending the transaction either way closes the cursor.
-        blocking(move || tx.commit()).map_err(|e| self.err(e))?;
-        outcome
+                    .map_err(|e| self.unreadable(r.get(0), kind, r.get(1), e))
+            },
+        )
     }
 
     fn claim(
