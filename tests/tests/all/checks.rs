@@ -159,6 +159,36 @@ async fn check_on_the_command_line() {
     assert!(csv.starts_with("severity,rule,subject_kind,subject,message,fingerprint,first_seen\n"));
     assert_eq!(csv.lines().count(), expected().len() + 1);
 
+    // The table: a header, a line a finding and the summary, printed a block at a time.
+    let out = run(&["check", "--as-of", "2026-11-27"]);
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), expected().len() + 2, "{table}");
+    assert!(lines[0].starts_with("SEVERITY  RULE"), "{table}");
+    assert!(lines[1].starts_with("blocker "), "worst first: {table}");
+    assert!(lines.iter().all(|l| l == &l.trim_end()), "{table}");
+    assert!(
+        lines[lines.len() - 1].contains("open finding(s) as of 2026-11-27"),
+        "{table}"
+    );
+    // Output that cannot be written is an error that says so, not a panic.
+    if let Ok(full) = std::fs::File::create("/dev/full") {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate-e2e"))
+            .args(["check", "--as-of", "2026-11-27"])
+            .current_dir(dir.path())
+            .env_remove("TOLLGATE_STORE__URL")
+            .stdout(full)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("cannot write to stdout: No space left on device"),
+            "{stderr}"
+        );
+    }
+
     let out = run(&["check", "--as-of", "2026-11-27", "--fail-on", "blocker"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("5 finding(s) at blocker or worse"));

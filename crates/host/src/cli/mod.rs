@@ -1046,9 +1046,12 @@ pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
             *w = (*w).max(printable(cell).chars().count());
         }
     }
-    let line = |cells: Vec<&str>| {
+    // Lines gathered and printed ~64 KiB at a time: a `println!` a line made a write to the
+    // terminal or pipe a line (44,000 of them for a large portfolio's findings).
+    let mut out = String::new();
+    let line = |cells: Vec<&str>, out: &mut String| {
         let cells: Vec<std::borrow::Cow<'_, str>> = cells.into_iter().map(printable).collect();
-        let mut out = String::new();
+        let start = out.len();
         for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
             if i + 1 == N {
                 out.push_str(cell);
@@ -1056,12 +1059,18 @@ pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
                 out.push_str(&format!("{cell:<w$}  "));
             }
         }
-        println!("{}", out.trim_end());
+        out.truncate(start + out[start..].trim_end().len());
+        out.push('\n');
+        if out.len() >= 64 << 10 {
+            print!("{out}");
+            out.clear();
+        }
     };
-    line(header.to_vec());
+    line(header.to_vec(), &mut out);
     for row in rows {
-        line(row.iter().map(String::as_str).collect());
+        line(row.iter().map(String::as_str).collect(), &mut out);
     }
+    print!("{out}");
 }
 
 /// Validate a config; with `online`, run each connection's check. Returns the per-connection
