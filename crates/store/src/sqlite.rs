@@ -269,14 +269,9 @@ fn document_onto(
 struct Documents<'c> {
     conn: &'c Connection,
     unpacker: Unpacker,
-    /// Fetch times by number, as looked up (a few per sync: one per page at most): where
-    /// each is in `quoted`.
-    fetches: std::collections::HashMap<i64, usize>,
-    /// The fetch times looked up, each as a JSON string ([`crate::quoted`]).
-    quoted: Vec<String>,
-    /// The number of the last row's fetch time and where it is in `quoted`: rows read in
-    /// the table's order come a page at a time, and a page's records share their fetch time.
-    last: Option<(i64, usize)>,
+    /// Fetch times by number, as looked up (a few per sync: one per page at most), each as
+    /// a JSON string ([`crate::quoted`]), quoted once rather than once a row.
+    fetches: std::collections::HashMap<i64, String>,
     scratch: String,
 }
 
@@ -286,8 +281,6 @@ impl<'c> Documents<'c> {
             conn,
             unpacker: unpacker(location)?,
             fetches: Default::default(),
-            quoted: Vec::new(),
-            last: None,
             scratch: String::new(),
         })
     }
@@ -302,32 +295,22 @@ impl<'c> Documents<'c> {
         let Some(code) = fetched else {
             return document_onto(document, &mut self.unpacker, out);
         };
-        let at = match self.last {
-            Some((last, at)) if last == code => at,
-            _ => {
-                let at = match self.fetches.get(&code) {
-                    Some(&at) => at,
-                    None => {
-                        let at: Option<String> = self
-                            .conn
-                            .prepare_cached("SELECT fetched_at FROM record_fetches WHERE code = ?1")
-                            .and_then(|mut s| s.query_row([code], |r| r.get(0)).optional())
-                            .map_err(|e| e.to_string())?;
-                        let at = at.ok_or_else(|| {
-                            format!("its fetch time (number {code}) is not on record")
-                        })?;
-                        self.quoted.push(crate::quoted(&at));
-                        self.fetches.insert(code, self.quoted.len() - 1);
-                        self.quoted.len() - 1
-                    }
-                };
-                self.last = Some((code, at));
-                at
+        let quoted = match self.fetches.entry(code) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let at: Option<String> = self
+                    .conn
+                    .prepare_cached("SELECT fetched_at FROM record_fetches WHERE code = ?1")
+                    .and_then(|mut s| s.query_row([code], |r| r.get(0)).optional())
+                    .map_err(|e| e.to_string())?;
+                let at =
+                    at.ok_or_else(|| format!("its fetch time (number {code}) is not on record"))?;
+                e.insert(crate::quoted(&at))
             }
         };
         self.scratch.clear();
         document_onto(document, &mut self.unpacker, &mut self.scratch)?;
-        crate::with_quoted_fetched_at(&self.scratch, &self.quoted[at], out)
+        crate::with_quoted_fetched_at(&self.scratch, quoted, out)
     }
 
     /// The document of a row onto `out`, with its fetch time `fetched_at` put back if it has
