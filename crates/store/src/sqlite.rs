@@ -10,11 +10,14 @@ use super::{
     Store, StoreError, StoredFinding, StreamState, Table, Value, now, now_plus,
 };
 use crate::packed::{Packer, Unpacker};
+
+mod entries;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use tollgate_dmo::model::{EntityKind, Record};
 use tollgate_dmo::rules::Finding;
+use tollgate_dmo::rules::portfolio::NumberedTimeEntries;
 
 /// A severity as stored; anything else (a database edited by hand) reads as an error, so it is
 /// seen rather than lost.
@@ -213,6 +216,19 @@ pub const MIGRATIONS: &[&str] = &[
                 NEW.external_id, (SELECT code FROM record_streams WHERE name = NEW.stream),
                 NEW.record, NEW.sweep, NEW.deleted_at);
     END;
+    "#,
+    // 13: a time entry's document starts with what the portfolio reads of it (crate::packed,
+    // `Summary`; sqlite::entries), its names (people, keys, days) numbered in
+    // `record_names`: a check reads a million time entries from a few bytes each instead of
+    // unpacking and parsing each document. `migrate` gives those written before theirs,
+    // after this SQL. AUTOINCREMENT: a number is never given to another name, even after
+    // the store is cleared. An older Tollgate could not read the time entries, so this
+    // version makes it refuse the store.
+    r#"
+    CREATE TABLE record_names (
+        code  INTEGER PRIMARY KEY AUTOINCREMENT,
+        name  TEXT NOT NULL UNIQUE
+    );
     "#,
 ];
 
@@ -664,6 +680,8 @@ pub struct SqliteStore {
     location: PathBuf,
     /// Made on the first write and kept: its working memory is allocated once.
     packer: Option<Packer>,
+    /// The numbers of names time entries' summaries hold, as written.
+    names: entries::NameNumbers,
 }
 
 impl SqliteStore {
@@ -730,6 +748,7 @@ impl SqliteStore {
             conn,
             location: path.to_path_buf(),
             packer: None,
+            names: Default::default(),
         };
         store.migrate(MIGRATIONS)?;
         Ok(store)
@@ -851,6 +870,7 @@ impl SqliteStore {
             tx.execute_batch(migrations[found as usize])
                 .and_then(|_| match found + 1 {
                     12 => pack_documents(&tx),
+                    13 => entries::summarise_time_entries(&tx),
                     _ => Ok(()),
                 })
                 .and_then(|_| tx.pragma_update(None, "user_version", found + 1))
@@ -948,6 +968,8 @@ impl Store for SqliteStore {
             Some(packer) => packer,
             None => self.packer.insert(packer(&self.location)?),
         };
+        let names = &mut self.names;
+        names.begin();
         let tx = self.conn.transaction().map_err(db)?;
         let sweep: RunId = tx
             .query_row(
@@ -998,13 +1020,16 @@ impl Store for SqliteStore {
                     }
                 };
                 let json = crate::document_with(connection, record, false);
-                let packed = packer.pack(&json).map_err(|e| StoreError::Database {
-                    location: self.location.display().to_string(),
-                    message: format!(
-                        "record {connection}/{}/{} cannot be packed: {e}",
-                        record.entity.kind().as_str(),
-                        record.provenance.external_id
-                    ),
+                let summary = names.of_record(&tx, record).map_err(db)?;
+                let packed = packer.pack_with(&json, summary.as_ref()).map_err(|e| {
+                    StoreError::Database {
+                        location: self.location.display().to_string(),
+                        message: format!(
+                            "record {connection}/{}/{} cannot be packed: {e}",
+                            record.entity.kind().as_str(),
+                            record.provenance.external_id
+                        ),
+                    }
                 })?;
                 written += upsert
                     .execute(params![
@@ -1099,6 +1124,7 @@ impl Store for SqliteStore {
         )
         .map_err(db)?;
         tx.commit().map_err(db)?;
+        names.committed();
         Ok((written, deleted))
     }
 
@@ -1600,6 +1626,10 @@ impl Store for SqliteStore {
         }
     }
 
+    fn each_time_entry(&self, read: &mut dyn NumberedTimeEntries) -> Result<(), StoreError> {
+        entries::each_time_entry(&self.location, read)
+    }
+
     fn claim(
         &mut self,
         key: &str,
@@ -1772,19 +1802,31 @@ impl Store for SqliteStore {
                 Some(_) => Some(packer(&self.location)?),
                 None => None,
             };
+            // A time entry's document gets its summary, as a sync writes it.
+            let kind = table.columns.iter().position(|c| *c == "kind");
+            let mut names = entries::NameNumbers::default();
             for row in rows {
+                let time_entry = kind.is_some_and(
+                    |k| matches!(&row[k], Value::Text(t) if t == EntityKind::TimeEntry.as_str()),
+                );
                 let mut values = Vec::with_capacity(row.len());
                 for (i, v) in row.iter().enumerate() {
                     values.push(match (v, packer.as_mut()) {
                         (Value::Null, _) => rusqlite::types::Value::Null,
                         (Value::Int(n), _) => rusqlite::types::Value::Integer(*n),
                         (Value::Text(t), Some(packer)) if Some(i) == document => {
-                            rusqlite::types::Value::Blob(packer.pack(t).map_err(|e| {
-                                StoreError::Database {
-                                    location: self.location.display().to_string(),
-                                    message: format!("a row of records cannot be packed: {e}"),
-                                }
-                            })?)
+                            let summary = match time_entry {
+                                true => names.of_text(&tx, t).map_err(db)?,
+                                false => None,
+                            };
+                            rusqlite::types::Value::Blob(
+                                packer.pack_with(t, summary.as_ref()).map_err(|e| {
+                                    StoreError::Database {
+                                        location: self.location.display().to_string(),
+                                        message: format!("a row of records cannot be packed: {e}"),
+                                    }
+                                })?,
+                            )
                         }
                         (Value::Text(t), _) => rusqlite::types::Value::Text(t.clone()),
                     });
@@ -1805,14 +1847,18 @@ impl Store for SqliteStore {
             tx.execute(&format!("DELETE FROM {}", table.name), [])
                 .map_err(db)?;
         }
-        tx.execute_batch("DELETE FROM record_streams; DELETE FROM record_fetches;")
-            .map_err(db)?;
+        tx.execute_batch(
+            "DELETE FROM record_streams; DELETE FROM record_fetches; DELETE FROM record_names;",
+        )
+        .map_err(db)?;
         tx.execute(
             "DELETE FROM sqlite_sequence WHERE name IN ('runs', 'reports')",
             [],
         )
         .map_err(db)?;
-        tx.commit().map_err(db)
+        tx.commit().map_err(db)?;
+        self.names.forget();
+        Ok(())
     }
 }
 
@@ -1830,25 +1876,38 @@ mod tests {
                 conn: Connection::open(&path).unwrap(),
                 location: path.clone(),
                 packer: None,
+                names: Default::default(),
             };
             old.migrate(&MIGRATIONS[..MIGRATIONS.len() - 1]).unwrap();
             assert_eq!(old.schema_version().unwrap(), SCHEMA_VERSION - 1);
+            // Documents as text, as the rows of a copy were given before schema 13.
+            let entry = crate::suite::odd_time_entries("hr", 1, "2026-11-27T00:00:00.000Z");
             old.conn
-                .execute(
-                    "INSERT INTO records VALUES ('hr','team','t1','teams',?1,1,NULL)",
-                    params![serde_json::to_string(&team("t1", "Kept")).unwrap()],
-                )
+                .execute_batch(&format!(
+                    "INSERT INTO records_as_text (connection, kind, external_id, stream, record,
+                         sweep, deleted_at)
+                     VALUES ('hr','team','t1','teams','{}',1,NULL),
+                            ('hr','time-entry','t00000','times','{}',1,NULL)",
+                    serde_json::to_string(&team("t1", "Kept")).unwrap(),
+                    crate::document("hr", &entry[0]),
+                ))
                 .unwrap();
         }
         let s = SqliteStore::open(&path).unwrap();
         assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
         assert_eq!(names(&s), ["t1=Kept"]);
-        // Schema 12 packed the document written as text.
-        let stored: String = s
-            .conn
-            .query_row("SELECT typeof(record) FROM records", [], |r| r.get(0))
+        // Schema 13 gave the time entry its summary (packing it); the team's text stays.
+        let stored: Vec<(String, String)> = s
+            .query(
+                "SELECT typeof(record), hex(substr(record, 1, 1)) FROM records ORDER BY kind",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .unwrap();
-        assert_eq!(stored, "blob");
+        assert_eq!(
+            stored,
+            [("blob".into(), "02".into()), ("text".into(), "7B".into())]
+        );
         let fresh = SqliteStore::open(&dir.path().join("new.db")).unwrap();
         assert_eq!(fresh.schema_version().unwrap(), SCHEMA_VERSION);
         // Every kind has its number (a new kind comes with a migration that numbers it).
@@ -1860,6 +1919,179 @@ mod tests {
         assert_eq!(kinds, EntityKind::ALL.map(|k| k.as_str().to_string()));
     }
 
+    /// The time entries of `s` by number, sorted.
+    fn by_number(s: &SqliteStore) -> Result<Vec<crate::suite::Entry>, StoreError> {
+        let mut got = crate::suite::Collected::default();
+        s.each_time_entry(&mut got)?;
+        got.entries.sort();
+        Ok(got.entries)
+    }
+
+    #[test]
+    fn time_entries_written_before_schema_13_get_their_summaries_and_read_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let records = crate::suite::odd_time_entries("jira", 2_100, "2026-11-27T00:00:00.000Z");
+        {
+            let mut old = SqliteStore {
+                conn: Connection::open(&path).unwrap(),
+                location: path.clone(),
+                packer: None,
+                names: Default::default(),
+            };
+            // Written as text at schema 11 (schema 12 packs them), one as an unreadable text.
+            old.migrate(&MIGRATIONS[..11]).unwrap();
+            for r in &records {
+                old.conn
+                    .execute(
+                        "INSERT INTO records VALUES ('jira','time-entry',?1,'worklogs',?2,1,NULL)",
+                        params![r.provenance.external_id, crate::document("jira", r)],
+                    )
+                    .unwrap();
+            }
+            old.conn
+                .execute(
+                    "INSERT INTO records VALUES ('jira','time-entry','bad','worklogs','{\"x\":1}',1,NULL)",
+                    [],
+                )
+                .unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+        let kinds: Vec<(i64, i64)> = s
+            .query(
+                "SELECT substr(record, 1, 1) = x'02', count(*) FROM records GROUP BY 1 ORDER BY 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        // Every readable entry has its summary; the unreadable one is kept as it was.
+        assert_eq!(kinds, [(0, 1), (1, 2_100)]);
+        // Read by number, the unreadable one is named; without it, the entries as written.
+        let e = by_number(&s).unwrap_err().to_string();
+        assert!(
+            e.contains("record jira/time-entry/bad is not readable"),
+            "{e}"
+        );
+        s.conn
+            .execute("DELETE FROM records WHERE external_id = 'bad'", [])
+            .unwrap();
+        let mut want: Vec<_> = records.iter().map(crate::suite::collected).collect();
+        want.sort();
+        assert_eq!(by_number(&s).unwrap(), want);
+        // And the documents unpack as before.
+        let mut whole = Vec::new();
+        s.each_record(EntityKind::TimeEntry, &mut |r| whole.push(r))
+            .unwrap();
+        assert_eq!(whole, records);
+    }
+
+    #[test]
+    fn a_damaged_summary_or_one_naming_no_name_is_an_error_naming_the_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let records = crate::suite::odd_time_entries("jira", 40, "2026-11-27T00:00:00.000Z");
+        let run = s.begin_run("jira", false).unwrap();
+        s.begin_stream(run, "jira", "worklogs", false).unwrap();
+        s.commit_page(
+            run,
+            "jira",
+            "worklogs",
+            &PageWrite {
+                records: records.clone(),
+                deletions: vec![],
+                next_cursor: None,
+                checkpoint: None,
+                diagnostics: vec![],
+                snapshot: false,
+            },
+        )
+        .unwrap();
+        let mut want: Vec<_> = records.iter().map(crate::suite::collected).collect();
+        want.sort();
+        assert_eq!(by_number(&s).unwrap(), want);
+        let original: Vec<u8> = s
+            .conn
+            .query_row(
+                "SELECT record FROM records WHERE external_id = 't00013'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(original[0], 2, "a time entry is written with its summary");
+        let set = |record: &[u8]| {
+            s.conn
+                .execute(
+                    "UPDATE records SET record = ?1 WHERE external_id = 't00013'",
+                    params![record],
+                )
+                .unwrap();
+        };
+        // Cut inside the summary; a number that never ends; a name number not on record.
+        for (damaged, says) in [
+            (vec![2u8, 0x81], "cut short"),
+            ([vec![2u8], vec![0xff; 11]].concat(), "too large"),
+            (
+                vec![2u8, 0x7f, 0, 0, 1, 1],
+                "name number 127, which is not on record",
+            ),
+        ] {
+            set(&damaged);
+            let e = by_number(&s).unwrap_err().to_string();
+            assert!(
+                e.contains("record jira/time-entry/t00013 is not readable") && e.contains(says),
+                "{e}"
+            );
+        }
+        // A document packed without its summary (as before schema 13) reads the same, from
+        // its text.
+        let mut packer = Packer::new().unwrap();
+        let text = crate::document_with("jira", &records[13], false);
+        set(&packer.pack(&text).unwrap());
+        assert_eq!(by_number(&s).unwrap(), want);
+        set(&original);
+        assert_eq!(by_number(&s).unwrap(), want);
+    }
+
+    #[test]
+    fn time_entries_copied_in_get_their_summaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let records = crate::suite::odd_time_entries("jira", 30, "2026-11-27T00:00:00.000Z");
+        let table = crate::TABLES.iter().find(|t| t.name == "records").unwrap();
+        let rows: Vec<Vec<Value>> = records
+            .iter()
+            .map(|r| {
+                table
+                    .columns
+                    .iter()
+                    .map(|c| match *c {
+                        "connection" => Value::Text("jira".into()),
+                        "kind" => Value::Text("time-entry".into()),
+                        "external_id" => Value::Text(r.provenance.external_id.clone()),
+                        "stream" => Value::Text("worklogs".into()),
+                        "record" => Value::Text(crate::document("jira", r)),
+                        "sweep" => Value::Int(1),
+                        _ => Value::Null,
+                    })
+                    .collect()
+            })
+            .collect();
+        s.load_rows(table, &rows).unwrap();
+        let summarised: i64 = s
+            .conn
+            .query_row(
+                "SELECT count(*) FROM records WHERE substr(record, 1, 1) = x'02'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(summarised, 30);
+        let mut want: Vec<_> = records.iter().map(crate::suite::collected).collect();
+        want.sort();
+        assert_eq!(by_number(&s).unwrap(), want);
+    }
+
     #[test]
     fn a_record_of_a_kind_without_a_number_fails_the_migration_and_changes_nothing() {
         let dir = tempfile::tempdir().unwrap();
@@ -1868,6 +2100,7 @@ mod tests {
             conn: Connection::open(&path).unwrap(),
             location: path.clone(),
             packer: None,
+            names: Default::default(),
         };
         old.migrate(&MIGRATIONS[..11]).unwrap();
         old.conn

@@ -1203,3 +1203,152 @@ fn records_read_in_any_order_are_the_records_each_with_its_fetch_time() {
         assert_eq!(read, 700, "{}", b.name);
     });
 }
+
+/// Time entries as [`Store::each_time_entry`] hands them out, each with its names' texts.
+#[derive(Default)]
+pub(crate) struct Collected {
+    names: std::collections::HashMap<u32, String>,
+    pub(crate) entries: Vec<Entry>,
+}
+
+/// A time entry as [`Collected`] holds it: person, work item, initiative, date, seconds.
+pub(crate) type Entry = (String, Option<String>, Option<String>, String, u64);
+
+impl tollgate_dmo::rules::portfolio::NumberedTimeEntries for Collected {
+    fn name(&mut self, number: u32, text: &str) -> Result<(), String> {
+        self.names.insert(number, text.to_string());
+        Ok(())
+    }
+
+    fn entry(&mut self, e: tollgate_dmo::rules::portfolio::NumberedEntry) -> Result<(), String> {
+        let name = |n: u32| {
+            self.names
+                .get(&n)
+                .cloned()
+                .ok_or_else(|| format!("name {n} never given"))
+        };
+        let entry = (
+            name(e.person)?,
+            e.work_item.map(name).transpose()?,
+            e.initiative.map(name).transpose()?,
+            name(e.date)?,
+            e.seconds,
+        );
+        self.entries.push(entry);
+        Ok(())
+    }
+}
+
+/// What [`Collected`] holds of `record`, a time entry.
+pub(crate) fn collected(record: &Record) -> Entry {
+    let Entity::TimeEntry(t) = &record.entity else {
+        panic!("not a time entry: {record:?}");
+    };
+    (
+        t.person.clone(),
+        t.work_item_key.clone(),
+        t.initiative_key.clone(),
+        t.date.clone(),
+        t.seconds,
+    )
+}
+
+/// Time entries of every shape a source can give: names with quotes, escapes and
+/// non-ASCII letters, without a work item or an initiative, dates that are not dates,
+/// seconds beyond 32 bits.
+pub(crate) fn odd_time_entries(connection: &str, n: usize, at: &str) -> Vec<Record> {
+    (0..n)
+        .map(|i| {
+            let mut r = time_entry(connection, &format!("t{i:05}"), at);
+            let Entity::TimeEntry(t) = &mut r.entity else {
+                unreachable!()
+            };
+            t.person = match i % 4 {
+                0 => format!("p-{}", i % 7),
+                1 => "Zoë \"the\" \\ tester\n".into(),
+                2 => String::new(),
+                _ => format!("712020:{i:x}"),
+            };
+            t.work_item_key = (i % 3 != 0).then(|| format!("W-{}", i % 50));
+            t.initiative_key = (i % 5 == 0).then(|| format!("I-{}", i % 9));
+            t.date = match i % 6 {
+                0 => "not a date".into(),
+                _ => format!("2026-{:02}-{:02}", i % 12 + 1, i % 28 + 1),
+            };
+            t.seconds = match i % 10 {
+                0 => u64::MAX,
+                1 => 0,
+                _ => (i as u64) << (i % 40),
+            };
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn time_entries_by_number_are_the_live_entries_stored_and_a_refusal_stops_the_read() {
+    each_backend(|b| {
+        let mut s = b.open();
+        let mut expected = Vec::new();
+        for connection in ["jira", "hr"] {
+            let run = s.begin_run(connection, false).unwrap();
+            s.begin_stream(run, connection, "worklogs", false).unwrap();
+            let records = odd_time_entries(connection, 1_500, "2026-11-27T00:00:00.000Z");
+            for chunk in records.chunks(700) {
+                s.commit_page(
+                    run,
+                    connection,
+                    "worklogs",
+                    &page(chunk.to_vec(), Some("n")),
+                )
+                .unwrap();
+            }
+            expected.extend(records);
+        }
+        // An entry written again with other names is read as written last.
+        let run = s.begin_run("jira", false).unwrap();
+        s.begin_stream(run, "jira", "worklogs", false).unwrap();
+        let mut changed = expected[3].clone();
+        if let Entity::TimeEntry(t) = &mut changed.entity {
+            t.person = "someone else".into();
+            t.work_item_key = None;
+        }
+        s.commit_page(run, "jira", "worklogs", &page(vec![changed.clone()], None))
+            .unwrap();
+        expected[3] = changed;
+        b.execute("UPDATE records SET deleted_at = '2026-11-28' WHERE external_id LIKE '%7'");
+        expected.retain(|r| !r.provenance.external_id.ends_with('7'));
+        let mut want: Vec<_> = expected.iter().map(collected).collect();
+        want.sort();
+        let mut got = Collected::default();
+        s.each_time_entry(&mut got).unwrap();
+        got.entries.sort();
+        assert_eq!(got.entries.len(), want.len(), "{}", b.name);
+        assert_eq!(got.entries, want, "{}", b.name);
+        // A reader refusing an entry stops the read with its error.
+        struct Refusing(usize);
+        impl tollgate_dmo::rules::portfolio::NumberedTimeEntries for Refusing {
+            fn name(&mut self, _: u32, _: &str) -> Result<(), String> {
+                Ok(())
+            }
+            fn entry(
+                &mut self,
+                _: tollgate_dmo::rules::portfolio::NumberedEntry,
+            ) -> Result<(), String> {
+                self.0 += 1;
+                if self.0 == 1_100 {
+                    return Err("refused here".into());
+                }
+                Ok(())
+            }
+        }
+        let mut refusing = Refusing(0);
+        let e = s.each_time_entry(&mut refusing).unwrap_err().to_string();
+        assert!(
+            e.contains("refused here") && e.contains(&b.location),
+            "{}: {e}",
+            b.name
+        );
+        assert_eq!(refusing.0, 1_100, "{}", b.name);
+    });
+}

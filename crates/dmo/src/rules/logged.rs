@@ -195,15 +195,25 @@ impl TimeEntries {
     /// was a third of the time a portfolio of a million time entries took to load. A text
     /// that is not a time entry's record is an error, as it would be for the record.
     pub fn push_stored(&mut self, text: &str) -> Result<(), serde_json::Error> {
-        let t: StoredTimeEntry = stored_data(text, "time-entry", "a time entry")?;
+        let t = stored_time_entry(text)?;
         self.push_parts(
-            &t.person.0,
-            t.work_item_key.as_ref().map(|k| &*k.0),
-            t.initiative_key.as_ref().map(|k| &*k.0),
-            &t.date.0,
+            &t.person,
+            t.work_item_key.as_deref(),
+            t.initiative_key.as_deref(),
+            &t.date,
             t.seconds,
         );
         Ok(())
+    }
+
+    /// Take in entries that a store hands out by number ([`NumberedTimeEntries`]): each name
+    /// is interned once, not once per entry.
+    pub fn by_number(&mut self) -> ByNumber<'_> {
+        ByNumber {
+            entries: self,
+            ids: Vec::new(),
+            pending: Vec::new(),
+        }
     }
 
     fn push_parts(
@@ -214,15 +224,32 @@ impl TimeEntries {
         date: &str,
         seconds: u64,
     ) {
+        // The date first: an entry outside the window leaves no other name behind.
         let date = self.names.intern(date);
-        if let Some((first, last)) = self.window
-            && !self
-                .names
-                .day(date)
-                .is_some_and(|d| first <= d && d <= last)
-        {
+        if !self.in_window(date) {
             return;
         }
+        let names = &mut self.names;
+        let ids = [
+            names.intern(person),
+            names.intern_opt(work_item),
+            names.intern_opt(initiative),
+            date,
+        ];
+        self.push_ids(ids, seconds);
+    }
+
+    /// Whether an entry of the date `date` (interned) is kept ([`TimeEntries::keep_only_days`]).
+    fn in_window(&self, date: u32) -> bool {
+        self.window.is_none_or(|(first, last)| {
+            self.names
+                .day(date)
+                .is_some_and(|d| first <= d && d <= last)
+        })
+    }
+
+    /// An entry in the window whose person, work item, initiative and date are interned.
+    fn push_ids(&mut self, [person, work_item, initiative, date]: [u32; 4], seconds: u64) {
         let seconds = match u32::try_from(seconds) {
             Ok(small) if small < LARGE => small,
             _ => {
@@ -234,15 +261,13 @@ impl TimeEntries {
                 LARGE | at
             }
         };
-        let names = &mut self.names;
-        let row = Row {
+        self.rows.push(Row {
             seconds,
-            person: names.intern(person),
-            work_item: names.intern_opt(work_item),
-            initiative: names.intern_opt(initiative),
+            person,
+            work_item,
+            initiative,
             date,
-        };
-        self.rows.push(row);
+        });
     }
 
     fn view(&self, row: &Row) -> Logged<'_> {
@@ -300,6 +325,138 @@ impl TimeEntries {
         rows.retain(|r| keep(self.view(r)));
         self.rows = rows;
     }
+}
+
+/// Time entries as a store hands them out: each name (a person, a key, a date) given once
+/// with a number, then the entries, which name theirs by those numbers. Numbers are small
+/// (below the count of names given, as a rule: a reader may keep a table indexed by them) and
+/// hold for one read.
+pub trait NumberedTimeEntries {
+    /// From now on `number` stands for `text`. An error (a number far beyond the names
+    /// given) stops the read.
+    fn name(&mut self, number: u32, text: &str) -> Result<(), String>;
+    /// An entry; a number not given is an error, which stops the read.
+    fn entry(&mut self, entry: NumberedEntry) -> Result<(), String>;
+}
+
+/// A time entry by the numbers of its names ([`NumberedTimeEntries`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NumberedEntry {
+    /// Who logged it.
+    pub person: u32,
+    /// The work item it was logged on, if any.
+    pub work_item: Option<u32>,
+    /// The initiative it was logged on directly, if any.
+    pub initiative: Option<u32>,
+    /// The day as the source gave it.
+    pub date: u32,
+    /// Seconds logged.
+    pub seconds: u64,
+}
+
+/// [`TimeEntries`] taking in entries by number ([`TimeEntries::by_number`]).
+pub struct ByNumber<'a> {
+    entries: &'a mut TimeEntries,
+    /// Per number given, the name's id in the entries' [`Names`]; [`NONE`] where it is not
+    /// interned (yet).
+    ids: Vec<u32>,
+    /// Per number given but not interned, its text: with a window of days
+    /// ([`TimeEntries::keep_only_days`]) a name is interned when an entry kept names it, so
+    /// that the names of entries let go do not stay.
+    pending: Vec<Option<Box<str>>>,
+}
+
+/// Numbers from here on are refused: a store hands out numbers below its count of names,
+/// and a table of this many ids is already 1 GiB.
+const LARGEST_NUMBER: u32 = 1 << 28;
+
+impl ByNumber<'_> {
+    /// The id of the name `number`, interned now if it was pending.
+    fn id(&mut self, number: u32) -> Result<u32, String> {
+        let at = number as usize;
+        match self.ids.get(at) {
+            Some(&id) if id != NONE => Ok(id),
+            Some(_) => match self.pending.get_mut(at).and_then(Option::take) {
+                Some(text) => {
+                    let id = self.entries.names.intern(&text);
+                    self.ids[at] = id;
+                    Ok(id)
+                }
+                None => Err(format!(
+                    "it names name number {number}, which was never given"
+                )),
+            },
+            None => Err(format!(
+                "it names name number {number}, which was never given"
+            )),
+        }
+    }
+}
+
+impl NumberedTimeEntries for ByNumber<'_> {
+    fn name(&mut self, number: u32, text: &str) -> Result<(), String> {
+        if number >= LARGEST_NUMBER {
+            return Err(format!("name number {number} is out of range"));
+        }
+        let at = number as usize;
+        if self.ids.len() <= at {
+            self.ids.resize(at + 1, NONE);
+        }
+        if self.entries.window.is_none() {
+            self.ids[at] = self.entries.names.intern(text);
+        } else {
+            if self.pending.len() <= at {
+                self.pending.resize(at + 1, None);
+            }
+            self.ids[at] = NONE;
+            self.pending[at] = Some(text.into());
+        }
+        Ok(())
+    }
+
+    fn entry(&mut self, e: NumberedEntry) -> Result<(), String> {
+        let date = self.id(e.date)?;
+        if !self.entries.in_window(date) {
+            return Ok(());
+        }
+        let ids = [
+            self.id(e.person)?,
+            e.work_item.map_or(Ok(NONE), |n| self.id(n))?,
+            e.initiative.map_or(Ok(NONE), |n| self.id(n))?,
+            date,
+        ];
+        self.entries.push_ids(ids, e.seconds);
+        Ok(())
+    }
+}
+
+/// What the portfolio keeps of a stored time entry ([`stored_time_entry`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTimeEntryParts<'a> {
+    /// Who logged it.
+    pub person: std::borrow::Cow<'a, str>,
+    /// The work item it was logged on, if any.
+    pub work_item_key: Option<std::borrow::Cow<'a, str>>,
+    /// The initiative it was logged on directly, if any.
+    pub initiative_key: Option<std::borrow::Cow<'a, str>>,
+    /// The day as the source gave it.
+    pub date: std::borrow::Cow<'a, str>,
+    /// Seconds logged.
+    pub seconds: u64,
+}
+
+/// A time entry's record as JSON (as a store holds it), read for what the portfolio keeps of
+/// it, borrowed from the text where it has no escapes. A text that is not a time entry's
+/// record is an error, as it would be for the record.
+pub fn stored_time_entry(text: &str) -> Result<StoredTimeEntryParts<'_>, serde_json::Error> {
+    let t: StoredTimeEntry = stored_data(text, "time-entry", "a time entry")?;
+    Ok(StoredTimeEntryParts {
+        person: t.person.0,
+        work_item_key: t.work_item_key.map(|k| k.0),
+        initiative_key: t.initiative_key.map(|k| k.0),
+        date: t.date.0,
+        seconds: t.seconds,
+    })
 }
 
 /// The data of a stored record of the kind `kind` (`what`, in words), read as `D`: for what
@@ -622,5 +779,74 @@ mod tests {
         let dates: Vec<&str> = entries.iter().map(|t| t.date).collect();
         assert_eq!(dates, ["2026-01-01", "2026-03-01"]);
         assert_eq!(entries.len(), 2);
+    }
+
+    #[test]
+    fn entries_by_number_are_the_entries_and_a_window_keeps_only_their_names() {
+        let given = [
+            entry("ann", Some("W-1"), None, "2026-01-05"),
+            entry("bob", None, Some("I-1"), "2026-02-05"),
+            entry("ann", Some("W-2"), Some("I-1"), "not a date"),
+            entry("cy", Some("W-3"), None, "2026-03-05"),
+        ];
+        // The names numbered as a store would: each once, before the first entry naming it.
+        let feed = |read: &mut dyn NumberedTimeEntries| {
+            let mut numbers: Vec<String> = Vec::new();
+            let mut number = |s: &str, read: &mut dyn NumberedTimeEntries| {
+                let n = match numbers.iter().position(|x| x == s) {
+                    Some(n) => n,
+                    None => {
+                        numbers.push(s.to_string());
+                        read.name((numbers.len() - 1) as u32 * 3, s).unwrap();
+                        numbers.len() - 1
+                    }
+                };
+                n as u32 * 3
+            };
+            for t in &given {
+                let e = NumberedEntry {
+                    person: number(&t.person, read),
+                    work_item: t.work_item_key.as_deref().map(|k| number(k, read)),
+                    initiative: t.initiative_key.as_deref().map(|k| number(k, read)),
+                    date: number(&t.date, read),
+                    seconds: t.seconds,
+                };
+                read.entry(e).unwrap();
+            }
+        };
+        let pushed: TimeEntries = given.iter().cloned().collect();
+        let mut numbered = TimeEntries::default();
+        feed(&mut numbered.by_number());
+        assert_eq!(
+            numbered.iter().collect::<Vec<_>>(),
+            pushed.iter().collect::<Vec<_>>()
+        );
+        // With a window, what entries outside it named alone is never interned.
+        let day = |d| crate::calendar::day_number(d).unwrap();
+        let mut windowed = TimeEntries::default();
+        windowed.keep_only_days(day("2026-02-01"), day("2026-02-28"));
+        feed(&mut windowed.by_number());
+        let kept: Vec<_> = windowed.iter().map(|t| (t.person, t.date)).collect();
+        assert_eq!(kept, [("bob", "2026-02-05")]);
+        for name in ["ann", "cy", "W-1", "W-3"] {
+            assert_eq!(windowed.names.id(name), None, "{name}");
+        }
+        // A number never given, or far beyond any store's, is an error, not a panic.
+        let mut entries = TimeEntries::default();
+        let mut read = entries.by_number();
+        read.name(0, "ann").unwrap();
+        let e = NumberedEntry {
+            person: 0,
+            work_item: Some(7),
+            initiative: None,
+            date: 0,
+            seconds: 1,
+        };
+        assert!(read.entry(e).unwrap_err().contains("name number 7"));
+        assert!(
+            read.name(u32::MAX, "x")
+                .unwrap_err()
+                .contains("out of range")
+        );
     }
 }

@@ -82,7 +82,10 @@ pub struct Portfolio {
 }
 
 pub use super::items::{Item, WorkItems};
-pub use super::logged::{Logged, TimeEntries};
+pub use super::logged::{
+    ByNumber, Logged, NumberedEntry, NumberedTimeEntries, StoredTimeEntryParts, TimeEntries,
+    stored_time_entry,
+};
 use crate::calendar::day_number;
 use crate::model::ENTERED;
 
