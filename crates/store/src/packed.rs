@@ -30,61 +30,91 @@ const DICTIONARY_1: u8 = 1;
 /// against [`RECORDS_1`].
 const SUMMARY_1: u8 = 2;
 
-/// What the portfolio reads of a time entry, kept in front of its packed document: five
-/// unsigned LEB128 numbers. Names are numbers of the store's `record_names` (from 1); 0 is
-/// no work item, no initiative.
+/// What the portfolio reads of a time entry, kept in front of its packed document: the
+/// person, the initiative and the date as numbers of the store's `record_names` (from 1; 0
+/// is no initiative), the work item's key as its text (a large store has a hundred thousand
+/// of them, which a writer would have to keep numbers of; its people, initiatives and days
+/// are few), and the seconds. Numbers are unsigned LEB128; the key is its length plus one
+/// (0: none), then its UTF-8 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Summary {
+pub(crate) struct Summary<'a> {
     pub(crate) person: u64,
-    pub(crate) work_item: u64,
+    pub(crate) work_item: Option<&'a str>,
     pub(crate) initiative: u64,
     pub(crate) date: u64,
     pub(crate) seconds: u64,
 }
 
-impl Summary {
-    fn write(&self, out: &mut Vec<u8>) {
-        for mut n in [
-            self.person,
-            self.work_item,
-            self.initiative,
-            self.date,
-            self.seconds,
-        ] {
-            while n >= 0x80 {
-                out.push((n as u8) | 0x80);
-                n >>= 7;
-            }
-            out.push(n as u8);
+fn write_number(mut n: u64, out: &mut Vec<u8>) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+const CUT: &str = "its summary is cut short (a damaged document)";
+
+/// The LEB128 number `rest` starts with; `rest` moves past it.
+fn read_number(rest: &mut &[u8]) -> Result<u64, String> {
+    let mut n = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&b, after) = rest.split_first().ok_or(CUT)?;
+        *rest = after;
+        if shift == 63 && b > 1 {
+            break;
         }
+        n |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return Ok(n);
+        }
+    }
+    Err("its summary holds a number too large (a damaged document)".into())
+}
+
+impl<'a> Summary<'a> {
+    /// The summary as it is kept.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(24);
+        write_number(self.person, &mut out);
+        match self.work_item {
+            Some(key) => {
+                write_number(key.len() as u64 + 1, &mut out);
+                out.extend_from_slice(key.as_bytes());
+            }
+            None => out.push(0),
+        }
+        for n in [self.initiative, self.date, self.seconds] {
+            write_number(n, &mut out);
+        }
+        out
     }
 
     /// The summary `bytes` start with, and what follows it.
-    fn read(bytes: &[u8]) -> Result<(Summary, &[u8]), String> {
+    fn read(bytes: &'a [u8]) -> Result<(Summary<'a>, &'a [u8]), String> {
         let mut rest = bytes;
-        let mut next = || -> Result<u64, String> {
-            let mut n = 0u64;
-            for shift in (0..64).step_by(7) {
-                let (&b, after) = rest
-                    .split_first()
-                    .ok_or("its summary is cut short (a damaged document)")?;
+        let person = read_number(&mut rest)?;
+        let key_length = read_number(&mut rest)?;
+        let work_item = match key_length.checked_sub(1) {
+            None => None,
+            Some(len) => {
+                let len = usize::try_from(len).map_err(|_| CUT.to_string())?;
+                if rest.len() < len {
+                    return Err(CUT.into());
+                }
+                let (key, after) = rest.split_at(len);
                 rest = after;
-                if shift == 63 && b > 1 {
-                    break;
-                }
-                n |= u64::from(b & 0x7f) << shift;
-                if b < 0x80 {
-                    return Ok(n);
-                }
+                Some(std::str::from_utf8(key).map_err(|e| {
+                    format!("its summary's work item is not UTF-8 text (a damaged document): {e}")
+                })?)
             }
-            Err("its summary holds a number too large (a damaged document)".into())
         };
         let summary = Summary {
-            person: next()?,
-            work_item: next()?,
-            initiative: next()?,
-            date: next()?,
-            seconds: next()?,
+            person,
+            work_item,
+            initiative: read_number(&mut rest)?,
+            date: read_number(&mut rest)?,
+            seconds: read_number(&mut rest)?,
         };
         Ok((summary, rest))
     }
@@ -92,21 +122,21 @@ impl Summary {
 
 /// The summary a packed document starts with: none for a document without one (not a time
 /// entry's, or written before schema 13), an error for a damaged one.
-pub(crate) fn summary(packed: &[u8]) -> Result<Option<Summary>, String> {
+pub(crate) fn summary(packed: &[u8]) -> Result<Option<Summary<'_>>, String> {
     match packed.split_first() {
         Some((&SUMMARY_1, rest)) => Summary::read(rest).map(|(s, _)| Some(s)),
         _ => Ok(None),
     }
 }
 
-/// A document packed without a summary ([`Packer::pack`]), with `summary` put in front of
-/// it; an error for anything else.
-pub(crate) fn with_summary(packed: &[u8], summary: &Summary) -> Result<Vec<u8>, String> {
+/// A document packed without a summary ([`Packer::pack`]), with the summary `encoded`
+/// ([`Summary::encode`]) put in front of it; an error for anything else.
+pub(crate) fn with_summary(packed: &[u8], encoded: &[u8]) -> Result<Vec<u8>, String> {
     match packed.split_first() {
         Some((&DICTIONARY_1, frame)) => {
-            let mut out = Vec::with_capacity(packed.len() + 16);
+            let mut out = Vec::with_capacity(1 + encoded.len() + frame.len());
             out.push(SUMMARY_1);
-            summary.write(&mut out);
+            out.extend_from_slice(encoded);
             out.extend_from_slice(frame);
             Ok(out)
         }
@@ -157,20 +187,17 @@ impl Packer {
         })
     }
 
-    /// `json`, packed, with `summary` in front of it where given (a time entry's).
-    pub(crate) fn pack_with(
-        &mut self,
-        json: &str,
-        summary: Option<&Summary>,
-    ) -> io::Result<Vec<u8>> {
-        let Some(summary) = summary else {
+    /// `json`, packed, with the summary `encoded` ([`Summary::encode`]) in front of it where
+    /// given (a time entry's).
+    pub(crate) fn pack_with(&mut self, json: &str, encoded: Option<&[u8]>) -> io::Result<Vec<u8>> {
+        let Some(encoded) = encoded else {
             return self.pack(json);
         };
         self.frame(json)?;
         let frame = self.frame_without_magic()?;
-        let mut out = Vec::with_capacity(16 + frame.len());
+        let mut out = Vec::with_capacity(1 + encoded.len() + frame.len());
         out.push(SUMMARY_1);
-        summary.write(&mut out);
+        out.extend_from_slice(encoded);
         out.extend_from_slice(frame);
         Ok(out)
     }
@@ -355,27 +382,34 @@ mod tests {
         for s in [
             Summary {
                 person: 1,
-                work_item: 0,
+                work_item: None,
                 initiative: 0,
                 date: 2,
                 seconds: 0,
             },
             Summary {
                 person: 300,
-                work_item: 1 << 40,
+                work_item: Some("SYN-10001 \"ä\""),
                 initiative: 127,
                 date: 128,
                 seconds: u64::MAX,
             },
+            Summary {
+                person: 1 << 40,
+                work_item: Some(""),
+                initiative: 1,
+                date: 1,
+                seconds: 3600,
+            },
         ] {
-            let packed = packer.pack_with(TIME_ENTRY, Some(&s)).unwrap();
+            let packed = packer.pack_with(TIME_ENTRY, Some(&s.encode())).unwrap();
             assert_eq!(packed[0], SUMMARY_1);
             assert_eq!(summary(&packed).unwrap(), Some(s));
             assert_eq!(unpacker.unpack(&packed).unwrap(), TIME_ENTRY);
             let plain = packer.pack(TIME_ENTRY).unwrap();
             assert_eq!(summary(&plain).unwrap(), None);
-            assert_eq!(with_summary(&plain, &s).unwrap(), packed);
-            assert!(with_summary(&packed, &s).is_err());
+            assert_eq!(with_summary(&plain, &s.encode()).unwrap(), packed);
+            assert!(with_summary(&packed, &s.encode()).is_err());
             // Every truncation is an error; a flipped byte is an error or some value, never
             // a panic.
             for end in 1..packed.len() {
@@ -393,5 +427,13 @@ mod tests {
         long.extend_from_slice(&[0xff; 9]);
         long.push(0x02);
         assert!(summary(&long).unwrap_err().contains("too large"));
+        // A key longer than what follows, or not UTF-8.
+        assert!(
+            summary(&[SUMMARY_1, 1, 9, b'a'])
+                .unwrap_err()
+                .contains("cut short")
+        );
+        let err = summary(&[SUMMARY_1, 1, 2, 0xff, 0, 1, 1]).unwrap_err();
+        assert!(err.contains("not UTF-8"), "{err}");
     }
 }

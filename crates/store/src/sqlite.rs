@@ -1021,7 +1021,7 @@ impl Store for SqliteStore {
                 };
                 let json = crate::document_with(connection, record, false);
                 let summary = names.of_record(&tx, record).map_err(db)?;
-                let packed = packer.pack_with(&json, summary.as_ref()).map_err(|e| {
+                let packed = packer.pack_with(&json, summary.as_deref()).map_err(|e| {
                     StoreError::Database {
                         location: self.location.display().to_string(),
                         message: format!(
@@ -1820,7 +1820,7 @@ impl Store for SqliteStore {
                                 false => None,
                             };
                             rusqlite::types::Value::Blob(
-                                packer.pack_with(t, summary.as_ref()).map_err(|e| {
+                                packer.pack_with(t, summary.as_deref()).map_err(|e| {
                                     StoreError::Database {
                                         location: self.location.display().to_string(),
                                         message: format!("a row of records cannot be packed: {e}"),

@@ -9,9 +9,10 @@
 use super::{Documents, db_error};
 use crate::StoreError;
 use crate::packed::{Summary, summary};
-use rusqlite::Connection;
 use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OptionalExtension};
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::path::Path;
 use tollgate_dmo::model::{EntityKind, Record};
 use tollgate_dmo::rules::portfolio::{
@@ -21,59 +22,100 @@ use tollgate_dmo::rules::portfolio::{
 /// `record_kinds`' code of `time-entry` (schema 12 numbered the kinds once and for all).
 const TIME_ENTRY: i64 = 4;
 
-/// Names numbered in committed transactions that a store keeps for the next (a page's
-/// people and days, mostly, were the page before's): at most this many, then forgotten.
-const NAMES_KEPT: usize = 16_384;
+/// Names a store keeps the numbers of, from one page to the next: past this many (about
+/// 2 MB), they are forgotten and looked up again. At 10,000 epics a sync names ~11,000
+/// (people, initiatives, days).
+const NAMES_KEPT: usize = 1 << 16;
 
 /// The numbers of the names time entries' summaries hold, as looked up in or given by
-/// `record_names`.
+/// `record_names`, kept for the next page (a page's people and days were mostly the page
+/// before's). The names lie one after another in one buffer, found by a table of their
+/// places (about 30 bytes a name where a map of strings takes 75).
+///
+/// A number, once given, always names its name: `record_names` numbers with AUTOINCREMENT,
+/// so a number is never given to another name, even after `clear` (a number of a name
+/// cleared away then names nothing, and a summary holding it is an error when read, not
+/// another name).
 #[derive(Default)]
 pub(super) struct NameNumbers {
-    /// Named in committed transactions. A number, once given, always names its name:
-    /// `record_names` numbers with AUTOINCREMENT, so a number is never given to another name,
-    /// even after `clear` (a number of a name cleared away then names nothing, and a summary
-    /// holding it is an error when read, not another name).
-    known: HashMap<String, u64>,
-    /// Named in the transaction under way: kept only once it commits.
-    fresh: HashMap<String, u64>,
+    text: String,
+    /// Per name: where it ends in `text` (it starts where the one before ends), its number.
+    names: Vec<(usize, u64)>,
+    /// Places in `names`, found by their text's hash.
+    places: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
+    /// How many of `names` were numbered in committed transactions; those after, in the
+    /// one under way (forgotten if it does not commit).
+    committed: usize,
+}
+
+/// The text of the name at `place`.
+fn text_at<'a>(text: &'a str, names: &[(usize, u64)], place: u32) -> &'a str {
+    let i = place as usize;
+    let start = if i == 0 { 0 } else { names[i - 1].0 };
+    &text[start..names[i].0]
 }
 
 impl NameNumbers {
-    /// A transaction begins: what the last one named and did not commit is forgotten.
+    /// A transaction begins: what the last one numbered and did not commit is forgotten.
     pub(super) fn begin(&mut self) {
-        self.fresh.clear();
-    }
-
-    /// The transaction committed: what it named is known.
-    pub(super) fn committed(&mut self) {
-        if self.known.len() + self.fresh.len() > NAMES_KEPT {
-            self.known.clear();
+        if self.names.len() > self.committed {
+            let kept = self.committed;
+            self.names.truncate(kept);
+            self.text
+                .truncate(self.names.last().map_or(0, |&(end, _)| end));
+            self.places.retain(|&mut place| (place as usize) < kept);
         }
-        self.known.extend(self.fresh.drain());
     }
 
-    /// Everything forgotten (the store was cleared).
+    /// The transaction committed: what it numbered is known.
+    pub(super) fn committed(&mut self) {
+        if self.names.len() > NAMES_KEPT {
+            self.forget();
+        }
+        self.committed = self.names.len();
+    }
+
+    /// Everything forgotten (the store was cleared, or too many are kept).
     pub(super) fn forget(&mut self) {
-        self.known.clear();
-        self.fresh.clear();
+        *self = NameNumbers {
+            hasher: self.hasher.clone(),
+            ..NameNumbers::default()
+        };
     }
 
     fn number(&mut self, tx: &Connection, name: &str) -> rusqlite::Result<u64> {
-        if let Some(n) = self.known.get(name).or_else(|| self.fresh.get(name)) {
-            return Ok(*n);
+        let hash = self.hasher.hash_one(name);
+        let (text, names) = (&self.text, &self.names);
+        if let Some(&place) = self
+            .places
+            .find(hash, |&place| text_at(text, names, place) == name)
+        {
+            return Ok(self.names[place as usize].1);
         }
-        tx.prepare_cached("INSERT OR IGNORE INTO record_names (name) VALUES (?1)")?
-            .execute([name])?;
-        let n: i64 = tx
+        let known: Option<i64> = tx
             .prepare_cached("SELECT code FROM record_names WHERE name = ?1")?
-            .query_row([name], |r| r.get(0))?;
-        let n = n as u64;
-        self.fresh.insert(name.to_string(), n);
+            .query_row([name], |r| r.get(0))
+            .optional()?;
+        let n = match known {
+            Some(n) => n,
+            None => tx
+                .prepare_cached("INSERT INTO record_names (name) VALUES (?1) RETURNING code")?
+                .query_row([name], |r| r.get(0))?,
+        } as u64;
+        let Ok(place) = u32::try_from(self.names.len()) else {
+            return Ok(n);
+        };
+        self.text.push_str(name);
+        self.names.push((self.text.len(), n));
+        let (text, names, hasher) = (&self.text, &self.names, &self.hasher);
+        self.places
+            .insert_unique(hash, place, |&p| hasher.hash_one(text_at(text, names, p)));
         Ok(n)
     }
 
-    /// The summary of a time entry of these parts, its names numbered (in the transaction
-    /// `tx`).
+    /// The summary of a time entry of these parts, encoded, its names numbered (in the
+    /// transaction `tx`).
     fn summary_of(
         &mut self,
         tx: &Connection,
@@ -82,28 +124,26 @@ impl NameNumbers {
         initiative: Option<&str>,
         date: &str,
         seconds: u64,
-    ) -> rusqlite::Result<Summary> {
-        Ok(Summary {
+    ) -> rusqlite::Result<Vec<u8>> {
+        let summary = Summary {
             person: self.number(tx, person)?,
-            work_item: match work_item {
-                Some(k) => self.number(tx, k)?,
-                None => 0,
-            },
+            work_item,
             initiative: match initiative {
                 Some(k) => self.number(tx, k)?,
                 None => 0,
             },
             date: self.number(tx, date)?,
             seconds,
-        })
+        };
+        Ok(summary.encode())
     }
 
-    /// The summary `record` is written with: a time entry's; none for other kinds.
+    /// The summary `record` is written with, encoded: a time entry's; none for other kinds.
     pub(super) fn of_record(
         &mut self,
         tx: &Connection,
         record: &Record,
-    ) -> rusqlite::Result<Option<Summary>> {
+    ) -> rusqlite::Result<Option<Vec<u8>>> {
         match &record.entity {
             tollgate_dmo::model::Entity::TimeEntry(t) => self
                 .summary_of(
@@ -119,14 +159,14 @@ impl NameNumbers {
         }
     }
 
-    /// The summary of a time entry given as its document's text; none where the text does
-    /// not read as a time entry (it is kept without one, and reading it says what is wrong,
-    /// as it would have before).
+    /// The summary of a time entry given as its document's text, encoded; none where the
+    /// text does not read as a time entry (it is kept without one, and reading it says what
+    /// is wrong, as it would have before).
     pub(super) fn of_text(
         &mut self,
         tx: &Connection,
         text: &str,
-    ) -> rusqlite::Result<Option<Summary>> {
+    ) -> rusqlite::Result<Option<Vec<u8>>> {
         let Ok(t) = stored_time_entry(text) else {
             return Ok(None);
         };
@@ -185,10 +225,10 @@ pub(super) fn summarise_time_entries(tx: &rusqlite::Transaction<'_>) -> rusqlite
                 }
                 _ => continue,
             };
-            let Some(s) = names.of_text(tx, &text)? else {
+            let Some(encoded) = names.of_text(tx, &text)? else {
                 continue;
             };
-            let summarised = crate::packed::with_summary(&packed, &s).map_err(failed)?;
+            let summarised = crate::packed::with_summary(&packed, &encoded).map_err(failed)?;
             update.execute(rusqlite::params![rowid, summarised])?;
         }
         after = last;
@@ -275,8 +315,9 @@ impl Table {
     }
 }
 
-/// Names of documents without a summary (written before schema 13 and not migrated, which
-/// only a store edited by hand holds), numbered after the table's.
+/// Names not in `record_names`, numbered after the table's: the work items' keys, which
+/// summaries hold as text, and every name of a document without a summary (written before
+/// schema 13 and not migrated, which only a store edited by hand holds).
 struct Others {
     next: u32,
     numbers: HashMap<String, u32>,
@@ -358,8 +399,9 @@ fn read_entries(
                 Some(s) => {
                     let entry = NumberedEntry {
                         person: table.number(s.person, batch)?,
-                        work_item: (s.work_item != 0)
-                            .then(|| table.number(s.work_item, batch))
+                        work_item: s
+                            .work_item
+                            .map(|key| others.number(key, batch))
                             .transpose()?,
                         initiative: (s.initiative != 0)
                             .then(|| table.number(s.initiative, batch))
@@ -434,4 +476,63 @@ pub(super) fn each_time_entry(
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_of_a_transaction_rolled_back_are_forgotten_and_the_others_kept() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE record_names (code INTEGER PRIMARY KEY AUTOINCREMENT,
+                                        name TEXT NOT NULL UNIQUE)",
+        )
+        .unwrap();
+        let mut names = NameNumbers::default();
+        names.begin();
+        let tx = conn.transaction().unwrap();
+        assert_eq!(names.number(&tx, "kept").unwrap(), 1);
+        tx.commit().unwrap();
+        names.committed();
+        // A transaction that numbers names and rolls back: SQLite gives their numbers again.
+        names.begin();
+        let tx = conn.transaction().unwrap();
+        assert_eq!(names.number(&tx, "a").unwrap(), 2);
+        assert_eq!(names.number(&tx, "b").unwrap(), 3);
+        drop(tx);
+        names.begin();
+        let tx = conn.transaction().unwrap();
+        assert_eq!(
+            names.number(&tx, "b").unwrap(),
+            2,
+            "b's number from the database"
+        );
+        assert_eq!(names.number(&tx, "a").unwrap(), 3);
+        assert_eq!(names.number(&tx, "kept").unwrap(), 1);
+        // Numbered by another writer meanwhile: found in the table, not given anew.
+        tx.execute("INSERT INTO record_names (name) VALUES ('other')", [])
+            .unwrap();
+        assert_eq!(names.number(&tx, "other").unwrap(), 4);
+        tx.commit().unwrap();
+        names.committed();
+        let kept: Vec<(String, u64)> = (0..names.names.len() as u32)
+            .map(|p| {
+                (
+                    text_at(&names.text, &names.names, p).to_string(),
+                    names.names[p as usize].1,
+                )
+            })
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                ("kept".into(), 1),
+                ("b".into(), 2),
+                ("a".into(), 3),
+                ("other".into(), 4)
+            ]
+        );
+    }
 }
