@@ -11,7 +11,6 @@ use crate::StoreError;
 use crate::packed::{Summary, summary};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension};
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::path::Path;
 use tollgate_dmo::model::{EntityKind, Record};
@@ -27,10 +26,81 @@ const TIME_ENTRY: i64 = 4;
 /// (people, initiatives, days).
 const NAMES_KEPT: usize = 1 << 16;
 
+/// Texts with a value each (a number), one after another in one buffer and found by a table
+/// of their places: about 20 bytes a text besides the text itself, where a map of strings
+/// takes ~75 (an allocation each).
+struct Texts<V> {
+    text: String,
+    /// Per text: where it ends in `text` (it starts where the one before ends), its value.
+    items: Vec<(usize, V)>,
+    /// Places in `items`, found by their text's hash.
+    places: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl<V: Copy> Default for Texts<V> {
+    fn default() -> Self {
+        Texts {
+            text: String::new(),
+            items: Vec::new(),
+            places: hashbrown::HashTable::new(),
+            hasher: Default::default(),
+        }
+    }
+}
+
+/// The text of the item at `place`.
+fn text_at<'a, V>(text: &'a str, items: &[(usize, V)], place: u32) -> &'a str {
+    let i = place as usize;
+    let start = if i == 0 { 0 } else { items[i - 1].0 };
+    &text[start..items[i].0]
+}
+
+impl<V: Copy> Texts<V> {
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The value of `name`, or the hash to [`Texts::add`] it with.
+    fn get(&self, name: &str) -> Result<V, u64> {
+        let hash = self.hasher.hash_one(name);
+        let (text, items) = (&self.text, &self.items);
+        match self
+            .places
+            .find(hash, |&place| text_at(text, items, place) == name)
+        {
+            Some(&place) => Ok(self.items[place as usize].1),
+            None => Err(hash),
+        }
+    }
+
+    /// Add `name` (not there yet, its hash `hash`) with `value`; false when full (2^32 texts).
+    fn add(&mut self, hash: u64, name: &str, value: V) -> bool {
+        let Ok(place) = u32::try_from(self.items.len()) else {
+            return false;
+        };
+        self.text.push_str(name);
+        self.items.push((self.text.len(), value));
+        let (text, items, hasher) = (&self.text, &self.items, &self.hasher);
+        self.places
+            .insert_unique(hash, place, |&p| hasher.hash_one(text_at(text, items, p)));
+        true
+    }
+
+    /// Keep the first `kept` texts only.
+    fn truncate(&mut self, kept: usize) {
+        if self.items.len() > kept {
+            self.items.truncate(kept);
+            self.text
+                .truncate(self.items.last().map_or(0, |&(end, _)| end));
+            self.places.retain(|&mut place| (place as usize) < kept);
+        }
+    }
+}
+
 /// The numbers of the names time entries' summaries hold, as looked up in or given by
 /// `record_names`, kept for the next page (a page's people and days were mostly the page
-/// before's). The names lie one after another in one buffer, found by a table of their
-/// places (about 30 bytes a name where a map of strings takes 75).
+/// before's).
 ///
 /// A number, once given, always names its name: `record_names` numbers with AUTOINCREMENT,
 /// so a number is never given to another name, even after `clear` (a number of a name
@@ -38,34 +108,16 @@ const NAMES_KEPT: usize = 1 << 16;
 /// another name).
 #[derive(Default)]
 pub(super) struct NameNumbers {
-    text: String,
-    /// Per name: where it ends in `text` (it starts where the one before ends), its number.
-    names: Vec<(usize, u64)>,
-    /// Places in `names`, found by their text's hash.
-    places: hashbrown::HashTable<u32>,
-    hasher: foldhash::fast::RandomState,
+    names: Texts<u64>,
     /// How many of `names` were numbered in committed transactions; those after, in the
     /// one under way (forgotten if it does not commit).
     committed: usize,
 }
 
-/// The text of the name at `place`.
-fn text_at<'a>(text: &'a str, names: &[(usize, u64)], place: u32) -> &'a str {
-    let i = place as usize;
-    let start = if i == 0 { 0 } else { names[i - 1].0 };
-    &text[start..names[i].0]
-}
-
 impl NameNumbers {
     /// A transaction begins: what the last one numbered and did not commit is forgotten.
     pub(super) fn begin(&mut self) {
-        if self.names.len() > self.committed {
-            let kept = self.committed;
-            self.names.truncate(kept);
-            self.text
-                .truncate(self.names.last().map_or(0, |&(end, _)| end));
-            self.places.retain(|&mut place| (place as usize) < kept);
-        }
+        self.names.truncate(self.committed);
     }
 
     /// The transaction committed: what it numbered is known.
@@ -78,21 +130,14 @@ impl NameNumbers {
 
     /// Everything forgotten (the store was cleared, or too many are kept).
     pub(super) fn forget(&mut self) {
-        *self = NameNumbers {
-            hasher: self.hasher.clone(),
-            ..NameNumbers::default()
-        };
+        *self = NameNumbers::default();
     }
 
     fn number(&mut self, tx: &Connection, name: &str) -> rusqlite::Result<u64> {
-        let hash = self.hasher.hash_one(name);
-        let (text, names) = (&self.text, &self.names);
-        if let Some(&place) = self
-            .places
-            .find(hash, |&place| text_at(text, names, place) == name)
-        {
-            return Ok(self.names[place as usize].1);
-        }
+        let hash = match self.names.get(name) {
+            Ok(n) => return Ok(n),
+            Err(hash) => hash,
+        };
         let known: Option<i64> = tx
             .prepare_cached("SELECT code FROM record_names WHERE name = ?1")?
             .query_row([name], |r| r.get(0))
@@ -103,14 +148,7 @@ impl NameNumbers {
                 .prepare_cached("INSERT INTO record_names (name) VALUES (?1) RETURNING code")?
                 .query_row([name], |r| r.get(0))?,
         } as u64;
-        let Ok(place) = u32::try_from(self.names.len()) else {
-            return Ok(n);
-        };
-        self.text.push_str(name);
-        self.names.push((self.text.len(), n));
-        let (text, names, hasher) = (&self.text, &self.names, &self.hasher);
-        self.places
-            .insert_unique(hash, place, |&p| hasher.hash_one(text_at(text, names, p)));
+        self.names.add(hash, name, n);
         Ok(n)
     }
 
@@ -320,17 +358,20 @@ impl Table {
 /// schema 13 and not migrated, which only a store edited by hand holds).
 struct Others {
     next: u32,
-    numbers: HashMap<String, u32>,
+    numbers: Texts<u32>,
 }
 
 impl Others {
     fn number(&mut self, name: &str, batch: &mut Batch) -> Result<u32, String> {
-        if let Some(n) = self.numbers.get(name) {
-            return Ok(*n);
-        }
+        let hash = match self.numbers.get(name) {
+            Ok(n) => return Ok(n),
+            Err(hash) => hash,
+        };
         let n = self.next;
         self.next = n.checked_add(1).ok_or("more than 2^32 names")?;
-        self.numbers.insert(name.to_string(), n);
+        if !self.numbers.add(hash, name, n) {
+            return Err("more than 2^32 names".into());
+        }
         batch.name(n, name);
         Ok(n)
     }
@@ -376,7 +417,7 @@ fn read_entries(
     let mut table = Table::read(&conn).map_err(db)?;
     let mut others = Others {
         next: u32::try_from(table.codes.len()).unwrap_or(u32::MAX),
-        numbers: HashMap::new(),
+        numbers: Texts::default(),
     };
     let mut documents = Documents::new(&conn, path)?;
     let mut text = String::new();
@@ -517,11 +558,12 @@ mod tests {
         assert_eq!(names.number(&tx, "other").unwrap(), 4);
         tx.commit().unwrap();
         names.committed();
-        let kept: Vec<(String, u64)> = (0..names.names.len() as u32)
+        let texts = &names.names;
+        let kept: Vec<(String, u64)> = (0..texts.len() as u32)
             .map(|p| {
                 (
-                    text_at(&names.text, &names.names, p).to_string(),
-                    names.names[p as usize].1,
+                    text_at(&texts.text, &texts.items, p).to_string(),
+                    texts.items[p as usize].1,
                 )
             })
             .collect();
