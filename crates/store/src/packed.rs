@@ -357,14 +357,7 @@ mod tests {
         );
         // Every truncation, and every single flipped byte past the first: an error or (where
         // zstd cannot tell) some text, never a panic or an unbounded allocation.
-        for end in 1..packed.len() {
-            assert!(unpacker.unpack(&packed[..end]).is_err(), "cut at {end}");
-        }
-        for at in 1..packed.len() {
-            let mut damaged = packed.clone();
-            damaged[at] ^= 0x5a;
-            let _ = unpacker.unpack(&damaged);
-        }
+        survives_damage(&mut unpacker, &packed);
         // A header claiming a gigabyte is refused before anything is allocated for it: a
         // frame header descriptor with an 8-byte content size and a single segment.
         let mut huge = vec![DICTIONARY_1];
@@ -373,6 +366,21 @@ mod tests {
         huge.extend_from_slice(&[0; 8]);
         let err = unpacker.unpack(&huge).unwrap_err();
         assert!(err.contains("more than a record can hold"), "{err}");
+    }
+
+    /// Every truncation of `packed` is an error; every single flipped byte past the first is
+    /// an error or (where zstd cannot tell) some text, never a panic or an unbounded
+    /// allocation, as is its summary, if it has one.
+    fn survives_damage(unpacker: &mut Unpacker, packed: &[u8]) {
+        for end in 1..packed.len() {
+            assert!(unpacker.unpack(&packed[..end]).is_err(), "cut at {end}");
+        }
+        for at in 1..packed.len() {
+            let mut damaged = packed.to_vec();
+            damaged[at] ^= 0x5a;
+            let _ = unpacker.unpack(&damaged);
+            let _ = summary(&damaged);
+        }
     }
 
     #[test]
@@ -410,17 +418,7 @@ mod tests {
             assert_eq!(summary(&plain).unwrap(), None);
             assert_eq!(with_summary(&plain, &s.encode()).unwrap(), packed);
             assert!(with_summary(&packed, &s.encode()).is_err());
-            // Every truncation is an error; a flipped byte is an error or some value, never
-            // a panic.
-            for end in 1..packed.len() {
-                assert!(unpacker.unpack(&packed[..end]).is_err(), "cut at {end}");
-            }
-            for at in 1..packed.len() {
-                let mut damaged = packed.clone();
-                damaged[at] ^= 0x5a;
-                let _ = unpacker.unpack(&damaged);
-                let _ = summary(&damaged);
-            }
+            survives_damage(&mut unpacker, &packed);
         }
         // A number of more than 64 bits is refused.
         let mut long = vec![SUMMARY_1];

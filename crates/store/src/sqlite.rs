@@ -476,6 +476,20 @@ enum Reading<'a> {
     Table,
 }
 
+/// A connection to the store at `path` for a reading thread of its own. The file exists
+/// (the store has it open): it is opened without creating it.
+fn reading_connection(path: &Path) -> Result<Connection, StoreError> {
+    let db = db_error(path);
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(db)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(db)?;
+    Ok(conn)
+}
+
 /// Read the live records of `kind`, in the order `reading` says, on a connection to `path`
 /// of this thread's own, and send them in batches; stop when the receiver is gone.
 fn read_rows(
@@ -485,14 +499,7 @@ fn read_rows(
     batches: &std::sync::mpsc::SyncSender<Result<Rows, StoreError>>,
 ) -> Result<(), StoreError> {
     let db = db_error(path);
-    // The file exists (this store has it open): opened without creating it.
-    let conn = Connection::open_with_flags(
-        path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(db)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(db)?;
+    let conn = reading_connection(path)?;
     let mut documents = Documents::new(&conn, path)?;
     let mut batch = Rows::new();
     // Sends the batch if it is full (or `last`); false when the receiver is gone.

@@ -445,6 +445,18 @@ pub struct StoredTimeEntryParts<'a> {
     pub seconds: u64,
 }
 
+impl<'a> From<&'a TimeEntry> for StoredTimeEntryParts<'a> {
+    fn from(t: &'a TimeEntry) -> Self {
+        StoredTimeEntryParts {
+            person: t.person.as_str().into(),
+            work_item_key: t.work_item_key.as_deref().map(Into::into),
+            initiative_key: t.initiative_key.as_deref().map(Into::into),
+            date: t.date.as_str().into(),
+            seconds: t.seconds,
+        }
+    }
+}
+
 /// A time entry's record as JSON (as a store holds it), read for what the portfolio keeps of
 /// it, borrowed from the text where it has no escapes. A text that is not a time entry's
 /// record is an error, as it would be for the record.

@@ -6,7 +6,7 @@
 //! each. Unpacking and parsing each one's document was most of the time a check took to read
 //! them; from the summaries it is a pass over the table and a few bytes a row.
 
-use super::{Documents, db_error};
+use super::{Documents, db_error, reading_connection};
 use crate::StoreError;
 use crate::packed::{Summary, summary};
 use rusqlite::types::ValueRef;
@@ -152,26 +152,22 @@ impl NameNumbers {
         Ok(n)
     }
 
-    /// The summary of a time entry of these parts, encoded, its names numbered (in the
-    /// transaction `tx`).
+    /// The summary of the time entry `t`, encoded, its names numbered (in the transaction
+    /// `tx`).
     fn summary_of(
         &mut self,
         tx: &Connection,
-        person: &str,
-        work_item: Option<&str>,
-        initiative: Option<&str>,
-        date: &str,
-        seconds: u64,
+        t: &StoredTimeEntryParts<'_>,
     ) -> rusqlite::Result<Vec<u8>> {
         let summary = Summary {
-            person: self.number(tx, person)?,
-            work_item,
-            initiative: match initiative {
+            person: self.number(tx, &t.person)?,
+            work_item: t.work_item_key.as_deref(),
+            initiative: match &t.initiative_key {
                 Some(k) => self.number(tx, k)?,
                 None => 0,
             },
-            date: self.number(tx, date)?,
-            seconds,
+            date: self.number(tx, &t.date)?,
+            seconds: t.seconds,
         };
         Ok(summary.encode())
     }
@@ -183,16 +179,7 @@ impl NameNumbers {
         record: &Record,
     ) -> rusqlite::Result<Option<Vec<u8>>> {
         match &record.entity {
-            tollgate_dmo::model::Entity::TimeEntry(t) => self
-                .summary_of(
-                    tx,
-                    &t.person,
-                    t.work_item_key.as_deref(),
-                    t.initiative_key.as_deref(),
-                    &t.date,
-                    t.seconds,
-                )
-                .map(Some),
+            tollgate_dmo::model::Entity::TimeEntry(t) => self.summary_of(tx, &t.into()).map(Some),
             _ => Ok(None),
         }
     }
@@ -205,18 +192,10 @@ impl NameNumbers {
         tx: &Connection,
         text: &str,
     ) -> rusqlite::Result<Option<Vec<u8>>> {
-        let Ok(t) = stored_time_entry(text) else {
-            return Ok(None);
-        };
-        self.summary_of(
-            tx,
-            &t.person,
-            t.work_item_key.as_deref(),
-            t.initiative_key.as_deref(),
-            &t.date,
-            t.seconds,
-        )
-        .map(Some)
+        match stored_time_entry(text) {
+            Ok(t) => self.summary_of(tx, &t).map(Some),
+            Err(_) => Ok(None),
+        }
     }
 }
 
@@ -404,13 +383,7 @@ fn read_entries(
     batches: &std::sync::mpsc::SyncSender<Result<Batch, StoreError>>,
 ) -> Result<(), StoreError> {
     let db = db_error(path);
-    let conn = Connection::open_with_flags(
-        path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(db)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(db)?;
+    let conn = reading_connection(path)?;
     // One read transaction: the names and the rows are of the same moment, so a sync
     // committing meanwhile cannot leave a row naming a name read before it was given.
     conn.execute_batch("BEGIN").map_err(db)?;
