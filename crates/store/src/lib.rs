@@ -20,7 +20,7 @@ use serde::Serialize;
 use thiserror::Error;
 use tollgate_dmo::model::{EntityKind, Record};
 use tollgate_dmo::rules::Finding;
-use tollgate_dmo::rules::portfolio::{NumberedEntry, NumberedTimeEntries};
+use tollgate_dmo::rules::portfolio::NumberedTimeEntries;
 
 /// A store failure.
 #[derive(Debug, Error)]
@@ -633,42 +633,15 @@ pub trait Store: Send {
     }
 
     /// The live time entries, for what the portfolio keeps of them, in any order (as
-    /// [`Store::each_stored_in_any_order`]): each name (a person, a key, a day) handed to
-    /// `read` once with a number, then the entries by those numbers. The SQLite store reads
-    /// them from the few bytes it keeps of each in front of its document; by default, each
-    /// record's text is read for them. A record that cannot be read stops the read; the
+    /// [`Store::each_stored_in_any_order`]). The SQLite store reads them from the few bytes
+    /// it keeps of each in front of its document and hands each name (a person, a key, a
+    /// day) to `read` once with a number, then the entries by those numbers; by default,
+    /// each record's text is read and the entry handed over with its names' texts. A record that cannot be read stops the read; the
     /// error names it and the database.
     fn each_time_entry(&self, read: &mut dyn NumberedTimeEntries) -> Result<(), StoreError> {
-        let mut numbers: std::collections::HashMap<String, u32> = Default::default();
-        let mut number = |name: &str, read: &mut dyn NumberedTimeEntries| {
-            if let Some(n) = numbers.get(name) {
-                return Ok(*n);
-            }
-            let n = u32::try_from(numbers.len()).map_err(|_| "more than 2^32 names".to_string())?;
-            numbers.insert(name.to_string(), n);
-            read.name(n, name).map(|()| n)
-        };
         self.each_stored_in_any_order(EntityKind::TimeEntry, &mut |_, _, text| {
             let t = tollgate_dmo::rules::portfolio::stored_time_entry(text)?;
-            let mut entry = || -> Result<(), String> {
-                let entry = NumberedEntry {
-                    person: number(&t.person, read)?,
-                    work_item: t
-                        .work_item_key
-                        .as_deref()
-                        .map(|k| number(k, read))
-                        .transpose()?,
-                    initiative: t
-                        .initiative_key
-                        .as_deref()
-                        .map(|k| number(k, read))
-                        .transpose()?,
-                    date: number(&t.date, read)?,
-                    seconds: t.seconds,
-                };
-                read.entry(entry)
-            };
-            entry().map_err(serde::de::Error::custom)
+            read.entry_with_names(&t).map_err(serde::de::Error::custom)
         })
     }
 

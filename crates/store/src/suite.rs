@@ -1237,6 +1237,20 @@ impl tollgate_dmo::rules::portfolio::NumberedTimeEntries for Collected {
         self.entries.push(entry);
         Ok(())
     }
+
+    fn entry_with_names(
+        &mut self,
+        e: &tollgate_dmo::rules::portfolio::StoredTimeEntryParts<'_>,
+    ) -> Result<(), String> {
+        self.entries.push((
+            e.person.to_string(),
+            e.work_item_key.as_ref().map(|k| k.to_string()),
+            e.initiative_key.as_ref().map(|k| k.to_string()),
+            e.date.to_string(),
+            e.seconds,
+        ));
+        Ok(())
+    }
 }
 
 /// What [`Collected`] holds of `record`, a time entry.
@@ -1335,6 +1349,17 @@ fn time_entries_by_number_are_the_live_entries_stored_and_a_refusal_stops_the_re
                 &mut self,
                 _: tollgate_dmo::rules::portfolio::NumberedEntry,
             ) -> Result<(), String> {
+                self.count()
+            }
+            fn entry_with_names(
+                &mut self,
+                _: &tollgate_dmo::rules::portfolio::StoredTimeEntryParts<'_>,
+            ) -> Result<(), String> {
+                self.count()
+            }
+        }
+        impl Refusing {
+            fn count(&mut self) -> Result<(), String> {
                 self.0 += 1;
                 if self.0 == 1_100 {
                     return Err("refused here".into());

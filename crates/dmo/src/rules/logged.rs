@@ -337,6 +337,9 @@ pub trait NumberedTimeEntries {
     fn name(&mut self, number: u32, text: &str) -> Result<(), String>;
     /// An entry; a number not given is an error, which stops the read.
     fn entry(&mut self, entry: NumberedEntry) -> Result<(), String>;
+    /// An entry given with its names' texts, by a store that does not number them (it reads
+    /// each entry's text).
+    fn entry_with_names(&mut self, entry: &StoredTimeEntryParts<'_>) -> Result<(), String>;
 }
 
 /// A time entry by the numbers of its names ([`NumberedTimeEntries`]).
@@ -426,6 +429,17 @@ impl NumberedTimeEntries for ByNumber<'_> {
             date,
         ];
         self.entries.push_ids(ids, e.seconds);
+        Ok(())
+    }
+
+    fn entry_with_names(&mut self, e: &StoredTimeEntryParts<'_>) -> Result<(), String> {
+        self.entries.push_parts(
+            &e.person,
+            e.work_item_key.as_deref(),
+            e.initiative_key.as_deref(),
+            &e.date,
+            e.seconds,
+        );
         Ok(())
     }
 }
@@ -843,6 +857,18 @@ mod tests {
         for name in ["ann", "cy", "W-1", "W-3"] {
             assert_eq!(windowed.names.id(name), None, "{name}");
         }
+        // Given with their names' texts (a store that does not number them): the same.
+        let mut by_text = TimeEntries::default();
+        by_text.keep_only_days(day("2026-02-01"), day("2026-02-28"));
+        let mut read = by_text.by_number();
+        for t in &given {
+            read.entry_with_names(&t.into()).unwrap();
+        }
+        assert_eq!(
+            by_text.iter().collect::<Vec<_>>(),
+            windowed.iter().collect::<Vec<_>>()
+        );
+        assert_eq!(by_text.names.id("ann"), None);
         // A number never given, or far beyond any store's, is an error, not a panic.
         let mut entries = TimeEntries::default();
         let mut read = entries.by_number();
