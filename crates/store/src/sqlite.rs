@@ -10,14 +10,14 @@ use super::{
     Store, StoreError, StoredFinding, StreamState, Table, Value, now, now_plus,
 };
 use crate::packed::{Packer, Unpacker};
-
-mod entries;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use tollgate_dmo::model::{EntityKind, Record};
 use tollgate_dmo::rules::Finding;
 use tollgate_dmo::rules::portfolio::NumberedTimeEntries;
+
+mod entries;
 
 /// A severity as stored; anything else (a database edited by hand) reads as an error, so it is
 /// seen rather than lost.
@@ -218,8 +218,8 @@ pub const MIGRATIONS: &[&str] = &[
     END;
     "#,
     // 13: a time entry's document starts with what the portfolio reads of it (crate::packed,
-    // `Summary`; sqlite::entries), its names (people, keys, days) numbered in
-    // `record_names`: a check reads a million time entries from a few bytes each instead of
+    // `Summary`; sqlite::entries): its person, initiative and day numbered in
+    // `record_names`, its work item's key as text, its seconds. A check reads a million time entries from a few bytes each instead of
     // unpacking and parsing each document. `migrate` gives those written before theirs,
     // after this SQL. AUTOINCREMENT: a number is never given to another name, even after
     // the store is cleared. An older Tollgate could not read the time entries, so this

@@ -328,9 +328,10 @@ impl TimeEntries {
 }
 
 /// Time entries as a store hands them out: each name (a person, a key, a date) given once
-/// with a number, then the entries, which name theirs by those numbers. Numbers are small
-/// (below the count of names given, as a rule: a reader may keep a table indexed by them) and
-/// hold for one read.
+/// with a number, then the entries, which name theirs by those numbers; or, from a store that
+/// does not number them, each entry with its names' texts. Numbers are small (below the
+/// count of names given, as a rule: a reader may keep a table indexed by them) and hold for
+/// one read.
 pub trait NumberedTimeEntries {
     /// From now on `number` stands for `text`. An error (a number far beyond the names
     /// given) stops the read.

@@ -1,6 +1,6 @@
 //! Time entries by their summaries (schema 13): what the portfolio reads of a time entry, kept
-//! in front of its packed document ([`crate::packed::Summary`]), its names (people, keys,
-//! days) as numbers of `record_names`.
+//! in front of its packed document ([`crate::packed::Summary`]): its person, initiative and
+//! day as numbers of `record_names`, its work item's key as text, its seconds.
 //!
 //! A million time entries are most of a large store, and the portfolio reads five things of
 //! each. Unpacking and parsing each one's document was most of the time a check took to read
