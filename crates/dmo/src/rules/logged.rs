@@ -195,7 +195,12 @@ impl TimeEntries {
     /// was a third of the time a portfolio of a million time entries took to load. A text
     /// that is not a time entry's record is an error, as it would be for the record.
     pub fn push_stored(&mut self, text: &str) -> Result<(), serde_json::Error> {
-        let t = stored_time_entry(text)?;
+        self.push_stored_parts(&stored_time_entry(text)?);
+        Ok(())
+    }
+
+    /// Take in one entry as [`stored_time_entry`] read it.
+    fn push_stored_parts(&mut self, t: &StoredTimeEntryParts<'_>) {
         self.push_parts(
             &t.person,
             t.work_item_key.as_deref(),
@@ -203,7 +208,6 @@ impl TimeEntries {
             &t.date,
             t.seconds,
         );
-        Ok(())
     }
 
     /// Take in entries that a store hands out by number ([`NumberedTimeEntries`]): each name
@@ -434,13 +438,7 @@ impl NumberedTimeEntries for ByNumber<'_> {
     }
 
     fn entry_with_names(&mut self, e: &StoredTimeEntryParts<'_>) -> Result<(), String> {
-        self.entries.push_parts(
-            &e.person,
-            e.work_item_key.as_deref(),
-            e.initiative_key.as_deref(),
-            &e.date,
-            e.seconds,
-        );
+        self.entries.push_stored_parts(e);
         Ok(())
     }
 }
