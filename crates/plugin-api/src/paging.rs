@@ -30,6 +30,20 @@ pub fn decode<T: DeserializeOwned>(value: Option<&str>) -> Result<Option<T>, Plu
     }
 }
 
+/// Tell the host the cursor this `pull` will return as its page's `next_cursor`, as soon as
+/// it is known (contract 0.2.2, `paging.next-cursor`): the host may start the next page's call
+/// then, beside the rest of this one (the records still to build), so a stream whose pages
+/// are a chain of calls keeps its requests going. Pass exactly what the page will return
+/// (`encode` the same value); if the page ends up with another cursor the host drops the call
+/// it started and asks again, at the cost of its requests. Only the first telling of a call
+/// counts. Natively (tests) it does nothing.
+pub fn tell_next_cursor(cursor: &str) {
+    #[cfg(target_arch = "wasm32")]
+    crate::bindings::tollgate::plugin::paging::next_cursor(cursor);
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = cursor;
+}
+
 /// Offset paging: where the next page starts. Keep it in the cursor
 /// (`paging::encode(&offset)`); the first page is `Offset::default()`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

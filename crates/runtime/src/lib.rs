@@ -479,6 +479,9 @@ impl KnownView {
 /// Store data of one call.
 pub struct JobState {
     known: KnownView,
+    /// Where a `pull` tells the next page's cursor before it returns (`paging.next-cursor`):
+    /// taken by the first telling, so later ones are ignored; none outside a pull that asked.
+    next_cursor: Option<tokio::sync::oneshot::Sender<String>>,
     /// Time the call spent waiting for its `known` view: added to its time limit.
     waited: Arc<WaitClock>,
     wasi: WasiCtx,
@@ -558,6 +561,17 @@ impl bindings::tollgate::plugin::records::Host for JobState {
                 })
             })
             .collect()
+    }
+}
+
+impl bindings::tollgate::plugin::paging::Host for JobState {
+    async fn next_cursor(&mut self, cursor: String) {
+        // A cursor past the cap would be refused with its page: not worth a call.
+        if cursor.len() <= caps::CURSOR_BYTES
+            && let Some(tell) = self.next_cursor.take()
+        {
+            let _ = tell.send(cursor);
+        }
     }
 }
 
@@ -675,7 +689,8 @@ impl Drop for EpochTicker {
 enum Call {
     Describe,
     Check(String),
-    Pull(PullRequest),
+    /// With where to tell the next cursor, if the caller listens.
+    Pull(PullRequest, Option<tokio::sync::oneshot::Sender<String>>),
     Push(PushRequest),
 }
 
@@ -885,7 +900,20 @@ impl Runtime {
         ctx: &JobContext,
         request: PullRequest,
     ) -> Result<Page, CallError> {
-        match self.invoke(plugin, ctx, Call::Pull(request)).await? {
+        self.pull_telling(plugin, ctx, request, None).await
+    }
+
+    /// Pull one page; `next` is told the page's next cursor if the plugin says it before it
+    /// returns (`paging.next-cursor`, contract 0.2.2), so the caller may start the next
+    /// page's pull beside the rest of this one. Only a hint: the page's own cursor decides.
+    pub async fn pull_telling(
+        &self,
+        plugin: &LoadedPlugin,
+        ctx: &JobContext,
+        request: PullRequest,
+        next: Option<tokio::sync::oneshot::Sender<String>>,
+    ) -> Result<Page, CallError> {
+        match self.invoke(plugin, ctx, Call::Pull(request, next)).await? {
             Returned::Pull(r) => Ok(r),
             _ => unreachable!("pull returns a page"),
         }
@@ -927,6 +955,7 @@ impl Runtime {
         let limits = ctx.limits;
         let state = JobState {
             known: ctx.known.clone(),
+            next_cursor: None,
             waited: Arc::default(),
             wasi: wasi.build(),
             table: ResourceTable::new(),
@@ -999,10 +1028,13 @@ impl Runtime {
                                 .call_check(&mut *store, &s)
                                 .await?
                                 .map(Returned::Check),
-                            Call::Pull(r) => connector
-                                .call_pull(&mut *store, &r)
-                                .await?
-                                .map(Returned::Pull),
+                            Call::Pull(r, next) => {
+                                store.data_mut().next_cursor = next;
+                                connector
+                                    .call_pull(&mut *store, &r)
+                                    .await?
+                                    .map(Returned::Pull)
+                            }
                             Call::Push(r) => connector
                                 .call_push(&mut *store, &r)
                                 .await?
@@ -1023,7 +1055,7 @@ impl Runtime {
                                 .await?
                                 .map(Returned::Check)
                                 .map_err(Adapt::adapt),
-                            Call::Pull(r) => connector
+                            Call::Pull(r, _) => connector
                                 .call_pull(&mut *store, &r.adapt())
                                 .await?
                                 .map(|p| Returned::Pull(p.adapt()))

@@ -217,7 +217,7 @@ async fn a_plugin_of_contract_0_2_0_loads_and_every_import_it_was_built_with_wor
     let plugin = runtime
         .load(&bytes, PluginSource::File(CONTRACT_0_2_0_PLUGIN.into()))
         .await
-        .expect("a 0.2.0 plugin loads on a 0.2.1 host");
+        .expect("a 0.2.0 plugin loads on a 0.2.2 host");
     assert_eq!(plugin.contract, "0.2.0");
     assert_eq!(plugin.info.id, "earlier");
     assert!(

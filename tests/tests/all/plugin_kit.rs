@@ -70,7 +70,7 @@ fn walk(home: &Path, jira: &str) {
         "plugins check",
     );
     assert!(
-        checked.starts_with("ok: kit-source 0.1.0 (contract tollgate:plugin@0.2.1)"),
+        checked.starts_with("ok: kit-source 0.1.0 (contract tollgate:plugin@0.2.2)"),
         "{checked}"
     );
 

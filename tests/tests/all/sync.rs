@@ -55,6 +55,15 @@ settings = {{ people = {people}, entries = {entries}, per_page = {per_page}, del
     .unwrap();
 }
 
+/// The directory's config opened and synced once, as `tollgate sync` does.
+async fn open_and_sync(dir: &Path) -> (Session, Vec<tollgate_host::sync::SyncSummary>) {
+    let session = Session::open(&dir.join("tollgate.toml")).await.unwrap();
+    let summaries = sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap();
+    (session, summaries)
+}
+
 /// The export without fetch times, which differ between any two runs by nature.
 fn export_without_fetch_times(dir: &Path) -> serde_json::Value {
     let store = SqliteStore::open(&dir.join("state/tollgate.db")).unwrap();
@@ -81,12 +90,7 @@ fn count(doc: &serde_json::Value, kind: &str) -> usize {
 async fn incremental_and_full_runs_apply_deletions_and_keep_history() {
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), 30, 4, 25, 0, 1);
-    let session = Session::open(&dir.path().join("tollgate.toml"))
-        .await
-        .unwrap();
-    let summaries = sync_all(&session, None, SyncFlags::default())
-        .await
-        .unwrap();
+    let (_session, summaries) = open_and_sync(dir.path()).await;
     let people = &summaries[0].streams[0];
     assert!(people.full, "the first run of a stream is full");
     assert_eq!((people.pages, people.written), (2, 30));
@@ -109,12 +113,7 @@ async fn incremental_and_full_runs_apply_deletions_and_keep_history() {
 
     // Generation 2, incremental: explicit deletions apply, nothing is swept.
     write_config(dir.path(), 30, 4, 25, 0, 2);
-    let session = Session::open(&dir.path().join("tollgate.toml"))
-        .await
-        .unwrap();
-    let summaries = sync_all(&session, None, SyncFlags::default())
-        .await
-        .unwrap();
+    let (session, summaries) = open_and_sync(dir.path()).await;
     assert!(!summaries[0].streams[0].full);
     let doc = export_without_fetch_times(dir.path());
     assert_eq!(
@@ -368,16 +367,49 @@ async fn a_stream_that_never_ends_is_stopped_and_the_other_streams_are_kept() {
     }
 }
 
+/// A plugin that tells its next cursor before it returns a page (`paging.next-cursor`) has its
+/// next page's call started then, beside the rest of its work; a told cursor the page does not
+/// return only loses that head start: the data is the same as a plugin's that tells nothing.
+#[tokio::test]
+async fn a_told_next_cursor_starts_the_next_page_early_and_a_wrong_one_changes_no_data() {
+    let mut exports = Vec::new();
+    for tell in ["", "right", "wrong"] {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = if tell.is_empty() {
+            String::new()
+        } else {
+            format!(", tell = \"{tell}\"")
+        };
+        write_config_with(dir.path(), 30, 4, 25, 20, 1, &settings, "");
+        let (_session, summaries) = open_and_sync(dir.path()).await;
+        for (stream, pages) in [("people", 2), ("time-entries", 5)] {
+            let summary = summaries[0].stream(stream).unwrap();
+            assert_eq!(summary.pages, pages, "{tell:?}: {stream}");
+            let started_early = if tell == "right" { pages - 1 } else { 0 };
+            assert_eq!(
+                summary.told_ahead, started_early,
+                "{tell:?}: {stream}'s pages started on a told cursor"
+            );
+        }
+        let doc = export_without_fetch_times(dir.path());
+        assert_eq!(
+            (count(&doc, "person"), count(&doc, "time-entry")),
+            (30, 120),
+            "{tell:?}"
+        );
+        exports.push(doc);
+    }
+    assert!(
+        exports[1] == exports[0] && exports[2] == exports[0],
+        "the same records whatever the plugin told"
+    );
+}
+
 #[tokio::test]
 async fn a_full_sync_that_would_delete_most_of_a_connection_marks_nothing_unless_told() {
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), 30, 4, 25, 0, 1);
-    let session = Session::open(&dir.path().join("tollgate.toml"))
-        .await
-        .unwrap();
-    sync_all(&session, None, SyncFlags::default())
-        .await
-        .unwrap();
+    let _ = open_and_sync(dir.path()).await;
     let before = export_without_fetch_times(dir.path());
 
     // The source now answers with 5 people of 30 (a wrong filter, a half-restored backup).
@@ -420,12 +452,7 @@ async fn the_store_is_readable_by_its_owner_only() {
     use std::os::unix::fs::PermissionsExt as _;
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), 3, 1, 25, 0, 1);
-    let session = Session::open(&dir.path().join("tollgate.toml"))
-        .await
-        .unwrap();
-    sync_all(&session, None, SyncFlags::default())
-        .await
-        .unwrap();
+    let (session, _) = open_and_sync(dir.path()).await;
     let mode = |p: &str| {
         std::fs::metadata(dir.path().join(p))
             .unwrap()

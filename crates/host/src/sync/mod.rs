@@ -225,9 +225,17 @@ pub struct StreamSummary {
     pub deleted: u64,
     /// Diagnostics and invalid values reported.
     pub diagnostics: u64,
+    /// Pages whose call started before the page before them was in, on the cursor the plugin
+    /// told while building that page (`paging.next-cursor`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub told_ahead: u64,
     /// Why the deletions this full pass proved were not marked, if it proved any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sweep_withheld: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What a run did.
@@ -881,10 +889,28 @@ async fn sync_stream(
             page_size: options.page_size,
         };
         let mut attempt = 0;
-        let mut early = match ahead.take() {
-            Some(pull) => pull.result().await,
-            None => None,
-        };
+        let mut current = ahead
+            .take()
+            .unwrap_or_else(|| PullAhead::start(owned.clone(), request.clone(), left));
+        // The next page's call, started on the cursor the plugin told before returning this
+        // page (`paging.next-cursor`), so that its requests go out while this page's records
+        // are built. Kept only if the page returns that cursor.
+        let mut told_ahead: Option<(String, PullAhead)> = None;
+        if let Some(told) = current.told().await
+            && summary.pages + 1 < options.max_pages
+            && !cursors_seen.contains(&hash(&told))
+        {
+            let pull = PullAhead::start(
+                owned.clone(),
+                PullRequest {
+                    cursor: Some(told.clone()),
+                    ..request.clone()
+                },
+                options.stream_timeout.saturating_sub(started.elapsed()),
+            );
+            told_ahead = Some((told, pull));
+        }
+        let mut early = current.result().await;
         let page = loop {
             let pulled = match match early.take() {
                 Some(result) => result,
@@ -902,21 +928,26 @@ async fn sync_stream(
             };
             match pulled {
                 Ok(page) => break page,
-                Err(e) => match retryable(&e) {
-                    Some(wait) if attempt < options.retries => {
-                        attempt += 1;
-                        let wait = wait * 2u32.pow(attempt - 1);
-                        tracing::warn!(stream, attempt, wait_ms = wait.as_millis() as u64, error = %e, "retrying the page");
-                        tokio::time::sleep(wait).await;
+                Err(e) => {
+                    // A page asked for again may come back with another cursor: the call
+                    // started on the told one is dropped, and so stopped.
+                    told_ahead = None;
+                    match retryable(&e) {
+                        Some(wait) if attempt < options.retries => {
+                            attempt += 1;
+                            let wait = wait * 2u32.pow(attempt - 1);
+                            tracing::warn!(stream, attempt, wait_ms = wait.as_millis() as u64, error = %e, "retrying the page");
+                            tokio::time::sleep(wait).await;
+                        }
+                        _ => {
+                            return Err(SyncError::Plugin {
+                                connection: connection.to_string(),
+                                stream: stream.to_string(),
+                                error: e,
+                            });
+                        }
                     }
-                    _ => {
-                        return Err(SyncError::Plugin {
-                            connection: connection.to_string(),
-                            stream: stream.to_string(),
-                            error: e,
-                        });
-                    }
-                },
+                }
             }
         };
         if let Some(next) = &page.next_cursor
@@ -930,14 +961,30 @@ async fn sync_stream(
         if let Some(next) = &page.next_cursor
             && summary.pages + 1 < options.max_pages
         {
-            ahead = Some(PullAhead::start(
-                owned.clone(),
-                PullRequest {
-                    cursor: Some(next.clone()),
-                    ..request
-                },
-                options.stream_timeout.saturating_sub(started.elapsed()),
-            ));
+            ahead = Some(match told_ahead.take() {
+                Some((told, pull)) if told == *next => {
+                    summary.told_ahead += 1;
+                    pull
+                }
+                // Told another cursor (the call started on it is dropped, and so stopped), or
+                // none.
+                told => {
+                    if told.is_some() {
+                        tracing::debug!(
+                            stream,
+                            "the page returned another cursor than its plugin told: the call started on the told one is stopped"
+                        );
+                    }
+                    PullAhead::start(
+                        owned.clone(),
+                        PullRequest {
+                            cursor: Some(next.clone()),
+                            ..request
+                        },
+                        options.stream_timeout.saturating_sub(started.elapsed()),
+                    )
+                }
+            });
         }
         let fetched_at = crate::clock::now();
         let mut diagnostics: Vec<DiagnosticRecord> = page
@@ -1070,9 +1117,13 @@ async fn sync_stream(
     Ok(Some((summary, rejected_rows)))
 }
 
-/// A pull started before its turn, on a task of its own: the next page of a stream, asked
-/// for while the last one is committed. Stopped when dropped.
-struct PullAhead(tokio::task::JoinHandle<PullOutcome>);
+/// A pull on a task of its own: a stream's page, or the next one asked for while the last one
+/// is built or committed. Stopped when dropped.
+struct PullAhead {
+    task: tokio::task::JoinHandle<PullOutcome>,
+    /// Where the plugin tells the next page's cursor before it returns, if it does.
+    told: Option<tokio::sync::oneshot::Receiver<String>>,
+}
 
 /// A pull's outcome within the time the stream had left.
 type PullOutcome =
@@ -1088,24 +1139,35 @@ impl PullAhead {
         request: PullRequest,
         left: Duration,
     ) -> PullAhead {
-        PullAhead(tokio::spawn(
-            async move {
-                let (runtime, plugin, ctx) = &*owned;
-                tokio::time::timeout(left, runtime.pull(plugin, ctx, request)).await
-            }
-            .instrument(tracing::Span::current()),
-        ))
+        let (tell, told) = tokio::sync::oneshot::channel();
+        PullAhead {
+            task: tokio::spawn(
+                async move {
+                    let (runtime, plugin, ctx) = &*owned;
+                    let pull = runtime.pull_telling(plugin, ctx, request, Some(tell));
+                    tokio::time::timeout(left, pull).await
+                }
+                .instrument(tracing::Span::current()),
+            ),
+            told: Some(told),
+        }
+    }
+
+    /// The next page's cursor as the plugin tells it before returning this page; none once
+    /// the call ended without telling one (or if asked again).
+    async fn told(&mut self) -> Option<String> {
+        self.told.take()?.await.ok()
     }
 
     /// Its outcome; none if the task did not finish (the page is then asked for again).
     async fn result(mut self) -> Option<PullOutcome> {
-        (&mut self.0).await.ok()
+        (&mut self.task).await.ok()
     }
 }
 
 impl Drop for PullAhead {
     fn drop(&mut self) {
-        self.0.abort();
+        self.task.abort();
     }
 }
 

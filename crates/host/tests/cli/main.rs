@@ -48,7 +48,7 @@ fn plugins_check_accepts_a_real_plugin() {
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     assert!(
-        stdout.starts_with("ok: jira 0.1.0 (contract tollgate:plugin@0.2.1)"),
+        stdout.starts_with("ok: jira 0.1.0 (contract tollgate:plugin@0.2.2)"),
         "{stdout}"
     );
     assert!(stdout.contains("capabilities: pull, push"), "{stdout}");
@@ -103,7 +103,7 @@ fn plugins_check_explains_a_component_of_another_world() {
         &component,
         &[
             "not a Tollgate plugin",
-            "tollgate:plugin/connector@0.2.1",
+            "tollgate:plugin/connector@0.2.2",
             "its exports: run",
         ],
     );
@@ -126,7 +126,7 @@ fn plugins_check_explains_a_wrong_contract_version() {
         &[
             "built for contract tollgate:plugin@0.9.0",
             "supports tollgate:plugin 0.1.x and 0.2.x",
-            "contract 0.2.1",
+            "contract 0.2.2",
         ],
     );
 }
@@ -161,7 +161,7 @@ fn plugins_list_shows_the_built_in_plugins_as_json() {
         .collect();
     assert_eq!(ids, ["azure-devops", "hr-csv", "jira"]);
     for p in list.as_array().unwrap() {
-        assert_eq!(p["contract"], "0.2.1");
+        assert_eq!(p["contract"], "0.2.2");
         assert_eq!(p["source"]["kind"], "built-in");
     }
     assert_eq!(list[1]["data_dir"], true);
