@@ -18,8 +18,8 @@ struct WorklogCursor {
     /// Where the `updated` phase ended: the next run's `updated` watermark.
     updated_until: i64,
     /// Worklog ids the last `updated` pages named, not read yet: read through `/worklog/list`
-    /// beside the next `updated` pages (one round trip for both), so the worklogs of a page
-    /// are in the page after it. Absent in cursors written before it existed: nothing pending.
+    /// by the next call once it has read its own `updated` pages and told its cursor, beside
+    /// the call after it, so the worklogs of a page are in the page after it. Absent in cursors written before it existed: nothing pending.
     /// Written compactly ([`compact_ids`]): 8,000 ids as a JSON list would take most of the
     /// 64 KiB a cursor may hold.
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "compact_ids")]
@@ -136,9 +136,11 @@ impl Author {
 /// `/worklog/updated` pages by moment (each page names where the next starts), a chain of
 /// round trips one after another. Once its first page shows there is more, the time from
 /// there to now is split into stretches read side by side ([`STRETCHES`]); a stretch that
-/// ends early gives its place to half of the widest one left. The worklogs the `updated`
-/// pages name are listed beside the next `updated` pages (`send-all`, one round trip for
-/// both); those of the last pages are listed at once. The watermark is the least `until` of
+/// ends early gives its place to half of the widest one left. A call reads its `updated`
+/// pages, tells the host its next cursor (`paging.next-cursor`), then lists the worklogs the
+/// last call's pages named (`send-all`, side by side), so that the next call's `updated`
+/// pages go out beside these lists and its lists while this call builds its records; the
+/// worklogs of the last pages are listed at once. The watermark is the least `until` of
 /// the stretches Jira answered were complete: nothing saved before it was left unread, even
 /// where a stretch reached past the minute Jira hides.
 pub fn time_entries(
@@ -177,7 +179,8 @@ pub fn time_entries(
     } else {
         std::mem::take(&mut cursor.stretches)
     };
-    let pending = std::mem::take(&mut cursor.pending);
+    // The worklogs this call lists: those the last call's `updated` pages named.
+    let mut listed = std::mem::take(&mut cursor.pending);
     let mut requests: Vec<Request> = if cursor.deleted_phase {
         vec![changed_request(jira, "deleted", cursor.since)]
     } else {
@@ -195,7 +198,6 @@ pub fn time_entries(
     if let Some(since) = deleted_since {
         requests.push(changed_request(jira, "deleted", since));
     }
-    requests.extend(list_requests(jira, &pending)?);
     let mut answers = send_all(&requests).into_iter();
     let mut next_answer = || {
         answers.next().ok_or_else(|| {
@@ -215,11 +217,7 @@ pub fn time_entries(
         cursor.deleted_from = Some(until);
         cursor.deleted_done = deleted.last_page || until <= since;
     }
-    let mut worklogs: Vec<Worklog> = Vec::new();
-    for answer in answers {
-        worklogs.extend(answer?.json::<Vec<Worklog>>()?);
-    }
-    let mut fields = std::mem::take(&mut cursor.fields);
+    let fields = std::mem::take(&mut cursor.fields);
     let next = if cursor.deleted_phase {
         let deleted = changed.pop().ok_or_else(|| {
             PluginError::Internal("no /worklog/deleted page was asked for".into())
@@ -242,15 +240,13 @@ pub fn time_entries(
         }
     } else {
         let (live, ids) = read_stretches(&mut cursor, stretches, changed, &mut page.diagnostics);
-        // The ids are listed beside the next pages; those of the last pages (nothing to
-        // overlap with), or too many to carry in the cursor, are listed now.
+        // The ids are listed by the next call, beside the call after it; those of the last
+        // pages (no next call), or too many to carry in the cursor, by this one.
         let carried = !live.is_empty() && compact_ids::encode(&ids).len() <= MAX_PENDING_BYTES;
         let pending = if carried {
             ids
         } else {
-            for answer in send_all(&list_requests(jira, &ids)?) {
-                worklogs.extend(answer?.json::<Vec<Worklog>>()?);
-            }
+            listed.extend(ids);
             Vec::new()
         };
         if !live.is_empty() {
@@ -289,8 +285,33 @@ pub fn time_entries(
             }
         }
     };
-    page.records = entries(jira, settings, &mut fields, worklogs, &mut page.diagnostics)?;
-    page.next_cursor = next.map(|c| paging::encode(&WorklogCursor { fields, ..c }));
+    // The next call needs only the cursor: told to the host before this call lists its
+    // worklogs and turns them into records, so that the next call's `updated` pages go out
+    // beside this call's lists, and its lists while this call builds its records. Building them asks
+    // for the site's fields only when a worklog's issue is not stored; the cursor then
+    // carries them and the page returns that cursor instead.
+    let (mut next, mut last_fields) = match next {
+        Some(c) => (Some(WorklogCursor { fields, ..c }), FieldMap::default()),
+        None => (None, fields),
+    };
+    let told = next.as_ref().map(paging::encode);
+    if let Some(told) = &told {
+        paging::tell_next_cursor(told);
+    }
+    let mut worklogs: Vec<Worklog> = Vec::new();
+    for batch in list_requests(jira, &listed)?.chunks(MAX_REQUESTS_PER_BATCH) {
+        for answer in send_all(batch) {
+            worklogs.extend(answer?.json::<Vec<Worklog>>()?);
+        }
+    }
+    let fields = next.as_mut().map_or(&mut last_fields, |c| &mut c.fields);
+    let known_fields = !fields.ids.is_empty();
+    page.records = entries(jira, settings, fields, worklogs, &mut page.diagnostics)?;
+    let fields_learnt = !known_fields && !fields.ids.is_empty();
+    page.next_cursor = match next {
+        Some(c) if fields_learnt => Some(paging::encode(&c)),
+        _ => told,
+    };
     Ok(page)
 }
 /// Reads this call's `updated` pages, one a stretch: the worklog ids they name within their
