@@ -1874,6 +1874,11 @@ mod tests {
     use super::*;
     use crate::suite::{names, team};
 
+    /// The one number a `SELECT COUNT(*) ...` answers.
+    fn count(conn: &Connection, sql: &str) -> i64 {
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
     #[test]
     fn migrates_from_empty_and_from_the_previous_version() {
         let dir = tempfile::tempdir().unwrap();
@@ -2085,14 +2090,10 @@ mod tests {
             })
             .collect();
         s.load_rows(table, &rows).unwrap();
-        let summarised: i64 = s
-            .conn
-            .query_row(
-                "SELECT count(*) FROM records WHERE substr(record, 1, 1) = x'02'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let summarised = count(
+            &s.conn,
+            "SELECT count(*) FROM records WHERE substr(record, 1, 1) = x'02'",
+        );
         assert_eq!(summarised, 30);
         let mut want: Vec<_> = records.iter().map(crate::suite::collected).collect();
         want.sort();
@@ -2122,14 +2123,10 @@ mod tests {
             "{e}"
         );
         assert_eq!(old.schema_version().unwrap(), 11);
-        let kept: i64 = old
-            .conn
-            .query_row(
-                "SELECT COUNT(*) FROM records WHERE kind = 'gadget'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let kept = count(
+            &old.conn,
+            "SELECT COUNT(*) FROM records WHERE kind = 'gadget'",
+        );
         assert_eq!(kept, 1);
     }
 
@@ -2165,15 +2162,11 @@ mod tests {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .unwrap();
-        let numbered: i64 = s
-            .conn
-            .query_row(
-                "SELECT COUNT(*) FROM records WHERE typeof(kind) = 'integer'
+        let numbered = count(
+            &s.conn,
+            "SELECT COUNT(*) FROM records WHERE typeof(kind) = 'integer'
                    AND typeof(stream) = 'integer'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        );
         assert_eq!(numbered, 3, "kinds and streams are kept as numbers");
         // The page's one fetch time, numbered once; the older row holds its own.
         let fetches: (i64, i64) = s
