@@ -340,6 +340,12 @@ pub fn main() -> std::process::ExitCode {
     ) {
         crate::memory::one_allocator_arena();
     }
+    if matches!(
+        cli.command,
+        Command::Check { .. } | Command::Report { .. } | Command::Run
+    ) {
+        crate::memory::fixed_own_pages_threshold();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
