@@ -112,15 +112,32 @@ fn weekly(items: &Items, keys: &[&str], today: i64) -> Vec<u32> {
 
 /// The forecasts of every initiative in delivery, by key, as of `today` (a day number).
 pub fn forecasts(p: &Portfolio, today: i64, seed: u64) -> Vec<Forecast> {
-    run(p, today, seed, None)
+    run(p, today, seed, None, &|_| true)
+}
+
+/// The forecasts of [`forecasts`] that `keep` keeps, in the same order: the others are
+/// dropped as each is made, so a rule that wants a few of ten thousand does not hold them all.
+pub fn forecasts_where(
+    p: &Portfolio,
+    today: i64,
+    seed: u64,
+    keep: &(dyn Fn(&Forecast) -> bool + Sync),
+) -> Vec<Forecast> {
+    run(p, today, seed, None, keep)
 }
 
 /// The forecast of one initiative, if it is in delivery (the same as in [`forecasts`]).
 pub fn forecast_of(p: &Portfolio, key: &str, today: i64, seed: u64) -> Option<Forecast> {
-    run(p, today, seed, Some(key)).pop()
+    run(p, today, seed, Some(key), &|_| true).pop()
 }
 
-fn run(p: &Portfolio, today: i64, seed: u64, only: Option<&str>) -> Vec<Forecast> {
+fn run(
+    p: &Portfolio,
+    today: i64,
+    seed: u64,
+    only: Option<&str>,
+    keep: &(dyn Fn(&Forecast) -> bool + Sync),
+) -> Vec<Forecast> {
     let mut items: Items = Items::new();
     for w in p.work_items.iter() {
         if let Some(k) = w.initiative_key {
@@ -148,15 +165,34 @@ fn run(p: &Portfolio, today: i64, seed: u64, only: Option<&str>) -> Vec<Forecast
             streams.entry(s).or_default().1 += 1;
         }
     }
-    let mut stream_counts: std::collections::BTreeMap<&str, Vec<u32>> =
-        std::collections::BTreeMap::new();
-    let throughputs: Vec<(&str, usize, Vec<f64>, String)> = delivering
+    let wanted: Vec<(usize, &str, usize)> = delivering
         .iter()
         .filter(|(key, _)| only.is_none_or(|o| o == *key))
-        .map(|(key, remaining)| {
+        .enumerate()
+        .map(|(at, (key, remaining))| (at, *key, *remaining))
+        .collect();
+    // The weekly counts of each value stream of those in delivery (none without a stream),
+    // made once here rather than once per initiative.
+    let mut stream_counts: std::collections::BTreeMap<Option<&str>, Vec<u32>> =
+        std::collections::BTreeMap::new();
+    for (_, key, _) in &wanted {
+        let stream = p.initiatives[*key].0.value_stream.as_deref();
+        stream_counts.entry(stream).or_insert_with(|| {
+            let all = stream
+                .and_then(|s| streams.get(s))
+                .map_or(&[][..], |(all, _)| &all[..]);
+            weekly(&items, all, today)
+        });
+    }
+    // The simulations, the cost (a thousand runs each), side by side: each draws from its own
+    // generator, seeded by its key, so the forecasts do not depend on which thread ran them.
+    // Each initiative's throughput and basis are made where it is simulated, and a forecast
+    // not kept is dropped there: nothing is held for all of them at once but those kept.
+    let mut kept: Vec<(usize, Forecast)> = crate::parallel::stream(
+        &wanted,
+        |(at, key, remaining)| {
             let own = weekly(&items, &[key], today);
-            let (samples, basis): (Vec<f64>, String) = if own.iter().sum::<u32>() >= MIN_HISTORY
-            {
+            let (samples, basis): (Vec<f64>, String) = if own.iter().sum::<u32>() >= MIN_HISTORY {
                 (
                     own.iter().map(|n| f64::from(*n)).collect(),
                     format!(
@@ -166,13 +202,8 @@ fn run(p: &Portfolio, today: i64, seed: u64, only: Option<&str>) -> Vec<Forecast
                 )
             } else {
                 let stream = p.initiatives[*key].0.value_stream.as_deref();
-                let (all, peers) = stream
-                    .and_then(|s| streams.get(s))
-                    .map_or((&[][..], 0), |(all, n)| (&all[..], *n));
-                let counts = stream_counts
-                    .entry(stream.unwrap_or(""))
-                    .or_insert_with(|| weekly(&items, all, today))
-                    .clone();
+                let peers = stream.and_then(|s| streams.get(s)).map_or(0, |(_, n)| *n);
+                let counts = &stream_counts[&stream];
                 let share = peers.max(1) as f64;
                 (
                     counts.iter().map(|n| f64::from(*n) / share).collect(),
@@ -185,14 +216,13 @@ fn run(p: &Portfolio, today: i64, seed: u64, only: Option<&str>) -> Vec<Forecast
                     ),
                 )
             };
-            (*key, *remaining, samples, basis)
-        })
-        .collect();
-    // The simulations, the cost (a thousand runs each), side by side: each draws from its own
-    // generator, seeded by its key, so the forecasts do not depend on which thread ran them.
-    crate::parallel::map(&throughputs, |(key, remaining, samples, basis)| {
-        simulate(p, key, *remaining, samples, basis.clone(), today, seed)
-    })
+            let f = simulate(p, key, *remaining, &samples, basis, today, seed);
+            keep(&f).then_some((*at, f))
+        },
+        |done| done.flatten().collect(),
+    );
+    kept.sort_unstable_by_key(|(at, _)| *at);
+    kept.into_iter().map(|(_, f)| f).collect()
 }
 
 fn simulate(
