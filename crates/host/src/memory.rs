@@ -28,7 +28,7 @@ const OWN_PAGES_FROM: usize = 1 << 20;
 /// 32 MiB: once the first job's portfolio and report had freed blocks of several MiB, the
 /// next ones grew inside the heap, where a vector that grows leaves its old buffer resident
 /// beside the new one. At 10,000 epics the daemon's job of sync, check and report peaked at
-/// 106-122 MiB, mostly above 115 from its second job on; with the threshold fixed, 100-108
+/// 103-119 MiB, mostly 113-119 from its second job on; with the threshold fixed, 98-106
 /// MiB, and `check` right after a full sync 89-92 MiB instead of 104-107 (BENCHMARKS.md,
 /// "The allocator's moving threshold"). Not for `sync` alone: its pages of a few MiB, mapped and unmapped one by one,
 /// cost it 3-5 % more CPU at 10,000 epics for 2-6 MiB less. Call it before the process
