@@ -386,4 +386,41 @@ mod tests {
             warned[0].message
         );
     }
+
+    #[test]
+    fn the_forecasts_kept_are_those_of_all_in_their_order() {
+        let today = day_number("2026-11-27").unwrap();
+        let mut e = Vec::new();
+        // Forty initiatives in delivery, each with its own history and a different amount
+        // left, so that their simulations take different times on the threads.
+        for n in 0..40 {
+            let key = format!("BIZ-{n}");
+            e.push(epic(&key, "2027-03-01"));
+            for k in 0..(3 + n % 5) {
+                e.push(item(
+                    &format!("D-{n}-{k}"),
+                    &key,
+                    Some(&date_of(today - 7 * k - 1)),
+                ));
+            }
+            for k in 0..(1 + (n * 7) % 30) {
+                e.push(item(&format!("R-{n}-{k}"), &key, None));
+            }
+        }
+        let p = Portfolio::new(
+            e.into_iter()
+                .enumerate()
+                .map(|(n, e)| record_with_id(n.to_string(), e)),
+            vec![],
+        );
+        let all = forecasts(&p, today, 7);
+        assert_eq!(all.len(), 40);
+        let every_third = |f: &Forecast| f.remaining % 3 == 0;
+        let kept = forecasts_where(&p, today, 7, &every_third);
+        let expected: Vec<Forecast> = all.iter().filter(|f| every_third(f)).cloned().collect();
+        assert!(!expected.is_empty() && expected.len() < all.len());
+        assert_eq!(kept, expected);
+        assert_eq!(forecasts_where(&p, today, 7, &|_| true), all);
+        assert!(forecasts_where(&p, today, 7, &|_| false).is_empty());
+    }
 }
