@@ -415,7 +415,7 @@ mod tests {
         );
         let all = forecasts(&p, today, 7);
         assert_eq!(all.len(), 40);
-        let every_third = |f: &Forecast| f.remaining % 3 == 0;
+        let every_third = |f: &Forecast| f.remaining.is_multiple_of(3);
         let kept = forecasts_where(&p, today, 7, &every_third);
         let expected: Vec<Forecast> = all.iter().filter(|f| every_third(f)).cloned().collect();
         assert!(!expected.is_empty() && expected.len() < all.len());

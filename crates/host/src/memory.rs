@@ -30,9 +30,9 @@ const OWN_PAGES_FROM: usize = 1 << 20;
 /// beside the new one. At 10,000 epics the daemon's job of sync, check and report peaked at
 /// 103-119 MiB, mostly 113-119 from its second job on; with the threshold fixed, 98-106
 /// MiB, and `check` right after a full sync 89-92 MiB instead of 104-107 (BENCHMARKS.md,
-/// "The allocator's moving threshold"). Not for `sync` alone: its pages of a few MiB, mapped and unmapped one by one,
-/// cost it 3-5 % more CPU at 10,000 epics for 2-6 MiB less. Call it before the process
-/// starts other threads.
+/// "The allocator's moving threshold"). Not for `sync` alone: its pages of a few MiB,
+/// mapped and unmapped one by one, cost it 3-5 % more CPU at 10,000 epics for 2-6 MiB
+/// less. Call it before the process starts other threads.
 pub fn fixed_own_pages_threshold() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: as in `one_allocator_arena`: one of the allocator's parameters, set before
