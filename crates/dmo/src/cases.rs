@@ -393,7 +393,7 @@ fn finance_text(v: f64, unit: &str) -> String {
 mod tests {
     use super::*;
     use crate::model::*;
-    use crate::rules::test_support::record_with_id;
+    use crate::rules::test_support::portfolio_of;
 
     fn case(period: &str, rate: f64, horizon: Option<u32>) -> Entity {
         Entity::BusinessCase(BusinessCase {
@@ -419,16 +419,6 @@ mod tests {
         })
     }
 
-    fn portfolio(entities: Vec<Entity>) -> Portfolio {
-        Portfolio::new(
-            entities
-                .into_iter()
-                .enumerate()
-                .map(|(n, e)| record_with_id(n.to_string(), e)),
-            Vec::new(),
-        )
-    }
-
     /// TV10 of the domain notes: −12 000 then 1 100 a month for 12 months at 12 % a year.
     #[test]
     fn a_monthly_case_is_discounted_by_the_month() {
@@ -440,7 +430,7 @@ mod tests {
             e.push(entry(&format!("2026-{m:02}"), "planned-benefit", 1_100.0));
         }
         e.push(entry("2027-01", "planned-benefit", 1_100.0));
-        let p = portfolio(e);
+        let p = portfolio_of(e);
         let c = case_flows(&p, "BIZ-1").unwrap().unwrap();
         assert_eq!(c.flows.len(), 13);
         assert_eq!(c.labels[0], "2026-01");
@@ -465,7 +455,7 @@ mod tests {
         let flows = |period: &str, horizon| {
             let mut all = e.clone();
             all.push(case(period, 0.08, horizon));
-            let c = case_flows(&portfolio(all), "BIZ-1").unwrap().unwrap();
+            let c = case_flows(&portfolio_of(all), "BIZ-1").unwrap().unwrap();
             (c.labels, c.flows, c.notes)
         };
         let (labels, year, notes) = flows("year", None);
@@ -498,14 +488,14 @@ mod tests {
 
     #[test]
     fn what_cannot_be_computed_says_why() {
-        let p = portfolio(vec![
+        let p = portfolio_of(vec![
             case("month", 0.08, None),
             entry("1000-01", "budget", 10.0),
             entry("9999-12", "planned-benefit", 10.0),
         ]);
         let e = case_flows(&p, "BIZ-1").unwrap().unwrap_err();
         assert!(e.contains("more than the 1200"), "{e}");
-        let p = portfolio(vec![
+        let p = portfolio_of(vec![
             case("year", -1.0, None),
             entry("2026-01", "budget", 10.0),
         ]);

@@ -298,7 +298,7 @@ fn simulate(
 mod tests {
     use super::*;
     use crate::model::*;
-    use crate::rules::test_support::record_with_id;
+    use crate::rules::test_support::portfolio_of;
 
     fn item(key: &str, initiative: &str, resolved: Option<&str>) -> Entity {
         Entity::WorkItem(WorkItem {
@@ -335,12 +335,7 @@ mod tests {
         }
         // BIZ-2: nothing resolved itself: its value stream's throughput, shared by two.
         e.push(item("S-1", "BIZ-2", None));
-        let p = Portfolio::new(
-            e.into_iter()
-                .enumerate()
-                .map(|(n, e)| record_with_id(n.to_string(), e)),
-            vec![],
-        );
+        let p = portfolio_of(e);
         let all = forecasts(&p, today, 7);
         let one = all.iter().find(|f| f.key == "BIZ-1").unwrap();
         assert_eq!(one.remaining, 10);
@@ -407,12 +402,7 @@ mod tests {
                 e.push(item(&format!("R-{n}-{k}"), &key, None));
             }
         }
-        let p = Portfolio::new(
-            e.into_iter()
-                .enumerate()
-                .map(|(n, e)| record_with_id(n.to_string(), e)),
-            vec![],
-        );
+        let p = portfolio_of(e);
         let all = forecasts(&p, today, 7);
         assert_eq!(all.len(), 40);
         let every_third = |f: &Forecast| f.remaining.is_multiple_of(3);

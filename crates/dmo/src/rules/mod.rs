@@ -431,6 +431,7 @@ pub const DEFAULT_PACK: &str = include_str!("../../../../config/rules.toml");
 #[cfg(test)]
 pub(crate) mod test_support {
     use crate::model::{Entity, Provenance, Record};
+    use crate::rules::Portfolio;
 
     /// An in-progress initiative with only its key (and its key as title) set.
     pub fn bare_initiative(key: &str) -> crate::model::Initiative {
@@ -478,6 +479,17 @@ pub(crate) mod test_support {
             started: None,
             resolved: None,
         }
+    }
+
+    /// A portfolio of these entities, as records of connection `t` numbered from 0.
+    pub fn portfolio_of(entities: Vec<Entity>) -> Portfolio {
+        Portfolio::new(
+            entities
+                .into_iter()
+                .enumerate()
+                .map(|(n, e)| record_with_id(n.to_string(), e)),
+            Vec::new(),
+        )
     }
 
     /// A record of connection `t` with the given external id.
