@@ -165,17 +165,15 @@ fn run(
             streams.entry(s).or_default().1 += 1;
         }
     }
-    let wanted: Vec<(usize, &str, usize)> = delivering
-        .iter()
+    let wanted: Vec<(&str, usize)> = delivering
+        .into_iter()
         .filter(|(key, _)| only.is_none_or(|o| o == *key))
-        .enumerate()
-        .map(|(at, (key, remaining))| (at, *key, *remaining))
         .collect();
     // The weekly counts of each value stream of those in delivery (none without a stream),
     // made once here rather than once per initiative.
     let mut stream_counts: std::collections::BTreeMap<Option<&str>, Vec<u32>> =
         std::collections::BTreeMap::new();
-    for (_, key, _) in &wanted {
+    for (key, _) in &wanted {
         let stream = p.initiatives[*key].0.value_stream.as_deref();
         stream_counts.entry(stream).or_insert_with(|| {
             let all = stream
@@ -188,41 +186,35 @@ fn run(
     // generator, seeded by its key, so the forecasts do not depend on which thread ran them.
     // Each initiative's throughput and basis are made where it is simulated, and a forecast
     // not kept is dropped there: nothing is held for all of them at once but those kept.
-    let mut kept: Vec<(usize, Forecast)> = crate::parallel::stream(
-        &wanted,
-        |(at, key, remaining)| {
-            let own = weekly(&items, &[key], today);
-            let (samples, basis): (Vec<f64>, String) = if own.iter().sum::<u32>() >= MIN_HISTORY {
-                (
-                    own.iter().map(|n| f64::from(*n)).collect(),
-                    format!(
-                        "its own: {} work items resolved in the last {WINDOW_WEEKS} weeks",
-                        own.iter().sum::<u32>()
-                    ),
-                )
-            } else {
-                let stream = p.initiatives[*key].0.value_stream.as_deref();
-                let peers = stream.and_then(|s| streams.get(s)).map_or(0, |(_, n)| *n);
-                let counts = &stream_counts[&stream];
-                let share = peers.max(1) as f64;
-                (
-                    counts.iter().map(|n| f64::from(*n) / share).collect(),
-                    format!(
-                        "its value stream's ({}): {} work items resolved in the last {WINDOW_WEEKS} weeks, shared by {} in delivery (it resolved {} itself)",
-                        stream.unwrap_or("none"),
-                        counts.iter().sum::<u32>(),
-                        peers,
-                        own.iter().sum::<u32>()
-                    ),
-                )
-            };
-            let f = simulate(p, key, *remaining, &samples, basis, today, seed);
-            keep(&f).then_some((*at, f))
-        },
-        |done| done.flatten().collect(),
-    );
-    kept.sort_unstable_by_key(|(at, _)| *at);
-    kept.into_iter().map(|(_, f)| f).collect()
+    crate::parallel::filter_map(&wanted, |(key, remaining)| {
+        let own = weekly(&items, &[key], today);
+        let (samples, basis): (Vec<f64>, String) = if own.iter().sum::<u32>() >= MIN_HISTORY {
+            (
+                own.iter().map(|n| f64::from(*n)).collect(),
+                format!(
+                    "its own: {} work items resolved in the last {WINDOW_WEEKS} weeks",
+                    own.iter().sum::<u32>()
+                ),
+            )
+        } else {
+            let stream = p.initiatives[*key].0.value_stream.as_deref();
+            let peers = stream.and_then(|s| streams.get(s)).map_or(0, |(_, n)| *n);
+            let counts = &stream_counts[&stream];
+            let share = peers.max(1) as f64;
+            (
+                counts.iter().map(|n| f64::from(*n) / share).collect(),
+                format!(
+                    "its value stream's ({}): {} work items resolved in the last {WINDOW_WEEKS} weeks, shared by {} in delivery (it resolved {} itself)",
+                    stream.unwrap_or("none"),
+                    counts.iter().sum::<u32>(),
+                    peers,
+                    own.iter().sum::<u32>()
+                ),
+            )
+        };
+        let f = simulate(p, key, *remaining, &samples, basis, today, seed);
+        keep(&f).then_some(f)
+    })
 }
 
 fn simulate(

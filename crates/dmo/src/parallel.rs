@@ -7,11 +7,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// takes the next item no thread has taken, so put the costliest items first. A panic in `f`
 /// is raised again here, as if `f` had run on this thread.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    filter_map(items, |item| Some(f(item)))
+}
+
+/// [`map`] keeping only the `Some` results, in the items' order: a result not kept is dropped
+/// on the thread that made it, so the caller never holds one for every item.
+pub fn filter_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> Option<R> + Sync) -> Vec<R> {
     let numbered: Vec<(usize, &T)> = items.iter().enumerate().collect();
     let mut done = stream(
         &numbered,
-        |(at, item)| (*at, f(item)),
-        |results| results.collect::<Vec<_>>(),
+        |(at, item)| f(item).map(|r| (*at, r)),
+        |results| results.flatten().collect::<Vec<_>>(),
     );
     done.sort_unstable_by_key(|(at, _)| *at);
     done.into_iter().map(|(_, r)| r).collect()
