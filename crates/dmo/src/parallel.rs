@@ -37,25 +37,54 @@ pub fn stream<T: Sync, R: Send, C>(
     f: impl Fn(&T) -> R + Sync,
     consume: impl FnOnce(&mut (dyn Iterator<Item = R> + Send)) -> C,
 ) -> C {
+    stream_parts(items, |item, send| send(f(item)), consume)
+}
+
+/// [`stream`] for work that hands over its results in parts as it goes: `f` calls `send` with
+/// each part (any number of them, none included), and the consumer takes each as it is sent.
+/// An item with many results (a rule with a finding for each of 10,000 initiatives) then
+/// never holds them all. The parts of one item come in the order sent, those of different
+/// items interleaved.
+///
+/// The iterator ends once every item is done, unless `f` panics: then the panic is raised in
+/// the consumer's pull, after the parts that item sent and before the iterator could end. A
+/// consumer that stops early stops the workers after the items they are on (their further
+/// parts are dropped as sent).
+pub fn stream_parts<T: Sync, R: Send, C>(
+    items: &[T],
+    f: impl Fn(&T, &mut dyn FnMut(R)) + Sync,
+    consume: impl FnOnce(&mut (dyn Iterator<Item = R> + Send)) -> C,
+) -> C {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, items.len().max(1));
     let next = AtomicUsize::new(0);
-    let (done, results) = std::sync::mpsc::sync_channel::<std::thread::Result<R>>(0);
+    let (done, results) = std::sync::mpsc::sync_channel::<Sent<R>>(0);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let done = done.clone();
             let (next, f) = (&next, &f);
             scope.spawn(move || {
+                // Set once the consumer is gone: this thread takes no further item.
+                let mut gone = false;
                 loop {
                     let at = next.fetch_add(1, Ordering::Relaxed);
                     let Some(item) = items.get(at) else {
                         return;
                     };
-                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item)));
-                    let failed = result.is_err();
+                    let mut send = |part: R| {
+                        gone = gone || done.send(Sent::Part(part)).is_err();
+                    };
+                    let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        f(item, &mut send)
+                    }));
+                    let end = match ended {
+                        Ok(()) => Sent::Done,
+                        Err(panic) => Sent::Panicked(panic),
+                    };
+                    let failed = matches!(end, Sent::Panicked(_));
                     // The consumer gone (it stopped early), or this item's panic sent: stop.
-                    if done.send(result).is_err() || failed {
+                    if gone || done.send(end).is_err() || failed {
                         return;
                     }
                 }
@@ -72,9 +101,20 @@ pub fn stream<T: Sync, R: Send, C>(
     })
 }
 
-/// The results of [`stream`] as they come.
+/// What a worker of [`stream_parts`] sends the consumer.
+enum Sent<R> {
+    /// A part of an item's results.
+    Part(R),
+    /// An item is done: all its parts were sent.
+    Done,
+    /// An item's work panicked, with this payload.
+    Panicked(Box<dyn std::any::Any + Send>),
+}
+
+/// The results of [`stream_parts`] as they come.
 struct Results<R> {
-    results: std::sync::mpsc::Receiver<std::thread::Result<R>>,
+    results: std::sync::mpsc::Receiver<Sent<R>>,
+    /// Items not yet done.
     left: usize,
 }
 
@@ -82,18 +122,16 @@ impl<R> Iterator for Results<R> {
     type Item = R;
 
     fn next(&mut self) -> Option<R> {
-        if self.left == 0 {
-            return None;
-        }
-        match self.results.recv() {
-            Ok(Ok(result)) => {
-                self.left -= 1;
-                Some(result)
+        while self.left > 0 {
+            match self.results.recv() {
+                Ok(Sent::Part(part)) => return Some(part),
+                Ok(Sent::Done) => self.left -= 1,
+                Ok(Sent::Panicked(panic)) => std::panic::resume_unwind(panic),
+                // Every worker sends each of its items' end (done or a panic) before it ends.
+                Err(_) => unreachable!("the workers ended with {} items not done", self.left),
             }
-            Ok(Err(panic)) => std::panic::resume_unwind(panic),
-            // Every worker sends each of its items' results or a panic before it ends.
-            Err(_) => unreachable!("the workers ended with {} results unsent", self.left),
         }
+        None
     }
 }
 
@@ -129,6 +167,56 @@ mod tests {
         got.sort_unstable();
         assert_eq!(got, items.iter().map(|n| n * n).collect::<Vec<_>>());
         assert_eq!(super::stream(&[] as &[u64], |n| *n, |r| r.count()), 0);
+    }
+
+    #[test]
+    fn the_parts_of_an_item_all_reach_the_consumer_in_the_order_sent() {
+        // Item n sends n % 7 parts (none for every seventh), with uneven work between them.
+        let items: Vec<u64> = (0..300).collect();
+        let got = super::stream_parts(
+            &items,
+            |n, send| {
+                for part in 0..n % 7 {
+                    if (n + part) % 5 == 0 {
+                        std::thread::sleep(std::time::Duration::from_micros(50));
+                    }
+                    send((*n, part));
+                }
+            },
+            |parts| parts.collect::<Vec<_>>(),
+        );
+        let mut by_item = std::collections::BTreeMap::<u64, Vec<u64>>::new();
+        for (n, part) in got {
+            by_item.entry(n).or_default().push(part);
+        }
+        for n in &items {
+            let sent: Vec<u64> = (0..n % 7).collect();
+            assert_eq!(by_item.remove(n).unwrap_or_default(), sent, "item {n}");
+        }
+        assert!(by_item.is_empty());
+    }
+
+    #[test]
+    fn a_panic_after_some_parts_reaches_the_consumer_after_them() {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut seen = Vec::new();
+            super::stream_parts(
+                &[1u64],
+                |_, send| {
+                    send("first");
+                    send("second");
+                    panic!("after two parts");
+                },
+                |parts| {
+                    for part in parts {
+                        seen.push(part);
+                    }
+                },
+            );
+            seen
+        }));
+        let panic = outcome.expect_err("the panic is raised in the consumer");
+        assert_eq!(panic.downcast_ref::<&str>(), Some(&"after two parts"));
     }
 
     #[test]

@@ -381,13 +381,15 @@ pub fn evaluate(pack: &RulePack, portfolio: &Portfolio, ctx: &Context) -> Vec<Fi
     out
 }
 
-/// Evaluate the pack, handing `consume` the findings one rule at a time, each rule's as soon
-/// as it is done (in no set order, an initiative's connection and external id filled in as
+/// Evaluate the pack, handing `consume` the findings in parts as the rules find them: up to
+/// [`catalogue::PART`] findings of one rule at a time, a rule's parts in the order found,
+/// different rules' interleaved (an initiative's connection and external id filled in as
 /// [`evaluate`] does). The rules run side by side on the machine's cores while `consume` runs
 /// on the calling thread: a consumer that writes the findings away (`tollgate check` into the
-/// store) holds only the rules' findings not yet written, instead of all of them beside the
-/// portfolio. If a rule panics, the panic is raised in `consume`'s pull before the iterator
-/// could end: a consumer never takes the findings of some rules for those of all.
+/// store) holds only the parts not yet written, instead of all the findings, or a rule's
+/// thousands, beside the portfolio. If a rule panics, the panic is raised in `consume`'s pull
+/// before the iterator could end: a consumer never takes the findings of some rules (or some
+/// of a rule's) for those of all.
 pub fn evaluate_by_rule<C>(
     pack: &RulePack,
     portfolio: &Portfolio,
@@ -406,22 +408,24 @@ pub fn evaluate_by_rule<C>(
         })
         .collect();
     rules.sort_by_key(|(_, entry)| std::cmp::Reverse(entry.cost));
-    let one_rule = |(rule, entry): &(&RuleConfig, &catalogue::Entry)| {
-        let mut emit = catalogue::Emitter::new(rule);
-        (entry.check)(rule, portfolio, ctx, &mut emit);
-        let mut findings = emit.findings;
-        findings.shrink_to_fit();
-        for f in &mut findings {
-            if f.subject.kind == SubjectKind::Initiative
-                && let Some(source) = portfolio.sources.get(&f.subject.key)
-            {
-                f.subject.connection = Some(source.connection.clone());
-                f.subject.external_id = Some(source.external_id.clone());
+    let one_rule = |(rule, entry): &(&RuleConfig, &catalogue::Entry),
+                    send: &mut dyn FnMut(Vec<Finding>)| {
+        let mut part = |mut findings: Vec<Finding>| {
+            for f in &mut findings {
+                if f.subject.kind == SubjectKind::Initiative
+                    && let Some(source) = portfolio.sources.get(&f.subject.key)
+                {
+                    f.subject.connection = Some(source.connection.clone());
+                    f.subject.external_id = Some(source.external_id.clone());
+                }
             }
-        }
-        findings
+            send(findings);
+        };
+        let mut emit = catalogue::Emitter::new(rule, &mut part);
+        (entry.check)(rule, portfolio, ctx, &mut emit);
+        emit.finish();
     };
-    crate::parallel::stream(&rules, one_rule, consume)
+    crate::parallel::stream_parts(&rules, one_rule, consume)
 }
 
 /// The default pack, as shipped in `config/rules.toml`.
@@ -578,6 +582,54 @@ mod tests {
         let prints = |fs: &[Finding]| fs.iter().map(|f| f.fingerprint.clone()).collect::<Vec<_>>();
         assert_eq!(prints(&findings), prints(&there));
         assert_eq!(there[0].subject.connection.as_deref(), Some("other"));
+    }
+
+    #[test]
+    fn a_rules_many_findings_are_handed_over_in_parts_and_none_is_lost() {
+        use crate::model::*;
+        // Every initiative without a business case draws findings (GATE-003 among others):
+        // more than three parts' worth of one rule.
+        let count = 3 * catalogue::PART + 17;
+        let p = test_support::portfolio_of(
+            (0..count)
+                .map(|n| {
+                    Entity::Initiative(Box::new(test_support::bare_initiative(&format!("BIZ-{n}"))))
+                })
+                .collect(),
+        );
+        let pack = RulePack::from_toml(DEFAULT_PACK).unwrap();
+        let ctx = Context {
+            today: "2026-11-27".into(),
+        };
+        let parts = evaluate_by_rule(&pack, &p, &ctx, |parts| parts.collect::<Vec<_>>());
+        assert!(
+            parts
+                .iter()
+                .all(|part| !part.is_empty() && part.len() <= catalogue::PART)
+        );
+        let mut per_rule = std::collections::BTreeMap::<&str, usize>::new();
+        for f in parts.iter().flatten() {
+            *per_rule.entry(f.rule_id.as_str()).or_default() += 1;
+        }
+        let busiest = per_rule.values().max().copied().unwrap_or(0);
+        assert!(busiest >= count, "{per_rule:?}");
+        // Handed over in parts, the findings are those found whole, each once.
+        let mut handed: Vec<Finding> = parts.into_iter().flatten().collect();
+        handed.sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
+        let mut whole = evaluate(&pack, &p, &ctx);
+        whole.sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
+        assert_eq!(handed.len(), whole.len());
+        assert!(
+            handed
+                .iter()
+                .zip(&whole)
+                .all(|(a, b)| a.fingerprint == b.fingerprint
+                    && a.message == b.message
+                    && a.subject == b.subject)
+        );
+        let mut prints: Vec<&str> = handed.iter().map(|f| f.fingerprint.as_str()).collect();
+        prints.dedup();
+        assert_eq!(prints.len(), handed.len(), "a finding handed over twice");
     }
 
     #[test]
