@@ -51,20 +51,21 @@ pub(crate) fn dq_003(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Em
         return; // Without initiatives from a tracker, every hour would look orphaned.
     }
     let max = rule.p("max_share");
-    let (mut total, mut orphan) = (0.0, 0.0);
+    // Whole seconds added up: the same sums in whatever order the entries come.
+    let (mut total, mut orphan) = (0u64, 0u64);
     // Whether a key is a known initiative, asked once per key rather than per time entry.
     let mut known = crate::HashMap::<&str, bool>::default();
     for t in &p.time_entries {
-        let hours = t.seconds as f64 / 3600.0;
-        total += hours;
+        total = total.saturating_add(t.seconds);
         if p.initiative_of(t).is_none_or(|k| {
             !*known
                 .entry(k)
                 .or_insert_with(|| p.initiatives.contains_key(k))
         }) {
-            orphan += hours;
+            orphan = orphan.saturating_add(t.seconds);
         }
     }
+    let (total, orphan) = (total as f64 / 3600.0, orphan as f64 / 3600.0);
     if total > 0.0 && orphan / total > max {
         out.emit(
             None,

@@ -49,7 +49,8 @@ struct Row {
 /// sends) are kept aside, exactly, so that an entry takes 16 bytes rather than 24.
 const LARGE: u32 = 1 << 31;
 
-/// The portfolio's time entries, in the order they were added.
+/// The portfolio's time entries, in the order they were added; in a finished portfolio,
+/// grouped by the initiative they count for ([`super::Portfolio::finish`]).
 #[derive(Debug, Default, Clone)]
 pub struct TimeEntries {
     rows: Vec<Row>,
@@ -377,6 +378,24 @@ impl TimeEntries {
     pub(crate) fn day_and_seconds(&self, i: usize) -> (Option<i64>, u64) {
         let row = &self.rows[i];
         (self.names.day(row.date), self.seconds(row))
+    }
+
+    /// Move each entry to the place `places` gives it (`places` holds each place once: the
+    /// entries' new order).
+    pub(crate) fn move_to(&mut self, mut places: Vec<u32>) {
+        assert_eq!(places.len(), self.rows.len(), "a place for each entry");
+        // Each swap puts one entry where it goes: at most one per entry, unless a place is
+        // given twice (then this would never end).
+        let mut swaps = 0;
+        for i in 0..places.len() {
+            while places[i] as usize != i {
+                let j = places[i] as usize;
+                self.rows.swap(i, j);
+                places.swap(i, j);
+                swaps += 1;
+                assert!(swaps <= places.len(), "a place given twice");
+            }
+        }
     }
 
     /// Keep only the entries `keep` is true of ([`super::Portfolio::retain_time_entries`],
@@ -836,6 +855,16 @@ mod tests {
             assert_eq!(got.initiative_key, want.initiative_key.as_deref());
             assert_eq!(got.date, want.date);
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "a place given twice")]
+    fn entries_moved_to_a_place_given_twice_stop_rather_than_loop() {
+        let mut entries = TimeEntries::default();
+        for date in ["2026-03-02", "2026-03-03", "2026-03-04"] {
+            entries.push(entry("ann", Some("BIZ-1-1"), None, date));
+        }
+        entries.move_to(vec![1, 1, 0]);
     }
 
     #[test]

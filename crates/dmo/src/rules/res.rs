@@ -195,13 +195,16 @@ pub(crate) fn month_of(date: &str) -> Option<&str> {
 
 pub(crate) fn res_007(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
     let (max_dev, days) = (rule.p("max_deviation"), rule.p("working_days_per_month"));
-    let mut logged: BTreeMap<(&str, &str), f64> = BTreeMap::new();
+    // Whole seconds added up: the same sum in whatever order the entries come.
+    let mut logged: BTreeMap<(&str, &str), u64> = BTreeMap::new();
     for t in &p.time_entries {
         if let Some(m) = month_of(t.date) {
-            *logged.entry((t.person, m)).or_default() += t.seconds as f64 / 3600.0;
+            let sum = logged.entry((t.person, m)).or_default();
+            *sum = sum.saturating_add(t.seconds);
         }
     }
-    for ((person, month), actual) in logged {
+    for ((person, month), seconds) in logged {
+        let actual = seconds as f64 / 3600.0;
         let Some(mid) = day_number(&format!("{month}-15")) else {
             continue;
         };
@@ -240,15 +243,25 @@ pub(crate) fn res_008(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
     // Whether an initiative is approved, asked once per initiative rather than once per time
     // entry (a million of them over a large portfolio).
     let mut approval = crate::HashMap::<&str, bool>::default();
-    let (mut total, mut unplanned) = (0.0, BTreeMap::<&str, f64>::new());
+    // Whole seconds added up: the same sums in whatever order the entries come.
+    let (mut seconds, mut unplanned_seconds) = (0u64, BTreeMap::<&str, u64>::new());
     for t in &p.time_entries {
-        let hours = t.seconds as f64 / 3600.0;
-        total += hours;
+        seconds = seconds.saturating_add(t.seconds);
         match p.initiative_of(t) {
             Some(k) if *approval.entry(k).or_insert_with(|| approved(p, k)) => {}
-            other => *unplanned.entry(other.unwrap_or("(none)")).or_default() += hours,
+            other => {
+                let sum = unplanned_seconds
+                    .entry(other.unwrap_or("(none)"))
+                    .or_default();
+                *sum = sum.saturating_add(t.seconds);
+            }
         }
     }
+    let total = seconds as f64 / 3600.0;
+    let unplanned: BTreeMap<&str, f64> = unplanned_seconds
+        .into_iter()
+        .map(|(k, s)| (k, s as f64 / 3600.0))
+        .collect();
     let sum: f64 = unplanned.values().sum();
     if total > 0.0 && sum / total > max {
         out.emit(

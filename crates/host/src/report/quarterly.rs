@@ -385,7 +385,8 @@ pub fn capacity_demand(p: &Portfolio, today: i64, settings: &ReportsConfig) -> T
             .filter(|a| allocation_overlaps(a, today, today + HORIZON_DAYS))
             .map(|a| allocation_fte(p, a))
             .sum();
-        let logged_hours: f64 = p
+        // Whole seconds added up: the same sum in whatever order the entries come.
+        let logged_hours = p
             .time_entries
             .iter()
             .filter(|t| in_last_quarter(t.date, today))
@@ -393,8 +394,8 @@ pub fn capacity_demand(p: &Portfolio, today: i64, settings: &ReportsConfig) -> T
                 Some(_) => members.contains(&t.person),
                 None => !p.people.contains_key(t.person),
             })
-            .map(|t| t.seconds as f64 / 3600.0)
-            .sum();
+            .fold(0u64, |sum, t| sum.saturating_add(t.seconds)) as f64
+            / 3600.0;
         let logged = logged_hours / FTE_HOURS;
         if id.is_none() && logged == 0.0 && planned == 0.0 {
             continue;
@@ -417,12 +418,12 @@ pub fn capacity_demand(p: &Portfolio, today: i64, settings: &ReportsConfig) -> T
     // The whole portfolio: the steering pack's capacity line and the open portfolio's demand,
     // the same numbers as its decision page.
     let demand = portfolio_demand(p, today);
-    let logged: f64 = p
+    let logged = p
         .time_entries
         .iter()
         .filter(|t| in_last_quarter(t.date, today))
-        .map(|t| t.seconds as f64 / 3600.0)
-        .sum::<f64>()
+        .fold(0u64, |sum, t| sum.saturating_add(t.seconds)) as f64
+        / 3600.0
         / FTE_HOURS;
     team_rows.push(vec![
         "whole portfolio".into(),
