@@ -16,11 +16,19 @@ fn main() {
     let packages: Vec<&str> = BUILTIN.iter().map(|(_, p)| *p).collect();
     let files = build_wasm_packages(&workspace, &packages);
     let mut src = String::from(
-        "/// (id, component bytes) of the plugins built into this binary.\npub static BUILTIN_PLUGINS: &[(&str, &[u8])] = &[\n",
+        "/// (id, component bytes, SHA-256 of the bytes in hex) of the plugins built into this binary.\npub static BUILTIN_PLUGINS: &[(&str, &[u8], &str)] = &[\n",
     );
     for ((id, _), file) in BUILTIN.iter().zip(files) {
+        // Hashed here, so that a process finds a plugin's compiled code in its cache without
+        // reading the 2 MB of components, which would then stay resident all its life.
+        use sha2::Digest;
+        let bytes = std::fs::read(&file).unwrap();
+        let sha256: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         src.push_str(&format!(
-            "    ({id:?}, include_bytes!({:?})),\n",
+            "    ({id:?}, include_bytes!({:?}), {sha256:?}),\n",
             file.display().to_string()
         ));
     }

@@ -54,20 +54,21 @@ impl ArtifactCache {
         })
     }
 
-    /// The cache file of `wasm`.
-    pub fn path_for(&self, wasm: &[u8]) -> PathBuf {
-        let digest = hex::encode(Sha256::digest(wasm));
-        self.dir
-            .join(format!("{}-{}.cwasm", &digest[..32], self.engine_key))
+    /// The cache file of the component whose SHA-256 is `sha256` (hex).
+    fn path_for(&self, sha256: &str) -> PathBuf {
+        let name = sha256.get(..32).unwrap_or(sha256);
+        self.dir.join(format!("{name}-{}.cwasm", self.engine_key))
     }
 
-    /// The compiled component for `wasm`, from the cache or compiled (and then cached).
+    /// The compiled component for `wasm`, whose SHA-256 is `sha256` (hex), from the cache or
+    /// compiled (and then cached). `wasm` is read only to compile it.
     pub fn load(
         &self,
         engine: &Engine,
         wasm: &[u8],
+        sha256: &str,
     ) -> wasmtime::Result<(Component, CacheOutcome)> {
-        let path = self.path_for(wasm);
+        let path = self.path_for(sha256);
         if path.exists() {
             // SAFETY: the file is in our own 0700 cache directory, written by `store` below
             // from `Engine::precompile_component`, and its name includes the engine's

@@ -759,8 +759,33 @@ impl Runtime {
     /// Load a component: check it is a plugin of a contract version we speak, compile it (or
     /// take it from the cache), link it, and ask it to describe itself.
     pub async fn load(&self, wasm: &[u8], source: PluginSource) -> Result<LoadedPlugin, LoadError> {
+        let sha256 = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(wasm))
+        };
+        self.load_hashed(wasm, &sha256, source).await
+    }
+
+    /// [`Runtime::load`] of a component whose SHA-256 (`sha256`, hex) is known: the bytes are
+    /// read only if its compiled code is not in the cache. The built-in plugins' are hashed
+    /// when the binary is built; hashing them at each start kept their 2 MB resident for the
+    /// life of the process. A wrong hash would name another component's compiled code: give
+    /// only a hash made of these bytes.
+    pub async fn load_hashed(
+        &self,
+        wasm: &[u8],
+        sha256: &str,
+        source: PluginSource,
+    ) -> Result<LoadedPlugin, LoadError> {
         let started = Instant::now();
         let source_name = source.to_string();
+        // It names a file in the cache: 64 hex digits and nothing else.
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(LoadError::Invalid {
+                source_name,
+                message: format!("{sha256:?} is not a SHA-256 in hex"),
+            });
+        }
         if !wasm.starts_with(b"\0asm") || wasm.len() < 8 {
             return Err(LoadError::NotWasm { source_name });
         }
@@ -770,7 +795,7 @@ impl Runtime {
         }
         let (component, cache) =
             self.cache
-                .load(&self.engine, wasm)
+                .load(&self.engine, wasm, sha256)
                 .map_err(|e| LoadError::Invalid {
                     source_name: source_name.clone(),
                     message: format!("{e:#}"),
@@ -829,10 +854,7 @@ impl Runtime {
         } else {
             Pre::V0_1(bindings::v0_1::PluginPre::new(instance_pre).map_err(wrong_shape)?)
         };
-        let sha256 = {
-            use sha2::Digest;
-            hex::encode(sha2::Sha256::digest(wasm))
-        };
+        let sha256 = sha256.to_string();
         let mut plugin = LoadedPlugin {
             info: PluginDescription {
                 id: String::new(),
@@ -1451,6 +1473,25 @@ mod tests {
         finished.send_replace(2);
         // Sees what the streams before it stored.
         assert_eq!(answer.await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_component_hash_that_is_not_one_names_no_cache_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = Runtime::new(dir.path()).unwrap();
+        let wasm = wat::parse_str("(component)").unwrap();
+        for hash in ["../../../etc/passwd", "", &"g".repeat(64), &"a".repeat(63)] {
+            let e = runtime
+                .load_hashed(&wasm, hash, PluginSource::BuiltIn)
+                .await
+                .err()
+                .expect("refused");
+            assert!(
+                e.to_string().contains("is not a SHA-256 in hex"),
+                "{hash}: {e}"
+            );
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]

@@ -41,15 +41,20 @@ pub struct PluginRegistry {
 }
 
 impl PluginRegistry {
-    /// Load the `builtin` plugins (id, component bytes) and every `*.wasm` in `plugin_dir`.
+    /// Load the `builtin` plugins (id, component bytes, their SHA-256 in hex) and every
+    /// `*.wasm` in `plugin_dir`.
     pub async fn load(
         runtime: &Runtime,
-        builtin: &[(&str, &[u8])],
+        builtin: &[(&str, &[u8], &str)],
         plugin_dir: Option<&Path>,
     ) -> Result<PluginRegistry, RegistryError> {
         let mut registry = PluginRegistry::default();
-        for (_, bytes) in builtin {
-            registry.add(runtime.load(bytes, PluginSource::BuiltIn).await?)?;
+        for (_, bytes, sha256) in builtin {
+            registry.add(
+                runtime
+                    .load_hashed(bytes, sha256, PluginSource::BuiltIn)
+                    .await?,
+            )?;
         }
         if let Some(dir) = plugin_dir {
             let entries = std::fs::read_dir(dir).map_err(|error| RegistryError::Directory {

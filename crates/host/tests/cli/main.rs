@@ -35,9 +35,23 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 fn builtin(id: &str) -> &'static [u8] {
     tollgate_host::plugins::BUILTIN_PLUGINS
         .iter()
-        .find(|(i, _)| *i == id)
+        .find(|(i, _, _)| *i == id)
         .unwrap()
         .1
+}
+
+#[test]
+fn the_built_in_plugins_are_named_in_the_cache_by_the_hash_of_their_bytes() {
+    // Hashed when the binary is built, so that a start does not read them: a hash of other
+    // bytes would find another component's compiled code.
+    use sha2::Digest;
+    for (id, bytes, sha256) in tollgate_host::plugins::BUILTIN_PLUGINS {
+        let made: String = sha2::Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(*sha256, made, "{id}");
+    }
 }
 
 #[test]
