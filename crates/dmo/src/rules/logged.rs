@@ -380,9 +380,52 @@ impl TimeEntries {
         (self.names.day(row.date), self.seconds(row))
     }
 
+    /// What the entries were logged on, by the number of the pair: (work item, initiative).
+    pub(crate) fn places(&self) -> impl ExactSizeIterator<Item = (Option<&str>, Option<&str>)> {
+        self.places.pairs.iter().map(|[item, initiative]| {
+            (self.names.text_opt(*item), self.names.text_opt(*initiative))
+        })
+    }
+
+    /// Group the entries by `group_of`, the group of each pair they may be logged on (by its
+    /// number, [`TimeEntries::places`]; groups numbered from 0 below `groups`, [`NONE`] for
+    /// none): each group's entries together, in the groups' order and each as added, those
+    /// of no group after them all. Returns where each group's entries lie.
+    pub(crate) fn group(&mut self, group_of: &[u32], groups: usize) -> Vec<std::ops::Range<usize>> {
+        assert_eq!(
+            group_of.len(),
+            self.places.pairs.len(),
+            "a group for each pair"
+        );
+        let group = |row: &Row| match group_of[row.on as usize] {
+            NONE => groups,
+            g => g as usize,
+        };
+        let mut counts = vec![0usize; groups + 1];
+        for row in &self.rows {
+            counts[group(row)] += 1;
+        }
+        let mut next = Vec::with_capacity(groups + 1);
+        let mut start = 0;
+        for count in &counts {
+            next.push(start);
+            start += count;
+        }
+        let ranges = (0..groups).map(|g| next[g]..next[g] + counts[g]).collect();
+        let mut to = Vec::with_capacity(self.rows.len());
+        for row in &self.rows {
+            let at = &mut next[group(row)];
+            // Fewer than 2^32 entries: a u32 place each.
+            to.push(u32::try_from(*at).expect("fewer than 2^32 time entries"));
+            *at += 1;
+        }
+        self.move_to(to);
+        ranges
+    }
+
     /// Move each entry to the place `places` gives it (`places` holds each place once: the
     /// entries' new order).
-    pub(crate) fn move_to(&mut self, mut places: Vec<u32>) {
+    fn move_to(&mut self, mut places: Vec<u32>) {
         assert_eq!(places.len(), self.rows.len(), "a place for each entry");
         // Each swap puts one entry where it goes: at most one per entry, unless a place is
         // given twice (then this would never end).

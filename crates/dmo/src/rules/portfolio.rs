@@ -246,40 +246,37 @@ impl Portfolio {
     /// Group the time entries by the initiative they count for: each initiative's together,
     /// in key order and each in the order added, those that count for none after them all.
     /// A list of the entries' positions in that order was 4 bytes an entry, 4 MB of `check`'s
-    /// peak memory at a million entries; moving the entries costs no more than building it.
-    /// What adds up entries across initiatives adds whole seconds, which no order changes.
+    /// peak memory at a million entries. What adds up entries across initiatives adds whole
+    /// seconds, which no order changes.
     fn index_hours(&mut self) {
-        // Counted per initiative (hashed while a million entries are looked at), then each
-        // initiative given its stretch of the order and its entries placed in it.
-        let mut counts: crate::HashMap<&str, usize> = crate::HashMap::default();
-        for t in &self.time_entries {
-            if let Some(key) = self.initiative_of(t) {
-                *counts.entry(key).or_default() += 1;
-            }
+        // The initiative of each pair of work item and initiative the entries were logged
+        // on, looked up once a pair (a hundred thousand) rather than twice an entry (a
+        // million), and the initiatives numbered in key order.
+        let work_items = &self.work_items;
+        let keys: Vec<Option<&str>> = self
+            .time_entries
+            .places()
+            .map(|(item, initiative)| {
+                initiative.or_else(|| item.and_then(|k| work_items.initiative_of(k)))
+            })
+            .collect();
+        let mut numbers: BTreeMap<&str, u32> = keys.iter().flatten().map(|k| (*k, 0)).collect();
+        for (n, number) in numbers.values_mut().enumerate() {
+            // No more initiatives than pairs, nor pairs than entries: fewer than 2^32.
+            *number = u32::try_from(n).expect("fewer than 2^32 initiatives");
         }
-        let mut ranges: BTreeMap<String, std::ops::Range<usize>> = BTreeMap::new();
-        let mut next: crate::HashMap<&str, usize> = crate::HashMap::default();
-        let mut end = 0;
-        for (key, count) in counts.into_iter().collect::<BTreeMap<_, _>>() {
-            ranges.insert(key.to_string(), end..end + count);
-            next.insert(key, end);
-            end += count;
-        }
-        // Where each entry goes.
-        let mut none = end;
-        let mut places = Vec::with_capacity(self.time_entries.len());
-        for t in &self.time_entries {
-            let at = match self.initiative_of(t) {
-                Some(key) => next.get_mut(key).expect("counted above"),
-                None => &mut none,
-            };
-            // Fewer than 2^32 entries: a u32 place each.
-            places.push(u32::try_from(*at).expect("fewer than 2^32 time entries"));
-            *at += 1;
-        }
-        drop(next);
-        self.time_entries.move_to(places);
-        self.hours_by_initiative = ranges;
+        let group_of: Vec<u32> = keys
+            .iter()
+            .map(|k| k.map_or(super::logged::NONE, |k| numbers[k]))
+            .collect();
+        let names: Vec<String> = numbers.into_keys().map(str::to_string).collect();
+        drop(keys);
+        let ranges = self.time_entries.group(&group_of, names.len());
+        self.hours_by_initiative = names
+            .into_iter()
+            .zip(ranges)
+            .filter(|(_, range)| !range.is_empty())
+            .collect();
     }
 
     /// Add measurements from other sources to their initiatives' KPIs: to the KPI of the same
