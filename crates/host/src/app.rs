@@ -13,7 +13,8 @@ pub struct Session {
     pub config: Config,
     /// The plugin runtime.
     pub runtime: Runtime,
-    /// The plugins.
+    /// The plugins the config may run: those its connections name, and any in its
+    /// `plugin_dir` (`plugins::load_for`).
     pub registry: PluginRegistry,
 }
 
@@ -35,7 +36,8 @@ impl Session {
             .plugin_dir
             .as_ref()
             .map(|d| config.resolve(d));
-        let registry = crate::plugins::load(&runtime, plugin_dir.as_deref()).await?;
+        let registry =
+            crate::plugins::load_for(&runtime, &config, plugin_dir.as_deref()).await?;
         Ok(Session {
             config,
             runtime,

@@ -17,6 +17,28 @@ pub async fn load(
     PluginRegistry::load(runtime, BUILTIN_PLUGINS, plugin_dir).await
 }
 
+/// The plugins `config` may run: the built-in plugins its connections name, and those in
+/// `plugin_dir` (each read to learn its id). A built-in plugin loaded maps its compiled code
+/// for the life of the process (~1 MiB each, resident once it has run): the daemon need not
+/// hold the code of plugins no connection uses.
+pub async fn load_for(
+    runtime: &Runtime,
+    config: &Config,
+    plugin_dir: Option<&Path>,
+) -> Result<PluginRegistry, RegistryError> {
+    let named: std::collections::BTreeSet<&str> = config
+        .connections
+        .values()
+        .map(|c| c.plugin.as_str())
+        .collect();
+    let builtin: Vec<(&str, &[u8], &str)> = BUILTIN_PLUGINS
+        .iter()
+        .filter(|(id, _, _)| named.contains(id))
+        .copied()
+        .collect();
+    PluginRegistry::load(runtime, &builtin, plugin_dir).await
+}
+
 /// Bind the configured connection `name` to its plugin: check the config fits what the
 /// plugin declares, read the credentials, and build the job context.
 pub fn bind<'a>(
@@ -49,9 +71,13 @@ pub fn bind<'a>(
             format!(
                 "no plugin `{}`; available: {}",
                 conn.plugin,
+                // The built-in ones too where a session loaded only those it uses.
                 registry
                     .iter()
-                    .map(|p| p.info.id.clone())
+                    .map(|p| p.info.id.as_str())
+                    .chain(BUILTIN_PLUGINS.iter().map(|(id, _, _)| *id))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
                     .collect::<Vec<_>>()
                     .join(", ")
             ),

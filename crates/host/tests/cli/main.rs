@@ -174,12 +174,40 @@ fn plugins_list_shows_the_built_in_plugins_as_json() {
         .map(|p| p["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["azure-devops", "hr-csv", "jira"]);
+    // A config loads the built-in plugins its connections name by these ids.
+    let mut built_in: Vec<&str> = tollgate_host::plugins::BUILTIN_PLUGINS
+        .iter()
+        .map(|(id, _, _)| *id)
+        .collect();
+    built_in.sort_unstable();
+    assert_eq!(built_in, ids);
     for p in list.as_array().unwrap() {
         assert_eq!(p["contract"], "0.2.2");
         assert_eq!(p["source"]["kind"], "built-in");
     }
     assert_eq!(list[1]["data_dir"], true);
     assert_eq!(list[2]["connections"], serde_json::json!(["jira"]));
+}
+
+#[test]
+fn a_connection_naming_no_plugin_is_told_every_plugin_there_is() {
+    // A session loads only the built-in plugins its connections name (here none of them):
+    // the error still lists them all.
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "tollgate.toml",
+        b"[connections.tracker]\nplugin = \"jiraa\"\n",
+    );
+    let out = tollgate(dir.path(), &["sync"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "`connections.tracker.plugin`: no plugin `jiraa`; available: azure-devops, hr-csv, jira"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]
