@@ -47,9 +47,14 @@ pub fn stream<T: Sync, R: Send, C>(
 /// items interleaved.
 ///
 /// The iterator ends once every item is done, unless `f` panics: then the panic is raised in
-/// the consumer's pull, after the parts that item sent and before the iterator could end. A
-/// consumer that stops early stops the workers after the items they are on (their further
-/// parts are dropped as sent).
+/// the consumer's pull, before the iterator could end (the item's last part sent is dropped
+/// with it). A consumer that stops early stops the workers after the items they are on (their
+/// further parts are dropped as sent).
+///
+/// A worker holds each part until the next is sent or the item is done, and hands the last
+/// over with the word that the item is done: one hand-over a part, and none more for the
+/// item's end (each is a rendezvous of two threads; the forecasts make one part for each of
+/// 10,000 initiatives).
 pub fn stream_parts<T: Sync, R: Send, C>(
     items: &[T],
     f: impl Fn(&T, &mut dyn FnMut(R)) + Sync,
@@ -72,14 +77,17 @@ pub fn stream_parts<T: Sync, R: Send, C>(
                     let Some(item) = items.get(at) else {
                         return;
                     };
+                    let mut held: Option<R> = None;
                     let mut send = |part: R| {
-                        gone = gone || done.send(Sent::Part(part)).is_err();
+                        if let Some(before) = held.replace(part) {
+                            gone = gone || done.send(Sent::Part(before)).is_err();
+                        }
                     };
                     let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         f(item, &mut send)
                     }));
                     let end = match ended {
-                        Ok(()) => Sent::Done,
+                        Ok(()) => Sent::Done(held.take()),
                         Err(panic) => Sent::Panicked(panic),
                     };
                     let failed = matches!(end, Sent::Panicked(_));
@@ -105,8 +113,8 @@ pub fn stream_parts<T: Sync, R: Send, C>(
 enum Sent<R> {
     /// A part of an item's results.
     Part(R),
-    /// An item is done: all its parts were sent.
-    Done,
+    /// An item is done, with its last part if it sent any: the others were sent before.
+    Done(Option<R>),
     /// An item's work panicked, with this payload.
     Panicked(Box<dyn std::any::Any + Send>),
 }
@@ -125,7 +133,12 @@ impl<R> Iterator for Results<R> {
         while self.left > 0 {
             match self.results.recv() {
                 Ok(Sent::Part(part)) => return Some(part),
-                Ok(Sent::Done) => self.left -= 1,
+                Ok(Sent::Done(last)) => {
+                    self.left -= 1;
+                    if last.is_some() {
+                        return last;
+                    }
+                }
                 Ok(Sent::Panicked(panic)) => std::panic::resume_unwind(panic),
                 // Every worker sends each of its items' end (done or a panic) before it ends.
                 Err(_) => unreachable!("the workers ended with {} items not done", self.left),
