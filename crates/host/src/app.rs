@@ -36,8 +36,7 @@ impl Session {
             .plugin_dir
             .as_ref()
             .map(|d| config.resolve(d));
-        let registry =
-            crate::plugins::load_for(&runtime, &config, plugin_dir.as_deref()).await?;
+        let registry = crate::plugins::load_for(&runtime, &config, plugin_dir.as_deref()).await?;
         Ok(Session {
             config,
             runtime,
