@@ -252,13 +252,10 @@ impl Portfolio {
         // The initiative of each pair of work item and initiative the entries were logged
         // on, looked up once a pair (a hundred thousand) rather than twice an entry (a
         // million), and the initiatives numbered in key order.
-        let work_items = &self.work_items;
         let keys: Vec<Option<&str>> = self
             .time_entries
             .places()
-            .map(|(item, initiative)| {
-                initiative.or_else(|| item.and_then(|k| work_items.initiative_of(k)))
-            })
+            .map(|(item, initiative)| self.initiative_of_pair(item, initiative))
             .collect();
         let mut numbers: BTreeMap<&str, u32> = keys.iter().flatten().map(|k| (*k, 0)).collect();
         for (n, number) in numbers.values_mut().enumerate() {
@@ -345,10 +342,17 @@ impl Portfolio {
 
     /// The initiative a time entry counts for: its own key, or its work item's initiative.
     pub fn initiative_of<'a>(&'a self, t: Logged<'a>) -> Option<&'a str> {
-        t.initiative_key.or_else(|| {
-            t.work_item_key
-                .and_then(|k| self.work_items.initiative_of(k))
-        })
+        self.initiative_of_pair(t.work_item_key, t.initiative_key)
+    }
+
+    /// The initiative time logged on `work_item` and `initiative` counts for (see
+    /// [`Portfolio::initiative_of`]).
+    fn initiative_of_pair<'a>(
+        &'a self,
+        work_item: Option<&'a str>,
+        initiative: Option<&'a str>,
+    ) -> Option<&'a str> {
+        initiative.or_else(|| work_item.and_then(|k| self.work_items.initiative_of(k)))
     }
 
     /// Every initiative key that is named anywhere: by an initiative record, or by time,
