@@ -65,27 +65,18 @@ pub struct Forecast {
 /// (the first, this week). Counted as the items are read: a hundred thousand work items held
 /// one by one until the forecasts were done were 4 MB of `check`'s peak memory at 10,000
 /// initiatives.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct Tally {
     not_done: usize,
     weeks: [u32; WINDOW_WEEKS as usize],
 }
 
-impl Default for Tally {
-    fn default() -> Tally {
-        Tally {
-            not_done: 0,
-            weeks: [0; WINDOW_WEEKS as usize],
-        }
-    }
-}
-
 /// The tallies of the initiatives with work items, by key.
-type Items<'a> = std::collections::BTreeMap<&'a str, Tally>;
+type Tallies<'a> = std::collections::BTreeMap<&'a str, Tally>;
 
 /// Whether an initiative is in delivery (open, past its G2 go or in progress), and its work
 /// items not done.
-fn in_delivery(p: &Portfolio, items: &Items, key: &str) -> Option<usize> {
+fn in_delivery(p: &Portfolio, items: &Tallies, key: &str) -> Option<usize> {
     let (i, _) = p.initiatives.get(key)?;
     if !crate::prioritisation::is_open(p, i) {
         return None;
@@ -99,7 +90,7 @@ fn in_delivery(p: &Portfolio, items: &Items, key: &str) -> Option<usize> {
 
 /// Weekly counts of resolved work items of the initiatives `keys`, the last
 /// [`WINDOW_WEEKS`] weeks up to the day forecast from.
-fn weekly(items: &Items, keys: &[&str]) -> Vec<u32> {
+fn weekly(items: &Tallies, keys: &[&str]) -> Vec<u32> {
     let mut weeks = vec![0u32; WINDOW_WEEKS as usize];
     for t in keys.iter().filter_map(|k| items.get(k)) {
         for (sum, n) in weeks.iter_mut().zip(t.weeks) {
@@ -137,7 +128,7 @@ fn run(
     only: Option<&str>,
     keep: &(dyn Fn(&Forecast) -> bool + Sync),
 ) -> Vec<Forecast> {
-    let mut items: Items = Items::new();
+    let mut items: Tallies = Tallies::new();
     for w in p.work_items.iter() {
         if let Some(k) = w.initiative_key {
             let tally = items.entry(k).or_default();
