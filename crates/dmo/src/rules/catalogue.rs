@@ -749,6 +749,109 @@ mod more_rules {
     }
 
     #[test]
+    fn time_totals_count_each_entry_once_by_person_month_day_and_initiative() {
+        let logged = |person: &str, work_item: Option<&str>, key: Option<&str>, date, h: u64| {
+            Entity::TimeEntry(TimeEntry {
+                person: person.into(),
+                work_item_key: work_item.map(str::to_string),
+                initiative_key: key.map(str::to_string),
+                date: String::from(date),
+                started: None,
+                seconds: h * 3600,
+                description: None,
+            })
+        };
+        let allocated = |person: &str, percent, to: &str| {
+            Entity::Allocation(Allocation {
+                person: person.into(),
+                initiative_key: Some("A".into()),
+                team: None,
+                percent,
+                from: Some("2026-10-01".into()),
+                to: Some(to.into()),
+            })
+        };
+        let entities = vec![
+            init(initiative("A")),
+            // B: at G0, and no decision.
+            init(Initiative {
+                current_gate: Some("G0".into()),
+                ..initiative("B")
+            }),
+            gate("A", "G1", "go", "2026-01-10"),
+            allocated("amy", 50.0, "2026-11-30"),
+            allocated("zed", 10.0, "2026-10-31"),
+            // amy, October: 20 h over four days, one of them logged twice; on A (approved),
+            // B (not), X (no such initiative) and a work item no source knows.
+            logged("amy", None, Some("A"), "2026-10-01", 8),
+            logged("amy", None, Some("B"), "2026-10-01", 2),
+            logged("amy", None, Some("A"), "2026-10-02", 4),
+            logged("amy", None, Some("X"), "2026-10-05", 5),
+            logged("amy", Some("W-9"), None, "2026-10-06", 1),
+            // November: 2 h.
+            logged("amy", None, Some("A"), "2026-11-03", 2),
+            // Dates that are not: no month or day, but hours all the same.
+            logged("amy", None, Some("A"), "2026-1x-07", 5),
+            logged("amy", None, Some("A"), "not a date", 1),
+            // zed: 16 h in October on two days, 10 % of 21 days of 7.5 h planned (15.75 h).
+            logged("zed", None, Some("A"), "2026-10-01", 8),
+            logged("zed", None, Some("A"), "2026-10-02", 8),
+        ];
+        let findings = findings_of(entities);
+        let of = |rule: &str| -> Vec<(String, String, String)> {
+            findings
+                .iter()
+                .filter(|f| f.rule_id == rule)
+                .map(|f| {
+                    (
+                        f.subject.key.clone(),
+                        f.message.clone(),
+                        f.evidence.as_str().to_string(),
+                    )
+                })
+                .collect()
+        };
+        // Planned: 50 % of 21 days of 7.5 h, 78.75 h a month.
+        let res_007: Vec<String> = of("RES-007").into_iter().map(|(_, m, _)| m).collect();
+        assert_eq!(
+            res_007,
+            [
+                "amy logged 20 h in 2026-10 against 78.8 h planned (-75 %).",
+                "amy logged 2 h in 2026-11 against 78.8 h planned (-97 %).",
+            ]
+        );
+        // Days logged once each, whatever the entries on them; 24 weekdays from 1 October to
+        // 3 November.
+        assert_eq!(
+            of("DQ-002"),
+            [(
+                "amy".to_string(),
+                "amy logged time on 5 of 24 working days (21 %).".to_string(),
+                r#"{"logged_days":5.0,"working_days":24.0}"#.to_string()
+            )]
+        );
+        // 44 h in all; 6 h under no known initiative (X and the unknown work item).
+        assert_eq!(
+            of("DQ-003"),
+            [(
+                "all".to_string(),
+                "14 % of logged hours (6) are not under any known initiative.".to_string(),
+                r#"{"orphan_hours":6.0,"total_hours":44.0}"#.to_string()
+            )]
+        );
+        // Unapproved: B, X and the time under no initiative.
+        assert_eq!(
+            of("RES-008"),
+            [(
+                "all".to_string(),
+                "18 % of logged hours (8) went to work no portfolio decision approved.".to_string(),
+                r#"{"total_hours":44.0,"unplanned_hours":{"(none)":1.0,"B":2.0,"X":5.0}}"#
+                    .to_string()
+            )]
+        );
+    }
+
+    #[test]
     fn benefits_after_go_live_and_value_from_the_first_increment() {
         let finance = |kind: &str, amount: f64| {
             Entity::FinanceEntry(FinanceEntry {

@@ -4,21 +4,48 @@ use super::catalogue::*;
 use super::{Context, Portfolio, RuleConfig, SubjectKind};
 use crate::Severity;
 use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 pub(crate) fn dq_002(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
     let min = rule.p("min_coverage");
-    let mut days: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
-    for t in &p.time_entries {
-        if let Some(d) = t.day {
-            days.entry(t.person).or_default().insert(d);
+    // The days each person logged on, gathered by the numbers of the entries' names (a
+    // million entries, each looked up by its person's text, took a tenth of a check), then
+    // the people in the order of their ids. A day fits in 32 bits (the names keep it so).
+    let mut by_number: crate::HashMap<u32, Vec<i32>> = crate::HashMap::default();
+    for (person, date, _) in p.time_entries.by_numbers() {
+        if let Some(d) = p
+            .time_entries
+            .day_of(date)
+            .and_then(|d| i32::try_from(d).ok())
+        {
+            let days = by_number.entry(person).or_default();
+            // Rid of repeats before growing: a person's list stays near their days.
+            if days.len() == days.capacity() && days.len() >= 64 {
+                days.sort_unstable();
+                days.dedup();
+            }
+            days.push(d);
         }
     }
+    let days: BTreeMap<&str, Vec<i32>> = by_number
+        .into_iter()
+        .map(|(person, mut days)| {
+            days.sort_unstable();
+            days.dedup();
+            (p.time_entries.name(person), days)
+        })
+        .collect();
     for (person, logged) in days {
-        let (first, last) = (*logged.first().unwrap(), *logged.last().unwrap());
+        let (first, last) = (
+            i64::from(*logged.first().unwrap()),
+            i64::from(*logged.last().unwrap()),
+        );
         // Weekdays between the first and the last logged day (1970-01-01 was a Thursday).
         let weekdays = (first..=last).filter(|d| (d + 3).rem_euclid(7) < 5).count() as f64;
-        let covered = logged.iter().filter(|d| (*d + 3).rem_euclid(7) < 5).count() as f64;
+        let covered = logged
+            .iter()
+            .filter(|d| (i64::from(**d) + 3).rem_euclid(7) < 5)
+            .count() as f64;
         if weekdays >= 5.0 && covered / weekdays < min {
             out.emit(
                 None,
@@ -51,18 +78,15 @@ pub(crate) fn dq_003(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Em
         return; // Without initiatives from a tracker, every hour would look orphaned.
     }
     let max = rule.p("max_share");
-    // Whole seconds added up: the same sums in whatever order the entries come.
-    let (mut total, mut orphan) = (0u64, 0u64);
-    // Whether a key is a known initiative, asked once per key rather than per time entry.
-    let mut known = crate::HashMap::<&str, bool>::default();
-    for t in &p.time_entries {
-        total = total.saturating_add(t.seconds);
-        if p.initiative_of(t).is_none_or(|k| {
-            !*known
-                .entry(k)
-                .or_insert_with(|| p.initiatives.contains_key(k))
-        }) {
-            orphan = orphan.saturating_add(t.seconds);
+    // Whole seconds added up: the same sums in whatever order the entries come. Per
+    // initiative, not per entry: whether a key is a known initiative is asked once.
+    let (by_initiative, none) = p.seconds_by_initiative();
+    let none = none.unwrap_or(0);
+    let (mut total, mut orphan) = (none, none);
+    for (key, seconds) in by_initiative {
+        total = total.saturating_add(seconds);
+        if !p.initiatives.contains_key(key) {
+            orphan = orphan.saturating_add(seconds);
         }
     }
     let (total, orphan) = (total as f64 / 3600.0, orphan as f64 / 3600.0);

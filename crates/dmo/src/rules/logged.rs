@@ -380,6 +380,33 @@ impl TimeEntries {
         (self.names.day(row.date), self.seconds(row))
     }
 
+    /// The seconds of the entries at `range` (in the order held), added up (saturating, as
+    /// every total of seconds is: the same sum in whatever grouping).
+    pub(crate) fn seconds_in(&self, range: std::ops::Range<usize>) -> u64 {
+        self.rows[range]
+            .iter()
+            .fold(0u64, |sum, row| sum.saturating_add(self.seconds(row)))
+    }
+
+    /// Each entry's person and date by their numbers ([`TimeEntries::name`],
+    /// [`TimeEntries::day_of`]), and its seconds: for a total per person or day that would
+    /// otherwise compare a million strings.
+    pub(crate) fn by_numbers(&self) -> impl Iterator<Item = (u32, u32, u64)> + '_ {
+        self.rows
+            .iter()
+            .map(|row| (row.person, row.date, self.seconds(row)))
+    }
+
+    /// The person or date numbered `number` in [`TimeEntries::by_numbers`].
+    pub(crate) fn name(&self, number: u32) -> &str {
+        self.names.text(number)
+    }
+
+    /// The day number of the date numbered `number`, if it is a date.
+    pub(crate) fn day_of(&self, number: u32) -> Option<i64> {
+        self.names.day(number)
+    }
+
     /// What the entries were logged on, by the number of the pair: (work item, initiative).
     pub(crate) fn places(&self) -> impl ExactSizeIterator<Item = (Option<&str>, Option<&str>)> {
         self.places.pairs.iter().map(|[item, initiative]| {

@@ -388,6 +388,30 @@ impl Portfolio {
             .filter(move |g| g.initiative_key == key)
     }
 
+    /// The seconds logged that count for each initiative with time logged (in key order), and
+    /// those that count for none (none when no entry does): each a sum over the initiative's
+    /// stretch of entries, with no look-up per entry.
+    pub(crate) fn seconds_by_initiative(
+        &self,
+    ) -> (impl Iterator<Item = (&str, u64)> + '_, Option<u64>) {
+        // The entries that count for no initiative lie after all the others.
+        let grouped = self
+            .hours_by_initiative
+            .values()
+            .map(|r| r.end)
+            .max()
+            .unwrap_or(0);
+        let none = (grouped < self.time_entries.len()).then(|| {
+            self.time_entries
+                .seconds_in(grouped..self.time_entries.len())
+        });
+        let each = self
+            .hours_by_initiative
+            .iter()
+            .map(|(key, range)| (key.as_str(), self.time_entries.seconds_in(range.clone())));
+        (each, none)
+    }
+
     /// Hours logged on an initiative, optionally only on days before `before` (exclusive) or
     /// after `after` (exclusive).
     pub fn hours(&self, key: &str, before: Option<i64>, after: Option<i64>) -> f64 {
