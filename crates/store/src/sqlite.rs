@@ -565,52 +565,108 @@ fn read_rows(
 }
 
 /// The fingerprints of the open findings, for [`Store::record_finding_batches`], each marked
-/// when given. Tollgate's fingerprints are 16 lowercase hexadecimal digits
-/// ([`tollgate_dmo::rules::fingerprint`]): those are held as the number they write, 8 bytes
-/// each in a sorted list (a map of the strings would take ~3 MB at 44,000 findings, at the
-/// moment a check holds the most); any other (a store edited by hand) as text.
+/// when given, with a hash of what the store holds of each (its [`Content`]). Tollgate's
+/// fingerprints are 16 lowercase hexadecimal digits ([`tollgate_dmo::rules::fingerprint`]):
+/// those are held as the number they write, 8 bytes each in a sorted list (a map of the
+/// strings would take ~3 MB at 44,000 findings, at the moment a check holds the most); any
+/// other (a store edited by hand) as text.
 #[derive(Default)]
 struct OpenFindings {
     numbers: Vec<u64>,
-    /// Per number, whether it was given.
-    given: Vec<bool>,
-    others: std::collections::HashMap<String, bool>,
+    /// Per number: whether it was given, and the hash of its content as stored.
+    given: Vec<(bool, u64)>,
+    others: std::collections::HashMap<String, (bool, u64)>,
+    /// Seeded at random per process: content cannot be made to collide on purpose.
+    hasher: foldhash::fast::RandomState,
+}
+
+/// What a check writes of a finding that is open already, besides when it was last seen: if
+/// none of it changed, the row is not written again.
+#[derive(Hash)]
+struct Content<'a> {
+    severity: &'a str,
+    title: &'a str,
+    message: &'a str,
+    evidence: &'a str,
+    subject_connection: Option<&'a str>,
+    subject_external_id: Option<&'a str>,
+}
+
+impl Content<'_> {
+    fn of(f: &Finding) -> Content<'_> {
+        Content {
+            severity: f.severity.as_str(),
+            title: &f.title,
+            message: &f.message,
+            evidence: f.evidence.as_str(),
+            subject_connection: f.subject.connection.as_deref(),
+            subject_external_id: f.subject.external_id.as_deref(),
+        }
+    }
+}
+
+/// A finding given, against the open ones.
+#[derive(Debug, PartialEq)]
+enum Given {
+    /// Not open: new, or resolved before.
+    NotOpen,
+    /// Open, and stored as given: only its last sighting changes.
+    Unchanged,
+    /// Open, with something else to write.
+    Changed,
 }
 
 impl OpenFindings {
-    fn add(&mut self, fingerprint: &str) {
+    fn hash(&self, content: &Content<'_>) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(content)
+    }
+
+    fn add(&mut self, fingerprint: &str, content: &Content<'_>) {
+        let hash = self.hash(content);
         match crate::fingerprint_number(fingerprint) {
-            Some(n) => self.numbers.push(n),
+            Some(n) => {
+                self.numbers.push(n);
+                self.given.push((false, hash));
+            }
             None => {
-                self.others.insert(fingerprint.to_string(), false);
+                self.others.insert(fingerprint.to_string(), (false, hash));
             }
         }
     }
 
     /// Done adding.
     fn ready(&mut self) {
-        self.numbers.sort_unstable();
-        self.numbers.dedup();
-        self.numbers.shrink_to_fit();
-        self.given = vec![false; self.numbers.len()];
+        let mut pairs: Vec<(u64, (bool, u64))> = std::mem::take(&mut self.numbers)
+            .into_iter()
+            .zip(std::mem::take(&mut self.given))
+            .collect();
+        pairs.sort_unstable_by_key(|(n, _)| *n);
+        pairs.dedup_by_key(|(n, _)| *n);
+        (self.numbers, self.given) = pairs.into_iter().unzip();
     }
 
-    /// Whether `fingerprint` is open; marked given if so.
-    fn given(&mut self, fingerprint: &str) -> bool {
-        let at = match crate::fingerprint_number(fingerprint) {
+    /// Whether `f` is open, and if so whether its content is stored as given; marked given
+    /// (and its content as given taken for stored, since it is written if changed).
+    fn given(&mut self, f: &Finding) -> Given {
+        let hash = self.hash(&Content::of(f));
+        let at = match crate::fingerprint_number(&f.fingerprint) {
             Some(n) => self.numbers.binary_search(&n).ok(),
             None => None,
         };
-        if let Some(at) = at {
-            self.given[at] = true;
-            return true;
-        }
-        match self.others.get_mut(fingerprint) {
-            Some(given) => {
-                *given = true;
-                true
-            }
-            None => false,
+        let entry = match at {
+            Some(at) => &mut self.given[at],
+            None => match self.others.get_mut(&f.fingerprint) {
+                Some(entry) => entry,
+                None => return Given::NotOpen,
+            },
+        };
+        let unchanged = entry.1 == hash;
+        *entry = (true, hash);
+        if unchanged {
+            Given::Unchanged
+        } else {
+            Given::Changed
         }
     }
 
@@ -620,12 +676,12 @@ impl OpenFindings {
             .numbers
             .into_iter()
             .zip(self.given)
-            .filter(|(_, given)| !given)
+            .filter(|(_, (given, _))| !given)
             .map(|(n, _)| crate::fingerprint_text(n));
         let others = self
             .others
             .into_iter()
-            .filter(|(_, given)| !given)
+            .filter(|(_, (given, _))| !given)
             .map(|(f, _)| f);
         numbers.chain(others)
     }
@@ -1490,16 +1546,35 @@ impl Store for SqliteStore {
             let mut open = OpenFindings::default();
             {
                 let mut stmt = tx
-                    .prepare_cached("SELECT fingerprint FROM findings WHERE resolved_at IS NULL")
+                    .prepare_cached(
+                        "SELECT fingerprint, severity, title, message, evidence,
+                                subject_connection, subject_external_id
+                         FROM findings WHERE resolved_at IS NULL",
+                    )
                     .map_err(db)?;
                 let mut rows = stmt.query([]).map_err(db)?;
                 while let Some(row) = rows.next().map_err(db)? {
-                    open.add(
-                        row.get_ref(0)
+                    let text = |i: usize| -> Result<&str, StoreError> {
+                        row.get_ref(i)
                             .map_err(db)?
                             .as_str()
-                            .map_err(|e| db(e.into()))?,
-                    );
+                            .map_err(|e| db(e.into()))
+                    };
+                    let maybe = |i: usize| -> Result<Option<&str>, StoreError> {
+                        row.get_ref(i)
+                            .map_err(db)?
+                            .as_str_or_null()
+                            .map_err(|e| db(e.into()))
+                    };
+                    let content = Content {
+                        severity: text(1)?,
+                        title: text(2)?,
+                        message: text(3)?,
+                        evidence: text(4)?,
+                        subject_connection: maybe(5)?,
+                        subject_external_id: maybe(6)?,
+                    };
+                    open.add(text(0)?, &content);
                 }
             }
             open.ready();
@@ -1528,9 +1603,16 @@ impl Store for SqliteStore {
             for batch in batches {
                 // Each finding let go as soon as it is written.
                 for f in batch {
-                    match open.given(&f.fingerprint) {
-                        true => changes.persisting += 1,
-                        false => {
+                    match open.given(&f) {
+                        // Its last sighting is written with the others' at the end: a
+                        // row rewritten as it was, in the fingerprints' random order, was
+                        // most of the time the findings took to record.
+                        Given::Unchanged => {
+                            changes.persisting += 1;
+                            continue;
+                        }
+                        Given::Changed => changes.persisting += 1,
+                        Given::NotOpen => {
                             let was_open: Option<bool> = existing
                                 .query_row(params![f.fingerprint], |r| r.get(0))
                                 .optional()
@@ -1569,6 +1651,14 @@ impl Store for SqliteStore {
             for fingerprint in open.not_given() {
                 changes.resolved += resolve.execute(params![at, fingerprint]).map_err(db)? as u64;
             }
+            // The findings still open are those given: each seen now. One pass in the table's
+            // order.
+            tx.execute(
+                "UPDATE findings SET last_seen = ?1
+                 WHERE resolved_at IS NULL AND last_seen IS NOT ?1",
+                params![at],
+            )
+            .map_err(db)?;
         }
         tx.commit().map_err(db)?;
         Ok(changes)

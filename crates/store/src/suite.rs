@@ -1036,6 +1036,67 @@ fn a_record_or_finding_given_twice_in_one_write_counts_as_sqlite_counts_it() {
 }
 
 #[test]
+fn a_finding_given_again_is_stored_as_given_and_seen_again_whatever_changed() {
+    each_backend(|b| {
+        let mut s = b.open();
+        let first: Vec<Finding> = (0..8)
+            .map(|i| finding(&format!("f{i}"), &format!("A-{i}")))
+            .collect();
+        s.record_findings(&first, "2026-11-01T00:00:00.000Z")
+            .unwrap();
+        // Given again: f0 as it was, each of f1..f6 with one thing changed, f7 twice (changed,
+        // then as it was: the last one given counts).
+        let mut again = first.clone();
+        again[1].severity = tollgate_dmo::Severity::Error;
+        again[2].title = "another title".into();
+        again[3].message = "another message".into();
+        again[4].evidence = serde_json::json!({"hours": 57}).into();
+        again[5].subject.connection = None;
+        again[6].subject.external_id = Some("id-moved".into());
+        again[7].message = "said first".into();
+        again.push(first[7].clone());
+        let c = s
+            .record_findings(&again, "2026-11-02T00:00:00.000Z")
+            .unwrap();
+        assert_eq!(
+            (c.new, c.persisting, c.resolved, c.reopened),
+            (0, 9, 0, 0),
+            "{}",
+            b.name
+        );
+        let stored = s.findings(false).unwrap();
+        assert_eq!(stored.len(), 8, "{}", b.name);
+        for (f, want) in stored.iter().zip(again.iter().take(7).chain([&first[7]])) {
+            assert_eq!(&f.finding, want, "{}", b.name);
+            assert_eq!(f.first_seen, "2026-11-01T00:00:00.000Z", "{}", b.name);
+            assert_eq!(
+                f.last_seen, "2026-11-02T00:00:00.000Z",
+                "{}: {}",
+                b.name, f.finding.fingerprint
+            );
+        }
+        // A third check that gives them all as they now are: nothing to rewrite, each seen.
+        let now: Vec<Finding> = stored.into_iter().map(|f| f.finding).collect();
+        let c = s.record_findings(&now, "2026-11-03T00:00:00.000Z").unwrap();
+        assert_eq!((c.new, c.persisting, c.resolved), (0, 8, 0), "{}", b.name);
+        let stored = s.findings(false).unwrap();
+        assert!(
+            stored
+                .iter()
+                .all(|f| f.last_seen == "2026-11-03T00:00:00.000Z"),
+            "{}",
+            b.name
+        );
+        assert_eq!(
+            stored.into_iter().map(|f| f.finding).collect::<Vec<_>>(),
+            now,
+            "{}",
+            b.name
+        );
+    });
+}
+
+#[test]
 fn a_finding_stored_with_a_value_tollgate_never_writes_is_named_not_read_as_another() {
     each_backend(|b| {
         let mut s = b.open();
