@@ -564,20 +564,27 @@ fn read_rows(
     Ok(())
 }
 
-/// The fingerprints of the open findings, for [`Store::record_finding_batches`], each marked
-/// when given, with a hash of what the store holds of each (its [`Content`]). Tollgate's
-/// fingerprints are 16 lowercase hexadecimal digits ([`tollgate_dmo::rules::fingerprint`]):
-/// those are held as the number they write, 8 bytes each in a sorted list (a map of the
-/// strings would take ~3 MB at 44,000 findings, at the moment a check holds the most); any
-/// other (a store edited by hand) as text.
+/// The open findings, for [`Store::record_finding_batches`], each marked when given, with a
+/// hash of what the store holds of it (its [`Content`]). Tollgate's fingerprints are 16
+/// lowercase hexadecimal digits ([`tollgate_dmo::rules::fingerprint`]): those are held as the
+/// number they write, 24 bytes each in a list sorted by it (a map of the strings would take
+/// ~3 MB at 44,000 findings, at the moment a check holds the most); any other (a store
+/// edited by hand) as text.
 #[derive(Default)]
 struct OpenFindings {
-    numbers: Vec<u64>,
-    /// Per number: whether it was given, and the hash of its content as stored.
-    given: Vec<(bool, u64)>,
-    others: std::collections::HashMap<String, (bool, u64)>,
+    numbered: Vec<Open>,
+    others: std::collections::HashMap<String, Open>,
     /// Seeded at random per process: content cannot be made to collide on purpose.
     hasher: foldhash::fast::RandomState,
+}
+
+/// An open finding: its fingerprint's number (for those that have one), whether it was
+/// given, the hash of its content as stored.
+#[derive(Clone, Copy)]
+struct Open {
+    number: u64,
+    given: bool,
+    hash: u64,
 }
 
 /// What a check writes of a finding that is open already, besides when it was last seen: if
@@ -606,7 +613,6 @@ impl Content<'_> {
 }
 
 /// A finding given, against the open ones.
-#[derive(Debug, PartialEq)]
 enum Given {
     /// Not open: new, or resolved before.
     NotOpen,
@@ -624,45 +630,41 @@ impl OpenFindings {
 
     fn add(&mut self, fingerprint: &str, content: &Content<'_>) {
         let hash = self.hash(content);
+        let open = |number| Open {
+            number,
+            given: false,
+            hash,
+        };
         match crate::fingerprint_number(fingerprint) {
-            Some(n) => {
-                self.numbers.push(n);
-                self.given.push((false, hash));
-            }
+            Some(n) => self.numbered.push(open(n)),
             None => {
-                self.others.insert(fingerprint.to_string(), (false, hash));
+                self.others.insert(fingerprint.to_string(), open(0));
             }
         }
     }
 
     /// Done adding.
     fn ready(&mut self) {
-        let mut pairs: Vec<(u64, (bool, u64))> = std::mem::take(&mut self.numbers)
-            .into_iter()
-            .zip(std::mem::take(&mut self.given))
-            .collect();
-        pairs.sort_unstable_by_key(|(n, _)| *n);
-        pairs.dedup_by_key(|(n, _)| *n);
-        (self.numbers, self.given) = pairs.into_iter().unzip();
+        self.numbered.sort_unstable_by_key(|o| o.number);
+        self.numbered.dedup_by_key(|o| o.number);
+        self.numbered.shrink_to_fit();
     }
 
     /// Whether `f` is open, and if so whether its content is stored as given; marked given
     /// (and its content as given taken for stored, since it is written if changed).
     fn given(&mut self, f: &Finding) -> Given {
         let hash = self.hash(&Content::of(f));
-        let at = match crate::fingerprint_number(&f.fingerprint) {
-            Some(n) => self.numbers.binary_search(&n).ok(),
-            None => None,
-        };
-        let entry = match at {
-            Some(at) => &mut self.given[at],
+        let at = crate::fingerprint_number(&f.fingerprint)
+            .and_then(|n| self.numbered.binary_search_by_key(&n, |o| o.number).ok());
+        let open = match at {
+            Some(at) => &mut self.numbered[at],
             None => match self.others.get_mut(&f.fingerprint) {
-                Some(entry) => entry,
+                Some(open) => open,
                 None => return Given::NotOpen,
             },
         };
-        let unchanged = entry.1 == hash;
-        *entry = (true, hash);
+        let unchanged = open.hash == hash;
+        (open.given, open.hash) = (true, hash);
         if unchanged {
             Given::Unchanged
         } else {
@@ -673,15 +675,14 @@ impl OpenFindings {
     /// The open fingerprints not given.
     fn not_given(self) -> impl Iterator<Item = String> {
         let numbers = self
-            .numbers
+            .numbered
             .into_iter()
-            .zip(self.given)
-            .filter(|(_, (given, _))| !given)
-            .map(|(n, _)| crate::fingerprint_text(n));
+            .filter(|o| !o.given)
+            .map(|o| crate::fingerprint_text(o.number));
         let others = self
             .others
             .into_iter()
-            .filter(|(_, (given, _))| !given)
+            .filter(|(_, o)| !o.given)
             .map(|(f, _)| f);
         numbers.chain(others)
     }

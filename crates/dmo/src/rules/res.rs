@@ -196,23 +196,15 @@ pub(crate) fn month_of(date: &str) -> Option<&str> {
 pub(crate) fn res_007(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut Emitter) {
     let (max_dev, days) = (rule.p("max_deviation"), rule.p("working_days_per_month"));
     // Whole seconds added up: the same sum in whatever order the entries come. Summed by the
-    // numbers of the entries' person and month (a million entries, each looked up by its
-    // texts, took a twentieth of a check's CPU), each date's month read once; then in the
-    // order of the texts.
-    let mut months: Vec<&str> = Vec::new();
-    let mut month_numbers = crate::HashMap::<&str, u32>::default();
-    let mut month_of_date = crate::HashMap::<u32, Option<u32>>::default();
-    let mut by_number = crate::HashMap::<(u32, u32), u64>::default();
+    // number of the entries' person and their month (a million entries, each looked up by
+    // its texts, took a twentieth of a check's CPU), each date's month read once; then in
+    // the order of the texts.
+    let mut month_of_date = crate::HashMap::<u32, Option<&str>>::default();
+    let mut by_number = crate::HashMap::<(u32, &str), u64>::default();
     for (person, date, seconds) in p.time_entries.by_numbers() {
-        let month = *month_of_date.entry(date).or_insert_with(|| {
-            month_of(p.time_entries.name(date)).map(|m| {
-                *month_numbers.entry(m).or_insert_with(|| {
-                    months.push(m);
-                    // No more months than dates, nor dates than entries: fewer than 2^32.
-                    u32::try_from(months.len() - 1).expect("fewer than 2^32 months")
-                })
-            })
-        });
+        let month = *month_of_date
+            .entry(date)
+            .or_insert_with(|| month_of(p.time_entries.name(date)));
         if let Some(month) = month {
             let sum = by_number.entry((person, month)).or_default();
             *sum = sum.saturating_add(seconds);
@@ -220,12 +212,7 @@ pub(crate) fn res_007(rule: &RuleConfig, p: &Portfolio, _: &Context, out: &mut E
     }
     let logged: BTreeMap<(&str, &str), u64> = by_number
         .into_iter()
-        .map(|((person, month), seconds)| {
-            (
-                (p.time_entries.name(person), months[month as usize]),
-                seconds,
-            )
-        })
+        .map(|((person, month), seconds)| ((p.time_entries.name(person), month), seconds))
         .collect();
     for ((person, month), seconds) in logged {
         let actual = seconds as f64 / 3600.0;
