@@ -468,6 +468,88 @@ async fn faults_on_the_wire_change_nothing_in_the_export() {
     assert_faithful(&faulty);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issue_changed_during_a_full_pass_after_it_was_read_is_read_by_the_next_sync() {
+    // 200 epics: 2,000 stories, two calls of the work-items pass (1,500 issues a call), a
+    // tracker 100 ms away. X, the first story in key order, is changed once its bulk fetch is
+    // answered; Y, the last, two minutes later, before it is read. Keeping the newest
+    // `updated` among the issues read would make Y's the watermark, and the next sync would
+    // never ask for X again; the pass's watermark is the project's newest as it began.
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = recording_synthetic(dir.path(), 200, 100).await;
+    let session = session(dir.path()).await;
+    let (x, y) = {
+        let d = sandbox.jira();
+        let mut stories: Vec<(u64, String, u64)> = d
+            .issues
+            .iter()
+            .filter(|i| i.parent.is_some() && i.issue_type != 4)
+            .map(|i| {
+                let n = i.key.rsplit('-').next().unwrap().parse::<u64>().unwrap();
+                (n, i.key.clone(), i.id)
+            })
+            .collect();
+        stories.sort();
+        let (first, last) = (stories[0].clone(), stories[stories.len() - 1].clone());
+        ((first.1, first.2), (last.1, last.2))
+    };
+    let fetched = |id: u64| {
+        let id = format!("\"{id}\"");
+        move |r: &tollgate_sandbox::RecordedRequest| {
+            r.path.ends_with("/issue/bulkfetch")
+                && r.request_body
+                    .as_ref()
+                    .is_some_and(|b| String::from_utf8_lossy(b).contains(&id))
+        }
+    };
+    let change = async {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !sandbox.requests().iter().any(fetched(x.1)) {
+            assert!(std::time::Instant::now() < deadline, "X was never fetched");
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        let changed = std::time::Instant::now();
+        let now = sandbox.now_ms();
+        let mut d = sandbox.jira();
+        assert!(d.edit_summary(&x.0, "X renamed during the pass", now));
+        assert!(d.edit_summary(&y.0, "Y renamed during the pass", now + 120_000));
+        changed
+    };
+    let (summary, changed) = tokio::join!(sync_one(&session), change);
+    assert_eq!(summary.stream("work-items").unwrap().written, 2_000);
+    let y_read = sandbox
+        .requests()
+        .into_iter()
+        .find(fetched(y.1))
+        .expect("Y fetched");
+    assert!(
+        y_read.received > changed,
+        "the test needs Y read after the change"
+    );
+    let title = |doc: &Value, key: &str| {
+        records(doc, "work-item")
+            .into_iter()
+            .find(|r| r["entity"]["data"]["key"] == key)
+            .map(|r| r["entity"]["data"]["title"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let doc = export(&session, &sandbox);
+    assert_ne!(
+        title(&doc, &x.0),
+        "X renamed during the pass",
+        "read before"
+    );
+    assert_eq!(title(&doc, &y.0), "Y renamed during the pass", "read after");
+
+    sync_one(&session).await;
+    let doc = export(&session, &sandbox);
+    assert_eq!(
+        title(&doc, &x.0),
+        "X renamed during the pass",
+        "the next sync reads X again"
+    );
+}
+
 #[tokio::test]
 async fn an_incremental_sync_asks_only_for_what_changed() {
     let sandbox = sandbox().await;
@@ -478,21 +560,20 @@ async fn an_incremental_sync_asks_only_for_what_changed() {
         .await
         .unwrap();
 
-    // Issues updated in the newest minute are read again (JQL has minute precision).
+    // The watermark of a full pass is the project's newest `updated` as the pass began:
+    // issues updated in that minute are read again (JQL has minute precision).
     let minute = |t: i64| t - t.rem_euclid(60_000);
     let (boundary_epics, boundary_children) = {
         let d = sandbox.jira();
-        let epics: Vec<_> = d.issues.iter().filter(|i| i.parent.is_none()).collect();
-        let children: Vec<_> = d
-            .issues
-            .iter()
-            .filter(|i| i.parent.is_some() && i.issue_type != 4)
-            .collect();
-        let newest = |v: &[&tollgate_sandbox::jira::data::Issue]| {
-            let max = v.iter().map(|i| minute(i.updated)).max().unwrap();
-            v.iter().filter(|i| minute(i.updated) == max).count() as u64
+        let newest = d.issues.iter().map(|i| minute(i.updated)).max().unwrap();
+        let in_newest = |epics: bool| {
+            d.issues
+                .iter()
+                .filter(|i| minute(i.updated) == newest)
+                .filter(|i| i.parent.is_none() == epics && i.issue_type != 4)
+                .count() as u64
         };
-        (newest(&epics), newest(&children))
+        (in_newest(true), in_newest(false))
     };
 
     // Change 5 issues and 10 worklogs, delete 2 worklogs.
@@ -770,10 +851,11 @@ async fn a_site_that_keeps_throttling_gets_bounded_retries_and_a_clear_error() {
         text.contains("rate limited") && text.contains("429"),
         "{text}"
     );
-    // The first page asks for the site's fields and issue types side by side; the host
-    // tries each request 1 + 4 times; the sync tries the page 1 + 3 times.
+    // The first page of a full pass asks for the site's fields, its issue types and the
+    // pass's watermark side by side; the host tries each request 1 + 4 times; the sync tries
+    // the page 1 + 3 times.
     let requests = sandbox.requests();
-    assert_eq!(requests.len(), 2 * 5 * 4, "bounded, not forever");
+    assert_eq!(requests.len(), 3 * 5 * 4, "bounded, not forever");
     assert!(requests.iter().all(|r| r.status == 429));
     let store = session.store().unwrap();
     let runs = store.runs(Some("jira"), 1).unwrap();
@@ -1399,7 +1481,13 @@ async fn data_center_reads_the_search_pages_after_the_first_side_by_side_and_mis
             )
         })
         .collect();
-    let mut asked: Vec<(&str, u64)> = searches.iter().map(|(j, s, _)| (j.as_str(), *s)).collect();
+    // Each issue stream's full pass asks for the project's newest issue once, the same search
+    // (its watermark): not a page.
+    let mut asked: Vec<(&str, u64)> = searches
+        .iter()
+        .filter(|(j, _, _)| !j.ends_with("ORDER BY updated DESC"))
+        .map(|(j, s, _)| (j.as_str(), *s))
+        .collect();
     let all = asked.len();
     asked.sort();
     asked.dedup();

@@ -71,12 +71,10 @@ pub fn initiatives(
         page_size,
     )?;
     let (risks, risks_unread) = risks_of(jira, settings, &cursor, &issues, &mut page.diagnostics)?;
-    let mut newest = cursor.newest.clone();
     for issue in &issues {
         let key = issue.key();
         let mut r = Reader::new(&cursor.fields, key.clone(), &issue.fields);
         let updated = r.system_timestamp("updated", "source_updated");
-        newest = newer(newest, updated.as_deref());
         let status_category = issue
             .field("status")
             .and_then(|s| s.pointer("/statusCategory/key"))
@@ -209,7 +207,6 @@ pub fn initiatives(
             Entity::Initiative(initiative),
         );
     }
-    let cursor = IssueCursor { newest, ..cursor };
     Ok(finish(page, cursor, more, checkpoint))
 }
 

@@ -36,7 +36,10 @@ pub(super) struct IssueCursor {
     fields: FieldMap,
     epic_types: Vec<String>,
     risk_types: Vec<String>,
-    /// The newest `updated` seen so far in this pass, as Jira wrote it.
+    /// The pass's watermark, as Jira wrote it, the next pass's checkpoint: the newest
+    /// `updated` in the project as a full pass began ([`watermark_request`]), or on an
+    /// incremental pass's first page ([`first_page_watermark`]). (Cursors written before
+    /// 2026-12-05 hold the newest `updated` the pass had read so far, kept as it is.)
     newest: Option<String>,
     /// Cloud, streams read through ids: the ids of the last id page not fetched yet.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -46,7 +49,7 @@ pub(super) struct IssueCursor {
     ids_done: bool,
 }
 
-/// Checkpoint of the issue streams: the newest `updated` of the last completed pass, and what
+/// Checkpoint of the issue streams: the watermark of the last completed pass, and what
 /// that pass learnt of the site (absent in checkpoints written before it was kept).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct IssueCheckpoint {
@@ -95,8 +98,11 @@ pub(super) struct Query {
 }
 
 impl Query {
-    /// The project's issues whose type is (`in`) or is not (`not in`) one of `types`, with
-    /// the `updated` clause of an incremental pass, in key order.
+    /// The project's issues whose type is (`in`) or is not (`not in`) one of `types`: a full
+    /// pass's in key order; an incremental pass's (with its `updated` clause) newest first, so
+    /// that its first page tells the pass's watermark ([`first_page_watermark`]). An issue
+    /// changed while such a pass pages moves to the front: a page may then hold an issue the
+    /// last one held (written twice, which changes nothing), never skip one.
     pub fn of_types(
         settings: &Settings,
         op: &str,
@@ -106,9 +112,14 @@ impl Query {
     ) -> Query {
         Query {
             jql: format!(
-                "project = {} AND issuetype {op} ({}){updated} ORDER BY key ASC",
+                "project = {} AND issuetype {op} ({}){updated} ORDER BY {}",
                 jql_list(&[&settings.project]),
-                jql_list(types)
+                jql_list(types),
+                if updated.is_empty() {
+                    "key ASC"
+                } else {
+                    "updated DESC, key ASC"
+                }
             ),
             fields,
         }
@@ -234,11 +245,29 @@ pub(super) fn read_pass(
                     if now == site {
                         let mut cursor = guess;
                         let result = crate::api::search_page(jira.deployment, &search?)?;
+                        first_page_watermark(&mut cursor, &result.issues);
                         let more = result.next.is_some();
                         cursor.at = result.next.unwrap_or_default();
+                        tell(&cursor, more);
                         return Ok((cursor, result.issues, more));
                     }
                     IssueCursor::at_start(now)
+                }
+                // A full pass: its watermark read beside the site's shape, before any issue.
+                _ if by_ids => {
+                    let watermark = watermark_request(jira, settings)?;
+                    let answers = send_all(&[fields, types, watermark]);
+                    let [fields, types, watermark] = <[_; 3]>::try_from(answers).map_err(|a| {
+                        PluginError::Internal(format!(
+                            "the host answered {} requests where 3 were sent",
+                            a.len()
+                        ))
+                    })?;
+                    let site = site_shape(fields, types, settings, &mut page.diagnostics)?;
+                    IssueCursor {
+                        newest: watermark_of(jira, watermark)?,
+                        ..IssueCursor::at_start(site)
+                    }
                 }
                 _ => {
                     let [fields, types] = two_answers(send_all(&[fields, types]))?;
@@ -265,14 +294,73 @@ pub(super) fn read_pass(
     Ok((cursor, issues, more))
 }
 
-pub(super) fn newer(a: Option<String>, b: Option<&str>) -> Option<String> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(if rfc_key(b) > rfc_key(&a) {
-            b.to_string()
-        } else {
-            a
-        }),
-        (a, b) => a.or(b.map(str::to_string)),
+/// Tells the host the cursor this call's page will return (`paging.next-cursor`), once its
+/// answers are in and before its issues become records, so that the next page's requests go
+/// out while this call builds them. The cursor no longer changes after this: the pass's
+/// watermark was read as it began, not gathered from the issues.
+fn tell(cursor: &IssueCursor, more: bool) {
+    if more {
+        paging::tell_next_cursor(&paging::encode(cursor));
+    }
+}
+
+/// The request for a full pass's watermark: the project's issue changed last, its `updated`
+/// alone. It goes out with the pass's first requests, before any of its issues is read, so an
+/// issue changed after being read in this pass is newer than the watermark and the next pass
+/// reads it again. (Keeping the newest `updated` among the issues read, as the plugin did
+/// before, lost such a change when an issue read later in key order was changed later still.)
+/// An incremental pass needs no such request: it searches newest first, so its first page
+/// holds its watermark ([`first_page_watermark`]).
+fn watermark_request(
+    jira: &Jira,
+    settings: &Settings,
+) -> Result<tollgate_plugin_api::http::Request, PluginError> {
+    let jql = format!(
+        "project = {} ORDER BY updated DESC",
+        jql_list(&[&settings.project])
+    );
+    jira.search_request(
+        &jql,
+        &["updated".to_string()],
+        &[],
+        &SearchPosition::default(),
+        1,
+    )
+}
+
+/// The watermark of a pass that has none yet from its first page, read in one instant before
+/// any other: the greatest `updated` on it (an incremental pass searches newest first, so the
+/// first issue's). A change made after the page was read is newer than that.
+fn first_page_watermark(cursor: &mut IssueCursor, issues: &[Issue]) {
+    if cursor.newest.is_none() {
+        cursor.newest = issues
+            .iter()
+            .filter_map(|i| i.field("updated").and_then(Value::as_str))
+            .filter(|ts| jql_minute(ts).is_some())
+            .max_by_key(|ts| rfc_key(ts))
+            .map(str::to_string);
+    }
+}
+
+/// The watermark from the answer to [`watermark_request`]: none for a project without issues
+/// (the last checkpoint is kept); an `updated` that is not a Jira timestamp is an error.
+fn watermark_of(
+    jira: &Jira,
+    answer: Result<Response, PluginError>,
+) -> Result<Option<String>, PluginError> {
+    let answer = answer?;
+    let page = crate::api::search_page(jira.deployment, &answer)?;
+    let Some(issue) = page.issues.first() else {
+        return Ok(None);
+    };
+    match issue.field("updated").and_then(Value::as_str) {
+        Some(ts) if jql_minute(ts).is_some() => Ok(Some(ts.to_string())),
+        other => Err(PluginError::Transient(format!(
+            "POST {}: the issue changed last ({}) has no timestamp in `updated` but {}",
+            answer.path,
+            issue.key(),
+            other.map_or_else(|| "none".to_string(), |v| format!("`{v}`"))
+        ))),
     }
 }
 
@@ -375,15 +463,19 @@ pub(super) fn next_issues(
             pages.push(answer?.json::<DcPage>()?);
         }
         let result = merge_dc_pages(&starts, stride, total, pages)?;
+        first_page_watermark(cursor, &result.issues);
         let more = result.next.is_some();
         cursor.at = result.next.unwrap_or_default();
+        tell(cursor, more);
         return Ok((result.issues, more));
     }
     if jira.deployment == Deployment::DataCenter || !by_ids {
         let result =
             jira.search_expanded(jql, fields, expand, &cursor.at, page_size.clamp(1, 100))?;
+        first_page_watermark(cursor, &result.issues);
         let more = result.next.is_some();
         cursor.at = result.next.unwrap_or_default();
+        tell(cursor, more);
         return Ok((result.issues, more));
     }
     // A page's ids are what one call fetches, so the cursor carries at most a page of them
@@ -404,26 +496,31 @@ pub(super) fn next_issues(
         .chunks(per_request)
         .map(|chunk| jira.bulk_fetch_request(chunk, fields, expand))
         .collect::<Result<Vec<_>, _>>()?;
+    // The next id page first: it is the chain (the next call waits for its cursor), so it
+    // goes out in the first round of the batch, not in the last one, alone at its tail.
     let next_ids = cursor.ids.is_empty() && !cursor.ids_done;
     if next_ids {
-        requests.push(jira.id_search_request(jql, &cursor.at, per_call)?);
+        requests.insert(0, jira.id_search_request(jql, &cursor.at, per_call)?);
     }
     if requests.is_empty() {
         return Ok((Vec::new(), false));
     }
     let mut answers = send_all(&requests);
-    let ids_answer = if next_ids { answers.pop() } else { None };
-    let mut issues = Vec::with_capacity(batch.len());
-    for answer in answers {
-        issues.extend(bulk_issues(&answer?)?);
-    }
-    if let Some(answer) = ids_answer {
-        let (ids, next) = id_page(&answer?)?;
+    if next_ids && !answers.is_empty() {
+        let (ids, next) = id_page(&answers.remove(0)?)?;
         cursor.ids = ids;
         cursor.ids_done = next.is_none();
         cursor.at = next.unwrap_or_default();
     }
-    Ok((issues, !cursor.ids.is_empty() || !cursor.ids_done))
+    // The cursor is known before the issues are parsed: told now, the next call's requests go
+    // out while this call parses and builds its records.
+    let more = !cursor.ids.is_empty() || !cursor.ids_done;
+    tell(cursor, more);
+    let mut issues = Vec::with_capacity(batch.len());
+    for answer in answers {
+        issues.extend(bulk_issues(&answer?)?);
+    }
+    Ok((issues, more))
 }
 
 /// The page with where its stream goes on: the cursor while `more` is left of the pass, else
@@ -437,7 +534,7 @@ pub(super) fn finish(
     if more {
         page.next_cursor = Some(paging::encode(&cursor));
     } else {
-        // Keep the newest timestamp seen (an empty incremental pass keeps the old one), and
+        // Keep the pass's watermark (a project without issues keeps the old one), and
         // the site's shape for the next pass.
         let site = Some(cursor.site());
         let updated = cursor.newest.or_else(|| {
@@ -560,13 +657,6 @@ mod tests {
         assert_eq!(
             rfc_key("2026-11-27T10:30:00.000+0200"),
             rfc_key("2026-11-27T08:30:00.000+0000")
-        );
-        assert_eq!(
-            newer(
-                Some("2026-11-27T10:30:00.000+0200".into()),
-                Some("2026-11-27T08:31:00.000+0000")
-            ),
-            Some("2026-11-27T08:31:00.000+0000".into())
         );
     }
 }

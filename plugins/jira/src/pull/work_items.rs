@@ -45,12 +45,10 @@ pub fn work_items(
         &[],
         page_size,
     )?;
-    let mut newest = cursor.newest.clone();
     for issue in &issues {
         let key = issue.key();
         let mut r = Reader::new(&cursor.fields, key.clone(), &issue.fields);
         let updated = r.system_timestamp("updated", "source_updated");
-        newest = newer(newest, updated.as_deref());
         let parent = parent_key(jira.deployment, &cursor.fields, issue);
         let (initiative_key, parent_key) = match jira.deployment {
             Deployment::Cloud if parent_is_epic(issue) => (parent.clone(), parent),
@@ -91,6 +89,5 @@ pub fn work_items(
             Entity::WorkItem(item),
         );
     }
-    let cursor = IssueCursor { newest, ..cursor };
     Ok(finish(page, cursor, more, checkpoint))
 }
