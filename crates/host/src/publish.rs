@@ -82,8 +82,10 @@ pub async fn publish(
     dry_run: bool,
     as_of: &str,
 ) -> Result<Vec<Outcome>, Error> {
-    let findings = store.findings(true)?;
+    // The guidance first: it reads the portfolio for the forecasts and lets it go before the
+    // findings are read.
     let guidance = Guidance::new(session, &*store, as_of)?;
+    let findings = store.findings(true)?;
     // Findings know their initiative's connection; only ones recorded by an older Tollgate
     // need the store's initiatives to find it, and then they are read once.
     let legacy = if findings.iter().any(|f| {
@@ -115,77 +117,63 @@ pub async fn publish(
             }
             continue;
         }
-        let batch: Vec<WireFinding> = findings
-            .iter()
-            .filter(|f| {
-                let subject = &f.finding.subject;
-                subject.kind == tollgate_dmo::rules::SubjectKind::Initiative
-                    && match &subject.connection {
-                        Some(connection) => connection == name,
-                        // Recorded before findings carried their provenance.
-                        None => legacy
-                            .get(name)
-                            .is_some_and(|keys| keys.contains(&subject.key)),
-                    }
-            })
-            .map(|f| WireFinding {
-                fingerprint: f.finding.fingerprint.clone(),
-                rule_id: f.finding.rule_id.clone(),
-                severity: f.finding.severity.into(),
-                status: if f.resolved_at.is_some() {
-                    FindingStatus::Resolved
-                } else {
-                    FindingStatus::Open
-                },
-                subject_key: f.finding.subject.key.clone(),
-                title: f.finding.title.clone(),
-                message: f.finding.message.clone(),
-                evidence: guidance.evidence(f).to_string(),
-            })
-            .collect();
-        if batch.is_empty() {
+        // This connection's initiatives, each with all its findings, in key order.
+        let mut by_subject: BTreeMap<&str, Vec<&tollgate_store::StoredFinding>> = BTreeMap::new();
+        for f in findings.iter().filter(|f| {
+            let subject = &f.finding.subject;
+            subject.kind == tollgate_dmo::rules::SubjectKind::Initiative
+                && match &subject.connection {
+                    Some(connection) => connection == name,
+                    // Recorded before findings carried their provenance.
+                    None => legacy
+                        .get(name)
+                        .is_some_and(|keys| keys.contains(&subject.key)),
+                }
+        }) {
+            by_subject
+                .entry(f.finding.subject.key.as_str())
+                .or_default()
+                .push(f);
+        }
+        if by_subject.is_empty() {
             continue;
         }
+        let groups: Vec<Vec<&tollgate_store::StoredFinding>> = by_subject.into_values().collect();
         let (plugin, ctx) = crate::plugins::bind(&session.registry, &session.config, name)?;
         // A few initiatives per call, each with all its findings: a call writes one comment
         // per initiative, and against a slow tracker (1,000 initiatives at 150 ms a round
         // trip) one call for all would outlast the plugin's time limit. A call that fails
         // fails its own findings only.
-        let mut by_subject: BTreeMap<&str, Vec<&WireFinding>> = BTreeMap::new();
-        for f in &batch {
-            by_subject
-                .entry(f.subject_key.as_str())
-                .or_default()
-                .push(f);
-        }
-        let groups: Vec<Vec<&WireFinding>> = by_subject.into_values().collect();
         let settings = crate::plugins::settings_json(&session.config, name).to_string();
         // Calls run side by side, as many as the connection may have requests in flight (each
         // call makes one request at a time; the connection's limiter keeps the total within
         // `max_concurrent_requests` and `requests_per_second`). Their outcomes come back in
         // order. Each call is about its own initiatives, so no two write the same comment.
+        // A call's findings are put in the plugin's shape when it starts, so only the calls
+        // in flight hold theirs (at 10,000 initiatives, every call's made up front took
+        // three copies of all the findings).
         let in_flight = ctx.limits.max_concurrent_requests.max(1) as usize;
         let ctx = &ctx;
+        let (guidance, settings) = (&guidance, &settings);
         // (Built in a loop, not by a closure: the daemon needs the future `Send`, which a
         // closure's borrowed lifetimes would not prove.)
         let mut calls = Vec::new();
         for chunk in groups.chunks(PUSH_INITIATIVES_PER_CALL) {
-            let findings: Vec<WireFinding> = chunk.iter().flatten().map(|f| (*f).clone()).collect();
-            let request = PushRequest {
-                settings: settings.clone(),
-                findings: findings.clone(),
-                dry_run,
-            };
             calls.push(async move {
+                let request = PushRequest {
+                    settings: settings.clone(),
+                    findings: chunk.iter().flatten().map(|f| guidance.wire(f)).collect(),
+                    dry_run,
+                };
                 let result = session.runtime.push(plugin, ctx, request).await;
-                (findings, result)
+                (chunk, result)
             });
         }
         let mut calls = futures_util::stream::iter(calls).buffered(in_flight);
-        while let Some((findings, result)) = calls.next().await {
-            let subjects: BTreeMap<String, String> = findings
-                .iter()
-                .map(|f| (f.fingerprint.clone(), f.subject_key.clone()))
+        while let Some((chunk, result)) = calls.next().await {
+            let sent = || chunk.iter().flatten().map(|f| &f.finding);
+            let subjects: BTreeMap<&str, &str> = sent()
+                .map(|f| (f.fingerprint.as_str(), f.subject.key.as_str()))
                 .collect();
             match result {
                 Ok(results) => {
@@ -199,7 +187,10 @@ pub async fn publish(
                         };
                         outcomes.push(Outcome {
                             connection: name.clone(),
-                            subject: subjects.get(&r.fingerprint).cloned().unwrap_or_default(),
+                            subject: subjects
+                                .get(r.fingerprint.as_str())
+                                .map(|s| s.to_string())
+                                .unwrap_or_default(),
                             fingerprint: r.fingerprint,
                             result,
                             detail,
@@ -207,10 +198,10 @@ pub async fn publish(
                     }
                 }
                 Err(e) => {
-                    for f in &findings {
+                    for f in sent() {
                         outcomes.push(Outcome {
                             connection: name.clone(),
-                            subject: f.subject_key.clone(),
+                            subject: f.subject.key.clone(),
                             fingerprint: f.fingerprint.clone(),
                             result: Published::Failed,
                             detail: e.to_string(),
@@ -366,6 +357,24 @@ impl Guidance {
                 .as_ref()
                 .map(|u| u.trim_end_matches('/').to_string()),
         })
+    }
+
+    /// The finding as a plugin is sent it, its evidence with the guidance.
+    fn wire(&self, f: &tollgate_store::StoredFinding) -> WireFinding {
+        WireFinding {
+            fingerprint: f.finding.fingerprint.clone(),
+            rule_id: f.finding.rule_id.clone(),
+            severity: f.finding.severity.into(),
+            status: if f.resolved_at.is_some() {
+                FindingStatus::Resolved
+            } else {
+                FindingStatus::Open
+            },
+            subject_key: f.finding.subject.key.clone(),
+            title: f.finding.title.clone(),
+            message: f.finding.message.clone(),
+            evidence: self.evidence(f).to_string(),
+        }
     }
 
     fn evidence(&self, f: &tollgate_store::StoredFinding) -> serde_json::Value {
