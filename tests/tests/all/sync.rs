@@ -284,6 +284,37 @@ fn status_and_export_on_the_command_line() {
     let doc: serde_json::Value = serde_json::from_slice(&file).unwrap();
     assert_eq!(doc["format"], "tollgate-export");
     assert_eq!(doc["records"].as_array().unwrap().len(), 30);
+    // Written a record at a time, the bytes of the whole document pretty-printed: the same
+    // for a store with records and for one without.
+    let whole = |db: &Path| {
+        let store = SqliteStore::open(db).unwrap();
+        serde_json::to_string_pretty(&export_document(&store).unwrap()).unwrap() + "\n"
+    };
+    assert_eq!(
+        String::from_utf8(file).unwrap(),
+        whole(&dir.path().join("state/tollgate.db"))
+    );
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(
+        empty.path().join("tollgate.toml"),
+        "[store]\nurl = \"sqlite://empty.db\"\n",
+    )
+    .unwrap();
+    let out = tollgate(empty.path())
+        .args(["export", "--out", "none.json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        std::fs::read_to_string(empty.path().join("none.json")).unwrap(),
+        whole(&empty.path().join("empty.db"))
+    );
+    // Written through a file beside it, renamed when complete: none is left.
+    let names: Vec<_> = std::fs::read_dir(empty.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.ends_with(".partial")), "{names:?}");
 
     // The store URL can come from the environment.
     let out = tollgate(dir.path())
