@@ -36,8 +36,15 @@ pub(super) async fn readyz(State(d): State<Arc<Daemon>>) -> Response {
 /// `?limit=&offset=` and filters.
 pub(super) type Params = Query<BTreeMap<String, String>>;
 
-/// A page of a list, with the data's freshness per connection (as every answer states it).
-pub(super) fn page(d: &Daemon, items: Vec<Value>, q: &BTreeMap<String, String>) -> Response {
+/// A page of a list, with the data's freshness per connection (as every answer states it):
+/// the items (filtered) counted, and only those on the page made JSON with `value` (at 10,000
+/// initiatives a page of 100 findings made all 44,196 into JSON first: 164 MB for 48 KB).
+pub(super) fn page<T>(
+    d: &Daemon,
+    items: impl IntoIterator<Item = T>,
+    q: &BTreeMap<String, String>,
+    value: impl Fn(T) -> Value,
+) -> Response {
     let limit = q
         .get("limit")
         .and_then(|l| l.parse::<usize>().ok())
@@ -47,8 +54,15 @@ pub(super) fn page(d: &Daemon, items: Vec<Value>, q: &BTreeMap<String, String>) 
         .get("offset")
         .and_then(|o| o.parse::<usize>().ok())
         .unwrap_or(0);
-    let total = items.len();
-    let items: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
+    let mut total = 0;
+    let mut on_page: Vec<Value> = Vec::new();
+    for item in items {
+        if total >= offset && on_page.len() < limit {
+            on_page.push(value(item));
+        }
+        total += 1;
+    }
+    let items = on_page;
     let freshness: Vec<Value> = store_of(d)
         .ok()
         .and_then(|store| crate::report::freshness::freshness(store.as_ref(), &d.session.config).ok())
@@ -92,26 +106,23 @@ pub(super) fn initiatives_now(d: &Daemon, q: &BTreeMap<String, String>) -> Respo
         Ok(r) => r,
         Err(r) => return r,
     };
-    let items = records
-        .into_iter()
-        .filter_map(|r| match &r.entity {
-            Entity::Initiative(i) => {
-                let keep = matches(&q, "connection", Some(&r.provenance.connection))
-                    && matches(&q, "value_stream", i.value_stream.as_deref())
-                    && matches(&q, "status_category", i.status_category.as_deref())
-                    && matches(&q, "gate", i.current_gate.as_deref())
-                    && matches(&q, "demand_type", i.demand_type.as_deref());
-                keep.then(|| {
-                    let mut v = serde_json::to_value(i.as_ref()).unwrap_or(Value::Null);
-                    v["connection"] = json!(r.provenance.connection);
-                    v["url"] = json!(r.provenance.url);
-                    v
-                })
-            }
-            _ => None,
-        })
-        .collect();
-    page(d, items, &q)
+    let items = records.iter().filter_map(|r| match &r.entity {
+        Entity::Initiative(i) => {
+            let keep = matches(&q, "connection", Some(&r.provenance.connection))
+                && matches(&q, "value_stream", i.value_stream.as_deref())
+                && matches(&q, "status_category", i.status_category.as_deref())
+                && matches(&q, "gate", i.current_gate.as_deref())
+                && matches(&q, "demand_type", i.demand_type.as_deref());
+            keep.then_some((r, i))
+        }
+        _ => None,
+    });
+    page(d, items, &q, |(r, i)| {
+        let mut v = serde_json::to_value(i.as_ref()).unwrap_or(Value::Null);
+        v["connection"] = json!(r.provenance.connection);
+        v["url"] = json!(r.provenance.url);
+        v
+    })
 }
 
 pub(super) async fn findings(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
@@ -141,17 +152,17 @@ pub(super) fn findings_now(d: &Daemon, q: &BTreeMap<String, String>) -> Response
         Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
     let items = all
-        .into_iter()
+        .iter()
         .filter(|f| status != "resolved" || f.resolved_at.is_some())
         .filter(|f| min.is_none_or(|m| f.finding.severity >= m))
         .filter(|f| matches(&q, "rule", Some(&f.finding.rule_id)))
         .filter(|f| matches(&q, "subject", Some(&f.finding.subject.key)))
         .filter(|f| {
             persons_visible(d) || f.finding.subject.kind != tollgate_dmo::rules::SubjectKind::Person
-        })
-        .map(|f| serde_json::to_value(&f).unwrap_or(Value::Null))
-        .collect();
-    page(d, items, &q)
+        });
+    page(d, items, &q, |f| {
+        serde_json::to_value(f).unwrap_or(Value::Null)
+    })
 }
 
 pub(super) async fn runs(State(d): State<Arc<Daemon>>, Query(q): Params) -> Response {
@@ -165,13 +176,9 @@ pub(super) fn runs_now(d: &Daemon, q: &BTreeMap<String, String>) -> Response {
         Err(r) => return r,
     };
     match store.runs(q.get("connection").map(String::as_str), 10_000) {
-        Ok(runs) => page(
-            d,
-            runs.iter()
-                .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
-                .collect(),
-            &q,
-        ),
+        Ok(runs) => page(d, runs.iter(), &q, |r| {
+            serde_json::to_value(r).unwrap_or(Value::Null)
+        }),
         Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
@@ -181,21 +188,19 @@ pub(super) fn entities(d: &Daemon, kind: EntityKind, q: &BTreeMap<String, String
         Ok(records) => page(
             d,
             records
-                .into_iter()
+                .iter()
                 .filter(|r| matches(q, "connection", Some(&r.provenance.connection)))
                 .filter(|r| match &r.entity {
                     Entity::Person(p) => matches(q, "team", p.team.as_deref()),
                     Entity::Team(t) => matches(q, "value_stream", t.value_stream.as_deref()),
                     _ => true,
-                })
-                .map(|r| {
-                    let mut v =
-                        serde_json::to_value(&r.entity).unwrap_or(Value::Null)["data"].take();
-                    v["connection"] = json!(r.provenance.connection);
-                    v
-                })
-                .collect(),
+                }),
             q,
+            |r| {
+                let mut v = serde_json::to_value(&r.entity).unwrap_or(Value::Null)["data"].take();
+                v["connection"] = json!(r.provenance.connection);
+                v
+            },
         ),
         Err(r) => r,
     }
