@@ -265,7 +265,7 @@ pub(super) fn read_pass(
                     })?;
                     let site = site_shape(fields, types, settings, &mut page.diagnostics)?;
                     IssueCursor {
-                        newest: watermark_of(jira, watermark)?,
+                        newest: watermark_of(jira, watermark, &mut page.diagnostics)?,
                         ..IssueCursor::at_start(site)
                     }
                 }
@@ -342,26 +342,27 @@ fn first_page_watermark(cursor: &mut IssueCursor, issues: &[Issue]) {
     }
 }
 
-/// The watermark from the answer to [`watermark_request`]: none for a project without issues
-/// (the last checkpoint is kept); an `updated` that is not a Jira timestamp is an error.
+/// The watermark from the answer to [`watermark_request`]: none for a project without issues.
+/// An `updated` that is not a Jira timestamp is type drift, as in a record: reported, and no
+/// watermark taken, so the pass keeps the last checkpoint (its next pass reads from there, which
+/// reads more, never less).
 fn watermark_of(
     jira: &Jira,
     answer: Result<Response, PluginError>,
+    diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Option<String>, PluginError> {
     let answer = answer?;
     let page = crate::api::search_page(jira.deployment, &answer)?;
     let Some(issue) = page.issues.first() else {
         return Ok(None);
     };
-    match issue.field("updated").and_then(Value::as_str) {
-        Some(ts) if jql_minute(ts).is_some() => Ok(Some(ts.to_string())),
-        other => Err(PluginError::Transient(format!(
-            "POST {}: the issue changed last ({}) has no timestamp in `updated` but {}",
-            answer.path,
-            issue.key(),
-            other.map_or_else(|| "none".to_string(), |v| format!("`{v}`"))
-        ))),
-    }
+    let map = FieldMap::default();
+    let mut r = Reader::new(&map, issue.key(), &issue.fields);
+    let updated = r
+        .system_timestamp("updated", "source_updated")
+        .filter(|ts| jql_minute(ts).is_some());
+    diagnostics.append(&mut r.diagnostics);
+    Ok(updated)
 }
 
 /// Comparable form of a Jira timestamp (UTC, to the millisecond).
@@ -506,7 +507,14 @@ pub(super) fn next_issues(
         return Ok((Vec::new(), false));
     }
     let mut answers = send_all(&requests);
-    if next_ids && !answers.is_empty() {
+    if answers.len() != requests.len() {
+        return Err(PluginError::Internal(format!(
+            "the host answered {} requests where {} were sent",
+            answers.len(),
+            requests.len()
+        )));
+    }
+    if next_ids {
         let (ids, next) = id_page(&answers.remove(0)?)?;
         cursor.ids = ids;
         cursor.ids_done = next.is_none();
