@@ -191,13 +191,13 @@ fn site_shape(
     })
 }
 
-/// The first two answers of a `send-all` of two requests.
-pub(super) fn two_answers(
+/// The answers of a `send-all` of `N` requests, as many as were sent or an error.
+pub(super) fn answers<const N: usize>(
     answers: Vec<Result<Response, PluginError>>,
-) -> Result<[Result<Response, PluginError>; 2], PluginError> {
-    <[_; 2]>::try_from(answers).map_err(|a| {
+) -> Result<[Result<Response, PluginError>; N], PluginError> {
+    <[_; N]>::try_from(answers).map_err(|a| {
         PluginError::Internal(format!(
-            "the host answered {} requests where 2 were sent",
+            "the host answered {} requests where {N} were sent",
             a.len()
         ))
     })
@@ -233,36 +233,21 @@ pub(super) fn read_pass(
                     let q = query(&guess);
                     let size = page_size.clamp(1, 100);
                     let search = jira.search_request(&q.jql, &q.fields, expand, &guess.at, size)?;
-                    let mut answers = send_all(&[fields, types, search]).into_iter();
-                    let (Some(fields), Some(types), Some(search)) =
-                        (answers.next(), answers.next(), answers.next())
-                    else {
-                        return Err(PluginError::Internal(
-                            "the host answered fewer requests than were sent".into(),
-                        ));
-                    };
+                    let [fields, types, search] = answers(send_all(&[fields, types, search]))?;
                     let now = site_shape(fields, types, settings, &mut page.diagnostics)?;
                     if now == site {
                         let mut cursor = guess;
                         let result = crate::api::search_page(jira.deployment, &search?)?;
-                        first_page_watermark(&mut cursor, &result.issues);
-                        let more = result.next.is_some();
-                        cursor.at = result.next.unwrap_or_default();
-                        tell(&cursor, more);
-                        return Ok((cursor, result.issues, more));
+                        let (issues, more) = took(&mut cursor, result);
+                        return Ok((cursor, issues, more));
                     }
                     IssueCursor::at_start(now)
                 }
                 // A full pass: its watermark read beside the site's shape, before any issue.
                 _ if by_ids => {
                     let watermark = watermark_request(jira, settings)?;
-                    let answers = send_all(&[fields, types, watermark]);
-                    let [fields, types, watermark] = <[_; 3]>::try_from(answers).map_err(|a| {
-                        PluginError::Internal(format!(
-                            "the host answered {} requests where 3 were sent",
-                            a.len()
-                        ))
-                    })?;
+                    let [fields, types, watermark] =
+                        answers(send_all(&[fields, types, watermark]))?;
                     let site = site_shape(fields, types, settings, &mut page.diagnostics)?;
                     IssueCursor {
                         newest: watermark_of(jira, watermark, &mut page.diagnostics)?,
@@ -270,7 +255,7 @@ pub(super) fn read_pass(
                     }
                 }
                 _ => {
-                    let [fields, types] = two_answers(send_all(&[fields, types]))?;
+                    let [fields, types] = answers(send_all(&[fields, types]))?;
                     IssueCursor::at_start(site_shape(
                         fields,
                         types,
@@ -292,6 +277,16 @@ pub(super) fn read_pass(
         by_ids,
     )?;
     Ok((cursor, issues, more))
+}
+
+/// A page of the search taken into the cursor: the pass's watermark from it if it is the
+/// first, the cursor moved past it and told. Its issues, and whether more are left.
+fn took(cursor: &mut IssueCursor, page: crate::api::SearchPage) -> (Vec<Issue>, bool) {
+    first_page_watermark(cursor, &page.issues);
+    let more = page.next.is_some();
+    cursor.at = page.next.unwrap_or_default();
+    tell(cursor, more);
+    (page.issues, more)
 }
 
 /// Tells the host the cursor this call's page will return (`paging.next-cursor`), once its
@@ -464,20 +459,12 @@ pub(super) fn next_issues(
             pages.push(answer?.json::<DcPage>()?);
         }
         let result = merge_dc_pages(&starts, stride, total, pages)?;
-        first_page_watermark(cursor, &result.issues);
-        let more = result.next.is_some();
-        cursor.at = result.next.unwrap_or_default();
-        tell(cursor, more);
-        return Ok((result.issues, more));
+        return Ok(took(cursor, result));
     }
     if jira.deployment == Deployment::DataCenter || !by_ids {
         let result =
             jira.search_expanded(jql, fields, expand, &cursor.at, page_size.clamp(1, 100))?;
-        first_page_watermark(cursor, &result.issues);
-        let more = result.next.is_some();
-        cursor.at = result.next.unwrap_or_default();
-        tell(cursor, more);
-        return Ok((result.issues, more));
+        return Ok(took(cursor, result));
     }
     // A page's ids are what one call fetches, so the cursor carries at most a page of them
     // (well within its 64 KiB).
