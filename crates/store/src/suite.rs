@@ -1436,5 +1436,12 @@ fn time_entries_by_number_are_the_live_entries_stored_and_a_refusal_stops_the_re
             b.name
         );
         assert_eq!(refusing.0, 1_100, "{}", b.name);
+        // The store reads on after a read it stopped (PostgreSQL: the rest of the rows the
+        // server streamed are not taken for the next query's).
+        let mut again = Collected::default();
+        s.each_time_entry(&mut again).unwrap();
+        again.entries.sort();
+        assert_eq!(again.entries, want, "{}", b.name);
+        assert_eq!(s.live_records("jira").unwrap(), 1_500 - 150, "{}", b.name);
     });
 }

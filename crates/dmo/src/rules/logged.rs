@@ -630,6 +630,28 @@ pub fn stored_time_entry(text: &str) -> Result<StoredTimeEntryParts<'_>, serde_j
     })
 }
 
+/// What the portfolio keeps of a time entry, kept by a store beside its record as a JSON
+/// array of five members (`[person, work item key, initiative key, date, seconds]`, the keys
+/// `null` where there are none), as the PostgreSQL store keeps it; borrowed from the text
+/// where it has no escapes. Anything else is an error.
+pub fn time_entry_from_array(text: &str) -> Result<StoredTimeEntryParts<'_>, serde_json::Error> {
+    #[allow(clippy::type_complexity)]
+    let (person, work_item_key, initiative_key, date, seconds): (
+        Text<'_>,
+        Option<Text<'_>>,
+        Option<Text<'_>>,
+        Text<'_>,
+        u64,
+    ) = serde_json::from_str(text)?;
+    Ok(StoredTimeEntryParts {
+        person: person.0,
+        work_item_key: work_item_key.map(|k| k.0),
+        initiative_key: initiative_key.map(|k| k.0),
+        date: date.0,
+        seconds,
+    })
+}
+
 /// The data of a stored record of the kind `kind` (`what`, in words), read as `D`: for what
 /// the portfolio keeps of it, borrowed from the text where it can be. A record of another
 /// kind is an error naming that kind.
