@@ -1328,6 +1328,64 @@ pub(crate) fn collected(record: &Record) -> Entry {
     )
 }
 
+/// Initiatives and work items as a store's `keys` answers for them: `n` epics (keys with a
+/// quote, a backslash and non-ASCII letters among them), each with two stories, the second
+/// without its initiative; and the keys `keys` should answer, sorted.
+pub(crate) fn keyed_records(
+    connection: &str,
+    n: usize,
+) -> (Vec<Record>, Vec<tollgate_dmo::model::StoredKey>) {
+    use tollgate_dmo::model::{Initiative, StoredKey, WorkItem};
+    let mut records = Vec::new();
+    let mut keys = Vec::new();
+    for i in 0..n {
+        let key = match i % 3 {
+            0 => format!("BIZ-{i}"),
+            1 => format!("Zoë-\"{i}\"\\"),
+            _ => format!("K{i}"),
+        };
+        let epic: Initiative = serde_json::from_value(serde_json::json!({
+            "key": key, "title": "t", "status": "s", "status_category": null,
+            "demand_type": null, "development_type": null, "value_stream": null,
+            "portfolio": null, "business_owner": null, "strategic_theme": null,
+            "current_gate": null, "cost_of_delay": null, "user_business_value": null,
+            "time_criticality": null, "risk_reduction": null, "job_size": null,
+            "planned_start": null, "planned_end": null, "next_gate_due": null,
+            "created": null, "labels": [], "risks": [], "kpis": []
+        }))
+        .unwrap();
+        let mut epic_record = time_entry(connection, &format!("e{i}"), "2026-11-27T00:00:00.000Z");
+        epic_record.entity = Entity::Initiative(Box::new(epic));
+        records.push(epic_record);
+        keys.push(StoredKey {
+            kind: EntityKind::Initiative,
+            external_id: format!("e{i}"),
+            key: key.clone(),
+            initiative_key: Some(key.clone()),
+        });
+        for (j, initiative) in [Some(key.clone()), None].into_iter().enumerate() {
+            let story: WorkItem = serde_json::from_value(serde_json::json!({
+                "key": format!("{key}/{j}"), "kind": "story", "title": "t", "status": "s",
+                "status_category": null, "initiative_key": initiative, "parent_key": null,
+                "assignee": null, "sprint_ids": [], "estimate": null, "created": null,
+                "started": null, "resolved": null
+            }))
+            .unwrap();
+            let mut r = time_entry(connection, &format!("w{i}-{j}"), "2026-11-27T00:00:00.000Z");
+            r.entity = Entity::WorkItem(story);
+            records.push(r);
+            keys.push(StoredKey {
+                kind: EntityKind::WorkItem,
+                external_id: format!("w{i}-{j}"),
+                key: format!("{key}/{j}"),
+                initiative_key: initiative,
+            });
+        }
+    }
+    keys.sort();
+    (records, keys)
+}
+
 /// Time entries of every shape a source can give: names with quotes, escapes and
 /// non-ASCII letters, without a work item or an initiative, dates that are not dates,
 /// seconds beyond 32 bits.
