@@ -574,10 +574,20 @@ pub trait Store: Send {
     /// Findings, open only or with the resolved ones.
     fn findings(&self, include_resolved: bool) -> Result<Vec<StoredFinding>, StoreError>;
 
-    /// The open findings handed to `each` one at a time, in the order of [`Store::findings`]:
-    /// for a reader that keeps only part of each (a report keeps a fifth of a finding's
-    /// memory; at 10,000 initiatives the 44,000 open findings whole took 28 MB).
-    fn each_open_finding(&self, each: &mut dyn FnMut(StoredFinding)) -> Result<(), StoreError>;
+    /// The findings, open only or with the resolved ones, handed to `each` one at a time, in
+    /// the order of [`Store::findings`]: for a reader that keeps only part of each (a report
+    /// keeps a fifth of a finding's memory; at 10,000 initiatives the 44,000 open findings
+    /// whole took 28 MB), or a few of them (a page of the JSON API).
+    fn each_finding(
+        &self,
+        include_resolved: bool,
+        each: &mut dyn FnMut(StoredFinding),
+    ) -> Result<(), StoreError>;
+
+    /// [`Store::each_finding`], the open ones only.
+    fn each_open_finding(&self, each: &mut dyn FnMut(StoredFinding)) -> Result<(), StoreError> {
+        self.each_finding(false, each)
+    }
 
     /// The findings resolved after `after` (a time as the store writes them, `resolved_at >
     /// after` compared as text), in the order of [`Store::findings`]: what was resolved since

@@ -962,10 +962,15 @@ impl Store for PostgresStore {
         self.findings_where("$1 OR resolved_at IS NULL", &[&include_resolved])
     }
 
-    fn each_open_finding(&self, each: &mut dyn FnMut(StoredFinding)) -> Result<(), StoreError> {
-        // The rows come whole from the server (as for `findings`), but each finding is made
-        // only as it is handed out.
-        self.each_finding_where("resolved_at IS NULL", &[], each)
+    fn each_finding(
+        &self,
+        include_resolved: bool,
+        each: &mut dyn FnMut(StoredFinding),
+    ) -> Result<(), StoreError> {
+        match include_resolved {
+            true => self.each_finding_where("TRUE", &[], each),
+            false => self.each_finding_where("resolved_at IS NULL", &[], each),
+        }
     }
 
     fn findings_resolved_after(&self, after: &str) -> Result<Vec<StoredFinding>, StoreError> {

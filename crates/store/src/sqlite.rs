@@ -1747,8 +1747,15 @@ impl Store for SqliteStore {
         self.findings_where("?1 OR resolved_at IS NULL", params![include_resolved])
     }
 
-    fn each_open_finding(&self, each: &mut dyn FnMut(StoredFinding)) -> Result<(), StoreError> {
-        self.each_finding_where("resolved_at IS NULL", [], each)
+    fn each_finding(
+        &self,
+        include_resolved: bool,
+        each: &mut dyn FnMut(StoredFinding),
+    ) -> Result<(), StoreError> {
+        match include_resolved {
+            true => self.each_finding_where("1", [], each),
+            false => self.each_finding_where("resolved_at IS NULL", [], each),
+        }
     }
 
     fn findings_resolved_after(&self, after: &str) -> Result<Vec<StoredFinding>, StoreError> {

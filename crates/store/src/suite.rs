@@ -240,6 +240,21 @@ fn findings_count_alike_whatever_their_fingerprints_look_like() {
             "{}: {resolved:?}",
             b.name
         );
+        // Handed out one at a time, the findings are the list's, in its order, open only
+        // or all.
+        for include_resolved in [false, true] {
+            let mut each = Vec::new();
+            s.each_finding(include_resolved, &mut |f| each.push(f))
+                .unwrap();
+            let list = s.findings(include_resolved).unwrap();
+            assert_eq!(
+                each.len(),
+                if include_resolved { 5 } else { 2 },
+                "{}",
+                b.name
+            );
+            assert_eq!(each, list, "{} include_resolved={include_resolved}", b.name);
+        }
     });
 }
 
