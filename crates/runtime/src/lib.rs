@@ -37,6 +37,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use thiserror::Error;
+use tollgate_dmo::rules::portfolio::Names;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -368,40 +369,47 @@ pub const MAX_KEYS_PER_CALL: usize = 10_000;
 /// A connection's stored initiatives and work items by kind and external id, with their key
 /// and initiative: what a plugin's `records.lookup` import answers from (built by the host
 /// before a stream's pass).
+///
+/// Held for a whole sync run, beside everything else the run holds: at 10,000 epics 110,000
+/// records. Their texts lie once each in one buffer ([`Names`]: an initiative's key, which its
+/// work items repeat, once) and a record is three numbers, about 60 bytes a record where a
+/// map of strings took about 170 (an allocation per string).
 #[derive(Debug, Default, Clone)]
-pub struct KnownKeys(
-    BTreeMap<
-        tollgate_dmo::model::EntityKind,
-        std::collections::HashMap<String, (String, Option<String>)>,
-    >,
-);
+pub struct KnownKeys {
+    names: Names,
+    /// Per kind: (external id, key, initiative) as numbers of `names`.
+    by_kind: BTreeMap<tollgate_dmo::model::EntityKind, Known>,
+}
+
+/// One kind's records: the numbers of their key and initiative by their external id's.
+type Known = std::collections::HashMap<u32, (u32, u32), foldhash::fast::RandomState>;
 
 impl KnownKeys {
     /// From what the store holds.
     pub fn new(entries: impl IntoIterator<Item = tollgate_dmo::model::StoredKey>) -> KnownKeys {
         let mut known = KnownKeys::default();
         for k in entries {
-            known
-                .0
-                .entry(k.kind)
-                .or_default()
-                .insert(k.external_id, (k.key, k.initiative_key));
+            known.insert(k);
         }
         known
     }
 
     /// Know `entry` (replacing what was known of its record).
     pub fn insert(&mut self, entry: tollgate_dmo::model::StoredKey) {
-        self.0
+        let id = self.names.intern(&entry.external_id);
+        let key = self.names.intern(&entry.key);
+        let initiative = self.names.intern_opt(entry.initiative_key.as_deref());
+        self.by_kind
             .entry(entry.kind)
             .or_default()
-            .insert(entry.external_id, (entry.key, entry.initiative_key));
+            .insert(id, (key, initiative));
     }
 
     /// Forget the record of `kind` with `external_id`.
     pub fn remove(&mut self, kind: tollgate_dmo::model::EntityKind, external_id: &str) {
-        if let Some(of_kind) = self.0.get_mut(&kind) {
-            of_kind.remove(external_id);
+        if let (Some(of_kind), Some(id)) = (self.by_kind.get_mut(&kind), self.names.id(external_id))
+        {
+            of_kind.remove(&id);
         }
     }
 
@@ -411,15 +419,13 @@ impl KnownKeys {
         kind: tollgate_dmo::model::EntityKind,
         external_id: &str,
     ) -> Option<(&str, Option<&str>)> {
-        self.0
-            .get(&kind)?
-            .get(external_id)
-            .map(|(k, i)| (k.as_str(), i.as_deref()))
+        let &(key, initiative) = self.by_kind.get(&kind)?.get(&self.names.id(external_id)?)?;
+        Some((self.names.text(key), self.names.text_opt(initiative)))
     }
 
     /// How many records are known.
     pub fn len(&self) -> usize {
-        self.0.values().map(|m| m.len()).sum()
+        self.by_kind.values().map(|m| m.len()).sum()
     }
 
     /// Whether none is.
@@ -1423,6 +1429,55 @@ fn forward_output(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_keys_answer_what_was_stored_last_by_kind_and_forget_what_was_removed() {
+        use tollgate_dmo::model::{EntityKind, StoredKey};
+        let key = |kind, id: &str, key: &str, initiative: Option<&str>| StoredKey {
+            kind,
+            external_id: id.into(),
+            key: key.into(),
+            initiative_key: initiative.map(Into::into),
+        };
+        let mut known = KnownKeys::new([
+            key(EntityKind::Initiative, "1", "BIZ-1", Some("BIZ-1")),
+            key(EntityKind::WorkItem, "2", "BIZ-2", Some("BIZ-1")),
+            key(EntityKind::WorkItem, "3", "BIZ-3", None),
+            // The same external id under another kind is another record.
+            key(EntityKind::WorkItem, "1", "Zoë \"1\"", None),
+        ]);
+        assert_eq!(known.len(), 4);
+        assert_eq!(
+            known.get(EntityKind::Initiative, "1"),
+            Some(("BIZ-1", Some("BIZ-1")))
+        );
+        assert_eq!(
+            known.get(EntityKind::WorkItem, "1"),
+            Some(("Zoë \"1\"", None))
+        );
+        assert_eq!(
+            known.get(EntityKind::WorkItem, "2"),
+            Some(("BIZ-2", Some("BIZ-1")))
+        );
+        assert_eq!(known.get(EntityKind::WorkItem, "9"), None);
+        // A key that is some record's external id is not an external id of this kind.
+        assert_eq!(known.get(EntityKind::Initiative, "BIZ-1"), None);
+        assert_eq!(known.get(EntityKind::Sprint, "1"), None);
+        // Stored again: the last one counts; removed: gone, the others stay.
+        known.insert(key(EntityKind::WorkItem, "3", "BIZ-3", Some("BIZ-7")));
+        known.remove(EntityKind::WorkItem, "2");
+        known.remove(EntityKind::WorkItem, "never-known");
+        assert_eq!(
+            known.get(EntityKind::WorkItem, "3"),
+            Some(("BIZ-3", Some("BIZ-7")))
+        );
+        assert_eq!(known.get(EntityKind::WorkItem, "2"), None);
+        assert_eq!(known.len(), 3);
+        // Known again after removal.
+        known.insert(key(EntityKind::WorkItem, "2", "BIZ-2b", None));
+        assert_eq!(known.get(EntityKind::WorkItem, "2"), Some(("BIZ-2b", None)));
+        assert!(!known.is_empty() && KnownKeys::default().is_empty());
+    }
 
     #[tokio::test(start_paused = true)]
     async fn a_call_waiting_for_the_host_is_not_timed_out_for_it_but_one_working_is() {

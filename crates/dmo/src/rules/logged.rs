@@ -72,9 +72,10 @@ pub struct TimeEntries {
 /// number holds only the number (it hashes and compares the text in the buffer): about 20
 /// bytes a string besides its text, where a map of shared strings to numbers took about 100
 /// (an allocation per string, its key in the map and a list of them), the larger part of a
-/// portfolio's names at a million time entries and 100,000 work items.
+/// portfolio's names at a million time entries and 100,000 work items. Outside the portfolio
+/// the runtime keeps a sync's known keys in one (`tollgate_runtime::KnownKeys`).
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Names {
+pub struct Names {
     /// Every string, one after another, in the order numbered.
     text: String,
     /// Per string: where it ends in `text` (it starts where the one before it ends).
@@ -96,8 +97,11 @@ fn slice<'a>(text: &'a str, ends: &[usize], id: u32) -> &'a str {
 }
 
 impl Names {
+    /// No string: what [`Names::intern_opt`] gives for none.
+    pub const NONE: u32 = NONE;
+
     /// The number of `s`, given it if it has none yet.
-    pub(crate) fn intern(&mut self, s: &str) -> u32 {
+    pub fn intern(&mut self, s: &str) -> u32 {
         let hash = self.hasher.hash_one(s);
         if let Some(id) = self
             .ids
@@ -126,12 +130,12 @@ impl Names {
     }
 
     /// The number of an optional string, [`NONE`] for none.
-    pub(crate) fn intern_opt(&mut self, s: Option<&str>) -> u32 {
+    pub fn intern_opt(&mut self, s: Option<&str>) -> u32 {
         s.map_or(NONE, |s| self.intern(s))
     }
 
     /// The number `s` has, if it has one.
-    pub(crate) fn id(&self, s: &str) -> Option<u32> {
+    pub fn id(&self, s: &str) -> Option<u32> {
         self.ids
             .find(self.hasher.hash_one(s), |&id| {
                 slice(&self.text, &self.ends, id) == s
@@ -140,12 +144,12 @@ impl Names {
     }
 
     /// The string numbered `id`.
-    pub(crate) fn text(&self, id: u32) -> &str {
+    pub fn text(&self, id: u32) -> &str {
         slice(&self.text, &self.ends, id)
     }
 
     /// The string numbered `id`; none for [`NONE`].
-    pub(crate) fn text_opt(&self, id: u32) -> Option<&str> {
+    pub fn text_opt(&self, id: u32) -> Option<&str> {
         (id != NONE).then(|| self.text(id))
     }
 

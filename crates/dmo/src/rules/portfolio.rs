@@ -81,7 +81,7 @@ pub struct Portfolio {
 
 pub use super::items::{Item, WorkItems};
 pub use super::logged::{
-    ByNumber, Logged, NumberedEntry, NumberedTimeEntries, StoredTimeEntryParts, TimeEntries,
+    ByNumber, Logged, Names, NumberedEntry, NumberedTimeEntries, StoredTimeEntryParts, TimeEntries,
     stored_time_entry, time_entry_from_array,
 };
 use crate::calendar::day_number;
