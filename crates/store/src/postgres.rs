@@ -24,7 +24,7 @@ use std::cell::RefCell;
 use tollgate_dmo::model::{EntityKind, Record};
 use tollgate_dmo::rules::Finding;
 use tollgate_dmo::rules::portfolio::{
-    NumberedTimeEntries, StoredTimeEntryParts, stored_time_entry, time_entry_from_array,
+    NumberedTimeEntries, stored_time_entry, time_entry_array, time_entry_from_array,
 };
 
 /// Each entry brings the schema from version `index` to `index + 1`. Version 1 is the SQLite
@@ -182,21 +182,9 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// [`PostgresStore::each_time_entry`]; none for other kinds.
 fn entry_of(record: &Record) -> Option<String> {
     match &record.entity {
-        tollgate_dmo::model::Entity::TimeEntry(t) => Some(entry_text(&t.into())),
+        tollgate_dmo::model::Entity::TimeEntry(t) => Some(time_entry_array(&t.into())),
         _ => None,
     }
-}
-
-/// A time entry's `entry`: what [`time_entry_from_array`] reads.
-fn entry_text(t: &StoredTimeEntryParts<'_>) -> String {
-    serde_json::to_string(&(
-        &t.person,
-        &t.work_item_key,
-        &t.initiative_key,
-        &t.date,
-        t.seconds,
-    ))
-    .expect("strings and a number serialise")
 }
 
 /// The advisory lock migrations take (any constant unlikely to clash with an application's).
@@ -1274,7 +1262,7 @@ impl Store for PostgresStore {
                 // reads the document, and its error names the record.
                 let entry = match (text(kind), text(record)) {
                     (Some("time-entry"), Some(doc)) => {
-                        stored_time_entry(doc).ok().map(|t| entry_text(&t))
+                        stored_time_entry(doc).ok().map(|t| time_entry_array(&t))
                     }
                     _ => None,
                 };

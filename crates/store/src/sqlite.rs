@@ -417,13 +417,19 @@ struct Keys {
     initiative_key: Option<String>,
 }
 
-/// The `item_key` and `item_initiative` of a record's row (schema 14): an initiative's key; a
-/// work item's key and initiative; nothing for other kinds.
-fn item_keys(record: &Record) -> (Option<&str>, Option<&str>) {
-    match &record.entity {
-        tollgate_dmo::model::Entity::Initiative(i) => (Some(&i.key), None),
-        tollgate_dmo::model::Entity::WorkItem(w) => (Some(&w.key), w.initiative_key.as_deref()),
-        _ => (None, None),
+/// The `item_key` and `item_initiative` of a record's row (schema 14): what `keys` answers
+/// for it (`StoredKey::of`), the initiative a work item's only (an initiative's is its key);
+/// nothing for other kinds.
+fn item_keys(record: &Record) -> (Option<String>, Option<String>) {
+    match tollgate_dmo::model::StoredKey::of(record) {
+        Some(k) => {
+            let initiative = match k.kind {
+                EntityKind::WorkItem => k.initiative_key,
+                _ => None,
+            };
+            (Some(k.key), initiative)
+        }
+        None => (None, None),
     }
 }
 

@@ -634,10 +634,23 @@ pub fn stored_time_entry(text: &str) -> Result<StoredTimeEntryParts<'_>, serde_j
     })
 }
 
-/// What the portfolio keeps of a time entry, kept by a store beside its record as a JSON
-/// array of five members (`[person, work item key, initiative key, date, seconds]`, the keys
-/// `null` where there are none), as the PostgreSQL store keeps it; borrowed from the text
-/// where it has no escapes. Anything else is an error.
+/// What the portfolio keeps of a time entry as a store may keep it beside the record (the
+/// PostgreSQL store's `entry`): a JSON array of five members, `[person, work item key,
+/// initiative key, date, seconds]`, the keys `null` where there are none. Read back by
+/// [`time_entry_from_array`].
+pub fn time_entry_array(t: &StoredTimeEntryParts<'_>) -> String {
+    serde_json::to_string(&(
+        &t.person,
+        &t.work_item_key,
+        &t.initiative_key,
+        &t.date,
+        t.seconds,
+    ))
+    .expect("strings and a number serialise")
+}
+
+/// A time entry's [`time_entry_array`], borrowed from the text where it has no escapes.
+/// Anything else is an error.
 pub fn time_entry_from_array(text: &str) -> Result<StoredTimeEntryParts<'_>, serde_json::Error> {
     #[allow(clippy::type_complexity)]
     let (person, work_item_key, initiative_key, date, seconds): (

@@ -82,7 +82,7 @@ pub struct Portfolio {
 pub use super::items::{Item, WorkItems};
 pub use super::logged::{
     ByNumber, Logged, Names, NumberedEntry, NumberedTimeEntries, StoredTimeEntryParts, TimeEntries,
-    stored_time_entry, time_entry_from_array,
+    stored_time_entry, time_entry_array, time_entry_from_array,
 };
 use crate::calendar::day_number;
 use crate::model::ENTERED;
