@@ -1521,12 +1521,9 @@ mod tests {
         assert_eq!(v, SCHEMA_VERSION + 1);
     }
 
-    /// The time entries of `s` by [`Store::each_time_entry`], sorted.
+    /// The time entries of `s`, sorted.
     fn by_number(s: &PostgresStore) -> Result<Vec<crate::suite::Entry>, StoreError> {
-        let mut got = crate::suite::Collected::default();
-        s.each_time_entry(&mut got)?;
-        got.entries.sort();
-        Ok(got.entries)
+        crate::suite::entries_by_number(s)
     }
 
     #[test]
@@ -1586,22 +1583,7 @@ mod tests {
         assert_eq!(by_number(&s).unwrap(), want);
         // The migration's entries are the sync's: written again, they read the same.
         let mut s = s;
-        let run = s.begin_run("jira", false).unwrap();
-        s.begin_stream(run, "jira", "worklogs", false).unwrap();
-        s.commit_page(
-            run,
-            "jira",
-            "worklogs",
-            &PageWrite {
-                records: records.clone(),
-                deletions: vec![],
-                next_cursor: None,
-                checkpoint: None,
-                diagnostics: vec![],
-                snapshot: false,
-            },
-        )
-        .unwrap();
+        crate::suite::write_page(&mut s, "jira", "worklogs", &records);
         assert_eq!(by_number(&s).unwrap(), want);
         // A row without its entry (stored by hand) is read from its document.
         s.with(|c| {
@@ -1621,22 +1603,7 @@ mod tests {
         };
         let mut s = PostgresStore::open(&url).unwrap();
         let records = crate::suite::odd_time_entries("jira", 40, "2026-11-27T00:00:00.000Z");
-        let run = s.begin_run("jira", false).unwrap();
-        s.begin_stream(run, "jira", "worklogs", false).unwrap();
-        s.commit_page(
-            run,
-            "jira",
-            "worklogs",
-            &PageWrite {
-                records: records.clone(),
-                deletions: vec![],
-                next_cursor: None,
-                checkpoint: None,
-                diagnostics: vec![],
-                snapshot: false,
-            },
-        )
-        .unwrap();
+        crate::suite::write_page(&mut s, "jira", "worklogs", &records);
         for (damaged, says) in [
             ("[\"p\",null,null,\"2026-01-01\"]", "invalid length 4"),
             ("[\"p\",null,null,\"2026-01-01\",-5]", "invalid value"),
@@ -1666,25 +1633,7 @@ mod tests {
         };
         let mut s = PostgresStore::open(&url).unwrap();
         let records = crate::suite::odd_time_entries("jira", 30, "2026-11-27T00:00:00.000Z");
-        let table = crate::TABLES.iter().find(|t| t.name == "records").unwrap();
-        let rows: Vec<Vec<Value>> = records
-            .iter()
-            .map(|r| {
-                table
-                    .columns
-                    .iter()
-                    .map(|c| match *c {
-                        "connection" => Value::Text("jira".into()),
-                        "kind" => Value::Text("time-entry".into()),
-                        "external_id" => Value::Text(r.provenance.external_id.clone()),
-                        "stream" => Value::Text("worklogs".into()),
-                        "record" => Value::Text(crate::document("jira", r)),
-                        "sweep" => Value::Int(1),
-                        _ => Value::Null,
-                    })
-                    .collect()
-            })
-            .collect();
+        let (table, rows) = crate::suite::record_rows("jira", "worklogs", &records);
         s.load_rows(table, &rows).unwrap();
         let with_entry: i64 = s
             .with(|c| c.query_one("SELECT count(entry) FROM records", &[]))

@@ -2145,12 +2145,9 @@ mod tests {
         assert_eq!(kinds, EntityKind::ALL.map(|k| k.as_str().to_string()));
     }
 
-    /// The time entries of `s` by number, sorted.
+    /// The time entries of `s`, sorted.
     fn by_number(s: &SqliteStore) -> Result<Vec<crate::suite::Entry>, StoreError> {
-        let mut got = crate::suite::Collected::default();
-        s.each_time_entry(&mut got)?;
-        got.entries.sort();
-        Ok(got.entries)
+        crate::suite::entries_by_number(s)
     }
 
     #[test]
@@ -2217,22 +2214,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = SqliteStore::open(&dir.path().join("t.db")).unwrap();
         let records = crate::suite::odd_time_entries("jira", 40, "2026-11-27T00:00:00.000Z");
-        let run = s.begin_run("jira", false).unwrap();
-        s.begin_stream(run, "jira", "worklogs", false).unwrap();
-        s.commit_page(
-            run,
-            "jira",
-            "worklogs",
-            &PageWrite {
-                records: records.clone(),
-                deletions: vec![],
-                next_cursor: None,
-                checkpoint: None,
-                diagnostics: vec![],
-                snapshot: false,
-            },
-        )
-        .unwrap();
+        crate::suite::write_page(&mut s, "jira", "worklogs", &records);
         let mut want: Vec<_> = records.iter().map(crate::suite::collected).collect();
         want.sort();
         assert_eq!(by_number(&s).unwrap(), want);
@@ -2348,22 +2330,7 @@ mod tests {
         assert_eq!(sorted_keys(&s).unwrap(), want);
         // Written again by a sync, the columns are the sync's: the same keys.
         let mut s = s;
-        let run = s.begin_run("jira", false).unwrap();
-        s.begin_stream(run, "jira", "issues", false).unwrap();
-        s.commit_page(
-            run,
-            "jira",
-            "issues",
-            &PageWrite {
-                records: records.clone(),
-                deletions: vec![],
-                next_cursor: None,
-                checkpoint: None,
-                diagnostics: vec![],
-                snapshot: false,
-            },
-        )
-        .unwrap();
+        crate::suite::write_page(&mut s, "jira", "issues", &records);
         assert_eq!(count(&s.conn, "SELECT count(item_key) FROM records"), 2_100);
         assert_eq!(sorted_keys(&s).unwrap(), want);
     }
@@ -2373,25 +2340,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = SqliteStore::open(&dir.path().join("t.db")).unwrap();
         let (records, want) = crate::suite::keyed_records("jira", 10);
-        let table = crate::TABLES.iter().find(|t| t.name == "records").unwrap();
-        let rows: Vec<Vec<Value>> = records
-            .iter()
-            .map(|r| {
-                table
-                    .columns
-                    .iter()
-                    .map(|c| match *c {
-                        "connection" => Value::Text("jira".into()),
-                        "kind" => Value::Text(r.entity.kind().as_str().into()),
-                        "external_id" => Value::Text(r.provenance.external_id.clone()),
-                        "stream" => Value::Text("issues".into()),
-                        "record" => Value::Text(crate::document("jira", r)),
-                        "sweep" => Value::Int(1),
-                        _ => Value::Null,
-                    })
-                    .collect()
-            })
-            .collect();
+        let (table, rows) = crate::suite::record_rows("jira", "issues", &records);
         s.load_rows(table, &rows).unwrap();
         assert_eq!(count(&s.conn, "SELECT count(item_key) FROM records"), 30);
         assert_eq!(
@@ -2406,25 +2355,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = SqliteStore::open(&dir.path().join("t.db")).unwrap();
         let records = crate::suite::odd_time_entries("jira", 30, "2026-11-27T00:00:00.000Z");
-        let table = crate::TABLES.iter().find(|t| t.name == "records").unwrap();
-        let rows: Vec<Vec<Value>> = records
-            .iter()
-            .map(|r| {
-                table
-                    .columns
-                    .iter()
-                    .map(|c| match *c {
-                        "connection" => Value::Text("jira".into()),
-                        "kind" => Value::Text("time-entry".into()),
-                        "external_id" => Value::Text(r.provenance.external_id.clone()),
-                        "stream" => Value::Text("worklogs".into()),
-                        "record" => Value::Text(crate::document("jira", r)),
-                        "sweep" => Value::Int(1),
-                        _ => Value::Null,
-                    })
-                    .collect()
-            })
-            .collect();
+        let (table, rows) = crate::suite::record_rows("jira", "worklogs", &records);
         s.load_rows(table, &rows).unwrap();
         let summarised = count(
             &s.conn,

@@ -93,6 +93,48 @@ fn page(records: Vec<Record>, next: Option<&str>) -> PageWrite {
     }
 }
 
+/// `records` written to `stream` of `connection` by a sync run, as one page, the stream's
+/// last (for a backend's own tests).
+pub(crate) fn write_page(s: &mut dyn Store, connection: &str, stream: &str, records: &[Record]) {
+    let run = s.begin_run(connection, false).unwrap();
+    s.begin_stream(run, connection, stream, false).unwrap();
+    let write = PageWrite {
+        records: records.to_vec(),
+        ..PageWrite::default()
+    };
+    s.commit_page(run, connection, stream, &write).unwrap();
+}
+
+/// The table `records` and the rows of `records` (of `connection`, in `stream`) as
+/// `tollgate migrate` hands them to [`Store::load_rows`].
+pub(crate) fn record_rows(
+    connection: &str,
+    stream: &str,
+    records: &[Record],
+) -> (&'static crate::Table, Vec<Vec<crate::Value>>) {
+    use crate::Value;
+    let table = crate::TABLES.iter().find(|t| t.name == "records").unwrap();
+    let rows = records
+        .iter()
+        .map(|r| {
+            table
+                .columns
+                .iter()
+                .map(|c| match *c {
+                    "connection" => Value::Text(connection.into()),
+                    "kind" => Value::Text(r.entity.kind().as_str().into()),
+                    "external_id" => Value::Text(r.provenance.external_id.clone()),
+                    "stream" => Value::Text(stream.into()),
+                    "record" => Value::Text(crate::document(connection, r)),
+                    "sweep" => Value::Int(1),
+                    _ => Value::Null,
+                })
+                .collect()
+        })
+        .collect();
+    (table, rows)
+}
+
 pub(crate) fn names(store: &dyn Store) -> Vec<String> {
     store
         .records(EntityKind::Team)
@@ -624,22 +666,13 @@ fn a_store_copies_table_by_table_to_the_other_backend_and_reads_back_the_same() 
 #[test]
 fn keys_of_live_initiatives_and_work_items_by_external_id() {
     each_backend(|b| {
-        use tollgate_dmo::model::{Initiative, WorkItem};
+        use tollgate_dmo::model::WorkItem;
         let mut s = b.open();
         let with = |id: &str, entity: Entity| Record {
             entity,
             ..team(id, "-")
         };
-        let epic: Initiative = serde_json::from_value(serde_json::json!({
-            "key": "BIZ-1", "title": "t", "status": "s", "status_category": null,
-            "demand_type": null, "development_type": null, "value_stream": null,
-            "portfolio": null, "business_owner": null, "strategic_theme": null,
-            "current_gate": null, "cost_of_delay": null, "user_business_value": null,
-            "time_criticality": null, "risk_reduction": null, "job_size": null,
-            "planned_start": null, "planned_end": null, "next_gate_due": null,
-            "created": null, "labels": [], "risks": [], "kpis": []
-        }))
-        .unwrap();
+        let epic = initiative("BIZ-1");
         let story: WorkItem = serde_json::from_value(serde_json::json!({
             "key": "BIZ-7", "kind": "story", "title": "t", "status": "s",
             "status_category": null, "initiative_key": "BIZ-1", "parent_key": null,
@@ -1343,6 +1376,28 @@ pub(crate) fn collected(record: &Record) -> Entry {
     )
 }
 
+/// An initiative with its key and the least else.
+pub(crate) fn initiative(key: &str) -> tollgate_dmo::model::Initiative {
+    serde_json::from_value(serde_json::json!({
+        "key": key, "title": "t", "status": "s", "status_category": null,
+        "demand_type": null, "development_type": null, "value_stream": null,
+        "portfolio": null, "business_owner": null, "strategic_theme": null,
+        "current_gate": null, "cost_of_delay": null, "user_business_value": null,
+        "time_criticality": null, "risk_reduction": null, "job_size": null,
+        "planned_start": null, "planned_end": null, "next_gate_due": null,
+        "created": null, "labels": [], "risks": [], "kpis": []
+    }))
+    .unwrap()
+}
+
+/// The time entries of `s` as [`Store::each_time_entry`] hands them out, sorted.
+pub(crate) fn entries_by_number(s: &dyn Store) -> Result<Vec<Entry>, crate::StoreError> {
+    let mut got = Collected::default();
+    s.each_time_entry(&mut got)?;
+    got.entries.sort();
+    Ok(got.entries)
+}
+
 /// Initiatives and work items as a store's `keys` answers for them: `n` epics (keys with a
 /// quote, a backslash and non-ASCII letters among them), each with two stories, the second
 /// without its initiative; and the keys `keys` should answer, sorted.
@@ -1350,7 +1405,7 @@ pub(crate) fn keyed_records(
     connection: &str,
     n: usize,
 ) -> (Vec<Record>, Vec<tollgate_dmo::model::StoredKey>) {
-    use tollgate_dmo::model::{Initiative, StoredKey, WorkItem};
+    use tollgate_dmo::model::{StoredKey, WorkItem};
     let mut records = Vec::new();
     let mut keys = Vec::new();
     for i in 0..n {
@@ -1359,16 +1414,7 @@ pub(crate) fn keyed_records(
             1 => format!("Zoë-\"{i}\"\\"),
             _ => format!("K{i}"),
         };
-        let epic: Initiative = serde_json::from_value(serde_json::json!({
-            "key": key, "title": "t", "status": "s", "status_category": null,
-            "demand_type": null, "development_type": null, "value_stream": null,
-            "portfolio": null, "business_owner": null, "strategic_theme": null,
-            "current_gate": null, "cost_of_delay": null, "user_business_value": null,
-            "time_criticality": null, "risk_reduction": null, "job_size": null,
-            "planned_start": null, "planned_end": null, "next_gate_due": null,
-            "created": null, "labels": [], "risks": [], "kpis": []
-        }))
-        .unwrap();
+        let epic = initiative(&key);
         let mut epic_record = time_entry(connection, &format!("e{i}"), "2026-11-27T00:00:00.000Z");
         epic_record.entity = Entity::Initiative(Box::new(epic));
         records.push(epic_record);
