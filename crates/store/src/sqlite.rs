@@ -366,31 +366,50 @@ fn as_text(table: &Table) -> &'static str {
     }
 }
 
-/// Pack every document stored as text (schema 12), a thousand rows at a time: a store
-/// upgraded is as small as one synced anew once `VACUUM` has given the space back.
-fn pack_documents(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
-    let failed = |e: std::io::Error| {
-        rusqlite::Error::ToSqlConversionFailure(format!("packing a document: {e}").into())
-    };
-    let mut packer = Packer::new().map_err(failed)?;
+/// Every row `select` finds, its rowid and its record (`?1` in `select` is the rowid to go
+/// on after; it orders by rowid), a thousand at a time, handed to `each`: how a migration
+/// rewrites rows without holding the table.
+pub(super) fn each_record_by_rowid(
+    tx: &rusqlite::Transaction<'_>,
+    select: &str,
+    mut each: impl FnMut(i64, &rusqlite::types::Value) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
     let mut after = 0i64;
     loop {
-        let rows: Vec<(i64, String)> = tx
-            .prepare_cached(
-                "SELECT rowid, record FROM records
-                 WHERE rowid > ?1 AND typeof(record) = 'text' ORDER BY rowid LIMIT 1000",
-            )?
+        let rows: Vec<(i64, rusqlite::types::Value)> = tx
+            .prepare_cached(select)?
             .query_map([after], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let Some(&(last, _)) = rows.last() else {
             return Ok(());
         };
-        let mut update = tx.prepare_cached("UPDATE records SET record = ?2 WHERE rowid = ?1")?;
-        for (rowid, text) in &rows {
-            update.execute(params![rowid, packer.pack(text).map_err(failed)?])?;
+        for (rowid, record) in &rows {
+            each(*rowid, record)?;
         }
         after = last;
     }
+}
+
+/// Pack every document stored as text (schema 12): a store upgraded is as small as one
+/// synced anew once `VACUUM` has given the space back.
+fn pack_documents(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let failed = |e: std::io::Error| {
+        rusqlite::Error::ToSqlConversionFailure(format!("packing a document: {e}").into())
+    };
+    let mut packer = Packer::new().map_err(failed)?;
+    each_record_by_rowid(
+        tx,
+        "SELECT rowid, record FROM records
+         WHERE rowid > ?1 AND typeof(record) = 'text' ORDER BY rowid LIMIT 1000",
+        |rowid, record| {
+            let rusqlite::types::Value::Text(text) = record else {
+                return Ok(());
+            };
+            tx.prepare_cached("UPDATE records SET record = ?2 WHERE rowid = ?1")?
+                .execute(params![rowid, packer.pack(text).map_err(failed)?])?;
+            Ok(())
+        },
+    )
 }
 
 /// Where a copied row of `records` holds what identifies it (`load_rows`).
@@ -440,39 +459,31 @@ fn item_keys_of_text(text: &str) -> Result<(Option<String>, Option<String>), Str
 }
 
 /// Give the initiatives and work items written before schema 14 their `item_key` and
-/// `item_initiative`, from their documents, a thousand rows at a time. A document that
-/// does not read is left as it is: `keys` reads it, and its error names the record.
+/// `item_initiative`, from their documents. A document that does not read is left as it
+/// is: `keys` reads it, and its error names the record.
 fn fill_item_keys(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
     let failed = |e: std::io::Error| {
         rusqlite::Error::ToSqlConversionFailure(format!("unpacking a document: {e}").into())
     };
     let mut unpacker = Unpacker::new().map_err(failed)?;
     let mut text = String::new();
-    let mut after = 0i64;
-    loop {
-        let rows: Vec<(i64, rusqlite::types::Value)> = tx
-            .prepare_cached(
-                "SELECT rowid, record FROM records
-                 WHERE rowid > ?1 AND kind IN (1, 2) ORDER BY rowid LIMIT 1000",
-            )?
-            .query_map([after], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        let Some(&(last, _)) = rows.last() else {
-            return Ok(());
-        };
-        let mut update = tx.prepare_cached(
-            "UPDATE records SET item_key = ?2, item_initiative = ?3 WHERE rowid = ?1",
-        )?;
-        for (rowid, document) in &rows {
+    each_record_by_rowid(
+        tx,
+        "SELECT rowid, record FROM records
+         WHERE rowid > ?1 AND kind IN (1, 2) ORDER BY rowid LIMIT 1000",
+        |rowid, document| {
             text.clear();
             let read = document_onto(document.into(), &mut unpacker, &mut text)
                 .and_then(|()| item_keys_of_text(&text));
             if let Ok((key, initiative)) = read {
-                update.execute(params![rowid, key, initiative])?;
+                tx.prepare_cached(
+                    "UPDATE records SET item_key = ?2, item_initiative = ?3 WHERE rowid = ?1",
+                )?
+                .execute(params![rowid, key, initiative])?;
             }
-        }
-        after = last;
-    }
+            Ok(())
+        },
+    )
 }
 
 /// A new [`Packer`], or an error naming the database.

@@ -199,8 +199,7 @@ impl NameNumbers {
     }
 }
 
-/// Give every time entry written before schema 13 its summary, a thousand rows at a time
-/// (the migration to 13).
+/// Give every time entry written before schema 13 its summary (the migration to 13).
 pub(super) fn summarise_time_entries(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
     let failed = |what: String| rusqlite::Error::ToSqlConversionFailure(what.into());
     let mut packer =
@@ -209,27 +208,20 @@ pub(super) fn summarise_time_entries(tx: &rusqlite::Transaction<'_>) -> rusqlite
         crate::packed::Unpacker::new().map_err(|e| failed(format!("unpacking a document: {e}")))?;
     let mut names = NameNumbers::default();
     let mut text = String::new();
-    let mut after = 0i64;
-    loop {
-        let rows: Vec<(i64, rusqlite::types::Value)> = tx
-            .prepare_cached(
-                "SELECT rowid, record FROM records
-                 WHERE rowid > ?1 AND kind = ?2 ORDER BY rowid LIMIT 1000",
-            )?
-            .query_map([after, TIME_ENTRY], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        let Some(&(last, _)) = rows.last() else {
-            return Ok(());
-        };
-        let mut update = tx.prepare_cached("UPDATE records SET record = ?2 WHERE rowid = ?1")?;
-        for (rowid, record) in &rows {
+    super::each_record_by_rowid(
+        tx,
+        &format!(
+            "SELECT rowid, record FROM records
+             WHERE rowid > ?1 AND kind = {TIME_ENTRY} ORDER BY rowid LIMIT 1000"
+        ),
+        |rowid, record| {
             // A document that cannot be read is left as it is: reading it says what is
             // wrong, naming the record, as it did before.
             let packed = match record {
                 rusqlite::types::Value::Blob(b) if summary(b).ok().flatten().is_none() => {
                     text.clear();
                     if unpacker.unpack_onto(b, &mut text).is_err() {
-                        continue;
+                        return Ok(());
                     }
                     b.clone()
                 }
@@ -240,16 +232,17 @@ pub(super) fn summarise_time_entries(tx: &rusqlite::Transaction<'_>) -> rusqlite
                         .pack(t)
                         .map_err(|e| failed(format!("packing a document: {e}")))?
                 }
-                _ => continue,
+                _ => return Ok(()),
             };
             let Some(encoded) = names.of_text(tx, &text)? else {
-                continue;
+                return Ok(());
             };
             let summarised = crate::packed::with_summary(&packed, &encoded).map_err(failed)?;
-            update.execute(rusqlite::params![rowid, summarised])?;
-        }
-        after = last;
-    }
+            tx.prepare_cached("UPDATE records SET record = ?2 WHERE rowid = ?1")?
+                .execute(rusqlite::params![rowid, summarised])?;
+            Ok(())
+        },
+    )
 }
 
 /// Names and entries, read for [`crate::Store::each_time_entry`]: the names in a batch come
