@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod files;
+mod open_findings;
 mod packed;
 pub mod postgres;
 pub mod sqlite;
@@ -338,6 +339,11 @@ pub const TABLES: &[Table] = &[
             "subject_external_id",
         ],
         key: "fingerprint",
+    },
+    Table {
+        name: "findings_checked",
+        columns: &["id", "at"],
+        key: "id",
     },
     Table {
         name: "jobs",

@@ -9,6 +9,7 @@ use super::{
     Claim, ClaimOutcome, DiagnosticRecord, FindingChanges, PageWrite, RunId, RunRecord, RunStatus,
     Store, StoreError, StoredFinding, StreamState, Table, Value, now, now_plus,
 };
+use crate::open_findings::{Content, Given, OpenFindings};
 use crate::packed::{Packer, Unpacker};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -239,6 +240,23 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE records ADD COLUMN item_key TEXT;
     ALTER TABLE records ADD COLUMN item_initiative TEXT;
+    "#,
+    // 15: when the findings still open were last seen is the last check's time, kept once
+    // (crate::open_findings): a check rewrote every open finding for it, most of what a
+    // check that changes nothing wrote. `findings_as_seen` shows the findings as they read.
+    r#"
+    CREATE TABLE findings_checked (
+        id  INTEGER PRIMARY KEY CHECK (id = 1),
+        at  TEXT NOT NULL
+    );
+    CREATE VIEW findings_as_seen AS
+        SELECT fingerprint, rule_id, severity, subject_kind, subject_key, title, message,
+               evidence, first_seen,
+               CASE WHEN resolved_at IS NULL
+                    THEN COALESCE((SELECT at FROM findings_checked), last_seen)
+                    ELSE last_seen END AS last_seen,
+               resolved_at, subject_connection, subject_external_id
+        FROM findings;
     "#,
 ];
 
@@ -667,130 +685,6 @@ fn read_rows(
     Ok(())
 }
 
-/// The open findings, for [`Store::record_finding_batches`], each marked when given, with a
-/// hash of what the store holds of it (its [`Content`]). Tollgate's fingerprints are 16
-/// lowercase hexadecimal digits ([`tollgate_dmo::rules::fingerprint`]): those are held as the
-/// number they write, 24 bytes each in a list sorted by it (a map of the strings would take
-/// ~3 MB at 44,000 findings, at the moment a check holds the most); any other (a store
-/// edited by hand) as text.
-#[derive(Default)]
-struct OpenFindings {
-    numbered: Vec<Open>,
-    others: std::collections::HashMap<String, Open>,
-    /// Seeded at random per process: content cannot be made to collide on purpose.
-    hasher: foldhash::fast::RandomState,
-}
-
-/// An open finding: its fingerprint's number (for those that have one), whether it was
-/// given, the hash of its content as stored.
-#[derive(Clone, Copy)]
-struct Open {
-    number: u64,
-    given: bool,
-    hash: u64,
-}
-
-/// What a check writes of a finding that is open already, besides when it was last seen: if
-/// none of it changed, the row is not written again.
-#[derive(Hash)]
-struct Content<'a> {
-    severity: &'a str,
-    title: &'a str,
-    message: &'a str,
-    evidence: &'a str,
-    subject_connection: Option<&'a str>,
-    subject_external_id: Option<&'a str>,
-}
-
-impl Content<'_> {
-    fn of(f: &Finding) -> Content<'_> {
-        Content {
-            severity: f.severity.as_str(),
-            title: &f.title,
-            message: &f.message,
-            evidence: f.evidence.as_str(),
-            subject_connection: f.subject.connection.as_deref(),
-            subject_external_id: f.subject.external_id.as_deref(),
-        }
-    }
-}
-
-/// A finding given, against the open ones.
-enum Given {
-    /// Not open: new, or resolved before.
-    NotOpen,
-    /// Open, and stored as given: only its last sighting changes.
-    Unchanged,
-    /// Open, with something else to write.
-    Changed,
-}
-
-impl OpenFindings {
-    fn hash(&self, content: &Content<'_>) -> u64 {
-        use std::hash::BuildHasher;
-        self.hasher.hash_one(content)
-    }
-
-    fn add(&mut self, fingerprint: &str, content: &Content<'_>) {
-        let hash = self.hash(content);
-        let open = |number| Open {
-            number,
-            given: false,
-            hash,
-        };
-        match crate::fingerprint_number(fingerprint) {
-            Some(n) => self.numbered.push(open(n)),
-            None => {
-                self.others.insert(fingerprint.to_string(), open(0));
-            }
-        }
-    }
-
-    /// Done adding.
-    fn ready(&mut self) {
-        self.numbered.sort_unstable_by_key(|o| o.number);
-        self.numbered.dedup_by_key(|o| o.number);
-        self.numbered.shrink_to_fit();
-    }
-
-    /// Whether `f` is open, and if so whether its content is stored as given; marked given
-    /// (and its content as given taken for stored, since it is written if changed).
-    fn given(&mut self, f: &Finding) -> Given {
-        let hash = self.hash(&Content::of(f));
-        let at = crate::fingerprint_number(&f.fingerprint)
-            .and_then(|n| self.numbered.binary_search_by_key(&n, |o| o.number).ok());
-        let open = match at {
-            Some(at) => &mut self.numbered[at],
-            None => match self.others.get_mut(&f.fingerprint) {
-                Some(open) => open,
-                None => return Given::NotOpen,
-            },
-        };
-        let unchanged = open.hash == hash;
-        (open.given, open.hash) = (true, hash);
-        if unchanged {
-            Given::Unchanged
-        } else {
-            Given::Changed
-        }
-    }
-
-    /// The open fingerprints not given.
-    fn not_given(self) -> impl Iterator<Item = String> {
-        let numbers = self
-            .numbered
-            .into_iter()
-            .filter(|o| !o.given)
-            .map(|o| crate::fingerprint_text(o.number));
-        let others = self
-            .others
-            .into_iter()
-            .filter(|(_, o)| !o.given)
-            .map(|(f, _)| f);
-        numbers.chain(others)
-    }
-}
-
 /// Switch to WAL. Changing the journal mode does not wait on SQLite's busy handler, so a
 /// database that another process is creating at the same moment is retried for a while.
 fn set_wal(conn: &Connection) -> rusqlite::Result<()> {
@@ -963,7 +857,7 @@ impl SqliteStore {
                 "SELECT fingerprint, rule_id, severity, subject_kind, subject_key, title, message,
                         evidence, first_seen, last_seen, resolved_at, subject_connection,
                         subject_external_id
-                 FROM findings WHERE {filter}
+                 FROM findings_as_seen WHERE {filter}
                  ORDER BY rule_id, subject_kind, subject_key, fingerprint"
             ))
             .map_err(|e| self.err(e))?;
@@ -1700,9 +1594,9 @@ impl Store for SqliteStore {
                 // Each finding let go as soon as it is written.
                 for f in batch {
                     match open.given(&f) {
-                        // Its last sighting is written with the others' at the end: a
-                        // row rewritten as it was, in the fingerprints' random order, was
-                        // most of the time the findings took to record.
+                        // Nothing to write: its last sighting is the check's, written once
+                        // at the end. A row rewritten as it was, in the fingerprints' random
+                        // order, was most of the time the findings took to record.
                         Given::Unchanged => {
                             changes.persisting += 1;
                             continue;
@@ -1739,22 +1633,14 @@ impl Store for SqliteStore {
                 }
             }
             let mut resolve = tx
-                .prepare_cached(
-                    "UPDATE findings SET resolved_at = ?1
-                     WHERE fingerprint = ?2 AND resolved_at IS NULL",
-                )
+                .prepare_cached(crate::open_findings::sqlite::RESOLVE)
                 .map_err(db)?;
             for fingerprint in open.not_given() {
                 changes.resolved += resolve.execute(params![at, fingerprint]).map_err(db)? as u64;
             }
-            // The findings still open are those given: each seen now. One pass in the table's
-            // order.
-            tx.execute(
-                "UPDATE findings SET last_seen = ?1
-                 WHERE resolved_at IS NULL AND last_seen IS NOT ?1",
-                params![at],
-            )
-            .map_err(db)?;
+            // The findings still open are those given: each seen now.
+            tx.execute(crate::open_findings::sqlite::CHECKED, params![at])
+                .map_err(db)?;
         }
         tx.commit().map_err(db)?;
         Ok(changes)
@@ -2277,6 +2163,26 @@ mod tests {
         let mut keys = s.keys("jira")?;
         keys.sort();
         Ok(keys)
+    }
+
+    #[test]
+    fn findings_seen_before_schema_15_read_as_stored_and_resolve_at_their_last_sighting() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        {
+            let mut old = SqliteStore {
+                conn: Connection::open(&path).unwrap(),
+                location: path.clone(),
+                packer: None,
+                names: Default::default(),
+            };
+            old.migrate(&MIGRATIONS[..14]).unwrap();
+            old.conn
+                .execute_batch(crate::suite::FINDINGS_BEFORE_THE_CHECK_TIME_WAS_KEPT)
+                .unwrap();
+        }
+        let mut s = SqliteStore::open(&path).unwrap();
+        crate::suite::findings_seen_before_the_check_time_was_kept(&mut s);
     }
 
     #[test]

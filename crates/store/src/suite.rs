@@ -580,6 +580,9 @@ fn a_store_copies_table_by_table_to_the_other_backend_and_reads_back_the_same() 
         from.finish_run(run, RunStatus::Ok, None).unwrap();
         from.record_findings(&[finding("f1", "A-1")], "2026-11-01T00:00:00.000Z")
             .unwrap();
+        // Seen again as it was: its row is not written, the check's time is.
+        from.record_findings(&[finding("f1", "A-1")], "2026-11-02T00:00:00.000Z")
+            .unwrap();
         // Eleven reports: ids whose order as numbers (1, 2, ... 10, 11) is not their
         // order as text (1, 10, 11, 2, ...).
         for _ in 0..11 {
@@ -643,6 +646,17 @@ fn a_store_copies_table_by_table_to_the_other_backend_and_reads_back_the_same() 
         assert_eq!(
             from.current_diagnostics().unwrap(),
             to.current_diagnostics().unwrap()
+        );
+        let seen = |s: &dyn Store| -> Vec<String> {
+            let all = s.findings(true).unwrap();
+            all.into_iter().map(|f| f.last_seen).collect()
+        };
+        assert_eq!(seen(&*from), ["2026-11-02T00:00:00.000Z"], "{}", b.name);
+        assert_eq!(
+            seen(&*to),
+            seen(&*from),
+            "{}: the copy's last sightings",
+            b.name
         );
         // Ids go on after the copied ones.
         let next = to.begin_run("hr", false).unwrap();
@@ -1141,6 +1155,28 @@ fn a_finding_given_again_is_stored_as_given_and_seen_again_whatever_changed() {
             "{}",
             b.name
         );
+        // A fourth without f0 and f1: each resolved now, last seen at the third; the others
+        // seen at the fourth. And a fifth gives f0 back: reopened, seen at the fifth; f1
+        // stays as it was resolved.
+        let c = s
+            .record_findings(&now[2..], "2026-11-04T00:00:00.000Z")
+            .unwrap();
+        assert_eq!((c.persisting, c.resolved), (6, 2), "{}", b.name);
+        s.record_findings(&[&now[..1], &now[2..]].concat(), "2026-11-05T00:00:00.000Z")
+            .unwrap();
+        let seen: Vec<(String, String, Option<String>)> = s
+            .findings(true)
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.finding.fingerprint, f.last_seen, f.resolved_at))
+            .collect();
+        let at = |day: u8| format!("2026-11-{day:02}T00:00:00.000Z");
+        let mut want = vec![
+            ("f0".to_string(), at(5), None),
+            ("f1".to_string(), at(3), Some(at(4))),
+        ];
+        want.extend((2..8).map(|i| (format!("f{i}"), at(5), None)));
+        assert_eq!(seen, want, "{}", b.name);
     });
 }
 
@@ -1563,4 +1599,52 @@ fn time_entries_by_number_are_the_live_entries_stored_and_a_refusal_stops_the_re
         assert_eq!(again.entries, want, "{}", b.name);
         assert_eq!(s.live_records("jira").unwrap(), 1_500 - 150, "{}", b.name);
     });
+}
+
+/// Findings as a check left them before the last check's time was kept once (SQLite's schema
+/// 15, PostgreSQL's 5): each open one last seen at the last check (D2), one resolved then.
+pub(crate) const FINDINGS_BEFORE_THE_CHECK_TIME_WAS_KEPT: &str = "
+    INSERT INTO findings (fingerprint, rule_id, severity, subject_kind, subject_key, title,
+      message, evidence, first_seen, last_seen, resolved_at)
+    VALUES
+    ('f1', 'R1', 'warning', 'initiative', 'A-1', 't', 'm', '{}', 'D1', 'D2', NULL),
+    ('f2', 'R1', 'warning', 'initiative', 'A-2', 't', 'm', '{}', 'D1', 'D2', NULL),
+    ('f3', 'R1', 'warning', 'initiative', 'A-3', 't', 'm', '{}', 'D0', 'D1', 'D2');";
+
+/// A store migrated with [`FINDINGS_BEFORE_THE_CHECK_TIME_WAS_KEPT`] reads them as stored;
+/// the first check after, which gives f1 as stored and not f2, sees f1 then and resolves f2
+/// last seen at D2.
+pub(crate) fn findings_seen_before_the_check_time_was_kept(s: &mut dyn Store) {
+    let seen = |s: &dyn Store| -> Vec<(String, String, Option<String>)> {
+        let all = s.findings(true).unwrap();
+        all.into_iter()
+            .map(|f| (f.finding.fingerprint, f.last_seen, f.resolved_at))
+            .collect()
+    };
+    let row = |f: &str, seen: &str, resolved: Option<&str>| {
+        (
+            f.to_string(),
+            seen.to_string(),
+            resolved.map(str::to_string),
+        )
+    };
+    assert_eq!(
+        seen(s),
+        [
+            row("f1", "D2", None),
+            row("f2", "D2", None),
+            row("f3", "D1", Some("D2"))
+        ]
+    );
+    let f1 = s.findings(false).unwrap().remove(0).finding;
+    let c = s.record_findings(&[f1], "D3").unwrap();
+    assert_eq!((c.new, c.persisting, c.resolved), (0, 1, 1));
+    assert_eq!(
+        seen(s),
+        [
+            row("f1", "D3", None),
+            row("f2", "D2", Some("D3")),
+            row("f3", "D1", Some("D2"))
+        ]
+    );
 }
