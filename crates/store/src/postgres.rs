@@ -208,6 +208,9 @@ fn entry_of(record: &Record) -> Option<String> {
 /// The advisory lock migrations take (any constant unlikely to clash with an application's).
 const MIGRATION_LOCK: i64 = 0x7011_6a7e;
 
+/// The advisory lock a check's recording takes ([`Store::record_finding_batches`]).
+const FINDINGS_LOCK: i64 = MIGRATION_LOCK + 1;
+
 /// Whether a `postgres://` URL can be parsed and names a database.
 pub fn check_url(url: &str) -> Result<(), String> {
     let config: postgres::Config = url.parse().map_err(|e| {
@@ -961,6 +964,11 @@ impl Store for PostgresStore {
         self.transaction(|tx| {
             use postgres::fallible_iterator::FallibleIterator;
             let mut changes = FindingChanges::default();
+            // One check recorded at a time (SQLite's write transactions take turns too): an
+            // instance that read the open findings while another's check was under way would
+            // count against a state about to change, and leave a finding resolved that it had
+            // just seen.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FINDINGS_LOCK])?;
             // What the open findings hold, as SQLite's: only what is not open or has changed
             // is written.
             let mut open = OpenFindings::default();

@@ -561,6 +561,53 @@ fn claims_raced_by_many_instances_are_granted_once() {
 }
 
 #[test]
+fn checks_recorded_at_once_by_two_instances_take_turns() {
+    // Two instances (the daemon and a `tollgate check`, say) record a check at the same
+    // moment. The second waits for the first and counts against what it left: the one
+    // recorded last stands, and neither fails.
+    each_backend(|b| {
+        let mut first = b.open();
+        first
+            .record_findings(&[finding("f1", "A-1")], "2026-11-01T00:00:00.000Z")
+            .unwrap();
+        let mut second = b.open();
+        let (inside, told) = std::sync::mpsc::channel();
+        std::thread::scope(|scope| {
+            let first = scope.spawn(move || {
+                // Finds nothing (f1 is resolved), and takes its time about it.
+                let mut once = Some(inside);
+                let mut batches = std::iter::from_fn(move || {
+                    if let Some(inside) = once.take() {
+                        inside.send(()).unwrap();
+                        std::thread::sleep(Duration::from_millis(300));
+                    }
+                    None
+                });
+                first.record_finding_batches(&mut batches, "2026-11-02T00:00:00.000Z")
+            });
+            told.recv().unwrap();
+            let c = second
+                .record_findings(&[finding("f1", "A-1")], "2026-11-03T00:00:00.000Z")
+                .unwrap();
+            let a = first.join().unwrap().unwrap();
+            assert_eq!(a.resolved, 1, "{}", b.name);
+            assert_eq!(
+                (c.new, c.persisting, c.reopened),
+                (0, 0, 1),
+                "{}: the second counts against the first's",
+                b.name
+            );
+        });
+        let open = b.open().findings(false).unwrap();
+        let open: Vec<(&str, &str)> = open
+            .iter()
+            .map(|f| (f.finding.fingerprint.as_str(), f.last_seen.as_str()))
+            .collect();
+        assert_eq!(open, [("f1", "2026-11-03T00:00:00.000Z")], "{}", b.name);
+    });
+}
+
+#[test]
 fn a_store_copies_table_by_table_to_the_other_backend_and_reads_back_the_same() {
     // The copy `tollgate migrate` makes, in both directions where Postgres is there.
     each_backend(|b| {
