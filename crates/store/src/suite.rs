@@ -1393,6 +1393,28 @@ fn records_read_in_any_order_are_the_records_each_with_its_fetch_time() {
             b.name
         );
         assert_eq!(read, 700, "{}", b.name);
+        // Read again after the refusal: all of them, in the same order.
+        let mut after = Vec::new();
+        s.each_stored_in_any_order(EntityKind::TimeEntry, &mut |connection, id, _| {
+            after.push(format!("{connection}/{id}"));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(after, order, "{}: read again after a refusal", b.name);
+        // Another kind: the records read in the key's order.
+        write_page(&mut *s, "a", "teams", &[team("t2", "B"), team("t1", "A")]);
+        let mut teams = Vec::new();
+        s.each_stored_in_any_order(EntityKind::Team, &mut |connection, id, text| {
+            teams.push(Record::from_stored(connection, id, text)?);
+            Ok(())
+        })
+        .unwrap();
+        teams.sort_by_key(key);
+        let mut in_key_order = Vec::new();
+        s.each_record(EntityKind::Team, &mut |r| in_key_order.push(r))
+            .unwrap();
+        assert_eq!(in_key_order.len(), 2, "{}", b.name);
+        assert_eq!(teams, in_key_order, "{}", b.name);
     });
 }
 
