@@ -405,6 +405,23 @@ pub(crate) fn now_minus(d: std::time::Duration) -> String {
     stamp(since_epoch().saturating_sub(d))
 }
 
+/// Findings in the list's order ([`Store::findings`]): rule, subject kind, subject key and
+/// fingerprint, each as bytes (the order of the backends' `ORDER BY`). A list read whole is
+/// sorted here rather than by the database, which sorted 44,000 findings on disk (on
+/// PostgreSQL, 93 ms on three processes) while the client waited.
+pub(crate) fn in_list_order(findings: &mut [StoredFinding]) {
+    fn key(f: &StoredFinding) -> (&[u8], &[u8], &[u8], &[u8]) {
+        let f = &f.finding;
+        (
+            f.rule_id.as_bytes(),
+            f.subject.kind.as_str().as_bytes(),
+            f.subject.key.as_bytes(),
+            f.fingerprint.as_bytes(),
+        )
+    }
+    findings.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
+}
+
 /// A record a backend cannot read back, named by connection, kind and external id.
 pub(crate) fn unreadable(
     location: String,

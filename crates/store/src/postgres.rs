@@ -310,24 +310,32 @@ impl PostgresStore {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<StoredFinding>, StoreError> {
         let mut all = Vec::new();
-        self.each_finding_where(filter, params, &mut |f| all.push(f))?;
+        self.each_finding_where(filter, params, false, &mut |f| all.push(f))?;
+        crate::in_list_order(&mut all);
         Ok(all)
     }
 
-    /// [`Self::findings_where`], each finding handed to `each` as it is made from its row.
+    /// The findings of [`Self::findings_where`], each handed to `each` as it is made from
+    /// its row: in the list's order if `ordered`, else as the server reads them.
     fn each_finding_where(
         &self,
         filter: &str,
         params: &[&(dyn ToSql + Sync)],
+        ordered: bool,
         each: &mut dyn FnMut(StoredFinding),
     ) -> Result<(), StoreError> {
+        let order = match ordered {
+            true => {
+                "ORDER BY rule_id COLLATE \"C\", subject_kind COLLATE \"C\",
+                          subject_key COLLATE \"C\", fingerprint COLLATE \"C\""
+            }
+            false => "",
+        };
         let sql = format!(
             "SELECT fingerprint, rule_id, severity, subject_kind, subject_key, title, message,
                     evidence, first_seen, last_seen, resolved_at, subject_connection,
                     subject_external_id
-             FROM findings_as_seen WHERE {filter}
-             ORDER BY rule_id COLLATE \"C\", subject_kind COLLATE \"C\",
-                      subject_key COLLATE \"C\", fingerprint COLLATE \"C\""
+             FROM findings_as_seen WHERE {filter} {order}"
         );
         // Streamed: the rows of 44,000 findings as the client holds them (beside the
         // findings made of them) were 30 MB, the peak of `check` on this backend.
@@ -1066,8 +1074,8 @@ impl Store for PostgresStore {
         each: &mut dyn FnMut(StoredFinding),
     ) -> Result<(), StoreError> {
         match include_resolved {
-            true => self.each_finding_where("TRUE", &[], each),
-            false => self.each_finding_where("resolved_at IS NULL", &[], each),
+            true => self.each_finding_where("TRUE", &[], true, each),
+            false => self.each_finding_where("resolved_at IS NULL", &[], true, each),
         }
     }
 

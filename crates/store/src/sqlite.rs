@@ -839,26 +839,32 @@ impl SqliteStore {
         params: impl rusqlite::Params,
     ) -> Result<Vec<StoredFinding>, StoreError> {
         let mut all = Vec::new();
-        self.each_finding_where(filter, params, &mut |f| all.push(f))?;
+        self.each_finding_where(filter, params, false, &mut |f| all.push(f))?;
+        crate::in_list_order(&mut all);
         Ok(all)
     }
 
-    /// [`Self::findings_where`], each finding handed to `each` as its row is read.
+    /// The findings of [`Self::findings_where`], each handed to `each` as its row is read:
+    /// in the list's order if `ordered`, else in the table's.
     fn each_finding_where(
         &self,
         filter: &str,
         params: impl rusqlite::Params,
+        ordered: bool,
         each: &mut dyn FnMut(StoredFinding),
     ) -> Result<(), StoreError> {
         let location = self.location.display().to_string();
+        let order = match ordered {
+            true => "ORDER BY rule_id, subject_kind, subject_key, fingerprint",
+            false => "",
+        };
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
                 "SELECT fingerprint, rule_id, severity, subject_kind, subject_key, title, message,
                         evidence, first_seen, last_seen, resolved_at, subject_connection,
                         subject_external_id
-                 FROM findings_as_seen WHERE {filter}
-                 ORDER BY rule_id, subject_kind, subject_key, fingerprint"
+                 FROM findings_as_seen WHERE {filter} {order}"
             ))
             .map_err(|e| self.err(e))?;
         let mut rows = stmt.query(params).map_err(|e| self.err(e))?;
@@ -1656,8 +1662,8 @@ impl Store for SqliteStore {
         each: &mut dyn FnMut(StoredFinding),
     ) -> Result<(), StoreError> {
         match include_resolved {
-            true => self.each_finding_where("1", [], each),
-            false => self.each_finding_where("resolved_at IS NULL", [], each),
+            true => self.each_finding_where("1", [], true, each),
+            false => self.each_finding_where("resolved_at IS NULL", [], true, each),
         }
     }
 

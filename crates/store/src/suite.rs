@@ -430,6 +430,66 @@ fn the_open_findings_come_one_at_a_time_as_the_list_of_them_does() {
             b.name
         );
         assert_eq!(one_by_one[0].finding, finding("f2", "A-2"), "{}", b.name);
+        // Many, in an order that is none of the list's: rules, kinds and keys that sort
+        // differently as bytes than as words (capitals, accents, digits, a prefix), several
+        // findings of one rule and subject. The list read whole (sorted by this process) and
+        // the one handed out one at a time (sorted by the database) agree, open and all.
+        let rules = ["RES-002", "DEM-010", "DEM-002", "dem-001"];
+        let kinds = [
+            tollgate_dmo::rules::SubjectKind::Person,
+            tollgate_dmo::rules::SubjectKind::Initiative,
+        ];
+        let keys = ["b-10", "B-9", "É-1", "a", "a-", "b-1", "Z"];
+        let mut many = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            for (j, kind) in kinds.iter().enumerate() {
+                for (k, key) in keys.iter().enumerate() {
+                    for n in [3, 1, 2] {
+                        let mut f = finding(
+                            &format!("{:016x}", (n * 7919 + i * 31 + j * 7 + k) * 977),
+                            key,
+                        );
+                        f.rule_id = rule.to_string();
+                        f.subject.kind = *kind;
+                        many.push(f);
+                    }
+                }
+            }
+        }
+        s.record_findings(&many, "2026-11-03T00:00:00.000Z")
+            .unwrap();
+        s.record_findings(&many[..100], "2026-11-04T00:00:00.000Z")
+            .unwrap();
+        for include_resolved in [false, true] {
+            let mut one_by_one = Vec::new();
+            s.each_finding(include_resolved, &mut |f| one_by_one.push(f))
+                .unwrap();
+            let list = s.findings(include_resolved).unwrap();
+            assert_eq!(
+                list.len(),
+                if include_resolved { 171 } else { 100 },
+                "{}",
+                b.name
+            );
+            assert_eq!(
+                one_by_one, list,
+                "{}: resolved too: {include_resolved}",
+                b.name
+            );
+        }
+        let resolved = s
+            .findings_resolved_after("2026-11-03T12:00:00.000Z")
+            .unwrap();
+        let mut by_the_database: Vec<StoredFinding> = Vec::new();
+        s.each_finding(true, &mut |f| {
+            if f.resolved_at.is_some() {
+                by_the_database.push(f)
+            }
+        })
+        .unwrap();
+        by_the_database.retain(|f| f.resolved_at.as_deref() > Some("2026-11-03T12:00:00.000Z"));
+        assert_eq!(resolved.len(), 68, "{}", b.name);
+        assert_eq!(resolved, by_the_database, "{}", b.name);
     });
 }
 
