@@ -234,13 +234,31 @@ pub struct PostgresStore {
     /// blocking is allowed.
     client: RefCell<Option<Client>>,
     location: String,
+    /// How to connect the reader; its `Debug` leaves the password out, and it is never
+    /// printed.
+    config: tokio_postgres::Config,
+    /// The connection the streamed reads take, made at the first ([`Reader`]).
+    reader: RefCell<Option<Reader>>,
 }
 
 impl Drop for PostgresStore {
     fn drop(&mut self) {
         let client = self.client.get_mut().take();
-        blocking(move || drop(client));
+        let reader = self.reader.get_mut().take();
+        blocking(move || drop((client, reader)));
     }
+}
+
+/// A second connection, for the streamed reads ([`PostgresStore::each_row`]), driven by a
+/// runtime of its own a batch of rows at a time. The synchronous client enters its runtime
+/// for every row it hands out: at a million time entries that was a fifth of `check`'s CPU
+/// on this backend (the runtime entered and left, its clock read, a waker registered, per
+/// row). A connection of its own, since the synchronous client does not lend out its
+/// asynchronous one; it sees what the store's connection committed, as any other session.
+struct Reader {
+    client: tokio_postgres::Client,
+    /// Runs the connection's task while a batch is taken; dropped after the client.
+    runtime: tokio::runtime::Runtime,
 }
 
 /// Run blocking database work from wherever the caller is. The driver blocks on a runtime of
@@ -277,6 +295,10 @@ impl PostgresStore {
     /// Connect to the database `url` names and migrate it.
     pub fn open(url: &str) -> Result<PostgresStore, StoreError> {
         let location = redact_url(url);
+        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Database {
+            location: location.clone(),
+            message: format!("cannot connect: {}", describe(&e)),
+        })?;
         let client = blocking(|| {
             let mut client = Client::connect(url, NoTls)?;
             // Notices ("already exists, skipping") are not news for the log.
@@ -290,6 +312,8 @@ impl PostgresStore {
         let store = PostgresStore {
             client: RefCell::new(Some(client)),
             location,
+            config,
+            reader: RefCell::new(None),
         };
         store.migrate(MIGRATIONS)?;
         Ok(store)
@@ -354,11 +378,9 @@ impl PostgresStore {
         params: &[&(dyn ToSql + Sync)],
         each: &mut dyn FnMut(&postgres::Row) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let mut guard = self.client.borrow_mut();
-        let client: &mut Client = guard.as_mut().expect("open until dropped");
-        let rows =
-            blocking(|| client.query_raw(sql, params.iter().copied())).map_err(|e| self.err(e))?;
-        self.take_rows(rows, each)
+        let mut reader = self.reader()?;
+        let Reader { client, runtime } = &mut *reader;
+        self.take_rows(client, runtime, sql, params, each)
     }
 
     /// [`Self::each_row`] for a query without an order: its rows in the order one server
@@ -371,46 +393,74 @@ impl PostgresStore {
         params: &[&(dyn ToSql + Sync)],
         each: &mut dyn FnMut(&postgres::Row) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let mut guard = self.client.borrow_mut();
-        let client: &mut Client = guard.as_mut().expect("open until dropped");
-        // Set for this query and reset after it, whatever its outcome. (Not a transaction's
-        // SET LOCAL: a transaction left by a reader's panic would roll back on drop, which
-        // blocks where it may not.)
-        blocking(|| {
-            client.batch_execute(
-                "SET max_parallel_workers_per_gather = 0; SET synchronize_seqscans = off",
-            )
-        })
-        .map_err(|e| self.err(e))?;
-        let read = blocking(|| client.query_raw(sql, params.iter().copied()))
-            .map_err(|e| self.err(e))
-            .and_then(|rows| self.take_rows(rows, each));
-        let reset = blocking(|| {
-            client
-                .batch_execute("RESET max_parallel_workers_per_gather; RESET synchronize_seqscans")
-        })
-        .map_err(|e| self.err(e));
+        let mut reader = self.reader()?;
+        let Reader { client, runtime } = &mut *reader;
+        // Set for this query and reset after it, whatever its outcome.
+        let set = |sql: &'static str| {
+            blocking(|| runtime.block_on(client.batch_execute(sql))).map_err(|e| self.err(e))
+        };
+        set("SET max_parallel_workers_per_gather = 0; SET synchronize_seqscans = off")?;
+        let read = self.take_rows(client, runtime, sql, params, each);
+        let reset = set("RESET max_parallel_workers_per_gather; RESET synchronize_seqscans");
         read.and(reset)
     }
 
-    /// The rows of a query, handed to `each` 1,000 at a time ([`Self::each_row`]).
+    /// The reader's connection, made now if this is the first read.
+    fn reader(&self) -> Result<std::cell::RefMut<'_, Reader>, StoreError> {
+        let mut reader = self.reader.borrow_mut();
+        if reader.is_none() {
+            let config = &self.config;
+            let made = blocking(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_io()
+                    .enable_time()
+                    .build()
+                    .map_err(|e| format!("cannot start the reader's runtime: {e}"))?;
+                let (client, connection) = runtime
+                    .block_on(config.connect(tokio_postgres::NoTls))
+                    .map_err(|e| format!("cannot connect: {}", describe(&e)))?;
+                // Driven whenever the runtime is, that is while a batch is taken; its error
+                // comes back to the query that was waiting on it.
+                runtime.spawn(connection);
+                Ok::<_, String>(Reader { client, runtime })
+            });
+            *reader = Some(made.map_err(|message| StoreError::Database {
+                location: self.location.clone(),
+                message,
+            })?);
+        }
+        Ok(std::cell::RefMut::map(reader, |r| {
+            r.as_mut().expect("made above")
+        }))
+    }
+
+    /// The rows of `sql` on the reader's connection, handed to `each` 1,000 at a time
+    /// ([`Self::each_row`]): one turn of the reader's runtime a batch.
     fn take_rows(
         &self,
-        mut rows: postgres::RowIter<'_>,
+        client: &tokio_postgres::Client,
+        runtime: &tokio::runtime::Runtime,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
         each: &mut dyn FnMut(&postgres::Row) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        use postgres::fallible_iterator::FallibleIterator;
+        use futures_util::StreamExt;
         const BATCH: usize = 1000;
+        let mut rows = blocking(|| runtime.block_on(client.query_raw(sql, params.iter().copied())))
+            .map(Box::pin)
+            .map_err(|e| self.err(e))?;
         let mut batch = Vec::with_capacity(BATCH);
         loop {
             blocking(|| {
-                while batch.len() < BATCH {
-                    match rows.next()? {
-                        Some(row) => batch.push(row),
-                        None => break,
+                runtime.block_on(async {
+                    while batch.len() < BATCH {
+                        match rows.next().await {
+                            Some(row) => batch.push(row?),
+                            None => break,
+                        }
                     }
-                }
-                Ok::<_, postgres::Error>(())
+                    Ok::<_, postgres::Error>(())
+                })
             })
             .map_err(|e| self.err(e))?;
             let last = batch.len() < BATCH;
@@ -1634,13 +1684,20 @@ mod tests {
             return;
         };
         let mut s = PostgresStore::open(&url).unwrap();
+        // On the connection the reads take.
         let show = |s: &PostgresStore| -> Vec<String> {
-            s.with(|c| {
-                let a = c.query_one("SHOW max_parallel_workers_per_gather", &[])?;
-                let b = c.query_one("SHOW synchronize_seqscans", &[])?;
-                Ok(vec![a.get(0), b.get(0)])
-            })
-            .unwrap()
+            let reader = s.reader().unwrap();
+            let setting = |name: &str| -> String {
+                let row = reader
+                    .runtime
+                    .block_on(reader.client.query_one(&format!("SHOW {name}"), &[]))
+                    .unwrap();
+                row.get(0)
+            };
+            vec![
+                setting("max_parallel_workers_per_gather"),
+                setting("synchronize_seqscans"),
+            ]
         };
         let before = show(&s);
         crate::suite::write_page(&mut s, "hr", "teams", &[crate::suite::team("t1", "A")]);
@@ -1664,6 +1721,8 @@ mod tests {
             let old = PostgresStore {
                 client: RefCell::new(Some(Client::connect(&url, NoTls).unwrap())),
                 location: redact_url(&url),
+                config: url.parse().unwrap(),
+                reader: RefCell::new(None),
             };
             old.migrate(&MIGRATIONS[..4]).unwrap();
             old.with(|c| c.batch_execute(crate::suite::FINDINGS_BEFORE_THE_CHECK_TIME_WAS_KEPT))
@@ -1684,6 +1743,8 @@ mod tests {
             let old = PostgresStore {
                 client: RefCell::new(Some(Client::connect(&url, NoTls).unwrap())),
                 location: redact_url(&url),
+                config: url.parse().unwrap(),
+                reader: RefCell::new(None),
             };
             old.migrate(&MIGRATIONS[..2]).unwrap();
             let mut docs: Vec<(String, String)> = records
