@@ -138,6 +138,25 @@ impl OpenFindings {
     }
 }
 
+/// The migration of both backends that keeps the last check's time once (SQLite's schema
+/// 15, PostgreSQL's 5): `findings_checked`, one row, and the view `findings_as_seen`, the
+/// findings as they read (what the stores' readers read, and a person at a database shell
+/// should). The SQL is the same for both (`BIGINT` is a number in SQLite too).
+pub(crate) const SCHEMA: &str = r#"
+    CREATE TABLE findings_checked (
+        id  BIGINT PRIMARY KEY CHECK (id = 1),
+        at  TEXT NOT NULL
+    );
+    CREATE VIEW findings_as_seen AS
+        SELECT fingerprint, rule_id, severity, subject_kind, subject_key, title, message,
+               evidence, first_seen,
+               CASE WHEN resolved_at IS NULL
+                    THEN COALESCE((SELECT at FROM findings_checked), last_seen)
+                    ELSE last_seen END AS last_seen,
+               resolved_at, subject_connection, subject_external_id
+        FROM findings;
+"#;
+
 /// The statements of SQLite's [`crate::Store::record_finding_batches`] for the findings'
 /// sightings.
 pub(crate) mod sqlite {

@@ -176,20 +176,7 @@ pub const MIGRATIONS: &[&str] = &[
     // 5: as SQLite's 15: when the findings still open were last seen is the last check's
     // time, kept once (crate::open_findings), not written into each of them by every check
     // (0.3-0.4 s of a check at 10,000 epics, for 44,000 rows that changed in nothing else).
-    r#"
-    CREATE TABLE findings_checked (
-        id  BIGINT PRIMARY KEY CHECK (id = 1),
-        at  TEXT NOT NULL
-    );
-    CREATE VIEW findings_as_seen AS
-        SELECT fingerprint, rule_id, severity, subject_kind, subject_key, title, message,
-               evidence, first_seen,
-               CASE WHEN resolved_at IS NULL
-                    THEN COALESCE((SELECT at FROM findings_checked), last_seen)
-                    ELSE last_seen END AS last_seen,
-               resolved_at, subject_connection, subject_external_id
-        FROM findings;
-    "#,
+    crate::open_findings::SCHEMA,
 ];
 
 /// The schema version this binary writes.
@@ -204,6 +191,9 @@ fn entry_of(record: &Record) -> Option<String> {
         _ => None,
     }
 }
+
+/// Rows taken from the server at a time by the streamed reads ([`PostgresStore::each_row`]).
+const ROWS_A_BATCH: usize = 1000;
 
 /// The advisory lock migrations take (any constant unlikely to clash with an application's).
 const MIGRATION_LOCK: i64 = 0x7011_6a7e;
@@ -249,7 +239,7 @@ impl Drop for PostgresStore {
     }
 }
 
-/// A second connection, for the streamed reads ([`PostgresStore::each_row`]), driven by a
+/// A second connection, for the streamed reads of records ([`PostgresStore::each_row`]), driven by a
 /// runtime of its own a batch of rows at a time. The synchronous client enters its runtime
 /// for every row it hands out: at a million time entries that was a fifth of `check`'s CPU
 /// on this backend (the runtime entered and left, its clock read, a waker registered, per
@@ -362,8 +352,27 @@ impl PostgresStore {
              FROM findings_as_seen WHERE {filter} {order}"
         );
         // Streamed: the rows of 44,000 findings as the client holds them (beside the
-        // findings made of them) were 30 MB, the peak of `check` on this backend.
-        self.each_row(&sql, params, &mut |r| self.finding_of(r).map(&mut *each))
+        // findings made of them) were 30 MB, the peak of `check` on this backend. On the
+        // store's own connection, row by row through the synchronous client: tens of
+        // thousands of rows at most, where the reader's second connection would be one more
+        // connection made for every page of the findings' API.
+        use postgres::fallible_iterator::FallibleIterator;
+        let mut guard = self.client.borrow_mut();
+        let client: &mut Client = guard.as_mut().expect("open until dropped");
+        let mut rows =
+            blocking(|| client.query_raw(&sql, params.iter().copied())).map_err(|e| self.err(e))?;
+        self.in_batches(
+            |batch| {
+                while batch.len() < ROWS_A_BATCH {
+                    match rows.next()? {
+                        Some(row) => batch.push(row),
+                        None => break,
+                    }
+                }
+                Ok(())
+            },
+            &mut |r| self.finding_of(r).map(&mut *each),
+        )
     }
 
     /// The rows of `sql` as the server streams them, handed to `each` on this thread 1,000
@@ -372,6 +381,7 @@ impl PostgresStore {
     /// and the server, which sends ahead into the socket's buffer meanwhile, works while
     /// `each` does. (Through a cursor, `FETCH 1000` after `FETCH 1000`, each batch waited for
     /// a round trip and the server for the client: a million time entries took 0.5 s more.)
+    /// On the reader's connection ([`Reader`]): for the records, up to a million rows.
     fn each_row(
         &self,
         sql: &str,
@@ -445,30 +455,69 @@ impl PostgresStore {
         each: &mut dyn FnMut(&postgres::Row) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         use futures_util::StreamExt;
-        const BATCH: usize = 1000;
         let mut rows = blocking(|| runtime.block_on(client.query_raw(sql, params.iter().copied())))
             .map(Box::pin)
             .map_err(|e| self.err(e))?;
-        let mut batch = Vec::with_capacity(BATCH);
-        loop {
-            blocking(|| {
+        self.in_batches(
+            |batch| {
                 runtime.block_on(async {
-                    while batch.len() < BATCH {
+                    while batch.len() < ROWS_A_BATCH {
                         match rows.next().await {
                             Some(row) => batch.push(row?),
                             None => break,
                         }
                     }
-                    Ok::<_, postgres::Error>(())
+                    Ok(())
                 })
-            })
-            .map_err(|e| self.err(e))?;
-            let last = batch.len() < BATCH;
+            },
+            each,
+        )
+    }
+
+    /// The rows `fill` takes (up to [`ROWS_A_BATCH`] a call, taken as blocking work; fewer
+    /// when there are no more), handed to `each` a batch at a time; the first error stops.
+    fn in_batches(
+        &self,
+        mut fill: impl FnMut(&mut Vec<postgres::Row>) -> Result<(), postgres::Error> + Send,
+        each: &mut dyn FnMut(&postgres::Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut batch = Vec::with_capacity(ROWS_A_BATCH);
+        loop {
+            blocking(|| fill(&mut batch)).map_err(|e| self.err(e))?;
+            let last = batch.len() < ROWS_A_BATCH;
             batch.iter().try_for_each(&mut *each)?;
             batch.clear();
             if last {
                 return Ok(());
             }
+        }
+    }
+
+    /// The live records of `kind`, each handed to `read` as its connection, external id and
+    /// document: in the key's order if `ordered` (byte order, `COLLATE "C"`, SQLite's, so
+    /// both backends export alike), else in the order the server finds them (for the work
+    /// items at 10,000 epics a bitmap scan of the pages that hold them, 75-115 ms, where the
+    /// key's order took a sort of 52 MB of documents spilled to disk, 200-260 ms of the
+    /// server's time, on three processes when the plan went parallel).
+    fn stored_rows(
+        &self,
+        kind: EntityKind,
+        ordered: bool,
+        read: &mut dyn FnMut(&str, &str, &str) -> Result<(), serde_json::Error>,
+    ) -> Result<(), StoreError> {
+        let sql = "SELECT connection, external_id, record FROM records
+                   WHERE kind = $1 AND deleted_at IS NULL";
+        let each = &mut |r: &postgres::Row| {
+            read(r.get(0), r.get(1), r.get(2))
+                .map_err(|e| self.unreadable(r.get(0), kind, r.get(1), e))
+        };
+        match ordered {
+            true => self.each_row(
+                &format!("{sql} ORDER BY connection COLLATE \"C\", external_id COLLATE \"C\""),
+                &[&kind.as_str()],
+                each,
+            ),
+            false => self.each_row_in_a_stable_order(sql, &[&kind.as_str()], each),
         }
     }
 
@@ -1159,17 +1208,7 @@ impl Store for PostgresStore {
         kind: EntityKind,
         read: &mut dyn FnMut(&str, &str, &str) -> Result<(), serde_json::Error>,
     ) -> Result<(), StoreError> {
-        // Byte order (COLLATE "C") is SQLite's order, so both backends export alike.
-        self.each_row(
-            "SELECT connection, external_id, record FROM records
-             WHERE kind = $1 AND deleted_at IS NULL
-             ORDER BY connection COLLATE \"C\", external_id COLLATE \"C\"",
-            &[&kind.as_str()],
-            &mut |r| {
-                read(r.get(0), r.get(1), r.get(2))
-                    .map_err(|e| self.unreadable(r.get(0), kind, r.get(1), e))
-            },
-        )
+        self.stored_rows(kind, true, read)
     }
 
     fn each_stored_in_any_order(
@@ -1177,19 +1216,7 @@ impl Store for PostgresStore {
         kind: EntityKind,
         read: &mut dyn FnMut(&str, &str, &str) -> Result<(), serde_json::Error>,
     ) -> Result<(), StoreError> {
-        // In the order the server finds them: for the work items at 10,000 epics a bitmap
-        // scan of the pages that hold them, 75-115 ms, where the key's order took a sort of
-        // 52 MB of documents spilled to disk, 200-260 ms of the server's time (on three
-        // processes when the plan went parallel).
-        self.each_row_in_a_stable_order(
-            "SELECT connection, external_id, record FROM records
-             WHERE kind = $1 AND deleted_at IS NULL",
-            &[&kind.as_str()],
-            &mut |r| {
-                read(r.get(0), r.get(1), r.get(2))
-                    .map_err(|e| self.unreadable(r.get(0), kind, r.get(1), e))
-            },
-        )
+        self.stored_rows(kind, false, read)
     }
 
     fn each_time_entry(&self, read: &mut dyn NumberedTimeEntries) -> Result<(), StoreError> {

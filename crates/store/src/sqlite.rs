@@ -243,21 +243,8 @@ pub const MIGRATIONS: &[&str] = &[
     "#,
     // 15: when the findings still open were last seen is the last check's time, kept once
     // (crate::open_findings): a check rewrote every open finding for it, most of what a
-    // check that changes nothing wrote. `findings_as_seen` shows the findings as they read.
-    r#"
-    CREATE TABLE findings_checked (
-        id  INTEGER PRIMARY KEY CHECK (id = 1),
-        at  TEXT NOT NULL
-    );
-    CREATE VIEW findings_as_seen AS
-        SELECT fingerprint, rule_id, severity, subject_kind, subject_key, title, message,
-               evidence, first_seen,
-               CASE WHEN resolved_at IS NULL
-                    THEN COALESCE((SELECT at FROM findings_checked), last_seen)
-                    ELSE last_seen END AS last_seen,
-               resolved_at, subject_connection, subject_external_id
-        FROM findings;
-    "#,
+    // check that changes nothing wrote.
+    crate::open_findings::SCHEMA,
 ];
 
 /// A record's kind as its row holds it: the code `record_kinds` gives the name `?N`.
