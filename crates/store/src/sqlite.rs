@@ -1974,6 +1974,16 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The store at `path` opened as it is, for a test to migrate it to an older version.
+    fn unmigrated(path: &Path) -> SqliteStore {
+        SqliteStore {
+            conn: Connection::open(path).unwrap(),
+            location: path.to_path_buf(),
+            packer: None,
+            names: Default::default(),
+        }
+    }
     use crate::suite::{names, team};
 
     /// The one number a `SELECT COUNT(*) ...` answers.
@@ -1986,12 +1996,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         {
-            let mut old = SqliteStore {
-                conn: Connection::open(&path).unwrap(),
-                location: path.clone(),
-                packer: None,
-                names: Default::default(),
-            };
+            let mut old = unmigrated(&path);
             // Schema 12, the last before the two whose migrations rewrite rows (13: time
             // entries' summaries; 14: keys beside initiatives and work items, tested on their own).
             old.migrate(&MIGRATIONS[..12]).unwrap();
@@ -2046,12 +2051,7 @@ mod tests {
         let path = dir.path().join("t.db");
         let records = crate::suite::odd_time_entries("jira", 2_100, "2026-11-27T00:00:00.000Z");
         {
-            let mut old = SqliteStore {
-                conn: Connection::open(&path).unwrap(),
-                location: path.clone(),
-                packer: None,
-                names: Default::default(),
-            };
+            let mut old = unmigrated(&path);
             // Written as text at schema 11 (schema 12 packs them), one as an unreadable text.
             old.migrate(&MIGRATIONS[..11]).unwrap();
             for r in &records {
@@ -2163,12 +2163,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         {
-            let mut old = SqliteStore {
-                conn: Connection::open(&path).unwrap(),
-                location: path.clone(),
-                packer: None,
-                names: Default::default(),
-            };
+            let mut old = unmigrated(&path);
             old.migrate(&MIGRATIONS[..14]).unwrap();
             old.conn
                 .execute_batch(crate::suite::FINDINGS_BEFORE_THE_CHECK_TIME_WAS_KEPT)
@@ -2184,12 +2179,7 @@ mod tests {
         let path = dir.path().join("t.db");
         let (records, want) = crate::suite::keyed_records("jira", 700);
         {
-            let mut old = SqliteStore {
-                conn: Connection::open(&path).unwrap(),
-                location: path.clone(),
-                packer: None,
-                names: Default::default(),
-            };
+            let mut old = unmigrated(&path);
             old.migrate(&MIGRATIONS[..13]).unwrap();
             // Packed, as a sync at schema 13 wrote them; one a work item's that is no work
             // item's document.
@@ -2281,12 +2271,7 @@ mod tests {
     fn a_record_of_a_kind_without_a_number_fails_the_migration_and_changes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
-        let mut old = SqliteStore {
-            conn: Connection::open(&path).unwrap(),
-            location: path.clone(),
-            packer: None,
-            names: Default::default(),
-        };
+        let mut old = unmigrated(&path);
         old.migrate(&MIGRATIONS[..11]).unwrap();
         old.conn
             .execute_batch(
