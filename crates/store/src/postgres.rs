@@ -403,14 +403,14 @@ impl PostgresStore {
         params: &[&(dyn ToSql + Sync)],
         each: &mut dyn FnMut(&postgres::Row) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let mut reader = self.reader()?;
-        let Reader { client, runtime } = &mut *reader;
         // Set for this query and reset after it, whatever its outcome.
-        let set = |sql: &'static str| {
-            blocking(|| runtime.block_on(client.batch_execute(sql))).map_err(|e| self.err(e))
+        let set = |settings: &'static str| {
+            let mut reader = self.reader()?;
+            let Reader { client, runtime } = &mut *reader;
+            blocking(|| runtime.block_on(client.batch_execute(settings))).map_err(|e| self.err(e))
         };
         set("SET max_parallel_workers_per_gather = 0; SET synchronize_seqscans = off")?;
-        let read = self.take_rows(client, runtime, sql, params, each);
+        let read = self.each_row(sql, params, each);
         let reset = set("RESET max_parallel_workers_per_gather; RESET synchronize_seqscans");
         read.and(reset)
     }
