@@ -1142,6 +1142,7 @@ impl Store for PostgresStore {
             open.ready();
             // A panic while a batch is pulled unwinds through here: the transaction is rolled
             // back when dropped, and nothing is recorded.
+            let mut statement = None;
             for findings in batches {
                 let mut written = Vec::new();
                 for f in &findings {
@@ -1152,7 +1153,7 @@ impl Store for PostgresStore {
                         Given::Changed | Given::NotOpen => written.push(f),
                     }
                 }
-                record_finding_batch(tx, &written, at, &mut changes)?;
+                record_finding_batch(tx, &mut statement, &written, at, &mut changes)?;
             }
             let not_given: Vec<String> = open.not_given().collect();
             changes.resolved =
@@ -1499,6 +1500,31 @@ impl Store for PostgresStore {
     }
 }
 
+/// One batch of findings written ([`record_finding_batch`]): what was there before (the CTE
+/// reads the statement's snapshot, before the upsert), and the upsert. Only the findings that
+/// were not open come back: new (`existed` false) or resolved before (`existed` true).
+const UPSERT_FINDINGS: &str = "WITH before AS (
+               SELECT u.f, o.fingerprint IS NOT NULL AS existed
+               FROM UNNEST($1::text[]) AS u (f)
+               LEFT JOIN findings o ON o.fingerprint = u.f
+               WHERE o.fingerprint IS NULL OR o.resolved_at IS NOT NULL
+             ), written AS (
+               INSERT INTO findings (fingerprint, rule_id, severity, subject_kind, subject_key,
+                 title, message, evidence, first_seen, last_seen, resolved_at,
+                 subject_connection, subject_external_id)
+               SELECT f, r, s, k, y, t, m, e, $9, $9, NULL, c, x
+               FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                           $6::text[], $7::text[], $8::text[], $10::text[], $11::text[])
+                 AS u (f, r, s, k, y, t, m, e, c, x)
+               ON CONFLICT (fingerprint) DO UPDATE SET
+                 severity = excluded.severity, title = excluded.title,
+                 message = excluded.message, evidence = excluded.evidence,
+                 last_seen = excluded.last_seen, resolved_at = NULL,
+                 subject_connection = excluded.subject_connection,
+                 subject_external_id = excluded.subject_external_id
+             )
+             SELECT f, existed FROM before";
+
 /// The findings of one batch of [`Store::record_finding_batches`] that are not open or have
 /// changed, written in one statement whatever their number (the states before, the upsert). A
 /// fingerprint given twice counts as new (or reopened) once and persisting after (in a later
@@ -1506,6 +1532,7 @@ impl Store for PostgresStore {
 /// upsert.
 fn record_finding_batch(
     tx: &mut Transaction<'_>,
+    statement: &mut Option<postgres::Statement>,
     findings: &[&Finding],
     at: &str,
     changes: &mut FindingChanges,
@@ -1544,33 +1571,17 @@ fn record_finding_batch(
         .iter()
         .map(|f| f.subject.external_id.as_deref())
         .collect();
-    // One statement: what was there before (the CTE reads the statement's snapshot, before
-    // the upsert), and the upsert. Only the findings that were not open come back: new
-    // (`existed` false) or resolved before (`existed` true); at 44,000 findings persisting
-    // that is next to none, and a round trip a batch fewer.
+    // One statement (`UPSERT_FINDINGS`): at 44,000 findings persisting next to none come
+    // back, and a round trip a batch fewer than the states read first. Prepared once a
+    // check, at its first batch to write: a statement given as text is parsed and planned
+    // again, a round trip more, for each of a first check's 173 batches.
+    if statement.is_none() {
+        *statement = Some(tx.prepare(UPSERT_FINDINGS)?);
+    }
+    let statement = statement.as_ref().expect("prepared above");
     let not_open: std::collections::HashMap<String, bool> = tx
         .query(
-            "WITH before AS (
-               SELECT u.f, o.fingerprint IS NOT NULL AS existed
-               FROM UNNEST($1::text[]) AS u (f)
-               LEFT JOIN findings o ON o.fingerprint = u.f
-               WHERE o.fingerprint IS NULL OR o.resolved_at IS NOT NULL
-             ), written AS (
-               INSERT INTO findings (fingerprint, rule_id, severity, subject_kind, subject_key,
-                 title, message, evidence, first_seen, last_seen, resolved_at,
-                 subject_connection, subject_external_id)
-               SELECT f, r, s, k, y, t, m, e, $9, $9, NULL, c, x
-               FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                           $6::text[], $7::text[], $8::text[], $10::text[], $11::text[])
-                 AS u (f, r, s, k, y, t, m, e, c, x)
-               ON CONFLICT (fingerprint) DO UPDATE SET
-                 severity = excluded.severity, title = excluded.title,
-                 message = excluded.message, evidence = excluded.evidence,
-                 last_seen = excluded.last_seen, resolved_at = NULL,
-                 subject_connection = excluded.subject_connection,
-                 subject_external_id = excluded.subject_external_id
-             )
-             SELECT f, existed FROM before",
+            statement,
             &[
                 &fingerprints,
                 &rules,
