@@ -157,6 +157,12 @@ pub(crate) const SCHEMA: &str = r#"
         FROM findings;
 "#;
 
+/// The open findings' fingerprints and [`Content`] (the columns in that order), read first by
+/// both backends' [`crate::Store::record_finding_batches`] into [`OpenFindings`].
+pub(crate) const OPEN: &str = "SELECT fingerprint, severity, title, message, evidence,
+        subject_connection, subject_external_id
+    FROM findings WHERE resolved_at IS NULL";
+
 /// The statements of SQLite's [`crate::Store::record_finding_batches`] for the findings'
 /// sightings.
 pub(crate) mod sqlite {

@@ -163,7 +163,7 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE records ALTER COLUMN entry DROP EXPRESSION;
     DROP FUNCTION tollgate_entry_of(TEXT);
     "#,
-    // 4: every check rewrites each open finding (its last sighting at least). With its pages
+    // 4: every check rewrote each open finding (its last sighting at least, until 5). With its pages
     // full, each new version went to another page with an entry in every index, and the
     // table of 44,000 findings grew to 150 MB between vacuums. With half of each page free,
     // a finding's new version stays on its page (a HOT update: no index entry, the old one
@@ -1122,9 +1122,7 @@ impl Store for PostgresStore {
             let mut open = OpenFindings::default();
             {
                 let mut rows = tx.query_raw(
-                    "SELECT fingerprint, severity, title, message, evidence,
-                            subject_connection, subject_external_id
-                     FROM findings WHERE resolved_at IS NULL",
+                    crate::open_findings::OPEN,
                     std::iter::empty::<&(dyn ToSql + Sync)>(),
                 )?;
                 while let Some(r) = rows.next()? {
@@ -1617,6 +1615,17 @@ fn record_finding_batch(
 mod tests {
     use super::*;
 
+    /// A connection to the database `url` names, not migrated, for a test to migrate it to an
+    /// older version.
+    fn unmigrated(url: &str) -> PostgresStore {
+        PostgresStore {
+            client: RefCell::new(Some(Client::connect(url, NoTls).unwrap())),
+            location: redact_url(url),
+            config: url.parse().unwrap(),
+            reader: RefCell::new(None),
+        }
+    }
+
     fn database(test: &str) -> Option<String> {
         let server = crate::testing::postgres_server()?;
         Some(crate::testing::fresh_postgres_database(&server, test))
@@ -1756,12 +1765,7 @@ mod tests {
             return;
         };
         {
-            let old = PostgresStore {
-                client: RefCell::new(Some(Client::connect(&url, NoTls).unwrap())),
-                location: redact_url(&url),
-                config: url.parse().unwrap(),
-                reader: RefCell::new(None),
-            };
+            let old = unmigrated(&url);
             old.migrate(&MIGRATIONS[..4]).unwrap();
             old.with(|c| c.batch_execute(crate::suite::FINDINGS_BEFORE_THE_CHECK_TIME_WAS_KEPT))
                 .unwrap();
@@ -1778,12 +1782,7 @@ mod tests {
         let records = crate::suite::odd_time_entries("jira", 300, "2026-11-27T00:00:00.000Z");
         {
             // Written at schema 2, one of them a document that is no time entry's.
-            let old = PostgresStore {
-                client: RefCell::new(Some(Client::connect(&url, NoTls).unwrap())),
-                location: redact_url(&url),
-                config: url.parse().unwrap(),
-                reader: RefCell::new(None),
-            };
+            let old = unmigrated(&url);
             old.migrate(&MIGRATIONS[..2]).unwrap();
             let mut docs: Vec<(String, String)> = records
                 .iter()

@@ -1528,13 +1528,7 @@ impl Store for SqliteStore {
             // a finding given that is not open is looked up.
             let mut open = OpenFindings::default();
             {
-                let mut stmt = tx
-                    .prepare_cached(
-                        "SELECT fingerprint, severity, title, message, evidence,
-                                subject_connection, subject_external_id
-                         FROM findings WHERE resolved_at IS NULL",
-                    )
-                    .map_err(db)?;
+                let mut stmt = tx.prepare_cached(crate::open_findings::OPEN).map_err(db)?;
                 let mut rows = stmt.query([]).map_err(db)?;
                 while let Some(row) = rows.next().map_err(db)? {
                     let text = |i: usize| -> Result<&str, StoreError> {
