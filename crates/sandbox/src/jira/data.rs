@@ -1543,6 +1543,12 @@ impl Dataset {
         self.index.get(self)
     }
 
+    /// Whether the look-ups of this version of the data are built already, so that the next
+    /// request does not build them.
+    pub fn index_built(&self) -> bool {
+        self.index.is_built()
+    }
+
     /// Drop the look-up index (the data changed, or may have).
     pub fn forget_index(&mut self) {
         self.index = super::index::IndexSlot::default();
