@@ -55,3 +55,52 @@ pub fn give_back_freed() {
         libc::malloc_trim(0);
     }
 }
+
+/// The variable naming the file [`record_peak`] writes to.
+pub const PEAK_FILE_VAR: &str = "TOLLGATE_PEAK_MEMORY_FILE";
+
+/// With `TOLLGATE_PEAK_MEMORY_FILE=PATH` set, write this process's peak resident memory in
+/// KiB (Linux's `VmHWM`) to PATH as it ends: how `tollgate bench` reads each step's. What
+/// `wait4` tells a parent of its child is not the child's own: when the child starts the
+/// program, Linux keeps the peak of the copy of the parent it was until then, so each step read
+/// at least as large as the bench had grown (a `check` of 26 MiB as 54). Without the variable,
+/// or where there is no `/proc/self/status`, nothing is written; a file that cannot be written
+/// is said on stderr.
+pub fn record_peak() {
+    let Some(path) = std::env::var_os(PEAK_FILE_VAR) else {
+        return;
+    };
+    let Some(kib) = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| peak_kib(&status))
+    else {
+        return;
+    };
+    if let Err(e) = std::fs::write(&path, kib.to_string()) {
+        eprintln!(
+            "warning: cannot write the peak memory to {} ({PEAK_FILE_VAR}): {e}",
+            std::path::Path::new(&path).display()
+        );
+    }
+}
+
+/// `VmHWM` of a `/proc/PID/status`, in KiB.
+pub fn peak_kib(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().strip_suffix("kB"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_peak_is_read_from_the_status_in_kib() {
+        let status =
+            "Name:\ttollgate\nVmPeak:\t  300000 kB\nVmHWM:\t   26796 kB\nVmRSS:\t   20000 kB\n";
+        assert_eq!(super::peak_kib(status), Some(26796));
+        assert_eq!(super::peak_kib("VmRSS:\t 1 kB\n"), None);
+        assert_eq!(super::peak_kib("VmHWM:\t lots kB\n"), None);
+    }
+}

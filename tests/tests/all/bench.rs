@@ -98,6 +98,36 @@ fn bench_measures_each_step_at_two_sizes_against_the_floor() {
         }
         assert_eq!(row(&table, size, "check")[10], "—");
     }
+    // Each step's peak memory is its own, as the step read it itself as it ended, not what
+    // the kernel gives the bench for its child: that counts the bench's own peak as the
+    // child's start, and a step smaller than the bench read as large as the bench.
+    for (size, work) in [
+        (small, "work/n2-l0"),
+        ("220 issues, 2,000 worklogs", "work/n20-l0"),
+    ] {
+        for (step, file) in [
+            ("full sync", "full-sync"),
+            (
+                "incremental sync, 1 % changed",
+                "incremental-sync--1---changed",
+            ),
+            ("check", "check"),
+            ("report (steering, HTML)", "report--steering--HTML-"),
+            ("publish --dry-run", "publish---dry-run"),
+        ] {
+            let own: u64 =
+                std::fs::read_to_string(dir.path().join(work).join(format!("{file}.peak")))
+                    .unwrap_or_else(|e| panic!("{step} at {size} wrote its peak memory: {e}"))
+                    .trim()
+                    .parse()
+                    .unwrap();
+            assert_eq!(
+                row(&table, size, step)[4],
+                format!("{} MiB", own / 1024),
+                "{step} at {size}"
+            );
+        }
+    }
     // Each step left its output behind for a look.
     assert!(dir.path().join("work/n20-l0/steering.html").exists());
 }

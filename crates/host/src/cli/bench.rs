@@ -1,7 +1,9 @@
 //! `tollgate bench`: the pipeline against the sandbox's synthetic Jira site at two sizes, each
 //! step beside the true download floor (#20). The sandbox and every step run as child
 //! processes of this binary, so each step's wall clock, CPU and peak memory are its own
-//! (from `wait4`), and the sandbox's CPU is read from /proc apart from the client's.
+//! (CPU from `wait4`; the peak memory the step writes itself as it ends, `VmHWM` through
+//! `TOLLGATE_PEAK_MEMORY_FILE`, since `wait4`'s counts the bench's own as the child's start),
+//! and the sandbox's CPU is read from /proc apart from the client's.
 
 use crate::error::Error;
 use anyhow::{Context as _, anyhow};
@@ -623,8 +625,18 @@ fn child(
         .collect();
     let out_path = work.join(format!("{name}.out"));
     let err_path = work.join(format!("{name}.err"));
+    // The step's own peak memory, written by it as it ends (`crate::memory::record_peak`):
+    // `wait4`'s counts the bench's own as the child's start.
+    let peak_path = work.join(format!("{name}.peak"));
+    match std::fs::remove_file(&peak_path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(anyhow!("cannot remove {}: {e}", peak_path.display()).into());
+        }
+        _ => {}
+    }
     let started = Instant::now();
     let mut command = Command::new(exe);
+    command.env(crate::memory::PEAK_FILE_VAR, &peak_path);
     if let Some(url) = store {
         command.env("TOLLGATE_STORE__URL", url);
     }
@@ -637,8 +649,24 @@ fn child(
         .stderr(std::fs::File::create(&err_path)?)
         .spawn()
         .with_context(|| format!("cannot start `tollgate {}`", args.join(" ")))?;
-    let (code, cpu, rss_kib) = wait_with_usage(child)?;
+    let (code, cpu, waited_rss_kib) = wait_with_usage(child)?;
     let wall = started.elapsed();
+    let rss_kib = match std::fs::read_to_string(&peak_path)
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok())
+    {
+        Some(kib) => kib,
+        // A step that failed may have ended before it could tell; its row says it failed.
+        None if code != 0 => waited_rss_kib,
+        None => {
+            return Err(anyhow!(
+                "`tollgate {}` ended without writing its peak memory to {}",
+                args.join(" "),
+                peak_path.display()
+            )
+            .into());
+        }
+    };
     let failure = (code != 0).then(|| {
         let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
         let last: Vec<&str> = stderr.lines().rev().take(3).collect();
@@ -658,7 +686,8 @@ fn child(
     })
 }
 
-/// Wait for a child and read what it used: exit code, user + system CPU, peak resident KiB.
+/// Wait for a child and read what it used: exit code, user + system CPU, peak resident KiB
+/// (the larger of its own and that of the process that started it, as it was then).
 fn wait_with_usage(child: Child) -> Result<(i32, Duration, u64), Error> {
     let pid = child.id() as libc::pid_t;
     let mut status: libc::c_int = 0;

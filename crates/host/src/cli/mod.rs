@@ -360,6 +360,7 @@ pub fn main() -> std::process::ExitCode {
     // A plugin call stopped by its time limit may leave a thread blocked in a read the
     // sandbox cannot interrupt; do not let it keep the process alive.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    crate::memory::record_peak();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
