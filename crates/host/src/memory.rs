@@ -85,7 +85,7 @@ pub fn record_peak() {
 }
 
 /// `VmHWM` of a `/proc/PID/status`, in KiB.
-pub fn peak_kib(status: &str) -> Option<u64> {
+fn peak_kib(status: &str) -> Option<u64> {
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
