@@ -163,9 +163,9 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE records ALTER COLUMN entry DROP EXPRESSION;
     DROP FUNCTION tollgate_entry_of(TEXT);
     "#,
-    // 4: every check rewrote each open finding (its last sighting at least, until 5). With its pages
-    // full, each new version went to another page with an entry in every index, and the
-    // table of 44,000 findings grew to 150 MB between vacuums. With half of each page free,
+    // 4: every check rewrote each open finding (its last sighting at least, until 5). With
+    // its pages full, each new version went to another page with an entry in every index, and
+    // the table of 44,000 findings grew to 150 MB between vacuums. With half of each page free,
     // a finding's new version stays on its page (a HOT update: no index entry, the old one
     // pruned in place): the table stays ~28 MB and a check at 10,000 epics is ~0.1 s faster.
     // CLUSTER rewrites the pages already written (a few seconds at most).

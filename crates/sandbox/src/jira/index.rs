@@ -7,8 +7,8 @@
 //! first request after a change measures the client, not this build); otherwise it is built
 //! on first use. The index is dropped whenever the data may change: by [`crate::JiraWrite`]
 //! (the only way to the data for writing) on every mutable access and when it is released,
-//! and by [`Dataset::forget_index`]. Look-ups of one issue are checked against the data besides, so a
-//! stale index can never name the wrong issue.
+//! and by [`Dataset::forget_index`]. Look-ups of one issue are checked against the data
+//! besides, so a stale index can never name the wrong issue.
 
 use super::data::{Dataset, Flavour};
 use std::collections::HashMap;
