@@ -5,23 +5,61 @@
 use super::*;
 
 pub(super) fn user_json(flavour: Flavour, base: &str, user: &User) -> Value {
-    match flavour {
-        Flavour::Cloud => json!({
-            "self": format!("{base}/rest/api/3/user?accountId={}", user.account_id),
-            "accountId": user.account_id,
-            "accountType": "atlassian",
-            "displayName": user.display_name,
-            "active": true,
-            "timeZone": "Europe/Helsinki",
-        }),
-        Flavour::DataCenter => json!({
-            "self": format!("{base}/rest/api/2/user?username={}", user.name),
-            "name": user.name,
-            "key": format!("JIRAUSER{}", 10_200 + user.account_id.len()),
-            "displayName": user.display_name,
-            "active": true,
-            "timeZone": "Europe/Helsinki",
-        }),
+    serde_json::to_value(UserJson::of(flavour, base, user)).expect("a user serialises")
+}
+
+/// A user as Jira writes one in an answer, written without building a tree first (a page of
+/// worklogs names two users a worklog). Members in the order the sandbox has always written
+/// them (by name), for answers that read the same byte for byte.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+pub(super) enum UserJson<'a> {
+    Cloud {
+        #[serde(rename = "accountId")]
+        account_id: &'a str,
+        #[serde(rename = "accountType")]
+        account_type: &'static str,
+        active: bool,
+        #[serde(rename = "displayName")]
+        display_name: &'a str,
+        #[serde(rename = "self")]
+        self_url: String,
+        #[serde(rename = "timeZone")]
+        time_zone: &'static str,
+    },
+    DataCenter {
+        active: bool,
+        #[serde(rename = "displayName")]
+        display_name: &'a str,
+        key: String,
+        name: &'a str,
+        #[serde(rename = "self")]
+        self_url: String,
+        #[serde(rename = "timeZone")]
+        time_zone: &'static str,
+    },
+}
+
+impl<'a> UserJson<'a> {
+    pub(super) fn of(flavour: Flavour, base: &str, user: &'a User) -> UserJson<'a> {
+        match flavour {
+            Flavour::Cloud => UserJson::Cloud {
+                account_id: &user.account_id,
+                account_type: "atlassian",
+                active: true,
+                display_name: &user.display_name,
+                self_url: format!("{base}/rest/api/3/user?accountId={}", user.account_id),
+                time_zone: "Europe/Helsinki",
+            },
+            Flavour::DataCenter => UserJson::DataCenter {
+                active: true,
+                display_name: &user.display_name,
+                key: format!("JIRAUSER{}", 10_200 + user.account_id.len()),
+                name: &user.name,
+                self_url: format!("{base}/rest/api/2/user?username={}", user.name),
+                time_zone: "Europe/Helsinki",
+            },
+        }
     }
 }
 
@@ -65,30 +103,59 @@ pub(super) fn time_spent(seconds: u64) -> String {
     }
 }
 
-pub(super) fn worklog_json(
+pub(super) fn worklog_json<'a>(
     ctx: &Ctx,
     base: &str,
     version: &str,
-    data: &Dataset,
-    w: &Worklog,
-) -> Value {
-    let author = user_json(ctx.flavour, base, &data.users[w.author]);
-    let mut out = json!({
-        "self": format!("{base}/rest/api/{version}/issue/{}/worklog/{}", w.issue_id, w.id),
-        "author": author,
-        "updateAuthor": author,
-        "created": jira_timestamp(w.created),
-        "updated": jira_timestamp(w.updated),
-        "started": jira_timestamp(w.started),
-        "timeSpent": time_spent(w.seconds),
-        "timeSpentSeconds": w.seconds,
-        "id": w.id.to_string(),
-        "issueId": w.issue_id.to_string(),
-    });
-    if let Some(c) = &w.comment {
-        out["comment"] = text_body(adf(version), c);
+    data: &'a Dataset,
+    w: &'a Worklog,
+) -> WorklogJson<'a> {
+    let author = &data.users[w.author];
+    WorklogJson {
+        author: UserJson::of(ctx.flavour, base, author),
+        comment: w.comment.as_deref().map(|c| text_body(adf(version), c)),
+        created: jira_timestamp(w.created),
+        id: w.id,
+        issue_id: w.issue_id,
+        self_url: format!(
+            "{base}/rest/api/{version}/issue/{}/worklog/{}",
+            w.issue_id, w.id
+        ),
+        started: jira_timestamp(w.started),
+        time_spent: time_spent(w.seconds),
+        time_spent_seconds: w.seconds,
+        update_author: UserJson::of(ctx.flavour, base, author),
+        updated: jira_timestamp(w.updated),
     }
-    out
+}
+
+/// A worklog as Jira writes one, written without building a tree first: a page of
+/// `/worklog/list` holds a thousand. Members by name, as the sandbox has always written them.
+#[derive(serde::Serialize)]
+pub(super) struct WorklogJson<'a> {
+    author: UserJson<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: Option<Value>,
+    created: String,
+    #[serde(serialize_with = "as_text")]
+    id: u64,
+    #[serde(rename = "issueId", serialize_with = "as_text")]
+    issue_id: u64,
+    #[serde(rename = "self")]
+    self_url: String,
+    started: String,
+    #[serde(rename = "timeSpent")]
+    time_spent: String,
+    #[serde(rename = "timeSpentSeconds")]
+    time_spent_seconds: u64,
+    #[serde(rename = "updateAuthor")]
+    update_author: UserJson<'a>,
+    updated: String,
+}
+
+/// A number written as JSON text (`"10001"`), as Jira writes its ids.
+pub(super) fn as_text<S: serde::Serializer>(n: &u64, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(n)
 }
 
 pub(super) fn option_json(base: &str, field: &data::FieldDef, value: &str) -> Value {
@@ -259,54 +326,51 @@ pub(super) fn issue_json(
     out.insert("key".into(), json!(issue.key));
     let mut f = Map::new();
     let itype = &ISSUE_TYPES[issue.issue_type];
-    let mut put = |id: &str, v: Value| {
+    // A field's value is made only when it is asked for.
+    let mut put = |id: &str, v: &dyn Fn() -> Value| {
         if wanted.wants(id) {
-            f.insert(id.to_string(), v);
+            f.insert(id.to_string(), v());
         }
     };
-    put("summary", json!(issue.summary));
-    put("issuetype", issue_type_json(base, itype));
-    put("status", status_json(base, issue));
+    put("summary", &|| json!(issue.summary));
+    put("issuetype", &|| issue_type_json(base, itype));
+    put("status", &|| status_json(base, issue));
     put(
         "project",
-        json!({"self": format!("{base}/rest/api/2/project/10000"), "id": "10000", "key": data.project, "name": "Portfolio"}),
+        &|| json!({"self": format!("{base}/rest/api/2/project/10000"), "id": "10000", "key": data.project, "name": "Portfolio"}),
     );
-    put("created", json!(jira_timestamp(issue.created)));
-    put("updated", json!(jira_timestamp(issue.updated)));
-    put(
-        "resolutiondate",
+    put("created", &|| json!(jira_timestamp(issue.created)));
+    put("updated", &|| json!(jira_timestamp(issue.updated)));
+    put("resolutiondate", &|| {
         issue
             .resolved
             .map(jira_timestamp)
             .map(Value::String)
-            .unwrap_or(Value::Null),
-    );
-    put("labels", json!(issue.labels));
-    put(
-        "assignee",
+            .unwrap_or(Value::Null)
+    });
+    put("labels", &|| json!(issue.labels));
+    put("assignee", &|| {
         issue
             .assignee
             .map(|a| user_json(ctx.flavour, base, &data.users[a]))
-            .unwrap_or(Value::Null),
-    );
-    put(
-        "reporter",
+            .unwrap_or(Value::Null)
+    });
+    put("reporter", &|| {
         issue
             .reporter
             .map(|a| user_json(ctx.flavour, base, &data.users[a]))
-            .unwrap_or_else(|| bot_json(ctx.flavour, base)),
-    );
+            .unwrap_or_else(|| bot_json(ctx.flavour, base))
+    });
     // Cloud links children to epics with `parent`; Data Center uses it for sub-tasks only.
-    if ctx.flavour == Flavour::Cloud {
-        let parent = issue.parent.as_ref().and_then(|p| data.issue(p)).map(|p| {
+    if ctx.flavour == Flavour::Cloud
+        && let Some(p) = issue.parent.as_ref().and_then(|p| data.issue(p))
+    {
+        put("parent", &|| {
             json!({
                 "id": p.id.to_string(), "key": p.key, "self": format!("{base}/rest/api/{version}/issue/{}", p.id),
                 "fields": {"summary": p.summary, "status": status_json(base, p), "issuetype": issue_type_json(base, &ISSUE_TYPES[p.issue_type])}
             })
         });
-        if let Some(p) = parent {
-            put("parent", p);
-        }
     }
     if wanted.wants("issuelinks") {
         let other = |key: &str| {
@@ -341,19 +405,19 @@ pub(super) fn issue_json(
                 Some(v)
             })
             .collect();
-        put("issuelinks", json!(links));
+        put("issuelinks", &|| Value::Array(links.clone()));
     }
     if wanted.wants("worklog") {
         let index = data.index();
         let logs = index.worklogs_of(issue.id);
-        let embedded: Vec<Value> = logs
+        let embedded: Vec<WorklogJson<'_>> = logs
             .iter()
             .take(EMBEDDED_WORKLOGS)
             .map(|&at| worklog_json(ctx, base, version, data, &data.worklogs[at]))
             .collect();
         put(
             "worklog",
-            json!({"startAt": 0, "maxResults": EMBEDDED_WORKLOGS, "total": logs.len(), "worklogs": embedded}),
+            &|| json!({"startAt": 0, "maxResults": EMBEDDED_WORKLOGS, "total": logs.len(), "worklogs": embedded}),
         );
     }
     for def in FIELDS {

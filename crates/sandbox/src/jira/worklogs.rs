@@ -25,15 +25,29 @@ pub(super) async fn issue_worklogs(
     let index = data.index();
     let logs = index.worklogs_of(issue.id);
     let total = logs.len();
-    let page: Vec<Value> = logs
+    let worklogs: Vec<WorklogJson<'_>> = logs
         .iter()
         .skip(start.max(0) as usize)
         .take(max.clamp(0, 5000) as usize)
         .map(|&at| worklog_json(&ctx, &base, &version, &data, &data.worklogs[at]))
         .collect();
-    crate::json_response(
+    /// Members by name, as the sandbox has always written them.
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct IssueWorklogs<'a> {
+        max_results: i64,
+        start_at: i64,
+        total: usize,
+        worklogs: Vec<WorklogJson<'a>>,
+    }
+    crate::json_body(
         StatusCode::OK,
-        json!({"startAt": start, "maxResults": max.clamp(0, 5000), "total": total, "worklogs": page}),
+        &IssueWorklogs {
+            max_results: max.clamp(0, 5000),
+            start_at: start,
+            total,
+            worklogs,
+        },
     )
 }
 
@@ -56,23 +70,46 @@ pub(super) fn changed_page(
     let items = &items[..items.len().min(CHANGED_PAGE)];
     let until = items.last().map(|(t, _)| *t).unwrap_or(since);
     let base = base_url(headers, ctx);
-    let values: Vec<Value> = items
-        .iter()
-        .map(|(t, id)| json!({"worklogId": id, "updatedTime": t, "properties": []}))
-        .collect();
-    let mut out = json!({
-        "values": values,
-        "since": since,
-        "until": until,
-        "self": format!("{base}/rest/api/{version}/worklog/{what}?since={since}"),
-        "lastPage": last_page,
-    });
-    if !last_page {
-        out["nextPage"] = json!(format!(
-            "{base}/rest/api/{version}/worklog/{what}?since={until}"
-        ));
+    /// One changed worklog; members by name, as the sandbox has always written them.
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Changed {
+        properties: [u8; 0],
+        updated_time: i64,
+        worklog_id: u64,
     }
-    crate::json_response(StatusCode::OK, out)
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ChangedPage {
+        last_page: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        next_page: Option<String>,
+        #[serde(rename = "self")]
+        self_url: String,
+        since: i64,
+        until: i64,
+        values: Vec<Changed>,
+    }
+    let values = items
+        .iter()
+        .map(|&(updated_time, worklog_id)| Changed {
+            properties: [],
+            updated_time,
+            worklog_id,
+        })
+        .collect();
+    crate::json_body(
+        StatusCode::OK,
+        &ChangedPage {
+            last_page,
+            next_page: (!last_page)
+                .then(|| format!("{base}/rest/api/{version}/worklog/{what}?since={until}")),
+            self_url: format!("{base}/rest/api/{version}/worklog/{what}?since={since}"),
+            since,
+            until,
+            values,
+        },
+    )
 }
 
 pub(super) async fn worklogs_updated(
@@ -146,9 +183,9 @@ pub(super) async fn worklog_list(
     found.sort_unstable();
     found.dedup();
     let base = base_url(&headers, &ctx);
-    let out: Vec<Value> = found
+    let out: Vec<WorklogJson<'_>> = found
         .iter()
         .map(|&at| worklog_json(&ctx, &base, &version, &data, &data.worklogs[at]))
         .collect();
-    crate::json_response(StatusCode::OK, Value::Array(out))
+    crate::json_body(StatusCode::OK, &out)
 }
