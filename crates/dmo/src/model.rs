@@ -287,7 +287,43 @@ pub struct StoredKey {
     pub initiative_key: Option<String>,
 }
 
+/// A [`StoredKey`] borrowed from where it was read: a store hands each out as it reads its
+/// row, without a string of its own for each member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredKeyRef<'a> {
+    /// `Initiative` or `WorkItem`.
+    pub kind: EntityKind,
+    /// Its id in the source.
+    pub external_id: &'a str,
+    /// Its key.
+    pub key: &'a str,
+    /// Its initiative: an initiative's own key, a work item's initiative.
+    pub initiative_key: Option<&'a str>,
+}
+
+impl StoredKeyRef<'_> {
+    /// The key owned.
+    pub fn to_stored_key(&self) -> StoredKey {
+        StoredKey {
+            kind: self.kind,
+            external_id: self.external_id.to_string(),
+            key: self.key.to_string(),
+            initiative_key: self.initiative_key.map(str::to_string),
+        }
+    }
+}
+
 impl StoredKey {
+    /// Borrowed.
+    pub fn as_ref(&self) -> StoredKeyRef<'_> {
+        StoredKeyRef {
+            kind: self.kind,
+            external_id: &self.external_id,
+            key: &self.key,
+            initiative_key: self.initiative_key.as_deref(),
+        }
+    }
+
     /// What `record` makes known, if it is an initiative or a work item: the same as the
     /// store's `keys` gives once it is stored.
     pub fn of(record: &Record) -> Option<StoredKey> {

@@ -396,9 +396,15 @@ impl KnownKeys {
 
     /// Know `entry` (replacing what was known of its record).
     pub fn insert(&mut self, entry: tollgate_dmo::model::StoredKey) {
-        let id = self.names.intern(&entry.external_id);
-        let key = self.names.intern(&entry.key);
-        let initiative = self.names.intern_opt(entry.initiative_key.as_deref());
+        self.insert_ref(entry.as_ref());
+    }
+
+    /// Know `entry`, borrowed (replacing what was known of its record): as the store reads
+    /// its rows (the store's `each_key`).
+    pub fn insert_ref(&mut self, entry: tollgate_dmo::model::StoredKeyRef<'_>) {
+        let id = self.names.intern(entry.external_id);
+        let key = self.names.intern(entry.key);
+        let initiative = self.names.intern_opt(entry.initiative_key);
         self.by_kind
             .entry(entry.kind)
             .or_default()

@@ -951,7 +951,11 @@ impl Store for PostgresStore {
         .transpose()
     }
 
-    fn keys(&self, connection: &str) -> Result<Vec<tollgate_dmo::model::StoredKey>, StoreError> {
+    fn each_key(
+        &self,
+        connection: &str,
+        each: &mut dyn FnMut(tollgate_dmo::model::StoredKeyRef<'_>),
+    ) -> Result<(), StoreError> {
         let rows = self.with(|c| {
             c.query(
                 "SELECT kind, external_id, item_key, item_initiative
@@ -960,23 +964,24 @@ impl Store for PostgresStore {
                 &[&connection],
             )
         })?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| {
-                let kind = EntityKind::parse(r.get::<_, &str>(0))?;
-                let key: String = r.get::<_, Option<String>>(2)?;
-                let initiative_key = match kind {
-                    EntityKind::Initiative => Some(key.clone()),
+        for r in &rows {
+            let (Some(kind), Some(key)) = (
+                EntityKind::parse(r.get::<_, &str>(0)),
+                r.get::<_, Option<&str>>(2),
+            ) else {
+                continue;
+            };
+            each(tollgate_dmo::model::StoredKeyRef {
+                kind,
+                external_id: r.get(1),
+                key,
+                initiative_key: match kind {
+                    EntityKind::Initiative => Some(key),
                     _ => r.get(3),
-                };
-                Some(tollgate_dmo::model::StoredKey {
-                    kind,
-                    external_id: r.get(1),
-                    key,
-                    initiative_key,
-                })
-            })
-            .collect())
+                },
+            });
+        }
+        Ok(())
     }
 
     fn finish_run(

@@ -1267,57 +1267,76 @@ impl Store for SqliteStore {
             .map_err(|e| self.err(e))
     }
 
-    fn keys(&self, connection: &str) -> Result<Vec<tollgate_dmo::model::StoredKey>, StoreError> {
-        type Row = (String, String, Option<String>, Option<String>);
+    fn each_key(
+        &self,
+        connection: &str,
+        each: &mut dyn FnMut(tollgate_dmo::model::StoredKeyRef<'_>),
+    ) -> Result<(), StoreError> {
+        let db = db_error(&self.location);
         let mut unpacker = unpacker(&self.location)?;
         let mut text = String::new();
-        // From the row's columns (schema 14); a row without them, from its document.
-        let rows: Vec<Result<Row, StoreError>> = self.query(
-            "SELECT k.name, r.external_id, r.item_key, r.item_initiative,
-                    CASE WHEN r.item_key IS NULL THEN r.record END
-             FROM records r JOIN record_kinds k ON k.code = r.kind
-             WHERE r.connection = ?1 AND k.name IN ('initiative', 'work-item')
-               AND r.deleted_at IS NULL",
-            params![connection],
-            |r| {
-                let (kind, external_id): (String, String) = (r.get(0)?, r.get(1)?);
-                let key: Option<String> = r.get(2)?;
-                if key.is_some() {
-                    return Ok(Ok((kind, external_id, key, r.get(3)?)));
-                }
-                text.clear();
-                let read = document_onto(r.get_ref(4)?, &mut unpacker, &mut text)
-                    .and_then(|()| item_keys_of_text(&text));
-                Ok(match read {
-                    Ok((key, initiative)) => Ok((kind, external_id, key, initiative)),
-                    Err(e) => Err(crate::unreadable(
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT k.name, r.external_id, r.item_key, r.item_initiative,
+                        CASE WHEN r.item_key IS NULL THEN r.record END
+                 FROM records r JOIN record_kinds k ON k.code = r.kind
+                 WHERE r.connection = ?1 AND k.name IN ('initiative', 'work-item')
+                   AND r.deleted_at IS NULL",
+            )
+            .map_err(db)?;
+        let mut rows = stmt.query(params![connection]).map_err(db)?;
+        fn text_of(v: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<Option<&str>> {
+            match v {
+                rusqlite::types::ValueRef::Null => Ok(None),
+                v => v.as_str().map(Some).map_err(rusqlite::Error::from),
+            }
+        }
+        while let Some(r) = rows.next().map_err(db)? {
+            let read = (|| -> rusqlite::Result<_> {
+                Ok((
+                    r.get_ref(0)?.as_str()?,
+                    r.get_ref(1)?.as_str()?,
+                    text_of(r.get_ref(2)?)?,
+                    text_of(r.get_ref(3)?)?,
+                ))
+            })();
+            let (kind, external_id, key, initiative) = read.map_err(db)?;
+            let Some(kind) = EntityKind::parse(kind) else {
+                continue;
+            };
+            let of = |key, initiative| tollgate_dmo::model::StoredKeyRef {
+                kind,
+                external_id,
+                key,
+                initiative_key: match kind {
+                    EntityKind::Initiative => Some(key),
+                    _ => initiative,
+                },
+            };
+            // From the row's columns (schema 14); a row without them, from its document.
+            if let Some(key) = key {
+                each(of(key, initiative));
+                continue;
+            }
+            text.clear();
+            let read = document_onto(r.get_ref(4).map_err(db)?, &mut unpacker, &mut text)
+                .and_then(|()| item_keys_of_text(&text));
+            match read {
+                Ok((Some(key), initiative)) => each(of(&key, initiative.as_deref())),
+                Ok((None, _)) => {}
+                Err(e) => {
+                    return Err(crate::unreadable(
                         self.location.display().to_string(),
                         connection,
-                        EntityKind::parse(&kind).unwrap_or(EntityKind::WorkItem),
-                        &external_id,
+                        kind,
+                        external_id,
                         e,
-                    )),
-                })
-            },
-        )?;
-        let rows = rows.into_iter().collect::<Result<Vec<Row>, StoreError>>()?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(kind, external_id, key, initiative)| {
-                let kind = EntityKind::parse(&kind)?;
-                let key = key?;
-                let initiative_key = match kind {
-                    EntityKind::Initiative => Some(key.clone()),
-                    _ => initiative,
-                };
-                Some(tollgate_dmo::model::StoredKey {
-                    kind,
-                    external_id,
-                    key,
-                    initiative_key,
-                })
-            })
-            .collect())
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn record(
