@@ -315,7 +315,7 @@ impl StoredKeyRef<'_> {
 
 impl StoredKey {
     /// Borrowed.
-    pub fn as_ref(&self) -> StoredKeyRef<'_> {
+    pub fn as_key_ref(&self) -> StoredKeyRef<'_> {
         StoredKeyRef {
             kind: self.kind,
             external_id: &self.external_id,

@@ -396,7 +396,7 @@ impl KnownKeys {
 
     /// Know `entry` (replacing what was known of its record).
     pub fn insert(&mut self, entry: tollgate_dmo::model::StoredKey) {
-        self.insert_ref(entry.as_ref());
+        self.insert_ref(entry.as_key_ref());
     }
 
     /// Know `entry`, borrowed (replacing what was known of its record): as the store reads
