@@ -301,7 +301,26 @@ pub struct StoredKeyRef<'a> {
     pub initiative_key: Option<&'a str>,
 }
 
-impl StoredKeyRef<'_> {
+impl<'a> StoredKeyRef<'a> {
+    /// The key of a record of `kind` with `external_id` and `key`, whose item names
+    /// `initiative`: an initiative's own initiative is its key, whatever else is named.
+    pub fn new(
+        kind: EntityKind,
+        external_id: &'a str,
+        key: &'a str,
+        initiative: Option<&'a str>,
+    ) -> StoredKeyRef<'a> {
+        StoredKeyRef {
+            kind,
+            external_id,
+            key,
+            initiative_key: match kind {
+                EntityKind::Initiative => Some(key),
+                _ => initiative,
+            },
+        }
+    }
+
     /// The key owned.
     pub fn to_stored_key(&self) -> StoredKey {
         StoredKey {
@@ -327,17 +346,15 @@ impl StoredKey {
     /// What `record` makes known, if it is an initiative or a work item: the same as the
     /// store's `keys` gives once it is stored.
     pub fn of(record: &Record) -> Option<StoredKey> {
-        let (kind, key, initiative_key) = match &record.entity {
-            Entity::Initiative(i) => (EntityKind::Initiative, &i.key, Some(i.key.clone())),
-            Entity::WorkItem(w) => (EntityKind::WorkItem, &w.key, w.initiative_key.clone()),
+        let (kind, key, initiative) = match &record.entity {
+            Entity::Initiative(i) => (EntityKind::Initiative, &i.key, None),
+            Entity::WorkItem(w) => (EntityKind::WorkItem, &w.key, w.initiative_key.as_deref()),
             _ => return None,
         };
-        Some(StoredKey {
-            kind,
-            external_id: record.provenance.external_id.clone(),
-            key: key.clone(),
-            initiative_key,
-        })
+        Some(
+            StoredKeyRef::new(kind, &record.provenance.external_id, key, initiative)
+                .to_stored_key(),
+        )
     }
 }
 

@@ -971,15 +971,12 @@ impl Store for PostgresStore {
             ) else {
                 continue;
             };
-            each(tollgate_dmo::model::StoredKeyRef {
+            each(tollgate_dmo::model::StoredKeyRef::new(
                 kind,
-                external_id: r.get(1),
+                r.get(1),
                 key,
-                initiative_key: match kind {
-                    EntityKind::Initiative => Some(key),
-                    _ => r.get(3),
-                },
-            });
+                r.get(3),
+            ));
         }
         Ok(())
     }

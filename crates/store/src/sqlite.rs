@@ -1286,33 +1286,21 @@ impl Store for SqliteStore {
             )
             .map_err(db)?;
         let mut rows = stmt.query(params![connection]).map_err(db)?;
-        fn text_of(v: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<Option<&str>> {
-            match v {
-                rusqlite::types::ValueRef::Null => Ok(None),
-                v => v.as_str().map(Some).map_err(rusqlite::Error::from),
-            }
-        }
         while let Some(r) = rows.next().map_err(db)? {
             let read = (|| -> rusqlite::Result<_> {
                 Ok((
                     r.get_ref(0)?.as_str()?,
                     r.get_ref(1)?.as_str()?,
-                    text_of(r.get_ref(2)?)?,
-                    text_of(r.get_ref(3)?)?,
+                    r.get_ref(2)?.as_str_or_null()?,
+                    r.get_ref(3)?.as_str_or_null()?,
                 ))
             })();
             let (kind, external_id, key, initiative) = read.map_err(db)?;
             let Some(kind) = EntityKind::parse(kind) else {
                 continue;
             };
-            let of = |key, initiative| tollgate_dmo::model::StoredKeyRef {
-                kind,
-                external_id,
-                key,
-                initiative_key: match kind {
-                    EntityKind::Initiative => Some(key),
-                    _ => initiative,
-                },
+            let of = |key, initiative| {
+                tollgate_dmo::model::StoredKeyRef::new(kind, external_id, key, initiative)
             };
             // From the row's columns (schema 14); a row without them, from its document.
             if let Some(key) = key {
