@@ -23,6 +23,7 @@ mod render;
 mod search;
 mod site;
 mod worklogs;
+mod written;
 
 use agile::*;
 use comments::*;
@@ -33,9 +34,10 @@ use render::*;
 use search::*;
 use site::*;
 use worklogs::*;
+use written::*;
 
 use crate::Shared;
-use crate::time::{agile_timestamp, jira_timestamp};
+use crate::time::{Stamp, agile_timestamp, jira_timestamp};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};

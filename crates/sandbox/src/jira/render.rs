@@ -23,7 +23,7 @@ pub(super) enum UserJson<'a> {
         #[serde(rename = "displayName")]
         display_name: &'a str,
         #[serde(rename = "self")]
-        self_url: String,
+        self_url: Joined<'a, 2>,
         #[serde(rename = "timeZone")]
         time_zone: &'static str,
     },
@@ -31,32 +31,41 @@ pub(super) enum UserJson<'a> {
         active: bool,
         #[serde(rename = "displayName")]
         display_name: &'a str,
-        key: String,
+        key: Joined<'a, 2>,
         name: &'a str,
         #[serde(rename = "self")]
-        self_url: String,
+        self_url: Joined<'a, 2>,
         #[serde(rename = "timeZone")]
         time_zone: &'static str,
     },
 }
 
 impl<'a> UserJson<'a> {
-    pub(super) fn of(flavour: Flavour, base: &str, user: &'a User) -> UserJson<'a> {
+    pub(super) fn of(flavour: Flavour, base: &'a str, user: &'a User) -> UserJson<'a> {
         match flavour {
             Flavour::Cloud => UserJson::Cloud {
                 account_id: &user.account_id,
                 account_type: "atlassian",
                 active: true,
                 display_name: &user.display_name,
-                self_url: format!("{base}/rest/api/3/user?accountId={}", user.account_id),
+                self_url: Joined([
+                    Part::Text(base),
+                    Part::Text2("/rest/api/3/user?accountId=", &user.account_id),
+                ]),
                 time_zone: "Europe/Helsinki",
             },
             Flavour::DataCenter => UserJson::DataCenter {
                 active: true,
                 display_name: &user.display_name,
-                key: format!("JIRAUSER{}", 10_200 + user.account_id.len()),
+                key: Joined([
+                    Part::Text("JIRAUSER"),
+                    Part::Number(10_200 + user.account_id.len() as u64),
+                ]),
                 name: &user.name,
-                self_url: format!("{base}/rest/api/2/user?username={}", user.name),
+                self_url: Joined([
+                    Part::Text(base),
+                    Part::Text2("/rest/api/2/user?username=", &user.name),
+                ]),
                 time_zone: "Europe/Helsinki",
             },
         }
@@ -85,47 +94,38 @@ pub(super) fn bot_json(flavour: Flavour, base: &str) -> Value {
 }
 
 pub(super) fn text_body(v3: bool, text: &str) -> Value {
-    if v3 {
-        json!({"type": "doc", "version": 1, "content": [
-            {"type": "paragraph", "content": [{"type": "text", "text": text}]}
-        ]})
-    } else {
-        Value::String(text.to_string())
-    }
-}
-
-pub(super) fn time_spent(seconds: u64) -> String {
-    let (h, m) = (seconds / 3600, seconds % 3600 / 60);
-    match (h, m) {
-        (0, m) => format!("{m}m"),
-        (h, 0) => format!("{h}h"),
-        (h, m) => format!("{h}h {m}m"),
-    }
+    serde_json::to_value(TextBody { v3, text }).expect("a text body serialises")
 }
 
 pub(super) fn worklog_json<'a>(
     ctx: &Ctx,
-    base: &str,
-    version: &str,
+    base: &'a str,
+    version: &'a str,
     data: &'a Dataset,
     w: &'a Worklog,
 ) -> WorklogJson<'a> {
     let author = &data.users[w.author];
     WorklogJson {
         author: UserJson::of(ctx.flavour, base, author),
-        comment: w.comment.as_deref().map(|c| text_body(adf(version), c)),
-        created: jira_timestamp(w.created),
+        comment: w.comment.as_deref().map(|text| TextBody {
+            v3: adf(version),
+            text,
+        }),
+        created: Stamp::jira(w.created),
         id: w.id,
         issue_id: w.issue_id,
-        self_url: format!(
-            "{base}/rest/api/{version}/issue/{}/worklog/{}",
-            w.issue_id, w.id
-        ),
-        started: jira_timestamp(w.started),
-        time_spent: time_spent(w.seconds),
+        self_url: Joined([
+            Part::Text2(base, "/rest/api/"),
+            Part::Text2(version, "/issue/"),
+            Part::Number(w.issue_id),
+            Part::Text("/worklog/"),
+            Part::Number(w.id),
+        ]),
+        started: Stamp::jira(w.started),
+        time_spent: TimeSpent(w.seconds),
         time_spent_seconds: w.seconds,
         update_author: UserJson::of(ctx.flavour, base, author),
-        updated: jira_timestamp(w.updated),
+        updated: Stamp::jira(w.updated),
     }
 }
 
@@ -135,32 +135,46 @@ pub(super) fn worklog_json<'a>(
 pub(super) struct WorklogJson<'a> {
     author: UserJson<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    comment: Option<Value>,
-    created: String,
+    comment: Option<TextBody<'a>>,
+    created: Stamp,
     #[serde(serialize_with = "as_text")]
     id: u64,
     #[serde(rename = "issueId", serialize_with = "as_text")]
     issue_id: u64,
     #[serde(rename = "self")]
-    self_url: String,
-    started: String,
+    self_url: Joined<'a, 5>,
+    started: Stamp,
     #[serde(rename = "timeSpent")]
-    time_spent: String,
+    time_spent: TimeSpent,
     #[serde(rename = "timeSpentSeconds")]
     time_spent_seconds: u64,
     #[serde(rename = "updateAuthor")]
     update_author: UserJson<'a>,
-    updated: String,
+    updated: Stamp,
 }
 
-/// A number written as JSON text (`"10001"`), as Jira writes its ids.
-pub(super) fn as_text<S: serde::Serializer>(n: &u64, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(n)
+/// A select field's option. Members by name, as the sandbox has always written them.
+#[derive(serde::Serialize)]
+struct OptionJson<'a> {
+    #[serde(serialize_with = "as_text")]
+    id: u64,
+    #[serde(rename = "self")]
+    self_url: Joined<'a, 2>,
+    value: &'a str,
 }
 
-pub(super) fn option_json(base: &str, field: &data::FieldDef, value: &str) -> Value {
-    let id = 10_300 + field.cloud_id as u64 % 100 * 10 + (value.len() as u64 % 10);
-    json!({"self": format!("{base}/rest/api/2/customFieldOption/{id}"), "value": value, "id": id.to_string()})
+impl<'a> OptionJson<'a> {
+    fn of(base: &'a str, field: &data::FieldDef, value: &'a str) -> OptionJson<'a> {
+        let id = 10_300 + field.cloud_id as u64 % 100 * 10 + (value.len() as u64 % 10);
+        OptionJson {
+            id,
+            self_url: Joined([
+                Part::Text2(base, "/rest/api/2/customFieldOption/"),
+                Part::Number(id),
+            ]),
+            value,
+        }
+    }
 }
 
 pub(super) fn sprint_field(ctx: &Ctx, data: &Dataset, ids: &[u64]) -> Value {
@@ -205,54 +219,118 @@ pub(super) fn sprint_field(ctx: &Ctx, data: &Dataset, ids: &[u64]) -> Value {
     }
 }
 
-pub(super) fn custom_value(
+fn custom_field<'a>(
     ctx: &Ctx,
-    base: &str,
+    base: &'a str,
     data: &Dataset,
-    issue: &Issue,
+    issue: &'a Issue,
     f: &data::FieldDef,
-) -> Value {
+) -> FieldJson<'a> {
     match f.kind {
-        FieldKind::Sprint => sprint_field(ctx, data, &issue.sprints),
+        FieldKind::Sprint => FieldJson::Tree(sprint_field(ctx, data, &issue.sprints)),
         FieldKind::EpicLink => match (&issue.parent, ISSUE_TYPES[issue.issue_type].hierarchy_level)
         {
-            (Some(p), 0) => json!(p),
-            _ => Value::Null,
+            (Some(p), 0) => FieldJson::Text(p),
+            _ => FieldJson::Null,
         },
         _ => match issue.custom.get(f.name) {
-            None => Value::Null,
-            Some(FieldValue::Number(n)) => json!(n),
-            Some(FieldValue::Date(d)) => json!(d),
-            Some(FieldValue::Text(t)) => json!(t),
-            Some(FieldValue::Option(o)) => option_json(base, f, o),
+            None => FieldJson::Null,
+            Some(FieldValue::Number(n)) => FieldJson::Tree(json!(n)),
+            Some(FieldValue::Date(d)) => FieldJson::Text(d),
+            Some(FieldValue::Text(t)) => FieldJson::Text(t),
+            Some(FieldValue::Option(o)) => FieldJson::Option(OptionJson::of(base, f, o)),
         },
     }
 }
 
 pub(super) fn issue_type_json(base: &str, t: &data::IssueType) -> Value {
-    json!({
-        "self": format!("{base}/rest/api/2/issuetype/{}", t.id),
-        "id": t.id,
-        "name": t.name,
-        "description": "",
-        "iconUrl": format!("{base}/images/icons/issuetypes/{}.png", t.id),
-        "subtask": t.hierarchy_level < 0,
-        "hierarchyLevel": t.hierarchy_level,
-    })
+    serde_json::to_value(IssueTypeJson::of(base, t)).expect("an issue type serialises")
 }
 
-pub(super) fn status_json(base: &str, issue: &Issue) -> Value {
-    let (id, name) = match issue.status_category {
-        "new" => (2, "To Do"),
-        "indeterminate" => (4, "In Progress"),
-        _ => (3, "Done"),
-    };
-    json!({
-        "self": format!("{base}/rest/api/2/status/{id}"),
-        "name": issue.status,
-        "id": id.to_string(),
-        "statusCategory": {"self": format!("{base}/rest/api/2/statuscategory/{id}"), "id": id, "key": issue.status_category, "name": name, "colorName": "blue-gray"}
-    })
+/// An issue type as an issue names it. Members by name, as the sandbox has always written them.
+#[derive(serde::Serialize)]
+struct IssueTypeJson<'a> {
+    description: &'static str,
+    #[serde(rename = "hierarchyLevel")]
+    hierarchy_level: i32,
+    #[serde(rename = "iconUrl")]
+    icon_url: Joined<'a, 3>,
+    id: &'static str,
+    name: &'static str,
+    #[serde(rename = "self")]
+    self_url: Joined<'a, 2>,
+    subtask: bool,
+}
+
+impl<'a> IssueTypeJson<'a> {
+    fn of(base: &'a str, t: &data::IssueType) -> IssueTypeJson<'a> {
+        IssueTypeJson {
+            description: "",
+            hierarchy_level: t.hierarchy_level,
+            icon_url: Joined([
+                Part::Text2(base, "/images/icons/issuetypes/"),
+                Part::Text(t.id),
+                Part::Text(".png"),
+            ]),
+            id: t.id,
+            name: t.name,
+            self_url: Joined([
+                Part::Text2(base, "/rest/api/2/issuetype/"),
+                Part::Text(t.id),
+            ]),
+            subtask: t.hierarchy_level < 0,
+        }
+    }
+}
+
+/// An issue's status. Members by name, as the sandbox has always written them.
+#[derive(serde::Serialize)]
+struct StatusJson<'a> {
+    id: &'static str,
+    name: &'static str,
+    #[serde(rename = "self")]
+    self_url: Joined<'a, 2>,
+    #[serde(rename = "statusCategory")]
+    category: CategoryJson<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct CategoryJson<'a> {
+    #[serde(rename = "colorName")]
+    color_name: &'static str,
+    id: u32,
+    key: &'static str,
+    name: &'static str,
+    #[serde(rename = "self")]
+    self_url: Joined<'a, 2>,
+}
+
+impl<'a> StatusJson<'a> {
+    fn of(base: &'a str, issue: &Issue) -> StatusJson<'a> {
+        let (id, text_id, name) = match issue.status_category {
+            "new" => (2, "2", "To Do"),
+            "indeterminate" => (4, "4", "In Progress"),
+            _ => (3, "3", "Done"),
+        };
+        StatusJson {
+            id: text_id,
+            name: issue.status,
+            self_url: Joined([
+                Part::Text2(base, "/rest/api/2/status/"),
+                Part::Text(text_id),
+            ]),
+            category: CategoryJson {
+                color_name: "blue-gray",
+                id,
+                key: issue.status_category,
+                name,
+                self_url: Joined([
+                    Part::Text2(base, "/rest/api/2/statuscategory/"),
+                    Part::Text(text_id),
+                ]),
+            },
+        }
+    }
 }
 
 /// Which fields a request asked for.
@@ -301,6 +379,8 @@ impl Wanted {
     }
 }
 
+/// An issue as a tree, for the answers that add to it (an issue's comments, the Agile API's
+/// fields); the pages of issues write `IssueJson` straight.
 pub(super) fn issue_json(
     ctx: &Ctx,
     base: &str,
@@ -310,127 +390,330 @@ pub(super) fn issue_json(
     wanted: &Wanted,
     id_only_default: bool,
 ) -> Value {
-    let mut out = Map::new();
-    out.insert("id".into(), json!(issue.id.to_string()));
-    if id_only_default && matches!(wanted, Wanted::Some(l) if l.is_empty()) {
-        return Value::Object(out);
-    }
-    out.insert(
-        "expand".into(),
-        json!("operations,versionedRepresentations,editmeta,changelog,renderedFields"),
-    );
-    out.insert(
-        "self".into(),
-        json!(format!("{base}/rest/api/{version}/issue/{}", issue.id)),
-    );
-    out.insert("key".into(), json!(issue.key));
-    let mut f = Map::new();
-    let itype = &ISSUE_TYPES[issue.issue_type];
-    // A field's value is made only when it is asked for.
-    let mut put = |id: &str, v: &dyn Fn() -> Value| {
-        if wanted.wants(id) {
-            f.insert(id.to_string(), v());
-        }
+    let plan = FieldPlan::new(ctx, wanted);
+    serde_json::to_value(issue_doc(
+        ctx,
+        base,
+        version,
+        data,
+        issue,
+        wanted,
+        &plan,
+        id_only_default,
+    ))
+    .expect("an issue serialises")
+}
+
+/// An issue of an answer, written without building a tree first (a page of a search holds
+/// hundreds): `plan` is the request's fields, worked out once for the page.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn issue_doc<'a>(
+    ctx: &'a Ctx,
+    base: &'a str,
+    version: &'a str,
+    data: &'a Dataset,
+    issue: &'a Issue,
+    wanted: &Wanted,
+    plan: &'a FieldPlan,
+    id_only_default: bool,
+) -> IssueJson<'a> {
+    let mut out = IssueJson {
+        changelog: None,
+        expand: None,
+        fields: None,
+        id: issue.id,
+        key: None,
+        self_url: None,
     };
-    put("summary", &|| json!(issue.summary));
-    put("issuetype", &|| issue_type_json(base, itype));
-    put("status", &|| status_json(base, issue));
-    put(
-        "project",
-        &|| json!({"self": format!("{base}/rest/api/2/project/10000"), "id": "10000", "key": data.project, "name": "Portfolio"}),
-    );
-    put("created", &|| json!(jira_timestamp(issue.created)));
-    put("updated", &|| json!(jira_timestamp(issue.updated)));
-    put("resolutiondate", &|| {
-        issue
-            .resolved
-            .map(jira_timestamp)
-            .map(Value::String)
-            .unwrap_or(Value::Null)
-    });
-    put("labels", &|| json!(issue.labels));
-    put("assignee", &|| {
-        issue
-            .assignee
-            .map(|a| user_json(ctx.flavour, base, &data.users[a]))
-            .unwrap_or(Value::Null)
-    });
-    put("reporter", &|| {
-        issue
-            .reporter
-            .map(|a| user_json(ctx.flavour, base, &data.users[a]))
-            .unwrap_or_else(|| bot_json(ctx.flavour, base))
-    });
-    // Cloud links children to epics with `parent`; Data Center uses it for sub-tasks only.
-    if ctx.flavour == Flavour::Cloud
-        && let Some(p) = issue.parent.as_ref().and_then(|p| data.issue(p))
-    {
-        put("parent", &|| {
-            json!({
-                "id": p.id.to_string(), "key": p.key, "self": format!("{base}/rest/api/{version}/issue/{}", p.id),
-                "fields": {"summary": p.summary, "status": status_json(base, p), "issuetype": issue_type_json(base, &ISSUE_TYPES[p.issue_type])}
-            })
-        });
+    if id_only_default && matches!(wanted, Wanted::Some(l) if l.is_empty()) {
+        return out;
     }
-    if wanted.wants("issuelinks") {
-        let other = |key: &str| {
-            data.issue(key).map(|o| {
-                json!({
-                    "id": o.id.to_string(), "key": o.key,
-                    "self": format!("{base}/rest/api/{version}/issue/{}", o.id),
-                    "fields": {"summary": o.summary, "status": status_json(base, o),
-                               "issuetype": issue_type_json(base, &ISSUE_TYPES[o.issue_type])}
-                })
-            })
+    out.expand = Some("operations,versionedRepresentations,editmeta,changelog,renderedFields");
+    out.self_url = Some(issue_url(base, version, issue.id));
+    out.key = Some(&issue.key);
+    out.fields = Some(FieldsJson {
+        plan,
+        ctx,
+        base,
+        version,
+        data,
+        issue,
+    });
+    out
+}
+
+fn issue_url<'a>(base: &'a str, version: &'a str, id: u64) -> Joined<'a, 3> {
+    Joined([
+        Part::Text2(base, "/rest/api/"),
+        Part::Text2(version, "/issue/"),
+        Part::Number(id),
+    ])
+}
+
+/// An issue in an answer. Members by name, as the sandbox has always written them.
+#[derive(serde::Serialize)]
+pub(super) struct IssueJson<'a> {
+    /// `expand=changelog`: set by the answer that asked for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) changelog: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expand: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<FieldsJson<'a>>,
+    #[serde(serialize_with = "as_text")]
+    id: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<&'a str>,
+    #[serde(rename = "self", skip_serializing_if = "Option::is_none")]
+    self_url: Option<Joined<'a, 3>>,
+}
+
+/// Where a field of an issue comes from.
+#[derive(Clone, Copy)]
+enum Source {
+    Summary,
+    IssueType,
+    Status,
+    Project,
+    Created,
+    Updated,
+    ResolutionDate,
+    Labels,
+    Assignee,
+    Reporter,
+    Parent,
+    IssueLinks,
+    Worklog,
+    Custom(&'static data::FieldDef),
+}
+
+/// The fields a request asked for, by id in the order an answer writes them (by name), worked
+/// out once a request rather than once an issue.
+pub(super) struct FieldPlan {
+    fields: Vec<(String, Source)>,
+}
+
+impl FieldPlan {
+    pub(super) fn new(ctx: &Ctx, wanted: &Wanted) -> FieldPlan {
+        let mut fields: Vec<(String, Source)> = [
+            ("summary", Source::Summary),
+            ("issuetype", Source::IssueType),
+            ("status", Source::Status),
+            ("project", Source::Project),
+            ("created", Source::Created),
+            ("updated", Source::Updated),
+            ("resolutiondate", Source::ResolutionDate),
+            ("labels", Source::Labels),
+            ("assignee", Source::Assignee),
+            ("reporter", Source::Reporter),
+            // Cloud links children to epics with `parent`; Data Center uses it for sub-tasks
+            // only.
+            ("parent", Source::Parent),
+            ("issuelinks", Source::IssueLinks),
+            ("worklog", Source::Worklog),
+        ]
+        .into_iter()
+        .filter(|(id, source)| {
+            wanted.wants(id) && !(matches!(source, Source::Parent) && ctx.flavour != Flavour::Cloud)
+        })
+        .map(|(id, source)| (id.to_string(), source))
+        .collect();
+        for def in FIELDS {
+            if def.dc_only && ctx.flavour == Flavour::Cloud {
+                continue;
+            }
+            let id = def.id(ctx.flavour);
+            if wanted.wants(&id) {
+                fields.push((id, Source::Custom(def)));
+            }
+        }
+        fields.sort_by(|a, b| a.0.cmp(&b.0));
+        FieldPlan { fields }
+    }
+}
+
+/// An issue's `fields`, each made as it is written.
+pub(super) struct FieldsJson<'a> {
+    plan: &'a FieldPlan,
+    ctx: &'a Ctx,
+    base: &'a str,
+    version: &'a str,
+    data: &'a Dataset,
+    issue: &'a Issue,
+}
+
+impl serde::Serialize for FieldsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        for (id, source) in &self.plan.fields {
+            if let Some(value) = self.field(*source) {
+                map.serialize_entry(id, &value)?;
+            }
+        }
+        map.end()
+    }
+}
+
+impl<'a> FieldsJson<'a> {
+    /// A field's value; `None`: the issue has no such field (a Cloud issue without a parent).
+    fn field(&self, source: Source) -> Option<FieldJson<'a>> {
+        let (ctx, base, data, issue) = (self.ctx, self.base, self.data, self.issue);
+        let user = |u: Option<usize>| match u {
+            Some(a) => FieldJson::User(UserJson::of(ctx.flavour, base, &data.users[a])),
+            None => FieldJson::Null,
         };
-        let links: Vec<Value> = data
-            .links
-            .iter()
-            .filter(|l| l.outward == issue.key || l.inward == issue.key)
-            .filter_map(|l| {
-                let (name, outward, inward, type_id) =
-                    data::LINK_TYPES.iter().find(|t| t.0 == l.kind)?;
-                let mut v = json!({
-                    "id": l.id.to_string(),
-                    "self": format!("{base}/rest/api/{version}/issueLink/{}", l.id),
-                    "type": {"id": type_id, "name": name, "inward": inward, "outward": outward,
-                             "self": format!("{base}/rest/api/{version}/issueLinkType/{type_id}")}
-                });
-                // Seen from the blocker, the other is the inward issue; and the other way.
-                if l.outward == issue.key {
-                    v["inwardIssue"] = other(&l.inward)?;
-                } else {
-                    v["outwardIssue"] = other(&l.outward)?;
-                }
-                Some(v)
-            })
-            .collect();
-        put("issuelinks", &|| Value::Array(links.clone()));
+        Some(match source {
+            Source::Summary => FieldJson::Text(&issue.summary),
+            Source::IssueType => {
+                FieldJson::IssueType(IssueTypeJson::of(base, &ISSUE_TYPES[issue.issue_type]))
+            }
+            Source::Status => FieldJson::Status(StatusJson::of(base, issue)),
+            Source::Project => FieldJson::Project(ProjectJson {
+                id: "10000",
+                key: &data.project,
+                name: "Portfolio",
+                self_url: Joined([Part::Text2(base, "/rest/api/2/project/10000")]),
+            }),
+            Source::Created => FieldJson::Stamp(Stamp::jira(issue.created)),
+            Source::Updated => FieldJson::Stamp(Stamp::jira(issue.updated)),
+            Source::ResolutionDate => match issue.resolved {
+                Some(ms) => FieldJson::Stamp(Stamp::jira(ms)),
+                None => FieldJson::Null,
+            },
+            Source::Labels => FieldJson::Labels(&issue.labels),
+            Source::Assignee => user(issue.assignee),
+            Source::Reporter => match issue.reporter {
+                Some(_) => user(issue.reporter),
+                None => FieldJson::Tree(bot_json(ctx.flavour, base)),
+            },
+            Source::Parent => {
+                let p = issue.parent.as_ref().and_then(|p| data.issue(p))?;
+                FieldJson::Linked(Box::new(LinkedIssueJson::of(base, self.version, p)))
+            }
+            Source::IssueLinks => FieldJson::Tree(issue_links(base, self.version, data, issue)),
+            Source::Worklog => {
+                let index = data.index();
+                let logs = index.worklogs_of(issue.id);
+                FieldJson::Worklogs(EmbeddedWorklogs {
+                    max_results: EMBEDDED_WORKLOGS,
+                    start_at: 0,
+                    total: logs.len(),
+                    worklogs: logs
+                        .iter()
+                        .take(EMBEDDED_WORKLOGS)
+                        .map(|&at| worklog_json(ctx, base, self.version, data, &data.worklogs[at]))
+                        .collect(),
+                })
+            }
+            Source::Custom(def) => custom_field(ctx, base, data, issue, def),
+        })
     }
-    if wanted.wants("worklog") {
-        let index = data.index();
-        let logs = index.worklogs_of(issue.id);
-        let embedded: Vec<WorklogJson<'_>> = logs
-            .iter()
-            .take(EMBEDDED_WORKLOGS)
-            .map(|&at| worklog_json(ctx, base, version, data, &data.worklogs[at]))
-            .collect();
-        put(
-            "worklog",
-            &|| json!({"startAt": 0, "maxResults": EMBEDDED_WORKLOGS, "total": logs.len(), "worklogs": embedded}),
-        );
-    }
-    for def in FIELDS {
-        if def.dc_only && ctx.flavour == Flavour::Cloud {
-            continue;
+}
+
+/// One field's value as an issue's answer writes it.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum FieldJson<'a> {
+    Null,
+    Text(&'a str),
+    Stamp(Stamp),
+    Labels(&'a [String]),
+    User(UserJson<'a>),
+    IssueType(IssueTypeJson<'a>),
+    Status(StatusJson<'a>),
+    Project(ProjectJson<'a>),
+    Linked(Box<LinkedIssueJson<'a>>),
+    Option(OptionJson<'a>),
+    Worklogs(EmbeddedWorklogs<'a>),
+    Tree(Value),
+}
+
+#[derive(serde::Serialize)]
+struct ProjectJson<'a> {
+    id: &'static str,
+    key: &'a str,
+    name: &'static str,
+    #[serde(rename = "self")]
+    self_url: Joined<'a, 1>,
+}
+
+/// The worklogs an issue embeds (the first 20) and how many it has.
+#[derive(serde::Serialize)]
+struct EmbeddedWorklogs<'a> {
+    #[serde(rename = "maxResults")]
+    max_results: usize,
+    #[serde(rename = "startAt")]
+    start_at: usize,
+    total: usize,
+    worklogs: Vec<WorklogJson<'a>>,
+}
+
+/// Another issue as an issue names it (its parent, a linked issue): id, key, summary, status
+/// and type.
+#[derive(serde::Serialize)]
+struct LinkedIssueJson<'a> {
+    fields: LinkedFields<'a>,
+    #[serde(serialize_with = "as_text")]
+    id: u64,
+    key: &'a str,
+    #[serde(rename = "self")]
+    self_url: Joined<'a, 3>,
+}
+
+#[derive(serde::Serialize)]
+struct LinkedFields<'a> {
+    issuetype: IssueTypeJson<'a>,
+    status: StatusJson<'a>,
+    summary: &'a str,
+}
+
+impl<'a> LinkedIssueJson<'a> {
+    fn of(base: &'a str, version: &'a str, other: &'a Issue) -> LinkedIssueJson<'a> {
+        LinkedIssueJson {
+            fields: LinkedFields {
+                issuetype: IssueTypeJson::of(base, &ISSUE_TYPES[other.issue_type]),
+                status: StatusJson::of(base, other),
+                summary: &other.summary,
+            },
+            id: other.id,
+            key: &other.key,
+            self_url: issue_url(base, version, other.id),
         }
-        let id = def.id(ctx.flavour);
-        if wanted.wants(&id) {
-            f.insert(id, custom_value(ctx, base, data, issue, def));
-        }
     }
-    out.insert("fields".into(), Value::Object(f));
-    Value::Object(out)
+}
+
+/// An issue's links, seen from it.
+fn issue_links(base: &str, version: &str, data: &Dataset, issue: &Issue) -> Value {
+    let other = |key: &str| {
+        data.issue(key).map(|o| {
+            serde_json::to_value(LinkedIssueJson::of(base, version, o))
+                .expect("an issue serialises")
+        })
+    };
+    let links: Vec<Value> = data
+        .links
+        .iter()
+        .filter(|l| l.outward == issue.key || l.inward == issue.key)
+        .filter_map(|l| {
+            let (name, outward, inward, type_id) =
+                data::LINK_TYPES.iter().find(|t| t.0 == l.kind)?;
+            let mut v = json!({
+                "id": l.id.to_string(),
+                "self": format!("{base}/rest/api/{version}/issueLink/{}", l.id),
+                "type": {"id": type_id, "name": name, "inward": inward, "outward": outward,
+                         "self": format!("{base}/rest/api/{version}/issueLinkType/{type_id}")}
+            });
+            // Seen from the blocker, the other is the inward issue; and the other way.
+            if l.outward == issue.key {
+                v["inwardIssue"] = other(&l.inward)?;
+            } else {
+                v["outwardIssue"] = other(&l.outward)?;
+            }
+            Some(v)
+        })
+        .collect();
+    Value::Array(links)
 }
 
 pub(super) fn names_and_schema(ctx: &Ctx) -> (Value, Value) {

@@ -160,36 +160,56 @@ pub(super) fn search_jql(
     let wanted = Wanted::parse(&args.fields, false);
     let per_page = (args.max_results.max(1) as usize).min(wanted.cap());
     let base = base_url(headers, ctx);
-    let page: Vec<Value> = hits
+    let plan = FieldPlan::new(ctx, &wanted);
+    let changelog = wants_changelog(&args.expand);
+    let page: Vec<IssueJson<'_>> = hits
         .iter()
         .skip(offset)
         .take(per_page)
         .map(|i| {
-            let mut v = issue_json(ctx, &base, version, &data, i, &wanted, true);
-            if wants_changelog(&args.expand) {
-                v["changelog"] = changelog_json(ctx, &base, &data, i, SEARCH_CHANGELOG_LIMIT);
+            let mut v = issue_doc(ctx, &base, version, &data, i, &wanted, &plan, true);
+            if changelog {
+                v.changelog = Some(changelog_json(ctx, &base, &data, i, SEARCH_CHANGELOG_LIMIT));
             }
             v
         })
         .collect();
     let end = offset + page.len();
-    let mut out = json!({"issues": page, "isLast": end >= hits.len()});
     // On the last page the key is absent, not null (JRACLOUD-92184).
-    if end < hits.len() {
-        out["nextPageToken"] = json!(encode_token(end, &args.jql));
-    }
+    let next_page_token = (end < hits.len()).then(|| encode_token(end, &args.jql));
+    let (mut names, mut schema) = (None, None);
     if args.expand.split(',').any(|e| e.trim() == "names")
         || args.expand.split(',').any(|e| e.trim() == "schema")
     {
-        let (names, schema) = names_and_schema(ctx);
+        let (n, s) = names_and_schema(ctx);
         if args.expand.contains("names") {
-            out["names"] = names;
+            names = Some(n);
         }
         if args.expand.contains("schema") {
-            out["schema"] = schema;
+            schema = Some(s);
         }
     }
-    crate::json_response(StatusCode::OK, out)
+    /// A page of `/search/jql`. Members by name, as the sandbox has always written them.
+    #[derive(serde::Serialize)]
+    struct Page<'a> {
+        #[serde(rename = "isLast")]
+        is_last: bool,
+        issues: Vec<IssueJson<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        names: Option<Value>,
+        #[serde(rename = "nextPageToken", skip_serializing_if = "Option::is_none")]
+        next_page_token: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        schema: Option<Value>,
+    }
+    let out = Page {
+        is_last: end >= hits.len(),
+        issues: page,
+        names,
+        next_page_token,
+        schema,
+    };
+    crate::json_body(StatusCode::OK, &out)
 }
 
 /// Runs a search after the credentials check, with its arguments from the query string (GET)
@@ -251,25 +271,52 @@ pub(super) fn search_old(
     let start = args.start_at.max(0) as usize;
     let wanted = Wanted::parse(&args.fields, true);
     let base = base_url(headers, ctx);
-    let issues: Vec<Value> = hits
+    let plan = FieldPlan::new(ctx, &wanted);
+    let changelog = wants_changelog(&args.expand);
+    let issues: Vec<IssueJson<'_>> = hits
         .iter()
         .skip(start)
         .take(max)
         .map(|i| {
-            let mut v = issue_json(ctx, &base, version, &data, i, &wanted, false);
-            if wants_changelog(&args.expand) {
-                v["changelog"] = changelog_json(ctx, &base, &data, i, SEARCH_CHANGELOG_LIMIT);
+            let mut v = issue_doc(ctx, &base, version, &data, i, &wanted, &plan, false);
+            if changelog {
+                v.changelog = Some(changelog_json(ctx, &base, &data, i, SEARCH_CHANGELOG_LIMIT));
             }
             v
         })
         .collect();
-    let mut out = json!({"expand": "schema,names", "startAt": start, "maxResults": max, "total": hits.len(), "issues": issues});
+    let (mut names, mut schema) = (None, None);
     if args.expand.contains("names") || args.expand.contains("schema") {
-        let (names, schema) = names_and_schema(ctx);
-        out["names"] = names;
-        out["schema"] = schema;
+        let (n, s) = names_and_schema(ctx);
+        names = Some(n);
+        schema = Some(s);
     }
-    crate::json_response(StatusCode::OK, out)
+    /// A page of Data Center's `/search`. Members by name, as the sandbox has always written
+    /// them.
+    #[derive(serde::Serialize)]
+    struct Page<'a> {
+        expand: &'static str,
+        issues: Vec<IssueJson<'a>>,
+        #[serde(rename = "maxResults")]
+        max_results: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        names: Option<Value>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        schema: Option<Value>,
+        #[serde(rename = "startAt")]
+        start_at: usize,
+        total: usize,
+    }
+    let out = Page {
+        expand: "schema,names",
+        issues,
+        max_results: max,
+        names,
+        schema,
+        start_at: start,
+        total: hits.len(),
+    };
+    crate::json_body(StatusCode::OK, &out)
 }
 
 pub(super) async fn search_old_get(

@@ -235,22 +235,39 @@ pub(super) async fn bulk_fetch(
     found.sort_by_key(|i| i.id);
     let base = base_url(&headers, &ctx);
     let wanted = Wanted::parse(&fields, true);
-    let issues: Vec<Value> = found
+    let plan = FieldPlan::new(&ctx, &wanted);
+    let changelog = expand.iter().any(|e| e == "changelog");
+    let issues: Vec<IssueJson<'_>> = found
         .iter()
         .map(|i| {
-            let mut out = issue_json(&ctx, &base, &version, &data, i, &wanted, false);
-            if expand.iter().any(|e| e == "changelog") {
-                out["changelog"] =
-                    changelog_json(&ctx, &base, &data, i, BULK_FETCH_CHANGELOG_LIMIT);
+            let mut out = issue_doc(&ctx, &base, &version, &data, i, &wanted, &plan, false);
+            if changelog {
+                out.changelog = Some(changelog_json(
+                    &ctx,
+                    &base,
+                    &data,
+                    i,
+                    BULK_FETCH_CHANGELOG_LIMIT,
+                ));
             }
             out
         })
         .collect();
     // `BulkIssueResults` is closed: the issues and the errors, nothing else (the document's
     // example shows an `expand` its schema does not allow; the schema is what clients read).
-    crate::json_response(
+    // Members by name, as the sandbox has always written them.
+    #[derive(serde::Serialize)]
+    struct Results<'a> {
+        #[serde(rename = "issueErrors")]
+        issue_errors: Vec<Value>,
+        issues: Vec<IssueJson<'a>>,
+    }
+    crate::json_body(
         StatusCode::OK,
-        json!({"issues": issues, "issueErrors": errors}),
+        &Results {
+            issue_errors: errors,
+            issues,
+        },
     )
 }
 

@@ -1,0 +1,121 @@
+//! Pieces of Jira's answers written straight into the page as it is serialised, without a
+//! `String` or a JSON tree each: URLs of several parts, `timeSpent`, text bodies. A page of a
+//! thousand worklogs names four thousand URLs; made one by one, their allocations were a third
+//! of the sandbox's time.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// Jira's `timeSpent` text of a number of seconds: `1h 30m`, `2h`, `45m`.
+#[derive(Clone, Copy)]
+pub(super) struct TimeSpent(pub(super) u64);
+
+impl std::fmt::Display for TimeSpent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (h, m) = (self.0 / 3600, self.0 % 3600 / 60);
+        match (h, m) {
+            (0, m) => write!(f, "{m}m"),
+            (h, 0) => write!(f, "{h}h"),
+            (h, m) => write!(f, "{h}h {m}m"),
+        }
+    }
+}
+
+impl serde::Serialize for TimeSpent {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A piece of a text made of pieces (`Joined`).
+#[derive(Clone, Copy)]
+pub(super) enum Part<'a> {
+    /// Text as it is.
+    Text(&'a str),
+    /// Two texts, one after the other (a path and the value that follows it).
+    Text2(&'a str, &'a str),
+    /// A number in decimal.
+    Number(u64),
+}
+
+/// A text of `N` pieces (a URL: the site's base, the path, ids), written straight into the
+/// answer as it is serialised: a page of a thousand worklogs names four thousand URLs, and a
+/// `String` each was a third of the sandbox's allocations.
+#[derive(Clone, Copy)]
+pub(super) struct Joined<'a, const N: usize>(pub(super) [Part<'a>; N]);
+
+impl<const N: usize> std::fmt::Display for Joined<'_, N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for part in &self.0 {
+            match part {
+                Part::Text(t) => f.write_str(t)?,
+                Part::Text2(a, b) => {
+                    f.write_str(a)?;
+                    f.write_str(b)?;
+                }
+                Part::Number(n) => write!(f, "{n}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<const N: usize> serde::Serialize for Joined<'_, N> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A text as a body field carries it: an ADF document of one paragraph (REST v3) or the text
+/// itself (v2), written without a tree.
+#[derive(Clone, Copy)]
+pub(super) struct TextBody<'a> {
+    pub(super) v3: bool,
+    pub(super) text: &'a str,
+}
+
+impl serde::Serialize for TextBody<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Members by name, as `text_body`'s tree writes them.
+        #[derive(serde::Serialize)]
+        struct Doc<'a> {
+            content: [Paragraph<'a>; 1],
+            #[serde(rename = "type")]
+            kind: &'static str,
+            version: u8,
+        }
+        #[derive(serde::Serialize)]
+        struct Paragraph<'a> {
+            content: [Leaf<'a>; 1],
+            #[serde(rename = "type")]
+            kind: &'static str,
+        }
+        #[derive(serde::Serialize)]
+        struct Leaf<'a> {
+            text: &'a str,
+            #[serde(rename = "type")]
+            kind: &'static str,
+        }
+        if self.v3 {
+            Doc {
+                content: [Paragraph {
+                    content: [Leaf {
+                        text: self.text,
+                        kind: "text",
+                    }],
+                    kind: "paragraph",
+                }],
+                kind: "doc",
+                version: 1,
+            }
+            .serialize(s)
+        } else {
+            s.serialize_str(self.text)
+        }
+    }
+}
+
+/// A number written as JSON text (`"10001"`), as Jira writes its ids.
+pub(super) fn as_text<S: serde::Serializer>(n: &u64, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(n)
+}
