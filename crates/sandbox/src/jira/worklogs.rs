@@ -183,9 +183,10 @@ pub(super) async fn worklog_list(
     found.sort_unstable();
     found.dedup();
     let base = base_url(&headers, &ctx);
-    let out: Vec<WorklogJson<'_>> = found
-        .iter()
-        .map(|&at| worklog_json(&ctx, &base, &version, &data, &data.worklogs[at]))
-        .collect();
+    let out = Each(|| {
+        found
+            .iter()
+            .map(|&at| worklog_json(&ctx, &base, &version, &data, &data.worklogs[at]))
+    });
     crate::json_body(StatusCode::OK, &out)
 }

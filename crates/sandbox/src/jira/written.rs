@@ -119,3 +119,18 @@ impl serde::Serialize for TextBody<'_> {
 pub(super) fn as_text<S: serde::Serializer>(n: &u64, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(n)
 }
+
+/// A JSON array written from an iterator as the page is serialised, without a list of its
+/// items first (a page of `/worklog/list` is a thousand worklogs of some 600 bytes each).
+pub(super) struct Each<F>(pub(super) F);
+
+impl<F, I> serde::Serialize for Each<F>
+where
+    F: Fn() -> I,
+    I: IntoIterator,
+    I::Item: serde::Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((self.0)())
+    }
+}
