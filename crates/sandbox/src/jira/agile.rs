@@ -171,12 +171,13 @@ pub(super) async fn sprint_issues(
         .iter()
         .filter(|i| i.sprints.contains(&sprint))
         .collect();
+    let plan = FieldPlan::new(&ctx, &wanted);
     let issues: Vec<Value> = hits
         .iter()
         .skip(start)
         .take(max)
         .map(|i| {
-            let mut v = issue_json(&ctx, &base, "2", &data, i, &wanted, false);
+            let mut v = issue_value(&ctx, &base, "2", &data, i, &wanted, &plan);
             agile_fields(&base, &data, i, &wanted, &mut v);
             v
         })

@@ -23,7 +23,7 @@ pub(super) enum UserJson<'a> {
         #[serde(rename = "displayName")]
         display_name: &'a str,
         #[serde(rename = "self")]
-        self_url: Joined<'a, 2>,
+        self_url: Joined<'a, 3>,
         #[serde(rename = "timeZone")]
         time_zone: &'static str,
     },
@@ -34,7 +34,7 @@ pub(super) enum UserJson<'a> {
         key: Joined<'a, 2>,
         name: &'a str,
         #[serde(rename = "self")]
-        self_url: Joined<'a, 2>,
+        self_url: Joined<'a, 3>,
         #[serde(rename = "timeZone")]
         time_zone: &'static str,
     },
@@ -50,7 +50,8 @@ impl<'a> UserJson<'a> {
                 display_name: &user.display_name,
                 self_url: Joined([
                     Part::Text(base),
-                    Part::Text2("/rest/api/3/user?accountId=", &user.account_id),
+                    Part::Text("/rest/api/3/user?accountId="),
+                    Part::Text(&user.account_id),
                 ]),
                 time_zone: "Europe/Helsinki",
             },
@@ -64,7 +65,8 @@ impl<'a> UserJson<'a> {
                 name: &user.name,
                 self_url: Joined([
                     Part::Text(base),
-                    Part::Text2("/rest/api/2/user?username=", &user.name),
+                    Part::Text("/rest/api/2/user?username="),
+                    Part::Text(&user.name),
                 ]),
                 time_zone: "Europe/Helsinki",
             },
@@ -115,8 +117,10 @@ pub(super) fn worklog_json<'a>(
         id: w.id,
         issue_id: w.issue_id,
         self_url: Joined([
-            Part::Text2(base, "/rest/api/"),
-            Part::Text2(version, "/issue/"),
+            Part::Text(base),
+            Part::Text("/rest/api/"),
+            Part::Text(version),
+            Part::Text("/issue/"),
             Part::Number(w.issue_id),
             Part::Text("/worklog/"),
             Part::Number(w.id),
@@ -142,7 +146,7 @@ pub(super) struct WorklogJson<'a> {
     #[serde(rename = "issueId", serialize_with = "as_text")]
     issue_id: u64,
     #[serde(rename = "self")]
-    self_url: Joined<'a, 5>,
+    self_url: Joined<'a, 7>,
     started: Stamp,
     #[serde(rename = "timeSpent")]
     time_spent: TimeSpent,
@@ -159,7 +163,7 @@ struct OptionJson<'a> {
     #[serde(serialize_with = "as_text")]
     id: u64,
     #[serde(rename = "self")]
-    self_url: Joined<'a, 2>,
+    self_url: Joined<'a, 3>,
     value: &'a str,
 }
 
@@ -169,7 +173,8 @@ impl<'a> OptionJson<'a> {
         OptionJson {
             id,
             self_url: Joined([
-                Part::Text2(base, "/rest/api/2/customFieldOption/"),
+                Part::Text(base),
+                Part::Text("/rest/api/2/customFieldOption/"),
                 Part::Number(id),
             ]),
             value,
@@ -254,11 +259,11 @@ struct IssueTypeJson<'a> {
     #[serde(rename = "hierarchyLevel")]
     hierarchy_level: i32,
     #[serde(rename = "iconUrl")]
-    icon_url: Joined<'a, 3>,
+    icon_url: Joined<'a, 4>,
     id: &'static str,
     name: &'static str,
     #[serde(rename = "self")]
-    self_url: Joined<'a, 2>,
+    self_url: Joined<'a, 3>,
     subtask: bool,
 }
 
@@ -268,14 +273,16 @@ impl<'a> IssueTypeJson<'a> {
             description: "",
             hierarchy_level: t.hierarchy_level,
             icon_url: Joined([
-                Part::Text2(base, "/images/icons/issuetypes/"),
+                Part::Text(base),
+                Part::Text("/images/icons/issuetypes/"),
                 Part::Text(t.id),
                 Part::Text(".png"),
             ]),
             id: t.id,
             name: t.name,
             self_url: Joined([
-                Part::Text2(base, "/rest/api/2/issuetype/"),
+                Part::Text(base),
+                Part::Text("/rest/api/2/issuetype/"),
                 Part::Text(t.id),
             ]),
             subtask: t.hierarchy_level < 0,
@@ -289,7 +296,7 @@ struct StatusJson<'a> {
     id: &'static str,
     name: &'static str,
     #[serde(rename = "self")]
-    self_url: Joined<'a, 2>,
+    self_url: Joined<'a, 3>,
     #[serde(rename = "statusCategory")]
     category: CategoryJson<'a>,
 }
@@ -302,7 +309,7 @@ struct CategoryJson<'a> {
     key: &'static str,
     name: &'static str,
     #[serde(rename = "self")]
-    self_url: Joined<'a, 2>,
+    self_url: Joined<'a, 3>,
 }
 
 impl<'a> StatusJson<'a> {
@@ -316,7 +323,8 @@ impl<'a> StatusJson<'a> {
             id: text_id,
             name: issue.status,
             self_url: Joined([
-                Part::Text2(base, "/rest/api/2/status/"),
+                Part::Text(base),
+                Part::Text("/rest/api/2/status/"),
                 Part::Text(text_id),
             ]),
             category: CategoryJson {
@@ -325,7 +333,8 @@ impl<'a> StatusJson<'a> {
                 key: issue.status_category,
                 name,
                 self_url: Joined([
-                    Part::Text2(base, "/rest/api/2/statuscategory/"),
+                    Part::Text(base),
+                    Part::Text("/rest/api/2/statuscategory/"),
                     Part::Text(text_id),
                 ]),
             },
@@ -380,26 +389,18 @@ impl Wanted {
 }
 
 /// An issue as a tree, for the answers that add to it (an issue's comments, the Agile API's
-/// fields); the pages of issues write `IssueJson` straight.
-pub(super) fn issue_json(
+/// fields); the pages of issues write [`IssueJson`] straight.
+pub(super) fn issue_value(
     ctx: &Ctx,
     base: &str,
     version: &str,
     data: &Dataset,
     issue: &Issue,
     wanted: &Wanted,
-    id_only_default: bool,
+    plan: &FieldPlan,
 ) -> Value {
-    let plan = FieldPlan::new(ctx, wanted);
     serde_json::to_value(issue_doc(
-        ctx,
-        base,
-        version,
-        data,
-        issue,
-        wanted,
-        &plan,
-        id_only_default,
+        ctx, base, version, data, issue, wanted, plan, false,
     ))
     .expect("an issue serialises")
 }
@@ -442,10 +443,12 @@ pub(super) fn issue_doc<'a>(
     out
 }
 
-fn issue_url<'a>(base: &'a str, version: &'a str, id: u64) -> Joined<'a, 3> {
+fn issue_url<'a>(base: &'a str, version: &'a str, id: u64) -> Joined<'a, 5> {
     Joined([
-        Part::Text2(base, "/rest/api/"),
-        Part::Text2(version, "/issue/"),
+        Part::Text(base),
+        Part::Text("/rest/api/"),
+        Part::Text(version),
+        Part::Text("/issue/"),
         Part::Number(id),
     ])
 }
@@ -465,7 +468,7 @@ pub(super) struct IssueJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<&'a str>,
     #[serde(rename = "self", skip_serializing_if = "Option::is_none")]
-    self_url: Option<Joined<'a, 3>>,
+    self_url: Option<Joined<'a, 5>>,
 }
 
 /// Where a field of an issue comes from.
@@ -573,7 +576,7 @@ impl<'a> FieldsJson<'a> {
                 id: "10000",
                 key: &data.project,
                 name: "Portfolio",
-                self_url: Joined([Part::Text2(base, "/rest/api/2/project/10000")]),
+                self_url: Joined([Part::Text(base), Part::Text("/rest/api/2/project/10000")]),
             }),
             Source::Created => FieldJson::Stamp(Stamp::jira(issue.created)),
             Source::Updated => FieldJson::Stamp(Stamp::jira(issue.updated)),
@@ -635,7 +638,7 @@ struct ProjectJson<'a> {
     key: &'a str,
     name: &'static str,
     #[serde(rename = "self")]
-    self_url: Joined<'a, 1>,
+    self_url: Joined<'a, 2>,
 }
 
 /// The worklogs an issue embeds (the first 20) and how many it has.
@@ -658,7 +661,7 @@ struct LinkedIssueJson<'a> {
     id: u64,
     key: &'a str,
     #[serde(rename = "self")]
-    self_url: Joined<'a, 3>,
+    self_url: Joined<'a, 5>,
 }
 
 #[derive(serde::Serialize)]

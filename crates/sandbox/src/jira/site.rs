@@ -99,7 +99,8 @@ pub(super) async fn get_issue(
     let base = base_url(&headers, &ctx);
     // One issue comes with every field unless asked for fewer.
     let wanted = Wanted::parse(&fields, true);
-    let mut v = issue_json(&ctx, &base, &version, &data, issue, &wanted, false);
+    let plan = FieldPlan::new(&ctx, &wanted);
+    let mut v = issue_value(&ctx, &base, &version, &data, issue, &wanted, &plan);
     if let Some(f) = v["fields"].as_object_mut()
         && wanted.wants("comment")
     {
