@@ -51,30 +51,12 @@ fn last_sunday(y: i64, m: u32) -> i64 {
 
 /// Offset of Europe/Helsinki from UTC at an instant, in minutes (120, or 180 in summer).
 pub fn helsinki_offset_minutes(ms: i64) -> i64 {
-    let (start, end) = SUMMER.with(|last| {
-        let (from, until, start, end) = last.get();
-        if (from..until).contains(&ms) {
-            return (start, end);
-        }
-        let (y, _, _) = civil_from_days(ms.div_euclid(DAY_MS));
-        // Summer time runs from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last
-        // Sunday of October.
-        let start = last_sunday(y, 3) * DAY_MS + 3_600_000;
-        let end = last_sunday(y, 10) * DAY_MS + 3_600_000;
-        let from = days_from_civil(y, 1, 1).saturating_mul(DAY_MS);
-        let until = days_from_civil(y + 1, 1, 1).saturating_mul(DAY_MS);
-        last.set((from, until, start, end));
-        (start, end)
-    });
+    let (y, _, _) = civil_from_days(ms.div_euclid(DAY_MS));
+    // Summer time runs from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last
+    // Sunday of October.
+    let start = last_sunday(y, 3) * DAY_MS + 3_600_000;
+    let end = last_sunday(y, 10) * DAY_MS + 3_600_000;
     if ms >= start && ms < end { 180 } else { 120 }
-}
-
-thread_local! {
-    /// The year of the last instant asked about (its first millisecond and the next year's,
-    /// UTC) and its summer time: the instants of a page mostly fall in one year, and working
-    /// the last Sundays out for each was a third of writing a timestamp.
-    static SUMMER: std::cell::Cell<(i64, i64, i64, i64)> =
-        const { std::cell::Cell::new((0, 0, 0, 0)) };
 }
 
 fn split(ms: i64, offset_min: i64) -> (i64, u32, u32, u32, u32, u32, u32) {
@@ -200,12 +182,6 @@ impl Stamp {
 impl serde::Serialize for Stamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
-    }
-}
-
-impl std::fmt::Display for Stamp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

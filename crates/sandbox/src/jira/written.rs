@@ -37,8 +37,7 @@ pub(super) enum Part<'a> {
 }
 
 /// A text of `N` pieces (a URL: the site's base, the path, ids), written straight into the
-/// answer as it is serialised: a page of a thousand worklogs names four thousand URLs, and a
-/// `String` each was a third of the sandbox's allocations.
+/// answer as it is serialised rather than made into a `String` first.
 #[derive(Clone, Copy)]
 pub(super) struct Joined<'a, const N: usize>(pub(super) [Part<'a>; N]);
 
