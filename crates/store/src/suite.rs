@@ -359,6 +359,78 @@ fn findings_given_in_batches_count_as_one_list_and_a_failed_batch_records_nothin
     });
 }
 
+/// Tollgate's own fingerprints (16 hex digits, held by their numbers) through a check's
+/// batches: a new one given again in a later batch is new once and keeps its last values, one
+/// resolved before is reopened, not written as new (PostgreSQL copies the new ones in and
+/// upserts the others: a reopened one copied would fail on the key).
+#[test]
+fn numbered_findings_in_batches_are_new_once_reopened_and_stored_as_last_given() {
+    each_backend(|b| {
+        let mut s = b.open();
+        let (n1, n2, n3) = ("00000000000000a1", "00000000000000a2", "00000000000000a3");
+        s.record_findings(
+            &[finding(n2, "A-2"), finding(n3, "A-3")],
+            "2026-11-01T00:00:00.000Z",
+        )
+        .unwrap();
+        // n2 resolves.
+        s.record_findings(&[finding(n3, "A-3")], "2026-11-02T00:00:00.000Z")
+            .unwrap();
+        let mut again = finding(n1, "A-1");
+        again.message = "said again".into();
+        let mut batches = vec![
+            vec![finding(n1, "A-1"), finding(n3, "A-3")],
+            vec![again.clone(), finding(n2, "A-2")],
+        ]
+        .into_iter();
+        let c = s
+            .record_finding_batches(&mut batches, "2026-11-03T00:00:00.000Z")
+            .unwrap();
+        assert_eq!(
+            (c.new, c.persisting, c.resolved, c.reopened),
+            (1, 2, 0, 1),
+            "{}",
+            b.name
+        );
+        let open: Vec<(String, String, String)> = s
+            .findings(false)
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.finding.fingerprint, f.finding.message, f.first_seen))
+            .collect();
+        assert_eq!(
+            open,
+            [
+                (
+                    n1.into(),
+                    "said again".into(),
+                    "2026-11-03T00:00:00.000Z".into()
+                ),
+                (
+                    n2.into(),
+                    "about A-2".into(),
+                    "2026-11-01T00:00:00.000Z".into()
+                ),
+                (
+                    n3.into(),
+                    "about A-3".into(),
+                    "2026-11-01T00:00:00.000Z".into()
+                ),
+            ],
+            "{}",
+            b.name
+        );
+        // Given once more, all three persist.
+        let c = s
+            .record_findings(
+                &[again, finding(n2, "A-2"), finding(n3, "A-3")],
+                "2026-11-04T00:00:00.000Z",
+            )
+            .unwrap();
+        assert_eq!((c.new, c.persisting, c.reopened), (0, 3, 0), "{}", b.name);
+    });
+}
+
 #[test]
 fn findings_resolved_after_a_time_are_read_without_the_older_ones() {
     each_backend(|b| {
