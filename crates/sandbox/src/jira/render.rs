@@ -99,16 +99,61 @@ pub(super) fn text_body(v3: bool, text: &str) -> Value {
     serde_json::to_value(TextBody { v3, text }).expect("a text body serialises")
 }
 
+/// The users of one answer, each written once as the answer first names it and then copied
+/// in: a page of `/worklog/list` names a user twice a worklog (author and update author), two
+/// thirds of the worklog's bytes, from a few dozen users. Held for one answer only, so it
+/// costs nothing between requests.
+pub(super) struct UsersWritten<'a> {
+    flavour: Flavour,
+    base: &'a str,
+    users: &'a [User],
+    written: Vec<std::cell::OnceCell<Box<serde_json::value::RawValue>>>,
+}
+
+impl<'a> UsersWritten<'a> {
+    pub(super) fn new(flavour: Flavour, base: &'a str, users: &'a [User]) -> UsersWritten<'a> {
+        UsersWritten {
+            flavour,
+            base,
+            users,
+            written: (0..users.len())
+                .map(|_| std::cell::OnceCell::new())
+                .collect(),
+        }
+    }
+
+    /// The user at `at` in the dataset, as [`UserJson`] writes it.
+    fn get(&self, at: usize) -> &serde_json::value::RawValue {
+        self.written[at].get_or_init(|| {
+            serde_json::value::to_raw_value(&UserJson::of(self.flavour, self.base, &self.users[at]))
+                .expect("a user serialises")
+        })
+    }
+}
+
+/// A worklog's author: written for the answer once ([`UsersWritten`]), or as it comes.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+pub(super) enum AuthorJson<'a> {
+    Written(&'a serde_json::value::RawValue),
+    User(UserJson<'a>),
+}
+
+/// A worklog as Jira writes it; its users from `users` if given.
 pub(super) fn worklog_json<'a>(
     ctx: &Ctx,
     base: &'a str,
     version: &'a str,
     data: &'a Dataset,
     w: &'a Worklog,
+    users: Option<&'a UsersWritten<'a>>,
 ) -> WorklogJson<'a> {
-    let author = &data.users[w.author];
+    let author = || match users {
+        Some(users) => AuthorJson::Written(users.get(w.author)),
+        None => AuthorJson::User(UserJson::of(ctx.flavour, base, &data.users[w.author])),
+    };
     WorklogJson {
-        author: UserJson::of(ctx.flavour, base, author),
+        author: author(),
         comment: w.comment.as_deref().map(|text| TextBody {
             v3: adf(version),
             text,
@@ -128,7 +173,7 @@ pub(super) fn worklog_json<'a>(
         started: Stamp::jira(w.started),
         time_spent: TimeSpent(w.seconds),
         time_spent_seconds: w.seconds,
-        update_author: UserJson::of(ctx.flavour, base, author),
+        update_author: author(),
         updated: Stamp::jira(w.updated),
     }
 }
@@ -137,7 +182,7 @@ pub(super) fn worklog_json<'a>(
 /// `/worklog/list` holds a thousand. Members by name, as the sandbox has always written them.
 #[derive(serde::Serialize)]
 pub(super) struct WorklogJson<'a> {
-    author: UserJson<'a>,
+    author: AuthorJson<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     comment: Option<TextBody<'a>>,
     created: Stamp,
@@ -153,7 +198,7 @@ pub(super) struct WorklogJson<'a> {
     #[serde(rename = "timeSpentSeconds")]
     time_spent_seconds: u64,
     #[serde(rename = "updateAuthor")]
-    update_author: UserJson<'a>,
+    update_author: AuthorJson<'a>,
     updated: Stamp,
 }
 
@@ -605,7 +650,10 @@ impl<'a> FieldsJson<'a> {
                     worklogs: logs
                         .iter()
                         .take(EMBEDDED_WORKLOGS)
-                        .map(|&at| worklog_json(ctx, base, self.version, data, &data.worklogs[at]))
+                        .map(|&at| {
+                            let w = &data.worklogs[at];
+                            worklog_json(ctx, base, self.version, data, w, None)
+                        })
                         .collect(),
                 })
             }

@@ -25,11 +25,21 @@ pub(super) async fn issue_worklogs(
     let index = data.index();
     let logs = index.worklogs_of(issue.id);
     let total = logs.len();
+    let users = UsersWritten::new(ctx.flavour, &base, &data.users);
     let worklogs: Vec<WorklogJson<'_>> = logs
         .iter()
         .skip(start.max(0) as usize)
         .take(max.clamp(0, 5000) as usize)
-        .map(|&at| worklog_json(&ctx, &base, &version, &data, &data.worklogs[at]))
+        .map(|&at| {
+            worklog_json(
+                &ctx,
+                &base,
+                &version,
+                &data,
+                &data.worklogs[at],
+                Some(&users),
+            )
+        })
         .collect();
     /// Members by name, as the sandbox has always written them.
     #[derive(serde::Serialize)]
@@ -183,10 +193,18 @@ pub(super) async fn worklog_list(
     found.sort_unstable();
     found.dedup();
     let base = base_url(&headers, &ctx);
+    let users = UsersWritten::new(ctx.flavour, &base, &data.users);
     let out = Each(|| {
-        found
-            .iter()
-            .map(|&at| worklog_json(&ctx, &base, &version, &data, &data.worklogs[at]))
+        found.iter().map(|&at| {
+            worklog_json(
+                &ctx,
+                &base,
+                &version,
+                &data,
+                &data.worklogs[at],
+                Some(&users),
+            )
+        })
     });
     crate::json_body(StatusCode::OK, &out)
 }
