@@ -425,7 +425,8 @@ async fn latency(
 
 /// The sandbox's own controls (not Jira's or Azure DevOps's API), for incremental benchmarks
 /// and tests from the command line: `POST /_sandbox/change?share=0.01` edits that share of the
-/// Jira issues and worklogs now.
+/// Jira issues and worklogs now, and of the Azure DevOps work items, adding as many time
+/// entries (Completed Work raised) to that share of the items that have some.
 async fn admin_change(
     State(shared): State<Arc<Shared>>,
     axum::extract::Query(q): axum::extract::Query<std::collections::BTreeMap<String, String>>,
@@ -443,9 +444,16 @@ async fn admin_change(
     // change (`tollgate bench`'s incremental step) does not pay for it on its first request:
     // a real tracker keeps its indexes up to date as it writes.
     shared.jira.read().unwrap().index();
+    let (items, entries) = shared.ado.write().unwrap().change_share(share, now);
     json_response(
         axum::http::StatusCode::OK,
-        serde_json::json!({"issues_changed": issues, "worklogs_changed": worklogs, "at_ms": now}),
+        serde_json::json!({
+            "issues_changed": issues,
+            "worklogs_changed": worklogs,
+            "ado_work_items_changed": items,
+            "ado_time_entries_added": entries,
+            "at_ms": now,
+        }),
     )
 }
 

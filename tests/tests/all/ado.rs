@@ -721,3 +721,91 @@ async fn microsofts_python_client_works_against_the_sandbox_unmodified() {
     }));
     assert_faithful(&sandbox);
 }
+
+#[tokio::test]
+async fn the_sandbox_changes_a_share_of_the_organisation_over_http_for_an_incremental_sync() {
+    // 100 epics: 1,100 work items, 100 tasks with Completed Work (two entries each).
+    let sandbox = sandbox("synthetic:100").await;
+    sandbox.record_bodies(false);
+    let (_dir, session) = synced(&sandbox).await;
+    let before = export(&session, &sandbox);
+    assert_eq!(records(&before, "time-entry").len(), 200);
+
+    // From outside, as `tollgate bench` does: 2 % of the work items edited, and a quarter
+    // of an hour added to 2 % of the items with Completed Work.
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "http://{}/_sandbox/change?share=0.02",
+            sandbox.addr()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let changed: Value = serde_json::from_str(&answer.text().await.unwrap()).unwrap();
+    assert_eq!(changed["ado_work_items_changed"], 1100 / 50, "{changed}");
+    assert_eq!(changed["ado_time_entries_added"], 100 / 50, "{changed}");
+
+    sandbox.clear_requests();
+    let summary = sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap()
+        .remove(0);
+    let written = |name: &str| summary.stream(name).unwrap().written;
+    // The changed items are written again (the epics among them as initiatives), and each
+    // changed item with hours has its entries derived again (the two with a quarter of an
+    // hour more: two as before, one new).
+    let at = changed["at_ms"].as_i64().unwrap();
+    let changed_ids: BTreeSet<String> = sandbox
+        .ado()
+        .items
+        .iter()
+        .filter(|w| w.updates.last().is_some_and(|u| u.at == at))
+        .map(|w| w.id.to_string())
+        .collect();
+    assert!(changed_ids.len() >= 22, "{changed_ids:?}");
+    assert!(
+        written("initiatives") + written("work-items") >= 22,
+        "{:?}",
+        summary.streams
+    );
+    let doc = export(&session, &sandbox);
+    let entries = records(&doc, "time-entry");
+    let of_changed = entries
+        .iter()
+        .filter(|r| {
+            r["entity"]["data"]["work_item_key"]
+                .as_str()
+                .is_some_and(|k| changed_ids.contains(k))
+        })
+        .count();
+    assert!(of_changed >= 2 * 3, "{of_changed}");
+    assert_eq!(
+        written("time-entries") as usize,
+        of_changed,
+        "{:?}",
+        summary.streams
+    );
+    assert_eq!(entries.len(), 202, "two entries more");
+    let quarter_hours = entries
+        .iter()
+        .filter(|r| r["entity"]["data"]["seconds"] == 900)
+        .count();
+    assert_eq!(quarter_hours, 2, "the quarter hours added");
+    let edited = records(&doc, "work-item")
+        .into_iter()
+        .chain(records(&doc, "initiative"))
+        .filter(|r| {
+            r["entity"]["data"]["title"]
+                .as_str()
+                .is_some_and(|t| t.ends_with(" (edited)"))
+        })
+        .count();
+    assert_eq!(edited, 22, "every edited title, and nothing else");
+    // It asked for what changed, not for everything again.
+    assert!(
+        sandbox.requests().len() < 100,
+        "{} requests",
+        sandbox.requests().len()
+    );
+}

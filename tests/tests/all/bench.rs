@@ -203,3 +203,77 @@ fn bench_runs_the_steps_on_a_postgres_store_given_by_its_url() {
     let config = std::fs::read_to_string(dir.path().join("work/n2-l0/tollgate.toml")).unwrap();
     assert!(!config.contains("hunter2"));
 }
+
+#[test]
+fn bench_measures_azure_devops_against_its_own_floor() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tollgate(
+        dir.path(),
+        &[
+            "bench",
+            "--tracker",
+            "azure-devops",
+            "--sizes",
+            "2,20",
+            "--latency",
+            "0",
+            "--dir",
+            "work",
+        ],
+        &[],
+    );
+    let table = ok(&out, "tollgate bench --tracker azure-devops");
+    assert!(
+        table.contains("Tracker: the sandbox's Azure DevOps"),
+        "{table}"
+    );
+    for (epics, size) in [
+        (2, "22 work items, 4 time entries"),
+        (20, "220 work items, 40 time entries"),
+    ] {
+        // The floor reads every work item once and every update of the items with
+        // Completed Work (where their time entries come from), as the organisation holds them.
+        let organisation = tollgate_sandbox::AdoDataset::synthetic(epics);
+        let updates: usize = organisation
+            .items
+            .iter()
+            .filter(|w| {
+                w.fields
+                    .contains_key("Microsoft.VSTS.Scheduling.CompletedWork")
+            })
+            .map(|w| w.updates.len())
+            .sum();
+        let floor = row(&table, size, "floor (download only)");
+        assert_eq!(
+            number(floor[6]) as usize,
+            organisation.items.len() + updates,
+            "{floor:?}"
+        );
+        assert_eq!(organisation.items.len(), epics * 11);
+        // The full sync stored every work item and time entry (and the sprints).
+        let full = row(&table, size, "full sync");
+        assert!(
+            number(full[6]) as usize >= epics * 11 + epics * 2,
+            "{full:?}"
+        );
+        assert!(full[8].ends_with(" × floor"), "{full:?}");
+        let work = dir.path().join(format!("work/n{epics}-l0"));
+        let synced = std::fs::read_to_string(work.join("full-sync.out")).unwrap();
+        let entries = synced
+            .lines()
+            .find(|l| l.contains("time-entries"))
+            .unwrap_or_else(|| panic!("{synced}"));
+        assert!(
+            entries.split_whitespace().nth(4) == Some(&(epics * 2).to_string()),
+            "{entries}"
+        );
+        let incremental = row(&table, size, "incremental sync, 1 % changed");
+        assert!(incremental[8].contains("% of full"), "{incremental:?}");
+        for step in ["check", "report (steering, HTML)", "publish --dry-run"] {
+            let r = row(&table, size, step);
+            assert!(r[1].ends_with(step) && !r[1].contains("failed"), "{r:?}");
+        }
+        let config = std::fs::read_to_string(work.join("tollgate.toml")).unwrap();
+        assert!(config.contains("plugin = \"azure-devops\""), "{config}");
+    }
+}

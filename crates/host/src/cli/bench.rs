@@ -1,6 +1,6 @@
-//! `tollgate bench`: the pipeline against the sandbox's synthetic Jira site at two sizes, each
-//! step beside the true download floor (#20). The sandbox and every step run as child
-//! processes of this binary, so each step's wall clock, CPU and peak memory are its own
+//! `tollgate bench`: the pipeline against the sandbox's synthetic Jira site (or Azure DevOps
+//! organisation, `--tracker`) at two sizes, each step beside the true download floor (#20).
+//! The sandbox and every step run as child processes of this binary, so each step's wall clock, CPU and peak memory are its own
 //! (CPU from `wait4`; the peak memory the step writes itself as it ends, `VmHWM` through
 //! `TOLLGATE_PEAK_MEMORY_FILE`, since `wait4`'s counts the bench's own as the child's start),
 //! and the sandbox's CPU is read from /proc apart from the client's.
@@ -15,8 +15,10 @@ use std::time::{Duration, Instant};
 /// `tollgate bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// Sizes of the sandbox's synthetic Jira site, in epics: each epic has 10 issues with 10
-    /// worklogs each, so 10000 is 110,000 issues and 1,000,000 worklogs.
+    /// Sizes of the sandbox's synthetic site, in epics. On Jira each epic has 10 issues with
+    /// 10 worklogs each, so 10000 is 110,000 issues and 1,000,000 worklogs; on Azure DevOps
+    /// each epic has a feature, four user stories and five tasks, one of them with two days of
+    /// Completed Work, so 10000 is 110,000 work items and 20,000 time entries.
     #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
     pub sizes: Vec<usize>,
     /// Round trips to measure at, in milliseconds each request waits (±25 %): 0 is the
@@ -39,6 +41,53 @@ pub struct BenchArgs {
     /// reads the URL from the environment variable NAME.
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
+    /// The tracker the steps sync from: the sandbox's Jira Cloud site (the jira plugin) or its
+    /// Azure DevOps organisation (the azure-devops plugin).
+    #[arg(long, value_enum, default_value_t = Tracker::Jira)]
+    pub tracker: Tracker,
+}
+
+/// The sandbox's tracker a bench syncs from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Tracker {
+    /// Jira Cloud, through the jira plugin.
+    Jira,
+    /// Azure DevOps Services, through the azure-devops plugin.
+    AzureDevops,
+}
+
+impl Tracker {
+    /// What a size holds, as a row names it.
+    fn size_label(self, epics: usize) -> String {
+        let epics = epics as u64;
+        match self {
+            Tracker::Jira => format!(
+                "{} issues, {} worklogs",
+                thousands(epics * 11),
+                thousands(epics * 100)
+            ),
+            Tracker::AzureDevops => format!(
+                "{} work items, {} time entries",
+                thousands(epics * 11),
+                thousands(epics * 2)
+            ),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Tracker::Jira => "Jira Cloud",
+            Tracker::AzureDevops => "Azure DevOps",
+        }
+    }
+}
+
+/// What every size of a run shares.
+#[derive(Clone, Copy)]
+struct Setup<'a> {
+    concurrency: u64,
+    store: Option<&'a str>,
+    tracker: Tracker,
 }
 
 /// What the sandbox had served at a moment: requests, and seconds in flight in all.
@@ -110,27 +159,26 @@ pub async fn run(args: BenchArgs) -> Result<(), Error> {
     if let Some(url) = &store {
         tollgate_store::check_url(url).map_err(|e| Error::usage(anyhow!("--store: {e}")))?;
     }
+    let setup = Setup {
+        concurrency: args.concurrency,
+        store: store.as_deref(),
+        tracker: args.tracker,
+    };
     let mut rows = Vec::new();
     for &latency in &args.latency {
         for &size in &args.sizes {
             let work = dir.join(format!("n{size}-l{latency}"));
-            rows.extend(
-                one_size(
-                    &exe,
-                    &work,
-                    size,
-                    latency,
-                    args.concurrency,
-                    store.as_deref(),
-                )
-                .await?,
-            );
+            rows.extend(one_size(&exe, &work, size, latency, setup).await?);
         }
     }
     let label = store
         .as_deref()
         .map_or_else(|| "SQLite".to_string(), tollgate_store::redact_url);
-    let table = format!("\nStore: {label}\n{}", markdown(&rows, args.concurrency));
+    let table = format!(
+        "\nTracker: the sandbox's {}\nStore: {label}\n{}",
+        args.tracker.name(),
+        markdown(&rows, setup)
+    );
     print!("{table}");
     if let Some(out) = &args.out {
         std::fs::write(out, &table).with_context(|| format!("cannot write {}", out.display()))?;
@@ -143,8 +191,7 @@ async fn one_size(
     work: &Path,
     size: usize,
     latency: u64,
-    concurrency: u64,
-    store: Option<&str>,
+    setup: Setup<'_>,
 ) -> Result<Vec<Row>, Error> {
     if work.exists() {
         std::fs::remove_dir_all(work)
@@ -158,7 +205,7 @@ async fn one_size(
         started.elapsed().as_secs_f64(),
         sandbox.rss_kib().unwrap_or(0) / 1024
     );
-    let result = steps(exe, work, size, latency, concurrency, store, &mut sandbox).await;
+    let result = steps(exe, work, size, latency, setup, &mut sandbox).await;
     sandbox.stop();
     result
 }
@@ -168,28 +215,43 @@ async fn steps(
     work: &Path,
     size: usize,
     latency: u64,
-    concurrency: u64,
-    store: Option<&str>,
+    setup: Setup<'_>,
     sandbox: &mut Sandbox,
 ) -> Result<Vec<Row>, Error> {
-    let base = format!("http://{}/jira-cloud", sandbox.addr);
+    let Setup {
+        concurrency,
+        store,
+        tracker,
+    } = setup;
     // A shared store starts each size empty, as a new SQLite file does. The steps get its
     // URL in their environment (`TOLLGATE_STORE__URL`), so no password is written to a file.
     if let Some(url) = store {
         tokio::task::block_in_place(|| tollgate_store::open(url, work)?.clear())?;
     }
-    std::fs::write(
-        work.join("secrets/jira.token"),
-        tollgate_sandbox::JIRA_CLOUD_TOKEN,
-    )?;
-    let config = work.join("tollgate.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[connections.jira]\nplugin = \"jira\"\nbase_url = \"{base}\"\nauth = {{ kind = \"basic\", user = \"{}\", token_file = \"secrets/jira.token\" }}\nsettings = {{ deployment = \"cloud\", project = \"SYN\" }}\n\n[connections.jira.limits]\nmax_concurrent_requests = {concurrency}\n",
-            tollgate_sandbox::JIRA_CLOUD_USER
+    let base = match tracker {
+        Tracker::Jira => format!("http://{}/jira-cloud", sandbox.addr),
+        Tracker::AzureDevops => format!("http://{}/ado", sandbox.addr),
+    };
+    let (token, connection) = match tracker {
+        Tracker::Jira => (
+            tollgate_sandbox::JIRA_CLOUD_TOKEN,
+            format!(
+                "[connections.jira]\nplugin = \"jira\"\nbase_url = \"{base}\"\nauth = {{ kind = \"basic\", user = \"{}\", token_file = \"secrets/token\" }}\nsettings = {{ deployment = \"cloud\", project = \"SYN\" }}\n\n[connections.jira.limits]\nmax_concurrent_requests = {concurrency}\n",
+                tollgate_sandbox::JIRA_CLOUD_USER
+            ),
         ),
-    )?;
+        Tracker::AzureDevops => (
+            tollgate_sandbox::ADO_TOKEN,
+            format!(
+                "[connections.azure-devops]\nplugin = \"azure-devops\"\nbase_url = \"{base}\"\nauth = {{ kind = \"basic\", user = \"\", token_file = \"secrets/token\" }}\nsettings = {{ organization = \"{}\", project = \"{}\" }}\n\n[connections.azure-devops.limits]\nmax_concurrent_requests = {concurrency}\n",
+                tollgate_sandbox::ADO_ORGANIZATION,
+                tollgate_sandbox::ADO_PROJECT
+            ),
+        ),
+    };
+    std::fs::write(work.join("secrets/token"), token)?;
+    let config = work.join("tollgate.toml");
+    std::fs::write(&config, connection)?;
     // Compile (or load from the cache) the plugin once, outside the measurements.
     let warm = tokio::task::block_in_place(|| {
         child(exe, &config, &["plugins", "list"], work, "warm-up", store)
@@ -209,11 +271,14 @@ async fn steps(
         rows.push(r);
     };
 
-    // The floor: every issue and every worklog fetched once, nothing parsed but the cursors.
+    // The floor: every record fetched once, nothing parsed but the cursors.
     let (before, cpu_before, self_before) =
         (sandbox.requests(&client).await?, sandbox.cpu(), own_cpu());
     let started = Instant::now();
-    let records = floor(&client, &base, concurrency as usize).await?;
+    let records = match tracker {
+        Tracker::Jira => jira_floor(&client, &base, concurrency as usize).await?,
+        Tracker::AzureDevops => ado_floor(&client, &base, concurrency as usize).await?,
+    };
     let wall = started.elapsed();
     let served = sandbox.requests(&client).await? - before;
     push(Row {
@@ -283,50 +348,77 @@ fn synced_records(stdout: &str) -> Option<u64> {
     total
 }
 
+/// The floor's requests: `concurrency` in flight in all, first come first served, each with
+/// the tracker's credentials; an answer that is not a success is an error.
+#[derive(Clone)]
+struct FloorClient {
+    client: reqwest::Client,
+    auth: String,
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl FloorClient {
+    fn new(client: &reqwest::Client, user: &str, token: &str, concurrency: usize) -> FloorClient {
+        use base64::Engine as _;
+        FloorClient {
+            client: client.clone(),
+            auth: format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"))
+            ),
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1))),
+        }
+    }
+
+    /// GET `url`, or POST `body` (JSON) to it; the answer's bytes.
+    fn send(
+        &self,
+        url: String,
+        body: Option<String>,
+    ) -> impl std::future::Future<Output = anyhow::Result<axum::body::Bytes>> + Send + 'static {
+        let this = self.clone();
+        async move {
+            let _permit = this.permits.acquire().await.map_err(|e| anyhow!("{e}"))?;
+            let request = match body {
+                None => this.client.get(&url),
+                Some(b) => this
+                    .client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(b),
+            };
+            let response = request
+                .header("authorization", &this.auth)
+                .send()
+                .await
+                .with_context(|| format!("floor: {url}"))?;
+            let status = response.status();
+            let bytes = response.bytes().await?;
+            if !status.is_success() {
+                return Err(anyhow!("floor: {url} answered {status}"));
+            }
+            Ok(bytes)
+        }
+    }
+}
+
 /// Fetch every issue (the ids in search pages of 5,000, the issues with the fields the plugin
 /// reads through bulk fetches of 100) and every worklog (`/worklog/updated`, then
 /// `/worklog/list` per 1,000 ids) once. The id pages are one chain (each page names the next);
 /// the worklog pages are eight, one a stretch of time, as the plugin reads them; the bulk
 /// fetches and the worklog lists run beside them, `concurrency` requests in flight in all.
 /// Returns issues + worklogs fetched.
-async fn floor(client: &reqwest::Client, base: &str, concurrency: usize) -> Result<u64, Error> {
-    use base64::Engine as _;
-    let auth = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            tollgate_sandbox::JIRA_CLOUD_USER,
-            tollgate_sandbox::JIRA_CLOUD_TOKEN
-        ))
+async fn jira_floor(
+    client: &reqwest::Client,
+    base: &str,
+    concurrency: usize,
+) -> Result<u64, Error> {
+    let floor = FloorClient::new(
+        client,
+        tollgate_sandbox::JIRA_CLOUD_USER,
+        tollgate_sandbox::JIRA_CLOUD_TOKEN,
+        concurrency,
     );
-    // All requests share `concurrency` slots, first come first served.
-    let shared = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
-    let send =
-        |url: String, body: Option<String>, permits: std::sync::Arc<tokio::sync::Semaphore>| {
-            let client = client.clone();
-            let auth = auth.clone();
-            async move {
-                let _permit = permits.acquire().await.map_err(|e| anyhow!("{e}"))?;
-                let request = match body {
-                    None => client.get(&url),
-                    Some(b) => client
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .body(b),
-                };
-                let response = request
-                    .header("authorization", auth)
-                    .send()
-                    .await
-                    .with_context(|| format!("floor: {url}"))?;
-                let status = response.status();
-                let bytes = response.bytes().await?;
-                if !status.is_success() {
-                    return Err(anyhow!("floor: {url} answered {status}"));
-                }
-                Ok::<_, anyhow::Error>(bytes)
-            }
-        };
     #[derive(serde::Deserialize)]
     struct SearchPage {
         issues: Vec<serde::de::IgnoredAny>,
@@ -371,17 +463,16 @@ async fn floor(client: &reqwest::Client, base: &str, concurrency: usize) -> Resu
             }
             let url = format!("{base}/rest/api/3/search/jql");
             let page: IdPage =
-                serde_json::from_slice(&send(url, Some(body.to_string()), shared.clone()).await?)?;
+                serde_json::from_slice(&floor.send(url, Some(body.to_string())).await?)?;
             for chunk in page.issues.chunks(100) {
                 let ids: Vec<&str> = chunk.iter().map(|i| i.id.as_str()).collect();
                 let body = serde_json::json!({
                     "issueIdsOrKeys": ids,
                     "fields": ["summary", "status", "issuetype", "parent", "created", "updated", "assignee", "labels"],
                 });
-                let fetch = send(
+                let fetch = floor.send(
                     format!("{base}/rest/api/3/issue/bulkfetch"),
                     Some(body.to_string()),
-                    shared.clone(),
                 );
                 fetches.spawn(async move {
                     let page: SearchPage = serde_json::from_slice(&fetch.await?)?;
@@ -409,11 +500,7 @@ async fn floor(client: &reqwest::Client, base: &str, concurrency: usize) -> Resu
         }
         let body = serde_json::json!({ "ids": ids }).to_string();
         let n = ids.len() as u64;
-        let list = send(
-            format!("{base}/rest/api/3/worklog/list"),
-            Some(body),
-            shared.clone(),
-        );
+        let list = floor.send(format!("{base}/rest/api/3/worklog/list"), Some(body));
         lists
             .lock()
             .unwrap()
@@ -421,14 +508,11 @@ async fn floor(client: &reqwest::Client, base: &str, concurrency: usize) -> Resu
     };
     // One stretch: the worklogs saved after `since` and, with `to`, at or before it.
     let stretch = |mut since: i64, to: Option<i64>| {
-        let send = &send;
-        let list = &list;
-        let permits = shared.clone();
+        let (floor, list) = (&floor, &list);
         async move {
             loop {
                 let url = format!("{base}/rest/api/3/worklog/updated?since={since}");
-                let page: Changed =
-                    serde_json::from_slice(&send(url, None, permits.clone()).await?)?;
+                let page: Changed = serde_json::from_slice(&floor.send(url, None).await?)?;
                 let until = page.until.max(since);
                 let ids = page
                     .values
@@ -448,12 +532,9 @@ async fn floor(client: &reqwest::Client, base: &str, concurrency: usize) -> Resu
     };
     let worklogs = async {
         let first: Changed = serde_json::from_slice(
-            &send(
-                format!("{base}/rest/api/3/worklog/updated?since=0"),
-                None,
-                shared.clone(),
-            )
-            .await?,
+            &floor
+                .send(format!("{base}/rest/api/3/worklog/updated?since=0"), None)
+                .await?,
         )?;
         list(first.values.iter().map(|v| v.id).collect());
         if !first.last_page {
@@ -480,6 +561,116 @@ async fn floor(client: &reqwest::Client, base: &str, concurrency: usize) -> Resu
     };
     let (issues, worklogs) = tokio::try_join!(issues, worklogs)?;
     Ok(issues + worklogs)
+}
+
+/// Fetch every work item (its id from WIQL in pages of 20,000 by id, the service's cap; the
+/// items with their links 200 a `workitemsbatch`, as the plugin reads them) once, and every
+/// update of the items with Completed Work (their ids from WIQL the same way; each item's
+/// updates 200 a read), which is where Azure Boards keeps the hours spent: there is no other
+/// way to read who entered them when. The two id chains run side by side, the batches and
+/// update reads beside them as ids come in, `concurrency` requests in flight in all. Returns
+/// the work items and the updates fetched.
+async fn ado_floor(client: &reqwest::Client, base: &str, concurrency: usize) -> Result<u64, Error> {
+    /// WIQL's most results.
+    const TOP: usize = 20_000;
+    const PER_BATCH: usize = 200;
+    const UPDATES_PER_READ: usize = 200;
+    let floor = FloorClient::new(client, "", tollgate_sandbox::ADO_TOKEN, concurrency);
+    let api = format!(
+        "{base}/{}/{}/_apis/wit",
+        tollgate_sandbox::ADO_ORGANIZATION,
+        tollgate_sandbox::ADO_PROJECT
+    );
+    #[derive(serde::Deserialize)]
+    struct Wiql {
+        #[serde(rename = "workItems")]
+        work_items: Vec<Ref>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Ref {
+        id: u64,
+    }
+    #[derive(serde::Deserialize)]
+    struct Values {
+        value: Vec<serde::de::IgnoredAny>,
+    }
+    // The ids a condition finds, page by page, each page handed to `each` as it comes.
+    async fn wiql_ids(
+        floor: &FloorClient,
+        api: &str,
+        condition: &str,
+        each: &mut (dyn FnMut(Vec<u64>) + Send),
+    ) -> anyhow::Result<()> {
+        let mut after = 0;
+        loop {
+            let query = format!(
+                "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project AND {condition} AND [System.Id] > {after} ORDER BY [System.Id]"
+            );
+            let body = serde_json::json!({ "query": query }).to_string();
+            let url = format!("{api}/wiql?$top={TOP}&timePrecision=true&api-version=7.1");
+            let page: Wiql = serde_json::from_slice(&floor.send(url, Some(body)).await?)?;
+            let ids: Vec<u64> = page.work_items.iter().map(|r| r.id).collect();
+            let full = ids.len() == TOP;
+            after = ids.last().copied().unwrap_or(after);
+            each(ids);
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+    let reads = std::sync::Mutex::new(tokio::task::JoinSet::new());
+    let mut read_items = |ids: Vec<u64>| {
+        for chunk in ids.chunks(PER_BATCH) {
+            let body = serde_json::json!({
+                "ids": chunk,
+                "$expand": "relations",
+                "errorPolicy": "omit",
+            });
+            let read = floor.send(
+                format!("{api}/workitemsbatch?api-version=7.1"),
+                Some(body.to_string()),
+            );
+            reads.lock().unwrap().spawn(async move {
+                let page: Values = serde_json::from_slice(&read.await?)?;
+                Ok::<u64, anyhow::Error>(page.value.len() as u64)
+            });
+        }
+    };
+    let mut read_updates = |ids: Vec<u64>| {
+        for id in ids {
+            let (floor, api) = (floor.clone(), api.clone());
+            reads.lock().unwrap().spawn(async move {
+                    let mut count = 0;
+                    for n in 0.. {
+                        let url = format!(
+                            "{api}/workItems/{id}/updates?$top={UPDATES_PER_READ}&$skip={}&api-version=7.1",
+                            n * UPDATES_PER_READ
+                        );
+                        let page: Values = serde_json::from_slice(&floor.send(url, None).await?)?;
+                        count += page.value.len() as u64;
+                        if page.value.len() < UPDATES_PER_READ {
+                            break;
+                        }
+                    }
+                    Ok::<u64, anyhow::Error>(count)
+                });
+        }
+    };
+    tokio::try_join!(
+        wiql_ids(&floor, &api, "[System.WorkItemType] <> ''", &mut read_items),
+        wiql_ids(
+            &floor,
+            &api,
+            "[Microsoft.VSTS.Scheduling.CompletedWork] > 0",
+            &mut read_updates
+        ),
+    )?;
+    let mut reads = std::mem::take(&mut *reads.lock().unwrap());
+    let mut count = 0;
+    while let Some(done) = reads.join_next().await {
+        count += done??;
+    }
+    Ok(count)
 }
 
 /// The sandbox, running as a child process.
@@ -718,7 +909,8 @@ fn wait_with_usage(child: Child) -> Result<(i32, Duration, u64), Error> {
 }
 
 /// The results as Markdown: one table per latency, the sizes beside each other.
-fn markdown(rows: &[Row], concurrency: u64) -> String {
+fn markdown(rows: &[Row], setup: Setup<'_>) -> String {
+    let concurrency = setup.concurrency;
     let mut out = String::new();
     let mut latencies: Vec<u64> = rows.iter().map(|r| r.latency).collect();
     latencies.dedup();
@@ -730,8 +922,6 @@ fn markdown(rows: &[Row], concurrency: u64) -> String {
             let floor = rows
                 .iter()
                 .find(|f| f.size == r.size && f.latency == latency && f.step.starts_with("floor"));
-            let issues = r.size as u64 * 11;
-            let worklogs = r.size as u64 * 100;
             let full = rows
                 .iter()
                 .find(|f| f.size == r.size && f.latency == latency && f.step == "full sync");
@@ -750,9 +940,8 @@ fn markdown(rows: &[Row], concurrency: u64) -> String {
                 _ => "—".into(),
             };
             out.push_str(&format!(
-                "| {} issues, {} worklogs | {} | {:.2} s | {:.2} s | {} | {} | {} | {} | {} | {:.0} % | {} |\n",
-                thousands(issues),
-                thousands(worklogs),
+                "| {} | {} | {:.2} s | {:.2} s | {} | {} | {} | {} | {} | {:.0} % | {} |\n",
+                setup.tracker.size_label(r.size),
                 if r.failure.is_some() {
                     format!("{} — **failed**", r.step)
                 } else {
@@ -791,7 +980,12 @@ fn markdown(rows: &[Row], concurrency: u64) -> String {
         ));
     }
     out.push_str(&format!(
-        "\nThe floor fetches every issue and worklog once with {concurrency} requests in flight and parses only the cursors; CPU of the floor is this process's. Each other step is a `tollgate` child process: its own wall clock, CPU (user + system) and peak resident memory; its connection may keep {concurrency} requests in flight too (`max_concurrent_requests`). \"Request slots busy\" is the time the step's requests were in flight (the sandbox's count, latency included) against its wall clock times {concurrency}: how full the client kept its slots.\n"
+        "\nThe floor fetches every {} once with {concurrency} requests in flight and parses only the cursors; CPU of the floor is this process's. Each other step is a `tollgate` child process: its own wall clock, CPU (user + system) and peak resident memory; its connection may keep {concurrency} requests in flight too (`max_concurrent_requests`). \"Request slots busy\" is the time the step's requests were in flight (the sandbox's count, latency included) against its wall clock times {concurrency}: how full the client kept its slots.\n",
+        match setup.tracker {
+            Tracker::Jira => "issue and worklog",
+            Tracker::AzureDevops =>
+                "work item, and the updates of each with Completed Work (its time entries' history),",
+        }
     ));
     out
 }

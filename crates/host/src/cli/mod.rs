@@ -168,8 +168,9 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Measure the pipeline against the sandbox's synthetic Jira site at two sizes and two
-    /// round-trip latencies: the download floor (each issue and worklog fetched once), a full
+    /// Measure the pipeline against the sandbox's synthetic Jira site (or, with `--tracker
+    /// azure-devops`, its Azure DevOps organisation) at two sizes and two round-trip
+    /// latencies: the download floor (each record fetched once), a full
     /// sync, an incremental sync after 1 % changed, check, report and publish --dry-run; for
     /// each the wall clock, CPU, peak memory, requests and records per second, and the ratio
     /// to the floor. Prints a Markdown table (BENCHMARKS.md). Linux only; takes minutes to

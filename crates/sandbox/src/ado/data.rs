@@ -1675,6 +1675,64 @@ impl AdoDataset {
         None
     }
 
+    /// Edit `share` of the live work items at `now_ms` (a title marked " (edited)", or the mark
+    /// taken off again: one update each) and add a quarter of an hour to `share` of the live
+    /// items with Completed Work (one update each, by whoever saved the item last: a time
+    /// entry of theirs): what `POST /_sandbox/change` does to the organisation, for
+    /// incremental benchmarks. Every `1/share`th item of each list, so runs repeat. Returns
+    /// the items edited and the entries added.
+    pub fn change_share(&mut self, share: f64, now_ms: i64) -> (usize, usize) {
+        const COMPLETED: &str = "Microsoft.VSTS.Scheduling.CompletedWork";
+        let step = (1.0 / share.clamp(1e-9, 1.0)).round().max(1.0) as usize;
+        let every = |ids: Vec<(u64, usize)>| -> Vec<(u64, usize)> {
+            ids.into_iter().skip(step - 1).step_by(step).collect()
+        };
+        let last_by = |w: &WorkItem| w.updates.last().map_or(0, |u| u.by);
+        let titled = every(
+            self.items
+                .iter()
+                .filter(|w| w.deleted.is_none())
+                .map(|w| (w.id, last_by(w)))
+                .collect(),
+        );
+        let logged = every(
+            self.items
+                .iter()
+                .filter(|w| w.deleted.is_none())
+                .filter(|w| {
+                    w.fields
+                        .get(COMPLETED)
+                        .and_then(Value::as_f64)
+                        .is_some_and(|h| h > 0.0)
+                })
+                .map(|w| (w.id, last_by(w)))
+                .collect(),
+        );
+        let mut edited = 0;
+        for (id, by) in titled {
+            let title = self
+                .item(id)
+                .and_then(|w| w.text("System.Title"))
+                .unwrap_or_default();
+            let title = match title.strip_suffix(" (edited)") {
+                Some(original) => original.to_string(),
+                None => format!("{title} (edited)"),
+            };
+            let change = vec![("System.Title", Some(json!(title)))];
+            edited += usize::from(self.apply(id, by, now_ms, change, vec![], vec![]).is_some());
+        }
+        let mut entries = 0;
+        for (id, by) in logged {
+            let done = self
+                .item(id)
+                .and_then(|w| w.fields.get(COMPLETED))
+                .and_then(Value::as_f64);
+            let change = vec![(COMPLETED, Some(json!(done.unwrap_or(0.0) + 0.25)))];
+            entries += usize::from(self.apply(id, by, now_ms, change, vec![], vec![]).is_some());
+        }
+        (edited, entries)
+    }
+
     /// Change a field of a work item now, as a user would (for tests).
     pub fn set_field(&mut self, id: u64, field: &str, value: Option<Value>, at: i64) -> bool {
         let by = 0;
