@@ -585,16 +585,20 @@ pub(crate) fn json_response(status: StatusCode, body: serde_json::Value) -> Resp
 /// An answer of JSON written straight from `body`: for the large pages (a thousand
 /// worklogs), which are not built as a tree first.
 pub(crate) fn json_body(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    json_body_as(status, "application/json;charset=UTF-8", body)
+}
+
+/// [`json_body`] with the content type a tracker writes (Azure DevOps's names its API version).
+pub(crate) fn json_body_as(
+    status: StatusCode,
+    content_type: &'static str,
+    body: &impl serde::Serialize,
+) -> Response {
     // Room for a page from the start, not serde_json's 128 bytes doubled a dozen times over
     // for a page of a megabyte. The type below replaces the body's own (octet-stream).
     let mut text = Vec::with_capacity(64 * 1024);
     match serde_json::to_writer(&mut text, body) {
-        Ok(()) => (
-            status,
-            [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-            text,
-        )
-            .into_response(),
+        Ok(()) => (status, [(header::CONTENT_TYPE, content_type)], text).into_response(),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("the sandbox could not write its answer: {e}"),

@@ -61,11 +61,7 @@ fn item_url(call: &Call, id: u64) -> String {
 }
 
 fn relation_value(call: &Call, r: &Relation) -> Value {
-    json!({
-        "rel": r.rel,
-        "url": item_url(call, r.target),
-        "attributes": {"isLocked": false, "name": r.name()}
-    })
+    serde_json::to_value(RelationJson::of(call, r)).expect("a link serialises")
 }
 
 /// How to render a work item.
@@ -77,44 +73,142 @@ struct View<'a> {
 
 /// A work item as the API shows it, or None if it did not exist at `as_of`.
 fn render(d: &AdoDataset, call: &Call, w: &WorkItem, view: &View<'_>) -> Option<Value> {
+    item_json(d, call, w, view)
+        .map(|item| serde_json::to_value(item).expect("a work item serialises"))
+}
+
+/// A work item as the API shows it ([`render`]), written without a tree: its fields borrowed
+/// from the dataset where it is as it is now (a page of `workitemsbatch` copied 200 items'
+/// maps of fields, identities and all, into a tree and wrote the tree). Members in the order
+/// the tree writes them (by name), so both read the same byte for byte.
+#[derive(serde::Serialize)]
+struct ItemJson<'a> {
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    links: Option<Value>,
+    #[serde(rename = "commentVersionRef", skip_serializing_if = "Option::is_none")]
+    comment_version: Option<Value>,
+    fields: FieldsJson<'a>,
+    id: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    relations: Vec<RelationJson<'a>>,
+    rev: u32,
+    url: String,
+}
+
+/// An item's fields: all, or those asked for (by name, each once), of the item now or of an
+/// older revision.
+enum FieldsJson<'a> {
+    Now(
+        &'a std::collections::BTreeMap<String, Value>,
+        Option<Vec<&'a str>>,
+    ),
+    Then(
+        std::collections::BTreeMap<String, Value>,
+        Option<Vec<&'a str>>,
+    ),
+}
+
+impl serde::Serialize for FieldsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let (all, wanted) = match self {
+            FieldsJson::Now(all, wanted) => (*all, wanted),
+            FieldsJson::Then(all, wanted) => (all, wanted),
+        };
+        let mut map = s.serialize_map(None)?;
+        match wanted {
+            None => {
+                for (k, v) in all {
+                    map.serialize_entry(k, v)?;
+                }
+            }
+            Some(names) => {
+                for name in names {
+                    if let Some(v) = all.get(*name) {
+                        map.serialize_entry(name, v)?;
+                    }
+                }
+            }
+        }
+        map.end()
+    }
+}
+
+/// A link of an item, as [`relation_value`] writes it.
+#[derive(serde::Serialize)]
+struct RelationJson<'a> {
+    attributes: RelationAttributes,
+    rel: &'a str,
+    url: String,
+}
+
+#[derive(serde::Serialize)]
+struct RelationAttributes {
+    #[serde(rename = "isLocked")]
+    is_locked: bool,
+    name: &'static str,
+}
+
+impl<'a> RelationJson<'a> {
+    fn of(call: &Call, r: &Relation) -> RelationJson<'a> {
+        RelationJson {
+            attributes: RelationAttributes {
+                is_locked: false,
+                name: r.name(),
+            },
+            rel: r.rel,
+            url: item_url(call, r.target),
+        }
+    }
+}
+
+/// [`render`]'s work item, to write as it is.
+fn item_json<'a>(
+    d: &AdoDataset,
+    call: &Call,
+    w: &'a WorkItem,
+    view: &View<'a>,
+) -> Option<ItemJson<'a>> {
     let rev = match view.as_of {
         Some(t) => w.rev_at(t)?,
         None => w.rev(),
     };
-    let all = if rev == w.rev() {
-        w.fields.clone()
+    // The names asked for, in the order a map of them writes them, each once.
+    let wanted = view.fields.map(|names| {
+        let mut names: Vec<&str> = names.iter().map(String::as_str).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    });
+    let now = rev == w.rev();
+    let fields = if now {
+        FieldsJson::Now(&w.fields, wanted)
     } else {
-        w.fields_at(rev)
+        FieldsJson::Then(w.fields_at(rev), wanted)
     };
-    let fields: Map<String, Value> = match view.fields {
-        Some(wanted) => wanted
+    let relations = match view.expand {
+        Expand::Relations | Expand::All if now => w
+            .relations
             .iter()
-            .filter_map(|f| all.get(f).map(|v| (f.clone(), v.clone())))
+            .map(|r| RelationJson::of(call, r))
             .collect(),
-        None => all.into_iter().collect(),
+        Expand::Relations | Expand::All => w
+            .relations_at(rev)
+            .iter()
+            .map(|r| RelationJson::of(call, r))
+            .collect(),
+        _ => Vec::new(),
     };
-    let mut out = json!({"id": w.id, "rev": rev, "fields": fields});
-    if matches!(view.expand, Expand::Relations | Expand::All) {
-        let relations = if rev == w.rev() {
-            w.relations.clone()
-        } else {
-            w.relations_at(rev)
-        };
-        if !relations.is_empty() {
-            out["relations"] =
-                Value::Array(relations.iter().map(|r| relation_value(call, r)).collect());
-        }
-    }
-    if let Some(c) = w.comments.iter().rfind(|c| !c.deleted) {
-        out["commentVersionRef"] = json!({
+    let comment_version = w.comments.iter().rfind(|c| !c.deleted).map(|c| {
+        json!({
             "commentId": c.id,
             "version": c.version,
             "url": format!("{}/_apis/wit/workItems/{}/comments/{}/versions/{}", call.project_base(d), w.id, c.id, c.version)
-        });
-    }
-    if matches!(view.expand, Expand::Links | Expand::All) {
+        })
+    });
+    let links = matches!(view.expand, Expand::Links | Expand::All).then(|| {
         let kind = w.kind().replace(' ', "%20");
-        out["_links"] = json!({
+        json!({
             "self": {"href": item_url(call, w.id)},
             "workItemUpdates": {"href": format!("{}/updates", item_url(call, w.id))},
             "workItemRevisions": {"href": format!("{}/revisions", item_url(call, w.id))},
@@ -122,10 +216,17 @@ fn render(d: &AdoDataset, call: &Call, w: &WorkItem, view: &View<'_>) -> Option<
             "html": {"href": format!("{}/{}/_workitems/edit/{}", call.base, d.project, w.id)},
             "workItemType": {"href": format!("{}/_apis/wit/workItemTypes/{kind}", call.project_base(d))},
             "fields": {"href": format!("{}/_apis/wit/fields", call.base)}
-        });
-    }
-    out["url"] = json!(item_url(call, w.id));
-    Some(out)
+        })
+    });
+    Some(ItemJson {
+        links,
+        comment_version,
+        fields,
+        id: w.id,
+        relations,
+        rev,
+        url: item_url(call, w.id),
+    })
 }
 
 /// Field names as a client gave them (reference or display names) -> reference names.
@@ -207,14 +308,23 @@ fn read_many(
             .parse::<u64>()
             .ok()
             .and_then(|id| d.item(id))
-            .and_then(|w| render(d, call, w, &view));
+            .and_then(|w| item_json(d, call, w, &view));
         match item {
-            Some(v) => out.push(v),
-            None if omit => out.push(Value::Null),
+            Some(v) => out.push(Some(v)),
+            None if omit => out.push(None),
             None => return Err(not_found_item(raw.trim())),
         }
     }
-    Ok(collection(out))
+    /// [`collection`]'s shape.
+    #[derive(serde::Serialize)]
+    struct Items<'a> {
+        count: usize,
+        value: Vec<Option<ItemJson<'a>>>,
+    }
+    Ok(super::ok_written(&Items {
+        count: out.len(),
+        value: out,
+    }))
 }
 
 /// Everything below `_apis/wit`.

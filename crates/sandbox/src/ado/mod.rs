@@ -108,6 +108,15 @@ pub(crate) fn with_status(status: StatusCode, body: Value) -> Response {
         .into_response()
 }
 
+/// [`ok`] of a body written without a tree first.
+pub(crate) fn ok_written(body: &impl serde::Serialize) -> Response {
+    crate::json_body_as(
+        StatusCode::OK,
+        "application/json; charset=utf-8; api-version=7.1",
+        body,
+    )
+}
+
 /// A collection, wrapped as the service wraps every list.
 pub(crate) fn collection(items: Vec<Value>) -> Response {
     ok(json!({"count": items.len(), "value": items}))
