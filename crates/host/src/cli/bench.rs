@@ -1,9 +1,10 @@
 //! `tollgate bench`: the pipeline against the sandbox's synthetic Jira site (or Azure DevOps
 //! organisation, `--tracker`) at two sizes, each step beside the true download floor (#20).
-//! The sandbox and every step run as child processes of this binary, so each step's wall clock, CPU and peak memory are its own
-//! (CPU from `wait4`; the peak memory the step writes itself as it ends, `VmHWM` through
-//! `TOLLGATE_PEAK_MEMORY_FILE`, since `wait4`'s counts the bench's own as the child's start),
-//! and the sandbox's CPU is read from /proc apart from the client's.
+//! The sandbox and every step run as child processes of this binary, so each step's wall
+//! clock, CPU and peak memory are its own (CPU from `wait4`; the peak memory the step writes
+//! itself as it ends, `VmHWM` through `TOLLGATE_PEAK_MEMORY_FILE`, since `wait4`'s counts the
+//! bench's own as the child's start), and the sandbox's CPU is read from /proc apart from the
+//! client's.
 
 use crate::error::Error;
 use anyhow::{Context as _, anyhow};
@@ -638,22 +639,20 @@ async fn ado_floor(client: &reqwest::Client, base: &str, concurrency: usize) -> 
     };
     let mut read_updates = |ids: Vec<u64>| {
         for id in ids {
-            let (floor, api) = (floor.clone(), api.clone());
+            let (floor, updates) = (floor.clone(), format!("{api}/workItems/{id}/updates"));
             reads.lock().unwrap().spawn(async move {
-                    let mut count = 0;
-                    for n in 0.. {
-                        let url = format!(
-                            "{api}/workItems/{id}/updates?$top={UPDATES_PER_READ}&$skip={}&api-version=7.1",
-                            n * UPDATES_PER_READ
-                        );
-                        let page: Values = serde_json::from_slice(&floor.send(url, None).await?)?;
-                        count += page.value.len() as u64;
-                        if page.value.len() < UPDATES_PER_READ {
-                            break;
-                        }
+                let mut count = 0;
+                for skip in (0..).step_by(UPDATES_PER_READ) {
+                    let url =
+                        format!("{updates}?$top={UPDATES_PER_READ}&$skip={skip}&api-version=7.1");
+                    let page: Values = serde_json::from_slice(&floor.send(url, None).await?)?;
+                    count += page.value.len() as u64;
+                    if page.value.len() < UPDATES_PER_READ {
+                        break;
                     }
-                    Ok::<u64, anyhow::Error>(count)
-                });
+                }
+                Ok::<u64, anyhow::Error>(count)
+            });
         }
     };
     tokio::try_join!(
