@@ -465,6 +465,20 @@ pub fn records<'a>(doc: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json
         .collect()
 }
 
+/// How many of the export's initiatives and work items carry a title the sandbox's change
+/// control edited (`POST /_sandbox/change`: " (edited)" at its end).
+pub fn edited_titles(doc: &serde_json::Value) -> usize {
+    records(doc, "work-item")
+        .into_iter()
+        .chain(records(doc, "initiative"))
+        .filter(|r| {
+            r["entity"]["data"]["title"]
+                .as_str()
+                .is_some_and(|t| t.ends_with(" (edited)"))
+        })
+        .count()
+}
+
 /// The exported initiative with this key.
 pub fn initiative<'a>(doc: &'a serde_json::Value, key: &str) -> &'a serde_json::Value {
     records(doc, "initiative")

@@ -10,7 +10,7 @@ use tollgate_host::cli::{SyncFlags, sync_all};
 use tollgate_host::publish::Published;
 use tollgate_sandbox::Sandbox;
 use tollgate_tests::{
-    ado_config, assert_faithful_to_ado as assert_faithful, export, initiative,
+    ado_config, assert_faithful_to_ado as assert_faithful, edited_titles, export, initiative,
     open_session as session, recording_sandbox as sandbox, records,
 };
 
@@ -792,16 +792,11 @@ async fn the_sandbox_changes_a_share_of_the_organisation_over_http_for_an_increm
         .filter(|r| r["entity"]["data"]["seconds"] == 900)
         .count();
     assert_eq!(quarter_hours, 2, "the quarter hours added");
-    let edited = records(&doc, "work-item")
-        .into_iter()
-        .chain(records(&doc, "initiative"))
-        .filter(|r| {
-            r["entity"]["data"]["title"]
-                .as_str()
-                .is_some_and(|t| t.ends_with(" (edited)"))
-        })
-        .count();
-    assert_eq!(edited, 22, "every edited title, and nothing else");
+    assert_eq!(
+        edited_titles(&doc),
+        22,
+        "every edited title, and nothing else"
+    );
     // It asked for what changed, not for everything again.
     assert!(
         sandbox.requests().len() < 100,

@@ -9,8 +9,8 @@ use tollgate_host::cli::{SyncFlags, sync_all};
 use tollgate_host::publish::Published;
 use tollgate_sandbox::{FieldValue, Flavour, Sandbox};
 use tollgate_tests::{
-    JiraFace, assert_faithful_to_jira as assert_faithful, demo_config, export, initiative,
-    jira_config, open_session as session, recording_sandbox, records,
+    JiraFace, assert_faithful_to_jira as assert_faithful, demo_config, edited_titles, export,
+    initiative, jira_config, open_session as session, recording_sandbox, records,
 };
 
 async fn sandbox() -> Sandbox {
@@ -1066,15 +1066,7 @@ async fn the_sandbox_changes_a_share_of_its_data_over_http_for_an_incremental_sy
         "{summary:?}"
     );
     let doc = export(&session, &sandbox);
-    let edited = records(&doc, "work-item")
-        .into_iter()
-        .chain(records(&doc, "initiative"))
-        .filter(|r| {
-            r["entity"]["data"]["title"]
-                .as_str()
-                .is_some_and(|t| t.ends_with(" (edited)"))
-        })
-        .count() as u64;
+    let edited = edited_titles(&doc) as u64;
     assert!(
         edited >= issues - 1 && edited <= issues,
         "{edited} of {issues}"

@@ -99,39 +99,52 @@ pub(super) fn text_body(v3: bool, text: &str) -> Value {
     serde_json::to_value(TextBody { v3, text }).expect("a text body serialises")
 }
 
-/// The users of one answer, each written once as the answer first names it and then copied
-/// in: a page of `/worklog/list` names a user twice a worklog (author and update author), two
-/// thirds of the worklog's bytes, from a few dozen users. Held for one answer only, so it
-/// costs nothing between requests.
-pub(super) struct UsersWritten<'a> {
-    flavour: Flavour,
+/// The worklogs of one answer (a page of `/worklog/list`, an issue's worklogs), their users each
+/// written once, as the answer first names them, and then copied in: a worklog names its user
+/// twice (author and update author), two thirds of its bytes, and a page of a thousand worklogs
+/// names a few dozen users. Held for one answer only, so it costs nothing between requests.
+pub(super) struct WorklogsWritten<'a> {
+    ctx: &'a Ctx,
     base: &'a str,
-    users: &'a [User],
-    written: Vec<std::cell::OnceCell<Box<serde_json::value::RawValue>>>,
+    version: &'a str,
+    data: &'a Dataset,
+    users: Vec<std::cell::OnceCell<Box<serde_json::value::RawValue>>>,
 }
 
-impl<'a> UsersWritten<'a> {
-    pub(super) fn new(flavour: Flavour, base: &'a str, users: &'a [User]) -> UsersWritten<'a> {
-        UsersWritten {
-            flavour,
+impl<'a> WorklogsWritten<'a> {
+    pub(super) fn new(
+        ctx: &'a Ctx,
+        base: &'a str,
+        version: &'a str,
+        data: &'a Dataset,
+    ) -> WorklogsWritten<'a> {
+        WorklogsWritten {
+            ctx,
             base,
-            users,
-            written: (0..users.len())
+            version,
+            data,
+            users: (0..data.users.len())
                 .map(|_| std::cell::OnceCell::new())
                 .collect(),
         }
     }
 
-    /// The user at `at` in the dataset, as [`UserJson`] writes it.
-    fn get(&self, at: usize) -> &serde_json::value::RawValue {
-        self.written[at].get_or_init(|| {
-            serde_json::value::to_raw_value(&UserJson::of(self.flavour, self.base, &self.users[at]))
-                .expect("a user serialises")
+    /// The dataset's worklog at `at`, as [`worklog_json`] writes it.
+    pub(super) fn worklog(&self, at: usize) -> WorklogJson<'_> {
+        let w = &self.data.worklogs[at];
+        worklog_json(self.ctx, self.base, self.version, self.data, w, Some(self))
+    }
+
+    /// The dataset's user at `at`, as [`UserJson`] writes it.
+    fn user(&self, at: usize) -> &serde_json::value::RawValue {
+        self.users[at].get_or_init(|| {
+            let user = UserJson::of(self.ctx.flavour, self.base, &self.data.users[at]);
+            serde_json::value::to_raw_value(&user).expect("a user serialises")
         })
     }
 }
 
-/// A worklog's author: written for the answer once ([`UsersWritten`]), or as it comes.
+/// A worklog's author: written for the answer once ([`WorklogsWritten`]), or as it comes.
 #[derive(serde::Serialize)]
 #[serde(untagged)]
 pub(super) enum AuthorJson<'a> {
@@ -139,17 +152,17 @@ pub(super) enum AuthorJson<'a> {
     User(UserJson<'a>),
 }
 
-/// A worklog as Jira writes it; its users from `users` if given.
+/// A worklog as Jira writes it; its users from `answer` if given.
 pub(super) fn worklog_json<'a>(
     ctx: &Ctx,
     base: &'a str,
     version: &'a str,
     data: &'a Dataset,
     w: &'a Worklog,
-    users: Option<&'a UsersWritten<'a>>,
+    answer: Option<&'a WorklogsWritten<'_>>,
 ) -> WorklogJson<'a> {
-    let author = || match users {
-        Some(users) => AuthorJson::Written(users.get(w.author)),
+    let author = || match answer {
+        Some(answer) => AuthorJson::Written(answer.user(w.author)),
         None => AuthorJson::User(UserJson::of(ctx.flavour, base, &data.users[w.author])),
     };
     WorklogJson {

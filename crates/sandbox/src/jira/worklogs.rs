@@ -25,21 +25,12 @@ pub(super) async fn issue_worklogs(
     let index = data.index();
     let logs = index.worklogs_of(issue.id);
     let total = logs.len();
-    let users = UsersWritten::new(ctx.flavour, &base, &data.users);
+    let written = WorklogsWritten::new(&ctx, &base, &version, &data);
     let worklogs: Vec<WorklogJson<'_>> = logs
         .iter()
         .skip(start.max(0) as usize)
         .take(max.clamp(0, 5000) as usize)
-        .map(|&at| {
-            worklog_json(
-                &ctx,
-                &base,
-                &version,
-                &data,
-                &data.worklogs[at],
-                Some(&users),
-            )
-        })
+        .map(|&at| written.worklog(at))
         .collect();
     /// Members by name, as the sandbox has always written them.
     #[derive(serde::Serialize)]
@@ -193,18 +184,7 @@ pub(super) async fn worklog_list(
     found.sort_unstable();
     found.dedup();
     let base = base_url(&headers, &ctx);
-    let users = UsersWritten::new(ctx.flavour, &base, &data.users);
-    let out = Each(|| {
-        found.iter().map(|&at| {
-            worklog_json(
-                &ctx,
-                &base,
-                &version,
-                &data,
-                &data.worklogs[at],
-                Some(&users),
-            )
-        })
-    });
+    let written = WorklogsWritten::new(&ctx, &base, &version, &data);
+    let out = Each(|| found.iter().map(|&at| written.worklog(at)));
     crate::json_body(StatusCode::OK, &out)
 }
