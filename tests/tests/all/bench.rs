@@ -23,25 +23,27 @@ fn number(cell: &str) -> f64 {
         .unwrap_or_else(|_| panic!("not a number: {cell}"))
 }
 
+/// `tollgate bench` at 2 and 20 epics and 0 ms, working in `dir/work`, with `extra` arguments:
+/// the table it printed (the run must succeed).
+fn small_bench(dir: &std::path::Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "bench",
+        "--sizes",
+        "2,20",
+        "--latency",
+        "0",
+        "--dir",
+        "work",
+    ];
+    args.extend_from_slice(extra);
+    let out = tollgate(dir, &args, &[]);
+    ok(&out, &args.join(" "))
+}
+
 #[test]
 fn bench_measures_each_step_at_two_sizes_against_the_floor() {
     let dir = tempfile::tempdir().unwrap();
-    let out = tollgate(
-        dir.path(),
-        &[
-            "bench",
-            "--sizes",
-            "2,20",
-            "--latency",
-            "0",
-            "--dir",
-            "work",
-            "--out",
-            "bench.md",
-        ],
-        &[],
-    );
-    let table = ok(&out, "tollgate bench");
+    let table = small_bench(dir.path(), &["--out", "bench.md"]);
     assert_eq!(
         std::fs::read_to_string(dir.path().join("bench.md")).unwrap(),
         table,
@@ -207,22 +209,7 @@ fn bench_runs_the_steps_on_a_postgres_store_given_by_its_url() {
 #[test]
 fn bench_measures_azure_devops_against_its_own_floor() {
     let dir = tempfile::tempdir().unwrap();
-    let out = tollgate(
-        dir.path(),
-        &[
-            "bench",
-            "--tracker",
-            "azure-devops",
-            "--sizes",
-            "2,20",
-            "--latency",
-            "0",
-            "--dir",
-            "work",
-        ],
-        &[],
-    );
-    let table = ok(&out, "tollgate bench --tracker azure-devops");
+    let table = small_bench(dir.path(), &["--tracker", "azure-devops"]);
     assert!(
         table.contains("Tracker: the sandbox's Azure DevOps"),
         "{table}"
