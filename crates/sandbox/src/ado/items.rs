@@ -187,16 +187,13 @@ fn item_json<'a>(
         FieldsJson::Then(w.fields_at(rev), wanted)
     };
     let relations = match view.expand {
-        Expand::Relations | Expand::All if now => w
-            .relations
-            .iter()
-            .map(|r| RelationJson::of(call, r))
-            .collect(),
-        Expand::Relations | Expand::All => w
-            .relations_at(rev)
-            .iter()
-            .map(|r| RelationJson::of(call, r))
-            .collect(),
+        Expand::Relations | Expand::All => {
+            let then: std::borrow::Cow<'_, [Relation]> = match now {
+                true => std::borrow::Cow::Borrowed(&w.relations),
+                false => std::borrow::Cow::Owned(w.relations_at(rev)),
+            };
+            then.iter().map(|r| RelationJson::of(call, r)).collect()
+        }
         _ => Vec::new(),
     };
     let comment_version = w.comments.iter().rfind(|c| !c.deleted).map(|c| {
