@@ -385,37 +385,73 @@ impl Ado {
         fields: Option<&[String]>,
         relations: bool,
     ) -> Result<Vec<WorkItem>, PluginError> {
-        let mut out = Vec::with_capacity(ids.len());
-        let chunks: Vec<&[u64]> = ids.chunks(MAX_IDS).collect();
+        let reading = Reading {
+            fields,
+            relations,
+            as_of: None,
+        };
+        let mut read = self.read_each(ids, &[reading])?;
+        Ok(read.pop().unwrap_or_default())
+    }
+
+    /// Several readings of the same work items, their requests side by side as [`Ado::read`]
+    /// sends its own: one list for each reading, in the readings' order, each in the ids'
+    /// order without the ids that reading did not find.
+    pub fn read_each(
+        &self,
+        ids: &[u64],
+        readings: &[Reading<'_>],
+    ) -> Result<Vec<Vec<WorkItem>>, PluginError> {
         let path = self.project_path("wit/workitemsbatch");
-        for group in chunks.chunks(tollgate_plugin_api::http::MAX_REQUESTS_PER_BATCH) {
-            let requests = group
-                .iter()
-                .map(|chunk| {
-                    let mut body = json!({"ids": chunk, "errorPolicy": "omit"});
-                    match (fields, relations) {
-                        (_, true) => body["$expand"] = json!("relations"),
-                        (Some(f), false) => body["fields"] = json!(f),
-                        (None, false) => {}
-                    }
-                    let request = self.client.query_request(&path, &body)?;
-                    Ok((Method::Post, path.clone(), request))
-                })
-                .collect::<Result<Vec<_>, PluginError>>()?;
-            for (chunk, answer) in group.iter().zip(self.call_all(&requests)) {
+        // Which reading each request is for and how many ids it names, beside the requests.
+        let (mut asks, mut requests) = (Vec::new(), Vec::new());
+        for chunk in ids.chunks(MAX_IDS) {
+            for (n, reading) in readings.iter().enumerate() {
+                let mut body = json!({"ids": chunk, "errorPolicy": "omit"});
+                match (reading.fields, reading.relations) {
+                    (_, true) => body["$expand"] = json!("relations"),
+                    (Some(f), false) => body["fields"] = json!(f),
+                    (None, false) => {}
+                }
+                if let Some(at) = reading.as_of {
+                    body["asOf"] = json!(at);
+                }
+                let request = self.client.query_request(&path, &body)?;
+                asks.push((n, chunk.len()));
+                requests.push((Method::Post, path.clone(), request));
+            }
+        }
+        let mut out: Vec<Vec<WorkItem>> = readings
+            .iter()
+            .map(|_| Vec::with_capacity(ids.len()))
+            .collect();
+        let batch = tollgate_plugin_api::http::MAX_REQUESTS_PER_BATCH;
+        for (group, requests) in asks.chunks(batch).zip(requests.chunks(batch)) {
+            for ((n, asked), answer) in group.iter().zip(self.call_all(requests)) {
                 let page: Wrapped<Option<WorkItem>> = answer?.json()?;
-                if page.value.len() != chunk.len() {
+                if page.value.len() != *asked {
                     return Err(PluginError::Remote(format!(
-                        "workitemsbatch answered {} items for {} ids",
+                        "workitemsbatch answered {} items for {asked} ids",
                         page.value.len(),
-                        chunk.len()
                     )));
                 }
-                out.extend(page.value.into_iter().flatten());
+                out[*n].extend(page.value.into_iter().flatten());
             }
         }
         Ok(out)
     }
+}
+
+/// One reading of work items for [`Ado::read_each`].
+#[derive(Debug, Clone, Copy)]
+pub struct Reading<'a> {
+    /// Only these fields (without links).
+    pub fields: Option<&'a [String]>,
+    /// Every field and the links.
+    pub relations: bool,
+    /// The items as they were at this instant (`asOf`); those that did not exist yet are left
+    /// out.
+    pub as_of: Option<&'a str>,
 }
 
 #[cfg(test)]

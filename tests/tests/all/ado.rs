@@ -626,6 +626,89 @@ async fn an_incremental_sync_reads_what_changed_and_what_was_deleted() {
     assert_faithful(&sandbox);
 }
 
+#[tokio::test]
+async fn hours_taken_back_at_the_instant_a_pass_began_are_seen_by_the_next() {
+    // An incremental pass reads the history only of items whose hours may have moved since
+    // the last pass began, judged from the item then (`asOf`) and now. A revision made at that
+    // very instant may have come after the last pass read the item: it must not count as seen.
+    let sandbox = sandbox("demo").await;
+    let (_dir, session) = synced(&sandbox).await;
+    const COMPLETED: &str = "Microsoft.VSTS.Scheduling.CompletedWork";
+    let entries_of = |session: &tollgate_host::app::Session, id: u64| -> Vec<Value> {
+        records(&export(session, &sandbox), "time-entry")
+            .into_iter()
+            .filter(|r| {
+                r["entity"]["data"]["work_item_key"].as_str() == Some(id.to_string().as_str())
+            })
+            .cloned()
+            .collect()
+    };
+    let (task, hours) = {
+        let d = sandbox.ado();
+        let t = d
+            .live_of_type("Task")
+            .find(|t| t.fields.contains_key(COMPLETED))
+            .unwrap();
+        (t.id, t.fields[COMPLETED].as_f64().unwrap())
+    };
+    let before = entries_of(&session, task);
+
+    // Two hours more, synced: a new entry.
+    sandbox.advance_clock(std::time::Duration::from_secs(3600));
+    let now = sandbox.now_ms();
+    assert!(
+        sandbox
+            .ado()
+            .set_field(task, COMPLETED, Some(json!(hours + 2.0)), now)
+    );
+    sandbox.clear_requests();
+    sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap();
+    assert_eq!(entries_of(&session, task).len(), before.len() + 1);
+    // The instant that pass began, by its time entries' first query.
+    let began = sandbox
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.path.ends_with("/wiql")
+                && r.request_body.as_deref().is_some_and(|b| {
+                    String::from_utf8_lossy(b).contains("[System.WorkItemType] <> ''")
+                })
+        })
+        .min_by_key(|r| r.received)
+        .map(|r| {
+            let answer: Value =
+                serde_json::from_slice(r.response_body.as_deref().unwrap()).unwrap();
+            answer["asOf"].as_str().unwrap().to_string()
+        })
+        .expect("the time entries' query of the incremental pass");
+    let began_ms = tollgate_sandbox::time::parse_ado_instant(&began).unwrap().0;
+
+    // The two hours taken back at that very instant (after the pass had read the task).
+    assert!(
+        sandbox
+            .ado()
+            .set_field(task, COMPLETED, Some(json!(hours)), began_ms)
+    );
+    let summary = sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        summary.stream("time-entries").unwrap().deleted,
+        1,
+        "{:?}",
+        summary.streams
+    );
+    assert_eq!(
+        entries_of(&session, task),
+        before,
+        "the entry of the two hours is gone with them"
+    );
+    assert_faithful(&sandbox);
+}
+
 /// Microsoft's Python client (`azure-devops` on PyPI) in a virtual environment under
 /// `target/`, installed on first use; `None` (and the test says why) when
 /// `TOLLGATE_SKIP_ADO_CLIENT` is set.
@@ -752,17 +835,41 @@ async fn the_sandbox_changes_a_share_of_the_organisation_over_http_for_an_increm
         .unwrap()
         .remove(0);
     let written = |name: &str| summary.stream(name).unwrap().written;
-    // The changed items are written again (the epics among them as initiatives), and each
-    // changed item with hours has its entries derived again (the two with a quarter of an
-    // hour more: two as before, one new).
+    // The changed items are written again (the epics among them as initiatives); only the
+    // changed items whose hours moved have their history read and their entries derived again
+    // (the two with a quarter of an hour more: two as before, one new). An item whose title
+    // alone was edited keeps the entries it has, without a read.
     let at = changed["at_ms"].as_i64().unwrap();
-    let changed_ids: BTreeSet<String> = sandbox
-        .ado()
-        .items
+    const COMPLETED: &str = "Microsoft.VSTS.Scheduling.CompletedWork";
+    let (changed_ids, hours_moved): (BTreeSet<String>, BTreeSet<String>) = {
+        let d = sandbox.ado();
+        let now: Vec<_> = d
+            .items
+            .iter()
+            .filter(|w| w.updates.last().is_some_and(|u| u.at == at))
+            .collect();
+        let moved = now
+            .iter()
+            .filter(|w| {
+                w.updates
+                    .iter()
+                    .any(|u| u.at == at && u.fields.contains_key(COMPLETED))
+            })
+            .map(|w| w.id.to_string())
+            .collect();
+        (now.iter().map(|w| w.id.to_string()).collect(), moved)
+    };
+    assert_eq!(hours_moved.len(), 2, "{hours_moved:?}");
+    let histories_read: BTreeSet<String> = sandbox
+        .requests()
         .iter()
-        .filter(|w| w.updates.last().is_some_and(|u| u.at == at))
-        .map(|w| w.id.to_string())
+        .filter(|r| r.path.ends_with("/updates"))
+        .map(|r| r.path.rsplit('/').nth(1).unwrap().to_string())
         .collect();
+    assert_eq!(
+        histories_read, hours_moved,
+        "the histories of the items whose hours moved, and no others"
+    );
     assert!(changed_ids.len() >= 22, "{changed_ids:?}");
     assert!(
         written("initiatives") + written("work-items") >= 22,
@@ -771,18 +878,18 @@ async fn the_sandbox_changes_a_share_of_the_organisation_over_http_for_an_increm
     );
     let doc = export(&session, &sandbox);
     let entries = records(&doc, "time-entry");
-    let of_changed = entries
+    let of_moved = entries
         .iter()
         .filter(|r| {
             r["entity"]["data"]["work_item_key"]
                 .as_str()
-                .is_some_and(|k| changed_ids.contains(k))
+                .is_some_and(|k| hours_moved.contains(k))
         })
         .count();
-    assert!(of_changed >= 2 * 3, "{of_changed}");
+    assert_eq!(of_moved, 2 * 3);
     assert_eq!(
         written("time-entries") as usize,
-        of_changed,
+        of_moved,
         "{:?}",
         summary.streams
     );

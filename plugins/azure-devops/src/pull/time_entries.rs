@@ -7,7 +7,7 @@
 
 use super::{condition, epics_of, finish, open_cursor, person_of};
 use crate::Settings;
-use crate::api::Ado;
+use crate::api::{Ado, Reading, WorkItem};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use tollgate_plugin_api::{
@@ -24,6 +24,10 @@ const MAX_HOURS: f64 = 1_000_000.0;
 /// [`ITEMS_AT_ONCE`] at a time; a page also costs its query, its read and its epics' look-up,
 /// so pages of 10 such groups keep those a small part of the round trips.
 const ITEMS_PER_PAGE: usize = 10 * ITEMS_AT_ONCE;
+/// Changed work items per page of an incremental pass: most changes leave the hours alone and
+/// cost no read of updates, so a page asks for as many as four reads of 200 hold, now and as
+/// they were, in one round of requests side by side.
+const CHANGED_PER_PAGE: usize = 4 * crate::api::MAX_IDS;
 /// Updates per read (the service's largest page).
 const UPDATES_PER_READ: usize = 200;
 
@@ -112,8 +116,37 @@ pub fn entries_from_updates(updates: &[Value]) -> (Vec<Entry>, Vec<u64>, Vec<Str
     (entries, cancelled, problems)
 }
 
+/// Whether a work item changed since the instant `since` (when the last pass began) may have
+/// had its `CompletedWork` moved, so that its entries must be derived again from its history:
+/// `then` is the item as of `since` (None if it did not exist yet). The last pass saw every
+/// revision made before `since` (it read the history after that instant); a revision made at
+/// `since` itself may have come just after it read, so an item whose last revision as of
+/// `since` is not older than `since` counts as moved. Otherwise the hours have not moved if at
+/// most one revision came after and the hours are the same now: one revision that leaves the
+/// hours as they were changes no entry. With two or more, the hours may have gone up and come
+/// back down, so the history is read.
+fn hours_may_have_moved(now: &WorkItem, then: Option<&WorkItem>, since: &str) -> bool {
+    let Some(then) = then else {
+        return true;
+    };
+    let seen = then
+        .text("System.ChangedDate")
+        .is_some_and(|at| instant_order(&at) < instant_order(since));
+    if !seen || now.rev < then.rev || now.rev - then.rev > 1 {
+        return true;
+    }
+    match (
+        number(now.field(COMPLETED_WORK)),
+        number(then.field(COMPLETED_WORK)),
+    ) {
+        (Ok(now), Ok(then)) => now != then,
+        _ => true,
+    }
+}
+
 /// One page of time entries: work items whose `CompletedWork` is above zero (or, on an
-/// incremental pass, that changed), each with its entries.
+/// incremental pass, that changed in a way that may have moved their hours,
+/// [`hours_may_have_moved`]), each with its entries.
 pub fn time_entries(
     ado: &Ado,
     settings: &Settings,
@@ -128,13 +161,46 @@ pub fn time_entries(
     } else {
         format!("[{COMPLETED_WORK}] > 0")
     };
-    let found = ado.ids_after(&condition(&base, &cursor), cursor.after, ITEMS_PER_PAGE)?;
-    let fields = [
+    let top = match cursor.since {
+        Some(_) => CHANGED_PER_PAGE,
+        None => ITEMS_PER_PAGE,
+    };
+    let found = ado.ids_after(&condition(&base, &cursor), cursor.after, top)?;
+    let mut fields = vec![
         "System.Id".to_string(),
         "System.WorkItemType".to_string(),
         "System.Parent".to_string(),
     ];
-    let items = ado.read(&found.ids, Some(&fields), false)?;
+    let items = match &cursor.since {
+        None => ado.read(&found.ids, Some(&fields), false)?,
+        Some(since) => {
+            // The items now and as they were when the last pass began, side by side: only
+            // those whose hours may have moved since have their history read.
+            fields.push(COMPLETED_WORK.to_string());
+            let before = ["System.ChangedDate".to_string(), COMPLETED_WORK.to_string()];
+            let now = Reading {
+                fields: Some(&fields),
+                relations: false,
+                as_of: None,
+            };
+            let then = Reading {
+                fields: Some(&before),
+                as_of: Some(since),
+                ..now
+            };
+            let mut read = ado.read_each(&found.ids, &[now, then])?;
+            let then: BTreeMap<u64, WorkItem> = read
+                .pop()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|w| (w.id, w))
+                .collect();
+            let now = read.pop().unwrap_or_default();
+            now.into_iter()
+                .filter(|w| hours_may_have_moved(w, then.get(&w.id), since))
+                .collect()
+        }
+    };
     let epics = epics_of(ado, settings, &items)?;
     let ids: Vec<u64> = items.iter().map(|w| w.id).collect();
     let mut updates = updates_of(ado, &ids)?;
@@ -186,7 +252,7 @@ pub fn time_entries(
                 external_id: format!("{}:{rev}", w.id),
             }));
     }
-    let full = found.ids.len() == ITEMS_PER_PAGE;
+    let full = found.ids.len() == top;
     if !full && let Some(since) = &cursor.since {
         page.deletions.extend(deleted_entries(ado, since)?);
     }
@@ -341,6 +407,72 @@ mod tests {
             instant_order("2026-11-18T09:00:00.5Z"),
             instant_order("2026-11-18T09:00:00.500Z")
         );
+    }
+
+    #[test]
+    fn only_items_whose_hours_may_have_moved_have_their_history_read() {
+        let since = "2026-11-27T10:00:00.5Z";
+        let item = |rev: u64, changed: &str, hours: Option<Value>| -> WorkItem {
+            let mut fields = json!({"System.ChangedDate": changed});
+            if let Some(h) = hours {
+                fields[COMPLETED_WORK] = h;
+            }
+            serde_json::from_value(json!({
+                "id": 7, "rev": rev, "fields": fields, "url": "http://h/ado/org/_apis/wit/workItems/7"
+            }))
+            .unwrap()
+        };
+        let before = item(4, "2026-11-27T09:00:00Z", Some(json!(6.0)));
+        let moved =
+            |now: &WorkItem, then: Option<&WorkItem>| hours_may_have_moved(now, then, since);
+        // One revision since, the hours as they were: a title edited, say.
+        assert!(!moved(
+            &item(5, "2026-11-27T11:00:00Z", Some(json!(6.0))),
+            Some(&before)
+        ));
+        // Nothing since (the item was found at the instant itself, and that was seen).
+        assert!(!moved(&before, Some(&before)));
+        // One revision that moved the hours, up or to nothing.
+        assert!(moved(
+            &item(5, "2026-11-27T11:00:00Z", Some(json!(8.0))),
+            Some(&before)
+        ));
+        assert!(moved(&item(5, "2026-11-27T11:00:00Z", None), Some(&before)));
+        // Two revisions: the hours may have gone up and come back.
+        assert!(moved(
+            &item(6, "2026-11-27T11:00:00Z", Some(json!(6.0))),
+            Some(&before)
+        ));
+        // New since the last pass began.
+        assert!(moved(
+            &item(1, "2026-11-27T11:00:00Z", Some(json!(2.0))),
+            None
+        ));
+        // As of the instant, its last revision was made at that very instant: the last pass
+        // may have read it before that revision came, so it counts as moved.
+        let at_since = item(4, since, Some(json!(6.0)));
+        assert!(moved(&item(4, since, Some(json!(6.0))), Some(&at_since)));
+        let later_fraction = item(4, "2026-11-27T10:00:00.500Z", Some(json!(6.0)));
+        assert!(moved(
+            &item(5, "2026-11-27T11:00:00Z", Some(json!(6.0))),
+            Some(&later_fraction)
+        ));
+        // Without a date, or with hours that cannot be read: read the history (which says why).
+        let mut undated = item(4, "", Some(json!(6.0)));
+        undated.fields.remove("System.ChangedDate");
+        assert!(moved(
+            &item(5, "2026-11-27T11:00:00Z", Some(json!(6.0))),
+            Some(&undated)
+        ));
+        assert!(moved(
+            &item(5, "2026-11-27T11:00:00Z", Some(json!("six"))),
+            Some(&before)
+        ));
+        // A revision number that went back is not believed.
+        assert!(moved(
+            &item(3, "2026-11-27T11:00:00Z", Some(json!(6.0))),
+            Some(&before)
+        ));
     }
 
     #[test]
