@@ -904,6 +904,10 @@ struct ById {
     /// The results are children of these work items (a `[System.Parent] IN (...)` or `=`
     /// among the conditions at the top), when the query says so.
     parents: Option<Vec<u64>>,
+    /// `[System.ChangedDate] >= 'instant'` or `>` among the conditions at the top (an
+    /// incremental pass's): the operator, the instant (ms) and whether the text has a time.
+    /// An item changed before is no result, told from its date alone.
+    changed: Vec<(Op, i64, bool)>,
 }
 
 /// A flat query in ascending id order, as a client pages one (`... AND [System.Id] > N ORDER BY
@@ -926,6 +930,7 @@ fn pages_by_id(q: &Query) -> Option<ById> {
     let mut plan = ById {
         after: 0,
         parents: None,
+        changed: Vec::new(),
     };
     // The conditions at the top: each one narrows where a result can be.
     let mut conjuncts: Vec<&Expr> = q.condition.iter().collect();
@@ -956,6 +961,12 @@ fn pages_by_id(q: &Query) -> Option<ById> {
             {
                 plan.parents = Some(ids);
             }
+        } else if is(f, "System.ChangedDate")
+            && matches!(op, Op::Ge | Op::Gt)
+            && let [Operand::Text(t)] = values.as_slice()
+            && let Some((ms, has_time)) = parse_ado_instant(t)
+        {
+            plan.changed.push((*op, ms, has_time));
         }
     }
     Some(plan)
@@ -991,10 +1002,38 @@ fn first_by_id(
             )
         }
     };
+    // The change dates the results must have, as `compare` judges them: by the millisecond
+    // with `timePrecision=true`, else by the day (a time in the text is then the condition's
+    // error, left to `eval` to give).
+    const DAY_MS: i64 = 86_400_000;
+    let changed: Vec<(Op, i64, i64)> = plan
+        .changed
+        .iter()
+        .filter(|(_, _, has_time)| ctx.time_precision || !has_time)
+        .map(|&(op, ms, _)| match ctx.time_precision {
+            true => (op, ms, 1),
+            false => (op, ms.div_euclid(DAY_MS), DAY_MS),
+        })
+        .collect();
+    // An item's change date is its last update's moment: every change is an update that sets
+    // `System.ChangedDate` to it (`AdoDataset::apply`), so the millisecond is read without
+    // parsing the field's text.
+    let changed_in_time = |w: &WorkItem| {
+        let Some(at) = w.updates.last().map(|u| u.at) else {
+            return false;
+        };
+        changed.iter().all(|&(op, bound, unit)| match op {
+            Op::Gt => at.div_euclid(unit) > bound,
+            _ => at.div_euclid(unit) >= bound,
+        })
+    };
     let mut ids = Vec::new();
     for w in candidates.filter(|w| w.deleted.is_none()) {
         if ids.len() == limit {
             break;
+        }
+        if !changed.is_empty() && !changed_in_time(w) {
+            continue;
         }
         let Some(fields) = fields_of(w, None) else {
             continue;
@@ -1047,8 +1086,20 @@ mod tests {
     #[test]
     fn paging_by_id_reads_the_same_pages_as_a_scan_of_every_item() {
         for d in [AdoDataset::demo(), AdoDataset::synthetic(30)] {
-            let c = ctx(&d);
             let last = d.items.last().unwrap().id;
+            // An instant some items were changed at (the middle one's), and the day after it,
+            // for an incremental pass's conditions.
+            let mut changes: Vec<i64> = d
+                .items
+                .iter()
+                .filter_map(|w| w.updates.last().map(|u| u.at))
+                .collect();
+            changes.sort_unstable();
+            let middle = changes[changes.len() / 2];
+            let (instant, day) = (
+                ado_timestamp(middle),
+                crate::time::date(middle.div_euclid(86_400_000)),
+            );
             // Parents of every kind, a deleted one among them in the demo (4107), and an id
             // that is no item.
             let parents: Vec<String> = d
@@ -1072,35 +1123,61 @@ mod tests {
                 format!("[System.Parent] IN ({some_parents})"),
                 format!("[System.Parent] = {one_parent} AND [System.WorkItemType] <> ''"),
                 format!("[System.Parent] IN ({some_parents}) OR [System.WorkItemType] = 'Epic'"),
+                format!("[System.WorkItemType] <> '' AND [System.ChangedDate] >= '{instant}'"),
+                format!("[System.ChangedDate] > '{instant}' AND [System.WorkItemType] = 'Task'"),
+                format!("[System.ChangedDate] >= '{day}' AND [Changed Date] > '{day}'"),
+                format!("[System.ChangedDate] >= '{instant}' OR [System.WorkItemType] = 'Epic'"),
             ] {
-                for (top, op) in [(1, ">"), (7, ">"), (50, ">="), (20_000, ">")] {
-                    let mut after = 0u64;
-                    let mut pages = 0;
-                    loop {
-                        let text = format!(
-                            "SELECT [System.Id] FROM WorkItems WHERE ({condition}) AND [System.Id] {op} {} ORDER BY [System.Id]",
-                            if op == ">" { after } else { after + 1 }
-                        );
-                        let q = parse(&text).unwrap();
-                        let plan = pages_by_id(&q).unwrap();
-                        let narrowed =
-                            condition.contains("[System.Parent]") && !condition.contains(" OR ");
-                        assert_eq!(plan.parents.is_some(), narrowed, "{text}");
-                        let (Outcome::Items(fast), Outcome::Items(slow)) = (
-                            run(&q, &d, &c, Some(top)).unwrap(),
-                            scan(&q, &d, &c, Some(top)).unwrap(),
-                        ) else {
-                            panic!("flat")
-                        };
-                        assert_eq!(fast, slow, "{text} $top={top}");
-                        pages += 1;
-                        assert!(fast.iter().all(|&id| id > after), "{text}");
-                        match fast.last() {
-                            Some(&id) if fast.len() == top && id < last => after = id,
-                            _ => break,
+                // Dates by the day, and by the millisecond (`timePrecision=true`).
+                for precise in [false, true] {
+                    let c = Context {
+                        time_precision: precise,
+                        ..ctx(&d)
+                    };
+                    for (top, op) in [(1, ">"), (7, ">"), (50, ">="), (20_000, ">")] {
+                        let mut after = 0u64;
+                        let mut pages = 0;
+                        loop {
+                            let text = format!(
+                                "SELECT [System.Id] FROM WorkItems WHERE ({condition}) AND [System.Id] {op} {} ORDER BY [System.Id]",
+                                if op == ">" { after } else { after + 1 }
+                            );
+                            let q = parse(&text).unwrap();
+                            let plan = pages_by_id(&q).unwrap();
+                            let narrowed = condition.contains("[System.Parent]")
+                                && !condition.contains(" OR ");
+                            assert_eq!(plan.parents.is_some(), narrowed, "{text}");
+                            let (fast, slow) =
+                                match (run(&q, &d, &c, Some(top)), scan(&q, &d, &c, Some(top))) {
+                                    (Ok(Outcome::Items(fast)), Ok(Outcome::Items(slow))) => {
+                                        (fast, slow)
+                                    }
+                                    (Err(fast), Err(slow)) => {
+                                        // A time without timePrecision: the same error either way.
+                                        assert!(
+                                            !precise && condition.contains(&instant),
+                                            "{text}: {fast:?}"
+                                        );
+                                        assert_eq!(fast, slow, "{text}");
+                                        pages += 1;
+                                        break;
+                                    }
+                                    (fast, slow) => panic!(
+                                        "{text} $top={top}: {:?} against {:?}",
+                                        fast.map(|_| ()),
+                                        slow.map(|_| ())
+                                    ),
+                                };
+                            assert_eq!(fast, slow, "{text} $top={top} precise={precise}");
+                            pages += 1;
+                            assert!(fast.iter().all(|&id| id > after), "{text}");
+                            match fast.last() {
+                                Some(&id) if fast.len() == top && id < last => after = id,
+                                _ => break,
+                            }
                         }
+                        assert!(pages >= 1);
                     }
-                    assert!(pages >= 1);
                 }
             }
             // Orders and queries it leaves to the scan.
