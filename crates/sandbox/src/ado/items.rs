@@ -12,7 +12,7 @@ use crate::Shared;
 use crate::time::{ado_timestamp, parse_ado_instant};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// The most work items one call may ask for.
 pub const MAX_IDS: usize = 200;
@@ -60,8 +60,11 @@ fn item_url(call: &Call, id: u64) -> String {
     format!("{}/_apis/wit/workItems/{id}", call.base)
 }
 
-fn relation_value(call: &Call, r: &Relation) -> Value {
-    serde_json::to_value(RelationJson::of(call, r)).expect("a link serialises")
+/// [`collection`]'s shape, of values written without a tree.
+#[derive(serde::Serialize)]
+struct Listed<T> {
+    count: usize,
+    value: Vec<T>,
 }
 
 /// How to render a work item.
@@ -312,13 +315,7 @@ fn read_many(
             None => return Err(not_found_item(raw.trim())),
         }
     }
-    /// [`collection`]'s shape.
-    #[derive(serde::Serialize)]
-    struct Items<'a> {
-        count: usize,
-        value: Vec<Option<ItemJson<'a>>>,
-    }
-    Ok(super::ok_written(&Items {
+    Ok(super::ok_written(&Listed {
         count: out.len(),
         value: out,
     }))
@@ -727,20 +724,24 @@ fn work_items(shared: &Shared, call: &Call) -> Result<Response, Response> {
             let d = shared.ado.read().unwrap();
             let w = d.item(id).ok_or_else(|| not_found_item(id))?;
             let (skip, top) = skip_top(call)?;
-            let render_update = |i: usize| update_value(&d, call, w, i);
+            let render_update = |i: usize| update_json(&d, call, w, i);
             match call.rest.get(4) {
-                None => Ok(collection(
-                    (0..w.updates.len())
+                None => {
+                    let value: Vec<UpdateJson> = (0..w.updates.len())
                         .skip(skip)
                         .take(top)
                         .map(render_update)
-                        .collect(),
-                )),
+                        .collect();
+                    Ok(super::ok_written(&Listed {
+                        count: value.len(),
+                        value,
+                    }))
+                }
                 Some(n) => n
                     .parse::<usize>()
                     .ok()
                     .filter(|n| (1..=w.updates.len()).contains(n))
-                    .map(|n| ok(render_update(n - 1)))
+                    .map(|n| super::ok_written(&render_update(n - 1)))
                     .ok_or_else(|| {
                         error(
                             StatusCode::NOT_FOUND,
@@ -823,64 +824,184 @@ fn skip_top(call: &Call) -> Result<(usize, usize), Response> {
     Ok((n("$skip", 0)?, n("$top", 200)?.min(200)))
 }
 
-fn identity_reference(d: &AdoDataset, i: usize) -> Value {
-    let mut v = d.identity_value(i);
-    let p = &d.identities[i];
-    v["name"] = json!(format!("{} <{}>", p.display_name, p.unique_name));
-    v
+/// An identity as an update's `revisedBy` names it (the identity and its `name`, "Display
+/// Name <sign-in>"), written without a tree: members by name, as a tree of them is written.
+#[derive(serde::Serialize)]
+struct IdentityRefJson<'a> {
+    #[serde(rename = "_links")]
+    links: AvatarLinks<'a>,
+    descriptor: &'a str,
+    #[serde(rename = "displayName")]
+    display_name: &'a str,
+    id: &'a str,
+    #[serde(rename = "imageUrl")]
+    image_url: Avatar<'a>,
+    name: NameAndSignIn<'a>,
+    #[serde(rename = "uniqueName")]
+    unique_name: &'a str,
+    url: IdentityUrl<'a>,
 }
+
+impl<'a> IdentityRefJson<'a> {
+    fn of(d: &'a AdoDataset, i: usize) -> IdentityRefJson<'a> {
+        let p = &d.identities[i.min(d.identities.len() - 1)];
+        let avatar = Avatar {
+            organization: &d.organization,
+            descriptor: &p.descriptor,
+        };
+        IdentityRefJson {
+            links: AvatarLinks {
+                avatar: Href { href: avatar },
+            },
+            descriptor: &p.descriptor,
+            display_name: &p.display_name,
+            id: &p.id,
+            image_url: avatar,
+            name: NameAndSignIn(p),
+            unique_name: &p.unique_name,
+            url: IdentityUrl {
+                project_id: &d.project_id,
+                id: &p.id,
+            },
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct AvatarLinks<'a> {
+    avatar: Href<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct Href<'a> {
+    href: Avatar<'a>,
+}
+
+/// Text made as it is written (a string of the page, escaped as any).
+macro_rules! written_as_text {
+    ($t:ty, $self:ident, $f:ident, $body:expr) => {
+        impl std::fmt::Display for $t {
+            fn fmt(&$self, $f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                $body
+            }
+        }
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+    };
+}
+
+/// An identity's picture: `https://dev.azure.com/{organisation}/_apis/GraphProfile/MemberAvatars/{descriptor}`.
+#[derive(Clone, Copy)]
+struct Avatar<'a> {
+    organization: &'a str,
+    descriptor: &'a str,
+}
+written_as_text!(Avatar<'_>, self, f, {
+    write!(
+        f,
+        "https://dev.azure.com/{}/_apis/GraphProfile/MemberAvatars/{}",
+        self.organization, self.descriptor
+    )
+});
+
+/// An identity's REST address.
+struct IdentityUrl<'a> {
+    project_id: &'a str,
+    id: &'a str,
+}
+written_as_text!(IdentityUrl<'_>, self, f, {
+    write!(
+        f,
+        "https://spsprodweu5.vssps.visualstudio.com/A{}/_apis/Identities/{}",
+        self.project_id, self.id
+    )
+});
+
+/// "Display Name <sign-in>".
+struct NameAndSignIn<'a>(&'a super::data::Identity);
+written_as_text!(NameAndSignIn<'_>, self, f, {
+    write!(f, "{} <{}>", self.0.display_name, self.0.unique_name)
+});
 
 /// One update: what changed, by whom. `revisedDate` is when the revision it made was
 /// superseded (9999-01-01 for the latest), as the service reports it; when the change was made
-/// is `System.ChangedDate`'s new value.
-fn update_value(d: &AdoDataset, call: &Call, w: &WorkItem, i: usize) -> Value {
+/// is `System.ChangedDate`'s new value. Written from the dataset without a tree (an item's
+/// updates were the largest part of the sandbox's time in a full sync after its items):
+/// members by name, as a tree of them is written, so the bytes are the same.
+#[derive(serde::Serialize)]
+struct UpdateJson<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<ChangesJson<'a>>,
+    id: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relations: Option<LinkChangesJson<'a>>,
+    rev: u32,
+    #[serde(rename = "revisedBy")]
+    revised_by: IdentityRefJson<'a>,
+    #[serde(rename = "revisedDate")]
+    revised_date: String,
+    url: String,
+    #[serde(rename = "workItemId")]
+    work_item_id: u64,
+}
+
+/// An update's changed fields: each its old value and its new one, the empty side left out.
+struct ChangesJson<'a>(&'a std::collections::BTreeMap<String, (Option<Value>, Option<Value>)>);
+
+impl serde::Serialize for ChangesJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        #[derive(serde::Serialize)]
+        struct Change<'a> {
+            #[serde(rename = "newValue", skip_serializing_if = "Option::is_none")]
+            new: Option<&'a Value>,
+            #[serde(rename = "oldValue", skip_serializing_if = "Option::is_none")]
+            old: Option<&'a Value>,
+        }
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, (old, new)) in self.0 {
+            let change = Change {
+                new: new.as_ref(),
+                old: old.as_ref(),
+            };
+            map.serialize_entry(k, &change)?;
+        }
+        map.end()
+    }
+}
+
+/// The links an update added and removed.
+#[derive(serde::Serialize)]
+struct LinkChangesJson<'a> {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    added: Vec<RelationJson<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    removed: Vec<RelationJson<'a>>,
+}
+
+fn update_json<'a>(d: &'a AdoDataset, call: &Call, w: &'a WorkItem, i: usize) -> UpdateJson<'a> {
     let u = &w.updates[i];
     let revised = w
         .updates
         .get(i + 1)
         .map_or("9999-01-01T00:00:00Z".to_string(), |n| ado_timestamp(n.at));
-    let mut out = json!({
-        "id": i + 1,
-        "workItemId": w.id,
-        "rev": u.rev,
-        "revisedBy": identity_reference(d, u.by),
-        "revisedDate": revised,
-        "url": format!("{}/updates/{}", item_url(call, w.id), i + 1)
-    });
-    if !u.fields.is_empty() {
-        let fields: Map<String, Value> = u
-            .fields
-            .iter()
-            .map(|(k, (old, new))| {
-                let mut c = Map::new();
-                if let Some(o) = old {
-                    c.insert("oldValue".into(), o.clone());
-                }
-                if let Some(n) = new {
-                    c.insert("newValue".into(), n.clone());
-                }
-                (k.clone(), Value::Object(c))
-            })
-            .collect();
-        out["fields"] = Value::Object(fields);
+    let links = |list: &'a [Relation]| list.iter().map(|r| RelationJson::of(call, r)).collect();
+    UpdateJson {
+        fields: (!u.fields.is_empty()).then_some(ChangesJson(&u.fields)),
+        id: i + 1,
+        relations: (!u.added.is_empty() || !u.removed.is_empty()).then(|| LinkChangesJson {
+            added: links(&u.added),
+            removed: links(&u.removed),
+        }),
+        rev: u.rev,
+        revised_by: IdentityRefJson::of(d, u.by),
+        revised_date: revised,
+        url: format!("{}/updates/{}", item_url(call, w.id), i + 1),
+        work_item_id: w.id,
     }
-    if !u.added.is_empty() || !u.removed.is_empty() {
-        let mut r = Map::new();
-        if !u.added.is_empty() {
-            r.insert(
-                "added".into(),
-                Value::Array(u.added.iter().map(|x| relation_value(call, x)).collect()),
-            );
-        }
-        if !u.removed.is_empty() {
-            r.insert(
-                "removed".into(),
-                Value::Array(u.removed.iter().map(|x| relation_value(call, x)).collect()),
-            );
-        }
-        out["relations"] = Value::Object(r);
-    }
-    out
 }
 
 /// A JSON Patch document of work item writes, checked and turned into changes.
