@@ -1242,6 +1242,49 @@ mod tests {
     }
 
     #[test]
+    fn texts_compare_without_regard_to_case() {
+        let mut d = AdoDataset::demo();
+        let epics = |q: &str, d: &AdoDataset| ids(q, d, &ctx(d), None);
+        let exact = epics(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.WorkItemType] = 'Epic'",
+            &d,
+        );
+        assert_eq!(exact.len(), 6);
+        for q in [
+            "SELECT [System.Id] FROM WorkItems WHERE [System.WorkItemType] = 'EPIC'",
+            "SELECT [System.Id] FROM WorkItems WHERE [System.WorkItemType] IN ('epic', 'Nothing')",
+            "SELECT [System.Id] FROM WorkItems WHERE [System.WorkItemType] = 'epic' AND [System.State] <> 'NO SUCH STATE'",
+        ] {
+            assert_eq!(epics(q, &d), exact, "{q}");
+        }
+        let not_epics = epics(
+            "SELECT [System.Id] FROM WorkItems WHERE [System.WorkItemType] <> 'ePiC'",
+            &d,
+        );
+        assert!(not_epics.iter().all(|id| !exact.contains(id)));
+        let live = d.items.iter().filter(|w| w.deleted.is_none()).count();
+        assert_eq!(not_epics.len() + exact.len(), live);
+        // Beyond ASCII too: a title with letters that have cases of their own.
+        let epic = exact[0];
+        let now = ctx(&d).now;
+        let title = Some(serde_json::json!("Ärende ÖVER Ålands Ödla"));
+        assert!(d.set_field(epic, "System.Title", title, now));
+        for q in [
+            "SELECT [System.Id] FROM WorkItems WHERE [System.Title] = 'ärende över ålands ödla'",
+            "SELECT [System.Id] FROM WorkItems WHERE [System.Title] = 'ÄRENDE ÖVER ÅLANDS ÖDLA'",
+        ] {
+            assert_eq!(epics(q, &d), [epic], "{q}");
+        }
+        assert!(
+            !epics(
+                "SELECT [System.Id] FROM WorkItems WHERE [System.Title] <> 'ärende över ålands ödla'",
+                &d
+            )
+            .contains(&epic)
+        );
+    }
+
+    #[test]
     fn dates_compare_by_day_unless_time_precision_is_asked_for() {
         let d = AdoDataset::demo();
         let mut c = ctx(&d);
