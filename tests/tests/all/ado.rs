@@ -627,6 +627,92 @@ async fn an_incremental_sync_reads_what_changed_and_what_was_deleted() {
 }
 
 #[tokio::test]
+async fn a_task_moved_to_another_epic_takes_its_hours_with_it() {
+    // The incremental pass skips the history of a changed item whose hours are as they were,
+    // but not of one moved under another parent: its entries count for another epic now.
+    let sandbox = sandbox("demo").await;
+    let (_dir, session) = synced(&sandbox).await;
+    use tollgate_sandbox::ado::data::{HIERARCHY_FORWARD, HIERARCHY_REVERSE, Relation};
+    const COMPLETED: &str = "Microsoft.VSTS.Scheduling.CompletedWork";
+    let (task, old_parent, new_parent, new_epic) = {
+        let d = sandbox.ado();
+        let t = d
+            .live_of_type("Task")
+            .find(|t| t.fields.contains_key(COMPLETED) && d.epic_of(t.id) == Some(4101))
+            .unwrap();
+        let old_parent = t.fields["System.Parent"].as_u64().unwrap();
+        let story = d
+            .live_of_type("User Story")
+            .find(|s| d.epic_of(s.id).is_some_and(|e| e != 4101))
+            .unwrap();
+        (t.id, old_parent, story.id, d.epic_of(story.id).unwrap())
+    };
+    let epics_of_entries = |session: &tollgate_host::app::Session| -> BTreeSet<String> {
+        records(&export(session, &sandbox), "time-entry")
+            .into_iter()
+            .filter(|r| {
+                r["entity"]["data"]["work_item_key"].as_str() == Some(task.to_string().as_str())
+            })
+            .map(|r| {
+                r["entity"]["data"]["initiative_key"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(
+        epics_of_entries(&session),
+        BTreeSet::from(["4101".to_string()])
+    );
+
+    // Moved under a story of another epic: one revision of the task, its hours as they were.
+    sandbox.advance_clock(std::time::Duration::from_secs(3600));
+    let now = sandbox.now_ms();
+    {
+        let mut d = sandbox.ado();
+        let link = |rel, target| vec![Relation { rel, target }];
+        d.apply(
+            task,
+            0,
+            now,
+            vec![],
+            link(HIERARCHY_REVERSE, new_parent),
+            link(HIERARCHY_REVERSE, old_parent),
+        )
+        .unwrap();
+        d.apply(
+            old_parent,
+            0,
+            now,
+            vec![],
+            vec![],
+            link(HIERARCHY_FORWARD, task),
+        )
+        .unwrap();
+        d.apply(
+            new_parent,
+            0,
+            now,
+            vec![],
+            link(HIERARCHY_FORWARD, task),
+            vec![],
+        )
+        .unwrap();
+        assert_eq!(d.epic_of(task), Some(new_epic));
+    }
+    sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        epics_of_entries(&session),
+        BTreeSet::from([new_epic.to_string()]),
+        "the task's hours count for its new epic"
+    );
+    assert_faithful(&sandbox);
+}
+
+#[tokio::test]
 async fn hours_taken_back_at_the_instant_a_pass_began_are_seen_by_the_next() {
     // An incremental pass reads the history only of items whose hours may have moved since
     // the last pass began, judged from the item then (`asOf`) and now. A revision made at that

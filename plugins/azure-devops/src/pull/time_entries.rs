@@ -117,15 +117,15 @@ pub fn entries_from_updates(updates: &[Value]) -> (Vec<Entry>, Vec<u64>, Vec<Str
 }
 
 /// Whether a work item changed since the instant `since` (when the last pass began) may have
-/// had its `CompletedWork` moved, so that its entries must be derived again from its history:
-/// `then` is the item as of `since` (None if it did not exist yet). The last pass saw every
-/// revision made before `since` (it read the history after that instant); a revision made at
-/// `since` itself may have come just after it read, so an item whose last revision as of
-/// `since` is not older than `since` counts as moved. Otherwise the hours have not moved if at
-/// most one revision came after and the hours are the same now: one revision that leaves the
-/// hours as they were changes no entry. With two or more, the hours may have gone up and come
-/// back down, so the history is read.
-fn hours_may_have_moved(now: &WorkItem, then: Option<&WorkItem>, since: &str) -> bool {
+/// had its entries changed, so that they must be derived again from its history: `then` is the
+/// item as of `since` (None if it did not exist yet). The last pass saw every revision made
+/// before `since` (it read the history after that instant); a revision made at `since` itself
+/// may have come just after it read, so an item whose last revision as of `since` is not older
+/// than `since` counts as changed. Otherwise the entries are as they were if at most one
+/// revision came after and it left the hours, the parent and the type as they were: the hours
+/// are the entries, and the parent and type decide the epic they count for. With two revisions
+/// or more, the hours may have gone up and come back down, so the history is read.
+fn entries_may_have_changed(now: &WorkItem, then: Option<&WorkItem>, since: &str) -> bool {
     let Some(then) = then else {
         return true;
     };
@@ -133,6 +133,10 @@ fn hours_may_have_moved(now: &WorkItem, then: Option<&WorkItem>, since: &str) ->
         .text("System.ChangedDate")
         .is_some_and(|at| instant_order(&at) < instant_order(since));
     if !seen || now.rev < then.rev || now.rev - then.rev > 1 {
+        return true;
+    }
+    let moved = |field: &str| now.field(field) != then.field(field);
+    if moved("System.Parent") || moved("System.WorkItemType") {
         return true;
     }
     match (
@@ -145,8 +149,8 @@ fn hours_may_have_moved(now: &WorkItem, then: Option<&WorkItem>, since: &str) ->
 }
 
 /// One page of time entries: work items whose `CompletedWork` is above zero (or, on an
-/// incremental pass, that changed in a way that may have moved their hours,
-/// [`hours_may_have_moved`]), each with its entries.
+/// incremental pass, that changed in a way that may have changed their entries,
+/// [`entries_may_have_changed`]), each with its entries.
 pub fn time_entries(
     ado: &Ado,
     settings: &Settings,
@@ -175,9 +179,14 @@ pub fn time_entries(
         None => ado.read(&found.ids, Some(&fields), false)?,
         Some(since) => {
             // The items now and as they were when the last pass began, side by side: only
-            // those whose hours may have moved since have their history read.
+            // those whose entries may have changed since have their history read.
             fields.push(COMPLETED_WORK.to_string());
-            let before = ["System.ChangedDate".to_string(), COMPLETED_WORK.to_string()];
+            let before = [
+                "System.ChangedDate".to_string(),
+                "System.WorkItemType".to_string(),
+                "System.Parent".to_string(),
+                COMPLETED_WORK.to_string(),
+            ];
             let now = Reading {
                 fields: Some(&fields),
                 relations: false,
@@ -197,7 +206,7 @@ pub fn time_entries(
                 .collect();
             let now = read.pop().unwrap_or_default();
             now.into_iter()
-                .filter(|w| hours_may_have_moved(w, then.get(&w.id), since))
+                .filter(|w| entries_may_have_changed(w, then.get(&w.id), since))
                 .collect()
         }
     };
@@ -410,7 +419,7 @@ mod tests {
     }
 
     #[test]
-    fn only_items_whose_hours_may_have_moved_have_their_history_read() {
+    fn only_items_whose_entries_may_have_changed_have_their_history_read() {
         let since = "2026-11-27T10:00:00.5Z";
         let item = |rev: u64, changed: &str, hours: Option<Value>| -> WorkItem {
             let mut fields = json!({"System.ChangedDate": changed});
@@ -423,53 +432,78 @@ mod tests {
             .unwrap()
         };
         let before = item(4, "2026-11-27T09:00:00Z", Some(json!(6.0)));
-        let moved =
-            |now: &WorkItem, then: Option<&WorkItem>| hours_may_have_moved(now, then, since);
+        let changed =
+            |now: &WorkItem, then: Option<&WorkItem>| entries_may_have_changed(now, then, since);
         // One revision since, the hours as they were: a title edited, say.
-        assert!(!moved(
+        assert!(!changed(
             &item(5, "2026-11-27T11:00:00Z", Some(json!(6.0))),
             Some(&before)
         ));
         // Nothing since (the item was found at the instant itself, and that was seen).
-        assert!(!moved(&before, Some(&before)));
+        assert!(!changed(&before, Some(&before)));
         // One revision that moved the hours, up or to nothing.
-        assert!(moved(
+        assert!(changed(
             &item(5, "2026-11-27T11:00:00Z", Some(json!(8.0))),
             Some(&before)
         ));
-        assert!(moved(&item(5, "2026-11-27T11:00:00Z", None), Some(&before)));
+        assert!(changed(
+            &item(5, "2026-11-27T11:00:00Z", None),
+            Some(&before)
+        ));
         // Two revisions: the hours may have gone up and come back.
-        assert!(moved(
+        assert!(changed(
             &item(6, "2026-11-27T11:00:00Z", Some(json!(6.0))),
             Some(&before)
         ));
         // New since the last pass began.
-        assert!(moved(
+        assert!(changed(
             &item(1, "2026-11-27T11:00:00Z", Some(json!(2.0))),
             None
         ));
         // As of the instant, its last revision was made at that very instant: the last pass
-        // may have read it before that revision came, so it counts as moved.
+        // may have read it before that revision came, so it counts as changed.
         let at_since = item(4, since, Some(json!(6.0)));
-        assert!(moved(&item(4, since, Some(json!(6.0))), Some(&at_since)));
+        assert!(changed(&item(4, since, Some(json!(6.0))), Some(&at_since)));
         let later_fraction = item(4, "2026-11-27T10:00:00.500Z", Some(json!(6.0)));
-        assert!(moved(
+        assert!(changed(
             &item(5, "2026-11-27T11:00:00Z", Some(json!(6.0))),
             Some(&later_fraction)
         ));
         // Without a date, or with hours that cannot be read: read the history (which says why).
         let mut undated = item(4, "", Some(json!(6.0)));
         undated.fields.remove("System.ChangedDate");
-        assert!(moved(
+        assert!(changed(
             &item(5, "2026-11-27T11:00:00Z", Some(json!(6.0))),
             Some(&undated)
         ));
-        assert!(moved(
+        assert!(changed(
             &item(5, "2026-11-27T11:00:00Z", Some(json!("six"))),
             Some(&before)
         ));
+        // One revision that moved the item under another parent, or made it another type:
+        // its entries may count for another epic.
+        let with = |w: &WorkItem, field: &str, v: Value| {
+            let mut w = w.clone();
+            w.fields.insert(field.to_string(), v);
+            w
+        };
+        let placed = with(&before, "System.Parent", json!(41));
+        let next = item(5, "2026-11-27T11:00:00Z", Some(json!(6.0)));
+        assert!(!changed(
+            &with(&next, "System.Parent", json!(41)),
+            Some(&placed)
+        ));
+        assert!(changed(
+            &with(&next, "System.Parent", json!(42)),
+            Some(&placed)
+        ));
+        assert!(changed(&next, Some(&placed)), "taken from under its parent");
+        assert!(changed(
+            &with(&next, "System.WorkItemType", json!("Epic")),
+            Some(&before)
+        ));
         // A revision number that went back is not believed.
-        assert!(moved(
+        assert!(changed(
             &item(3, "2026-11-27T11:00:00Z", Some(json!(6.0))),
             Some(&before)
         ));
