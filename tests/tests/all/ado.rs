@@ -626,13 +626,115 @@ async fn an_incremental_sync_reads_what_changed_and_what_was_deleted() {
     assert_faithful(&sandbox);
 }
 
+/// Move `item` from under `from` to under `to`, an hour on, as Azure Boards records it: one
+/// revision of each of the three, the links on both sides.
+fn move_under(sandbox: &Sandbox, item: u64, from: u64, to: u64) {
+    use tollgate_sandbox::ado::data::{HIERARCHY_FORWARD, HIERARCHY_REVERSE, Relation};
+    sandbox.advance_clock(std::time::Duration::from_secs(3600));
+    let now = sandbox.now_ms();
+    let mut d = sandbox.ado();
+    let link = |rel, target| vec![Relation { rel, target }];
+    let (up, down) = (HIERARCHY_REVERSE, HIERARCHY_FORWARD);
+    d.apply(item, 0, now, vec![], link(up, to), link(up, from))
+        .unwrap();
+    d.apply(from, 0, now, vec![], vec![], link(down, item))
+        .unwrap();
+    d.apply(to, 0, now, vec![], link(down, item), vec![])
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_feature_moved_to_another_epic_takes_what_is_below_it_along() {
+    // An incremental pass reads what changed: the feature, not the stories and tasks below
+    // it, although the epic they count for (and their hours') is what moved.
+    let sandbox = sandbox("demo").await;
+    let (_dir, session) = synced(&sandbox).await;
+    let (feature, old_epic, new_epic, below) = {
+        let d = sandbox.ado();
+        let above = |id: u64| -> Vec<u64> {
+            std::iter::successors(d.item(id).and_then(|w| w.parent()), |&p| {
+                d.item(p).and_then(|w| w.parent())
+            })
+            .take(16)
+            .collect()
+        };
+        let feature = d
+            .live_of_type("Feature")
+            .find(|f| {
+                d.epic_of(f.id) == Some(4101)
+                    && d.items.iter().any(|t| {
+                        t.kind() == "Task"
+                            && t.fields
+                                .contains_key("Microsoft.VSTS.Scheduling.CompletedWork")
+                            && above(t.id).contains(&f.id)
+                    })
+            })
+            .unwrap()
+            .id;
+        let below: BTreeSet<String> = d
+            .items
+            .iter()
+            .filter(|w| w.deleted.is_none() && above(w.id).contains(&feature))
+            .map(|w| w.id.to_string())
+            .collect();
+        (feature, 4101, 4102, below)
+    };
+    assert!(below.len() >= 2, "{below:?}");
+    let epic_of = |doc: &Value, kind: &str, key_field: &str, key: &str| -> Vec<String> {
+        records(doc, kind)
+            .into_iter()
+            .filter(|r| {
+                let k = if key_field == "external_id" {
+                    r["provenance"]["external_id"].as_str()
+                } else {
+                    r["entity"]["data"][key_field].as_str()
+                };
+                k == Some(key)
+            })
+            .map(|r| {
+                r["entity"]["data"]["initiative_key"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect()
+    };
+    let before = export(&session, &sandbox);
+    let entries_below: usize = below
+        .iter()
+        .map(|k| epic_of(&before, "time-entry", "work_item_key", k).len())
+        .sum();
+    assert!(entries_below > 0, "hours were logged below the feature");
+
+    move_under(&sandbox, feature, old_epic, new_epic);
+    sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap();
+    let after = export(&session, &sandbox);
+    for key in below.iter().chain([&feature.to_string()]) {
+        assert_eq!(
+            epic_of(&after, "work-item", "external_id", key),
+            [new_epic.to_string()],
+            "work item {key}"
+        );
+        for epic in epic_of(&after, "time-entry", "work_item_key", key) {
+            assert_eq!(epic, new_epic.to_string(), "the hours of work item {key}");
+        }
+    }
+    let entries_after: usize = below
+        .iter()
+        .map(|k| epic_of(&after, "time-entry", "work_item_key", k).len())
+        .sum();
+    assert_eq!(entries_after, entries_below, "the same entries, none lost");
+    assert_faithful(&sandbox);
+}
+
 #[tokio::test]
 async fn a_task_moved_to_another_epic_takes_its_hours_with_it() {
     // The incremental pass skips the history of a changed item whose hours are as they were,
     // but not of one moved under another parent: its entries count for another epic now.
     let sandbox = sandbox("demo").await;
     let (_dir, session) = synced(&sandbox).await;
-    use tollgate_sandbox::ado::data::{HIERARCHY_FORWARD, HIERARCHY_REVERSE, Relation};
     const COMPLETED: &str = "Microsoft.VSTS.Scheduling.CompletedWork";
     let (task, old_parent, new_parent, new_epic) = {
         let d = sandbox.ado();
@@ -667,40 +769,8 @@ async fn a_task_moved_to_another_epic_takes_its_hours_with_it() {
     );
 
     // Moved under a story of another epic: one revision of the task, its hours as they were.
-    sandbox.advance_clock(std::time::Duration::from_secs(3600));
-    let now = sandbox.now_ms();
-    {
-        let mut d = sandbox.ado();
-        let link = |rel, target| vec![Relation { rel, target }];
-        d.apply(
-            task,
-            0,
-            now,
-            vec![],
-            link(HIERARCHY_REVERSE, new_parent),
-            link(HIERARCHY_REVERSE, old_parent),
-        )
-        .unwrap();
-        d.apply(
-            old_parent,
-            0,
-            now,
-            vec![],
-            vec![],
-            link(HIERARCHY_FORWARD, task),
-        )
-        .unwrap();
-        d.apply(
-            new_parent,
-            0,
-            now,
-            vec![],
-            link(HIERARCHY_FORWARD, task),
-            vec![],
-        )
-        .unwrap();
-        assert_eq!(d.epic_of(task), Some(new_epic));
-    }
+    move_under(&sandbox, task, old_parent, new_parent);
+    assert_eq!(sandbox.ado().epic_of(task), Some(new_epic));
     sync_all(&session, None, SyncFlags::default())
         .await
         .unwrap();

@@ -230,6 +230,67 @@ pub(crate) fn status_category(cursor: &IdCursor, kind: &str, state: &str) -> Opt
     )
 }
 
+/// The work items below `moved` (their children, the children's children, ... at most ten
+/// levels down), each once, without `moved` themselves: found by WIQL, `[System.Parent] IN
+/// (...)` a level at a time, paged by id. For an incremental pass, whose changed items are
+/// what it reads: an item moved under another parent changes, but the items below it do
+/// not, and the epic they count for is what moved.
+pub(crate) fn descendants_of(ado: &Ado, moved: &[u64]) -> Result<Vec<u64>, PluginError> {
+    const LEVELS: usize = 10;
+    let mut seen: std::collections::BTreeSet<u64> = moved.iter().copied().collect();
+    let mut out = Vec::new();
+    let mut level: Vec<u64> = moved.to_vec();
+    for _ in 0..LEVELS {
+        let mut next = Vec::new();
+        for parents in level.chunks(crate::api::MAX_IDS) {
+            let list: Vec<String> = parents.iter().map(u64::to_string).collect();
+            let condition = format!("[System.Parent] IN ({})", list.join(", "));
+            let mut after = 0;
+            loop {
+                let top = crate::api::MAX_PAGE as usize;
+                let found = ado.ids_after(&condition, after, top)?;
+                next.extend(found.ids.iter().copied().filter(|id| seen.insert(*id)));
+                match found.ids.last() {
+                    Some(&last) if found.ids.len() == top => after = last,
+                    _ => break,
+                }
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        out.extend(&next);
+        level = next;
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// Whether a work item changed since the instant `since` (when the last pass began) may have
+/// been moved under another parent or made another type, so that the epic it and the items
+/// below it count for may be another: `then` is the item as of `since`, with its
+/// `System.ChangedDate`, `System.Parent` and `System.WorkItemType` (None if it did not exist
+/// yet: a new item has nothing below it that did not change too). A revision made at `since`
+/// itself may have come after the last pass read the item, so such an item counts as moved.
+pub(crate) fn moved_since(now: &WorkItem, then: Option<&WorkItem>, since: &str) -> bool {
+    let Some(then) = then else {
+        return false;
+    };
+    let seen = then
+        .text("System.ChangedDate")
+        .is_some_and(|at| instant_order(&at) < instant_order(since));
+    let differs = |field: &str| now.field(field) != then.field(field);
+    !seen || differs("System.Parent") || differs("System.WorkItemType")
+}
+
+/// A UTC timestamp as text that sorts in time order (`2026-11-18T09:00:00Z` and
+/// `2026-11-18T09:00:00.25Z` differ in the fraction only).
+pub(crate) fn instant_order(at: &str) -> String {
+    let at = at.trim_end_matches('Z');
+    let (whole, fraction) = at.split_once('.').unwrap_or((at, ""));
+    format!("{whole}.{fraction:0<9}")
+}
+
 /// The epic above each of `items` (or the item itself, for an epic), reading the ancestors
 /// the page lacks in batches of 200 (at most ten levels; a cycle is cut).
 pub(crate) fn epics_of(
@@ -344,6 +405,34 @@ mod tests {
 
     fn settings(json: &str) -> Settings {
         tollgate_plugin_api::settings(json).unwrap()
+    }
+
+    #[test]
+    fn an_item_under_another_parent_or_of_another_type_has_moved() {
+        let since = "2026-11-27T10:00:00Z";
+        let item = |changed: &str, fields: Value| -> WorkItem {
+            let mut fields = fields;
+            fields["System.ChangedDate"] = serde_json::json!(changed);
+            serde_json::from_value(serde_json::json!({
+                "id": 7, "rev": 3, "fields": fields, "url": "http://h/ado/org/_apis/wit/workItems/7"
+            }))
+            .unwrap()
+        };
+        let feature = serde_json::json!({"System.Parent": 41, "System.WorkItemType": "Feature"});
+        let then = item("2026-11-27T09:00:00Z", feature.clone());
+        let now = |fields: Value| item("2026-11-27T11:00:00Z", fields);
+        assert!(!moved_since(&now(feature.clone()), Some(&then), since));
+        let elsewhere = serde_json::json!({"System.Parent": 42, "System.WorkItemType": "Feature"});
+        assert!(moved_since(&now(elsewhere), Some(&then), since));
+        let loose = serde_json::json!({"System.WorkItemType": "Feature"});
+        assert!(moved_since(&now(loose), Some(&then), since));
+        let epic = serde_json::json!({"System.Parent": 41, "System.WorkItemType": "Epic"});
+        assert!(moved_since(&now(epic), Some(&then), since));
+        // New since: nothing below it that did not change too.
+        assert!(!moved_since(&now(feature.clone()), None, since));
+        // As of the instant, changed at the instant itself: perhaps after the last pass read it.
+        let at_since = item(since, feature.clone());
+        assert!(moved_since(&now(feature), Some(&at_since), since));
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! added. An update that lowers it corrects what was entered before: the hours come off the
 //! latest entries first, and an entry taken down to nothing is deleted.
 
-use super::{condition, epics_of, finish, open_cursor, person_of};
+use super::{
+    condition, descendants_of, epics_of, finish, instant_order, moved_since, open_cursor, person_of,
+};
 use crate::Settings;
 use crate::api::{Ado, Reading, WorkItem};
 use serde_json::{Value, json};
@@ -129,14 +131,7 @@ fn entries_may_have_changed(now: &WorkItem, then: Option<&WorkItem>, since: &str
     let Some(then) = then else {
         return true;
     };
-    let seen = then
-        .text("System.ChangedDate")
-        .is_some_and(|at| instant_order(&at) < instant_order(since));
-    if !seen || now.rev < then.rev || now.rev - then.rev > 1 {
-        return true;
-    }
-    let moved = |field: &str| now.field(field) != then.field(field);
-    if moved("System.Parent") || moved("System.WorkItemType") {
+    if moved_since(now, Some(then), since) || now.rev < then.rev || now.rev - then.rev > 1 {
         return true;
     }
     match (
@@ -175,41 +170,59 @@ pub fn time_entries(
         "System.WorkItemType".to_string(),
         "System.Parent".to_string(),
     ];
-    let items = match &cursor.since {
-        None => ado.read(&found.ids, Some(&fields), false)?,
-        Some(since) => {
-            // The items now and as they were when the last pass began, side by side: only
-            // those whose entries may have changed since have their history read.
-            fields.push(COMPLETED_WORK.to_string());
-            let before = [
-                "System.ChangedDate".to_string(),
-                "System.WorkItemType".to_string(),
-                "System.Parent".to_string(),
-                COMPLETED_WORK.to_string(),
-            ];
-            let now = Reading {
-                fields: Some(&fields),
-                relations: false,
-                as_of: None,
-            };
-            let then = Reading {
-                fields: Some(&before),
-                as_of: Some(since),
-                ..now
-            };
-            let mut read = ado.read_each(&found.ids, &[now, then])?;
-            let then: BTreeMap<u64, WorkItem> = read
-                .pop()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|w| (w.id, w))
-                .collect();
-            let now = read.pop().unwrap_or_default();
-            now.into_iter()
-                .filter(|w| entries_may_have_changed(w, then.get(&w.id), since))
-                .collect()
-        }
-    };
+    let items =
+        match &cursor.since {
+            None => ado.read(&found.ids, Some(&fields), false)?,
+            Some(since) => {
+                // The items now and as they were when the last pass began, side by side: only
+                // those whose entries may have changed since have their history read.
+                fields.push(COMPLETED_WORK.to_string());
+                let before = [
+                    "System.ChangedDate".to_string(),
+                    "System.WorkItemType".to_string(),
+                    "System.Parent".to_string(),
+                    COMPLETED_WORK.to_string(),
+                ];
+                let now = Reading {
+                    fields: Some(&fields),
+                    relations: false,
+                    as_of: None,
+                };
+                let then = Reading {
+                    fields: Some(&before),
+                    as_of: Some(since),
+                    ..now
+                };
+                let mut read = ado.read_each(&found.ids, &[now, then])?;
+                let then: BTreeMap<u64, WorkItem> = read
+                    .pop()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|w| (w.id, w))
+                    .collect();
+                let now = read.pop().unwrap_or_default();
+                // The items below one moved under another parent count for another epic now:
+                // those with hours have their entries derived again too.
+                let moved: Vec<u64> = now
+                    .iter()
+                    .filter(|w| moved_since(w, then.get(&w.id), since))
+                    .map(|w| w.id)
+                    .collect();
+                let mut items: Vec<WorkItem> = now
+                    .into_iter()
+                    .filter(|w| entries_may_have_changed(w, then.get(&w.id), since))
+                    .collect();
+                if !moved.is_empty() {
+                    let mut below = descendants_of(ado, &moved)?;
+                    below.retain(|id| found.ids.binary_search(id).is_err());
+                    let below = ado.read(&below, Some(&fields), false)?;
+                    items.extend(below.into_iter().filter(|w| {
+                        number(w.field(COMPLETED_WORK)).map_or(true, |hours| hours > 0.0)
+                    }));
+                }
+                items
+            }
+        };
     let epics = epics_of(ado, settings, &items)?;
     let ids: Vec<u64> = items.iter().map(|w| w.id).collect();
     let mut updates = updates_of(ado, &ids)?;
@@ -318,14 +331,6 @@ fn deleted_entries(ado: &Ado, since: &str) -> Result<Vec<Deletion>, PluginError>
         }
     }
     Ok(out)
-}
-
-/// A UTC timestamp as text that sorts in time order (`2026-11-18T09:00:00Z` and
-/// `2026-11-18T09:00:00.25Z` differ in the fraction only).
-fn instant_order(at: &str) -> String {
-    let at = at.trim_end_matches('Z');
-    let (whole, fraction) = at.split_once('.').unwrap_or((at, ""));
-    format!("{whole}.{fraction:0<9}")
 }
 
 #[derive(serde::Deserialize)]

@@ -2,10 +2,11 @@
 //! bugs, ...), with the epic above it, its iteration and its estimate.
 
 use super::{
-    condition, epics_of, finish, open_cursor, person_of, status_category, timestamp, wiql_list,
+    condition, descendants_of, epics_of, finish, moved_since, open_cursor, person_of,
+    status_category, timestamp, wiql_list,
 };
 use crate::Settings;
-use crate::api::{Ado, MAX_PAGE};
+use crate::api::{Ado, MAX_PAGE, Reading};
 use crate::fields::Reader;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -69,7 +70,51 @@ pub fn work_items(
         PluginError::Internal(format!("the host answered {} of 2 requests", a.len()))
     })?;
     let found = ado.ids_answered(found, cursor.after, top)?;
-    let items = ado.read(&found.ids, None, true)?;
+    let items = match &cursor.since {
+        None => ado.read(&found.ids, None, true)?,
+        Some(since) => {
+            // The items, and as they were when the last pass began: the items below one
+            // moved under another parent count for another epic now, so they are read too.
+            let before = [
+                "System.ChangedDate".to_string(),
+                "System.WorkItemType".to_string(),
+                "System.Parent".to_string(),
+            ];
+            let now = Reading {
+                fields: None,
+                relations: true,
+                as_of: None,
+            };
+            let then = Reading {
+                fields: Some(&before),
+                relations: false,
+                as_of: Some(since),
+            };
+            let mut read = ado.read_each(&found.ids, &[now, then])?;
+            let then: BTreeMap<u64, crate::api::WorkItem> = read
+                .pop()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|w| (w.id, w))
+                .collect();
+            let mut items = read.pop().unwrap_or_default();
+            let moved: Vec<u64> = items
+                .iter()
+                .filter(|w| moved_since(w, then.get(&w.id), since))
+                .map(|w| w.id)
+                .collect();
+            if !moved.is_empty() {
+                let mut below = descendants_of(ado, &moved)?;
+                below.retain(|id| found.ids.binary_search(id).is_err());
+                let below = ado.read(&below, None, true)?;
+                items.extend(below.into_iter().filter(|w| {
+                    let kind = w.kind();
+                    !skip.iter().any(|s| s.eq_ignore_ascii_case(&kind))
+                }));
+            }
+            items
+        }
+    };
     let epics = epics_of(ado, settings, &items)?;
     let iterations = if items.is_empty() {
         BTreeMap::new()
