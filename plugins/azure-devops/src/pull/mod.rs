@@ -230,6 +230,65 @@ pub(crate) fn status_category(cursor: &IdCursor, kind: &str, state: &str) -> Opt
     )
 }
 
+/// A page of an incremental pass's changed items: as they are now, as they were at the instant
+/// the last pass began, and the items below those moved since ([`moved_since`]).
+pub(crate) struct Changed {
+    /// The changed items now, in the ids' order (those deleted since the query left out).
+    pub now: Vec<WorkItem>,
+    /// The same items as of the instant, by id, with their change date, type, parent and what
+    /// else was asked for (an item new since is not here).
+    pub then: BTreeMap<u64, WorkItem>,
+    /// The items below those moved, not among the page's own, read as `now` is.
+    pub below: Vec<WorkItem>,
+}
+
+/// Read the changed items `ids` with `now`, and beside it as of `since` with their change date,
+/// type, parent and the fields `also`; then the items below those moved since.
+pub(crate) fn read_changed(
+    ado: &Ado,
+    ids: &[u64],
+    now: crate::api::Reading<'_>,
+    since: &str,
+    also: &[&str],
+) -> Result<Changed, PluginError> {
+    let before: Vec<String> = ["System.ChangedDate", "System.WorkItemType", "System.Parent"]
+        .iter()
+        .chain(also)
+        .map(|f| f.to_string())
+        .collect();
+    let then = crate::api::Reading {
+        fields: Some(&before),
+        relations: false,
+        as_of: Some(since),
+    };
+    let mut read = ado.read_each(ids, &[now, then])?;
+    let then: BTreeMap<u64, WorkItem> = read
+        .pop()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|w| (w.id, w))
+        .collect();
+    let now_items = read.pop().unwrap_or_default();
+    let moved: Vec<u64> = now_items
+        .iter()
+        .filter(|w| moved_since(w, then.get(&w.id), since))
+        .map(|w| w.id)
+        .collect();
+    let below = if moved.is_empty() {
+        Vec::new()
+    } else {
+        let page: std::collections::BTreeSet<u64> = ids.iter().copied().collect();
+        let mut below = descendants_of(ado, &moved)?;
+        below.retain(|id| !page.contains(id));
+        ado.read_each(&below, &[now])?.pop().unwrap_or_default()
+    };
+    Ok(Changed {
+        now: now_items,
+        then,
+        below,
+    })
+}
+
 /// The work items below `moved` (their children, the children's children, ... at most ten
 /// levels down), each once, without `moved` themselves: found by WIQL, `[System.Parent] IN
 /// (...)` a level at a time, paged by id. For an incremental pass, whose changed items are

@@ -6,7 +6,8 @@
 //! latest entries first, and an entry taken down to nothing is deleted.
 
 use super::{
-    condition, descendants_of, epics_of, finish, instant_order, moved_since, open_cursor, person_of,
+    Changed, condition, epics_of, finish, instant_order, moved_since, open_cursor, person_of,
+    read_changed,
 };
 use crate::Settings;
 use crate::api::{Ado, Reading, WorkItem};
@@ -170,59 +171,32 @@ pub fn time_entries(
         "System.WorkItemType".to_string(),
         "System.Parent".to_string(),
     ];
-    let items =
-        match &cursor.since {
-            None => ado.read(&found.ids, Some(&fields), false)?,
-            Some(since) => {
-                // The items now and as they were when the last pass began, side by side: only
-                // those whose entries may have changed since have their history read.
-                fields.push(COMPLETED_WORK.to_string());
-                let before = [
-                    "System.ChangedDate".to_string(),
-                    "System.WorkItemType".to_string(),
-                    "System.Parent".to_string(),
-                    COMPLETED_WORK.to_string(),
-                ];
-                let now = Reading {
-                    fields: Some(&fields),
-                    relations: false,
-                    as_of: None,
-                };
-                let then = Reading {
-                    fields: Some(&before),
-                    as_of: Some(since),
-                    ..now
-                };
-                let mut read = ado.read_each(&found.ids, &[now, then])?;
-                let then: BTreeMap<u64, WorkItem> = read
-                    .pop()
-                    .unwrap_or_default()
+    let items = match &cursor.since {
+        None => ado.read(&found.ids, Some(&fields), false)?,
+        Some(since) => {
+            // The items now and as they were when the last pass began: only those whose
+            // entries may have changed since have their history read, and those with hours
+            // below an item moved under another parent (they count for another epic now).
+            fields.push(COMPLETED_WORK.to_string());
+            let now = Reading {
+                fields: Some(&fields),
+                relations: false,
+                as_of: None,
+            };
+            let Changed { now, then, below } =
+                read_changed(ado, &found.ids, now, since, &[COMPLETED_WORK])?;
+            let mut items: Vec<WorkItem> = now
+                .into_iter()
+                .filter(|w| entries_may_have_changed(w, then.get(&w.id), since))
+                .collect();
+            items.extend(
+                below
                     .into_iter()
-                    .map(|w| (w.id, w))
-                    .collect();
-                let now = read.pop().unwrap_or_default();
-                // The items below one moved under another parent count for another epic now:
-                // those with hours have their entries derived again too.
-                let moved: Vec<u64> = now
-                    .iter()
-                    .filter(|w| moved_since(w, then.get(&w.id), since))
-                    .map(|w| w.id)
-                    .collect();
-                let mut items: Vec<WorkItem> = now
-                    .into_iter()
-                    .filter(|w| entries_may_have_changed(w, then.get(&w.id), since))
-                    .collect();
-                if !moved.is_empty() {
-                    let mut below = descendants_of(ado, &moved)?;
-                    below.retain(|id| found.ids.binary_search(id).is_err());
-                    let below = ado.read(&below, Some(&fields), false)?;
-                    items.extend(below.into_iter().filter(|w| {
-                        number(w.field(COMPLETED_WORK)).map_or(true, |hours| hours > 0.0)
-                    }));
-                }
-                items
-            }
-        };
+                    .filter(|w| number(w.field(COMPLETED_WORK)).map_or(true, |hours| hours > 0.0)),
+            );
+            items
+        }
+    };
     let epics = epics_of(ado, settings, &items)?;
     let ids: Vec<u64> = items.iter().map(|w| w.id).collect();
     let mut updates = updates_of(ado, &ids)?;

@@ -2,8 +2,8 @@
 //! bugs, ...), with the epic above it, its iteration and its estimate.
 
 use super::{
-    condition, descendants_of, epics_of, finish, moved_since, open_cursor, person_of,
-    status_category, timestamp, wiql_list,
+    condition, epics_of, finish, open_cursor, person_of, read_changed, status_category, timestamp,
+    wiql_list,
 };
 use crate::Settings;
 use crate::api::{Ado, MAX_PAGE, Reading};
@@ -73,45 +73,19 @@ pub fn work_items(
     let items = match &cursor.since {
         None => ado.read(&found.ids, None, true)?,
         Some(since) => {
-            // The items, and as they were when the last pass began: the items below one
-            // moved under another parent count for another epic now, so they are read too.
-            let before = [
-                "System.ChangedDate".to_string(),
-                "System.WorkItemType".to_string(),
-                "System.Parent".to_string(),
-            ];
+            // The items, and the items below one moved under another parent since the last
+            // pass began: they count for another epic now.
             let now = Reading {
                 fields: None,
                 relations: true,
                 as_of: None,
             };
-            let then = Reading {
-                fields: Some(&before),
-                relations: false,
-                as_of: Some(since),
-            };
-            let mut read = ado.read_each(&found.ids, &[now, then])?;
-            let then: BTreeMap<u64, crate::api::WorkItem> = read
-                .pop()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|w| (w.id, w))
-                .collect();
-            let mut items = read.pop().unwrap_or_default();
-            let moved: Vec<u64> = items
-                .iter()
-                .filter(|w| moved_since(w, then.get(&w.id), since))
-                .map(|w| w.id)
-                .collect();
-            if !moved.is_empty() {
-                let mut below = descendants_of(ado, &moved)?;
-                below.retain(|id| found.ids.binary_search(id).is_err());
-                let below = ado.read(&below, None, true)?;
-                items.extend(below.into_iter().filter(|w| {
-                    let kind = w.kind();
-                    !skip.iter().any(|s| s.eq_ignore_ascii_case(&kind))
-                }));
-            }
+            let changed = read_changed(ado, &found.ids, now, since, &[])?;
+            let mut items = changed.now;
+            items.extend(changed.below.into_iter().filter(|w| {
+                let kind = w.kind();
+                !skip.iter().any(|s| s.eq_ignore_ascii_case(&kind))
+            }));
             items
         }
     };
