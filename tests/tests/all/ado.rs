@@ -87,6 +87,27 @@ fn ids(doc: &Value, kind: &str) -> Vec<u64> {
         .collect()
 }
 
+/// The field Azure Boards keeps hours in.
+const COMPLETED: &str = "Microsoft.VSTS.Scheduling.CompletedWork";
+
+/// The time entries of work item `id` in an export.
+fn entries_on(doc: &Value, id: u64) -> Vec<Value> {
+    let id = id.to_string();
+    records(doc, "time-entry")
+        .into_iter()
+        .filter(|r| r["entity"]["data"]["work_item_key"].as_str() == Some(id.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// The epic a record counts for (its `initiative_key`; empty if none).
+fn epic_of(record: &Value) -> String {
+    record["entity"]["data"]["initiative_key"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
 fn assert_hours_match(
     found: &BTreeMap<(String, u64), f64>,
     expected: &BTreeMap<(String, u64), f64>,
@@ -541,7 +562,6 @@ async fn an_incremental_sync_reads_what_changed_and_what_was_deleted() {
     // that had hours on it.
     sandbox.advance_clock(std::time::Duration::from_secs(3600));
     let now = sandbox.now_ms();
-    const COMPLETED: &str = "Microsoft.VSTS.Scheduling.CompletedWork";
     let (task, gone) = {
         let mut d = sandbox.ado();
         let with_hours = |d: &tollgate_sandbox::ado::data::AdoDataset, epic| {
@@ -562,16 +582,7 @@ async fn an_incremental_sync_reads_what_changed_and_what_was_deleted() {
         assert!(d.delete(gone, 0, now));
         (task, gone)
     };
-    let entries_of = |doc: &Value, id: u64| -> Vec<Value> {
-        records(doc, "time-entry")
-            .into_iter()
-            .filter(|r| {
-                r["entity"]["data"]["work_item_key"].as_str() == Some(id.to_string().as_str())
-            })
-            .cloned()
-            .collect()
-    };
-    let gone_entries = entries_of(&before, gone).len();
+    let gone_entries = entries_on(&before, gone).len();
     assert!(gone_entries > 0);
 
     sandbox.clear_requests();
@@ -583,7 +594,7 @@ async fn an_incremental_sync_reads_what_changed_and_what_was_deleted() {
     assert_eq!(stream("initiatives").written, 1, "{:?}", summary.streams);
     // The changed task's entries are derived again from its history: all of them are
     // written (the same ones change nothing), one of them new.
-    let task_entries = entries_of(&export(&session, &sandbox), task).len();
+    let task_entries = entries_on(&export(&session, &sandbox), task).len();
     assert_eq!(
         stream("time-entries").written as usize,
         task_entries,
@@ -611,9 +622,9 @@ async fn an_incremental_sync_reads_what_changed_and_what_was_deleted() {
         initiative(&doc, "4101")["entity"]["data"]["title"],
         "Card controls, renamed"
     );
-    let new: Vec<Value> = entries_of(&doc, task)
+    let new: Vec<Value> = entries_on(&doc, task)
         .into_iter()
-        .filter(|r| !entries_of(&before, task).contains(r))
+        .filter(|r| !entries_on(&before, task).contains(r))
         .collect();
     assert_eq!(new.len(), 1, "the three new hours are one entry");
     assert_eq!(new[0]["entity"]["data"]["seconds"], 3 * 3600);
@@ -622,7 +633,7 @@ async fn an_incremental_sync_reads_what_changed_and_what_was_deleted() {
         !ids(&doc, "work-item").contains(&gone),
         "the deleted task is gone"
     );
-    assert!(entries_of(&doc, gone).is_empty(), "and its hours with it");
+    assert!(entries_on(&doc, gone).is_empty(), "and its hours with it");
     assert_faithful(&sandbox);
 }
 
@@ -680,29 +691,23 @@ async fn a_feature_moved_to_another_epic_takes_what_is_below_it_along() {
         (feature, 4101, 4102, below)
     };
     assert!(below.len() >= 2, "{below:?}");
-    let epic_of = |doc: &Value, kind: &str, key_field: &str, key: &str| -> Vec<String> {
-        records(doc, kind)
+    let epics_of_entries = |doc: &Value, key: &str| -> Vec<String> {
+        entries_on(doc, key.parse().unwrap())
+            .iter()
+            .map(epic_of)
+            .collect()
+    };
+    let epic_of_item = |doc: &Value, key: &str| -> Vec<String> {
+        records(doc, "work-item")
             .into_iter()
-            .filter(|r| {
-                let k = if key_field == "external_id" {
-                    r["provenance"]["external_id"].as_str()
-                } else {
-                    r["entity"]["data"][key_field].as_str()
-                };
-                k == Some(key)
-            })
-            .map(|r| {
-                r["entity"]["data"]["initiative_key"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string()
-            })
+            .filter(|r| r["provenance"]["external_id"].as_str() == Some(key))
+            .map(epic_of)
             .collect()
     };
     let before = export(&session, &sandbox);
     let entries_below: usize = below
         .iter()
-        .map(|k| epic_of(&before, "time-entry", "work_item_key", k).len())
+        .map(|k| epics_of_entries(&before, k).len())
         .sum();
     assert!(entries_below > 0, "hours were logged below the feature");
 
@@ -713,17 +718,17 @@ async fn a_feature_moved_to_another_epic_takes_what_is_below_it_along() {
     let after = export(&session, &sandbox);
     for key in below.iter().chain([&feature.to_string()]) {
         assert_eq!(
-            epic_of(&after, "work-item", "external_id", key),
+            epic_of_item(&after, key),
             [new_epic.to_string()],
             "work item {key}"
         );
-        for epic in epic_of(&after, "time-entry", "work_item_key", key) {
+        for epic in epics_of_entries(&after, key) {
             assert_eq!(epic, new_epic.to_string(), "the hours of work item {key}");
         }
     }
     let entries_after: usize = below
         .iter()
-        .map(|k| epic_of(&after, "time-entry", "work_item_key", k).len())
+        .map(|k| epics_of_entries(&after, k).len())
         .sum();
     assert_eq!(entries_after, entries_below, "the same entries, none lost");
     assert_faithful(&sandbox);
@@ -735,7 +740,6 @@ async fn a_task_moved_to_another_epic_takes_its_hours_with_it() {
     // but not of one moved under another parent: its entries count for another epic now.
     let sandbox = sandbox("demo").await;
     let (_dir, session) = synced(&sandbox).await;
-    const COMPLETED: &str = "Microsoft.VSTS.Scheduling.CompletedWork";
     let (task, old_parent, new_parent, new_epic) = {
         let d = sandbox.ado();
         let t = d
@@ -750,17 +754,9 @@ async fn a_task_moved_to_another_epic_takes_its_hours_with_it() {
         (t.id, old_parent, story.id, d.epic_of(story.id).unwrap())
     };
     let epics_of_entries = |session: &tollgate_host::app::Session| -> BTreeSet<String> {
-        records(&export(session, &sandbox), "time-entry")
-            .into_iter()
-            .filter(|r| {
-                r["entity"]["data"]["work_item_key"].as_str() == Some(task.to_string().as_str())
-            })
-            .map(|r| {
-                r["entity"]["data"]["initiative_key"]
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            })
+        entries_on(&export(session, &sandbox), task)
+            .iter()
+            .map(epic_of)
             .collect()
     };
     assert_eq!(
@@ -789,16 +785,8 @@ async fn hours_taken_back_at_the_instant_a_pass_began_are_seen_by_the_next() {
     // very instant may have come after the last pass read the item: it must not count as seen.
     let sandbox = sandbox("demo").await;
     let (_dir, session) = synced(&sandbox).await;
-    const COMPLETED: &str = "Microsoft.VSTS.Scheduling.CompletedWork";
-    let entries_of = |session: &tollgate_host::app::Session, id: u64| -> Vec<Value> {
-        records(&export(session, &sandbox), "time-entry")
-            .into_iter()
-            .filter(|r| {
-                r["entity"]["data"]["work_item_key"].as_str() == Some(id.to_string().as_str())
-            })
-            .cloned()
-            .collect()
-    };
+    let entries_of =
+        |session: &tollgate_host::app::Session, id: u64| entries_on(&export(session, &sandbox), id);
     let (task, hours) = {
         let d = sandbox.ado();
         let t = d
@@ -996,7 +984,6 @@ async fn the_sandbox_changes_a_share_of_the_organisation_over_http_for_an_increm
     // (the two with a quarter of an hour more: two as before, one new). An item whose title
     // alone was edited keeps the entries it has, without a read.
     let at = changed["at_ms"].as_i64().unwrap();
-    const COMPLETED: &str = "Microsoft.VSTS.Scheduling.CompletedWork";
     let (changed_ids, hours_moved): (BTreeSet<String>, BTreeSet<String>) = {
         let d = sandbox.ado();
         let now: Vec<_> = d

@@ -294,7 +294,7 @@ pub(crate) fn read_changed(
 /// (...)` a level at a time, paged by id. For an incremental pass, whose changed items are
 /// what it reads: an item moved under another parent changes, but the items below it do
 /// not, and the epic they count for is what moved.
-pub(crate) fn descendants_of(ado: &Ado, moved: &[u64]) -> Result<Vec<u64>, PluginError> {
+fn descendants_of(ado: &Ado, moved: &[u64]) -> Result<Vec<u64>, PluginError> {
     const LEVELS: usize = 10;
     let mut seen: std::collections::BTreeSet<u64> = moved.iter().copied().collect();
     let mut out = Vec::new();
