@@ -205,10 +205,20 @@ fn syntax(what: &str) -> WiqlError {
     ))
 }
 
+/// The longest query text the service runs (WIQL's documented limit of 32K characters).
+pub const MAX_QUERY_CHARS: usize = 32 * 1024;
+
+/// How deep conditions may nest (parentheses and `NOT`s inside each other): a query is parsed
+/// and evaluated by recursion, and a deeper one is refused rather than allowed to exhaust the
+/// stack (a fuzzed query of 1,500 opening parentheses did).
+pub const MAX_NESTING: usize = 100;
+
 struct Parser {
     toks: Vec<Tok>,
     at: usize,
     links: bool,
+    /// Parentheses and `NOT`s open around the condition being read.
+    depth: usize,
 }
 
 impl Parser {
@@ -402,15 +412,31 @@ impl Parser {
         Ok(left)
     }
 
+    /// One level deeper into the condition, or the query's error past [`MAX_NESTING`].
+    fn nest(&mut self) -> Result<(), WiqlError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(syntax(&format!(
+                "conditions are nested more than {MAX_NESTING} deep"
+            )));
+        }
+        Ok(())
+    }
+
     fn unary(&mut self, parts: &mut LinkParts) -> Result<Option<Expr>, WiqlError> {
         if self.word("NOT") && !self.word_at(1, "IN") {
             self.at += 1;
-            return Ok(self.unary(parts)?.map(|e| Expr::Not(Box::new(e))));
+            self.nest()?;
+            let e = self.unary(parts)?.map(|e| Expr::Not(Box::new(e)));
+            self.depth -= 1;
+            return Ok(e);
         }
         if self.sym("(") {
             self.at += 1;
+            self.nest()?;
             let e = self.or(parts)?;
             self.expect_sym(")")?;
+            self.depth -= 1;
             return Ok(e);
         }
         let (prefix, cmp) = self.comparison()?;
@@ -449,10 +475,17 @@ struct LinkParts {
 
 /// Parse a query.
 pub fn parse(text: &str) -> Result<Query, WiqlError> {
+    let chars = text.chars().count();
+    if chars > MAX_QUERY_CHARS {
+        return Err(syntax(&format!(
+            "the query is {chars} characters long, more than the {MAX_QUERY_CHARS} a query may have"
+        )));
+    }
     let mut p = Parser {
         toks: tokens(text)?,
         at: 0,
         links: false,
+        depth: 0,
     };
     p.expect_word("SELECT")?;
     let mut select = Vec::new();
@@ -1239,6 +1272,58 @@ mod tests {
         );
         assert!(!worked.is_empty());
         assert!(worked.iter().all(|&i| d.item(i).unwrap().kind() == "Task"));
+    }
+
+    #[test]
+    fn deep_or_long_queries_are_refused_or_run_without_exhausting_the_stack() {
+        let d = AdoDataset::demo();
+        let c = ctx(&d);
+        let select = "SELECT [System.Id] FROM WorkItems WHERE ";
+        // Parentheses or NOTs inside each other past the limit: refused, whatever the length.
+        for deep in [
+            format!(
+                "{select}{}[System.Id] = 1{}",
+                "(".repeat(30_000),
+                ")".repeat(30_000)
+            ),
+            format!("{select}{}[System.Id] = 1", "NOT ".repeat(8_000)),
+            format!(
+                "{select}{}[System.Id] = 1{}",
+                "(".repeat(MAX_NESTING + 1),
+                ")".repeat(MAX_NESTING + 1)
+            ),
+        ] {
+            let e = parse(&deep).expect_err("refused");
+            assert!(
+                e.0.contains("nested more than 100 deep") || e.0.contains("characters long"),
+                "{}",
+                e.0
+            );
+        }
+        // At the limit: run.
+        let at_limit = format!(
+            "{select}{}[System.Id] = 4101{}",
+            "(".repeat(MAX_NESTING),
+            ")".repeat(MAX_NESTING)
+        );
+        assert_eq!(ids(&at_limit, &d, &c, None), [4101]);
+        // Longer than the service takes: refused, naming the limit.
+        let long = format!("{select}[System.Title] = '{}'", "x".repeat(MAX_QUERY_CHARS));
+        let e = parse(&long).expect_err("refused");
+        assert!(e.0.contains("more than the 32768"), "{}", e.0);
+        // As many conditions as fit, in a row: run (AND and OR chains are read in a loop, and
+        // evaluated down their length).
+        for join in [" AND ", " OR "] {
+            let one = "[System.Id] > 0";
+            let n = (MAX_QUERY_CHARS - select.len()) / (one.len() + join.len());
+            let chain = format!("{select}{}", vec![one; n].join(join));
+            assert!(chain.len() <= MAX_QUERY_CHARS);
+            let found = ids(&chain, &d, &c, None);
+            assert_eq!(
+                found.len(),
+                d.items.iter().filter(|w| w.deleted.is_none()).count()
+            );
+        }
     }
 
     #[test]

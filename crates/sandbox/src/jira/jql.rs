@@ -245,11 +245,18 @@ const FUNCTIONS: &[(&str, Field)] = &[
     ("futuresprints", Field::Sprint),
 ];
 
+/// How deep clauses may nest (parentheses and `NOT`s inside each other): a query is parsed and
+/// matched by recursion, and a deeper one is refused rather than allowed to exhaust the stack
+/// (as a fuzzed WIQL query of 1,500 opening parentheses did in the Azure DevOps sandbox).
+pub const MAX_NESTING: usize = 100;
+
 struct Parser<'a> {
     toks: &'a [Tok],
     i: usize,
     flavour: Flavour,
     now: i64,
+    /// Parentheses and `NOT`s open around the clause being read.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -289,13 +296,28 @@ impl Parser<'_> {
         })
     }
 
+    /// One level deeper into the query, or its error past [`MAX_NESTING`].
+    fn nest(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(format!(
+                "Error in the JQL Query: clauses are nested more than {MAX_NESTING} deep."
+            ));
+        }
+        Ok(())
+    }
+
     fn factor(&mut self) -> Result<Expr, String> {
         if self.word_is(self.i, "not") {
             self.i += 1;
-            return Ok(Expr::Not(Box::new(self.factor()?)));
+            self.nest()?;
+            let inner = self.factor()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         if self.peek() == Some(&Tok::Open) {
             self.i += 1;
+            self.nest()?;
             let inner = self.or()?;
             if self.peek() != Some(&Tok::Close) {
                 return Err(format!(
@@ -304,6 +326,7 @@ impl Parser<'_> {
                 ));
             }
             self.i += 1;
+            self.depth -= 1;
             return Ok(inner);
         }
         self.clause().map(Expr::Clause)
@@ -544,6 +567,7 @@ pub fn parse(jql: &str, flavour: Flavour, now: i64) -> Result<Query, String> {
         i: 0,
         flavour,
         now,
+        depth: 0,
     };
     let filter = if p.peek().is_none() || p.at_order() {
         None
@@ -942,6 +966,37 @@ mod tests {
         let d = Dataset::demo();
         let q = parse(jql, flavour, NOW).unwrap_or_else(|e| panic!("{jql}: {e}"));
         d.issues.iter().filter(|i| q.matches(i, &d)).count()
+    }
+
+    #[test]
+    fn deep_queries_are_refused_without_exhausting_the_stack() {
+        for deep in [
+            format!("{}project = BIZ{}", "(".repeat(50_000), ")".repeat(50_000)),
+            format!("{}project = BIZ", "not ".repeat(20_000)),
+            format!(
+                "{}project = BIZ{}",
+                "(".repeat(MAX_NESTING + 1),
+                ")".repeat(MAX_NESTING + 1)
+            ),
+        ] {
+            let e = parse(&deep, Flavour::Cloud, NOW).expect_err("refused");
+            assert!(e.contains("nested more than 100 deep"), "{e}");
+        }
+        let at_limit = format!(
+            "{}project = BIZ{}",
+            "(".repeat(MAX_NESTING),
+            ")".repeat(MAX_NESTING)
+        );
+        assert_eq!(
+            count(&at_limit, Flavour::Cloud),
+            count("project = BIZ", Flavour::Cloud)
+        );
+        // Long chains are lists, read in a loop: a thousand clauses run.
+        let chain = vec!["project = BIZ"; 1_000].join(" AND ");
+        assert_eq!(
+            count(&chain, Flavour::Cloud),
+            count("project = BIZ", Flavour::Cloud)
+        );
     }
 
     #[test]
