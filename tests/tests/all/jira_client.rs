@@ -834,3 +834,154 @@ async fn a_bulk_fetch_answers_as_jira_cloud_does() {
         .unwrap();
     assert_eq!(dc.status(), 404);
 }
+
+#[tokio::test]
+async fn a_story_is_moved_to_another_epic_by_an_edit_and_its_changelog_says_so_on_both_faces() {
+    let sandbox = sandbox().await;
+    sandbox.record_bodies(true);
+    let client = reqwest::Client::new();
+    let (story, old_epic, new_epic, not_an_epic, new_epic_id) = {
+        let d = sandbox.jira();
+        let story = d.issues.iter().find(|i| i.parent.is_some()).unwrap();
+        let old = story.parent.clone().unwrap();
+        let new = d
+            .issues
+            .iter()
+            .find(|i| i.issue_type == 0 && i.key != old)
+            .unwrap();
+        let other = d
+            .issues
+            .iter()
+            .find(|i| i.parent.is_some() && i.key != story.key)
+            .unwrap();
+        (
+            story.key.clone(),
+            old,
+            new.key.clone(),
+            other.key.clone(),
+            new.id.to_string(),
+        )
+    };
+    let cloud = |method: reqwest::Method, path: &str| {
+        client
+            .request(method, format!("{}{path}", sandbox.jira_cloud_url()))
+            .basic_auth(
+                tollgate_sandbox::JIRA_CLOUD_USER,
+                Some(tollgate_sandbox::JIRA_CLOUD_TOKEN),
+            )
+            .header("content-type", "application/json")
+    };
+    let parent_of = |key: &str| sandbox.jira().issue(key).unwrap().parent.clone();
+
+    // An epic that does not exist, or an issue that is not an epic: 400 naming the field,
+    // and nothing changes.
+    for (asked, why) in [
+        (serde_json::json!({"key": "BIZ-99999"}), "no such issue"),
+        (serde_json::json!({"key": not_an_epic}), "not an epic"),
+        (serde_json::json!(["BIZ-1"]), "not an object"),
+    ] {
+        let answer = cloud(reqwest::Method::PUT, &format!("/rest/api/3/issue/{story}"))
+            .body(serde_json::json!({"fields": {"parent": asked}}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 400, "{why}");
+        assert!(
+            json_of(answer).await["errors"]["parent"].is_string(),
+            "{why}"
+        );
+        assert_eq!(
+            parent_of(&story).as_deref(),
+            Some(old_epic.as_str()),
+            "{why}"
+        );
+    }
+
+    // Cloud: `fields.parent` by key; the changelog's newest entry names the move as Cloud
+    // does (IssueParentAssociation, the epics' ids and keys, no field id).
+    let answer = cloud(reqwest::Method::PUT, &format!("/rest/api/3/issue/{story}"))
+        .body(serde_json::json!({"fields": {"parent": {"key": new_epic}}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 204);
+    assert_eq!(parent_of(&story).as_deref(), Some(new_epic.as_str()));
+    let log = json_of(
+        cloud(
+            reqwest::Method::GET,
+            &format!("/rest/api/3/issue/{story}/changelog?startAt=0&maxResults=100"),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    let newest = log["values"].as_array().unwrap().last().unwrap();
+    let item = &newest["items"][0];
+    assert_eq!(item["field"], "IssueParentAssociation");
+    assert_eq!(item["toString"], new_epic.as_str());
+    assert_eq!(item["fromString"], old_epic.as_str());
+    assert_eq!(item["to"], new_epic_id.as_str());
+    assert!(item.get("fieldId").is_none(), "{item}");
+
+    // `update.parent` with `set` moves it back; `null` takes it out of any epic.
+    let answer = cloud(reqwest::Method::PUT, &format!("/rest/api/3/issue/{story}"))
+        .body(serde_json::json!({"update": {"parent": [{"set": {"key": old_epic}}]}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 204);
+    assert_eq!(parent_of(&story).as_deref(), Some(old_epic.as_str()));
+    let answer = cloud(reqwest::Method::PUT, &format!("/rest/api/3/issue/{story}"))
+        .body(serde_json::json!({"fields": {"parent": null}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 204);
+    assert_eq!(parent_of(&story), None);
+
+    // Data Center: the Epic Link field, a key; its changelog names the field by name.
+    let epic_link = tollgate_sandbox::jira::data::FIELDS
+        .iter()
+        .find(|f| f.name == "Epic Link")
+        .unwrap()
+        .id(Flavour::DataCenter);
+    let dc = |method: reqwest::Method, path: &str| {
+        client
+            .request(method, format!("{}{path}", sandbox.jira_dc_url()))
+            .bearer_auth(tollgate_sandbox::JIRA_DC_TOKEN)
+            .header("content-type", "application/json")
+    };
+    let answer = dc(reqwest::Method::PUT, &format!("/rest/api/2/issue/{story}"))
+        .body(serde_json::json!({"fields": {epic_link.clone(): new_epic}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 204);
+    assert_eq!(parent_of(&story).as_deref(), Some(new_epic.as_str()));
+    let issue = json_of(
+        dc(
+            reqwest::Method::GET,
+            &format!("/rest/api/2/issue/{story}?expand=changelog"),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(issue["fields"][&epic_link], new_epic.as_str());
+    let newest = issue["changelog"]["histories"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap();
+    let item = &newest["items"][0];
+    assert_eq!(item["field"], "Epic Link");
+    assert_eq!(item["fieldtype"], "custom");
+    assert!(
+        item["fromString"].is_null(),
+        "it was out of any epic: {item}"
+    );
+    assert_eq!(item["toString"], new_epic.as_str());
+    assert_faithful(&sandbox);
+}

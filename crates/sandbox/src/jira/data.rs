@@ -244,6 +244,10 @@ pub struct ChangeItem {
     pub to: Option<String>,
 }
 
+/// The history item of a move under another epic: its `from` and `to` are the epics' keys.
+/// The changelog writes it as each flavour does ([`super::render`]).
+pub const PARENT_ITEM: &str = "parent";
+
 impl ChangeItem {
     fn new(field: &str, from: Option<String>, to: Option<String>) -> ChangeItem {
         ChangeItem {
@@ -1624,6 +1628,38 @@ impl Dataset {
         issue.updated = now;
         record_change(issue, items, now);
         true
+    }
+
+    /// Move an issue under another epic (or out of any with `None`), as a person would;
+    /// `updated` becomes `now` and the history gains a `parent` item, which the changelog
+    /// writes as each flavour does (`IssueParentAssociation` on Cloud, `Epic Link` on Data
+    /// Center). An error names what is wrong: no such issue, no such epic, not an epic, or an
+    /// epic itself (epics have no epic).
+    pub fn move_to_epic(&mut self, key: &str, epic: Option<&str>, now: i64) -> Result<(), String> {
+        let epic = match epic {
+            Some(e) => {
+                let found = self.issue(e).ok_or_else(|| format!("no issue {e}"))?;
+                if ISSUE_TYPES[found.issue_type].hierarchy_level != 1 {
+                    return Err(format!("{} is not an epic", found.key));
+                }
+                Some(found.key.clone())
+            }
+            None => None,
+        };
+        let issue = self
+            .issue_mut(key)
+            .ok_or_else(|| format!("no issue {key}"))?;
+        if ISSUE_TYPES[issue.issue_type].hierarchy_level == 1 {
+            return Err(format!("{} is an epic; an epic has no epic", issue.key));
+        }
+        if issue.parent == epic {
+            return Ok(());
+        }
+        let before = std::mem::replace(&mut issue.parent, epic.clone());
+        issue.updated = now;
+        record_change(issue, vec![ChangeItem::new(PARENT_ITEM, before, epic)], now);
+        self.forget_index();
+        Ok(())
     }
 
     /// Change a worklog's time spent; its `updated` becomes `now`.

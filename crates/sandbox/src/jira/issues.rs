@@ -27,6 +27,10 @@ pub(super) async fn edit_issue(
     };
     let now = now(&ctx);
     let mut data = ctx.shared.jira_write();
+    let moved = match parent_asked(&v, ctx.flavour, &data) {
+        Ok(moved) => moved,
+        Err(r) => return r,
+    };
     let Some(issue) = data.issue_mut(&key) else {
         return no_issue();
     };
@@ -66,8 +70,73 @@ pub(super) async fn edit_issue(
         issue.labels = labels;
         issue.updated = now;
     }
+    if let Some(epic) = moved {
+        let key = issue.key.clone();
+        if let Err(e) = data.move_to_epic(&key, epic.as_deref(), now) {
+            return field_error(
+                StatusCode::BAD_REQUEST,
+                parent_field(ctx.flavour),
+                &format!("Given parent work item does not belong to appropriate hierarchy. ({e})"),
+            );
+        }
+    }
     Response::builder()
         .status(StatusCode::NO_CONTENT)
         .body(axum::body::Body::empty())
         .unwrap()
+}
+
+/// The field that names an issue's epic in an edit: Cloud's `parent`, Data Center's Epic Link
+/// custom field.
+fn parent_field(flavour: Flavour) -> &'static str {
+    match flavour {
+        Flavour::Cloud => "parent",
+        Flavour::DataCenter => epic_link_id(),
+    }
+}
+
+/// Data Center's Epic Link field id (`customfield_…`).
+fn epic_link_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        data::FIELDS
+            .iter()
+            .find(|f| f.kind == data::FieldKind::EpicLink)
+            .map(|f| f.id(Flavour::DataCenter))
+            .unwrap_or_default()
+    })
+}
+
+/// The epic an edit moves the issue under, as Jira reads it: Cloud's `fields.parent`
+/// (`{"key": …}` or `{"id": …}`, `null` to take it out) or `update.parent` (`[{"set": …}]`),
+/// Data Center's Epic Link field (a key, or `null`). `None` when the edit does not touch it;
+/// `Some(None)` to take the issue out of its epic. An epic the site does not have is a 400
+/// naming the field, as Jira answers.
+fn parent_asked(
+    v: &Value,
+    flavour: Flavour,
+    data: &Dataset,
+) -> Result<Option<Option<String>>, Response> {
+    let field = parent_field(flavour);
+    let asked = match flavour {
+        Flavour::Cloud => v
+            .pointer("/fields/parent")
+            .or_else(|| v.pointer("/update/parent/0/set")),
+        Flavour::DataCenter => v.get("fields").and_then(|f| f.get(field)),
+    };
+    let bad = |message: &str| field_error(StatusCode::BAD_REQUEST, field, message);
+    let named = match (flavour, asked) {
+        (_, None) => return Ok(None),
+        (_, Some(Value::Null)) => return Ok(Some(None)),
+        (Flavour::Cloud, Some(Value::Object(o))) => match (o.get("key"), o.get("id")) {
+            (Some(Value::String(k)), _) | (None, Some(Value::String(k))) => k.clone(),
+            _ => return Err(bad("Could not find issue by id or key.")),
+        },
+        (Flavour::DataCenter, Some(Value::String(k))) => k.clone(),
+        _ => return Err(bad("Could not find issue by id or key.")),
+    };
+    match data.issue(&named) {
+        Some(epic) => Ok(Some(Some(epic.key.clone()))),
+        None => Err(bad("Could not find issue by id or key.")),
+    }
 }

@@ -813,7 +813,7 @@ pub(super) fn history_json(ctx: &Ctx, base: &str, data: &Dataset, c: &data::Chan
         Some(a) => user_json(ctx.flavour, base, &data.users[a]),
         None => bot_json(ctx.flavour, base),
     };
-    let items: Vec<Value> = c.items.iter().map(|i| item_json(ctx, i)).collect();
+    let items: Vec<Value> = c.items.iter().map(|i| item_json(ctx, data, i)).collect();
     json!({
         "id": c.id.to_string(),
         "author": author,
@@ -823,7 +823,10 @@ pub(super) fn history_json(ctx: &Ctx, base: &str, data: &Dataset, c: &data::Chan
 }
 
 /// One changed field of a history entry.
-fn item_json(ctx: &Ctx, i: &data::ChangeItem) -> Value {
+fn item_json(ctx: &Ctx, data: &Dataset, i: &data::ChangeItem) -> Value {
+    if i.field == data::PARENT_ITEM {
+        return parent_item_json(ctx, data, i);
+    }
     let custom = data::FIELDS.iter().find(|f| f.name == i.field);
     let (fieldtype, field_id) = match custom {
         Some(def) => ("custom", def.id(ctx.flavour)),
@@ -850,6 +853,25 @@ fn item_json(ctx: &Ctx, i: &data::ChangeItem) -> Value {
         };
         item["from"] = json!(id(&i.from));
         item["to"] = json!(id(&i.to));
+    }
+    item
+}
+
+/// A move under another epic, as each flavour's changelog writes it: Cloud's
+/// `IssueParentAssociation` (no `fieldId`), Data Center's `Epic Link` custom field; the epics'
+/// ids in `from` and `to`, their keys in the strings.
+fn parent_item_json(ctx: &Ctx, data: &Dataset, i: &data::ChangeItem) -> Value {
+    let mut item = match ctx.flavour {
+        Flavour::Cloud => json!({"field": "IssueParentAssociation", "fieldtype": "jira"}),
+        Flavour::DataCenter => json!({"field": "Epic Link", "fieldtype": "custom"}),
+    };
+    for (side, key) in [("from", &i.from), ("to", &i.to)] {
+        if let Some(key) = key {
+            if let Some(epic) = data.issue(key) {
+                item[side] = json!(epic.id.to_string());
+            }
+            item[format!("{side}String")] = json!(key);
+        }
     }
     item
 }
