@@ -1806,3 +1806,137 @@ async fn a_publish_that_fails_for_some_epics_says_which_and_why_and_publishes_th
         "the others: {published:?}"
     );
 }
+
+/// The epic each of a work item's time entries names, from an export.
+fn entry_epics(doc: &Value, work_item: &str) -> std::collections::BTreeSet<String> {
+    records(doc, "time-entry")
+        .into_iter()
+        .filter(|r| r["entity"]["data"]["work_item_key"] == work_item)
+        .map(|r| {
+            r["entity"]["data"]["initiative_key"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect()
+}
+
+/// The issues whose worklogs were read one issue at a time (`/issue/{id}/worklog`).
+fn issue_worklog_reads(sandbox: &Sandbox) -> Vec<String> {
+    sandbox
+        .requests()
+        .iter()
+        .filter_map(|r| {
+            let path = r.path.split('?').next()?;
+            let rest = path.split("/issue/").nth(1)?;
+            rest.strip_suffix("/worklog").map(str::to_string)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_story_moved_to_another_epic_takes_its_hours_along_on_both_faces() {
+    for face in [JiraFace::Cloud, JiraFace::DataCenter] {
+        let sandbox = sandbox().await;
+        let (_dir, session, _) = synced(&sandbox, face).await;
+        // A story with worklogs, and an epic it is not under.
+        let (story, story_id, old_epic, new_epic) = {
+            let d = sandbox.jira();
+            let story = d
+                .issues
+                .iter()
+                .find(|i| i.parent.is_some() && d.worklogs.iter().any(|w| w.issue_id == i.id))
+                .unwrap();
+            let old = story.parent.clone().unwrap();
+            let new = d
+                .issues
+                .iter()
+                .find(|i| i.issue_type == 0 && i.key != old)
+                .unwrap();
+            (story.key.clone(), story.id, old, new.key.clone())
+        };
+        // An incremental sync first, so the move falls between two incremental passes.
+        sync_past_the_minute(&session, &sandbox).await;
+        sandbox.advance_clock(std::time::Duration::from_secs(120));
+        let now = sandbox.now_ms();
+        sandbox
+            .jira()
+            .move_to_epic(&story, Some(&new_epic), now)
+            .unwrap();
+
+        let flavour = match face {
+            JiraFace::Cloud => Flavour::Cloud,
+            JiraFace::DataCenter => Flavour::DataCenter,
+        };
+        // The story's work item and all its hours are on `epic`, every hour where the site
+        // has it, and only the story's worklogs were read again.
+        let moved_to = |epic: String, summary: tollgate_host::sync::SyncSummary| {
+            let doc = export(&session, &sandbox);
+            let item = records(&doc, "work-item")
+                .into_iter()
+                .find(|r| r["entity"]["data"]["key"] == story.as_str())
+                .unwrap();
+            assert_eq!(item["entity"]["data"]["initiative_key"], epic.as_str());
+            assert_eq!(
+                entry_epics(&doc, &story),
+                [epic.clone()].into(),
+                "{face:?}: {story}'s hours moved to {epic}"
+            );
+            let truth = sandbox.jira().clone();
+            assert_eq!(
+                seconds_by_person_and_epic(&doc),
+                truth.seconds_by_person_and_epic(flavour)
+            );
+            assert_eq!(
+                issue_worklog_reads(&sandbox),
+                vec![story_id.to_string()],
+                "{face:?}: the moved story's worklogs, and no other issue's, are read again"
+            );
+            summary.stream("time-entries").unwrap().pages
+        };
+        let summary = sync_past_the_minute(&session, &sandbox).await;
+        moved_to(new_epic.clone(), summary);
+
+        // The next pass finds no move since and reads no issue's worklogs.
+        sync_past_the_minute(&session, &sandbox).await;
+        assert_eq!(
+            issue_worklog_reads(&sandbox),
+            Vec::<String>::new(),
+            "{face:?}"
+        );
+
+        // Moved back, then 150 other issues and 1,500 worklogs change, each a millisecond
+        // after the last: a pass of several calls (a page of `/worklog/updated` holds 1,000),
+        // whose first finds the move on the second page of changed issues (100 a page, newest
+        // first) and whose last reads the story's worklogs again.
+        sandbox.advance_clock(std::time::Duration::from_secs(120));
+        let now = sandbox.now_ms();
+        {
+            let mut d = sandbox.jira();
+            d.move_to_epic(&story, Some(&old_epic), now).unwrap();
+            let others: Vec<String> = d
+                .issues
+                .iter()
+                .filter(|i| i.key != story)
+                .take(150)
+                .map(|i| i.key.clone())
+                .collect();
+            for (n, key) in others.iter().enumerate() {
+                assert!(d.edit_summary(key, &format!("{key} renamed"), now + 1 + n as i64));
+            }
+            let worklogs: Vec<(u64, u64)> = d
+                .worklogs
+                .iter()
+                .take(1_500)
+                .map(|w| (w.id, w.seconds + 900))
+                .collect();
+            for (n, (id, seconds)) in worklogs.into_iter().enumerate() {
+                assert!(d.edit_worklog(id, seconds, now + 200 + n as i64));
+            }
+        }
+        let summary = sync_past_the_minute(&session, &sandbox).await;
+        let pages = moved_to(old_epic.clone(), summary);
+        assert!(pages > 1, "{face:?}: {pages} page(s)");
+        assert_faithful(&sandbox);
+    }
+}

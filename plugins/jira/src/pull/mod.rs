@@ -4,6 +4,7 @@
 
 pub(crate) mod history;
 mod initiatives;
+mod moves;
 mod sprints;
 mod time_entries;
 mod work_items;
@@ -306,7 +307,7 @@ fn tell(cursor: &IssueCursor, more: bool) {
 /// before, lost such a change when an issue read later in key order was changed later still.)
 /// An incremental pass needs no such request: it searches newest first, so its first page
 /// holds its watermark ([`first_page_watermark`]).
-fn watermark_request(
+pub(super) fn watermark_request(
     jira: &Jira,
     settings: &Settings,
 ) -> Result<tollgate_plugin_api::http::Request, PluginError> {
@@ -341,7 +342,7 @@ fn first_page_watermark(cursor: &mut IssueCursor, issues: &[Issue]) {
 /// An `updated` that is not a Jira timestamp is type drift, as in a record: reported, and no
 /// watermark taken, so the pass keeps the last checkpoint (its next pass reads from there, which
 /// reads more, never less).
-fn watermark_of(
+pub(super) fn watermark_of(
     jira: &Jira,
     answer: Result<Response, PluginError>,
     diagnostics: &mut Vec<Diagnostic>,
