@@ -857,6 +857,12 @@ async fn a_site_that_keeps_throttling_gets_bounded_retries_and_a_clear_error() {
     let requests = sandbox.requests();
     assert_eq!(requests.len(), 3 * 5 * 4, "bounded, not forever");
     assert!(requests.iter().all(|r| r.status == 429));
+    // Every 429 but the last was waited out: by the host after each of a request's first four
+    // answers, by the sync before each of the page's three tries again.
+    assert_eq!(
+        session.runtime.stats().rate_limit_waits.get(),
+        3 * 4 * 4 + 3
+    );
     let store = session.store().unwrap();
     let runs = store.runs(Some("jira"), 1).unwrap();
     assert_eq!(runs[0].status, tollgate_store::RunStatus::Failed);

@@ -936,6 +936,11 @@ async fn sync_stream(
                         Some(wait) if attempt < options.retries => {
                             attempt += 1;
                             let wait = wait * 2u32.pow(attempt - 1);
+                            // A 429 the host's own retries did not outlast (its last attempt,
+                            // or a `Retry-After` longer than a call waits): this wait is for it.
+                            if let CallError::Plugin(PluginError::RateLimited(_)) = &e {
+                                runtime.stats().rate_limit_waits.inc();
+                            }
                             tracing::warn!(stream, attempt, wait_ms = wait.as_millis() as u64, error = %e, "retrying the page");
                             tokio::time::sleep(wait).await;
                         }
