@@ -1854,12 +1854,8 @@ async fn a_story_moved_to_another_epic_takes_its_hours_along_on_both_faces() {
                 .find(|i| i.parent.is_some() && d.worklogs.iter().any(|w| w.issue_id == i.id))
                 .unwrap();
             let old = story.parent.clone().unwrap();
-            let new = d
-                .issues
-                .iter()
-                .find(|i| i.issue_type == 0 && i.key != old)
-                .unwrap();
-            (story.key.clone(), story.id, old, new.key.clone())
+            let new = d.another_epic(&old).unwrap().key.clone();
+            (story.key.clone(), story.id, old, new)
         };
         // An incremental sync first, so the move falls between two incremental passes.
         sync_past_the_minute(&session, &sandbox).await;

@@ -844,11 +844,7 @@ async fn a_story_is_moved_to_another_epic_by_an_edit_and_its_changelog_says_so_o
         let d = sandbox.jira();
         let story = d.issues.iter().find(|i| i.parent.is_some()).unwrap();
         let old = story.parent.clone().unwrap();
-        let new = d
-            .issues
-            .iter()
-            .find(|i| i.issue_type == 0 && i.key != old)
-            .unwrap();
+        let new = d.another_epic(&old).unwrap();
         let other = d
             .issues
             .iter()

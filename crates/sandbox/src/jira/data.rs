@@ -1630,6 +1630,13 @@ impl Dataset {
         true
     }
 
+    /// An epic other than `than`: where a test moves an issue to.
+    pub fn another_epic(&self, than: &str) -> Option<&Issue> {
+        self.issues
+            .iter()
+            .find(|i| ISSUE_TYPES[i.issue_type].hierarchy_level == 1 && i.key != than)
+    }
+
     /// Move an issue under another epic (or out of any with `None`), as a person would;
     /// `updated` becomes `now` and the history gains a `parent` item, which the changelog
     /// writes as each flavour does (`IssueParentAssociation` on Cloud, `Epic Link` on Data

@@ -329,13 +329,20 @@ pub(super) fn watermark_request(
 /// first issue's). A change made after the page was read is newer than that.
 fn first_page_watermark(cursor: &mut IssueCursor, issues: &[Issue]) {
     if cursor.newest.is_none() {
-        cursor.newest = issues
-            .iter()
-            .filter_map(|i| i.field("updated").and_then(Value::as_str))
-            .filter(|ts| jql_minute(ts).is_some())
-            .max_by_key(|ts| rfc_key(ts))
-            .map(str::to_string);
+        cursor.newest = newest_updated(issues);
     }
+}
+
+/// The greatest `updated` among these issues, as Jira wrote it (those that are not a Jira
+/// timestamp left out): a search's watermark, read from its first page when it searches
+/// newest first.
+pub(super) fn newest_updated(issues: &[Issue]) -> Option<String> {
+    issues
+        .iter()
+        .filter_map(|i| i.field("updated").and_then(Value::as_str))
+        .filter(|ts| jql_minute(ts).is_some())
+        .max_by_key(|ts| rfc_key(ts))
+        .map(str::to_string)
 }
 
 /// The watermark from the answer to [`watermark_request`]: none for a project without issues.
@@ -400,13 +407,20 @@ pub(super) fn updated_clause(checkpoint: Option<&str>) -> Result<String, PluginE
     let Some(cp) = paging::decode::<IssueCheckpoint>(checkpoint)? else {
         return Ok(String::new());
     };
-    let minute = jql_minute(&cp.updated).ok_or_else(|| {
+    Ok(format!(
+        " AND updated >= \"{}\"",
+        checkpoint_minute(&cp.updated)?
+    ))
+}
+
+/// The JQL minute of a watermark a checkpoint keeps ([`jql_minute`]); one that is not a Jira
+/// timestamp is an error that says how to recover.
+pub(super) fn checkpoint_minute(watermark: &str) -> Result<String, PluginError> {
+    jql_minute(watermark).ok_or_else(|| {
         PluginError::Internal(format!(
-            "checkpoint `{}` is not a Jira timestamp; run a full sync",
-            cp.updated
+            "checkpoint `{watermark}` is not a Jira timestamp; run a full sync"
         ))
-    })?;
-    Ok(format!(" AND updated >= \"{minute}\""))
+    })
 }
 
 /// The next issues of a stream's search, the cursor moved past them; `false` once the search

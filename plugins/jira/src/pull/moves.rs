@@ -39,11 +39,7 @@ pub(super) struct Found {
 
 impl MovesSearch {
     pub fn new(settings: &Settings, since: &str) -> Result<MovesSearch, PluginError> {
-        let minute = jql_minute(since).ok_or_else(|| {
-            PluginError::Internal(format!(
-                "checkpoint `{since}` is not a Jira timestamp; run a full sync"
-            ))
-        })?;
+        let minute = checkpoint_minute(since)?;
         Ok(MovesSearch {
             jql: format!(
                 "project = {} AND updated >= \"{minute}\" ORDER BY updated DESC, key ASC",
@@ -72,13 +68,7 @@ impl MovesSearch {
         answer: Result<Response, PluginError>,
     ) -> Result<(Found, Option<SearchPosition>), PluginError> {
         let page = crate::api::search_page(jira.deployment, &answer?)?;
-        let newest = page
-            .issues
-            .iter()
-            .filter_map(|i| i.field("updated").and_then(Value::as_str))
-            .filter(|ts| jql_minute(ts).is_some())
-            .max_by_key(|ts| rfc_key(ts))
-            .map(str::to_string);
+        let newest = newest_updated(&page.issues);
         let mut moved = Vec::new();
         self.take(settings, &page.issues, &mut moved)?;
         Ok((Found { moved, newest }, page.next))
