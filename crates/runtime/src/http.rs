@@ -84,6 +84,12 @@ pub struct HttpCapability {
     pub(crate) max_retry_wait: Duration,
 }
 
+/// Keys of the fingerprints that tell credentials apart in the GETs in flight
+/// ([`HttpCapability::send`]): random for the process, so a fingerprint says nothing of the
+/// credential outside it.
+static CREDENTIAL_FINGERPRINT: std::sync::LazyLock<std::collections::hash_map::RandomState> =
+    std::sync::LazyLock::new(std::collections::hash_map::RandomState::new);
+
 /// Requests that may be sent again after a 503 or a lost answer without changing anything:
 /// the idempotent methods, and any request the plugin marks with an `Idempotency-Key` header
 /// (the IETF draft's name; plugins mark read-only POSTs such as Azure DevOps's WIQL queries
@@ -418,7 +424,84 @@ impl HttpCapability {
     /// limits, waiting out 429s (for up to `max_retry_wait`) and retrying 503s and dropped
     /// connections when the method is safe to repeat. What the plugin finally gets is the last
     /// answer, so a persistent 429 still reaches it as a rate-limit error.
+    ///
+    /// A GET the same as one in flight on the connection (the same connection, path, headers)
+    /// is not sent again: it gets that one's answer, as it would have got the same a moment
+    /// later. Only while in flight: the next one is sent.
     pub async fn send(&self, request: Request) -> Result<Response, HttpError> {
+        if request.method != Method::Get || request.body.is_some() {
+            return self.send_alone(request).await;
+        }
+        // What decides the answer: where it goes (the endpoint, and who asks: a fingerprint of
+        // the credential, never the credential) and what it asks.
+        let endpoint = self.endpoints.get(&request.connection).map(|e| {
+            use std::hash::BuildHasher;
+            let fingerprint = CREDENTIAL_FINGERPRINT.hash_one(auth_header(&e.credentials));
+            format!("{} {fingerprint:x}", e.base_url)
+        });
+        let key = format!(
+            "{}\n{endpoint:?}\n{}\n{:?}",
+            request.connection, request.path, request.headers
+        );
+        let shared = {
+            let mut map = self
+                .limiter
+                .in_flight_gets
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            map.entry(key.clone()).or_default().clone()
+        };
+        // Leaves the map once this request has its answer (or is dropped): the next GET is
+        // sent. The entry is removed only while it still is this flight's.
+        struct Leave<'a> {
+            map: &'a std::sync::Mutex<
+                std::collections::HashMap<String, Arc<crate::limiter::SharedAnswer>>,
+            >,
+            key: String,
+            shared: Arc<crate::limiter::SharedAnswer>,
+        }
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                let mut map = self
+                    .map
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if map
+                    .get(&self.key)
+                    .is_some_and(|s| Arc::ptr_eq(s, &self.shared))
+                {
+                    map.remove(&self.key);
+                }
+            }
+        }
+        let _leave = Leave {
+            map: &self.limiter.in_flight_gets,
+            key,
+            shared: shared.clone(),
+        };
+        let mut sent = false;
+        let answer = shared
+            .get_or_init(|| {
+                sent = true;
+                self.send_alone(request)
+            })
+            .await
+            .clone();
+        if !sent {
+            self.stats.http_shared.inc();
+            // A refusal goes into this call's report too, as if it had been refused itself.
+            if let Err(HttpError::Denied(reason)) = &answer {
+                self.denials
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(reason.clone());
+            }
+        }
+        answer
+    }
+
+    /// [`Self::send`] without looking for the same GET in flight.
+    async fn send_alone(&self, request: Request) -> Result<Response, HttpError> {
         let mut attempt = 0;
         loop {
             let limiter = self.limiter.clone();
@@ -732,6 +815,134 @@ fn transport_cause(url: &Url, e: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// A server that answers each request 300 ms after it came, with its path; it counts
+    /// the requests.
+    async fn slow_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/api", listener.local_addr().unwrap());
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = count.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let counted = counted.clone();
+                tokio::spawn(async move {
+                    let mut buffer = Vec::new();
+                    let mut chunk = [0u8; 1024];
+                    loop {
+                        let n = socket.read(&mut chunk).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        buffer.extend_from_slice(&chunk[..n]);
+                        while let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&buffer[..end]).to_string();
+                            buffer.drain(..end + 4);
+                            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            let path = head.split(' ').nth(1).unwrap_or("").to_string();
+                            tokio::time::sleep(Duration::from_millis(300)).await;
+                            let answer = format!(
+                                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{path}",
+                                path.len()
+                            );
+                            if socket.write_all(answer.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        (base, count)
+    }
+
+    /// A capability of one job on connection `jira` at `base`, sharing `limiter` and `stats`.
+    fn job(
+        base: &str,
+        token: &str,
+        limiter: &Arc<crate::limiter::ConnectionLimiter>,
+        stats: &Arc<RuntimeStats>,
+    ) -> HttpCapability {
+        HttpCapability {
+            client: reqwest::Client::new(),
+            endpoints: [(
+                "jira".to_string(),
+                Endpoint {
+                    base_url: Url::parse(base).unwrap(),
+                    credentials: Credentials::Bearer(crate::secret::Secret::new(token)),
+                },
+            )]
+            .into(),
+            response_max_bytes: 1 << 20,
+            request_timeout: Duration::from_secs(10),
+            stats: stats.clone(),
+            plugin: "jira".into(),
+            connection: "jira".into(),
+            denials: Default::default(),
+            limiter: limiter.clone(),
+            answered: None,
+            retries: 0,
+            max_retry_wait: Duration::from_secs(1),
+        }
+    }
+
+    fn get(path: &str) -> Request {
+        Request {
+            connection: "jira".into(),
+            method: Method::Get,
+            path: path.into(),
+            headers: vec![("accept".into(), "application/json".into())],
+            body: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_same_get_in_flight_on_a_connection_is_sent_once_and_answers_both() {
+        let (base, count) = slow_server().await;
+        let limiter = crate::limiter::Limiters::default().get("jira", 8, None);
+        let stats = Arc::new(RuntimeStats::default());
+        let (a, b) = (
+            job(&base, "t", &limiter, &stats),
+            job(&base, "t", &limiter, &stats),
+        );
+        let sent = |n| {
+            assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), n);
+        };
+        // Two jobs ask for the site's fields at once: one request, the same answer for both.
+        let (x, y) = tokio::join!(a.send(get("/field")), b.send(get("/field")));
+        let (x, y) = (x.unwrap(), y.unwrap());
+        assert_eq!((x.status, &x.body), (y.status, &y.body));
+        assert_eq!(x.body, b"/api/field");
+        sent(1);
+        assert_eq!(stats.http_shared.get(), 1);
+        // Once answered, the same GET is sent again: only what is in flight is shared.
+        a.send(get("/field")).await.unwrap();
+        sent(2);
+        // Another path, other headers, another credential, a POST: each its own request.
+        let mut other_headers = get("/field");
+        other_headers.headers.push(("x-other".into(), "1".into()));
+        let mut post = get("/field");
+        post.method = Method::Post;
+        post.body = Some(b"{}".to_vec());
+        let stranger = job(&base, "another token", &limiter, &stats);
+        let (p, q, r, s) = tokio::join!(
+            a.send(get("/issuetype")),
+            b.send(other_headers),
+            stranger.send(get("/field")),
+            a.send(post),
+        );
+        for answer in [p, q, r, s] {
+            answer.unwrap();
+        }
+        sent(6);
+        assert_eq!(stats.http_shared.get(), 1);
+        assert!(
+            limiter.in_flight_gets.lock().unwrap().is_empty(),
+            "nothing left in flight"
+        );
+    }
+
     #[tokio::test]
     async fn a_refused_connection_names_the_host_the_port_and_the_cause() {
         let port = {

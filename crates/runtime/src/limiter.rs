@@ -16,7 +16,19 @@ pub struct ConnectionLimiter {
     next_slot: tokio::sync::Mutex<Instant>,
     /// No request before this instant: the remote asked for a pause.
     hold_until: Mutex<Option<Instant>>,
+    /// GETs in flight, by what identifies them (`crate::http`): a GET the same as one in
+    /// flight waits for that one's answer instead of being sent again (the connection's two
+    /// issue streams ask for the site's fields at the same moment).
+    pub(crate) in_flight_gets: Mutex<HashMap<String, Arc<SharedAnswer>>>,
 }
+
+/// The answer of a GET in flight, for every request that asked for the same.
+pub(crate) type SharedAnswer = tokio::sync::OnceCell<
+    Result<
+        crate::bindings::tollgate::plugin::http::Response,
+        crate::bindings::tollgate::plugin::http::HttpError,
+    >,
+>;
 
 /// A permit to send one request; dropping it frees the slot.
 pub struct Permit<'a> {
@@ -32,6 +44,7 @@ impl ConnectionLimiter {
                 .map(|r| Duration::from_secs_f64(1.0 / r)),
             next_slot: tokio::sync::Mutex::new(Instant::now()),
             hold_until: Mutex::new(None),
+            in_flight_gets: Mutex::new(HashMap::new()),
         }
     }
 

@@ -43,6 +43,8 @@ pub struct RuntimeStats {
     pub http_retries: Counter,
     /// Waits because the upstream said 429 (rate limited).
     pub rate_limit_waits: Counter,
+    /// GETs answered with the answer of the same GET in flight, not sent again.
+    pub http_shared: Counter,
     /// Upstream answers that contained the credential the host added, redacted before the
     /// plugin saw them.
     pub credential_echoes: Counter,

@@ -193,6 +193,11 @@ pub(super) async fn metrics(State(d): State<Arc<Daemon>>) -> Response {
             s.rate_limit_waits.get(),
         ),
         (
+            "tollgate_upstream_shared_total",
+            "GETs answered with the answer of the same GET in flight on the connection, not sent again.",
+            s.http_shared.get(),
+        ),
+        (
             "tollgate_upstream_denied_total",
             "Plugin requests the host refused.",
             s.http_denied.get(),
