@@ -325,6 +325,33 @@ pub fn check_status(
     })
 }
 
+/// The status of the answer an error of [`check_status`] (so of [`send_all`]) stands for, read
+/// back from the words it wrote: for a plugin that treats one status otherwise (a 404 of an
+/// issue deleted since it was listed). `None` for an error that was no answer.
+pub fn status_of(error: &PluginError) -> Option<u16> {
+    let message = match error {
+        PluginError::Remote(m) | PluginError::Unauthorized(m) | PluginError::Transient(m) => m,
+        PluginError::RateLimited(r) => &r.message,
+        _ => return None,
+    };
+    // `{METHOD} {path} answered {status}: …`: neither the method nor the path holds a space.
+    let (head, rest) = message.split_once(" answered ")?;
+    let (method, path) = head.split_once(' ')?;
+    let methods = [
+        Method::Get,
+        Method::Head,
+        Method::Post,
+        Method::Put,
+        Method::Patch,
+        Method::Delete,
+    ];
+    let known = methods.into_iter().any(|m| method_name(m) == method);
+    if !known || !path.starts_with('/') || path.contains(' ') {
+        return None;
+    }
+    rest.split_once(':')?.0.parse().ok()
+}
+
 /// The first 300 characters of a body, for error messages, with control characters (terminal
 /// escape sequences, line breaks) shown escaped.
 pub fn excerpt(body: &[u8]) -> String {
@@ -433,6 +460,24 @@ mod tests {
             Err(PluginError::Remote(_))
         ));
         assert!(check_status(Method::Get, "/x", resp(204, vec![])).is_ok());
+        // The status reads back from each kind of error.
+        for status in [401, 403, 404, 409, 429, 503] {
+            let e = check_status(
+                Method::Get,
+                "/rest/api/3/issue/1/worklog?startAt=0",
+                resp(status, vec![]),
+            )
+            .unwrap_err();
+            assert_eq!(status_of(&e), Some(status), "{e:?}");
+        }
+        assert_eq!(
+            status_of(&PluginError::Remote("refused: it answered 404: no".into())),
+            None
+        );
+        assert_eq!(
+            status_of(&PluginError::Internal("x answered 404: y".into())),
+            None
+        );
     }
 
     #[test]

@@ -537,6 +537,19 @@ async fn jql_as_people_write_it_on_both_faces() {
     assert_faithful(&sandbox);
 }
 
+/// PUT `body` as JSON through one face's request builder (`face(method, path)`).
+async fn put(
+    face: &impl Fn(reqwest::Method, &str) -> reqwest::RequestBuilder,
+    path: &str,
+    body: Value,
+) -> reqwest::Response {
+    face(reqwest::Method::PUT, path)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A response's body as JSON.
 async fn json_of(r: reqwest::Response) -> Value {
     serde_json::from_str(&r.text().await.unwrap()).unwrap()
@@ -876,11 +889,12 @@ async fn a_story_is_moved_to_another_epic_by_an_edit_and_its_changelog_says_so_o
         (serde_json::json!({"key": not_an_epic}), "not an epic"),
         (serde_json::json!(["BIZ-1"]), "not an object"),
     ] {
-        let answer = cloud(reqwest::Method::PUT, &format!("/rest/api/3/issue/{story}"))
-            .body(serde_json::json!({"fields": {"parent": asked}}).to_string())
-            .send()
-            .await
-            .unwrap();
+        let answer = put(
+            &cloud,
+            &format!("/rest/api/3/issue/{story}"),
+            serde_json::json!({"fields": {"parent": asked}}),
+        )
+        .await;
         assert_eq!(answer.status(), 400, "{why}");
         assert!(
             json_of(answer).await["errors"]["parent"].is_string(),
@@ -895,12 +909,16 @@ async fn a_story_is_moved_to_another_epic_by_an_edit_and_its_changelog_says_so_o
 
     // Cloud: `fields.parent` by key; the changelog's newest entry names the move as Cloud
     // does (IssueParentAssociation, the epics' ids and keys, no field id).
-    let answer = cloud(reqwest::Method::PUT, &format!("/rest/api/3/issue/{story}"))
-        .body(serde_json::json!({"fields": {"parent": {"key": new_epic}}}).to_string())
-        .send()
+    assert_eq!(
+        put(
+            &cloud,
+            &format!("/rest/api/3/issue/{story}"),
+            serde_json::json!({"fields": {"parent": {"key": new_epic}}})
+        )
         .await
-        .unwrap();
-    assert_eq!(answer.status(), 204);
+        .status(),
+        204
+    );
     assert_eq!(parent_of(&story).as_deref(), Some(new_epic.as_str()));
     let log = json_of(
         cloud(
@@ -921,39 +939,47 @@ async fn a_story_is_moved_to_another_epic_by_an_edit_and_its_changelog_says_so_o
     assert!(item.get("fieldId").is_none(), "{item}");
 
     // `update.parent` with `set` moves it back; `null` takes it out of any epic.
-    let answer = cloud(reqwest::Method::PUT, &format!("/rest/api/3/issue/{story}"))
-        .body(serde_json::json!({"update": {"parent": [{"set": {"key": old_epic}}]}}).to_string())
-        .send()
+    assert_eq!(
+        put(
+            &cloud,
+            &format!("/rest/api/3/issue/{story}"),
+            serde_json::json!({"update": {"parent": [{"set": {"key": old_epic}}]}})
+        )
         .await
-        .unwrap();
-    assert_eq!(answer.status(), 204);
+        .status(),
+        204
+    );
     assert_eq!(parent_of(&story).as_deref(), Some(old_epic.as_str()));
-    let answer = cloud(reqwest::Method::PUT, &format!("/rest/api/3/issue/{story}"))
-        .body(serde_json::json!({"fields": {"parent": null}}).to_string())
-        .send()
+    assert_eq!(
+        put(
+            &cloud,
+            &format!("/rest/api/3/issue/{story}"),
+            serde_json::json!({"fields": {"parent": null}})
+        )
         .await
-        .unwrap();
-    assert_eq!(answer.status(), 204);
+        .status(),
+        204
+    );
     assert_eq!(parent_of(&story), None);
 
     // Data Center: the Epic Link field, a key; its changelog names the field by name.
-    let epic_link = tollgate_sandbox::jira::data::FIELDS
-        .iter()
-        .find(|f| f.name == "Epic Link")
-        .unwrap()
-        .id(Flavour::DataCenter);
+    let epic_link = tollgate_sandbox::jira::data::field_def("Epic Link").id(Flavour::DataCenter);
     let dc = |method: reqwest::Method, path: &str| {
         client
             .request(method, format!("{}{path}", sandbox.jira_dc_url()))
             .bearer_auth(tollgate_sandbox::JIRA_DC_TOKEN)
             .header("content-type", "application/json")
     };
-    let answer = dc(reqwest::Method::PUT, &format!("/rest/api/2/issue/{story}"))
-        .body(serde_json::json!({"fields": {epic_link.clone(): new_epic}}).to_string())
-        .send()
+    assert_eq!(
+        put(
+            &dc,
+            &format!("/rest/api/2/issue/{story}"),
+            serde_json::json!({"fields": {epic_link.clone(): new_epic}})
+        )
         .await
-        .unwrap();
-    assert_eq!(answer.status(), 204);
+        .status(),
+        204
+    );
     assert_eq!(parent_of(&story).as_deref(), Some(new_epic.as_str()));
     let issue = json_of(
         dc(

@@ -75,7 +75,7 @@ pub(super) async fn edit_issue(
         if let Err(e) = data.move_to_epic(&key, epic.as_deref(), now) {
             return field_error(
                 StatusCode::BAD_REQUEST,
-                parent_field(ctx.flavour),
+                &parent_field(ctx.flavour),
                 &format!("Given parent work item does not belong to appropriate hierarchy. ({e})"),
             );
         }
@@ -87,24 +87,12 @@ pub(super) async fn edit_issue(
 }
 
 /// The field that names an issue's epic in an edit: Cloud's `parent`, Data Center's Epic Link
-/// custom field.
-fn parent_field(flavour: Flavour) -> &'static str {
+/// custom field (`customfield_…`).
+fn parent_field(flavour: Flavour) -> String {
     match flavour {
-        Flavour::Cloud => "parent",
-        Flavour::DataCenter => epic_link_id(),
+        Flavour::Cloud => "parent".to_string(),
+        Flavour::DataCenter => data::field_def("Epic Link").id(Flavour::DataCenter),
     }
-}
-
-/// Data Center's Epic Link field id (`customfield_…`).
-fn epic_link_id() -> &'static str {
-    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    ID.get_or_init(|| {
-        data::FIELDS
-            .iter()
-            .find(|f| f.kind == data::FieldKind::EpicLink)
-            .map(|f| f.id(Flavour::DataCenter))
-            .unwrap_or_default()
-    })
 }
 
 /// The epic an edit moves the issue under, as Jira reads it: Cloud's `fields.parent`
@@ -122,9 +110,9 @@ fn parent_asked(
         Flavour::Cloud => v
             .pointer("/fields/parent")
             .or_else(|| v.pointer("/update/parent/0/set")),
-        Flavour::DataCenter => v.get("fields").and_then(|f| f.get(field)),
+        Flavour::DataCenter => v.get("fields").and_then(|f| f.get(&field)),
     };
-    let bad = |message: &str| field_error(StatusCode::BAD_REQUEST, field, message);
+    let bad = |message: &str| field_error(StatusCode::BAD_REQUEST, &field, message);
     let named = match (flavour, asked) {
         (_, None) => return Ok(None),
         (_, Some(Value::Null)) => return Ok(Some(None)),

@@ -16,7 +16,7 @@
 use super::time_entries::{Worklog, entries_on, issues_by_id};
 #[allow(unused_imports)]
 use super::*;
-use tollgate_plugin_api::http::{Request, with_query};
+use tollgate_plugin_api::http::{Request, status_of, with_query};
 
 /// The search for the project's issues updated since the minute of `since` (the newest
 /// `updated` in the project as the last pass began, as Jira wrote it), newest first, with
@@ -121,12 +121,15 @@ pub(super) fn entries_of_moved(
     jira: &Jira,
     settings: &Settings,
     fields: &mut FieldMap,
-    moved: &[u64],
+    mut moved: Vec<u64>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Vec<DmoRecord>, PluginError> {
     if moved.is_empty() {
         return Ok(Vec::new());
     }
+    // An issue changed while the search paged may be on two pages.
+    moved.sort_unstable();
+    moved.dedup();
     if fields.ids.is_empty() {
         *fields = FieldMap::resolve(jira, &settings.fields, &mut Vec::new())?;
     }
@@ -198,7 +201,7 @@ fn worklogs_of(jira: &Jira, ids: &[String]) -> Result<Vec<Worklog>, PluginError>
             let mut page: IssueWorklogs = match answer {
                 // Deleted (or moved out of the account's sight) since the search found it:
                 // nothing of it to write; its worklogs' deletions come as deletions.
-                Err(PluginError::Remote(m)) if m.contains(" answered 404") => continue,
+                Err(e) if status_of(&e) == Some(404) => continue,
                 answer => answer?.json()?,
             };
             loop {

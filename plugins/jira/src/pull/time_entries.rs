@@ -45,8 +45,9 @@ struct WorklogCursor {
     /// before moves were looked for: the next pass then takes a new one and looks for none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     moves_seen: Option<String>,
-    /// Issues moved since the last pass began (the first call's search found them): their
-    /// worklogs are read again by the pass's last call. Written compactly ([`compact_ids`]).
+    /// Issues moved since the last pass began (the pages of the search read so far found
+    /// them): their worklogs are read again by the pass's last call. Written compactly
+    /// ([`compact_ids`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "compact_ids")]
     moved: Vec<u64>,
     /// Where the search for moved issues goes on: its next page goes out with the next
@@ -79,7 +80,7 @@ struct WorklogCheckpoint {
     updated_since: i64,
     deleted_since: i64,
     /// The newest `updated` in the project, as Jira wrote it, as the last pass began: this
-    /// pass's last call looks for issues moved to another epic (or made another type) since
+    /// pass looks for issues moved to another epic (or made another type) since
     /// ([`super::moves`]). Absent in checkpoints written before: no look this pass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     moves_since: Option<String>,
@@ -220,9 +221,10 @@ pub fn time_entries(
     if let Some(since) = deleted_since {
         requests.push(changed_request(jira, "deleted", since));
     }
-    // A pass's first call looks for the issues moved since the last pass began, and notes
-    // where the next pass's look starts: the newest `updated` in the project, from the look's
-    // first page (newest first) or, on a pass with nothing to look from, asked for alone.
+    // A pass looks for the issues moved since the last pass began, and notes where the next
+    // pass's look starts: the newest `updated` in the project, from the look's first page
+    // (newest first) or, on a pass with nothing to look from, asked for alone on its first
+    // call.
     let moves_search = match checkpoint.as_ref().and_then(|cp| cp.moves_since.as_deref()) {
         Some(since) => Some(MovesSearch::new(settings, since)?),
         None => None,
@@ -412,8 +414,6 @@ pub fn time_entries(
         if let Some(at) = more {
             read_moved.extend(search.rest(jira, settings, at)?);
         }
-        read_moved.sort_unstable();
-        read_moved.dedup();
     }
     lists.extend(sent);
     let mut worklogs: Vec<Worklog> = Vec::new();
@@ -430,7 +430,7 @@ pub fn time_entries(
         jira,
         settings,
         fields,
-        &read_moved,
+        read_moved,
         &mut page.diagnostics,
     )?);
     let fields_learnt = !known_fields && !fields.ids.is_empty();
@@ -444,6 +444,8 @@ pub fn time_entries(
 /// Moved issues found: carried in the next cursor to the pass's last call, or, in the last
 /// call or when more than a cursor carries ([`MAX_MOVED_BYTES`]), to be read in this one.
 fn carry_moved(next: Option<&mut WorklogCursor>, read_now: &mut Vec<u64>, mut found: Vec<u64>) {
+    // What the cursor carries, once each (an issue changed while the search pages may be on
+    // two of its pages).
     found.sort_unstable();
     found.dedup();
     match next {
