@@ -883,7 +883,9 @@ async fn a_story_is_moved_to_another_epic_by_an_edit_and_its_changelog_says_so_o
     let parent_of = |key: &str| sandbox.jira().issue(key).unwrap().parent.clone();
 
     // An epic that does not exist, or an issue that is not an epic: 400 naming the field,
-    // and nothing changes.
+    // and nothing changes, not even the labels the same edit sets.
+    let labels_of = |key: &str| sandbox.jira().issue(key).unwrap().labels.clone();
+    let labels_before = labels_of(&story);
     for (asked, why) in [
         (serde_json::json!({"key": "BIZ-99999"}), "no such issue"),
         (serde_json::json!({"key": not_an_epic}), "not an epic"),
@@ -892,7 +894,7 @@ async fn a_story_is_moved_to_another_epic_by_an_edit_and_its_changelog_says_so_o
         let answer = put(
             &cloud,
             &format!("/rest/api/3/issue/{story}"),
-            serde_json::json!({"fields": {"parent": asked}}),
+            serde_json::json!({"fields": {"parent": asked, "labels": ["refused-edit"]}}),
         )
         .await;
         assert_eq!(answer.status(), 400, "{why}");
@@ -905,7 +907,18 @@ async fn a_story_is_moved_to_another_epic_by_an_edit_and_its_changelog_says_so_o
             Some(old_epic.as_str()),
             "{why}"
         );
+        assert_eq!(labels_of(&story), labels_before, "{why}");
     }
+    // An epic has no epic.
+    let answer = put(
+        &cloud,
+        &format!("/rest/api/3/issue/{new_epic}"),
+        serde_json::json!({"fields": {"parent": {"key": old_epic}, "labels": ["refused-edit"]}}),
+    )
+    .await;
+    assert_eq!(answer.status(), 400);
+    assert_eq!(parent_of(&new_epic), None);
+    assert!(!labels_of(&new_epic).contains(&"refused-edit".to_string()));
 
     // Cloud: `fields.parent` by key; the changelog's newest entry names the move as Cloud
     // does (IssueParentAssociation, the epics' ids and keys, no field id).

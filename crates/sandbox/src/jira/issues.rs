@@ -27,7 +27,14 @@ pub(super) async fn edit_issue(
     };
     let now = now(&ctx);
     let mut data = ctx.shared.jira_write();
-    let moved = match parent_asked(&v, ctx.flavour, &data) {
+    // Everything the edit asks is checked before anything changes.
+    let Some(is_epic) = data
+        .issue(&key)
+        .map(|i| ISSUE_TYPES[i.issue_type].hierarchy_level == 1)
+    else {
+        return no_issue();
+    };
+    let moved = match parent_asked(&v, ctx.flavour, &data, is_epic) {
         Ok(moved) => moved,
         Err(r) => return r,
     };
@@ -98,12 +105,14 @@ fn parent_field(flavour: Flavour) -> String {
 /// The epic an edit moves the issue under, as Jira reads it: Cloud's `fields.parent`
 /// (`{"key": …}` or `{"id": …}`, `null` to take it out) or `update.parent` (`[{"set": …}]`),
 /// Data Center's Epic Link field (a key, or `null`). `None` when the edit does not touch it;
-/// `Some(None)` to take the issue out of its epic. An epic the site does not have is a 400
-/// naming the field, as Jira answers.
+/// `Some(None)` to take the issue out of its epic. An epic the site does not have, an issue
+/// that is not an epic, or an epic (`is_epic`) edited to have one is a 400 naming the field,
+/// as Jira answers.
 fn parent_asked(
     v: &Value,
     flavour: Flavour,
     data: &Dataset,
+    is_epic: bool,
 ) -> Result<Option<Option<String>>, Response> {
     let field = parent_field(flavour);
     let asked = match flavour {
@@ -124,7 +133,12 @@ fn parent_asked(
         _ => return Err(bad("Could not find issue by id or key.")),
     };
     match data.issue(&named) {
-        Some(epic) => Ok(Some(Some(epic.key.clone()))),
+        Some(epic) if ISSUE_TYPES[epic.issue_type].hierarchy_level == 1 && !is_epic => {
+            Ok(Some(Some(epic.key.clone())))
+        }
+        Some(_) => Err(bad(
+            "Given parent work item does not belong to appropriate hierarchy.",
+        )),
         None => Err(bad("Could not find issue by id or key.")),
     }
 }
