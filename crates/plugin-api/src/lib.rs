@@ -231,9 +231,10 @@ impl InfoBuilder {
 /// What this connection's store already holds of the records of `kind` with these external
 /// ids, in order (the contract's `records.lookup`): each one's key and initiative; none where
 /// the store has no such record, for kinds without a key (only initiatives and work items have
-/// one), past 10,000 ids in one call, and always natively and under `tollgate plugins run`
-/// (no store). A plugin uses it to skip fetching a record again just to learn its key, and
-/// fetches what it is not told.
+/// one), past 10,000 ids in one call, for every id when a stream listed before the current one
+/// failed in this run (the store may be out of date), and always natively and under
+/// `tollgate plugins run` (no store). A plugin uses it to skip fetching a record again just to
+/// learn its key, and fetches what it is not told.
 pub fn stored(kind: EntityKind, external_ids: &[String]) -> Vec<Option<Stored>> {
     #[cfg(target_arch = "wasm32")]
     {

@@ -440,18 +440,32 @@ impl KnownKeys {
     }
 }
 
+/// How far the streams of a sync run have got, in the plugin's order: what a [`KnownView`]
+/// made to wait ([`KnownView::after`]) waits on. The host sends it as streams finish.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunProgress {
+    /// How many streams, from the first, have finished (drained, failed or stopped) before
+    /// the first still running.
+    pub finished: usize,
+    /// The first stream, in the plugin's order, that failed or was stopped in this run.
+    pub first_incomplete: Option<usize>,
+}
+
 /// What a plugin's `records.lookup` answers from: the connection's keys as the store holds
 /// them, kept up to date by the host as pages commit, shared by the streams of one sync run.
 ///
 /// A stream's view may be made to wait (see [`KnownView::after`]): the host pulls a plugin's
 /// streams side by side, and a stream that looks records up first waits until the streams
 /// listed before it, which hold the records it refers to, have finished. That wait does not
-/// count against the call's time limit.
+/// count against the call's time limit. Should one of them have failed or been stopped in
+/// this run, what the store holds of its records may be out of date (a story moved to another
+/// epic since the store last read it): the view then answers none, and the plugin fetches
+/// from the source what it needs (the contract allows a plugin to be told none of any record).
 #[derive(Debug, Clone, Default)]
 pub struct KnownView {
     keys: Arc<std::sync::Mutex<Arc<KnownKeys>>>,
-    /// (streams finished in order so far, how many must be) before an answer.
-    ready: Option<(tokio::sync::watch::Receiver<usize>, usize)>,
+    /// (the run's progress, how many streams must have finished) before an answer.
+    ready: Option<(tokio::sync::watch::Receiver<RunProgress>, usize)>,
 }
 
 impl KnownView {
@@ -463,12 +477,16 @@ impl KnownView {
         }
     }
 
-    /// The same keys, answered once `finished` has counted at least `before` (the host
-    /// counts the streams finished, in the plugin's order, before the first still running).
-    pub fn after(&self, finished: tokio::sync::watch::Receiver<usize>, before: usize) -> KnownView {
+    /// The same keys, answered once `progress` has counted at least `before` streams
+    /// finished in order; answered none if one of those did not complete.
+    pub fn after(
+        &self,
+        progress: tokio::sync::watch::Receiver<RunProgress>,
+        before: usize,
+    ) -> KnownView {
         KnownView {
             keys: self.keys.clone(),
-            ready: (before > 0).then_some((finished, before)),
+            ready: (before > 0).then_some((progress, before)),
         }
     }
 
@@ -478,13 +496,18 @@ impl KnownView {
         change(Arc::make_mut(&mut keys));
     }
 
-    /// The keys now, once this view is ready. A sender gone (the run ended) counts as ready.
-    async fn current(&self) -> Arc<KnownKeys> {
-        if let Some((finished, before)) = &self.ready {
-            let mut finished = finished.clone();
-            let _ = finished.wait_for(|n| *n >= *before).await;
+    /// The keys now, once this view is ready; none (`None`) if a stream it waited for failed
+    /// or was stopped in this run. A sender gone (the run ended) counts as ready.
+    async fn current(&self) -> Option<Arc<KnownKeys>> {
+        if let Some((progress, before)) = &self.ready {
+            let mut progress = progress.clone();
+            let _ = progress.wait_for(|p| p.finished >= *before).await;
+            let incomplete = progress.borrow().first_incomplete;
+            if incomplete.is_some_and(|i| i < *before) {
+                return None;
+            }
         }
-        self.keys.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        Some(self.keys.lock().unwrap_or_else(|p| p.into_inner()).clone())
     }
 }
 
@@ -566,7 +589,10 @@ impl bindings::tollgate::plugin::records::Host for JobState {
             .iter()
             .enumerate()
             .map(|(i, id)| {
-                let (key, initiative) = known.get(kind, id).filter(|_| i < MAX_KEYS_PER_CALL)?;
+                let (key, initiative) = known
+                    .as_ref()?
+                    .get(kind, id)
+                    .filter(|_| i < MAX_KEYS_PER_CALL)?;
                 Some(bindings::tollgate::plugin::records::Stored {
                     key: key.to_string(),
                     initiative_key: initiative.map(str::to_string),
@@ -1511,11 +1537,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_view_of_the_known_keys_answers_once_the_streams_before_it_finished() {
+    async fn a_view_of_the_known_keys_answers_once_the_streams_before_it_finished_and_none_if_one_failed()
+     {
         let view = KnownView::new(KnownKeys::default());
-        let (finished, rx) = tokio::sync::watch::channel(0usize);
+        let (finished, rx) = tokio::sync::watch::channel(RunProgress::default());
         let third = view.after(rx, 2);
-        let answer = tokio::spawn(async move { third.current().await.len() });
+        let answer = tokio::spawn(async move { third.current().await.map(|k| k.len()) });
         tokio::task::yield_now().await;
         view.update(|k| {
             k.insert(tollgate_dmo::model::StoredKey {
@@ -1525,15 +1552,32 @@ mod tests {
                 initiative_key: None,
             })
         });
-        finished.send_replace(1);
+        let progress = |finished, first_incomplete| RunProgress {
+            finished,
+            first_incomplete,
+        };
+        finished.send_replace(progress(1, None));
         tokio::task::yield_now().await;
         assert!(
             !answer.is_finished(),
             "answered before the second stream finished"
         );
-        finished.send_replace(2);
+        finished.send_replace(progress(2, None));
         // Sees what the streams before it stored.
-        assert_eq!(answer.await.unwrap(), 1);
+        assert_eq!(answer.await.unwrap(), Some(1));
+
+        // One of the streams before it failed: what the store holds of its records may be
+        // out of date, so the view knows none of them; a stream after it that failed does
+        // not matter.
+        for (first_incomplete, answered) in [(Some(0), None), (Some(1), None), (Some(2), Some(1))] {
+            let (finished, rx) = tokio::sync::watch::channel(RunProgress::default());
+            finished.send_replace(progress(2, first_incomplete));
+            assert_eq!(
+                view.after(rx, 2).current().await.map(|k| k.len()),
+                answered,
+                "{first_incomplete:?}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -97,9 +97,20 @@ struct Shared {
     /// Issues a bulk fetch lists under `issueErrors` instead of returning, and how many more
     /// times (Jira's "retriable error or payload constraint").
     bulk_fetch_failures: Mutex<std::collections::BTreeMap<u64, u32>>,
+    /// Searches whose JQL holds this text are answered 500 (see [`Sandbox::fail_searches`]).
+    failing_searches: Mutex<Option<String>>,
 }
 
 impl Shared {
+    /// Whether a search with this JQL is to fail (see [`Sandbox::fail_searches`]).
+    fn search_fails(&self, jql: &str) -> bool {
+        self.failing_searches
+            .lock()
+            .unwrap()
+            .as_deref()
+            .is_some_and(|text| jql.contains(text))
+    }
+
     /// The Jira site's data for writing: its index is dropped when the data is touched.
     fn jira_write(&self) -> JiraWrite<'_> {
         JiraWrite(self.jira.write().unwrap())
@@ -208,6 +219,7 @@ impl Sandbox {
             in_flight: std::sync::atomic::AtomicU64::new(0),
             peak_in_flight: std::sync::atomic::AtomicU64::new(0),
             bulk_fetch_failures: Mutex::default(),
+            failing_searches: Mutex::default(),
             faults: Mutex::new(faults::FaultState {
                 spec: options.faults,
                 ..Default::default()
@@ -321,6 +333,13 @@ impl Sandbox {
             .lock()
             .unwrap()
             .insert(issue_id, times);
+    }
+
+    /// Answer every issue search (`/search/jql`, `/search`) whose JQL contains this text with a
+    /// 500, as Jira does when something on its side breaks the search (a faulty custom field,
+    /// an index it cannot read), until called again with `None`.
+    pub fn fail_searches(&self, jql_containing: Option<&str>) {
+        *self.shared.failing_searches.lock().unwrap() = jql_containing.map(str::to_string);
     }
 
     /// Inject these faults from now on (`None`: answer normally).

@@ -1942,3 +1942,104 @@ async fn a_story_moved_to_another_epic_takes_its_hours_along_on_both_faces() {
         assert_faithful(&sandbox);
     }
 }
+
+#[tokio::test]
+async fn while_the_stories_cannot_be_read_a_moved_storys_new_hours_go_to_its_new_epic() {
+    let sandbox = sandbox().await;
+    let (dir, _, _) = synced(&sandbox, JiraFace::Cloud).await;
+    // A page that fails is not asked for again, to keep the test short.
+    let mut config = std::fs::read_to_string(dir.path().join("tollgate.toml")).unwrap();
+    config.push_str("\n[sync]\npage_retries = 0\n");
+    std::fs::write(dir.path().join("tollgate.toml"), config).unwrap();
+    let session = session(dir.path()).await;
+    let (story, story_id, new_epic) = {
+        let d = sandbox.jira();
+        let story = d
+            .issues
+            .iter()
+            .find(|i| i.parent.is_some() && d.worklogs.iter().any(|w| w.issue_id == i.id))
+            .unwrap();
+        let new = d.another_epic(story.parent.as_ref().unwrap()).unwrap();
+        (story.key.clone(), story.id, new.key.clone())
+    };
+    sync_past_the_minute(&session, &sandbox).await;
+    let stored_epic = |doc: &Value| {
+        records(doc, "work-item")
+            .into_iter()
+            .find(|r| r["entity"]["data"]["key"] == story.as_str())
+            .unwrap()["entity"]["data"]["initiative_key"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+
+    // The story moves to another epic, and from then on Jira answers the stories' search
+    // with a 500: the work-items stream fails in every run and the store keeps the story
+    // under its old epic, while the time-entries stream goes on.
+    sandbox.advance_clock(std::time::Duration::from_secs(120));
+    let now = sandbox.now_ms();
+    sandbox
+        .jira()
+        .move_to_epic(&story, Some(&new_epic), now)
+        .unwrap();
+    sandbox.fail_searches(Some("issuetype not in"));
+    let failed = |text: String| {
+        assert!(
+            text.contains("work-items") && text.contains("500"),
+            "{text}"
+        );
+    };
+    sandbox.advance_clock(std::time::Duration::from_secs(90));
+    let err = sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap_err();
+    failed(format!("{:#}", err.error));
+    let doc = export(&session, &sandbox);
+    assert_ne!(
+        stored_epic(&doc),
+        new_epic,
+        "the work item could not be read"
+    );
+    assert_eq!(entry_epics(&doc, &story), [new_epic.clone()].into());
+
+    // A run later, one of the story's worklogs changes, the story still unreadable: the
+    // changed entry goes to the epic the story is under now, not the one the store remembers.
+    sandbox.advance_clock(std::time::Duration::from_secs(120));
+    let now = sandbox.now_ms();
+    {
+        let mut d = sandbox.jira();
+        let (id, seconds) = d
+            .worklogs
+            .iter()
+            .find(|w| w.issue_id == story_id)
+            .map(|w| (w.id, w.seconds))
+            .unwrap();
+        assert!(d.edit_worklog(id, seconds + 900, now));
+    }
+    sandbox.advance_clock(std::time::Duration::from_secs(90));
+    let err = sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap_err();
+    failed(format!("{:#}", err.error));
+    let doc = export(&session, &sandbox);
+    assert_ne!(stored_epic(&doc), new_epic);
+    assert_eq!(
+        entry_epics(&doc, &story),
+        [new_epic.clone()].into(),
+        "{story}'s changed hours are on the epic it is under now"
+    );
+
+    // Jira searches the stories again: the work item follows, and every hour is where the
+    // site has it.
+    sandbox.fail_searches(None);
+    sync_past_the_minute(&session, &sandbox).await;
+    let doc = export(&session, &sandbox);
+    assert_eq!(stored_epic(&doc), new_epic);
+    assert_eq!(entry_epics(&doc, &story), [new_epic.clone()].into());
+    let truth = sandbox.jira().clone();
+    assert_eq!(
+        seconds_by_person_and_epic(&doc),
+        truth.seconds_by_person_and_epic(Flavour::Cloud)
+    );
+    assert_faithful(&sandbox);
+}

@@ -470,7 +470,8 @@ async fn sync_run(
     // streams the plugin lists before it: they hold what it refers to (the time entries'
     // issues), and asking before they are stored would fetch them twice.
     let trusted = last_run_ended_well(&*store, name, run)?;
-    let (finished, finished_rx) = tokio::sync::watch::channel(0usize);
+    let (finished, finished_rx) =
+        tokio::sync::watch::channel(tollgate_runtime::RunProgress::default());
     let shared = RunShared {
         store: std::sync::Mutex::new(store),
         finished,
@@ -651,8 +652,9 @@ struct Each<'r> {
 struct RunShared<'s> {
     /// The store, held only while a page is read or written (never across a wait).
     store: std::sync::Mutex<&'s mut dyn Store>,
-    /// How many streams, in the plugin's order, have finished before the first still running.
-    finished: tokio::sync::watch::Sender<usize>,
+    /// How many streams, in the plugin's order, have finished before the first still running,
+    /// and the first that failed or was stopped.
+    finished: tokio::sync::watch::Sender<tollgate_runtime::RunProgress>,
     /// Which streams have finished.
     done: std::sync::Mutex<Vec<bool>>,
     /// Set when a stream failed in a way that holds for the whole run (the site refuses or
@@ -672,16 +674,21 @@ impl<'s> RunShared<'s> {
         self.halt.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Stream `i` has finished (drained, failed or stopped): the streams waiting for it may
-    /// look records up.
-    fn finish(&self, i: usize) {
+    /// Stream `i` has finished, drained or not (failed or stopped): the streams waiting for
+    /// it may look records up, and are told none if it did not drain.
+    fn finish(&self, i: usize, drained: bool) {
         let mut done = self
             .done
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         done[i] = true;
-        let prefix = done.iter().take_while(|d| **d).count();
-        self.finished.send_replace(prefix);
+        let finished = done.iter().take_while(|d| **d).count();
+        self.finished.send_modify(|p| {
+            p.finished = finished;
+            if !drained {
+                p.first_incomplete = Some(p.first_incomplete.map_or(i, |f| f.min(i)));
+            }
+        });
     }
 }
 
@@ -716,17 +723,17 @@ async fn stream_in_run(
     match start {
         Start::AtOnce => {}
         Start::After(n) => {
-            let _ = finished.wait_for(|f| *f >= n).await;
+            let _ = finished.wait_for(|p| p.finished >= n).await;
         }
         Start::OnceAnswered(mut answered) => {
             tokio::select! {
                 _ = answered.wait_for(|a| *a) => {}
-                _ = finished.wait_for(|f| *f >= 1) => {}
+                _ = finished.wait_for(|p| p.finished >= 1) => {}
             }
         }
     }
     if shared.halted() {
-        shared.finish(i);
+        shared.finish(i, false);
         return Ok(None);
     }
     let result = sync_stream(each, &ctx, stream, shared).await;
@@ -737,7 +744,14 @@ async fn stream_in_run(
             .halt
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
-    shared.finish(i);
+    let drained = matches!(result, Ok(Some(_)));
+    if !drained && each.plugin.reads_records && i + 1 < each.plugin.info.streams.len() {
+        tracing::warn!(
+            stream,
+            "the stream did not complete: what the store holds of its records may be out of date, so the streams after it are told none of them when they look records up in this run, and fetch what they need from the source"
+        );
+    }
+    shared.finish(i, drained);
     result
 }
 

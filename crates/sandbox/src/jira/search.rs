@@ -225,6 +225,9 @@ pub(super) fn searching(
         return r;
     }
     match args() {
+        Ok(args) if ctx.shared.search_fails(&args.jql) => {
+            error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+        }
         Ok(args) => search(ctx, headers, version, args),
         Err(r) => r,
     }
