@@ -745,7 +745,12 @@ async fn stream_in_run(
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
     let drained = matches!(result, Ok(Some(_)));
-    if !drained && each.plugin.reads_records && i + 1 < each.plugin.info.streams.len() {
+    // (A halted run stops the streams after it too: nothing to say.)
+    if !drained
+        && !shared.halted()
+        && each.plugin.reads_records
+        && i + 1 < each.plugin.info.streams.len()
+    {
         tracing::warn!(
             stream,
             "the stream did not complete: what the store holds of its records may be out of date, so the streams after it are told none of them when they look records up in this run, and fetch what they need from the source"
