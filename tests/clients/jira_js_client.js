@@ -72,6 +72,9 @@ async function main() {
   // Boards and sprints.
   const boards = await agile.board.getAllBoards({ projectKeyOrId: 'BIZ' });
   out.boards = boards.values.length;
+  // The site's other project: found by key, with no boards of its own.
+  out.otherProject = (await jira.projects.getProject({ projectIdOrKey: 'OPS' })).name;
+  out.otherBoards = (await agile.board.getAllBoards({ projectKeyOrId: 'OPS' })).values.length;
   const scrum = boards.values.find((x) => x.type === 'scrum');
   const sprints = await agile.board.getAllSprints({ boardId: scrum.id });
   out.sprints = sprints.values.length;

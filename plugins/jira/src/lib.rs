@@ -35,8 +35,9 @@ pub struct Settings {
     /// `cloud` (REST v3, basic email:token) or `data-center` (REST v2, bearer token).
     #[serde(default)]
     pub deployment: Deployment,
-    /// The project key the portfolio lives in.
-    #[serde(default = "default_project")]
+    /// The project key the portfolio lives in (its epics and their issues; worklogs count
+    /// when their issue is in it or under one of its epics).
+    #[serde(default = "default_project", deserialize_with = "project_key")]
     pub project: String,
     /// Board ids to read sprints from; empty: every scrum board of the project.
     #[serde(default)]
@@ -74,6 +75,33 @@ fn default_accepted_label() -> String {
 
 fn default_project() -> String {
     "BIZ".to_string()
+}
+
+/// A project key as Jira makes them: a letter, then letters, digits or underscores. A project
+/// id (all digits) is refused: the issues' keys, which say what is the portfolio's, carry the
+/// key.
+fn project_key<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let key = String::deserialize(d)?;
+    let mut chars = key.chars();
+    let well_formed = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if well_formed {
+        Ok(key)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "project `{key}` is not a Jira project key (a letter, then letters, digits or underscores, e.g. BIZ); give the project's key, not its id or name"
+        )))
+    }
+}
+
+impl Settings {
+    /// Whether an issue with this key is in the portfolio's project (its key's prefix; Jira
+    /// gives an issue moved to another project a key of that project).
+    pub fn in_project(&self, issue_key: &str) -> bool {
+        issue_key
+            .rsplit_once('-')
+            .is_some_and(|(project, _)| project.eq_ignore_ascii_case(&self.project))
+    }
 }
 
 fn default_risk_type() -> String {
@@ -135,7 +163,8 @@ impl Plugin for JiraPlugin {
                     "default": "cloud",
                     "description": "Jira Cloud (REST v3) or Data Center (REST v2)"
                 },
-                "project": {"type": "string", "default": "BIZ", "description": "Project key of the portfolio"},
+                "project": {"type": "string", "default": "BIZ", "pattern": "^[A-Za-z][A-Za-z0-9_]*$",
+                            "description": "Project key of the portfolio: its epics, their issues, and the worklogs on them (an issue of another project counts when it is under one of its epics)"},
                 "boards": {"type": "array", "items": {"type": "integer"}, "description": "Boards to read sprints from; default: every scrum board of the project"},
                 "fields": {"type": "object", "additionalProperties": false, "properties": field_props,
                            "description": "Custom field name or id per attribute"},

@@ -19,7 +19,7 @@ fn tollgate(dir: &Path, args: &[&str]) -> Output {
     )
 }
 
-const WORK_JQL: &str = "issuetype%20in%20%28Story%2C%20Task%2C%20Bug%29%20ORDER%20BY%20key";
+const WORK_JQL: &str = "project%20%3D%20BIZ%20AND%20issuetype%20in%20%28Story%2C%20Task%2C%20Bug%29%20ORDER%20BY%20key";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_rest_json_example_syncs_token_and_offset_paged_lists_mapped_by_configuration() {
@@ -53,7 +53,7 @@ base_url = "{cloud}"
 auth = {{ kind = "basic", user = "{user}", token_env = "CLOUD_TOKEN" }}
 
 [connections.tool.settings.streams.initiatives]
-path = "/rest/api/3/search/jql?jql=issuetype%20in%20%28Epic%2C%20%22Portfolio%20Epic%22%29%20ORDER%20BY%20key&fields=summary,status,duedate&maxResults=10"
+path = "/rest/api/3/search/jql?jql=project%20%3D%20BIZ%20AND%20issuetype%20in%20%28Epic%2C%20%22Portfolio%20Epic%22%29%20ORDER%20BY%20key&fields=summary,status,duedate&maxResults=10"
 items = "/issues"
 id = "/id"
 paging = {{ style = "token", param = "nextPageToken", next = "/nextPageToken" }}

@@ -17,21 +17,25 @@ pub(super) async fn boards(
         Err(r) => return r,
     };
     let data = ctx.shared.jira.read().unwrap();
-    if let Some(p) = param(&ps, "projectKeyOrId")
-        && !p.eq_ignore_ascii_case(&data.project)
-        && p != "10000"
-    {
-        return error(
-            StatusCode::BAD_REQUEST,
-            &format!("No project could be found with key '{p}'."),
-        );
+    // Every board is the portfolio project's; another project of the site has none.
+    let mut of_portfolio = true;
+    if let Some(p) = param(&ps, "projectKeyOrId") {
+        match data.project_named(p) {
+            Some(project) => of_portfolio = project.id == data::PORTFOLIO_PROJECT_ID,
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("No project could be found with key '{p}'."),
+                );
+            }
+        }
     }
     let base = base_url(&headers, &ctx);
     let kinds: Option<Vec<&str>> = param(&ps, "type").map(|t| t.split(',').collect());
     let all: Vec<&data::Board> = data
         .boards
         .iter()
-        .filter(|b| kinds.as_ref().is_none_or(|k| k.contains(&b.kind)))
+        .filter(|b| of_portfolio && kinds.as_ref().is_none_or(|k| k.contains(&b.kind)))
         .collect();
     let values: Vec<Value> = all
         .iter()

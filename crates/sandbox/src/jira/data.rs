@@ -185,6 +185,32 @@ pub const ISSUE_TYPES: &[IssueType] = &[
     },
 ];
 
+/// A project of the site other than the portfolio's: a team's or another department's, whose
+/// issues may sit under the portfolio's epics or have nothing to do with them.
+#[derive(Debug, Clone)]
+pub struct OtherProject {
+    /// Numeric id (the portfolio's is 10000).
+    pub id: String,
+    /// Key, the prefix of its issues' keys.
+    pub key: String,
+    /// Name.
+    pub name: String,
+}
+
+/// A project as an issue or `/project/{key}` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProjectRef<'a> {
+    /// Numeric id.
+    pub id: &'a str,
+    /// Key.
+    pub key: &'a str,
+    /// Name.
+    pub name: &'a str,
+}
+
+/// The portfolio project's id.
+pub const PORTFOLIO_PROJECT_ID: &str = "10000";
+
 /// A user. Cloud knows them by account id, Data Center by name.
 #[derive(Debug, Clone)]
 pub struct User {
@@ -390,8 +416,11 @@ pub const LINK_TYPES: &[(&str, &str, &str, &str)] = &[
 /// The whole site.
 #[derive(Debug, Clone, Default)]
 pub struct Dataset {
-    /// Project key.
+    /// The portfolio's project key (id 10000).
     pub project: String,
+    /// The site's other projects: their issues come back from searches without a project
+    /// clause and their worklogs from `/worklog/updated`, as on any real site.
+    pub other_projects: Vec<OtherProject>,
     /// Users.
     pub users: Vec<User>,
     /// Issues by key order of creation.
@@ -1046,7 +1075,8 @@ impl Dataset {
         }
     }
 
-    /// The demo portfolio: 25 epics, 300 child issues, ~4,600 worklogs by 30 people.
+    /// The demo portfolio: 25 epics, 300 child issues, ~4,600 worklogs by 30 people; and the
+    /// operations project beside it (see `add_operations_project`).
     pub fn demo() -> Dataset {
         let mut d = Dataset::base("BIZ", 30);
         let mut rng = Rng(0x7011_6a7e);
@@ -1081,9 +1111,59 @@ impl Dataset {
         if let Some(i) = d.issue_mut("BIZ-6") {
             i.labels.push("dependency-accepted".into());
         }
+        d.add_operations_project();
         d.settle(DATA_END);
         d.derive_history();
         d
+    }
+
+    /// Another project on the demo's site, as real sites have: the operations team's epic and
+    /// work, none of it the portfolio's (its hours are not the portfolio's either), and one
+    /// story of theirs under a portfolio epic, whose hours are.
+    fn add_operations_project(&mut self) {
+        let day = |date: &str| crate::time::parse_date(date).unwrap() * 86_400_000;
+        let created = day("2026-10-26") + 9 * 3_600_000;
+        self.add_project("OPS", "Operations")
+            .expect("the demo's first other project");
+        let mut add = |issue_type, summary, parent: Option<&str>| {
+            self.add_issue("OPS", issue_type, summary, parent, created)
+                .expect("an issue of the operations project")
+        };
+        let epic = add(0, "Datacentre exit", None);
+        let theirs = add(1, "Move the batch servers to the cloud", Some(&epic));
+        let ours = add(1, "Harden the payment gateway's hosts", Some("BIZ-1"));
+        let loose = add(2, "Renew the TLS certificates", None);
+        // Team 0's first three people, on the weekdays of 2026-11-02 to 2026-11-13.
+        let team = self.team(0).start;
+        for (n, date) in [
+            "2026-11-02",
+            "2026-11-03",
+            "2026-11-04",
+            "2026-11-05",
+            "2026-11-06",
+            "2026-11-09",
+            "2026-11-10",
+            "2026-11-11",
+            "2026-11-12",
+            "2026-11-13",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let started = day(date) + 13 * 3_600_000;
+            for (issue, author, hours) in [
+                (&theirs, team, 4),
+                (&loose, team + 1, 2),
+                (&ours, team + 2, 3),
+            ] {
+                if issue == &loose && n % 2 == 1 {
+                    continue;
+                }
+                let saved = started + (hours + 2) * 3_600_000;
+                self.add_worklog(issue, author, started, hours as u64 * 3600, saved)
+                    .expect("a worklog on the operations project");
+            }
+        }
     }
 
     /// The status history the dataset implies: every issue is created in To Do; one in
@@ -1542,6 +1622,152 @@ impl Dataset {
             .or_else(|| self.issues.iter().find(is))
     }
 
+    /// The project an issue with this key is in (by its key's prefix, as Jira names keys).
+    pub fn project_of(&self, key: &str) -> ProjectRef<'_> {
+        let prefix = key.rsplit_once('-').map_or(key, |(p, _)| p);
+        self.other_projects
+            .iter()
+            .find(|p| p.key.eq_ignore_ascii_case(prefix))
+            .map(|p| ProjectRef {
+                id: &p.id,
+                key: &p.key,
+                name: &p.name,
+            })
+            .unwrap_or(ProjectRef {
+                id: PORTFOLIO_PROJECT_ID,
+                key: &self.project,
+                name: "Portfolio",
+            })
+    }
+
+    /// The project with this key or id, if the site has it.
+    pub fn project_named(&self, key_or_id: &str) -> Option<ProjectRef<'_>> {
+        if key_or_id.eq_ignore_ascii_case(&self.project) || key_or_id == PORTFOLIO_PROJECT_ID {
+            return Some(self.project_of(&self.project));
+        }
+        self.other_projects
+            .iter()
+            .find(|p| p.key.eq_ignore_ascii_case(key_or_id) || p.id == key_or_id)
+            .map(|p| self.project_of(&p.key))
+    }
+
+    /// Whether an issue's worklogs are the portfolio's: it is in the portfolio's project, or
+    /// its epic is (a team project's story under a portfolio epic).
+    pub fn in_portfolio(&self, issue: &Issue) -> bool {
+        let portfolio = |key: &str| self.project_of(key).id == PORTFOLIO_PROJECT_ID;
+        portfolio(&issue.key) || self.epic_of(issue).is_some_and(|e| portfolio(&e))
+    }
+
+    /// The worklogs a sync of the portfolio's connection imports (see [`Dataset::in_portfolio`]).
+    pub fn portfolio_worklogs(&self) -> usize {
+        let ids: std::collections::HashSet<u64> = self
+            .issues
+            .iter()
+            .filter(|i| self.in_portfolio(i))
+            .map(|i| i.id)
+            .collect();
+        self.worklogs
+            .iter()
+            .filter(|w| ids.contains(&w.issue_id))
+            .count()
+    }
+
+    /// Add a project to the site (no issues yet): its id is the next after the portfolio's
+    /// and the other projects'.
+    pub fn add_project(&mut self, key: &str, name: &str) -> Result<(), String> {
+        if self.project_named(key).is_some() {
+            return Err(format!("the site has a project {key} already"));
+        }
+        let id = (10_001 + self.other_projects.len() as u64).to_string();
+        self.other_projects.push(OtherProject {
+            id,
+            key: key.to_string(),
+            name: name.to_string(),
+        });
+        self.forget_index();
+        Ok(())
+    }
+
+    /// Add an issue of type `issue_type` (an index into [`ISSUE_TYPES`]) to project
+    /// `project` (added with [`Dataset::add_project`], or the portfolio's), under the epic
+    /// `parent` of any project, created and updated at `now`; returns its key.
+    pub fn add_issue(
+        &mut self,
+        project: &str,
+        issue_type: usize,
+        summary: &str,
+        parent: Option<&str>,
+        now: i64,
+    ) -> Result<String, String> {
+        let Some(project) = self.project_named(project).map(|p| p.key.to_string()) else {
+            return Err(format!("the site has no project {project}"));
+        };
+        if issue_type >= ISSUE_TYPES.len() {
+            return Err(format!("no issue type {issue_type}"));
+        }
+        if let Some(epic) = parent
+            && self
+                .issue(epic)
+                .is_none_or(|e| ISSUE_TYPES[e.issue_type].hierarchy_level != 1)
+        {
+            return Err(format!("{epic} is not an epic"));
+        }
+        let in_project = self
+            .issues
+            .iter()
+            .filter(|i| self.project_of(&i.key).key == project)
+            .count();
+        let id = self.issues.iter().map(|i| i.id).max().unwrap_or(10_000) + 1;
+        let key = format!("{project}-{}", in_project + 1);
+        self.issues.push(Issue {
+            id,
+            key: key.clone(),
+            issue_type,
+            summary: summary.to_string(),
+            status: "In Progress",
+            status_category: "indeterminate",
+            parent: parent.map(str::to_string),
+            assignee: None,
+            reporter: Some(0),
+            created: now,
+            updated: now,
+            resolved: None,
+            custom: BTreeMap::new(),
+            sprints: Vec::new(),
+            labels: Vec::new(),
+            comments: Vec::new(),
+            history: Vec::new(),
+        });
+        self.forget_index();
+        Ok(key)
+    }
+
+    /// Log `seconds` on the issue with this key, by user `author` (an index into `users`),
+    /// started at `started` and saved at `now`; returns the worklog's id.
+    pub fn add_worklog(
+        &mut self,
+        key: &str,
+        author: usize,
+        started: i64,
+        seconds: u64,
+        now: i64,
+    ) -> Result<u64, String> {
+        let issue_id = self.issue(key).ok_or(format!("no issue {key}"))?.id;
+        if author >= self.users.len() {
+            return Err(format!("no user {author}"));
+        }
+        let id = self.push_worklog(issue_id, author, started, seconds, None);
+        if let Some(w) = self.worklogs.last_mut() {
+            w.created = now;
+            w.updated = now;
+        }
+        if let Some(i) = self.issues.iter_mut().find(|i| i.id == issue_id) {
+            i.updated = i.updated.max(now);
+        }
+        self.forget_index();
+        Ok(id)
+    }
+
     /// The look-ups of this version of the data, built on first use.
     pub(crate) fn index(&self) -> std::sync::Arc<super::index::Index> {
         self.index.get(self)
@@ -1702,7 +1928,8 @@ impl Dataset {
         }
     }
 
-    /// Logged seconds per (person, epic key), the ground truth a sync must reproduce.
+    /// Logged seconds per (person, epic key), the ground truth a sync must reproduce: the
+    /// portfolio's worklogs ([`Dataset::in_portfolio`]) under an epic.
     pub fn seconds_by_person_and_epic(&self, flavour: Flavour) -> BTreeMap<(String, String), u64> {
         let mut out = BTreeMap::new();
         for w in &self.worklogs {
@@ -1711,6 +1938,9 @@ impl Dataset {
                 .iter()
                 .find(|i| i.id == w.issue_id)
                 .expect("worklog on a known issue");
+            if !self.in_portfolio(issue) {
+                continue;
+            }
             let Some(epic) = self.epic_of(issue) else {
                 continue;
             };
@@ -1844,9 +2074,38 @@ mod tests {
     #[test]
     fn demo_has_the_advertised_shape() {
         let d = Dataset::demo();
-        let epics = d.issues.iter().filter(|i| i.issue_type == 0).count();
+        let (portfolio, elsewhere): (Vec<&Issue>, Vec<&Issue>) = d
+            .issues
+            .iter()
+            .partition(|i| d.project_of(&i.key).key == "BIZ");
+        let epics = portfolio.iter().filter(|i| i.issue_type == 0).count();
         assert_eq!(epics, 25);
-        assert_eq!(d.issues.len() - epics, 300);
+        assert_eq!(portfolio.len() - epics, 300);
+        // The operations project: its epic, a story under it, a task, and a story under a
+        // portfolio epic; only the last one's worklogs are the portfolio's.
+        let keys: Vec<(&str, Option<&str>)> = elsewhere
+            .iter()
+            .map(|i| (i.key.as_str(), i.parent.as_deref()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("OPS-1", None),
+                ("OPS-2", Some("OPS-1")),
+                ("OPS-3", Some("BIZ-1")),
+                ("OPS-4", None)
+            ]
+        );
+        let on = |key: &str| {
+            let id = d.issue(key).unwrap().id;
+            d.worklogs.iter().filter(|w| w.issue_id == id).count()
+        };
+        assert_eq!((on("OPS-2"), on("OPS-3"), on("OPS-4")), (10, 10, 5));
+        assert_eq!(d.portfolio_worklogs(), d.worklogs.len() - 15);
+        assert_eq!(d.project_of("OPS-3").id, "10001");
+        assert_eq!(d.project_named("10001").unwrap().key, "OPS");
+        assert_eq!(d.project_named("biz").unwrap().id, PORTFOLIO_PROJECT_ID);
+        assert!(d.project_named("NOPE").is_none());
         assert!(
             (3_000..5_000).contains(&d.worklogs.len()),
             "{} worklogs",

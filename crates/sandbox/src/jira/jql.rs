@@ -766,7 +766,10 @@ impl Clause {
         }
         // The issue's values for the field; a clause matches when any value fits.
         let values: Vec<String> = match f {
-            Field::Project => vec![data.project.clone(), "10000".into()],
+            Field::Project => {
+                let p = data.project_of(&issue.key);
+                vec![p.key.to_string(), p.id.to_string()]
+            }
             Field::IssueType => {
                 let t = &ISSUE_TYPES[issue.issue_type];
                 vec![t.id.to_string(), t.name.to_string()]
@@ -1033,14 +1036,24 @@ mod tests {
             .iter()
             .filter(|i| i.status_category == "done")
             .count();
+        // The site's other project (OPS) has four issues, none done.
+        let elsewhere = d
+            .issues
+            .iter()
+            .filter(|i| i.key.starts_with("OPS-"))
+            .count();
+        assert_eq!(elsewhere, 4);
         assert_eq!(count("statusCategory = Done", Flavour::Cloud), done);
         assert_eq!(
             count(
                 "project = BIZ AND NOT statusCategory = Done",
                 Flavour::Cloud
             ),
-            all - done
+            all - elsewhere - done
         );
+        assert_eq!(count("project = OPS", Flavour::Cloud), elsewhere);
+        assert_eq!(count("project in (10001)", Flavour::DataCenter), elsewhere);
+        assert_eq!(count("project != BIZ", Flavour::Cloud), elsewhere);
         assert_eq!(
             count(
                 "statusCategory = Done OR statusCategory != Done",
@@ -1089,7 +1102,10 @@ mod tests {
                 "project = BIZ AND (issuetype = 10000 OR issuetype = 10001)",
                 Flavour::Cloud
             ),
-            d.issues.iter().filter(|i| i.issue_type <= 1).count()
+            d.issues
+                .iter()
+                .filter(|i| i.issue_type <= 1 && !i.key.starts_with("OPS-"))
+                .count()
         );
         assert_eq!(count("created >= -36500d", Flavour::Cloud), all);
         assert_eq!(

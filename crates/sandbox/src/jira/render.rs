@@ -630,12 +630,19 @@ impl<'a> FieldsJson<'a> {
                 FieldJson::IssueType(IssueTypeJson::of(base, &ISSUE_TYPES[issue.issue_type]))
             }
             Source::Status => FieldJson::Status(StatusJson::of(base, issue)),
-            Source::Project => FieldJson::Project(ProjectJson {
-                id: "10000",
-                key: &data.project,
-                name: "Portfolio",
-                self_url: Joined([Part::Text(base), Part::Text("/rest/api/2/project/10000")]),
-            }),
+            Source::Project => {
+                let p = data.project_of(&issue.key);
+                FieldJson::Project(ProjectJson {
+                    id: p.id,
+                    key: p.key,
+                    name: p.name,
+                    self_url: Joined([
+                        Part::Text(base),
+                        Part::Text("/rest/api/2/project/"),
+                        Part::Text(p.id),
+                    ]),
+                })
+            }
             Source::Created => FieldJson::Stamp(Stamp::jira(issue.created)),
             Source::Updated => FieldJson::Stamp(Stamp::jira(issue.updated)),
             Source::ResolutionDate => match issue.resolved {
@@ -695,11 +702,11 @@ enum FieldJson<'a> {
 
 #[derive(serde::Serialize)]
 struct ProjectJson<'a> {
-    id: &'static str,
+    id: &'a str,
     key: &'a str,
-    name: &'static str,
+    name: &'a str,
     #[serde(rename = "self")]
-    self_url: Joined<'a, 2>,
+    self_url: Joined<'a, 3>,
 }
 
 /// The worklogs an issue embeds (the first 20) and how many it has.

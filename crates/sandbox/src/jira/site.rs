@@ -45,12 +45,12 @@ pub(super) async fn project(
         return r;
     }
     let data = ctx.shared.jira.read().unwrap();
-    if !key.eq_ignore_ascii_case(&data.project) && key != "10000" {
+    let Some(project) = data.project_named(&key) else {
         return error(
             StatusCode::NOT_FOUND,
             &format!("No project could be found with key '{key}'."),
         );
-    }
+    };
     let base = base_url(&headers, &ctx);
     let types: Vec<Value> = ISSUE_TYPES
         .iter()
@@ -59,8 +59,8 @@ pub(super) async fn project(
     crate::json_response(
         StatusCode::OK,
         json!({
-            "self": format!("{base}/rest/api/{version}/project/10000"), "id": "10000",
-            "key": data.project, "name": "Portfolio", "description": "",
+            "self": format!("{base}/rest/api/{version}/project/{}", project.id), "id": project.id,
+            "key": project.key, "name": project.name, "description": "",
             "lead": bot_json(ctx.flavour, &base), "projectTypeKey": "software",
             "simplified": false, "style": "classic", "isPrivate": false,
             "issueTypes": types, "assigneeType": "UNASSIGNED",

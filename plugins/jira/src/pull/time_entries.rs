@@ -665,7 +665,9 @@ fn entries(
 }
 
 /// The time entries of these worklogs, their issues named by `issues` (by issue id); a
-/// worklog whose issue or author cannot be named is left out with a warning.
+/// worklog whose issue or author cannot be named is left out with a warning. Jira lists the
+/// whole site's worklogs: those on issues neither in the portfolio's project nor under one of
+/// its epics are not the portfolio's, and are left out (counted in a log line).
 pub(super) fn entries_on(
     issues: &BTreeMap<String, IssueRef>,
     settings: &Settings,
@@ -673,6 +675,7 @@ pub(super) fn entries_on(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<DmoRecord> {
     let mut records = Vec::with_capacity(worklogs.len());
+    let mut elsewhere = 0usize;
     for w in worklogs {
         let Some((key, epic, is_epic)) = issues.get(&w.issue_id) else {
             diagnostics.push(Diagnostic {
@@ -686,6 +689,10 @@ pub(super) fn entries_on(
             });
             continue;
         };
+        if !settings.in_project(key) && !epic.as_deref().is_some_and(|e| settings.in_project(e)) {
+            elsewhere += 1;
+            continue;
+        }
         let Some(person) = w
             .author
             .as_ref()
@@ -719,6 +726,15 @@ pub(super) fn entries_on(
         let mut r = record(w.id.clone(), Entity::TimeEntry(entry));
         r.source_updated = w.updated.as_deref().map(rfc3339);
         records.push(r);
+    }
+    if elsewhere > 0 {
+        tollgate_plugin_api::log::info(
+            "worklogs on issues of other projects, not under the portfolio's epics, left out",
+            &[
+                ("worklogs", &elsewhere.to_string()),
+                ("project", &settings.project),
+            ],
+        );
     }
     records
 }
@@ -801,6 +817,67 @@ pub(super) fn issues_by_id(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_worklog_is_the_portfolios_when_its_issue_or_its_epic_is_in_the_project() {
+        let settings: Settings = serde_json::from_value(json!({"project": "BIZ"})).unwrap();
+        let issue =
+            |key: &str, epic: Option<&str>| (key.to_string(), epic.map(str::to_string), false);
+        let issues: BTreeMap<String, IssueRef> = [
+            ("1", issue("BIZ-7", Some("BIZ-1"))),
+            ("2", issue("OPS-3", Some("BIZ-1"))),
+            ("3", issue("biz-9", None)),
+            ("4", issue("OPS-2", Some("OPS-1"))),
+            ("5", issue("OPS-4", None)),
+            ("6", issue("BIZZ-1", Some("XBIZ-2"))),
+            ("7", ("BIZ-1".to_string(), Some("BIZ-1".to_string()), true)),
+        ]
+        .into_iter()
+        .map(|(id, i)| (id.to_string(), i))
+        .collect();
+        let worklogs: Vec<Worklog> = (1..=7)
+            .map(|n| {
+                serde_json::from_value(json!({
+                    "id": (100 + n).to_string(), "issueId": n.to_string(),
+                    "author": {"accountId": "acc-1"}, "started": "2026-11-02T09:00:00.000+0000",
+                    "timeSpentSeconds": 3600
+                }))
+                .unwrap()
+            })
+            .collect();
+        let mut diagnostics = Vec::new();
+        let entries = entries_on(&issues, &settings, worklogs, &mut diagnostics);
+        let ids: Vec<&str> = entries.iter().map(|r| r.external_id.as_str()).collect();
+        assert_eq!(ids, ["101", "102", "103", "107"]);
+        assert!(
+            diagnostics.is_empty(),
+            "left out without a warning: {diagnostics:?}"
+        );
+    }
+
+    #[test]
+    fn the_project_is_a_key_and_an_id_or_a_name_is_refused() {
+        for key in ["BIZ", "biz", "B2B_OPS"] {
+            let s: Settings = serde_json::from_value(json!({ "project": key })).unwrap();
+            assert_eq!(s.project, key);
+        }
+        for bad in [
+            "10000",
+            "",
+            "Portfolio board",
+            "BIZ-1",
+            "BIZ\" OR project = \"OPS",
+            "_X",
+        ] {
+            let e =
+                tollgate_plugin_api::settings::<Settings>(&json!({ "project": bad }).to_string())
+                    .unwrap_err();
+            assert!(
+                e.to_string().contains("is not a Jira project key"),
+                "{bad}: {e}"
+            );
+        }
+    }
 
     #[test]
     fn a_worklog_author_names_the_person_a_user_object_would() {
