@@ -174,7 +174,25 @@ async fn the_demo_site_syncs_to_its_ground_truth_on_cloud_and_data_center() {
             asked, elsewhere,
             "{face:?}: searches only for issues the store does not hold"
         );
-        assert_eq!(count("work-item"), 275, "300 children less 25 risks");
+        assert_eq!(
+            count("work-item"),
+            277,
+            "300 children less 25 risks, and two sub-tasks"
+        );
+        // The sub-tasks are BIZ-2's work, through their story.
+        for r in records(&doc, "work-item") {
+            let item = &r["entity"]["data"];
+            if item["kind"] == "sub-task" {
+                assert_eq!(item["initiative_key"], "BIZ-2", "{face:?}: {item}");
+            }
+        }
+        assert_eq!(
+            records(&doc, "work-item")
+                .iter()
+                .filter(|r| r["entity"]["data"]["kind"] == "sub-task")
+                .count(),
+            2
+        );
         assert_eq!(count("sprint"), 42, "14 sprints on each of 3 scrum boards");
         // The site's worklogs but the operations project's own: those on its story under a
         // portfolio epic count, the rest are not the portfolio's.
@@ -2036,17 +2054,27 @@ async fn while_the_stories_cannot_be_read_a_moved_storys_new_hours_go_to_its_new
 
     // A run later, one of the story's worklogs changes, the story still unreadable: the
     // changed entry goes to the epic the story is under now, not the one the store remembers.
+    // So does one of a sub-task's, whose epic is its parent's, found by searching (the store
+    // is not asked in this run).
     sandbox.advance_clock(std::time::Duration::from_secs(120));
     let now = sandbox.now_ms();
     {
         let mut d = sandbox.jira();
-        let (id, seconds) = d
-            .worklogs
+        let sub_task = d
+            .issues
             .iter()
-            .find(|w| w.issue_id == story_id)
-            .map(|w| (w.id, w.seconds))
-            .unwrap();
-        assert!(d.edit_worklog(id, seconds + 900, now));
+            .find(|i| i.issue_type == tollgate_sandbox::jira::data::SUB_TASK)
+            .unwrap()
+            .id;
+        for issue in [story_id, sub_task] {
+            let (id, seconds) = d
+                .worklogs
+                .iter()
+                .find(|w| w.issue_id == issue)
+                .map(|w| (w.id, w.seconds))
+                .unwrap();
+            assert!(d.edit_worklog(id, seconds + 900, now));
+        }
     }
     sandbox.advance_clock(std::time::Duration::from_secs(90));
     let err = sync_all(&session, None, SyncFlags::default())
@@ -2060,6 +2088,7 @@ async fn while_the_stories_cannot_be_read_a_moved_storys_new_hours_go_to_its_new
         [new_epic.clone()].into(),
         "{story}'s changed hours are on the epic it is under now"
     );
+    assert_eq!(entry_epics(&doc, "BIZ-326"), ["BIZ-2".to_string()].into());
 
     // Jira searches the stories again: the work item follows, and every hour is where the
     // site has it.

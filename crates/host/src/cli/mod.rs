@@ -182,8 +182,9 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8089")]
         addr: String,
-        /// Dataset of both trackers: `demo` (Jira: 25 epics, 300 issues, ~4,600 worklogs, and
-        /// another project's epic and three issues, one under a portfolio epic;
+        /// Dataset of both trackers: `demo` (Jira: 25 epics, 300 issues and two sub-tasks,
+        /// ~4,600 worklogs, and another project's epic and three issues, one under a portfolio
+        /// epic;
         /// Azure DevOps: 6 epics, 126 work items, Completed Work history) or `synthetic:N`
         /// (Jira: N epics of 10 issues with 10 worklogs each; Azure DevOps: N epics of 10
         /// work items, the first task of each with two days of Completed Work; N up to 20000,

@@ -222,7 +222,12 @@ fn agile_fields(base: &str, data: &Dataset, issue: &Issue, wanted: &Wanted, v: &
         fields.insert("flagged".into(), json!(false));
     }
     if wanted.wants("epic") {
-        let epic = issue.parent.as_deref().and_then(|p| data.issue(p)).map(|e| {
+        // A story's epic, or a sub-task's parent's; none for an epic.
+        let epic = (ISSUE_TYPES[issue.issue_type].hierarchy_level < 1)
+            .then(|| data.epic_of(issue))
+            .flatten()
+            .and_then(|k| data.issue(&k).cloned());
+        let epic = epic.map(|e| {
             json!({
                 "id": e.id, "key": e.key, "self": format!("{base}/rest/agile/1.0/epic/{}", e.id),
                 "name": e.summary, "summary": e.summary, "color": {"key": "color_4"},

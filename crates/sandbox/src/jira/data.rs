@@ -183,7 +183,16 @@ pub const ISSUE_TYPES: &[IssueType] = &[
         name: "Risk",
         hierarchy_level: 0,
     },
+    IssueType {
+        id: "10003",
+        name: "Sub-task",
+        hierarchy_level: -1,
+    },
 ];
+
+/// The index of the sub-task type in [`ISSUE_TYPES`]: its `parent` is a story, task or bug,
+/// and its epic is its parent's.
+pub const SUB_TASK: usize = 5;
 
 /// A project of the site other than the portfolio's: a team's or another department's, whose
 /// issues may sit under the portfolio's epics or have nothing to do with them.
@@ -1112,9 +1121,39 @@ impl Dataset {
             i.labels.push("dependency-accepted".into());
         }
         d.add_operations_project();
+        d.add_sub_tasks();
         d.settle(DATA_END);
         d.derive_history();
         d
+    }
+
+    /// Two sub-tasks of BIZ-2's first story, with their own worklogs, as teams split a story
+    /// and log time on the parts: their hours are BIZ-2's, though a sub-task's parent is the
+    /// story, not the epic.
+    fn add_sub_tasks(&mut self) {
+        let day = |date: &str| crate::time::parse_date(date).unwrap() * 86_400_000;
+        let story = self
+            .issues
+            .iter()
+            .find(|i| i.parent.as_deref() == Some("BIZ-2") && i.issue_type == 1)
+            .map(|i| i.key.clone())
+            .expect("BIZ-2 has a story");
+        let created = day("2026-11-02") + 9 * 3_600_000;
+        let team = self.team(1).start;
+        for (n, summary) in ["Write the migration script", "Review the migration script"]
+            .into_iter()
+            .enumerate()
+        {
+            let key = self
+                .add_issue("BIZ", SUB_TASK, summary, Some(&story), created)
+                .expect("a sub-task of a story");
+            for date in ["2026-11-03", "2026-11-05", "2026-11-10", "2026-11-12"] {
+                let started = day(date) + 10 * 3_600_000;
+                let saved = started + 4 * 3_600_000;
+                self.add_worklog(&key, team + n, started, 2 * 3600, saved)
+                    .expect("a worklog on a sub-task");
+            }
+        }
     }
 
     /// Another project on the demo's site, as real sites have: the operations team's epic and
@@ -1705,12 +1744,21 @@ impl Dataset {
         if issue_type >= ISSUE_TYPES.len() {
             return Err(format!("no issue type {issue_type}"));
         }
-        if let Some(epic) = parent
+        // A sub-task's parent is a standard issue; anything else's is an epic.
+        let level = ISSUE_TYPES[issue_type].hierarchy_level;
+        let parent_level = if level < 0 { 0 } else { 1 };
+        if level < 0 && parent.is_none() {
+            return Err("a sub-task needs a parent".to_string());
+        }
+        if let Some(parent) = parent
             && self
-                .issue(epic)
-                .is_none_or(|e| ISSUE_TYPES[e.issue_type].hierarchy_level != 1)
+                .issue(parent)
+                .is_none_or(|e| ISSUE_TYPES[e.issue_type].hierarchy_level != parent_level)
         {
-            return Err(format!("{epic} is not an epic"));
+            return Err(format!(
+                "{parent} cannot be the parent of a {}",
+                ISSUE_TYPES[issue_type].name
+            ));
         }
         let in_project = self
             .issues
@@ -1921,10 +1969,15 @@ impl Dataset {
 
     /// The epic an issue belongs to (itself for an epic).
     pub fn epic_of(&self, issue: &Issue) -> Option<String> {
-        if ISSUE_TYPES[issue.issue_type].hierarchy_level == 1 {
-            Some(issue.key.clone())
-        } else {
-            issue.parent.clone()
+        match ISSUE_TYPES[issue.issue_type].hierarchy_level {
+            1 => Some(issue.key.clone()),
+            // A sub-task's epic is its parent's.
+            l if l < 0 => issue
+                .parent
+                .as_deref()
+                .and_then(|p| self.issue(p))
+                .and_then(|p| p.parent.clone()),
+            _ => issue.parent.clone(),
         }
     }
 
@@ -2080,7 +2133,24 @@ mod tests {
             .partition(|i| d.project_of(&i.key).key == "BIZ");
         let epics = portfolio.iter().filter(|i| i.issue_type == 0).count();
         assert_eq!(epics, 25);
-        assert_eq!(portfolio.len() - epics, 300);
+        // Two of the children are sub-tasks of a story of BIZ-2, with 8 worklogs.
+        let sub_tasks: Vec<&&Issue> = portfolio
+            .iter()
+            .filter(|i| i.issue_type == SUB_TASK)
+            .collect();
+        assert_eq!(portfolio.len() - epics - sub_tasks.len(), 300);
+        assert_eq!(sub_tasks.len(), 2);
+        for t in &sub_tasks {
+            let story = d.issue(t.parent.as_deref().unwrap()).unwrap();
+            assert_eq!(story.parent.as_deref(), Some("BIZ-2"));
+            assert_eq!(d.epic_of(t).as_deref(), Some("BIZ-2"));
+        }
+        let on_sub_tasks = d
+            .worklogs
+            .iter()
+            .filter(|w| sub_tasks.iter().any(|t| t.id == w.issue_id))
+            .count();
+        assert_eq!(on_sub_tasks, 8);
         // The operations project: its epic, a story under it, a task, and a story under a
         // portfolio epic; only the last one's worklogs are the portfolio's.
         let keys: Vec<(&str, Option<&str>)> = elsewhere

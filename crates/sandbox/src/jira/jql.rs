@@ -814,6 +814,8 @@ impl Clause {
             {
                 vec![]
             }
+            // Data Center's Epic Link is a standard issue's, never a sub-task's.
+            Field::EpicLink if ISSUE_TYPES[issue.issue_type].hierarchy_level < 0 => vec![],
             Field::Parent | Field::EpicLink => issue.parent.iter().cloned().collect(),
             Field::Id => vec![issue.id.to_string()],
             Field::Key => vec![issue.key.clone()],

@@ -574,8 +574,9 @@ impl FieldPlan {
             ("worklog", Source::Worklog),
         ]
         .into_iter()
-        .filter(|(id, source)| {
-            wanted.wants(id) && !(matches!(source, Source::Parent) && ctx.flavour != Flavour::Cloud)
+        .filter(|(id, _)| {
+            // (Data Center's parent, of sub-tasks only, is decided per issue below.)
+            wanted.wants(id)
         })
         .map(|(id, source)| (id.to_string(), source))
         .collect();
@@ -656,6 +657,11 @@ impl<'a> FieldsJson<'a> {
                 None => FieldJson::Tree(bot_json(ctx.flavour, base)),
             },
             Source::Parent => {
+                if self.ctx.flavour != Flavour::Cloud
+                    && ISSUE_TYPES[issue.issue_type].hierarchy_level >= 0
+                {
+                    return None;
+                }
                 let p = issue.parent.as_ref().and_then(|p| data.issue(p))?;
                 FieldJson::Linked(Box::new(LinkedIssueJson::of(base, self.version, p)))
             }

@@ -629,6 +629,73 @@ pub(super) fn parent_key(
     }
 }
 
+/// A sub-task's parent (a story, task or bug): its id and key; none for another issue. A
+/// sub-task's type says so (`subtask`, or hierarchy level -1) on Cloud and Data Center alike,
+/// and its `parent` names the parent on both.
+pub(super) fn sub_task_parent(issue: &Issue) -> Option<(String, String)> {
+    let kind = issue.field("issuetype")?;
+    let sub_task = kind.get("subtask").and_then(Value::as_bool) == Some(true)
+        || kind.get("hierarchyLevel").and_then(Value::as_i64) == Some(-1);
+    if !sub_task {
+        return None;
+    }
+    let parent = issue.field("parent")?;
+    let id = match parent.get("id")? {
+        Value::String(id) => id.clone(),
+        Value::Number(id) => id.to_string(),
+        _ => return None,
+    };
+    let key = parent.get("key").and_then(Value::as_str)?;
+    Some((id, key.to_string()))
+}
+
+/// The epics of sub-tasks' parents, by the parent's id (none where the parent is under no
+/// epic): a sub-task names its parent, not its epic. From the parents among `read` (issues
+/// of the same answer, their epics as [`parent_key`] reads them), then from what the store
+/// holds (the work-items stream stores the parents), then from one search for the rest.
+pub(super) fn epics_of_parents(
+    jira: &Jira,
+    fields: &FieldMap,
+    read: &[Issue],
+    parents: &[String],
+) -> Result<BTreeMap<String, Option<String>>, PluginError> {
+    let mut out = BTreeMap::new();
+    for issue in read.iter().filter(|i| parents.contains(&i.id)) {
+        let epic = match jira.deployment {
+            Deployment::Cloud if !parent_is_epic(issue) => None,
+            _ => parent_key(jira.deployment, fields, issue),
+        };
+        out.insert(issue.id.clone(), epic);
+    }
+    let mut unknown: Vec<String> = parents
+        .iter()
+        .filter(|p| !out.contains_key(*p))
+        .cloned()
+        .collect();
+    unknown.sort_unstable();
+    unknown.dedup();
+    if unknown.is_empty() {
+        return Ok(out);
+    }
+    let stored = tollgate_plugin_api::stored(EntityKind::WorkItem, &unknown);
+    let mut asked = Vec::new();
+    for (id, stored) in unknown.iter().zip(stored) {
+        match stored {
+            Some(s) => {
+                out.insert(id.clone(), s.initiative_key);
+            }
+            None => asked.push(id.as_str()),
+        }
+    }
+    if !asked.is_empty() {
+        for (id, (_, epic, _)) in time_entries::issues_by_id_resolving(jira, fields, &asked, false)?
+        {
+            out.insert(id, epic);
+        }
+    }
+    Ok(out)
+}
+
 /// Whether a Cloud parent is an epic (level 1) rather than, for a sub-task, a story.
 pub(super) fn parent_is_epic(issue: &Issue) -> bool {
     issue
@@ -660,6 +727,39 @@ pub fn person_named(settings: &Settings, id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sub_task_names_its_parent_on_either_face_and_a_story_is_none() {
+        let issue = |fields: Value| -> Issue {
+            serde_json::from_value(json!({"id": "10400", "key": "BIZ-400", "fields": fields}))
+                .unwrap()
+        };
+        let parent =
+            json!({"id": "10038", "key": "BIZ-38", "fields": {"issuetype": {"hierarchyLevel": 0}}});
+        let cloud =
+            issue(json!({"issuetype": {"subtask": true, "hierarchyLevel": -1}, "parent": parent}));
+        assert_eq!(
+            sub_task_parent(&cloud),
+            Some(("10038".to_string(), "BIZ-38".to_string()))
+        );
+        // A Data Center server without hierarchy levels; an id given as a number.
+        let dc = issue(
+            json!({"issuetype": {"subtask": true}, "parent": {"id": 10038, "key": "BIZ-38"}}),
+        );
+        assert_eq!(
+            sub_task_parent(&dc),
+            Some(("10038".to_string(), "BIZ-38".to_string()))
+        );
+        // A story under an epic, a sub-task without a parent, one of an odd shape: none.
+        for fields in [
+            json!({"issuetype": {"subtask": false, "hierarchyLevel": 0}, "parent": {"id": "10001", "key": "BIZ-1"}}),
+            json!({"issuetype": {"subtask": true}}),
+            json!({"issuetype": {"subtask": true}, "parent": {"id": ["x"], "key": "BIZ-38"}}),
+            json!({"issuetype": "Sub-task", "parent": parent}),
+        ] {
+            assert_eq!(sub_task_parent(&issue(fields.clone())), None, "{fields}");
+        }
+    }
 
     #[test]
     fn timestamps_compare_across_offsets() {

@@ -781,17 +781,47 @@ fn issues_of(
     Ok(out)
 }
 
+/// Key, epic key and whether it is an epic, of the issues with these ids, from searches (500
+/// ids each); a sub-task's epic is its parent's, from [`epics_of_parents`].
 pub(super) fn issues_by_id(
     jira: &Jira,
     fields: &FieldMap,
     ids: &[&str],
+) -> Result<BTreeMap<String, IssueRef>, PluginError> {
+    issues_by_id_resolving(jira, fields, ids, true)
+}
+
+/// [`issues_by_id`]; `sub_tasks`: whether to look up sub-tasks' parents (not when these are
+/// the parents, so that an answer whose parents are sub-tasks again cannot go round).
+pub(super) fn issues_by_id_resolving(
+    jira: &Jira,
+    fields: &FieldMap,
+    ids: &[&str],
+    sub_tasks: bool,
 ) -> Result<BTreeMap<String, IssueRef>, PluginError> {
     let mut out = BTreeMap::new();
     let mut wanted = vec!["issuetype".to_string(), "parent".to_string()];
     wanted.extend(fields.ids_of(&["epic-link"]));
     for chunk in ids.chunks(500) {
         let jql = format!("id in ({}) ORDER BY key ASC", jql_list(chunk));
-        for issue in jira.search_all(&jql, &wanted)? {
+        let found = jira.search_all(&jql, &wanted)?;
+        let sub_tasks: Vec<(String, String)> = found
+            .iter()
+            .filter_map(|i| sub_task_parent(i).map(|(parent, _)| (i.id.clone(), parent)))
+            .filter(|_| sub_tasks)
+            .collect();
+        let parents_epics = if sub_tasks.is_empty() {
+            BTreeMap::new()
+        } else {
+            let parents: Vec<String> = sub_tasks.iter().map(|(_, p)| p.clone()).collect();
+            super::epics_of_parents(jira, fields, &found, &parents)?
+        };
+        for issue in found {
+            if let Some((_, parent)) = sub_tasks.iter().find(|(id, _)| *id == issue.id) {
+                let epic = parents_epics.get(parent).cloned().flatten();
+                out.insert(issue.id.clone(), (issue.key(), epic, false));
+                continue;
+            }
             let level = issue
                 .field("issuetype")
                 .and_then(|t| t.get("hierarchyLevel"))

@@ -45,15 +45,27 @@ pub fn work_items(
         &[],
         page_size,
     )?;
+    // A sub-task's epic is its parent's, which the sub-task does not name.
+    let parents: Vec<String> = issues
+        .iter()
+        .filter_map(sub_task_parent)
+        .map(|(id, _)| id)
+        .collect();
+    let parents_epics = if parents.is_empty() {
+        BTreeMap::new()
+    } else {
+        epics_of_parents(jira, &cursor.fields, &issues, &parents)?
+    };
     for issue in &issues {
         let key = issue.key();
         let mut r = Reader::new(&cursor.fields, key.clone(), &issue.fields);
         let updated = r.system_timestamp("updated", "source_updated");
         let parent = parent_key(jira.deployment, &cursor.fields, issue);
-        let (initiative_key, parent_key) = match jira.deployment {
-            Deployment::Cloud if parent_is_epic(issue) => (parent.clone(), parent),
-            Deployment::Cloud => (None, parent),
-            Deployment::DataCenter => (parent.clone(), parent),
+        let (initiative_key, parent_key) = match (sub_task_parent(issue), jira.deployment) {
+            (Some((id, key)), _) => (parents_epics.get(&id).cloned().flatten(), Some(key)),
+            (None, Deployment::Cloud) if parent_is_epic(issue) => (parent.clone(), parent),
+            (None, Deployment::Cloud) => (None, parent),
+            (None, Deployment::DataCenter) => (parent.clone(), parent),
         };
         let item = WorkItem {
             key: key.clone(),
