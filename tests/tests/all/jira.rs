@@ -2104,3 +2104,65 @@ async fn while_the_stories_cannot_be_read_a_moved_storys_new_hours_go_to_its_new
     );
     assert_faithful(&sandbox);
 }
+
+#[tokio::test]
+async fn a_story_moved_to_another_epic_takes_its_sub_tasks_and_their_hours_along() {
+    for face in [JiraFace::Cloud, JiraFace::DataCenter] {
+        let sandbox = sandbox().await;
+        let (_dir, session, _) = synced(&sandbox, face).await;
+        // The story of BIZ-2 with sub-tasks, and an epic it is not under.
+        let (story, sub_tasks, new_epic) = {
+            let d = sandbox.jira();
+            let sub_tasks: Vec<String> = d
+                .issues
+                .iter()
+                .filter(|i| i.issue_type == tollgate_sandbox::jira::data::SUB_TASK)
+                .map(|i| i.key.clone())
+                .collect();
+            let story = d.issue(&sub_tasks[0]).unwrap().parent.clone().unwrap();
+            let old = d.issue(&story).unwrap().parent.clone().unwrap();
+            assert_eq!(old, "BIZ-2");
+            let new = d.another_epic(&old).unwrap().key.clone();
+            (story, sub_tasks, new)
+        };
+        sync_past_the_minute(&session, &sandbox).await;
+        sandbox.advance_clock(std::time::Duration::from_secs(120));
+        let now = sandbox.now_ms();
+        sandbox
+            .jira()
+            .move_to_epic(&story, Some(&new_epic), now)
+            .unwrap();
+        sync_past_the_minute(&session, &sandbox).await;
+
+        let doc = export(&session, &sandbox);
+        for key in std::iter::once(&story).chain(&sub_tasks) {
+            let item = records(&doc, "work-item")
+                .into_iter()
+                .find(|r| r["entity"]["data"]["key"] == key.as_str())
+                .unwrap();
+            assert_eq!(
+                item["entity"]["data"]["initiative_key"],
+                new_epic.as_str(),
+                "{face:?}: {key}'s work item"
+            );
+            if key != &story {
+                assert_eq!(
+                    entry_epics(&doc, key),
+                    [new_epic.clone()].into(),
+                    "{face:?}: {key}'s hours"
+                );
+            }
+        }
+        let flavour = match face {
+            JiraFace::Cloud => Flavour::Cloud,
+            JiraFace::DataCenter => Flavour::DataCenter,
+        };
+        let truth = sandbox.jira().clone();
+        assert_eq!(
+            seconds_by_person_and_epic(&doc),
+            truth.seconds_by_person_and_epic(flavour),
+            "{face:?}"
+        );
+        assert_faithful(&sandbox);
+    }
+}

@@ -11,7 +11,8 @@
 //! call reads their worklogs again (`/issue/{id}/worklog`) and writes them with the epic the issue
 //! has now, as a search tells it, not the store ([`entries_of_moved`]): the work-items stream,
 //! pulled beside it, may have read the issue before it moved, and the pass's pages may have
-//! taken that epic. JQL cannot ask for moved issues (`CHANGED` does not cover the parent).
+//! taken that epic. A moved issue's sub-tasks (their epic is its) have their worklogs read
+//! again with it. JQL cannot ask for moved issues (`CHANGED` does not cover the parent).
 
 use super::time_entries::{Worklog, entries_on, issues_by_id};
 #[allow(unused_imports)]
@@ -133,9 +134,31 @@ pub(super) fn entries_of_moved(
     if fields.ids.is_empty() {
         *fields = FieldMap::resolve(jira, &settings.fields, &mut Vec::new())?;
     }
-    let ids: Vec<String> = moved.iter().map(u64::to_string).collect();
+    let mut ids: Vec<String> = moved.iter().map(u64::to_string).collect();
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let issues = issues_by_id(jira, fields, &refs)?;
+    let mut issues = issues_by_id(jira, fields, &refs)?;
+    // A moved issue's sub-tasks move with it (their epic is its): their worklogs too, with
+    // the epic the search just gave their parent.
+    let keys: Vec<&str> = issues
+        .values()
+        .filter(|(_, _, is_epic)| !is_epic)
+        .map(|(key, _, _)| key.as_str())
+        .collect();
+    let mut sub_tasks = Vec::new();
+    for chunk in keys.chunks(500) {
+        let jql = format!("parent in ({}) ORDER BY key ASC", jql_list(chunk));
+        let wanted = ["issuetype".to_string(), "parent".to_string()];
+        sub_tasks.extend(jira.search_all(&jql, &wanted)?.into_iter().filter_map(|i| {
+            sub_task_parent(&i).map(|(parent, _)| (i.id.clone(), i.key(), parent))
+        }));
+    }
+    for (id, key, parent) in sub_tasks {
+        let epic = issues.get(&parent).and_then(|(_, epic, _)| epic.clone());
+        if !issues.contains_key(&id) {
+            issues.insert(id.clone(), (key, epic, false));
+            ids.push(id);
+        }
+    }
     let worklogs = worklogs_of(jira, &ids)?;
     Ok(entries_on(&issues, settings, worklogs, diagnostics))
 }

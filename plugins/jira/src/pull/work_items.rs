@@ -36,7 +36,7 @@ pub fn work_items(
         );
         Query::of_types(settings, "not in", &excluded, &updated, fields)
     };
-    let (cursor, issues, more) = read_pass(
+    let (cursor, mut issues, more) = read_pass(
         jira,
         settings,
         (cursor, checkpoint),
@@ -45,6 +45,10 @@ pub fn work_items(
         &[],
         page_size,
     )?;
+    if checkpoint.is_some() {
+        let sub_tasks = sub_tasks_of_moved(jira, &cursor, &issues, &query(&cursor).fields)?;
+        issues.extend(sub_tasks);
+    }
     // A sub-task's epic is its parent's, which the sub-task does not name.
     let parents: Vec<String> = issues
         .iter()
@@ -102,4 +106,50 @@ pub fn work_items(
         );
     }
     Ok(finish(page, cursor, more, checkpoint))
+}
+
+/// On an incremental pass: the sub-tasks of the issues read that are under another epic than
+/// the store holds them (moved since it read them), read again so that their records follow
+/// (a sub-task's epic is its parent's, and moving the parent does not update the sub-task, so
+/// the pass's search does not find it). One search for the page's moved parents, none when
+/// nothing moved; sub-tasks the page has already are left out.
+fn sub_tasks_of_moved(
+    jira: &Jira,
+    cursor: &IssueCursor,
+    issues: &[Issue],
+    fields: &[String],
+) -> Result<Vec<Issue>, PluginError> {
+    let parents: Vec<&Issue> = issues
+        .iter()
+        .filter(|i| sub_task_parent(i).is_none())
+        .collect();
+    let ids: Vec<String> = parents.iter().map(|i| i.id.clone()).collect();
+    let stored = tollgate_plugin_api::stored(EntityKind::WorkItem, &ids);
+    let moved: Vec<String> = parents
+        .iter()
+        .zip(stored)
+        .filter_map(|(issue, stored)| {
+            let now = match jira.deployment {
+                Deployment::Cloud if !parent_is_epic(issue) => None,
+                _ => parent_key(jira.deployment, &cursor.fields, issue),
+            };
+            stored
+                .filter(|s| s.initiative_key != now)
+                .map(|_| issue.key())
+        })
+        .collect();
+    if moved.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut found = Vec::new();
+    for chunk in moved.chunks(500) {
+        let jql = format!("parent in ({}) ORDER BY key ASC", jql_list(chunk));
+        found.extend(
+            jira.search_all(&jql, fields)?
+                .into_iter()
+                .filter(|i| sub_task_parent(i).is_some())
+                .filter(|i| !issues.iter().any(|read| read.id == i.id)),
+        );
+    }
+    Ok(found)
 }
