@@ -1877,6 +1877,39 @@ fn entry_epics(doc: &Value, work_item: &str) -> std::collections::BTreeSet<Strin
         .collect()
 }
 
+/// The epic of the work item with this key, from an export ("" for none).
+fn work_item_epic(doc: &Value, key: &str) -> String {
+    records(doc, "work-item")
+        .into_iter()
+        .find(|r| r["entity"]["data"]["key"] == key)
+        .unwrap_or_else(|| panic!("no work item {key}"))["entity"]["data"]["initiative_key"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The sandbox's flavour of a face.
+fn flavour(face: JiraFace) -> Flavour {
+    match face {
+        JiraFace::Cloud => Flavour::Cloud,
+        JiraFace::DataCenter => Flavour::DataCenter,
+    }
+}
+
+/// An incremental sync, then `issue` moved under `epic` two minutes later: the move falls
+/// between two incremental passes.
+async fn move_after_a_pass(
+    session: &tollgate_host::app::Session,
+    sandbox: &Sandbox,
+    issue: &str,
+    epic: &str,
+) {
+    sync_past_the_minute(session, sandbox).await;
+    sandbox.advance_clock(std::time::Duration::from_secs(120));
+    let now = sandbox.now_ms();
+    sandbox.jira().move_to_epic(issue, Some(epic), now).unwrap();
+}
+
 /// The issues whose worklogs were read one issue at a time (`/issue/{id}/worklog`).
 fn issue_worklog_reads(sandbox: &Sandbox) -> Vec<String> {
     sandbox
@@ -1907,28 +1940,12 @@ async fn a_story_moved_to_another_epic_takes_its_hours_along_on_both_faces() {
             let new = d.another_epic(&old).unwrap().key.clone();
             (story.key.clone(), story.id, old, new)
         };
-        // An incremental sync first, so the move falls between two incremental passes.
-        sync_past_the_minute(&session, &sandbox).await;
-        sandbox.advance_clock(std::time::Duration::from_secs(120));
-        let now = sandbox.now_ms();
-        sandbox
-            .jira()
-            .move_to_epic(&story, Some(&new_epic), now)
-            .unwrap();
-
-        let flavour = match face {
-            JiraFace::Cloud => Flavour::Cloud,
-            JiraFace::DataCenter => Flavour::DataCenter,
-        };
+        move_after_a_pass(&session, &sandbox, &story, &new_epic).await;
         // The story's work item and all its hours are on `epic`, every hour where the site
         // has it, and only the story's worklogs were read again.
         let moved_to = |epic: String, summary: tollgate_host::sync::SyncSummary| {
             let doc = export(&session, &sandbox);
-            let item = records(&doc, "work-item")
-                .into_iter()
-                .find(|r| r["entity"]["data"]["key"] == story.as_str())
-                .unwrap();
-            assert_eq!(item["entity"]["data"]["initiative_key"], epic.as_str());
+            assert_eq!(work_item_epic(&doc, &story), epic);
             assert_eq!(
                 entry_epics(&doc, &story),
                 [epic.clone()].into(),
@@ -1937,7 +1954,7 @@ async fn a_story_moved_to_another_epic_takes_its_hours_along_on_both_faces() {
             let truth = sandbox.jira().clone();
             assert_eq!(
                 seconds_by_person_and_epic(&doc),
-                truth.seconds_by_person_and_epic(flavour)
+                truth.seconds_by_person_and_epic(flavour(face))
             );
             assert_eq!(
                 issue_worklog_reads(&sandbox),
@@ -2013,15 +2030,7 @@ async fn while_the_stories_cannot_be_read_a_moved_storys_new_hours_go_to_its_new
         (story.key.clone(), story.id, new.key.clone())
     };
     sync_past_the_minute(&session, &sandbox).await;
-    let stored_epic = |doc: &Value| {
-        records(doc, "work-item")
-            .into_iter()
-            .find(|r| r["entity"]["data"]["key"] == story.as_str())
-            .unwrap()["entity"]["data"]["initiative_key"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let stored_epic = |doc: &Value| work_item_epic(doc, &story);
 
     // The story moves to another epic, and from then on Jira answers the stories' search
     // with a 500: the work-items stream fails in every run and the store keeps the story
@@ -2125,24 +2134,14 @@ async fn a_story_moved_to_another_epic_takes_its_sub_tasks_and_their_hours_along
             let new = d.another_epic(&old).unwrap().key.clone();
             (story, sub_tasks, new)
         };
-        sync_past_the_minute(&session, &sandbox).await;
-        sandbox.advance_clock(std::time::Duration::from_secs(120));
-        let now = sandbox.now_ms();
-        sandbox
-            .jira()
-            .move_to_epic(&story, Some(&new_epic), now)
-            .unwrap();
+        move_after_a_pass(&session, &sandbox, &story, &new_epic).await;
         sync_past_the_minute(&session, &sandbox).await;
 
         let doc = export(&session, &sandbox);
         for key in std::iter::once(&story).chain(&sub_tasks) {
-            let item = records(&doc, "work-item")
-                .into_iter()
-                .find(|r| r["entity"]["data"]["key"] == key.as_str())
-                .unwrap();
             assert_eq!(
-                item["entity"]["data"]["initiative_key"],
-                new_epic.as_str(),
+                work_item_epic(&doc, key),
+                new_epic,
                 "{face:?}: {key}'s work item"
             );
             if key != &story {
@@ -2153,14 +2152,10 @@ async fn a_story_moved_to_another_epic_takes_its_sub_tasks_and_their_hours_along
                 );
             }
         }
-        let flavour = match face {
-            JiraFace::Cloud => Flavour::Cloud,
-            JiraFace::DataCenter => Flavour::DataCenter,
-        };
         let truth = sandbox.jira().clone();
         assert_eq!(
             seconds_by_person_and_epic(&doc),
-            truth.seconds_by_person_and_epic(flavour),
+            truth.seconds_by_person_and_epic(flavour(face)),
             "{face:?}"
         );
         assert_faithful(&sandbox);

@@ -629,6 +629,19 @@ pub(super) fn parent_key(
     }
 }
 
+/// The epic a story, task or bug is under: Cloud's `parent` when it is an epic, Data Center's
+/// Epic Link. (Not for a sub-task, whose epic is its parent's: [`epics_of_parents`].)
+pub(super) fn epic_of_child(
+    deployment: Deployment,
+    fields: &FieldMap,
+    issue: &Issue,
+) -> Option<String> {
+    match deployment {
+        Deployment::Cloud if !parent_is_epic(issue) => None,
+        _ => parent_key(deployment, fields, issue),
+    }
+}
+
 /// A sub-task's parent (a story, task or bug): its id and key; none for another issue. A
 /// sub-task's type says so (`subtask`, or hierarchy level -1) on Cloud and Data Center alike,
 /// and its `parent` names the parent on both.
@@ -661,11 +674,10 @@ pub(super) fn epics_of_parents(
 ) -> Result<BTreeMap<String, Option<String>>, PluginError> {
     let mut out = BTreeMap::new();
     for issue in read.iter().filter(|i| parents.contains(&i.id)) {
-        let epic = match jira.deployment {
-            Deployment::Cloud if !parent_is_epic(issue) => None,
-            _ => parent_key(jira.deployment, fields, issue),
-        };
-        out.insert(issue.id.clone(), epic);
+        out.insert(
+            issue.id.clone(),
+            epic_of_child(jira.deployment, fields, issue),
+        );
     }
     let mut unknown: Vec<String> = parents
         .iter()

@@ -830,13 +830,7 @@ pub(super) fn issues_by_id_resolving(
             let epic = if is_epic {
                 Some(issue.key())
             } else {
-                match jira.deployment {
-                    Deployment::Cloud if parent_is_epic(&issue) => {
-                        parent_key(jira.deployment, fields, &issue)
-                    }
-                    Deployment::Cloud => None,
-                    Deployment::DataCenter => parent_key(jira.deployment, fields, &issue),
-                }
+                epic_of_child(jira.deployment, fields, &issue)
             };
             out.insert(issue.id.clone(), (issue.key(), epic, is_epic));
         }

@@ -64,12 +64,12 @@ pub fn work_items(
         let key = issue.key();
         let mut r = Reader::new(&cursor.fields, key.clone(), &issue.fields);
         let updated = r.system_timestamp("updated", "source_updated");
-        let parent = parent_key(jira.deployment, &cursor.fields, issue);
-        let (initiative_key, parent_key) = match (sub_task_parent(issue), jira.deployment) {
-            (Some((id, key)), _) => (parents_epics.get(&id).cloned().flatten(), Some(key)),
-            (None, Deployment::Cloud) if parent_is_epic(issue) => (parent.clone(), parent),
-            (None, Deployment::Cloud) => (None, parent),
-            (None, Deployment::DataCenter) => (parent.clone(), parent),
+        let (initiative_key, parent_key) = match sub_task_parent(issue) {
+            Some((id, key)) => (parents_epics.get(&id).cloned().flatten(), Some(key)),
+            None => (
+                epic_of_child(jira.deployment, &cursor.fields, issue),
+                parent_key(jira.deployment, &cursor.fields, issue),
+            ),
         };
         let item = WorkItem {
             key: key.clone(),
@@ -129,10 +129,7 @@ fn sub_tasks_of_moved(
         .iter()
         .zip(stored)
         .filter_map(|(issue, stored)| {
-            let now = match jira.deployment {
-                Deployment::Cloud if !parent_is_epic(issue) => None,
-                _ => parent_key(jira.deployment, &cursor.fields, issue),
-            };
+            let now = epic_of_child(jira.deployment, &cursor.fields, issue);
             stored
                 .filter(|s| s.initiative_key != now)
                 .map(|_| issue.key())
