@@ -2161,3 +2161,50 @@ async fn a_story_moved_to_another_epic_takes_its_sub_tasks_and_their_hours_along
         assert_faithful(&sandbox);
     }
 }
+
+#[tokio::test]
+async fn another_projects_story_taken_from_under_a_portfolio_epic_takes_its_hours_out() {
+    let sandbox = sandbox().await;
+    let (_dir, session, doc) = synced(&sandbox, JiraFace::Cloud).await;
+    assert_eq!(entry_epics(&doc, "OPS-3"), ["BIZ-1".to_string()].into());
+    // OPS-3 moves under its own project's epic, and one of its worklogs changes after.
+    move_after_a_pass(&session, &sandbox, "OPS-3", "OPS-1").await;
+    let edited = {
+        let mut d = sandbox.jira();
+        let id = d.issue("OPS-3").unwrap().id;
+        let (worklog, seconds) = d
+            .worklogs
+            .iter()
+            .find(|w| w.issue_id == id)
+            .map(|w| (w.id, w.seconds))
+            .unwrap();
+        let now = sandbox.now_ms() + 1_000;
+        assert!(d.edit_worklog(worklog, seconds + 900, now));
+        worklog.to_string()
+    };
+    let has_entry = |doc: &Value| {
+        records(doc, "time-entry")
+            .iter()
+            .any(|r| r["provenance"]["external_id"] == edited.as_str())
+    };
+    assert!(has_entry(&doc), "the entry of worklog {edited} before");
+    let summary = sync_past_the_minute(&session, &sandbox).await;
+    // The changed worklog is no longer the portfolio's: its entry is deleted, not left on
+    // BIZ-1 with its old hours.
+    let doc = export(&session, &sandbox);
+    assert!(!has_entry(&doc), "the entry of worklog {edited}");
+    assert_eq!(summary.stream("time-entries").unwrap().deleted, 1);
+    // The others it had are found by a full sync, which sweeps them.
+    let full = SyncFlags {
+        full: true,
+        ..SyncFlags::default()
+    };
+    sync_all(&session, None, full).await.unwrap();
+    let doc = export(&session, &sandbox);
+    assert!(entry_epics(&doc, "OPS-3").is_empty());
+    let truth = sandbox.jira().clone();
+    assert_eq!(
+        seconds_by_person_and_epic(&doc),
+        truth.seconds_by_person_and_epic(Flavour::Cloud)
+    );
+}

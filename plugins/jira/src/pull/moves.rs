@@ -124,6 +124,7 @@ pub(super) fn entries_of_moved(
     fields: &mut FieldMap,
     mut moved: Vec<u64>,
     diagnostics: &mut Vec<Diagnostic>,
+    deletions: &mut Vec<Deletion>,
 ) -> Result<Vec<DmoRecord>, PluginError> {
     if moved.is_empty() {
         return Ok(Vec::new());
@@ -160,7 +161,13 @@ pub(super) fn entries_of_moved(
         }
     }
     let worklogs = worklogs_of(jira, &ids)?;
-    Ok(entries_on(&issues, settings, worklogs, diagnostics))
+    Ok(entries_on(
+        &issues,
+        settings,
+        worklogs,
+        diagnostics,
+        deletions,
+    ))
 }
 
 /// Whether the changelog of `issue` moved it after `after` (Unix ms): a change of its

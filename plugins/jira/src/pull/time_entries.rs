@@ -422,7 +422,14 @@ pub fn time_entries(
     }
     let fields = next.as_mut().map_or(&mut last_fields, |c| &mut c.fields);
     let known_fields = !fields.ids.is_empty();
-    page.records = entries(jira, settings, fields, worklogs, &mut page.diagnostics)?;
+    page.records = entries(
+        jira,
+        settings,
+        fields,
+        worklogs,
+        &mut page.diagnostics,
+        &mut page.deletions,
+    )?;
     // The worklogs of the issues moved since the last pass began, read again with their
     // epic as it is now, in the pass's last call: written after any of the pass's pages that
     // took an issue's epic from the store before its move reached it.
@@ -432,6 +439,7 @@ pub fn time_entries(
         fields,
         read_moved,
         &mut page.diagnostics,
+        &mut page.deletions,
     )?);
     let fields_learnt = !known_fields && !fields.ids.is_empty();
     page.next_cursor = match next {
@@ -649,30 +657,42 @@ fn list_requests(jira: &Jira, ids: &[u64]) -> Result<Vec<Request>, PluginError> 
 }
 
 /// The time entries of these worklogs, each with its issue's key and its epic's; a worklog
-/// whose issue or author cannot be named is left out with a warning.
+/// whose issue or author cannot be named is left out with a warning, one that is not the
+/// portfolio's is left out too and its entry deleted ([`entries_on`]).
 fn entries(
     jira: &Jira,
     settings: &Settings,
     fields: &mut FieldMap,
     worklogs: Vec<Worklog>,
     diagnostics: &mut Vec<Diagnostic>,
+    deletions: &mut Vec<Deletion>,
 ) -> Result<Vec<DmoRecord>, PluginError> {
     if worklogs.is_empty() {
         return Ok(Vec::new());
     }
     let issues = issues_of(jira, settings, fields, &worklogs)?;
-    Ok(entries_on(&issues, settings, worklogs, diagnostics))
+    Ok(entries_on(
+        &issues,
+        settings,
+        worklogs,
+        diagnostics,
+        deletions,
+    ))
 }
 
 /// The time entries of these worklogs, their issues named by `issues` (by issue id); a
 /// worklog whose issue or author cannot be named is left out with a warning. Jira lists the
 /// whole site's worklogs: those on issues neither in the portfolio's project nor under one of
-/// its epics are not the portfolio's, and are left out (counted in a log line).
+/// its epics are not the portfolio's, and are left out (counted in a log line); their entries
+/// are deleted (`deletions`), for a worklog may have been the portfolio's when last read (its
+/// issue since moved from under a portfolio epic), and deleting one the store never held
+/// changes nothing.
 pub(super) fn entries_on(
     issues: &BTreeMap<String, IssueRef>,
     settings: &Settings,
     worklogs: Vec<Worklog>,
     diagnostics: &mut Vec<Diagnostic>,
+    deletions: &mut Vec<Deletion>,
 ) -> Vec<DmoRecord> {
     let mut records = Vec::with_capacity(worklogs.len());
     let mut elsewhere = 0usize;
@@ -691,6 +711,10 @@ pub(super) fn entries_on(
         };
         if !settings.in_project(key) && !epic.as_deref().is_some_and(|e| settings.in_project(e)) {
             elsewhere += 1;
+            deletions.push(Deletion {
+                kind: EntityKind::TimeEntry,
+                external_id: w.id.clone(),
+            });
             continue;
         }
         let Some(person) = w
@@ -870,13 +894,24 @@ mod tests {
             })
             .collect();
         let mut diagnostics = Vec::new();
-        let entries = entries_on(&issues, &settings, worklogs, &mut diagnostics);
+        let mut deletions = Vec::new();
+        let entries = entries_on(
+            &issues,
+            &settings,
+            worklogs,
+            &mut diagnostics,
+            &mut deletions,
+        );
         let ids: Vec<&str> = entries.iter().map(|r| r.external_id.as_str()).collect();
         assert_eq!(ids, ["101", "102", "103", "107"]);
         assert!(
             diagnostics.is_empty(),
             "left out without a warning: {diagnostics:?}"
         );
+        // The others' entries are deleted, in case they were the portfolio's when last read.
+        let deleted: Vec<&str> = deletions.iter().map(|d| d.external_id.as_str()).collect();
+        assert_eq!(deleted, ["104", "105", "106"]);
+        assert!(deletions.iter().all(|d| d.kind == EntityKind::TimeEntry));
     }
 
     #[test]
