@@ -160,9 +160,9 @@ fn metric(text: &str, line_start: &str) -> Option<f64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_syncs_never_overlap_and_sigterm_leaves_a_store_that_resumes() {
     let sandbox = Sandbox::start("127.0.0.1:0").await.unwrap();
-    // Every answer takes 400 ms: a sync takes several seconds (about 8), longer than its 2 s
-    // interval, and is still going when it is stopped below. (At 120 ms it took 2.4 s once
-    // the plugins sent independent requests together, and could end before the signal.)
+    // Every answer takes 400 ms: a sync takes seconds, longer than its 2 s interval, and is
+    // still going when it is stopped below. (At 120 ms it took 2.4 s once the plugins sent
+    // independent requests together, and could end before the signal.)
     sandbox.set_faults(Some("slow=1,slow-ms=400".parse().unwrap()));
     let dir = tempfile::tempdir().unwrap();
     let base = daemon_config(
@@ -214,24 +214,34 @@ async fn scheduled_syncs_never_overlap_and_sigterm_leaves_a_store_that_resumes()
         "never two syncs at once: {all:?}"
     );
     // SIGTERM in the middle of a sync: it commits the pages in hand, stops, and the process
-    // exits. Every issue and worklog changed (and the clock past the minute Jira hides), so
-    // that the next run has several pages to read: its streams start together after a run
-    // that ended well, and a run of one page each would be over before the signal.
-    {
-        let now = sandbox.now_ms();
-        sandbox.jira().change_share(1.0, now);
-    }
-    sandbox.advance_clock(Duration::from_secs(90));
-    let newest = runs(dir.path()).first().map_or(0, |r| r.id);
+    // exits. The signal must find a run with pages still to read: every issue and worklog is
+    // changed (and the clock moved past the minute Jira hides) while no run is going, and the
+    // signal waits for a run begun after that, under way with a page committed. (Changed
+    // while a run was going, the change could be read by that run, leaving the next one a
+    // page per stream, over before the signal: seen once in a parallel run.)
+    let mut after = None;
     // Under way with a page committed: a signal in the run's first milliseconds, before any
     // page is in hand, rightly commits none (CI saw one 6 ms after the run began).
     wait_until(
-        "a sync under way with a page committed",
-        Duration::from_secs(20),
+        "a sync begun after the change under way with a page committed",
+        Duration::from_secs(30),
         async || {
-            runs(dir.path())
-                .first()
-                .is_some_and(|r| r.id > newest && r.status == RunStatus::Running && r.pages > 0)
+            let all = runs(dir.path());
+            if let (Some(after), Some(r)) = (after, all.first())
+                && r.id > after
+                && r.status == RunStatus::Running
+                && r.pages > 0
+            {
+                return true;
+            }
+            if after.is_none() && all.iter().all(|r| r.status != RunStatus::Running) {
+                let now = sandbox.now_ms();
+                sandbox.jira().change_share(1.0, now);
+                sandbox.advance_clock(Duration::from_secs(90));
+                // A run begun since the look above is among these, and so not waited for.
+                after = Some(runs(dir.path()).first().map_or(0, |r| r.id));
+            }
+            false
         },
     )
     .await;
