@@ -1888,6 +1888,19 @@ fn work_item_epic(doc: &Value, key: &str) -> String {
         .to_string()
 }
 
+/// A story with worklogs (the first), its id, its epic and another epic it is not under.
+fn story_with_worklogs(sandbox: &Sandbox) -> (String, u64, String, String) {
+    let d = sandbox.jira();
+    let story = d
+        .issues
+        .iter()
+        .find(|i| i.parent.is_some() && d.worklogs.iter().any(|w| w.issue_id == i.id))
+        .unwrap();
+    let old = story.parent.clone().unwrap();
+    let new = d.another_epic(&old).unwrap().key.clone();
+    (story.key.clone(), story.id, old, new)
+}
+
 /// The sandbox's flavour of a face.
 fn flavour(face: JiraFace) -> Flavour {
     match face {
@@ -1929,17 +1942,7 @@ async fn a_story_moved_to_another_epic_takes_its_hours_along_on_both_faces() {
         let sandbox = sandbox().await;
         let (_dir, session, _) = synced(&sandbox, face).await;
         // A story with worklogs, and an epic it is not under.
-        let (story, story_id, old_epic, new_epic) = {
-            let d = sandbox.jira();
-            let story = d
-                .issues
-                .iter()
-                .find(|i| i.parent.is_some() && d.worklogs.iter().any(|w| w.issue_id == i.id))
-                .unwrap();
-            let old = story.parent.clone().unwrap();
-            let new = d.another_epic(&old).unwrap().key.clone();
-            (story.key.clone(), story.id, old, new)
-        };
+        let (story, story_id, old_epic, new_epic) = story_with_worklogs(&sandbox);
         move_after_a_pass(&session, &sandbox, &story, &new_epic).await;
         // The story's work item and all its hours are on `epic`, every hour where the site
         // has it, and only the story's worklogs were read again.
@@ -2019,16 +2022,7 @@ async fn while_the_stories_cannot_be_read_a_moved_storys_new_hours_go_to_its_new
     config.push_str("\n[sync]\npage_retries = 0\n");
     std::fs::write(dir.path().join("tollgate.toml"), config).unwrap();
     let session = session(dir.path()).await;
-    let (story, story_id, new_epic) = {
-        let d = sandbox.jira();
-        let story = d
-            .issues
-            .iter()
-            .find(|i| i.parent.is_some() && d.worklogs.iter().any(|w| w.issue_id == i.id))
-            .unwrap();
-        let new = d.another_epic(story.parent.as_ref().unwrap()).unwrap();
-        (story.key.clone(), story.id, new.key.clone())
-    };
+    let (story, story_id, _, new_epic) = story_with_worklogs(&sandbox);
     sync_past_the_minute(&session, &sandbox).await;
     let stored_epic = |doc: &Value| work_item_epic(doc, &story);
 
