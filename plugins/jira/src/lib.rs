@@ -39,6 +39,12 @@ pub struct Settings {
     /// when their issue is in it or under one of its epics).
     #[serde(default = "default_project", deserialize_with = "project_key")]
     pub project: String,
+    /// Keys of the teams' projects whose stories, tasks and bugs (and their sub-tasks) may sit
+    /// under the portfolio's epics: those that do are work items of their epic, the others are
+    /// left out. Risks filed there under a portfolio epic are read too. Empty (the default):
+    /// work items and risks are read from `project` alone.
+    #[serde(default, deserialize_with = "project_keys")]
+    pub team_projects: Vec<String>,
     /// Board ids to read sprints from; empty: every scrum board of the project.
     #[serde(default)]
     pub boards: Vec<u64>,
@@ -82,15 +88,35 @@ fn default_project() -> String {
 /// key.
 fn project_key<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let key = String::deserialize(d)?;
+    well_formed_key("project", &key).map_err(serde::de::Error::custom)?;
+    Ok(key)
+}
+
+/// `team-projects`: project keys as [`project_key`] reads one, each once.
+fn project_keys<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let keys = Vec::<String>::deserialize(d)?;
+    for (n, key) in keys.iter().enumerate() {
+        well_formed_key("team-projects", key).map_err(serde::de::Error::custom)?;
+        if keys[..n].iter().any(|k| k.eq_ignore_ascii_case(key)) {
+            return Err(serde::de::Error::custom(format!(
+                "team-projects names `{key}` twice"
+            )));
+        }
+    }
+    Ok(keys)
+}
+
+/// Whether `key` is a Jira project key: a letter, then letters, digits or underscores.
+fn well_formed_key(setting: &str, key: &str) -> Result<(), String> {
     let mut chars = key.chars();
     let well_formed = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
     if well_formed {
-        Ok(key)
+        Ok(())
     } else {
-        Err(serde::de::Error::custom(format!(
-            "project `{key}` is not a Jira project key (a letter, then letters, digits or underscores, e.g. BIZ); give the project's key, not its id or name"
-        )))
+        Err(format!(
+            "{setting}: `{key}` is not a Jira project key (a letter, then letters, digits or underscores, e.g. BIZ); give the project's key, not its id or name"
+        ))
     }
 }
 
@@ -101,6 +127,33 @@ impl Settings {
         issue_key
             .rsplit_once('-')
             .is_some_and(|(project, _)| project.eq_ignore_ascii_case(&self.project))
+    }
+
+    /// The settings as read, checked for what one value cannot say alone: `team-projects`
+    /// must not name the portfolio's own project.
+    pub fn read(text: &str) -> Result<Settings, PluginError> {
+        let settings: Settings = tollgate_plugin_api::settings(text)?;
+        if let Some(own) = settings
+            .team_projects
+            .iter()
+            .find(|k| k.eq_ignore_ascii_case(&settings.project))
+        {
+            return Err(PluginError::Config(format!(
+                "team-projects names `{own}`, the portfolio's own project (`project`); list only the teams' other projects"
+            )));
+        }
+        Ok(settings)
+    }
+
+    /// The JQL clause of the projects whose issues may be work items and risks: `project` and
+    /// the `team-projects`.
+    pub fn work_projects_clause(&self) -> String {
+        if self.team_projects.is_empty() {
+            return format!("project = {}", api::jql_list(&[&self.project]));
+        }
+        let mut keys = vec![self.project.as_str()];
+        keys.extend(self.team_projects.iter().map(String::as_str));
+        format!("project in ({})", api::jql_list(&keys))
     }
 }
 
@@ -165,6 +218,8 @@ impl Plugin for JiraPlugin {
                 },
                 "project": {"type": "string", "default": "BIZ", "pattern": "^[A-Za-z][A-Za-z0-9_]*$",
                             "description": "Project key of the portfolio: its epics, their issues, and the worklogs on them (an issue of another project counts when it is under one of its epics)"},
+                "team-projects": {"type": "array", "items": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]*$"}, "uniqueItems": true, "default": [],
+                            "description": "Keys of the teams' projects whose issues may sit under the portfolio's epics: those that do are work items (and risks) of their epic"},
                 "boards": {"type": "array", "items": {"type": "integer"}, "description": "Boards to read sprints from; default: every scrum board of the project"},
                 "fields": {"type": "object", "additionalProperties": false, "properties": field_props,
                            "description": "Custom field name or id per attribute"},
@@ -182,7 +237,7 @@ impl Plugin for JiraPlugin {
     }
 
     fn check(settings: String) -> Result<String, PluginError> {
-        let settings: Settings = tollgate_plugin_api::settings(&settings)?;
+        let settings = Settings::read(&settings)?;
         let jira = Jira::new(settings.deployment);
         let me: Myself = jira.get(&format!("{}/myself", jira.api()))?;
         let who = me
@@ -198,7 +253,7 @@ impl Plugin for JiraPlugin {
     }
 
     fn pull(request: PullRequest) -> Result<Page, PluginError> {
-        let settings: Settings = tollgate_plugin_api::settings(&request.settings)?;
+        let settings = Settings::read(&request.settings)?;
         let jira = Jira::new(settings.deployment);
         let cursor = request.cursor.as_deref();
         let checkpoint = request.checkpoint.as_deref();
@@ -219,7 +274,7 @@ impl Plugin for JiraPlugin {
     }
 
     fn push(request: PushRequest) -> Result<Vec<PushOutcome>, PluginError> {
-        let settings: Settings = tollgate_plugin_api::settings(&request.settings)?;
+        let settings = Settings::read(&request.settings)?;
         push::push(
             &Jira::new(settings.deployment),
             &request.findings,

@@ -23,8 +23,25 @@ async fn synced(
     sandbox: &Sandbox,
     face: JiraFace,
 ) -> (tempfile::TempDir, tollgate_host::app::Session, Value) {
+    synced_with(sandbox, face, "").await
+}
+
+/// As [`synced`], with `settings` (`, key = value` pairs) added to the connection's settings.
+async fn synced_with(
+    sandbox: &Sandbox,
+    face: JiraFace,
+    settings: &str,
+) -> (tempfile::TempDir, tollgate_host::app::Session, Value) {
     let dir = tempfile::tempdir().unwrap();
     jira_config(dir.path(), sandbox, face, "");
+    let config = dir.path().join("tollgate.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let with = text.replace(
+        "project = \"BIZ\" }",
+        &format!("project = \"BIZ\"{settings} }}"),
+    );
+    assert!(settings.is_empty() || with != text, "the settings went in");
+    std::fs::write(&config, with).unwrap();
     let session = session(dir.path()).await;
     sync_all(&session, None, SyncFlags::default())
         .await
@@ -109,6 +126,35 @@ fn listed_once(requests: &[tollgate_sandbox::RecordedRequest], expected: usize) 
     listed
 }
 
+/// The issue ids the sandbox was searched for (`id in (...)`, in a query or a body), in the
+/// order asked.
+fn searched_by_id(sandbox: &Sandbox) -> Vec<u64> {
+    sandbox
+        .requests()
+        .iter()
+        .filter_map(|r| {
+            let text = format!(
+                "{} {}",
+                r.query.as_deref().unwrap_or(""),
+                String::from_utf8_lossy(r.request_body.as_deref().unwrap_or(b""))
+            );
+            let text = text
+                .replace("%20", " ")
+                .replace("%28", "(")
+                .replace("%29", ")")
+                .replace("%2C", ",")
+                .replace('+', " ");
+            let list = text.split_once("id in (")?.1.split_once(')')?.0.to_string();
+            Some(
+                list.split(',')
+                    .map(|id| id.trim().trim_matches('"').parse::<u64>().unwrap())
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .flatten()
+        .collect()
+}
+
 fn seconds_by_person_and_epic(doc: &Value) -> BTreeMap<(String, String), u64> {
     let mut out = BTreeMap::new();
     for r in records(doc, "time-entry") {
@@ -138,30 +184,6 @@ async fn the_demo_site_syncs_to_its_ground_truth_on_cloud_and_data_center() {
         // worklogs from the store (the work-items stream stored them under their ids), not
         // by searching for them again (`id in (...)`); it searches only for the issues of the
         // other project, which the store does not hold.
-        let asked: Vec<u64> = sandbox
-            .requests()
-            .iter()
-            .filter_map(|r| {
-                let text = format!(
-                    "{} {}",
-                    r.query.as_deref().unwrap_or(""),
-                    String::from_utf8_lossy(r.request_body.as_deref().unwrap_or(b""))
-                );
-                let text = text
-                    .replace("%20", " ")
-                    .replace("%28", "(")
-                    .replace("%29", ")")
-                    .replace("%2C", ",")
-                    .replace('+', " ");
-                let list = text.split_once("id in (")?.1.split_once(')')?.0.to_string();
-                Some(
-                    list.split(',')
-                        .map(|id| id.trim().trim_matches('"').parse::<u64>().unwrap())
-                        .collect::<Vec<_>>(),
-                )
-            })
-            .flatten()
-            .collect();
         let elsewhere: Vec<u64> = truth
             .issues
             .iter()
@@ -171,7 +193,8 @@ async fn the_demo_site_syncs_to_its_ground_truth_on_cloud_and_data_center() {
             .map(|i| i.id)
             .collect();
         assert_eq!(
-            asked, elsewhere,
+            searched_by_id(&sandbox),
+            elsewhere,
             "{face:?}: searches only for issues the store does not hold"
         );
         assert_eq!(
@@ -2151,6 +2174,165 @@ async fn a_story_moved_to_another_epic_takes_its_sub_tasks_and_their_hours_along
         );
         assert_faithful(&sandbox);
     }
+}
+
+#[tokio::test]
+async fn a_team_projects_stories_under_portfolio_epics_are_their_work_items_and_follow_moves() {
+    for face in [JiraFace::Cloud, JiraFace::DataCenter] {
+        let sandbox = sandbox().await;
+        // The operations team files a risk of theirs under BIZ-3, and splits OPS-3 into a
+        // sub-task with an hour on it.
+        let sub_task = {
+            let now = sandbox.now_ms();
+            let mut d = sandbox.jira();
+            d.add_issue("OPS", 4, "Hosts not patched in time", Some("BIZ-3"), now)
+                .unwrap();
+            let key = d
+                .add_issue("OPS", 5, "Patch the gateway's hosts", Some("OPS-3"), now)
+                .unwrap();
+            d.add_worklog(&key, 0, now - 7_200_000, 3_600, now).unwrap();
+            key
+        };
+        sandbox.advance_clock(std::time::Duration::from_secs(90));
+        let (_dir, session, doc) = synced_with(&sandbox, face, ", team-projects = [\"OPS\"]").await;
+        let risks = initiative(&doc, "BIZ-3")["entity"]["data"]["risks"].clone();
+        assert!(
+            risks
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["title"] == "Hosts not patched in time"),
+            "{face:?}: {risks}"
+        );
+        // OPS-3 is under the portfolio's BIZ-1: a work item of it, and its sub-task too. OPS's
+        // epic, its story under it and its task under none are not the portfolio's.
+        let ops_items = |doc: &Value| -> BTreeMap<String, String> {
+            records(doc, "work-item")
+                .iter()
+                .map(|r| &r["entity"]["data"])
+                .filter(|item| item["key"].as_str().unwrap().starts_with("OPS-"))
+                .map(|item| {
+                    let epic = item["initiative_key"].as_str().unwrap_or("").to_string();
+                    (item["key"].as_str().unwrap().to_string(), epic)
+                })
+                .collect()
+        };
+        let expected = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, e)| (k.to_string(), e.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            ops_items(&doc),
+            expected(&[("OPS-3", "BIZ-1"), (&sub_task, "BIZ-1")]),
+            "{face:?}"
+        );
+        assert_eq!(entry_epics(&doc, &sub_task), ["BIZ-1".to_string()].into());
+        assert_eq!(
+            records(&doc, "work-item").len(),
+            279,
+            "{face:?}: 277, OPS-3 and its sub-task"
+        );
+        assert_eq!(
+            records(&doc, "initiative").len(),
+            25,
+            "{face:?}: OPS-1 is not one"
+        );
+        // The store holds OPS-3 now: the hours' look-ups search only for OPS-2 and OPS-4.
+        let truth = sandbox.jira().clone();
+        let not_ours: Vec<u64> = ["OPS-2", "OPS-4"]
+            .iter()
+            .map(|k| truth.issue(k).unwrap().id)
+            .collect();
+        assert_eq!(searched_by_id(&sandbox), not_ours, "{face:?}");
+        assert_eq!(
+            seconds_by_person_and_epic(&doc),
+            truth.seconds_by_person_and_epic(flavour(face))
+        );
+
+        // OPS-3 moves under its own project's epic: its work item, its sub-task's and all their
+        // hours leave the portfolio on the next incremental pass (not only the worklogs changed
+        // since).
+        move_after_a_pass(&session, &sandbox, "OPS-3", "OPS-1").await;
+        let summary = sync_past_the_minute(&session, &sandbox).await;
+        let doc = export(&session, &sandbox);
+        assert_eq!(ops_items(&doc), expected(&[]), "{face:?}");
+        assert!(entry_epics(&doc, "OPS-3").is_empty(), "{face:?}");
+        assert!(entry_epics(&doc, &sub_task).is_empty(), "{face:?}");
+        assert_eq!(summary.stream("work-items").unwrap().deleted, 2, "{face:?}");
+        let truth = sandbox.jira().clone();
+        assert_eq!(
+            seconds_by_person_and_epic(&doc),
+            truth.seconds_by_person_and_epic(flavour(face)),
+            "{face:?}"
+        );
+
+        // OPS-2 moves under the portfolio's BIZ-2: a work item of it, with its hours.
+        move_after_a_pass(&session, &sandbox, "OPS-2", "BIZ-2").await;
+        sync_past_the_minute(&session, &sandbox).await;
+        let doc = export(&session, &sandbox);
+        assert_eq!(ops_items(&doc), expected(&[("OPS-2", "BIZ-2")]), "{face:?}");
+        assert_eq!(entry_epics(&doc, "OPS-2"), ["BIZ-2".to_string()].into());
+        let truth = sandbox.jira().clone();
+        assert_eq!(
+            seconds_by_person_and_epic(&doc),
+            truth.seconds_by_person_and_epic(flavour(face)),
+            "{face:?}"
+        );
+        assert_faithful(&sandbox);
+    }
+}
+
+#[tokio::test]
+async fn team_projects_added_to_the_settings_are_read_whole_on_the_next_pass() {
+    let sandbox = sandbox().await;
+    let (dir, first, doc) = synced(&sandbox, JiraFace::Cloud).await;
+    assert_eq!(records(&doc, "work-item").len(), 277);
+    drop(first);
+    // The same store, OPS named a team project: OPS-3 has not changed since, yet the next
+    // (incremental) sync finds it, since the pass before read another set of projects.
+    let config = dir.path().join("tollgate.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            "project = \"BIZ\" }",
+            "project = \"BIZ\", team-projects = [\"OPS\"] }",
+        ),
+    )
+    .unwrap();
+    let session = session(dir.path()).await;
+    // The JQL of the stories' searches of a sync (Cloud searches by POST).
+    let stories_searched = |sandbox: &Sandbox| -> Vec<String> {
+        issue_searches(&sandbox.requests())
+            .into_iter()
+            .filter(|(whose, _)| *whose == "stories")
+            .map(|(_, r)| {
+                let body: Value = serde_json::from_slice(r.request_body.as_ref().unwrap()).unwrap();
+                body["jql"].as_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    sync_past_the_minute(&session, &sandbox).await;
+    let doc = export(&session, &sandbox);
+    assert_eq!(work_item_epic(&doc, "OPS-3"), "BIZ-1");
+    assert_eq!(records(&doc, "work-item").len(), 278);
+    let jqls = stories_searched(&sandbox);
+    assert!(
+        !jqls.is_empty()
+            && jqls
+                .iter()
+                .all(|q| q.starts_with("project in (BIZ, OPS)") && !q.contains("updated >=")),
+        "{jqls:?}"
+    );
+    // The pass after is incremental again: it searches for what changed, not every issue.
+    sync_past_the_minute(&session, &sandbox).await;
+    let jqls = stories_searched(&sandbox);
+    assert!(
+        !jqls.is_empty() && jqls.iter().all(|q| q.contains("updated >=")),
+        "{jqls:?}"
+    );
 }
 
 #[tokio::test]

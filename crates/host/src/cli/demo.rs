@@ -42,16 +42,18 @@ kinds = ["steering", "quarterly", "capitalisation"]
 scoring = "wsjf"
 capacity_fte = 30.0
 
-# The portfolio: epics, child issues, sprints and worklogs of project BIZ. The same sandbox
-# also serves a Jira Data Center face of that site at {JIRA_DC} (bearer token in
-# secrets/jira-dc.token, settings.deployment = "data-center").
+# The portfolio: epics, child issues, sprints and worklogs of project BIZ, and the issues of
+# the operations team's project OPS that sit under BIZ's epics (team-projects; the rest of
+# OPS is not the portfolio's). The same sandbox also serves a Jira Data Center face of that
+# site at {JIRA_DC} (bearer token in secrets/jira-dc.token, settings.deployment =
+# "data-center").
 [connections.jira]
 plugin = "jira"
 base_url = "{JIRA_CLOUD}"
 auth = { kind = "basic", user = "{JIRA_CLOUD_USER}", token_file = "secrets/jira-cloud.token" }
 # Field names are the defaults; a site with other names maps them here, e.g.
 # fields = { cost-of-delay = "CoD (EUR/month)" }
-settings = { deployment = "cloud", project = "BIZ" }
+settings = { deployment = "cloud", project = "BIZ", team-projects = ["OPS"] }
 
 # The digital unit's delivery on Azure Boards: epics, features, user stories and tasks of
 # project {ADO_PROJECT}, three teams' iterations, effort as Completed Work on tasks.

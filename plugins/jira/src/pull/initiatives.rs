@@ -42,7 +42,10 @@ pub fn initiatives(
     page_size: u32,
 ) -> Result<Page, PluginError> {
     let mut page = Page::default();
+    let checkpoint = checkpoint_for(settings, "initiatives", (cursor, checkpoint))?;
     let updated = updated_clause(checkpoint)?;
+    // Epics are the portfolio project's alone (a team project's epics are the team's).
+    let projects = format!("project = {}", jql_list(&[&settings.project]));
     let query = |cursor: &IssueCursor| {
         let mut fields: Vec<String> = [
             "summary",
@@ -59,14 +62,14 @@ pub fn initiatives(
             fields.push("issuelinks".to_string());
         }
         fields.extend(cursor.fields.ids_of(INITIATIVE_ATTRIBUTES));
-        Query::of_types(settings, "in", &cursor.epic_types, &updated, fields)
+        Query::of_types(&projects, "in", &cursor.epic_types, &updated, fields)
     };
     let (cursor, issues, more) = read_pass(
         jira,
         settings,
         (cursor, checkpoint),
         &mut page,
-        &query,
+        (&projects, &query),
         &["changelog"],
         page_size,
     )?;
@@ -207,7 +210,7 @@ pub fn initiatives(
             Entity::Initiative(initiative),
         );
     }
-    Ok(finish(page, cursor, more, checkpoint))
+    Ok(finish(page, cursor, more, checkpoint, settings))
 }
 
 /// The epics whose risks one search asks for.
@@ -239,8 +242,8 @@ fn risks_of(
         .chunks(RISK_SEARCH_EPICS)
         .map(|chunk| {
             format!(
-                "project = {} AND issuetype in ({}) AND {link} in ({}) ORDER BY key ASC",
-                jql_list(&[&settings.project]),
+                "{} AND issuetype in ({}) AND {link} in ({}) ORDER BY key ASC",
+                settings.work_projects_clause(),
                 jql_list(&cursor.risk_types),
                 jql_list(chunk)
             )

@@ -57,6 +57,41 @@ pub(super) struct IssueCheckpoint {
     updated: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     site: Option<SiteShape>,
+    /// The JQL clause of the projects the pass read work items and risks from
+    /// ([`Settings::work_projects_clause`]); absent in checkpoints written before
+    /// `team-projects` (the portfolio's project alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    projects: Option<String>,
+}
+
+/// The checkpoint a pass of `stream` starts from, given the projects it reads work items and
+/// risks from now: the last pass's, or none (a full pass) when that pass read other projects
+/// (`team-projects` changed since). An incremental pass reads only what changed, so the issues
+/// of a project just added, under the portfolio's epics for months, would otherwise wait for
+/// the next `sync --full`. (What a project taken out left in the store is swept by that.)
+pub(super) fn checkpoint_for<'a>(
+    settings: &Settings,
+    stream: &str,
+    (cursor, checkpoint): (Option<&str>, Option<&'a str>),
+) -> Result<Option<&'a str>, PluginError> {
+    let Some(cp) = paging::decode::<IssueCheckpoint>(checkpoint)? else {
+        return Ok(None);
+    };
+    let before = cp
+        .projects
+        .unwrap_or_else(|| format!("project = {}", jql_list(&[&settings.project])));
+    let now = settings.work_projects_clause();
+    if before == now {
+        return Ok(checkpoint);
+    }
+    // Said once a pass, on its first page (the host hands every page the same checkpoint).
+    if cursor.is_none() {
+        tollgate_plugin_api::log::info(
+            "the projects read changed since the last pass (team-projects): this pass reads the stream whole; run `tollgate sync --full` to remove what a project taken out left",
+            &[("stream", stream), ("before", &before), ("now", &now)],
+        );
+    }
+    Ok(None)
 }
 
 /// What an issue stream learns of the site before its first search (`/field`, `/issuetype`):
@@ -99,13 +134,14 @@ pub(super) struct Query {
 }
 
 impl Query {
-    /// The project's issues whose type is (`in`) or is not (`not in`) one of `types`: a full
-    /// pass's in key order; an incremental pass's (with its `updated` clause) newest first, so
+    /// The issues of `projects` (a JQL clause: [`Settings::work_projects_clause`], or the
+    /// portfolio's project alone) whose type is (`in`) or is not (`not in`) one of `types`: a
+    /// full pass's in key order; an incremental pass's (with its `updated` clause) newest first, so
     /// that its first page tells the pass's watermark ([`first_page_watermark`]). An issue
     /// changed while such a pass pages moves to the front: a page may then hold an issue the
     /// last one held (written twice, which changes nothing), never skip one.
     pub fn of_types(
-        settings: &Settings,
+        projects: &str,
         op: &str,
         types: &[String],
         updated: &str,
@@ -113,8 +149,7 @@ impl Query {
     ) -> Query {
         Query {
             jql: format!(
-                "project = {} AND issuetype {op} ({}){updated} ORDER BY {}",
-                jql_list(&[&settings.project]),
+                "{projects} AND issuetype {op} ({}){updated} ORDER BY {}",
                 jql_list(types),
                 if updated.is_empty() {
                     "key ASC"
@@ -206,7 +241,8 @@ pub(super) fn answers<const N: usize>(
 
 /// The next issues of a stream's pass, with the cursor moved past them; `false` once the pass
 /// is read to its end. A full pass reads the issues by id, in bulk (see [`next_issues`]); an
-/// incremental one reads the few changed ones from the search itself.
+/// incremental one reads the few changed ones from the search itself. `projects` is the JQL
+/// clause of the projects the stream's `query` searches (its full pass's watermark is theirs).
 ///
 /// The first page of a pass learns the site's shape (fields and issue types, their
 /// diagnostics on the page). An incremental pass whose checkpoint keeps the last pass's shape
@@ -218,7 +254,7 @@ pub(super) fn read_pass(
     settings: &Settings,
     (cursor, checkpoint): (Option<&str>, Option<&str>),
     page: &mut Page,
-    query: &dyn Fn(&IssueCursor) -> Query,
+    (projects, query): (&str, &dyn Fn(&IssueCursor) -> Query),
     expand: &[&str],
     page_size: u32,
 ) -> Result<(IssueCursor, Vec<Issue>, bool), PluginError> {
@@ -246,7 +282,7 @@ pub(super) fn read_pass(
                 }
                 // A full pass: its watermark read beside the site's shape, before any issue.
                 _ if by_ids => {
-                    let watermark = watermark_request(jira, settings)?;
+                    let watermark = watermark_request(jira, projects)?;
                     let [fields, types, watermark] =
                         answers(send_all(&[fields, types, watermark]))?;
                     let site = site_shape(fields, types, settings, &mut page.diagnostics)?;
@@ -300,8 +336,8 @@ fn tell(cursor: &IssueCursor, more: bool) {
     }
 }
 
-/// The request for a full pass's watermark: the project's issue changed last, its `updated`
-/// alone. It goes out with the pass's first requests, before any of its issues is read, so an
+/// The request for a full pass's watermark: the issue of `projects` (a JQL clause) changed
+/// last, its `updated` alone. It goes out with the pass's first requests, before any of its issues is read, so an
 /// issue changed after being read in this pass is newer than the watermark and the next pass
 /// reads it again. (Keeping the newest `updated` among the issues read, as the plugin did
 /// before, lost such a change when an issue read later in key order was changed later still.)
@@ -309,12 +345,9 @@ fn tell(cursor: &IssueCursor, more: bool) {
 /// holds its watermark ([`first_page_watermark`]).
 pub(super) fn watermark_request(
     jira: &Jira,
-    settings: &Settings,
+    projects: &str,
 ) -> Result<tollgate_plugin_api::http::Request, PluginError> {
-    let jql = format!(
-        "project = {} ORDER BY updated DESC",
-        jql_list(&[&settings.project])
-    );
+    let jql = format!("{projects} ORDER BY updated DESC");
     jira.search_request(
         &jql,
         &["updated".to_string()],
@@ -540,6 +573,7 @@ pub(super) fn finish(
     cursor: IssueCursor,
     more: bool,
     checkpoint: Option<&str>,
+    settings: &Settings,
 ) -> Page {
     if more {
         page.next_cursor = Some(paging::encode(&cursor));
@@ -554,7 +588,11 @@ pub(super) fn finish(
                 .map(|cp| cp.updated)
         });
         page.checkpoint = match updated {
-            Some(updated) => Some(paging::encode(&IssueCheckpoint { updated, site })),
+            Some(updated) => Some(paging::encode(&IssueCheckpoint {
+                updated,
+                site,
+                projects: Some(settings.work_projects_clause()),
+            })),
             None => checkpoint.map(str::to_string),
         };
     }

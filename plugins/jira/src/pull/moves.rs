@@ -43,8 +43,8 @@ impl MovesSearch {
         let minute = checkpoint_minute(since)?;
         Ok(MovesSearch {
             jql: format!(
-                "project = {} AND updated >= \"{minute}\" ORDER BY updated DESC, key ASC",
-                jql_list(&[&settings.project])
+                "{} AND updated >= \"{minute}\" ORDER BY updated DESC, key ASC",
+                settings.work_projects_clause()
             ),
             // JQL reads from the minute's start; the changelog's moves count after `since`
             // itself. One at `since` was made before the last pass's first call read it, and

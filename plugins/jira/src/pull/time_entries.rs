@@ -243,7 +243,9 @@ pub fn time_entries(
     };
     match (&moves_search, &moves_page) {
         (Some(search), Some(at)) => requests.push(search.request(jira, at)?),
-        (None, _) if first => requests.push(watermark_request(jira, settings)?),
+        (None, _) if first => {
+            requests.push(watermark_request(jira, &settings.work_projects_clause())?)
+        }
         _ => {}
     }
     requests.extend(list_requests(jira, &pending)?);
@@ -935,6 +937,37 @@ mod tests {
                 e.to_string().contains("is not a Jira project key"),
                 "{bad}: {e}"
             );
+        }
+    }
+
+    #[test]
+    fn team_projects_are_keys_named_once_beside_the_portfolios_and_searched_with_it() {
+        let read = |settings: Value| crate::Settings::read(&settings.to_string());
+        let s = read(json!({})).unwrap();
+        assert_eq!(s.work_projects_clause(), "project = BIZ");
+        let s = read(json!({"team-projects": ["OPS", "PAY_2"]})).unwrap();
+        assert_eq!(s.work_projects_clause(), "project in (BIZ, OPS, PAY_2)");
+        for (bad, says) in [
+            (
+                json!({"team-projects": ["10001"]}),
+                "team-projects: `10001` is not a Jira project key",
+            ),
+            (
+                json!({"team-projects": ["OPS) OR (project = X"]}),
+                "is not a Jira project key",
+            ),
+            (
+                json!({"team-projects": ["OPS", "ops"]}),
+                "team-projects names `ops` twice",
+            ),
+            (json!({"team-projects": "OPS"}), "expected a sequence"),
+            (
+                json!({"team-projects": ["biz"]}),
+                "team-projects names `biz`, the portfolio's own project",
+            ),
+        ] {
+            let e = read(bad.clone()).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
         }
     }
 

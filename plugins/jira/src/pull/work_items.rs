@@ -1,9 +1,12 @@
-//! The work-items stream: every issue of the project that is neither an epic nor a risk.
+//! The work-items stream: every issue of the project that is neither an epic nor a risk, and
+//! those of the team projects (`team-projects`) under the project's epics.
 
 #[allow(unused_imports)]
 use super::*;
 
-/// The work-items stream: every issue of the project that is neither an epic nor a risk.
+/// The work-items stream: every issue of the project that is neither an epic nor a risk, and
+/// those of the team projects (`team-projects`) under the project's epics (a sub-task under
+/// its parent's).
 pub fn work_items(
     jira: &Jira,
     settings: &Settings,
@@ -12,7 +15,9 @@ pub fn work_items(
     page_size: u32,
 ) -> Result<Page, PluginError> {
     let mut page = Page::default();
+    let checkpoint = checkpoint_for(settings, "work-items", (cursor, checkpoint))?;
     let updated = updated_clause(checkpoint)?;
+    let projects = settings.work_projects_clause();
     let query = |cursor: &IssueCursor| {
         let mut excluded = cursor.epic_types.clone();
         excluded.extend(cursor.risk_types.iter().cloned());
@@ -34,14 +39,14 @@ pub fn work_items(
                 .fields
                 .ids_of(&["story-points", "sprint", "epic-link"]),
         );
-        Query::of_types(settings, "not in", &excluded, &updated, fields)
+        Query::of_types(&projects, "not in", &excluded, &updated, fields)
     };
     let (cursor, mut issues, more) = read_pass(
         jira,
         settings,
         (cursor, checkpoint),
         &mut page,
-        &query,
+        (&projects, &query),
         &[],
         page_size,
     )?;
@@ -60,10 +65,9 @@ pub fn work_items(
     } else {
         epics_of_parents(jira, &cursor.fields, &issues, &parents)?
     };
+    let mut elsewhere = 0usize;
     for issue in &issues {
         let key = issue.key();
-        let mut r = Reader::new(&cursor.fields, key.clone(), &issue.fields);
-        let updated = r.system_timestamp("updated", "source_updated");
         let (initiative_key, parent_key) = match sub_task_parent(issue) {
             Some((id, key)) => (parents_epics.get(&id).cloned().flatten(), Some(key)),
             None => (
@@ -71,6 +75,23 @@ pub fn work_items(
                 parent_key(jira.deployment, &cursor.fields, issue),
             ),
         };
+        // A team project's issue is the portfolio's while it is under one of its epics; one
+        // that is not (or no longer) is left out, and its record, if the store has one from
+        // when it was, deleted (a full pass's sweep would remove it too).
+        if !settings.in_project(&key)
+            && !initiative_key
+                .as_deref()
+                .is_some_and(|e| settings.in_project(e))
+        {
+            elsewhere += 1;
+            page.deletions.push(Deletion {
+                kind: EntityKind::WorkItem,
+                external_id: issue.id.clone(),
+            });
+            continue;
+        }
+        let mut r = Reader::new(&cursor.fields, key.clone(), &issue.fields);
+        let updated = r.system_timestamp("updated", "source_updated");
         let item = WorkItem {
             key: key.clone(),
             kind: r
@@ -105,7 +126,16 @@ pub fn work_items(
             Entity::WorkItem(item),
         );
     }
-    Ok(finish(page, cursor, more, checkpoint))
+    if elsewhere > 0 {
+        tollgate_plugin_api::log::info(
+            "issues of team projects not under the portfolio's epics, left out",
+            &[
+                ("issues", &elsewhere.to_string()),
+                ("team-projects", &settings.team_projects.join(",")),
+            ],
+        );
+    }
+    Ok(finish(page, cursor, more, checkpoint, settings))
 }
 
 /// On an incremental pass: the sub-tasks of the issues read that are under another epic than
