@@ -2,8 +2,10 @@
 //! validate` catches a misspelt or mistyped setting before a run does.
 //!
 //! The subset plugins use: `type`, `properties`, `required`, `additionalProperties` (a boolean
-//! or a schema), `items`, `enum`, `minimum`, `maximum`, `minLength`. Other keywords (such as
-//! `pattern`) are not checked here; the plugin still checks its settings itself when it runs.
+//! or a schema), `items`, `uniqueItems`, `enum`, `minimum`, `maximum`, `minLength`, `pattern`.
+//! Other keywords are not checked here, nor a `pattern` this engine cannot read or that would
+//! take more than a bounded size to build (the schema is the plugin's, so it is not trusted);
+//! the plugin still checks its settings itself when it runs.
 
 use serde_json::Value;
 
@@ -118,7 +120,27 @@ fn walk(schema: &Value, value: &Value, path: &str, out: &mut Vec<(String, String
             format!("expected at least {min} characters"),
         ));
     }
+    if let (Some(s), Some(pattern)) = (
+        value.as_str(),
+        schema.get("pattern").and_then(Value::as_str),
+    ) && matches(pattern, s) == Some(false)
+    {
+        out.push((
+            path.to_string(),
+            format!("{value} does not match the pattern {pattern}"),
+        ));
+    }
     if let Some(items) = value.as_array() {
+        if schema.get("uniqueItems") == Some(&Value::Bool(true)) {
+            for (i, item) in items.iter().enumerate() {
+                if items[..i].contains(item) {
+                    out.push((
+                        format!("{path}[{i}]"),
+                        format!("{item} is in the list twice"),
+                    ));
+                }
+            }
+        }
         if let Some(item_schema) = schema.get("items") {
             for (i, item) in items.iter().enumerate() {
                 walk(item_schema, item, &format!("{path}[{i}]"), out);
@@ -162,6 +184,22 @@ fn walk(schema: &Value, value: &Value, path: &str, out: &mut Vec<(String, String
             },
         }
     }
+}
+
+/// Whether `text` matches the JSON Schema `pattern` (found anywhere in it, as JSON Schema
+/// reads a pattern; anchors say otherwise); `None` when the pattern cannot be built within a
+/// bounded size or the search cannot answer.
+fn matches(pattern: &str, text: &str) -> Option<bool> {
+    use regex_automata::dfa::{dense, regex::Regex};
+    const LIMIT: usize = 1 << 20;
+    let config = dense::Config::new()
+        .dfa_size_limit(Some(LIMIT))
+        .determinize_size_limit(Some(LIMIT));
+    let regex = Regex::builder().dense(config).build(pattern).ok()?;
+    regex
+        .try_search(&regex_automata::Input::new(text))
+        .ok()
+        .map(|m| m.is_some())
 }
 
 #[cfg(test)]
@@ -214,5 +252,54 @@ mod tests {
             "{problems:?}"
         );
         assert!(check(&schema, &json!({"project": "BIZ", "boards": [3]})).is_empty());
+    }
+
+    #[test]
+    fn patterns_and_unique_items_are_checked_and_a_pattern_that_cannot_be_built_is_not() {
+        let key = json!({"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]*$"});
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "project": key,
+                "teams": {"type": "array", "items": key, "uniqueItems": true},
+                "code": {"type": "string", "pattern": "[0-9]"},
+                "wild": {"type": "string", "pattern": "(unclosed"},
+                "huge": {"type": "string", "pattern": "(a|b)*a(a|b){40}"}
+            }
+        });
+        let problems = check(
+            &schema,
+            &json!({
+                "project": "10000",
+                "teams": ["OPS", "Ops Team", "OPS"],
+                "code": "no digits",
+                "wild": "anything",
+                "huge": "abab"
+            }),
+        );
+        assert_eq!(
+            problems,
+            [
+                ("code", "\"no digits\" does not match the pattern [0-9]"),
+                (
+                    "project",
+                    "\"10000\" does not match the pattern ^[A-Za-z][A-Za-z0-9_]*$"
+                ),
+                ("teams[2]", "\"OPS\" is in the list twice"),
+                (
+                    "teams[1]",
+                    "\"Ops Team\" does not match the pattern ^[A-Za-z][A-Za-z0-9_]*$"
+                ),
+            ]
+            .map(|(p, m)| (p.to_string(), m.to_string()))
+        );
+        // Found anywhere unless anchored; text that is not ASCII is read.
+        assert!(
+            check(
+                &schema,
+                &json!({"project": "B2B_OPS", "teams": ["OPS", "PAY"], "code": "v2 ü"})
+            )
+            .is_empty()
+        );
     }
 }

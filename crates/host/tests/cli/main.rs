@@ -477,7 +477,7 @@ fn config_validate_checks_plugin_settings_against_the_plugins_schema() {
     write(
         dir.path(),
         "tollgate.toml",
-        b"[connections.jira]\nplugin = \"jira\"\nbase_url = \"https://acme.atlassian.net\"\nauth = { kind = \"basic\", user = \"me@acme.test\", token_file = \"secrets.token\" }\nsettings = { deployment = \"server\", projcet = \"BIZ\", boards = [\"one\"] }\n",
+        b"[connections.jira]\nplugin = \"jira\"\nbase_url = \"https://acme.atlassian.net\"\nauth = { kind = \"basic\", user = \"me@acme.test\", token_file = \"secrets.token\" }\nsettings = { deployment = \"server\", projcet = \"BIZ\", boards = [\"one\"], project = \"10000\", team-projects = [\"OPS\", \"OPS\"] }\n",
     );
     let out = tollgate(dir.path(), &["config", "validate"]);
     let (_, stderr) = text(&out);
@@ -486,6 +486,8 @@ fn config_validate_checks_plugin_settings_against_the_plugins_schema() {
         "`connections.jira.settings.deployment`: \"server\" is not one of: \"cloud\", \"data-center\"",
         "`connections.jira.settings.projcet`: is not a setting of this plugin",
         "`connections.jira.settings.boards[0]`: expected an integer, found text",
+        "`connections.jira.settings.project`: \"10000\" does not match the pattern ^[A-Za-z][A-Za-z0-9_]*$ (plugin `jira`)",
+        "`connections.jira.settings.team-projects[1]`: \"OPS\" is in the list twice (plugin `jira`)",
     ] {
         assert!(stderr.contains(needle), "{needle}: {stderr}");
     }
