@@ -100,6 +100,30 @@ fn the_demo_gives_the_same_findings_a_month_later() {
         ),
         "{stdout}"
     );
+    // A story moved to another epic takes all its hours along on an incremental sync.
+    let before = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Before: "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let (story, rest) = before.split_once(" is under ").unwrap();
+    let (from, hours) = rest.split_once("; the store has ").unwrap();
+    let hours = hours
+        .strip_suffix(&format!(" on {from}."))
+        .unwrap_or_else(|| panic!("all of {story}'s hours on {from} before: {before}"));
+    let after = stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{story} moved to ")))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let to = after
+        .strip_prefix(&format!("{story} moved to "))
+        .and_then(|r| r.split_once(' '))
+        .unwrap()
+        .0;
+    assert_ne!(from, to);
+    assert!(
+        after.ends_with(&format!("left the store with {hours} on {to}.")),
+        "all {hours} on {to}: {after}"
+    );
     // A publish some epics refuse goes on with the others and names each refusal.
     assert!(
         stdout.contains("unchanged 14, failed 2 (initiatives)")

@@ -123,6 +123,90 @@ const DEMO_HR_FILES: &[(&str, &str)] = &[
 ];
 
 /// Write a secret file readable by the owner only.
+/// The demo's step "a story moved to another epic": a story with hours is moved on the site,
+/// and an incremental sync carries its work item and every hour on it to the new epic, though
+/// none of its worklogs changed.
+async fn moved_story(
+    session: &Session,
+    sandbox: &Sandbox,
+    store: &mut dyn tollgate_store::Store,
+) -> Result<(), Error> {
+    println!(
+        "\n== A story moved to another epic on the site (tollgate sync, incremental: its hours follow)"
+    );
+    let (story, from, to) = {
+        let d = sandbox.jira();
+        let ours = |key: &str| d.project_of(key).key == d.project;
+        let Some(story) = d.issues.iter().find(|i| {
+            ours(&i.key) && i.parent.is_some() && d.worklogs.iter().any(|w| w.issue_id == i.id)
+        }) else {
+            println!("The site has no story with worklogs under an epic; nothing to move.");
+            return Ok(());
+        };
+        let from = story.parent.clone().unwrap_or_default();
+        let to = d
+            .issues
+            .iter()
+            .find(|i| {
+                ours(&i.key)
+                    && i.key != from
+                    && tollgate_sandbox::jira::data::ISSUE_TYPES[i.issue_type].hierarchy_level == 1
+            })
+            .map(|e| e.key.clone())
+            .unwrap_or_default();
+        (story.key.clone(), from, to)
+    };
+    // The store's hours on the story, by epic, in hours.
+    let hours_by_epic = |store: &dyn tollgate_store::Store| -> Result<String, Error> {
+        let mut by: std::collections::BTreeMap<String, u64> = Default::default();
+        for r in store.export()? {
+            if let tollgate_dmo::model::Entity::TimeEntry(e) = &r.entity
+                && e.work_item_key.as_deref() == Some(story.as_str())
+            {
+                *by.entry(e.initiative_key.clone().unwrap_or_default())
+                    .or_default() += e.seconds;
+            }
+        }
+        Ok(by
+            .iter()
+            .map(|(epic, s)| format!("{:.1} h on {epic}", *s as f64 / 3600.0))
+            .collect::<Vec<_>>()
+            .join(", "))
+    };
+    println!(
+        "Before: {story} is under {from}; the store has {}.",
+        hours_by_epic(store)?
+    );
+    // A move made between two passes, past the minute Jira leaves out of its changes.
+    sandbox.advance_clock(std::time::Duration::from_secs(120));
+    let now = sandbox.now_ms();
+    if let Err(e) = sandbox.jira().move_to_epic(&story, Some(&to), now) {
+        println!("The sandbox refused the move: {e}");
+        return Ok(());
+    }
+    sandbox.advance_clock(std::time::Duration::from_secs(90));
+    let summary = crate::sync::sync_connection(
+        &session.runtime,
+        &session.registry,
+        &session.config,
+        store,
+        "jira",
+        crate::sync::SyncOptions::from_config(&session.config.sync),
+        &crate::sync::events::LogOnly,
+    )
+    .await
+    .map_err(|e| Error::from(anyhow::anyhow!(e.to_string())))?;
+    let written = |stream: &str| summary.stream(stream).map_or(0, |s| s.written);
+    println!(
+        "{story} moved to {to} on the site; none of its worklogs changed. The incremental sync (run {}, {} work item(s) and {} time entries written) left the store with {}.",
+        summary.run,
+        written("work-items"),
+        written("time-entries"),
+        hours_by_epic(store)?
+    );
+    Ok(())
+}
+
 fn write_secret(path: &Path, value: &str) -> std::io::Result<()> {
     tollgate_store::files::write_private(path, value.as_bytes())
 }
@@ -411,6 +495,8 @@ pub async fn run(out: &Path, addr: &str, as_of: &str) -> Result<(), Error> {
         "The next healthy sync completed (run {}); `tollgate status` shows both.",
         healed.run
     );
+
+    moved_story(&session, &sandbox, store.as_mut()).await?;
 
     println!(
         "\n== A publish some epics refuse (tollgate publish, two epics deleted on the site since the check)"
