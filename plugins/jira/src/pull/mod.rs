@@ -812,6 +812,52 @@ mod tests {
     }
 
     #[test]
+    fn a_checkpoint_is_kept_while_the_projects_read_are_the_same_and_dropped_when_they_change() {
+        let settings = |v: Value| crate::Settings::read(&v.to_string()).unwrap();
+        let alone = settings(json!({"project": "BIZ"}));
+        let teams = settings(json!({"project": "BIZ", "team-projects": ["OPS"]}));
+        let written = |projects: Option<&str>| {
+            paging::encode(&IssueCheckpoint {
+                updated: "2026-11-27T10:30:00.000+0000".into(),
+                site: None,
+                projects: projects.map(str::to_string),
+            })
+        };
+        // Written before team-projects existed: the project alone.
+        let old = written(None);
+        let ours = written(Some("project = BIZ"));
+        let with_ops = written(Some("project in (BIZ, OPS)"));
+        let kept = |s: &crate::Settings, cp: &str, cursor: Option<&str>| {
+            checkpoint_for(s, "work-items", (cursor, Some(cp))).unwrap() == Some(cp)
+        };
+        assert!(kept(&alone, &old, None));
+        assert!(kept(&alone, &ours, None));
+        assert!(kept(&teams, &with_ops, None));
+        // Changed either way: the pass (every page of it) reads the stream whole.
+        for cursor in [None, Some("later-page")] {
+            assert!(!kept(&teams, &old, cursor));
+            assert!(!kept(&teams, &ours, cursor));
+            assert!(!kept(&alone, &with_ops, cursor));
+        }
+        assert_eq!(
+            checkpoint_for(&teams, "work-items", (None, None)).unwrap(),
+            None
+        );
+        // What the pass writes names the projects it read.
+        let cursor = IssueCursor {
+            newest: Some("2026-11-28T08:00:00.000+0000".into()),
+            ..IssueCursor::at_start(SiteShape {
+                fields: FieldMap::default(),
+                epic_types: vec!["10000".into()],
+                risk_types: Vec::new(),
+            })
+        };
+        let page = finish(Page::default(), cursor, false, None, &teams);
+        let written: IssueCheckpoint = paging::decode(page.checkpoint.as_deref()).unwrap().unwrap();
+        assert_eq!(written.projects.as_deref(), Some("project in (BIZ, OPS)"));
+    }
+
+    #[test]
     fn timestamps_compare_across_offsets() {
         assert!(rfc_key("2026-11-27T10:30:00.000+0200") < rfc_key("2026-11-27T09:31:00.000+0100"));
         assert_eq!(
