@@ -155,6 +155,16 @@ fn searched_by_id(sandbox: &Sandbox) -> Vec<u64> {
         .collect()
 }
 
+/// Every person's worklog seconds per epic in the export are the site's, exactly.
+fn assert_hours_as_on_the_site(doc: &Value, sandbox: &Sandbox, face: JiraFace) {
+    let truth = sandbox.jira().seconds_by_person_and_epic(flavour(face));
+    assert_eq!(
+        seconds_by_person_and_epic(doc),
+        truth,
+        "{face:?}: every person's hours per epic as on the site"
+    );
+}
+
 fn seconds_by_person_and_epic(doc: &Value) -> BTreeMap<(String, String), u64> {
     let mut out = BTreeMap::new();
     for r in records(doc, "time-entry") {
@@ -1977,11 +1987,7 @@ async fn a_story_moved_to_another_epic_takes_its_hours_along_on_both_faces() {
                 [epic.clone()].into(),
                 "{face:?}: {story}'s hours moved to {epic}"
             );
-            let truth = sandbox.jira().clone();
-            assert_eq!(
-                seconds_by_person_and_epic(&doc),
-                truth.seconds_by_person_and_epic(flavour(face))
-            );
+            assert_hours_as_on_the_site(&doc, &sandbox, face);
             assert_eq!(
                 issue_worklog_reads(&sandbox),
                 vec![story_id.to_string()],
@@ -2120,11 +2126,7 @@ async fn while_the_stories_cannot_be_read_a_moved_storys_new_hours_go_to_its_new
     let doc = export(&session, &sandbox);
     assert_eq!(stored_epic(&doc), new_epic);
     assert_eq!(entry_epics(&doc, &story), [new_epic.clone()].into());
-    let truth = sandbox.jira().clone();
-    assert_eq!(
-        seconds_by_person_and_epic(&doc),
-        truth.seconds_by_person_and_epic(Flavour::Cloud)
-    );
+    assert_hours_as_on_the_site(&doc, &sandbox, JiraFace::Cloud);
     assert_faithful(&sandbox);
 }
 
@@ -2166,12 +2168,7 @@ async fn a_story_moved_to_another_epic_takes_its_sub_tasks_and_their_hours_along
                 );
             }
         }
-        let truth = sandbox.jira().clone();
-        assert_eq!(
-            seconds_by_person_and_epic(&doc),
-            truth.seconds_by_person_and_epic(flavour(face)),
-            "{face:?}"
-        );
+        assert_hours_as_on_the_site(&doc, &sandbox, face);
         assert_faithful(&sandbox);
     }
 }
@@ -2240,16 +2237,12 @@ async fn a_team_projects_stories_under_portfolio_epics_are_their_work_items_and_
             "{face:?}: OPS-1 is not one"
         );
         // The store holds OPS-3 now: the hours' look-ups search only for OPS-2 and OPS-4.
-        let truth = sandbox.jira().clone();
         let not_ours: Vec<u64> = ["OPS-2", "OPS-4"]
             .iter()
-            .map(|k| truth.issue(k).unwrap().id)
+            .map(|k| sandbox.jira().issue(k).unwrap().id)
             .collect();
         assert_eq!(searched_by_id(&sandbox), not_ours, "{face:?}");
-        assert_eq!(
-            seconds_by_person_and_epic(&doc),
-            truth.seconds_by_person_and_epic(flavour(face))
-        );
+        assert_hours_as_on_the_site(&doc, &sandbox, face);
 
         // OPS-3 moves under its own project's epic: its work item, its sub-task's and all their
         // hours leave the portfolio on the next incremental pass (not only the worklogs changed
@@ -2261,12 +2254,7 @@ async fn a_team_projects_stories_under_portfolio_epics_are_their_work_items_and_
         assert!(entry_epics(&doc, "OPS-3").is_empty(), "{face:?}");
         assert!(entry_epics(&doc, &sub_task).is_empty(), "{face:?}");
         assert_eq!(summary.stream("work-items").unwrap().deleted, 2, "{face:?}");
-        let truth = sandbox.jira().clone();
-        assert_eq!(
-            seconds_by_person_and_epic(&doc),
-            truth.seconds_by_person_and_epic(flavour(face)),
-            "{face:?}"
-        );
+        assert_hours_as_on_the_site(&doc, &sandbox, face);
 
         // OPS-2 moves under the portfolio's BIZ-2: a work item of it, with its hours.
         move_after_a_pass(&session, &sandbox, "OPS-2", "BIZ-2").await;
@@ -2274,12 +2262,7 @@ async fn a_team_projects_stories_under_portfolio_epics_are_their_work_items_and_
         let doc = export(&session, &sandbox);
         assert_eq!(ops_items(&doc), expected(&[("OPS-2", "BIZ-2")]), "{face:?}");
         assert_eq!(entry_epics(&doc, "OPS-2"), ["BIZ-2".to_string()].into());
-        let truth = sandbox.jira().clone();
-        assert_eq!(
-            seconds_by_person_and_epic(&doc),
-            truth.seconds_by_person_and_epic(flavour(face)),
-            "{face:?}"
-        );
+        assert_hours_as_on_the_site(&doc, &sandbox, face);
         assert_faithful(&sandbox);
     }
 }
@@ -2375,9 +2358,5 @@ async fn another_projects_story_taken_from_under_a_portfolio_epic_takes_its_hour
     sync_all(&session, None, full).await.unwrap();
     let doc = export(&session, &sandbox);
     assert!(entry_epics(&doc, "OPS-3").is_empty());
-    let truth = sandbox.jira().clone();
-    assert_eq!(
-        seconds_by_person_and_epic(&doc),
-        truth.seconds_by_person_and_epic(Flavour::Cloud)
-    );
+    assert_hours_as_on_the_site(&doc, &sandbox, JiraFace::Cloud);
 }
