@@ -2268,6 +2268,41 @@ async fn a_team_projects_stories_under_portfolio_epics_are_their_work_items_and_
 }
 
 #[tokio::test]
+async fn a_story_moved_to_a_team_project_keeps_its_work_item_and_hours_under_its_new_key() {
+    for face in [JiraFace::Cloud, JiraFace::DataCenter] {
+        let sandbox = sandbox().await;
+        let (_dir, session, doc) = synced_with(&sandbox, face, ", team-projects = [\"OPS\"]").await;
+        let items = records(&doc, "work-item").len();
+        let (story, story_id, epic, _) = story_with_worklogs(&sandbox);
+        // Moved to OPS between two passes: a new key, the same id, epic and worklogs.
+        sync_past_the_minute(&session, &sandbox).await;
+        sandbox.advance_clock(std::time::Duration::from_secs(120));
+        let now = sandbox.now_ms();
+        let moved = sandbox.jira().move_to_project(&story, "OPS", now).unwrap();
+        assert!(moved.starts_with("OPS-"), "{moved}");
+        sync_past_the_minute(&session, &sandbox).await;
+        let doc = export(&session, &sandbox);
+        let external_id = story_id.to_string();
+        let item = records(&doc, "work-item")
+            .into_iter()
+            .find(|r| r["provenance"]["external_id"] == external_id.as_str())
+            .unwrap();
+        assert_eq!(item["entity"]["data"]["key"], moved.as_str(), "{face:?}");
+        assert_eq!(item["entity"]["data"]["initiative_key"], epic.as_str());
+        assert_eq!(
+            records(&doc, "work-item").len(),
+            items,
+            "{face:?}: one item, renamed"
+        );
+        // Its hours name it by its new key, on the same epic; none is left under the old key.
+        assert_eq!(entry_epics(&doc, &moved), [epic.clone()].into(), "{face:?}");
+        assert!(entry_epics(&doc, &story).is_empty(), "{face:?}");
+        assert_hours_as_on_the_site(&doc, &sandbox, face);
+        assert_faithful(&sandbox);
+    }
+}
+
+#[tokio::test]
 async fn team_projects_added_to_the_settings_are_read_whole_on_the_next_pass() {
     let sandbox = sandbox().await;
     let (dir, first, doc) = synced(&sandbox, JiraFace::Cloud).await;

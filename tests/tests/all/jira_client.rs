@@ -1033,3 +1033,132 @@ async fn a_story_is_moved_to_another_epic_by_an_edit_and_its_changelog_says_so_o
     assert_eq!(item["toString"], new_epic.as_str());
     assert_faithful(&sandbox);
 }
+
+#[tokio::test]
+async fn an_issue_moved_to_another_project_takes_its_next_key_and_its_changelog_says_so() {
+    let sandbox = sandbox().await;
+    let client = reqwest::Client::new();
+    let (story, id, epic) = {
+        let d = sandbox.jira();
+        let story = d
+            .issues
+            .iter()
+            .find(|i| i.key.starts_with("BIZ-") && i.parent.is_some())
+            .unwrap();
+        (story.key.clone(), story.id, story.parent.clone().unwrap())
+    };
+    let now = sandbox.now_ms();
+    let moved = sandbox.jira().move_to_project(&story, "OPS", now).unwrap();
+    // OPS had four issues: the fifth key; the same id, epic and worklogs.
+    assert_eq!(moved, "OPS-5");
+    // A key is never given again: BIZ's next issue does not take the moved one's number,
+    // nor OPS's next the number after it.
+    {
+        let mut d = sandbox.jira();
+        let last_biz = d
+            .issues
+            .iter()
+            .filter_map(|i| i.key.strip_prefix("BIZ-")?.parse::<u64>().ok())
+            .max()
+            .unwrap();
+        let next = d
+            .add_issue("BIZ", 1, "After the move", Some(&epic), now)
+            .unwrap();
+        assert_eq!(
+            next,
+            format!("BIZ-{}", last_biz.max(story[4..].parse().unwrap()) + 1)
+        );
+        assert_eq!(d.add_issue("OPS", 2, "Next", None, now).unwrap(), "OPS-6");
+        // What the sandbox does not do, said rather than done wrong.
+        assert!(
+            d.move_to_project(&epic, "OPS", now)
+                .unwrap_err()
+                .contains("is an epic")
+        );
+        assert!(
+            d.move_to_project("OPS-6", "OPS", now)
+                .unwrap_err()
+                .contains("already")
+        );
+        assert!(
+            d.move_to_project("OPS-6", "NOPE", now)
+                .unwrap_err()
+                .contains("no project")
+        );
+    }
+    for (flavour, base, prefix) in [
+        (Flavour::Cloud, sandbox.jira_cloud_url(), "/rest/api/3"),
+        (Flavour::DataCenter, sandbox.jira_dc_url(), "/rest/api/2"),
+    ] {
+        let get = |path: String| {
+            let request = client.get(format!("{base}{prefix}{path}"));
+            match flavour {
+                Flavour::Cloud => request.basic_auth(
+                    tollgate_sandbox::JIRA_CLOUD_USER,
+                    Some(tollgate_sandbox::JIRA_CLOUD_TOKEN),
+                ),
+                Flavour::DataCenter => request.bearer_auth(tollgate_sandbox::JIRA_DC_TOKEN),
+            }
+            .send()
+        };
+        let issue = json_of(
+            get(format!("/issue/{moved}?fields=project&expand=changelog"))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(issue["id"], id.to_string(), "{flavour:?}");
+        assert_eq!(issue["fields"]["project"]["key"], "OPS", "{flavour:?}");
+        let histories = issue["changelog"]["histories"].as_array().unwrap();
+        // Data Center embeds the history oldest first, Cloud newest first.
+        let newest = match flavour {
+            Flavour::Cloud => &histories[0],
+            Flavour::DataCenter => histories.last().unwrap(),
+        };
+        let item = |field: &str| {
+            newest["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["field"] == field)
+                .cloned()
+                .unwrap_or_else(|| panic!("{flavour:?}: no {field} in {newest}"))
+        };
+        let key = item("Key");
+        assert_eq!(
+            (key["fromString"].as_str(), key["toString"].as_str()),
+            (Some(story.as_str()), Some("OPS-5"))
+        );
+        let project = item("project");
+        assert_eq!(
+            (&project["from"], &project["to"]),
+            (&Value::from("10000"), &Value::from("10001"))
+        );
+        assert_eq!(project["toString"], "Operations");
+        match flavour {
+            Flavour::Cloud => assert_eq!(key["fieldId"], "issuekey"),
+            Flavour::DataCenter => assert!(key.get("fieldId").is_none()),
+        }
+        // JQL finds it in its new project, by its new key (Cloud searches at `/search/jql`).
+        let search = match flavour {
+            Flavour::Cloud => "/search/jql",
+            Flavour::DataCenter => "/search",
+        };
+        let found = json_of(
+            get(format!(
+                "{search}?jql=project%20%3D%20OPS%20AND%20key%20%3D%20{moved}&fields=summary"
+            ))
+            .await
+            .unwrap(),
+        )
+        .await;
+        let keys: Vec<&str> = found["issues"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{flavour:?}: {found}"))
+            .iter()
+            .filter_map(|i| i["key"].as_str())
+            .collect();
+        assert_eq!(keys, [moved.as_str()], "{flavour:?}");
+    }
+    assert_faithful(&sandbox);
+}

@@ -283,6 +283,13 @@ pub struct ChangeItem {
 /// The changelog writes it as each flavour does ([`super::render`]).
 pub const PARENT_ITEM: &str = "parent";
 
+/// The history item of a move to another project: the issue's key before and after.
+pub const KEY_ITEM: &str = "Key";
+
+/// The history item of a move to another project: the projects' names (their ids in the
+/// changelog's `from` and `to`, [`super::render`]).
+pub const PROJECT_ITEM: &str = "project";
+
 impl ChangeItem {
     fn new(field: &str, from: Option<String>, to: Option<String>) -> ChangeItem {
         ChangeItem {
@@ -1690,6 +1697,17 @@ impl Dataset {
             .map(|p| self.project_of(&p.key))
     }
 
+    /// The project with this name, if the site has it (the portfolio's is "Portfolio").
+    pub fn project_by_name(&self, name: &str) -> Option<ProjectRef<'_>> {
+        if name == "Portfolio" {
+            return self.project_named(&self.project);
+        }
+        self.other_projects
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(|p| self.project_named(&p.key))
+    }
+
     /// Whether an issue's worklogs are the portfolio's: it is in the portfolio's project, or
     /// its epic is (a team project's story under a portfolio epic).
     pub fn in_portfolio(&self, issue: &Issue) -> bool {
@@ -1760,13 +1778,8 @@ impl Dataset {
                 ISSUE_TYPES[issue_type].name
             ));
         }
-        let in_project = self
-            .issues
-            .iter()
-            .filter(|i| self.project_of(&i.key).key == project)
-            .count();
         let id = self.issues.iter().map(|i| i.id).max().unwrap_or(10_000) + 1;
-        let key = format!("{project}-{}", in_project + 1);
+        let key = self.next_key(&project);
         self.issues.push(Issue {
             id,
             key: key.clone(),
@@ -1788,6 +1801,85 @@ impl Dataset {
         });
         self.forget_index();
         Ok(key)
+    }
+
+    /// The key the project's next issue gets: one past the greatest number its keys have had
+    /// (Jira never gives a key again, not even one an issue took along to another project).
+    fn next_key(&self, project: &str) -> String {
+        let prefix = format!("{project}-");
+        let last = self
+            .issues
+            .iter()
+            .flat_map(|i| {
+                std::iter::once(&i.key).chain(i.history.iter().flat_map(|c| {
+                    c.items
+                        .iter()
+                        .filter(|item| item.field == KEY_ITEM)
+                        .filter_map(|item| item.from.as_ref())
+                }))
+            })
+            .filter_map(|k| k.strip_prefix(&prefix)?.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0);
+        format!("{project}-{}", last + 1)
+    }
+
+    /// Move an issue (not an epic, not one with sub-tasks) to another project at `now`, as
+    /// Jira's move does: it takes the project's next key, keeps its id, its epic and its
+    /// worklogs, and its changelog records the key and the project changed. Returns the new key.
+    pub fn move_to_project(
+        &mut self,
+        key: &str,
+        project: &str,
+        now: i64,
+    ) -> Result<String, String> {
+        let to = self
+            .project_named(project)
+            .map(|p| (p.key.to_string(), p.id.to_string(), p.name.to_string()))
+            .ok_or_else(|| format!("the site has no project {project}"))?;
+        let issue = self.issue(key).ok_or_else(|| format!("no issue {key}"))?;
+        let from = self.project_of(&issue.key);
+        let from = (
+            from.key.to_string(),
+            from.id.to_string(),
+            from.name.to_string(),
+        );
+        if from.0 == to.0 {
+            return Err(format!("{key} is in {} already", to.0));
+        }
+        if ISSUE_TYPES[issue.issue_type].hierarchy_level == 1 {
+            return Err(format!(
+                "{} is an epic; the sandbox moves its children only",
+                issue.key
+            ));
+        }
+        let old_key = issue.key.clone();
+        if self.issues.iter().any(|i| {
+            i.parent.as_deref() == Some(old_key.as_str())
+                && ISSUE_TYPES[i.issue_type].hierarchy_level < 0
+        }) {
+            return Err(format!(
+                "{old_key} has sub-tasks; the sandbox does not move them along"
+            ));
+        }
+        let new_key = self.next_key(&to.0);
+        let issue = self.issue_mut(&old_key).expect("found above");
+        issue.key = new_key.clone();
+        issue.updated = now;
+        record_change(
+            issue,
+            vec![
+                ChangeItem::new(KEY_ITEM, Some(old_key), Some(new_key.clone())),
+                ChangeItem {
+                    field: PROJECT_ITEM.to_string(),
+                    from: Some(from.2),
+                    to: Some(to.2),
+                },
+            ],
+            now,
+        );
+        self.forget_index();
+        Ok(new_key)
     }
 
     /// Log `seconds` on the issue with this key, by user `author` (an index into `users`),

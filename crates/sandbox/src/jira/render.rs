@@ -843,6 +843,8 @@ fn item_json(ctx: &Ctx, data: &Dataset, i: &data::ChangeItem) -> Value {
     let custom = data::FIELDS.iter().find(|f| f.name == i.field);
     let (fieldtype, field_id) = match custom {
         Some(def) => ("custom", def.id(ctx.flavour)),
+        // A move's new key: the field is `Key`, its id `issuekey`.
+        None if i.field == data::KEY_ITEM => ("jira", "issuekey".to_string()),
         None => ("jira", i.field.clone()),
     };
     // An empty side is left out, as the documents have no null for it.
@@ -856,6 +858,14 @@ fn item_json(ctx: &Ctx, data: &Dataset, i: &data::ChangeItem) -> Value {
     // Cloud names the field's id too; Data Center only its name.
     if ctx.flavour == Flavour::Cloud {
         item["fieldId"] = json!(field_id);
+    }
+    // A move to another project names the projects' ids too.
+    if i.field == data::PROJECT_ITEM {
+        for (side, name) in [("from", &i.from), ("to", &i.to)] {
+            if let Some(p) = name.as_deref().and_then(|n| data.project_by_name(n)) {
+                item[side] = json!(p.id);
+            }
+        }
     }
     // A status change also names the statuses' ids; other fields carry no raw value here.
     if i.field == "status" {
