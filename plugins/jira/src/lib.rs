@@ -145,11 +145,17 @@ impl Settings {
         Ok(settings)
     }
 
+    /// The JQL clause of the portfolio's project alone (its epics'; the projects' clause of
+    /// checkpoints written before `team-projects`).
+    pub fn project_clause(&self) -> String {
+        format!("project = {}", api::jql_list(&[&self.project]))
+    }
+
     /// The JQL clause of the projects whose issues may be work items and risks: `project` and
     /// the `team-projects`.
     pub fn work_projects_clause(&self) -> String {
         if self.team_projects.is_empty() {
-            return format!("project = {}", api::jql_list(&[&self.project]));
+            return self.project_clause();
         }
         let mut keys = vec![self.project.as_str()];
         keys.extend(self.team_projects.iter().map(String::as_str));

@@ -45,7 +45,7 @@ pub fn initiatives(
     let checkpoint = checkpoint_for(settings, "initiatives", (cursor, checkpoint))?;
     let updated = updated_clause(checkpoint)?;
     // Epics are the portfolio project's alone (a team project's epics are the team's).
-    let projects = format!("project = {}", jql_list(&[&settings.project]));
+    let projects = settings.project_clause();
     let query = |cursor: &IssueCursor| {
         let mut fields: Vec<String> = [
             "summary",

@@ -77,9 +77,7 @@ pub(super) fn checkpoint_for<'a>(
     let Some(cp) = paging::decode::<IssueCheckpoint>(checkpoint)? else {
         return Ok(None);
     };
-    let before = cp
-        .projects
-        .unwrap_or_else(|| format!("project = {}", jql_list(&[&settings.project])));
+    let before = cp.projects.unwrap_or_else(|| settings.project_clause());
     let now = settings.work_projects_clause();
     if before == now {
         return Ok(checkpoint);
