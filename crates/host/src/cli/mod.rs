@@ -1216,28 +1216,30 @@ async fn validate(config_path: &Path, online: bool) -> Result<(), Error> {
         runtime,
         registry,
     } = Session::with(config).await?;
-    if problems.is_empty() {
-        for name in config.connections.keys() {
-            match crate::plugins::bind(&registry, &config, name) {
-                Ok((plugin, _)) => {
-                    let settings = settings_json(&config, name);
-                    for (at, message) in
-                        crate::schema::check(&plugin.info.settings_schema, &settings)
-                    {
-                        let key = if at.is_empty() {
-                            format!("connections.{name}.settings")
-                        } else {
-                            format!("connections.{name}.settings.{at}")
-                        };
-                        problems.push(ConfigError::Invalid {
-                            path: config.path.clone(),
-                            key,
-                            message: format!("{message} (plugin `{}`)", plugin.info.id),
-                        });
-                    }
-                }
-                Err(e) => problems.push(e),
-            }
+    // The connections bound to their plugins: what a run would refuse (endpoints, data
+    // directories), unless the problems above (a secret, say) already name it.
+    let bindable = problems.is_empty();
+    for (name, conn) in &config.connections {
+        if bindable && let Err(e) = crate::plugins::bind(&registry, &config, name) {
+            problems.push(e);
+        }
+        // Each connection's settings against its plugin's schema, whatever else is wrong: every
+        // problem at once (a missing secret does not hide a misspelt setting).
+        let Some(plugin) = registry.get(&conn.plugin) else {
+            continue;
+        };
+        let settings = settings_json(&config, name);
+        for (at, message) in crate::schema::check(&plugin.info.settings_schema, &settings) {
+            let key = if at.is_empty() {
+                format!("connections.{name}.settings")
+            } else {
+                format!("connections.{name}.settings.{at}")
+            };
+            problems.push(ConfigError::Invalid {
+                path: config.path.clone(),
+                key,
+                message: format!("{message} (plugin `{}`)", plugin.info.id),
+            });
         }
     }
     for warning in warnings {

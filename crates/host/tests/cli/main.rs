@@ -495,6 +495,26 @@ fn config_validate_checks_plugin_settings_against_the_plugins_schema() {
 }
 
 #[test]
+fn config_validate_names_a_bad_setting_beside_a_missing_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "tollgate.toml",
+        b"[connections.jira]\nplugin = \"jira\"\nbase_url = \"https://acme.atlassian.net\"\nauth = { kind = \"basic\", user = \"me@acme.test\", token_file = \"missing.token\" }\nsettings = { project = \"10000\" }\n",
+    );
+    let out = tollgate(dir.path(), &["config", "validate"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for needle in [
+        "`connections.jira.auth.token_file`",
+        "`connections.jira.settings.project`: \"10000\" does not match the pattern",
+        "2 problem(s)",
+    ] {
+        assert!(stderr.contains(needle), "{needle}: {stderr}");
+    }
+}
+
+#[test]
 fn tracker_and_file_text_is_shown_never_run_in_csv_and_markdown_reports() {
     let dir = hr_dir(b"id,name\nt1,One\n");
     write(
