@@ -146,7 +146,7 @@ pub enum SyncError {
         reason: String,
     },
     /// Some streams failed; the others were stored, and no deletion was marked.
-    #[error("connection `{connection}`: {}; nothing was marked deleted: {}", streams_failed(failures.len(), summary.streams.len(), *total), failures.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    #[error("connection `{connection}`: {}; nothing was marked deleted: {}", streams_failed(failures.len(), summary.streams.len(), *total), failures_text(failures))]
     Streams {
         /// Connection.
         connection: String,
@@ -194,6 +194,74 @@ fn streams_failed(failed: usize, completed: usize, total: usize) -> String {
         ));
     }
     out
+}
+
+/// The streams' failures, each reason once: streams a plugin failed for the same reason (a
+/// setting it refuses fails every stream alike) are named together.
+fn failures_text(failures: &[SyncError]) -> String {
+    /// The streams of one connection that failed with one plugin error, or another failure.
+    enum Group<'a> {
+        Plugin {
+            connection: &'a str,
+            error: String,
+            streams: Vec<&'a str>,
+        },
+        Other(String),
+    }
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    for failure in failures {
+        let SyncError::Plugin {
+            connection,
+            stream,
+            error,
+        } = failure
+        else {
+            groups.push(Group::Other(failure.to_string()));
+            continue;
+        };
+        let error = error.to_string();
+        let same = groups.iter_mut().find_map(|g| match g {
+            Group::Plugin {
+                connection: c,
+                error: e,
+                streams,
+            } if *c == connection.as_str() && *e == error => Some(streams),
+            _ => None,
+        });
+        match same {
+            Some(streams) => streams.push(stream),
+            None => groups.push(Group::Plugin {
+                connection,
+                error,
+                streams: vec![stream],
+            }),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|g| match g {
+            Group::Other(text) => text,
+            Group::Plugin {
+                connection,
+                error,
+                streams,
+            } => match streams.as_slice() {
+                [first @ .., last] if !first.is_empty() => format!(
+                    "connection `{connection}`, streams {} and `{last}`: {error}",
+                    first
+                        .iter()
+                        .map(|s| format!("`{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                _ => format!(
+                    "connection `{connection}`, stream `{}`: {error}",
+                    streams.join("")
+                ),
+            },
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl SyncError {
@@ -1200,4 +1268,48 @@ fn hash(text: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     text.hash(&mut h);
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_failed_for_one_reason_are_named_together_and_other_reasons_apart() {
+        let plugin = |stream: &str, why: &str| SyncError::Plugin {
+            connection: "jira".into(),
+            stream: stream.into(),
+            error: CallError::Plugin(PluginError::Config(why.into())),
+        };
+        let refused = "team-projects names `biz`, the portfolio's own project";
+        let error = SyncError::Streams {
+            connection: "jira".into(),
+            total: 5,
+            summary: Box::new(SyncSummary {
+                run: 7,
+                connection: "jira".into(),
+                streams: Vec::new(),
+            }),
+            failures: vec![
+                plugin("initiatives", refused),
+                plugin("work-items", refused),
+                SyncError::Runaway {
+                    connection: "jira".into(),
+                    stream: "sprints".into(),
+                    reason: "its cursor came back".into(),
+                },
+                plugin("time-entries", refused),
+                plugin("comments", "another reason"),
+            ],
+        };
+        assert_eq!(
+            error.to_string(),
+            "connection `jira`: 5 of 5 streams failed; nothing was marked deleted: \
+             connection `jira`, streams `initiatives`, `work-items` and `time-entries`: \
+             configuration error: team-projects names `biz`, the portfolio's own project; \
+             connection `jira`, stream `sprints`: its cursor came back; stopped, the pages \
+             committed so far are kept; \
+             connection `jira`, stream `comments`: configuration error: another reason"
+        );
+    }
 }
