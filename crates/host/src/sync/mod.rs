@@ -199,66 +199,50 @@ fn streams_failed(failed: usize, completed: usize, total: usize) -> String {
 /// The streams' failures, each reason once: streams a plugin failed for the same reason (a
 /// setting it refuses fails every stream alike) are named together.
 fn failures_text(failures: &[SyncError]) -> String {
-    /// The streams of one connection that failed with one plugin error, or another failure.
-    enum Group<'a> {
-        Plugin {
-            connection: &'a str,
-            error: String,
-            streams: Vec<&'a str>,
-        },
-        Other(String),
+    /// Failures alike: the first as it reads alone, and the streams of those that are plugin
+    /// errors of one connection with the same text.
+    struct Group<'a> {
+        first: &'a SyncError,
+        alike: Option<(&'a str, String)>,
+        streams: Vec<&'a str>,
     }
     let mut groups: Vec<Group<'_>> = Vec::new();
     for failure in failures {
-        let SyncError::Plugin {
-            connection,
-            stream,
-            error,
-        } = failure
-        else {
-            groups.push(Group::Other(failure.to_string()));
-            continue;
-        };
-        let error = error.to_string();
-        let same = groups.iter_mut().find_map(|g| match g {
-            Group::Plugin {
-                connection: c,
-                error: e,
-                streams,
-            } if *c == connection.as_str() && *e == error => Some(streams),
-            _ => None,
-        });
-        match same {
-            Some(streams) => streams.push(stream),
-            None => groups.push(Group::Plugin {
+        let (alike, stream) = match failure {
+            SyncError::Plugin {
                 connection,
+                stream,
                 error,
+            } => (
+                Some((connection.as_str(), error.to_string())),
+                stream.as_str(),
+            ),
+            _ => (None, ""),
+        };
+        match groups
+            .iter_mut()
+            .find(|g| alike.is_some() && g.alike == alike)
+        {
+            Some(group) => group.streams.push(stream),
+            None => groups.push(Group {
+                first: failure,
+                alike,
                 streams: vec![stream],
             }),
         }
     }
     groups
         .into_iter()
-        .map(|g| match g {
-            Group::Other(text) => text,
-            Group::Plugin {
-                connection,
-                error,
-                streams,
-            } => match streams.as_slice() {
-                [first @ .., last] if !first.is_empty() => format!(
-                    "connection `{connection}`, streams {} and `{last}`: {error}",
-                    first
-                        .iter()
-                        .map(|s| format!("`{s}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                _ => format!(
-                    "connection `{connection}`, stream `{}`: {error}",
-                    streams.join("")
-                ),
-            },
+        .map(|g| match (g.alike, g.streams.as_slice()) {
+            (Some((connection, error)), [first @ .., last]) if !first.is_empty() => format!(
+                "connection `{connection}`, streams {} and `{last}`: {error}",
+                first
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            _ => g.first.to_string(),
         })
         .collect::<Vec<_>>()
         .join("; ")
