@@ -129,6 +129,13 @@ impl Settings {
             .is_some_and(|(project, _)| project.eq_ignore_ascii_case(&self.project))
     }
 
+    /// Whether an issue is the portfolio's: in its project, or under one of its epics (`epic`,
+    /// the key of the issue's epic, a sub-task's by its parent's). Jira's searches over team
+    /// projects and its worklog lists return others too; they are left out.
+    pub fn is_portfolios(&self, issue_key: &str, epic: Option<&str>) -> bool {
+        self.in_project(issue_key) || epic.is_some_and(|e| self.in_project(e))
+    }
+
     /// The settings as read, checked for what one value cannot say alone: `team-projects`
     /// must not name the portfolio's own project.
     pub fn read(text: &str) -> Result<Settings, PluginError> {

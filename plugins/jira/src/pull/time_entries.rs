@@ -711,7 +711,7 @@ pub(super) fn entries_on(
             });
             continue;
         };
-        if !settings.in_project(key) && !epic.as_deref().is_some_and(|e| settings.in_project(e)) {
+        if !settings.is_portfolios(key, epic.as_deref()) {
             elsewhere += 1;
             deletions.push(Deletion {
                 kind: EntityKind::TimeEntry,

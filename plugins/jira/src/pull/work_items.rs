@@ -78,11 +78,7 @@ pub fn work_items(
         // A team project's issue is the portfolio's while it is under one of its epics; one
         // that is not (or no longer) is left out, and its record, if the store has one from
         // when it was, deleted (a full pass's sweep would remove it too).
-        if !settings.in_project(&key)
-            && !initiative_key
-                .as_deref()
-                .is_some_and(|e| settings.in_project(e))
-        {
+        if !settings.is_portfolios(&key, initiative_key.as_deref()) {
             elsewhere += 1;
             page.deletions.push(Deletion {
                 kind: EntityKind::WorkItem,
