@@ -146,7 +146,7 @@ impl Drop for JiraWrite<'_> {
 }
 
 /// The largest `synthetic:N` (epics): 20,000 epics are 220,000 Jira issues with 2,000,000
-/// worklogs beside an Azure DevOps organisation as large, about 5 GiB of memory.
+/// worklogs beside an Azure DevOps organisation as large, about 6.5 GiB of memory.
 pub const MAX_SYNTHETIC_EPICS: usize = 20_000;
 
 /// A dataset's name: `demo` (`None`) or `synthetic:N` (`Some(N)`, 1 ..= MAX_SYNTHETIC_EPICS).
@@ -206,6 +206,7 @@ impl Sandbox {
         dataset.index();
         let ado = AdoDataset::named(&options.dataset)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        ado.write_texts();
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
@@ -464,6 +465,7 @@ async fn admin_change(
     // a real tracker keeps its indexes up to date as it writes.
     shared.jira.read().unwrap().index();
     let (items, entries) = shared.ado.write().unwrap().change_share(share, now);
+    shared.ado.read().unwrap().write_texts();
     json_response(
         axum::http::StatusCode::OK,
         serde_json::json!({

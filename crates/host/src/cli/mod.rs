@@ -188,7 +188,7 @@ pub enum Command {
         /// Azure DevOps: 6 epics, 126 work items, Completed Work history) or `synthetic:N`
         /// (Jira: N epics of 10 issues with 10 worklogs each; Azure DevOps: N epics of 10
         /// work items, the first task of each with two days of Completed Work; N up to 20000,
-        /// about 5 GiB of memory at the most).
+        /// about 6.5 GiB of memory at the most).
         #[arg(long, default_value = "demo")]
         dataset: String,
         /// Faults to inject, e.g. `429=0.1,503=0.05,drop=0.02,truncate=0.02,slow=0.1,slow-ms=300`

@@ -431,6 +431,9 @@ pub struct WorkItem {
     pub comments: Vec<Comment>,
     /// In the recycle bin since (ms, by whom).
     pub deleted: Option<(i64, usize)>,
+    /// Its fields and its updates' changes as JSON text, written once for the revision they
+    /// are of ([`super::items::Written`]); [`AdoDataset::apply`] drops them.
+    pub(crate) written: std::sync::OnceLock<super::items::Written>,
 }
 
 impl WorkItem {
@@ -1135,6 +1138,7 @@ impl AdoDataset {
             updates: Vec::new(),
             comments: Vec::new(),
             deleted: None,
+            written: std::sync::OnceLock::new(),
         });
         let added = parent
             .map(|p| {
@@ -1274,6 +1278,7 @@ impl AdoDataset {
         }
         item.relations.retain(|r| !removed.contains(r));
         item.relations.extend(added.iter().cloned());
+        item.written = std::sync::OnceLock::new();
         item.updates.push(Update {
             rev,
             by,
@@ -1673,6 +1678,13 @@ impl AdoDataset {
             at = self.item(at.parent()?)?;
         }
         None
+    }
+
+    /// Writes the JSON text of every item not written since it last changed (each item's
+    /// fields and its updates' changes, copied into answers after): when the sandbox starts
+    /// and after a change, so that no client's request pays for it.
+    pub fn write_texts(&self) {
+        super::items::write_all(self);
     }
 
     /// Edit `share` of the live work items at `now_ms` (a title marked " (edited)", or the mark

@@ -98,9 +98,66 @@ struct ItemJson<'a> {
     url: String,
 }
 
+/// An item's fields and each of its updates' changed fields ([`ChangesJson`]) as JSON text,
+/// written once for the revision they are of and copied into every answer after. Escaping
+/// strings and walking the values' trees was half of the sandbox's time in a full sync of
+/// `synthetic:10000` (each item's fields, identities and all, written once by the floor and
+/// once by the sync); a real service's cost is not the client's to measure. Written for every
+/// item when the sandbox starts and after `_sandbox/change` ([`write_all`]), and on the first
+/// read of an item changed since.
+#[derive(Debug, Clone)]
+pub(crate) struct Written {
+    rev: u32,
+    fields: Box<serde_json::value::RawValue>,
+    /// By update, `None` where it changed no field.
+    changes: Vec<Option<Box<serde_json::value::RawValue>>>,
+}
+
+/// The item's [`Written`] text, if it is of the item's revision now (an item changed without a
+/// new revision, which [`AdoDataset::apply`] never does, is written afresh every time).
+fn written(w: &WorkItem) -> Option<&Written> {
+    let text = w.written.get_or_init(|| {
+        use serde_json::value::to_raw_value;
+        Written {
+            rev: w.rev(),
+            fields: to_raw_value(&FieldsJson::Now(&w.fields, None))
+                .expect("an item's fields serialise"),
+            changes: w
+                .updates
+                .iter()
+                .map(|u| {
+                    (!u.fields.is_empty()).then(|| {
+                        to_raw_value(&ChangesJson::Of(&u.fields))
+                            .expect("an update's changes serialise")
+                    })
+                })
+                .collect(),
+        }
+    });
+    (text.rev == w.rev()).then_some(text)
+}
+
+/// Writes every item's [`Written`] text not written yet: when the sandbox starts and after a
+/// change, so that no client's request pays for it.
+/// Side by side on every core: `synthetic:10000`'s 110,000 items take about 1.4 s alone.
+pub(crate) fn write_all(d: &AdoDataset) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let share = d.items.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        for items in d.items.chunks(share) {
+            s.spawn(move || {
+                for w in items {
+                    written(w);
+                }
+            });
+        }
+    });
+}
+
 /// An item's fields: all, or those asked for (by name, each once), of the item now or of an
-/// older revision.
+/// older revision; or all of them now, as written before ([`Written`]).
 enum FieldsJson<'a> {
+    Written(&'a serde_json::value::RawValue),
     Now(
         &'a std::collections::BTreeMap<String, Value>,
         Option<Vec<&'a str>>,
@@ -115,6 +172,7 @@ impl serde::Serialize for FieldsJson<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap as _;
         let (all, wanted) = match self {
+            FieldsJson::Written(text) => return text.serialize(s),
             FieldsJson::Now(all, wanted) => (*all, wanted),
             FieldsJson::Then(all, wanted) => (all, wanted),
         };
@@ -185,7 +243,10 @@ fn item_json<'a>(
     });
     let now = rev == w.rev();
     let fields = if now {
-        FieldsJson::Now(&w.fields, wanted)
+        match (wanted, written(w)) {
+            (None, Some(text)) => FieldsJson::Written(&text.fields),
+            (wanted, _) => FieldsJson::Now(&w.fields, wanted),
+        }
     } else {
         FieldsJson::Then(w.fields_at(rev), wanted)
     };
@@ -948,12 +1009,20 @@ struct UpdateJson<'a> {
     work_item_id: u64,
 }
 
-/// An update's changed fields: each its old value and its new one, the empty side left out.
-struct ChangesJson<'a>(&'a std::collections::BTreeMap<String, (Option<Value>, Option<Value>)>);
+/// An update's changed fields: each its old value and its new one, the empty side left out;
+/// or as written before ([`Written`]).
+enum ChangesJson<'a> {
+    Of(&'a std::collections::BTreeMap<String, (Option<Value>, Option<Value>)>),
+    Written(&'a serde_json::value::RawValue),
+}
 
 impl serde::Serialize for ChangesJson<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap as _;
+        let changes = match self {
+            ChangesJson::Of(changes) => *changes,
+            ChangesJson::Written(text) => return text.serialize(s),
+        };
         #[derive(serde::Serialize)]
         struct Change<'a> {
             #[serde(rename = "newValue", skip_serializing_if = "Option::is_none")]
@@ -961,8 +1030,8 @@ impl serde::Serialize for ChangesJson<'_> {
             #[serde(rename = "oldValue", skip_serializing_if = "Option::is_none")]
             old: Option<&'a Value>,
         }
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (k, (old, new)) in self.0 {
+        let mut map = s.serialize_map(Some(changes.len()))?;
+        for (k, (old, new)) in changes {
             let change = Change {
                 new: new.as_ref(),
                 old: old.as_ref(),
@@ -990,7 +1059,12 @@ fn update_json<'a>(d: &'a AdoDataset, call: &Call, w: &'a WorkItem, i: usize) ->
         .map_or("9999-01-01T00:00:00Z".to_string(), |n| ado_timestamp(n.at));
     let links = |list: &'a [Relation]| list.iter().map(|r| RelationJson::of(call, r)).collect();
     UpdateJson {
-        fields: (!u.fields.is_empty()).then_some(ChangesJson(&u.fields)),
+        fields: (!u.fields.is_empty()).then(|| {
+            match written(w).and_then(|text| text.changes.get(i)?.as_deref()) {
+                Some(text) => ChangesJson::Written(text),
+                None => ChangesJson::Of(&u.fields),
+            }
+        }),
         id: i + 1,
         relations: (!u.added.is_empty() || !u.removed.is_empty()).then(|| LinkChangesJson {
             added: links(&u.added),
@@ -1801,5 +1875,79 @@ impl AdoDataset {
     /// A copy to try a write on (`validateOnly`), or None to write for real.
     fn clone_for_validation(&self, validate_only: bool) -> Option<AdoDataset> {
         validate_only.then(|| self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The texts of every item of `d`, checked against its fields and updates as trees.
+    fn assert_written_as_trees(d: &AdoDataset) {
+        for w in &d.items {
+            let text = written(w).expect("written for the revision now");
+            assert_eq!(
+                text.fields.get(),
+                serde_json::to_string(&w.fields).unwrap(),
+                "item {}",
+                w.id
+            );
+            assert_eq!(text.changes.len(), w.updates.len(), "item {}", w.id);
+            for (u, change) in w.updates.iter().zip(&text.changes) {
+                let tree: serde_json::Map<String, Value> = u
+                    .fields
+                    .iter()
+                    .map(|(k, (old, new))| {
+                        let mut c = serde_json::Map::new();
+                        if let Some(new) = new {
+                            c.insert("newValue".into(), new.clone());
+                        }
+                        if let Some(old) = old {
+                            c.insert("oldValue".into(), old.clone());
+                        }
+                        (k.clone(), Value::Object(c))
+                    })
+                    .collect();
+                let expected = (!tree.is_empty()).then(|| Value::Object(tree).to_string());
+                assert_eq!(
+                    change.as_deref().map(|t| t.get().to_string()),
+                    expected,
+                    "item {} rev {}",
+                    w.id,
+                    u.rev
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_items_written_text_is_its_fields_and_changes_and_follows_its_next_update() {
+        let mut d = AdoDataset::named("demo").unwrap();
+        d.write_texts();
+        assert_written_as_trees(&d);
+        let id = d.items[0].id;
+        let before = written(&d.items[0]).unwrap().fields.get().to_string();
+        let at = d.items[0].updates.last().unwrap().at + 60_000;
+        d.apply(
+            id,
+            0,
+            at,
+            vec![("System.Title", Some(json!("Renamed \"in\" place")))],
+            Vec::new(),
+            Vec::new(),
+        )
+        .unwrap();
+        let w = d.item(id).unwrap();
+        let after = written(w).unwrap();
+        assert_ne!(after.fields.get(), before);
+        assert!(
+            after
+                .fields
+                .get()
+                .contains(r#""System.Title":"Renamed \"in\" place""#),
+            "{}",
+            after.fields.get()
+        );
+        assert_written_as_trees(&d);
     }
 }
