@@ -249,9 +249,23 @@ pub const FIELDS: &[FieldDef] = &[
 /// The definition of a field by reference name or display name (case-insensitive, as WIQL
 /// reads them).
 pub fn field_def(name: &str) -> Option<&'static FieldDef> {
-    FIELDS
-        .iter()
-        .find(|f| f.reference.eq_ignore_ascii_case(name) || f.name.eq_ignore_ascii_case(name))
+    // A name as the service spells it, looked up; another spelling found by comparing it with
+    // each. A query's condition asks for its field's type once an item: for 110,000 items a
+    // page, comparing with each of the 59 twice was a fifth of the sandbox's time in a sync.
+    static SPELLED: std::sync::LazyLock<
+        std::collections::HashMap<&'static str, &'static FieldDef>,
+    > = std::sync::LazyLock::new(|| {
+        FIELDS
+            .iter()
+            .rev()
+            .flat_map(|f| [(f.name, f), (f.reference, f)])
+            .collect()
+    });
+    SPELLED.get(name).copied().or_else(|| {
+        FIELDS
+            .iter()
+            .find(|f| f.reference.eq_ignore_ascii_case(name) || f.name.eq_ignore_ascii_case(name))
+    })
 }
 
 /// A state of a work item type and its category.
@@ -1769,6 +1783,34 @@ fn is_empty(v: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A field named as the service spells it, in another case, or not at all: the definition
+    /// comparing the name with each field's finds.
+    #[test]
+    fn a_field_is_found_by_either_name_in_any_case() {
+        let compared = |name: &str| {
+            FIELDS.iter().find(|f| {
+                f.reference.eq_ignore_ascii_case(name) || f.name.eq_ignore_ascii_case(name)
+            })
+        };
+        for f in FIELDS {
+            for name in [
+                f.reference.to_string(),
+                f.name.to_string(),
+                f.reference.to_ascii_lowercase(),
+                f.name.to_ascii_uppercase(),
+            ] {
+                let found = field_def(&name).map(|d| d.reference);
+                assert_eq!(found, compared(&name).map(|d| d.reference), "{name}");
+                assert!(found.is_some(), "{name}");
+            }
+        }
+        assert!(field_def("Custom.Nothing").is_none());
+        assert_eq!(
+            field_def("completed work").map(|d| d.reference),
+            Some("Microsoft.VSTS.Scheduling.CompletedWork")
+        );
+    }
 
     #[test]
     fn demo_has_the_advertised_shape() {
