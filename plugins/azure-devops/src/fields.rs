@@ -204,7 +204,7 @@ fn json_type(v: &Value) -> &'static str {
 pub struct Reader<'a> {
     map: &'a FieldMap,
     id: u64,
-    fields: &'a serde_json::Map<String, Value>,
+    fields: &'a crate::api::Fields,
     /// What did not fit.
     pub diagnostics: Vec<Diagnostic>,
     /// Values that did not map, by attribute.
@@ -215,7 +215,7 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// A reader of one work item's fields.
-    pub fn new(map: &'a FieldMap, id: u64, fields: &'a serde_json::Map<String, Value>) -> Self {
+    pub fn new(map: &'a FieldMap, id: u64, fields: &'a crate::api::Fields) -> Self {
         Reader {
             map,
             id,
@@ -228,9 +228,9 @@ impl<'a> Reader<'a> {
 
     fn value(&self, attribute: &str) -> Option<(&'a str, &'a Value)> {
         let name = self.map.get(attribute)?;
-        let v = self.fields.get(name).filter(|v| !v.is_null())?;
-        let key: &'a str = self.fields.get_key_value(name).map(|(k, _)| k.as_str())?;
-        Some((key, v))
+        self.fields
+            .get_key_value(name)
+            .filter(|(_, v)| !v.is_null())
     }
 
     fn mistyped(&mut self, attribute: &str, field: &str, v: &Value, wanted: &str) {
@@ -347,8 +347,8 @@ mod tests {
             "Microsoft.VSTS.Scheduling.TargetDate": "2027-02-26T00:00:00Z",
             "Custom.BusinessOwner": {"displayName": "Sanna Laine", "uniqueName": "s@x"}
         });
-        let fields = fields.as_object().unwrap();
-        let mut r = Reader::new(&map, 4101, fields);
+        let fields: crate::api::Fields = serde_json::from_value(fields).unwrap();
+        let mut r = Reader::new(&map, 4101, &fields);
         assert_eq!(r.number("cost-of-delay"), None);
         assert_eq!(r.date("target-end").as_deref(), Some("2027-02-26"));
         assert_eq!(r.text("business-owner").as_deref(), Some("Sanna Laine"));

@@ -10,7 +10,7 @@ use super::{
     read_changed,
 };
 use crate::Settings;
-use crate::api::{Ado, Reading, WorkItem};
+use crate::api::{Ado, Fields, Reading, WorkItem};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use tollgate_plugin_api::{
@@ -57,17 +57,120 @@ fn number(v: Option<&Value>) -> Result<f64, String> {
     }
 }
 
+/// One update of a work item, as much of it as its entries are read from: its revision, who
+/// saved it, and the fields it changed (each read when asked for, [`Fields`]: an item's first
+/// update holds every field it was created with, identities and all). Whatever else a list of
+/// updates holds (a value that is not an object; `fields` that are not one) is an update that
+/// changed no field, as a tree of it read. A member named twice is its last value.
+#[derive(Debug, Default)]
+pub struct Update {
+    rev: Option<Value>,
+    revised_by: Option<Value>,
+    fields: Option<Fields>,
+}
+
+impl Update {
+    /// A field's change (`{"oldValue": ..., "newValue": ...}`), if the update made one.
+    fn change(&self, field: &str) -> Option<&Value> {
+        self.fields.as_ref()?.get(field)
+    }
+}
+
+/// What [`Lenient`] reads from a map; any other value is the default.
+trait FromMap: Default {
+    fn from_map<'de, M: serde::de::MapAccess<'de>>(m: M) -> Result<Self, M::Error>;
+}
+
+impl FromMap for Update {
+    fn from_map<'de, M: serde::de::MapAccess<'de>>(mut m: M) -> Result<Update, M::Error> {
+        let mut u = Update::default();
+        while let Some(key) = m.next_key::<String>()? {
+            match key.as_str() {
+                "rev" => u.rev = Some(m.next_value()?),
+                "revisedBy" => u.revised_by = Some(m.next_value()?),
+                "fields" => u.fields = m.next_value::<Lenient<Option<Fields>>>()?.0,
+                _ => {
+                    m.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(u)
+    }
+}
+
+impl FromMap for Option<Fields> {
+    fn from_map<'de, M: serde::de::MapAccess<'de>>(m: M) -> Result<Self, M::Error> {
+        Fields::read_map(m).map(Some)
+    }
+}
+
+/// A value read by its [`FromMap`] if it is a map, else the default.
+struct Lenient<T>(T);
+
+impl<'de, T: FromMap> serde::Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Lenient<T>, D::Error> {
+        d.deserialize_any(LenientVisitor(std::marker::PhantomData))
+            .map(Lenient)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Update {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Update, D::Error> {
+        Lenient::<Update>::deserialize(d).map(|l| l.0)
+    }
+}
+
+struct LenientVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: FromMap> serde::de::Visitor<'de> for LenientVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any value")
+    }
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, m: M) -> Result<T, M::Error> {
+        T::from_map(m)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<T, A::Error> {
+        while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(T::default())
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_unit<E>(self) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_none<E>(self) -> Result<T, E> {
+        Ok(T::default())
+    }
+}
+
 /// The entries of one work item from its updates, oldest first: (entries left, revisions whose
 /// entry later corrections took down to nothing, problems).
-pub fn entries_from_updates(updates: &[Value]) -> (Vec<Entry>, Vec<u64>, Vec<String>) {
+pub fn entries_from_updates(updates: &[Update]) -> (Vec<Entry>, Vec<u64>, Vec<String>) {
     let mut entries: Vec<Entry> = Vec::new();
     let mut cancelled = Vec::new();
     let mut problems = Vec::new();
     for u in updates {
-        let Some(change) = u.pointer(&format!("/fields/{COMPLETED_WORK}")) else {
+        let Some(change) = u.change(COMPLETED_WORK) else {
             continue;
         };
-        let rev = u.get("rev").and_then(Value::as_u64).unwrap_or(0);
+        let rev = u.rev.as_ref().and_then(Value::as_u64).unwrap_or(0);
         let (old, new) = match (
             number(change.get("oldValue")),
             number(change.get("newValue")),
@@ -82,9 +185,9 @@ pub fn entries_from_updates(updates: &[Value]) -> (Vec<Entry>, Vec<u64>, Vec<Str
         };
         let delta = new - old;
         if delta > 0.0 {
-            let at = u
-                .pointer("/fields/System.ChangedDate/newValue")
-                .or_else(|| u.pointer("/fields/System.AuthorizedDate/newValue"))
+            let new_value = |field: &str| u.change(field)?.get("newValue");
+            let at = new_value("System.ChangedDate")
+                .or_else(|| new_value("System.AuthorizedDate"))
                 .and_then(Value::as_str)
                 .filter(|t| crate::fields::date_part(t).is_some());
             let Some(at) = at else {
@@ -95,7 +198,7 @@ pub fn entries_from_updates(updates: &[Value]) -> (Vec<Entry>, Vec<u64>, Vec<Str
             };
             entries.push(Entry {
                 rev,
-                who: u.get("revisedBy").cloned().unwrap_or(Value::Null),
+                who: u.revised_by.clone().unwrap_or(Value::Null),
                 at: at.to_string(),
                 hours: delta,
             });
@@ -309,7 +412,7 @@ fn deleted_entries(ado: &Ado, since: &str) -> Result<Vec<Deletion>, PluginError>
 
 #[derive(serde::Deserialize)]
 struct Updates {
-    value: Vec<Value>,
+    value: Vec<Update>,
 }
 
 /// Work items whose updates are asked for side by side (the contract's `send-all` limit).
@@ -318,7 +421,7 @@ const ITEMS_AT_ONCE: usize = 16;
 /// Every update of each of these work items, oldest first: the first page of updates of up to
 /// 16 items asked for side by side; the further pages of an item with more (rare) one after
 /// another.
-fn updates_of(ado: &Ado, ids: &[u64]) -> Result<BTreeMap<u64, Vec<Value>>, PluginError> {
+fn updates_of(ado: &Ado, ids: &[u64]) -> Result<BTreeMap<u64, Vec<Update>>, PluginError> {
     let mut out = BTreeMap::new();
     for chunk in ids.chunks(ITEMS_AT_ONCE) {
         let requests: Vec<_> = chunk
@@ -356,7 +459,7 @@ fn updates_path(ado: &Ado, id: u64, n: usize) -> String {
 }
 
 /// Add a page of a work item's updates to `all`; whether a next page may hold more.
-fn more_updates(id: u64, page: Updates, all: &mut Vec<Value>) -> Result<bool, PluginError> {
+fn more_updates(id: u64, page: Updates, all: &mut Vec<Update>) -> Result<bool, PluginError> {
     let len = page.value.len();
     if len > UPDATES_PER_READ {
         return Err(PluginError::Remote(format!(
@@ -370,6 +473,11 @@ fn more_updates(id: u64, page: Updates, all: &mut Vec<Value>) -> Result<bool, Pl
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Updates as the plugin reads an answer's list of them (from its text).
+    fn read(updates: &[Value]) -> Vec<Update> {
+        serde_json::from_str(&Value::from(updates.to_vec()).to_string()).unwrap()
+    }
 
     fn update(rev: u64, who: &str, at: &str, old: Option<f64>, new: Option<f64>) -> Value {
         let mut change = serde_json::Map::new();
@@ -497,7 +605,7 @@ mod tests {
             update(4, "b", "2026-06-02T16:00:00Z", Some(14.0), Some(12.0)),
             update(5, "a", "2026-06-03T15:00:00Z", Some(12.0), Some(19.5)),
         ];
-        let (entries, cancelled, problems) = entries_from_updates(&updates);
+        let (entries, cancelled, problems) = entries_from_updates(&read(&updates));
         assert!(problems.is_empty());
         assert!(cancelled.is_empty());
         let hours: Vec<(u64, f64)> = entries.iter().map(|e| (e.rev, e.hours)).collect();
@@ -511,9 +619,28 @@ mod tests {
         // A correction to zero deletes what it undoes.
         let mut more = updates.clone();
         more.push(update(6, "a", "2026-06-04T15:00:00Z", Some(19.5), None));
-        let (entries, cancelled, _) = entries_from_updates(&more);
+        let (entries, cancelled, _) = entries_from_updates(&read(&more));
         assert!(entries.is_empty());
         assert_eq!(cancelled, [5, 3, 2]);
+    }
+
+    /// Read from an answer's text as a tree of it reads: a member named twice is its last value.
+    #[test]
+    fn an_update_named_twice_is_its_last_value_as_in_a_tree() {
+        let text = r#"[{"rev": 2, "rev": 3, "revisedBy": {"uniqueName": "a"},
+            "fields": {"System.ChangedDate": {"newValue": "2026-06-01T15:00:00Z"},
+                "Microsoft.VSTS.Scheduling.CompletedWork": {"newValue": 1.0},
+                "Microsoft.VSTS.Scheduling.CompletedWork": {"newValue": 2.5}}}]"#;
+        let tree: Vec<Value> = serde_json::from_str(text).unwrap();
+        let updates: Vec<Update> = serde_json::from_str(text).unwrap();
+        let (entries, _, problems) = entries_from_updates(&updates);
+        assert!(problems.is_empty(), "{problems:?}");
+        let (rev, hours) = (
+            tree[0]["rev"].as_u64(),
+            tree[0]["fields"][COMPLETED_WORK]["newValue"].as_f64(),
+        );
+        assert_eq!((Some(entries[0].rev), Some(entries[0].hours)), (rev, hours));
+        assert_eq!((entries[0].rev, entries[0].hours), (3, 2.5));
     }
 
     #[test]
@@ -524,8 +651,13 @@ mod tests {
             json!({"rev": 4, "fields": {COMPLETED_WORK: {"oldValue": 5.0, "newValue": -1.0}}}),
             json!({"rev": 5, "fields": {COMPLETED_WORK: {"newValue": f64::MAX}}}),
             json!("not an update"),
+            json!({"rev": 6, "fields": "not fields"}),
+            json!({"rev": 7, "fields": [COMPLETED_WORK]}),
+            json!([{"rev": 8}]),
+            json!(null),
+            json!(12),
         ];
-        let (entries, _, problems) = entries_from_updates(&updates);
+        let (entries, _, problems) = entries_from_updates(&read(&updates));
         assert!(entries.is_empty(), "no date, no entry: {entries:?}");
         assert_eq!(problems.len(), 4, "{problems:?}");
     }
