@@ -30,6 +30,7 @@
 
 pub mod comment;
 pub mod http;
+pub mod json;
 pub mod log;
 pub mod paging;
 mod records;

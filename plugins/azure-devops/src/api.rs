@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tollgate_plugin_api::PluginError;
 use tollgate_plugin_api::http::{Client, Method, Request, Response, encode, excerpt};
+pub use tollgate_plugin_api::json::Fields;
 
 /// The logical connection name this plugin sends requests to.
 pub const CONNECTION: &str = "azure-devops";
@@ -55,135 +56,6 @@ pub struct WorkItem {
     pub relations: Option<Vec<Relation>>,
     /// The item's REST URL, `{org}/_apis/wit/workItems/{id}`.
     pub url: String,
-}
-
-/// A work item's fields by reference name, each kept as the text the service sent and read
-/// into a tree the first time it is asked for. A work item read with its links comes with every
-/// field, identities and all, of which the plugin reads a few: building a tree of each (and
-/// dropping it) was most of the plugin's time, and half of a full sync's, on a large project.
-/// Held in the answer's order and looked up from the end, so a name given twice is its last
-/// value, as a tree of the item keeps it (an item has some thirty fields: a map's inserts cost
-/// more than the dozen look-ups the plugin makes).
-#[derive(Debug, Clone, Default)]
-pub struct Fields(Vec<(String, Field)>);
-
-/// One field of [`Fields`].
-#[derive(Debug, Clone)]
-struct Field {
-    text: Box<serde_json::value::RawValue>,
-    value: std::cell::OnceCell<Value>,
-}
-
-/// The deepest a field's value may nest: what the parser of a whole answer allowed, less the
-/// levels of the answer around the field (list, item, fields).
-const MAX_NESTING: usize = 120;
-
-impl Field {
-    fn value(&self) -> &Value {
-        // The text is JSON (the parser checked it) nested at most MAX_NESTING levels (checked
-        // when the fields were read), so it reads; `Null` is only there to need no panic.
-        self.value
-            .get_or_init(|| serde_json::from_str(self.text.get()).unwrap_or(Value::Null))
-    }
-}
-
-/// How deep JSON text nests: its deepest list or object inside lists and objects.
-fn nesting(json: &str) -> usize {
-    let (mut depth, mut deepest, mut in_text, mut escaped) = (0usize, 0usize, false, false);
-    for b in json.bytes() {
-        if in_text {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_text = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_text = true,
-            b'[' | b'{' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    deepest
-}
-
-impl<'de> Deserialize<'de> for Fields {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Fields, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Fields;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a map of fields")
-            }
-            fn visit_map<M: serde::de::MapAccess<'de>>(self, m: M) -> Result<Fields, M::Error> {
-                Fields::read_map(m)
-            }
-        }
-        d.deserialize_map(Visitor)
-    }
-}
-
-impl Fields {
-    /// The fields of a map being read.
-    pub fn read_map<'de, M: serde::de::MapAccess<'de>>(mut m: M) -> Result<Fields, M::Error> {
-        let mut fields = Vec::with_capacity(m.size_hint().unwrap_or(32));
-        while let Some((name, text)) = m.next_entry::<String, Box<serde_json::value::RawValue>>()? {
-            // Each level takes a byte at least: a short text cannot nest too deep.
-            if text.get().len() > MAX_NESTING && nesting(text.get()) > MAX_NESTING {
-                return Err(serde::de::Error::custom(format!(
-                    "field {name} nests deeper than {MAX_NESTING} levels"
-                )));
-            }
-            let value = std::cell::OnceCell::new();
-            fields.push((name, Field { text, value }));
-        }
-        Ok(Fields(fields))
-    }
-
-    fn find(&self, name: &str) -> Option<&(String, Field)> {
-        self.0.iter().rev().find(|(n, _)| n == name)
-    }
-
-    /// A field's value, whatever it is (`null` too).
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.find(name).map(|(_, f)| f.value())
-    }
-
-    /// A field's name as the item spells it, and its value.
-    pub fn get_key_value(&self, name: &str) -> Option<(&str, &Value)> {
-        self.find(name).map(|(n, f)| (n.as_str(), f.value()))
-    }
-
-    /// Whether the item has this field.
-    pub fn contains_key(&self, name: &str) -> bool {
-        self.find(name).is_some()
-    }
-
-    /// Set a field (tests make items so).
-    pub fn insert(&mut self, name: String, value: Value) {
-        self.remove(&name);
-        let text = serde_json::value::to_raw_value(&value).unwrap_or_else(|_| {
-            serde_json::value::RawValue::from_string("null".into()).expect("null is JSON")
-        });
-        let value = std::cell::OnceCell::from(value);
-        self.0.push((name, Field { text, value }));
-    }
-
-    /// Take a field away.
-    pub fn remove(&mut self, name: &str) -> Option<Value> {
-        let mut taken = None;
-        while let Some(at) = self.0.iter().rposition(|(n, _)| n == name) {
-            let (_, f) = self.0.remove(at);
-            taken = taken.or_else(|| Some(f.value().clone()));
-        }
-        taken
-    }
 }
 
 /// A link of a work item.
@@ -640,8 +512,16 @@ mod tests {
                 "]".repeat(levels)
             )
         };
-        assert!(serde_json::from_str::<Wrapped<WorkItem>>(&deep(MAX_NESTING)).is_ok());
-        let e = serde_json::from_str::<Wrapped<WorkItem>>(&deep(MAX_NESTING + 1)).unwrap_err();
+        assert!(
+            serde_json::from_str::<Wrapped<WorkItem>>(&deep(
+                tollgate_plugin_api::json::MAX_NESTING
+            ))
+            .is_ok()
+        );
+        let e = serde_json::from_str::<Wrapped<WorkItem>>(&deep(
+            tollgate_plugin_api::json::MAX_NESTING + 1,
+        ))
+        .unwrap_err();
         assert!(
             e.to_string()
                 .contains("field System.Tags nests deeper than 120 levels"),

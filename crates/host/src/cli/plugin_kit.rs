@@ -22,6 +22,10 @@ const SDK_FILES: &[(&str, &str)] = &[
         "src/http.rs",
         include_str!("../../../plugin-api/src/http.rs"),
     ),
+    (
+        "src/json.rs",
+        include_str!("../../../plugin-api/src/json.rs"),
+    ),
     ("src/log.rs", include_str!("../../../plugin-api/src/log.rs")),
     (
         "src/paging.rs",
