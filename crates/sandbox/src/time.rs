@@ -52,11 +52,70 @@ fn last_sunday(y: i64, m: u32) -> i64 {
 /// Offset of Europe/Helsinki from UTC at an instant, in minutes (120, or 180 in summer).
 pub fn helsinki_offset_minutes(ms: i64) -> i64 {
     let (y, _, _) = civil_from_days(ms.div_euclid(DAY_MS));
-    // Summer time runs from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last
-    // Sunday of October.
-    let start = last_sunday(y, 3) * DAY_MS + 3_600_000;
-    let end = last_sunday(y, 10) * DAY_MS + 3_600_000;
+    let (start, end) = summer_time(y);
     if ms >= start && ms < end { 180 } else { 120 }
+}
+
+/// Summer time in a year, from its first instant (ms) to the one after its last: from 01:00 UTC
+/// on the last Sunday of March to 01:00 UTC on the last Sunday of October.
+fn summer_time(y: i64) -> (i64, i64) {
+    (
+        last_sunday(y, 3) * DAY_MS + 3_600_000,
+        last_sunday(y, 10) * DAY_MS + 3_600_000,
+    )
+}
+
+/// What [`Stamp::new`] worked out last on this thread: the year an instant fell in (its first
+/// instant and the next year's) with its summer time, and the local day with its date. A page
+/// of worklogs writes three thousand stamps, most of them in the year and on a day just
+/// written; working the calendar out afresh for each (four conversions of a day number) was
+/// the largest part of the sandbox's time serving worklogs.
+#[derive(Clone, Copy)]
+struct Calendar {
+    year: (i64, i64),
+    summer: (i64, i64),
+    day: i64,
+    date: (i64, u32, u32),
+}
+
+thread_local! {
+    static CALENDAR: std::cell::Cell<Calendar> = const {
+        std::cell::Cell::new(Calendar {
+            year: (1, 0),
+            summer: (0, 0),
+            day: i64::MIN,
+            date: (0, 0, 0),
+        })
+    };
+}
+
+/// The offset ([`helsinki_offset_minutes`]), the local date and the milliseconds into the local
+/// day of an instant, as [`split`] gives them, from this thread's [`Calendar`] where it holds.
+fn local_parts(ms: i64) -> (i64, (i64, u32, u32), i64) {
+    CALENDAR.with(|c| {
+        let mut cal = c.get();
+        if !(cal.year.0 <= ms && ms < cal.year.1) {
+            let (y, _, _) = civil_from_days(ms.div_euclid(DAY_MS));
+            cal.year = (
+                days_from_civil(y, 1, 1) * DAY_MS,
+                days_from_civil(y + 1, 1, 1) * DAY_MS,
+            );
+            cal.summer = summer_time(y);
+        }
+        let off = if ms >= cal.summer.0 && ms < cal.summer.1 {
+            180
+        } else {
+            120
+        };
+        let local = ms + off * 60_000;
+        let day = local.div_euclid(DAY_MS);
+        if day != cal.day {
+            cal.day = day;
+            cal.date = civil_from_days(day);
+        }
+        c.set(cal);
+        (off, cal.date, local.rem_euclid(DAY_MS))
+    })
 }
 
 fn split(ms: i64, offset_min: i64) -> (i64, u32, u32, u32, u32, u32, u32) {
@@ -109,8 +168,13 @@ impl Stamp {
     }
 
     fn new(ms: i64, colon: bool) -> Stamp {
-        let off = helsinki_offset_minutes(ms);
-        let (y, m, d, hh, mi, ss, mss) = split(ms, off);
+        let (off, (y, m, d), in_day) = local_parts(ms);
+        let (hh, mi, ss, mss) = (
+            (in_day / 3_600_000) as u32,
+            (in_day / 60_000 % 60) as u32,
+            (in_day / 1000 % 60) as u32,
+            (in_day % 1000) as u32,
+        );
         let mut out = Stamp {
             buf: [0; Stamp::CAPACITY],
             len: 0,
@@ -152,6 +216,15 @@ impl Stamp {
 
     /// `n` in decimal, at least `width` digits (zeros in front).
     fn digits(&mut self, n: u32, width: usize) {
+        // The fields of a date and time fill their width: a digit a power of ten.
+        if (1..=4).contains(&width) && n < 10u32.pow(width as u32) {
+            let mut power = 10u32.pow(width as u32 - 1);
+            while power > 0 {
+                self.push(b'0' + (n / power % 10) as u8);
+                power /= 10;
+            }
+            return;
+        }
         self.digits_u64(u64::from(n), width)
     }
 
@@ -355,6 +428,18 @@ mod tests {
         moments.extend(
             (0..2_000i64).map(|i| utc_ms(2025, 1, 1, 0, 0) + i * 31_536_017_771 % 94_608_000_000),
         );
+        // Runs of moments minutes apart, as a page of worklogs has them, across the turns of
+        // summer time, of local days and of a year: what a stamp remembers of the last must
+        // not outlive its day or its year.
+        for start in [
+            utc_ms(2026, 3, 28, 20, 0),
+            utc_ms(2026, 10, 24, 20, 0),
+            utc_ms(2026, 12, 31, 18, 0),
+            utc_ms(2024, 2, 28, 20, 0),
+        ] {
+            moments.extend((0..200i64).map(|i| start + i * 257_123));
+            moments.extend((0..200i64).map(|i| start + 200 * 257_123 - i * 257_123));
+        }
         for ms in moments {
             assert_eq!(jira_timestamp(ms), formatted(ms, ""), "{ms}");
             assert_eq!(agile_timestamp(ms), formatted(ms, ":"), "{ms}");
