@@ -121,11 +121,13 @@ fn local_parts(ms: i64) -> (i64, (i64, u32, u32), i64) {
 fn split(ms: i64, offset_min: i64) -> (i64, u32, u32, u32, u32, u32, u32) {
     let local = ms + offset_min * 60_000;
     let (y, m, d) = civil_from_days(local.div_euclid(DAY_MS));
-    let in_day = local.rem_euclid(DAY_MS);
+    let (hh, mi, ss, mss) = clock(local.rem_euclid(DAY_MS));
+    (y, m, d, hh, mi, ss, mss)
+}
+
+/// Hours, minutes, seconds and milliseconds of a moment's milliseconds into its day.
+fn clock(in_day: i64) -> (u32, u32, u32, u32) {
     (
-        y,
-        m,
-        d,
         (in_day / 3_600_000) as u32,
         (in_day / 60_000 % 60) as u32,
         (in_day / 1000 % 60) as u32,
@@ -169,12 +171,7 @@ impl Stamp {
 
     fn new(ms: i64, colon: bool) -> Stamp {
         let (off, (y, m, d), in_day) = local_parts(ms);
-        let (hh, mi, ss, mss) = (
-            (in_day / 3_600_000) as u32,
-            (in_day / 60_000 % 60) as u32,
-            (in_day / 1000 % 60) as u32,
-            (in_day % 1000) as u32,
-        );
+        let (hh, mi, ss, mss) = clock(in_day);
         let mut out = Stamp {
             buf: [0; Stamp::CAPACITY],
             len: 0,
