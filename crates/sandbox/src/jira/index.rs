@@ -25,6 +25,9 @@ pub struct Index {
     worklog_by_id: HashMap<u64, usize>,
     /// Positions of each issue's worklogs, by (created, id).
     worklogs_of: HashMap<u64, Vec<usize>>,
+    /// Positions of the issues with a parent, by the parent's key in upper case (as a JQL
+    /// `parent` clause compares it), in the site's order.
+    children_of: HashMap<String, Vec<usize>>,
     /// (updated, id) of every worklog, ascending.
     pub(super) updated: Vec<(i64, u64)>,
     /// (deleted at, id) of every deleted worklog, ascending.
@@ -47,6 +50,10 @@ impl Index {
         for (at, issue) in data.issues.iter().enumerate() {
             ix.issue_by_key.insert(issue.key.clone(), at);
             ix.issue_by_id.insert(issue.id, at);
+            if let Some(parent) = &issue.parent {
+                let parent = parent.to_ascii_uppercase();
+                ix.children_of.entry(parent).or_default().push(at);
+            }
         }
         ix.updated.reserve(data.worklogs.len());
         for (at, w) in data.worklogs.iter().enumerate() {
@@ -75,6 +82,11 @@ impl Index {
                 .ok()
                 .and_then(|id| self.issue_by_id.get(&id).copied())
         })
+    }
+
+    /// Positions of the issues whose parent has this key (in upper case), in the site's order.
+    pub(super) fn children_of(&self, parent: &str) -> &[usize] {
+        self.children_of.get(parent).map_or(&[], Vec::as_slice)
     }
 
     /// Position of the worklog with this id.

@@ -925,6 +925,32 @@ impl Query {
             .is_none_or(|f| f.matches(issue, data, self.flavour))
     }
 
+    /// The keys (upper case) of the parents a query's hits must be children of: those of a
+    /// `parent` or `"Epic Link"` clause with `=` or `in` among the conditions at its top, so
+    /// that the hits are looked for among those parents' children instead of on every issue
+    /// of the site. None when it names no such clause (or names a function there).
+    pub fn parents(&self) -> Option<Vec<String>> {
+        let top: &[Expr] = match self.filter.as_ref()? {
+            Expr::And(parts) => parts,
+            one => std::slice::from_ref(one),
+        };
+        top.iter().find_map(|e| match e {
+            Expr::Clause(c)
+                if matches!(c.field, Field::Parent | Field::EpicLink)
+                    && matches!(c.op, Op::Eq | Op::In) =>
+            {
+                c.values
+                    .iter()
+                    .map(|v| match v {
+                        Operand::Text(t) => Some(t.to_ascii_uppercase()),
+                        Operand::Func(_) => None,
+                    })
+                    .collect()
+            }
+            _ => None,
+        })
+    }
+
     /// Sort issues by the ORDER BY clause (Jira's default: by key, newest first).
     pub fn sort(&self, issues: &mut [&Issue], data: &Dataset) {
         self.sort_by_issue(issues, |i| i, data)
@@ -981,6 +1007,80 @@ mod tests {
         let d = Dataset::demo();
         let q = parse(jql, flavour, NOW).unwrap_or_else(|e| panic!("{jql}: {e}"));
         d.issues.iter().filter(|i| q.matches(i, &d)).count()
+    }
+
+    #[test]
+    fn a_search_naming_parents_finds_their_children_as_a_scan_of_the_site_finds_them() {
+        for d in [Dataset::demo(), Dataset::synthetic(40)] {
+            let level = |i: &Issue| ISSUE_TYPES[i.issue_type].hierarchy_level;
+            let epics: Vec<&str> = d
+                .issues
+                .iter()
+                .filter(|i| level(i) == 1)
+                .map(|i| i.key.as_str())
+                .take(3)
+                .collect();
+            let (e1, e2, e3) = (epics[0], epics[1].to_ascii_lowercase(), epics[2]);
+            // A story with sub-tasks where the site has one (the demo), else one without.
+            let with_subtasks = d
+                .issues
+                .iter()
+                .find(|i| level(i) < 0)
+                .and_then(|i| i.parent.clone())
+                .or_else(|| {
+                    d.issues
+                        .iter()
+                        .find(|i| level(i) == 0)
+                        .map(|i| i.key.clone())
+                })
+                .expect("a story");
+            let p = &d.project;
+            let planned = [
+                format!("parent = {e1}"),
+                format!("parent in ({e1}, {e2}) ORDER BY updated DESC"),
+                format!(
+                    "project = {p} AND issuetype in (10005) AND parent in ({e1}, {e2}, {e3}) ORDER BY key ASC"
+                ),
+                format!("parent in (NOPE-1, {e1}, {e1}) AND status != Done ORDER BY summary ASC"),
+                format!("parent = {with_subtasks}"),
+                format!("\"Epic Link\" in ({e1}, {e3}) AND project = {p}"),
+                "parent = 10001".to_string(),
+            ];
+            let scanned = [
+                format!("parent in ({e1}) OR parent = {e3}"),
+                format!("parent != {e1} AND project = {p}"),
+                format!("not parent = {e1}"),
+                format!("parent is not EMPTY AND project = {p} ORDER BY key DESC"),
+            ];
+            for flavour in [Flavour::Cloud, Flavour::DataCenter] {
+                let mut found = 0;
+                for (jql, plan) in planned
+                    .iter()
+                    .map(|q| (q, true))
+                    .chain(scanned.iter().map(|q| (q, false)))
+                {
+                    if jql.contains("Epic Link") && flavour == Flavour::Cloud {
+                        continue;
+                    }
+                    let q = parse(jql, flavour, NOW).unwrap_or_else(|e| panic!("{jql}: {e}"));
+                    assert_eq!(q.parents().is_some(), plan, "{jql}");
+                    let mut scan: Vec<&Issue> =
+                        d.issues.iter().filter(|i| q.matches(i, &d)).collect();
+                    q.sort(&mut scan, &d);
+                    let index = d.index();
+                    let hits = super::super::search::hits(&q, &d, &index);
+                    let hits: Vec<&Issue> = hits.iter().map(|&at| &d.issues[at]).collect();
+                    assert_eq!(
+                        hits.iter().map(|i| &i.key).collect::<Vec<_>>(),
+                        scan.iter().map(|i| &i.key).collect::<Vec<_>>(),
+                        "{flavour:?}: {jql}"
+                    );
+                    found += usize::from(plan) * hits.len();
+                }
+                // The children are there to be found, in either flavour.
+                assert!(found > 3, "{flavour:?}: {found}");
+            }
+        }
     }
 
     #[test]

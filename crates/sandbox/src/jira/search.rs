@@ -99,21 +99,40 @@ pub(super) fn matching<'a>(
     let at = now(ctx);
     // Paging through one query evaluates and sorts it once (the index remembers the hits
     // until the data changes), so a page costs the page, not the site.
-    let positions = data
-        .index()
+    let index = data.index();
+    let positions = index
         .search(ctx.flavour, at, jql, || {
             let query = jql::parse(jql, ctx.flavour, at)?;
-            let mut hits: Vec<(usize, &Issue)> = data
-                .issues
-                .iter()
-                .enumerate()
-                .filter(|(_, i)| query.matches(i, data))
-                .collect();
-            query.sort_by_issue(&mut hits, |h| h.1, data);
-            Ok(hits.into_iter().map(|(at, _)| at).collect())
+            Ok(hits(&query, data, &index))
         })
         .map_err(|m| error(StatusCode::BAD_REQUEST, &m))?;
     Ok(positions.iter().map(|&at| &data.issues[at]).collect())
+}
+
+/// The positions of a query's hits, in its order: looked for among the children of the
+/// parents it names at its top ([`jql::Query::parents`]), else on every issue of the site. A
+/// sync asks for the risks of its epics 100 epics a search: at 110,000 issues each such
+/// search evaluated every issue, 12-33 ms, most of the sandbox's time in a full sync.
+pub(super) fn hits(query: &jql::Query, data: &Dataset, index: &super::index::Index) -> Vec<usize> {
+    let candidates: Box<dyn Iterator<Item = usize>> = match query.parents() {
+        Some(parents) => {
+            let mut children: Vec<usize> = parents
+                .iter()
+                .flat_map(|p| index.children_of(p))
+                .copied()
+                .collect();
+            children.sort_unstable();
+            children.dedup();
+            Box::new(children.into_iter())
+        }
+        None => Box::new(0..data.issues.len()),
+    };
+    let mut hits: Vec<(usize, &Issue)> = candidates
+        .map(|at| (at, &data.issues[at]))
+        .filter(|(_, i)| query.matches(i, data))
+        .collect();
+    query.sort_by_issue(&mut hits, |h| h.1, data);
+    hits.into_iter().map(|(at, _)| at).collect()
 }
 
 pub(super) fn encode_token(offset: usize, jql: &str) -> String {
