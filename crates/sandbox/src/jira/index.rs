@@ -11,7 +11,10 @@
 //! besides, so a stale index can never name the wrong issue.
 
 use super::data::{Dataset, Flavour};
-use std::collections::HashMap;
+/// The index's maps hash with foldhash (seeded at random per process): a sync looks a
+/// thousand worklogs up by id for each page of `/worklog/list`, and SipHash was a measurable
+/// part of that. Their keys are the site's own, never a client's.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// How many recent searches keep their hits.
@@ -42,9 +45,12 @@ type SearchKey = (Flavour, i64, String);
 impl Index {
     fn build(data: &Dataset) -> Index {
         let mut ix = Index {
-            issue_by_key: HashMap::with_capacity(data.issues.len()),
-            issue_by_id: HashMap::with_capacity(data.issues.len()),
-            worklog_by_id: HashMap::with_capacity(data.worklogs.len()),
+            issue_by_key: HashMap::with_capacity_and_hasher(data.issues.len(), Default::default()),
+            issue_by_id: HashMap::with_capacity_and_hasher(data.issues.len(), Default::default()),
+            worklog_by_id: HashMap::with_capacity_and_hasher(
+                data.worklogs.len(),
+                Default::default(),
+            ),
             ..Index::default()
         };
         for (at, issue) in data.issues.iter().enumerate() {
