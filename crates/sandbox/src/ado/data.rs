@@ -448,9 +448,21 @@ pub struct WorkItem {
     /// Its fields and its updates' changes as JSON text, written once for the revision they
     /// are of ([`super::items::Written`]); [`AdoDataset::apply`] drops them.
     pub(crate) written: std::sync::OnceLock<super::items::Written>,
+    /// The position in [`TYPES`] of the type its `System.WorkItemType` names (exactly), or
+    /// [`NO_TYPE`]: kept by [`AdoDataset::apply`] beside the fields, so that a query paged by
+    /// id tells the items of another type without looking through their fields.
+    type_at: u8,
 }
 
+/// [`WorkItem::type_at`] of an item whose type is none of [`TYPES`] (or that has none).
+const NO_TYPE: u8 = u8::MAX;
+
 impl WorkItem {
+    /// The position in [`TYPES`] of its type, if it is one of them by that exact name.
+    pub fn type_position(&self) -> Option<usize> {
+        (self.type_at != NO_TYPE).then_some(self.type_at as usize)
+    }
+
     /// The revision now.
     pub fn rev(&self) -> u32 {
         self.updates.len() as u32
@@ -1153,6 +1165,7 @@ impl AdoDataset {
             comments: Vec::new(),
             deleted: None,
             written: std::sync::OnceLock::new(),
+            type_at: NO_TYPE,
         });
         let added = parent
             .map(|p| {
@@ -1293,6 +1306,10 @@ impl AdoDataset {
         item.relations.retain(|r| !removed.contains(r));
         item.relations.extend(added.iter().cloned());
         item.written = std::sync::OnceLock::new();
+        item.type_at = item
+            .text("System.WorkItemType")
+            .and_then(|name| TYPES.iter().position(|t| t.name == name))
+            .map_or(NO_TYPE, |at| at as u8);
         item.updates.push(Update {
             rev,
             by,
