@@ -1,5 +1,6 @@
 //! Look-ups the read endpoints need, built once per version of the site's data, so a page
 //! costs work in proportion to the page and not to the site (#20): issues by key and id,
+//! issues by their parent's key (so a search naming parents evaluates their children only),
 //! worklogs by id and by issue, worklogs in the order `/worklog/updated` pages them, and the
 //! hits of recent searches, so paging through one query evaluates it once.
 //!
@@ -11,11 +12,12 @@
 //! besides, so a stale index can never name the wrong issue.
 
 use super::data::{Dataset, Flavour};
+use std::sync::{Arc, Mutex, OnceLock};
+
 /// The index's maps hash with foldhash (seeded at random per process): a sync looks a
 /// thousand worklogs up by id for each page of `/worklog/list`, and SipHash was a measurable
 /// part of that. Their keys are the site's own, never a client's.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-use std::sync::{Arc, Mutex, OnceLock};
 
 /// How many recent searches keep their hits.
 const REMEMBERED_SEARCHES: usize = 8;
