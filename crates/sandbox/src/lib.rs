@@ -609,6 +609,16 @@ pub(crate) fn json_body(status: StatusCode, body: &impl serde::Serialize) -> Res
     json_body_as(status, "application/json;charset=UTF-8", body)
 }
 
+/// An answer of JSON written by hand (a page of worklogs), with the type [`json_body`] gives.
+pub(crate) fn json_written(status: StatusCode, text: Vec<u8>) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
+        text,
+    )
+        .into_response()
+}
+
 /// [`json_body`] with the content type a tracker writes (Azure DevOps's names its API version).
 pub(crate) fn json_body_as(
     status: StatusCode,

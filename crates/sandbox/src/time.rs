@@ -255,6 +255,11 @@ impl Stamp {
         }
     }
 
+    /// The timestamp's text as bytes (ASCII), without checking them again.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len as usize]
+    }
+
     /// The timestamp's text.
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.buf[..self.len as usize]).expect("ASCII digits and signs")

@@ -2395,3 +2395,149 @@ async fn another_projects_story_taken_from_under_a_portfolio_epic_takes_its_hour
     assert!(entry_epics(&doc, "OPS-3").is_empty());
     assert_hours_as_on_the_site(&doc, &sandbox, JiraFace::Cloud);
 }
+
+/// The worklogs an answer holds (`/worklog/list`, an issue's worklogs, those a search embeds)
+/// are written by hand for speed: what comes from outside — a comment of quotes, backslashes,
+/// control characters and text beyond ASCII, and the site's address from the request's `Host`
+/// — must come back to a client exactly as it is, in each face and version.
+#[tokio::test]
+async fn worklogs_written_by_hand_read_back_as_the_site_holds_them() {
+    let sandbox = sandbox().await;
+    let hostile = "say \"hi\" \\ back\nslash / tab\t bell\u{7} é 漢 𝄞 \u{2028} </script>";
+    let (worklog, issue_key) = {
+        let mut site = sandbox.jira();
+        let at = site.worklogs.len() / 2;
+        site.worklogs[at].comment = Some(hostile.to_string());
+        site.worklogs[at].seconds = 5400;
+        let w = site.worklogs[at].clone();
+        let key = site
+            .issues
+            .iter()
+            .find(|i| i.id == w.issue_id)
+            .unwrap()
+            .key
+            .clone();
+        (w, key)
+    };
+    let author = sandbox.jira().users[worklog.author].clone();
+    let client = reqwest::Client::new();
+    let host = "tollgate.example:8443/x\"y\\z";
+    for (face, url, version) in [
+        ("cloud", sandbox.jira_cloud_url(), "3"),
+        ("cloud", sandbox.jira_cloud_url(), "2"),
+        ("dc", sandbox.jira_dc_url(), "2"),
+    ] {
+        let auth = |r: reqwest::RequestBuilder| match face {
+            "cloud" => r.basic_auth(
+                tollgate_sandbox::JIRA_CLOUD_USER,
+                Some(tollgate_sandbox::JIRA_CLOUD_TOKEN),
+            ),
+            _ => r.bearer_auth(tollgate_sandbox::JIRA_DC_TOKEN),
+        };
+        // The address the answer names is the one the client asked by.
+        let prefix = url.split_once("/jira-").unwrap().1;
+        let base = format!("http://{host}/jira-{prefix}");
+        let read = |answer: reqwest::Response| async move {
+            assert_eq!(answer.status(), 200);
+            assert_eq!(
+                answer.headers()["content-type"],
+                "application/json;charset=UTF-8"
+            );
+            serde_json::from_str::<Value>(&answer.text().await.unwrap()).unwrap()
+        };
+        let listed = read(
+            auth(client.post(format!("{url}/rest/api/{version}/worklog/list")))
+                .header("host", host)
+                .header("content-type", "application/json")
+                .body(serde_json::json!({"ids": [worklog.id, 1, worklog.id]}).to_string())
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let of_issue = read(
+            auth(client.get(format!(
+                "{url}/rest/api/{version}/issue/{issue_key}/worklog"
+            )))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap(),
+        )
+        .await;
+        let search = match face {
+            "cloud" => format!("{url}/rest/api/{version}/search/jql"),
+            _ => format!("{url}/rest/api/{version}/search"),
+        };
+        let embedded = read(
+            auth(client.get(search))
+                .query(&[
+                    ("jql", format!("key = {issue_key}")),
+                    ("fields", "worklog".into()),
+                ])
+                .header("host", host)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let embedded = &embedded["issues"][0]["fields"]["worklog"]["worklogs"];
+        let id = worklog.id.to_string();
+        let find = |list: &Value| {
+            let list = list.as_array().unwrap();
+            list.iter()
+                .find(|w| w["id"] == id.as_str())
+                .cloned()
+                .unwrap_or_else(|| panic!("worklog {} in {list:?}", worklog.id))
+        };
+        assert_eq!(
+            listed.as_array().unwrap().len(),
+            1,
+            "asked twice, listed once"
+        );
+        for (what, got) in [
+            ("/worklog/list", find(&listed)),
+            ("an issue's worklogs", find(&of_issue["worklogs"])),
+            ("a search's embedded worklogs", find(embedded)),
+        ] {
+            let context = format!("{face} v{version}, {what}");
+            let comment = match version {
+                "3" => &got["comment"]["content"][0]["content"][0]["text"],
+                _ => &got["comment"],
+            };
+            assert_eq!(comment, hostile, "{context}");
+            assert_eq!(
+                got["self"],
+                format!(
+                    "{base}/rest/api/{version}/issue/{}/worklog/{}",
+                    worklog.issue_id, worklog.id
+                ),
+                "{context}"
+            );
+            assert_eq!(got["issueId"], worklog.issue_id.to_string(), "{context}");
+            assert_eq!(got["timeSpent"], "1h 30m", "{context}");
+            assert_eq!(got["timeSpentSeconds"], 5400, "{context}");
+            for (field, ms) in [
+                ("created", worklog.created),
+                ("started", worklog.started),
+                ("updated", worklog.updated),
+            ] {
+                assert_eq!(
+                    got[field],
+                    tollgate_sandbox::time::jira_timestamp(ms),
+                    "{context}: {field}"
+                );
+            }
+            assert_eq!(
+                got["author"]["displayName"], author.display_name,
+                "{context}"
+            );
+            assert_eq!(got["author"], got["updateAuthor"], "{context}");
+            assert!(
+                got["author"]["self"].as_str().unwrap().starts_with(&base),
+                "{context}: {}",
+                got["author"]["self"]
+            );
+        }
+    }
+}

@@ -44,7 +44,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
-use data::{Dataset, FIELDS, FieldKind, FieldValue, Flavour, ISSUE_TYPES, Issue, User, Worklog};
+use data::{Dataset, FIELDS, FieldKind, FieldValue, Flavour, ISSUE_TYPES, Issue, User};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 

@@ -99,15 +99,23 @@ pub(super) fn text_body(v3: bool, text: &str) -> Value {
     serde_json::to_value(TextBody { v3, text }).expect("a text body serialises")
 }
 
-/// The worklogs of one answer (a page of `/worklog/list`, an issue's worklogs), their users each
-/// written once, as the answer first names them, and then copied in: a worklog names its user
-/// twice (author and update author), two thirds of its bytes, and a page of a thousand worklogs
-/// names a few dozen users. Held for one answer only, so it costs nothing between requests.
+/// The worklogs of one answer (a page of `/worklog/list`, an issue's worklogs, those an issue
+/// embeds), written straight into the answer's bytes. A page of `/worklog/list` holds a
+/// thousand; serialised by serde, each worklog's dozen member names, three timestamps and the
+/// numbers written as text went through JSON escaping byte by byte, most of the sandbox's time
+/// serving a full sync. Here only what may need it is escaped: the base URL (from the request's
+/// `Host`, escaped once an answer), comments and users. A worklog names its user twice (author
+/// and update author), two thirds of its bytes, and a page names a few dozen users: each is
+/// written once, as the answer first names it, and copied in after. Held for one answer only,
+/// so it costs nothing between requests.
 pub(super) struct WorklogsWritten<'a> {
     ctx: &'a Ctx,
     base: &'a str,
-    version: &'a str,
     data: &'a Dataset,
+    /// Whether comments are ADF documents (REST v3) rather than text.
+    v3: bool,
+    /// `{base}/rest/api/{version}/issue/`, escaped as in a JSON string, without its quotes.
+    self_prefix: Vec<u8>,
     users: Vec<std::cell::OnceCell<Box<serde_json::value::RawValue>>>,
 }
 
@@ -115,24 +123,99 @@ impl<'a> WorklogsWritten<'a> {
     pub(super) fn new(
         ctx: &'a Ctx,
         base: &'a str,
-        version: &'a str,
+        version: &str,
         data: &'a Dataset,
     ) -> WorklogsWritten<'a> {
+        let mut self_prefix = Vec::new();
+        json_text(
+            &mut self_prefix,
+            &format!("{base}/rest/api/{version}/issue/"),
+        );
+        // Without its quotes: JSON escapes a text character by character, so the prefix
+        // escaped and then the digits and slashes after it are the whole URL escaped.
+        self_prefix.pop();
+        self_prefix.remove(0);
         WorklogsWritten {
             ctx,
             base,
-            version,
             data,
+            v3: adf(version),
+            self_prefix,
             users: (0..data.users.len())
                 .map(|_| std::cell::OnceCell::new())
                 .collect(),
         }
     }
 
-    /// The dataset's worklog at `at`, as [`worklog_json`] writes it.
-    pub(super) fn worklog(&self, at: usize) -> WorklogJson<'_> {
+    /// The dataset's worklogs at `at` as a JSON array, onto `out`.
+    pub(super) fn write_all(
+        &self,
+        out: &mut Vec<u8>,
+        at: impl IntoIterator<Item = usize, IntoIter: ExactSizeIterator>,
+    ) {
+        let at = at.into_iter();
+        // Room for the page at once (a worklog is some 700-800 bytes, most of them its users),
+        // not a buffer doubled from 64 KiB to a MiB for each page of a thousand.
+        out.reserve(at.len() * 800 + 2);
+        out.push(b'[');
+        for (n, at) in at.into_iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            self.write(out, at);
+        }
+        out.push(b']');
+    }
+
+    /// The dataset's worklog at `at` as Jira writes it (members by name, as the sandbox has
+    /// always written them), onto `out`.
+    pub(super) fn write(&self, out: &mut Vec<u8>, at: usize) {
         let w = &self.data.worklogs[at];
-        worklog_json(self.ctx, self.base, self.version, self.data, w, Some(self))
+        let user = self.user(w.author).get().as_bytes();
+        out.extend_from_slice(b"{\"author\":");
+        out.extend_from_slice(user);
+        if let Some(text) = w.comment.as_deref() {
+            out.extend_from_slice(b",\"comment\":");
+            if self.v3 {
+                // As `TextBody` writes one: an ADF document of one paragraph.
+                out.extend_from_slice(b"{\"content\":[{\"content\":[{\"text\":");
+                json_text(out, text);
+                out.extend_from_slice(
+                    b",\"type\":\"text\"}],\"type\":\"paragraph\"}],\"type\":\"doc\",\"version\":1}",
+                );
+            } else {
+                json_text(out, text);
+            }
+        }
+        // Timestamps, numbers and `timeSpent` are ASCII digits, signs and letters: nothing in
+        // them is escaped in JSON.
+        // A worklog never edited was updated when it was created: its stamp is written once.
+        let created = Stamp::jira(w.created);
+        out.extend_from_slice(b",\"created\":\"");
+        out.extend_from_slice(created.as_bytes());
+        out.extend_from_slice(b"\",\"id\":\"");
+        decimal(out, w.id);
+        out.extend_from_slice(b"\",\"issueId\":\"");
+        decimal(out, w.issue_id);
+        out.extend_from_slice(b"\",\"self\":\"");
+        out.extend_from_slice(&self.self_prefix);
+        decimal(out, w.issue_id);
+        out.extend_from_slice(b"/worklog/");
+        decimal(out, w.id);
+        out.extend_from_slice(b"\",\"started\":\"");
+        out.extend_from_slice(Stamp::jira(w.started).as_bytes());
+        out.extend_from_slice(b"\",\"timeSpent\":\"");
+        TimeSpent(w.seconds).write_to(out);
+        out.extend_from_slice(b"\",\"timeSpentSeconds\":");
+        decimal(out, w.seconds);
+        out.extend_from_slice(b",\"updateAuthor\":");
+        out.extend_from_slice(user);
+        out.extend_from_slice(b",\"updated\":\"");
+        match w.updated == w.created {
+            true => out.extend_from_slice(created.as_bytes()),
+            false => out.extend_from_slice(Stamp::jira(w.updated).as_bytes()),
+        }
+        out.extend_from_slice(b"\"}");
     }
 
     /// The dataset's user at `at`, as [`UserJson`] writes it.
@@ -142,77 +225,6 @@ impl<'a> WorklogsWritten<'a> {
             serde_json::value::to_raw_value(&user).expect("a user serialises")
         })
     }
-}
-
-/// A worklog's author: written for the answer once ([`WorklogsWritten`]), or as it comes.
-#[derive(serde::Serialize)]
-#[serde(untagged)]
-pub(super) enum AuthorJson<'a> {
-    Written(&'a serde_json::value::RawValue),
-    User(UserJson<'a>),
-}
-
-/// A worklog as Jira writes it; its users from `answer` if given.
-pub(super) fn worklog_json<'a>(
-    ctx: &Ctx,
-    base: &'a str,
-    version: &'a str,
-    data: &'a Dataset,
-    w: &'a Worklog,
-    answer: Option<&'a WorklogsWritten<'_>>,
-) -> WorklogJson<'a> {
-    let author = || match answer {
-        Some(answer) => AuthorJson::Written(answer.user(w.author)),
-        None => AuthorJson::User(UserJson::of(ctx.flavour, base, &data.users[w.author])),
-    };
-    WorklogJson {
-        author: author(),
-        comment: w.comment.as_deref().map(|text| TextBody {
-            v3: adf(version),
-            text,
-        }),
-        created: Stamp::jira(w.created),
-        id: w.id,
-        issue_id: w.issue_id,
-        self_url: Joined([
-            Part::Text(base),
-            Part::Text("/rest/api/"),
-            Part::Text(version),
-            Part::Text("/issue/"),
-            Part::Number(w.issue_id),
-            Part::Text("/worklog/"),
-            Part::Number(w.id),
-        ]),
-        started: Stamp::jira(w.started),
-        time_spent: TimeSpent(w.seconds),
-        time_spent_seconds: w.seconds,
-        update_author: author(),
-        updated: Stamp::jira(w.updated),
-    }
-}
-
-/// A worklog as Jira writes one, written without building a tree first: a page of
-/// `/worklog/list` holds a thousand. Members by name, as the sandbox has always written them.
-#[derive(serde::Serialize)]
-pub(super) struct WorklogJson<'a> {
-    author: AuthorJson<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    comment: Option<TextBody<'a>>,
-    created: Stamp,
-    #[serde(serialize_with = "as_text")]
-    id: u64,
-    #[serde(rename = "issueId", serialize_with = "as_text")]
-    issue_id: u64,
-    #[serde(rename = "self")]
-    self_url: Joined<'a, 7>,
-    started: Stamp,
-    #[serde(rename = "timeSpent")]
-    time_spent: TimeSpent,
-    #[serde(rename = "timeSpentSeconds")]
-    time_spent_seconds: u64,
-    #[serde(rename = "updateAuthor")]
-    update_author: AuthorJson<'a>,
-    updated: Stamp,
 }
 
 /// A select field's option. Members by name, as the sandbox has always written them.
@@ -669,18 +681,18 @@ impl<'a> FieldsJson<'a> {
             Source::Worklog => {
                 let index = data.index();
                 let logs = index.worklogs_of(issue.id);
+                let written = WorklogsWritten::new(ctx, base, self.version, data);
+                let mut worklogs = Vec::new();
+                written.write_all(&mut worklogs, logs.iter().take(EMBEDDED_WORKLOGS).copied());
+                let worklogs = String::from_utf8(worklogs)
+                    .ok()
+                    .and_then(|text| serde_json::value::RawValue::from_string(text).ok())
+                    .expect("worklogs are written as JSON");
                 FieldJson::Worklogs(EmbeddedWorklogs {
                     max_results: EMBEDDED_WORKLOGS,
                     start_at: 0,
                     total: logs.len(),
-                    worklogs: logs
-                        .iter()
-                        .take(EMBEDDED_WORKLOGS)
-                        .map(|&at| {
-                            let w = &data.worklogs[at];
-                            worklog_json(ctx, base, self.version, data, w, None)
-                        })
-                        .collect(),
+                    worklogs,
                 })
             }
             Source::Custom(def) => custom_field(ctx, base, data, issue, def),
@@ -702,7 +714,7 @@ enum FieldJson<'a> {
     Project(ProjectJson<'a>),
     Linked(Box<LinkedIssueJson<'a>>),
     Option(OptionJson<'a>),
-    Worklogs(EmbeddedWorklogs<'a>),
+    Worklogs(EmbeddedWorklogs),
     Tree(Value),
 }
 
@@ -717,13 +729,13 @@ struct ProjectJson<'a> {
 
 /// The worklogs an issue embeds (the first 20) and how many it has.
 #[derive(serde::Serialize)]
-struct EmbeddedWorklogs<'a> {
+struct EmbeddedWorklogs {
     #[serde(rename = "maxResults")]
     max_results: usize,
     #[serde(rename = "startAt")]
     start_at: usize,
     total: usize,
-    worklogs: Vec<WorklogJson<'a>>,
+    worklogs: Box<serde_json::value::RawValue>,
 }
 
 /// Another issue as an issue names it (its parent, a linked issue): id, key, summary, status
