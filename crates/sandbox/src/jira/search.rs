@@ -91,11 +91,7 @@ pub(super) fn search_args_from_body(body: &Bytes, classic: bool) -> Result<Searc
     })
 }
 
-pub(super) fn matching<'a>(
-    ctx: &Ctx,
-    data: &'a Dataset,
-    jql: &str,
-) -> Result<Vec<&'a Issue>, Response> {
+pub(super) fn matching(ctx: &Ctx, data: &Dataset, jql: &str) -> Result<Arc<Vec<usize>>, Response> {
     let at = now(ctx);
     // Paging through one query evaluates and sorts it once (the index remembers the hits
     // until the data changes), so a page costs the page, not the site.
@@ -106,7 +102,9 @@ pub(super) fn matching<'a>(
             Ok(hits(&query, data, &index))
         })
         .map_err(|m| error(StatusCode::BAD_REQUEST, &m))?;
-    Ok(positions.iter().map(|&at| &data.issues[at]).collect())
+    // The positions, not the issues: a page takes its own from them (a list of the site's
+    // 110,000 issues made for each page of 1,500 was a twentieth of the sandbox's time).
+    Ok(positions)
 }
 
 /// The positions of a query's hits, in its order: looked for among the children of the
@@ -185,7 +183,8 @@ pub(super) fn search_jql(
         .iter()
         .skip(offset)
         .take(per_page)
-        .map(|i| {
+        .map(|&at| {
+            let i = &data.issues[at];
             let mut v = issue_doc(ctx, &base, version, &data, i, &wanted, &plan, true);
             if changelog {
                 v.changelog = Some(changelog_json(ctx, &base, &data, i, SEARCH_CHANGELOG_LIMIT));
@@ -299,7 +298,8 @@ pub(super) fn search_old(
         .iter()
         .skip(start)
         .take(max)
-        .map(|i| {
+        .map(|&at| {
+            let i = &data.issues[at];
             let mut v = issue_doc(ctx, &base, version, &data, i, &wanted, &plan, false);
             if changelog {
                 v.changelog = Some(changelog_json(ctx, &base, &data, i, SEARCH_CHANGELOG_LIMIT));
