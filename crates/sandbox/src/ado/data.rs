@@ -452,6 +452,10 @@ pub struct WorkItem {
     /// [`NO_TYPE`]: kept by [`AdoDataset::apply`] beside the fields, so that a query paged by
     /// id tells the items of another type without looking through their fields.
     type_at: u8,
+    /// Whether its `System.TeamProject` is the dataset's project (exactly): kept by
+    /// [`AdoDataset::apply`] as [`WorkItem::type_at`] is, for the project every paged query
+    /// names.
+    in_project: bool,
 }
 
 /// [`WorkItem::type_at`] of an item whose type is none of [`TYPES`] (or that has none).
@@ -461,6 +465,11 @@ impl WorkItem {
     /// The position in [`TYPES`] of its type, if it is one of them by that exact name.
     pub fn type_position(&self) -> Option<usize> {
         (self.type_at != NO_TYPE).then_some(self.type_at as usize)
+    }
+
+    /// Whether it is in the dataset's project, by that exact name.
+    pub fn in_the_project(&self) -> bool {
+        self.in_project
     }
 
     /// The revision now.
@@ -1166,6 +1175,7 @@ impl AdoDataset {
             deleted: None,
             written: std::sync::OnceLock::new(),
             type_at: NO_TYPE,
+            in_project: false,
         });
         let added = parent
             .map(|p| {
@@ -1310,6 +1320,7 @@ impl AdoDataset {
             .text("System.WorkItemType")
             .and_then(|name| TYPES.iter().position(|t| t.name == name))
             .map_or(NO_TYPE, |at| at as u8);
+        item.in_project = item.text("System.TeamProject") == Some(self.project.as_str());
         item.updates.push(Update {
             rev,
             by,
