@@ -387,29 +387,21 @@ impl Parser {
 
     /// A condition; for link queries, parts are sorted into source, link type and target.
     fn or(&mut self, parts: &mut LinkParts) -> Result<Option<Expr>, WiqlError> {
-        let mut left = self.and(parts)?;
+        let mut terms = vec![self.and(parts)?];
         while self.word("OR") {
             self.at += 1;
-            let right = self.and(parts)?;
-            left = match (left, right) {
-                (Some(a), Some(b)) => Some(Expr::Or(Box::new(a), Box::new(b))),
-                (a, b) => a.or(b),
-            };
+            terms.push(self.and(parts)?);
         }
-        Ok(left)
+        Ok(chain(terms.into_iter().flatten().collect(), Expr::Or))
     }
 
     fn and(&mut self, parts: &mut LinkParts) -> Result<Option<Expr>, WiqlError> {
-        let mut left = self.unary(parts)?;
+        let mut terms = vec![self.unary(parts)?];
         while self.word("AND") {
             self.at += 1;
-            let right = self.unary(parts)?;
-            left = match (left, right) {
-                (Some(a), Some(b)) => Some(Expr::And(Box::new(a), Box::new(b))),
-                (a, b) => a.or(b),
-            };
+            terms.push(self.unary(parts)?);
         }
-        Ok(left)
+        Ok(chain(terms.into_iter().flatten().collect(), Expr::And))
     }
 
     /// One level deeper into the condition, or the query's error past [`MAX_NESTING`].
@@ -456,10 +448,7 @@ impl Parser {
                 Ok(None)
             }
             (Some("target"), _) => {
-                parts.target = Some(match parts.target.take() {
-                    Some(t) => Expr::And(Box::new(t), Box::new(cmp)),
-                    None => cmp,
-                });
+                parts.target.push(cmp);
                 Ok(None)
             }
             _ => Ok(Some(cmp)),
@@ -470,7 +459,18 @@ impl Parser {
 #[derive(Default)]
 struct LinkParts {
     link_type: Option<String>,
-    target: Option<Expr>,
+    /// The conditions on the target, in the order written (ANDed).
+    target: Vec<Expr>,
+}
+
+/// `terms` joined by `join` (AND, OR) in the order written, leaning right: `a AND (b AND c)`.
+/// [`eval`] walks down the right of a chain in a loop, so a chain of as many conditions as a
+/// query may hold (some 1,700) takes no deeper a stack than one of two.
+fn chain(terms: Vec<Expr>, join: fn(Box<Expr>, Box<Expr>) -> Expr) -> Option<Expr> {
+    terms
+        .into_iter()
+        .rev()
+        .reduce(|right, left| join(Box::new(left), Box::new(right)))
 }
 
 /// Parse a query.
@@ -578,7 +578,7 @@ pub fn parse(text: &str) -> Result<Query, WiqlError> {
         links,
         condition,
         link_type: parts.link_type,
-        target: parts.target,
+        target: chain(parts.target, Expr::And),
         order,
         as_of,
         mode,
@@ -679,63 +679,92 @@ fn eval(
     d: &AdoDataset,
     ctx: &Context<'_>,
 ) -> Result<bool, WiqlError> {
-    Ok(match e {
-        Expr::And(a, b) => eval(a, fields, known, d, ctx)? && eval(b, fields, known, d, ctx)?,
-        Expr::Or(a, b) => eval(a, fields, known, d, ctx)? || eval(b, fields, known, d, ctx)?,
-        Expr::Not(a) => !eval(a, fields, known, d, ctx)?,
-        Expr::Cmp(field, op, values) => {
-            // The id, the type and the project, the conditions of every paged query, without
-            // a walk of the item's map of fields each (string comparisons of keys, reads of
-            // memory scattered over the site: most of the time of a pass over 110,000 items).
-            // The type's and project's names as the words' shortcut reads them, where it
-            // answers; else as always.
-            let id;
-            let (kind, have) = match (known, field.as_str()) {
-                (Some(k), "System.Id") => {
-                    id = Value::from(k.id);
-                    (FieldType::Integer, Some(&id))
+    // Down the right of a chain in a loop (the parser leans chains right, [`chain`]), left to
+    // right as written, stopping where the answer is known; deeper only into parentheses and
+    // NOTs, at most [`MAX_NESTING`].
+    let mut e = e;
+    loop {
+        match e {
+            Expr::And(a, b) => {
+                if !eval(a, fields, known, d, ctx)? {
+                    return Ok(false);
                 }
-                (Some(k), name @ ("System.WorkItemType" | "System.TeamProject")) => {
-                    let text = match name {
-                        "System.WorkItemType" => k.type_name,
-                        _ => k.project,
-                    };
-                    let quick = text.and_then(|text| {
-                        ascii_words_match_text(FieldType::String, Some(text), *op, values, ctx)
-                    });
-                    if let Some(hit) = quick {
-                        return Ok(hit);
-                    }
-                    (FieldType::String, fields.get(field))
-                }
-                _ => (
-                    field_def(field).map_or(FieldType::String, |f| f.kind),
-                    fields.get(field),
-                ),
-            };
-            if let Some(hit) = ascii_words_match(kind, have, *op, values, ctx) {
-                return Ok(hit);
+                e = b;
             }
-            let mut any = false;
-            for v in values {
-                let want = match v {
-                    Operand::Text(t) => Value::String(t.clone()),
-                    Operand::Number(n) => serde_json::json!(n),
-                    Operand::Macro(m, off) => macro_value(m, *off, d, ctx)?,
-                    Operand::Field(f) => fields.get(f).cloned().unwrap_or(Value::Null),
-                };
-                if compare(kind, have, *op, &want, ctx)? {
-                    any = true;
+            Expr::Or(a, b) => {
+                if eval(a, fields, known, d, ctx)? {
+                    return Ok(true);
                 }
+                e = b;
             }
-            any
+            Expr::Not(a) => return Ok(!eval(a, fields, known, d, ctx)?),
+            Expr::Cmp(field, op, values) => {
+                return eval_cmp(field, *op, values, fields, known, d, ctx);
+            }
         }
-    })
+    }
 }
 
-/// [`eval`] of `=`, `<>` and `IN` on a text field against words, when the field's text and
-/// every word are ASCII and not empty (the work item types and projects every client's query
-/// names): what [`compare`] answers, without a copy of each word and a lower-case copy of the
+/// [`eval`] of one comparison.
+#[inline(never)]
+fn eval_cmp(
+    field: &str,
+    op: Op,
+    values: &[Operand],
+    fields: &BTreeMap<String, Value>,
+    known: Option<Known<'_>>,
+    d: &AdoDataset,
+    ctx: &Context<'_>,
+) -> Result<bool, WiqlError> {
+    // The id, the type and the project, the conditions of every paged query, without a walk of
+    // the item's map of fields each (string comparisons of keys, reads of memory scattered over
+    // the site: most of the time of a pass over 110,000 items). The type's and project's names
+    // as the words' shortcut reads them, where it answers; else as always.
+    let id;
+    let (kind, have) = match (known, field) {
+        (Some(k), "System.Id") => {
+            id = Value::from(k.id);
+            (FieldType::Integer, Some(&id))
+        }
+        (Some(k), name @ ("System.WorkItemType" | "System.TeamProject")) => {
+            let text = match name {
+                "System.WorkItemType" => k.type_name,
+                _ => k.project,
+            };
+            let quick = text.and_then(|text| {
+                ascii_words_match_text(FieldType::String, Some(text), op, values, ctx)
+            });
+            if let Some(hit) = quick {
+                return Ok(hit);
+            }
+            (FieldType::String, fields.get(field))
+        }
+        _ => (
+            field_def(field).map_or(FieldType::String, |f| f.kind),
+            fields.get(field),
+        ),
+    };
+    if let Some(hit) = ascii_words_match(kind, have, op, values, ctx) {
+        return Ok(hit);
+    }
+    let mut any = false;
+    for v in values {
+        let want = match v {
+            Operand::Text(t) => Value::String(t.clone()),
+            Operand::Number(n) => serde_json::json!(n),
+            Operand::Macro(m, off) => macro_value(m, *off, d, ctx)?,
+            Operand::Field(f) => fields.get(f).cloned().unwrap_or(Value::Null),
+        };
+        if compare(kind, have, op, &want, ctx)? {
+            any = true;
+        }
+    }
+    Ok(any)
+}
+
+/// [`eval`] of `=`, `<>` and `IN` on a text field against words, when the field's text is
+/// ASCII and not empty and every word ASCII (the work item types and projects every client's
+/// query names, and `''`): what [`compare`] answers, without a copy of each word and a lower-case copy of the
 /// field for every item (a query of `synthetic:10000` spent a fifth of the sandbox's time in
 /// them). `None` where [`compare`] is to answer.
 fn ascii_words_match(
