@@ -606,18 +606,21 @@ pub(crate) fn json_response(status: StatusCode, body: serde_json::Value) -> Resp
 /// An answer of JSON written straight from `body`: for the large pages (a thousand
 /// worklogs), which are not built as a tree first.
 pub(crate) fn json_body(status: StatusCode, body: &impl serde::Serialize) -> Response {
-    json_body_as(status, "application/json;charset=UTF-8", body)
+    json_body_as(status, JSON, body)
 }
 
 /// An answer of JSON written by hand (a page of worklogs), with the type [`json_body`] gives.
 pub(crate) fn json_written(status: StatusCode, text: Vec<u8>) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-        text,
-    )
-        .into_response()
+    written_as(status, JSON, text)
 }
+
+/// An answer of `text` of this content type.
+fn written_as(status: StatusCode, content_type: &'static str, text: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, content_type)], text).into_response()
+}
+
+/// The content type of Jira's JSON answers.
+const JSON: &str = "application/json;charset=UTF-8";
 
 /// [`json_body`] with the content type a tracker writes (Azure DevOps's names its API version).
 pub(crate) fn json_body_as(
@@ -629,7 +632,7 @@ pub(crate) fn json_body_as(
     // for a page of a megabyte. The type below replaces the body's own (octet-stream).
     let mut text = Vec::with_capacity(64 * 1024);
     match serde_json::to_writer(&mut text, body) {
-        Ok(()) => (status, [(header::CONTENT_TYPE, content_type)], text).into_response(),
+        Ok(()) => written_as(status, content_type, text),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("the sandbox could not write its answer: {e}"),
