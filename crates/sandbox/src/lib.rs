@@ -19,6 +19,7 @@ pub mod faults;
 pub mod fuzzing;
 pub mod jira;
 pub mod time;
+mod written;
 
 pub use ado::data::AdoDataset;
 pub use faults::Faults;
@@ -615,7 +616,11 @@ pub(crate) fn json_written(status: StatusCode, text: Vec<u8>) -> Response {
 }
 
 /// An answer of `text` of this content type.
-fn written_as(status: StatusCode, content_type: &'static str, text: Vec<u8>) -> Response {
+pub(crate) fn written_as(
+    status: StatusCode,
+    content_type: &'static str,
+    text: Vec<u8>,
+) -> Response {
     (status, [(header::CONTENT_TYPE, content_type)], text).into_response()
 }
 

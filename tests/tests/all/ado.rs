@@ -1054,3 +1054,172 @@ async fn the_sandbox_changes_a_share_of_the_organisation_over_http_for_an_increm
         sandbox.requests().len()
     );
 }
+
+/// Work items (a batch with their links, a batch naming fields), an item's updates and a WIQL
+/// query's references are written by hand for speed: a title of quotes, backslashes, control
+/// characters and text beyond ASCII, and the organisation's address from the request's `Host`,
+/// must come back to a client as the organisation holds them.
+#[tokio::test]
+async fn pages_written_by_hand_read_back_as_the_organisation_holds_them() {
+    let sandbox = sandbox("demo").await;
+    let hostile = "say \"hi\" \\ back\nslash / tab\t bell\u{7} é 漢 𝄞 \u{2028} </script>";
+    let id = {
+        let mut d = sandbox.ado();
+        let w = d.items.iter().find(|w| !w.relations.is_empty()).unwrap();
+        let (id, at) = (w.id, w.updates.last().unwrap().at + 60_000);
+        let changes = vec![("System.Title", Some(json!(hostile)))];
+        d.apply(id, 1, at, changes, Vec::new(), Vec::new()).unwrap();
+        id
+    };
+    let d = sandbox.ado().clone();
+    let host = "tollgate.example:8443/x\"y\\z";
+    let base = format!("http://{host}/ado/{}", tollgate_sandbox::ADO_ORGANIZATION);
+    let item_url = |id: u64| format!("{base}/_apis/wit/workItems/{id}");
+    let wit = format!(
+        "{}/{}/{}/_apis/wit",
+        sandbox.ado_url(),
+        tollgate_sandbox::ADO_ORGANIZATION,
+        tollgate_sandbox::ADO_PROJECT
+    );
+    let client = reqwest::Client::new();
+    let ask = |request: reqwest::RequestBuilder| async {
+        let answer = request
+            .basic_auth("", Some(tollgate_sandbox::ADO_TOKEN))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+        assert_eq!(
+            answer.headers()["content-type"],
+            "application/json; charset=utf-8; api-version=7.1"
+        );
+        serde_json::from_str::<Value>(&answer.text().await.unwrap()).unwrap()
+    };
+    let batch = |body: Value| {
+        ask(client
+            .post(format!("{wit}/workitemsbatch?api-version=7.1"))
+            .header("content-type", "application/json")
+            .body(body.to_string()))
+    };
+    // Every item the organisation has (not those in its recycle bin).
+    let ids: Vec<u64> = d
+        .items
+        .iter()
+        .map(|w| w.id)
+        .filter(|id| d.item(*id).is_some())
+        .collect();
+    let named = [
+        "System.Title",
+        "System.Id",
+        "Microsoft.VSTS.Scheduling.CompletedWork",
+        "System.Title",
+    ];
+    let mut seen = 0;
+    for chunk in ids.chunks(200) {
+        let mut asked: Vec<u64> = chunk.to_vec();
+        asked.insert(1, 999_999);
+        let linked =
+            batch(json!({"ids": asked, "$expand": "relations", "errorPolicy": "omit"})).await;
+        let picked = batch(json!({"ids": asked, "fields": named, "errorPolicy": "omit"})).await;
+        assert_eq!(linked["count"], asked.len());
+        assert_eq!(linked["value"][1], Value::Null, "an unknown id is null");
+        for (n, want) in asked.iter().enumerate().filter(|(n, _)| *n != 1) {
+            let w = d.item(*want).unwrap();
+            let (item, few) = (&linked["value"][n], &picked["value"][n]);
+            let fields: serde_json::Map<String, Value> = w.fields.clone().into_iter().collect();
+            assert_eq!(item["fields"], Value::Object(fields), "item {want}");
+            assert_eq!(item["id"], *want);
+            assert_eq!(item["rev"], w.rev());
+            assert_eq!(item["url"], item_url(*want));
+            let links: Vec<Value> = w
+                .relations
+                .iter()
+                .map(|r| {
+                    json!({"attributes": {"isLocked": false, "name": r.name()}, "rel": r.rel, "url": item_url(r.target)})
+                })
+                .collect();
+            match links.is_empty() {
+                true => assert!(item.get("relations").is_none(), "item {want}"),
+                false => assert_eq!(item["relations"], Value::Array(links), "item {want}"),
+            }
+            let only: serde_json::Map<String, Value> = named
+                .iter()
+                .filter_map(|f| Some((f.to_string(), w.fields.get(*f)?.clone())))
+                .collect();
+            assert_eq!(few["fields"], Value::Object(only), "item {want}");
+            assert_eq!(few["url"], item_url(*want));
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, ids.len());
+    let hostile_item = batch(json!({"ids": [id], "fields": ["System.Title"]})).await;
+    assert_eq!(hostile_item["value"][0]["fields"]["System.Title"], hostile);
+
+    // The updates of the item: each change, link and author as held, the last the title's.
+    let w = d.item(id).unwrap();
+    let updates = ask(client.get(format!("{wit}/workItems/{id}/updates?api-version=7.1"))).await;
+    assert_eq!(updates["count"], w.updates.len());
+    for (i, (u, got)) in w
+        .updates
+        .iter()
+        .zip(updates["value"].as_array().unwrap())
+        .enumerate()
+    {
+        assert_eq!(got["id"], i + 1);
+        assert_eq!(got["rev"], u.rev);
+        assert_eq!(got["workItemId"], id);
+        assert_eq!(got["url"], format!("{}/updates/{}", item_url(id), i + 1));
+        assert_eq!(
+            got["revisedBy"]["uniqueName"],
+            d.identities[u.by].unique_name
+        );
+        assert_eq!(got["revisedBy"]["id"], d.identities[u.by].id);
+        for (name, (old, new)) in &u.fields {
+            assert_eq!(got["fields"][name].get("oldValue"), old.as_ref(), "{name}");
+            assert_eq!(got["fields"][name].get("newValue"), new.as_ref(), "{name}");
+        }
+        let links = |list: &[tollgate_sandbox::ado::data::Relation]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|r| (r.rel.to_string(), item_url(r.target)))
+                .collect()
+        };
+        let got_links = |side: &str| -> Vec<(String, String)> {
+            got["relations"][side]
+                .as_array()
+                .map(|l| {
+                    l.iter()
+                        .map(|r| {
+                            (
+                                r["rel"].as_str().unwrap().into(),
+                                r["url"].as_str().unwrap().into(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        assert_eq!(got_links("added"), links(&u.added), "update {}", i + 1);
+        assert_eq!(got_links("removed"), links(&u.removed), "update {}", i + 1);
+    }
+    let last = &updates["value"][w.updates.len() - 1];
+    assert_eq!(last["fields"]["System.Title"]["newValue"], hostile);
+    assert_eq!(last["revisedDate"], "9999-01-01T00:00:00Z");
+
+    // A query's references name the items by the same address.
+    let query = format!(
+        "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project AND [System.Id] >= {id} ORDER BY [System.Id]"
+    );
+    let found = ask(client
+        .post(format!("{wit}/wiql?api-version=7.1&$top=3"))
+        .header("content-type", "application/json")
+        .body(json!({ "query": query }).to_string()))
+    .await;
+    let refs = found["workItems"].as_array().unwrap();
+    assert_eq!(refs.len(), 3);
+    assert_eq!(refs[0], json!({"id": id, "url": item_url(id)}));
+    for r in refs {
+        assert_eq!(r["url"], item_url(r["id"].as_u64().unwrap()));
+    }
+    assert_eq!(found["queryResultType"], "workItem");
+}

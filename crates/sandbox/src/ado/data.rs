@@ -268,6 +268,21 @@ pub fn field_def(name: &str) -> Option<&'static FieldDef> {
     })
 }
 
+/// The place in [`FIELDS`] of the field of this reference name, spelled as the service spells
+/// it (an item's fields are named so).
+pub fn field_place(reference: &str) -> Option<usize> {
+    static PLACES: std::sync::LazyLock<std::collections::HashMap<&'static str, usize>> =
+        std::sync::LazyLock::new(|| {
+            FIELDS
+                .iter()
+                .enumerate()
+                .rev()
+                .map(|(i, f)| (f.reference, i))
+                .collect()
+        });
+    PLACES.get(reference).copied()
+}
+
 /// A state of a work item type and its category.
 pub type StateDef = (&'static str, &'static str, &'static str);
 

@@ -4,12 +4,14 @@
 
 use super::data::{
     AdoDataset, DEPENDENCY_FORWARD, DEPENDENCY_REVERSE, FIELDS, HIERARCHY_FORWARD,
-    HIERARCHY_REVERSE, RELATED, Relation, TYPES, WorkItem, field_def, reverse_of, type_def,
+    HIERARCHY_REVERSE, RELATED, Relation, TYPES, WorkItem, field_def, field_place, reverse_of,
+    type_def,
 };
 use super::wiql;
 use super::{Call, check_version, collection, error, ok};
 use crate::Shared;
 use crate::time::{ado_timestamp, parse_ado_instant};
+use crate::written::{decimal, escaped, json_text, json_value};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -56,15 +58,52 @@ fn not_found_item(id: impl std::fmt::Display) -> Response {
     )
 }
 
+/// Where a work item is, after the organisation's URL.
+const ITEM_PATH: &str = "/_apis/wit/workItems/";
+
 fn item_url(call: &Call, id: u64) -> String {
-    format!("{}/_apis/wit/workItems/{id}", call.base)
+    format!("{}{ITEM_PATH}{id}", call.base)
 }
 
-/// [`collection`]'s shape, of values written without a tree.
-#[derive(serde::Serialize)]
-struct Listed<T> {
-    count: usize,
-    value: Vec<T>,
+/// `{base}/_apis/wit/workItems/` ([`item_url`]'s start) escaped as in a JSON string, without
+/// its quotes: made once an answer and copied into each of its URLs of work items (a page of
+/// 200 items with their links names several hundred).
+struct ItemUrls(Vec<u8>);
+
+impl ItemUrls {
+    fn of(call: &Call) -> ItemUrls {
+        ItemUrls(escaped(&format!("{}{ITEM_PATH}", call.base)))
+    }
+
+    /// The URL of work item `id` as a JSON string, onto `out`.
+    fn write(&self, out: &mut Vec<u8>, id: u64) {
+        self.open(out, id);
+        out.push(b'"');
+    }
+
+    /// [`ItemUrls::write`] without the closing quote, for a URL below the item's.
+    fn open(&self, out: &mut Vec<u8>, id: u64) {
+        out.push(b'"');
+        out.extend_from_slice(&self.0);
+        decimal(out, id);
+    }
+}
+
+/// [`collection`]'s shape of `n` values each written onto the answer by `write`, as an
+/// answer.
+fn listed_written(n: usize, room: usize, mut write: impl FnMut(&mut Vec<u8>, usize)) -> Response {
+    let mut out = Vec::with_capacity(room + 32);
+    out.extend_from_slice(b"{\"count\":");
+    decimal(&mut out, n);
+    out.extend_from_slice(b",\"value\":[");
+    for i in 0..n {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(&mut out, i);
+    }
+    out.extend_from_slice(b"]}");
+    super::ok_text(out)
 }
 
 /// How to render a work item.
@@ -74,28 +113,58 @@ struct View<'a> {
     as_of: Option<i64>,
 }
 
-/// A work item as the API shows it, or None if it did not exist at `as_of`.
+/// A work item as the API shows it, or None if it did not exist at `as_of`: as a tree, for the
+/// answers that add to it or hold one item ([`ItemJson::write`] writes the pages).
 fn render(d: &AdoDataset, call: &Call, w: &WorkItem, view: &View<'_>) -> Option<Value> {
-    item_json(d, call, w, view)
-        .map(|item| serde_json::to_value(item).expect("a work item serialises"))
+    let item = item_json(d, call, w, view)?;
+    let mut out = Vec::new();
+    item.write(&mut out, &ItemUrls::of(call));
+    Some(serde_json::from_slice(&out).expect("a work item written reads back"))
 }
 
-/// A work item as the API shows it ([`render`]), written without a tree: its fields borrowed
-/// from the dataset where it is as it is now (a page of `workitemsbatch` copied 200 items'
-/// maps of fields, identities and all, into a tree and wrote the tree). Members in the order
-/// the tree writes them (by name), so both read the same byte for byte.
-#[derive(serde::Serialize)]
+/// A work item as the API shows it ([`render`]): its fields borrowed from the dataset where it
+/// is as it is now, written by hand onto the answer ([`ItemJson::write`]). A page of
+/// `workitemsbatch` is 200 items with their links; serde wrote each link's URL made afresh and
+/// escaped it and every member name byte by byte, the largest part of the sandbox's time
+/// serving a full sync after the items' fields were written once ([`Written`]).
 struct ItemJson<'a> {
-    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     links: Option<Value>,
-    #[serde(rename = "commentVersionRef", skip_serializing_if = "Option::is_none")]
     comment_version: Option<Value>,
     fields: FieldsJson<'a>,
     id: u64,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    relations: Vec<RelationJson<'a>>,
+    relations: std::borrow::Cow<'a, [Relation]>,
     rev: u32,
-    url: String,
+}
+
+impl ItemJson<'_> {
+    /// The item as JSON onto `out`: members by name, as a tree of them is written (so that a
+    /// page reads as it always has, byte for byte).
+    fn write(&self, out: &mut Vec<u8>, urls: &ItemUrls) {
+        out.push(b'{');
+        if let Some(links) = &self.links {
+            out.extend_from_slice(b"\"_links\":");
+            json_value(out, links);
+            out.push(b',');
+        }
+        if let Some(version) = &self.comment_version {
+            out.extend_from_slice(b"\"commentVersionRef\":");
+            json_value(out, version);
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"fields\":");
+        self.fields.write(out);
+        out.extend_from_slice(b",\"id\":");
+        decimal(out, self.id);
+        if !self.relations.is_empty() {
+            out.extend_from_slice(b",\"relations\":");
+            write_relations(out, urls, &self.relations);
+        }
+        out.extend_from_slice(b",\"rev\":");
+        decimal(out, self.rev);
+        out.extend_from_slice(b",\"url\":");
+        urls.write(out, self.id);
+        out.push(b'}');
+    }
 }
 
 /// An item's fields and each of its updates' changed fields ([`ChangesJson`]) as JSON text,
@@ -108,9 +177,88 @@ struct ItemJson<'a> {
 #[derive(Debug, Clone)]
 pub(crate) struct Written {
     rev: u32,
-    fields: Box<serde_json::value::RawValue>,
+    /// The fields as a JSON object.
+    fields: Box<str>,
+    /// Where each field the service defines is in `fields`: for a read naming its fields
+    /// (`fields=`), copied from there instead of looked up in the item's map by name and
+    /// written afresh. None if one could not be placed (past 4 GiB of text).
+    members: Option<Vec<Member>>,
     /// By update, `None` where it changed no field.
     changes: Vec<Option<Box<serde_json::value::RawValue>>>,
+}
+
+/// A field's `"name":value` in [`Written::fields`].
+#[derive(Debug, Clone, Copy)]
+struct Member {
+    /// The field's place in [`FIELDS`].
+    place: u16,
+    start: u32,
+    end: u32,
+}
+
+impl Written {
+    /// An item's fields as the service writes them (members by name), and where each is.
+    fn fields(
+        fields: &std::collections::BTreeMap<String, Value>,
+    ) -> (Box<str>, Option<Vec<Member>>) {
+        let mut out = Vec::with_capacity(fields.len() * 48 + 2);
+        let mut members = Some(Vec::with_capacity(fields.len()));
+        out.push(b'{');
+        for (n, (name, value)) in fields.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            let start = out.len();
+            json_text(&mut out, name);
+            out.push(b':');
+            json_value(&mut out, value);
+            if let Some(place) = field_place(name) {
+                let member = match (u32::try_from(start), u32::try_from(out.len())) {
+                    (Ok(start), Ok(end)) => Some(Member {
+                        place: place as u16,
+                        start,
+                        end,
+                    }),
+                    _ => None,
+                };
+                members = members.zip(member).map(|(mut all, m)| {
+                    all.push(m);
+                    all
+                });
+            }
+        }
+        out.push(b'}');
+        let text = String::from_utf8(out).expect("JSON written from text is UTF-8");
+        (text.into_boxed_str(), members)
+    }
+
+    /// The places in [`FIELDS`] of these reference names, for [`Written::write_picked`]; None
+    /// if one is not a field the service defines or the fields could not all be placed.
+    fn places(&self, names: &[&str]) -> Option<Vec<u16>> {
+        self.members.as_ref()?;
+        names
+            .iter()
+            .map(|name| field_place(name).map(|p| p as u16))
+            .collect()
+    }
+
+    /// The fields at these places of [`FIELDS`] that the item has, in that order, as a JSON
+    /// object onto `out`.
+    fn write_picked(&self, out: &mut Vec<u8>, places: &[u16]) {
+        let members = self.members.as_deref().unwrap_or_default();
+        out.push(b'{');
+        let mut first = true;
+        for place in places {
+            if let Some(m) = members.iter().find(|m| m.place == *place) {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                out.extend_from_slice(&self.fields.as_bytes()[m.start as usize..m.end as usize]);
+            }
+        }
+        out.push(b'}');
+    }
 }
 
 /// The item's [`Written`] text, if it is of the item's revision now (an item changed without a
@@ -118,10 +266,11 @@ pub(crate) struct Written {
 fn written(w: &WorkItem) -> Option<&Written> {
     let text = w.written.get_or_init(|| {
         use serde_json::value::to_raw_value;
+        let (fields, members) = Written::fields(&w.fields);
         Written {
             rev: w.rev(),
-            fields: to_raw_value(&FieldsJson::Now(&w.fields, None))
-                .expect("an item's fields serialise"),
+            fields,
+            members,
             changes: w
                 .updates
                 .iter()
@@ -155,37 +304,50 @@ pub(crate) fn write_all(d: &AdoDataset) {
 }
 
 /// An item's fields: all, or those asked for (by name, each once), of the item now or of an
-/// older revision; or all of them now, as written before ([`Written`]).
+/// older revision.
 enum FieldsJson<'a> {
-    Written(&'a serde_json::value::RawValue),
-    Now(
-        &'a std::collections::BTreeMap<String, Value>,
-        Option<Vec<&'a str>>,
-    ),
-    Then(
-        std::collections::BTreeMap<String, Value>,
+    /// All of them now, as written before ([`Written`]).
+    Written(&'a str),
+    /// Those at these places of [`FIELDS`] (the names asked for, in name order), copied from
+    /// the text written before.
+    Picked(&'a Written, Vec<u16>),
+    /// All, or those named (in name order), of the item now or of an older revision.
+    Tree(
+        std::borrow::Cow<'a, std::collections::BTreeMap<String, Value>>,
         Option<Vec<&'a str>>,
     ),
 }
 
-impl serde::Serialize for FieldsJson<'_> {
+impl FieldsJson<'_> {
+    /// The fields as a JSON object onto `out`.
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            FieldsJson::Written(text) => out.extend_from_slice(text.as_bytes()),
+            FieldsJson::Picked(text, places) => text.write_picked(out, places),
+            FieldsJson::Tree(all, wanted) => json_value(out, &FieldsTree(all, wanted.as_deref())),
+        }
+    }
+}
+
+/// [`FieldsJson::Tree`]'s fields, to serialise.
+struct FieldsTree<'a>(
+    &'a std::collections::BTreeMap<String, Value>,
+    Option<&'a [&'a str]>,
+);
+
+impl serde::Serialize for FieldsTree<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap as _;
-        let (all, wanted) = match self {
-            FieldsJson::Written(text) => return text.serialize(s),
-            FieldsJson::Now(all, wanted) => (*all, wanted),
-            FieldsJson::Then(all, wanted) => (all, wanted),
-        };
         let mut map = s.serialize_map(None)?;
-        match wanted {
+        match self.1 {
             None => {
-                for (k, v) in all {
+                for (k, v) in self.0 {
                     map.serialize_entry(k, v)?;
                 }
             }
             Some(names) => {
                 for name in names {
-                    if let Some(v) = all.get(*name) {
+                    if let Some(v) = self.0.get(*name) {
                         map.serialize_entry(name, v)?;
                     }
                 }
@@ -195,32 +357,23 @@ impl serde::Serialize for FieldsJson<'_> {
     }
 }
 
-/// A link of an item, as [`relation_value`] writes it.
-#[derive(serde::Serialize)]
-struct RelationJson<'a> {
-    attributes: RelationAttributes,
-    rel: &'a str,
-    url: String,
-}
-
-#[derive(serde::Serialize)]
-struct RelationAttributes {
-    #[serde(rename = "isLocked")]
-    is_locked: bool,
-    name: &'static str,
-}
-
-impl<'a> RelationJson<'a> {
-    fn of(call: &Call, r: &Relation) -> RelationJson<'a> {
-        RelationJson {
-            attributes: RelationAttributes {
-                is_locked: false,
-                name: r.name(),
-            },
-            rel: r.rel,
-            url: item_url(call, r.target),
+/// An item's links (or an update's added or removed ones) as a JSON array onto `out`, each as
+/// [`relation_value`] writes one (members by name).
+fn write_relations(out: &mut Vec<u8>, urls: &ItemUrls, relations: &[Relation]) {
+    out.push(b'[');
+    for (n, r) in relations.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
         }
+        out.extend_from_slice(b"{\"attributes\":{\"isLocked\":false,\"name\":");
+        json_text(out, r.name());
+        out.extend_from_slice(b"},\"rel\":");
+        json_text(out, r.rel);
+        out.extend_from_slice(b",\"url\":");
+        urls.write(out, r.target);
+        out.push(b'}');
     }
+    out.push(b']');
 }
 
 /// [`render`]'s work item, to write as it is.
@@ -242,23 +395,21 @@ fn item_json<'a>(
         names
     });
     let now = rev == w.rev();
-    let fields = if now {
-        match (wanted, written(w)) {
-            (None, Some(text)) => FieldsJson::Written(&text.fields),
-            (wanted, _) => FieldsJson::Now(&w.fields, wanted),
-        }
-    } else {
-        FieldsJson::Then(w.fields_at(rev), wanted)
+    let fields = match (now, written(w)) {
+        (true, Some(text)) => match wanted {
+            None => FieldsJson::Written(&text.fields),
+            Some(names) => match text.places(&names) {
+                Some(places) => FieldsJson::Picked(text, places),
+                None => FieldsJson::Tree(std::borrow::Cow::Borrowed(&w.fields), Some(names)),
+            },
+        },
+        (true, None) => FieldsJson::Tree(std::borrow::Cow::Borrowed(&w.fields), wanted),
+        (false, _) => FieldsJson::Tree(std::borrow::Cow::Owned(w.fields_at(rev)), wanted),
     };
-    let relations = match view.expand {
-        Expand::Relations | Expand::All => {
-            let then: std::borrow::Cow<'_, [Relation]> = match now {
-                true => std::borrow::Cow::Borrowed(&w.relations),
-                false => std::borrow::Cow::Owned(w.relations_at(rev)),
-            };
-            then.iter().map(|r| RelationJson::of(call, r)).collect()
-        }
-        _ => Vec::new(),
+    let relations = match (view.expand, now) {
+        (Expand::Relations | Expand::All, true) => std::borrow::Cow::Borrowed(&w.relations[..]),
+        (Expand::Relations | Expand::All, false) => std::borrow::Cow::Owned(w.relations_at(rev)),
+        _ => std::borrow::Cow::Borrowed(&[][..]),
     };
     let comment_version = w.comments.iter().rfind(|c| !c.deleted).map(|c| {
         json!({
@@ -286,7 +437,6 @@ fn item_json<'a>(
         id: w.id,
         relations,
         rev,
-        url: item_url(call, w.id),
     })
 }
 
@@ -362,7 +512,7 @@ fn read_many(
         expand,
         as_of: as_of_of(as_of)?,
     };
-    let mut out = Vec::new();
+    let mut items = Vec::with_capacity(ids.len());
     for raw in ids {
         let item = raw
             .trim()
@@ -371,14 +521,26 @@ fn read_many(
             .and_then(|id| d.item(id))
             .and_then(|w| item_json(d, call, w, &view));
         match item {
-            Some(v) => out.push(Some(v)),
-            None if omit => out.push(None),
+            Some(v) => items.push(Some(v)),
+            None if omit => items.push(None),
             None => return Err(not_found_item(raw.trim())),
         }
     }
-    Ok(super::ok_written(&Listed {
-        count: out.len(),
-        value: out,
+    let urls = ItemUrls::of(call);
+    // Room for the page at once: an item's fields as written, and its links.
+    let room: usize = items
+        .iter()
+        .flatten()
+        .map(|item| match &item.fields {
+            FieldsJson::Written(text) => text.len() + 128 * item.relations.len() + 128,
+            _ => 512,
+        })
+        .sum();
+    Ok(listed_written(items.len(), room, |out, i| {
+        match &items[i] {
+            Some(item) => item.write(out, &urls),
+            None => out.extend_from_slice(b"null"),
+        }
     }))
 }
 
@@ -642,7 +804,25 @@ fn wiql_call(shared: &Shared, call: &Call) -> Result<Response, Response> {
                     (StatusCode::OK, [("x-total-count", ids.len().to_string())]).into_response()
                 );
             }
-            body["workItems"] = Value::Array(ids.into_iter().map(reference).collect());
+            // The head as a tree, the references (a page of 200 for each a paged client
+            // asks) by hand after it: `workItems` is the last member by name.
+            let urls = ItemUrls::of(call);
+            let mut out = Vec::with_capacity(512 + ids.len() * (urls.0.len() + 24));
+            json_value(&mut out, &body);
+            out.pop();
+            out.extend_from_slice(b",\"workItems\":[");
+            for (n, id) in ids.into_iter().enumerate() {
+                if n > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"id\":");
+                decimal(&mut out, id);
+                out.extend_from_slice(b",\"url\":");
+                urls.write(&mut out, id);
+                out.push(b'}');
+            }
+            out.extend_from_slice(b"]}");
+            return Ok(super::ok_text(out));
         }
         wiql::Outcome::Links(rows) => {
             body["workItemRelations"] = Value::Array(
@@ -785,24 +965,24 @@ fn work_items(shared: &Shared, call: &Call) -> Result<Response, Response> {
             let d = shared.ado.read().unwrap();
             let w = d.item(id).ok_or_else(|| not_found_item(id))?;
             let (skip, top) = skip_top(call)?;
-            let render_update = |i: usize| update_json(&d, call, w, i);
+            let mut updates = UpdatesWritten::new(&d, call, w);
             match call.rest.get(4) {
                 None => {
-                    let value: Vec<UpdateJson> = (0..w.updates.len())
-                        .skip(skip)
-                        .take(top)
-                        .map(render_update)
-                        .collect();
-                    Ok(super::ok_written(&Listed {
-                        count: value.len(),
-                        value,
+                    let first = skip.min(w.updates.len());
+                    let n = w.updates.len().saturating_sub(skip).min(top);
+                    Ok(listed_written(n, n * 1024, |out, i| {
+                        updates.write(out, first + i)
                     }))
                 }
                 Some(n) => n
                     .parse::<usize>()
                     .ok()
                     .filter(|n| (1..=w.updates.len()).contains(n))
-                    .map(|n| super::ok_written(&render_update(n - 1)))
+                    .map(|n| {
+                        let mut out = Vec::with_capacity(1024);
+                        updates.write(&mut out, n - 1);
+                        super::ok_text(out)
+                    })
                     .ok_or_else(|| {
                         error(
                             StatusCode::NOT_FOUND,
@@ -987,26 +1167,91 @@ written_as_text!(NameAndSignIn<'_>, self, f, {
     write!(f, "{} <{}>", self.0.display_name, self.0.unique_name)
 });
 
-/// One update: what changed, by whom. `revisedDate` is when the revision it made was
-/// superseded (9999-01-01 for the latest), as the service reports it; when the change was made
-/// is `System.ChangedDate`'s new value. Written from the dataset without a tree (an item's
-/// updates were the largest part of the sandbox's time in a full sync after its items):
-/// members by name, as a tree of them is written, so the bytes are the same.
-#[derive(serde::Serialize)]
-struct UpdateJson<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fields: Option<ChangesJson<'a>>,
-    id: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    relations: Option<LinkChangesJson<'a>>,
-    rev: u32,
-    #[serde(rename = "revisedBy")]
-    revised_by: IdentityRefJson<'a>,
-    #[serde(rename = "revisedDate")]
-    revised_date: String,
-    url: String,
-    #[serde(rename = "workItemId")]
-    work_item_id: u64,
+/// A work item's updates, written by hand onto one answer ([`UpdatesWritten::write`]): what
+/// changed, by whom. `revisedDate` is when the revision it made was superseded (9999-01-01 for
+/// the latest), as the service reports it; when the change was made is `System.ChangedDate`'s
+/// new value. A full sync reads the updates of every item with hours, a request each; serde
+/// wrote each update's member names, URLs and identity byte by byte. Members by name, as a tree
+/// of them is written, so the bytes are the same.
+struct UpdatesWritten<'a> {
+    d: &'a AdoDataset,
+    w: &'a WorkItem,
+    urls: ItemUrls,
+    /// Where in the answer each identity it names was first written, to copy it from.
+    identities: Vec<(usize, std::ops::Range<usize>)>,
+}
+
+impl<'a> UpdatesWritten<'a> {
+    fn new(d: &'a AdoDataset, call: &Call, w: &'a WorkItem) -> UpdatesWritten<'a> {
+        UpdatesWritten {
+            d,
+            w,
+            urls: ItemUrls::of(call),
+            identities: Vec::new(),
+        }
+    }
+
+    /// The item's update at `i` (from 0) onto `out`.
+    fn write(&mut self, out: &mut Vec<u8>, i: usize) {
+        let w = self.w;
+        let u = &w.updates[i];
+        out.push(b'{');
+        if !u.fields.is_empty() {
+            out.extend_from_slice(b"\"fields\":");
+            match written(w).and_then(|text| text.changes.get(i)?.as_deref()) {
+                Some(text) => json_value(out, &ChangesJson::Written(text)),
+                None => json_value(out, &ChangesJson::Of(&u.fields)),
+            }
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"id\":");
+        decimal(out, i + 1);
+        if !u.added.is_empty() || !u.removed.is_empty() {
+            out.extend_from_slice(b",\"relations\":{");
+            if !u.added.is_empty() {
+                out.extend_from_slice(b"\"added\":");
+                write_relations(out, &self.urls, &u.added);
+            }
+            if !u.removed.is_empty() {
+                if !u.added.is_empty() {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"\"removed\":");
+                write_relations(out, &self.urls, &u.removed);
+            }
+            out.push(b'}');
+        }
+        out.extend_from_slice(b",\"rev\":");
+        decimal(out, u.rev);
+        out.extend_from_slice(b",\"revisedBy\":");
+        self.identity(out, u.by);
+        // A timestamp is ASCII digits and signs: nothing in it is escaped.
+        out.extend_from_slice(b",\"revisedDate\":\"");
+        match w.updates.get(i + 1) {
+            Some(next) => out.extend_from_slice(ado_timestamp(next.at).as_bytes()),
+            None => out.extend_from_slice(b"9999-01-01T00:00:00Z"),
+        }
+        out.extend_from_slice(b"\",\"url\":");
+        self.urls.open(out, w.id);
+        out.extend_from_slice(b"/updates/");
+        decimal(out, i + 1);
+        out.extend_from_slice(b"\",\"workItemId\":");
+        decimal(out, w.id);
+        out.push(b'}');
+    }
+
+    /// The identity at `at` ([`IdentityRefJson`]) onto `out`: written once an answer, copied
+    /// after (an item's updates are mostly by one or two people).
+    fn identity(&mut self, out: &mut Vec<u8>, at: usize) {
+        match self.identities.iter().find(|(i, _)| *i == at) {
+            Some((_, range)) => out.extend_from_within(range.clone()),
+            None => {
+                let start = out.len();
+                json_value(out, &IdentityRefJson::of(self.d, at));
+                self.identities.push((at, start..out.len()));
+            }
+        }
+    }
 }
 
 /// An update's changed fields: each its old value and its new one, the empty side left out;
@@ -1039,42 +1284,6 @@ impl serde::Serialize for ChangesJson<'_> {
             map.serialize_entry(k, &change)?;
         }
         map.end()
-    }
-}
-
-/// The links an update added and removed.
-#[derive(serde::Serialize)]
-struct LinkChangesJson<'a> {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    added: Vec<RelationJson<'a>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    removed: Vec<RelationJson<'a>>,
-}
-
-fn update_json<'a>(d: &'a AdoDataset, call: &Call, w: &'a WorkItem, i: usize) -> UpdateJson<'a> {
-    let u = &w.updates[i];
-    let revised = w
-        .updates
-        .get(i + 1)
-        .map_or("9999-01-01T00:00:00Z".to_string(), |n| ado_timestamp(n.at));
-    let links = |list: &'a [Relation]| list.iter().map(|r| RelationJson::of(call, r)).collect();
-    UpdateJson {
-        fields: (!u.fields.is_empty()).then(|| {
-            match written(w).and_then(|text| text.changes.get(i)?.as_deref()) {
-                Some(text) => ChangesJson::Written(text),
-                None => ChangesJson::Of(&u.fields),
-            }
-        }),
-        id: i + 1,
-        relations: (!u.added.is_empty() || !u.removed.is_empty()).then(|| LinkChangesJson {
-            added: links(&u.added),
-            removed: links(&u.removed),
-        }),
-        rev: u.rev,
-        revised_by: IdentityRefJson::of(d, u.by),
-        revised_date: revised,
-        url: format!("{}/updates/{}", item_url(call, w.id), i + 1),
-        work_item_id: w.id,
     }
 }
 
@@ -1887,11 +2096,26 @@ mod tests {
         for w in &d.items {
             let text = written(w).expect("written for the revision now");
             assert_eq!(
-                text.fields.get(),
+                &*text.fields,
                 serde_json::to_string(&w.fields).unwrap(),
                 "item {}",
                 w.id
             );
+            // The fields a read names, copied from the text, read as those picked from the tree.
+            let mut every: Vec<&str> = FIELDS.iter().map(|f| f.reference).collect();
+            every.sort_unstable();
+            let few = [
+                "Microsoft.VSTS.Scheduling.CompletedWork",
+                "System.Id",
+                "System.Parent",
+            ];
+            for names in [&every[..], &few[..], &["System.Title"][..], &[][..]] {
+                let mut picked = Vec::new();
+                let places = text.places(names).expect("every defined field placed");
+                text.write_picked(&mut picked, &places);
+                let tree = serde_json::to_string(&FieldsTree(&w.fields, Some(names))).unwrap();
+                assert_eq!(String::from_utf8(picked).unwrap(), tree, "item {}", w.id);
+            }
             assert_eq!(text.changes.len(), w.updates.len(), "item {}", w.id);
             for (u, change) in w.updates.iter().zip(&text.changes) {
                 let tree: serde_json::Map<String, Value> = u
@@ -1926,7 +2150,7 @@ mod tests {
         d.write_texts();
         assert_written_as_trees(&d);
         let id = d.items[0].id;
-        let before = written(&d.items[0]).unwrap().fields.get().to_string();
+        let before = written(&d.items[0]).unwrap().fields.to_string();
         let at = d.items[0].updates.last().unwrap().at + 60_000;
         d.apply(
             id,
@@ -1939,14 +2163,13 @@ mod tests {
         .unwrap();
         let w = d.item(id).unwrap();
         let after = written(w).unwrap();
-        assert_ne!(after.fields.get(), before);
+        assert_ne!(&*after.fields, before);
         assert!(
             after
                 .fields
-                .get()
                 .contains(r#""System.Title":"Renamed \"in\" place""#),
             "{}",
-            after.fields.get()
+            after.fields
         );
         assert_written_as_trees(&d);
     }

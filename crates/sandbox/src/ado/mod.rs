@@ -96,25 +96,16 @@ pub(crate) fn ok(body: Value) -> Response {
     with_status(StatusCode::OK, body)
 }
 
+/// The content type of the service's JSON answers.
+const JSON: &str = "application/json; charset=utf-8; api-version=7.1";
+
 pub(crate) fn with_status(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            "application/json; charset=utf-8; api-version=7.1",
-        )],
-        body.to_string(),
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, JSON)], body.to_string()).into_response()
 }
 
-/// [`ok`] of a body written without a tree first.
-pub(crate) fn ok_written(body: &impl serde::Serialize) -> Response {
-    crate::json_body_as(
-        StatusCode::OK,
-        "application/json; charset=utf-8; api-version=7.1",
-        body,
-    )
+/// [`ok`] of JSON text written by hand.
+pub(crate) fn ok_text(text: Vec<u8>) -> Response {
+    crate::written_as(StatusCode::OK, JSON, text)
 }
 
 /// A collection, wrapped as the service wraps every list.

@@ -126,15 +126,7 @@ impl<'a> WorklogsWritten<'a> {
         version: &str,
         data: &'a Dataset,
     ) -> WorklogsWritten<'a> {
-        let mut self_prefix = Vec::new();
-        json_text(
-            &mut self_prefix,
-            &format!("{base}/rest/api/{version}/issue/"),
-        );
-        // Without its quotes: JSON escapes a text character by character, so the prefix
-        // escaped and then the digits and slashes after it are the whole URL escaped.
-        self_prefix.pop();
-        self_prefix.remove(0);
+        let self_prefix = crate::written::escaped(&format!("{base}/rest/api/{version}/issue/"));
         WorklogsWritten {
             ctx,
             base,

@@ -28,15 +28,7 @@ impl TimeSpent {
     }
 }
 
-/// `text` as a JSON string (quoted and escaped), onto `out`.
-pub(super) fn json_text(out: &mut Vec<u8>, text: &str) {
-    serde_json::to_writer(&mut *out, text).expect("writing to memory");
-}
-
-/// `n` in decimal, onto `out`.
-pub(super) fn decimal(out: &mut Vec<u8>, n: impl itoa::Integer) {
-    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-}
+pub(super) use crate::written::{decimal, json_text};
 
 /// A piece of a text made of pieces (`Joined`).
 #[derive(Clone, Copy)]
