@@ -1959,8 +1959,10 @@ fn classification(d: &AdoDataset, call: &Call) -> Result<Response, Response> {
         .and_then(|v| v.trim().parse::<usize>().ok())
         .unwrap_or(0);
     let group = call.seg(2);
-    let node_value = |nodes: &[super::data::Node], area: bool, i: usize, depth: usize| -> Value {
-        node_json(d, call, nodes, area, i, depth)
+    let (areas, iterations) = (Tree::of(&d.areas), Tree::of(&d.iterations));
+    let node_value = |area: bool, i: usize, depth: usize| -> Value {
+        let tree = if area { &areas } else { &iterations };
+        node_json(d, call, tree, area, i, depth)
     };
     match group.as_deref() {
         None => {
@@ -1975,12 +1977,12 @@ fn classification(d: &AdoDataset, call: &Call) -> Result<Response, Response> {
                         .areas
                         .iter()
                         .position(|n| n.id == id)
-                        .map(|i| node_value(&d.areas, true, i, depth))
+                        .map(|i| node_value(true, i, depth))
                         .or_else(|| {
                             d.iterations
                                 .iter()
                                 .position(|n| n.id == id)
-                                .map(|i| node_value(&d.iterations, false, i, depth))
+                                .map(|i| node_value(false, i, depth))
                         });
                     match hit {
                         Some(v) => out.push(v),
@@ -1997,8 +1999,8 @@ fn classification(d: &AdoDataset, call: &Call) -> Result<Response, Response> {
                 return Ok(collection(out));
             }
             Ok(collection(vec![
-                node_value(&d.areas, true, 0, depth),
-                node_value(&d.iterations, false, 0, depth),
+                node_value(true, 0, depth),
+                node_value(false, 0, depth),
             ]))
         }
         Some(g) if g == "areas" || g == "iterations" => {
@@ -2023,31 +2025,48 @@ fn classification(d: &AdoDataset, call: &Call) -> Result<Response, Response> {
                         "ClassificationNodeDoesNotExistException",
                     )
                 })?;
-            Ok(ok(node_value(nodes, area, i, depth)))
+            Ok(ok(node_value(area, i, depth)))
         }
         _ => Err(super::no_route(call)),
+    }
+}
+
+/// Classification nodes with each one's children (by place, in the nodes' order), found once
+/// an answer: a client pages its work items reading the iterations' tree beside each page, and
+/// looking for each node's children among all nodes made each tree cost the square of them.
+struct Tree<'a> {
+    nodes: &'a [super::data::Node],
+    children: Vec<Vec<usize>>,
+}
+
+impl<'a> Tree<'a> {
+    fn of(nodes: &'a [super::data::Node]) -> Tree<'a> {
+        let at: std::collections::HashMap<&str, usize> = nodes
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, n)| (n.path.as_str(), i))
+            .collect();
+        let mut children = vec![Vec::new(); nodes.len()];
+        for (j, c) in nodes.iter().enumerate() {
+            if let Some(&parent) = c.path.rsplit_once('\\').and_then(|(p, _)| at.get(p)) {
+                children[parent].push(j);
+            }
+        }
+        Tree { nodes, children }
     }
 }
 
 fn node_json(
     d: &AdoDataset,
     call: &Call,
-    nodes: &[super::data::Node],
+    tree: &Tree<'_>,
     area: bool,
     i: usize,
     depth: usize,
 ) -> Value {
-    let n = &nodes[i];
-    let children: Vec<usize> = nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| {
-            c.path
-                .rsplit_once('\\')
-                .is_some_and(|(parent, _)| parent == n.path)
-        })
-        .map(|(j, _)| j)
-        .collect();
+    let n = &tree.nodes[i];
+    let children = &tree.children[i];
     let structure = if area { "Area" } else { "Iteration" };
     let inner = n.path.strip_prefix(&d.project).unwrap_or("");
     let url_path = inner
@@ -2072,8 +2091,8 @@ fn node_json(
     if depth > 0 && !children.is_empty() {
         v["children"] = Value::Array(
             children
-                .into_iter()
-                .map(|j| node_json(d, call, nodes, area, j, depth - 1))
+                .iter()
+                .map(|&j| node_json(d, call, tree, area, j, depth - 1))
                 .collect(),
         );
     }
