@@ -39,7 +39,15 @@ impl Response {
     /// [`PluginError::Transient`] naming the request: the host retries the page, and if the
     /// answer stays wrong the sync fails loudly instead of reading it as "no data".
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, PluginError> {
-        serde_json::from_slice(&self.body).map_err(|e| {
+        // Text checked as UTF-8 once, a word at a time, rather than each string and each
+        // member kept as text checked on its own as the parser of bytes does (a sixth of the
+        // Azure DevOps plugin's parsing); bytes that are not UTF-8 are read as bytes, so that
+        // the parser's error says where.
+        let parsed = match std::str::from_utf8(&self.body) {
+            Ok(text) => serde_json::from_str(text),
+            Err(_) => serde_json::from_slice(&self.body),
+        };
+        parsed.map_err(|e| {
             let content_type = self.header("content-type").unwrap_or("no content type");
             PluginError::Transient(format!(
                 "{} {} answered {} ({content_type}) with a body that is not the JSON expected: {e}; body starts: {}",
