@@ -108,14 +108,36 @@ fn listed_written(n: usize, room: usize, mut write: impl FnMut(&mut Vec<u8>, usi
 
 /// How to render a work item.
 struct View<'a> {
-    fields: Option<&'a [String]>,
+    fields: Option<Wanted<'a>>,
     expand: Expand,
     as_of: Option<i64>,
 }
 
+/// The fields a read names (reference names), worked out once a request, not once an item.
+struct Wanted<'a> {
+    /// The names, in the order a map of them writes them, each once.
+    names: Vec<&'a str>,
+    /// Their places in [`FIELDS`], for copying them from an item's text ([`Written`]); None
+    /// if one is not a field the service defines.
+    places: Option<Vec<u16>>,
+}
+
+impl<'a> Wanted<'a> {
+    fn of(fields: Option<&'a [String]>) -> Option<Wanted<'a>> {
+        let mut names: Vec<&str> = fields?.iter().map(String::as_str).collect();
+        names.sort_unstable();
+        names.dedup();
+        let places = names
+            .iter()
+            .map(|name| field_place(name).map(|p| p as u16))
+            .collect();
+        Some(Wanted { names, places })
+    }
+}
+
 /// A work item as the API shows it, or None if it did not exist at `as_of`: as a tree, for the
 /// answers that add to it or hold one item ([`ItemJson::write`] writes the pages).
-fn render(d: &AdoDataset, call: &Call, w: &WorkItem, view: &View<'_>) -> Option<Value> {
+fn render(d: &AdoDataset, call: &Call, w: &WorkItem, view: &View) -> Option<Value> {
     let item = item_json(d, call, w, view)?;
     let mut out = Vec::new();
     item.write(&mut out, &ItemUrls::of(call));
@@ -197,12 +219,13 @@ struct Member {
 }
 
 impl Written {
-    /// An item's fields as the service writes them (members by name), and where each is.
+    /// An item's fields as the service writes them (members by name), and where each is (none
+    /// past 4 GiB of text, which no item holds).
     fn fields(
         fields: &std::collections::BTreeMap<String, Value>,
     ) -> (Box<str>, Option<Vec<Member>>) {
         let mut out = Vec::with_capacity(fields.len() * 48 + 2);
-        let mut members = Some(Vec::with_capacity(fields.len()));
+        let mut members = Vec::with_capacity(fields.len());
         out.push(b'{');
         for (n, (name, value)) in fields.iter().enumerate() {
             if n > 0 {
@@ -213,37 +236,19 @@ impl Written {
             out.push(b':');
             json_value(&mut out, value);
             if let Some(place) = field_place(name) {
-                let member = match (u32::try_from(start), u32::try_from(out.len())) {
-                    (Ok(start), Ok(end)) => Some(Member {
-                        place: place as u16,
-                        start,
-                        end,
-                    }),
-                    _ => None,
-                };
-                members = members.zip(member).map(|(mut all, m)| {
-                    all.push(m);
-                    all
-                });
+                let (start, end) = (start as u32, out.len() as u32);
+                let place = place as u16;
+                members.push(Member { place, start, end });
             }
         }
         out.push(b'}');
+        let members = u32::try_from(out.len()).is_ok().then_some(members);
         let text = String::from_utf8(out).expect("JSON written from text is UTF-8");
         (text.into_boxed_str(), members)
     }
 
-    /// The places in [`FIELDS`] of these reference names, for [`Written::write_picked`]; None
-    /// if one is not a field the service defines or the fields could not all be placed.
-    fn places(&self, names: &[&str]) -> Option<Vec<u16>> {
-        self.members.as_ref()?;
-        names
-            .iter()
-            .map(|name| field_place(name).map(|p| p as u16))
-            .collect()
-    }
-
     /// The fields at these places of [`FIELDS`] that the item has, in that order, as a JSON
-    /// object onto `out`.
+    /// object onto `out` (none if its fields could not be placed: see [`Written::fields`]).
     fn write_picked(&self, out: &mut Vec<u8>, places: &[u16]) {
         let members = self.members.as_deref().unwrap_or_default();
         out.push(b'{');
@@ -310,11 +315,11 @@ enum FieldsJson<'a> {
     Written(&'a str),
     /// Those at these places of [`FIELDS`] (the names asked for, in name order), copied from
     /// the text written before.
-    Picked(&'a Written, Vec<u16>),
+    Picked(&'a Written, &'a [u16]),
     /// All, or those named (in name order), of the item now or of an older revision.
     Tree(
         std::borrow::Cow<'a, std::collections::BTreeMap<String, Value>>,
-        Option<Vec<&'a str>>,
+        Option<&'a [&'a str]>,
     ),
 }
 
@@ -324,7 +329,7 @@ impl FieldsJson<'_> {
         match self {
             FieldsJson::Written(text) => out.extend_from_slice(text.as_bytes()),
             FieldsJson::Picked(text, places) => text.write_picked(out, places),
-            FieldsJson::Tree(all, wanted) => json_value(out, &FieldsTree(all, wanted.as_deref())),
+            FieldsJson::Tree(all, wanted) => json_value(out, &FieldsTree(all, *wanted)),
         }
     }
 }
@@ -358,7 +363,8 @@ impl serde::Serialize for FieldsTree<'_> {
 }
 
 /// An item's links (or an update's added or removed ones) as a JSON array onto `out`, each as
-/// [`relation_value`] writes one (members by name).
+/// the service writes one: its `attributes` (`isLocked`, `name`), `rel` and the other item's
+/// `url` (members by name).
 fn write_relations(out: &mut Vec<u8>, urls: &ItemUrls, relations: &[Relation]) {
     out.push(b'[');
     for (n, r) in relations.iter().enumerate() {
@@ -381,30 +387,23 @@ fn item_json<'a>(
     d: &AdoDataset,
     call: &Call,
     w: &'a WorkItem,
-    view: &View<'a>,
+    view: &'a View<'a>,
 ) -> Option<ItemJson<'a>> {
     let rev = match view.as_of {
         Some(t) => w.rev_at(t)?,
         None => w.rev(),
     };
-    // The names asked for, in the order a map of them writes them, each once.
-    let wanted = view.fields.map(|names| {
-        let mut names: Vec<&str> = names.iter().map(String::as_str).collect();
-        names.sort_unstable();
-        names.dedup();
-        names
-    });
     let now = rev == w.rev();
+    let names = view.fields.as_ref().map(|f| &f.names[..]);
+    let places = view.fields.as_ref().and_then(|f| f.places.as_deref());
     let fields = match (now, written(w)) {
-        (true, Some(text)) => match wanted {
-            None => FieldsJson::Written(&text.fields),
-            Some(names) => match text.places(&names) {
-                Some(places) => FieldsJson::Picked(text, places),
-                None => FieldsJson::Tree(std::borrow::Cow::Borrowed(&w.fields), Some(names)),
-            },
+        (true, Some(text)) => match (&view.fields, places) {
+            (None, _) => FieldsJson::Written(&text.fields),
+            (Some(_), Some(places)) if text.members.is_some() => FieldsJson::Picked(text, places),
+            (Some(_), _) => FieldsJson::Tree(std::borrow::Cow::Borrowed(&w.fields), names),
         },
-        (true, None) => FieldsJson::Tree(std::borrow::Cow::Borrowed(&w.fields), wanted),
-        (false, _) => FieldsJson::Tree(std::borrow::Cow::Owned(w.fields_at(rev)), wanted),
+        (true, None) => FieldsJson::Tree(std::borrow::Cow::Borrowed(&w.fields), names),
+        (false, _) => FieldsJson::Tree(std::borrow::Cow::Owned(w.fields_at(rev)), names),
     };
     let relations = match (view.expand, now) {
         (Expand::Relations | Expand::All, true) => std::borrow::Cow::Borrowed(&w.relations[..]),
@@ -508,7 +507,7 @@ fn read_many(
     let expand = expand_of(expand)?;
     let fields = fields.map(|f| field_names(&f)).transpose()?;
     let view = View {
-        fields: fields.as_deref(),
+        fields: Wanted::of(fields.as_deref()),
         expand,
         as_of: as_of_of(as_of)?,
     };
@@ -527,13 +526,17 @@ fn read_many(
         }
     }
     let urls = ItemUrls::of(call);
-    // Room for the page at once: an item's fields as written, and its links.
+    // Room for the page at once: an item's fields as written, and its URL and links (each
+    // some 90 bytes besides its URL).
     let room: usize = items
         .iter()
         .flatten()
-        .map(|item| match &item.fields {
-            FieldsJson::Written(text) => text.len() + 128 * item.relations.len() + 128,
-            _ => 512,
+        .map(|item| {
+            let fields = match &item.fields {
+                FieldsJson::Written(text) => text.len(),
+                _ => 512,
+            };
+            fields + (urls.0.len() + 112) * (item.relations.len() + 1)
         })
         .sum();
     Ok(listed_written(items.len(), room, |out, i| {
@@ -922,7 +925,7 @@ fn work_items(shared: &Shared, call: &Call) -> Result<Response, Response> {
                         (given, _) => expand_of(given)?,
                     };
                     let view = View {
-                        fields: fields.as_deref(),
+                        fields: Wanted::of(fields.as_deref()),
                         expand,
                         as_of: as_of_of(call.param("asOf"))?,
                     };
@@ -1959,9 +1962,11 @@ fn classification(d: &AdoDataset, call: &Call) -> Result<Response, Response> {
         .and_then(|v| v.trim().parse::<usize>().ok())
         .unwrap_or(0);
     let group = call.seg(2);
-    let (areas, iterations) = (Tree::of(&d.areas), Tree::of(&d.iterations));
+    // Each tree made when first needed.
+    let trees = [std::cell::OnceCell::new(), std::cell::OnceCell::new()];
     let node_value = |area: bool, i: usize, depth: usize| -> Value {
-        let tree = if area { &areas } else { &iterations };
+        let nodes = if area { &d.areas } else { &d.iterations };
+        let tree = trees[usize::from(area)].get_or_init(|| Tree::of(nodes));
         node_json(d, call, tree, area, i, depth)
     };
     match group.as_deref() {
@@ -2130,7 +2135,11 @@ mod tests {
             ];
             for names in [&every[..], &few[..], &["System.Title"][..], &[][..]] {
                 let mut picked = Vec::new();
-                let places = text.places(names).expect("every defined field placed");
+                assert!(text.members.is_some(), "item {}", w.id);
+                let places: Vec<u16> = names
+                    .iter()
+                    .map(|name| field_place(name).expect("a defined field") as u16)
+                    .collect();
                 text.write_picked(&mut picked, &places);
                 let tree = serde_json::to_string(&FieldsTree(&w.fields, Some(names))).unwrap();
                 assert_eq!(String::from_utf8(picked).unwrap(), tree, "item {}", w.id);
