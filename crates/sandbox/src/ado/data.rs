@@ -252,16 +252,7 @@ pub fn field_def(name: &str) -> Option<&'static FieldDef> {
     // A name as the service spells it, looked up; another spelling found by comparing it with
     // each. A query's condition asks for its field's type once an item: for 110,000 items a
     // page, comparing with each of the 59 twice was a fifth of the sandbox's time in a sync.
-    static SPELLED: std::sync::LazyLock<
-        std::collections::HashMap<&'static str, &'static FieldDef>,
-    > = std::sync::LazyLock::new(|| {
-        FIELDS
-            .iter()
-            .rev()
-            .flat_map(|f| [(f.name, f), (f.reference, f)])
-            .collect()
-    });
-    SPELLED.get(name).copied().or_else(|| {
+    SPELLED.get(name).map(|&at| &FIELDS[at]).or_else(|| {
         FIELDS
             .iter()
             .find(|f| f.reference.eq_ignore_ascii_case(name) || f.name.eq_ignore_ascii_case(name))
@@ -271,17 +262,23 @@ pub fn field_def(name: &str) -> Option<&'static FieldDef> {
 /// The place in [`FIELDS`] of the field of this reference name, spelled as the service spells
 /// it (an item's fields are named so).
 pub fn field_place(reference: &str) -> Option<usize> {
-    static PLACES: std::sync::LazyLock<std::collections::HashMap<&'static str, usize>> =
-        std::sync::LazyLock::new(|| {
-            FIELDS
-                .iter()
-                .enumerate()
-                .rev()
-                .map(|(i, f)| (f.reference, i))
-                .collect()
-        });
-    PLACES.get(reference).copied()
+    SPELLED
+        .get(reference)
+        .copied()
+        .filter(|&at| FIELDS[at].reference == reference)
 }
+
+/// Each field's place in [`FIELDS`] by its reference name and by its display name, as the
+/// service spells them (the first field of a name where two share one).
+static SPELLED: std::sync::LazyLock<std::collections::HashMap<&'static str, usize>> =
+    std::sync::LazyLock::new(|| {
+        FIELDS
+            .iter()
+            .enumerate()
+            .rev()
+            .flat_map(|(at, f)| [(f.name, at), (f.reference, at)])
+            .collect()
+    });
 
 /// A state of a work item type and its category.
 pub type StateDef = (&'static str, &'static str, &'static str);
