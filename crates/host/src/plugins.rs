@@ -97,10 +97,10 @@ pub fn bind<'a>(
         };
         endpoints.insert(
             first.clone(),
-            Endpoint {
-                base_url: reqwest::Url::parse(url).expect("validated at load"),
-                credentials: config.credentials(&format!("connections.{name}.auth"), &conn.auth)?,
-            },
+            Endpoint::new(
+                reqwest::Url::parse(url).expect("validated at load"),
+                &config.credentials(&format!("connections.{name}.auth"), &conn.auth)?,
+            ),
         );
     }
     for (ep, e) in &conn.endpoints {
@@ -116,11 +116,10 @@ pub fn bind<'a>(
         }
         endpoints.insert(
             ep.clone(),
-            Endpoint {
-                base_url: reqwest::Url::parse(&e.base_url).expect("validated at load"),
-                credentials: config
-                    .credentials(&format!("connections.{name}.endpoints.{ep}.auth"), &e.auth)?,
-            },
+            Endpoint::new(
+                reqwest::Url::parse(&e.base_url).expect("validated at load"),
+                &config.credentials(&format!("connections.{name}.endpoints.{ep}.auth"), &e.auth)?,
+            ),
         );
     }
     if let Some(missing) = declared.iter().find(|d| !endpoints.contains_key(*d)) {

@@ -32,13 +32,13 @@ fn context(
     let mut endpoints = BTreeMap::new();
     endpoints.insert(
         "api".to_string(),
-        Endpoint {
-            base_url: Url::parse(&upstream.url()).unwrap(),
-            credentials: Credentials::Basic {
+        Endpoint::new(
+            Url::parse(&upstream.url()).unwrap(),
+            &Credentials::Basic {
                 user: "bot".into(),
                 token: Secret::new(TOKEN),
             },
-        },
+        ),
     );
     JobContext {
         connection: connection.into(),

@@ -55,16 +55,21 @@ async fn harness() -> Harness {
 
 impl Harness {
     fn context(&self, limits: Limits) -> JobContext {
+        self.context_at(&self.upstream.url(), limits)
+    }
+
+    /// [`Harness::context`] with the connection's base URL at `base`.
+    fn context_at(&self, base: &str, limits: Limits) -> JobContext {
         let mut endpoints = BTreeMap::new();
         endpoints.insert(
             "target".to_string(),
-            Endpoint {
-                base_url: Url::parse(&self.upstream.url()).unwrap(),
-                credentials: Credentials::Basic {
+            Endpoint::new(
+                Url::parse(base).unwrap(),
+                &Credentials::Basic {
                     user: USER.to_string(),
                     token: Secret::new(TOKEN),
                 },
-            },
+            ),
         );
         JobContext {
             connection: "hostile-test".to_string(),
@@ -83,10 +88,7 @@ impl Harness {
     /// An attack with the connection's base URL at a context path (`/ctx/`), as a Jira Data
     /// Center at `https://host/jira` is.
     async fn attack_below_ctx(&self, attack: &str) -> Result<Page, CallError> {
-        let mut ctx = self.context(Limits::default());
-        for e in ctx.endpoints.values_mut() {
-            e.base_url = Url::parse(&format!("{}/ctx/", self.upstream.url())).unwrap();
-        }
+        let ctx = self.context_at(&format!("{}/ctx/", self.upstream.url()), Limits::default());
         self.attack_in(attack, ctx).await
     }
 

@@ -305,13 +305,7 @@ pub async fn run_plugin(runtime: &Runtime, args: RunArgs) -> Result<(), Error> {
                 "--connection {binding}: only http and https URLs"
             )));
         }
-        endpoints.insert(
-            name,
-            Endpoint {
-                base_url,
-                credentials: credentials.clone(),
-            },
-        );
+        endpoints.insert(name, Endpoint::new(base_url, &credentials));
     }
     if info.data_dir && args.data_dir.is_none() && args.stream.is_some() {
         return Err(Error::usage(anyhow::anyhow!(
