@@ -491,17 +491,18 @@ pub fn jql_list<S: AsRef<str>>(values: &[S]) -> String {
         .join(", ")
 }
 
-/// Jira's `2026-11-27T10:30:00.000+0200` as RFC 3339 (`+02:00`); RFC 3339 input passes.
-pub fn rfc3339(ts: &str) -> String {
+/// Jira's `2026-11-27T10:30:00.000+0200` as RFC 3339 (`+02:00`); RFC 3339 input passes. The
+/// text is changed where it lies (a sync reads a million worklogs' times).
+pub fn rfc3339(mut ts: String) -> String {
     let b = ts.as_bytes();
     if b.len() >= 5 {
-        let tail = &ts[ts.len() - 5..];
-        let sign = tail.as_bytes()[0];
-        if (sign == b'+' || sign == b'-') && tail[1..].bytes().all(|c| c.is_ascii_digit()) {
-            return format!("{}{}:{}", &ts[..ts.len() - 5], &tail[..3], &tail[3..]);
+        let tail = &b[b.len() - 5..];
+        if matches!(tail[0], b'+' | b'-') && tail[1..].iter().all(u8::is_ascii_digit) {
+            // Two ASCII digits end the text: a character boundary.
+            ts.insert(ts.len() - 2, ':');
         }
     }
-    ts.to_string()
+    ts
 }
 
 /// The wall-clock minute of a Jira timestamp, as JQL wants it: `2026-11-27 10:30`.
@@ -523,17 +524,32 @@ mod tests {
     #[test]
     fn timestamps() {
         assert_eq!(
-            rfc3339("2026-11-27T10:30:00.000+0200"),
+            rfc3339("2026-11-27T10:30:00.000+0200".into()),
             "2026-11-27T10:30:00.000+02:00"
         );
         assert_eq!(
-            rfc3339("2026-07-01T11:30:00.000+03:00"),
+            rfc3339("2026-07-01T11:30:00.000+03:00".into()),
             "2026-07-01T11:30:00.000+03:00"
         );
         assert_eq!(
-            rfc3339("2026-07-01T11:30:00.000Z"),
+            rfc3339("2026-07-01T11:30:00.000Z".into()),
             "2026-07-01T11:30:00.000Z"
         );
+        assert_eq!(
+            rfc3339("2026-01-05T09:00:00.000-0530".into()),
+            "2026-01-05T09:00:00.000-05:30"
+        );
+        // Whatever is not such a time passes as it came, odd lengths and letters included.
+        for odd in [
+            "",
+            "+02",
+            "é0200",
+            "2026-11-27T10:30:00.000+02a0",
+            "日本+020",
+        ] {
+            assert_eq!(rfc3339(odd.into()), odd);
+        }
+        assert_eq!(rfc3339("é+0200".into()), "é+02:00");
         assert_eq!(
             jql_minute("2026-11-27T10:30:59.000+0200").as_deref(),
             Some("2026-11-27 10:30")

@@ -132,9 +132,7 @@ pub fn initiatives(
             planned_start: r.date("target-start"),
             planned_end: r.date("target-end"),
             next_gate_due: r.date("next-gate-due"),
-            created: r
-                .system_timestamp("created", "created")
-                .map(|c| rfc3339(&c)),
+            created: r.system_timestamp("created", "created").map(rfc3339),
             labels: labels.clone(),
             risks: risks.get(&key).cloned().unwrap_or_default(),
             kpis,

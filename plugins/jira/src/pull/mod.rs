@@ -604,7 +604,7 @@ pub(super) fn with_extra(
     extra: serde_json::Map<String, Value>,
 ) -> DmoRecord {
     r.url = issue.browse_url();
-    r.source_updated = updated.map(rfc3339);
+    r.source_updated = updated.map(|u| rfc3339(u.to_string()));
     if !extra.is_empty() {
         r.extra = Value::Object(extra).to_string();
     }

@@ -741,7 +741,7 @@ pub(super) fn entries_on(
             work_item_key: (!is_epic).then(|| key.clone()),
             initiative_key: epic.clone(),
             date: w.started.get(..10).unwrap_or_default().to_string(),
-            started: Some(rfc3339(&w.started)),
+            started: Some(rfc3339(w.started)),
             seconds: w.time_spent_seconds,
             description: w
                 .comment
@@ -749,8 +749,8 @@ pub(super) fn entries_on(
                 .map(comment_text)
                 .filter(|t| !t.is_empty()),
         };
-        let mut r = record(w.id.clone(), Entity::TimeEntry(entry));
-        r.source_updated = w.updated.as_deref().map(rfc3339);
+        let mut r = record(w.id, Entity::TimeEntry(entry));
+        r.source_updated = w.updated.map(rfc3339);
         records.push(r);
     }
     if elsewhere > 0 {

@@ -106,13 +106,11 @@ pub fn work_items(
             assignee: issue.field("assignee").and_then(|a| person_of(settings, a)),
             sprint_ids: r.sprint_ids("sprint"),
             estimate: r.number("story-points"),
-            created: r
-                .system_timestamp("created", "created")
-                .map(|c| rfc3339(&c)),
+            created: r.system_timestamp("created", "created").map(rfc3339),
             started: None,
             resolved: r
                 .system_timestamp("resolutiondate", "resolved")
-                .map(|c| rfc3339(&c)),
+                .map(rfc3339),
         };
         push_read(
             &mut page,
