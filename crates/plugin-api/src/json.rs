@@ -19,8 +19,54 @@ use serde_json::Value;
 /// assert_eq!(fields.get("title"), Some(&serde_json::json!("B")));
 /// assert_eq!(fields.get("owner").and_then(|o| o["name"].as_str()), Some("Ann"));
 /// ```
-#[derive(Debug, Clone, Default)]
-pub struct Fields(Vec<(String, Field)>);
+/// The members' names lie one after another in one text, each member holding where its name
+/// is: a name of its own for each member was an allocation (and a free) for each of an item's
+/// thirty fields.
+#[derive(Clone, Default)]
+pub struct Fields {
+    names: String,
+    members: Vec<Member>,
+}
+
+/// One member of [`Fields`]: where its name lies in [`Fields::names`], and its value.
+#[derive(Clone)]
+struct Member {
+    name: std::ops::Range<usize>,
+    field: Field,
+}
+
+impl std::fmt::Debug for Fields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(
+                self.members
+                    .iter()
+                    .map(|m| (&self.names[m.name.clone()], m.field.text.get())),
+            )
+            .finish()
+    }
+}
+
+/// Reads a member's name onto the end of [`Fields::names`].
+struct NameOnto<'a>(&'a mut String);
+
+impl<'de> serde::de::DeserializeSeed<'de> for NameOnto<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NameOnto<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a member's name")
+    }
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<(), E> {
+        self.0.push_str(name);
+        Ok(())
+    }
+}
 
 /// One member of [`Fields`].
 #[derive(Debug, Clone)]
@@ -116,8 +162,14 @@ impl<'de> Deserialize<'de> for Fields {
 impl Fields {
     /// The members of a map being read (for a type's own `Deserialize` that holds them).
     pub fn read_map<'de, M: serde::de::MapAccess<'de>>(mut m: M) -> Result<Fields, M::Error> {
-        let mut fields = Vec::with_capacity(m.size_hint().unwrap_or(32));
-        while let Some((name, text)) = m.next_entry::<String, Box<serde_json::value::RawValue>>()? {
+        let mut names = String::new();
+        let mut members = Vec::with_capacity(m.size_hint().unwrap_or(32));
+        loop {
+            let start = names.len();
+            if m.next_key_seed(NameOnto(&mut names))?.is_none() {
+                break;
+            }
+            let text = m.next_value::<Box<serde_json::value::RawValue>>()?;
             // Each level takes a byte at least: a short text cannot nest too deep, nor one
             // that opens few lists and objects.
             let text_of = text.get();
@@ -126,22 +178,29 @@ impl Fields {
                 && nesting(text_of) > MAX_NESTING
             {
                 return Err(serde::de::Error::custom(format!(
-                    "field {name} nests deeper than {MAX_NESTING} levels"
+                    "field {} nests deeper than {MAX_NESTING} levels",
+                    &names[start..]
                 )));
             }
             let value = std::cell::OnceCell::new();
-            fields.push((name, Field { text, value }));
+            members.push(Member {
+                name: start..names.len(),
+                field: Field { text, value },
+            });
         }
-        Ok(Fields(fields))
+        Ok(Fields { names, members })
     }
 
     /// The members' names, in the answer's order (a name given twice, twice).
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(n, _)| n.as_str())
+        self.members.iter().map(|m| &self.names[m.name.clone()])
     }
 
-    fn find(&self, name: &str) -> Option<&(String, Field)> {
-        self.0.iter().rev().find(|(n, _)| same(n, name))
+    fn find(&self, name: &str) -> Option<(&str, &Field)> {
+        self.members.iter().rev().find_map(|m| {
+            let n = &self.names[m.name.clone()];
+            same(n, name).then_some((n, &m.field))
+        })
     }
 
     /// A member's value, whatever it is (`null` too).
@@ -151,7 +210,7 @@ impl Fields {
 
     /// A member's name as the object spells it, and its value.
     pub fn get_key_value(&self, name: &str) -> Option<(&str, &Value)> {
-        self.find(name).map(|(n, f)| (n.as_str(), f.value()))
+        self.find(name).map(|(n, f)| (n, f.value()))
     }
 
     /// Whether the object has this member.
@@ -166,15 +225,24 @@ impl Fields {
             serde_json::value::RawValue::from_string("null".into()).expect("null is JSON")
         });
         let value = std::cell::OnceCell::from(value);
-        self.0.push((name, Field { text, value }));
+        let start = self.names.len();
+        self.names.push_str(&name);
+        self.members.push(Member {
+            name: start..self.names.len(),
+            field: Field { text, value },
+        });
     }
 
-    /// Take a member away.
+    /// Take a member away (its name stays in the text of names, unread).
     pub fn remove(&mut self, name: &str) -> Option<Value> {
         let mut taken = None;
-        while let Some(at) = self.0.iter().rposition(|(n, _)| n == name) {
-            let (_, f) = self.0.remove(at);
-            taken = taken.or_else(|| Some(f.value().clone()));
+        while let Some(at) = self
+            .members
+            .iter()
+            .rposition(|m| &self.names[m.name.clone()] == name)
+        {
+            let m = self.members.remove(at);
+            taken = taken.or_else(|| Some(m.field.value().clone()));
         }
         taken
     }
@@ -214,6 +282,48 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn names_read_in_one_text_answer_as_the_object_spells_them() {
+        let text = r#"{"System.Title": "A", "a\"b\\c": 1, "\u00e9t\u00e9": {"x": [2]},
+            "": null, "System.Title": "B", "日本": true}"#;
+        let from_text: Fields = serde_json::from_str(text).unwrap();
+        let from_bytes: Fields = serde_json::from_slice(text.as_bytes()).unwrap();
+        let tree: Value = serde_json::from_str(text).unwrap();
+        let from_tree: Fields = serde_json::from_value(tree.clone()).unwrap();
+        for fields in [&from_text, &from_bytes] {
+            assert_eq!(
+                fields.keys().collect::<Vec<_>>(),
+                ["System.Title", "a\"b\\c", "été", "", "System.Title", "日本"]
+            );
+        }
+        // A tree keeps a name given twice once, with its last value, in its map's order.
+        assert_eq!(
+            from_tree.keys().collect::<Vec<_>>(),
+            ["", "System.Title", "a\"b\\c", "été", "日本"]
+        );
+        for fields in [&from_text, &from_bytes, &from_tree] {
+            assert_eq!(fields.get("System.Title"), Some(&Value::from("B")));
+            assert_eq!(fields.get("a\"b\\c"), Some(&Value::from(1)));
+            assert_eq!(fields.get_key_value("été"), Some(("été", &tree["été"])));
+            assert_eq!(fields.get(""), Some(&Value::Null));
+            assert_eq!(fields.get("日本"), Some(&Value::Bool(true)));
+            assert!(!fields.contains_key("System.Titl") && fields.get("ét").is_none());
+        }
+        let mut fields = from_text.clone();
+        assert_eq!(fields.remove("System.Title"), Some(Value::from("B")));
+        fields.insert("New".into(), Value::from(3));
+        fields.insert("日本".into(), Value::from(4));
+        assert_eq!(
+            fields.keys().collect::<Vec<_>>(),
+            ["a\"b\\c", "été", "", "New", "日本"]
+        );
+        assert_eq!(fields.get("日本"), Some(&Value::from(4)));
+        assert_eq!(
+            format!("{:?}", from_text.clone()).replace(char::is_whitespace, ""),
+            r#"{"System.Title":"\"A\"","a\"b\\c":"1","été":"{\"x\":[2]}","":"null","System.Title":"\"B\"","日本":"true"}"#
+        );
     }
 
     #[test]
