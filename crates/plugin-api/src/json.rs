@@ -25,6 +25,8 @@ use serde_json::Value;
 #[derive(Clone, Default)]
 pub struct Fields {
     names: String,
+    /// Each member's [`tag`], in the members' order.
+    tags: Vec<u32>,
     members: Vec<Member>,
 }
 
@@ -136,11 +138,13 @@ fn nesting(json: &str) -> usize {
     deepest
 }
 
-/// Whether two names are the same: their lengths and last bytes first (a tracker's field names
-/// share long starts, `System.`, `Microsoft.VSTS.Scheduling.`, and a plugin's look-ups compare
-/// a name with most of an item's thirty).
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.as_bytes().last() == b.as_bytes().last() && a == b
+/// What a name is first compared by: its length and its last byte, in a word. A tracker's field
+/// names share long starts (`System.`, `Microsoft.VSTS.Scheduling.`), and a plugin's look-ups
+/// compare a name with most of an item's thirty: a list of these words is read in a line or two
+/// of the cache, and names are compared only where their words are equal.
+fn tag(name: &str) -> u32 {
+    let len = u32::try_from(name.len()).unwrap_or(u32::MAX).min(0xff_ffff);
+    len << 8 | u32::from(name.as_bytes().last().copied().unwrap_or(0))
 }
 
 impl<'de> Deserialize<'de> for Fields {
@@ -164,6 +168,7 @@ impl Fields {
     pub fn read_map<'de, M: serde::de::MapAccess<'de>>(mut m: M) -> Result<Fields, M::Error> {
         let mut names = String::new();
         let mut members = Vec::with_capacity(m.size_hint().unwrap_or(32));
+        let mut tags = Vec::with_capacity(members.capacity());
         loop {
             let start = names.len();
             if m.next_key_seed(NameOnto(&mut names))?.is_none() {
@@ -183,12 +188,17 @@ impl Fields {
                 )));
             }
             let value = std::cell::OnceCell::new();
+            tags.push(tag(&names[start..]));
             members.push(Member {
                 name: start..names.len(),
                 field: Field { text, value },
             });
         }
-        Ok(Fields { names, members })
+        Ok(Fields {
+            names,
+            tags,
+            members,
+        })
     }
 
     /// The members' names, in the answer's order (a name given twice, twice).
@@ -197,10 +207,17 @@ impl Fields {
     }
 
     fn find(&self, name: &str) -> Option<(&str, &Field)> {
-        self.members.iter().rev().find_map(|m| {
+        let tag = tag(name);
+        let mut from = self.tags.len();
+        while let Some(at) = self.tags[..from].iter().rposition(|&t| t == tag) {
+            let m = &self.members[at];
             let n = &self.names[m.name.clone()];
-            same(n, name).then_some((n, &m.field))
-        })
+            if n == name {
+                return Some((n, &m.field));
+            }
+            from = at;
+        }
+        None
     }
 
     /// A member's value, whatever it is (`null` too).
@@ -227,6 +244,7 @@ impl Fields {
         let value = std::cell::OnceCell::from(value);
         let start = self.names.len();
         self.names.push_str(&name);
+        self.tags.push(tag(&name));
         self.members.push(Member {
             name: start..self.names.len(),
             field: Field { text, value },
@@ -241,6 +259,7 @@ impl Fields {
             .iter()
             .rposition(|m| &self.names[m.name.clone()] == name)
         {
+            self.tags.remove(at);
             let m = self.members.remove(at);
             taken = taken.or_else(|| Some(m.field.value().clone()));
         }
@@ -287,7 +306,7 @@ mod tests {
     #[test]
     fn names_read_in_one_text_answer_as_the_object_spells_them() {
         let text = r#"{"System.Title": "A", "a\"b\\c": 1, "\u00e9t\u00e9": {"x": [2]},
-            "": null, "System.Title": "B", "日本": true}"#;
+            "": null, "System.Title": "B", "日本": true, "ab": 5, "cb": 6}"#;
         let from_text: Fields = serde_json::from_str(text).unwrap();
         let from_bytes: Fields = serde_json::from_slice(text.as_bytes()).unwrap();
         let tree: Value = serde_json::from_str(text).unwrap();
@@ -295,13 +314,22 @@ mod tests {
         for fields in [&from_text, &from_bytes] {
             assert_eq!(
                 fields.keys().collect::<Vec<_>>(),
-                ["System.Title", "a\"b\\c", "été", "", "System.Title", "日本"]
+                [
+                    "System.Title",
+                    "a\"b\\c",
+                    "été",
+                    "",
+                    "System.Title",
+                    "日本",
+                    "ab",
+                    "cb"
+                ]
             );
         }
         // A tree keeps a name given twice once, with its last value, in its map's order.
         assert_eq!(
             from_tree.keys().collect::<Vec<_>>(),
-            ["", "System.Title", "a\"b\\c", "été", "日本"]
+            ["", "System.Title", "a\"b\\c", "ab", "cb", "été", "日本"]
         );
         for fields in [&from_text, &from_bytes, &from_tree] {
             assert_eq!(fields.get("System.Title"), Some(&Value::from("B")));
@@ -310,6 +338,10 @@ mod tests {
             assert_eq!(fields.get(""), Some(&Value::Null));
             assert_eq!(fields.get("日本"), Some(&Value::Bool(true)));
             assert!(!fields.contains_key("System.Titl") && fields.get("ét").is_none());
+            // Names of one length and last byte told apart.
+            assert_eq!(fields.get("ab"), Some(&Value::from(5)));
+            assert_eq!(fields.get("cb"), Some(&Value::from(6)));
+            assert!(fields.get("db").is_none() && fields.get("b").is_none());
         }
         let mut fields = from_text.clone();
         assert_eq!(fields.remove("System.Title"), Some(Value::from("B")));
@@ -317,12 +349,13 @@ mod tests {
         fields.insert("日本".into(), Value::from(4));
         assert_eq!(
             fields.keys().collect::<Vec<_>>(),
-            ["a\"b\\c", "été", "", "New", "日本"]
+            ["a\"b\\c", "été", "", "ab", "cb", "New", "日本"]
         );
         assert_eq!(fields.get("日本"), Some(&Value::from(4)));
+        assert_eq!(fields.get("cb"), Some(&Value::from(6)));
         assert_eq!(
             format!("{:?}", from_text.clone()).replace(char::is_whitespace, ""),
-            r#"{"System.Title":"\"A\"","a\"b\\c":"1","été":"{\"x\":[2]}","":"null","System.Title":"\"B\"","日本":"true"}"#
+            r#"{"System.Title":"\"A\"","a\"b\\c":"1","été":"{\"x\":[2]}","":"null","System.Title":"\"B\"","日本":"true","ab":"5","cb":"6"}"#
         );
     }
 
