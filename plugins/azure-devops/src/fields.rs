@@ -74,11 +74,38 @@ struct FieldDetails {
     reference_name: String,
 }
 
+/// The fields the work items stream reads of each item, beside the estimate's: what it names
+/// in its reads, where the organisation has `System.Parent` ([`FieldMap::work_items`]).
+pub const WORK_ITEM_FIELDS: &[&str] = &[
+    "System.Id",
+    "System.WorkItemType",
+    "System.Title",
+    "System.State",
+    "System.Parent",
+    "System.IterationPath",
+    "System.AssignedTo",
+    "System.CreatedDate",
+    "System.ChangedDate",
+    "Microsoft.VSTS.Common.ActivatedDate",
+    "Microsoft.VSTS.Common.ClosedDate",
+    "Microsoft.VSTS.Scheduling.CompletedWork",
+    "Microsoft.VSTS.Scheduling.RemainingWork",
+    "Microsoft.VSTS.Scheduling.OriginalEstimate",
+];
+
 /// Attribute -> reference name, checked against this organisation.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct FieldMap {
     /// Attribute (`cost-of-delay`) -> reference name (`Custom.CostOfDelay`).
     pub refs: BTreeMap<String, String>,
+    /// The fields a read of work items names: those of [`WORK_ITEM_FIELDS`] the organisation
+    /// has, as it spells them, and the estimate's. A read naming them is a fifth of the size of
+    /// one of every field with the links (identities, links to children), and a service
+    /// refuses a read naming a field it does not have. Empty where the organisation has no
+    /// `System.Parent` (the items are then read with their links, whose parent link stands
+    /// in), and in a cursor written before this was kept: then every field and the links.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub work_items: Vec<String>,
 }
 
 /// The estimate field for a process: its name or type id, else `None`.
@@ -156,13 +183,43 @@ impl FieldMap {
                 }
             }
         }
-        Ok(FieldMap { refs })
+        let work_items = work_item_fields(&fields.value, refs.get("estimate"));
+        Ok(FieldMap { refs, work_items })
+    }
+
+    /// How the work items stream reads its items: naming [`FieldMap::work_items`], else
+    /// every field with the links.
+    pub fn work_item_reading(&self) -> crate::api::Reading<'_> {
+        let named = (!self.work_items.is_empty()).then_some(self.work_items.as_slice());
+        crate::api::Reading {
+            fields: named,
+            relations: named.is_none(),
+            as_of: None,
+        }
     }
 
     /// The reference name of an attribute, if mapped.
     pub fn get(&self, attribute: &str) -> Option<&str> {
         self.refs.get(attribute).map(String::as_str)
     }
+}
+
+/// [`FieldMap::work_items`] for an organisation of `fields` whose estimate is `estimate`.
+fn work_item_fields(fields: &[FieldDetails], estimate: Option<&String>) -> Vec<String> {
+    let spelled = |name: &str| {
+        fields
+            .iter()
+            .find(|f| f.reference_name.eq_ignore_ascii_case(name))
+            .map(|f| f.reference_name.clone())
+    };
+    if spelled("System.Parent").is_none() {
+        return Vec::new();
+    }
+    let mut named: Vec<String> = WORK_ITEM_FIELDS.iter().filter_map(|n| spelled(n)).collect();
+    if let Some(estimate) = estimate.filter(|e| !named.contains(e)) {
+        named.push(estimate.clone());
+    }
+    named
 }
 
 /// The model field an attribute fills, for keeping its last value when the value comes in an
@@ -323,6 +380,64 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn work_items_are_read_naming_the_fields_the_organisation_has() {
+        let org = |names: &[&str]| -> Vec<FieldDetails> {
+            names
+                .iter()
+                .map(|n| FieldDetails {
+                    name: n.rsplit('.').next().unwrap().to_string(),
+                    reference_name: n.to_string(),
+                })
+                .collect()
+        };
+        let mut every: Vec<&str> = WORK_ITEM_FIELDS.to_vec();
+        every.push("Microsoft.VSTS.Scheduling.StoryPoints");
+        let estimate = "Microsoft.VSTS.Scheduling.StoryPoints".to_string();
+        let named = work_item_fields(&org(&every), Some(&estimate));
+        assert_eq!(named.len(), WORK_ITEM_FIELDS.len() + 1);
+        assert_eq!(named.last(), Some(&estimate));
+        // Spelled as the organisation spells them; one it does not have is not named (the
+        // service would refuse the read); an estimate among them is named once.
+        let mut some: Vec<String> = every
+            .iter()
+            .filter(|n| !n.contains("ActivatedDate"))
+            .map(|n| n.to_uppercase())
+            .collect();
+        some.push("Custom.Effort".into());
+        let some: Vec<&str> = some.iter().map(String::as_str).collect();
+        let named = work_item_fields(&org(&some), Some(&"SYSTEM.TITLE".to_string()));
+        assert!(
+            named.iter().all(|n| some.contains(&n.as_str())),
+            "{named:?}"
+        );
+        assert!(named.contains(&"SYSTEM.PARENT".to_string()));
+        assert!(!named.iter().any(|n| n.contains("ACTIVATED")));
+        assert_eq!(named.iter().filter(|n| *n == "SYSTEM.TITLE").count(), 1);
+        // Without System.Parent: every field and the links, whose parent link stands in.
+        let without: Vec<&str> = every
+            .iter()
+            .copied()
+            .filter(|n| *n != "System.Parent")
+            .collect();
+        assert!(work_item_fields(&org(&without), Some(&estimate)).is_empty());
+        let map = FieldMap {
+            work_items: Vec::new(),
+            ..FieldMap::default()
+        };
+        let reading = map.work_item_reading();
+        assert!(reading.relations && reading.fields.is_none());
+        // A cursor written before the fields were kept reads as every field and the links.
+        let old: FieldMap = serde_json::from_str(r#"{"refs": {}}"#).unwrap();
+        assert!(old.work_item_reading().relations);
+        let map = FieldMap {
+            work_items: named.clone(),
+            ..FieldMap::default()
+        };
+        let reading = map.work_item_reading();
+        assert!(!reading.relations && reading.fields == Some(named.as_slice()));
+    }
+
+    #[test]
     fn values_are_read_by_type_and_misfits_are_reported() {
         let map = FieldMap {
             refs: [
@@ -341,6 +456,7 @@ mod tests {
             ]
             .into_iter()
             .collect(),
+            work_items: Vec::new(),
         };
         let fields = json!({
             "Custom.CostOfDelay": "lots",

@@ -6,7 +6,7 @@ use super::{
     wiql_list,
 };
 use crate::Settings;
-use crate::api::{Ado, MAX_PAGE, Reading};
+use crate::api::{Ado, MAX_PAGE};
 use crate::fields::Reader;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -70,16 +70,12 @@ pub fn work_items(
         PluginError::Internal(format!("the host answered {} of 2 requests", a.len()))
     })?;
     let found = ado.ids_answered(found, cursor.after, top)?;
+    let now = cursor.fields.work_item_reading();
     let items = match &cursor.since {
-        None => ado.read(&found.ids, None, true)?,
+        None => ado.read_each(&found.ids, &[now])?.pop().unwrap_or_default(),
         Some(since) => {
             // The items, and the items below one moved under another parent since the last
             // pass began: they count for another epic now.
-            let now = Reading {
-                fields: None,
-                relations: true,
-                as_of: None,
-            };
             let changed = read_changed(ado, &found.ids, now, since, &[])?;
             let mut items = changed.now;
             items.extend(changed.below.into_iter().filter(|w| {
