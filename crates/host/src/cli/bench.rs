@@ -564,8 +564,29 @@ async fn jira_floor(
     Ok(issues + worklogs)
 }
 
+/// The fields the azure-devops plugin's work-items stream names in its reads of the items
+/// below the epics (its `WORK_ITEM_FIELDS` and the Agile process's estimate).
+const ADO_ITEM_FIELDS: &[&str] = &[
+    "System.Id",
+    "System.WorkItemType",
+    "System.Title",
+    "System.State",
+    "System.Parent",
+    "System.IterationPath",
+    "System.AssignedTo",
+    "System.CreatedDate",
+    "System.ChangedDate",
+    "Microsoft.VSTS.Common.ActivatedDate",
+    "Microsoft.VSTS.Common.ClosedDate",
+    "Microsoft.VSTS.Scheduling.CompletedWork",
+    "Microsoft.VSTS.Scheduling.RemainingWork",
+    "Microsoft.VSTS.Scheduling.OriginalEstimate",
+    "Microsoft.VSTS.Scheduling.StoryPoints",
+];
+
 /// Fetch every work item (its id from WIQL in pages of 20,000 by id, the service's cap; the
-/// items with their links 200 a `workitemsbatch`, as the plugin reads them) once, and every
+/// items 200 a `workitemsbatch`, as the plugin reads them: epics and risks with their links,
+/// the items below them naming the fields the plugin reads, [`ADO_ITEM_FIELDS`]) once, and every
 /// update of the items with Completed Work (their ids from WIQL the same way; each item's
 /// updates 200 a read), which is where Azure Boards keeps the hours spent: there is no other
 /// way to read who entered them when. The two id chains run side by side, the batches and
@@ -620,13 +641,14 @@ async fn ado_floor(client: &reqwest::Client, base: &str, concurrency: usize) -> 
         }
     }
     let reads = std::sync::Mutex::new(tokio::task::JoinSet::new());
-    let mut read_items = |ids: Vec<u64>| {
+    let read_items = |ids: Vec<u64>, with_links: bool| {
         for chunk in ids.chunks(PER_BATCH) {
-            let body = serde_json::json!({
-                "ids": chunk,
-                "$expand": "relations",
-                "errorPolicy": "omit",
-            });
+            let mut body = serde_json::json!({ "ids": chunk, "errorPolicy": "omit" });
+            if with_links {
+                body["$expand"] = "relations".into();
+            } else {
+                body["fields"] = ADO_ITEM_FIELDS.into();
+            }
             let read = floor.send(
                 format!("{api}/workitemsbatch?api-version=7.1"),
                 Some(body.to_string()),
@@ -637,6 +659,8 @@ async fn ado_floor(client: &reqwest::Client, base: &str, concurrency: usize) -> 
             });
         }
     };
+    let mut read_epics = |ids: Vec<u64>| read_items(ids, true);
+    let mut read_below = |ids: Vec<u64>| read_items(ids, false);
     let mut read_updates = |ids: Vec<u64>| {
         for id in ids {
             let (floor, updates) = (floor.clone(), format!("{api}/workItems/{id}/updates"));
@@ -655,8 +679,11 @@ async fn ado_floor(client: &reqwest::Client, base: &str, concurrency: usize) -> 
             });
         }
     };
+    const EPICS: &str = "[System.WorkItemType] IN ('Epic', 'Risk')";
+    let below = EPICS.replace(" IN ", " NOT IN ");
     tokio::try_join!(
-        wiql_ids(&floor, &api, "[System.WorkItemType] <> ''", &mut read_items),
+        wiql_ids(&floor, &api, EPICS, &mut read_epics),
+        wiql_ids(&floor, &api, &below, &mut read_below),
         wiql_ids(
             &floor,
             &api,
