@@ -68,6 +68,13 @@ impl<'de> serde::de::Visitor<'de> for NameOnto<'_> {
         self.0.push_str(name);
         Ok(())
     }
+    fn visit_bytes<E: serde::de::Error>(self, name: &[u8]) -> Result<(), E> {
+        // What a `String` accepts: bytes that are UTF-8.
+        match std::str::from_utf8(name) {
+            Ok(name) => self.visit_str(name),
+            Err(_) => Err(E::invalid_value(serde::de::Unexpected::Bytes(name), &self)),
+        }
+    }
 }
 
 /// One member of [`Fields`].

@@ -432,25 +432,9 @@ impl std::fmt::Debug for Echoes {
 
 impl Echoes {
     fn of(credentials: &Credentials) -> Echoes {
-        let texts = credential_texts(credentials);
-        let mut pieces: Vec<Vec<u8>> = Vec::new();
-        for (i, text) in texts.iter().enumerate() {
-            // A text holding another holds that one's piece too.
-            if texts
-                .iter()
-                .enumerate()
-                .any(|(j, other)| j != i && text.contains(other.as_str()))
-            {
-                continue;
-            }
-            let piece = longest_unescaped(text.as_bytes()).to_vec();
-            if !pieces.contains(&piece) {
-                pieces.push(piece);
-            }
-        }
         Echoes {
             needles: credential_needles(credentials),
-            pieces: pieces
+            pieces: pieces_of(&credential_texts(credentials))
                 .iter()
                 .map(|p| memchr::memmem::Finder::new(p).into_owned())
                 .collect(),
@@ -464,6 +448,23 @@ impl Echoes {
         }
         redact(bytes, &self.needles)
     }
+}
+
+/// Pieces such that every spelling of each of `texts` holds one ([`longest_unescaped`]): one
+/// for each text that holds no other (a text holding another holds that one's piece too; of two
+/// the same, the first has the piece).
+fn pieces_of(texts: &[String]) -> Vec<Vec<u8>> {
+    let mut pieces: Vec<Vec<u8>> = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        let holds_another = texts.iter().enumerate().any(|(j, other)| {
+            j != i && text.contains(other.as_str()) && (other.len() < text.len() || j < i)
+        });
+        let piece = longest_unescaped(text.as_bytes()).to_vec();
+        if !holds_another && !pieces.contains(&piece) {
+            pieces.push(piece);
+        }
+    }
+    pieces
 }
 
 /// The longest run of `text` without the bytes [`credential_needles`] spells otherwise (`/`, `+`,
@@ -1209,6 +1210,25 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_text_holds_a_piece_even_of_texts_the_same_or_holding_each_other() {
+        let texts: Vec<String> = ["ab/cd+ef", "ab/cd+ef", "xx ab/cd+ef yy", "=/+", "q=rs"]
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        let pieces = pieces_of(&texts);
+        for text in &texts {
+            assert!(
+                pieces
+                    .iter()
+                    .any(|p| memchr::memmem::find(text.as_bytes(), p).is_some()),
+                "{text} holds none of {pieces:?}"
+            );
+        }
+        // The two the same share one piece; the one holding them needs none of its own.
+        assert_eq!(pieces, [b"ef".to_vec(), Vec::new(), b"rs".to_vec()]);
     }
 
     #[test]

@@ -75,30 +75,22 @@ struct FieldDetails {
 }
 
 /// The fields the work items stream reads of each item, beside the estimate's: what it names
-/// in its reads, where the organisation has `System.Parent` ([`FieldMap::work_items`]).
-pub const WORK_ITEM_FIELDS: &[&str] = &[
-    "System.Id",
-    "System.WorkItemType",
-    "System.Title",
-    "System.State",
-    "System.Parent",
-    "System.IterationPath",
-    "System.AssignedTo",
-    "System.CreatedDate",
-    "System.ChangedDate",
-    "Microsoft.VSTS.Common.ActivatedDate",
-    "Microsoft.VSTS.Common.ClosedDate",
-    "Microsoft.VSTS.Scheduling.CompletedWork",
-    "Microsoft.VSTS.Scheduling.RemainingWork",
-    "Microsoft.VSTS.Scheduling.OriginalEstimate",
-];
+/// in its reads, where the organisation has `System.Parent` ([`FieldMap::work_items`]). One
+/// reference name a line in `work-item-fields.txt`, which `tollgate bench`'s floor reads too, so
+/// that it reads the items as the plugin does.
+pub fn work_item_fields_read() -> impl Iterator<Item = &'static str> {
+    include_str!("work-item-fields.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+}
 
 /// Attribute -> reference name, checked against this organisation.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct FieldMap {
     /// Attribute (`cost-of-delay`) -> reference name (`Custom.CostOfDelay`).
     pub refs: BTreeMap<String, String>,
-    /// The fields a read of work items names: those of [`WORK_ITEM_FIELDS`] the organisation
+    /// The fields a read of work items names: those of [`work_item_fields_read`] the organisation
     /// has, as it spells them, and the estimate's. A read naming them is a fifth of the size of
     /// one of every field with the links (identities, links to children), and a service
     /// refuses a read naming a field it does not have. Empty where the organisation has no
@@ -215,7 +207,7 @@ fn work_item_fields(fields: &[FieldDetails], estimate: Option<&String>) -> Vec<S
     if spelled("System.Parent").is_none() {
         return Vec::new();
     }
-    let mut named: Vec<String> = WORK_ITEM_FIELDS.iter().filter_map(|n| spelled(n)).collect();
+    let mut named: Vec<String> = work_item_fields_read().filter_map(spelled).collect();
     if let Some(estimate) = estimate.filter(|e| !named.contains(e)) {
         named.push(estimate.clone());
     }
@@ -390,11 +382,12 @@ mod tests {
                 })
                 .collect()
         };
-        let mut every: Vec<&str> = WORK_ITEM_FIELDS.to_vec();
+        let mut every: Vec<&str> = work_item_fields_read().collect();
+        assert!(every.len() >= 10 && every.contains(&"System.Parent"));
         every.push("Microsoft.VSTS.Scheduling.StoryPoints");
         let estimate = "Microsoft.VSTS.Scheduling.StoryPoints".to_string();
         let named = work_item_fields(&org(&every), Some(&estimate));
-        assert_eq!(named.len(), WORK_ITEM_FIELDS.len() + 1);
+        assert_eq!(named.len(), work_item_fields_read().count() + 1);
         assert_eq!(named.last(), Some(&estimate));
         // Spelled as the organisation spells them; one it does not have is not named (the
         // service would refuse the read); an estimate among them is named once.

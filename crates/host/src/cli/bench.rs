@@ -565,28 +565,20 @@ async fn jira_floor(
 }
 
 /// The fields the azure-devops plugin's work-items stream names in its reads of the items
-/// below the epics (its `WORK_ITEM_FIELDS` and the Agile process's estimate).
-const ADO_ITEM_FIELDS: &[&str] = &[
-    "System.Id",
-    "System.WorkItemType",
-    "System.Title",
-    "System.State",
-    "System.Parent",
-    "System.IterationPath",
-    "System.AssignedTo",
-    "System.CreatedDate",
-    "System.ChangedDate",
-    "Microsoft.VSTS.Common.ActivatedDate",
-    "Microsoft.VSTS.Common.ClosedDate",
-    "Microsoft.VSTS.Scheduling.CompletedWork",
-    "Microsoft.VSTS.Scheduling.RemainingWork",
-    "Microsoft.VSTS.Scheduling.OriginalEstimate",
-    "Microsoft.VSTS.Scheduling.StoryPoints",
-];
+/// below the epics: its list (plugins/azure-devops/src/work-item-fields.txt) and the Agile
+/// process's estimate.
+fn ado_item_fields() -> Vec<&'static str> {
+    include_str!("../../../../plugins/azure-devops/src/work-item-fields.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .chain(["Microsoft.VSTS.Scheduling.StoryPoints"])
+        .collect()
+}
 
 /// Fetch every work item (its id from WIQL in pages of 20,000 by id, the service's cap; the
 /// items 200 a `workitemsbatch`, as the plugin reads them: epics and risks with their links,
-/// the items below them naming the fields the plugin reads, [`ADO_ITEM_FIELDS`]) once, and every
+/// the items below them naming the fields the plugin reads, [`ado_item_fields`]) once, and every
 /// update of the items with Completed Work (their ids from WIQL the same way; each item's
 /// updates 200 a read), which is where Azure Boards keeps the hours spent: there is no other
 /// way to read who entered them when. The two id chains run side by side, the batches and
@@ -641,13 +633,14 @@ async fn ado_floor(client: &reqwest::Client, base: &str, concurrency: usize) -> 
         }
     }
     let reads = std::sync::Mutex::new(tokio::task::JoinSet::new());
+    let fields = ado_item_fields();
     let read_items = |ids: Vec<u64>, with_links: bool| {
         for chunk in ids.chunks(PER_BATCH) {
             let mut body = serde_json::json!({ "ids": chunk, "errorPolicy": "omit" });
             if with_links {
                 body["$expand"] = "relations".into();
             } else {
-                body["fields"] = ADO_ITEM_FIELDS.into();
+                body["fields"] = fields.clone().into();
             }
             let read = floor.send(
                 format!("{api}/workitemsbatch?api-version=7.1"),
