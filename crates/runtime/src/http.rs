@@ -42,11 +42,6 @@ impl Endpoint {
             echoes: Arc::new(Echoes::of(credentials)),
         }
     }
-
-    /// The base URL request paths are appended to.
-    pub fn base_url(&self) -> &reqwest::Url {
-        &self.base_url
-    }
 }
 
 /// Request headers a plugin may not set: they carry identity or belong to the transport.
