@@ -72,7 +72,7 @@ pub fn work_items(
     let found = ado.ids_answered(found, cursor.after, top)?;
     let now = cursor.fields.work_item_reading();
     let items = match &cursor.since {
-        None => ado.read_each(&found.ids, &[now])?.pop().unwrap_or_default(),
+        None => ado.read(&found.ids, now.fields, now.relations)?,
         Some(since) => {
             // The items, and the items below one moved under another parent since the last
             // pass began: they count for another epic now.
