@@ -600,7 +600,7 @@ impl Checker {
             });
         }
     }
-    fn date(&mut self, field: &str, value: &Option<String>) {
+    fn date(&mut self, field: &str, value: Option<&str>) {
         if let Some(v) = value
             && !is_date_or_timestamp(v)
         {
@@ -659,7 +659,7 @@ impl Record {
                     ("next_gate_due", &i.next_gate_due),
                     ("created", &i.created),
                 ] {
-                    c.date(f, v);
+                    c.date(f, v.as_deref());
                 }
             }
             Entity::WorkItem(w) => {
@@ -670,7 +670,7 @@ impl Record {
                     ("started", &w.started),
                     ("resolved", &w.resolved),
                 ] {
-                    c.date(f, v);
+                    c.date(f, v.as_deref());
                 }
             }
             Entity::Sprint(s) => {
@@ -680,12 +680,12 @@ impl Record {
                     ("end", &s.end),
                     ("completed", &s.completed),
                 ] {
-                    c.date(f, v);
+                    c.date(f, v.as_deref());
                 }
             }
             Entity::TimeEntry(t) => {
                 c.nonempty("person", &t.person);
-                c.date("date", &Some(t.date.clone()));
+                c.date("date", Some(&t.date));
                 if t.work_item_key.is_none() && t.initiative_key.is_none() {
                     c.0.push(Problem {
                         field: "work_item_key".to_string(),
@@ -701,8 +701,8 @@ impl Record {
                 if let Some(h) = p.hours_per_day {
                     c.range("hours_per_day", h, 0.0, 24.0);
                 }
-                c.date("start_date", &p.start_date);
-                c.date("end_date", &p.end_date);
+                c.date("start_date", p.start_date.as_deref());
+                c.date("end_date", p.end_date.as_deref());
             }
             Entity::Team(t) => c.nonempty("id", &t.id),
             Entity::Allocation(a) => {
@@ -713,8 +713,8 @@ impl Record {
                         message: "an allocation needs an initiative or a team".to_string(),
                     });
                 }
-                c.date("from", &a.from);
-                c.date("to", &a.to);
+                c.date("from", a.from.as_deref());
+                c.date("to", a.to.as_deref());
             }
             Entity::CostRate(r) => {
                 c.range("hourly_rate", r.hourly_rate, 0.0, f64::MAX);
@@ -742,11 +742,11 @@ impl Record {
                 if let Some(r) = b.discount_rate {
                     c.range("discount_rate", r, -0.99, 10.0);
                 }
-                c.date("last_reviewed", &b.last_reviewed);
+                c.date("last_reviewed", b.last_reviewed.as_deref());
             }
             Entity::GateDecision(g) => {
                 c.vocab_str("decision", &g.decision, DECISIONS);
-                c.date("date", &g.date);
+                c.date("date", g.date.as_deref());
             }
             Entity::Dependency(d) => {
                 c.nonempty("from_key", &d.from_key);

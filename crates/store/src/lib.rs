@@ -805,6 +805,27 @@ pub(crate) fn document(connection: &str, record: &Record) -> String {
 /// (SQLite's, which numbers the fetch times a page shares), to be put back by
 /// [`with_fetched_at`].
 pub(crate) fn document_with(connection: &str, record: &Record, fetched_at: bool) -> String {
+    let mut buffers = DocumentBuffers::default();
+    document_onto(connection, record, fetched_at, &mut buffers);
+    buffers.text
+}
+
+/// What [`document_onto`] writes with: kept from one record to the next by a writer of many,
+/// so that a document costs no allocation of its own.
+#[derive(Default)]
+pub(crate) struct DocumentBuffers {
+    text: String,
+    /// A part of the document as serde_json writes it, before it is put into `text`.
+    json: Vec<u8>,
+}
+
+/// [`document_with`], written over what `buffers` held, and returned from them.
+pub(crate) fn document_onto<'b>(
+    connection: &str,
+    record: &Record,
+    fetched_at: bool,
+    buffers: &'b mut DocumentBuffers,
+) -> &'b str {
     /// The provenance without the row's columns.
     #[derive(Serialize)]
     struct Stored<'a> {
@@ -818,6 +839,12 @@ pub(crate) fn document_with(connection: &str, record: &Record, fetched_at: bool)
         #[serde(skip_serializing_if = "Option::is_none")]
         fetched_at: Option<&'a str>,
     }
+    /// `value` as serde_json writes it, in `json` (over what it held).
+    fn json_of<'j>(value: &impl Serialize, json: &'j mut Vec<u8>) -> &'j str {
+        json.clear();
+        serde_json::to_writer(&mut *json, value).expect("records serialise");
+        std::str::from_utf8(json).expect("serde_json writes UTF-8")
+    }
     let p = &record.provenance;
     let provenance = Stored {
         connection: (p.connection != connection).then_some(p.connection.as_str()),
@@ -825,17 +852,16 @@ pub(crate) fn document_with(connection: &str, record: &Record, fetched_at: bool)
         source_updated: p.source_updated.as_deref(),
         fetched_at: fetched_at.then_some(p.fetched_at.as_str()),
     };
-    let mut text = String::with_capacity(512);
+    let DocumentBuffers { text, json } = buffers;
+    text.clear();
+    text.reserve(512);
     text.push_str("{\"provenance\":");
-    text.push_str(&serde_json::to_string(&provenance).expect("provenance serialises"));
+    text.push_str(json_of(&provenance, json));
     text.push_str(",\"entity\":");
-    without_nulls(
-        &serde_json::to_string(&record.entity).expect("records serialise"),
-        &mut text,
-    );
+    without_nulls(json_of(&record.entity, json), text);
     if record.extra.as_object().is_none_or(|o| !o.is_empty()) {
         text.push_str(",\"extra\":");
-        text.push_str(&serde_json::to_string(&record.extra).expect("records serialise"));
+        text.push_str(json_of(&record.extra, json));
     }
     text.push('}');
     text

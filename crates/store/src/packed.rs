@@ -74,20 +74,26 @@ fn read_number(rest: &mut &[u8]) -> Result<u64, String> {
 
 impl<'a> Summary<'a> {
     /// The summary as it is kept.
+    #[cfg(test)]
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(24);
-        write_number(self.person, &mut out);
+        self.encode_onto(&mut out);
+        out
+    }
+
+    /// [`Summary::encode`], appended to `out`.
+    pub(crate) fn encode_onto(&self, out: &mut Vec<u8>) {
+        write_number(self.person, out);
         match self.work_item {
             Some(key) => {
-                write_number(key.len() as u64 + 1, &mut out);
+                write_number(key.len() as u64 + 1, out);
                 out.extend_from_slice(key.as_bytes());
             }
             None => out.push(0),
         }
         for n in [self.initiative, self.date, self.seconds] {
-            write_number(n, &mut out);
+            write_number(n, out);
         }
-        out
     }
 
     /// The summary `bytes` start with, and what follows it.
@@ -169,7 +175,10 @@ fn decoder() -> &'static zstd::dict::DecoderDictionary<'static> {
 /// Packs documents, reusing one compression context.
 pub(crate) struct Packer {
     compressor: zstd::bulk::Compressor<'static>,
+    /// The zstd frame.
     buffer: Vec<u8>,
+    /// The packed document, for [`Packer::pack_onto`].
+    packed: Vec<u8>,
 }
 
 impl Packer {
@@ -184,32 +193,41 @@ impl Packer {
         Ok(Packer {
             compressor,
             buffer: Vec::new(),
+            packed: Vec::new(),
         })
     }
 
     /// `json`, packed, with the summary `encoded` ([`Summary::encode`]) in front of it where
     /// given (a time entry's).
     pub(crate) fn pack_with(&mut self, json: &str, encoded: Option<&[u8]>) -> io::Result<Vec<u8>> {
-        let Some(encoded) = encoded else {
-            return self.pack(json);
-        };
+        self.pack_onto(json, encoded).map(<[u8]>::to_vec)
+    }
+
+    /// [`Packer::pack_with`], in a buffer the packer keeps (over what its last call returned),
+    /// for a writer of many documents.
+    pub(crate) fn pack_onto(&mut self, json: &str, encoded: Option<&[u8]>) -> io::Result<&[u8]> {
         self.frame(json)?;
-        let frame = self.frame_without_magic()?;
-        let mut out = Vec::with_capacity(1 + encoded.len() + frame.len());
-        out.push(SUMMARY_1);
-        out.extend_from_slice(encoded);
-        out.extend_from_slice(frame);
-        Ok(out)
+        let frame = self
+            .buffer
+            .strip_prefix(&MAGIC)
+            .ok_or_else(|| io::Error::other("zstd wrote a frame without its magic number"))?;
+        // The frame without its magic number: every frame starts with the same four bytes,
+        // and the document's first byte says it all.
+        self.packed.clear();
+        match encoded {
+            Some(encoded) => {
+                self.packed.push(SUMMARY_1);
+                self.packed.extend_from_slice(encoded);
+            }
+            None => self.packed.push(DICTIONARY_1),
+        }
+        self.packed.extend_from_slice(frame);
+        Ok(&self.packed)
     }
 
     /// `json`, packed.
     pub(crate) fn pack(&mut self, json: &str) -> io::Result<Vec<u8>> {
-        self.frame(json)?;
-        let frame = self.frame_without_magic()?;
-        let mut out = Vec::with_capacity(1 + frame.len());
-        out.push(DICTIONARY_1);
-        out.extend_from_slice(frame);
-        Ok(out)
+        self.pack_with(json, None)
     }
 
     /// `json` as a zstd frame, in `self.buffer`.
@@ -221,14 +239,6 @@ impl Packer {
         self.compressor
             .compress_to_buffer(json.as_bytes(), &mut self.buffer)?;
         Ok(())
-    }
-
-    /// The frame in `self.buffer` without its magic number: every frame starts with the same
-    /// four bytes, and the document's first byte says it all.
-    fn frame_without_magic(&self) -> io::Result<&[u8]> {
-        self.buffer
-            .strip_prefix(&MAGIC)
-            .ok_or_else(|| io::Error::other("zstd wrote a frame without its magic number"))
     }
 }
 

@@ -964,54 +964,9 @@ impl SqliteStore {
     }
 }
 
-impl Store for SqliteStore {
-    fn begin_run(&mut self, connection: &str, full: bool) -> Result<RunId, StoreError> {
-        let tx = self.conn.transaction().map_err(db_error(&self.location))?;
-        let result = (|| {
-            tx.execute(
-                "UPDATE runs SET status = 'interrupted' WHERE connection = ?1 AND status = 'running'",
-                params![connection],
-            )?;
-            tx.execute(
-                "INSERT INTO runs (connection, full, started_at, status) VALUES (?1, ?2, ?3, 'running')",
-                params![connection, full as i64, now()],
-            )?;
-            let id = tx.last_insert_rowid();
-            tx.commit()?;
-            Ok(id)
-        })();
-        result.map_err(|e: rusqlite::Error| self.err(e))
-    }
-
-    fn begin_stream(
-        &mut self,
-        run: RunId,
-        connection: &str,
-        stream: &str,
-        full: bool,
-    ) -> Result<StreamState, StoreError> {
-        let fresh = match self
-            .stream_state(connection, stream)?
-            .unwrap_or_default()
-            .begin(run, full)
-        {
-            crate::Begin::Resume(resumed) => return Ok(resumed),
-            crate::Begin::Fresh(fresh) => fresh,
-        };
-        self.conn
-            .execute(
-                "INSERT INTO stream_state (connection, stream, in_progress, exhausted, full, sweep, cursor, pending_checkpoint, rejected)
-                 VALUES (?1, ?2, 1, 0, ?3, ?4, NULL, NULL, 0)
-                 ON CONFLICT (connection, stream) DO UPDATE SET
-                   in_progress = 1, exhausted = 0, full = ?3, sweep = ?4, cursor = NULL,
-                   pending_checkpoint = NULL, rejected = 0",
-                params![connection, stream, fresh.full as i64, run],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(fresh)
-    }
-
-    fn commit_page(
+impl SqliteStore {
+    /// [`crate::Store::commit_page`]'s transaction.
+    fn write_page(
         &mut self,
         run: RunId,
         connection: &str,
@@ -1058,6 +1013,9 @@ impl Store for SqliteStore {
                 .map_err(db)?;
             // The fetch time's number: the records of a page share theirs, as a rule.
             let mut fetched: Option<(&str, i64)> = None;
+            // Each record's document and summary are written over the last one's.
+            let mut document = crate::DocumentBuffers::default();
+            let mut summary = Vec::new();
             for record in &page.records {
                 let at = record.provenance.fetched_at.as_str();
                 let code = match fetched {
@@ -1076,18 +1034,18 @@ impl Store for SqliteStore {
                         code
                     }
                 };
-                let json = crate::document_with(connection, record, false);
-                let summary = names.of_record(&tx, record).map_err(db)?;
-                let packed = packer.pack_with(&json, summary.as_deref()).map_err(|e| {
-                    StoreError::Database {
+                let json = crate::document_onto(connection, record, false, &mut document);
+                let summarised = names.of_record(&tx, record, &mut summary).map_err(db)?;
+                let packed = packer
+                    .pack_onto(json, summarised.then_some(summary.as_slice()))
+                    .map_err(|e| StoreError::Database {
                         location: self.location.display().to_string(),
                         message: format!(
                             "record {connection}/{}/{} cannot be packed: {e}",
                             record.entity.kind().as_str(),
                             record.provenance.external_id
                         ),
-                    }
-                })?;
+                    })?;
                 let (item_key, item_initiative) = item_keys(record);
                 written += upsert
                     .execute(params![
@@ -1171,21 +1129,99 @@ impl Store for SqliteStore {
                     .map_err(db)?;
             }
         }
-        tx.execute(
-            "UPDATE runs SET pages = pages + 1, records_written = records_written + ?2,
-               records_deleted = records_deleted + ?3, diagnostics = diagnostics + ?4
-             WHERE id = ?1",
-            params![
-                run,
-                written as i64,
-                deleted as i64,
-                page.diagnostics.len() as i64
-            ],
-        )
-        .map_err(db)?;
+        let counted = tx
+            .execute(
+                "UPDATE runs SET pages = pages + 1, records_written = records_written + ?2,
+                   records_deleted = records_deleted + ?3, diagnostics = diagnostics + ?4
+                 WHERE id = ?1",
+                params![
+                    run,
+                    written as i64,
+                    deleted as i64,
+                    page.diagnostics.len() as i64
+                ],
+            )
+            .map_err(db)?;
+        // (What the diagnostics' foreign key said, and is not checked here.)
+        if counted == 0 {
+            return Err(StoreError::Database {
+                location: self.location.display().to_string(),
+                message: format!("run {run} is not in the store: its page is not written"),
+            });
+        }
         tx.commit().map_err(db)?;
         names.committed();
         Ok((written, deleted))
+    }
+}
+
+impl Store for SqliteStore {
+    fn begin_run(&mut self, connection: &str, full: bool) -> Result<RunId, StoreError> {
+        let tx = self.conn.transaction().map_err(db_error(&self.location))?;
+        let result = (|| {
+            tx.execute(
+                "UPDATE runs SET status = 'interrupted' WHERE connection = ?1 AND status = 'running'",
+                params![connection],
+            )?;
+            tx.execute(
+                "INSERT INTO runs (connection, full, started_at, status) VALUES (?1, ?2, ?3, 'running')",
+                params![connection, full as i64, now()],
+            )?;
+            let id = tx.last_insert_rowid();
+            tx.commit()?;
+            Ok(id)
+        })();
+        result.map_err(|e: rusqlite::Error| self.err(e))
+    }
+
+    fn begin_stream(
+        &mut self,
+        run: RunId,
+        connection: &str,
+        stream: &str,
+        full: bool,
+    ) -> Result<StreamState, StoreError> {
+        let fresh = match self
+            .stream_state(connection, stream)?
+            .unwrap_or_default()
+            .begin(run, full)
+        {
+            crate::Begin::Resume(resumed) => return Ok(resumed),
+            crate::Begin::Fresh(fresh) => fresh,
+        };
+        self.conn
+            .execute(
+                "INSERT INTO stream_state (connection, stream, in_progress, exhausted, full, sweep, cursor, pending_checkpoint, rejected)
+                 VALUES (?1, ?2, 1, 0, ?3, ?4, NULL, NULL, 0)
+                 ON CONFLICT (connection, stream) DO UPDATE SET
+                   in_progress = 1, exhausted = 0, full = ?3, sweep = ?4, cursor = NULL,
+                   pending_checkpoint = NULL, rejected = 0",
+                params![connection, stream, fresh.full as i64, run],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(fresh)
+    }
+
+    fn commit_page(
+        &mut self,
+        run: RunId,
+        connection: &str,
+        stream: &str,
+        page: &PageWrite,
+    ) -> Result<(u64, u64), StoreError> {
+        // The page's rows hold codes this transaction has just read from (or given in)
+        // `record_kinds`, `record_streams` and `record_fetches`: checking each row's three
+        // foreign keys again was a third of its upsert's time (and a statement journal a
+        // row). SQLite reads the pragma outside a transaction only, so it is off for the
+        // page's transaction alone, and on again whatever the page's outcome.
+        self.conn
+            .pragma_update(None, "foreign_keys", false)
+            .map_err(|e| self.err(e))?;
+        let written = self.write_page(run, connection, stream, page);
+        let checked = self.conn.pragma_update(None, "foreign_keys", true);
+        let written = written?;
+        checked.map_err(|e| self.err(e))?;
+        Ok(written)
     }
 
     fn complete_stream(
@@ -2291,6 +2327,44 @@ mod tests {
             "SELECT COUNT(*) FROM records WHERE kind = 'gadget'",
         );
         assert_eq!(kept, 1);
+    }
+
+    #[test]
+    fn foreign_keys_are_checked_again_after_a_page_written_or_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let run = s.begin_run("hr", false).unwrap();
+        s.begin_stream(run, "hr", "teams", false).unwrap();
+        let page = PageWrite {
+            records: vec![team("t1", "First")],
+            ..PageWrite::default()
+        };
+        // A page written, and pages that fail (a stream never begun, a run not begun).
+        s.commit_page(run, "hr", "teams", &page).unwrap();
+        let e = s.commit_page(run, "hr", "people", &page).unwrap_err();
+        assert!(e.to_string().contains("t.db"), "{e}");
+        let e = s.commit_page(run + 1, "hr", "teams", &page).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains(&format!("run {} is not in the store", run + 1)),
+            "{e}"
+        );
+        // A row naming a kind, a stream or a fetch time the store does not have is refused.
+        for (kind, stream, fetched) in [(99, 1, 1), (6, 99, 1), (6, 1, 99)] {
+            let e = s
+                .conn
+                .execute(
+                    "INSERT INTO records (connection, kind, external_id, stream, record, fetched, sweep)
+                     VALUES ('hr', ?1, 'x', ?2, x'00', ?3, 1)",
+                    params![kind, stream, fetched],
+                )
+                .unwrap_err();
+            assert!(
+                e.to_string().contains("FOREIGN KEY constraint failed"),
+                "{e}"
+            );
+        }
+        assert_eq!(count(&s.conn, "SELECT COUNT(*) FROM records"), 1);
     }
 
     #[test]

@@ -152,13 +152,14 @@ impl NameNumbers {
         Ok(n)
     }
 
-    /// The summary of the time entry `t`, encoded, its names numbered (in the transaction
-    /// `tx`).
+    /// The summary of the time entry `t`, encoded onto `out`, its names numbered (in the
+    /// transaction `tx`).
     fn summary_of(
         &mut self,
         tx: &Connection,
         t: &StoredTimeEntryParts<'_>,
-    ) -> rusqlite::Result<Vec<u8>> {
+        out: &mut Vec<u8>,
+    ) -> rusqlite::Result<()> {
         let summary = Summary {
             person: self.number(tx, &t.person)?,
             work_item: t.work_item_key.as_deref(),
@@ -169,18 +170,24 @@ impl NameNumbers {
             date: self.number(tx, &t.date)?,
             seconds: t.seconds,
         };
-        Ok(summary.encode())
+        summary.encode_onto(out);
+        Ok(())
     }
 
-    /// The summary `record` is written with, encoded: a time entry's; none for other kinds.
+    /// The summary `record` is written with, encoded over what `out` held: a time entry's
+    /// (true); none for other kinds (false).
     pub(super) fn of_record(
         &mut self,
         tx: &Connection,
         record: &Record,
-    ) -> rusqlite::Result<Option<Vec<u8>>> {
+        out: &mut Vec<u8>,
+    ) -> rusqlite::Result<bool> {
+        out.clear();
         match &record.entity {
-            tollgate_dmo::model::Entity::TimeEntry(t) => self.summary_of(tx, &t.into()).map(Some),
-            _ => Ok(None),
+            tollgate_dmo::model::Entity::TimeEntry(t) => {
+                self.summary_of(tx, &t.into(), out).map(|()| true)
+            }
+            _ => Ok(false),
         }
     }
 
@@ -193,7 +200,10 @@ impl NameNumbers {
         text: &str,
     ) -> rusqlite::Result<Option<Vec<u8>>> {
         match stored_time_entry(text) {
-            Ok(t) => self.summary_of(tx, &t).map(Some),
+            Ok(t) => {
+                let mut out = Vec::new();
+                self.summary_of(tx, &t, &mut out).map(|()| Some(out))
+            }
             Err(_) => Ok(None),
         }
     }
