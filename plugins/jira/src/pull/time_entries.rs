@@ -782,21 +782,19 @@ fn issues_of(
     let mut ids: Vec<String> = worklogs.iter().map(|w| w.issue_id.clone()).collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut out = BTreeMap::new();
     let stories = tollgate_plugin_api::stored(EntityKind::WorkItem, &ids);
     let epics = tollgate_plugin_api::stored(EntityKind::Initiative, &ids);
+    let mut known = Vec::with_capacity(ids.len());
     let mut unknown = Vec::new();
     for ((id, story), epic) in ids.into_iter().zip(stories).zip(epics) {
         match (epic, story) {
-            (Some(epic), _) => {
-                out.insert(id, (epic.key.clone(), Some(epic.key), true));
-            }
-            (None, Some(story)) => {
-                out.insert(id, (story.key, story.initiative_key, false));
-            }
+            (Some(epic), _) => known.push((id, (epic.key.clone(), Some(epic.key), true))),
+            (None, Some(story)) => known.push((id, (story.key, story.initiative_key, false))),
             (None, None) => unknown.push(id),
         }
     }
+    // In the ids' order, so the map is built at once rather than searched for each.
+    let mut out = BTreeMap::from_iter(known);
     if !unknown.is_empty() {
         if fields.ids.is_empty() {
             *fields = FieldMap::resolve(jira, &settings.fields, &mut Vec::new())?;
