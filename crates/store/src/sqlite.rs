@@ -964,197 +964,6 @@ impl SqliteStore {
     }
 }
 
-impl SqliteStore {
-    /// [`crate::Store::commit_page`]'s transaction.
-    fn write_page(
-        &mut self,
-        run: RunId,
-        connection: &str,
-        stream: &str,
-        page: &PageWrite,
-    ) -> Result<(u64, u64), StoreError> {
-        let db = db_error(&self.location);
-        let packer = match &mut self.packer {
-            Some(packer) => packer,
-            None => self.packer.insert(packer(&self.location)?),
-        };
-        let names = &mut self.names;
-        names.begin();
-        let tx = self.conn.transaction().map_err(db)?;
-        let sweep: RunId = tx
-            .query_row(
-                "SELECT sweep FROM stream_state WHERE connection = ?1 AND stream = ?2",
-                params![connection, stream],
-                |r| r.get(0),
-            )
-            .map_err(db)?;
-        let mut written = 0u64;
-        {
-            // The stream's number, given it the first time the stream writes.
-            tx.prepare_cached("INSERT OR IGNORE INTO record_streams (name) VALUES (?1)")
-                .and_then(|mut s| s.execute([stream]))
-                .map_err(db)?;
-            let stream: i64 = tx
-                .prepare_cached("SELECT code FROM record_streams WHERE name = ?1")
-                .and_then(|mut s| s.query_row([stream], |r| r.get(0)))
-                .map_err(db)?;
-            let mut upsert = tx
-                .prepare_cached(concat!(
-                    "INSERT INTO records (connection, kind, external_id, stream, record, fetched, sweep, deleted_at,
-                                          item_key, item_initiative)
-                     VALUES (?1, ",
-                    kind_code!(2),
-                    ", ?3, ?4, ?5, ?7, ?6, NULL, ?8, ?9)
-                     ON CONFLICT (connection, kind, external_id) DO UPDATE SET
-                       stream = excluded.stream, record = excluded.record,
-                       fetched = excluded.fetched, sweep = excluded.sweep, deleted_at = NULL,
-                       item_key = excluded.item_key, item_initiative = excluded.item_initiative"
-                ))
-                .map_err(db)?;
-            // The fetch time's number: the records of a page share theirs, as a rule.
-            let mut fetched: Option<(&str, i64)> = None;
-            // Each record's document and summary are written over the last one's.
-            let mut document = crate::DocumentBuffers::default();
-            let mut summary = Vec::new();
-            for record in &page.records {
-                let at = record.provenance.fetched_at.as_str();
-                let code = match fetched {
-                    Some((known, code)) if known == at => code,
-                    _ => {
-                        tx.prepare_cached(
-                            "INSERT OR IGNORE INTO record_fetches (fetched_at) VALUES (?1)",
-                        )
-                        .and_then(|mut s| s.execute([at]))
-                        .map_err(db)?;
-                        let code: i64 = tx
-                            .prepare_cached("SELECT code FROM record_fetches WHERE fetched_at = ?1")
-                            .and_then(|mut s| s.query_row([at], |r| r.get(0)))
-                            .map_err(db)?;
-                        fetched = Some((at, code));
-                        code
-                    }
-                };
-                let json = crate::document_onto(connection, record, false, &mut document);
-                let summarised = names.of_record(&tx, record, &mut summary).map_err(db)?;
-                let packed = packer
-                    .pack_onto(json, summarised.then_some(summary.as_slice()))
-                    .map_err(|e| StoreError::Database {
-                        location: self.location.display().to_string(),
-                        message: format!(
-                            "record {connection}/{}/{} cannot be packed: {e}",
-                            record.entity.kind().as_str(),
-                            record.provenance.external_id
-                        ),
-                    })?;
-                let (item_key, item_initiative) = item_keys(record);
-                written += upsert
-                    .execute(params![
-                        connection,
-                        record.entity.kind().as_str(),
-                        record.provenance.external_id,
-                        stream,
-                        packed,
-                        sweep,
-                        code,
-                        item_key,
-                        item_initiative
-                    ])
-                    .map_err(db)? as u64;
-            }
-        }
-        let mut deleted = 0u64;
-        {
-            let now = now();
-            let mut delete = tx
-                .prepare_cached(concat!(
-                    "UPDATE records SET deleted_at = ?4
-                         WHERE connection = ?1 AND kind = ",
-                    kind_code!(2),
-                    " AND external_id = ?3 AND deleted_at IS NULL"
-                ))
-                .map_err(db)?;
-            for (kind, id) in &page.deletions {
-                deleted += delete
-                    .execute(params![connection, kind.as_str(), id, now])
-                    .map_err(db)? as u64;
-            }
-        }
-        let rejected = page
-            .diagnostics
-            .iter()
-            .any(|d| d.severity >= tollgate_dmo::Severity::Error);
-        tx.execute(
-            "UPDATE stream_state SET rejected = (rejected OR ?3) WHERE connection = ?1 AND stream = ?2",
-            params![connection, stream, rejected],
-        )
-        .map_err(db)?;
-        tx.execute(
-            "UPDATE stream_state SET cursor = ?3, exhausted = (?3 IS NULL),
-               pending_checkpoint = COALESCE(?4, pending_checkpoint), full = (full OR ?5),
-               diagnostics_run = CASE WHEN ?7 THEN ?6 ELSE diagnostics_run END,
-               diagnostics_since = CASE
-                 WHEN ?7 AND (full OR ?5 OR diagnostics_since IS NULL) THEN ?6
-                 ELSE diagnostics_since END
-             WHERE connection = ?1 AND stream = ?2",
-            params![
-                connection,
-                stream,
-                page.next_cursor,
-                page.checkpoint,
-                page.snapshot,
-                run,
-                // This pass read the source: its diagnostics replace the earlier ones.
-                page.snapshot || !page.records.is_empty() || !page.diagnostics.is_empty()
-            ],
-        )
-        .map_err(db)?;
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO diagnostics (run, seq, stream, severity, code, message, location)
-                     VALUES (?1, (SELECT COALESCE(MAX(seq), -1) + 1 FROM diagnostics WHERE run = ?1),
-                             ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(db)?;
-            for d in &page.diagnostics {
-                insert
-                    .execute(params![
-                        run,
-                        d.stream,
-                        d.severity.as_str(),
-                        d.code,
-                        d.message,
-                        d.location
-                    ])
-                    .map_err(db)?;
-            }
-        }
-        let counted = tx
-            .execute(
-                "UPDATE runs SET pages = pages + 1, records_written = records_written + ?2,
-                   records_deleted = records_deleted + ?3, diagnostics = diagnostics + ?4
-                 WHERE id = ?1",
-                params![
-                    run,
-                    written as i64,
-                    deleted as i64,
-                    page.diagnostics.len() as i64
-                ],
-            )
-            .map_err(db)?;
-        // (What the diagnostics' foreign key said, and is not checked here.)
-        if counted == 0 {
-            return Err(StoreError::Database {
-                location: self.location.display().to_string(),
-                message: format!("run {run} is not in the store: its page is not written"),
-            });
-        }
-        tx.commit().map_err(db)?;
-        names.committed();
-        Ok((written, deleted))
-    }
-}
-
 impl Store for SqliteStore {
     fn begin_run(&mut self, connection: &str, full: bool) -> Result<RunId, StoreError> {
         let tx = self.conn.transaction().map_err(db_error(&self.location))?;
@@ -2005,6 +1814,197 @@ impl Store for SqliteStore {
         tx.commit().map_err(db)?;
         self.names.forget();
         Ok(())
+    }
+}
+
+impl SqliteStore {
+    /// [`crate::Store::commit_page`]'s transaction.
+    fn write_page(
+        &mut self,
+        run: RunId,
+        connection: &str,
+        stream: &str,
+        page: &PageWrite,
+    ) -> Result<(u64, u64), StoreError> {
+        let db = db_error(&self.location);
+        let packer = match &mut self.packer {
+            Some(packer) => packer,
+            None => self.packer.insert(packer(&self.location)?),
+        };
+        let names = &mut self.names;
+        names.begin();
+        let tx = self.conn.transaction().map_err(db)?;
+        let sweep: RunId = tx
+            .query_row(
+                "SELECT sweep FROM stream_state WHERE connection = ?1 AND stream = ?2",
+                params![connection, stream],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        let mut written = 0u64;
+        {
+            // The stream's number, given it the first time the stream writes.
+            tx.prepare_cached("INSERT OR IGNORE INTO record_streams (name) VALUES (?1)")
+                .and_then(|mut s| s.execute([stream]))
+                .map_err(db)?;
+            let stream: i64 = tx
+                .prepare_cached("SELECT code FROM record_streams WHERE name = ?1")
+                .and_then(|mut s| s.query_row([stream], |r| r.get(0)))
+                .map_err(db)?;
+            let mut upsert = tx
+                .prepare_cached(concat!(
+                    "INSERT INTO records (connection, kind, external_id, stream, record, fetched, sweep, deleted_at,
+                                          item_key, item_initiative)
+                     VALUES (?1, ",
+                    kind_code!(2),
+                    ", ?3, ?4, ?5, ?7, ?6, NULL, ?8, ?9)
+                     ON CONFLICT (connection, kind, external_id) DO UPDATE SET
+                       stream = excluded.stream, record = excluded.record,
+                       fetched = excluded.fetched, sweep = excluded.sweep, deleted_at = NULL,
+                       item_key = excluded.item_key, item_initiative = excluded.item_initiative"
+                ))
+                .map_err(db)?;
+            // The fetch time's number: the records of a page share theirs, as a rule.
+            let mut fetched: Option<(&str, i64)> = None;
+            // Each record's document and summary are written over the last one's.
+            let mut document = crate::DocumentBuffers::default();
+            let mut summary = Vec::new();
+            for record in &page.records {
+                let at = record.provenance.fetched_at.as_str();
+                let code = match fetched {
+                    Some((known, code)) if known == at => code,
+                    _ => {
+                        tx.prepare_cached(
+                            "INSERT OR IGNORE INTO record_fetches (fetched_at) VALUES (?1)",
+                        )
+                        .and_then(|mut s| s.execute([at]))
+                        .map_err(db)?;
+                        let code: i64 = tx
+                            .prepare_cached("SELECT code FROM record_fetches WHERE fetched_at = ?1")
+                            .and_then(|mut s| s.query_row([at], |r| r.get(0)))
+                            .map_err(db)?;
+                        fetched = Some((at, code));
+                        code
+                    }
+                };
+                let json = crate::document_onto(connection, record, false, &mut document);
+                let summarised = names.of_record(&tx, record, &mut summary).map_err(db)?;
+                let packed = packer
+                    .pack_onto(json, summarised.then_some(summary.as_slice()))
+                    .map_err(|e| StoreError::Database {
+                        location: self.location.display().to_string(),
+                        message: format!(
+                            "record {connection}/{}/{} cannot be packed: {e}",
+                            record.entity.kind().as_str(),
+                            record.provenance.external_id
+                        ),
+                    })?;
+                let (item_key, item_initiative) = item_keys(record);
+                written += upsert
+                    .execute(params![
+                        connection,
+                        record.entity.kind().as_str(),
+                        record.provenance.external_id,
+                        stream,
+                        packed,
+                        sweep,
+                        code,
+                        item_key,
+                        item_initiative
+                    ])
+                    .map_err(db)? as u64;
+            }
+        }
+        let mut deleted = 0u64;
+        {
+            let now = now();
+            let mut delete = tx
+                .prepare_cached(concat!(
+                    "UPDATE records SET deleted_at = ?4
+                         WHERE connection = ?1 AND kind = ",
+                    kind_code!(2),
+                    " AND external_id = ?3 AND deleted_at IS NULL"
+                ))
+                .map_err(db)?;
+            for (kind, id) in &page.deletions {
+                deleted += delete
+                    .execute(params![connection, kind.as_str(), id, now])
+                    .map_err(db)? as u64;
+            }
+        }
+        let rejected = page
+            .diagnostics
+            .iter()
+            .any(|d| d.severity >= tollgate_dmo::Severity::Error);
+        tx.execute(
+            "UPDATE stream_state SET rejected = (rejected OR ?3) WHERE connection = ?1 AND stream = ?2",
+            params![connection, stream, rejected],
+        )
+        .map_err(db)?;
+        tx.execute(
+            "UPDATE stream_state SET cursor = ?3, exhausted = (?3 IS NULL),
+               pending_checkpoint = COALESCE(?4, pending_checkpoint), full = (full OR ?5),
+               diagnostics_run = CASE WHEN ?7 THEN ?6 ELSE diagnostics_run END,
+               diagnostics_since = CASE
+                 WHEN ?7 AND (full OR ?5 OR diagnostics_since IS NULL) THEN ?6
+                 ELSE diagnostics_since END
+             WHERE connection = ?1 AND stream = ?2",
+            params![
+                connection,
+                stream,
+                page.next_cursor,
+                page.checkpoint,
+                page.snapshot,
+                run,
+                // This pass read the source: its diagnostics replace the earlier ones.
+                page.snapshot || !page.records.is_empty() || !page.diagnostics.is_empty()
+            ],
+        )
+        .map_err(db)?;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO diagnostics (run, seq, stream, severity, code, message, location)
+                     VALUES (?1, (SELECT COALESCE(MAX(seq), -1) + 1 FROM diagnostics WHERE run = ?1),
+                             ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(db)?;
+            for d in &page.diagnostics {
+                insert
+                    .execute(params![
+                        run,
+                        d.stream,
+                        d.severity.as_str(),
+                        d.code,
+                        d.message,
+                        d.location
+                    ])
+                    .map_err(db)?;
+            }
+        }
+        let counted = tx
+            .execute(
+                "UPDATE runs SET pages = pages + 1, records_written = records_written + ?2,
+                   records_deleted = records_deleted + ?3, diagnostics = diagnostics + ?4
+                 WHERE id = ?1",
+                params![
+                    run,
+                    written as i64,
+                    deleted as i64,
+                    page.diagnostics.len() as i64
+                ],
+            )
+            .map_err(db)?;
+        // (What the diagnostics' foreign key said, and is not checked here.)
+        if counted == 0 {
+            return Err(StoreError::Database {
+                location: self.location.display().to_string(),
+                message: format!("run {run} is not in the store: its page is not written"),
+            });
+        }
+        tx.commit().map_err(db)?;
+        names.committed();
+        Ok((written, deleted))
     }
 }
 
