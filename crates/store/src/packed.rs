@@ -73,7 +73,7 @@ fn read_number(rest: &mut &[u8]) -> Result<u64, String> {
 }
 
 impl<'a> Summary<'a> {
-    /// The summary as it is kept.
+    /// [`Summary::encode_onto`] into a vector of its own.
     #[cfg(test)]
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(24);
@@ -81,7 +81,7 @@ impl<'a> Summary<'a> {
         out
     }
 
-    /// [`Summary::encode`], appended to `out`.
+    /// The summary as it is kept, appended to `out`.
     pub(crate) fn encode_onto(&self, out: &mut Vec<u8>) {
         write_number(self.person, out);
         match self.work_item {
@@ -197,8 +197,8 @@ impl Packer {
         })
     }
 
-    /// `json`, packed, with the summary `encoded` ([`Summary::encode`]) in front of it where
-    /// given (a time entry's).
+    /// `json`, packed, with the summary `encoded` ([`Summary::encode_onto`]) in front of it
+    /// where given (a time entry's).
     pub(crate) fn pack_with(&mut self, json: &str, encoded: Option<&[u8]>) -> io::Result<Vec<u8>> {
         self.pack_onto(json, encoded).map(<[u8]>::to_vec)
     }
