@@ -333,6 +333,7 @@ pub async fn synthetic_jira(
             dataset: format!("synthetic:{epics}"),
             faults: None,
             latency_ms,
+            ..tollgate_sandbox::Options::default()
         },
     )
     .await
@@ -496,6 +497,7 @@ pub async fn recording_sandbox(dataset: &str) -> tollgate_sandbox::Sandbox {
             dataset: dataset.into(),
             faults: None,
             latency_ms: 0,
+            ..tollgate_sandbox::Options::default()
         },
     )
     .await

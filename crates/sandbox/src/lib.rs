@@ -83,6 +83,12 @@ impl RecordedRequest {
 
 struct Shared {
     requests: Mutex<Vec<RecordedRequest>>,
+    /// Whether `requests` is kept ([`Options::request_log`]).
+    request_log: bool,
+    /// Tracker requests answered (the sandbox's own controls not counted), and the
+    /// nanoseconds they were in flight in all, for `/_sandbox/stats`, log or no log.
+    answered: std::sync::atomic::AtomicU64,
+    busy_nanos: std::sync::atomic::AtomicU64,
     jira: RwLock<Dataset>,
     ado: RwLock<AdoDataset>,
     clock_offset_ms: AtomicI64,
@@ -115,6 +121,14 @@ impl Shared {
     /// The Jira site's data for writing: its index is dropped when the data is touched.
     fn jira_write(&self) -> JiraWrite<'_> {
         JiraWrite(self.jira.write().unwrap())
+    }
+
+    /// Count a tracker request answered, for `/_sandbox/stats`.
+    fn count(&self, received: std::time::Instant, answered: std::time::Instant) {
+        let nanos = answered.duration_since(received).as_nanos();
+        self.answered.fetch_add(1, Ordering::SeqCst);
+        self.busy_nanos
+            .fetch_add(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::SeqCst);
     }
 
     fn now_ms(&self) -> i64 {
@@ -172,6 +186,11 @@ pub struct Options {
     pub faults: Option<Faults>,
     /// Milliseconds each request waits before it is answered, ±25 % (0: none).
     pub latency_ms: u64,
+    /// Keep every request answered, its headers included, for [`Sandbox::requests`] (what
+    /// tests read). A sandbox serving for a long time, as `tollgate sandbox` does, keeps none:
+    /// the log grows by about a kilobyte a request, and `/_sandbox/stats` counts the requests
+    /// either way.
+    pub request_log: bool,
 }
 
 impl Default for Options {
@@ -180,6 +199,7 @@ impl Default for Options {
             dataset: "demo".to_string(),
             faults: None,
             latency_ms: 0,
+            request_log: true,
         }
     }
 }
@@ -212,6 +232,9 @@ impl Sandbox {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             requests: Mutex::new(Vec::new()),
+            request_log: options.request_log,
+            answered: std::sync::atomic::AtomicU64::new(0),
+            busy_nanos: std::sync::atomic::AtomicU64::new(0),
             jira: RwLock::new(dataset),
             ado: RwLock::new(ado),
             clock_offset_ms: AtomicI64::new(0),
@@ -263,7 +286,8 @@ impl Sandbox {
         format!("http://{}/ado", self.addr)
     }
 
-    /// Every request answered so far, oldest first.
+    /// Every request answered so far, oldest first; none if the sandbox keeps no log
+    /// ([`Options::request_log`]).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.requests.lock().unwrap().clone()
     }
@@ -284,9 +308,12 @@ impl Sandbox {
         self.shared.record_bodies.store(on, Ordering::SeqCst);
     }
 
-    /// Forget the requests recorded so far.
+    /// Forget the requests recorded so far, and what `/_sandbox/stats` counted of them.
     pub fn clear_requests(&self) {
-        self.shared.requests.lock().unwrap().clear();
+        let mut requests = self.shared.requests.lock().unwrap();
+        requests.clear();
+        self.shared.answered.store(0, Ordering::SeqCst);
+        self.shared.busy_nanos.store(0, Ordering::SeqCst);
     }
 
     /// The Jira site's data, to read the truth or to change it between two syncs.
@@ -507,18 +534,8 @@ async fn admin_clock(
 /// busy the client kept its request slots), the sandbox's own controls not counted; and the
 /// size of the Jira site, for benchmarks.
 async fn admin_stats(State(shared): State<Arc<Shared>>) -> Response {
-    let (requests, busy) = shared
-        .requests
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|r| !r.path.starts_with("/_sandbox/"))
-        .fold((0u64, 0f64), |(n, busy), r| {
-            (
-                n + 1,
-                busy + r.answered.duration_since(r.received).as_secs_f64(),
-            )
-        });
+    let requests = shared.answered.load(Ordering::SeqCst);
+    let busy = shared.busy_nanos.load(Ordering::SeqCst) as f64 / 1e9;
     let (issues, worklogs) = {
         let jira = shared.jira.read().unwrap();
         (jira.issues.len(), jira.worklogs.len())
@@ -529,7 +546,8 @@ async fn admin_stats(State(shared): State<Arc<Shared>>) -> Response {
     )
 }
 
-/// Records every request with the status it got.
+/// Counts every tracker request for `/_sandbox/stats` and, where the sandbox keeps its log,
+/// records it with the status it got.
 async fn record(
     State(shared): State<Arc<Shared>>,
     request: Request,
@@ -540,6 +558,14 @@ async fn record(
         .extensions()
         .get::<Arrived>()
         .map_or_else(std::time::Instant::now, |a| a.0);
+    let tracker = !request.uri().path().starts_with("/_sandbox/");
+    if !shared.request_log {
+        let response = next.run(request).await;
+        if tracker {
+            shared.count(received, std::time::Instant::now());
+        }
+        return response;
+    }
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
     let query = request.uri().query().map(str::to_string);
@@ -586,7 +612,12 @@ async fn record(
     } else {
         (response, None)
     };
-    shared.requests.lock().unwrap().push(RecordedRequest {
+    let answered = std::time::Instant::now();
+    let mut requests = shared.requests.lock().unwrap();
+    if tracker {
+        shared.count(received, answered);
+    }
+    requests.push(RecordedRequest {
         method,
         path,
         query,
@@ -595,8 +626,9 @@ async fn record(
         request_body,
         response_body,
         received,
-        answered: std::time::Instant::now(),
+        answered,
     });
+    drop(requests);
     response
 }
 
@@ -625,7 +657,7 @@ pub(crate) fn written_as(
 }
 
 /// The content type of Jira's JSON answers.
-const JSON: &str = "application/json;charset=UTF-8";
+pub(crate) const JSON: &str = "application/json;charset=UTF-8";
 
 /// [`json_body`] with the content type a tracker writes (Azure DevOps's names its API version).
 pub(crate) fn json_body_as(

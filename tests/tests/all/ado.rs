@@ -334,6 +334,7 @@ async fn work_item_batches_of_a_page_are_read_side_by_side() {
             dataset: "synthetic:100".into(),
             faults: None,
             latency_ms: 20,
+            ..tollgate_sandbox::Options::default()
         },
     )
     .await

@@ -1223,6 +1223,51 @@ async fn a_search_paged_again_after_a_change_sees_the_change_and_stats_count_req
 }
 
 #[tokio::test]
+async fn a_sandbox_keeping_no_log_still_counts_its_requests() {
+    // What `tollgate sandbox` runs: it may serve for days, so it keeps no request log (which
+    // grew by a kilobyte a request), yet `/_sandbox/stats` must count what it answered.
+    let sandbox = Sandbox::start_with(
+        "127.0.0.1:0",
+        tollgate_sandbox::Options {
+            latency_ms: 20,
+            request_log: false,
+            ..tollgate_sandbox::Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let stats = || {
+        let client = client.clone();
+        let url = format!("http://{}/_sandbox/stats", sandbox.addr());
+        async move {
+            let text = client.get(url).send().await.unwrap().text().await.unwrap();
+            serde_json::from_str::<Value>(&text).unwrap()
+        }
+    };
+    for _ in 0..3 {
+        let answer = client
+            .get(format!("{}/rest/api/3/myself", sandbox.jira_cloud_url()))
+            .basic_auth(
+                tollgate_sandbox::JIRA_CLOUD_USER,
+                Some(tollgate_sandbox::JIRA_CLOUD_TOKEN),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+    }
+    let counted = stats().await;
+    assert_eq!(counted["requests"], 3, "{counted}");
+    // Each waited 20 ms ±25 %: at least 15 ms in flight.
+    let busy = counted["busy_seconds"].as_f64().unwrap();
+    assert!(busy >= 0.045, "{counted}");
+    assert!(sandbox.requests().is_empty(), "no log kept");
+    sandbox.clear_requests();
+    assert_eq!(stats().await["requests"], 0, "cleared");
+}
+
+#[tokio::test]
 async fn publishing_many_initiatives_to_a_slow_tracker_fits_the_time_limit_side_by_side() {
     // 100 epics with findings, each answer after ~30 ms, and a 3 s limit per plugin call: one
     // call for all (a comment look-up per epic) would take 3 s; the host sends a few

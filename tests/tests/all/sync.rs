@@ -520,6 +520,7 @@ async fn connections_are_synced_side_by_side_and_store_what_one_after_another_st
                 dataset: "demo".into(),
                 faults: None,
                 latency_ms: 20,
+                ..tollgate_sandbox::Options::default()
             },
         )
         .await

@@ -1406,6 +1406,8 @@ async fn sandbox(
         dataset: dataset.clone(),
         faults,
         latency_ms,
+        // It may serve for days: a log of every request would only grow.
+        request_log: false,
     };
     let sandbox = tollgate_sandbox::Sandbox::start_with(addr, options)
         .await
