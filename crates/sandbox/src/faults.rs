@@ -307,7 +307,7 @@ pub(crate) async fn inject(
             let _ = next.run(request).await;
             (
                 StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
+                [(header::CONTENT_TYPE, crate::JSON)],
                 "{}",
             )
                 .into_response()
