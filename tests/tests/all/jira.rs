@@ -2451,7 +2451,14 @@ async fn worklogs_written_by_hand_read_back_as_the_site_holds_them() {
     let hostile = "say \"hi\" \\ back\nslash / tab\t bell\u{7} é 漢 𝄞 \u{2028} </script>";
     let (worklog, issue_key) = {
         let mut site = sandbox.jira();
-        let at = site.worklogs.len() / 2;
+        // The first worklog of an issue halfway down the site: a search embeds an issue's
+        // first 20 only, as Jira does.
+        let issue_id = site.worklogs[site.worklogs.len() / 2].issue_id;
+        let at = site
+            .worklogs
+            .iter()
+            .position(|w| w.issue_id == issue_id)
+            .unwrap();
         site.worklogs[at].comment = Some(hostile.to_string());
         site.worklogs[at].seconds = 5400;
         let w = site.worklogs[at].clone();

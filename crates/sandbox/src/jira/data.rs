@@ -1130,6 +1130,7 @@ impl Dataset {
         d.add_operations_project();
         d.add_sub_tasks();
         d.settle(DATA_END);
+        d.number_worklogs_by_creation();
         d.derive_history();
         d
     }
@@ -1298,7 +1299,22 @@ impl Dataset {
             d.add_children_synthetic(i, &mut rng);
         }
         d.settle(DATA_END);
+        d.number_worklogs_by_creation();
         d
+    }
+
+    /// Give the worklogs ids in the order they were created, as Jira's database does: both
+    /// datasets make them issue by issue (or person by person) but saved over the year, and
+    /// numbered as made their ids fell in no order against `/worklog/updated`'s, which no real
+    /// site shows (and which made a client's store write each page's rows all over its index).
+    fn number_worklogs_by_creation(&mut self) {
+        let Some(first) = self.worklogs.iter().map(|w| w.id).min() else {
+            return;
+        };
+        self.worklogs.sort_by_key(|w| (w.created, w.id));
+        for (n, w) in self.worklogs.iter_mut().enumerate() {
+            w.id = first + n as u64;
+        }
     }
 
     /// No change is later than `end`: the generated history stops there, so what a test
@@ -2264,6 +2280,12 @@ mod tests {
         };
         assert_eq!((on("OPS-2"), on("OPS-3"), on("OPS-4")), (10, 10, 5));
         assert_eq!(d.portfolio_worklogs(), d.worklogs.len() - 15);
+        // Worklog ids rise with the moment each was created, as Jira's do.
+        assert!(
+            d.worklogs
+                .windows(2)
+                .all(|p| p[0].created <= p[1].created && p[0].id < p[1].id)
+        );
         assert_eq!(d.project_of("OPS-3").id, "10001");
         assert_eq!(d.project_named("10001").unwrap().key, "OPS");
         assert_eq!(d.project_named("biz").unwrap().id, PORTFOLIO_PROJECT_ID);
@@ -2304,6 +2326,14 @@ mod tests {
             per_ms.values().all(|&n| n <= 3),
             "{:?}",
             per_ms.values().max()
+        );
+        // Their ids rise with their creation, as on a real site (so with `/worklog/updated`'s
+        // order too: nothing edited them).
+        assert!(
+            big.worklogs
+                .windows(2)
+                .all(|p| p[0].created <= p[1].created && p[0].id < p[1].id),
+            "worklog ids in creation order"
         );
         assert!(Dataset::named("synthetic:0").is_err());
         // A size that would take the machine's memory is refused before anything is made.
