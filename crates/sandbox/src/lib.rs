@@ -656,7 +656,7 @@ pub(crate) fn written_as(
     (status, [(header::CONTENT_TYPE, content_type)], text).into_response()
 }
 
-/// The content type of Jira's JSON answers.
+/// The content type of Jira's JSON answers (and of the `empty` fault's, on either tracker).
 pub(crate) const JSON: &str = "application/json;charset=UTF-8";
 
 /// [`json_body`] with the content type a tracker writes (Azure DevOps's names its API version).

@@ -1303,10 +1303,11 @@ impl Dataset {
         d
     }
 
-    /// Give the worklogs ids in the order they were created, as Jira's database does: both
-    /// datasets make them issue by issue (or person by person) but saved over the year, and
-    /// numbered as made their ids fell in no order against `/worklog/updated`'s, which no real
-    /// site shows (and which made a client's store write each page's rows all over its index).
+    /// Number the worklogs in the order they were created, as Jira's database does. Both
+    /// datasets make them issue by issue (or person by person), saved on days all over the
+    /// year; numbered as made, their ids would fall in no order against `/worklog/updated`'s,
+    /// as on no real site, and a client's store would write each page's rows all over its
+    /// index.
     fn number_worklogs_by_creation(&mut self) {
         let Some(first) = self.worklogs.iter().map(|w| w.id).min() else {
             return;
