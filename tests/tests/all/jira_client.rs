@@ -1159,6 +1159,50 @@ async fn an_issue_moved_to_another_project_takes_its_next_key_and_its_changelog_
             .filter_map(|i| i["key"].as_str())
             .collect();
         assert_eq!(keys, [moved.as_str()], "{flavour:?}");
+        // Its old key still finds it, in any case, as a link saved before the move does on
+        // Jira: the issue comes under its new key. A key no issue ever had is still a 404.
+        for asked in [story.clone(), story.to_ascii_lowercase()] {
+            let r = get(format!("/issue/{asked}?fields=summary")).await.unwrap();
+            assert_eq!(r.status(), 200, "{flavour:?}: {asked}");
+            let issue = json_of(r).await;
+            assert_eq!(
+                (issue["key"].as_str(), &issue["id"]),
+                (Some(moved.as_str()), &Value::from(id.to_string())),
+                "{flavour:?}: {asked}"
+            );
+        }
+        let r = get("/issue/BIZ-99999".to_string()).await.unwrap();
+        assert_eq!(r.status(), 404, "{flavour:?}");
     }
+    // Cloud's bulk fetch finds it by its old key too, once, beside its new key.
+    let r = client
+        .post(format!(
+            "{}/rest/api/3/issue/bulkfetch",
+            sandbox.jira_cloud_url()
+        ))
+        .basic_auth(
+            tollgate_sandbox::JIRA_CLOUD_USER,
+            Some(tollgate_sandbox::JIRA_CLOUD_TOKEN),
+        )
+        .header("content-type", "application/json")
+        .body(
+            serde_json::json!({
+                "issueIdsOrKeys": [story, moved, "BIZ-99999"],
+                "fields": ["summary"]
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let found = json_of(r).await;
+    let keys: Vec<&str> = found["issues"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{found}"))
+        .iter()
+        .filter_map(|i| i["key"].as_str())
+        .collect();
+    assert_eq!(keys, [moved.as_str()], "{found}");
     assert_faithful(&sandbox);
 }

@@ -1673,7 +1673,35 @@ impl Dataset {
     }
 
     /// The issue with this key or id.
+    ///
+    /// As Jira looks an issue up when the identifier matches none as given, a key is also
+    /// compared without regard to case (`biz-7` finds BIZ-7; project keys are upper case), and
+    /// an issue moved to another project is found by the key it had (the issue comes under its
+    /// new key); a current key comes before a key an issue had.
     pub fn issue(&self, key_or_id: &str) -> Option<&Issue> {
+        self.issue_as_named(key_or_id).or_else(|| {
+            let upper = key_or_id.to_ascii_uppercase();
+            let upper = upper.as_str();
+            if upper != key_or_id
+                && let Some(issue) = self.issue_as_named(upper)
+            {
+                return Some(issue);
+            }
+            let had = |i: &&Issue| {
+                i.history
+                    .iter()
+                    .flat_map(|c| &c.items)
+                    .any(|item| item.field == KEY_ITEM && item.from.as_deref() == Some(upper))
+            };
+            self.index()
+                .issue_by_old_key(upper)
+                .and_then(|at| self.issues.get(at))
+                .filter(had)
+        })
+    }
+
+    /// The issue with exactly this key (its current one) or numeric id.
+    fn issue_as_named(&self, key_or_id: &str) -> Option<&Issue> {
         let id = key_or_id.parse::<u64>().ok();
         let is = |i: &&Issue| i.key == key_or_id || Some(i.id) == id;
         // The index is checked against the data: an issue added since it was built is found
@@ -1941,12 +1969,10 @@ impl Dataset {
         self.index = super::index::IndexSlot::default();
     }
 
-    /// The issue with this key or id, mutable.
+    /// The issue with this key or id, mutable; found as [`Dataset::issue`] finds it.
     pub fn issue_mut(&mut self, key_or_id: &str) -> Option<&mut Issue> {
-        let id = key_or_id.parse::<u64>().ok();
-        self.issues
-            .iter_mut()
-            .find(|i| i.key == key_or_id || Some(i.id) == id)
+        let id = self.issue(key_or_id)?.id;
+        self.issues.iter_mut().find(|i| i.id == id)
     }
 
     /// A new comment id.

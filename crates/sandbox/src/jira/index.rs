@@ -30,6 +30,9 @@ const REMEMBERED_SEARCHES: usize = 32;
 #[derive(Debug, Default)]
 pub struct Index {
     issue_by_key: HashMap<String, usize>,
+    /// Keys issues had before a move to another project (Jira keeps them: an old link still
+    /// finds the issue), each to where the issue is now.
+    issue_by_old_key: HashMap<String, usize>,
     issue_by_id: HashMap<u64, usize>,
     worklog_by_id: HashMap<u64, usize>,
     /// Positions of each issue's worklogs, by (created, id).
@@ -62,6 +65,18 @@ impl Index {
         for (at, issue) in data.issues.iter().enumerate() {
             ix.issue_by_key.insert(issue.key.clone(), at);
             ix.issue_by_id.insert(issue.id, at);
+            for old in issue
+                .history
+                .iter()
+                .flat_map(|c| &c.items)
+                .filter_map(|item| {
+                    (item.field == super::data::KEY_ITEM)
+                        .then_some(item.from.as_ref())
+                        .flatten()
+                })
+            {
+                ix.issue_by_old_key.insert(old.clone(), at);
+            }
             if let Some(parent) = &issue.parent {
                 let parent = parent.to_ascii_uppercase();
                 ix.children_of.entry(parent).or_default().push(at);
@@ -94,6 +109,11 @@ impl Index {
                 .ok()
                 .and_then(|id| self.issue_by_id.get(&id).copied())
         })
+    }
+
+    /// Position of the issue that had this key before it moved to another project.
+    pub(super) fn issue_by_old_key(&self, key: &str) -> Option<usize> {
+        self.issue_by_old_key.get(key).copied()
     }
 
     /// Positions of the issues whose parent has this key (in upper case), in the site's order.

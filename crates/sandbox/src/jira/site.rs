@@ -70,7 +70,9 @@ pub(super) async fn project(
 }
 
 /// `GET /rest/api/{v}/issue/{key}` with `fields` and `expand` (`names`, `schema`,
-/// `renderedFields`, `changelog`); 404 with Jira's words for an unknown key.
+/// `renderedFields`, `changelog`); 404 with Jira's words for an unknown key. The issue is found
+/// as Jira finds it: by id, by key in any case, or by a key it had before a move to another
+/// project ([`Dataset::issue`](super::data::Dataset::issue)).
 pub(super) async fn get_issue(
     State(ctx): State<Ctx>,
     Path((version, key)): Path<(String, String)>,
@@ -148,7 +150,8 @@ const BULK_FETCH_MAX: usize = 100;
 /// `POST /rest/api/{2,3}/issue/bulkfetch` (Cloud): up to 100 issues by id or key, with
 /// `fields` (navigable ones by default) and `expand` (a list here, unlike the search's string;
 /// `changelog` is served, 40 entries at most).
-/// The issues come back in ascending id order; ids or keys that match no issue are left out
+/// The issues come back in ascending id order, each once; a key is looked up as
+/// [`get_issue`] looks it up (any case, or a key the issue had); ids or keys that match no issue are left out
 /// without a word, as Jira leaves out what it cannot find or the caller may not see; issues
 /// that failed to load (see [`crate::Sandbox::fail_bulk_fetch`]) are listed under
 /// `issueErrors`. No ids, more than 100, or a body of another shape: 400.
@@ -211,11 +214,7 @@ pub(super) async fn bulk_fetch(
     {
         let mut failures = ctx.shared.bulk_fetch_failures.lock().unwrap();
         for wanted in &ids {
-            let Some(issue) = data.issue(wanted).or_else(|| {
-                data.issues
-                    .iter()
-                    .find(|i| i.key.eq_ignore_ascii_case(wanted))
-            }) else {
+            let Some(issue) = data.issue(wanted) else {
                 continue;
             };
             if found.iter().any(|i| i.id == issue.id) {
