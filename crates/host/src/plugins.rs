@@ -39,6 +39,29 @@ pub async fn load_for(
     PluginRegistry::load(runtime, &builtin, plugin_dir).await
 }
 
+/// The configured connection `name`, or an error naming the ones configured.
+pub fn connection<'a>(
+    config: &'a Config,
+    name: &str,
+) -> Result<&'a crate::config::ConnectionConfig, ConfigError> {
+    config
+        .connections
+        .get(name)
+        .ok_or_else(|| ConfigError::Invalid {
+            path: config.path.clone(),
+            key: format!("connections.{name}"),
+            message: format!(
+                "no such connection; configured: {}",
+                config
+                    .connections
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
+}
+
 /// Bind the configured connection `name` to its plugin: check the config fits what the
 /// plugin declares, read the credentials, and build the job context.
 pub fn bind<'a>(
@@ -51,20 +74,7 @@ pub fn bind<'a>(
         key,
         message,
     };
-    let conn = config.connections.get(name).ok_or_else(|| {
-        invalid(
-            format!("connections.{name}"),
-            format!(
-                "no such connection; configured: {}",
-                config
-                    .connections
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )
-    })?;
+    let conn = connection(config, name)?;
     let plugin = registry.get(&conn.plugin).ok_or_else(|| {
         invalid(
             format!("connections.{name}.plugin"),

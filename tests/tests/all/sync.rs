@@ -170,6 +170,40 @@ fn tollgate(dir: &Path) -> Command {
     cmd
 }
 
+#[test]
+fn a_connection_the_config_does_not_have_is_refused_before_any_run() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), 10, 10, 20, 0, 1);
+    let out = tollgate(dir.path())
+        .args(["sync", "--connection", "synthetc"])
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`connections.synthetc`: no such connection; configured: synthetic"),
+        "{stderr}"
+    );
+    // A name mistyped is the command's mistake: no run of it logged or recorded.
+    assert!(!stderr.contains("sync finished"), "{stderr}");
+    let store = SqliteStore::open(&dir.path().join("state/tollgate.db")).unwrap();
+    assert!(store.runs(None, 10).unwrap().is_empty());
+    // `publish` says it in the same words.
+    let out = tollgate(dir.path())
+        .args(["publish", "--dry-run", "--connection", "synthetc"])
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`connections.synthetc`: no such connection; configured: synthetic"),
+        "{stderr}"
+    );
+}
+
 fn committed_pages(store: &SqliteStore) -> u64 {
     store
         .runs(None, 1000)

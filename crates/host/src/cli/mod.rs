@@ -1355,13 +1355,8 @@ fn report(
 
 async fn publish(config_path: &Path, only: Option<&str>, dry_run: bool) -> Result<(), Error> {
     let session = Session::open(config_path).await?;
-    if let Some(name) = only
-        && !session.config.connections.contains_key(name)
-    {
-        return Err(Error::usage(anyhow::anyhow!(
-            "no connection `{name}` in {}",
-            config_path.display()
-        )));
+    if let Some(name) = only {
+        crate::plugins::connection(&session.config, name)?;
     }
     let mut store = session.store()?;
     let step = crate::publish::publish_step(

@@ -364,7 +364,10 @@ pub async fn sync_connections<C: Claims>(
 ) -> Result<Vec<(String, ConnectionSync)>, Error> {
     use futures_util::StreamExt;
     let names: Vec<String> = match only {
-        Some(name) => vec![name.to_string()],
+        // A name the config does not have is the command's mistake, not a run that failed.
+        Some(name) => {
+            vec![crate::plugins::connection(&session.config, name).map(|_| name.to_string())?]
+        }
         None => session.config.connections.keys().cloned().collect(),
     };
     // One store handle checked before anything starts: a store that cannot be opened fails
