@@ -563,6 +563,23 @@ async fn put(
         .unwrap()
 }
 
+/// A `POST` of a JSON body to `path` of the face at `face_url`, with Cloud's credentials.
+fn cloud_post(
+    client: &reqwest::Client,
+    face_url: &str,
+    path: &str,
+    body: &Value,
+) -> reqwest::RequestBuilder {
+    client
+        .post(format!("{face_url}{path}"))
+        .basic_auth(
+            tollgate_sandbox::JIRA_CLOUD_USER,
+            Some(tollgate_sandbox::JIRA_CLOUD_TOKEN),
+        )
+        .header("content-type", "application/json")
+        .body(body.to_string())
+}
+
 /// A response's body as JSON.
 async fn json_of(r: reqwest::Response) -> Value {
     serde_json::from_str(&r.text().await.unwrap()).unwrap()
@@ -749,22 +766,15 @@ async fn an_issue_tells_its_history() {
     );
     assert_faithful(&sandbox);
     // (After the check against the documents: this request breaks them on purpose.)
-    let refused = client
-        .post(format!(
-            "{}/rest/api/3/search/jql",
-            sandbox.jira_cloud_url()
-        ))
-        .basic_auth(
-            tollgate_sandbox::JIRA_CLOUD_USER,
-            Some(tollgate_sandbox::JIRA_CLOUD_TOKEN),
-        )
-        .header("content-type", "application/json")
-        .body(
-            serde_json::json!({"jql": format!("key = {key}"), "expand": ["changelog"]}).to_string(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let refused = cloud_post(
+        &client,
+        &sandbox.jira_cloud_url(),
+        "/rest/api/3/search/jql",
+        &serde_json::json!({"jql": format!("key = {key}"), "expand": ["changelog"]}),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(refused.status(), 400);
 }
 
@@ -774,15 +784,7 @@ async fn a_bulk_fetch_answers_as_jira_cloud_does() {
     sandbox.record_bodies(true);
     let client = reqwest::Client::new();
     let post = |face_url: String, body: Value| {
-        client
-            .post(format!("{face_url}/rest/api/3/issue/bulkfetch"))
-            .basic_auth(
-                tollgate_sandbox::JIRA_CLOUD_USER,
-                Some(tollgate_sandbox::JIRA_CLOUD_TOKEN),
-            )
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
+        cloud_post(&client, &face_url, "/rest/api/3/issue/bulkfetch", &body).send()
     };
     let cloud = sandbox.jira_cloud_url();
     let (id9, id3) = {
@@ -1152,13 +1154,7 @@ async fn an_issue_moved_to_another_project_takes_its_next_key_and_its_changelog_
             .unwrap(),
         )
         .await;
-        let keys: Vec<&str> = found["issues"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{flavour:?}: {found}"))
-            .iter()
-            .filter_map(|i| i["key"].as_str())
-            .collect();
-        assert_eq!(keys, [moved.as_str()], "{flavour:?}");
+        assert_eq!(issue_keys(&found), [moved.as_str()], "{flavour:?}");
         // Its old key still finds it, in any case, as a link saved before the move does on
         // Jira: the issue comes under its new key. A key no issue ever had is still a 404.
         for asked in [story.clone(), story.to_ascii_lowercase()] {
@@ -1175,34 +1171,27 @@ async fn an_issue_moved_to_another_project_takes_its_next_key_and_its_changelog_
         assert_eq!(r.status(), 404, "{flavour:?}");
     }
     // Cloud's bulk fetch finds it by its old key too, once, beside its new key.
-    let r = client
-        .post(format!(
-            "{}/rest/api/3/issue/bulkfetch",
-            sandbox.jira_cloud_url()
-        ))
-        .basic_auth(
-            tollgate_sandbox::JIRA_CLOUD_USER,
-            Some(tollgate_sandbox::JIRA_CLOUD_TOKEN),
-        )
-        .header("content-type", "application/json")
-        .body(
-            serde_json::json!({
-                "issueIdsOrKeys": [story, moved, "BIZ-99999"],
-                "fields": ["summary"]
-            })
-            .to_string(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let r = cloud_post(
+        &client,
+        &sandbox.jira_cloud_url(),
+        "/rest/api/3/issue/bulkfetch",
+        &serde_json::json!({"issueIdsOrKeys": [story, moved, "BIZ-99999"], "fields": ["summary"]}),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(r.status(), 200);
-    let found = json_of(r).await;
-    let keys: Vec<&str> = found["issues"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{found}"))
-        .iter()
-        .filter_map(|i| i["key"].as_str())
-        .collect();
-    assert_eq!(keys, [moved.as_str()], "{found}");
+    assert_eq!(issue_keys(&json_of(r).await), [moved.as_str()]);
     assert_faithful(&sandbox);
+}
+
+/// The keys of a search's or bulk fetch's issues, in order (an answer without `issues`
+/// fails, saying what it was).
+fn issue_keys(found: &Value) -> Vec<String> {
+    found["issues"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no issues: {found}"))
+        .iter()
+        .filter_map(|i| Some(i["key"].as_str()?.to_string()))
+        .collect()
 }

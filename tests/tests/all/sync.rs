@@ -174,34 +174,28 @@ fn tollgate(dir: &Path) -> Command {
 fn a_connection_the_config_does_not_have_is_refused_before_any_run() {
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), 10, 10, 20, 0, 1);
-    let out = tollgate(dir.path())
-        .args(["sync", "--connection", "synthetc"])
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("`connections.synthetc`: no such connection; configured: synthetic"),
-        "{stderr}"
-    );
+    // `sync` and `publish` say it in the same words, and exit 2.
+    let refused = |args: &[&str]| {
+        let out = tollgate(dir.path())
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("`connections.synthetc`: no such connection; configured: synthetic"),
+            "{args:?}: {stderr}"
+        );
+        stderr
+    };
+    let stderr = refused(&["sync", "--connection", "synthetc"]);
     // A name mistyped is the command's mistake: no run of it logged or recorded.
     assert!(!stderr.contains("sync finished"), "{stderr}");
     let store = SqliteStore::open(&dir.path().join("state/tollgate.db")).unwrap();
     assert!(store.runs(None, 10).unwrap().is_empty());
-    // `publish` says it in the same words.
-    let out = tollgate(dir.path())
-        .args(["publish", "--dry-run", "--connection", "synthetc"])
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("`connections.synthetc`: no such connection; configured: synthetic"),
-        "{stderr}"
-    );
+    refused(&["publish", "--dry-run", "--connection", "synthetc"]);
 }
 
 fn committed_pages(store: &SqliteStore) -> u64 {
