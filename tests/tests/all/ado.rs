@@ -325,6 +325,35 @@ async fn a_project_above_the_wiql_cap_syncs_every_item_once() {
 }
 
 #[tokio::test]
+async fn each_id_streams_next_page_starts_on_the_cursor_its_call_told() {
+    // 600 epics: pages of 500 ids make two of epics and 12 of the 6,000 work items, and
+    // pages of 160 tasks with hours four of time entries: each a chain of calls, each call on
+    // the last one's cursor.
+    let sandbox = sandbox("synthetic:600").await;
+    sandbox.record_bodies(false);
+    let dir = tempfile::tempdir().unwrap();
+    ado_config(dir.path(), &sandbox, "");
+    let session = session(dir.path()).await;
+    let summary = sync_all(&session, None, SyncFlags::default())
+        .await
+        .unwrap()
+        .remove(0);
+    // Each call told the host its next cursor once its query was in, and the host started
+    // the next page's call on it, before the page was in.
+    for (stream, pages) in [("initiatives", 2), ("work-items", 12), ("time-entries", 4)] {
+        let s = summary.stream(stream).unwrap();
+        assert!(s.pages >= pages, "{stream}: {s:?}");
+        assert_eq!(s.told_ahead, s.pages - 1, "{stream}: {s:?}");
+    }
+    // And read everything once.
+    let doc = export(&session, &sandbox);
+    assert_eq!(ids(&doc, "initiative").len(), 600);
+    assert_eq!(ids(&doc, "work-item").len(), 6_000);
+    assert_eq!(records(&doc, "time-entry").len(), 2 * 600);
+    assert_faithful(&sandbox);
+}
+
+#[tokio::test]
 async fn work_item_batches_of_a_page_are_read_side_by_side() {
     // 100 epics: 1,000 work items, read 200 a `workitemsbatch`; an organisation 20 ms away,
     // so two requests sent together are seen together.

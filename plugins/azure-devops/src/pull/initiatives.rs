@@ -2,7 +2,7 @@
 //! the gate decision recorded in the epic, and their dependency links.
 
 use super::{
-    IdCursor, condition, epics_of, finish, open_cursor, status_category, timestamp,
+    IdCursor, condition, epics_of, finish, open_cursor, status_category, tell_next, timestamp,
     value_stream_of, wiql_list,
 };
 use crate::Settings;
@@ -36,6 +36,7 @@ pub fn initiatives(
         wiql_list(&settings.epic_types)
     );
     let found = ado.ids_after(&condition(&base, &cursor), cursor.after, top)?;
+    tell_next(&cursor, &found, top);
     let epics = ado.read(&found.ids, None, true)?;
     let (risks, risks_unread) = risks_of(ado, settings, &cursor, &epics, &mut page)?;
     let dependencies = dependencies_of(ado, settings, &epics)?;
@@ -64,16 +65,7 @@ pub fn initiatives(
             )
         });
     }
-    let full = found.ids.len() == top;
-    finish(
-        ado,
-        page,
-        cursor,
-        &found.ids,
-        found.as_of,
-        full,
-        Some(EntityKind::Initiative),
-    )
+    finish(ado, page, cursor, &found, top, Some(EntityKind::Initiative))
 }
 
 fn read_epic(

@@ -18,7 +18,7 @@ pub use time_entries::{Entry, entries_from_updates, time_entries};
 pub use work_items::work_items;
 
 use crate::Settings;
-use crate::api::{Ado, WorkItem, Wrapped};
+use crate::api::{Ado, IdPage, WorkItem, Wrapped};
 use crate::fields::{FieldMap, estimate_for};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -179,23 +179,44 @@ pub(crate) fn wiql_list(items: &[String]) -> String {
     format!("({})", quoted.join(", "))
 }
 
-/// Finish a page of an id stream: the next cursor, or the checkpoint (and, on an incremental
-/// pass, the recycle bin's deletions of `kind`).
+/// The cursor of the page after the one `found` (asked for `top` ids) starts: `None` when
+/// that page is the pass's last (fewer ids than asked for).
+fn next_cursor(cursor: &IdCursor, found: &IdPage, top: usize) -> Option<IdCursor> {
+    let after = *found.ids.last()?;
+    (found.ids.len() == top).then(|| IdCursor {
+        after,
+        started: Some(
+            cursor
+                .started
+                .clone()
+                .unwrap_or_else(|| found.as_of.clone()),
+        ),
+        ..cursor.clone()
+    })
+}
+
+/// Tell the host the cursor [`finish`] will return for the page `found` starts
+/// (`paging.next-cursor`), as soon as the page's ids are in: the next page's query and reads
+/// go out while this call reads its items and histories. The cursor is the query's alone
+/// (the last id, the pass's start), so nothing this call reads after changes it.
+pub(crate) fn tell_next(cursor: &IdCursor, found: &IdPage, top: usize) {
+    if let Some(next) = next_cursor(cursor, found, top) {
+        paging::tell_next_cursor(&paging::encode(&next));
+    }
+}
+
+/// Finish a page of an id stream (its ids `found`, asked for `top`): the next cursor, or the
+/// checkpoint (and, on an incremental pass, the recycle bin's deletions of `kind`).
 pub(crate) fn finish(
     ado: &Ado,
     mut page: Page,
-    mut cursor: IdCursor,
-    ids: &[u64],
-    as_of: String,
-    full_page: bool,
+    cursor: IdCursor,
+    found: &IdPage,
+    top: usize,
     kind: Option<EntityKind>,
 ) -> Result<Page, PluginError> {
-    if cursor.started.is_none() {
-        cursor.started = Some(as_of);
-    }
-    if full_page {
-        cursor.after = *ids.last().expect("a full page has ids");
-        page.next_cursor = Some(paging::encode(&cursor));
+    if let Some(next) = next_cursor(&cursor, found, top) {
+        page.next_cursor = Some(paging::encode(&next));
         return Ok(page);
     }
     if let (Some(kind), Some(_)) = (kind, &cursor.since) {
@@ -210,9 +231,8 @@ pub(crate) fn finish(
                 external_id: d.id.to_string(),
             }));
     }
-    page.checkpoint = cursor
-        .started
-        .map(|changed_since| paging::encode(&Checkpoint { changed_since }));
+    let changed_since = cursor.started.unwrap_or_else(|| found.as_of.clone());
+    page.checkpoint = Some(paging::encode(&Checkpoint { changed_since }));
     Ok(page)
 }
 
@@ -464,6 +484,50 @@ mod tests {
 
     fn settings(json: &str) -> Settings {
         tollgate_plugin_api::settings(json).unwrap()
+    }
+
+    #[test]
+    fn the_cursor_told_early_is_the_one_the_page_returns() {
+        let cursor = IdCursor {
+            after: 0,
+            fields: FieldMap::default(),
+            categories: BTreeMap::new(),
+            since: None,
+            started: None,
+        };
+        let found = |ids: &[u64]| IdPage {
+            ids: ids.to_vec(),
+            as_of: "2026-11-27T10:00:00.123Z".into(),
+        };
+        // A full page goes on after its last id; the pass began when its first query ran.
+        let next = next_cursor(&cursor, &found(&[3, 7, 9]), 3).unwrap();
+        assert_eq!(
+            (next.after, next.started.as_deref()),
+            (9, Some("2026-11-27T10:00:00.123Z"))
+        );
+        let then = IdCursor {
+            started: Some("2026-11-27T09:00:00Z".into()),
+            ..next.clone()
+        };
+        let after = next_cursor(&then, &found(&[12, 15, 20]), 3).unwrap();
+        assert_eq!(
+            (after.after, after.started.as_deref()),
+            (20, Some("2026-11-27T09:00:00Z"))
+        );
+        // A short page, or none, is the pass's last: nothing to tell.
+        assert!(next_cursor(&cursor, &found(&[3, 7]), 3).is_none());
+        assert!(next_cursor(&cursor, &found(&[]), 3).is_none());
+        // What the page returns is what was told (`finish` encodes the same value).
+        let page = finish(
+            &Ado::new("tollgate-demo", "Portfolio"),
+            Page::default(),
+            cursor.clone(),
+            &found(&[3, 7, 9]),
+            3,
+            None,
+        )
+        .unwrap();
+        assert_eq!(page.next_cursor, Some(paging::encode(&next)));
     }
 
     #[test]

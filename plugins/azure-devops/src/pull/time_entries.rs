@@ -7,7 +7,7 @@
 
 use super::{
     Changed, condition, epics_of, finish, instant_order, moved_since, open_cursor, person_of,
-    read_changed,
+    read_changed, tell_next,
 };
 use crate::Settings;
 use crate::api::{Ado, Fields, Reading, WorkItem};
@@ -269,6 +269,7 @@ pub fn time_entries(
         None => ITEMS_PER_PAGE,
     };
     let found = ado.ids_after(&condition(&base, &cursor), cursor.after, top)?;
+    tell_next(&cursor, &found, top);
     let mut fields = vec![
         "System.Id".to_string(),
         "System.WorkItemType".to_string(),
@@ -355,7 +356,7 @@ pub fn time_entries(
     if !full && let Some(since) = &cursor.since {
         page.deletions.extend(deleted_entries(ado, since)?);
     }
-    finish(ado, page, cursor, &found.ids, found.as_of, full, None)
+    finish(ado, page, cursor, &found, top, None)
 }
 
 /// The entries of work items moved to the recycle bin since `since`: an entry's id is the item

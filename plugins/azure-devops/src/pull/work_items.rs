@@ -2,8 +2,8 @@
 //! bugs, ...), with the epic above it, its iteration and its estimate.
 
 use super::{
-    condition, epics_of, finish, open_cursor, person_of, read_changed, status_category, timestamp,
-    wiql_list,
+    condition, epics_of, finish, open_cursor, person_of, read_changed, status_category, tell_next,
+    timestamp, wiql_list,
 };
 use crate::Settings;
 use crate::api::{Ado, MAX_PAGE};
@@ -70,6 +70,7 @@ pub fn work_items(
         PluginError::Internal(format!("the host answered {} of 2 requests", a.len()))
     })?;
     let found = ado.ids_answered(found, cursor.after, top)?;
+    tell_next(&cursor, &found, top);
     let now = cursor.fields.work_item_reading();
     let items = match &cursor.since {
         None => ado.read(&found.ids, now.fields, now.relations)?,
@@ -149,14 +150,5 @@ pub fn work_items(
             ..record(w.id.to_string(), Entity::WorkItem(item))
         });
     }
-    let full = found.ids.len() == top;
-    finish(
-        ado,
-        page,
-        cursor,
-        &found.ids,
-        found.as_of,
-        full,
-        Some(EntityKind::WorkItem),
-    )
+    finish(ado, page, cursor, &found, top, Some(EntityKind::WorkItem))
 }
