@@ -356,6 +356,17 @@ pub struct Issue {
     pub history: Vec<Change>,
 }
 
+impl Issue {
+    /// The keys it had before moves to other projects, as its changelog records them.
+    pub fn old_keys(&self) -> impl Iterator<Item = &String> {
+        self.history
+            .iter()
+            .flat_map(|c| &c.items)
+            .filter(|item| item.field == KEY_ITEM)
+            .filter_map(|item| item.from.as_ref())
+    }
+}
+
 /// A worklog.
 #[derive(Debug, Clone)]
 pub struct Worklog {
@@ -1687,16 +1698,10 @@ impl Dataset {
             {
                 return Some(issue);
             }
-            let had = |i: &&Issue| {
-                i.history
-                    .iter()
-                    .flat_map(|c| &c.items)
-                    .any(|item| item.field == KEY_ITEM && item.from.as_deref() == Some(upper))
-            };
             self.index()
                 .issue_by_old_key(upper)
                 .and_then(|at| self.issues.get(at))
-                .filter(had)
+                .filter(|i| i.old_keys().any(|k| k == upper))
         })
     }
 
@@ -1855,14 +1860,7 @@ impl Dataset {
         let last = self
             .issues
             .iter()
-            .flat_map(|i| {
-                std::iter::once(&i.key).chain(i.history.iter().flat_map(|c| {
-                    c.items
-                        .iter()
-                        .filter(|item| item.field == KEY_ITEM)
-                        .filter_map(|item| item.from.as_ref())
-                }))
-            })
+            .flat_map(|i| std::iter::once(&i.key).chain(i.old_keys()))
             .filter_map(|k| k.strip_prefix(&prefix)?.parse::<u64>().ok())
             .max()
             .unwrap_or(0);

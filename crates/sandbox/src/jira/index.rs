@@ -65,16 +65,7 @@ impl Index {
         for (at, issue) in data.issues.iter().enumerate() {
             ix.issue_by_key.insert(issue.key.clone(), at);
             ix.issue_by_id.insert(issue.id, at);
-            for old in issue
-                .history
-                .iter()
-                .flat_map(|c| &c.items)
-                .filter_map(|item| {
-                    (item.field == super::data::KEY_ITEM)
-                        .then_some(item.from.as_ref())
-                        .flatten()
-                })
-            {
+            for old in issue.old_keys() {
                 ix.issue_by_old_key.insert(old.clone(), at);
             }
             if let Some(parent) = &issue.parent {
