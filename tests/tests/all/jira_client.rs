@@ -1182,6 +1182,20 @@ async fn an_issue_moved_to_another_project_takes_its_next_key_and_its_changelog_
     .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(issue_keys(&json_of(r).await), [moved.as_str()]);
+    // A comment posted to the old key lands on the moved issue.
+    let r = cloud_post(
+        &client,
+        &sandbox.jira_cloud_url(),
+        &format!("/rest/api/3/issue/{story}/comment"),
+        &serde_json::json!({"body": {"type": "doc", "version": 1, "content": [
+            {"type": "paragraph", "content": [{"type": "text", "text": "Still here?"}]}
+        ]}}),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(sandbox.jira().issue(&moved).unwrap().comments.len(), 1);
     assert_faithful(&sandbox);
 }
 

@@ -1967,10 +1967,23 @@ impl Dataset {
         self.index = super::index::IndexSlot::default();
     }
 
-    /// The issue with this key or id, mutable; found as [`Dataset::issue`] finds it.
+    /// The issue with this key or id, mutable; found as [`Dataset::issue`] finds it (a key in
+    /// another case or one it had is looked up only when no issue has it as given, so that a
+    /// change does not build the index the last change dropped).
     pub fn issue_mut(&mut self, key_or_id: &str) -> Option<&mut Issue> {
-        let id = self.issue(key_or_id)?.id;
-        self.issues.iter_mut().find(|i| i.id == id)
+        let id = key_or_id.parse::<u64>().ok();
+        let at = match self
+            .issues
+            .iter()
+            .position(|i| i.key == key_or_id || Some(i.id) == id)
+        {
+            Some(at) => at,
+            None => {
+                let id = self.issue(key_or_id)?.id;
+                self.issues.iter().position(|i| i.id == id)?
+            }
+        };
+        self.issues.get_mut(at)
     }
 
     /// A new comment id.
