@@ -21,7 +21,10 @@ pub struct Issue {
     #[serde(rename = "self")]
     /// The issue's REST URL; its base is the site's.
     pub self_url: Option<String>,
-    /// Searches always ask for fields, so an issue without them is a malformed answer.
+    /// Searches always ask for fields, so an issue without them is a malformed answer. The
+    /// system objects (status, type, parent, users) keep only the members the plugin reads
+    /// ([`crate::kept`]).
+    #[serde(deserialize_with = "crate::kept::fields")]
     pub fields: serde_json::Map<String, Value>,
     /// The changelog, when the search asked for it (`expand=changelog`).
     #[serde(default)]

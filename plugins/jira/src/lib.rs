@@ -13,6 +13,7 @@ pub mod api;
 pub mod fields;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod kept;
 pub mod pull;
 pub mod push;
 pub mod rich_text;
