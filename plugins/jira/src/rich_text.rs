@@ -1,36 +1,222 @@
 //! Rich text both ways: the text of a comment in either of Jira's formats (an ADF document on
 //! Cloud, wiki markup on Data Center), and Tollgate's comment rendered in each.
 
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
+use std::fmt;
 use tollgate_plugin_api::comment::Line;
+
+/// A visitor's methods for the scalars it passes over (`str` too unless it reads text): each
+/// answers `$value`.
+macro_rules! passes_over {
+    ($ty:ty, $value:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<$ty, E> {
+            Ok($value)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<$ty, E> {
+            Ok($value)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<$ty, E> {
+            Ok($value)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<$ty, E> {
+            Ok($value)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<$ty, E> {
+            Ok($value)
+        }
+    };
+}
 
 /// Text of a comment: a wiki string as it is, an ADF document's text nodes joined.
 pub fn comment_text(v: &Value) -> String {
-    fn walk(v: &Value, out: &mut String) {
-        if let Some(t) = v.get("text").and_then(Value::as_str) {
-            out.push_str(t);
-        }
-        if let Some(children) = v.get("content").and_then(Value::as_array) {
-            for c in children {
-                walk(c, out);
+    CommentText::deserialize(v).map(|t| t.0).unwrap_or_default()
+}
+
+/// Text of a comment read straight from an answer, as [`comment_text`] reads it from a tree: a
+/// worklog page holds thousands of comments, each an ADF document of a few nested objects on
+/// Cloud, which need not be built to be read. Text (wiki markup) is taken as it is; an
+/// object's `text` members are joined, depth first, with a line break after each paragraph,
+/// heading and list item; anything else reads as no text. A member given twice is read each
+/// time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommentText(pub String);
+
+impl<'de> Deserialize<'de> for CommentText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<CommentText, D::Error> {
+        struct Top;
+        impl<'de> Visitor<'de> for Top {
+            type Value = String;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a comment")
             }
-            if matches!(
-                v.get("type").and_then(Value::as_str),
-                Some("paragraph" | "heading" | "listItem")
-            ) && !out.ends_with('\n')
-            {
-                out.push('\n');
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+                Ok(v)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<String, A::Error> {
+                let mut out = String::new();
+                Node(&mut out).visit_map(map)?;
+                out.truncate(out.trim_end().len());
+                Ok(out)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<String, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(String::new())
+            }
+            passes_over!(String, String::new());
+        }
+        d.deserialize_any(Top).map(CommentText)
+    }
+}
+
+/// One node of an ADF document, its text appended to the buffer.
+struct Node<'a>(&'a mut String);
+
+/// The node types after whose content a line ends.
+fn ends_a_line(kind: &str) -> bool {
+    matches!(kind, "paragraph" | "heading" | "listItem")
+}
+
+impl<'de> DeserializeSeed<'de> for Node<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Node<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a node of a document")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let out = self.0;
+        let (mut has_content, mut line) = (false, false);
+        while let Some(member) = map.next_key::<Member>()? {
+            match member {
+                Member::Text => {
+                    if let Some(t) = map.next_value::<TextOrNone>()?.0 {
+                        out.push_str(&t);
+                    }
+                }
+                Member::Type => {
+                    line = map
+                        .next_value::<TextOrNone>()?
+                        .0
+                        .is_some_and(|t| ends_a_line(&t));
+                }
+                Member::Content => has_content |= map.next_value_seed(Content(&mut *out))?,
+                Member::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
-    }
-    match v {
-        Value::String(s) => s.clone(),
-        other => {
-            let mut out = String::new();
-            walk(other, &mut out);
-            out.trim_end().to_string()
+        if has_content && line && !out.ends_with('\n') {
+            out.push('\n');
         }
+        Ok(())
     }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    passes_over!((), ());
+}
+
+/// The members of a node that matter to its text.
+enum Member {
+    Text,
+    Type,
+    Content,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Member {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Member, D::Error> {
+        struct Name;
+        impl Visitor<'_> for Name {
+            type Value = Member;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a member's name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Member, E> {
+                Ok(match v {
+                    "text" => Member::Text,
+                    "type" => Member::Type,
+                    "content" => Member::Content,
+                    _ => Member::Other,
+                })
+            }
+        }
+        d.deserialize_str(Name)
+    }
+}
+
+/// Text, or any other value passed over.
+struct TextOrNone(Option<String>);
+
+impl<'de> Deserialize<'de> for TextOrNone {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<TextOrNone, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Option<String>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<String>, E> {
+                Ok(Some(v.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Option<String>, E> {
+                Ok(Some(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<String>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+            passes_over!(Option<String>, None);
+        }
+        d.deserialize_any(V).map(TextOrNone)
+    }
+}
+
+/// A node's `content`: when it is a list, each of its nodes in turn (`true`); else passed over.
+struct Content<'a>(&'a mut String);
+
+impl<'de> DeserializeSeed<'de> for Content<'_> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Content<'_> {
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a node's content")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        while seq.next_element_seed(Node(&mut *self.0))?.is_some() {}
+        Ok(true)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(false)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<bool, E> {
+        Ok(false)
+    }
+    passes_over!(bool, false);
 }
 
 /// A Jira Cloud comment body (Atlassian Document Format): a heading, a bullet list (each
@@ -163,6 +349,46 @@ mod tests {
             {"type": "paragraph", "content": [{"type": "text", "text": "c"}]}
         ]});
         assert_eq!(comment_text(&adf), "ab\nc");
+    }
+
+    /// A comment read from an answer's text, as a worklog's is.
+    fn read(text: &str) -> String {
+        serde_json::from_str::<CommentText>(text).unwrap().0
+    }
+
+    #[test]
+    fn a_comment_is_read_from_its_text_without_a_tree() {
+        assert_eq!(read(r#""wiki *text* \u00e9""#), "wiki *text* é");
+        let adf = r#"{"type": "doc", "version": 1, "content": [
+            {"type": "heading", "attrs": {"level": 3}, "content": [{"type": "text", "text": "Review"}]},
+            {"content": [{"type": "listItem", "content": [{"type": "paragraph", "content": [
+                {"type": "text", "text": "fixed ", "marks": [{"type": "strong"}]},
+                {"type": "mention", "attrs": {"id": "5b10", "text": "@Ana"}},
+                {"type": "text", "text": "the gate"}]}]},
+                {"type": "listItem", "content": [{"type": "paragraph", "content": [
+                {"type": "text", "text": "and its date"}]}]}], "type": "bulletList"},
+            {"type": "paragraph", "content": []},
+            {"type": "paragraph", "content": [{"type": "hardBreak"}, {"type": "text", "text": "end"}]}
+        ]}"#;
+        // Each paragraph, heading and list item ends a line; members in any order; a node
+        // without text (a mention's text is an attribute) adds none.
+        assert_eq!(read(adf), "Review\nfixed the gate\nand its date\nend");
+        // The same as the tree is read.
+        let tree: Value = serde_json::from_str(adf).unwrap();
+        assert_eq!(comment_text(&tree), read(adf));
+        // Shapes that hold no text read as none, not as an error.
+        for none in [
+            "7",
+            "true",
+            "null",
+            "[1, {\"text\": \"x\"}]",
+            r#"{"text": 5, "content": "x"}"#,
+        ] {
+            assert_eq!(read(none), "", "{none}");
+        }
+        assert_eq!(read(r#"{"content": {"text": "x"}, "text": "y"}"#), "y");
+        // Broken JSON stays an error.
+        assert!(serde_json::from_str::<CommentText>(r#"{"content": [}"#).is_err());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::api::{
     jql_minute, merge_dc_pages, rfc3339,
 };
 use crate::fields::{FieldMap, Reader, vocabulary};
-use crate::rich_text::comment_text;
+use crate::rich_text::CommentText;
 use crate::{Deployment, Settings};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

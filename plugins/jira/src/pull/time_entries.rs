@@ -110,7 +110,7 @@ pub(super) struct Worklog {
     started: String,
     time_spent_seconds: u64,
     updated: Option<String>,
-    comment: Option<Value>,
+    comment: Option<CommentText>,
 }
 
 /// A worklog's author as far as it names them: the account id (Cloud) or, without one, the
@@ -743,11 +743,7 @@ pub(super) fn entries_on(
             date: w.started.get(..10).unwrap_or_default().to_string(),
             started: Some(rfc3339(w.started)),
             seconds: w.time_spent_seconds,
-            description: w
-                .comment
-                .as_ref()
-                .map(comment_text)
-                .filter(|t| !t.is_empty()),
+            description: w.comment.map(|c| c.0).filter(|t| !t.is_empty()),
         };
         let mut r = record(w.id, Entity::TimeEntry(entry));
         r.source_updated = w.updated.map(rfc3339);
