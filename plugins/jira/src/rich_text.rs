@@ -98,16 +98,16 @@ impl<'de> Visitor<'de> for Node<'_> {
         let (mut has_content, mut line) = (false, false);
         while let Some(member) = map.next_key::<Member>()? {
             match member {
+                // Text is what these two members hold; another value (read whole, as the tree
+                // was) holds none.
                 Member::Text => {
-                    if let Some(t) = map.next_value::<TextOrNone>()?.0 {
+                    if let Value::String(t) = map.next_value::<Value>()? {
                         out.push_str(&t);
                     }
                 }
                 Member::Type => {
-                    line = map
-                        .next_value::<TextOrNone>()?
-                        .0
-                        .is_some_and(|t| ends_a_line(&t));
+                    line =
+                        matches!(map.next_value::<Value>()?, Value::String(t) if ends_a_line(&t));
                 }
                 Member::Content => has_content |= map.next_value_seed(Content(&mut *out))?,
                 Member::Other => {
@@ -156,37 +156,6 @@ impl<'de> Deserialize<'de> for Member {
             }
         }
         d.deserialize_str(Name)
-    }
-}
-
-/// Text, or any other value passed over.
-struct TextOrNone(Option<String>);
-
-impl<'de> Deserialize<'de> for TextOrNone {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<TextOrNone, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Option<String>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any value")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<String>, E> {
-                Ok(Some(v.to_string()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Option<String>, E> {
-                Ok(Some(v))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(None)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<String>, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(None)
-            }
-            passes_over!(Option<String>, None);
-        }
-        d.deserialize_any(V).map(TextOrNone)
     }
 }
 
